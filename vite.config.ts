@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+import react from '@vitejs/plugin-react';
+import { icedWasmPlugin } from './build/icedWasmPlugin.ts';
+
+export default defineConfig({
+  plugins: [icedWasmPlugin(), react()],
+  optimizeDeps: { exclude: ['iced-x86'] },
+  worker: { format: 'es', plugins: () => [icedWasmPlugin()] },
+  build: { target: 'es2022', chunkSizeWarningLimit: 4000 },
+  test: {
+    include: ['src/**/*.test.ts', 'src/**/*.test.tsx', 'bench/**/*.test.ts'],
+    environment: 'node',
+    testTimeout: 60_000,
+  },
+});
