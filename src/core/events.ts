@@ -1,0 +1,141 @@
+/**
+ * The event and counter types shared by the core, the Worker, the stores and the UI.
+ * Plain data only (structured-clone safe): numbers, strings, arrays, plain objects.
+ * 64-bit guest values travel as bigint inside the core and as "0x..." strings across the Worker.
+ */
+
+/** The kinds of memory access a walk or an exit is about. */
+export type AccessKind = 'read' | 'write' | 'fetch';
+
+/**
+ * One memory reference of a (two-dimensional) page walk.
+ * `dim: 'guest'` is a read of a guest page-table entry (its address is guest-physical);
+ * `dim: 'ept'` is a read of an EPT entry made to translate the guest-physical address of
+ * the guest reference in `row` (rows: 4 = the PML4 entry's page ... 1 = the PT entry's page,
+ * 0 = the final data page). A full 4 KiB walk on 4-level/4-level paging records 24 steps:
+ * 5 rows x 4 EPT references + 4 guest references.
+ */
+export interface WalkStep {
+  dim: 'guest' | 'ept';
+  /** Row of the 2D grid: which guest reference this step serves (4..1 tables, 0 data). */
+  row: number;
+  /** Table level read: 4 = PML4 / EPT PML4 ... 1 = PT / EPT PT. */
+  level: number;
+  /** Index of the entry in its table (0..511). */
+  index: number;
+  /** Address of the entry: guest-physical for guest steps, host-physical for EPT steps. */
+  entryAddr: number;
+  /** The entry's value as read (after any A/D update for guest steps). */
+  entryValue: bigint;
+  /** What the walk concluded at this step. */
+  outcome: 'next' | 'leaf' | 'not-present' | 'reserved' | 'denied';
+}
+
+/** Why the emulated hardware left the guest (VMX basic exit reasons, by name). */
+export type ExitReason =
+  | 'mmio' // EPT misconfiguration: an access to an MMIO page (LAPIC, IORAM)
+  | 'ept-violation' // a write to a page the VMM write-protected in the EPT
+  | 'apic-write' // APICv: trap-like exit after a virtualized APIC write (no decode)
+  | 'hlt'
+  | 'io'
+  | 'cpuid'
+  | 'rdmsr'
+  | 'wrmsr'
+  | 'vmcall'
+  | 'external-interrupt'
+  | 'interrupt-window';
+
+export const EXIT_REASONS: readonly ExitReason[] = [
+  'mmio', 'ept-violation', 'apic-write', 'hlt', 'io', 'cpuid', 'rdmsr', 'wrmsr', 'vmcall',
+  'external-interrupt', 'interrupt-window',
+];
+
+/** The stages of the VMM's handling of an exit, in the order they run. */
+export type StageName =
+  | 'exit' // hardware VM exit + entry round trip
+  | 'icache' // instruction-cache lookup (and insert on a miss)
+  | 'walk' // gla2gpa: guest page walk with every reference through the EPT
+  | 'fetch' // map the page(s) and copy up to 15 bytes
+  | 'decode' // decode into the vie record
+  | 'emulate' // run the instruction against the device
+  | 'invalidate' // write-protect fault: drop dependent cache entries, lift protection
+  | 'device'; // device work that is not emulation (timer, IPI, EOI)
+
+export interface Stage {
+  name: StageName;
+  /** Modeled cycles charged for this stage (cost.ts). */
+  cycles: number;
+  /** Stage-specific detail, e.g. 'hit', 'miss', '24 refs', 'mov dword [rax], ecx'. */
+  detail?: string;
+}
+
+/** One VM exit, as the UI and the bench see it. */
+export interface ExitEvent {
+  /** Sequence number of the exit in this run (0-based, per machine). */
+  seq: number;
+  vm: number;
+  vcpu: number;
+  reason: ExitReason;
+  rip: number;
+  cr3: number;
+  /** Guest-linear and guest-physical address of the access, where there is one. */
+  gla?: number;
+  gpa?: number;
+  access?: AccessKind;
+  /** Guest instructions retired by this vCPU before the exit. */
+  retired: number;
+  stages: Stage[];
+  /** Sum of stages[].cycles. */
+  cycles: number;
+  /** Instruction-cache outcome when the strategy consulted the cache. */
+  icache?: 'hit' | 'miss' | 'bypass';
+  /** Disassembly of the emulated instruction (Intel syntax), where one was decoded or cached. */
+  insn?: string;
+  /** Walk steps of the RIP translation, recorded only when asked for (step mode, sampling). */
+  walk?: WalkStep[];
+  /** Cache entries this exit invalidated (write-protect faults). */
+  invalidated?: number;
+  /** Measured host time of the VMM's handling of this exit, in nanoseconds. */
+  hostNs?: number;
+}
+
+/** Modeled cycles split by where they went. */
+export interface CycleCounters {
+  total: number;
+  guest: number;
+  exit: number;
+  walk: number;
+  fetch: number;
+  decode: number;
+  emulate: number;
+  icache: number;
+}
+
+export interface ICacheCounters {
+  lookups: number;
+  hits: number;
+  misses: number;
+  inserts: number;
+  evictions: number;
+  invalidations: number;
+  wpFaults: number;
+}
+
+/** Why a run stopped. */
+export type StopReason =
+  | 'halted' // hlt with IF = 0 on every vCPU: the normal end
+  | 'limit' // the instruction limit was reached
+  | 'triple-fault' // an exception with no way to deliver it
+  | 'unsupported' // an instruction the vCPU or the VMM's emulator does not support
+  | 'error'; // an emulator bug or a bad configuration, with a message
+
+export interface StopInfo {
+  reason: StopReason;
+  message: string;
+}
+
+export const GPR_NAMES = [
+  'rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi',
+  'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15',
+] as const;
+export type GprName = (typeof GPR_NAMES)[number];
