@@ -1,0 +1,41 @@
+; title: CPU-bound loop with a periodic timer
+; watch: Almost all time is guest computation; the only exits are the timer's EOI writes (one per tick) and the interrupt deliveries. The cache saves a walk and a decode per tick, which disappears in the total: the seed saw no difference on its shell loop.
+; seed: no measurable difference (CPU-intensive shell loop, 1 and 2 vCPUs)
+; A CPU-bound loop (the seed's `a=$((a+1))` shell loop) with a periodic LAPIC timer
+; whose handler acknowledges each tick with an EOI.
+LOOPS equ 400000
+TIMER_VECTOR equ 32
+
+_start:
+    mov rbx, LAPIC_BASE
+    mov dword [rbx + LAPIC_SVR], 0x1FF           ; APIC software enable, spurious vector 0xFF
+    mov dword [rbx + LAPIC_TIMER_DCR], 0xB       ; divide by 1
+    mov dword [rbx + LAPIC_LVT_TIMER], 0x20000 | TIMER_VECTOR ; periodic
+    mov dword [rbx + LAPIC_TIMER_ICR], 50000     ; a tick every 50,000 bus cycles
+    sti
+    xor eax, eax
+    mov ecx, LOOPS
+.work:
+    add rax, rcx
+    imul rax, rax, 3
+    xor rax, rcx
+    dec ecx
+    jnz .work
+    cli
+    mov dword [rbx + LAPIC_LVT_TIMER], 0x10000  ; mask the timer
+    mov [rel result], rax
+    mov al, 'o'
+    out DEBUG_PORT, al
+    hlt
+
+isr_32:                                         ; the timer tick
+    push rax
+    mov rax, LAPIC_BASE
+    mov dword [rax + LAPIC_EOI], 0             ; EOI: exits, emulated
+    inc qword [rel ticks]
+    pop rax
+    iretq
+
+section .data
+result: dq 0
+ticks:  dq 0
