@@ -2,8 +2,17 @@
  * The machine as the UI sees it: mirrored from the Worker's per-frame events.
  * Components read one value per selector (or useShallow for derived lists) so a counter tick
  * re-renders only what shows it.
+ *
+ * There is one store per machine the page runs: `createMachineStore()` makes one, and
+ * `MachineStoreContext` says which one a subtree shows (A/B mode runs two side by side).
+ * `useMachineStore(selector)` reads the store of the nearest context, or the default store
+ * (`defaultMachineStore`, side A) outside any; `useMachineStore.getState()` and friends are the
+ * default store's, so imperative code outside React keeps working. Inside React, use
+ * `useMachineStoreApi()` for the store of the current side.
  */
-import { create } from 'zustand';
+import { createContext, useContext } from 'react';
+import { useStore } from 'zustand';
+import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { ExitEvent, StageName, StopInfo } from '../core/events';
 import type { Counters, Diagnostic, LineMapEntry, MachineView, WorkerEvent } from '../worker/protocol';
 
@@ -25,10 +34,18 @@ export interface HistorySample {
   cyclesTotal: number;
 }
 
+/**
+ * The Worker's health as the MachineClient sees it: 'starting' until its first message,
+ * 'crashed' after an error event, 'unresponsive' when it stopped sending frames while running.
+ * Only Reset (which recreates the Worker) leaves 'crashed' and 'unresponsive'.
+ */
+export type WorkerStatus = 'starting' | 'ready' | 'crashed' | 'unresponsive';
+
 export interface MachineState {
   ready: boolean;
   running: boolean;
   loaded: boolean;
+  workerStatus: WorkerStatus;
   counters: Counters | null;
   view: MachineView | null;
   stop: StopInfo | null;
@@ -45,8 +62,12 @@ export interface MachineState {
   history: HistorySample[];
   ingest(event: WorkerEvent): void;
   selectExit(exit: ExitEvent | null): void;
+  /** Set by the MachineClient; a failure status also stops the run and sets `error`. */
+  setWorkerStatus(status: WorkerStatus, message?: string): void;
   clear(): void;
 }
+
+export type MachineStore = StoreApi<MachineState>;
 
 const emptyRun = () => ({
   running: false,
@@ -62,10 +83,7 @@ const emptyRun = () => ({
   history: [] as HistorySample[],
 });
 
-let runStartedAt = 0;
-
-function sample(prev: HistorySample | undefined, counters: Counters, exits: ExitEvent[], now: number): HistorySample {
-  const t = now - runStartedAt;
+function sample(prev: HistorySample | undefined, counters: Counters, exits: ExitEvent[], t: number): HistorySample {
   const dt = prev ? Math.max(1, t - prev.t) / 1000 : 1;
   const exitsDelta = prev ? counters.exits.total - prev.exits : counters.exits.total;
   const byReasonPerSec: Record<string, number> = {};
@@ -87,68 +105,113 @@ function sample(prev: HistorySample | undefined, counters: Counters, exits: Exit
   };
 }
 
-export const useMachineStore = create<MachineState>()((set, get) => ({
-  ready: false,
-  loaded: false,
-  diagnostics: [],
-  lineMap: [],
-  exitLines: [],
-  ...emptyRun(),
+/** Makes an independent machine store. `now` is injectable for tests. */
+export function createMachineStore(now: () => number = () => performance.now()): MachineStore {
+  let runStartedAt = now();
+  return createStore<MachineState>()((set, get) => ({
+    ready: false,
+    loaded: false,
+    workerStatus: 'starting',
+    diagnostics: [],
+    lineMap: [],
+    exitLines: [],
+    ...emptyRun(),
 
-  ingest(event) {
-    switch (event.type) {
-      case 'ready':
-        set({ ready: true });
-        return;
-      case 'diagnostics':
-        set({ diagnostics: event.diagnostics });
-        return;
-      case 'loaded':
-        runStartedAt = performance.now();
-        set({
-          ...emptyRun(),
-          loaded: event.ok,
-          diagnostics: event.diagnostics,
-          lineMap: event.lineMap,
-          exitLines: event.exitLines,
-        });
-        return;
-      case 'frame': {
-        const s = get();
-        // The log is appended in place (copying 200k entries per frame would not keep up);
-        // readers subscribe to exitLogVersion. Overflow drops the oldest tenth at once.
-        const log = s.exitLog;
-        for (const e of event.exits) log.push(e);
-        if (log.length > EXIT_LOG_CAPACITY) log.splice(0, log.length - EXIT_LOG_CAPACITY + EXIT_LOG_CAPACITY / 10);
-        const history = s.history.length >= HISTORY_CAPACITY ? s.history.slice(1) : s.history.slice();
-        history.push(sample(s.history[s.history.length - 1], event.counters, event.exits, performance.now()));
-        set({
-          running: event.running,
-          counters: event.counters,
-          view: event.view,
-          stop: event.stop,
-          banner: event.banner ?? null,
-          exitLog: log,
-          exitLogVersion: s.exitLogVersion + (event.exits.length ? 1 : 0),
-          droppedExits: s.droppedExits + event.droppedExits,
-          history,
-          // In step mode the newest exit is the one to show.
-          selectedExit: !event.running && event.exits.length ? event.exits[event.exits.length - 1] : s.selectedExit,
-        });
-        return;
+    ingest(event) {
+      switch (event.type) {
+        case 'ready':
+          set({ ready: true, workerStatus: 'ready' });
+          return;
+        case 'diagnostics':
+          set({ diagnostics: event.diagnostics });
+          return;
+        case 'loaded':
+          runStartedAt = now();
+          set({
+            ...emptyRun(),
+            loaded: event.ok,
+            diagnostics: event.diagnostics,
+            lineMap: event.lineMap,
+            exitLines: event.exitLines,
+          });
+          return;
+        case 'frame': {
+          const s = get();
+          // The log is appended in place (copying 200k entries per frame would not keep up);
+          // readers subscribe to exitLogVersion. Overflow drops the oldest tenth at once.
+          const log = s.exitLog;
+          for (const e of event.exits) log.push(e);
+          if (log.length > EXIT_LOG_CAPACITY) log.splice(0, log.length - EXIT_LOG_CAPACITY + EXIT_LOG_CAPACITY / 10);
+          const history = s.history.length >= HISTORY_CAPACITY ? s.history.slice(1) : s.history.slice();
+          history.push(sample(s.history[s.history.length - 1], event.counters, event.exits, now() - runStartedAt));
+          set({
+            running: event.running,
+            counters: event.counters,
+            view: event.view,
+            stop: event.stop,
+            banner: event.banner ?? null,
+            exitLog: log,
+            exitLogVersion: s.exitLogVersion + (event.exits.length ? 1 : 0),
+            droppedExits: s.droppedExits + event.droppedExits,
+            history,
+            // In step mode the newest exit is the one to show.
+            selectedExit: !event.running && event.exits.length ? event.exits[event.exits.length - 1] : s.selectedExit,
+          });
+          return;
+        }
+        case 'exitDetail':
+          set({ selectedExit: event.exit });
+          return;
+        case 'error':
+          set({ error: event.message, running: false });
+          return;
       }
-      case 'exitDetail':
-        set({ selectedExit: event.exit });
-        return;
-      case 'error':
-        set({ error: event.message, running: false });
-        return;
-    }
-  },
-  selectExit(exit) {
-    set({ selectedExit: exit });
-  },
-  clear() {
-    set({ ...emptyRun() });
-  },
-}));
+    },
+    selectExit(exit) {
+      set({ selectedExit: exit });
+    },
+    setWorkerStatus(status, message) {
+      if (status === 'crashed' || status === 'unresponsive') {
+        set({ workerStatus: status, running: false, error: message ?? status });
+      } else if (status === 'starting') {
+        set({ workerStatus: status, ready: false, loaded: false, diagnostics: [], lineMap: [], exitLines: [], ...emptyRun() });
+      } else {
+        set({ workerStatus: status });
+      }
+    },
+    clear() {
+      set({ ...emptyRun() });
+    },
+  }));
+}
+
+/** Side A's store: the one the page shows outside any MachineStoreContext. */
+export const defaultMachineStore: MachineStore = createMachineStore();
+
+/** Which machine store a subtree shows (null: the default store). */
+export const MachineStoreContext = createContext<MachineStore | null>(null);
+
+/** The store of the nearest MachineStoreContext, for imperative use inside React. */
+export function useMachineStoreApi(): MachineStore {
+  return useContext(MachineStoreContext) ?? defaultMachineStore;
+}
+
+function useMachineStoreHook(): MachineState;
+function useMachineStoreHook<T>(selector: (s: MachineState) => T): T;
+function useMachineStoreHook<T>(selector?: (s: MachineState) => T): T | MachineState {
+  const store = useMachineStoreApi();
+  const pick: (s: MachineState) => T | MachineState = selector ?? identity;
+  return useStore(store, pick);
+}
+const identity = (s: MachineState): MachineState => s;
+
+/**
+ * `useMachineStore(selector)` reads the current side's store (context-aware);
+ * `useMachineStore.getState/setState/subscribe` are the default store's.
+ */
+export const useMachineStore = Object.assign(useMachineStoreHook, {
+  getState: defaultMachineStore.getState,
+  getInitialState: defaultMachineStore.getInitialState,
+  setState: defaultMachineStore.setState,
+  subscribe: defaultMachineStore.subscribe,
+});

@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import { createMachineStore } from '../store/machineStore';
+import type { Command, RunConfig, WorkerEvent } from '../worker/protocol';
+import { MachineClient, isWorkerEvent, type WorkerLike } from './machineClient';
+
+class FakeWorker implements WorkerLike {
+  sent: Command[] = [];
+  terminated = false;
+  onmessage: ((e: MessageEvent) => void) | null = null;
+  onerror: ((e: ErrorEvent) => void) | null = null;
+  onmessageerror: ((e: MessageEvent) => void) | null = null;
+  postMessage(m: Command) { this.sent.push(m); }
+  terminate() { this.terminated = true; }
+  emit(ev: WorkerEvent | object) { this.onmessage?.({ data: ev } as MessageEvent); }
+  crash(message: string) { this.onerror?.({ message, filename: '', lineno: 0 } as unknown as ErrorEvent); }
+}
+
+const config: RunConfig = { strategy: 'icache', preset: 'nehalem-2014', icacheSize: 64, maxInsns: 1000 };
+
+function setup() {
+  const workers: FakeWorker[] = [];
+  let t = 0;
+  const store = createMachineStore(() => t);
+  const client = new MachineClient(store, {
+    createWorker: () => { const w = new FakeWorker(); workers.push(w); return w; },
+    now: () => t,
+    setInterval: () => 0,
+    clearInterval: () => {},
+    stallMs: 1000,
+    startMs: 5000,
+  });
+  return { store, client, workers, advance: (ms: number) => { t += ms; client.checkHealth(); } };
+}
+
+describe('MachineClient', () => {
+  it('posts commands and feeds events into its store', () => {
+    const { store, client, workers } = setup();
+    client.load('hlt', 'a.s', config);
+    client.run();
+    expect(workers[0].sent.map((c) => c.type)).toEqual(['load', 'run']);
+    workers[0].emit({ type: 'ready' });
+    expect(store.getState().ready).toBe(true);
+    expect(store.getState().workerStatus).toBe('ready');
+  });
+
+  it('drops messages that are not worker events', () => {
+    expect(isWorkerEvent({ type: 'frame' })).toBe(true);
+    expect(isWorkerEvent({ text: [] })).toBe(false);
+    expect(isWorkerEvent(null)).toBe(false);
+    const { store, workers } = setup();
+    workers[0].emit({ type: 'bogus' });
+    expect(store.getState().error).toBeNull();
+  });
+
+  it('ignores stale diagnostics answers', () => {
+    const { store, client, workers } = setup();
+    client.assemble('a', 'a.s');
+    client.assemble('ab', 'a.s');
+    const [first, second] = workers[0].sent as Extract<Command, { type: 'assemble' }>[];
+    workers[0].emit({ type: 'diagnostics', requestId: first.requestId, diagnostics: [{ file: 'a.s', line: 1, col: 1, severity: 'error', message: 'old' }] });
+    expect(store.getState().diagnostics).toEqual([]);
+    workers[0].emit({ type: 'diagnostics', requestId: second.requestId, diagnostics: [{ file: 'a.s', line: 1, col: 1, severity: 'error', message: 'new' }] });
+    expect(store.getState().diagnostics[0].message).toBe('new');
+  });
+
+  it('reports a crash, and Reset recreates the worker and replays the program', () => {
+    const { store, client, workers } = setup();
+    client.setSpeed(10);
+    client.setBreakpoints([3]);
+    client.load('hlt', 'a.s', config);
+    client.setConfig({ strategy: 'none' });
+    workers[0].crash('boom');
+    expect(store.getState().workerStatus).toBe('crashed');
+    expect(store.getState().error).toMatch(/crashed: boom/);
+    client.run(); // ignored while crashed
+    expect(workers[0].sent.at(-1)?.type).toBe('setConfig');
+    client.reset();
+    expect(workers[0].terminated).toBe(true);
+    expect(workers).toHaveLength(2);
+    expect(store.getState().workerStatus).toBe('starting');
+    expect(store.getState().error).toBeNull();
+    const replay = workers[1].sent;
+    expect(replay.map((c) => c.type)).toEqual(['setSpeed', 'setBreakpoints', 'load']);
+    const load = replay[2] as Extract<Command, { type: 'load' }>;
+    expect(load.config.strategy).toBe('none');
+    // A late message from the dead worker changes nothing.
+    workers[0].emit({ type: 'error', message: 'late' });
+    expect(store.getState().error).toBeNull();
+  });
+
+  it('flags a worker that stops sending frames while running', () => {
+    const { store, client, workers, advance } = setup();
+    workers[0].emit({ type: 'ready' });
+    advance(10_000);
+    expect(store.getState().workerStatus).toBe('ready'); // idle: nothing owed
+    client.run();
+    advance(600);
+    expect(store.getState().workerStatus).toBe('ready');
+    advance(600);
+    expect(store.getState().workerStatus).toBe('unresponsive');
+    client.reset();
+    expect(workers).toHaveLength(2);
+  });
+
+  it('flags a worker that never starts', () => {
+    const { store, advance } = setup();
+    advance(4000);
+    expect(store.getState().workerStatus).toBe('starting');
+    advance(2000);
+    expect(store.getState().workerStatus).toBe('unresponsive');
+  });
+
+  it('a plain reset goes to the live worker', () => {
+    const { client, workers } = setup();
+    workers[0].emit({ type: 'ready' });
+    client.reset();
+    expect(workers).toHaveLength(1);
+    expect(workers[0].sent.at(-1)).toEqual({ type: 'reset' });
+  });
+});

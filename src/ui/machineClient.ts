@@ -1,0 +1,224 @@
+/**
+ * The UI side of the machine Worker: creates the module Worker, posts typed `Command`s, feeds
+ * every `WorkerEvent` into one machine store, and watches the Worker's health.
+ *
+ * A Worker that throws (an 'error' event) is 'crashed'; one that sends nothing for
+ * `stallMs` while it owes an answer (running, or a command that expects a frame) is
+ * 'unresponsive'. Either way the store shows a message, and `reset()` recovers: it terminates
+ * the Worker, creates a new one, and replays what the machine was told (config, speed,
+ * breakpoints, the last program).
+ */
+import type { MachineStore } from '../store/machineStore';
+import type { Command, RunConfig, Speed, WorkerEvent } from '../worker/protocol';
+
+/** What the client needs of a Worker (a real one, or a fake in tests). */
+export interface WorkerLike {
+  postMessage(message: Command): void;
+  terminate(): void;
+  onmessage: ((e: MessageEvent) => void) | null;
+  onerror: ((e: ErrorEvent) => void) | null;
+  onmessageerror: ((e: MessageEvent) => void) | null;
+}
+
+export interface MachineClientOptions {
+  /** Creates the Worker; defaults to the module Worker at src/worker/worker.ts. */
+  createWorker?: () => WorkerLike;
+  /** No message for this long while an answer is owed: the Worker is unresponsive. */
+  stallMs?: number;
+  /** Before the Worker's first message (it loads iced-x86 and wasm), allow this long. */
+  startMs?: number;
+  now?: () => number;
+  /** Timer hooks (tests drive the watchdog by hand). */
+  setInterval?: (fn: () => void, ms: number) => unknown;
+  clearInterval?: (id: unknown) => void;
+}
+
+const EVENT_TYPES = new Set(['ready', 'diagnostics', 'loaded', 'frame', 'exitDetail', 'error']);
+
+/** A message from the Worker is trusted only as far as its shape: unknown ones are dropped. */
+export function isWorkerEvent(data: unknown): data is WorkerEvent {
+  return typeof data === 'object' && data !== null && EVENT_TYPES.has((data as { type?: unknown }).type as string);
+}
+
+export function defaultCreateWorker(): WorkerLike {
+  return new Worker(new URL('../worker/worker.ts', import.meta.url), { type: 'module', name: 'exitscope-machine' });
+}
+
+export class MachineClient {
+  readonly store: MachineStore;
+  private worker: WorkerLike | null = null;
+  private readonly opts: Required<Omit<MachineClientOptions, 'createWorker'>> & { createWorker: () => WorkerLike };
+  private lastMessageAt = 0;
+  private startedAt = 0;
+  private gotMessage = false;
+  /** An answer is owed: a run is going, or a command that ends in a frame/loaded was sent. */
+  private owed = false;
+  private timer: unknown = null;
+  private assembleSeq = 0;
+  private latestAssemble = 0;
+  // What to replay into a fresh Worker.
+  private lastLoad: Extract<Command, { type: 'load' }> | null = null;
+  private config: Partial<RunConfig> = {};
+  private speed: Speed | null = null;
+  private breakpoints: number[] | null = null;
+  private disposed = false;
+
+  constructor(store: MachineStore, options: MachineClientOptions = {}) {
+    this.store = store;
+    this.opts = {
+      createWorker: options.createWorker ?? defaultCreateWorker,
+      stallMs: options.stallMs ?? 5000,
+      startMs: options.startMs ?? 30_000,
+      now: options.now ?? (() => performance.now()),
+      setInterval: options.setInterval ?? ((fn, ms) => globalThis.setInterval(fn, ms)),
+      clearInterval: options.clearInterval ?? ((id) => globalThis.clearInterval(id as ReturnType<typeof setInterval>)),
+    };
+    this.spawn();
+    this.timer = this.opts.setInterval(() => this.checkHealth(), 500);
+  }
+
+  private spawn(): void {
+    const w = this.opts.createWorker();
+    this.worker = w;
+    this.gotMessage = false;
+    this.owed = false;
+    this.startedAt = this.lastMessageAt = this.opts.now();
+    this.store.getState().setWorkerStatus('starting');
+    w.onmessage = (e) => {
+      if (w !== this.worker) return; // a terminated Worker's late message
+      this.lastMessageAt = this.opts.now();
+      if (!this.gotMessage) {
+        this.gotMessage = true;
+        if (this.store.getState().workerStatus === 'starting') this.store.getState().setWorkerStatus('ready');
+      }
+      if (!isWorkerEvent(e.data)) return;
+      this.onEvent(e.data);
+    };
+    w.onerror = (e) => {
+      if (w !== this.worker) return;
+      e.preventDefault?.();
+      const where = e.filename ? ` (${e.filename.split('/').pop()}:${e.lineno})` : '';
+      this.fail('crashed', `The machine worker crashed: ${e.message || 'unknown error'}${where}. Press Reset to start a new one.`);
+    };
+    w.onmessageerror = () => {
+      if (w !== this.worker) return;
+      this.fail('crashed', 'The machine worker sent a message the page could not read. Press Reset to start a new one.');
+    };
+  }
+
+  private onEvent(ev: WorkerEvent): void {
+    if (ev.type === 'diagnostics' && ev.requestId !== this.latestAssemble) return; // stale
+    if (ev.type === 'frame') this.owed = ev.running;
+    if (ev.type === 'loaded' || ev.type === 'error') this.owed = false;
+    this.store.getState().ingest(ev);
+  }
+
+  private fail(status: 'crashed' | 'unresponsive', message: string): void {
+    this.owed = false;
+    this.store.getState().setWorkerStatus(status, message);
+  }
+
+  /** Runs every 500 ms: flags a Worker that owes an answer and has gone quiet. */
+  checkHealth(): void {
+    const status = this.store.getState().workerStatus;
+    if (status === 'crashed' || status === 'unresponsive') return;
+    const now = this.opts.now();
+    if (!this.gotMessage) {
+      if (now - this.startedAt > this.opts.startMs) {
+        this.fail('unresponsive', `The machine worker did not start within ${Math.round(this.opts.startMs / 1000)} s. Press Reset to try again.`);
+      }
+      return;
+    }
+    const owed = this.owed || this.store.getState().running;
+    if (owed && now - this.lastMessageAt > this.opts.stallMs) {
+      this.fail('unresponsive', `The machine worker stopped answering (no frame for ${Math.round(this.opts.stallMs / 1000)} s). Press Reset to start a new one.`);
+    }
+  }
+
+  private post(cmd: Command, expectsAnswer = false): void {
+    if (!this.worker || this.disposed) return;
+    const status = this.store.getState().workerStatus;
+    if (status === 'crashed' || status === 'unresponsive') return; // only Reset helps now
+    if (expectsAnswer && !this.owed) {
+      this.owed = true;
+      // The clock for the answer starts now, not at the last (possibly old) message.
+      this.lastMessageAt = Math.max(this.lastMessageAt, this.opts.now());
+    }
+    this.worker.postMessage(cmd);
+  }
+
+  /** Assemble and reset the machine with this program. */
+  load(source: string, file: string, config: RunConfig): void {
+    this.lastLoad = { type: 'load', source, file, config };
+    this.config = { ...config };
+    this.post(this.lastLoad, true);
+  }
+
+  /** Assemble only, for live diagnostics; stale answers are dropped. */
+  assemble(source: string, file: string): void {
+    this.latestAssemble = ++this.assembleSeq;
+    this.post({ type: 'assemble', source, file, requestId: this.latestAssemble });
+  }
+
+  run(): void { this.post({ type: 'run' }, true); }
+  pause(): void { this.post({ type: 'pause' }); }
+  step(): void { this.post({ type: 'step' }, true); }
+  stepExit(): void { this.post({ type: 'stepExit' }, true); }
+  selectExit(seq: number): void { this.post({ type: 'selectExit', seq }); }
+
+  setConfig(config: Partial<RunConfig>): void {
+    this.config = { ...this.config, ...config };
+    this.post({ type: 'setConfig', config });
+  }
+
+  setSpeed(speed: Speed): void {
+    this.speed = speed;
+    this.post({ type: 'setSpeed', speed });
+  }
+
+  setBreakpoints(lines: number[]): void {
+    this.breakpoints = lines.slice();
+    this.post({ type: 'setBreakpoints', lines });
+  }
+
+  /** Whether the Worker is dead or hung, so Reset will recreate it. */
+  get failed(): boolean {
+    const s = this.store.getState().workerStatus;
+    return s === 'crashed' || s === 'unresponsive';
+  }
+
+  /**
+   * Reset the machine to the start of its program. A crashed or hung Worker is terminated and
+   * replaced, and the new one is told everything the old one knew.
+   */
+  reset(): void {
+    if (this.failed) {
+      this.restart();
+      return;
+    }
+    this.post({ type: 'reset' }, true);
+  }
+
+  /** Terminate the Worker and start a fresh one with the same program and settings. */
+  restart(): void {
+    this.worker?.terminate();
+    this.worker = null;
+    this.spawn();
+    if (this.speed !== null) this.post({ type: 'setSpeed', speed: this.speed });
+    if (this.breakpoints) this.post({ type: 'setBreakpoints', lines: this.breakpoints });
+    if (this.lastLoad) {
+      this.lastLoad = { ...this.lastLoad, config: { ...this.lastLoad.config, ...this.config } };
+      this.post(this.lastLoad, true);
+    } else if (Object.keys(this.config).length) {
+      this.post({ type: 'setConfig', config: this.config });
+    }
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    if (this.timer !== null) this.opts.clearInterval(this.timer);
+    this.timer = null;
+    this.worker?.terminate();
+    this.worker = null;
+  }
+}
