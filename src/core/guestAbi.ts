@@ -1,0 +1,85 @@
+/**
+ * The guest environment contract (DESIGN.md "Guest environment"): where things are in guest
+ * memory, the predefined symbols every program may use, and the firmware's initial state.
+ */
+
+export const LAPIC_BASE = 0xfee0_0000;
+export const IORAM_BASE = 0xff00_0000;
+export const IORAM_SIZE = 0x2000;
+export const DEBUG_PORT = 0xe9;
+
+/** Local APIC register offsets, SDM Vol. 3A Table 11-1 "Local APIC Register Address Map". */
+export const LAPIC_REGISTERS = {
+  LAPIC_ID: 0x20,
+  LAPIC_VERSION: 0x30,
+  LAPIC_TPR: 0x80,
+  LAPIC_APR: 0x90,
+  LAPIC_PPR: 0xa0,
+  LAPIC_EOI: 0xb0,
+  LAPIC_LDR: 0xd0,
+  LAPIC_DFR: 0xe0,
+  LAPIC_SVR: 0xf0,
+  LAPIC_ISR: 0x100,
+  LAPIC_TMR: 0x180,
+  LAPIC_IRR: 0x200,
+  LAPIC_ESR: 0x280,
+  LAPIC_ICR_LO: 0x300,
+  LAPIC_ICR_HI: 0x310,
+  LAPIC_LVT_TIMER: 0x320,
+  LAPIC_LVT_LINT0: 0x350,
+  LAPIC_LVT_LINT1: 0x360,
+  LAPIC_LVT_ERROR: 0x370,
+  LAPIC_TIMER_ICR: 0x380,
+  LAPIC_TIMER_CCR: 0x390,
+  LAPIC_TIMER_DCR: 0x3e0,
+} as const;
+
+/** Architectural MSRs, SDM Vol. 4. */
+export const MSRS = {
+  MSR_APIC_BASE: 0x1b,
+  MSR_TSC_DEADLINE: 0x6e0,
+  MSR_EFER: 0xc000_0080,
+  MSR_STAR: 0xc000_0081,
+  MSR_LSTAR: 0xc000_0082,
+  MSR_CSTAR: 0xc000_0083,
+  MSR_FMASK: 0xc000_0084,
+  MSR_FS_BASE: 0xc000_0100,
+  MSR_GS_BASE: 0xc000_0101,
+  MSR_KERNEL_GS_BASE: 0xc000_0102,
+} as const;
+
+/** Symbols every program can use without defining them. */
+export const PREDEFINED_SYMBOLS: ReadonlyMap<string, bigint> = new Map<string, bigint>([
+  ['LAPIC_BASE', BigInt(LAPIC_BASE)],
+  ['IORAM_BASE', BigInt(IORAM_BASE)],
+  ['DEBUG_PORT', BigInt(DEBUG_PORT)],
+  ...Object.entries(LAPIC_REGISTERS).map(([k, v]) => [k, BigInt(v)] as [string, bigint]),
+  ...Object.entries(MSRS).map(([k, v]) => [k, BigInt(v)] as [string, bigint]),
+]);
+
+/** Guest-physical layout the firmware uses; programs load at PROGRAM_ORIGIN and above. */
+export const FIRMWARE_LAYOUT = {
+  idt: 0x1000,
+  gdt: 0x2000,
+  /** Guest page tables: PML4, PDPT, PDs and PTs, built from here up. */
+  pageTables: 0x10000,
+  pageTablesEnd: 0x40000,
+  /** vCPU i's stack grows down from stackTop - i * stackSize. */
+  stackTop: 0x80000,
+  stackSize: 0x4000,
+  /** Everything below this belongs to the firmware. */
+  end: 0x80000,
+} as const;
+
+export const PROGRAM_ORIGIN = 0x100000;
+
+/** Selectors of the firmware GDT: kernel code/data, then user data/code in SYSRET order. */
+export const SELECTORS = { kernelCode: 0x08, kernelData: 0x10, userData: 0x1b, userCode: 0x23 } as const;
+
+/** Initial control state, SDM Vol. 3A §2.5 and §9.8.5 (long mode). */
+export const INITIAL_CONTROL = {
+  cr0: 0x8001_0033, // PG | WP | NE | ET | MP | PE
+  cr4: 0x0000_00a0, // PGE | PAE
+  efer: 0x0000_0d00, // NXE | LMA | LME
+  rflags: 0x2,
+} as const;
