@@ -1,0 +1,77 @@
+/**
+ * Guest RAM: one ArrayBuffer. The EPT maps RAM 1:1, so a host-physical address of RAM is the
+ * guest-physical address and indexes `bytes` directly (DESIGN.md "Core contracts", mem).
+ */
+
+export const KiB = 1024;
+export const MiB = 1024 * KiB;
+export const GiB = 1024 * MiB;
+/** Page sizes of 4-level paging and EPT (literal types, so a size parameter can be checked). */
+export const PAGE_4K = 0x1000;
+export const PAGE_2M = 0x20_0000;
+export const PAGE_1G = 0x4000_0000;
+export type PageSize = typeof PAGE_4K | typeof PAGE_2M | typeof PAGE_1G;
+
+/** 2^32, to split a JS-number address into 32-bit halves. */
+export const TWO32 = 4294967296;
+
+/** Default guest RAM size (DESIGN.md "Guest environment"). */
+export const DEFAULT_RAM_SIZE = 64 * MiB;
+
+/**
+ * Physical-address width of the emulated machine (CPUID.80000008H:EAX[7:0]). Guest and EPT
+ * entries treat bits 51:MAXPHYADDR as reserved (SDM Vol. 3A §4.5, Tables 4-14..4-20;
+ * Vol. 3C §29.3.3.1). 48 bits is also the guest-physical width 4-level EPT can translate.
+ */
+export const MAXPHYADDR = 48;
+
+export class GuestRam {
+  readonly size: number;
+  readonly buffer: ArrayBuffer;
+  readonly bytes: Uint8Array;
+  readonly view: DataView;
+
+  constructor(size: number = DEFAULT_RAM_SIZE) {
+    if (!Number.isInteger(size) || size <= 0 || size % 4096 !== 0) {
+      throw new RangeError(`guest RAM size must be a positive multiple of 4096, got ${size}`);
+    }
+    this.size = size;
+    this.buffer = new ArrayBuffer(size);
+    this.bytes = new Uint8Array(this.buffer);
+    this.view = new DataView(this.buffer);
+  }
+
+  /** True when [addr, addr + len) lies inside RAM. */
+  contains(addr: number, len = 1): boolean {
+    return addr >= 0 && len >= 0 && addr + len <= this.size;
+  }
+
+  read8(addr: number): number {
+    return this.view.getUint8(addr);
+  }
+  read16(addr: number): number {
+    return this.view.getUint16(addr, true);
+  }
+  read32(addr: number): number {
+    return this.view.getUint32(addr, true);
+  }
+  read64(addr: number): bigint {
+    return this.view.getBigUint64(addr, true);
+  }
+  write8(addr: number, value: number): void {
+    this.view.setUint8(addr, value);
+  }
+  write16(addr: number, value: number): void {
+    this.view.setUint16(addr, value, true);
+  }
+  write32(addr: number, value: number): void {
+    this.view.setUint32(addr, value >>> 0, true);
+  }
+  write64(addr: number, value: bigint): void {
+    this.view.setBigUint64(addr, BigInt.asUintN(64, value), true);
+  }
+  /** Fill [addr, addr + len) with `value` (default 0). */
+  fill(addr: number, len: number, value = 0): void {
+    this.bytes.fill(value, addr, addr + len);
+  }
+}
