@@ -1,0 +1,444 @@
+/**
+ * One instruction: operands (already evaluated) -> iced Instruction -> bytes.
+ *
+ * Selection works like NASM's: every iced template of the mnemonic whose operand kinds accept
+ * the operands is a candidate; candidates whose immediates do not fit are dropped; the rest
+ * are encoded by iced's Encoder and the shortest wins (ties: iced's table order, which lists
+ * the classic encoding first). Branches are candidates too: rel8 fails to encode when the
+ * target is too far, so jumps come out short when they can be.
+ */
+import { Encoder, Instruction, OpCodeOperandKind as K, OpKind, Register } from '../iced';
+import { AsmError } from './expr';
+import type { MemOperand } from './parser';
+import { closest } from './suggest';
+import { isImplicitStringKind, tables, type RegInfo, type Template } from './tables';
+
+export type ROperand =
+  | { readonly t: 'reg'; readonly reg: RegInfo; readonly col: number }
+  | { readonly t: 'imm'; readonly value: bigint; readonly reloc: boolean; readonly col: number; readonly jump?: 'short' | 'near' }
+  | { readonly t: 'mem'; readonly m: MemOperand; readonly disp: bigint; readonly reloc: boolean; readonly col: number };
+
+export interface EncodeRequest {
+  readonly mnemonic: string;
+  readonly prefixes: readonly string[];
+  readonly operands: readonly ROperand[];
+  readonly rip: bigint;
+  /** Length chosen in the previous pass: never shrink below it, so passes converge. */
+  readonly minLen: number;
+  readonly defaultRel: boolean;
+  readonly col: number;
+}
+
+/** Signed view of `v` as a `bits`-wide value, or undefined if v does not fit in `bits` at all. */
+function signedIn(v: bigint, bits: number): bigint | undefined {
+  const w = BigInt(bits);
+  const lo = -(1n << (w - 1n));
+  const hi = (1n << w) - 1n;
+  if (v < lo || v > hi) return undefined;
+  return BigInt.asIntN(bits, v);
+}
+
+function immBytes(k: K): number {
+  switch (k) {
+    case K.imm8: case K.imm8_const_1: case K.imm8sex16: case K.imm8sex32: case K.imm8sex64: return 1;
+    case K.imm16: return 2;
+    case K.imm32: case K.imm32sex64: return 4;
+    case K.imm64: return 8;
+    default: return 0;
+  }
+}
+
+/** Whether `v` can be written in an immediate of kind k; describes the width for errors. */
+export function immFits(k: K, v: bigint): boolean {
+  switch (k) {
+    case K.imm8: return v >= -128n && v <= 255n;
+    case K.imm8_const_1: return v === 1n;
+    case K.imm8sex16: { const s = signedIn(v, 16); return s !== undefined && s >= -128n && s <= 127n; }
+    case K.imm8sex32: { const s = signedIn(v, 32); return s !== undefined && s >= -128n && s <= 127n; }
+    case K.imm8sex64: { const s = signedIn(v, 64); return s !== undefined && s >= -128n && s <= 127n; }
+    case K.imm16: return signedIn(v, 16) !== undefined;
+    case K.imm32: return signedIn(v, 32) !== undefined;
+    case K.imm32sex64: { const s = signedIn(v, 64); return s !== undefined && s >= -(1n << 31n) && s < 1n << 31n; }
+    case K.imm64: return signedIn(v, 64) !== undefined;
+    default: return false;
+  }
+}
+
+function isImmKind(k: K): boolean { return immBytes(k) > 0; }
+function isBranchKind(k: K): boolean { return k === K.br64_1 || k === K.br64_4 || k === K.xbegin_4; }
+
+function regMatches(k: K, r: RegInfo): boolean {
+  switch (k) {
+    case K.r8_reg: case K.r8_opcode: case K.r8_or_mem: return r.cls === 'r8';
+    case K.r16_reg: case K.r16_reg_mem: case K.r16_rm: case K.r16_opcode: case K.r16_or_mem: return r.cls === 'r16';
+    case K.r32_reg: case K.r32_reg_mem: case K.r32_rm: case K.r32_opcode: case K.r32_vvvv: case K.r32_or_mem: return r.cls === 'r32';
+    case K.r64_reg: case K.r64_reg_mem: case K.r64_rm: case K.r64_opcode: case K.r64_vvvv: case K.r64_or_mem: return r.cls === 'r64';
+    case K.seg_reg: return r.cls === 'seg';
+    case K.cr_reg: return r.cls === 'cr';
+    case K.dr_reg: return r.cls === 'dr';
+    case K.mm_reg: case K.mm_rm: case K.mm_or_mem: return r.cls === 'mm';
+    case K.xmm_reg: case K.xmm_rm: case K.xmm_vvvv: case K.xmm_is4: case K.xmm_or_mem: return r.cls === 'xmm';
+    case K.ymm_reg: case K.ymm_rm: case K.ymm_vvvv: case K.ymm_is4: case K.ymm_or_mem: return r.cls === 'ymm';
+    case K.sti_opcode: return r.cls === 'st';
+    case K.st0: return r.reg === Register.ST0;
+    case K.es: return r.reg === Register.ES;
+    case K.cs: return r.reg === Register.CS;
+    case K.ss: return r.reg === Register.SS;
+    case K.ds: return r.reg === Register.DS;
+    case K.fs: return r.reg === Register.FS;
+    case K.gs: return r.reg === Register.GS;
+    case K.al: return r.reg === Register.AL;
+    case K.cl: return r.reg === Register.CL;
+    case K.ax: return r.reg === Register.AX;
+    case K.dx: return r.reg === Register.DX;
+    case K.eax: return r.reg === Register.EAX;
+    case K.rax: return r.reg === Register.RAX;
+    default: return false;
+  }
+}
+
+function memKind(k: K): boolean {
+  return k === K.mem || k === K.mem_offs || k === K.r8_or_mem || k === K.r16_or_mem || k === K.r32_or_mem || k === K.r64_or_mem ||
+    k === K.mm_or_mem || k === K.xmm_or_mem || k === K.ymm_or_mem;
+}
+
+/** Does the operand have the right shape for kind k (ignoring immediate ranges)? */
+function shapeMatches(t: Template, k: K, o: ROperand, movabs: boolean): boolean {
+  switch (o.t) {
+    case 'reg': return regMatches(k, o.reg);
+    case 'imm':
+      if (isBranchKind(k)) return o.jump === undefined || (o.jump === 'short') === (k === K.br64_1);
+      return isImmKind(k) && o.jump === undefined;
+    case 'mem': {
+      if (!memKind(k)) return false;
+      if ((k === K.mem_offs) !== movabs) return false;
+      if (k === K.mem_offs && (o.m.base || o.m.index || o.m.rel)) return false;
+      if (o.m.far !== t.farMem) return false;
+      if (o.m.size !== undefined && t.memSize !== 0 && o.m.size !== t.memSize) return false;
+      return true;
+    }
+  }
+}
+
+/** Operand lists to try: xchg and test are commutative in NASM and GNU; `imul r, imm` = `imul r, r, imm`. */
+function operandVariants(mn: string, ops: readonly ROperand[]): (readonly ROperand[])[] {
+  const out: (readonly ROperand[])[] = [ops];
+  if ((mn === 'xchg' || mn === 'test') && ops.length === 2) out.push([ops[1], ops[0]]);
+  if (mn === 'imul' && ops.length === 2 && ops[0].t === 'reg' && ops[1].t === 'imm') out.push([ops[0], ops[0], ops[1]]);
+  return out;
+}
+
+export function resolveMnemonic(mn: string): { name: string; templates: readonly Template[]; movabs: boolean } | undefined {
+  const tb = tables();
+  if (mn === 'movabs') return { name: 'mov', templates: tb.byMnemonic.get('mov') ?? [], movabs: true };
+  const name = tb.aliases.get(mn) ?? mn;
+  const templates = tb.byMnemonic.get(name);
+  if (!templates) return undefined;
+  if (name === 'movsx') {
+    // NASM and GNU accept `movsx r64, r/m32` for movsxd.
+    return { name, templates: [...templates, ...(tb.byMnemonic.get('movsxd') ?? []).filter((t) => t.ops[0] === K.r64_reg)], movabs: false };
+  }
+  return { name, templates, movabs: false };
+}
+
+export function unknownMnemonicMessage(written: string, extra: readonly string[]): string {
+  const c = closest(written, [...tables().mnemonicNames, ...extra]);
+  return `unknown instruction '${written}'` + (c ? `; did you mean '${c}'?` : '');
+}
+
+interface Candidate { readonly t: Template; readonly ops: readonly ROperand[]; }
+
+let encoder: Encoder | undefined;
+function theEncoder(): Encoder {
+  // One Encoder for the process: creating wasm objects per instruction would dominate.
+  return (encoder ??= new Encoder(64));
+}
+
+const STRING_OPKIND: Partial<Record<K, OpKind>> = {
+  [K.seg_rSI]: OpKind.MemorySegRSI,
+  [K.es_rDI]: OpKind.MemoryESRDI,
+  [K.seg_rDI]: OpKind.MemorySegRDI,
+};
+const FIXED_REG: Partial<Record<K, Register>> = {
+  [K.al]: Register.AL, [K.cl]: Register.CL, [K.ax]: Register.AX, [K.dx]: Register.DX, [K.eax]: Register.EAX, [K.rax]: Register.RAX,
+  [K.es]: Register.ES, [K.cs]: Register.CS, [K.ss]: Register.SS, [K.ds]: Register.DS, [K.fs]: Register.FS, [K.gs]: Register.GS, [K.st0]: Register.ST0,
+};
+
+function immOpKind(k: K, second: boolean): OpKind {
+  switch (k) {
+    case K.imm8: case K.imm8_const_1: return second ? OpKind.Immediate8_2nd : OpKind.Immediate8;
+    case K.imm8sex16: return OpKind.Immediate8to16;
+    case K.imm8sex32: return OpKind.Immediate8to32;
+    case K.imm8sex64: return OpKind.Immediate8to64;
+    case K.imm16: return OpKind.Immediate16;
+    case K.imm32: return OpKind.Immediate32;
+    case K.imm32sex64: return OpKind.Immediate32to64;
+    default: return OpKind.Immediate64;
+  }
+}
+
+function setMemory(ins: Instruction, i: number, k: K, o: ROperand & { t: 'mem' }, rip: bigint, defaultRel: boolean, len: number): void {
+  const m = o.m;
+  ins.setOpKind(i, OpKind.Memory);
+  ins.segmentPrefix = m.seg ?? Register.None;
+  ins.memoryIndexScale = m.scale;
+  if (k === K.mem_offs) {
+    ins.memoryBase = Register.None;
+    ins.memoryIndex = Register.None;
+    ins.memoryDisplacement = BigInt.asUintN(64, o.disp);
+    ins.memoryDisplSize = 8;
+    return;
+  }
+  const ripRel = m.rel || (defaultRel && !m.abs && !m.base && !m.index);
+  if (ripRel) {
+    // iced wants the absolute target. GNU reads `[rip + 8]` (a plain number) as a raw
+    // displacement from the next instruction; with a label it is the label's address.
+    const target = m.ripReg && !o.reloc ? rip + BigInt(len) + o.disp : o.disp;
+    ins.memoryBase = Register.RIP;
+    ins.memoryIndex = Register.None;
+    ins.memoryDisplacement = BigInt.asUintN(64, target);
+    ins.memoryDisplSize = 8;
+    return;
+  }
+  ins.memoryBase = m.base?.reg ?? Register.None;
+  ins.memoryIndex = m.index?.reg ?? Register.None;
+  const wide = (m.base ?? m.index)?.cls !== 'r32';
+  const d = o.disp;
+  if (m.base) {
+    const s = signedIn(d, wide ? 64 : 32);
+    if (s === undefined || s < -(1n << 31n) || s >= 1n << 31n) throw new AsmError('displacement does not fit in 32 bits', o.col);
+    ins.memoryDisplacement = BigInt.asUintN(64, s);
+    ins.memoryDisplSize = s === 0n ? 0 : 1; // 1: iced picks disp8 or disp32, whichever fits
+    return;
+  }
+  if (m.index) {
+    const s = signedIn(d, wide ? 64 : 32);
+    if (s === undefined || s < -(1n << 31n) || s >= 1n << 31n) throw new AsmError('displacement does not fit in 32 bits', o.col);
+    ins.memoryDisplacement = BigInt.asUintN(64, s);
+    ins.memoryDisplSize = wide ? 8 : 4;
+    return;
+  }
+  // Absolute [disp32]: sign-extended to 64 bits. An address in 2..4 GiB (the LAPIC at
+  // 0xFEE00000) gets the address-size prefix instead, which zero-extends it.
+  const s = signedIn(d, 64);
+  if (s !== undefined && s >= -(1n << 31n) && s < 1n << 31n) {
+    ins.memoryDisplacement = BigInt.asUintN(64, s);
+    ins.memoryDisplSize = 8;
+  } else if (d >= 0n && d < 1n << 32n) {
+    ins.memoryDisplacement = d;
+    ins.memoryDisplSize = 4;
+  } else {
+    throw new AsmError('absolute address does not fit in 32 bits; put it in a register (or use movabs with al/ax/eax/rax)', o.col);
+  }
+}
+
+function build(c: Candidate, req: EncodeRequest, len: number): Instruction {
+  const t = c.t;
+  const ins = Instruction.create(t.code);
+  try {
+    const implicit = t.ops.some(isImplicitStringKind);
+    let sawImm = false;
+    for (let i = 0; i < t.ops.length; i++) {
+      const k = t.ops[i];
+      if (implicit) {
+        const sk = STRING_OPKIND[k];
+        if (sk !== undefined) ins.setOpKind(i, sk);
+        else if (k === K.seg_rBX_al) {
+          ins.setOpKind(i, OpKind.Memory);
+          ins.memoryBase = Register.RBX;
+          ins.memoryIndex = Register.AL;
+        } else {
+          const r = FIXED_REG[k];
+          if (r === undefined) throw new AsmError('unsupported implicit operand', req.col);
+          ins.setOpKind(i, OpKind.Register);
+          ins.setOpRegister(i, r);
+        }
+        continue;
+      }
+      const o = c.ops[i];
+      switch (o.t) {
+        case 'reg':
+          ins.setOpKind(i, OpKind.Register);
+          ins.setOpRegister(i, o.reg.reg);
+          break;
+        case 'imm':
+          if (isBranchKind(k)) {
+            ins.setOpKind(i, OpKind.NearBranch64);
+            ins.nearBranch64 = BigInt.asUintN(64, o.value);
+          } else {
+            ins.setOpKind(i, immOpKind(k, sawImm));
+            const v = k === K.imm8_const_1 ? 1n : o.value;
+            ins.setImmediateU64(i, BigInt.asUintN(64, v) & ((1n << BigInt(8 * Math.min(immBytes(k), 8))) - 1n));
+            sawImm = true;
+          }
+          break;
+        case 'mem':
+          setMemory(ins, i, k, o, req.rip, req.defaultRel, len);
+          break;
+      }
+    }
+    for (const p of req.prefixes) {
+      if (p === 'lock') {
+        if (!t.canLock || !c.ops.some((o) => o.t === 'mem')) throw new AsmError(`lock prefix is not allowed on '${req.mnemonic}' with these operands`, req.col);
+        ins.hasLockPrefix = true;
+      } else if (p === 'rep' || p === 'repe' || p === 'repz') {
+        if (!t.canRep) throw new AsmError(`'${p}' prefix is not allowed on '${req.mnemonic}'`, req.col);
+        if (p === 'rep') ins.hasRepPrefix = true;
+        else ins.hasRepePrefix = true;
+      } else {
+        if (!t.canRepne) throw new AsmError(`'${p}' prefix is not allowed on '${req.mnemonic}'`, req.col);
+        ins.hasRepnePrefix = true;
+      }
+    }
+    return ins;
+  } catch (e) {
+    ins.free();
+    throw e;
+  }
+}
+
+function friendly(msg: string): string {
+  if (/Branch distance is too far away/.test(msg)) return 'jump target out of range for a short (rel8) jump';
+  if (/RIP relative distance is too far away/.test(msg)) return 'RIP-relative target is more than 2 GiB away';
+  if (/can't be used if there's a REX prefix/.test(msg)) return 'ah, bh, ch and dh cannot be used in an instruction that needs a REX prefix';
+  if (/Displacement must fit/.test(msg)) return 'displacement does not fit in 32 bits';
+  return 'cannot encode this instruction: ' + msg.replace(/^Error: /, '');
+}
+
+function encodeOne(c: Candidate, req: EncodeRequest): Uint8Array {
+  const enc = theEncoder();
+  const ripRaw = c.ops.some((o) => o.t === 'mem' && o.m.ripReg && !o.reloc);
+  let len = 0;
+  // A raw `[rip + n]` needs the instruction's own length to find its target: encode twice.
+  for (let round = ripRaw ? 0 : 1; round < 2; round++) {
+    const ins = build(c, req, len);
+    try {
+      len = enc.encode(ins, req.rip);
+    } catch (e) {
+      enc.takeBuffer(); // a failed encode can leave partial bytes behind
+      throw new AsmError(friendly(e instanceof Error ? e.message : String(e)), req.col);
+    } finally {
+      ins.free();
+    }
+    const bytes = enc.takeBuffer();
+    if (round === 1) return bytes;
+  }
+  throw new AsmError('internal error: no encoding', req.col);
+}
+
+function describeOps(ops: readonly ROperand[]): string {
+  return ops.map((o) => (o.t === 'reg' ? o.reg.name : o.t === 'imm' ? 'imm' : o.m.size ? `${sizeName(o.m.size)} mem` : 'mem')).join(', ');
+}
+function sizeName(n: number): string {
+  return ({ 1: 'byte', 2: 'word', 4: 'dword', 6: 'fword', 8: 'qword', 10: 'tword', 16: 'oword', 32: 'ymmword' } as Record<number, string>)[n] ?? `${n}-byte`;
+}
+
+/** Encodes one instruction or throws an AsmError explaining why it cannot. */
+export function encodeInstruction(req: EncodeRequest): Uint8Array {
+  const r = resolveMnemonic(req.mnemonic);
+  if (!r) throw new AsmError(unknownMnemonicMessage(req.mnemonic, []), req.col);
+  const templates = r.templates.filter((t) => r.movabs ? t.ops.some((k) => k === K.imm64 || k === K.mem_offs) : true);
+
+  // 1. Shape: operand kinds only.
+  const shaped: Candidate[] = [];
+  for (const ops of operandVariants(r.name, req.operands)) {
+    for (const t of templates) {
+      const implicit = t.ops.some(isImplicitStringKind);
+      if (implicit) {
+        if (ops.length === 0) shaped.push({ t, ops });
+        continue;
+      }
+      if (t.ops.length !== ops.length) continue;
+      // 90 is nop in 64-bit mode, not `xchg eax, eax`.
+      if (t.ops[1] === K.eax && t.ops[0] === K.r32_opcode && ops[0].t === 'reg' && ops[0].reg.reg === Register.EAX) continue;
+      let ok = true;
+      for (let i = 0; i < ops.length && ok; i++) ok = shapeMatches(t, t.ops[i], ops[i], r.movabs);
+      if (ok) shaped.push({ t, ops });
+    }
+  }
+  if (shaped.length === 0) {
+    const counts = new Set(templates.map((t) => (t.ops.some(isImplicitStringKind) ? 0 : t.ops.length)));
+    if (!counts.has(req.operands.length)) {
+      const list = [...counts].sort().join(' or ');
+      throw new AsmError(`'${req.mnemonic}' takes ${list} operand${list === '1' ? '' : 's'}, not ${req.operands.length}`, req.col);
+    }
+    const memOp = req.operands.find((o) => o.t === 'mem');
+    if (memOp && memOp.t === 'mem' && memOp.m.size !== undefined) {
+      const relaxed = templates.some((t) => t.ops.length === req.operands.length && t.ops.every((k, i) => {
+        const o = req.operands[i];
+        return o.t === 'mem' ? memKind(k) && k !== K.mem_offs : shapeMatches(t, k, o, r.movabs);
+      }));
+      if (relaxed) throw new AsmError(`operand size mismatch: '${req.mnemonic}' has no form with ${describeOps(req.operands)}`, memOp.col);
+    }
+    throw new AsmError(`invalid operands for '${req.mnemonic}' (${describeOps(req.operands)})`, req.col);
+  }
+
+  // 2. Immediates must fit their field.
+  let fits = shaped.filter((c) => c.t.ops.every((k, i) => {
+    const o = c.ops[i];
+    return !(o && o.t === 'imm' && isImmKind(k)) || immFits(k, o.value);
+  }));
+  if (fits.length === 0) {
+    const idx = shaped[0].ops.findIndex((o) => o.t === 'imm');
+    const o = shaped[0].ops[idx];
+    const widest = Math.max(...shaped.map((c) => immBytes(c.t.ops[idx] ?? K.None)));
+    const col = o ? o.col : req.col;
+    const val = o && o.t === 'imm' ? o.value : 0n;
+    if (shaped.every((c) => c.t.ops[idx] === K.imm8_const_1)) throw new AsmError('the only allowed value here is 1', col);
+    throw new AsmError(`value ${fmtValue(val)} does not fit in a ${widest * 8}-bit immediate`, col);
+  }
+  // A value that depends on an address may change between passes: give it a full-width
+  // field, so the instruction's size does not flip back and forth.
+  const relocIdx = fits[0].ops.findIndex((o, i) => o.t === 'imm' && o.reloc && isImmKind(fits[0].t.ops[i]));
+  if (relocIdx >= 0) {
+    const wide = fits.filter((c) => immBytes(c.t.ops[relocIdx]) >= 4);
+    if (wide.length) fits = wide;
+  }
+
+  // 3. A memory operand without a size must be made unambiguous by the other operands.
+  const memIdx = req.operands.findIndex((o) => o.t === 'mem');
+  const memOp = req.operands[memIdx];
+  if (memOp && memOp.t === 'mem' && memOp.m.size === undefined) {
+    const sizes = new Set(fits.map((c) => c.t.memSize));
+    if (sizes.size > 1) {
+      // push/pop/call/jmp [mem] mean the 64-bit form in long mode (NASM and GNU agree).
+      const def = fits.filter((c) => c.t.defaultOp64 && c.t.memSize === 8);
+      if (def.length) fits = def;
+      else throw new AsmError(`operand size not specified: write ${[...sizes].filter((s) => s).sort((a, b) => a - b).map(sizeName).join(', ')} before the memory operand`, memOp.col);
+    }
+  }
+
+  // 4. Encode every survivor; keep the shortest (not below last pass's length).
+  let best: Uint8Array | undefined;
+  let longest: Uint8Array | undefined;
+  let firstErr: AsmError | undefined;
+  for (const c of fits) {
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeOne(c, req);
+    } catch (e) {
+      if (e instanceof AsmError) {
+        // A prefix error is about the source, not this candidate: report it at once.
+        if (/prefix/.test(e.message)) throw e;
+        firstErr ??= e;
+        continue;
+      }
+      throw e;
+    }
+    if (!longest || bytes.length > longest.length) longest = bytes;
+    if (bytes.length >= req.minLen && (!best || bytes.length < best.length)) best = bytes;
+  }
+  const out = best ?? longest;
+  if (!out) throw firstErr ?? new AsmError(`cannot encode '${req.mnemonic}'`, req.col);
+  return out;
+}
+
+function fmtValue(v: bigint): string {
+  return v < 0n ? `-0x${(-v).toString(16)}` : v > 9n ? `0x${v.toString(16)}` : v.toString();
+}
+
+/** For tests: the shared Encoder is freed and recreated on next use. */
+export function freeEncoder(): void {
+  encoder?.free();
+  encoder = undefined;
+}

@@ -1,0 +1,62 @@
+/**
+ * Intel-syntax x86-64 assembler (NASM and GNU `.intel_syntax noprefix` spellings) on iced-x86's
+ * encoder. The public API: other modules depend on exactly these names.
+ */
+import { assembleSource } from './assembler';
+
+export interface Diagnostic { file: string; line: number; col: number; severity: 'error' | 'warning'; message: string; }
+export interface Segment { addr: number; bytes: Uint8Array; name: '.text' | '.data'; }
+/** One per emitted instruction or data statement. */
+export interface LineMapEntry { addr: number; length: number; line: number; }
+export interface AsmResult {
+  /** No errors. */
+  ok: boolean;
+  /** .text at the origin; .data on the next 4 KiB page after .text unless `org` places it. */
+  segments: Segment[];
+  /** Address of `_start` if defined, else the origin. */
+  entry: number;
+  /** All labels and equ's of the program (not the predefined symbols). */
+  symbols: Map<string, bigint>;
+  /** Sorted by addr. */
+  lineMap: LineMapEntry[];
+  diagnostics: Diagnostic[];
+}
+export interface AsmOptions { file?: string; origin?: number; predefined?: ReadonlyMap<string, bigint>; }
+
+export const DEFAULT_ORIGIN = 0x100000;
+
+/** Never throws: anything unexpected becomes an "internal error" diagnostic. */
+export function assemble(source: string, options: AsmOptions = {}): AsmResult {
+  try {
+    return assembleSource(source, options);
+  } catch (e) {
+    const origin = options.origin ?? DEFAULT_ORIGIN;
+    return {
+      ok: false,
+      segments: [{ name: '.text', addr: origin, bytes: new Uint8Array(0) }],
+      entry: origin,
+      symbols: new Map(),
+      lineMap: [],
+      diagnostics: [{ file: options.file ?? 'input.s', line: 1, col: 1, severity: 'error', message: `internal error: ${e instanceof Error ? e.message : String(e)}` }],
+    };
+  }
+}
+
+/** "file:line:col: error: message", the form compilers and editors understand. */
+export function formatDiagnostic(d: Diagnostic): string {
+  return `${d.file}:${d.line}:${d.col}: ${d.severity}: ${d.message}`;
+}
+
+/** The line that emitted the byte at `addr`, if any (binary search over the sorted map). */
+export function lineAt(lineMap: readonly LineMapEntry[], addr: number): number | undefined {
+  let lo = 0;
+  let hi = lineMap.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const e = lineMap[mid];
+    if (addr < e.addr) hi = mid - 1;
+    else if (addr >= e.addr + e.length) lo = mid + 1;
+    else return e.line;
+  }
+  return undefined;
+}
