@@ -91,8 +91,8 @@ const SKYLAKE_2020: CostModel = {
   // (vm_page_unhold: lock + atomic). ~6 atomic/lock operations at ~20 cycles (Skylake locked
   // RMW latency) + ~4 L2 references + ~100 cycles of call/branch work -> ~270; round to 250.
   mapPage: 250,
-  // estimate: vm_copyin -> bcopy of <= 15 bytes: `rep movsb` start-up on Skylake is ~25-35
-  // cycles for short copies (Intel optimization manual, "fast string" start-up), so 30.
+  // estimate: vm_copyin -> bcopy of <= 15 bytes. Short `rep movs` copies pay a fixed
+  // microcode start-up of a few tens of cycles (no sourced figure here), so 30.
   copyBase: 30,
   // estimate: short copies move ~1 byte per cycle once started.
   copyPerByte: 1,
@@ -215,8 +215,8 @@ const ZEN2: CostModel = {
   // not take; 1,350 plus ~200 of in-kernel exit dispatch (as included in Intel's vmcall
   // figure) -> 1,550.
   exit: 1550,
-  // estimate: Zen 2 L2 is ~12 cycles (AMD Software Optimization Guide for family 17h gives
-  // 12 for L2 hits); L2 for the same reason as skylake-2020.
+  // estimate: Zen 2's L2 hit latency is commonly reported as ~12 cycles (not in
+  // cost-sources); L2 for the same reason as skylake-2020.
   walkRefLatency: 12,
   walkRefOverhead: 15,
   mapPage: 250,
