@@ -82,6 +82,29 @@ describe('Ept.translate', () => {
     expect(ept.lookup(0xfee00000)?.mmio).toBe(true);
   });
 
+  it('gives the same answer, refs and permissions with and without a recorder', () => {
+    const ept = new Ept();
+    ept.mapRange(0, 0, 0x10000, EPT_RWX);
+    ept.map(0x200000, 0x400000, PAGE_2M, EPT_R | EPT_X);
+    ept.map(PAGE_1G, 0, PAGE_1G, EPT_R | EPT_W);
+    ept.markMmio(0x3000);
+    ept.setWriteProtect(0x4000, true);
+    const gpas = [0x10, 0x3008, 0x4010, 0x20000, 0x200010, 0x3fffff, PAGE_1G + 0x123456, 2 ** 47, 2 ** 48];
+    for (const gpa of gpas) {
+      for (const access of ['read', 'write', 'fetch'] as const) {
+        const a = ept.translate(gpa, access, null, 0);
+        const aRefs = ept.refs;
+        const aPerms = ept.lastPerms;
+        const aFault = { ...ept.fault };
+        const r = rec();
+        const b = ept.translate(gpa, access, r, 0);
+        expect([b, ept.refs, r.steps.length]).toEqual([a, aRefs, aRefs]);
+        if (a >= 0) expect(ept.lastPerms).toBe(aPerms);
+        else expect(ept.fault).toEqual(aFault);
+      }
+    }
+  });
+
   it('rejects guest-physical addresses beyond 48 bits', () => {
     const ept = new Ept();
     expect(ept.translate(2 ** 48, 'read', null, 0)).toBe(EPT_FAULT_VIOLATION);
