@@ -157,6 +157,10 @@ function buildTemplates(): Map<string, Template[]> {
   for (const [name, list] of byMnemonic) {
     byMnemonic.set(name, list.filter((t) => !/_(F6r1|F7r1|C0r6|C1r6|D0r6|D1r6|D2r6|D3r6|82)$/.test(Code[t.code])));
   }
+  // `push imm` means a qword push in long mode (NASM and GNU); the 66h word pushes would
+  // otherwise win as the shortest encodings of `push 0x1000`.
+  const push = byMnemonic.get('push');
+  if (push) byMnemonic.set('push', push.filter((t) => t.code !== Code.Push_imm16 && t.code !== Code.Pushw_imm8));
   // `sysretq`/`sysexitq`/`iretq`-style explicit-width spellings not covered by iced mnemonics.
   const byCode = (name: string, code: Code): void => {
     const src = [...byMnemonic.values()].flat().find((t) => t.code === code);
