@@ -20,7 +20,7 @@ export const DEFAULT_RAM_SIZE = 64 * MiB;
 
 /**
  * Physical-address width of the emulated machine (CPUID.80000008H:EAX[7:0]). Guest and EPT
- * entries treat bits 51:MAXPHYADDR as reserved (SDM Vol. 3A §4.5, Tables 4-14..4-20;
+ * entries treat bits 51:MAXPHYADDR as reserved (SDM Vol. 3A §4.5, Tables 4-15..4-20;
  * Vol. 3C §29.3.3.1). 48 bits is also the guest-physical width 4-level EPT can translate.
  */
 export const MAXPHYADDR = 48;

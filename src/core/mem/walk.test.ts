@@ -7,7 +7,7 @@ import {
 } from './paging';
 import { GiB, GuestRam, MiB, PAGE_1G, PAGE_2M } from './ram';
 import { mapRamIdentity } from './setup';
-import { gla2gpa, newWalkResult, type PagingContext, type WalkResult } from './walk';
+import { gla2gpa, newWalkResult, rightsFault, type PagingContext, type WalkResult } from './walk';
 
 const LAPIC = 0xfee00000;
 const RAM = 16 * MiB;
@@ -259,6 +259,39 @@ describe('gla2gpa: #PF', () => {
     expect(steps.at(-1)).toMatchObject({ dim: 'guest', level: 4, outcome: 'reserved' });
   });
 });
+
+describe('rightsFault (for TLB hits)', () => {
+  it('agrees with the walk for every mix of R/W, U/S, XD, access, CPL, CR0.WP and SMEP', () => {
+    for (const flags of [0, PTE_RW, PTE_US, PTE_RW | PTE_US]) {
+      for (const xd of [false, true]) {
+        for (const wp of [false, true]) {
+          for (const smep of [false, true]) {
+            const v = vm();
+            v.pt.map(0x400000, 0x400000, 4096, PTE_P | flags, xd);
+            if (!wp) v.ctx.cr0 &= ~CR0_WP;
+            if (smep) v.ctx.cr4 |= CR4_SMEP;
+            for (const access of ['read', 'write', 'fetch'] as const) {
+              for (const cpl of [0, 3]) {
+                const ok = walk(v, 0x400000, access, cpl);
+                const { writable, user, executable } = probe(v);
+                const code = rightsFault(writable, user, executable, v.ctx, access, cpl);
+                expect(code === 0).toBe(ok);
+                if (!ok) expect(code).toBe(pfCode(v));
+              }
+            }
+          }
+        }
+      }
+    }
+  });
+});
+
+/** The combined rights of 0x400000, from a walk that cannot fault (supervisor read). */
+function probe(v: Vm): { writable: boolean; user: boolean; executable: boolean } {
+  const out = newWalkResult();
+  expect(gla2gpa(v.ram, v.ept, v.ctx, 0x400000, 'read', 0, out, null)).toBe(true);
+  return { writable: out.writable, user: out.user, executable: out.executable };
+}
 
 describe('gla2gpa: accessed and dirty flags', () => {
   it('sets A in every entry used and D in the leaf only on a write, in guest RAM', () => {

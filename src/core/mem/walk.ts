@@ -160,9 +160,9 @@ export function gla2gpa(
   const hi = Math.floor(gla / TWO32) & 0xffff;
   const write = access === 'write';
   const nxe = (ctx.efer & EFER_NXE) !== 0;
-  // XD (bit 63) is reserved when EFER.NXE = 0 (Tables 4-14..4-20).
+  // XD (bit 63) is reserved when EFER.NXE = 0 (Tables 4-15..4-20).
   const rsvdHi = nxe ? RSVD_HI : (RSVD_HI | 0x8000_0000) >>> 0;
-  let tLo = (ctx.cr3 & 0xffff_f000) >>> 0; // CR3 bits 47:12 (§4.5.2, Table 4-13)
+  let tLo = (ctx.cr3 & 0xffff_f000) >>> 0; // CR3 bits 47:12 (§4.5.2)
   let tHi = Math.floor(ctx.cr3 / TWO32) & ADDR_HI;
   let rw = 1;
   let us = 1;
