@@ -1,0 +1,870 @@
+/**
+ * Instruction templates: each makes one instruction of a kind, with random operands (register
+ * or memory, every width, AH..BH, every addressing form), values picked to hit the edges, and
+ * the flags it reads, defines and leaves undefined (x86.ts, from the SDM). A template returns
+ * null when it cannot make a well-defined instruction in the current case.
+ */
+import { CaseBuilder, type Insn, type MemOp, hex, signed, value } from './builder.ts';
+import { MEM_ADDR, MEM_SIZE, STACK_MAX_DELTA, STACK_MIN_DELTA, STACK_OFF } from './layout.ts';
+import {
+  AF, CF, CONDITIONS, DF, FLAG_TABLE, type FlagEffect, IF, NO_FLAGS, OF, PF,
+  RAX, RBP, RCX, RDI, RDX, RFLAGS_FIXED, RSI, RSP, type RegOp, SF, type Width, ZF,
+  doubleShiftFlags, maskOf, ptrWord, rotateFlags, shiftFlags,
+} from './x86.ts';
+
+export interface Template {
+  name: string;
+  gen: (b: CaseBuilder) => Insn | null;
+}
+
+const W_ALL: readonly Width[] = [8, 16, 32, 64];
+const W_NO8: readonly Width[] = [16, 32, 64];
+
+/** An r/m operand: a register or a memory operand. */
+type Rm = { kind: 'reg'; r: RegOp; text: string } | { kind: 'mem'; m: MemOp; text: string };
+
+function suffix(rm: Rm, width: Width): string {
+  return rm.kind === 'reg' ? `r${width}` : `m${width}`;
+}
+
+/**
+ * A destination (or source) r/m operand. For bytes, 20% of the time the instruction is
+ * "legacy": no REX prefix, so AH..BH are allowed and R8..R15, SPL..DIL are not.
+ */
+function rm(b: CaseBuilder, width: Width, opts: { dest: boolean; mem?: number; legacy?: boolean; noRsp?: boolean }): Rm | null {
+  const useMem = b.rng.bool(opts.mem ?? 0.4);
+  if (useMem) {
+    const m = b.memOp(width, { legacy: opts.legacy, noRsp: opts.noRsp });
+    if (m) return { kind: 'mem', m, text: m.text };
+  }
+  const r = b.reg(width, { dest: opts.dest, legacy: opts.legacy, high: opts.legacy });
+  if (!r) return null;
+  return { kind: 'reg', r, text: b.name(r) };
+}
+
+function writesOf(x: Rm): number[] {
+  return x.kind === 'reg' ? [x.r.reg] : [];
+}
+
+function pfxOf(...xs: (Rm | null)[]): string {
+  for (const x of xs) if (x?.kind === 'mem') return x.m.pfx;
+  return '';
+}
+
+function legacyByte(b: CaseBuilder, width: Width): boolean {
+  return width === 8 && b.rng.bool(0.25);
+}
+
+/** The value of an r/m operand when the instruction runs, if known; pins it. */
+function knownRm(b: CaseBuilder, x: Rm, width: Width): bigint | null {
+  return x.kind === 'reg' ? b.lowOf(x.r) : b.memValue(x.m.off, width);
+}
+
+/** Sets the value of an r/m operand before the instruction runs, if possible. */
+function setRm(b: CaseBuilder, x: Rm, width: Width, v: bigint): boolean {
+  if (x.kind === 'reg') {
+    if (!b.canSet(x.r.reg)) return false;
+    b.setLow(x.r, v);
+    return true;
+  }
+  return b.setMem(x.m.off, width, v);
+}
+
+/** An immediate for `width`: imm8 (sign-extended, 83/6B/C0 forms) or full (imm32 for 64). */
+function immFor(b: CaseBuilder, width: Width, allowImm8 = true): bigint {
+  if (width === 8) return signed(value(b.rng, 8), 8);
+  if (allowImm8 && b.rng.bool(0.45)) return signed(value(b.rng, 8), 8);
+  return signed(value(b.rng, width === 64 ? 32 : width), width === 64 ? 32 : width);
+}
+
+function lockPfx(b: CaseBuilder, x: Rm, p = 0.15): string {
+  return x.kind === 'mem' && b.rng.bool(p) ? 'lock ' : '';
+}
+
+function insn(text: string, form: string, writes: number[], flags: FlagEffect, extra: Partial<Insn> = {}): Insn {
+  return { text, form, writes, flags, ...extra };
+}
+
+// ---- ALU: add adc sub sbb cmp and or xor (SDM Vol. 2A/2B; 00-3F, 80-83 /digit) ------------
+
+function alu(op: string): Template {
+  return {
+    name: op,
+    gen(b) {
+      const width = b.rng.pick(W_ALL);
+      const legacy = legacyByte(b, width);
+      const fl = FLAG_TABLE[op] as FlagEffect;
+      const writesDest = op !== 'cmp';
+      const form = b.rng.weighted([[3, 'rm,r'], [2, 'r,m'], [3, 'rm,imm']] as const);
+      if (form === 'rm,r') {
+        const d = rm(b, width, { dest: writesDest, legacy });
+        const s = b.reg(width, { legacy, high: legacy });
+        if (!d || !s) return null;
+        const dir = d.kind === 'reg' && b.rng.bool(0.3) ? b.rng.pick(['{load} ', '{store} ']) : '';
+        const lock = writesDest ? lockPfx(b, d) : '';
+        return insn(`${pfxOf(d)}${dir}${lock}${op} ${d.text}, ${b.name(s)}`, `${op} ${suffix(d, width)},r${width}`,
+          writesDest ? writesOf(d) : [], fl, { writesMem: writesDest && d.kind === 'mem' });
+      }
+      if (form === 'r,m') {
+        const d = b.reg(width, { dest: writesDest, legacy, high: legacy });
+        const m = b.memOp(width, { legacy });
+        if (!d || !m) return null;
+        return insn(`${m.pfx}${op} ${b.name(d)}, ${m.text}`, `${op} r${width},m${width}`, writesDest ? [d.reg] : [], fl);
+      }
+      const d = rm(b, width, { dest: writesDest, legacy });
+      if (!d) return null;
+      const imm = immFor(b, width);
+      const lock = writesDest ? lockPfx(b, d) : '';
+      const immForm = width !== 8 && imm >= -128n && imm <= 127n ? 'imm8' : `imm${Math.min(width, 32)}`;
+      return insn(`${pfxOf(d)}${lock}${op} ${d.text}, ${hex(imm)}`, `${op} ${suffix(d, width)},${immForm}`,
+        writesDest ? writesOf(d) : [], fl, { writesMem: writesDest && d.kind === 'mem' });
+    },
+  };
+}
+
+// TEST: 84/85 r/m,r; F6/F7 /0 r/m,imm; A8/A9 al/eax,imm.
+const testT: Template = {
+  name: 'test',
+  gen(b) {
+    const width = b.rng.pick(W_ALL);
+    const legacy = legacyByte(b, width);
+    const d = rm(b, width, { dest: false, legacy });
+    if (!d) return null;
+    if (b.rng.bool()) {
+      const s = b.reg(width, { legacy, high: legacy });
+      if (!s) return null;
+      return insn(`${pfxOf(d)}test ${d.text}, ${b.name(s)}`, `test ${suffix(d, width)},r${width}`, [], FLAG_TABLE.test as FlagEffect);
+    }
+    const imm = immFor(b, width, false);
+    return insn(`${pfxOf(d)}test ${d.text}, ${hex(imm)}`, `test ${suffix(d, width)},imm`, [], FLAG_TABLE.test as FlagEffect);
+  },
+};
+
+// INC DEC NEG NOT (FE/FF /0 /1, F6/F7 /3 /2).
+function unary(op: 'inc' | 'dec' | 'neg' | 'not'): Template {
+  return {
+    name: op,
+    gen(b) {
+      const width = b.rng.pick(W_ALL);
+      const legacy = legacyByte(b, width);
+      const d = rm(b, width, { dest: true, legacy });
+      if (!d) return null;
+      const lock = lockPfx(b, d);
+      return insn(`${pfxOf(d)}${lock}${op} ${d.text}`, `${op} ${suffix(d, width)}`, writesOf(d), FLAG_TABLE[op] as FlagEffect,
+        { writesMem: d.kind === 'mem' });
+    },
+  };
+}
+
+// ---- MUL / IMUL / DIV / IDIV ------------------------------------------------------------
+
+/** Registers written by F6/F7 /4../7: AX for bytes, rDX:rAX otherwise. */
+function mulDivWrites(width: Width): number[] {
+  return width === 8 ? [RAX] : [RAX, RDX];
+}
+
+// MUL, IMUL r/m (F6/F7 /4 /5).
+function mul1(op: 'mul' | 'imul'): Template {
+  return {
+    name: `${op}1`,
+    gen(b) {
+      const width = b.rng.pick(W_ALL);
+      if (!mulDivWrites(width).every((r) => b.canWrite(r))) return null;
+      const legacy = legacyByte(b, width);
+      const s = rm(b, width, { dest: false, legacy });
+      if (!s) return null;
+      // Make the edge products (overflow to exactly the sign bit, -1 * min) likely.
+      const rax = { reg: RAX, width, high: false };
+      if (b.canSet(RAX) && b.rng.bool(0.5)) b.setLow(rax, value(b.rng, width));
+      return insn(`${pfxOf(s)}${op} ${s.text}`, `${op} ${suffix(s, width)}`, mulDivWrites(width), FLAG_TABLE[op] as FlagEffect);
+    },
+  };
+}
+
+// IMUL r, r/m (0F AF) and IMUL r, r/m, imm (6B/69).
+const imul2: Template = {
+  name: 'imul2',
+  gen(b) {
+    const width = b.rng.pick(W_NO8);
+    const d = b.reg(width, { dest: true });
+    const s = rm(b, width, { dest: false });
+    if (!d || !s) return null;
+    return insn(`${pfxOf(s)}imul ${b.name(d)}, ${s.text}`, `imul r${width},${suffix(s, width)}`, [d.reg], FLAG_TABLE.imul as FlagEffect);
+  },
+};
+
+const imul3: Template = {
+  name: 'imul3',
+  gen(b) {
+    const width = b.rng.pick(W_NO8);
+    const d = b.reg(width, { dest: true });
+    const s = rm(b, width, { dest: false });
+    if (!d || !s) return null;
+    const imm = immFor(b, width);
+    const f = imm >= -128n && imm <= 127n ? 'imm8' : 'imm';
+    return insn(`${pfxOf(s)}imul ${b.name(d)}, ${s.text}, ${hex(imm)}`, `imul r${width},${suffix(s, width)},${f}`, [d.reg],
+      FLAG_TABLE.imul as FlagEffect);
+  },
+};
+
+function randBelow(b: CaseBuilder, n: bigint): bigint {
+  // n > 0: a value in [0, n), often an edge (0 or n-1).
+  const k = b.rng.int(4);
+  if (k === 0) return 0n;
+  if (k === 1) return n - 1n;
+  return (b.rng.u64() * (1n << 64n) + b.rng.u64()) % n;
+}
+
+/**
+ * DIV/IDIV r/m (F6/F7 /6 /7). The dividend and divisor are chosen so that the quotient fits
+ * (SDM: #DE "if the quotient is too large for the designated register") most of the time, and
+ * so that it does not (or the divisor is 0) sometimes: the harness catches SIGFPE natively and
+ * the vCPU must raise #DE at the same instruction.
+ */
+function div(op: 'div' | 'idiv'): Template {
+  return {
+    name: op,
+    gen(b) {
+      const width = b.rng.pick(W_ALL);
+      const regs = mulDivWrites(width);
+      if (!regs.every((r) => b.canWrite(r))) return null;
+      const legacy = legacyByte(b, width);
+      const s = rm(b, width, { dest: false, legacy: legacy, mem: 0.35 });
+      if (!s) return null;
+      const form = `${op} ${suffix(s, width)}`;
+      const fl = FLAG_TABLE[op] as FlagEffect;
+      const text = `${pfxOf(s)}${op} ${s.text}`;
+      // Divisor inside the dividend (div rax / div rdx / div ah): whatever it does, natively too.
+      if (s.kind === 'reg' && regs.includes(s.r.reg)) return insn(text, form, regs, fl);
+      if (!regs.every((r) => b.canSet(r))) return b.rng.bool(0.2) ? insn(text, form, regs, fl) : null;
+      const w = BigInt(width);
+      const fault = b.rng.bool(0.06);
+      let d = value(b.rng, width);
+      if (!fault && d === 0n) d = 1n;
+      if (fault && b.rng.bool(0.5)) d = 0n;
+      if (!setRm(b, s, width, d)) return null;
+      let dividend: bigint;
+      if (op === 'div') {
+        const hi = fault && d !== 0n ? d + randBelow(b, maskOf(width) - d + 1n) : d === 0n ? 0n : randBelow(b, d);
+        dividend = (hi << w) | (b.rng.u64() & maskOf(width));
+      } else {
+        const ds = signed(d, width);
+        const min = -(1n << (w - 1n));
+        const max = (1n << (w - 1n)) - 1n;
+        let q = signed(value(b.rng, width), width);
+        if (fault && ds !== 0n) q = ds > 0n ? max + 1n + BigInt(b.rng.int(3)) : min - 1n - BigInt(b.rng.int(3));
+        const absD = ds < 0n ? -ds : ds;
+        let r = absD === 0n ? 0n : randBelow(b, absD);
+        const prod = q * ds;
+        // The remainder has the sign of the dividend (SDM IDIV: truncation toward zero).
+        if (prod < 0n || (prod === 0n && b.rng.bool())) r = -r;
+        dividend = BigInt.asUintN(2 * width, prod + r);
+      }
+      if (width === 8) {
+        b.setLow({ reg: RAX, width: 16, high: false }, dividend);
+      } else {
+        b.setLow({ reg: RAX, width, high: false }, dividend & maskOf(width));
+        b.setLow({ reg: RDX, width, high: false }, dividend >> w);
+      }
+      return insn(text, form, regs, fl);
+    },
+  };
+}
+
+// ---- shifts and rotates (C0/C1 imm8, D0/D1 by 1, D2/D3 by CL) ----------------------------
+
+const SHIFT_OPS = ['shl', 'shr', 'sar', 'sal', 'rol', 'ror', 'rcl', 'rcr'] as const;
+
+function countValue(b: CaseBuilder, width: Width): number {
+  return b.rng.pick([0, 1, 1, 2, width - 1, width, width + 1, 31, 32, 33, 63, 64, 65, 255, b.rng.int(256), b.rng.int(width)]);
+}
+
+function shiftEffect(op: (typeof SHIFT_OPS)[number], width: Width, raw: number): FlagEffect {
+  const count = raw & (width === 64 ? 63 : 31);
+  if (op === 'shl' || op === 'sal') return shiftFlags('shl', width, count);
+  if (op === 'shr' || op === 'sar') return shiftFlags(op, width, count);
+  return rotateFlags(op, count);
+}
+
+function shift(op: (typeof SHIFT_OPS)[number]): Template {
+  return {
+    name: op,
+    gen(b) {
+      const width = b.rng.pick(W_ALL);
+      const legacy = legacyByte(b, width);
+      const d = rm(b, width, { dest: true, legacy });
+      if (!d) return null;
+      const how = b.rng.weighted([[2, '1'], [3, 'imm'], [4, 'cl']] as const);
+      let count: number;
+      let text: string;
+      if (how === '1') {
+        count = 1;
+        text = b.rng.bool(0.3) ? `${op} ${d.text}` : `${op} ${d.text}, 1`;
+      } else if (how === 'imm') {
+        count = countValue(b, width);
+        text = `${op} ${d.text}, ${count}`;
+      } else {
+        const cl: RegOp = { reg: RCX, width: 8, high: false };
+        if (b.canSet(RCX)) b.setLow(cl, BigInt(countValue(b, width)));
+        const known = b.lowOf(cl);
+        if (known === null) return null;
+        count = Number(known);
+        text = `${op} ${d.text}, cl`;
+      }
+      const form = `${op} ${suffix(d, width)},${how}`;
+      return insn(pfxOf(d) + text, form, writesOf(d), shiftEffect(op, width, count), { writesMem: d.kind === 'mem' });
+    },
+  };
+}
+
+/** SHLD/SHRD r/m, r, imm8 / CL (0F A4/A5, AC/AD). */
+function shiftDouble(op: 'shld' | 'shrd'): Template {
+  return {
+    name: op,
+    gen(b) {
+      const width = b.rng.pick(W_NO8);
+      const d = rm(b, width, { dest: true });
+      const s = b.reg(width, {});
+      if (!d || !s) return null;
+      let raw: number;
+      let countText: string;
+      if (b.rng.bool()) {
+        raw = countValue(b, width);
+        countText = String(raw);
+      } else {
+        const cl: RegOp = { reg: RCX, width: 8, high: false };
+        if (b.canSet(RCX)) b.setLow(cl, BigInt(countValue(b, width)));
+        const known = b.lowOf(cl);
+        if (known === null) return null;
+        raw = Number(known);
+        countText = 'cl';
+      }
+      const count = raw & (width === 64 ? 63 : 31);
+      const extra: Partial<Insn> = { writesMem: d.kind === 'mem' };
+      if (count > width) {
+        // SDM: "If the count is greater than the operand size, the result is undefined."
+        if (d.kind === 'mem') return null;
+        extra.undefRegs = [[d.r.reg, maskOf(width)]];
+        extra.endsCase = true;
+      }
+      return insn(`${pfxOf(d)}${op} ${d.text}, ${b.name(s)}, ${countText}`, `${op} ${suffix(d, width)},r${width},${countText === 'cl' ? 'cl' : 'imm'}`,
+        writesOf(d), doubleShiftFlags(width, count), extra);
+    },
+  };
+}
+
+// ---- bit test: BT BTS BTR BTC (0F A3/AB/B3/BB r/m,r; 0F BA /4../7 r/m,imm8) ---------------
+
+function bitTest(op: 'bt' | 'bts' | 'btr' | 'btc'): Template {
+  return {
+    name: op,
+    gen(b) {
+      const width = b.rng.pick(W_NO8);
+      const writes = op !== 'bt';
+      const fl = FLAG_TABLE[op] as FlagEffect;
+      const how = b.rng.weighted([[3, 'imm'], [3, 'r,r'], [4, 'm,r']] as const);
+      if (how === 'imm') {
+        const d = rm(b, width, { dest: writes });
+        if (!d) return null;
+        const bit = b.rng.bool(0.7) ? b.rng.int(width) : b.rng.int(256);
+        const lock = writes ? lockPfx(b, d) : '';
+        return insn(`${pfxOf(d)}${lock}${op} ${d.text}, ${bit}`, `${op} ${suffix(d, width)},imm8`, writes ? writesOf(d) : [], fl,
+          { writesMem: writes && d.kind === 'mem' });
+      }
+      if (how === 'r,r') {
+        const d = b.reg(width, { dest: writes });
+        const s = b.reg(width, {});
+        if (!d || !s) return null;
+        return insn(`${op} ${b.name(d)}, ${b.name(s)}`, `${op} r${width},r${width}`, writes ? [d.reg] : [], fl);
+      }
+      // Memory with a register bit offset: the offset is a signed integer of the operand size
+      // and may address bits far outside the operand (SDM Vol. 2A BT: "bit offset operand ...
+      // −2^31 to 2^31 − 1 for a 32-bit register"). Choose it so the accessed unit stays in the buffer.
+      const bytes = width / 8;
+      const s = b.reg(width, {});
+      if (!s || !b.canSet(s.reg)) return null;
+      const m = b.memOp(width, { off: b.rng.range(0, MEM_SIZE - bytes) });
+      if (!m || !b.canSet(s.reg)) return null;
+      const lo = Math.ceil(-m.off / bytes);
+      const hi = Math.floor((MEM_SIZE - bytes - m.off) / bytes);
+      const unit = b.rng.range(lo, hi);
+      const offset = BigInt(unit * width + b.rng.int(width));
+      b.setLow(s, BigInt.asUintN(width, offset));
+      const lock = writes ? lockPfx(b, { kind: 'mem', m, text: m.text }) : '';
+      return insn(`${m.pfx}${lock}${op} ${m.text}, ${b.name(s)}`, `${op} m${width},r${width}`, [], fl, { writesMem: writes });
+    },
+  };
+}
+
+// ---- bit scan and count: BSF BSR (0F BC/BD), TZCNT LZCNT POPCNT (F3 0F BC/BD/B8) ----------
+
+function bitScan(op: 'bsf' | 'bsr' | 'tzcnt' | 'lzcnt' | 'popcnt'): Template {
+  return {
+    name: op,
+    gen(b) {
+      const width = b.rng.pick(W_NO8);
+      const d = b.reg(width, { dest: true });
+      const s = rm(b, width, { dest: false });
+      if (!d || !s) return null;
+      if (b.rng.bool(0.2)) setRm(b, s, width, 0n);
+      else if (b.rng.bool(0.3)) setRm(b, s, width, value(b.rng, width));
+      const extra: Partial<Insn> = {};
+      if (op === 'bsf' || op === 'bsr') {
+        // SDM BSF/BSR: "If the content of the source operand is 0, the content of the
+        // destination operand is undefined."
+        const v = knownRm(b, s, width);
+        if (v === null) return null;
+        if (v === 0n) {
+          extra.undefRegs = [[d.reg, maskOf(64)]];
+          extra.endsCase = true;
+        }
+      }
+      return insn(`${pfxOf(s)}${op} ${b.name(d)}, ${s.text}`, `${op} r${width},${suffix(s, width)}`, [d.reg],
+        FLAG_TABLE[op] as FlagEffect, extra);
+    },
+  };
+}
+
+// ---- setcc (0F 90+cc), cmovcc (0F 40+cc), jcc over one instruction -----------------------
+
+const setcc: Template = {
+  name: 'setcc',
+  gen(b) {
+    const c = b.rng.pick(CONDITIONS);
+    const legacy = legacyByte(b, 8);
+    const d = rm(b, 8, { dest: true, legacy });
+    if (!d) return null;
+    return insn(`${pfxOf(d)}set${c.cc} ${d.text}`, `set${c.cc} ${suffix(d, 8)}`, writesOf(d), { reads: c.reads, writes: 0, undef: 0 },
+      { writesMem: d.kind === 'mem' });
+  },
+};
+
+const cmovcc: Template = {
+  name: 'cmovcc',
+  gen(b) {
+    const c = b.rng.pick(CONDITIONS);
+    const width = b.rng.pick(W_NO8);
+    const d = b.reg(width, { dest: true });
+    const s = rm(b, width, { dest: false });
+    if (!d || !s) return null;
+    return insn(`${pfxOf(s)}cmov${c.cc} ${b.name(d)}, ${s.text}`, `cmov${c.cc} r${width},${suffix(s, width)}`, [d.reg],
+      { reads: c.reads, writes: 0, undef: 0 });
+  },
+};
+
+/** Jcc rel8 forward over a NOT: tests the branch condition the way guest code uses it. */
+const jcc: Template = {
+  name: 'jcc',
+  gen(b) {
+    const c = b.rng.pick(CONDITIONS);
+    const width = b.rng.pick(W_NO8);
+    const d = b.reg(width, { dest: true });
+    if (!d) return null;
+    return insn(`j${c.cc} 1f\n  not ${b.name(d)}\n1:`, `j${c.cc} rel8`, [d.reg], { reads: c.reads, writes: 0, undef: 0 });
+  },
+};
+
+/** LOOP/LOOPE/LOOPNE/JRCXZ/JECXZ rel8 forward (E0-E3). */
+const loopT: Template = {
+  name: 'loop',
+  gen(b) {
+    const op = b.rng.pick(['loop', 'loope', 'loopne', 'jrcxz', 'jecxz'] as const);
+    const d = b.reg(32, { dest: true, not: [RCX] });
+    if (!d) return null;
+    const decrements = op.startsWith('loop');
+    if (decrements && !b.canWrite(RCX)) return null;
+    if (b.canSet(RCX) && b.rng.bool(0.6)) {
+      b.setLow({ reg: RCX, width: 64, high: false }, b.rng.pick([0n, 1n, 2n, 1n << 32n, (1n << 32n) + 1n, maskOf(64)]));
+    }
+    const reads = op === 'loope' || op === 'loopne' ? ZF : 0;
+    return insn(`${op} 1f\n  not ${b.name(d)}\n1:`, op, decrements ? [RCX, d.reg] : [d.reg], { reads, writes: 0, undef: 0 });
+  },
+};
+
+// ---- data movement ----------------------------------------------------------------------
+
+/** MOV: 88/89/8A/8B, B0+r/B8+r (incl. imm64), C6/C7, A0-A3 moffs. */
+const mov: Template = {
+  name: 'mov',
+  gen(b) {
+    const width = b.rng.pick(W_ALL);
+    const legacy = legacyByte(b, width);
+    const form = b.rng.weighted([[3, 'r,r'], [3, 'r,m'], [3, 'm,r'], [3, 'r,imm'], [2, 'm,imm'], [1, 'moffs']] as const);
+    switch (form) {
+      case 'r,r': {
+        const d = b.reg(width, { dest: true, legacy, high: legacy });
+        const s = b.reg(width, { legacy, high: legacy });
+        if (!d || !s) return null;
+        const dir = b.rng.bool(0.3) ? b.rng.pick(['{load} ', '{store} ']) : '';
+        return insn(`${dir}mov ${b.name(d)}, ${b.name(s)}`, `mov r${width},r${width}`, [d.reg], NO_FLAGS);
+      }
+      case 'r,m': {
+        const d = b.reg(width, { dest: true, legacy, high: legacy });
+        const m = b.memOp(width, { legacy });
+        if (!d || !m) return null;
+        return insn(`${m.pfx}mov ${b.name(d)}, ${m.text}`, `mov r${width},m${width}`, [d.reg], NO_FLAGS);
+      }
+      case 'm,r': {
+        const s = b.reg(width, { legacy, high: legacy });
+        const m = b.memOp(width, { legacy });
+        if (!s || !m) return null;
+        return insn(`${m.pfx}mov ${m.text}, ${b.name(s)}`, `mov m${width},r${width}`, [], NO_FLAGS, { writesMem: true });
+      }
+      case 'r,imm': {
+        const d = b.reg(width, { dest: true, legacy, high: legacy });
+        if (!d) return null;
+        const v = width === 64 && b.rng.bool(0.6) ? b.rng.pick([b.rng.u64(), value(b.rng, 64)]) : signed(value(b.rng, width === 64 ? 32 : width), width === 64 ? 32 : width);
+        const text = width === 64 && (v > 0x7fffffffn) ? `movabs ${b.name(d)}, ${hex(v)}` : `mov ${b.name(d)}, ${hex(v)}`;
+        return insn(text, `mov r${width},imm${width === 64 && v > 0x7fffffffn ? 64 : ''}`, [d.reg], NO_FLAGS);
+      }
+      case 'm,imm': {
+        const m = b.memOp(width);
+        if (!m) return null;
+        const v = immFor(b, width, false);
+        return insn(`${m.pfx}mov ${m.text}, ${hex(v)}`, `mov m${width},imm`, [], NO_FLAGS, { writesMem: true });
+      }
+      case 'moffs': {
+        // A0-A3: MOV AL/AX/EAX/RAX <-> moffs64 (SDM Vol. 2B MOV, "moffs").
+        if (!b.canWrite(RAX)) return null;
+        const off = b.pickOff(width / 8);
+        const a = { reg: RAX, width, high: false };
+        const at = `${ptrWord(width)} ds:${hex(MEM_ADDR + off)}`;
+        if (b.rng.bool()) return insn(`movabs ${b.name(a)}, ${at}`, `mov rax${width},moffs`, [RAX], NO_FLAGS);
+        return insn(`movabs ${at}, ${b.name(a)}`, `mov moffs,rax${width}`, [], NO_FLAGS, { writesMem: true });
+      }
+    }
+  },
+};
+
+/** MOVZX/MOVSX (0F B6/B7/BE/BF) and MOVSXD (63). */
+function movx(op: 'movzx' | 'movsx' | 'movsxd'): Template {
+  return {
+    name: op,
+    gen(b) {
+      let sw: Width;
+      let dw: Width;
+      if (op === 'movsxd') {
+        sw = 32;
+        dw = 64;
+      } else {
+        sw = b.rng.pick([8, 16] as const);
+        dw = b.rng.pick(sw === 8 ? ([16, 32, 64] as const) : ([32, 64] as const));
+      }
+      const legacy = sw === 8 && dw !== 64 && b.rng.bool(0.3);
+      const d = b.reg(dw, { dest: true, legacy });
+      const s = rm(b, sw, { dest: false, legacy });
+      if (!d || !s) return null;
+      return insn(`${pfxOf(s)}${op} ${b.name(d)}, ${s.text}`, `${op} r${dw},${suffix(s, sw)}`, [d.reg], NO_FLAGS);
+    },
+  };
+}
+
+/** LEA (8D): every addressing form, any register values (no memory access). */
+const lea: Template = {
+  name: 'lea',
+  gen(b) {
+    const width = b.rng.pick(W_NO8);
+    const d = b.reg(width, { dest: true });
+    if (!d) return null;
+    const a32 = b.rng.bool(0.2);
+    const aw: Width = a32 ? 32 : 64;
+    const base = b.rng.bool(0.85) ? b.reg(aw, {}) : null;
+    const index = b.rng.bool(0.6) ? b.reg(aw, { not: [RSP] }) : null;
+    const disp = b.rng.pick([0, b.rng.range(-128, 127), b.rng.range(-0x80000000, 0x7fffffff)]);
+    const parts: string[] = [];
+    if (base) parts.push(b.name(base));
+    if (index) parts.push(`${b.name(index)}*${b.rng.pick([1, 2, 4, 8])}`);
+    let text = parts.join(' + ');
+    if (disp !== 0 || parts.length === 0) text += parts.length === 0 ? hex(disp) : disp < 0 ? ` - ${hex(-disp)}` : ` + ${hex(disp)}`;
+    const operand = parts.length === 0 ? `ds:${hex(BigInt.asUintN(32, BigInt(disp)))}` : `[${text}]`;
+    return insn(`lea ${b.name(d)}, ${operand}`, `lea r${width},${a32 ? 'a32' : 'a64'}`, [d.reg], NO_FLAGS);
+  },
+};
+
+/** XCHG (86/87, 90+r). */
+const xchg: Template = {
+  name: 'xchg',
+  gen(b) {
+    const width = b.rng.pick(W_ALL);
+    const legacy = legacyByte(b, width);
+    const d = rm(b, width, { dest: true, legacy });
+    const s = b.reg(width, { dest: true, legacy, high: legacy });
+    if (!d || !s) return null;
+    const [x, y] = b.rng.bool() ? [d.text, b.name(s)] : [b.name(s), d.text];
+    return insn(`${pfxOf(d)}xchg ${x}, ${y}`, `xchg ${suffix(d, width)},r${width}`, [...writesOf(d), s.reg], NO_FLAGS,
+      { writesMem: d.kind === 'mem' });
+  },
+};
+
+/** XADD (0F C0/C1) and CMPXCHG (0F B0/B1). */
+function xaddCmpxchg(op: 'xadd' | 'cmpxchg'): Template {
+  return {
+    name: op,
+    gen(b) {
+      const width = b.rng.pick(W_ALL);
+      if (op === 'cmpxchg' && !b.canWrite(RAX)) return null;
+      const legacy = legacyByte(b, width);
+      const d = rm(b, width, { dest: true, legacy });
+      const s = b.reg(width, { dest: op === 'xadd', legacy, high: legacy });
+      if (!d || !s) return null;
+      if (op === 'cmpxchg' && b.rng.bool(0.5)) {
+        // Make the comparison succeed: accumulator = destination.
+        const acc: RegOp = { reg: RAX, width, high: false };
+        const dv = knownRm(b, d, width);
+        if (dv !== null && b.canSet(RAX)) b.setLow(acc, dv);
+        else {
+          const av = b.lowOf(acc);
+          if (av !== null) setRm(b, d, width, av);
+        }
+      }
+      const lock = lockPfx(b, d, 0.3);
+      const writes = op === 'xadd' ? [...writesOf(d), s.reg] : [...writesOf(d), RAX];
+      return insn(`${pfxOf(d)}${lock}${op} ${d.text}, ${b.name(s)}`, `${op} ${suffix(d, width)},r${width}`, writes,
+        FLAG_TABLE[op] as FlagEffect, { writesMem: d.kind === 'mem' });
+    },
+  };
+}
+
+/** BSWAP r32/r64 (0F C8+r); BSWAP r16 is undefined (SDM) and not generated. */
+const bswap: Template = {
+  name: 'bswap',
+  gen(b) {
+    const width = b.rng.pick([32, 64] as const);
+    const d = b.reg(width, { dest: true });
+    if (!d) return null;
+    return insn(`bswap ${b.name(d)}`, `bswap r${width}`, [d.reg], NO_FLAGS);
+  },
+};
+
+/** CBW CWDE CDQE (98), CWD CDQ CQO (99). */
+const convert: Template = {
+  name: 'convert',
+  gen(b) {
+    const op = b.rng.pick(['cbw', 'cwde', 'cdqe', 'cwd', 'cdq', 'cqo'] as const);
+    const writes = op === 'cwd' || op === 'cdq' || op === 'cqo' ? [RDX] : [RAX];
+    if (!writes.every((r) => b.canWrite(r))) return null;
+    if (b.canSet(RAX) && b.rng.bool(0.3)) b.setLow({ reg: RAX, width: 64, high: false }, value(b.rng, 64));
+    return insn(op, op, writes, NO_FLAGS);
+  },
+};
+
+/** CLC STC CMC CLD STD (F8 F9 F5 FC FD), LAHF SAHF (9F 9E). */
+const flagOps: Template = {
+  name: 'flagops',
+  gen(b) {
+    const op = b.rng.pick(['clc', 'stc', 'cmc', 'cld', 'std', 'lahf', 'sahf'] as const);
+    if (op === 'lahf' && !b.canWrite(RAX)) return null;
+    return insn(op, op, op === 'lahf' ? [RAX] : [], FLAG_TABLE[op] as FlagEffect);
+  },
+};
+
+// ---- string instructions (A4-A7, AA-AF) with REP/REPE/REPNE and DF -----------------------
+
+const STRING_OPS = ['movs', 'stos', 'lods', 'cmps', 'scas'] as const;
+const SUFFIX: Record<Width, string> = { 8: 'b', 16: 'w', 32: 'd', 64: 'q' };
+
+function stringOp(op: (typeof STRING_OPS)[number]): Template {
+  return {
+    name: op,
+    gen(b) {
+      const width = b.rng.pick(W_ALL);
+      const size = width / 8;
+      const usesSi = op === 'movs' || op === 'lods' || op === 'cmps';
+      const usesDi = op !== 'lods';
+      const prefixes = op === 'cmps' || op === 'scas' ? ['', 'repe ', 'repne '] : ['', 'rep '];
+      const pfx = b.rng.pick(prefixes);
+      const regs = [...(usesSi ? [RSI] : []), ...(usesDi ? [RDI] : []), ...(pfx ? [RCX] : [])];
+      if (!regs.every((r) => b.canSet(r))) return null;
+      if ((op === 'lods' || op === 'scas' || op === 'stos') && !b.canWrite(RAX)) return null;
+      const count = pfx ? b.rng.pick([0, 1, 2, 3, 5, 8]) : 1;
+      // Place the pointers so that the whole run stays in the buffer whichever way DF points.
+      const span = Math.max(count, 1) * size;
+      const place = (): number => b.rng.range(span, MEM_SIZE - span - size);
+      const si = place();
+      const di = place();
+      if (usesSi) b.setLow({ reg: RSI, width: 64, high: false }, BigInt(MEM_ADDR + si));
+      if (usesDi) b.setLow({ reg: RDI, width: 64, high: false }, BigInt(MEM_ADDR + di));
+      if (pfx) b.setLow({ reg: RCX, width: 64, high: false }, BigInt(count));
+      for (const r of regs) b.reserved.add(r);
+      // Make REPE/REPNE stop somewhere inside the run: equal prefixes for CMPS, the
+      // accumulator's value somewhere for SCAS.
+      if (op === 'cmps' && !b.memDirty && b.rng.bool(0.7)) {
+        const n = b.rng.int(span + 1);
+        // Assumes the initial DF; if an earlier instruction changed it, the run just stops elsewhere.
+        const dfSet = (b.rflags & DF) !== 0;
+        for (let i = 0; i < n; i++) {
+          const a = dfSet ? si + size - 1 - i : si + i;
+          const c = dfSet ? di + size - 1 - i : di + i;
+          if (a >= 0 && c >= 0 && a < MEM_SIZE && c < MEM_SIZE) b.mem[c] = b.mem[a] as number;
+        }
+      }
+      if ((op === 'scas' || op === 'stos') && b.canSet(RAX) && b.rng.bool(0.5)) {
+        const at = di + size * b.rng.range(-count, count);
+        if (at >= 0 && at + size <= MEM_SIZE) {
+          let v = 0n;
+          for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(b.mem[at + i] as number);
+          b.setLow({ reg: RAX, width, high: false }, v);
+        }
+      }
+      const writes = [...regs];
+      if (op === 'lods') writes.push(RAX);
+      // With a REP prefix and RCX = 0 nothing happens, flags included (SDM REP: "the
+      // instruction ... is not executed").
+      const fl = pfx && count === 0 ? { reads: DF, writes: 0, undef: 0 } : FLAG_TABLE[op] as FlagEffect;
+      return insn(`${pfx}${op}${SUFFIX[width]}`, `${pfx}${op}${SUFFIX[width]}`, writes, fl,
+        { writesMem: op === 'movs' || op === 'stos' });
+    },
+  };
+}
+
+// ---- stack: PUSH POP (50+r, FF /6, 6A, 68, 58+r, 8F /0), PUSHFQ POPFQ, ENTER LEAVE ---------
+
+function stackRoom(b: CaseBuilder, delta: number): boolean {
+  const d = b.stackDelta + delta;
+  return d >= STACK_MIN_DELTA && d <= STACK_MAX_DELTA;
+}
+
+const push: Template = {
+  name: 'push',
+  gen(b) {
+    const form = b.rng.weighted([[3, 'r64'], [1, 'r16'], [2, 'imm'], [2, 'm64'], [1, 'm16']] as const);
+    const delta = form === 'r16' || form === 'm16' ? -2 : -8;
+    if (!stackRoom(b, delta)) return null;
+    let text: string;
+    switch (form) {
+      case 'r64': case 'r16': {
+        const r = b.reg(form === 'r64' ? 64 : 16, {});
+        if (!r) return null;
+        text = `push ${b.name(r)}`;
+        break;
+      }
+      case 'imm': {
+        const v = b.rng.bool() ? signed(value(b.rng, 8), 8) : signed(value(b.rng, 32), 32);
+        text = `push ${hex(v)}`;
+        break;
+      }
+      case 'm64': case 'm16': {
+        const m = b.memOp(form === 'm64' ? 64 : 16);
+        if (!m) return null;
+        text = `${m.pfx}push ${m.text}`;
+        break;
+      }
+    }
+    return insn(text, `push ${form}`, [RSP], NO_FLAGS, { writesMem: true, stackDelta: delta });
+  },
+};
+
+const pop: Template = {
+  name: 'pop',
+  gen(b) {
+    const form = b.rng.weighted([[3, 'r64'], [1, 'r16'], [2, 'm64'], [1, 'm16'], [1, 'rsp']] as const);
+    const delta = form === 'r16' || form === 'm16' ? 2 : 8;
+    if (!stackRoom(b, delta)) return null;
+    switch (form) {
+      case 'r64': case 'r16': {
+        const r = b.reg(form === 'r64' ? 64 : 16, { dest: true });
+        if (!r) return null;
+        return insn(`pop ${b.name(r)}`, `pop ${form}`, [RSP, r.reg], NO_FLAGS, { stackDelta: delta });
+      }
+      case 'm64': case 'm16': {
+        // The address of a POP to memory is computed after RSP is incremented (SDM POP);
+        // keep RSP out of it so the buffer offset is known.
+        const m = b.memOp(form === 'm64' ? 64 : 16, { noRsp: true });
+        if (!m) return null;
+        return insn(`${m.pfx}pop ${m.text}`, `pop ${form}`, [RSP], NO_FLAGS, { writesMem: true, stackDelta: delta });
+      }
+      case 'rsp':
+        // POP RSP loads RSP from the stack; it ends the case (RSP no longer points anywhere).
+        return insn('pop rsp', 'pop rsp', [RSP], NO_FLAGS, { stackDelta: delta, endsCase: true });
+    }
+  },
+};
+
+/** A value POPFQ may load at CPL 3 and CPL 0 alike: status flags, DF, IF = 1, bit 1. */
+function popfValue(b: CaseBuilder): bigint {
+  let v = RFLAGS_FIXED | IF;
+  for (const f of [CF, PF, AF, ZF, SF, OF, DF]) if (b.rng.bool(f === DF ? 0.3 : 0.5)) v |= f;
+  return BigInt(v);
+}
+
+const pushfq: Template = {
+  name: 'pushfq',
+  gen(b) {
+    if (!stackRoom(b, -8)) return null;
+    return insn('pushfq', 'pushfq', [RSP], FLAG_TABLE.pushfq as FlagEffect, { writesMem: true, stackDelta: -8 });
+  },
+};
+
+const popfq: Template = {
+  name: 'popfq',
+  gen(b) {
+    if (b.rng.bool(0.5) && stackRoom(b, -8)) {
+      // push imm32 / popfq.
+      const v = popfValue(b);
+      return insn(`push ${hex(v)}\n  popfq`, 'popfq', [RSP], FLAG_TABLE.popfq as FlagEffect, { writesMem: true, stackDelta: 0 });
+    }
+    if (!stackRoom(b, 8) || b.dirty.has(RSP)) return null;
+    const off = STACK_OFF;
+    if (!b.setMem(off, 64, popfValue(b))) return null;
+    return insn('popfq', 'popfq', [RSP], FLAG_TABLE.popfq as FlagEffect, { stackDelta: 8 });
+  },
+};
+
+/** LEAVE (C9): RSP = RBP, pop RBP. RBP is set to point into the stack area. */
+const leave: Template = {
+  name: 'leave',
+  gen(b) {
+    if (!b.canSet(RBP) || b.dirty.has(RSP)) return null;
+    // RSP is not dirty, so it is still at STACK_OFF and stackDelta is 0.
+    const off = b.rng.range(0x140, 0x1c0) & ~b.rng.pick([0, 7]);
+    b.setLow({ reg: RBP, width: 64, high: false }, BigInt(MEM_ADDR + off));
+    const delta = off + 8 - STACK_OFF;
+    if (!stackRoom(b, delta)) return null;
+    return insn('leave', 'leave', [RSP, RBP], NO_FLAGS, { stackDelta: delta });
+  },
+};
+
+/** ENTER imm16, imm8 (C8). Nesting levels above 1 read frame pointers through RBP. */
+const enter: Template = {
+  name: 'enter',
+  gen(b) {
+    const level = b.rng.pick([0, 0, 1, 2, 3]);
+    const size = b.rng.pick([0, 8, 16, 0x18, 3]);
+    const delta = -8 - (level > 0 ? 8 * level : 0) - size;
+    if (!stackRoom(b, delta)) return null;
+    if (level > 1) {
+      if (!b.canSet(RBP)) return null;
+      b.setLow({ reg: RBP, width: 64, high: false }, BigInt(MEM_ADDR + b.rng.range(0x80, 0x1f8)));
+    }
+    return insn(`enter ${size}, ${level}`, `enter ${level > 1 ? 'nested' : level}`, [RSP, RBP], NO_FLAGS,
+      { writesMem: true, stackDelta: delta });
+  },
+};
+
+/** Multi-byte NOP (0F 1F /0) with a memory form, and XCHG-free NOP (90). */
+const nop: Template = {
+  name: 'nop',
+  gen(b) {
+    if (b.rng.bool(0.3)) return insn('nop', 'nop', [], NO_FLAGS);
+    const r = b.reg(b.rng.pick([32, 64] as const), {});
+    if (!r) return null;
+    return insn(`nop dword ptr [${b.name({ ...r, width: 64 })} + ${hex(b.rng.range(0, 0x100))}]`, 'nop m32', [], NO_FLAGS);
+  },
+};
+
+export const TEMPLATES: readonly Template[] = [
+  ...['add', 'adc', 'sub', 'sbb', 'cmp', 'and', 'or', 'xor'].map(alu),
+  testT,
+  ...(['inc', 'dec', 'neg', 'not'] as const).map(unary),
+  mul1('mul'), mul1('imul'), imul2, imul3, div('div'), div('idiv'),
+  ...SHIFT_OPS.map(shift),
+  shiftDouble('shld'), shiftDouble('shrd'),
+  ...(['bt', 'bts', 'btr', 'btc'] as const).map(bitTest),
+  ...(['bsf', 'bsr', 'tzcnt', 'lzcnt', 'popcnt'] as const).map(bitScan),
+  setcc, cmovcc, jcc, loopT,
+  mov, movx('movzx'), movx('movsx'), movx('movsxd'), lea, xchg, xaddCmpxchg('xadd'), xaddCmpxchg('cmpxchg'), bswap,
+  convert, flagOps,
+  ...STRING_OPS.map(stringOp),
+  push, pop, pushfq, popfq, leave, enter, nop,
+];
+
