@@ -98,6 +98,13 @@ export function assembleSource(source: string, options: AsmOptions): AsmResult {
 
   const symbolNames = (): string[] => [...parsed.declared.keys(), ...predefined.keys(), ...tables().registers.keys()];
 
+  // Instructions whose operands name no symbol, no `$` and nothing RIP-relative encode the same
+  // in every pass: encode them once.
+  const constantBytes = new Map<Item, Uint8Array>();
+  const isConstantInsn = (it: Item & { t: 'insn' }): boolean => it.operands.every((o) =>
+    o.t === 'reg' || (o.t === 'imm' && !dependsOnAddress(o.expr)) ||
+    (o.t === 'mem' && !o.rel && !(o.disp && dependsOnAddress(o.disp))));
+
   let prev: PassResult | undefined;
   let result: PassResult | undefined;
   let converged = false;
@@ -256,13 +263,18 @@ export function assembleSource(source: string, options: AsmOptions): AsmResult {
             if (badMnemonic.has(it)) break;
             const reps = count(it.times);
             let maxLen = 0;
+            const constant = !defaultRel && isConstantInsn(it);
             for (let r = 0; r < reps; r++) {
               const at = pc();
-              const ops = it.operands.map((o) => resolveOperand(o, at));
-              const bytes = encodeInstruction({
-                mnemonic: it.mnemonic, prefixes: it.prefixes, operands: ops, rip: at,
-                minLen: prevPass?.lengths.get(it) ?? 0, defaultRel, col: it.col,
-              });
+              let bytes = constant ? constantBytes.get(it) : undefined;
+              if (!bytes) {
+                const ops = it.operands.map((o) => resolveOperand(o, at));
+                bytes = encodeInstruction({
+                  mnemonic: it.mnemonic, prefixes: it.prefixes, operands: ops, rip: at,
+                  minLen: prevPass?.lengths.get(it) ?? 0, defaultRel, col: it.col, key: it,
+                });
+                if (constant) constantBytes.set(it, bytes);
+              }
               sections[cur].bytes.push(bytes);
               res.lineMap.push({ addr: Number(at), length: bytes.length, line: it.line });
               maxLen = Math.max(maxLen, bytes.length);
@@ -292,6 +304,16 @@ export function assembleSource(source: string, options: AsmOptions): AsmResult {
         }
       }
     }
+  }
+}
+
+/** Any symbol (labels and equ's alike: an equ may be defined later) or `$`/`$$`. */
+function dependsOnAddress(e: Expr): boolean {
+  switch (e.k) {
+    case 'here': case 'base': case 'sym': return true;
+    case 'un': return dependsOnAddress(e.a);
+    case 'bin': return dependsOnAddress(e.a) || dependsOnAddress(e.b);
+    default: return false;
   }
 }
 

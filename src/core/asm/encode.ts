@@ -27,6 +27,8 @@ export interface EncodeRequest {
   readonly minLen: number;
   readonly defaultRel: boolean;
   readonly col: number;
+  /** Identity of the source statement: operand shapes are matched once per key, not per pass. */
+  readonly key?: object;
 }
 
 /** Signed view of `v` as a `bits`-wide value, or undefined if v does not fit in `bits` at all. */
@@ -147,6 +149,7 @@ export function unknownMnemonicMessage(written: string, extra: readonly string[]
 }
 
 interface Candidate { readonly t: Template; readonly ops: readonly ROperand[]; }
+const shapeCache = new WeakMap<object, [number, Template][]>();
 
 let encoder: Encoder | undefined;
 function theEncoder(): Encoder {
@@ -339,9 +342,11 @@ export function encodeInstruction(req: EncodeRequest): Uint8Array {
   if (!r) throw new AsmError(unknownMnemonicMessage(req.mnemonic, []), req.col);
   const templates = r.templates.filter((t) => r.movabs ? t.ops.some((k) => k === K.imm64 || k === K.mem_offs) : true);
 
-  // 1. Shape: operand kinds only.
-  const shaped: Candidate[] = [];
-  for (const ops of operandVariants(r.name, req.operands)) {
+  // 1. Shape: operand kinds only. Shapes do not change between passes, so they are cached.
+  const variants = operandVariants(r.name, req.operands);
+  const cachedShape = req.key ? shapeCache.get(req.key) : undefined;
+  const shaped: Candidate[] = cachedShape ? cachedShape.map(([v, t]) => ({ t, ops: variants[v] })) : [];
+  if (!cachedShape) for (const ops of variants) {
     for (const t of templates) {
       const implicit = t.ops.some(isImplicitStringKind);
       if (implicit) {
@@ -356,6 +361,7 @@ export function encodeInstruction(req: EncodeRequest): Uint8Array {
       if (ok) shaped.push({ t, ops });
     }
   }
+  if (req.key && !cachedShape) shapeCache.set(req.key, shaped.map((c) => [variants.indexOf(c.ops), c.t]));
   if (shaped.length === 0) {
     const counts = new Set(templates.map((t) => (t.ops.some(isImplicitStringKind) ? 0 : t.ops.length)));
     if (!counts.has(req.operands.length)) {
@@ -369,6 +375,10 @@ export function encodeInstruction(req: EncodeRequest): Uint8Array {
         return o.t === 'mem' ? memKind(k) && k !== K.mem_offs : shapeMatches(t, k, o, r.movabs);
       }));
       if (relaxed) throw new AsmError(`operand size mismatch: '${req.mnemonic}' has no form with ${describeOps(req.operands)}`, memOp.col);
+    }
+    const gprs = req.operands.filter((o): o is ROperand & { t: 'reg' } => o.t === 'reg' && /^r(8|16|32|64)$/.test(o.reg.cls));
+    if (gprs.length >= 2 && new Set(gprs.map((o) => o.reg.cls)).size > 1) {
+      throw new AsmError(`register size mismatch: ${gprs.map((o) => `${o.reg.name} is ${o.reg.cls.slice(1)}-bit`).join(', ')}`, gprs[1].col);
     }
     throw new AsmError(`invalid operands for '${req.mnemonic}' (${describeOps(req.operands)})`, req.col);
   }
@@ -385,7 +395,7 @@ export function encodeInstruction(req: EncodeRequest): Uint8Array {
     const col = o ? o.col : req.col;
     const val = o && o.t === 'imm' ? o.value : 0n;
     if (shaped.every((c) => c.t.ops[idx] === K.imm8_const_1)) throw new AsmError('the only allowed value here is 1', col);
-    throw new AsmError(`value ${fmtValue(val)} does not fit in a ${widest * 8}-bit immediate`, col);
+    throw new AsmError(`value ${fmtValue(val)} does not fit in ${widest === 1 ? 'an' : 'a'} ${widest * 8}-bit immediate`, col);
   }
   // A value that depends on an address may change between passes: give it a full-width
   // field, so the instruction's size does not flip back and forth.
@@ -404,7 +414,11 @@ export function encodeInstruction(req: EncodeRequest): Uint8Array {
       // push/pop/call/jmp [mem] mean the 64-bit form in long mode (NASM and GNU agree).
       const def = fits.filter((c) => c.t.defaultOp64 && c.t.memSize === 8);
       if (def.length) fits = def;
-      else throw new AsmError(`operand size not specified: write ${[...sizes].filter((s) => s).sort((a, b) => a - b).map(sizeName).join(', ')} before the memory operand`, memOp.col);
+      else {
+        const names = [...sizes].filter((s) => s).sort((a, b) => a - b).map(sizeName);
+        const list = names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}` : names.join('');
+        throw new AsmError(`operand size not specified: write ${list} before the memory operand`, memOp.col);
+      }
     }
   }
 
@@ -413,6 +427,10 @@ export function encodeInstruction(req: EncodeRequest): Uint8Array {
   let longest: Uint8Array | undefined;
   let firstErr: AsmError | undefined;
   for (const c of fits) {
+    // Skip rel8 forms that cannot reach without asking iced (its errors cost more than encodes).
+    const b = c.t.ops.indexOf(K.br64_1);
+    const bo = c.ops[b];
+    if (b >= 0 && bo && bo.t === 'imm' && (bo.value - req.rip > 200n || bo.value - req.rip < -200n) && fits.length > 1) continue;
     let bytes: Uint8Array;
     try {
       bytes = encodeOne(c, req);

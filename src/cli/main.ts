@@ -1,0 +1,42 @@
+/**
+ * exitscope command line: `npm run -s cli -- <command> [args]`. Each command is a module
+ * exporting `main(args): Promise<number>` (the exit code); add one by adding a line below.
+ */
+type Command = (args: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  asm: { summary: 'asm FILE.s [--hex | --list]   assemble a program', load: async () => (await import('./asm')).main },
+  run: {
+    summary: 'run A.s [B.s ...] [--max-insns N] [--json]   run programs',
+    load: async () => async () => {
+      console.error('run: not implemented yet');
+      return 2;
+    },
+  },
+};
+
+function usage(): string {
+  return ['usage: npm run -s cli -- <command> [args]', '', ...Object.values(COMMANDS).map((c) => '  ' + c.summary)].join('\n');
+}
+
+export async function dispatch(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '-h' || name === '--help') {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    console.error(`unknown command '${name}'\n${usage()}`);
+    return 2;
+  }
+  return (await cmd.load())(rest);
+}
+
+dispatch(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (e: unknown) => {
+    console.error(e instanceof Error ? e.stack ?? e.message : String(e));
+    process.exitCode = 1;
+  },
+);
