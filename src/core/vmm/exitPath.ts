@@ -1,0 +1,653 @@
+/**
+ * The exit path: what the VMM does on each VM exit, in the order bhyve's vm_handle_inst_emul
+ * (sys/amd64/vmm/vmm.c) does it, with every stage charged from the cost model and reported
+ * in one ExitEvent:
+ *
+ *   exit -> [icache lookup] -> walk (gla2gpa of RIP) -> fetch (<= 15 bytes, a second
+ *   translation when they cross a page) -> decode (+ verify_gla) -> [icache insert] ->
+ *   emulate -> advance RIP
+ *
+ * Strategies (issue 3 §5): 'none' (bhyve), 'icache' (the seed: a hit skips walk, fetch and
+ * decode), 'decode-assist' (AMD: the bytes come with the exit; no walk, no fetch), 'apicv'
+ * (Intel APIC virtualization: most LAPIC accesses never exit, see apicv.ts; what still exits
+ * takes the 'none' path, and APIC-write exits need no decode).
+ *
+ * Failure paths stay apart: a guest fault (#PF on the fetch, #PF/#GP/#SS/#AC during
+ * emulation) is injected and the guest resumes (action 'resume', `injected` set); an
+ * instruction bhyve's emulator does not handle stops the run (action 'stop', reason
+ * 'unsupported'); an emulator or configuration bug stops it with reason 'error'.
+ *
+ * Hot path: nothing is allocated per exit unless walks are recorded. The returned event is
+ * one reused object, valid until the next call: copy it (cloneExitEvent) to keep it.
+ */
+import {
+  decodeCycles, fetchCycles, icacheInsertCycles, invalidateCycles, walkCycles, type CostModel,
+} from '../cost';
+import type { AccessSize } from '../devices/mmio';
+import type { ExitEvent, ExitReason, Stage, StageName, StopInfo, CycleCounters } from '../events';
+import { EXIT_REASONS } from '../events';
+import { gla2gpa, newWalkResult, type PagingContext, type WalkRecorder, type WalkResult } from '../mem';
+import {
+  computeGla, DECODE_INCOMPLETE, DECODE_MISMATCH, DECODE_OK, hexBytes, VieDecoder,
+} from './decode';
+import {
+  COPY_FAULT, EFAULT, EINVAL, EMUL_OK, IDT_PF, vmm_emulate_instruction, type EmulEnv,
+} from './emulate';
+import { InstructionCache, pageOf, PAGE_SIZE, type ICacheEntry } from './icache';
+import { VIE_OP_F_NO_GLA_VERIFICATION, VIE_OP_TYPE_NAMES } from './opcodes';
+import type { VcpuPort, VmContext, VmExitPort } from './ports';
+import { newVie, VIE_INST_SIZE, vieInit, type Vie } from './vie';
+
+export type Strategy = 'none' | 'icache' | 'decode-assist' | 'apicv';
+export const STRATEGIES: readonly Strategy[] = ['none', 'icache', 'decode-assist', 'apicv'];
+
+export function isStrategy(s: string): s is Strategy {
+  return (STRATEGIES as readonly string[]).includes(s);
+}
+
+export interface VmmConfig {
+  strategy: Strategy;
+  /** The cache (shared by all VMs, keyed by VM). Used by 'icache'; present for every strategy. */
+  icache: InstructionCache;
+  cost: Readonly<CostModel>;
+  /** Record the RIP walk's steps into each event (step mode, the selected exit, sampling). */
+  recordWalks?: boolean;
+  /** Format the decoded instruction (iced Intel syntax) into the event; default true. */
+  disassemble?: boolean;
+  /** Measure the host time of each handleExit into `hostNs` (performance.now); default false. */
+  measureHostTime?: boolean;
+}
+
+/** What the machine does after handleExit. */
+export type VmmAction =
+  /** The VMM handled the exit (RIP advanced, or restarted, or a fault injected): re-enter. */
+  | 'resume'
+  /** Stop the run: `stop` says why (unsupported instruction, emulator error). */
+  | 'stop'
+  /** Not the VMM's exit (hlt, io, cpuid, msr, vmcall, interrupts): the machine handles it. */
+  | 'machine';
+
+export interface InjectedFault {
+  vector: number;
+  errorCode: number;
+  /** CR2 for #PF, else 0. */
+  cr2: number;
+}
+
+/** ExitEvent plus what the machine needs to act on it (plain data). */
+export interface VmmExitEvent extends ExitEvent {
+  action: VmmAction;
+  /** A fault injected into the guest by this exit (the instruction will be restarted). */
+  injected?: InjectedFault;
+  stop?: StopInfo;
+}
+
+/** Deep copy of an event (the Vmm reuses its event object). */
+export function cloneExitEvent(ev: VmmExitEvent): VmmExitEvent {
+  return {
+    ...ev,
+    stages: ev.stages.map((s) => ({ ...s })),
+    walk: ev.walk ? ev.walk.map((s) => ({ ...s })) : undefined,
+    injected: ev.injected ? { ...ev.injected } : undefined,
+    stop: ev.stop ? { ...ev.stop } : undefined,
+  };
+}
+
+/** An emulator-side failure (not the guest's): stops the run with reason 'error'. */
+export class VmmError extends Error {}
+
+const MAX_STAGES = 12;
+const REFS_DETAIL: string[] = Array.from({ length: 100 }, (_, i) => `${i} refs`);
+const FETCH_DETAIL: string[][] = [0, 1, 2].map((p) =>
+  Array.from({ length: 16 }, (_, b) => `${b} bytes, ${p} page${p === 1 ? '' : 's'}`),
+);
+
+function newCycleCounters(): CycleCounters {
+  return { total: 0, guest: 0, exit: 0, walk: 0, fetch: 0, decode: 0, emulate: 0, icache: 0 };
+}
+
+/**
+ * The VMM. One per machine; `handleExit` is called by the machine for every exit of every
+ * vCPU of every VM. Call `attachVm` once per VM before its first exit and `detachVm` when the
+ * VM is torn down.
+ */
+export class Vmm implements EmulEnv {
+  strategy: Strategy;
+  readonly icache: InstructionCache;
+  cost: Readonly<CostModel>;
+  recordWalks: boolean;
+  disassemble: boolean;
+  measureHostTime: boolean;
+
+  /** Modeled cycles by where they went ('invalidate' counts as icache, 'device' as emulate). */
+  readonly cycles: CycleCounters = newCycleCounters();
+  /** Exits handled, per reason. */
+  readonly exitsByReason: Record<ExitReason, number> = Object.fromEntries(
+    EXIT_REASONS.map((r) => [r, 0]),
+  ) as Record<ExitReason, number>;
+  /** Exits handled, per VM id. */
+  readonly exitsByVm = new Map<number, number>();
+  /** Sequence number of the next event. */
+  seq = 0;
+
+  private readonly decoder = new VieDecoder();
+  private readonly scratchVie: Vie = newVie();
+  private readonly walk1: WalkResult = newWalkResult();
+  private readonly walk2: WalkResult = newWalkResult();
+  private readonly copyWalk: WalkResult = newWalkResult();
+  private readonly ctx: PagingContext = { cr0: 0, cr3: 0, cr4: 0, efer: 0 };
+  private readonly fetchBuf = new Uint8Array(VIE_INST_SIZE);
+  private readonly depPages: number[] = new Array<number>(10).fill(0);
+  private readonly stagePool: Stage[] = Array.from({ length: MAX_STAGES }, () => ({
+    name: 'exit' as StageName, cycles: 0, detail: undefined as string | undefined,
+  }));
+  private readonly stageArrays: Stage[][] = Array.from({ length: MAX_STAGES + 1 }, (_, n) =>
+    this.stagePool.slice(0, n),
+  );
+  private nStages = 0;
+  private readonly ev: VmmExitEvent;
+  private readonly injectedInfo: InjectedFault = { vector: 0, errorCode: 0, cr2: 0 };
+  private readonly stopInfo: StopInfo = { reason: 'error', message: '' };
+
+  // Per-exit state used by the EmulEnv methods.
+  private curVm: VmContext | null = null;
+  private curVcpu: VcpuPort | null = null;
+  private restart = false;
+  private injectedNow = false;
+  private invalidatedNow = 0;
+  private readonly copyHpa = [0, 0];
+  private readonly copyGpa = [0, 0];
+  private readonly copyLen = [0, 0];
+  private copyChunks = 0;
+  /** The second page's #PF of a fetch, applied only if the decode needs its bytes. */
+  private pendingPfError = -1;
+  private pendingPfGla = 0;
+
+  constructor(config: VmmConfig) {
+    this.strategy = config.strategy;
+    this.icache = config.icache;
+    this.cost = config.cost;
+    this.recordWalks = config.recordWalks ?? false;
+    this.disassemble = config.disassemble ?? true;
+    this.measureHostTime = config.measureHostTime ?? false;
+    this.ev = {
+      seq: 0, vm: 0, vcpu: 0, reason: 'mmio', rip: 0, cr3: 0,
+      gla: undefined, gpa: undefined, access: undefined, retired: 0,
+      stages: this.stageArrays[0], cycles: 0, icache: undefined, insn: undefined,
+      walk: undefined, invalidated: undefined, hostNs: undefined,
+      action: 'resume', injected: undefined, stop: undefined,
+    };
+  }
+
+  /** Register a VM (its EPT with the cache). */
+  attachVm(vm: VmContext): void {
+    this.icache.attachVm(vm.id, vm.ept);
+  }
+
+  /** Tear a VM down: drop its cache entries and lift the protections they held. */
+  detachVm(vmId: number): number {
+    this.exitsByVm.delete(vmId);
+    return this.icache.detachVm(vmId);
+  }
+
+  /** Switch strategy between runs: the cache is emptied and its protections lifted. */
+  setStrategy(s: Strategy): void {
+    if (s !== this.strategy) this.icache.clear();
+    this.strategy = s;
+  }
+
+  resetCounters(): void {
+    Object.assign(this.cycles, newCycleCounters());
+    for (const r of EXIT_REASONS) this.exitsByReason[r] = 0;
+    this.exitsByVm.clear();
+    this.icache.resetCounters();
+    this.seq = 0;
+  }
+
+  free(): void {
+    this.decoder.free();
+  }
+
+  /**
+   * Handle one VM exit of `vcpu` in `vm`. Precondition: exit.reason is an ExitReason (not
+   * 'budget'/'stop', which are the machine's), and attachVm(vm) was called. The machine fills
+   * `retired` (and may renumber `seq`) and acts on `action`.
+   */
+  handleExit(vm: VmContext, vcpu: VcpuPort, exit: VmExitPort): VmmExitEvent {
+    const t0 = this.measureHostTime ? performance.now() : 0;
+    const ev = this.beginEvent(vm, vcpu, exit);
+    this.curVm = vm;
+    this.curVcpu = vcpu;
+    try {
+      switch (exit.reason) {
+        case 'mmio':
+          this.handleInstEmul(vm, vcpu, exit);
+          break;
+        case 'ept-violation':
+          this.handleWriteProtectFault(vm, exit);
+          break;
+        case 'apic-write':
+          // APICv trap-like exit after a virtualized write: no walk, no fetch, no decode; the
+          // write already reached the virtual APIC (apicv.ts), the handler acts on it.
+          this.stage('device', this.cost.apicWriteHandler, 'apic-write');
+          break;
+        case 'budget':
+        case 'stop':
+          this.fail('error', `handleExit called with '${exit.reason}'`);
+          break;
+        default:
+          ev.action = 'machine';
+          break;
+      }
+    } catch (e) {
+      if (!(e instanceof VmmError)) throw e;
+      this.fail('error', e.message);
+    }
+    this.endEvent();
+    if (this.measureHostTime) ev.hostNs = (performance.now() - t0) * 1e6;
+    this.curVm = null;
+    this.curVcpu = null;
+    return ev;
+  }
+
+  // ---- instruction emulation (vm_handle_inst_emul) --------------------------------------
+
+  private handleInstEmul(vm: VmContext, vcpu: VcpuPort, exit: VmExitPort): void {
+    const ev = this.ev;
+    const rip = exit.rip;
+    const cr3 = vcpu.cr3;
+    if (this.strategy === 'icache') {
+      const hit: ICacheEntry | null = this.icache.lookup(vm.id, rip, cr3);
+      this.stage('icache', this.cost.icacheLookup, hit ? 'hit' : 'miss');
+      ev.icache = hit ? 'hit' : 'miss';
+      if (hit) {
+        ev.insn = hit.vie.disasm;
+        this.emulate(vcpu, exit, hit.vie);
+        return;
+      }
+    }
+    const vie: Vie = this.scratchVie;
+    let firstLen = VIE_INST_SIZE;
+    if (this.strategy === 'decode-assist' && exit.insnByteCount > 0) {
+      // bhyve's vie_init with the bytes of the VMCB (svm_handle_inst_emul): no fetch.
+      vieInit(vie, exit.insnBytes, exit.insnByteCount);
+    } else {
+      firstLen = this.fetchInstruction(vm, vcpu, rip, vie);
+      if (firstLen < 0) return; // fault injected or run stopped
+    }
+    // vmm_decode_instruction
+    const st = this.decoder.decode(vie, rip, this.disassemble);
+    if (st !== DECODE_OK) {
+      if (st === DECODE_INCOMPLETE && this.pendingPfError >= 0) {
+        // The instruction does need the bytes of the second page, and that page faults:
+        // bhyve's vm_copy_setup injects the #PF and resumes the guest.
+        this.stage('decode', decodeCycles(vie.num_valid, this.cost), '#PF on the second page');
+        this.inject(IDT_PF, this.pendingPfError, this.pendingPfGla);
+        return;
+      }
+      const what = `${vie.disasm} [${hexBytes(vie.inst, this.decoder.icedLength || vie.num_valid)}]`;
+      if (st === DECODE_MISMATCH) {
+        this.fail('unsupported', `unsupported instruction at ${hex(rip)}: ${what} (bhyve's decoder parses ${vie.num_processed} bytes, the instruction has ${this.decoder.icedLength})`);
+      } else {
+        this.fail('unsupported', `unsupported instruction at ${hex(rip)}: ${what} (bhyve's emulator cannot decode it)`);
+      }
+      return;
+    }
+    this.stage('decode', decodeCycles(vie.num_processed, this.cost), this.disassemble ? vie.disasm : undefined);
+    ev.insn = this.disassemble ? vie.disasm : undefined;
+    // verify_gla: the decoded operand must be the access that exited.
+    if ((vie.op.op_flags & VIE_OP_F_NO_GLA_VERIFICATION) === 0) {
+      const gla2 = computeGla(vcpu, vie, rip);
+      if (gla2 !== exit.gla) {
+        this.fail('error', `verify_gla mismatch at ${hex(rip)} (${vie.disasm}): exit gla ${hex(exit.gla)}, decoded ${hex(gla2)}`);
+        return;
+      }
+    }
+    const straddle = vie.num_processed > firstLen;
+    if (this.strategy === 'icache') this.insert(vm, vcpu, rip, vie, straddle);
+    this.emulate(vcpu, exit, vie);
+  }
+
+  /**
+   * vmm_fetch_instruction: translate RIP (gla2gpa, recorded when asked), copy up to 15 bytes,
+   * translating the next page when they cross one. Returns how many bytes came from the
+   * first page, or -1 when the exit is finished (#PF injected, or the run stopped).
+   *
+   * One deliberate difference: bhyve's vm_copy_setup translates the whole 15-byte window and
+   * injects #PF when its second page is unmapped even if the instruction ends before it. Here
+   * a fault on the second page is held back and injected only when the decode needs bytes
+   * from that page (what the processor's own fetch would do), so every strategy sees the same
+   * guest behaviour.
+   */
+  private fetchInstruction(vm: VmContext, vcpu: VcpuPort, rip: number, vie: Vie): number {
+    const ctx = this.loadCtx(vcpu);
+    const rec: WalkRecorder | null = this.recordWalks ? { steps: [] } : null;
+    if (rec) this.ev.walk = rec.steps;
+    this.pendingPfError = -1;
+    const w1 = this.walk1;
+    let refs = 0;
+    const ok1 = this.walkRip(vm, ctx, vcpu.cpl, rip, w1, rec);
+    refs += w1.refs;
+    if (!ok1) {
+      this.stage('walk', walkCycles(refs, this.cost), REFS_DETAIL[Math.min(refs, 99)]);
+      this.walkFailed(w1, rip);
+      return -1;
+    }
+    const off = ((rip % PAGE_SIZE) + PAGE_SIZE) % PAGE_SIZE;
+    const n1 = Math.min(VIE_INST_SIZE, PAGE_SIZE - off);
+    const buf = this.fetchBuf;
+    const bytes = vm.ram.bytes;
+    for (let i = 0; i < n1; i++) buf[i] = bytes[w1.hpa + i];
+    let n = n1;
+    let pages = 1;
+    this.walk2.tableCount = 0;
+    if (n1 < VIE_INST_SIZE) {
+      const w2 = this.walk2;
+      const ok2 = this.walkRip(vm, ctx, vcpu.cpl, rip + n1, w2, rec);
+      refs += w2.refs;
+      if (ok2) {
+        for (let i = n1; i < VIE_INST_SIZE; i++) buf[i] = bytes[w2.hpa + i - n1];
+        n = VIE_INST_SIZE;
+        pages = 2;
+      } else if (w2.fault !== null && w2.fault.kind === 'pf') {
+        this.pendingPfError = w2.fault.errorCode;
+        this.pendingPfGla = w2.fault.gla;
+        w2.tableCount = 0;
+      } else {
+        w2.tableCount = 0; // not RAM after the page: decode with what we have
+      }
+    }
+    this.stage('walk', walkCycles(refs, this.cost), REFS_DETAIL[Math.min(refs, 99)]);
+    this.stage('fetch', fetchCycles(pages, n, this.cost), FETCH_DETAIL[pages][n]);
+    vieInit(vie, buf, n);
+    return n1;
+  }
+
+  /**
+   * gla2gpa for the VMM's own fetch. bhyve's software walk sets A bits in host memory, so
+   * the EPT write protection this cache put on a table page does not stop it; our shared walk
+   * reports it as an EPT violation on the table page. The VMM then does what a write to a
+   * protected page requires (invalidate its dependents, which lifts the protection) and walks
+   * again.
+   */
+  private walkRip(
+    vm: VmContext, ctx: PagingContext, cpl: number, gla: number, out: WalkResult, rec: WalkRecorder | null,
+  ): boolean {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      if (gla2gpa(vm.ram, vm.ept, ctx, gla, 'fetch', cpl, out, rec)) return true;
+      const f = out.fault;
+      if (f === null || f.kind !== 'ept-violation' || f.access !== 'write' || f.row === 0) return false;
+      if (!this.icache.isProtected(vm.id, pageOf(f.gpa))) return false;
+      this.invalidatedNow += this.icache.invalidatePage(vm.id, pageOf(f.gpa));
+    }
+    return false;
+  }
+
+  /** A failed RIP translation: inject the #PF, or stop on anything the guest cannot cause. */
+  private walkFailed(w: WalkResult, rip: number): void {
+    const f = w.fault;
+    if (f !== null && f.kind === 'pf') {
+      this.inject(IDT_PF, f.errorCode, f.gla);
+      return;
+    }
+    const what = f === null ? 'unknown fault' : `${f.kind} at gpa ${hex(f.gpa)} (row ${f.row})`;
+    this.fail('error', `instruction fetch at ${hex(rip)} failed: ${what}`);
+  }
+
+  /** The seed's insert: cache the record and write-protect code and table pages. */
+  private insert(vm: VmContext, vcpu: VcpuPort, rip: number, vie: Vie, straddle: boolean): void {
+    const deps = this.depPages;
+    let n = 0;
+    const w1 = this.walk1;
+    const w2 = this.walk2;
+    deps[n++] = pageOf(w1.gpa);
+    if (straddle) deps[n++] = pageOf(w2.gpa);
+    const codePages = n;
+    for (let i = 0; i < w1.tableCount; i++) deps[n++] = w1.tablePages[i];
+    if (straddle) for (let i = 0; i < w2.tableCount; i++) deps[n++] = w2.tablePages[i];
+    this.icache.insert(vm.id, rip, vcpu.cr3, vie, deps, n, codePages);
+    const prot = this.icache.lastProtected;
+    this.stage('icache', icacheInsertCycles(prot, this.cost), prot === 0 ? 'insert' : `insert, protect ${prot} page${prot === 1 ? '' : 's'}`);
+  }
+
+  /** vmm_emulate_instruction and the RIP update (bhyve: nextrip += num_processed). */
+  private emulate(vcpu: VcpuPort, exit: VmExitPort, vie: Vie): void {
+    this.restart = false;
+    this.injectedNow = false;
+    const r = vmm_emulate_instruction(this, exit.gpa, vie);
+    this.stage('emulate', this.cost.emulate, VIE_OP_TYPE_NAMES[vie.op.op_type]);
+    if (r === EINVAL) {
+      this.fail('unsupported', `unsupported instruction at ${hex(exit.rip)}: ${vie.disasm || hexBytes(vie.inst, vie.num_processed)} (bhyve's emulator does not handle op ${hex(vie.op.op_byte)} /${vie.reg & 7})`);
+      return;
+    }
+    if (r === EFAULT) {
+      this.fail('error', `emulation of ${vie.disasm} at ${hex(exit.rip)} hit an address that is neither RAM nor a device`);
+      return;
+    }
+    if (r !== EMUL_OK) {
+      this.fail('error', `emulation failed (${r})`);
+      return;
+    }
+    if (!this.restart && !this.injectedNow) vcpu.rip = exit.rip + vie.num_processed;
+  }
+
+  // ---- write-protect faults (the seed's "garbage collection") ---------------------------
+
+  private handleWriteProtectFault(vm: VmContext, exit: VmExitPort): void {
+    const page = pageOf(exit.gpa);
+    if (exit.access !== 'write' || !this.icache.isProtected(vm.id, page)) {
+      this.fail('error', `EPT violation (${exit.access}) at gpa ${hex(exit.gpa)} that the VMM did not protect`);
+      return;
+    }
+    const n = this.icache.handleWriteFault(vm.id, page);
+    this.invalidatedNow += n;
+    this.stage('invalidate', invalidateCycles(n, this.icache.lastUnprotected, this.cost), `${n} entr${n === 1 ? 'y' : 'ies'}, page ${hex(page)}`);
+    // Fault-like exit: RIP still points at the store, which now completes on re-entry.
+  }
+
+  // ---- EmulEnv (bhyve's callbacks and vm_copy_* helpers) --------------------------------
+
+  get vcpu(): VcpuPort {
+    if (this.curVcpu === null) throw new VmmError('no current vCPU');
+    return this.curVcpu;
+  }
+
+  memread(gpa: number, size: number): bigint {
+    const vm = this.curVm!;
+    const dev = vm.mmio(this.vcpu.id, gpa, size);
+    if (dev === null) throw new VmmError(`no device at gpa ${hex(gpa)} (${size} bytes)`);
+    return dev.read(gpa, size as AccessSize);
+  }
+
+  memwrite(gpa: number, size: number, value: bigint): void {
+    const vm = this.curVm!;
+    const dev = vm.mmio(this.vcpu.id, gpa, size);
+    if (dev === null) throw new VmmError(`no device at gpa ${hex(gpa)} (${size} bytes)`);
+    dev.write(gpa, size as AccessSize, value);
+  }
+
+  copySetup(gla: number, size: number, write: boolean): number {
+    this.copyChunks = 0;
+    let done = 0;
+    while (done < size) {
+      const a = gla + done;
+      const off = ((a % PAGE_SIZE) + PAGE_SIZE) % PAGE_SIZE;
+      const len = Math.min(size - done, PAGE_SIZE - off);
+      const gpa = this.translateForCopy(a, write);
+      if (gpa === -1) return COPY_FAULT;
+      if (gpa === -2) return EFAULT;
+      this.copyGpa[this.copyChunks] = gpa;
+      this.copyHpa[this.copyChunks] = gpa; // RAM: HPA = GPA (mem contract)
+      this.copyLen[this.copyChunks] = len;
+      this.copyChunks++;
+      done += len;
+    }
+    return EMUL_OK;
+  }
+
+  copyin(size: number): bigint {
+    const bytes = this.curVm!.ram.bytes;
+    let v = 0n;
+    let k = 0;
+    for (let c = 0; c < this.copyChunks; c++) {
+      for (let i = 0; i < this.copyLen[c] && k < size; i++, k++) {
+        v |= BigInt(bytes[this.copyHpa[c] + i]) << BigInt(8 * k);
+      }
+    }
+    return v;
+  }
+
+  copyout(size: number, value: bigint): void {
+    const vm = this.curVm!;
+    const bytes = vm.ram.bytes;
+    let k = 0;
+    for (let c = 0; c < this.copyChunks; c++) {
+      for (let i = 0; i < this.copyLen[c] && k < size; i++, k++) {
+        bytes[this.copyHpa[c] + i] = Number((value >> BigInt(8 * k)) & 0xffn);
+      }
+      // The VMM wrote guest RAM: cached instructions and predecoded code on the page are stale.
+      const page = pageOf(this.copyGpa[c]);
+      this.invalidatedNow += this.icache.invalidatePage(vm.id, page);
+      vm.codeCache?.invalidatePage(page);
+    }
+  }
+
+  gla2gpa(gla: number, write: boolean): number {
+    const ctx = this.loadCtx(this.vcpu);
+    const w = this.copyWalk;
+    if (gla2gpa(this.curVm!.ram, this.curVm!.ept, ctx, gla, write ? 'write' : 'read', this.vcpu.cpl, w, null)) return w.gpa;
+    const f = w.fault;
+    if (f !== null && f.kind === 'pf') {
+      this.inject(IDT_PF, f.errorCode, f.gla);
+      return -1;
+    }
+    if (f !== null && f.row === 0) return w.gpa; // an MMIO (or protected) data page
+    throw new VmmError(`translation of ${hex(gla)} failed: ${f === null ? 'unknown' : f.kind}`);
+  }
+
+  inject(vector: number, errorCode: number, cr2 = 0): void {
+    this.vcpu.injectException(vector, errorCode, vector === IDT_PF ? cr2 : undefined);
+    this.injectedNow = true;
+    const inj = this.injectedInfo;
+    inj.vector = vector;
+    inj.errorCode = errorCode;
+    inj.cr2 = vector === IDT_PF ? cr2 : 0;
+    this.ev.injected = inj;
+  }
+
+  restartInstruction(): void {
+    this.restart = true;
+  }
+
+  /**
+   * One page of a vm_copy_setup: the guest-physical address, -1 after injecting a #PF, -2
+   * when the page is not RAM (MMIO). A write to a page this cache protected is the VMM's own
+   * write: allowed (copyout invalidates). An A/D update on a protected table page invalidates
+   * that page and retries, as in walkRip.
+   */
+  private translateForCopy(gla: number, write: boolean): number {
+    const vm = this.curVm!;
+    const vcpu = this.vcpu;
+    const ctx = this.loadCtx(vcpu);
+    const w = this.copyWalk;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      if (gla2gpa(vm.ram, vm.ept, ctx, gla, write ? 'write' : 'read', vcpu.cpl, w, null)) return w.gpa;
+      const f = w.fault;
+      if (f === null) return -2;
+      if (f.kind === 'pf') {
+        this.inject(IDT_PF, f.errorCode, f.gla);
+        return -1;
+      }
+      if (f.kind === 'mmio') return -2;
+      // EPT violation
+      if (f.access === 'write' && this.icache.isProtected(vm.id, pageOf(f.gpa))) {
+        if (f.row === 0) return w.gpa;
+        this.invalidatedNow += this.icache.invalidatePage(vm.id, pageOf(f.gpa));
+        continue;
+      }
+      return -2;
+    }
+    return -2;
+  }
+
+  // ---- events --------------------------------------------------------------------------
+
+  private loadCtx(vcpu: VcpuPort): PagingContext {
+    const c = this.ctx;
+    c.cr0 = vcpu.cr0;
+    c.cr3 = vcpu.cr3;
+    c.cr4 = vcpu.cr4;
+    c.efer = vcpu.efer;
+    return c;
+  }
+
+  private beginEvent(vm: VmContext, vcpu: VcpuPort, exit: VmExitPort): VmmExitEvent {
+    const ev = this.ev;
+    ev.seq = this.seq++;
+    ev.vm = vm.id;
+    ev.vcpu = vcpu.id;
+    ev.reason = exit.reason === 'budget' || exit.reason === 'stop' ? 'mmio' : exit.reason;
+    ev.rip = exit.rip;
+    ev.cr3 = vcpu.cr3;
+    const hasAddr = exit.reason === 'mmio' || exit.reason === 'ept-violation' || exit.reason === 'apic-write';
+    ev.gla = hasAddr ? exit.gla : undefined;
+    ev.gpa = hasAddr ? exit.gpa : undefined;
+    ev.access = hasAddr ? exit.access : undefined;
+    ev.retired = 0;
+    ev.cycles = 0;
+    ev.icache = undefined;
+    ev.insn = undefined;
+    ev.walk = undefined;
+    ev.invalidated = undefined;
+    ev.hostNs = undefined;
+    ev.action = 'resume';
+    ev.injected = undefined;
+    ev.stop = undefined;
+    this.invalidatedNow = 0;
+    this.nStages = 0;
+    this.stage('exit', this.cost.exit, ev.reason);
+    return ev;
+  }
+
+  private endEvent(): void {
+    const ev = this.ev;
+    ev.stages = this.stageArrays[this.nStages];
+    let sum = 0;
+    for (let i = 0; i < this.nStages; i++) sum += this.stagePool[i].cycles;
+    ev.cycles = sum;
+    if (this.invalidatedNow > 0) ev.invalidated = this.invalidatedNow;
+    this.exitsByReason[ev.reason]++;
+    this.exitsByVm.set(ev.vm, (this.exitsByVm.get(ev.vm) ?? 0) + 1);
+  }
+
+  private stage(name: StageName, cycles: number, detail?: string): void {
+    if (this.nStages >= MAX_STAGES) return;
+    const s = this.stagePool[this.nStages++];
+    s.name = name;
+    s.cycles = cycles;
+    s.detail = detail;
+    const c = this.cycles;
+    switch (name) {
+      case 'exit': c.exit += cycles; break;
+      case 'walk': c.walk += cycles; break;
+      case 'fetch': c.fetch += cycles; break;
+      case 'decode': c.decode += cycles; break;
+      case 'emulate': case 'device': c.emulate += cycles; break;
+      case 'icache': case 'invalidate': c.icache += cycles; break;
+    }
+    c.total += cycles;
+  }
+
+  private fail(reason: StopInfo['reason'], message: string): void {
+    const s = this.stopInfo;
+    s.reason = reason;
+    s.message = message;
+    this.ev.stop = s;
+    this.ev.action = 'stop';
+  }
+}
+
+/** An address as the guest sees it: negative (upper-half) numbers as their 64-bit value. */
+export function hex(n: number): string {
+  return n < 0 ? `0x${BigInt.asUintN(64, BigInt(n)).toString(16)}` : `0x${n.toString(16)}`;
+}

@@ -1,0 +1,387 @@
+/**
+ * The instruction cache: the seed (seeds/instruction-caching-for-bhyve.txt), Neel Natu's
+ * "table from guest %rip to the decoded struct vie", keyed by (VM, RIP, CR3).
+ *
+ * - Hash table with chaining: `buckets` heads (any count; index = hash % buckets), at most
+ *   `capacity` entries. When full, the oldest entry is evicted: FIFO by insertion order (the
+ *   seed's workloads re-insert rarely; FIFO is deterministic and O(1), and an evicted hot
+ *   entry costs one miss).
+ * - A reverse map per VM: guest-physical 4 KiB page -> the entries that depend on it (the
+ *   page(s) holding the instruction bytes and every guest page-table page walked to translate
+ *   RIP). Protection is QEMU tb-maint style: the first entry on a page write-protects it in
+ *   that VM's EPT, the last one to go lifts the protection.
+ * - Invalidation runs in one fixed order for each entry: mark invalid, unlink from its hash
+ *   chain, unlink from the FIFO, remove from every page list it is on (lifting protection of
+ *   pages left empty).
+ *
+ * Lookups allocate nothing. Inserts allocate the entry (the miss path).
+ */
+import type { ICacheCounters } from '../events';
+import { newVie, vieCopy, type Vie } from './vie';
+
+/** The EPT operations the cache needs (src/core/mem Ept implements them). */
+export interface EptProtectPort {
+  /** Clear (on) or restore (off) W of the 4 KiB leaf; true when the entry changed. */
+  setWriteProtect(gpaPage: number, on: boolean): boolean;
+}
+
+export interface ICacheConfig {
+  /** Number of hash buckets (>= 1). */
+  buckets: number;
+  /** Maximum number of entries (>= 1); the oldest is evicted beyond it. */
+  capacity: number;
+}
+
+export const DEFAULT_ICACHE_CONFIG: Readonly<ICacheConfig> = { buckets: 256, capacity: 1024 };
+
+export const PAGE_SIZE = 4096;
+
+/** The 4 KiB page holding a guest-physical address. */
+export function pageOf(gpa: number): number {
+  return gpa - (gpa % PAGE_SIZE);
+}
+
+/** One cached instruction. Fields other than `hits` are fixed at insert. */
+export class ICacheEntry {
+  /** False once invalidated or evicted (a stale reference must not be used). */
+  valid = true;
+  hits = 0;
+  /** Hash-chain link. */
+  next: ICacheEntry | null = null;
+  /** FIFO links (older = inserted earlier). */
+  older: ICacheEntry | null = null;
+  newer: ICacheEntry | null = null;
+  readonly vie: Vie = newVie();
+
+  constructor(
+    readonly vm: number,
+    readonly rip: number,
+    readonly cr3: number,
+    /** Insertion sequence number (the UI's "age"). */
+    readonly age: number,
+    readonly bucket: number,
+    /** Guest-physical pages this entry depends on: code page(s) first, then table pages. */
+    readonly pages: readonly number[],
+    /** How many of `pages` hold instruction bytes (1, or 2 when it straddles). */
+    readonly codePages: number,
+  ) {}
+
+  /** The instruction bytes (length = instruction length). */
+  get bytes(): Uint8Array {
+    return this.vie.inst.subarray(0, this.vie.num_processed);
+  }
+
+  get disasm(): string {
+    return this.vie.disasm;
+  }
+}
+
+/** Plain-data view of an entry for the UI (structured-clone safe). */
+export interface ICacheEntryView {
+  vm: number;
+  rip: number;
+  cr3: number;
+  bytes: number[];
+  disasm: string;
+  hits: number;
+  age: number;
+  bucket: number;
+  pages: number[];
+  codePages: number;
+}
+
+interface PageRecord {
+  entries: Set<ICacheEntry>;
+  /** This cache cleared W on the page (and so must restore it). */
+  protectedByUs: boolean;
+}
+
+interface VmRecord {
+  ept: EptProtectPort;
+  pages: Map<number, PageRecord>;
+}
+
+export function newICacheCounters(): ICacheCounters {
+  return { lookups: 0, hits: 0, misses: 0, inserts: 0, evictions: 0, invalidations: 0, wpFaults: 0 };
+}
+
+/** Hash of (vm, rip, cr3): murmur3-style mixing of the 32-bit halves. */
+export function icacheHash(vm: number, rip: number, cr3: number): number {
+  let h = Math.imul(vm ^ 0x9e3779b9, 0x85ebca6b);
+  h = Math.imul(h ^ (rip >>> 0), 0xcc9e2d51);
+  h ^= h >>> 15;
+  h = Math.imul(h ^ (Math.floor(rip / 4294967296) | 0), 0x1b873593);
+  h ^= h >>> 13;
+  h = Math.imul(h ^ (cr3 >>> 0), 0xcc9e2d51);
+  h ^= h >>> 16;
+  h = Math.imul(h ^ (Math.floor(cr3 / 4294967296) | 0), 0x85ebca6b);
+  h ^= h >>> 13;
+  return h >>> 0;
+}
+
+export class InstructionCache {
+  readonly buckets: number;
+  readonly capacity: number;
+  readonly counters: ICacheCounters = newICacheCounters();
+  /**
+   * TEST ONLY: a write fault lifts the protection but leaves the dependent entries in place,
+   * so stale instructions are served. The randomized stress test turns it on to prove that it
+   * can fail.
+   */
+  debugBreakInvalidation = false;
+  /** Pages newly write-protected by the last insert (for the cost model). */
+  lastProtected = 0;
+  /** Pages whose protection the last invalidation/removal lifted (for the cost model). */
+  lastUnprotected = 0;
+
+  private readonly heads: (ICacheEntry | null)[];
+  private readonly occupancy: Uint32Array;
+  private readonly vms = new Map<number, VmRecord>();
+  private oldest: ICacheEntry | null = null;
+  private newest: ICacheEntry | null = null;
+  private count = 0;
+  private seq = 0;
+  private readonly scratch: ICacheEntry[] = [];
+
+  constructor(config: ICacheConfig = DEFAULT_ICACHE_CONFIG) {
+    if (!Number.isInteger(config.buckets) || config.buckets < 1) throw new RangeError('icache buckets must be >= 1');
+    if (!Number.isInteger(config.capacity) || config.capacity < 1) throw new RangeError('icache capacity must be >= 1');
+    this.buckets = config.buckets;
+    this.capacity = config.capacity;
+    this.heads = new Array<ICacheEntry | null>(config.buckets).fill(null);
+    this.occupancy = new Uint32Array(config.buckets);
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Make a VM's EPT known (before its first insert). Re-attaching replaces the EPT. */
+  attachVm(vm: number, ept: EptProtectPort): void {
+    const rec = this.vms.get(vm);
+    if (rec) rec.ept = ept;
+    else this.vms.set(vm, { ept, pages: new Map() });
+  }
+
+  /**
+   * Tear a VM down: drop all its entries and lift every protection the cache set in its EPT.
+   * Returns the number of entries dropped (counted neither as evictions nor invalidations).
+   */
+  detachVm(vm: number): number {
+    const rec = this.vms.get(vm);
+    if (!rec) return 0;
+    let n = 0;
+    for (let e = this.oldest; e !== null; ) {
+      const next = e.newer;
+      if (e.vm === vm) {
+        this.removeEntry(e);
+        n++;
+      }
+      e = next;
+    }
+    // Nothing depends on its pages now; removeEntry lifted each protection already.
+    this.vms.delete(vm);
+    return n;
+  }
+
+  /** Drop everything (strategy change, machine reset), lifting every protection. */
+  clear(): void {
+    for (const vm of [...this.vms.keys()]) this.detachVm(vm);
+    this.vms.clear();
+  }
+
+  /** Reset the counters (not the contents). */
+  resetCounters(): void {
+    Object.assign(this.counters, newICacheCounters());
+  }
+
+  /** The entry for (vm, rip, cr3) without counting: tests and the UI. */
+  peek(vm: number, rip: number, cr3: number): ICacheEntry | null {
+    const b = icacheHash(vm, rip, cr3) % this.buckets;
+    for (let e = this.heads[b]; e !== null; e = e.next) {
+      if (e.rip === rip && e.cr3 === cr3 && e.vm === vm) return e;
+    }
+    return null;
+  }
+
+  /** The exit path's lookup: counts a lookup and a hit or a miss. Allocates nothing. */
+  lookup(vm: number, rip: number, cr3: number): ICacheEntry | null {
+    this.counters.lookups++;
+    const e = this.peek(vm, rip, cr3);
+    if (e === null) {
+      this.counters.misses++;
+      return null;
+    }
+    e.hits++;
+    this.counters.hits++;
+    return e;
+  }
+
+  /**
+   * Insert a decoded instruction. `pages[0 .. pageCount)` are the guest-physical pages it
+   * depends on, the `codePages` code page(s) first (duplicates are removed: a code page may
+   * also be a page-table page). An existing entry for the same key is replaced. When full, the
+   * oldest entry is evicted first. Write-protects every page not yet protected by the cache;
+   * `lastProtected` says how many. Precondition: attachVm(vm) was called.
+   */
+  insert(
+    vm: number, rip: number, cr3: number, vie: Vie,
+    pages: readonly number[], pageCount: number, codePages: number,
+  ): ICacheEntry {
+    const rec = this.vms.get(vm);
+    if (!rec) throw new Error(`icache: VM ${vm} is not attached`);
+    this.lastProtected = 0;
+    this.lastUnprotected = 0;
+    const old = this.peek(vm, rip, cr3);
+    if (old !== null) this.removeEntry(old);
+    if (this.count >= this.capacity && this.oldest !== null) {
+      this.removeEntry(this.oldest);
+      this.counters.evictions++;
+    }
+    const deps: number[] = [];
+    for (let i = 0; i < pageCount; i++) {
+      const p = pageOf(pages[i]);
+      if (!deps.includes(p)) deps.push(p);
+    }
+    const b = icacheHash(vm, rip, cr3) % this.buckets;
+    const e = new ICacheEntry(vm, rip, cr3, this.seq++, b, deps, Math.min(codePages, deps.length));
+    vieCopy(e.vie, vie);
+    // Link: hash chain head, FIFO tail.
+    e.next = this.heads[b];
+    this.heads[b] = e;
+    this.occupancy[b]++;
+    e.older = this.newest;
+    if (this.newest) this.newest.newer = e;
+    else this.oldest = e;
+    this.newest = e;
+    this.count++;
+    // Reverse map and protection.
+    for (const p of deps) {
+      let pr = rec.pages.get(p);
+      if (!pr) {
+        pr = { entries: new Set(), protectedByUs: false };
+        rec.pages.set(p, pr);
+      }
+      pr.entries.add(e);
+      if (!pr.protectedByUs && rec.ept.setWriteProtect(p, true)) {
+        pr.protectedByUs = true;
+        this.lastProtected++;
+      }
+    }
+    this.counters.inserts++;
+    return e;
+  }
+
+  /** True when the cache write-protected `gpaPage` in `vm`'s EPT (a write there is ours). */
+  isProtected(vm: number, gpaPage: number): boolean {
+    const pr = this.vms.get(vm)?.pages.get(pageOf(gpaPage));
+    return pr !== undefined && pr.protectedByUs;
+  }
+
+  /** Number of entries depending on a page (tests, UI). */
+  dependents(vm: number, gpaPage: number): number {
+    return this.vms.get(vm)?.pages.get(pageOf(gpaPage))?.entries.size ?? 0;
+  }
+
+  /**
+   * A guest write hit a page the cache protected (EPT violation exit): count the fault and
+   * invalidate every dependent entry, which lifts the protection. Returns the entries dropped;
+   * `lastUnprotected` says how many pages lost their protection.
+   */
+  handleWriteFault(vm: number, gpaPage: number): number {
+    this.counters.wpFaults++;
+    if (this.debugBreakInvalidation) {
+      this.lastUnprotected = 0;
+      const rec = this.vms.get(vm);
+      const pr = rec?.pages.get(pageOf(gpaPage));
+      if (rec && pr && pr.protectedByUs) {
+        rec.ept.setWriteProtect(pageOf(gpaPage), false);
+        pr.protectedByUs = false;
+        this.lastUnprotected = 1;
+      }
+      return 0;
+    }
+    return this.invalidatePage(vm, gpaPage);
+  }
+
+  /**
+   * Invalidate every entry depending on `gpaPage` (a guest write, or the VMM's own write to
+   * guest RAM during emulation). Returns the number of entries invalidated.
+   */
+  invalidatePage(vm: number, gpaPage: number): number {
+    this.lastUnprotected = 0;
+    const pr = this.vms.get(vm)?.pages.get(pageOf(gpaPage));
+    if (!pr || pr.entries.size === 0) return 0;
+    // Snapshot first: removing entries edits the very set we would iterate.
+    const list = this.scratch;
+    list.length = 0;
+    for (const e of pr.entries) list.push(e);
+    for (const e of list) this.removeEntry(e);
+    const n = list.length;
+    list.length = 0;
+    this.counters.invalidations += n;
+    return n;
+  }
+
+  /** Snapshot of the entries, oldest first (UI). */
+  entries(): ICacheEntryView[] {
+    const out: ICacheEntryView[] = [];
+    for (let e = this.oldest; e !== null; e = e.newer) {
+      out.push({
+        vm: e.vm, rip: e.rip, cr3: e.cr3, bytes: Array.from(e.bytes), disasm: e.disasm,
+        hits: e.hits, age: e.age, bucket: e.bucket, pages: [...e.pages], codePages: e.codePages,
+      });
+    }
+    return out;
+  }
+
+  /** Entries per bucket (heatmap); a copy. */
+  bucketOccupancy(): number[] {
+    return Array.from(this.occupancy);
+  }
+
+  /** Iterate live entries oldest first (tests); safe against removal of the current entry. */
+  *[Symbol.iterator](): IterableIterator<ICacheEntry> {
+    for (let e = this.oldest; e !== null; ) {
+      const next = e.newer;
+      if (e.valid) yield e;
+      e = next;
+    }
+  }
+
+  /** Remove one entry in the fixed order; lifts protection of pages nothing depends on. */
+  private removeEntry(e: ICacheEntry): void {
+    if (!e.valid) return;
+    // 1. mark invalid
+    e.valid = false;
+    // 2. unlink from the hash chain
+    let p = this.heads[e.bucket];
+    if (p === e) {
+      this.heads[e.bucket] = e.next;
+    } else {
+      while (p !== null && p.next !== e) p = p.next;
+      if (p !== null) p.next = e.next;
+    }
+    e.next = null;
+    this.occupancy[e.bucket]--;
+    // 3. unlink from the FIFO
+    if (e.older) e.older.newer = e.newer;
+    else this.oldest = e.newer;
+    if (e.newer) e.newer.older = e.older;
+    else this.newest = e.older;
+    e.older = e.newer = null;
+    this.count--;
+    // 4. remove from every page list; unprotect pages left empty
+    const rec = this.vms.get(e.vm);
+    if (!rec) return;
+    for (const page of e.pages) {
+      const pr = rec.pages.get(page);
+      if (!pr) continue;
+      pr.entries.delete(e);
+      if (pr.entries.size === 0) {
+        if (pr.protectedByUs && rec.ept.setWriteProtect(page, false)) this.lastUnprotected++;
+        rec.pages.delete(page);
+      }
+    }
+  }
+}
