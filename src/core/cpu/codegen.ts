@@ -1,0 +1,760 @@
+/**
+ * Translate a decoded block (DInsn[]) into one generated JavaScript function (QEMU TCG /
+ * v86 JIT idea, in JS): registers are an Int32Array `R` (lo at i, hi at i + 16), memory goes
+ * through the vCPU's TLB accessors, flags are recorded lazily and only where live.
+ *
+ * Generated signature: (c: Vcpu, R: Int32Array, budget: number) => retired instructions.
+ * On a fault/exit the function records the index of the faulting instruction in `c.fi`
+ * (plus completed loop iterations) and rethrows; that instruction had no effect.
+ */
+import { Mnemonic } from '../iced';
+import { FK, szlog } from './flags';
+import { type DInsn, OK, type Operand } from './decode';
+
+/** iced RflagsBits: OF SF ZF AF CF PF. */
+const ST_ALL = 0x3f;
+
+const M = Mnemonic;
+
+/** Instructions that never fault or exit (register/immediate forms only). */
+const PURE = new Set<number>([
+  M.Mov, M.Add, M.Sub, M.Adc, M.Sbb, M.And, M.Or, M.Xor, M.Cmp, M.Test, M.Inc, M.Dec, M.Neg, M.Not, M.Lea, M.Movzx,
+  M.Movsx, M.Movsxd, M.Xchg, M.Nop, M.Pause, M.Bswap, M.Cbw, M.Cwde, M.Cdqe, M.Cwd, M.Cdq, M.Cqo, M.Clc, M.Stc, M.Cmc,
+  M.Cld, M.Std, M.Jmp, M.Jo, M.Jno, M.Jb, M.Jae, M.Je, M.Jne, M.Jbe, M.Ja, M.Js, M.Jns, M.Jp, M.Jnp, M.Jl, M.Jge, M.Jle,
+  M.Jg, M.Loop, M.Loope, M.Loopne, M.Jrcxz, M.Jecxz, M.Shl, M.Sal, M.Shr, M.Sar, M.Rol, M.Ror, M.Rcl, M.Rcr, M.Shld, M.Shrd,
+  M.Bt, M.Bts, M.Btr, M.Btc, M.Bsf, M.Bsr, M.Tzcnt, M.Lzcnt, M.Popcnt, M.Imul, M.Xadd, M.Cmpxchg,
+  M.Seto, M.Setno, M.Setb, M.Setae, M.Sete, M.Setne, M.Setbe, M.Seta, M.Sets, M.Setns, M.Setp, M.Setnp, M.Setl, M.Setge,
+  M.Setle, M.Setg, M.Cmovo, M.Cmovno, M.Cmovb, M.Cmovae, M.Cmove, M.Cmovne, M.Cmovbe, M.Cmova, M.Cmovs, M.Cmovns, M.Cmovp,
+  M.Cmovnp, M.Cmovl, M.Cmovge, M.Cmovle, M.Cmovg,
+]);
+
+function mayFault(d: DInsn): boolean {
+  if (!PURE.has(d.mn)) return true;
+  for (const o of d.ops) if (o.kind === OK.Mem || o.kind === OK.Str || (o.kind === OK.Reg && o.reg < 0)) return true;
+  return false;
+}
+
+const MASKS = ['', '255', '65535', '', '-1'];
+
+export interface GenResult {
+  src: string;
+  /** A loop back to the block's own start was turned into an in-function loop. */
+  selfLoop: boolean;
+}
+
+/** Generate the source of a block function. */
+export function genBlock(ds: DInsn[]): GenResult {
+  const n = ds.length;
+  // Backward flag liveness (status flags only). Anything that can fault or leave the block
+  // needs the architectural flags, so it makes all flags live before it.
+  const liveAfter = new Array<number>(n);
+  let live = ST_ALL;
+  for (let k = n - 1; k >= 0; k--) {
+    liveAfter[k] = live;
+    const d = ds[k]!;
+    live = (live & ~d.flagsWritten) | d.flagsRead;
+    if (mayFault(d)) live = ST_ALL;
+  }
+  const last = ds[n - 1]!;
+  const selfLoop = n > 0 && last.target === ds[0]!.rip && isCondBranch(last.mn);
+  const g = new Gen(ds, selfLoop);
+  for (let k = 0; k < n; k++) {
+    g.k = k;
+    g.d = ds[k]!;
+    g.flagsLive = (liveAfter[k]! & g.d.flagsWritten) !== 0;
+    g.emit(`i=${k};`);
+    g.insn();
+  }
+  if (!g.ended) g.endAt(last.next, n);
+  const body = g.out.join('\n');
+  const src = `"use strict";
+return function block(c, R, budget) {
+let a0=0,a1=0,b0=0,b1=0,r0=0,r1=0,t=0,u=0,ea=0,i=0,k=0;
+try {
+${selfLoop ? 'for (;;) {' : ''}
+${body}
+${selfLoop ? '}' : ''}
+} catch (e) { c.fi = ${selfLoop ? `k*${n}+i` : 'i'}; throw e; }
+};`;
+  return { src, selfLoop };
+}
+
+function isCondBranch(mn: number): boolean {
+  return CC_OF[mn] !== undefined || mn === M.Loop || mn === M.Loope || mn === M.Loopne || mn === M.Jrcxz || mn === M.Jecxz;
+}
+
+/** x86 condition code (0..15, SDM Table B-1) for Jcc/SETcc/CMOVcc mnemonics. */
+const CC_OF: Record<number, number> = {};
+{
+  const j = [M.Jo, M.Jno, M.Jb, M.Jae, M.Je, M.Jne, M.Jbe, M.Ja, M.Js, M.Jns, M.Jp, M.Jnp, M.Jl, M.Jge, M.Jle, M.Jg];
+  const s = [M.Seto, M.Setno, M.Setb, M.Setae, M.Sete, M.Setne, M.Setbe, M.Seta, M.Sets, M.Setns, M.Setp, M.Setnp, M.Setl, M.Setge, M.Setle, M.Setg];
+  const cm = [M.Cmovo, M.Cmovno, M.Cmovb, M.Cmovae, M.Cmove, M.Cmovne, M.Cmovbe, M.Cmova, M.Cmovs, M.Cmovns, M.Cmovp, M.Cmovnp, M.Cmovl, M.Cmovge, M.Cmovle, M.Cmovg];
+  for (let i = 0; i < 16; i++) { CC_OF[j[i]!] = i; CC_OF[s[i]!] = i; CC_OF[cm[i]!] = i; }
+}
+const SETCC = new Set<number>([M.Seto, M.Setno, M.Setb, M.Setae, M.Sete, M.Setne, M.Setbe, M.Seta, M.Sets, M.Setns, M.Setp, M.Setnp, M.Setl, M.Setge, M.Setle, M.Setg]);
+export function condOf(mn: number): number | undefined { return CC_OF[mn]; }
+
+/** Group-1 ALU kinds. */
+const ALU: Record<number, FK> = { [M.Add]: FK.Add, [M.Adc]: FK.Adc, [M.Sub]: FK.Sub, [M.Sbb]: FK.Sbb, [M.Cmp]: FK.Sub, [M.And]: FK.Logic, [M.Or]: FK.Logic, [M.Xor]: FK.Logic, [M.Test]: FK.Logic };
+
+class Gen {
+  out: string[] = [];
+  k = 0;
+  d!: DInsn;
+  flagsLive = true;
+  ended = false;
+  /** Kind and size of the lazy record in `c` when it was set by this block (-1 unknown). */
+  known = -1;
+  knownSize = 0;
+  constructor(readonly ds: DInsn[], readonly selfLoop: boolean) {}
+
+  emit(s: string): void { this.out.push(s); }
+
+  /** Retired count after instruction k completes. */
+  ret(k: number): string { return this.selfLoop ? `k*${this.ds.length}+${k}` : String(k); }
+
+  endAt(rip: number, count: number): void {
+    this.emit(`c.rip=${rip}; return ${this.ret(count)};`);
+    this.ended = true;
+  }
+
+  /** After a memory write: a write that hit a code page ends the block (SMC). */
+  smcCheck(): void {
+    if (this.k < this.ds.length - 1) this.emit(`if (c.smc) { c.rip=${this.d.next}; return ${this.ret(this.k + 1)}; }`);
+  }
+
+  // ------------------------------------------------------------------------- addressing
+
+  /** ea = effective linear address of the memory operand (SDM Vol. 1 §3.7.5). */
+  ea(extra = 0): void {
+    const d = this.d;
+    const disp = d.memDisp + extra;
+    const seg = d.memSeg === 4 ? '+c.fsBase' : d.memSeg === 5 ? '+c.gsBase' : '';
+    if (d.asz === 4) {
+      const parts: string[] = [];
+      if (d.memBase >= 0) parts.push(`R[${d.memBase}]`);
+      if (d.memIndex >= 0) parts.push(`R[${d.memIndex}]*${d.memScale}`);
+      parts.push(String(disp | 0));
+      this.emit(`ea=((${parts.join('+')})>>>0)${seg};`);
+      return;
+    }
+    const b = d.memBase, x = d.memIndex;
+    const reg = (r: number): string => `((R[${r}]>>>0)+R[${r + 16}]*4294967296)`;
+    if (b >= 0 && x >= 0) {
+      this.emit(`if (((R[${b + 16}]+32768)|(R[${x + 16}]+32768))>>>16) ea=c.eaWide(${b},${x},${d.memScale},${disp})${seg}; else ea=${reg(b)}+${reg(x)}*${d.memScale}+${disp}${seg};`);
+    } else if (b >= 0) {
+      this.emit(`ea=${reg(b)}+${disp}${seg};`);
+    } else if (x >= 0) {
+      this.emit(`ea=${reg(x)}*${d.memScale}+${disp}${seg};`);
+    } else {
+      this.emit(`ea=${disp}${seg};`);
+    }
+  }
+
+  // ------------------------------------------------------------------------- operands
+
+  /** Load operand `o` at `size` into `v0` (and `v1` for 64-bit). rmw: read checked for write. */
+  ld(o: Operand, size: number, v0: string, v1: string, rmw = false): void {
+    switch (o.kind) {
+      case OK.Reg: {
+        const r = o.reg;
+        if (size === 8) this.emit(`${v0}=R[${r}]; ${v1}=R[${r + 16}];`);
+        else if (size === 4) this.emit(`${v0}=R[${r}];`);
+        else if (size === 2) this.emit(`${v0}=R[${r}]&65535;`);
+        else if (o.hi8) this.emit(`${v0}=(R[${r}]>>8)&255;`);
+        else this.emit(`${v0}=R[${r}]&255;`);
+        return;
+      }
+      case OK.Imm:
+        if (size === 8) this.emit(`${v0}=${o.immLo}; ${v1}=${o.immHi};`);
+        else this.emit(`${v0}=${size === 4 ? o.immLo : o.immLo & Number(MASKS[size])};`);
+        return;
+      case OK.Mem: {
+        const w = rmw ? 'w' : '';
+        if (size === 8) this.emit(`${v0}=c.rd${w}64(ea); ${v1}=c.th;`);
+        else this.emit(`${v0}=c.rd${w}${size * 8}(ea);`);
+        return;
+      }
+      default:
+        throw new Error(`codegen: cannot load operand kind ${o.kind} of ${this.d.text}`);
+    }
+  }
+
+  /** Store v0/v1 into operand `o` at `size` (x86 width rules: 32-bit writes zero bits 63:32). */
+  st(o: Operand, size: number, v0: string, v1: string): void {
+    if (o.kind === OK.Reg) {
+      const r = o.reg;
+      if (size === 8) this.emit(`R[${r}]=${v0}; R[${r + 16}]=${v1};`);
+      else if (size === 4) this.emit(`R[${r}]=${v0}; R[${r + 16}]=0;`);
+      else if (size === 2) this.emit(`R[${r}]=(R[${r}]&-65536)|(${v0}&65535);`);
+      else if (o.hi8) this.emit(`R[${r}]=(R[${r}]&-65281)|((${v0}&255)<<8);`);
+      else this.emit(`R[${r}]=(R[${r}]&-256)|(${v0}&255);`);
+      return;
+    }
+    if (o.kind === OK.Mem) {
+      if (size === 8) this.emit(`c.wr64(ea,${v0},${v1});`);
+      else this.emit(`c.wr${size * 8}(ea,${v0});`);
+      return;
+    }
+    throw new Error(`codegen: cannot store to operand kind ${o.kind} of ${this.d.text}`);
+  }
+
+  hasMem(): boolean { return this.d.ops.some((o) => o.kind === OK.Mem); }
+
+  // ------------------------------------------------------------------------- flags
+
+  setLazy(kind: FK, size: number, withAB: boolean, withC: boolean): void {
+    if (!this.flagsLive) return;
+    const fo = kind * 4 + szlog(size);
+    let s = `c.fo=${fo}; c.fr=r0;`;
+    if (size === 8) s += ' c.frh=r1;';
+    if (withAB) { s += ' c.fa=a0; c.fb=b0;'; if (size === 8) s += ' c.fah=a1; c.fbh=b1;'; }
+    if (withC) s += ' c.fc=t;';
+    this.emit(s);
+    this.known = kind;
+    this.knownSize = size;
+  }
+
+  /** Flags were changed by a helper: the lazy kind is no longer known statically. */
+  unknownFlags(): void { this.known = -1; }
+
+  /** JS boolean expression for condition `cc` (0..15). */
+  cond(cc: number): string {
+    const kind = this.known, s = this.knownSize;
+    const neg = (cc & 1) !== 0;
+    const base = cc >> 1;
+    let e: string | null = null;
+    const zf = s === 8 ? '(c.fr|c.frh)===0' : s === 4 ? 'c.fr===0' : `(c.fr&${MASKS[s]})===0`;
+    const sf = s === 8 ? 'c.frh<0' : s === 4 ? 'c.fr<0' : `(c.fr&${s === 2 ? 0x8000 : 0x80})!==0`;
+    if (kind >= 0) {
+      if (base === 2) e = zf;
+      else if (base === 4) e = sf;
+      else if (kind === FK.Logic) {
+        if (base === 0 || base === 1) e = 'false';
+        else if (base === 3) e = zf;
+        else if (base === 6) e = sf;
+        else if (base === 7) e = `(${zf}||${sf})`;
+      } else if (kind === FK.Sub) {
+        const sx = (v: string): string => (s === 1 ? `(${v}<<24)` : s === 2 ? `(${v}<<16)` : v);
+        const ltu = s === 8 ? '((c.fah>>>0)<(c.fbh>>>0)||(c.fah===c.fbh&&(c.fa>>>0)<(c.fb>>>0)))' : s === 4 ? '((c.fa>>>0)<(c.fb>>>0))' : `((c.fa&${MASKS[s]})<(c.fb&${MASKS[s]}))`;
+        const lts = s === 8 ? '(c.fah<c.fbh||(c.fah===c.fbh&&(c.fa>>>0)<(c.fb>>>0)))' : `(${sx('c.fa')}<${sx('c.fb')})`;
+        if (base === 1) e = ltu;
+        else if (base === 3) e = `(${ltu}||${zf})`;
+        else if (base === 6) e = lts;
+        else if (base === 7) e = `(${lts}||${zf})`;
+      }
+    }
+    if (e === null) return `c.cond(${cc})`;
+    return neg ? `!(${e})` : e;
+  }
+
+  // ------------------------------------------------------------------------- instructions
+
+  insn(): void {
+    const d = this.d;
+    const mn = d.mn;
+    const cc = CC_OF[mn];
+    const aluKind = ALU[mn];
+    if (aluKind !== undefined) return this.alu(aluKind, mn === M.Cmp || mn === M.Test);
+    if (cc !== undefined) {
+      if (SETCC.has(mn)) return this.setcc(cc);
+      if (d.ops.length === 1 && d.ops[0]!.kind === OK.Branch) return this.jcc(cc);
+      if (d.ops.length === 2) return this.cmov(cc);
+    }
+    switch (mn) {
+      case M.Nop: case M.Pause: case M.Lfence: case M.Mfence: case M.Sfence: case M.Prefetchnta: case M.Prefetcht0:
+      case M.Prefetcht1: case M.Prefetcht2: case M.Prefetchw: case M.Endbr64: case M.Clflush:
+        return; // NOP (0F 1F /0 all forms, 90, F3 90 PAUSE); fences/prefetch: no architectural effect here
+      case M.Mov: return this.mov();
+      case M.Movzx: case M.Movsx: case M.Movsxd: return this.movx(mn !== M.Movzx);
+      case M.Lea: return this.lea();
+      case M.Xchg: return this.xchg();
+      case M.Inc: case M.Dec: return this.incdec(mn === M.Inc);
+      case M.Neg: return this.neg();
+      case M.Not: return this.not();
+      case M.Push: return this.push();
+      case M.Pop: return this.pop();
+      case M.Jmp: return this.jmp();
+      case M.Call: return this.call();
+      case M.Ret: return this.retn();
+      case M.Loop: case M.Loope: case M.Loopne: case M.Jrcxz: case M.Jecxz: return this.loop();
+      case M.Cbw: this.emit('R[0]=(R[0]&-65536)|(((R[0]<<24)>>24)&65535);'); return; // 66 98 CBW
+      case M.Cwde: this.emit('R[0]=(R[0]<<16)>>16; R[16]=0;'); return; // 98 CWDE
+      case M.Cdqe: this.emit('R[16]=R[0]>>31;'); return; // REX.W 98 CDQE
+      case M.Cwd: this.emit('R[2]=(R[2]&-65536)|(((R[0]<<16)>>31)&65535);'); return; // 66 99
+      case M.Cdq: this.emit('R[2]=R[0]>>31; R[18]=0;'); return; // 99
+      case M.Cqo: this.emit('R[2]=R[16]>>31; R[18]=R[2];'); return; // REX.W 99
+      case M.Bswap: return this.bswap();
+      case M.Clc: case M.Stc: case M.Cmc:
+        this.emit(`c.setCF(${mn === M.Clc ? 0 : mn === M.Stc ? 1 : 2});`); this.unknownFlags(); return;
+      case M.Cld: this.emit('c.fl&=~0x400;'); return;
+      case M.Std: this.emit('c.fl|=0x400;'); return;
+      case M.Shl: case M.Sal: case M.Shr: case M.Sar: case M.Rol: case M.Ror: case M.Rcl: case M.Rcr: return this.shift();
+      case M.Shld: case M.Shrd: return this.shd();
+      case M.Bt: case M.Bts: case M.Btr: case M.Btc: return this.bt();
+      case M.Bsf: case M.Bsr: case M.Tzcnt: case M.Lzcnt: case M.Popcnt: return this.bitscan();
+      case M.Mul: case M.Div: case M.Idiv: return this.muldiv();
+      case M.Imul: return d.ops.length === 1 ? this.muldiv() : this.imul();
+      case M.Xadd: return this.xadd();
+      case M.Cmpxchg: return this.cmpxchg();
+      case M.Leave: return this.leave();
+      case M.Pushfq: case M.Pushf: return this.pushf();
+      case M.Movsb: case M.Movsw: case M.Movsd: case M.Movsq: case M.Stosb: case M.Stosw: case M.Stosd: case M.Stosq:
+      case M.Lodsb: case M.Lodsw: case M.Lodsd: case M.Lodsq: case M.Cmpsb: case M.Cmpsw: case M.Cmpsd: case M.Cmpsq:
+      case M.Scasb: case M.Scasw: case M.Scasd: case M.Scasq:
+        if (mn === M.Movsd && d.ops.some((o) => o.kind !== OK.Str)) break; // SSE MOVSD
+        this.emit(`c.str(D[${this.k}]);`);
+        this.unknownFlags();
+        this.smcCheck();
+        return;
+      default:
+        break;
+    }
+    // Everything else: the vCPU's slow-path helper (system instructions, exits, #UD).
+    this.emit(`t=c.sys(D[${this.k}],${this.ret(this.k)});`);
+    this.unknownFlags();
+    if (this.k === this.ds.length - 1) {
+      // sys() sets c.rip when it transfers control; otherwise falls through.
+      this.emit(`if (t) return ${this.ret(this.k + 1)};`);
+    } else {
+      this.emit(`if (t) return ${this.ret(this.k + 1)};`);
+      this.smcCheck();
+    }
+  }
+
+  alu(kind: FK, noWrite: boolean): void {
+    const d = this.d;
+    const s = d.osz;
+    const [dst, src] = [d.ops[0]!, d.ops[1]!];
+    const mem = this.hasMem();
+    if (mem) this.ea();
+    // XOR/SUB reg,reg with itself: zero idiom.
+    this.ld(dst, s, 'a0', 'a1', mem && !noWrite);
+    this.ld(src, s, 'b0', 'b1');
+    const m = MASKS[s];
+    let withC = false;
+    if (kind === FK.Adc || kind === FK.Sbb) { this.emit('t=c.cf();'); withC = true; }
+    const mn = d.mn;
+    if (s === 8) {
+      switch (kind) {
+        case FK.Add: this.emit('u=(a0>>>0)+(b0>>>0); r0=u|0; r1=(a1+b1+(u>4294967295?1:0))|0;'); break;
+        case FK.Adc: this.emit('u=(a0>>>0)+(b0>>>0)+t; r0=u|0; r1=(a1+b1+(u>4294967295?1:0))|0;'); break;
+        case FK.Sub: this.emit('u=(a0>>>0)-(b0>>>0); r0=u|0; r1=(a1-b1-(u<0?1:0))|0;'); break;
+        case FK.Sbb: this.emit('u=(a0>>>0)-(b0>>>0)-t; r0=u|0; r1=(a1-b1-(u<0?1:0))|0;'); break;
+        default: {
+          const op = mn === M.Or ? '|' : mn === M.Xor ? '^' : '&';
+          this.emit(`r0=a0${op}b0; r1=a1${op}b1;`);
+        }
+      }
+    } else {
+      const fin = s === 4 ? '|0' : `&${m}`;
+      switch (kind) {
+        case FK.Add: this.emit(`r0=(a0+b0)${fin};`); break;
+        case FK.Adc: this.emit(`r0=(a0+b0+t)${fin};`); break;
+        case FK.Sub: this.emit(`r0=(a0-b0)${fin};`); break;
+        case FK.Sbb: this.emit(`r0=(a0-b0-t)${fin};`); break;
+        default: {
+          const op = mn === M.Or ? '|' : mn === M.Xor ? '^' : '&';
+          this.emit(`r0=a0${op}b0;`);
+        }
+      }
+    }
+    if (!noWrite) this.st(dst, s, 'r0', 'r1');
+    this.setLazy(kind, s, kind !== FK.Logic, withC);
+    if (mem && !noWrite) this.smcCheck();
+  }
+
+  setcc(cc: number): void {
+    const o = this.d.ops[0]!;
+    if (o.kind === OK.Mem) this.ea();
+    this.emit(`r0=${this.cond(cc)}?1:0;`);
+    this.st(o, 1, 'r0', '');
+    if (o.kind === OK.Mem) this.smcCheck();
+  }
+
+  /** CMOVcc (0F 40+cc): the source is read (and may fault) either way; r32 dest always zero-extends. */
+  cmov(cc: number): void {
+    const d = this.d, s = d.osz;
+    const [dst, src] = [d.ops[0]!, d.ops[1]!];
+    if (src.kind === OK.Mem) this.ea();
+    this.ld(src, s, 'b0', 'b1');
+    this.ld(dst, s, 'a0', 'a1');
+    this.emit(`if (${this.cond(cc)}) { a0=b0; a1=b1; }`);
+    this.st(dst, s, 'a0', 'a1');
+  }
+
+  jcc(cc: number): void {
+    const d = this.d;
+    this.branchIf(this.cond(cc), d.target);
+  }
+
+  /** Conditional end of block: taken -> target, else fallthrough. */
+  branchIf(cond: string, target: number): void {
+    const d = this.d, n = this.ds.length;
+    if (this.selfLoop && target === this.ds[0]!.rip && this.k === n - 1) {
+      this.emit(`if (${cond}) { if ((k+2)*${n} <= budget && !c.smc) { k++; continue; } c.rip=${target}; return (k+1)*${n}; }`);
+      this.emit(`c.rip=${d.next}; return (k+1)*${n};`);
+    } else {
+      this.emit(`if (${cond}) { c.rip=${target}; return ${this.ret(this.k + 1)}; }`);
+      this.emit(`c.rip=${d.next}; return ${this.ret(this.k + 1)};`);
+    }
+    this.ended = true;
+  }
+
+  mov(): void {
+    const d = this.d;
+    const [dst, src] = [d.ops[0]!, d.ops[1]!];
+    if ((dst.kind === OK.Reg && dst.reg < 0) || (src.kind === OK.Reg && src.reg < 0)) {
+      // MOV to/from CRn (0F 20/22) or segment registers (8C/8E): slow path.
+      this.emit(`c.sys(D[${this.k}],${this.ret(this.k)});`);
+      this.unknownFlags();
+      return;
+    }
+    const s = dst.kind === OK.Reg ? dst.size : src.kind === OK.Reg ? src.size : d.osz;
+    if (this.hasMem()) this.ea();
+    this.ld(src, s, 'a0', 'a1');
+    this.st(dst, s, 'a0', 'a1');
+    if (dst.kind === OK.Mem) this.smcCheck();
+  }
+
+  /** MOVZX (0F B6/B7), MOVSX (0F BE/BF), MOVSXD (63 /r). */
+  movx(signed: boolean): void {
+    const d = this.d;
+    const [dst, src] = [d.ops[0]!, d.ops[1]!];
+    const s = dst.size;
+    const ss = src.kind === OK.Reg ? src.size : d.memSize || d.ops[1]!.size;
+    if (src.kind === OK.Mem) this.ea();
+    this.ld(src, ss, 'a0', 'a1');
+    if (signed) {
+      if (ss === 1) this.emit('a0=(a0<<24)>>24;');
+      else if (ss === 2) this.emit('a0=(a0<<16)>>16;');
+      this.emit('a1=a0>>31;');
+    } else {
+      this.emit('a1=0;');
+    }
+    if (s === 2) this.emit('a0&=65535;');
+    this.st(dst, s, 'a0', 'a1');
+  }
+
+  /** LEA (8D /r): the address arithmetic at the operand size, no memory access. */
+  lea(): void {
+    const d = this.d, dst = d.ops[0]!;
+    const s = dst.size;
+    const b = d.memBase, x = d.memIndex, disp = d.memDisp;
+    if (s === 8 && d.asz === 8) {
+      this.emit(`c.lea64(${b},${x},${d.memScale},${disp}); R[${dst.reg}]=c.tl; R[${dst.reg + 16}]=c.th;`);
+      return;
+    }
+    const parts: string[] = [];
+    if (b >= 0) parts.push(`R[${b}]`);
+    if (x >= 0) parts.push(`R[${x}]*${d.memScale}`);
+    parts.push(String(disp | 0));
+    this.emit(`a0=(${parts.join('+')})|0; a1=0;`);
+    this.st(dst, s === 8 ? 8 : s, 'a0', 'a1');
+  }
+
+  xchg(): void {
+    const d = this.d, s = d.osz;
+    const [a, b] = [d.ops[0]!, d.ops[1]!];
+    if (a.kind === OK.Mem || b.kind === OK.Mem) {
+      const [m, r] = a.kind === OK.Mem ? [a, b] : [b, a];
+      this.ea();
+      this.ld(m, s, 'a0', 'a1', true);
+      this.ld(r, s, 'b0', 'b1');
+      this.st(m, s, 'b0', 'b1');
+      this.st(r, s, 'a0', 'a1');
+      this.smcCheck();
+      return;
+    }
+    this.ld(a, s, 'a0', 'a1');
+    this.ld(b, s, 'b0', 'b1');
+    this.st(a, s, 'b0', 'b1');
+    this.st(b, s, 'a0', 'a1');
+  }
+
+  incdec(inc: boolean): void {
+    const d = this.d, s = d.osz, o = d.ops[0]!;
+    const mem = o.kind === OK.Mem;
+    if (mem) this.ea();
+    this.ld(o, s, 'a0', 'a1', mem);
+    const dd = inc ? 1 : -1;
+    if (s === 8) this.emit(`r0=(a0+${dd})|0; r1=(a1+(${inc ? 'r0===0' : 'a0===0'}?${dd}:0))|0;`);
+    else this.emit(`r0=(a0+${dd})${s === 4 ? '|0' : `&${MASKS[s]}`};`);
+    this.st(o, s, 'r0', 'r1');
+    if (this.flagsLive) {
+      this.emit('t=c.cf();');
+      this.setLazy(inc ? FK.Inc : FK.Dec, s, false, true);
+    }
+    if (mem) this.smcCheck();
+  }
+
+  /** NEG (F6/F7 /3): flags as SUB 0 - a (CF = a != 0). */
+  neg(): void {
+    const d = this.d, s = d.osz, o = d.ops[0]!;
+    const mem = o.kind === OK.Mem;
+    if (mem) this.ea();
+    this.ld(o, s, 'b0', 'b1', mem);
+    this.emit('a0=0; a1=0;');
+    if (s === 8) this.emit('r0=(-b0)|0; r1=(-b1-(b0!==0?1:0))|0;');
+    else this.emit(`r0=(-b0)${s === 4 ? '|0' : `&${MASKS[s]}`};`);
+    this.st(o, s, 'r0', 'r1');
+    this.setLazy(FK.Sub, s, true, false);
+    if (mem) this.smcCheck();
+  }
+
+  not(): void {
+    const d = this.d, s = d.osz, o = d.ops[0]!;
+    const mem = o.kind === OK.Mem;
+    if (mem) this.ea();
+    this.ld(o, s, 'a0', 'a1', mem);
+    this.emit(s === 8 ? 'a0=~a0; a1=~a1;' : `a0=~a0${s === 4 ? '' : `&${MASKS[s]}`};`);
+    this.st(o, s, 'a0', 'a1');
+    if (mem) this.smcCheck();
+  }
+
+  bswap(): void {
+    const o = this.d.ops[0]!, r = o.reg;
+    const sw = (v: string): string => `((${v}<<24)|((${v}&0xff00)<<8)|((${v}>>>8)&0xff00)|(${v}>>>24))`;
+    if (o.size === 8) this.emit(`a0=R[${r}]; a1=R[${r + 16}]; R[${r}]=${sw('a1')}; R[${r + 16}]=${sw('a0')};`);
+    else if (o.size === 4) this.emit(`a0=R[${r}]; R[${r}]=${sw('a0')}; R[${r + 16}]=0;`);
+    else this.emit(`R[${r}]&=-65536;`); // BSWAP r16 is undefined (SDM); real CPUs give 0
+  }
+
+  /** rsp - size -> b0/b1, ea; the caller writes memory and then commits RSP. */
+  stackDown(size: number): void {
+    this.emit(`b0=(R[4]-${size})|0; b1=(R[4]>>>0)<${size}?(R[20]-1)|0:R[20]; ea=(b0>>>0)+b1*4294967296;`);
+  }
+  commitRsp(): void { this.emit('R[4]=b0; R[20]=b1;'); }
+  /** Add to RSP (64-bit). */
+  rspAdd(n: number): void {
+    this.emit(`u=(R[4]>>>0)+${n}; R[4]=u|0; if (u>4294967295) R[20]=(R[20]+1)|0;`);
+  }
+
+  /** PUSH r/m/imm (50+r, FF /6, 6A, 68): 8 bytes, or 2 with 66. */
+  push(): void {
+    const d = this.d, o = d.ops[0]!;
+    const s = o.kind === OK.Reg ? o.size : d.osz === 2 ? 2 : 8;
+    if (o.kind === OK.Mem) this.ea();
+    if (o.kind === OK.Imm) {
+      this.emit(`a0=${s === 2 ? o.immLo & 0xffff : o.immLo}; a1=${o.immHi};`);
+    } else this.ld(o, s, 'a0', 'a1');
+    this.stackDown(s);
+    if (s === 8) this.emit('c.wr64(ea,a0,a1);');
+    else this.emit('c.wr16(ea,a0);');
+    this.commitRsp();
+    this.smcCheck();
+  }
+
+  /** POP r/m (58+r, 8F /0). A memory destination based on RSP uses the incremented RSP. */
+  pop(): void {
+    const d = this.d, o = d.ops[0]!;
+    const s = o.kind === OK.Reg ? o.size : d.osz === 2 ? 2 : 8;
+    this.emit('ea=(R[4]>>>0)+R[20]*4294967296;');
+    if (s === 8) this.emit('a0=c.rd64(ea); a1=c.th;');
+    else this.emit('a0=c.rd16(ea);');
+    if (o.kind === OK.Mem) {
+      this.ea(d.memBase === 4 ? s : 0);
+      this.st(o, s, 'a0', 'a1');
+      this.rspAdd(s);
+      this.smcCheck();
+      return;
+    }
+    this.rspAdd(s);
+    this.st(o, s, 'a0', 'a1'); // POP RSP: the popped value wins
+  }
+
+  pushf(): void {
+    this.emit('a0=c.getRflags()&~0x30000; a1=0;');
+    this.stackDown(8);
+    this.emit('c.wr64(ea,a0,a1);');
+    this.commitRsp();
+    this.smcCheck();
+  }
+
+  /** LEAVE (C9): RSP = RBP, then POP RBP. */
+  leave(): void {
+    this.emit('ea=(R[5]>>>0)+R[21]*4294967296; a0=c.rd64(ea); a1=c.th; b0=R[5]; b1=R[21];');
+    this.emit('u=(b0>>>0)+8; R[4]=u|0; R[20]=u>4294967295?(b1+1)|0:b1; R[5]=a0; R[21]=a1;');
+  }
+
+  /** Load an indirect branch target (r/m64) into a0/a1. */
+  target(): void {
+    const o = this.d.ops[0]!;
+    if (o.kind === OK.Mem) this.ea();
+    this.ld(o, 8, 'a0', 'a1');
+  }
+
+  jmp(): void {
+    const d = this.d, o = d.ops[0]!;
+    if (o.kind === OK.Branch) {
+      if (this.selfLoop && d.target === this.ds[0]!.rip) { /* unconditional self loop */ }
+      this.endAt(d.target, this.k + 1);
+      return;
+    }
+    this.target();
+    this.emit(`c.jumpTo(a0,a1); return ${this.ret(this.k + 1)};`);
+    this.ended = true;
+  }
+
+  call(): void {
+    const d = this.d, o = d.ops[0]!;
+    const nl = d.next | 0, nh = Math.floor(d.next / 4294967296) | 0;
+    if (o.kind === OK.Branch) {
+      this.stackDown(8);
+      this.emit(`c.wr64(ea,${nl},${nh});`);
+      this.commitRsp();
+      this.endAt(d.target, this.k + 1);
+      return;
+    }
+    this.target();
+    this.emit('c.checkCanonical(a0,a1);');
+    this.stackDown(8);
+    this.emit(`c.wr64(ea,${nl},${nh});`);
+    this.commitRsp();
+    this.emit(`c.jumpTo(a0,a1); return ${this.ret(this.k + 1)};`);
+    this.ended = true;
+  }
+
+  /** RET (C3) / RET imm16 (C2 iw). */
+  retn(): void {
+    const d = this.d;
+    const imm = d.ops[0]?.kind === OK.Imm ? d.ops[0].immLo & 0xffff : 0;
+    this.emit('ea=(R[4]>>>0)+R[20]*4294967296; a0=c.rd64(ea); a1=c.th; c.checkCanonical(a0,a1);');
+    this.rspAdd(8 + imm);
+    this.emit(`c.jumpTo(a0,a1); return ${this.ret(this.k + 1)};`);
+    this.ended = true;
+  }
+
+  /** LOOP/LOOPE/LOOPNE (E2/E1/E0), JRCXZ/JECXZ (E3): RCX (ECX with 67) counter, flags untouched. */
+  loop(): void {
+    const d = this.d, mn = d.mn;
+    const w = d.asz === 4 ? 4 : 8;
+    if (mn === M.Jrcxz || mn === M.Jecxz) {
+      this.branchIf(w === 8 ? '(R[1]|R[17])===0' : 'R[1]===0', d.target);
+      return;
+    }
+    if (w === 8) this.emit('r0=(R[1]-1)|0; r1=R[1]===0?(R[17]-1)|0:R[17]; R[1]=r0; R[17]=r1; t=(r0|r1)!==0?1:0;');
+    else this.emit('r0=(R[1]-1)|0; R[1]=r0; R[17]=0; t=r0!==0?1:0;');
+    let cond = 't';
+    if (mn === M.Loope) cond = `t&&${this.cond(4)}`;
+    if (mn === M.Loopne) cond = `t&&${this.cond(5)}`;
+    this.branchIf(cond, d.target);
+  }
+
+  // ---------------------------------------------------------------------- helper-based ops
+
+  /** Shifts/rotates (C0/C1/D0-D3 groups): count from imm8, 1 or CL; flags set eagerly. */
+  shift(): void {
+    const d = this.d, s = d.osz, [o, c] = [d.ops[0]!, d.ops[1]];
+    const mem = o.kind === OK.Mem;
+    if (mem) this.ea();
+    this.ld(o, s, 'a0', 'a1', mem);
+    const cnt = !c ? '1' : c.kind === OK.Imm ? String(c.immLo & 0xff) : 'R[1]&255';
+    this.emit(`r0=c.shift(${d.mn},${s},a0,a1,${cnt}); r1=c.th;`);
+    this.st(o, s, 'r0', 'r1');
+    this.unknownFlags();
+    if (mem) this.smcCheck();
+  }
+
+  shd(): void {
+    const d = this.d, s = d.osz, [o, src, c] = [d.ops[0]!, d.ops[1]!, d.ops[2]!];
+    const mem = o.kind === OK.Mem;
+    if (mem) this.ea();
+    this.ld(o, s, 'a0', 'a1', mem);
+    this.ld(src, s, 'b0', 'b1');
+    const cnt = c.kind === OK.Imm ? String(c.immLo & 0xff) : 'R[1]&255';
+    this.emit(`r0=c.shiftD(${d.mn === M.Shld ? 1 : 0},${s},a0,a1,b0,b1,${cnt}); r1=c.th;`);
+    this.st(o, s, 'r0', 'r1');
+    this.unknownFlags();
+    if (mem) this.smcCheck();
+  }
+
+  /** BT/BTS/BTR/BTC (0F A3/AB/B3/BB, 0F BA /4-7). Register offsets address beyond a memory operand. */
+  bt(): void {
+    const d = this.d, s = d.osz, [o, b] = [d.ops[0]!, d.ops[1]!];
+    const op = d.mn === M.Bt ? 0 : d.mn === M.Bts ? 1 : d.mn === M.Btr ? 2 : 3;
+    if (o.kind === OK.Mem) {
+      this.ea();
+      if (b.kind === OK.Imm) this.emit(`c.btMem(${op},${s},ea,${b.immLo & (s * 8 - 1)},0);`);
+      else { this.ld(b, s, 'b0', 'b1'); this.emit(`c.btMem(${op},${s},ea,b0,${s === 8 ? 'b1' : s === 4 ? 'b0>>31' : s === 2 ? '(b0<<16)>>31' : '0'});`); }
+      this.unknownFlags();
+      if (op !== 0) this.smcCheck();
+      return;
+    }
+    this.ld(o, s, 'a0', 'a1');
+    if (b.kind === OK.Imm) this.emit(`b0=${b.immLo & 0xff};`);
+    else this.ld(b, s, 'b0', 'b1');
+    this.emit(`r0=c.btReg(${op},${s},a0,a1,b0); r1=c.th;`);
+    if (op !== 0) this.st(o, s, 'r0', 'r1');
+    this.unknownFlags();
+  }
+
+  bitscan(): void {
+    const d = this.d, s = d.osz, [o, src] = [d.ops[0]!, d.ops[1]!];
+    if (src.kind === OK.Mem) this.ea();
+    this.ld(src, s, 'a0', 'a1');
+    this.emit(`if (c.bitscan(${d.mn},${s},a0,a1)) {`);
+    this.emit('r0=c.tl; r1=c.th;');
+    this.st(o, s, 'r0', 'r1');
+    this.emit('}');
+    this.unknownFlags();
+  }
+
+  /** MUL/IMUL/DIV/IDIV r/m (F6/F7 /4-7): implicit RDX:RAX; #DE from the helper. */
+  muldiv(): void {
+    const d = this.d, s = d.osz, o = d.ops[0]!;
+    if (o.kind === OK.Mem) this.ea();
+    this.ld(o, s, 'a0', 'a1');
+    this.emit(`c.muldiv(${d.mn},${s},a0,${s === 8 ? 'a1' : '0'});`);
+    this.unknownFlags();
+  }
+
+  /** IMUL r, r/m (0F AF) and IMUL r, r/m, imm (6B/69). */
+  imul(): void {
+    const d = this.d, s = d.osz, ops = d.ops;
+    const dst = ops[0]!;
+    const [x, y] = ops.length === 3 ? [ops[1]!, ops[2]!] : [ops[0]!, ops[1]!];
+    if (this.hasMem()) this.ea();
+    this.ld(x, s, 'a0', 'a1');
+    this.ld(y, s, 'b0', 'b1');
+    this.emit(`r0=c.imul2(${s},a0,a1,b0,b1); r1=c.th;`);
+    this.st(dst, s, 'r0', 'r1');
+    this.unknownFlags();
+  }
+
+  /** XADD (0F C0/C1): TEMP = SRC + DEST; SRC = DEST; DEST = TEMP. */
+  xadd(): void {
+    const d = this.d, s = d.osz, [o, r] = [d.ops[0]!, d.ops[1]!];
+    const mem = o.kind === OK.Mem;
+    if (mem) this.ea();
+    this.ld(o, s, 'a0', 'a1', mem);
+    this.ld(r, s, 'b0', 'b1');
+    if (s === 8) this.emit('u=(a0>>>0)+(b0>>>0); r0=u|0; r1=(a1+b1+(u>4294967295?1:0))|0;');
+    else this.emit(`r0=(a0+b0)${s === 4 ? '|0' : `&${MASKS[s]}`};`);
+    if (mem) { this.st(o, s, 'r0', 'r1'); this.st(r, s, 'a0', 'a1'); }
+    else { this.st(r, s, 'a0', 'a1'); this.st(o, s, 'r0', 'r1'); }
+    this.setLazy(FK.Add, s, true, false);
+    if (mem) this.smcCheck();
+  }
+
+  /** CMPXCHG (0F B0/B1): flags of CMP acc, dest; equal: dest = src, else acc = dest (dest written back). */
+  cmpxchg(): void {
+    const d = this.d, s = d.osz, [o, r] = [d.ops[0]!, d.ops[1]!];
+    const mem = o.kind === OK.Mem;
+    if (mem) this.ea();
+    this.ld(o, s, 'b0', 'b1', mem);
+    const acc: Operand = { kind: OK.Reg, reg: 0, hi8: false, sreg: 0, size: s, immLo: 0, immHi: 0 };
+    this.ld(acc, s, 'a0', 'a1');
+    if (s === 8) this.emit('u=(a0>>>0)-(b0>>>0); r0=u|0; r1=(a1-b1-(u<0?1:0))|0;');
+    else this.emit(`r0=(a0-b0)${s === 4 ? '|0' : `&${MASKS[s]}`};`);
+    this.emit(`if (${s === 8 ? '(r0|r1)===0' : 'r0===0'}) {`);
+    this.ld(r, s, 'u', 't');
+    this.st(o, s, 'u', 't');
+    this.emit('} else {');
+    this.st(o, s, 'b0', 'b1');
+    this.st(acc, s, 'b0', 'b1');
+    this.emit('}');
+    this.setLazy(FK.Sub, s, true, false);
+    if (mem) this.smcCheck();
+  }
+}
