@@ -1,0 +1,131 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { assemble, formatDiagnostic } from './index';
+
+function errors(src: string): string[] {
+  const r = assemble(src, { file: 'prog.s' });
+  expect(r.ok).toBe(false);
+  return r.diagnostics.map(formatDiagnostic);
+}
+
+describe('diagnostics', () => {
+  it('formats as file:line:col: error: message', () => {
+    expect(errors('  nop\n  mvo eax, 1')).toEqual(["prog.s:2:3: error: unknown instruction 'mvo'; did you mean 'mov'?"]);
+  });
+
+  it('reports every error in the file, not just the first', () => {
+    const e = errors('mvo eax, 1\nnop\nmov eax, rbx\nadd [rax], 1\nmov al, 300\njmp nowhere');
+    expect(e.map((s) => s.split(':')[1])).toEqual(['1', '3', '4', '5', '6']);
+  });
+
+  it('suggests the register meant by a misspelt name', () => {
+    expect(errors('mov rxa, 1')).toEqual(["prog.s:1:5: error: undefined symbol 'rxa'; did you mean 'rax'?"]);
+    expect(errors('mov eax, [rbxx]')[0]).toMatch(/did you mean 'rbx'/);
+  });
+
+  it('suggests a label for a misspelt label', () => {
+    expect(errors('start: nop\njmp strat')[0]).toMatch(/undefined symbol 'strat'; did you mean 'start'\?/);
+  });
+
+  it('suggests a mnemonic for a misspelt instruction, or none when nothing is close', () => {
+    expect(errors('pusj rax')[0]).toMatch(/did you mean 'push'/);
+    expect(errors('cmovzz eax, ebx')[0]).toMatch(/did you mean 'cmovz'/);
+    expect(errors('frobnicate')[0]).toBe("prog.s:1:1: error: unknown instruction 'frobnicate'");
+  });
+
+  it('rejects an immediate that does not fit the operand', () => {
+    expect(errors('mov al, 256')[0]).toMatch(/value 0x100 does not fit in an 8-bit immediate/);
+    expect(errors('add rax, 0x80000000')[0]).toMatch(/does not fit in a 32-bit immediate/);
+    expect(errors('mov ax, 0x10000')[0]).toMatch(/16-bit/);
+    expect(errors('shl eax, 256')[0]).toMatch(/8-bit/);
+    expect(errors('db 256')[0]).toMatch(/does not fit in 8 bits/);
+    expect(errors('dd 0x100000000')[0]).toMatch(/does not fit in 32 bits/);
+  });
+
+  it('rejects a memory operand whose size no register fixes', () => {
+    for (const src of ['add [rax], 1', 'inc [rbx]', 'mov [rax], 5', 'movzx eax, [rax]', 'shl [rax], 1']) {
+      expect(errors(src)[0]).toMatch(/operand size not specified/);
+    }
+  });
+
+  it('rejects mismatched sizes instead of guessing', () => {
+    expect(errors('mov eax, rbx')[0]).toMatch(/register size mismatch: eax is 32-bit, rbx is 64-bit/);
+    expect(errors('mov byte [rax], ebx')[0]).toMatch(/operand size mismatch/);
+  });
+
+  it('rejects bad addressing', () => {
+    expect(errors('mov eax, [rax*3]')[0]).toMatch(/scale must be 1, 2, 4 or 8/);
+    expect(errors('mov eax, [rsp*2]')[0]).toMatch(/cannot be an index/);
+    expect(errors('mov eax, [rax+rbx+rcx]')[0]).toMatch(/too many registers/);
+    expect(errors('mov eax, [ax]')[0]).toMatch(/cannot address memory/);
+    expect(errors('mov eax, [rax - rbx]')[0]).toMatch(/cannot be subtracted/);
+    expect(errors('mov eax, [0x100000000]')[0]).toMatch(/does not fit in 32 bits/);
+  });
+
+  it('rejects prefixes on instructions that cannot take them', () => {
+    expect(errors('lock mov eax, ebx')[0]).toMatch(/lock prefix is not allowed/);
+    expect(errors('lock add eax, ebx')[0]).toMatch(/lock prefix is not allowed/);
+    expect(errors('rep add eax, ebx')[0]).toMatch(/'rep' prefix is not allowed/);
+  });
+
+  it('reports duplicate labels, bad directives and syntax errors', () => {
+    expect(errors('a: nop\na: nop')[0]).toBe("prog.s:2:1: error: 'a' is already defined on line 1");
+    expect(errors('bits 32')[0]).toMatch(/only bits 64/);
+    expect(errors('.frob 1')[0]).toMatch(/unknown directive/);
+    expect(errors('mov eax, (1 + 2')[0]).toMatch(/expected '\)'/);
+    expect(errors('db "abc')[0]).toMatch(/unterminated string/);
+    expect(errors('mov eax, 1 / 0')[0]).toMatch(/division by zero/);
+    expect(errors('times -1 nop')[0]).toMatch(/negative/);
+    expect(errors('inc')[0]).toMatch(/'inc' takes 1 operand, not 0/);
+  });
+
+  it('does not allow redefining a predefined symbol', () => {
+    const r = assemble('LAPIC_BASE equ 5', { predefined: new Map([['LAPIC_BASE', 0xfee00000n]]) });
+    expect(r.diagnostics[0].message).toMatch(/predefined/);
+  });
+
+  it('keeps assembling the rest of the file after an error', () => {
+    const r = assemble('mvo eax, 1\nfoo: nop\njmp foo');
+    expect(r.ok).toBe(false);
+    expect(r.symbols.get('foo')).toBe(0x100000n);
+    expect(r.lineMap.map((e) => e.line)).toEqual([2, 3]);
+  });
+});
+
+describe('robustness', () => {
+  const VOCAB = ['mov', 'add', 'jmp', 'db', 'times', 'equ', 'rax', 'eax', 'al', '[', ']', '+', '-', '*', ',', ':', 'qword', 'ptr', 'fs',
+    '1', '0x10', "'a'", '"s"', '$', '$$', 'lbl', '.l', 'lock', 'rep', 'section', '.data', 'org', 'align', '(', ')', '<<', '~', 'rip', 'rel', 'byte'];
+
+  it('never throws on random text', () => {
+    fc.assert(fc.property(fc.string({ maxLength: 200 }), (s) => {
+      const r = assemble(s);
+      expect(Array.isArray(r.diagnostics)).toBe(true);
+    }), { numRuns: 300 });
+  });
+
+  it('never throws on random token soup, and every diagnostic is well formed', () => {
+    const line = fc.array(fc.constantFrom(...VOCAB), { maxLength: 8 }).map((ts) => ts.join(' '));
+    fc.assert(fc.property(fc.array(line, { maxLength: 12 }), (lines) => {
+      const r = assemble(lines.join('\n'));
+      for (const d of r.diagnostics) {
+        expect(d.line).toBeGreaterThanOrEqual(1);
+        expect(d.col).toBeGreaterThanOrEqual(1);
+        expect(d.message).not.toMatch(/internal error/);
+      }
+      expect(r.ok).toBe(r.diagnostics.length === 0);
+    }), { numRuns: 300 });
+  });
+
+  it('stops a runaway times instead of hanging', () => {
+    const r = assemble('times 100000000 db 0');
+    expect(r.ok).toBe(false);
+  });
+
+  it('settles when a padding depends on the size of the jump over it', () => {
+    // A short jump makes the padding 130 bytes (too far for rel8); a near one makes it 40
+    // (short would do). Lengths only grow between passes, so this ends with a near jump.
+    const r = assemble('jmp e\nx: times 130 - 30 * (x - $$ - 2) nop\ne: hlt');
+    expect(r.diagnostics).toEqual([]);
+    expect(r.lineMap[0].length).toBe(5);
+  });
+});
