@@ -2,6 +2,8 @@
  * exitscope command line: `npm run -s cli -- <command> [args]`. Each command is a module
  * exporting `main(args): Promise<number>` (the exit code); add one by adding a line below.
  */
+import { pathToFileURL } from 'node:url';
+
 type Command = (args: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
@@ -33,7 +35,9 @@ export async function dispatch(argv: string[]): Promise<number> {
   return (await cmd.load())(rest);
 }
 
-dispatch(process.argv.slice(2)).then(
+// Run only when started as the program (tests import dispatch without running it).
+const invoked = process.argv[1] ? pathToFileURL(process.argv[1]).href === import.meta.url : false;
+if (invoked) dispatch(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
   (e: unknown) => {
     console.error(e instanceof Error ? e.stack ?? e.message : String(e));

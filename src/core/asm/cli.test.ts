@@ -1,0 +1,72 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../../cli/asm';
+import { dispatch } from '../../cli/main';
+
+let dir: string;
+beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'exitscope-cli-')); });
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(() => vi.restoreAllMocks());
+
+function file(name: string, text: string): string {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+function capture(): { out: string[]; err: string[] } {
+  const out: string[] = [];
+  const err: string[] = [];
+  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => { out.push(a.join(' ')); });
+  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => { err.push(a.join(' ')); });
+  return { out, err };
+}
+
+describe('asm command', () => {
+  const good = '_start:\n  mov eax, 1\n  jmp _start\nsection .data\nmsg: db "hi", 0\n';
+
+  it('prints a summary by default', async () => {
+    const c = capture();
+    expect(await main([file('a.s', good)])).toBe(0);
+    expect(c.out.join('\n')).toMatch(/\.text 0x100000 7 bytes, \.data 0x101000 3 bytes; 3 statements, 2 symbols; entry 0x100000/);
+  });
+
+  it('prints the bytes with --hex', async () => {
+    const c = capture();
+    expect(await main([file('a.s', good), '--hex'])).toBe(0);
+    expect(c.out.join('\n')).toBe('.text 0x100000\nb8 01 00 00 00 eb f9\n.data 0x101000\n68 69 00');
+  });
+
+  it('prints address, bytes and source line with --list', async () => {
+    const c = capture();
+    expect(await main([file('a.s', good), '--list'])).toBe(0);
+    expect(c.out.join('\n').split('\n')[1]).toMatch(/^00100005  eb f9\s+3  jmp _start$/);
+  });
+
+  it('prints diagnostics on stderr and exits 1 for a bad program', async () => {
+    const c = capture();
+    const p = file('bad.s', 'mvo eax, 1\nadd [rax], 1\n');
+    expect(await main([p])).toBe(1);
+    expect(c.err).toEqual([`${p}:1:1: error: unknown instruction 'mvo'; did you mean 'mov'?`,
+      `${p}:2:5: error: operand size not specified: write byte, word, dword or qword before the memory operand`]);
+    expect(c.out).toEqual([]);
+  });
+
+  it('exits 2 on bad usage', async () => {
+    capture();
+    expect(await main([])).toBe(2);
+    expect(await main([file('a.s', good), '--hex', '--list'])).toBe(2);
+  });
+});
+
+describe('cli dispatch', () => {
+  it('dispatches asm and reports run as not implemented', async () => {
+    const c = capture();
+    expect(await dispatch(['asm', file('b.s', 'nop\n')])).toBe(0);
+    expect(await dispatch(['run', 'x.s'])).toBe(2);
+    expect(await dispatch(['frob'])).toBe(2);
+    expect(c.err.join('\n')).toMatch(/run: not implemented yet[\s\S]*unknown command 'frob'/);
+  });
+});
