@@ -42,7 +42,7 @@ describe('asm command', () => {
   it('prints address, bytes and source line with --list', async () => {
     const c = capture();
     expect(await main([file('a.s', good), '--list'])).toBe(0);
-    expect(c.out.join('\n').split('\n')[1]).toMatch(/^00100005  eb f9\s+3  jmp _start$/);
+    expect(c.out.join('\n').split('\n')[1]).toMatch(/^00100005 {2}eb f9\s+3 {2}jmp _start$/);
   });
 
   it('prints diagnostics on stderr and exits 1 for a bad program', async () => {
