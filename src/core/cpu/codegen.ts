@@ -751,7 +751,10 @@ class Gen {
     this.ld(r, s, 'u', 't');
     this.st(o, s, 'u', 't');
     this.emit('} else {');
-    this.st(o, s, 'b0', 'b1');
+    // A memory destination gets its old value written back (SDM CMPXCHG: "receives a write
+    // cycle without regard to the result"); a register destination is not written at all, so a
+    // 32-bit one is not zero-extended (as on hardware).
+    if (mem) this.st(o, s, 'b0', 'b1');
     this.st(acc, s, 'b0', 'b1');
     this.emit('}');
     this.setLazy(FK.Sub, s, true, false);

@@ -180,6 +180,8 @@ const BRANCH_MN = new Set<number>([
 ]);
 export function isBranch(mn: number): boolean { return BRANCH_MN.has(mn); }
 
+const ECX_COUNTER = new Set<number>([Code.Loop_rel8_64_ECX, Code.Loope_rel8_64_ECX, Code.Loopne_rel8_64_ECX, Code.Jecxz_rel8_64]);
+
 function toRecord(i: Instruction, bytes: Uint8Array, rip: number): DInsn {
   const sizes = codeOperandSizes(i.code);
   const ops: Operand[] = [];
@@ -244,15 +246,35 @@ function toRecord(i: Instruction, bytes: Uint8Array, rip: number): DInsn {
     }
     ops.push(o);
   }
+  // LOOPcc/JECXZ with a 67 prefix count in ECX (SDM Vol. 2A LOOP/Jcc: "the address-size
+  // attribute determines whether ECX or RCX is the count register"); no memory operand says so.
+  if (ECX_COUNTER.has(i.code)) asz = 4;
   const first = ops[0];
   const osz = first && first.kind === OK.Reg && first.reg >= 0 ? first.size : (sizes[0] ?? 8);
   const text = formatter!.format(i);
   return {
     rip, len: i.length, next: rip + i.length, code: i.code, mn: i.mnemonic, osz, asz, ops, memBase, memIndex, memScale,
     memDisp, memSeg, memSize, rep: i.hasRepnePrefix ? 2 : i.hasRepPrefix || i.hasRepePrefix ? 1 : 0, lock: i.hasLockPrefix,
-    cc: i.conditionCode, target: Number.isNaN(target) ? 0 : target, flagsRead: i.rflagsRead, flagsWritten: i.rflagsModified,
+    cc: i.conditionCode, target: Number.isNaN(target) ? 0 : target, flagsRead: i.rflagsRead, flagsWritten: flagsWritten(i, ops, osz),
     bytes: bytes.slice(), text,
   };
+}
+
+const SHIFTS = new Set<number>([Mnemonic.Shl, Mnemonic.Sal, Mnemonic.Shr, Mnemonic.Sar, Mnemonic.Rol, Mnemonic.Ror,
+  Mnemonic.Rcl, Mnemonic.Rcr, Mnemonic.Shld, Mnemonic.Shrd]);
+
+/**
+ * The flags an instruction certainly writes, for the block's flag liveness. A shift or rotate
+ * whose masked count is 0 leaves the flags alone (SDM SAL/SHL, RCL/ROL, SHLD: "If the count is
+ * 0, the flags are not affected"), so one counted by CL may write nothing, and one with an
+ * immediate count that masks to 0 writes nothing.
+ */
+function flagsWritten(i: Instruction, ops: Operand[], osz: number): number {
+  if (!SHIFTS.has(i.mnemonic)) return i.rflagsModified;
+  const count = ops[ops.length - 1];
+  if (!count || count.kind === OK.Reg) return 0;
+  if (count.kind === OK.Imm && (count.immLo & (osz === 8 ? 63 : 31)) === 0) return 0;
+  return i.rflagsModified;
 }
 
 /** Format one instruction's bytes (for stop messages); returns '(bad)' when invalid. */

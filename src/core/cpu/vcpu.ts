@@ -134,7 +134,10 @@ export class Vcpu implements CodeCacheListener {
   tl = 0;
   /** Index (retired-in-block) of the instruction that faulted or exited. */
   fi = 0;
-  /** A store hit a code page: the running block must end after the current instruction. */
+  /**
+   * End the running block after the current instruction: a store hit a code page (SMC), or
+   * the APICv fast path asked for an 'apic-write' exit.
+   */
   smc = false;
 
   // ---- exception being raised
@@ -549,6 +552,8 @@ export class Vcpu implements CodeCacheListener {
     const gpa = this.mmioGpa;
     if (this.mmioFastPath && !probeOnly && Math.floor(gpa / 4096) === Math.floor((gpa + size - 1) / 4096)) {
       const r = this.mmioFastPath(gpa, size, isWrite, value);
+      // A trap-like 'apic-write' exit follows the current instruction: end the block after it.
+      if (this.apicWritePending) this.smc = true;
       if (r !== null) {
         if (typeof r === 'bigint') {
           const u = BigInt.asUintN(64, r);
@@ -1463,18 +1468,22 @@ export class Vcpu implements CodeCacheListener {
     const size = d.ops[0]!.immLo & 0xffff;
     const level = d.ops[1]!.immLo & 31;
     const rsp = this.regAddr(4), rbp = this.regAddr(5);
-    // Probe every write first (fault-like), then perform.
+    // Probe every access first (fault-like: a faulting ENTER has no effect), then perform them in
+    // the SDM's order: RBP is pushed before the frame pointers are copied, and a copy may read
+    // it back. Values move as 32-bit halves: they are arbitrary 64-bit values, not addresses.
     const frameTemp = rsp - 8;
-    const writes: Array<[number, number]> = [[frameTemp, rbp]];
-    let bp = rbp;
+    this.xlate(frameTemp, 'write');
     for (let k = 1; k < level; k++) {
-      bp -= 8;
-      const lo = this.rd64(bp);
-      writes.push([frameTemp - k * 8, (lo >>> 0) + this.th * TWO32]);
+      this.xlate(rbp - 8 * k, 'read');
+      this.xlate(frameTemp - 8 * k, 'write');
     }
-    if (level > 0) writes.push([frameTemp - (level > 1 ? (level - 1) * 8 : 0) - (level > 0 ? 8 : 0), frameTemp]);
-    for (const [a] of writes) this.xlate(a, 'write');
-    for (const [a, v] of writes) this.wr64(a, v | 0, Math.floor(v / TWO32) | 0);
+    if (level > 0) this.xlate(frameTemp - level * 8, 'write');
+    this.wr64(frameTemp, this.R[5]!, this.R[21]!);
+    for (let k = 1; k < level; k++) {
+      const lo = this.rd64(rbp - 8 * k);
+      this.wr64(frameTemp - 8 * k, lo, this.th);
+    }
+    if (level > 0) this.wr64(frameTemp - level * 8, frameTemp | 0, Math.floor(frameTemp / TWO32) | 0);
     const newRsp = frameTemp - (level > 0 ? level * 8 : 0) - size;
     this.setRegNum(5, frameTemp);
     this.setRegNum(4, newRsp);

@@ -1,0 +1,240 @@
+/** Privilege transitions, exceptions, paging/TLB, exits and interrupts. */
+import { describe, expect, it } from 'vitest';
+import { asmMachine } from './asmTest';
+import { HANDLER_BASE, IDT_BASE, runUntilHalt, STACK_TOP } from './testEnv';
+
+const IF = 0x200;
+
+describe('privilege levels', () => {
+  it('iretq to CPL 3, then syscall back to CPL 0; sysret returns to CPL 3', () => {
+    const m = asmMachine(`
+      mov ecx, 0xc0000082      ; LSTAR
+      lea rax, [rel kentry]
+      mov rdx, rax
+      shr rdx, 32
+      wrmsr
+      push 0x1b                ; SS
+      push 0x80000             ; RSP
+      push 0x2                 ; RFLAGS
+      push 0x23                ; CS (user)
+      lea rax, [rel user]
+      push rax
+      iretq
+    user:
+      mov rbx, 1
+      syscall
+      mov r13, 3
+      hlt                      ; #GP at CPL 3
+    kentry:
+      mov r12, 2
+      sysretq`);
+    const r = runUntilHalt(m.vcpu, 1000);
+    expect(r.exit.reason).toBe('hlt');
+    const v = m.vcpu;
+    expect(v.getGpr(3)).toBe(1n);
+    expect(v.getGpr(12)).toBe(2n);
+    expect(v.getGpr(13)).toBe(3n);
+    expect(v.lastException?.vector).toBe(13);
+    expect(v.rip).toBe(HANDLER_BASE + 13 * 16);
+    expect(v.cpl).toBe(0);
+    // #GP from CPL 3 switched to RSP0 and pushed SS:RSP of the user stack
+    const sp = Number(v.getGpr(4));
+    expect(v.ram.view.getUint32(sp + 8 * 4, true)).toBe(0x80000);
+    expect(v.ram.view.getUint32(sp + 8 * 2, true)).toBe(0x23);
+  });
+
+  it('int n delivers through the gate with the next RIP', () => {
+    const m = asmMachine('int 0x80\nhlt');
+    runUntilHalt(m.vcpu, 100);
+    expect(m.vcpu.rip).toBe(HANDLER_BASE + 0x80 * 16);
+    expect(m.vcpu.ram.view.getUint32(STACK_TOP - 40, true)).toBe(0x100002);
+  });
+});
+
+describe('exception escalation (SDM Vol. 3A Table 6-5)', () => {
+  it('#GP while delivering #PF (gate not present) becomes #DF', () => {
+    const m = asmMachine(`mov byte [${IDT_BASE + 14 * 16 + 5}], 0\nmov rax, 0x10000000\nmov [rax], al\nhlt`);
+    runUntilHalt(m.vcpu, 100);
+    expect(m.vcpu.rip).toBe(HANDLER_BASE + 8 * 16);
+  });
+  it('a fault while delivering #DF is a triple fault that stops the run', () => {
+    const m = asmMachine(`mov byte [${IDT_BASE + 14 * 16 + 5}], 0\nmov byte [${IDT_BASE + 8 * 16 + 5}], 0\nmov rax, 0x10000000\nmov [rax], al\nhlt`);
+    const r = runUntilHalt(m.vcpu, 100);
+    expect(r.exit.reason).toBe('stop');
+    expect(r.exit.stop?.reason).toBe('triple-fault');
+    expect(r.exit.stop?.message).toMatch(/triple fault/);
+  });
+  it('#UD with no handler stops naming the instruction and its address', () => {
+    const m = asmMachine(`mov byte [${IDT_BASE + 6 * 16 + 5}], 0\nnop\nud2`);
+    const r = runUntilHalt(m.vcpu, 100);
+    expect(r.exit.stop?.reason).toBe('unsupported');
+    expect(r.exit.stop?.message).toMatch(/ud2/);
+    expect(r.exit.stop?.message).toMatch(/0x10000/);
+  });
+});
+
+describe('memory', () => {
+  it('accesses that cross a page boundary read and write both pages', () => {
+    const m = asmMachine('mov rax, 0x1122334455667788\nmov [0x200ffc], rax\nmov rbx, [0x200ffc]\nmov ecx, [0x200ffe]\nhlt');
+    runUntilHalt(m.vcpu, 100);
+    expect(m.vcpu.getGpr(3)).toBe(0x1122334455667788n);
+    expect(m.vcpu.getGpr(1)).toBe(0x33445566n);
+    expect(m.vcpu.ram.view.getUint32(0x201000, true)).toBe(0x11223344);
+  });
+  it('a page-crossing write whose second page faults writes nothing', () => {
+    // 0x3fff000.. is the last RAM page; map nothing above 64 MiB: write at the last 4 bytes crosses into unmapped
+    const m = asmMachine('mov rax, -1\nmov rbx, 0x3fffffc\nmov [rbx], rax\nhlt');
+    runUntilHalt(m.vcpu, 100);
+    expect(m.vcpu.lastException?.vector).toBe(14);
+    expect(m.vcpu.ram.view.getUint32(0x3fffffc, true)).toBe(0);
+  });
+  it('CR3 reload flushes the TLB; stale entries survive until then (SDM §4.10.4)', () => {
+    // Remap linear 0x200000 to 0x300000 by editing the PTE, read (stale), reload CR3, read (new).
+    const m = asmMachine(`
+      mov qword [0x200000], 1
+      mov qword [0x300000], 2
+      mov rax, [0x200000]
+      mov rbx, [0x4000 + 1*4096 + 0]   ; PTE of 0x200000 (PT #1, entry 0)
+      mov rcx, rbx
+      add rcx, 0x100000
+      mov [0x4000 + 1*4096], rcx
+      mov rdx, [0x200000]
+      mov rsi, cr3
+      mov cr3, rsi
+      mov rdi, [0x200000]
+      invlpg [0x200000]
+      hlt`);
+    runUntilHalt(m.vcpu, 100);
+    expect(m.vcpu.getGpr(0)).toBe(1n);
+    expect(m.vcpu.getGpr(2)).toBe(1n);
+    expect(m.vcpu.getGpr(7)).toBe(2n);
+  });
+});
+
+describe('exits', () => {
+  it('a write to an EPT write-protected page exits ept-violation; reads do not', () => {
+    const m = asmMachine('mov rax, [0x200000]\nmov qword [0x200000], 5\nhlt');
+    m.ept.setWriteProtect(0x200000, true);
+    const e = m.vcpu.run(100);
+    expect(e.reason).toBe('ept-violation');
+    expect(e.gpa).toBe(0x200000);
+    expect(e.access).toBe('write');
+    expect(m.vcpu.retired).toBe(1);
+    expect(m.vcpu.ram.view.getUint32(0x200000, true)).toBe(0);
+  });
+  it('rep stosb into MMIO exits before writing the first byte', () => {
+    const m = asmMachine('mov rdi, 0xff000000\nmov rcx, 4\nmov al, 1\nrep stosb\nhlt');
+    const e = m.vcpu.run(100);
+    expect(e.reason).toBe('mmio');
+    expect(m.vcpu.getGpr(1)).toBe(4n);
+    expect(e.gpa).toBe(0xff000000);
+  });
+  it('the APICv fast path completes an access without exiting and can request apic-write', () => {
+    const m = asmMachine('mov rbx, 0xfee00000\nmov eax, [rbx + 0x20]\nmov dword [rbx + 0xb0], 0\nmov ecx, 1\nhlt');
+    const seen: string[] = [];
+    m.vcpu.mmioFastPath = (gpa, size, isWrite) => {
+      seen.push(`${isWrite ? 'w' : 'r'}${size}@${gpa.toString(16)}`);
+      if (isWrite) { m.vcpu.apicWritePending = true; return true; }
+      return 0x05000000n;
+    };
+    const e = m.vcpu.run(100);
+    expect(e.reason).toBe('apic-write');
+    expect(m.vcpu.getGpr(0)).toBe(0x05000000n);
+    expect(seen).toEqual(['r4@fee00020', 'w4@fee000b0']);
+    expect(m.vcpu.run(100).reason).toBe('hlt');
+  });
+  it('interrupt window: opens after the instruction following sti; injectInterrupt delivers', () => {
+    const m = asmMachine('sti\nnop\nnop\nl: jmp l');
+    const v = m.vcpu;
+    v.requestInterruptWindow = true;
+    const e = v.run(100);
+    expect(e.reason).toBe('interrupt-window');
+    expect(v.retired).toBe(2); // sti + the shadowed nop
+    expect(v.interruptWindowOpen()).toBe(true);
+    v.requestInterruptWindow = false;
+    v.injectInterrupt(0x30);
+    v.run(1);
+    expect(v.rip).toBe(HANDLER_BASE + 0x30 * 16);
+    expect(v.getRflags() & IF).toBe(0);
+    const sp = Number(v.getGpr(4));
+    expect(v.ram.view.getUint32(sp, true)).toBe(0x100002);
+  });
+  it('injectException with CR2 and error code', () => {
+    const m = asmMachine('nop\nhlt');
+    m.vcpu.injectException(14, 6, 0xdead000);
+    m.vcpu.run(1);
+    expect(m.vcpu.cr2).toBe(0xdead000);
+    expect(m.vcpu.rip).toBe(HANDLER_BASE + 14 * 16);
+  });
+});
+
+describe('self-modifying code', () => {
+  it('a loop that patches its own immediate sees each new value', () => {
+    const m = asmMachine(`
+      xor ebx, ebx
+      mov ecx, 3
+    top:
+      add ebx, [rel imm]
+    k: mov eax, 1
+      mov [rel k + 1], ecx
+      add ebx, eax
+      sub ecx, 1
+      jnz top
+      hlt
+    imm: dd 0`);
+    runUntilHalt(m.vcpu, 1000);
+    // eax = 1 then 3 then 2 (patched with ecx before the next pass)
+    expect(m.vcpu.getGpr(3)).toBe(1n + 3n + 2n);
+  });
+  it('codeCache.invalidatePage (VMM-emulated write) retranslates', () => {
+    const m = asmMachine('mov eax, 1\nhlt');
+    runUntilHalt(m.vcpu, 10);
+    expect(m.vcpu.getGpr(0)).toBe(1n);
+    m.ram.bytes[0x100001] = 9;
+    m.codeCache.invalidatePage(0x100000);
+    m.vcpu.rip = 0x100000;
+    runUntilHalt(m.vcpu, 10);
+    expect(m.vcpu.getGpr(0)).toBe(9n);
+  });
+  it('single-stepping a self-loop and a budget that ends mid-block are exact', () => {
+    const m = asmMachine('mov rcx, 100\nl: add rax, 1\nsub rcx, 1\njnz l\nhlt');
+    const v = m.vcpu;
+    v.run(7);
+    expect(v.retired).toBe(7);
+    for (let i = 0; i < 5; i++) v.step();
+    expect(v.retired).toBe(12);
+    expect(v.getGpr(0)).toBe(BigInt(Math.floor((12 - 1) / 3) + ((12 - 1) % 3 >= 1 ? 1 : 0)));
+    runUntilHalt(v, 1000);
+    expect(v.getGpr(0)).toBe(100n);
+    expect(v.retired).toBe(1 + 300);
+  });
+});
+
+describe('cpuid and msrs', () => {
+  it('cpuid leaf 0 vendor and leaf 0x80000001 long mode', () => {
+    const m = asmMachine('xor eax, eax\ncpuid\nmov r8, rbx\nmov eax, 0x80000001\ncpuid\nhlt');
+    runUntilHalt(m.vcpu, 100);
+    const b = Number(m.vcpu.getGpr(8));
+    expect(String.fromCharCode(b & 255, (b >> 8) & 255, (b >> 16) & 255, b >>> 24)).toBe('Exit');
+    expect(Number(m.vcpu.getGpr(2)) & (1 << 29)).not.toBe(0);
+  });
+  it('wrmsr/rdmsr FS_BASE and fs-relative addressing; swapgs', () => {
+    const m = asmMachine(`
+      mov ecx, 0xc0000100
+      mov eax, 0x200000
+      xor edx, edx
+      wrmsr
+      mov qword [0x200010], 77
+      mov rbx, fs:[0x10]
+      mov ecx, 0xc0000102
+      mov eax, 0x1234
+      wrmsr
+      swapgs
+      mov ecx, 0xc0000101
+      rdmsr
+      hlt`);
+    runUntilHalt(m.vcpu, 100);
+    expect(m.vcpu.getGpr(3)).toBe(77n);
+    expect(m.vcpu.getGpr(0)).toBe(0x1234n);
+  });
+});
