@@ -19,7 +19,7 @@ import {
 } from './opcodes';
 import type { VcpuPort } from './ports';
 import {
-  SEG_CS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_SS, VIE_MOD_DIRECT, VIE_MOD_INDIRECT,
+  SEG_CS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_NAMES, SEG_SS, VIE_MOD_DIRECT, VIE_MOD_INDIRECT,
   VIE_MOD_INDIRECT_DISP32, VIE_MOD_INDIRECT_DISP8, VIE_RM_DISP32, VIE_RM_SIB, VM_REG_GUEST_RBP,
   VM_REG_GUEST_RIP, VM_REG_GUEST_RSP, VM_REG_LAST, type Vie,
 } from './vie';
@@ -300,7 +300,7 @@ export function computeGla(vcpu: VcpuPort, vie: Vie, rip: number): number {
   if (vie.segment_override) seg = vie.segment_register;
   else if (vie.base_register === VM_REG_GUEST_RSP || vie.base_register === VM_REG_GUEST_RBP) seg = SEG_SS;
   else seg = SEG_DS;
-  const segbase = seg === SEG_FS || seg === SEG_GS ? vcpu.segBase(seg) : 0;
+  const segbase = seg === SEG_FS || seg === SEG_GS ? vcpu.segBase(SEG_NAMES[seg]) : 0;
   let gla = segbase + base + vie.scale * idx + vie.displacement;
   gla = wrapSigned64(gla);
   return addrMask(gla, vie.addrsize);

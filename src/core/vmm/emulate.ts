@@ -25,7 +25,7 @@ import {
 } from './opcodes';
 import type { VcpuPort } from './ports';
 import {
-  SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_SS, VM_REG_GUEST_RAX, VM_REG_GUEST_RCX,
+  SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_NAMES, SEG_SS, VM_REG_GUEST_RAX, VM_REG_GUEST_RCX,
   VM_REG_GUEST_RDI, VM_REG_GUEST_RSI, VM_REG_GUEST_RSP, type Vie,
 } from './vie';
 
@@ -264,7 +264,7 @@ function get_gla(env: EmulEnv, vie: Vie, opsize: number, seg: number, gpr: numbe
   const vcpu = env.vcpu;
   const offset = vcpu.getGpr(gpr) & SIZE2MASK[vie.addrsize];
   // SDM Vol. 1 §3.4.2.1: in 64-bit mode only FS and GS add a base.
-  const segbase = seg === SEG_FS || seg === SEG_GS ? BigInt(vcpu.segBase(seg)) : 0n;
+  const segbase = seg === SEG_FS || seg === SEG_GS ? BigInt(vcpu.segBase(SEG_NAMES[seg])) : 0n;
   const gla = BigInt.asIntN(64, (segbase + offset) & SIZE2MASK[vie.addrsize]);
   // vie_canonical_check: bits 63:47 all equal (SDM Vol. 1 §3.3.7.1).
   if (gla < -(1n << 47n) || gla >= 1n << 47n) {

@@ -9,6 +9,8 @@ import type { Ept, GuestRam } from '../mem';
 
 export type { MmioDevice };
 
+export type SegName = 'es' | 'cs' | 'ss' | 'ds' | 'fs' | 'gs';
+
 /**
  * The vCPU's slow-path accessors the VMM uses (DESIGN.md "Core contracts", cpu). Registers are
  * read and written whole (64 bits, bigint); the VMM applies x86 width rules itself, the way
@@ -31,8 +33,8 @@ export interface VcpuPort {
   /** RFLAGS (fits in a number: bits 21:0). */
   getRflags(): number;
   setRflags(v: number): void;
-  /** Base of a segment register (x86 Sreg numbering: ES=0 CS=1 SS=2 DS=3 FS=4 GS=5). */
-  segBase(seg: number): number;
+  /** Base of a segment register (in 64-bit mode only FS and GS have one). */
+  segBase(seg: SegName): number;
   /** Queue an exception for delivery at the next VM entry (bhyve's vm_inject_fault). */
   injectException(vector: number, errorCode?: number, cr2?: number): void;
 }

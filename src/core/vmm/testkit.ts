@@ -10,7 +10,7 @@ import {
   CR0_PG, CR0_WP, CR4_PAE, EFER_LMA, EFER_LME, Ept, GuestRam, PageTableBuilder, gla2gpa,
   mapRamIdentity, newWalkResult, type GuestPageSize,
 } from '../mem';
-import type { VcpuPort, VmContext, VmExitPort } from './ports';
+import type { SegName, VcpuPort, VmContext, VmExitPort } from './ports';
 import { mmioRouter } from './ports';
 
 export { IORAM_BASE };
@@ -24,7 +24,7 @@ export class FakeVcpu implements VcpuPort {
   cpl = 0;
   readonly gpr: bigint[] = new Array<bigint>(16).fill(0n);
   rflags = 0x2;
-  readonly segBases = [0, 0, 0, 0, 0, 0];
+  readonly segBases: Record<SegName, number> = { es: 0, cs: 0, ss: 0, ds: 0, fs: 0, gs: 0 };
   readonly injected: { vector: number; errorCode?: number; cr2?: number }[] = [];
   constructor(readonly id = 0) {}
   getGpr(i: number): bigint {
@@ -39,7 +39,7 @@ export class FakeVcpu implements VcpuPort {
   setRflags(v: number): void {
     this.rflags = v;
   }
-  segBase(seg: number): number {
+  segBase(seg: SegName): number {
     return this.segBases[seg];
   }
   injectException(vector: number, errorCode?: number, cr2?: number): void {
