@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import type { HistorySample } from '../../../store/machineStore';
+import { chartRows, downsample, historyToCsv, reasonsOf, stagesOf } from './chartData';
+
+const h = (t: number, extra: Partial<HistorySample> = {}): HistorySample => ({
+  t, retired: t * 10, exits: t, exitsPerSec: 100, byReasonPerSec: { mmio: 90 }, hitRate: 0.5,
+  cyclesPerExitByStage: { exit: 1000, walk: 2400 }, cyclesTotal: t * 100, ...extra,
+});
+
+describe('chart data', () => {
+  it('downsamples evenly and keeps the newest sample', () => {
+    const xs = Array.from({ length: 1000 }, (_, i) => i);
+    const d = downsample(xs, 100);
+    expect(d).toHaveLength(100);
+    expect(d[0]).toBe(0);
+    expect(d[99]).toBe(999);
+    expect(downsample([1, 2], 100)).toEqual([1, 2]);
+  });
+
+  it('collects reasons and stages in pipeline order, and builds rows', () => {
+    const hist = [h(0), h(100, { byReasonPerSec: { 'ept-violation': 3 }, cyclesPerExitByStage: { invalidate: 5, exit: 1 } })];
+    expect(reasonsOf(hist)).toEqual(['ept-violation', 'mmio']);
+    expect(stagesOf(hist)).toEqual(['exit', 'walk', 'invalidate']);
+    const rows = chartRows(hist, reasonsOf(hist), stagesOf(hist));
+    expect(rows[0]).toMatchObject({ t: 0, hitRate: 50, 'r:mmio': 90, 'r:ept-violation': 0, 's:walk': 2400 });
+    expect(rows[1]['s:invalidate']).toBe(5);
+  });
+
+  it('exports CSV with a header and one line per sample per side', () => {
+    const csv = historyToCsv([{ label: 'A', history: [h(0), h(16)] }, { label: 'B "none"', history: [h(0)] }]);
+    const lines = csv.trim().split('\n');
+    expect(lines[0]).toBe('side,t_ms,retired,exits,exits_per_sec,hit_rate,cycles_total,exits_per_sec_mmio,cycles_per_exit_exit,cycles_per_exit_walk');
+    expect(lines).toHaveLength(4);
+    expect(lines[2]).toBe('A,16,160,16,100,0.5000,1600,90,1000,2400');
+    expect(lines[3].startsWith('"B ""none""",0,')).toBe(true);
+  });
+});

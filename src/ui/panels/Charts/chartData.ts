@@ -1,0 +1,59 @@
+/** Chart rows and CSV from the store's history samples. Pure. */
+import type { StageName } from '../../../core/events';
+import type { HistorySample } from '../../../store/machineStore';
+import { STAGE_ORDER } from '../lib/stages';
+
+/** At most `max` samples, evenly spaced, always keeping the newest. */
+export function downsample<T>(xs: readonly T[], max: number): T[] {
+  if (xs.length <= max) return xs.slice();
+  const out: T[] = [];
+  const step = (xs.length - 1) / (max - 1);
+  for (let i = 0; i < max; i++) out.push(xs[Math.round(i * step)]);
+  return out;
+}
+
+export function reasonsOf(history: readonly HistorySample[]): string[] {
+  const s = new Set<string>();
+  for (const h of history) for (const k of Object.keys(h.byReasonPerSec)) s.add(k);
+  return [...s].sort();
+}
+
+export function stagesOf(history: readonly HistorySample[]): StageName[] {
+  const s = new Set<StageName>();
+  for (const h of history) for (const k of Object.keys(h.cyclesPerExitByStage) as StageName[]) s.add(k);
+  return STAGE_ORDER.filter((x) => s.has(x));
+}
+
+export type ChartRow = Record<string, number>;
+
+/** One row per sample: t (seconds), rates by reason, hit rate (%), cycles per exit by stage. */
+export function chartRows(history: readonly HistorySample[], reasons: readonly string[], stages: readonly StageName[]): ChartRow[] {
+  return history.map((h) => {
+    const row: ChartRow = { t: h.t / 1000, retired: h.retired, hitRate: h.hitRate * 100, cyclesTotal: h.cyclesTotal, exitsPerSec: h.exitsPerSec };
+    for (const r of reasons) row[`r:${r}`] = h.byReasonPerSec[r] ?? 0;
+    for (const s of stages) row[`s:${s}`] = h.cyclesPerExitByStage[s] ?? 0;
+    return row;
+  });
+}
+
+function csvCell(v: string | number): string {
+  const s = typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(4)) : v;
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** The history as CSV, one line per sample, with a header; `side` labels A/B runs. */
+export function historyToCsv(sides: readonly { label: string; history: readonly HistorySample[] }[]): string {
+  const all = sides.flatMap((s) => s.history);
+  const reasons = reasonsOf(all);
+  const stages = stagesOf(all);
+  const header = ['side', 't_ms', 'retired', 'exits', 'exits_per_sec', 'hit_rate', 'cycles_total',
+    ...reasons.map((r) => `exits_per_sec_${r}`), ...stages.map((s) => `cycles_per_exit_${s}`)];
+  const lines = [header.join(',')];
+  for (const side of sides) {
+    for (const h of side.history) {
+      lines.push([side.label, h.t, h.retired, h.exits, h.exitsPerSec, h.hitRate, h.cyclesTotal,
+        ...reasons.map((r) => h.byReasonPerSec[r] ?? 0), ...stages.map((s) => h.cyclesPerExitByStage[s] ?? 0)].map(csvCell).join(','));
+    }
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,129 @@
+/**
+ * Live charts from the store's history (one sample per worker frame): exits per second by
+ * reason, cache hit rate, modeled cycles per exit stacked by stage, and cumulative cycles per
+ * guest instruction of A against B. Animations off, re-rendered at most every CHART_MS, at most
+ * MAX_POINTS points per series. Export as CSV (all samples) or PNG (each chart).
+ *
+ * A/B seam: pass `sides` (label + history per side); without it the charts show the store of the
+ * current MachineStoreContext as side A.
+ */
+import { memo, useMemo, useRef, type ReactElement } from 'react';
+import {
+  Area, AreaChart, CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis,
+} from 'recharts';
+import type { HistorySample, MachineState } from '../../../store/machineStore';
+import { useMachineThrottled } from '../useMachine';
+import { compact } from '../lib/format';
+import { HIT_COLOR, REASON_COLOR, STAGE_COLOR, STAGE_LABEL } from '../lib/stages';
+import { downloadBlob, downloadText, svgToPng } from '../lib/exportImage';
+import { chartRows, downsample, historyToCsv, reasonsOf, stagesOf } from './chartData';
+import '../panels.css';
+
+const CHART_MS = 250;
+const MAX_POINTS = 240;
+const H = 150;
+const SIDE_COLORS = ['#3f8fdc', '#e67e22', '#2ecc71', '#d0508a'];
+
+export interface ChartSide {
+  label: string;
+  history: readonly HistorySample[];
+}
+
+const selectHistory = (s: MachineState) => s.history;
+const axis = { fontSize: 10, stroke: 'currentColor', tick: { fill: 'currentColor', fontSize: 10 } } as const;
+const tooltipStyle = { contentStyle: { background: 'var(--xs-bg2)', border: '1px solid var(--xs-line)', fontSize: 11 }, labelStyle: { color: 'var(--xs-fg)' } };
+
+function ChartBox({ title, testid, name, children }: { title: string; testid: string; name: string; children: ReactElement }) {
+  const ref = useRef<HTMLDivElement | null>(null);
+  const png = async () => {
+    const svg = ref.current?.querySelector('svg.recharts-surface');
+    if (!(svg instanceof SVGSVGElement) || !ref.current) return;
+    const bg = getComputedStyle(ref.current).backgroundColor || '#ffffff';
+    downloadBlob(await svgToPng(svg, bg === 'rgba(0, 0, 0, 0)' ? '#ffffff' : bg), `exitscope-${name}.png`);
+  };
+  return (
+    <div className="xs-chart" data-testid={testid} ref={ref}>
+      <div className="xs-chart-title">{title}<button type="button" className="xs-btn xs-right" onClick={() => void png()} title="Save this chart as PNG">PNG</button></div>
+      <ResponsiveContainer width="100%" height={H}>{children}</ResponsiveContainer>
+    </div>
+  );
+}
+
+const ChartsView = memo(function ChartsView({ sides }: { sides: readonly ChartSide[] }) {
+  const data = useMemo(() => {
+    const sampled = downsample(sides[0]?.history ?? [], MAX_POINTS);
+    const reasons = reasonsOf(sampled);
+    const stages = stagesOf(sampled);
+    return { rows: chartRows(sampled, reasons, stages), reasons, stages };
+  }, [sides]);
+  const cumulative = useMemo(() => sides.map((s) => ({
+    label: s.label,
+    rows: downsample(s.history, MAX_POINTS).map((h) => ({ retired: h.retired, cpi: h.retired ? h.cyclesTotal / h.retired : 0, cycles: h.cyclesTotal })),
+  })), [sides]);
+  if (sides.every((s) => s.history.length === 0)) {
+    return <div className="xs-empty">Charts fill in while the machine runs.</div>;
+  }
+  return (
+    <div className="xs-charts">
+      <ChartBox title="exits per second, by reason" testid="chart-exits" name="exits">
+        <AreaChart data={data.rows} margin={{ top: 4, right: 8, bottom: 0, left: 0 }}>
+          <CartesianGrid strokeOpacity={0.15} />
+          <XAxis dataKey="t" type="number" domain={['dataMin', 'dataMax']} tickFormatter={(v: number) => `${v.toFixed(0)}s`} {...axis} />
+          <YAxis width={44} tickFormatter={(v: number) => compact(v)} {...axis} />
+          <Tooltip {...tooltipStyle} formatter={(v) => compact(Number(v))} labelFormatter={(v) => `${Number(v).toFixed(1)} s`} />
+          <Legend wrapperStyle={{ fontSize: 10 }} />
+          {data.reasons.map((r) => (
+            <Area key={r} type="monotone" dataKey={`r:${r}`} name={r} stackId="r" stroke={REASON_COLOR[r] ?? '#888'} fill={REASON_COLOR[r] ?? '#888'} fillOpacity={0.5} isAnimationActive={false} dot={false} />
+          ))}
+        </AreaChart>
+      </ChartBox>
+      <ChartBox title="instruction-cache hit rate" testid="chart-hitrate" name="hit-rate">
+        <LineChart data={data.rows} margin={{ top: 4, right: 8, bottom: 0, left: 0 }}>
+          <CartesianGrid strokeOpacity={0.15} />
+          <XAxis dataKey="t" type="number" domain={['dataMin', 'dataMax']} tickFormatter={(v: number) => `${v.toFixed(0)}s`} {...axis} />
+          <YAxis width={44} domain={[0, 100]} tickFormatter={(v: number) => `${v}%`} {...axis} />
+          <Tooltip {...tooltipStyle} formatter={(v) => `${Number(v).toFixed(1)}%`} labelFormatter={(v) => `${Number(v).toFixed(1)} s`} />
+          <Line type="monotone" dataKey="hitRate" name="hit rate" stroke={HIT_COLOR} dot={false} isAnimationActive={false} strokeWidth={2} />
+        </LineChart>
+      </ChartBox>
+      <ChartBox title="modeled cycles per exit, by stage" testid="chart-cycles" name="cycles">
+        <AreaChart data={data.rows} margin={{ top: 4, right: 8, bottom: 0, left: 0 }}>
+          <CartesianGrid strokeOpacity={0.15} />
+          <XAxis dataKey="t" type="number" domain={['dataMin', 'dataMax']} tickFormatter={(v: number) => `${v.toFixed(0)}s`} {...axis} />
+          <YAxis width={44} tickFormatter={(v: number) => compact(v)} {...axis} />
+          <Tooltip {...tooltipStyle} formatter={(v) => compact(Number(v))} labelFormatter={(v) => `${Number(v).toFixed(1)} s`} />
+          <Legend wrapperStyle={{ fontSize: 10 }} />
+          {data.stages.map((s) => (
+            <Area key={s} type="stepAfter" dataKey={`s:${s}`} name={STAGE_LABEL[s]} stackId="s" stroke={STAGE_COLOR[s]} fill={STAGE_COLOR[s]} fillOpacity={0.6} isAnimationActive={false} dot={false} />
+          ))}
+        </AreaChart>
+      </ChartBox>
+      <ChartBox title={sides.length > 1 ? `modeled cycles per guest instruction: ${sides.map((s) => s.label).join(' vs ')}` : 'modeled cycles per guest instruction (cumulative)'} testid="chart-ab" name="ab">
+        <LineChart margin={{ top: 4, right: 8, bottom: 0, left: 0 }}>
+          <CartesianGrid strokeOpacity={0.15} />
+          <XAxis dataKey="retired" type="number" domain={['dataMin', 'dataMax']} tickFormatter={(v: number) => compact(v)} {...axis} />
+          <YAxis width={44} tickFormatter={(v: number) => compact(v)} {...axis} />
+          <Tooltip {...tooltipStyle} formatter={(v) => compact(Number(v))} labelFormatter={(v) => `${compact(Number(v))} instructions`} />
+          <Legend wrapperStyle={{ fontSize: 10 }} />
+          {cumulative.map((s, i) => (
+            <Line key={s.label} data={s.rows} dataKey="cpi" name={s.label} stroke={SIDE_COLORS[i % SIDE_COLORS.length]} dot={false} isAnimationActive={false} strokeWidth={2} />
+          ))}
+        </LineChart>
+      </ChartBox>
+    </div>
+  );
+});
+
+export default function Charts({ sides }: { sides?: readonly ChartSide[] }) {
+  const history = useMachineThrottled(selectHistory, CHART_MS);
+  const shown = useMemo(() => sides ?? [{ label: 'A', history }], [sides, history]);
+  return (
+    <section className="xs-panel xs-charts-panel" aria-label="Charts">
+      <div className="xs-toolbar">
+        <span className="xs-note">{shown[0]?.history.length ?? 0} samples</span>
+        <button type="button" className="xs-btn xs-right" data-testid="export-csv" onClick={() => downloadText(historyToCsv(shown), 'exitscope-history.csv')}>CSV</button>
+      </div>
+      <ChartsView sides={shown} />
+    </section>
+  );
+}

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import type { ExitEvent, ExitReason } from '../../../core/events';
+import { FilterIndex, ReasonCounts } from './filterIndex';
+
+const ex = (seq: number, reason: ExitReason = 'mmio'): ExitEvent =>
+  ({ seq, vm: 0, vcpu: 0, reason, rip: 0, cr3: 0, retired: seq, stages: [], cycles: 1 });
+
+describe('FilterIndex', () => {
+  it('returns null without a filter and the matching positions with one', () => {
+    const log = [ex(0), ex(1, 'ept-violation'), ex(2), ex(3, 'hlt')];
+    const f = new FilterIndex();
+    expect(f.update(log, null)).toBeNull();
+    expect(f.update(log, new Set<ExitReason>(['ept-violation', 'hlt']))).toEqual([1, 3]);
+  });
+
+  it('scans only what was appended', () => {
+    const log = [ex(0), ex(1, 'hlt')];
+    const f = new FilterIndex();
+    const only = new Set<ExitReason>(['hlt']);
+    expect(f.update(log, only)).toEqual([1]);
+    log.push(ex(2), ex(3, 'hlt'));
+    expect(f.update(log, only)).toEqual([1, 3]);
+  });
+
+  it('rebuilds when the oldest exits were dropped or the filter changed', () => {
+    const log = Array.from({ length: 10 }, (_, i) => ex(i, i % 2 ? 'hlt' : 'mmio'));
+    const f = new FilterIndex();
+    expect(f.update(log, new Set<ExitReason>(['hlt']))).toEqual([1, 3, 5, 7, 9]);
+    log.splice(0, 4);
+    expect(f.update(log, new Set<ExitReason>(['hlt']))).toEqual([1, 3, 5]);
+    expect(f.update(log, new Set<ExitReason>(['mmio']))).toEqual([0, 2, 4]);
+  });
+
+  it('filters 200,000 exits in well under a frame per append', () => {
+    const log = Array.from({ length: 200_000 }, (_, i) => ex(i, i % 100 ? 'mmio' : 'ept-violation'));
+    const f = new FilterIndex();
+    const only = new Set<ExitReason>(['ept-violation']);
+    expect(f.update(log, only)).toHaveLength(2000);
+    log.push(ex(200_000, 'ept-violation'));
+    const t0 = performance.now();
+    expect(f.update(log, only)).toHaveLength(2001);
+    expect(performance.now() - t0).toBeLessThan(5);
+  });
+});
+
+describe('ReasonCounts', () => {
+  it('counts exits by reason incrementally', () => {
+    const log = [ex(0), ex(1, 'hlt')];
+    const c = new ReasonCounts();
+    expect(c.update(log).get('mmio')).toBe(1);
+    log.push(ex(2));
+    expect(c.update(log).get('mmio')).toBe(2);
+    expect(c.update([]).size).toBe(0);
+  });
+});

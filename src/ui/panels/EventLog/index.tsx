@@ -1,0 +1,129 @@
+/**
+ * The exit log: every exit the worker sent, virtualized (fixed row height, only the rows in
+ * view are rendered) so 100,000+ exits scroll smoothly. Filter by reason; click (or arrow keys)
+ * to select an exit, which the pipeline and walk panels then show. Follows new exits while
+ * scrolled to the bottom.
+ */
+import { useEffect, useMemo, useState, type KeyboardEvent } from 'react';
+import { EXIT_REASONS, type ExitEvent, type ExitReason } from '../../../core/events';
+import { useMachine, useSelectExit } from '../useMachine';
+import { compact, hex, int } from '../lib/format';
+import { REASON_COLOR } from '../lib/stages';
+import { atBottom } from '../lib/virtual';
+import { useVirtualRows } from '../lib/useVirtualRows';
+import { FilterIndex, ReasonCounts } from './filterIndex';
+import '../panels.css';
+
+const ROW_H = 20;
+
+function why(e: ExitEvent): string {
+  if (e.reason === 'ept-violation') {
+    return `write to write-protected page${e.gpa !== undefined ? ` ${hex(Math.floor(e.gpa / 4096) * 4096)}` : ''}`
+      + (e.invalidated ? `: invalidated ${e.invalidated} cache ${e.invalidated === 1 ? 'entry' : 'entries'}` : '');
+  }
+  return '';
+}
+
+function Row({ e, top, selected, onClick }: { e: ExitEvent; top: number; selected: boolean; onClick: () => void }) {
+  const note = why(e);
+  return (
+    <div role="row" aria-selected={selected} data-testid="exit-row" data-reason={e.reason} className={`xs-row xs-log-cols${selected ? ' xs-selected' : ''}`} style={{ top, height: ROW_H }} onClick={onClick}>
+      <span>{e.seq}</span>
+      <span>{e.vm}/{e.vcpu}</span>
+      <span><i className="xs-dot" style={{ background: REASON_COLOR[e.reason] ?? '#888' }} />{e.reason}</span>
+      <span>{hex(e.rip)}</span>
+      <span>{e.gpa !== undefined ? hex(e.gpa) : ''}</span>
+      <span className={e.icache ? `xs-ic-${e.icache}` : undefined}>{e.icache ?? ''}</span>
+      <span className="xs-insn" title={note || e.insn}>{e.insn ?? ''}{note && <em className="xs-why"> {note}</em>}</span>
+      <span className="xs-num">{int(e.cycles)}</span>
+    </div>
+  );
+}
+
+export default function EventLog() {
+  const version = useMachine((s) => s.exitLogVersion);
+  const log = useMachine((s) => s.exitLog);
+  const dropped = useMachine((s) => s.droppedExits);
+  const selected = useMachine((s) => s.selectedExit);
+  const selectExit = useSelectExit();
+  const [filter, setFilter] = useState<ReadonlySet<ExitReason>>(new Set());
+  const [index] = useState(() => new FilterIndex());
+  const [counter] = useState(() => new ReasonCounts());
+  // `version` changes whenever the (in-place appended) log grew.
+  const rows = useMemo(() => ({ v: version, idx: index.update(log, filter) }), [index, log, filter, version]);
+  const counts = useMemo(() => ({ v: version, c: new Map(counter.update(log)) }), [counter, log, version]).c;
+  const count = rows.idx ? rows.idx.length : log.length;
+  const at = (i: number): ExitEvent | undefined => log[rows.idx ? rows.idx[i] : i];
+  const [follow, setFollow] = useState(true);
+  const [v, listRef, onListScroll] = useVirtualRows(count, ROW_H, 10, follow);
+  useEffect(() => {
+    const el = listRef.current;
+    if (el && follow) el.scrollTop = el.scrollHeight;
+  }, [count, listRef, follow]);
+  const selectedPos = useMemo(() => {
+    if (!selected) return -1;
+    for (let i = count - 1; i >= 0 && i >= count - 5000; i--) if (at(i)?.seq === selected.seq) return i;
+    return -1;
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [selected, count, rows]);
+  const onKey = (e: KeyboardEvent<HTMLDivElement>) => {
+    if (e.key !== 'ArrowDown' && e.key !== 'ArrowUp') return;
+    e.preventDefault();
+    const next = Math.max(0, Math.min(count - 1, (selectedPos < 0 ? count : selectedPos) + (e.key === 'ArrowDown' ? 1 : -1)));
+    const ex = at(next);
+    if (!ex) return;
+    selectExit(ex);
+    const el = listRef.current;
+    if (el) {
+      if (next * ROW_H < el.scrollTop) el.scrollTop = next * ROW_H;
+      else if ((next + 1) * ROW_H > el.scrollTop + el.clientHeight) el.scrollTop = (next + 1) * ROW_H - el.clientHeight;
+    }
+  };
+  const toggle = (r: ExitReason) => setFilter((f) => {
+    const n = new Set(f);
+    if (n.has(r)) n.delete(r); else n.add(r);
+    return n;
+  });
+  const present = EXIT_REASONS.filter((r) => counts.has(r) || filter.has(r));
+  return (
+    <section className="xs-panel xs-eventlog" data-testid="event-log" aria-label="Exit log">
+      <div className="xs-toolbar">
+        <span><b>{int(log.length)}</b> exits{rows.idx ? <> · <b>{int(count)}</b> shown</> : null}</span>
+        {dropped > 0 && <span className="xs-note" title="At full speed the worker sends a bounded number of exits per frame; the counters still count every exit.">{compact(dropped)} not listed (full speed)</span>}
+        <span className="xs-chips">
+          {present.map((r) => (
+            <button key={r} type="button" className={`xs-chip${filter.has(r) ? ' on' : ''}`} onClick={() => toggle(r)} data-testid={`filter-${r}`} title={filter.has(r) ? 'stop filtering on this reason' : 'show only these (and other selected reasons)'}>
+              <i className="xs-dot" style={{ background: REASON_COLOR[r] ?? '#888' }} />{r} {compact(counts.get(r) ?? 0)}
+            </button>
+          ))}
+          {filter.size > 0 && <button type="button" className="xs-chip" onClick={() => setFilter(new Set())}>all</button>}
+        </span>
+      </div>
+      <div className="xs-table" role="table">
+        <div className="xs-row xs-head xs-log-cols" role="row">
+          <span>seq</span><span>vm/cpu</span><span>reason</span><span>rip</span><span>gpa</span><span>icache</span><span>instruction</span><span className="xs-num">cycles</span>
+        </div>
+        <div
+          className="xs-scroll xs-log-scroll"
+          ref={listRef}
+          tabIndex={0}
+          onKeyDown={onKey}
+          onScroll={(e) => {
+            onListScroll(e);
+            const el = e.currentTarget;
+            setFollow(atBottom(el.scrollTop, el.clientHeight, el.scrollHeight, ROW_H));
+          }}
+        >
+          {count === 0 && <div className="xs-empty">{log.length ? 'No exit matches the filter.' : 'No exits yet.'}</div>}
+          <div style={{ height: v.height, position: 'relative' }}>
+            {Array.from({ length: v.end - v.start }, (_, k) => {
+              const i = v.start + k;
+              const e = at(i);
+              return e && <Row key={e.seq} e={e} top={i * ROW_H} selected={i === selectedPos} onClick={() => selectExit(e)} />;
+            })}
+          </div>
+        </div>
+      </div>
+    </section>
+  );
+}

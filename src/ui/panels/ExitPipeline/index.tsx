@@ -1,0 +1,127 @@
+/**
+ * The exit pipeline. In step mode the selected exit plays stage by stage (~150 ms each, CSS
+ * animation delays) and can be replayed; at full speed the panel shows where the modeled
+ * cycles go and how often the cache hits, instead of animating every exit.
+ */
+import { memo, useMemo, useState } from 'react';
+import type { ExitEvent } from '../../../core/events';
+import type { Counters } from '../../../worker/protocol';
+import type { MachineState } from '../../../store/machineStore';
+import { useMachine, useMachineThrottled } from '../useMachine';
+import { compact, hex, int, pct } from '../lib/format';
+import { HIT_COLOR, MISS_COLOR, STAGE_COLOR } from '../lib/stages';
+import { buildPipeline, cycleShares, summarize, type PipelineNode } from './pipelineModel';
+import '../panels.css';
+
+export const STAGE_MS = 150;
+/** Above this many exits per second a running machine is shown as rates, not one exit at a time. */
+const LIVE_EXITS_PER_SEC = 4;
+
+const selectLive = (s: MachineState) => s.running && (s.history[s.history.length - 1]?.exitsPerSec ?? 0) > LIVE_EXITS_PER_SEC;
+const selectCounters = (s: MachineState) => s.counters;
+const selectRate = (s: MachineState) => s.history[s.history.length - 1]?.exitsPerSec ?? 0;
+
+function Node({ n, i, max }: { n: PipelineNode; i: number; max: number }) {
+  const color = n.stage === 'resume' ? STAGE_COLOR.guest : STAGE_COLOR[n.stage];
+  const accent = n.state === 'hit' ? HIT_COLOR : n.state === 'miss' ? MISS_COLOR : color;
+  return (
+    <>
+      {i > 0 && <div className="xs-pipe-arrow" style={{ animationDelay: `${i * STAGE_MS - STAGE_MS / 2}ms` }}>→</div>}
+      <div
+        className={`xs-pipe-node xs-pipe-${n.state}`}
+        data-stage={n.id}
+        style={{ animationDelay: `${i * STAGE_MS}ms`, ['--accent' as string]: accent }}
+        title={n.detail}
+      >
+        <div className="xs-pipe-label">{n.label}{n.state === 'hit' ? ' ✓ hit' : n.state === 'miss' ? ' ✗ miss' : ''}</div>
+        <div className="xs-pipe-cycles">{n.cycles !== null ? `${int(n.cycles)} cyc` : n.state === 'skipped' ? '—' : ''}</div>
+        <div className="xs-pipe-detail">{n.detail}</div>
+        <div className="xs-pipe-bar"><div style={{ width: `${n.cycles !== null && max > 0 ? Math.max(2, (100 * n.cycles) / max) : 0}%` }} /></div>
+      </div>
+    </>
+  );
+}
+
+const StepView = memo(function StepView({ exit, cyclesPerInsn }: { exit: ExitEvent; cyclesPerInsn: number }) {
+  const nodes = useMemo(() => buildPipeline(exit), [exit]);
+  const [replay, setReplay] = useState(0);
+  const max = Math.max(1, ...nodes.map((n) => n.cycles ?? 0));
+  return (
+    <div className="xs-pipe" key={replay}>
+      <div className="xs-pipe-title">
+        <span className="xs-pill" data-reason={exit.reason}>{exit.reason}</span>
+        <span>exit #{exit.seq} · vm{exit.vm}/vcpu{exit.vcpu} · rip {hex(exit.rip)}{exit.gpa !== undefined ? ` · gpa ${hex(exit.gpa)}` : ''}</span>
+        {exit.insn && <code>{exit.insn}</code>}
+        <button type="button" className="xs-btn" onClick={() => setReplay((r) => r + 1)} title="Play this exit again">replay</button>
+      </div>
+      <div className="xs-pipe-flow">
+        {nodes.map((n, i) => <Node key={n.id} n={n} i={i} max={max} />)}
+      </div>
+      <div className="xs-pipe-total" style={{ animationDelay: `${nodes.length * STAGE_MS}ms` }}>
+        This exit cost <b>{int(exit.cycles)}</b> modeled cycles
+        {cyclesPerInsn > 0 && <> — the time of about <b>{int(exit.cycles / cyclesPerInsn)}</b> guest instructions</>}
+        {exit.invalidated ? <>; it invalidated <b>{exit.invalidated}</b> cache {exit.invalidated === 1 ? 'entry' : 'entries'}</> : null}.
+      </div>
+    </div>
+  );
+});
+
+function Bar({ parts, testid }: { parts: { key: string; value: number; color: string; label: string }[]; testid?: string }) {
+  const total = parts.reduce((a, p) => a + p.value, 0);
+  return (
+    <div className="xs-stack" data-testid={testid}>
+      {parts.map((p) => (
+        <div key={p.key} style={{ width: `${total ? (100 * p.value) / total : 0}%`, background: p.color }} title={`${p.label}: ${int(p.value)} (${pct(total ? p.value / total : 0)})`}>
+          {total && p.value / total > 0.08 ? p.label : ''}
+        </div>
+      ))}
+    </div>
+  );
+}
+
+function LiveView({ counters, rate }: { counters: Counters; rate: number }) {
+  const s = summarize(counters);
+  const vmm = cycleShares(counters.cycles, false);
+  return (
+    <div className="xs-pipe-live">
+      <div className="xs-kpis">
+        <div><b>{compact(rate)}</b><span>exits/s</span></div>
+        <div><b>{int(s.cyclesPerExit)}</b><span>cycles/exit</span></div>
+        <div><b>{pct(s.overhead)}</b><span>of time outside the guest</span></div>
+        <div><b>{s.hitRate === null ? '—' : pct(s.hitRate)}</b><span>cache hit rate</span></div>
+      </div>
+      <div className="xs-note">where an exit's cycles go (whole run)</div>
+      <Bar parts={vmm.map((p) => ({ key: p.key, value: p.cycles, color: STAGE_COLOR[p.key === 'total' ? 'guest' : p.key], label: p.key }))} />
+      <div className="xs-note">guest vs VMM</div>
+      <Bar parts={[
+        { key: 'guest', value: counters.cycles.guest, color: STAGE_COLOR.guest, label: 'guest' },
+        { key: 'vmm', value: counters.cycles.total - counters.cycles.guest, color: STAGE_COLOR.exit, label: 'VMM (exits)' },
+      ]} />
+      {s.hitRate !== null && (
+        <>
+          <div className="xs-note">cache lookups</div>
+          <Bar parts={[
+            { key: 'hit', value: s.hits, color: HIT_COLOR, label: `hits ${compact(s.hits)}` },
+            { key: 'miss', value: s.misses, color: MISS_COLOR, label: `misses ${compact(s.misses)}` },
+          ]} />
+          {s.savedPerHit !== null && <div className="xs-note">each hit skips ≈ {int(s.savedPerHit)} cycles of walk + fetch + decode</div>}
+        </>
+      )}
+    </div>
+  );
+}
+
+export default function ExitPipeline() {
+  const live = useMachine(selectLive);
+  const exit = useMachine((s) => s.selectedExit);
+  const counters = useMachineThrottled(selectCounters, live ? 200 : 1000);
+  const rate = useMachineThrottled(selectRate, 200);
+  const cpi = counters ? summarize(counters).cyclesPerInsn : 0;
+  return (
+    <section className="xs-panel" data-testid="exit-pipeline" aria-label="Exit pipeline">
+      {live && counters ? <LiveView counters={counters} rate={rate} />
+        : exit ? <StepView key={exit.seq} exit={exit} cyclesPerInsn={cpi} />
+          : <div className="xs-empty">Step to the next exit to watch the VMM handle it, stage by stage.</div>}
+    </section>
+  );
+}

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import type { ExitEvent, WalkStep } from '../../../core/events';
+import type { Counters } from '../../../worker/protocol';
+import { buildPipeline, cycleShares, summarize } from './pipelineModel';
+
+function exit(partial: Partial<ExitEvent>): ExitEvent {
+  return { seq: 0, vm: 0, vcpu: 0, reason: 'mmio', rip: 0x100000, cr3: 0x1000, retired: 10, stages: [], cycles: 0, ...partial };
+}
+const refs = (g: number, e: number): WalkStep[] => [
+  ...Array.from({ length: e }, () => ({ dim: 'ept' as const, row: 0, level: 1, index: 0, entryAddr: 0, entryValue: 0n, outcome: 'next' as const })),
+  ...Array.from({ length: g }, () => ({ dim: 'guest' as const, row: 1, level: 1, index: 0, entryAddr: 0, entryValue: 0n, outcome: 'next' as const })),
+];
+
+describe('buildPipeline', () => {
+  it('lights every stage of a miss and splits the walk cycles between guest and EPT references', () => {
+    const e = exit({
+      icache: 'miss',
+      walk: refs(4, 20),
+      stages: [
+        { name: 'exit', cycles: 1000 }, { name: 'icache', cycles: 50, detail: 'miss' }, { name: 'walk', cycles: 2400, detail: '24 refs' },
+        { name: 'fetch', cycles: 300 }, { name: 'decode', cycles: 500 }, { name: 'emulate', cycles: 200 },
+      ],
+      cycles: 4450,
+    });
+    const n = buildPipeline(e);
+    expect(n.map((x) => x.id)).toEqual(['exit', 'icache', 'walk-guest', 'walk-ept', 'fetch', 'decode', 'emulate', 'resume']);
+    expect(n.find((x) => x.id === 'icache')?.state).toBe('miss');
+    expect(n.find((x) => x.id === 'walk-guest')?.cycles).toBe(400);
+    expect(n.find((x) => x.id === 'walk-ept')?.cycles).toBe(2000);
+    expect(n.every((x) => x.state !== 'skipped')).toBe(true);
+  });
+
+  it('marks the walk, fetch and decode as skipped on a cache hit', () => {
+    const n = buildPipeline(exit({ icache: 'hit', stages: [{ name: 'exit', cycles: 1000 }, { name: 'icache', cycles: 50 }, { name: 'emulate', cycles: 200 }], cycles: 1250 }));
+    expect(n.find((x) => x.id === 'icache')?.state).toBe('hit');
+    for (const id of ['walk-guest', 'walk-ept', 'fetch', 'decode']) {
+      expect(n.find((x) => x.id === id)).toMatchObject({ state: 'skipped', detail: 'skipped: cache hit', cycles: null });
+    }
+  });
+
+  it('shows the invalidate stage only on exits that have it, and says why decode assist skips the walk', () => {
+    const wp = buildPipeline(exit({ reason: 'ept-violation', stages: [{ name: 'exit', cycles: 1000 }, { name: 'invalidate', cycles: 300, detail: '3 entries' }, { name: 'emulate', cycles: 10 }] }));
+    expect(wp.map((x) => x.id)).toContain('invalidate');
+    const da = buildPipeline(exit({ stages: [{ name: 'exit', cycles: 1000 }, { name: 'decode', cycles: 500 }, { name: 'emulate', cycles: 200 }] }));
+    expect(da.find((x) => x.id === 'fetch')?.detail).toMatch(/decode assist/);
+    expect(da.map((x) => x.id)).not.toContain('invalidate');
+  });
+});
+
+describe('run summary', () => {
+  const c: Counters = {
+    retired: 1000,
+    exits: { total: 10, byReason: { mmio: 10 } },
+    icache: { lookups: 10, hits: 9, misses: 1, inserts: 1, evictions: 0, invalidations: 0, wpFaults: 0 },
+    cycles: { total: 21000, guest: 1000, exit: 10000, walk: 5000, fetch: 1000, decode: 2000, emulate: 1500, icache: 500 },
+    hostNsPerExit: 0,
+  };
+  it('computes cost per exit, overhead and hit rate', () => {
+    const s = summarize(c);
+    expect(s.cyclesPerExit).toBe(2000);
+    expect(s.cyclesPerInsn).toBe(1);
+    expect(s.overhead).toBeCloseTo(20 / 21);
+    expect(s.hitRate).toBeCloseTo(0.9);
+  });
+  it('splits cycles into shares that add up to 1', () => {
+    const sh = cycleShares(c.cycles, true);
+    expect(sh[0].key).toBe('guest');
+    expect(sh.reduce((a, s) => a + s.share, 0)).toBeCloseTo(1);
+    expect(cycleShares({ ...c.cycles, total: 0, guest: 0, exit: 0, walk: 0, fetch: 0, decode: 0, emulate: 0, icache: 0 }, false).every((s) => s.share === 0)).toBe(true);
+  });
+});

@@ -1,0 +1,123 @@
+/**
+ * The exit pipeline as data: which stages one exit went through, which it skipped and why,
+ * with its modeled cycles; and the run-wide proportions shown at full speed. Pure.
+ */
+import type { CycleCounters, ExitEvent, StageName } from '../../../core/events';
+import type { Counters } from '../../../worker/protocol';
+
+export type NodeId = 'exit' | 'icache' | 'walk-guest' | 'walk-ept' | 'fetch' | 'decode' | 'emulate' | 'invalidate' | 'device' | 'resume';
+
+export interface PipelineNode {
+  id: NodeId;
+  label: string;
+  /** Stage colour key. */
+  stage: StageName | 'resume';
+  /** Modeled cycles of this node, or null when it did not run. */
+  cycles: number | null;
+  detail: string;
+  /** 'ran' lit in order; 'hit'/'miss' for the lookup; 'skipped' greyed with the reason in detail. */
+  state: 'ran' | 'hit' | 'miss' | 'skipped';
+}
+
+const BASE: { id: NodeId; label: string; stage: StageName | 'resume' }[] = [
+  { id: 'exit', label: 'VM exit', stage: 'exit' },
+  { id: 'icache', label: 'cache lookup', stage: 'icache' },
+  { id: 'walk-guest', label: 'guest page walk', stage: 'walk' },
+  { id: 'walk-ept', label: 'EPT walks', stage: 'walk' },
+  { id: 'fetch', label: 'fetch', stage: 'fetch' },
+  { id: 'decode', label: 'decode', stage: 'decode' },
+  { id: 'emulate', label: 'emulate', stage: 'emulate' },
+  { id: 'invalidate', label: 'invalidate', stage: 'invalidate' },
+  { id: 'device', label: 'device', stage: 'device' },
+  { id: 'resume', label: 'resume guest', stage: 'resume' },
+];
+
+/** Why a stage of the instruction-emulation path did not run for this exit. */
+function skipReason(exit: ExitEvent, id: NodeId): string {
+  if (exit.reason !== 'mmio') return `not needed for ${exit.reason}`;
+  if (exit.icache === 'hit' && (id === 'walk-guest' || id === 'walk-ept' || id === 'fetch' || id === 'decode')) return 'skipped: cache hit';
+  if (id === 'icache') return exit.icache === 'bypass' ? 'bypassed' : 'no cache (strategy)';
+  if ((id === 'walk-guest' || id === 'walk-ept' || id === 'fetch') && exit.stages.some((s) => s.name === 'decode')) return 'skipped: bytes handed over (decode assist)';
+  return 'skipped';
+}
+
+export function buildPipeline(exit: ExitEvent): PipelineNode[] {
+  const byName = new Map<StageName, { cycles: number; detail: string }>();
+  for (const s of exit.stages) {
+    const prev = byName.get(s.name);
+    byName.set(s.name, { cycles: (prev?.cycles ?? 0) + s.cycles, detail: [prev?.detail, s.detail].filter(Boolean).join(', ') });
+  }
+  const walk = byName.get('walk');
+  const guestRefs = exit.walk?.filter((w) => w.dim === 'guest').length ?? 0;
+  const eptRefs = (exit.walk?.length ?? 0) - guestRefs;
+  const nodes: PipelineNode[] = [];
+  for (const b of BASE) {
+    if ((b.id === 'invalidate' || b.id === 'device') && !byName.has(b.id)) continue;
+    let node: PipelineNode;
+    if (b.id === 'resume') {
+      node = { ...b, cycles: null, detail: `${exit.cycles.toLocaleString('en-US')} cycles in all`, state: 'ran' };
+    } else if (b.id === 'walk-guest' || b.id === 'walk-ept') {
+      if (!walk) {
+        node = { ...b, cycles: null, detail: skipReason(exit, b.id), state: 'skipped' };
+      } else if (guestRefs + eptRefs > 0) {
+        const refs = b.id === 'walk-guest' ? guestRefs : eptRefs;
+        node = { ...b, cycles: Math.round((walk.cycles * refs) / (guestRefs + eptRefs)), detail: `${refs} refs`, state: 'ran' };
+      } else {
+        node = b.id === 'walk-guest'
+          ? { ...b, cycles: walk.cycles, detail: walk.detail || 'guest + EPT refs', state: 'ran' }
+          : { ...b, cycles: null, detail: 'counted in the guest walk', state: 'ran' };
+      }
+    } else {
+      const s = byName.get(b.id);
+      if (!s) node = { ...b, cycles: null, detail: skipReason(exit, b.id), state: 'skipped' };
+      else if (b.id === 'icache') node = { ...b, cycles: s.cycles, detail: s.detail || exit.icache || '', state: exit.icache === 'hit' ? 'hit' : exit.icache === 'miss' ? 'miss' : 'ran' };
+      else node = { ...b, cycles: s.cycles, detail: s.detail ?? '', state: 'ran' };
+    }
+    nodes.push(node);
+  }
+  return nodes;
+}
+
+export interface Share {
+  key: keyof CycleCounters;
+  cycles: number;
+  share: number;
+}
+
+/** Run-wide modeled cycles by where they went, as shares of the total (the stacked bar). */
+export function cycleShares(c: CycleCounters, includeGuest: boolean): Share[] {
+  const keys: (keyof CycleCounters)[] = ['exit', 'icache', 'walk', 'fetch', 'decode', 'emulate'];
+  if (includeGuest) keys.unshift('guest');
+  const total = keys.reduce((a, k) => a + c[k], 0);
+  return keys.map((k) => ({ key: k, cycles: c[k], share: total > 0 ? c[k] / total : 0 }));
+}
+
+export interface RunSummary {
+  exits: number;
+  /** Modeled VMM cycles per exit (everything but guest execution). */
+  cyclesPerExit: number;
+  /** Modeled cycles per guest instruction, to say what an exit costs in instructions. */
+  cyclesPerInsn: number;
+  /** Share of all modeled time spent outside the guest. */
+  overhead: number;
+  hits: number;
+  misses: number;
+  hitRate: number | null;
+  /** Mean walk + fetch + decode cycles of a miss: what each hit saves (before the lookup's own cost). */
+  savedPerHit: number | null;
+}
+
+export function summarize(c: Counters): RunSummary {
+  const vmm = c.cycles.total - c.cycles.guest;
+  const lookups = c.icache.hits + c.icache.misses;
+  return {
+    exits: c.exits.total,
+    cyclesPerExit: c.exits.total ? vmm / c.exits.total : 0,
+    cyclesPerInsn: c.retired ? c.cycles.guest / c.retired : 0,
+    overhead: c.cycles.total ? vmm / c.cycles.total : 0,
+    hits: c.icache.hits,
+    misses: c.icache.misses,
+    hitRate: lookups ? c.icache.hits / lookups : null,
+    savedPerHit: c.icache.misses ? (c.cycles.walk + c.cycles.fetch + c.cycles.decode) / c.icache.misses : null,
+  };
+}

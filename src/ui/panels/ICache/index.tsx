@@ -1,0 +1,134 @@
+/**
+ * The instruction cache: every entry (vm, rip, cr3, bytes, disassembly, hits, age) with rows
+ * that flash on hit (green) and insert (blue), and removed entries struck through as they fade
+ * (red: invalidated by a write-protect fault; grey: evicted). The bucket heatmap shows how the
+ * entries spread over the hash table; the selected exit's entry and bucket are outlined.
+ */
+import { memo, useEffect, useMemo, useState } from 'react';
+import type { ExitEvent } from '../../../core/events';
+import type { MachineState } from '../../../store/machineStore';
+import { useMachine, useMachineApi } from '../useMachine';
+import { hex } from '../lib/format';
+import { useVirtualRows } from '../lib/useVirtualRows';
+import {
+  IcacheTracker, entryKey, heatColor, heatColumns, sortRows, type DisplayRow, type SortKey,
+} from './icacheDiff';
+import '../panels.css';
+
+const ROW_H = 20;
+
+/** Pages written by the write-protect faults among the newest exits. */
+function recentWpPages(s: MachineState): Set<number> {
+  const out = new Set<number>();
+  const log = s.exitLog;
+  for (let i = log.length - 1; i >= 0 && i >= log.length - 256; i--) {
+    const e = log[i];
+    if (e.reason === 'ept-violation' && e.gpa !== undefined) out.add(Math.floor(e.gpa / 4096) * 4096);
+  }
+  return out;
+}
+
+/** Subscribes to the store outside React's render and keeps flashes/ghosts alive across frames. */
+function useIcacheRows(): { rows: DisplayRow[]; maxAge: number } {
+  const api = useMachineApi();
+  const [state, setState] = useState<{ rows: DisplayRow[]; maxAge: number }>({ rows: [], maxAge: 0 });
+  useEffect(() => {
+    const tracker = new IcacheTracker();
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    let lastView: unknown = undefined;
+    const refresh = () => {
+      const s = api.getState();
+      const entries = s.view?.icache ?? [];
+      const rows = tracker.update(entries, s.counters?.icache ?? null, performance.now(), recentWpPages(s));
+      let maxAge = 0;
+      for (const e of entries) if (e.age > maxAge) maxAge = e.age;
+      setState({ rows, maxAge });
+      if (timer !== null) clearTimeout(timer);
+      const next = tracker.nextExpiry(performance.now());
+      timer = next === null ? null : setTimeout(refresh, next + 10);
+    };
+    const unsubscribe = api.subscribe((s) => {
+      if (s.view === lastView) return;
+      lastView = s.view;
+      refresh();
+    });
+    timer = setTimeout(refresh, 0);
+    return () => {
+      unsubscribe();
+      if (timer !== null) clearTimeout(timer);
+    };
+  }, [api]);
+  return state;
+}
+
+const Heatmap = memo(function Heatmap({ buckets, selected }: { buckets: number[]; selected: number | null }) {
+  const max = Math.max(0, ...buckets);
+  const cols = heatColumns(buckets.length);
+  const used = buckets.filter((b) => b > 0).length;
+  return (
+    <div className="xs-heat-wrap">
+      <div className="xs-note">{buckets.length} buckets · {used} used · fullest holds {max}</div>
+      <div className="xs-heat" style={{ gridTemplateColumns: `repeat(${cols}, 12px)` }} data-testid="icache-heatmap">
+        {buckets.map((n, i) => (
+          <div key={i} className={i === selected ? 'sel' : undefined} style={{ background: heatColor(n, max) }} title={`bucket ${i}: ${n} ${n === 1 ? 'entry' : 'entries'}`} />
+        ))}
+      </div>
+    </div>
+  );
+});
+
+function selectedMark(exit: ExitEvent | null): { key: string | null; kind: 'hit' | 'miss' | null } {
+  if (!exit || (exit.icache !== 'hit' && exit.icache !== 'miss')) return { key: null, kind: null };
+  return { key: entryKey(exit), kind: exit.icache };
+}
+
+export default function ICache() {
+  const { rows, maxAge } = useIcacheRows();
+  const buckets = useMachine((s) => s.view?.buckets);
+  const counters = useMachine((s) => s.counters?.icache);
+  const selected = useMachine((s) => s.selectedExit);
+  const [sort, setSort] = useState<SortKey>('bucket');
+  const sorted = useMemo(() => sortRows(rows, sort), [rows, sort]);
+  const mark = selectedMark(selected);
+  const selectedBucket = mark.key ? rows.find((r) => r.key === mark.key)?.entry.bucket ?? null : null;
+  const [v, listRef, onListScroll] = useVirtualRows(sorted.length, ROW_H);
+  const live = rows.length - rows.filter((r) => r.ghost).length;
+  return (
+    <section className="xs-panel xs-icache" aria-label="Instruction cache">
+      <div className="xs-toolbar">
+        <span><b>{live}</b> entries</span>
+        {counters && <span className="xs-note">{counters.inserts} inserts · {counters.evictions} evictions · {counters.invalidations} invalidations · {counters.wpFaults} write-protect faults</span>}
+        <label className="xs-right">sort <select value={sort} onChange={(e) => setSort(e.target.value as SortKey)}>
+          <option value="bucket">bucket</option><option value="hits">hits</option><option value="age">newest</option>
+        </select></label>
+      </div>
+      <div className="xs-legend">
+        <span className="xs-lg-hit">hit</span><span className="xs-lg-insert">insert</span>
+        <span className="xs-lg-inval">invalidated</span><span className="xs-lg-evict">evicted</span>
+      </div>
+      <div className="xs-table" role="table" data-testid="icache-table">
+        <div className="xs-row xs-head xs-icache-cols" role="row">
+          <span>bkt</span><span>vm</span><span>rip</span><span>cr3</span><span>bytes</span><span>instruction</span><span>hits</span><span>age</span>
+        </div>
+        <div className="xs-scroll" ref={listRef} onScroll={onListScroll} style={{ height: 220 }}>
+          {sorted.length === 0 && <div className="xs-empty">{counters ? 'empty' : 'The cache fills when the icache strategy handles exits.'}</div>}
+          <div style={{ height: v.height, position: 'relative' }}>
+            {sorted.slice(v.start, v.end).map((r, i) => {
+              const e = r.entry;
+              const cls = ['xs-row', 'xs-icache-cols', r.ghost ? `xs-ghost xs-ghost-${r.ghost}` : r.flash ? `xs-flash-${r.flash}-${r.nonce}` : '',
+                r.key === mark.key && !r.ghost ? `xs-sel-${mark.kind}` : ''].join(' ');
+              return (
+                <div key={r.key + (r.ghost ?? '')} role="row" data-testid="icache-row" data-state={r.ghost ?? r.flash ?? ''} className={cls} style={{ top: (v.start + i) * ROW_H, height: ROW_H }}
+                  title={`depends on pages ${e.pages.map((p) => hex(p)).join(', ')}${r.ghost ? ` — ${r.ghost}` : ''}`}>
+                  <span>{e.bucket}</span><span>{e.vm}</span><span>{hex(e.rip)}</span><span>{hex(e.cr3)}</span>
+                  <span className="xs-bytes">{e.bytes}</span><span className="xs-insn">{e.insn}</span><span>{e.hits}</span><span>{maxAge - e.age}</span>
+                </div>
+              );
+            })}
+          </div>
+        </div>
+      </div>
+      {buckets && buckets.length > 0 && <Heatmap buckets={buckets} selected={selectedBucket} />}
+    </section>
+  );
+}

@@ -1,0 +1,110 @@
+/**
+ * The 2D page walk of the selected exit: guest rows x EPT columns, each cell one memory
+ * reference, lit in the order the hardware/VMM made them (CSS animation delays, no per-frame
+ * React work). Cache hits show that no walk happened.
+ */
+import { memo, useMemo, useState } from 'react';
+import type { ExitEvent } from '../../../core/events';
+import { useMachine } from '../useMachine';
+import { hex, hex64 } from '../lib/format';
+import {
+  EPT_COLUMNS, GUEST_COLUMN, ROW_LABEL, describeCell, layoutWalk, pageSizeOf,
+  type WalkCell, type WalkTranslation,
+} from './walkLayout';
+import '../panels.css';
+
+/** Milliseconds between two references lighting up. */
+const REF_DELAY_MS = 70;
+
+function Cell({ cell, delayMs }: { cell: WalkCell; delayMs: number }) {
+  const info = describeCell(cell);
+  const kind = cell.step.dim === 'guest' ? 'guest' : 'ept';
+  const cls = `xs-walk-cell xs-walk-${kind}${info.leaf ? ' xs-walk-leaf' : ''}${info.problem ? ' xs-walk-fault' : ''}`;
+  const tip = `${info.title}\nentry at ${hex(info.addr)} (${kind === 'guest' ? 'guest-physical' : 'host-physical'})\n`
+    + `value ${hex64(info.value)}${info.target !== null ? `\n-> ${hex(info.target)}` : ''}${info.problem ? `\n${info.problem}` : ''}`;
+  return (
+    <div data-testid="walk-ref" className={cls} style={{ gridRow: 5 - cell.row + 1, gridColumn: cell.col + 2, animationDelay: `${delayMs}ms` }} title={tip}>
+      <div className="xs-walk-head"><span className="xs-walk-n">{cell.order + 1}</span><span>{hex(info.addr)}</span></div>
+      <div className="xs-walk-val">{hex64(info.value)}</div>
+      <div className="xs-bits">
+        {info.bits.map((b) => <span key={b.name} className={b.on ? 'on' : 'off'} title={b.title}>{b.name}</span>)}
+        {info.problem && <span className="bad">{info.problem}</span>}
+      </div>
+    </div>
+  );
+}
+
+/** Guest-physical address each row translates: CR3's table, each entry's target, the data. */
+function rowAddresses(t: WalkTranslation, exit: ExitEvent): Map<number, number> {
+  const m = new Map<number, number>([[4, Math.floor(exit.cr3 / 4096) * 4096]]);
+  for (const c of t.cells) {
+    if (c.step.dim !== 'guest') continue;
+    const info = describeCell(c);
+    if (info.target === null) continue;
+    if (info.leaf) {
+      const size = pageSizeOf(c.step.level);
+      const rip = exit.rip >= 0 ? exit.rip : exit.rip + 2 ** 64;
+      m.set(0, info.target + (rip % size));
+    } else {
+      m.set(c.row - 1, info.target);
+    }
+  }
+  return m;
+}
+
+function Translation({ t, exit, base }: { t: WalkTranslation; exit: ExitEvent; base: number }) {
+  const addrs = rowAddresses(t, exit);
+  return (
+    <div className="xs-walk-grid">
+      <div className="xs-walk-colhead" style={{ gridRow: 1, gridColumn: 1 }}>guest row</div>
+      {EPT_COLUMNS.map((c, i) => <div key={c} className="xs-walk-colhead" style={{ gridRow: 1, gridColumn: i + 2 }}>{c}</div>)}
+      <div className="xs-walk-colhead xs-walk-guesthead" style={{ gridRow: 1, gridColumn: 6 }}>{GUEST_COLUMN}</div>
+      {[4, 3, 2, 1, 0].map((row) => (
+        <div key={row} className={`xs-walk-rowhead${t.rows.includes(row) ? '' : ' xs-dim'}`} style={{ gridRow: 5 - row + 1, gridColumn: 1 }}>
+          <b>{ROW_LABEL[row]}</b>
+          <span>{addrs.has(row) ? `gpa ${hex(addrs.get(row) ?? 0)}` : t.rows.includes(row) ? '' : 'skipped (large page)'}</span>
+        </div>
+      ))}
+      {t.cells.map((c) => <Cell key={c.order} cell={c} delayMs={(c.order - base) * REF_DELAY_MS} />)}
+    </div>
+  );
+}
+
+const WalkView = memo(function WalkView({ exit }: { exit: ExitEvent }) {
+  const layout = useMemo(() => layoutWalk(exit.walk), [exit.walk]);
+  const [replay, setReplay] = useState(0);
+  if (!exit.walk || exit.walk.length === 0) {
+    const msg = exit.icache === 'hit'
+      ? 'cache hit: no walk. The decoded instruction came from the cache, so the VMM skipped the page walk, the fetch and the decode.'
+      : exit.stages.some((s) => s.name === 'walk')
+        ? 'This exit walked, but its references were not recorded (only step mode and selected exits record them).'
+        : `No walk for this exit (${exit.reason}${exit.icache === 'bypass' ? ', cache bypassed' : ''}): the VMM did not translate RIP.`;
+    return <div className="xs-empty xs-walk-none">{msg}</div>;
+  }
+  return (
+    <div className="xs-walk" key={replay}>
+      <div className="xs-walk-summary">
+        <span><b>{layout.total}</b> memory references</span>
+        <span>({layout.eptRefs} EPT + {layout.guestRefs} guest) to translate RIP {hex(exit.rip)}</span>
+        <span className="xs-note">a native walk reads {layout.guestRefs}; with EPT each guest-physical address costs up to 4 more</span>
+        <button type="button" className="xs-btn" onClick={() => setReplay((r) => r + 1)} title="Play the walk again">replay</button>
+      </div>
+      {layout.translations.map((t, i) => (
+        <div key={i}>
+          {layout.translations.length > 1 && <div className="xs-note">translation {i + 1} of {layout.translations.length}{i > 0 ? ' (the instruction crosses a page)' : ''}</div>}
+          {t.fault && <div className="xs-walk-faultmsg">walk stopped: {t.fault}</div>}
+          <Translation t={t} exit={exit} base={0} />
+        </div>
+      ))}
+    </div>
+  );
+});
+
+export default function WalkGrid() {
+  const exit = useMachine((s) => s.selectedExit);
+  return (
+    <section className="xs-panel" data-testid="walk-grid" aria-label="2D page walk">
+      {exit ? <WalkView key={exit.seq} exit={exit} /> : <div className="xs-empty">Step to an exit, or click one in the event log, to see its page walk.</div>}
+    </section>
+  );
+}

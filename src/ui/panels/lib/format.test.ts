@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { compact, hex, hex64, int, pct } from './format';
+
+describe('format', () => {
+  it('prints canonical negative addresses as their 64-bit pattern', () => {
+    expect(hex(0xfee00000)).toBe('0xfee00000');
+    expect(hex(-(2 ** 47))).toBe('0xffff800000000000');
+    expect(hex(0x10, 4)).toBe('0x0010');
+    expect(hex64(-1n)).toBe('0xffffffffffffffff');
+    expect(hex64('0x1f', 4)).toBe('0x001f');
+  });
+  it('prints counts compactly with three significant digits', () => {
+    expect(compact(6_040_000)).toBe('6.04M');
+    expect(compact(123_100)).toBe('123k');
+    expect(compact(12_345)).toBe('12.3k');
+    expect(compact(512)).toBe('512');
+    expect(compact(2.5)).toBe('2.5');
+    expect(compact(0)).toBe('0');
+    expect(int(12345.6)).toBe('12,346');
+    expect(pct(0.4567)).toBe('45.7%');
+    expect(pct(1)).toBe('100%');
+  });
+});

@@ -1,0 +1,40 @@
+/** Number formatting shared by the panels. Pure. */
+
+/**
+ * Hex of a JS-number address. Guest-linear addresses are sign-extended 48-bit values held as
+ * numbers (0xFFFF8000_00000000 is -2^47): negative values print as their 64-bit pattern.
+ */
+export function hex(n: number, pad = 0): string {
+  const s = n >= 0 ? Math.trunc(n).toString(16) : BigInt.asUintN(64, BigInt(Math.trunc(n))).toString(16);
+  return '0x' + s.padStart(pad, '0');
+}
+
+/** Hex of a 64-bit value (bigint, or a "0x..." string as it crosses the Worker). */
+export function hex64(v: bigint | string, pad = 16): string {
+  const b = typeof v === 'bigint' ? v : BigInt(v);
+  return '0x' + BigInt.asUintN(64, b).toString(16).padStart(pad, '0');
+}
+
+/** Integer with thousands separators: 12345 -> "12,345". */
+export function int(n: number): string {
+  if (!Number.isFinite(n)) return '–';
+  return Math.round(n).toLocaleString('en-US');
+}
+
+/** Compact number: 1234 -> "1.2k", 2500000 -> "2.5M". */
+export function compact(n: number): string {
+  if (!Number.isFinite(n)) return '–';
+  const a = Math.abs(n);
+  const sig = (x: number) => x.toFixed(x >= 100 ? 0 : x >= 10 ? 1 : 2);
+  if (a >= 1e9) return sig(n / 1e9) + 'G';
+  if (a >= 1e6) return sig(n / 1e6) + 'M';
+  if (a >= 1e4) return sig(n / 1e3) + 'k';
+  if (a >= 100) return Math.round(n).toString();
+  return n.toFixed(a >= 10 ? 1 : 2).replace(/\.?0+$/, '') || '0';
+}
+
+/** Percentage of a ratio in [0, 1]: 0.4567 -> "45.7%". */
+export function pct(r: number): string {
+  if (!Number.isFinite(r)) return '–';
+  return (r * 100).toFixed(r >= 0.995 || r === 0 ? 0 : 1) + '%';
+}

@@ -1,0 +1,48 @@
+/** Names and colours of the exit-path stages, shared by the pipeline, the charts and the bench. */
+import type { StageName } from '../../../core/events';
+
+export const STAGE_ORDER: readonly StageName[] = [
+  'exit', 'icache', 'walk', 'fetch', 'decode', 'emulate', 'invalidate', 'device',
+];
+
+export const STAGE_LABEL: Record<StageName, string> = {
+  exit: 'VM exit + entry',
+  icache: 'cache lookup',
+  walk: 'page walk',
+  fetch: 'fetch',
+  decode: 'decode',
+  emulate: 'emulate',
+  invalidate: 'invalidate',
+  device: 'device',
+};
+
+/** Colour per stage; chosen to stay distinct on dark and light backgrounds. */
+export const STAGE_COLOR: Record<StageName | 'guest', string> = {
+  guest: '#7f8c8d',
+  exit: '#8e6fd8',
+  icache: '#2bb3a3',
+  walk: '#e67e22',
+  fetch: '#d9b310',
+  decode: '#3f8fdc',
+  emulate: '#d0508a',
+  invalidate: '#e74c3c',
+  device: '#6c9a3c',
+};
+
+export const HIT_COLOR = '#2ecc71';
+export const MISS_COLOR = '#e74c3c';
+
+/** Colour per exit reason, for the log and the exits chart. */
+export const REASON_COLOR: Record<string, string> = {
+  mmio: '#3f8fdc',
+  'ept-violation': '#e74c3c',
+  'apic-write': '#2bb3a3',
+  hlt: '#7f8c8d',
+  io: '#d9b310',
+  cpuid: '#8e6fd8',
+  rdmsr: '#c0792b',
+  wrmsr: '#e67e22',
+  vmcall: '#6c9a3c',
+  'external-interrupt': '#d0508a',
+  'interrupt-window': '#a569bd',
+};

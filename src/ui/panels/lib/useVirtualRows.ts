@@ -1,0 +1,34 @@
+/** Hook around visibleRange: tracks a scroll container's position and size. */
+import { useCallback, useEffect, useRef, useState, type RefObject, type UIEvent } from 'react';
+import { visibleRange, type VisibleRange } from './virtual';
+
+export interface VirtualRange extends VisibleRange {
+  /** Total height of the scrolled content. */
+  height: number;
+}
+
+/**
+ * Returns the rows to render, and the ref and scroll handler for the scroll container. With
+ * `followBottom`, the range is computed from the bottom (where the container will be scrolled
+ * to after this render), not from the last scroll event: a list growing by many rows per frame
+ * would otherwise render the rows of the previous frame's bottom, out of view.
+ */
+export function useVirtualRows(count: number, rowHeight: number, overscan = 8, followBottom = false):
+  [VirtualRange, RefObject<HTMLDivElement | null>, (e: UIEvent<HTMLDivElement>) => void] {
+  const ref = useRef<HTMLDivElement | null>(null);
+  const [scroll, setScroll] = useState({ top: 0, viewport: 400 });
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    const ro = new ResizeObserver(() => setScroll((s) => (s.viewport === el.clientHeight ? s : { ...s, viewport: el.clientHeight })));
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, []);
+  const onScroll = useCallback((e: UIEvent<HTMLDivElement>) => {
+    const el = e.currentTarget;
+    setScroll({ top: el.scrollTop, viewport: el.clientHeight });
+  }, []);
+  const top = followBottom ? Math.max(0, count * rowHeight - scroll.viewport) : scroll.top;
+  const range = visibleRange(top, scroll.viewport, rowHeight, count, overscan);
+  return [{ ...range, height: count * rowHeight }, ref, onScroll];
+}

@@ -1,0 +1,74 @@
+/**
+ * The one place the panels read machine state from. Every panel calls `useMachine(selector)`;
+ * the store is the one of the nearest MachineStoreContext (A/B mode: one per side), so a panel
+ * mounted inside side B's provider shows side B.
+ */
+import { createContext, useCallback, useContext, useEffect, useState } from 'react';
+import { useStore, type StoreApi } from 'zustand';
+import { useShallow } from 'zustand/react/shallow';
+import type { ExitEvent } from '../../core/events';
+import { useMachineStoreApi, type MachineState } from '../../store/machineStore';
+
+function useBoundStore(): StoreApi<MachineState> {
+  return useMachineStoreApi();
+}
+
+/**
+ * Asks the Worker for an exit's full record (its walk steps are only kept for exits the UI
+ * shows). The shell provides it: `<ExitDetailContext.Provider value={(seq) => client.selectExit(seq)}>`.
+ */
+export const ExitDetailContext = createContext<((seq: number) => void) | null>(null);
+
+/** Select an exit (drives the pipeline and walk panels) and ask the Worker for its detail. */
+export function useSelectExit(): (exit: ExitEvent | null) => void {
+  const api = useBoundStore();
+  const requestDetail = useContext(ExitDetailContext);
+  return useCallback((exit: ExitEvent | null) => {
+    api.getState().selectExit(exit);
+    if (exit && !exit.walk && requestDetail) requestDetail(exit.seq);
+  }, [api, requestDetail]);
+}
+
+/** Subscribe to one value of the machine store (re-renders only when it changes, by Object.is). */
+export function useMachine<T>(selector: (s: MachineState) => T): T {
+  return useStore(useBoundStore(), selector);
+}
+
+/** Subscribe to a derived object/array compared shallowly. */
+export function useMachineShallow<T>(selector: (s: MachineState) => T): T {
+  return useStore(useBoundStore(), useShallow(selector));
+}
+
+/** The store itself, for actions (selectExit) and for reading without subscribing. */
+export function useMachineApi(): StoreApi<MachineState> {
+  return useBoundStore();
+}
+
+/**
+ * Like useMachine, but re-renders at most once per `ms` (for views that need not follow every
+ * frame: charts, run-wide rates). Pass a stable (module-level) selector.
+ */
+export function useMachineThrottled<T>(selector: (s: MachineState) => T, ms: number): T {
+  const api = useBoundStore();
+  const [value, setValue] = useState(() => selector(api.getState()));
+  useEffect(() => {
+    let last = 0;
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const flush = () => {
+      timer = null;
+      last = performance.now();
+      setValue(() => selector(api.getState()));
+    };
+    const schedule = () => {
+      if (timer !== null) return;
+      timer = setTimeout(flush, Math.max(0, last + ms - performance.now()));
+    };
+    const unsubscribe = api.subscribe(schedule);
+    schedule();
+    return () => {
+      unsubscribe();
+      if (timer !== null) clearTimeout(timer);
+    };
+  }, [api, selector, ms]);
+  return value;
+}
