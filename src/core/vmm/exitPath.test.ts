@@ -339,7 +339,7 @@ describe('exit path: icache (the seed)', () => {
   it('2 MiB guest page: depends on the 4 KiB code page and 3 table pages only', () => {
     const { g, vmm, v, icache } = setup();
     const pt = g.newAddressSpace(false);
-    pt.map(0x40000000, 2 * MiB, 2 * MiB);
+    pt.map(0x40000000, 2 * MiB, 0x200000);
     v.cr3 = pt.cr3;
     v.rip = 0x40000000 + 0x5000;
     g.poke(2 * MiB + 0x5000, MOV_RAX_ECX);
@@ -357,7 +357,7 @@ describe('exit path: icache (the seed)', () => {
   it('1 GiB guest page: depends on the code page, the PDPT and the PML4', () => {
     const { g, vmm, v, icache } = setup();
     const pt = g.newAddressSpace(false);
-    pt.map(GiB, 0, GiB);
+    pt.map(GiB, 0, 0x40000000);
     v.cr3 = pt.cr3;
     v.rip = GiB + CODE;
     g.poke(CODE, MOV_RAX_ECX);
