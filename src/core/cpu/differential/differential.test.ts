@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SEED, type DiffCase, generateCases } from './generator.ts';
 import { INITIAL_RSP, MEM_ADDR, MEM_SIZE } from './layout.ts';
-import { nativeUnavailable, runNative } from './native.ts';
+import { type CaseResult, nativeUnavailable, runNative } from './native.ts';
+import { diffCase, formatMismatch } from './compare.ts';
+import { createVcpuRunner } from './vcpuRun.ts';
 import { TEMPLATES } from './templates.ts';
 import { CF, IF, OF, PF, RFLAGS_FIXED, SF, ZF } from './x86.ts';
 
@@ -73,5 +75,24 @@ describe.skipIf(whyNot !== null)('native harness (gcc + as on this CPU)', () => 
     expect(run.results).toHaveLength(COUNT);
     const faults = run.results.flatMap((r, i) => (r.outcome === 'fault' ? [`case ${i}: signal ${r.detail}: ${cases[i]?.lines.join('; ')}`] : []));
     expect(faults).toEqual([]);
+  });
+});
+
+describe.skipIf(whyNot !== null)('vCPU against this CPU', () => {
+  it(`agrees on ${COUNT} generated cases (seed ${SEED}; DIFF_SEED, DIFF_CASES override)`, () => {
+    const cases = generateCases(SEED, COUNT);
+    const native = runNative(cases);
+    const runner = createVcpuRunner(native.code);
+    const reports: string[] = [];
+    let mismatches = 0;
+    for (let i = 0; i < cases.length; i++) {
+      const c = cases[i] as DiffCase;
+      const diffs = diffCase(c, native.results[i] as CaseResult, runner.run(i, c));
+      if (diffs.length === 0) continue;
+      mismatches++;
+      if (reports.length < 20) reports.push(formatMismatch(c, native.code[i] as Uint8Array, diffs, SEED));
+    }
+    if (mismatches) console.error(`[differential] ${mismatches} of ${COUNT} cases differ; first ${reports.length}:\n\n${reports.join('\n\n')}`);
+    expect(mismatches, reports.join('\n\n')).toBe(0);
   });
 });

@@ -576,7 +576,7 @@ const lea: Template = {
     if (index) parts.push(`${b.name(index)}*${b.rng.pick([1, 2, 4, 8])}`);
     let text = parts.join(' + ');
     if (disp !== 0 || parts.length === 0) text += parts.length === 0 ? hex(disp) : disp < 0 ? ` - ${hex(-disp)}` : ` + ${hex(disp)}`;
-    const operand = parts.length === 0 ? `ds:${hex(BigInt.asUintN(32, BigInt(disp)))}` : `[${text}]`;
+    const operand = `[${text}]`;
     return insn(`lea ${b.name(d)}, ${operand}`, `lea r${width},${a32 ? 'a32' : 'a64'}`, [d.reg], NO_FLAGS);
   },
 };
@@ -685,7 +685,6 @@ function stringOp(op: (typeof STRING_OPS)[number]): Template {
       if (usesSi) b.setLow({ reg: RSI, width: 64, high: false }, BigInt(MEM_ADDR + si));
       if (usesDi) b.setLow({ reg: RDI, width: 64, high: false }, BigInt(MEM_ADDR + di));
       if (pfx) b.setLow({ reg: RCX, width: 64, high: false }, BigInt(count));
-      for (const r of regs) b.reserved.add(r);
       // Make REPE/REPNE stop somewhere inside the run: equal prefixes for CMPS, the
       // accumulator's value somewhere for SCAS.
       if (op === 'cmps' && !b.memDirty && b.rng.bool(0.7)) {

@@ -1,0 +1,79 @@
+/**
+ * The vCPU side of the differential test: the bytes the native assembler produced for each
+ * case run on our vCPU (testEnv: long mode, CPL 0, identity-mapped RAM, an IDT whose handlers
+ * halt), from the same initial registers, RFLAGS and buffer.
+ *
+ * One machine runs every case: each case's code sits in its own slot (followed by HLT) so no
+ * code is ever rewritten, and the buffer, GPRs, RFLAGS and RIP are reset between cases. The
+ * #DE gate is given IST1 (SDM Vol. 3A §6.14.5) so that the exception frame lands on a stack of
+ * its own instead of in the case's buffer, which RSP points into.
+ */
+import { createTestMachine, HANDLER_BASE, IDT_BASE, TSS_BASE, type TestMachine, runUntilHalt } from '../testEnv.ts';
+import type { DiffCase } from './generator.ts';
+import { CODE_ADDR, MEM_ADDR, MEM_SIZE } from './layout.ts';
+import type { CaseResult } from './native.ts';
+
+/** The stack #DE is delivered on (IST1), away from the buffer and the test env's stacks. */
+const IST1_TOP = 0x80000;
+const RAM_SIZE = 4 * 1024 * 1024;
+const MAX_INSNS = 10_000;
+
+export interface VcpuRunner {
+  run(index: number, c: DiffCase): CaseResult & { message?: string };
+}
+
+/** Loads every case's code into one machine; `code[i]` is case i's bytes (without the HLT). */
+export function createVcpuRunner(code: readonly Uint8Array[]): VcpuRunner {
+  const longest = code.reduce((m, c) => Math.max(m, c.length), 0);
+  const slot = (longest + 1 + 15) & ~15;
+  if (CODE_ADDR + slot * code.length > MEM_ADDR - 0x1000) throw new Error(`differential: ${code.length} cases of ${slot} bytes do not fit below the buffer`);
+  const blob = new Uint8Array(slot * code.length).fill(0xf4); // HLT after (and between) cases
+  code.forEach((c, i) => blob.set(c, i * slot));
+  const m: TestMachine = createTestMachine({ code: blob, codeAddr: CODE_ADDR, ramSize: RAM_SIZE });
+  const { vcpu, ram } = m;
+  ram.bytes[IDT_BASE + 0 * 16 + 4] = 1; // #DE gate: IST1
+  ram.view.setUint32(TSS_BASE + 0x24, IST1_TOP, true);
+  ram.view.setUint32(TSS_BASE + 0x28, 0, true);
+  // Read through a function: TypeScript would narrow the field to null after the reset below.
+  const lastText = (): string => vcpu.lastException?.text ?? '';
+  const cs = vcpu.cs;
+  const ss = vcpu.ss;
+
+  return {
+    run(index, c) {
+      const start = CODE_ADDR + index * slot;
+      const end = start + (code[index] as Uint8Array).length;
+      ram.bytes.set(c.mem, MEM_ADDR);
+      vcpu.clearStop();
+      vcpu.lastException = null;
+      vcpu.cs = cs;
+      vcpu.ss = ss;
+      c.gpr.forEach((v, i) => vcpu.setGpr(i, v));
+      vcpu.setRflags(c.rflags);
+      vcpu.rip = start;
+      const r = runUntilHalt(vcpu, MAX_INSNS);
+      const gpr = Array.from({ length: 16 }, (_, i) => vcpu.getGpr(i));
+      const mem = ram.bytes.slice(MEM_ADDR, MEM_ADDR + MEM_SIZE);
+      const base = { gpr, mem, rflags: vcpu.getRflags(), faultOffset: 0, detail: 0 };
+      if (r.exit.reason === 'hlt' && vcpu.rip === end) return { ...base, outcome: 'ok' };
+      if (r.exit.reason === 'hlt' && vcpu.rip >= HANDLER_BASE && vcpu.rip < HANDLER_BASE + 256 * 16) {
+        // Exception frame (no error code for #DE): RIP, CS, RFLAGS, RSP, SS (SDM Vol. 3A §6.14.2).
+        const vector = (vcpu.rip - HANDLER_BASE) >> 4;
+        const sp = Number(vcpu.getGpr(4));
+        const hasErr = [8, 10, 11, 12, 13, 14, 17].includes(vector) ? 8 : 0;
+        const frame = (k: number): bigint => ram.view.getBigUint64(sp + hasErr + 8 * k, true);
+        gpr[4] = frame(3);
+        return {
+          ...base,
+          outcome: vector === 0 ? 'de' : 'fault',
+          detail: vector,
+          faultOffset: Number(frame(0)) - start,
+          rflags: Number(frame(2)),
+          message: vector === 0 ? undefined : `exception ${vector} at rip offset ${Number(frame(0)) - start}: ${lastText()}`,
+        };
+      }
+      const why = r.exit.reason === 'stop' ? `${r.exit.stop?.reason}: ${r.exit.stop?.message}` : `exit ${r.exit.reason} at rip 0x${vcpu.rip.toString(16)}`;
+      return { ...base, outcome: 'fault', detail: -1, faultOffset: vcpu.rip - start, message: why };
+    },
+  };
+}
