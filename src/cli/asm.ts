@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { assemble, formatDiagnostic, type AsmResult } from '../core/asm/index';
+import { PREDEFINED_SYMBOLS } from '../core/guestAbi';
 
 const hex = (n: number, w = 0): string => n.toString(16).padStart(w, '0');
 const hexBytes = (b: Uint8Array): string => Array.from(b, (x) => hex(x, 2)).join(' ');
@@ -46,7 +47,8 @@ export async function main(args: string[]): Promise<number> {
     console.error(`asm: cannot read ${file}: ${e instanceof Error ? e.message : String(e)}`);
     return 1;
   }
-  const r = assemble(source, { file });
+  // The same symbols the machine gives a program (LAPIC_BASE, DEBUG_PORT, MSR names...).
+  const r = assemble(source, { file, predefined: PREDEFINED_SYMBOLS });
   for (const d of r.diagnostics) console.error(formatDiagnostic(d));
   if (!r.ok) return 1;
   if (flags.has('--hex')) {

@@ -88,6 +88,10 @@ describe('instruction encoding', () => {
     ]);
   });
 
+  it('accepts NASM operand-size prefixes and means CF by iret', () => {
+    expect(hex('o64 sysret\nsysret\niret\no64 iret\niretq')).toBe('480f070f07cf48cf48cf');
+  });
+
   it('treats xchg and test operands as commutative and uses the one-byte xchg form', () => {
     expect(hex('xchg eax, ebx')).toBe('93');
     expect(hex('xchg ebx, eax')).toBe('93');

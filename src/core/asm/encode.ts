@@ -281,6 +281,7 @@ function build(c: Candidate, req: EncodeRequest, len: number): Instruction {
       }
     }
     for (const p of req.prefixes) {
+      if (p.startsWith('o')) continue; // operand size: already chosen by the template
       if (p === 'lock') {
         if (!t.canLock || !c.ops.some((o) => o.t === 'mem')) throw new AsmError(`lock prefix is not allowed on '${req.mnemonic}' with these operands`, req.col);
         ins.hasLockPrefix = true;
@@ -340,7 +341,16 @@ function sizeName(n: number): string {
 export function encodeInstruction(req: EncodeRequest): Uint8Array {
   const r = resolveMnemonic(req.mnemonic);
   if (!r) throw new AsmError(unknownMnemonicMessage(req.mnemonic, []), req.col);
-  const templates = r.templates.filter((t) => r.movabs ? t.ops.some((k) => k === K.imm64 || k === K.mem_offs) : true);
+  // NASM's o16/o32/o64 pick the operand size (`o64 sysret` is sysretq).
+  const osz = req.prefixes.find((p) => /^o(16|32|64)$/.test(p));
+  let templates = r.templates.filter((t) => (r.movabs ? t.ops.some((k) => k === K.imm64 || k === K.mem_offs) : true) &&
+    (osz === undefined || t.opSize === Number(osz.slice(1))));
+  if (templates.length === 0 && osz) {
+    // iced names the sized forms of some no-operand instructions separately (sysretq, iretq).
+    const suffix = ({ o16: 'w', o32: 'd', o64: 'q' } as Record<string, string>)[osz];
+    templates = [...(tables().byMnemonic.get(r.name.replace(/[dwq]$/, '') + suffix) ?? [])];
+  }
+  if (templates.length === 0) throw new AsmError(`'${osz}' does not apply to '${req.mnemonic}'`, req.col);
 
   // 1. Shape: operand kinds only. Shapes do not change between passes, so they are cached.
   const variants = operandVariants(r.name, req.operands);

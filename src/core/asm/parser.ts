@@ -60,7 +60,7 @@ export interface Parsed {
 }
 
 const SIZES: Record<string, number> = { byte: 1, word: 2, dword: 4, fword: 6, qword: 8, tword: 10, tbyte: 10, oword: 16, xmmword: 16, dqword: 16, ymmword: 32 };
-const PREFIXES = new Set(['rep', 'repe', 'repz', 'repne', 'repnz', 'lock']);
+const PREFIXES = new Set(['rep', 'repe', 'repz', 'repne', 'repnz', 'lock', 'o16', 'o32', 'o64']);
 const DATA_WIDTH: Record<string, 1 | 2 | 4 | 8> = {
   db: 1, dw: 2, dd: 4, dq: 8, '.byte': 1, '.word': 2, '.short': 2, '.value': 2, '.2byte': 2, '.long': 4, '.int': 4, '.4byte': 4, '.quad': 8, '.8byte': 8,
 };

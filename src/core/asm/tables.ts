@@ -27,6 +27,8 @@ export interface Template {
   readonly canLock: boolean;
   readonly canRep: boolean;
   readonly canRepne: boolean;
+  /** Operand size in bits (0 when the instruction has none), for NASM's o16/o32/o64. */
+  readonly opSize: number;
 }
 
 export type RegClass =
@@ -71,6 +73,8 @@ function buildAliases(): Map<string, string> {
   m.set('popf', 'popfq');
   m.set('retn', 'ret');
   m.set('xlat', 'xlatb');
+  // iced's `iret` is the 16-bit form (66 CF); NASM and GNU mean CF.
+  m.set('iret', 'iretd');
   return m;
 }
 
@@ -143,6 +147,7 @@ function buildTemplates(): Map<string, Template[]> {
         canLock: info.canUseLockPrefix,
         canRep: info.canUseRepPrefix,
         canRepne: info.canUseRepnePrefix,
+        opSize: info.operandSize,
       };
       const name = Mnemonic[info.mnemonic].toLowerCase();
       let list = byMnemonic.get(name);
