@@ -99,7 +99,10 @@ const qemu = qemuAvailable();
 const rows: Array<{ kernel: string; insns: number; ms: number; mips: number; qemuMips: number | null; ratio: number | null }> = [];
 for (const k of kernels) {
   runOurs(k); // warm-up run (JIT of the generated blocks)
-  const { insns, ms } = runOurs(k);
+  // Best of 3: the host may be shared, the minimum is the least disturbed run.
+  let best = runOurs(k);
+  for (let i = 0; i < 2; i++) { const r = runOurs(k); if (r.ms < best.ms) best = r; }
+  const { insns, ms } = best;
   const q = qemu ? runQemu(qemu, k, insns) : null;
   const ours = mips(insns, ms);
   rows.push({ kernel: k.name, insns, ms: Math.round(ms), mips: Math.round(ours * 10) / 10, qemuMips: q === null ? null : Math.round(q), ratio: q === null ? null : Math.round((ours / q) * 1000) / 1000 });

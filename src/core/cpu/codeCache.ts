@@ -23,6 +23,13 @@ export interface Block {
   single: boolean;
   /** Generated source (kept for debugging and tests). */
   src: string;
+  /**
+   * Chained successors (QEMU's direct block chaining, done by the dispatcher): the last two
+   * blocks that followed this one, valid while `linkEpoch` equals the vCPU's TLB epoch.
+   */
+  l0: Block | null;
+  l1: Block | null;
+  linkEpoch: number;
 }
 
 export interface CodeCacheListener {

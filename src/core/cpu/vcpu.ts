@@ -344,12 +344,16 @@ export class Vcpu implements CodeCacheListener {
     }
     this.jc.clear();
     this.jc1.clear();
+    this.tlbEpoch++;
   }
+  /** Bumped on every TLB flush: chained block links are valid only within one epoch. */
+  private tlbEpoch = 0;
   flushTlbPage(la: number): void {
     const pn = Math.floor(la / 4096), i = pn & TLB_MASK;
     if (this.tlbPn[i] === pn) { this.tlbPn[i] = NaN; this.tagR[i] = NaN; this.tagW[i] = NaN; this.tagX[i] = NaN; }
     this.jc.clear();
     this.jc1.clear();
+    this.tlbEpoch++;
   }
   /** CodeCacheListener: a page became a code page; stop caching writes to it. */
   codePageAdded(hpaPage: number): void {
@@ -625,6 +629,7 @@ export class Vcpu implements CodeCacheListener {
         return this.finishExit(ex);
       }
     }
+    let prev: Block | null = null;
     for (;;) {
       if (this.stopInfo) return this.stopExit(ex);
       if (this.requestInterruptWindow && this.interruptWindowOpen()) {
@@ -641,9 +646,22 @@ export class Vcpu implements CodeCacheListener {
         return ex;
       }
       const single = left === 1 || (this.requestInterruptWindow && (this.fl & IF) !== 0 && this.retired < this.shadowUntil);
-      let b: Block;
+      let b: Block | null = null;
+      const rip = this.rip;
+      if (prev !== null && !single && prev.linkEpoch === this.tlbEpoch) {
+        const l0: Block | null = prev.l0, l1: Block | null = prev.l1;
+        if (l0 !== null && l0.rip === rip && l0.valid) b = l0;
+        else if (l1 !== null && l1.rip === rip && l1.valid) b = l1;
+      }
       try {
-        b = this.getBlock(single);
+        if (b === null) {
+          b = this.getBlock(single);
+          if (prev !== null && !single) {
+            if (prev.linkEpoch !== this.tlbEpoch) { prev.l0 = null; prev.l1 = null; prev.linkEpoch = this.tlbEpoch; }
+            prev.l1 = prev.l0;
+            prev.l0 = b;
+          }
+        }
       } catch (e) {
         if (e === FAULT) {
           // Instruction fetch fault (#PF/#GP) at RIP: nothing retired.
@@ -654,6 +672,7 @@ export class Vcpu implements CodeCacheListener {
         return this.internalError(ex, e);
       }
       if (!single && b.n > left) b = this.getBlock(true);
+      prev = b.single ? null : b;
       this.smc = false;
       let n: number;
       try {
@@ -664,6 +683,7 @@ export class Vcpu implements CodeCacheListener {
         this.retire(fi);
         const d = b.insns[idx]!;
         this.rip = d.rip;
+        prev = null;
         if (e === FAULT) {
           if (!this.deliverFault(d.rip, d)) { ex.retired = this.retired - start; return this.finishExit(ex); }
           continue;
@@ -772,8 +792,7 @@ export class Vcpu implements CodeCacheListener {
     } catch (e) {
       throw new Error(`codegen produced invalid JS for block at ${hex(rip)}: ${(e as Error).message}\n${g.src}`);
     }
-    const b: Block = { rip, hpa, insns: list, n: list.length, fn, pages, valid: true, single: single || list.length === 1, src: g.src };
-    b.single = single;
+    const b: Block = { rip, hpa, insns: list, n: list.length, fn, pages, valid: true, single, src: g.src, l0: null, l1: null, linkEpoch: -1 };
     this.codeCache.insert(b);
     return b;
   }
