@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SEED, type DiffCase, generateCases } from './generator.ts';
-import { INITIAL_RSP, MEM_ADDR, MEM_SIZE } from './layout.ts';
-import { type CaseResult, nativeUnavailable, runNative } from './native.ts';
+import { CODE_ADDR, INITIAL_RSP, MEM_ADDR, MEM_SIZE } from './layout.ts';
+import { type CaseCode, type CaseResult, nativeUnavailable, runNative } from './native.ts';
 import { diffCase, formatMismatch } from './compare.ts';
 import { createVcpuRunner } from './vcpuRun.ts';
 import { TEMPLATES } from './templates.ts';
@@ -66,7 +66,8 @@ describe.skipIf(whyNot !== null)('native harness (gcc + as on this CPU)', () => 
     // 0 + 0xff + CF = 0x100: AL = 0, CF = 1, ZF = 1, PF = 1.
     expect(adc?.gpr[0]).toBe(0n);
     expect((adc?.rflags ?? 0) & (CF | ZF | PF | SF | OF)).toBe(CF | ZF | PF);
-    expect(run.code[0]).toEqual(Uint8Array.from([0x01, 0xd8]));
+    expect(run.code[0]?.bytes).toEqual(Uint8Array.from([0x01, 0xd8]));
+    expect(run.code[0]?.addr).toBe(CODE_ADDR);
   });
 
   it(`runs ${COUNT} generated cases (seed ${SEED}) without a stray fault`, () => {
@@ -90,7 +91,7 @@ describe.skipIf(whyNot !== null)('vCPU against this CPU', () => {
       const diffs = diffCase(c, native.results[i] as CaseResult, runner.run(i, c));
       if (diffs.length === 0) continue;
       mismatches++;
-      if (reports.length < 20) reports.push(formatMismatch(c, native.code[i] as Uint8Array, diffs, SEED));
+      if (reports.length < 20) reports.push(formatMismatch(c, (native.code[i] as CaseCode).bytes, diffs, SEED));
     }
     if (mismatches) console.error(`[differential] ${mismatches} of ${COUNT} cases differ; first ${reports.length}:\n\n${reports.join('\n\n')}`);
     expect(mismatches, reports.join('\n\n')).toBe(0);

@@ -5,9 +5,9 @@
 
 /**
  * The case's memory buffer. It straddles a 4 KiB page boundary (at offset PAGE_CROSS) so that
- * misaligned accesses there test the vCPU's page-crossing path. Natively the harness maps the
- * two pages [0x300000, 0x302000) with MAP_FIXED_NOREPLACE; the non-PIE executable starts at
- * 0x400000, so the range is free.
+ * misaligned accesses there test the vCPU's page-crossing path. Natively the two pages
+ * [0x300000, 0x302000) are a section of the harness (.diffmem), linked there; the rest of the
+ * non-PIE executable starts at 0x400000.
  */
 export const MEM_ADDR = 0x300f00;
 export const MEM_SIZE = 0x200;
@@ -21,5 +21,12 @@ export const INITIAL_RSP = MEM_ADDR + STACK_OFF;
 export const STACK_MIN_DELTA = -0x140;
 export const STACK_MAX_DELTA = 0x78;
 
-/** Where the vCPU runs a case's code (the guest contract's code address). */
+/**
+ * Where the cases' code is linked natively (section .diffcases) and loaded on the vCPU: the
+ * guest contract's code address. The same addresses on both sides make RIP-relative operands,
+ * CALL and RET comparable.
+ */
 export const CODE_ADDR = 0x100000;
+
+/** GS base for GS-relative operands (set with arch_prctl natively, `gsBase` on the vCPU). */
+export const GS_BASE = 0x200000;

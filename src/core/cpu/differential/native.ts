@@ -2,7 +2,7 @@
  * The native side of the differential test: one GNU as file with every case and a small C
  * driver, built with gcc, run once. The driver reads the cases' initial states on stdin, runs
  * each case at CPL 3 on this machine's CPU, and writes the final states and each case's code
- * bytes (what the vCPU will run) on stdout.
+ * bytes and addresses (what the vCPU will run, where) on stdout.
  *
  * Harness (all in the .s file): `diff_run(code)` saves the C callee-saved registers and RSP,
  * loads RFLAGS with POPFQ on a scratch stack, loads the 16 GPRs from `diff_in` (RDI last),
@@ -17,7 +17,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DiffCase } from './generator.ts';
-import { MEM_ADDR, MEM_SIZE } from './layout.ts';
+import { CODE_ADDR, GS_BASE, MEM_ADDR, MEM_SIZE } from './layout.ts';
+
+/** The two pages holding the buffer (a section of the harness, linked there). */
+const MAP_BASE = MEM_ADDR & ~0xfff;
 
 /** How a case ended. 'de' = divide error (#DE / SIGFPE); 'fault' = any other signal. */
 export type Outcome = 'ok' | 'de' | 'fault';
@@ -33,10 +36,15 @@ export interface CaseResult {
   mem: Uint8Array;
 }
 
+/** A case's machine code (without the final jmp to the harness) and where it is linked. */
+export interface CaseCode {
+  addr: number;
+  bytes: Uint8Array;
+}
+
 export interface NativeRun {
   results: CaseResult[];
-  /** Each case's machine code (without the final jmp to the harness). */
-  code: Uint8Array[];
+  code: CaseCode[];
   buildMs: number;
   runMs: number;
 }
@@ -52,7 +60,9 @@ export function nativeUnavailable(): string | null {
 }
 
 export function caseAsm(cases: readonly DiffCase[]): string {
-  const out: string[] = [HARNESS_ASM, '  .text'];
+  // The cases live in their own section linked at CODE_ADDR, the vCPU's code address, so
+  // RIP-relative operands, CALL and RET see the same addresses on both sides.
+  const out: string[] = [HARNESS_ASM, '  .section .diffcases,"ax",@progbits'];
   for (const c of cases) {
     out.push(`  .balign 16`, `diff_case_${c.id}:`);
     for (const line of c.lines.flatMap((l) => l.split('\n'))) {
@@ -69,6 +79,9 @@ export function caseAsm(cases: readonly DiffCase[]): string {
 }
 
 const HARNESS_ASM = `  .intel_syntax noprefix
+  .section .diffmem,"aw",@nobits
+diff_page: .skip 0x2000
+  .set diff_buf, diff_page + ${MEM_ADDR - MAP_BASE}
   .bss
   .balign 16
   .globl diff_in, diff_out
@@ -155,13 +168,15 @@ const DRIVER_C = `
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
+#include <asm/prctl.h>
+#include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
 
 #define MEM_ADDR ${MEM_ADDR}UL
 #define MEM_SIZE ${MEM_SIZE}
-#define MAP_BASE (MEM_ADDR & ~0xfffUL)
+#define MAP_BASE ${MAP_BASE}UL
+#define GS_BASE ${GS_BASE}UL
 #define MAP_SIZE 0x2000UL
 #define IN_RECORD ${IN_RECORD}
 
@@ -204,9 +219,10 @@ int main(void) {
   uint64_t count = diff_case_count;
   if (len != count * IN_RECORD) { fprintf(stderr, "stdin: %zu bytes, expected %lu\\n", len, (unsigned long)(count * IN_RECORD)); return 2; }
 
-  unsigned char *map = mmap((void *)MAP_BASE, MAP_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-  if (map != (void *)MAP_BASE) { perror("mmap buffer"); return 2; }
+  unsigned char *map = (unsigned char *)MAP_BASE;
   unsigned char *buf = (unsigned char *)MEM_ADDR;
+  /* GS-relative operands: glibc does not use GS on x86-64, so the case may own its base. */
+  if (syscall(SYS_arch_prctl, ARCH_SET_GS, GS_BASE)) { perror("arch_prctl(ARCH_SET_GS)"); return 2; }
 
   static unsigned char altstack[65536];
   stack_t ss = { .ss_sp = altstack, .ss_size = sizeof altstack, .ss_flags = 0 };
@@ -248,13 +264,17 @@ int main(void) {
     put(buf, MEM_SIZE);
   }
   for (uint64_t i = 0; i < count; i++) {
-    uint32_t n = (uint32_t)(diff_case_table[2 * i + 1] - diff_case_table[2 * i]);
+    uint64_t at = diff_case_table[2 * i];
+    uint32_t n = (uint32_t)(diff_case_table[2 * i + 1] - at);
+    put(&at, 8);
     put(&n, 4);
-    put((const void *)diff_case_table[2 * i], n);
+    put((const void *)at, n);
   }
   return fflush(stdout) ? 3 : 0;
 }
 `;
+
+const hexAddr = (a: number): string => `0x${a.toString(16)}`;
 
 /** Serializes the cases' initial states for the driver's stdin. */
 function encodeInputs(cases: readonly DiffCase[]): Buffer {
@@ -268,7 +288,7 @@ function encodeInputs(cases: readonly DiffCase[]): Buffer {
   return buf;
 }
 
-function decodeOutputs(out: Buffer, count: number): { results: CaseResult[]; code: Uint8Array[] } {
+function decodeOutputs(out: Buffer, count: number): { results: CaseResult[]; code: CaseCode[] } {
   const results: CaseResult[] = [];
   let at = 0;
   for (let i = 0; i < count; i++) {
@@ -282,11 +302,12 @@ function decodeOutputs(out: Buffer, count: number): { results: CaseResult[]; cod
     results.push({ outcome: kind === 0 ? 'ok' : kind === 1 ? 'de' : 'fault', detail, faultOffset, gpr, rflags, mem });
     at += OUT_RECORD;
   }
-  const code: Uint8Array[] = [];
+  const code: CaseCode[] = [];
   for (let i = 0; i < count; i++) {
-    const n = out.readUInt32LE(at);
-    code.push(new Uint8Array(out.subarray(at + 4, at + 4 + n)));
-    at += 4 + n;
+    const addr = Number(out.readBigUInt64LE(at));
+    const n = out.readUInt32LE(at + 8);
+    code.push({ addr, bytes: new Uint8Array(out.subarray(at + 12, at + 12 + n)) });
+    at += 12 + n;
   }
   if (at !== out.length) throw new Error(`native driver output: ${out.length} bytes, parsed ${at}`);
   return { results, code };
@@ -302,7 +323,8 @@ export function runNative(cases: readonly DiffCase[]): NativeRun {
     writeFileSync(join(dir, 'cases.s'), caseAsm(cases));
     writeFileSync(join(dir, 'driver.c'), DRIVER_C);
     const t0 = performance.now();
-    const cc = spawnSync('gcc', ['-O0', '-no-pie', '-o', join(dir, 'diff'), join(dir, 'driver.c'), join(dir, 'cases.s')], { encoding: 'utf8' });
+    const link = `-Wl,--section-start=.diffcases=${hexAddr(CODE_ADDR)},--section-start=.diffmem=${hexAddr(MAP_BASE)}`;
+    const cc = spawnSync('gcc', ['-O0', '-no-pie', link, '-o', join(dir, 'diff'), join(dir, 'driver.c'), join(dir, 'cases.s')], { encoding: 'utf8' });
     if (cc.status !== 0) throw new Error(`gcc failed:\n${(cc.stderr || cc.error?.message || '').slice(0, 4000)}`);
     const t1 = performance.now();
     const out = execFileSync(join(dir, 'diff'), { input: encodeInputs(cases), maxBuffer: 1 << 30 });

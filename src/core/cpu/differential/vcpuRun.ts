@@ -3,15 +3,16 @@
  * case run on our vCPU (testEnv: long mode, CPL 0, identity-mapped RAM, an IDT whose handlers
  * halt), from the same initial registers, RFLAGS and buffer.
  *
- * One machine runs every case: each case's code sits in its own slot (followed by HLT) so no
- * code is ever rewritten, and the buffer, GPRs, RFLAGS and RIP are reset between cases. The
+ * One machine runs every case: each case's code sits where it was linked natively (followed by
+ * HLT), so no code is ever rewritten, and the buffer, GPRs, RFLAGS and RIP are reset between
+ * cases. The
  * #DE gate is given IST1 (SDM Vol. 3A §6.14.5) so that the exception frame lands on a stack of
  * its own instead of in the case's buffer, which RSP points into.
  */
 import { createTestMachine, HANDLER_BASE, IDT_BASE, TSS_BASE, type TestMachine, runUntilHalt } from '../testEnv.ts';
 import type { DiffCase } from './generator.ts';
-import { CODE_ADDR, MEM_ADDR, MEM_SIZE } from './layout.ts';
-import type { CaseResult } from './native.ts';
+import { CODE_ADDR, GS_BASE, MEM_ADDR, MEM_SIZE } from './layout.ts';
+import type { CaseCode, CaseResult } from './native.ts';
 
 /** The stack #DE is delivered on (IST1), away from the buffer and the test env's stacks. */
 const IST1_TOP = 0x80000;
@@ -22,14 +23,14 @@ export interface VcpuRunner {
   run(index: number, c: DiffCase): CaseResult & { message?: string };
 }
 
-/** Loads every case's code into one machine; `code[i]` is case i's bytes (without the HLT). */
-export function createVcpuRunner(code: readonly Uint8Array[]): VcpuRunner {
-  const longest = code.reduce((m, c) => Math.max(m, c.length), 0);
-  const slot = (longest + 1 + 15) & ~15;
-  if (CODE_ADDR + slot * code.length > MEM_ADDR - 0x1000) throw new Error(`differential: ${code.length} cases of ${slot} bytes do not fit below the buffer`);
-  const blob = new Uint8Array(slot * code.length).fill(0xf4); // HLT after (and between) cases
-  code.forEach((c, i) => blob.set(c, i * slot));
-  const m: TestMachine = createTestMachine({ code: blob, codeAddr: CODE_ADDR, ramSize: RAM_SIZE });
+/** Loads every case's code at the address it was linked at natively, each followed by HLT. */
+export function createVcpuRunner(code: readonly CaseCode[]): VcpuRunner {
+  const lo = code.reduce((m, c) => Math.min(m, c.addr), Infinity);
+  const hi = code.reduce((m, c) => Math.max(m, c.addr + c.bytes.length + 1), 0);
+  if (lo < CODE_ADDR || hi > MEM_ADDR - 0x1000) throw new Error(`differential: case code [0x${lo.toString(16)}, 0x${hi.toString(16)}) is outside the code area`);
+  const blob = new Uint8Array(hi - lo).fill(0xf4); // HLT after (and between) cases
+  for (const c of code) blob.set(c.bytes, c.addr - lo);
+  const m: TestMachine = createTestMachine({ code: blob, codeAddr: lo, ramSize: RAM_SIZE });
   const { vcpu, ram } = m;
   ram.bytes[IDT_BASE + 0 * 16 + 4] = 1; // #DE gate: IST1
   ram.view.setUint32(TSS_BASE + 0x24, IST1_TOP, true);
@@ -41,8 +42,8 @@ export function createVcpuRunner(code: readonly Uint8Array[]): VcpuRunner {
 
   return {
     run(index, c) {
-      const start = CODE_ADDR + index * slot;
-      const end = start + (code[index] as Uint8Array).length;
+      const { addr: start, bytes } = code[index] as CaseCode;
+      const end = start + bytes.length;
       ram.bytes.set(c.mem, MEM_ADDR);
       vcpu.clearStop();
       vcpu.lastException = null;
@@ -50,6 +51,7 @@ export function createVcpuRunner(code: readonly Uint8Array[]): VcpuRunner {
       vcpu.ss = ss;
       c.gpr.forEach((v, i) => vcpu.setGpr(i, v));
       vcpu.setRflags(c.rflags);
+      vcpu.gsBase = GS_BASE;
       vcpu.rip = start;
       const r = runUntilHalt(vcpu, MAX_INSNS);
       const gpr = Array.from({ length: 16 }, (_, i) => vcpu.getGpr(i));
