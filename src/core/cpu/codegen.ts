@@ -52,7 +52,7 @@ export function genBlock(ds: DInsn[]): GenResult {
   for (let k = n - 1; k >= 0; k--) {
     liveAfter[k] = live;
     const d = ds[k]!;
-    live = (live & ~d.flagsWritten) | d.flagsRead;
+    live = (live & ~killedFlags(d)) | d.flagsRead;
     if (mayFault(d)) live = ST_ALL;
   }
   const last = ds[n - 1]!;
@@ -77,6 +77,21 @@ ${selfLoop ? '}' : ''}
 } catch (e) { c.fi = ${selfLoop ? `k*${n}+i` : 'i'}; throw e; }
 };`;
   return { src, selfLoop };
+}
+
+const SHIFTS = new Set<number>([M.Shl, M.Sal, M.Shr, M.Sar, M.Rol, M.Ror, M.Rcl, M.Rcr, M.Shld, M.Shrd]);
+
+/**
+ * Flags an instruction certainly overwrites. A shift/rotate whose masked count may be 0
+ * leaves every flag alone (SDM SAL/SHL: "If the count is 0, the flags are not affected").
+ */
+function killedFlags(d: DInsn): number {
+  if (SHIFTS.has(d.mn)) {
+    const c = d.ops[d.ops.length - 1]!;
+    const counted = d.ops.length === 1 || (c.kind === OK.Imm && (c.immLo & (d.osz === 8 ? 63 : 31)) !== 0);
+    return counted ? d.flagsWritten : 0;
+  }
+  return d.flagsWritten;
 }
 
 function isCondBranch(mn: number): boolean {

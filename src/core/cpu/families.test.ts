@@ -219,3 +219,15 @@ describe('strings', () => {
     expect(g(9)).toBe(6n);
   });
 });
+
+describe('flag liveness across blocks of generated code', () => {
+  it('shl by cl = 0 keeps the flags of the previous add', () => {
+    const { f } = run('mov eax, -1\nxor ecx, ecx\nadd eax, 1\nshl eax, cl\nnop');
+    expect(f() & (CF | ZF)).toBe(CF | ZF);
+  });
+  it('a faulting load after a dead producer still sees its flags in the frame', () => {
+    const { v } = run('mov eax, -1\nadd eax, 1\nmov rbx, 0x10000000\nmov rcx, [rbx]\nsub eax, 5');
+    const sp = Number(v.getGpr(4));
+    expect(v.ram.view.getUint32(sp + 24, true) & (CF | ZF)).toBe(CF | ZF); // error code, RIP, CS, RFLAGS
+  });
+});
