@@ -340,13 +340,14 @@ export class InstructionCache {
     return Array.from(this.occupancy);
   }
 
-  /** Iterate live entries oldest first (tests); safe against removal of the current entry. */
+  /**
+   * Iterate live entries oldest first (tests, UI). Iterates a snapshot, so entries may be
+   * inserted or removed meanwhile; removed ones are skipped.
+   */
   *[Symbol.iterator](): IterableIterator<ICacheEntry> {
-    for (let e = this.oldest; e !== null; ) {
-      const next = e.newer;
-      if (e.valid) yield e;
-      e = next;
-    }
+    const snap: ICacheEntry[] = [];
+    for (let e = this.oldest; e !== null; e = e.newer) snap.push(e);
+    for (const e of snap) if (e.valid) yield e;
   }
 
   /** Remove one entry in the fixed order; lifts protection of pages nothing depends on. */
