@@ -1,12 +1,47 @@
+/**
+ * The exitscope page: toolbar, notices, and the resizable workspace (editor | machine panels).
+ * Settings and the draft are read before the first render; a share link or ?example= in the
+ * URL is applied right after, then the program is loaded into the machine.
+ */
 import { useEffect, useState } from 'react';
+import { useUiStore } from '../store/uiStore';
+import * as ctl from './controller';
+import { applyUrl, initFromStorage, onHashChange } from './files';
+import { Gallery } from './Gallery';
+import { Notices } from './Notices';
+import { installShortcuts } from './shortcuts';
+import { Toolbar } from './Toolbar';
+import { Workspace } from './Workspace';
+import './app.css';
+
+initFromStorage();
+
+let started = false;
+function startOnce(): void {
+  if (started) return;
+  started = true;
+  ctl.syncAbMode();
+  window.addEventListener('hashchange', onHashChange);
+  void applyUrl().then(() => ctl.assembleAndReset());
+}
 
 export function App() {
-  const [text, setText] = useState<string[]>([]);
+  const [a] = useState(() => ctl.sideA());
+  const theme = useUiStore((s) => s.theme);
   useEffect(() => {
-    const w = new Worker(new URL('../worker/worker.ts', import.meta.url), { type: 'module' });
-    w.onmessage = (e: MessageEvent<{ text: string[] }>) => setText(e.data.text);
-    w.postMessage({ bytes: [0x48, 0x89, 0xd8, 0xf4] });
-    return () => w.terminate();
-  }, []);
-  return <pre data-testid="decoded">{text.join('\n')}</pre>;
+    document.documentElement.dataset.theme = theme;
+    document.documentElement.style.colorScheme = theme;
+  }, [theme]);
+  useEffect(() => installShortcuts(), []);
+  useEffect(startOnce, []);
+  return (
+    <div className="app">
+      <Toolbar />
+      <Notices />
+      <main className="main">
+        <Workspace a={a} />
+      </main>
+      <Gallery />
+    </div>
+  );
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compressToEncodedURIComponent } from 'lz-string';
+import LZString from 'lz-string';
 import { MAX_ENCODED, decodeShare, encodeShare, shareParam, shareUrl, type SharePayload } from './share';
 
 const payload: SharePayload = {
@@ -7,7 +7,7 @@ const payload: SharePayload = {
   source: '; hello\n  mov eax, [LAPIC_BASE + LAPIC_ID]\n  hlt\n',
   config: { strategy: 'icache', preset: 'nehalem-2014', icacheSize: 256 },
 };
-const enc = (x: unknown) => compressToEncodedURIComponent(JSON.stringify(x));
+const enc = (x: unknown) => LZString.compressToEncodedURIComponent(JSON.stringify(x));
 
 describe('share links', () => {
   it('round-trip a program and its configuration', () => {

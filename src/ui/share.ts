@@ -3,7 +3,8 @@
  * A link is untrusted input: its size is limited before and after decompression, and every
  * field is checked; a bad link yields a message, never an exception.
  */
-import { compressToEncodedURIComponent, decompressFromEncodedURIComponent } from 'lz-string';
+// lz-string is CommonJS: a default import works in Vite, vitest and Node alike.
+import LZString from 'lz-string';
 import { STRATEGIES, type Strategy } from '../worker/protocol';
 import { COST_PRESET_NAMES } from '../core/cost';
 
@@ -29,7 +30,7 @@ export interface SharePayload {
 export type ShareResult = { ok: true; payload: SharePayload } | { ok: false; error: string };
 
 export function encodeShare(payload: SharePayload): string {
-  return compressToEncodedURIComponent(JSON.stringify(payload));
+  return LZString.compressToEncodedURIComponent(JSON.stringify(payload));
 }
 
 /** The full link for a payload, on the given page URL (its hash and query replaced). */
@@ -80,7 +81,7 @@ export function decodeShare(encoded: string, presets?: readonly string[]): Share
   if (!/^[A-Za-z0-9+\-$]*$/.test(encoded)) return { ok: false, error: 'the link is damaged (characters that a share link never has)' };
   let json: string | null;
   try {
-    json = decompressFromEncodedURIComponent(encoded);
+    json = LZString.decompressFromEncodedURIComponent(encoded);
   } catch {
     json = null;
   }

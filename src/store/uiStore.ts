@@ -1,0 +1,67 @@
+/**
+ * UI state that is not the machine's: settings (persisted), the editor's text, breakpoints and
+ * the page's notices. The machine state lives in machineStore (one per side).
+ */
+import { create } from 'zustand';
+import type { Speed, Strategy } from '../worker/protocol';
+import { DEFAULT_SETTINGS, type Settings, type Theme } from '../ui/persist';
+
+export type NoticeKind = 'info' | 'error';
+
+export interface Notice {
+  id: number;
+  kind: NoticeKind;
+  text: string;
+  /** A share link to show and copy. */
+  link?: string;
+  /** Offer to bring back the draft a link or an example replaced. */
+  restoreDraft?: boolean;
+}
+
+export interface UiState extends Settings {
+  source: string;
+  fileName: string;
+  breakpoints: number[];
+  notices: Notice[];
+  galleryOpen: boolean;
+  setSettings(patch: Partial<Settings>): void;
+  setSource(source: string, fileName?: string): void;
+  setBreakpoints(lines: number[]): void;
+  notify(n: Omit<Notice, 'id'>): number;
+  dismiss(id: number): void;
+  setGalleryOpen(open: boolean): void;
+}
+
+let noticeSeq = 0;
+
+export const useUiStore = create<UiState>()((set) => ({
+  ...DEFAULT_SETTINGS,
+  source: '',
+  fileName: 'program.s',
+  breakpoints: [],
+  notices: [],
+  galleryOpen: false,
+  setSettings(patch) {
+    set(patch);
+  },
+  setSource(source, fileName) {
+    set(fileName === undefined ? { source } : { source, fileName });
+  },
+  setBreakpoints(lines) {
+    set({ breakpoints: [...new Set(lines)].sort((a, b) => a - b) });
+  },
+  notify(n) {
+    const id = ++noticeSeq;
+    // One notice of each kind of text at a time: a repeat replaces the old one.
+    set((s) => ({ notices: [...s.notices.filter((x) => x.text !== n.text), { ...n, id }].slice(-4) }));
+    return id;
+  },
+  dismiss(id) {
+    set((s) => ({ notices: s.notices.filter((x) => x.id !== id) }));
+  },
+  setGalleryOpen(open) {
+    set({ galleryOpen: open });
+  },
+}));
+
+export type { Settings, Speed, Strategy, Theme };

@@ -1,0 +1,63 @@
+/**
+ * The editor pane: a title bar, and Monaco loaded lazily (it and its worker are the largest
+ * part of the app; the page is usable before they arrive). Dropping a file here opens it.
+ */
+import { lazy, Suspense, useState, type DragEvent } from 'react';
+import { useMachineStore } from '../store/machineStore';
+import { useUiStore } from '../store/uiStore';
+import { openFile } from './files';
+
+const AsmEditor = lazy(() => import('./editor/AsmEditor'));
+
+function hasFiles(e: DragEvent): boolean {
+  return Array.from(e.dataTransfer.types).includes('Files');
+}
+
+export function EditorArea() {
+  const fileName = useUiStore((s) => s.fileName);
+  const errors = useMachineStore((s) => s.diagnostics.filter((d) => d.severity === 'error').length);
+  const warnings = useMachineStore((s) => s.diagnostics.filter((d) => d.severity === 'warning').length);
+  const [dragging, setDragging] = useState(false);
+
+  // Capture phase: Monaco would otherwise take the drop and insert the file's path.
+  const onDragOver = (e: DragEvent) => {
+    if (!hasFiles(e)) return;
+    e.preventDefault();
+    e.stopPropagation();
+    e.dataTransfer.dropEffect = 'copy';
+    setDragging(true);
+  };
+  const onDrop = (e: DragEvent) => {
+    if (!hasFiles(e)) return;
+    e.preventDefault();
+    e.stopPropagation();
+    setDragging(false);
+    const f = e.dataTransfer.files[0];
+    if (f) void openFile(f);
+  };
+
+  return (
+    <div
+      className={`editor-area${dragging ? ' dragging' : ''}`}
+      onDragOverCapture={onDragOver}
+      onDragEnterCapture={onDragOver}
+      onDragLeave={() => setDragging(false)}
+      onDropCapture={onDrop}
+    >
+      <div className="editor-bar">
+        <span className="file-name" title="File name used for Save and in diagnostics">{fileName}</span>
+        <span className="diag-count" data-testid="diag-count" title="Assembler diagnostics">
+          {errors > 0 && <span className="err">{errors} error{errors > 1 ? 's' : ''}</span>}
+          {warnings > 0 && <span className="warn">{warnings} warning{warnings > 1 ? 's' : ''}</span>}
+          {errors + warnings === 0 && <span className="ok">assembles cleanly</span>}
+        </span>
+      </div>
+      <div className="editor-host" data-testid="editor">
+        <Suspense fallback={<div className="editor-loading">Loading the editor…</div>}>
+          <AsmEditor />
+        </Suspense>
+      </div>
+      {dragging && <div className="drop-hint">Drop a .s file to open it</div>}
+    </div>
+  );
+}

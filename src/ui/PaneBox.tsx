@@ -1,0 +1,98 @@
+/**
+ * One machine panel in a resizable column: a header with its title and a collapse button,
+ * and the panel behind an error boundary (a panel that throws shows its error, the page
+ * goes on) and a Suspense boundary (panels load lazily).
+ */
+import { Component, Suspense, type ReactNode } from 'react';
+import { Panel, usePanelRef } from 'react-resizable-panels';
+import type { ResolvedPanel } from './panelRegistry';
+
+export const PANE_HEADER_PX = 30;
+
+class PanelBoundary extends Component<{ title: string; children: ReactNode }, { error: Error | null }> {
+  override state: { error: Error | null } = { error: null };
+  static getDerivedStateFromError(error: Error) {
+    return { error };
+  }
+  override render() {
+    if (this.state.error) {
+      return (
+        <div className="pane-error" role="alert">
+          <strong>{this.props.title} failed:</strong> {this.state.error.message}
+          <button type="button" onClick={() => this.setState({ error: null })}>Retry</button>
+        </div>
+      );
+    }
+    return this.props.children;
+  }
+}
+
+export function PaneBox({ panel, collapsed, onToggle }: { panel: ResolvedPanel; collapsed: boolean; onToggle: () => void }) {
+  const { Component: Body } = panel;
+  return (
+    <section className={`pane${collapsed ? ' collapsed' : ''}`} aria-label={panel.title} data-pane={panel.id}>
+      <header className="pane-header">
+        <button
+          type="button"
+          className="pane-toggle"
+          aria-expanded={!collapsed}
+          title={collapsed ? `Expand ${panel.title}` : `Collapse ${panel.title}`}
+          onClick={onToggle}
+          data-testid={`pane-toggle-${panel.id}`}
+        >
+          <span className="chevron" aria-hidden>{collapsed ? '▸' : '▾'}</span>
+          <span className="pane-title">{panel.title}</span>
+        </button>
+      </header>
+      {!collapsed && (
+        <div className="pane-body">
+          {Body ? (
+            <PanelBoundary title={panel.title}>
+              <Suspense fallback={<div className="pane-empty">Loading…</div>}>
+                <Body />
+              </Suspense>
+            </PanelBoundary>
+          ) : (
+            <div className="pane-empty">
+              <p>{panel.blurb}</p>
+              <p className="muted">This panel is not built yet.</p>
+            </div>
+          )}
+        </div>
+      )}
+    </section>
+  );
+}
+
+/** A PaneBox inside a collapsible resizable Panel; collapse state follows the Panel's size. */
+export function CollapsiblePane({ panel, onCollapsedChange, collapsed, defaultSize }: {
+  panel: ResolvedPanel;
+  collapsed: boolean;
+  onCollapsedChange: (id: string, collapsed: boolean) => void;
+  defaultSize?: number;
+}) {
+  const ref = usePanelRef();
+  return (
+    <Panel
+      id={`pane-${panel.id}`}
+      panelRef={ref}
+      collapsible
+      collapsedSize={PANE_HEADER_PX}
+      minSize={90}
+      defaultSize={defaultSize}
+      className="pane-panel"
+      onResize={(size) => onCollapsedChange(panel.id, size.inPixels <= PANE_HEADER_PX + 2)}
+    >
+      <PaneBox
+        panel={panel}
+        collapsed={collapsed}
+        onToggle={() => {
+          const p = ref.current;
+          if (!p) return;
+          if (p.isCollapsed()) p.expand();
+          else p.collapse();
+        }}
+      />
+    </Panel>
+  );
+}

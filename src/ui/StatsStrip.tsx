@@ -1,0 +1,51 @@
+/** The counters of one side: retired instructions, exits, cache hit rate, why the run stopped. */
+import { useMachineStore } from '../store/machineStore';
+
+const fmt = new Intl.NumberFormat('en-US');
+
+function statusOf(running: boolean, loaded: boolean, stopReason: string | null, workerStatus: string): string {
+  if (workerStatus === 'crashed' || workerStatus === 'unresponsive') return workerStatus;
+  if (stopReason) return stopReason;
+  if (running) return 'running';
+  if (loaded) return 'paused';
+  return workerStatus === 'starting' ? 'starting' : 'ready';
+}
+
+export function StatsStrip({ suffix = '', compact = false }: { suffix?: string; compact?: boolean }) {
+  const retired = useMachineStore((s) => s.counters?.retired ?? 0);
+  const exits = useMachineStore((s) => s.counters?.exits.total ?? 0);
+  const lookups = useMachineStore((s) => s.counters?.icache.lookups ?? 0);
+  const hits = useMachineStore((s) => s.counters?.icache.hits ?? 0);
+  const cycles = useMachineStore((s) => s.counters?.cycles.total ?? 0);
+  const running = useMachineStore((s) => s.running);
+  const loaded = useMachineStore((s) => s.loaded);
+  const stopReason = useMachineStore((s) => s.stop?.reason ?? null);
+  const stopMessage = useMachineStore((s) => s.stop?.message ?? '');
+  const workerStatus = useMachineStore((s) => s.workerStatus);
+  const status = statusOf(running, loaded, stopReason, workerStatus);
+  const hitRate = lookups ? (100 * hits) / lookups : 0;
+  const perExit = exits ? cycles / exits : 0;
+  return (
+    <div className={`stats${compact ? ' compact' : ''}`} role="status" aria-live="off">
+      <Stat label="retired" testid={`stat-retired${suffix}`} value={fmt.format(retired)} title="Guest instructions retired" />
+      <Stat label="exits" testid={`stat-exits${suffix}`} value={fmt.format(exits)} title="VM exits taken" />
+      <Stat label="hit rate" testid={`stat-hit-rate${suffix}`} value={`${hitRate.toFixed(1)}%`} title={`Instruction-cache hits / lookups: ${fmt.format(hits)} / ${fmt.format(lookups)}`} />
+      <Stat className="stat-cycles-run" label="cycles/run" value={fmt.format(Math.round(cycles))} title="Modeled cycles, guest + VMM" />
+      <Stat label="cycles/exit" value={fmt.format(Math.round(perExit))} title="Mean modeled cycles of the run per exit" />
+      <div className={`stat stat-status status-${status}`} title={stopMessage || status}>
+        <span className="stat-label">state</span>
+        <span className="stat-value" data-testid={`stop-reason${suffix}`} data-reason={stopReason ?? ''}>{status}</span>
+        {stopMessage && <span className="stop-message">{stopMessage}</span>}
+      </div>
+    </div>
+  );
+}
+
+function Stat({ label, value, testid, title, className = '' }: { label: string; value: string; testid?: string; title: string; className?: string }) {
+  return (
+    <div className={`stat ${className}`} title={title}>
+      <span className="stat-label">{label}</span>
+      <span className="stat-value" data-testid={testid}>{value}</span>
+    </div>
+  );
+}

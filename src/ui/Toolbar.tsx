@@ -1,0 +1,135 @@
+/** Run controls, machine configuration, files, sharing and theme. */
+import { useRef, type ChangeEvent } from 'react';
+import { COST_PRESET_NAMES, COST_PRESET_TITLES, type CostPresetName } from '../core/cost';
+import { useMachineStore } from '../store/machineStore';
+import { useUiStore } from '../store/uiStore';
+import { STRATEGIES, type Speed, type Strategy } from '../worker/protocol';
+import * as ctl from './controller';
+import type { SideId } from './controller';
+import { openFile, saveFile, shareCurrent } from './files';
+import { SPEEDS } from './persist';
+
+export const STRATEGY_TITLES: Record<Strategy, string> = {
+  none: 'none — bhyve without a cache: walk, fetch, decode on every exit',
+  icache: 'icache — the seed: cache decoded instructions by (VM, RIP, CR3)',
+  'decode-assist': 'decode-assist — AMD SVM hands over the bytes: no walk, no fetch',
+  apicv: 'apicv — Intel APIC virtualization: most LAPIC accesses never exit',
+};
+
+export const CACHE_SIZES = [8, 16, 64, 256, 1024, 4096];
+
+const speedLabel = (s: Speed) => (s === 'max' ? 'max' : `${s}/s`);
+
+export function StrategyLabel({ side }: { side: SideId }) {
+  const strategy = useUiStore((s) => (side === 'b' ? s.strategyB : s.strategy));
+  return <span className="side-strategy" title={STRATEGY_TITLES[strategy]}>{strategy}</span>;
+}
+
+export function Toolbar() {
+  const running = useMachineStore((s) => s.running);
+  const failed = useMachineStore((s) => s.workerStatus === 'crashed' || s.workerStatus === 'unresponsive');
+  const speed = useUiStore((s) => s.speed);
+  const strategy = useUiStore((s) => s.strategy);
+  const strategyB = useUiStore((s) => s.strategyB);
+  const preset = useUiStore((s) => s.preset);
+  const icacheSize = useUiStore((s) => s.icacheSize);
+  const abMode = useUiStore((s) => s.abMode);
+  const theme = useUiStore((s) => s.theme);
+  const fileInput = useRef<HTMLInputElement>(null);
+
+  const onOpen = (e: ChangeEvent<HTMLInputElement>) => {
+    const f = e.target.files?.[0];
+    if (f) void openFile(f);
+    e.target.value = '';
+  };
+
+  return (
+    <header className="toolbar">
+      <div className="brand" title="exitscope — what a hypervisor does on a VM exit">
+        <span className="logo" aria-hidden>⎋</span><span className="brand-text">exitscope</span>
+      </div>
+
+      <div className="group" role="group" aria-label="Run controls">
+        <button type="button" className="btn primary" data-testid="btn-run" onClick={ctl.run} disabled={running || failed} title="Run / continue (F5)">
+          <span aria-hidden>▶</span> Run
+        </button>
+        <button type="button" className="btn" data-testid="btn-pause" onClick={ctl.pause} disabled={!running} title="Pause (Esc)">
+          <span aria-hidden>❚❚</span> Pause
+        </button>
+        <button type="button" className="btn" data-testid="btn-step" onClick={ctl.step} disabled={running || failed} title="Step one instruction (F10)">
+          <span aria-hidden>↷</span> Step
+        </button>
+        <button type="button" className="btn" data-testid="btn-step-exit" onClick={ctl.stepExit} disabled={running || failed} title="Step to the next VM exit (Shift+F10)">
+          <span aria-hidden>⇥</span> Next exit
+        </button>
+        <button
+          type="button"
+          className={`btn${failed ? ' attention' : ''}`}
+          data-testid="btn-reset"
+          onClick={ctl.reset}
+          title="Reset to the start of the program (Ctrl+Enter: assemble and reset)"
+        >
+          <span aria-hidden>↺</span> Reset
+        </button>
+      </div>
+
+      <div className="group" role="group" aria-label="Machine configuration">
+        <label className="field" title="Animated steps per second, or as fast as the machine goes">
+          <span>speed</span>
+          <select data-testid="speed-select" value={String(speed)} onChange={(e) => ctl.setSpeed(e.target.value === 'max' ? 'max' : Number(e.target.value))}>
+            {SPEEDS.map((s) => <option key={String(s)} value={String(s)}>{speedLabel(s)}</option>)}
+          </select>
+        </label>
+        <label className="field" title={STRATEGY_TITLES[strategy]}>
+          <span>{abMode ? 'A' : 'strategy'}</span>
+          <select data-testid="strategy-select" value={strategy} onChange={(e) => ctl.setMachineConfig({ strategy: e.target.value as Strategy })}>
+            {STRATEGIES.map((s) => <option key={s} value={s} title={STRATEGY_TITLES[s]}>{s}</option>)}
+          </select>
+        </label>
+        {abMode && (
+          <label className="field" title={STRATEGY_TITLES[strategyB]}>
+            <span>B</span>
+            <select data-testid="strategy-select-b" value={strategyB} onChange={(e) => ctl.setMachineConfig({ strategyB: e.target.value as Strategy })}>
+              {STRATEGIES.map((s) => <option key={s} value={s} title={STRATEGY_TITLES[s]}>{s}</option>)}
+            </select>
+          </label>
+        )}
+        <label className="field" title={COST_PRESET_TITLES[preset as CostPresetName] ?? 'Cost preset'}>
+          <span>costs</span>
+          <select data-testid="preset-select" value={preset} onChange={(e) => ctl.setMachineConfig({ preset: e.target.value })}>
+            {COST_PRESET_NAMES.map((p) => <option key={p} value={p} title={COST_PRESET_TITLES[p]}>{p}</option>)}
+          </select>
+        </label>
+        <label className="field" title="Instruction-cache capacity in entries">
+          <span>cache</span>
+          <select data-testid="cache-size-select" value={String(icacheSize)} onChange={(e) => ctl.setMachineConfig({ icacheSize: Number(e.target.value) })}>
+            {(CACHE_SIZES.includes(icacheSize) ? CACHE_SIZES : [...CACHE_SIZES, icacheSize].sort((x, y) => x - y)).map((n) => <option key={n} value={n}>{n}</option>)}
+          </select>
+        </label>
+        <label className="toggle" title="Run the same program under two strategies side by side">
+          <input type="checkbox" data-testid="ab-toggle" checked={abMode} onChange={(e) => ctl.setAbMode(e.target.checked)} />
+          <span>A/B</span>
+        </label>
+      </div>
+
+      <div className="group end" role="group" aria-label="Files and sharing">
+        <button type="button" className="btn ghost" data-testid="btn-examples" onClick={() => useUiStore.getState().setGalleryOpen(true)} title="Example programs">Examples</button>
+        <button type="button" className="btn ghost" data-testid="btn-open" onClick={() => fileInput.current?.click()} title="Open a .s file (or drop one on the editor)">Open</button>
+        <input ref={fileInput} type="file" accept=".s,.S,.asm,.txt,text/plain" hidden onChange={onOpen} data-testid="file-input" />
+        <button type="button" className="btn ghost" data-testid="btn-save" onClick={saveFile} title="Save the program as a .s file">Save</button>
+        <button type="button" className="btn ghost" data-testid="btn-share" onClick={() => void shareCurrent()} title="Copy a link holding this program and configuration">Share</button>
+        <button
+          type="button"
+          className="btn ghost icon"
+          data-testid="btn-theme"
+          onClick={() => ctl.updateSettings({ theme: theme === 'dark' ? 'light' : 'dark' })}
+          title={`Switch to the ${theme === 'dark' ? 'light' : 'dark'} theme`}
+          aria-label="Toggle theme"
+        >
+          {theme === 'dark' ? '☀' : '☾'}
+        </button>
+      </div>
+    </header>
+  );
+}
+

@@ -1,0 +1,169 @@
+/**
+ * The page's machines and what the controls do to them. Side A always exists (its store is
+ * `defaultMachineStore`); side B exists in A/B mode and runs the same program under the
+ * B strategy. Every control acts on all live sides.
+ */
+import { createMachineStore, defaultMachineStore, type MachineStore } from '../store/machineStore';
+import { useUiStore } from '../store/uiStore';
+import type { RunConfig, Speed } from '../worker/protocol';
+import { MachineClient } from './machineClient';
+import { pageStorage, saveSettings, type Settings } from './persist';
+
+/** Guest instructions before a run stops with 'limit' (the worker also pauses runaways). */
+export const MAX_INSNS = 200_000_000;
+
+export type SideId = 'a' | 'b';
+
+export interface Side {
+  id: SideId;
+  store: MachineStore;
+  client: MachineClient;
+  /** The source and config the machine was last loaded with. */
+  loadedKey: string | null;
+}
+
+const sides: Partial<Record<SideId, Side>> = {};
+const sideListeners = new Set<() => void>();
+
+function makeSide(id: SideId): Side {
+  const store = id === 'a' ? defaultMachineStore : createMachineStore();
+  const side: Side = { id, store, client: new MachineClient(store), loadedKey: null };
+  const ui = useUiStore.getState();
+  side.client.setSpeed(ui.speed);
+  side.client.setBreakpoints(ui.breakpoints);
+  return side;
+}
+
+/** Side A, created on first use (in the browser only: it starts a Worker). */
+export function sideA(): Side {
+  return (sides.a ??= makeSide('a'));
+}
+
+export function sideB(): Side | undefined {
+  return sides.b;
+}
+
+export function liveSides(): Side[] {
+  return [sideA(), ...(sides.b ? [sides.b] : [])];
+}
+
+export function subscribeSides(fn: () => void): () => void {
+  sideListeners.add(fn);
+  return () => sideListeners.delete(fn);
+}
+
+/** Starts or stops side B to match A/B mode. */
+export function syncAbMode(): void {
+  const on = useUiStore.getState().abMode;
+  if (on && !sides.b) {
+    sides.b = makeSide('b');
+    if (sides.a?.loadedKey) load(sides.b);
+  } else if (!on && sides.b) {
+    sides.b.client.dispose();
+    delete sides.b;
+  }
+  for (const fn of sideListeners) fn();
+}
+
+export function configFor(id: SideId, s: Settings = useUiStore.getState()): RunConfig {
+  return { strategy: id === 'b' ? s.strategyB : s.strategy, preset: s.preset, icacheSize: s.icacheSize, maxInsns: MAX_INSNS };
+}
+
+function keyFor(side: Side): string {
+  const ui = useUiStore.getState();
+  return JSON.stringify([ui.source, ui.fileName, configFor(side.id)]);
+}
+
+function load(side: Side): void {
+  const ui = useUiStore.getState();
+  side.client.load(ui.source, ui.fileName, configFor(side.id));
+  side.loadedKey = keyFor(side);
+}
+
+/** Loads the current program where it is not loaded yet (or changed since). */
+function ensureLoaded(side: Side): void {
+  if (side.client.failed) side.client.restart();
+  if (side.loadedKey !== keyFor(side)) load(side);
+}
+
+/** Ctrl+Enter: assemble and reset every side with the editor's program. */
+export function assembleAndReset(): void {
+  for (const s of liveSides()) {
+    if (s.client.failed) s.client.restart();
+    load(s);
+  }
+}
+
+export function run(): void {
+  for (const s of liveSides()) { ensureLoaded(s); s.client.run(); }
+}
+
+export function pause(): void {
+  for (const s of liveSides()) s.client.pause();
+}
+
+export function step(): void {
+  for (const s of liveSides()) { ensureLoaded(s); s.client.step(); }
+}
+
+export function stepExit(): void {
+  for (const s of liveSides()) { ensureLoaded(s); s.client.stepExit(); }
+}
+
+/** Back to the start of the program; a crashed or hung worker is replaced. */
+export function reset(): void {
+  for (const s of liveSides()) {
+    if (s.client.failed) {
+      s.client.restart(); // replays the last program
+      if (s.loadedKey !== keyFor(s)) load(s);
+    } else if (s.loadedKey !== keyFor(s)) {
+      load(s);
+    } else {
+      s.client.reset();
+    }
+  }
+}
+
+/** Live diagnostics: assemble side A's program (the editor shows side A's markers). */
+export function assemble(): void {
+  const ui = useUiStore.getState();
+  sideA().client.assemble(ui.source, ui.fileName);
+}
+
+export function setBreakpoints(lines: number[]): void {
+  useUiStore.getState().setBreakpoints(lines);
+  const sorted = useUiStore.getState().breakpoints;
+  for (const s of liveSides()) s.client.setBreakpoints(sorted);
+}
+
+export function setSpeed(speed: Speed): void {
+  updateSettings({ speed });
+  for (const s of liveSides()) s.client.setSpeed(speed);
+}
+
+/**
+ * Strategy, preset or cache size changed: a loaded machine starts over with the new
+ * configuration (counters of two configurations never mix).
+ */
+export function setMachineConfig(patch: Partial<Pick<Settings, 'strategy' | 'strategyB' | 'preset' | 'icacheSize'>>): void {
+  updateSettings(patch);
+  for (const s of liveSides()) {
+    const config = configFor(s.id);
+    s.client.setConfig(config);
+    if (s.loadedKey !== null && !s.client.failed) load(s);
+  }
+}
+
+export function setAbMode(on: boolean): void {
+  updateSettings({ abMode: on });
+  syncAbMode();
+}
+
+export function updateSettings(patch: Partial<Settings>): void {
+  const ui = useUiStore.getState();
+  ui.setSettings(patch);
+  const s = useUiStore.getState();
+  saveSettings(pageStorage(), {
+    theme: s.theme, strategy: s.strategy, strategyB: s.strategyB, preset: s.preset, icacheSize: s.icacheSize, speed: s.speed, abMode: s.abMode,
+  });
+}

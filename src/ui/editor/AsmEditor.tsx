@@ -1,0 +1,186 @@
+/**
+ * Monaco with the asm language, bound to the page: the text lives in the UI store (autosaved),
+ * live diagnostics come from side A's worker (assembled ~250 ms after the last keystroke),
+ * and the editor shows the current RIP line, breakpoints in the gutter, and each exiting
+ * line's exit count and cache hits.
+ */
+import { useEffect, useRef, useState } from 'react';
+import Editor, { type OnMount } from '@monaco-editor/react';
+import { monaco } from './monacoSetup';
+import { LANGUAGE_ID } from './asmLanguage';
+import { defaultMachineStore, type MachineState } from '../../store/machineStore';
+import { useUiStore } from '../../store/uiStore';
+import * as ctl from '../controller';
+import { editorChanged } from '../files';
+import type { Diagnostic, LineStat } from '../../worker/protocol';
+
+export const ASSEMBLE_DEBOUNCE_MS = 250;
+
+const fmt = new Intl.NumberFormat('en-US');
+
+function markersOf(model: monaco.editor.ITextModel, diags: Diagnostic[]): monaco.editor.IMarkerData[] {
+  const lines = model.getLineCount();
+  return diags.slice(0, 500).map((d) => {
+    const line = Math.min(Math.max(1, d.line), lines);
+    const maxCol = model.getLineMaxColumn(line);
+    const col = Math.min(Math.max(1, d.col), maxCol);
+    const word = model.getWordAtPosition({ lineNumber: line, column: col });
+    const whole = col <= 1 || !word;
+    return {
+      severity: d.severity === 'error' ? monaco.MarkerSeverity.Error : monaco.MarkerSeverity.Warning,
+      message: d.message,
+      startLineNumber: line,
+      startColumn: whole ? model.getLineFirstNonWhitespaceColumn(line) || 1 : word.startColumn,
+      endLineNumber: line,
+      endColumn: whole ? maxCol : word.endColumn,
+      source: 'assembler',
+    };
+  });
+}
+
+function statDecorations(lines: LineStat[], exitLines: number[], model: monaco.editor.ITextModel): monaco.editor.IModelDeltaDecoration[] {
+  const n = model.getLineCount();
+  const out: monaco.editor.IModelDeltaDecoration[] = [];
+  const seen = new Set<number>();
+  for (const l of lines) {
+    if (l.line < 1 || l.line > n || l.exits <= 0) continue;
+    seen.add(l.line);
+    const col = model.getLineMaxColumn(l.line);
+    out.push({
+      range: new monaco.Range(l.line, col, l.line, col),
+      options: {
+        linesDecorationsClassName: 'exit-line-mark',
+        after: {
+          content: `  ${fmt.format(l.exits)} exit${l.exits === 1 ? '' : 's'}${l.hits ? ` · ${fmt.format(l.hits)} hit${l.hits === 1 ? '' : 's'}` : ''}`,
+          inlineClassName: l.hits ? 'line-stat line-stat-hit' : 'line-stat',
+        },
+      },
+    });
+  }
+  for (const line of exitLines) {
+    if (line < 1 || line > n || seen.has(line)) continue;
+    out.push({
+      range: new monaco.Range(line, 1, line, 1),
+      options: { linesDecorationsClassName: 'exit-line-mark', linesDecorationsTooltip: 'This line exits to the VMM' },
+    });
+  }
+  return out;
+}
+
+export default function AsmEditor() {
+  const theme = useUiStore((s) => s.theme);
+  const [initial] = useState(() => useUiStore.getState().source);
+  const cleanup = useRef<(() => void) | null>(null);
+
+  useEffect(() => () => cleanup.current?.(), []);
+
+  const onMount: OnMount = (editor) => {
+    const model = editor.getModel();
+    if (!model) return;
+    const disposers: (() => void)[] = [];
+    let assembleTimer: ReturnType<typeof setTimeout> | null = null;
+    const scheduleAssemble = () => {
+      if (assembleTimer) clearTimeout(assembleTimer);
+      assembleTimer = setTimeout(ctl.assemble, ASSEMBLE_DEBOUNCE_MS);
+    };
+    disposers.push(() => { if (assembleTimer) clearTimeout(assembleTimer); });
+
+    // Text: the editor writes the store; programs from elsewhere (examples, links, files) come back.
+    const change = editor.onDidChangeModelContent(() => {
+      editorChanged(model.getValue());
+      scheduleAssemble();
+      syncBreakpointsFromDecorations();
+    });
+    disposers.push(() => change.dispose());
+    disposers.push(useUiStore.subscribe((s, prev) => {
+      if (s.source === prev.source || s.source === model.getValue()) return;
+      model.pushEditOperations([], [{ range: model.getFullModelRange(), text: s.source }], () => null);
+      model.pushStackElement();
+    }));
+
+    // Diagnostics.
+    const applyMarkers = (diags: Diagnostic[]) => monaco.editor.setModelMarkers(model, 'assembler', markersOf(model, diags));
+    disposers.push(defaultMachineStore.subscribe((s, prev) => { if (s.diagnostics !== prev.diagnostics) applyMarkers(s.diagnostics); }));
+    applyMarkers(defaultMachineStore.getState().diagnostics);
+
+    // RIP line and per-line exit counts.
+    const rip = editor.createDecorationsCollection();
+    const stats = editor.createDecorationsCollection();
+    let lastRip: number | null = -1;
+    let lastStatsKey = '';
+    const applyView = (s: MachineState) => {
+      const ripLine = s.view?.ripLine ?? null;
+      if (ripLine !== lastRip) {
+        lastRip = ripLine;
+        rip.set(ripLine && ripLine <= model.getLineCount() ? [{
+          range: new monaco.Range(ripLine, 1, ripLine, 1),
+          options: { isWholeLine: true, className: 'rip-line', glyphMarginClassName: 'rip-glyph', glyphMarginHoverMessage: { value: 'RIP: the next instruction to run' } },
+        }] : []);
+        if (ripLine && !s.running) editor.revealLineInCenterIfOutsideViewport(ripLine);
+      }
+      const lines = s.view?.lines ?? [];
+      const key = lines.map((l) => `${l.line}:${l.exits}:${l.hits}`).join(',') + '|' + s.exitLines.join(',');
+      if (key !== lastStatsKey) {
+        lastStatsKey = key;
+        stats.set(statDecorations(lines, s.exitLines, model));
+      }
+    };
+    disposers.push(defaultMachineStore.subscribe((s, prev) => { if (s.view !== prev.view || s.exitLines !== prev.exitLines) applyView(s); }));
+    applyView(defaultMachineStore.getState());
+
+    // Breakpoints in the glyph margin; they move with the text.
+    const bps = editor.createDecorationsCollection();
+    const bpDecos = (lines: number[]) => lines.map((line) => ({
+      range: new monaco.Range(line, 1, line, 1),
+      options: { glyphMarginClassName: 'bp-glyph', glyphMarginHoverMessage: { value: 'Breakpoint (click to remove)' }, stickiness: monaco.editor.TrackedRangeStickiness.NeverGrowsWhenTypingAtEdges },
+    }));
+    const validLines = (lines: number[]) => lines.filter((l) => l >= 1 && l <= model.getLineCount());
+    bps.set(bpDecos(validLines(useUiStore.getState().breakpoints)));
+    function syncBreakpointsFromDecorations() {
+      const now = [...new Set(bps.getRanges().map((r) => r.startLineNumber))].sort((a, b) => a - b);
+      const cur = useUiStore.getState().breakpoints;
+      if (now.join() !== cur.join()) ctl.setBreakpoints(now);
+    }
+    disposers.push(useUiStore.subscribe((s, prev) => { if (s.breakpoints !== prev.breakpoints) bps.set(bpDecos(validLines(s.breakpoints))); }));
+    const mouse = editor.onMouseDown((e) => {
+      const t = e.target.type;
+      if (t !== monaco.editor.MouseTargetType.GUTTER_GLYPH_MARGIN && t !== monaco.editor.MouseTargetType.GUTTER_LINE_NUMBERS) return;
+      if (t === monaco.editor.MouseTargetType.GUTTER_LINE_NUMBERS && !e.event.altKey) return;
+      const line = e.target.position?.lineNumber;
+      if (!line) return;
+      const cur = useUiStore.getState().breakpoints;
+      ctl.setBreakpoints(cur.includes(line) ? cur.filter((l) => l !== line) : [...cur, line]);
+    });
+    disposers.push(() => mouse.dispose());
+
+    cleanup.current = () => disposers.forEach((d) => d());
+    scheduleAssemble();
+    // Expose for e2e tests and debugging (no behaviour depends on it).
+    (window as unknown as { __exitscopeEditor?: monaco.editor.IStandaloneCodeEditor }).__exitscopeEditor = editor;
+  };
+
+  return (
+    <Editor
+      defaultLanguage={LANGUAGE_ID}
+      defaultValue={initial}
+      theme={theme === 'dark' ? 'exitscope-dark' : 'exitscope-light'}
+      onMount={onMount}
+      loading={<div className="editor-loading">Loading the editor…</div>}
+      options={{
+        glyphMargin: true,
+        lineNumbersMinChars: 3,
+        minimap: { enabled: false },
+        fontSize: 13,
+        fontFamily: "'JetBrains Mono', 'Fira Code', ui-monospace, 'Cascadia Mono', Menlo, Consolas, monospace",
+        scrollBeyondLastLine: false,
+        automaticLayout: true,
+        tabSize: 4,
+        renderWhitespace: 'none',
+        fixedOverflowWidgets: true,
+        hover: { delay: 250 },
+        quickSuggestions: { other: true, comments: false, strings: false },
+        wordBasedSuggestions: 'off',
+      }}
+    />
+  );
+}

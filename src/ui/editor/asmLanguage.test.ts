@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { completionWords, lineMnemonic, stripComment, symbolHover, vmmEffect } from './asmLanguage';
+
+describe('asm language helpers', () => {
+  it('finds the mnemonic after labels and prefixes', () => {
+    expect(lineMnemonic('.loop:  mov eax, [rbx]')).toBe('mov');
+    expect(lineMnemonic('   rep stosq ; fill')).toBe('stosq');
+    expect(lineMnemonic('; only a comment')).toBeNull();
+    expect(stripComment("mov al, ';' ; x")).toBe("mov al, ';' ");
+  });
+
+  it('says that a memory operand on LAPIC_BASE exits to instruction emulation', () => {
+    expect(vmmEffect('  mov eax, [LAPIC_BASE + LAPIC_ID]')).toMatch(/exits: EPT misconfig → instruction emulation/);
+    expect(vmmEffect('  mov dword [0xFEE00080], 0')).toMatch(/local APIC/);
+    expect(vmmEffect('  mov [IORAM_BASE+8], rax')).toMatch(/IORAM/);
+    expect(vmmEffect('  out DEBUG_PORT, al')).toMatch(/I\/O/);
+    expect(vmmEffect('  add eax, 1')).toBeNull();
+  });
+
+  it('documents the LAPIC registers and the predefined symbols', () => {
+    expect(symbolHover('LAPIC_TPR')).toMatch(/0xFEE00080/);
+    expect(symbolHover('lapic_eoi')).toMatch(/End Of Interrupt/);
+    expect(symbolHover('rax')).toBeNull();
+    const labels = completionWords().map((w) => w.label);
+    for (const s of ['LAPIC_BASE', 'IORAM_BASE', 'LAPIC_TIMER_DCR', 'DEBUG_PORT', 'MSR_LSTAR', 'mov', 'r15d']) expect(labels).toContain(s);
+  });
+});

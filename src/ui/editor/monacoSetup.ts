@@ -1,0 +1,116 @@
+/**
+ * Monaco, bundled (no CDN): the editor worker only, the x86-64 asm language, its completion
+ * and hover providers, and the two themes. Runs once, when the editor chunk loads.
+ */
+import * as monaco from './monacoLean';
+import { loader } from '@monaco-editor/react';
+import EditorWorker from 'monaco-editor/editor/editor.worker?worker';
+import { defaultMachineStore } from '../../store/machineStore';
+import {
+  LANGUAGE_ID, completionWords, languageConfiguration, monarchLanguage, symbolHover, vmmEffect,
+} from './asmLanguage';
+
+self.MonacoEnvironment = { getWorker: () => new EditorWorker() };
+loader.config({ monaco });
+
+const KIND = {
+  mnemonic: monaco.languages.CompletionItemKind.Keyword,
+  register: monaco.languages.CompletionItemKind.Variable,
+  directive: monaco.languages.CompletionItemKind.Snippet,
+  symbol: monaco.languages.CompletionItemKind.Constant,
+} as const;
+
+monaco.languages.register({ id: LANGUAGE_ID, extensions: ['.s', '.asm'], aliases: ['x86-64 assembly', 'asm'] });
+monaco.languages.setMonarchTokensProvider(LANGUAGE_ID, monarchLanguage);
+monaco.languages.setLanguageConfiguration(LANGUAGE_ID, languageConfiguration);
+
+const WORDS = completionWords();
+
+monaco.languages.registerCompletionItemProvider(LANGUAGE_ID, {
+  provideCompletionItems(model, position) {
+    const word = model.getWordUntilPosition(position);
+    const range = new monaco.Range(position.lineNumber, word.startColumn, position.lineNumber, word.endColumn);
+    const labels = new Set<string>();
+    const text = model.getValue();
+    if (text.length < 512 * 1024) {
+      for (const m of text.matchAll(/^\s*([A-Za-z_.$@][\w.$@]*):/gm)) labels.add(m[1]);
+      for (const m of text.matchAll(/^\s*([A-Za-z_][\w]*)\s+equ\b/gim)) labels.add(m[1]);
+    }
+    return {
+      suggestions: [
+        ...WORDS.map((w) => ({
+          label: w.label,
+          kind: KIND[w.kind],
+          detail: w.detail,
+          documentation: w.doc ? { value: w.doc } : undefined,
+          insertText: w.label,
+          range,
+        })),
+        ...[...labels].map((l) => ({ label: l, kind: monaco.languages.CompletionItemKind.Reference, detail: 'label', insertText: l, range })),
+      ],
+    };
+  },
+});
+
+monaco.languages.registerHoverProvider(LANGUAGE_ID, {
+  provideHover(model, position) {
+    const line = position.lineNumber;
+    const word = model.getWordAtPosition(position);
+    const contents: monaco.IMarkdownString[] = [];
+    const sym = word ? symbolHover(word.word) : null;
+    if (sym) contents.push({ value: sym });
+    const effect = vmmEffect(model.getLineContent(line));
+    if (effect) contents.push({ value: effect });
+    const s = defaultMachineStore.getState();
+    if (s.exitLines.includes(line) && !effect) contents.push({ value: '**This line exits** (the assembler found an access to an MMIO page or an exiting instruction).' });
+    const stat = s.view?.lines.find((l) => l.line === line);
+    if (stat && stat.exits > 0) {
+      const rate = stat.exits ? Math.round((100 * stat.hits) / stat.exits) : 0;
+      contents.push({ value: `This run: **${stat.exits.toLocaleString('en-US')} exits** on this line, **${stat.hits.toLocaleString('en-US')} cache hits** (${rate}%).` });
+    }
+    if (!contents.length) return null;
+    return { contents, range: word ? new monaco.Range(line, word.startColumn, line, word.endColumn) : undefined };
+  },
+});
+
+monaco.editor.defineTheme('exitscope-dark', {
+  base: 'vs-dark',
+  inherit: true,
+  rules: [
+    { token: 'keyword', foreground: '7aa2f7', fontStyle: 'bold' },
+    { token: 'keyword.directive', foreground: 'bb9af7' },
+    { token: 'variable.predefined', foreground: 'e0af68' },
+    { token: 'constant', foreground: 'f7768e' },
+    { token: 'number', foreground: 'ff9e64' },
+    { token: 'type.identifier', foreground: '9ece6a', fontStyle: 'bold' },
+    { token: 'type', foreground: '7dcfff' },
+    { token: 'comment', foreground: '6b7394', fontStyle: 'italic' },
+    { token: 'string', foreground: '9ece6a' },
+  ],
+  colors: {
+    'editor.background': '#161a23',
+    'editorGutter.background': '#161a23',
+    'editor.lineHighlightBackground': '#1f2433',
+  },
+});
+
+monaco.editor.defineTheme('exitscope-light', {
+  base: 'vs',
+  inherit: true,
+  rules: [
+    { token: 'keyword', foreground: '2451c9', fontStyle: 'bold' },
+    { token: 'keyword.directive', foreground: '7c3aed' },
+    { token: 'variable.predefined', foreground: 'a15c00' },
+    { token: 'constant', foreground: 'c0264b' },
+    { token: 'number', foreground: 'b45309' },
+    { token: 'type.identifier', foreground: '15803d', fontStyle: 'bold' },
+    { token: 'type', foreground: '0e7490' },
+    { token: 'comment', foreground: '6b7280', fontStyle: 'italic' },
+    { token: 'string', foreground: '15803d' },
+  ],
+  colors: {
+    'editor.background': '#ffffff',
+  },
+});
+
+export { monaco };

@@ -1,0 +1,181 @@
+/**
+ * Where programs come from and go to: .s files, drag and drop, examples, share links, and the
+ * autosaved draft. Whatever replaces the editor's text first sets the current draft aside,
+ * and the notice it shows offers to restore it.
+ */
+import { COST_PRESET_NAMES } from '../core/cost';
+import { useUiStore } from '../store/uiStore';
+import * as ctl from './controller';
+import {
+  isIcacheSize, isStrategy, loadDraft, loadSettings, loadPreviousDraft, pageStorage, saveDraft, setAsideDraft,
+} from './persist';
+import { decodeShare, shareParam, shareUrl, type SharePayload } from './share';
+
+/** Largest file the editor opens. */
+export const MAX_FILE_BYTES = 1024 * 1024;
+
+export const STARTER_PROGRAM = `; Welcome to exitscope. Press F5 to run, F10 to step one instruction,
+; Shift+F10 to step to the next VM exit, Ctrl+Enter to assemble and reset.
+; Every access to the local APIC page exits to the VMM, which walks the guest
+; page tables through the EPT, fetches, decodes and emulates the instruction.
+_start:
+    mov rbx, LAPIC_BASE
+    mov ecx, 1000
+.loop:
+    mov eax, [rbx + LAPIC_ID]          ; exits: the VMM emulates this read
+    mov dword [rbx + LAPIC_TPR], 0x10  ; ... and this write
+    dec ecx
+    jnz .loop
+    mov al, 'o'
+    out DEBUG_PORT, al
+    mov al, 'k'
+    out DEBUG_PORT, al
+    hlt                                ; IF = 0: the run ends here
+`;
+
+let autosaveTimer: ReturnType<typeof setTimeout> | null = null;
+
+/** The editor changed: keep it, debounced, in localStorage. */
+export function editorChanged(source: string): void {
+  useUiStore.getState().setSource(source);
+  if (autosaveTimer) clearTimeout(autosaveTimer);
+  autosaveTimer = setTimeout(() => saveDraft(pageStorage(), useUiStore.getState().source), 400);
+}
+
+/** Replace the editor's text with a program from elsewhere, keeping the current draft. */
+export function replaceSource(source: string, fileName: string, what: string): void {
+  const ui = useUiStore.getState();
+  const kept = setAsideDraft(pageStorage(), ui.source, source);
+  ui.setSource(source, fileName);
+  saveDraft(pageStorage(), source);
+  ui.notify({ kind: 'info', text: `Opened ${what}.${kept ? ' Your previous draft is kept.' : ''}`, restoreDraft: kept });
+}
+
+export function restorePreviousDraft(): void {
+  const prev = loadPreviousDraft(pageStorage());
+  if (prev === null) return;
+  const ui = useUiStore.getState();
+  setAsideDraft(pageStorage(), ui.source, prev); // the restore is itself undoable
+  ui.setSource(prev, 'program.s');
+  saveDraft(pageStorage(), prev);
+  ui.notify({ kind: 'info', text: 'Restored your previous draft.' });
+}
+
+const TEXT_NAME = /\.(s|asm|txt)$/i;
+
+export async function openFile(file: File): Promise<void> {
+  const ui = useUiStore.getState();
+  if (file.size > MAX_FILE_BYTES) {
+    ui.notify({ kind: 'error', text: `${file.name} is too large to open (${Math.round(file.size / 1024)} KB, at most ${MAX_FILE_BYTES / 1024} KB).` });
+    return;
+  }
+  if (!TEXT_NAME.test(file.name) && file.type && !file.type.startsWith('text/')) {
+    ui.notify({ kind: 'error', text: `${file.name} does not look like an assembly source file (.s, .asm or .txt).` });
+    return;
+  }
+  let text: string;
+  try {
+    text = await file.text();
+  } catch {
+    ui.notify({ kind: 'error', text: `Could not read ${file.name}.` });
+    return;
+  }
+  if (text.includes('\u0000')) {
+    ui.notify({ kind: 'error', text: `${file.name} is a binary file, not assembly source.` });
+    return;
+  }
+  replaceSource(text, file.name.replace(/[^\w.-]/g, '_').slice(0, 80) || 'program.s', file.name);
+}
+
+export function saveFile(): void {
+  const { source, fileName } = useUiStore.getState();
+  const blob = new Blob([source], { type: 'text/plain' });
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = /\.(s|asm)$/i.test(fileName) ? fileName : `${fileName.replace(/\.\w*$/, '')}.s`;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
+
+export function currentPayload(): SharePayload {
+  const s = useUiStore.getState();
+  return { v: 1, source: s.source, config: { strategy: s.strategy, preset: s.preset, icacheSize: s.icacheSize } };
+}
+
+export async function shareCurrent(): Promise<void> {
+  const link = shareUrl(location.href, currentPayload());
+  const ui = useUiStore.getState();
+  let copied = false;
+  try {
+    await navigator.clipboard.writeText(link);
+    copied = true;
+  } catch {
+    copied = false;
+  }
+  ui.notify({ kind: 'info', text: copied ? 'Link copied to the clipboard.' : 'Copy this link:', link });
+}
+
+/** Applies a share link (the `s=` value); a bad one leaves the editor alone and says why. */
+export function openShareLink(encoded: string): boolean {
+  const r = decodeShare(encoded, COST_PRESET_NAMES);
+  const ui = useUiStore.getState();
+  if (!r.ok) {
+    ui.notify({ kind: 'error', text: `This share link could not be opened: ${r.error}. Your draft is unchanged.` });
+    return false;
+  }
+  const { source, config } = r.payload;
+  if (isStrategy(config.strategy) && isIcacheSize(config.icacheSize)) {
+    ctl.updateSettings({ strategy: config.strategy, preset: config.preset, icacheSize: config.icacheSize });
+  }
+  replaceSource(source, 'shared.s', 'a shared program');
+  return true;
+}
+
+export async function openExample(name: string): Promise<boolean> {
+  const ui = useUiStore.getState();
+  let list: { name: string; title: string; source: string }[] = [];
+  try {
+    list = (await import('../scenarios/index')).SCENARIOS;
+  } catch {
+    list = [];
+  }
+  const ex = list.find((s) => s.name === name);
+  if (!ex) {
+    ui.notify({ kind: 'error', text: `There is no example named "${name.slice(0, 60)}". Your draft is unchanged.` });
+    return false;
+  }
+  replaceSource(ex.source, `${ex.name}.s`, `the example “${ex.title}”`);
+  return true;
+}
+
+/** Startup, before the first render: settings and the autosaved draft. */
+export function initFromStorage(): void {
+  const ui = useUiStore.getState();
+  ui.setSettings(loadSettings(pageStorage()));
+  const draft = loadDraft(pageStorage());
+  ui.setSource(draft ?? STARTER_PROGRAM);
+}
+
+/** A share link pasted into the address bar of the open page arrives as a hash change. */
+export function onHashChange(): void {
+  const s = shareParam(location.hash);
+  if (s === null) return;
+  if (openShareLink(s)) ctl.assembleAndReset();
+  history.replaceState(null, '', location.pathname + location.search);
+}
+
+/** Startup, after the first render: a share link or an example named in the URL. */
+export async function applyUrl(): Promise<void> {
+  const s = shareParam(location.hash);
+  const example = new URLSearchParams(location.search).get('example');
+  if (s !== null) {
+    openShareLink(s);
+    // The link has been read; the URL no longer needs it (a reload must not replace later edits).
+    history.replaceState(null, '', location.pathname + location.search);
+  } else if (example) {
+    await openExample(example);
+    history.replaceState(null, '', location.pathname);
+  }
+}

@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { shortcutFor } from './shortcuts';
+
+const key = (key: string, mods: Partial<{ shiftKey: boolean; ctrlKey: boolean; metaKey: boolean; altKey: boolean }> = {}) =>
+  ({ key, shiftKey: false, ctrlKey: false, metaKey: false, altKey: false, ...mods });
+
+describe('shortcuts', () => {
+  it('map the documented keys', () => {
+    expect(shortcutFor(key('F5'), false)).toBe('run');
+    expect(shortcutFor(key('F10'), false)).toBe('step');
+    expect(shortcutFor(key('F10', { shiftKey: true }), false)).toBe('stepExit');
+    expect(shortcutFor(key('Enter', { ctrlKey: true }), false)).toBe('assembleAndReset');
+    expect(shortcutFor(key('Enter', { metaKey: true }), false)).toBe('assembleAndReset');
+  });
+  it('leave Esc to the editor unless a run is going', () => {
+    expect(shortcutFor(key('Escape'), false)).toBeNull();
+    expect(shortcutFor(key('Escape'), true)).toBe('pause');
+    expect(shortcutFor(key('Enter'), false)).toBeNull();
+    expect(shortcutFor(key('F5', { altKey: true }), false)).toBeNull();
+  });
+});

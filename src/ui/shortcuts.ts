@@ -1,0 +1,32 @@
+/**
+ * Keyboard shortcuts, handled on the window in the capture phase so they work inside Monaco:
+ * F5 run/continue, Esc pause (only while running: otherwise Esc stays Monaco's), F10 step,
+ * Shift+F10 step to the next exit, Ctrl+Enter (Cmd+Enter) assemble and reset.
+ */
+import { defaultMachineStore } from '../store/machineStore';
+import * as ctl from './controller';
+
+export type ShortcutAction = 'run' | 'pause' | 'step' | 'stepExit' | 'assembleAndReset';
+
+/** Pure: which action a key press means. */
+export function shortcutFor(e: Pick<KeyboardEvent, 'key' | 'shiftKey' | 'ctrlKey' | 'metaKey' | 'altKey'>, running: boolean): ShortcutAction | null {
+  if (e.altKey) return null;
+  if (e.key === 'F5' && !e.shiftKey && !e.ctrlKey && !e.metaKey) return 'run';
+  if (e.key === 'F10') return e.shiftKey ? 'stepExit' : 'step';
+  if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) return 'assembleAndReset';
+  if (e.key === 'Escape' && running) return 'pause';
+  return null;
+}
+
+export function installShortcuts(): () => void {
+  const onKey = (e: KeyboardEvent) => {
+    const action = shortcutFor(e, defaultMachineStore.getState().running);
+    if (!action) return;
+    e.preventDefault();
+    e.stopPropagation();
+    if (e.repeat && action !== 'step' && action !== 'stepExit') return;
+    ctl[action]();
+  };
+  window.addEventListener('keydown', onKey, true);
+  return () => window.removeEventListener('keydown', onKey, true);
+}
