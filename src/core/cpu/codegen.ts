@@ -7,7 +7,7 @@
  * On a fault/exit the function records the index of the faulting instruction in `c.fi`
  * (plus completed loop iterations) and rethrows; that instruction had no effect.
  */
-import { Mnemonic } from '../iced';
+import { Code, Mnemonic } from '../iced';
 import { FK, szlog } from './flags';
 import { type DInsn, OK, type Operand } from './decode';
 
@@ -548,7 +548,9 @@ class Gen {
   /** PUSH r/m/imm (50+r, FF /6, 6A, 68): 8 bytes, or 2 with 66. */
   push(): void {
     const d = this.d, o = d.ops[0]!;
-    const s = o.kind === OK.Reg ? o.size : d.osz === 2 ? 2 : 8;
+    // 66 6A ib / 66 68 iw push a word (SDM PUSH: "PUSH imm16"); d.osz is the immediate's size.
+    const imm16 = d.code === Code.Pushw_imm8 || d.code === Code.Push_imm16;
+    const s = o.kind === OK.Reg ? o.size : d.osz === 2 || imm16 ? 2 : 8;
     if (o.kind === OK.Mem) this.ea();
     if (o.kind === OK.Imm) {
       this.emit(`a0=${s === 2 ? o.immLo & 0xffff : o.immLo}; a1=${o.immHi};`);
