@@ -9,11 +9,8 @@ type Command = (args: string[]) => Promise<number>;
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   asm: { summary: 'asm FILE.s [--hex | --list]   assemble a program', load: async () => (await import('./asm')).main },
   run: {
-    summary: 'run A.s [B.s ...] [--max-insns N] [--json]   run programs',
-    load: async () => async () => {
-      console.error('run: not implemented yet');
-      return 2;
-    },
+    summary: 'run A.s [B.s ...] [--max-insns N] [--json] [--strategy S] [--preset P] [--icache-size N]   run programs',
+    load: async () => (await import('./run')).main,
   },
 };
 

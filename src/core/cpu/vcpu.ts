@@ -159,6 +159,8 @@ export class Vcpu implements CodeCacheListener {
   private ctx: PagingContext = { cr0: 0, cr3: 0, cr4: 0, efer: 0 };
   /** Faults on accesses by the vCPU itself (IDT, TSS, stack during delivery) use CPL 0. */
   private implicitSupervisor = false;
+  /** Set when event delivery was cut short by a VM exit (the event is pending again). */
+  private deliveryExited = false;
   private tlbCpl = 0;
 
   constructor(opts: VcpuOptions) {
@@ -626,6 +628,7 @@ export class Vcpu implements CodeCacheListener {
       if (p.cr2 !== null) this.cr2 = p.cr2;
       if (!this.deliverWithEscalation(p.vector, p.errorCode, this.rip, p.external ? 'external' : 'exception')) {
         ex.retired = 0;
+        if (this.takeDeliveryExit(ex)) return ex;
         return this.finishExit(ex);
       }
     }
@@ -665,7 +668,7 @@ export class Vcpu implements CodeCacheListener {
       } catch (e) {
         if (e === FAULT) {
           // Instruction fetch fault (#PF/#GP) at RIP: nothing retired.
-          if (!this.deliverFault(this.rip, null)) return this.finishExit(ex);
+          if (!this.deliverFault(this.rip, null)) return this.takeDeliveryExit(ex) ? ex : this.finishExit(ex);
           continue;
         }
         if (e === EXIT) return this.fetchExit(ex, start);
@@ -685,7 +688,7 @@ export class Vcpu implements CodeCacheListener {
         this.rip = d.rip;
         prev = null;
         if (e === FAULT) {
-          if (!this.deliverFault(d.rip, d)) { ex.retired = this.retired - start; return this.finishExit(ex); }
+          if (!this.deliverFault(d.rip, d)) { ex.retired = this.retired - start; return this.takeDeliveryExit(ex) ? ex : this.finishExit(ex); }
           continue;
         }
         if (e === EXIT) {
@@ -706,6 +709,15 @@ export class Vcpu implements CodeCacheListener {
         return ex;
       }
     }
+  }
+
+  /** True (and the exit record completed) when the last delivery attempt ended in a VM exit. */
+  private takeDeliveryExit(ex: VmExit): boolean {
+    if (!this.deliveryExited) return false;
+    this.deliveryExited = false;
+    ex.rip = this.rip;
+    ex.insnLength = 0;
+    return true;
   }
 
   private retire(n: number): void {
@@ -832,7 +844,11 @@ export class Vcpu implements CodeCacheListener {
       return true;
     } catch (e) {
       if (e === EXIT) {
-        this.stopInfo = { reason: 'error', message: `VM exit (${this.exit.reason} gpa ${hex(this.exit.gpa)}) while delivering vector ${vec}: not supported` };
+        // An exit during event delivery (e.g. the stack push hits a page the VMM write-protected):
+        // like VMX's IDT-vectoring information (SDM Vol. 3C §28.2.4), the event is re-queued and
+        // delivered again on the next VM entry, after the VMM has handled the exit.
+        this.pending = { vector: vec, errorCode: err, cr2: vec === PFV ? this.cr2 : null, external: kind === 'external' };
+        this.deliveryExited = true;
         return false;
       }
       if (e !== FAULT) throw e;

@@ -1,0 +1,133 @@
+/**
+ * `exitscope run A.s [B.s ...] [--max-insns N] [--json] [--strategy S] [--preset P] [--icache-size N]`
+ * Runs each program on a fresh machine and prints its final state: one JSON object per line
+ * with --json, a readable summary otherwise. A program that does not assemble prints its
+ * diagnostics on stderr and makes the exit status 1.
+ */
+import { readFileSync } from 'node:fs';
+import { formatDiagnostic } from '../core/asm';
+import { GPR_NAMES } from '../core/events';
+import { buildMachine, DEFAULT_MACHINE_CONFIG, type MachineConfig } from '../core/machine';
+import { isCostPresetName, COST_PRESET_NAMES } from '../core/cost';
+import { STRATEGIES, type Strategy } from '../core/vmm/exitPath';
+
+export interface RunOptions {
+  files: string[];
+  json: boolean;
+  config: MachineConfig;
+}
+
+export class UsageError extends Error {}
+
+export function parseRunArgs(args: string[]): RunOptions {
+  const files: string[] = [];
+  const config: MachineConfig = { ...DEFAULT_MACHINE_CONFIG };
+  let json = false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const value = () => {
+      const v = args[++i];
+      if (v === undefined) throw new UsageError(`${a} needs a value`);
+      return v;
+    };
+    const count = (v: string) => {
+      const n = Number(v.replace(/_/g, ''));
+      if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`${a}: expected a positive integer, got '${v}'`);
+      return n;
+    };
+    switch (a) {
+      case '--json': json = true; break;
+      case '--max-insns': config.maxInsns = count(value()); break;
+      case '--icache-size': config.icacheSize = count(value()); break;
+      case '--strategy': {
+        const v = value();
+        if (!(STRATEGIES as readonly string[]).includes(v)) throw new UsageError(`--strategy: one of ${STRATEGIES.join(', ')}`);
+        config.strategy = v as Strategy;
+        break;
+      }
+      case '--preset': {
+        const v = value();
+        if (!isCostPresetName(v)) throw new UsageError(`--preset: one of ${COST_PRESET_NAMES.join(', ')}`);
+        config.preset = v;
+        break;
+      }
+      default:
+        if (a.startsWith('--')) throw new UsageError(`unknown option ${a}`);
+        files.push(a);
+    }
+  }
+  if (files.length === 0) throw new UsageError('run: no program given');
+  return { files, json, config };
+}
+
+const hex = (v: bigint) => '0x' + BigInt.asUintN(64, v).toString(16);
+
+/** Runs one file; returns the JSON-ready result, or null after printing its diagnostics. */
+export function runFile(file: string, config: MachineConfig, err: (line: string) => void) {
+  let source: string;
+  try {
+    source = readFileSync(file, 'utf8');
+  } catch (e) {
+    err(`${file}: cannot read: ${(e as Error).message}`);
+    return null;
+  }
+  const built = buildMachine(source, config, file);
+  if (!built.ok) {
+    for (const d of built.diagnostics) err(formatDiagnostic(d));
+    return null;
+  }
+  const m = built.machine;
+  m.runToEnd();
+  const c = m.counters();
+  const state = m.vcpuRegs(0, 0);
+  const regs: Record<string, string> = {};
+  for (const name of GPR_NAMES) regs[name] = hex(state[name]);
+  regs.rip = hex(state.rip);
+  regs.rflags = hex(state.rflags);
+  return {
+    file,
+    stop: m.stopInfo() ?? { reason: 'limit', message: 'not stopped' },
+    regs,
+    retired: c.retired,
+    console: m.consoleText(),
+    exits: { total: c.exits.total, byReason: c.exits.byReason },
+    icache: c.icache,
+    cycles: c.cycles,
+  };
+}
+
+export function runCommand(args: string[], out: (line: string) => void, err: (line: string) => void): number {
+  const opts = parseRunArgs(args);
+  let status = 0;
+  for (const file of opts.files) {
+    const r = runFile(file, opts.config, err);
+    if (!r) { status = 1; continue; }
+    if (opts.json) {
+      out(JSON.stringify(r));
+      continue;
+    }
+    out(`${r.file}: ${r.stop.reason}: ${r.stop.message}`);
+    out(`  retired ${r.retired.toLocaleString('en-US')} instructions, ${r.exits.total.toLocaleString('en-US')} exits ` +
+      Object.entries(r.exits.byReason).map(([k, v]) => `${k}=${v}`).join(' '));
+    if (r.icache.lookups) out(`  icache: ${r.icache.hits}/${r.icache.lookups} hits, ${r.icache.wpFaults} write-protect faults`);
+    out(`  modeled cycles ${Math.round(r.cycles.total).toLocaleString('en-US')} (guest ${Math.round(r.cycles.guest).toLocaleString('en-US')}, exits ${Math.round(r.cycles.total - r.cycles.guest).toLocaleString('en-US')})`);
+    const names = [...GPR_NAMES, 'rip', 'rflags'];
+    for (let i = 0; i < names.length; i += 4) {
+      out('  ' + names.slice(i, i + 4).map((n) => `${n.padStart(6)}=${r.regs[n].padStart(18)}`).join(' '));
+    }
+    if (r.console) out(`  console: ${JSON.stringify(r.console)}`);
+  }
+  return status;
+}
+
+export async function main(args: string[]): Promise<number> {
+  try {
+    return runCommand(args, (l) => console.log(l), (l) => console.error(l));
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`run: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,591 @@
+/**
+ * A machine: up to 2 VMs with 1–2 vCPUs each, built from one program and a config (the guest
+ * environment contract of DESIGN.md), run round-robin in fixed instruction slices so that the
+ * same program and config always give the same events and counters.
+ *
+ * Per VM entry the machine delivers due LAPIC interrupts, bounds the slice by the next timer
+ * event, runs the vCPU, and hands the exit to the VMM (instruction emulation, write-protect
+ * faults, APIC-write traps) or handles it here (HLT, I/O, CPUID, MSRs, VMCALL, interrupt
+ * window), charging every exit's modeled cycles to the vCPU's clock.
+ */
+import { assemble, type AsmResult, type Diagnostic, type LineMapEntry } from './asm';
+import { costPreset, DEFAULT_COST_PRESET, type CostModel } from './cost';
+import { CodeCache, Vcpu, type VmExit } from './cpu/vcpu';
+import { DebugConsole } from './devices/console';
+import { IoRam } from './devices/ioram';
+import { LocalApic, type IpiDestination } from './devices/lapic';
+import type { CycleCounters, ExitEvent, ExitReason, GprName, StopInfo } from './events';
+import { GPR_NAMES } from './events';
+import { buildEpt, installFirmware, type FirmwareState } from './firmware';
+import {
+  DEBUG_PORT, FIRMWARE_LAYOUT, INITIAL_CONTROL, IORAM_BASE, IORAM_SIZE, LAPIC_BASE, MSRS,
+  PREDEFINED_SYMBOLS, PROGRAM_ORIGIN,
+} from './guestAbi';
+import { GuestRam, type Ept } from './mem';
+import { Decoder, DecoderOptions, Instruction, Mnemonic } from './iced';
+import { parseTopology, type Topology } from '../scenarios/catalog';
+import { createApicvFastPath, newApicvCounters } from './vmm/apicv';
+import { cloneExitEvent, Vmm } from './vmm/exitPath';
+import { InstructionCache } from './vmm/icache';
+import { mmioRouter, type VcpuPort, type VmContext } from './vmm/ports';
+import type { Counters, IcacheEntryView, LineStat, MachineView, PageRole, PageView, Strategy, VcpuView } from '../worker/protocol';
+
+export interface MachineConfig {
+  strategy: Strategy;
+  preset: string;
+  /** Instruction-cache capacity in entries. */
+  icacheSize: number;
+  /** Instruction-cache hash buckets. */
+  icacheBuckets: number;
+  ramBytes: number;
+  /** The run stops with reason 'limit' after this many guest instructions (all vCPUs). */
+  maxInsns: number;
+  /** Round-robin slice per vCPU, in guest instructions. */
+  sliceInsns: number;
+  /** Override the topology the program asks for with `; exitscope: vms=N vcpus=M`. */
+  topology?: Topology;
+}
+
+export const DEFAULT_MACHINE_CONFIG: MachineConfig = {
+  strategy: 'icache',
+  preset: DEFAULT_COST_PRESET,
+  icacheSize: 1024,
+  icacheBuckets: 256,
+  ramBytes: 64 * 1024 * 1024,
+  maxInsns: 200_000_000,
+  sliceInsns: 10_000,
+};
+
+/** Walk recording: every exit (step mode), one exit in SAMPLE_EVERY (full speed), or none. */
+export type WalkRecording = 'all' | 'sampled' | 'none';
+const SAMPLE_EVERY = 64;
+
+export type BuildResult =
+  | { ok: true; machine: Machine; diagnostics: Diagnostic[]; lineMap: LineMapEntry[] }
+  | { ok: false; diagnostics: Diagnostic[] };
+
+type VcpuRun = 'runnable' | 'waiting' | 'stopped';
+
+interface VcpuSlot {
+  vcpu: Vcpu;
+  /** The vCPU as the VMM sees it. */
+  port: VcpuPort;
+  lapic: LocalApic;
+  run: VcpuRun;
+}
+
+interface VmInstance {
+  ctx: VmContext;
+  ram: GuestRam;
+  ept: Ept;
+  codeCache: CodeCache;
+  firmware: FirmwareState;
+  ioram: IoRam;
+  slots: VcpuSlot[];
+}
+
+function diag(file: string, message: string): Diagnostic {
+  return { file, line: 1, col: 1, severity: 'error', message };
+}
+
+/** Assemble `source` and build a machine for it; diagnostics instead of a machine when it does not assemble. */
+export function buildMachine(source: string, config: Partial<MachineConfig> = {}, file = 'program.s'): BuildResult {
+  const cfg: MachineConfig = { ...DEFAULT_MACHINE_CONFIG, ...config };
+  const asm = assemble(source, { file, origin: PROGRAM_ORIGIN, predefined: PREDEFINED_SYMBOLS });
+  if (!asm.ok) return { ok: false, diagnostics: asm.diagnostics };
+  for (const seg of asm.segments) {
+    if (seg.addr < FIRMWARE_LAYOUT.end) {
+      return { ok: false, diagnostics: [...asm.diagnostics, diag(file, `${seg.name} at 0x${seg.addr.toString(16)} overlaps the firmware (below 0x${FIRMWARE_LAYOUT.end.toString(16)}); use org 0x100000 or above`)] };
+    }
+    if (seg.addr + seg.bytes.length > cfg.ramBytes) {
+      return { ok: false, diagnostics: [...asm.diagnostics, diag(file, `${seg.name} ends at 0x${(seg.addr + seg.bytes.length).toString(16)}, beyond guest RAM (${cfg.ramBytes / 1048576} MiB)`)] };
+    }
+  }
+  return { ok: true, machine: new Machine(asm, cfg, cfg.topology ?? parseTopology(source)), diagnostics: asm.diagnostics, lineMap: asm.lineMap };
+}
+
+export class Machine {
+  readonly cost: CostModel;
+  readonly icache: InstructionCache;
+  readonly vmm: Vmm;
+  readonly console = new DebugConsole();
+  /** APICv: LAPIC accesses the CPU virtualized without an exit. */
+  readonly apicv = newApicvCounters();
+  /** Called for every exit, in order. */
+  onExit: ((e: ExitEvent) => void) | null = null;
+
+  private readonly vms: VmInstance[] = [];
+  private readonly slots: { vm: VmInstance; slot: VcpuSlot; vmIndex: number; vcpuIndex: number }[] = [];
+  private current = 0;
+  private stop: StopInfo | null = null;
+  private exitSeq = 0;
+  private readonly exitsByReason: Partial<Record<ExitReason, number>> = {};
+  private readonly cycles: CycleCounters = { total: 0, guest: 0, exit: 0, walk: 0, fetch: 0, decode: 0, emulate: 0, icache: 0 };
+  private hostNsTotal = 0;
+  private recording: WalkRecording = 'none';
+  private readonly lineStats = new Map<number, LineStat>();
+  private readonly lineByAddr: Map<number, number>;
+  private breakpoints = new Set<number>();
+  private breakpointHit = false;
+
+  constructor(readonly program: AsmResult, readonly config: MachineConfig, readonly topology: Topology) {
+    this.cost = costPreset(config.preset);
+    this.icache = new InstructionCache({ buckets: config.icacheBuckets, capacity: config.icacheSize });
+    this.vmm = new Vmm({ strategy: config.strategy, cost: this.cost, icache: this.icache, measureHostTime: true });
+    this.lineByAddr = new Map(program.lineMap.map((e) => [e.addr, e.line]));
+    for (let v = 0; v < topology.vms; v++) this.vms.push(this.buildVm(v));
+    this.vms.forEach((vm, vmIndex) => vm.slots.forEach((slot, vcpuIndex) => this.slots.push({ vm, slot, vmIndex, vcpuIndex })));
+  }
+
+  private buildVm(id: number): VmInstance {
+    const ram = new GuestRam(this.config.ramBytes);
+    for (const seg of this.program.segments) ram.bytes.set(seg.bytes, seg.addr);
+    const firmware = installFirmware(ram, this.program.symbols, this.topology.vcpusPerVm);
+    const ept = buildEpt(ram);
+    const codeCache = new CodeCache();
+    const ioram = new IoRam();
+    const slots: VcpuSlot[] = [];
+    const lapics: LocalApic[] = [];
+    const vm = { ram, ept, codeCache, firmware, ioram, slots } as Omit<VmInstance, 'ctx'> as VmInstance;
+    const entryAp = this.program.symbols.get('ap_start');
+    for (let i = 0; i < this.topology.vcpusPerVm; i++) {
+      const vcpu = new Vcpu({ ram, ept, codeCache, vcpuId: i });
+      const lapic = new LocalApic({
+        apicId: i,
+        clock: () => vcpu.cycles,
+        onIpi: (dest, vector) => this.deliverIpi(vm, i, dest, vector),
+      });
+      vcpu.cr0 = INITIAL_CONTROL.cr0;
+      vcpu.cr4 = INITIAL_CONTROL.cr4;
+      vcpu.efer = INITIAL_CONTROL.efer;
+      vcpu.cr3 = firmware.cr3;
+      vcpu.gdtBase = firmware.gdtr.base;
+      vcpu.gdtLimit = firmware.gdtr.limit;
+      vcpu.idtBase = firmware.idtr.base;
+      vcpu.idtLimit = firmware.idtr.limit;
+      vcpu.setRflags(INITIAL_CONTROL.rflags);
+      vcpu.setGpr(4, BigInt(firmware.stackTops[i]));
+      vcpu.rip = i > 0 && entryAp !== undefined ? Number(entryAp) : this.program.entry;
+      vcpu.cyclesPerInsn = this.cost.guestInsn;
+      if (this.config.strategy === 'apicv') {
+        vcpu.mmioFastPath = createApicvFastPath(lapic, this.cost, () => { vcpu.apicWritePending = true; }, this.apicv);
+      }
+      slots.push({ vcpu, port: vcpu, lapic, run: 'runnable' });
+      lapics.push(lapic);
+    }
+    vm.ctx = { id, ram, ept, codeCache, mmio: mmioRouter(lapics.map((l) => [l]), [ioram]) };
+    this.vmm.attachVm(vm.ctx);
+    return vm;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Running
+
+  stopInfo(): StopInfo | null {
+    return this.stop;
+  }
+
+  atBreakpoint(): boolean {
+    return this.breakpointHit;
+  }
+
+  get retired(): number {
+    let n = 0;
+    for (const s of this.slots) n += s.slot.vcpu.retired;
+    return n;
+  }
+
+  setRecordWalks(mode: WalkRecording): void {
+    this.recording = mode;
+  }
+
+  setBreakpointLines(lines: readonly number[]): void {
+    const wanted = new Set(lines);
+    this.breakpoints = new Set(this.program.lineMap.filter((e) => wanted.has(e.line)).map((e) => e.addr));
+  }
+
+  /** Run until the machine stops (halt, limit, fault). */
+  runToEnd(): void {
+    while (!this.stop) this.run(this.config.maxInsns);
+  }
+
+  /** Retire exactly one instruction on the next runnable vCPU (or handle one exit). */
+  step(): void {
+    this.run(1, { untilExit: true });
+  }
+
+  /**
+   * Run up to `maxInsns` guest instructions over all vCPUs. With `untilExit`, return after the
+   * first VM exit. Stops at a breakpoint line (after at least one instruction).
+   */
+  run(maxInsns: number, opts: { untilExit?: boolean } = {}): void {
+    if (this.stop) return;
+    this.breakpointHit = false;
+    let budget = maxInsns;
+    const startSeq = this.exitSeq;
+    let first = true;
+    while (budget > 0 && !this.stop) {
+      const pick = this.nextRunnable();
+      if (pick < 0) {
+        if (!this.idleUntilNextEvent()) break;
+        continue;
+      }
+      const entry = this.slots[pick];
+      const { slot } = entry;
+      const vcpu = slot.vcpu;
+      this.deliverInterrupts(slot);
+      let n = Math.min(budget, this.config.sliceInsns, this.config.maxInsns - this.retired);
+      const next = slot.lapic.nextEventAt();
+      if (Number.isFinite(next)) n = Math.max(1, Math.min(n, Math.ceil((next - vcpu.cycles) / Math.max(1e-9, this.cost.guestInsn))));
+      if (this.breakpoints.size > 0 || opts.untilExit) n = Math.min(n, 1);
+      const before = vcpu.retired;
+      const exit = vcpu.run(n);
+      const done = vcpu.retired - before;
+      budget -= Math.max(done, 0);
+      this.cycles.guest += done * this.cost.guestInsn;
+      this.cycles.total += done * this.cost.guestInsn;
+      this.handleExit(entry.vm, entry.vcpuIndex, slot, exit);
+      if (exit.reason === 'budget' && done === 0) budget--; // never spin without progress
+      if (this.retired >= this.config.maxInsns && !this.stop) {
+        this.stop = { reason: 'limit', message: `stopped after ${this.retired.toLocaleString('en-US')} instructions (the instruction limit)` };
+      }
+      if (!first && this.breakpoints.has(vcpu.rip) && entry.vmIndex === 0) {
+        this.breakpointHit = true;
+        break;
+      }
+      first = false;
+      if (opts.untilExit && (this.exitSeq > startSeq || done > 0) && (maxInsns === 1 || this.exitSeq > startSeq)) break;
+      if (exit.reason === 'budget' || exit.reason === 'hlt') this.current = (pick + 1) % this.slots.length;
+    }
+  }
+
+  private nextRunnable(): number {
+    for (let k = 0; k < this.slots.length; k++) {
+      const i = (this.current + k) % this.slots.length;
+      const s = this.slots[i].slot;
+      if (s.run === 'runnable') return i;
+      if (s.run === 'waiting' && s.lapic.pendingVector() >= 0) {
+        s.run = 'runnable';
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /** Every vCPU is halted: jump guest time to the next timer event, or stop if none can come. */
+  private idleUntilNextEvent(): boolean {
+    let best = -1;
+    let at = Infinity;
+    this.slots.forEach((s, i) => {
+      if (s.slot.run !== 'waiting') return;
+      const t = s.slot.lapic.nextEventAt();
+      if (t < at) { at = t; best = i; }
+    });
+    if (best < 0) {
+      const waiting = this.slots.filter((s) => s.slot.run === 'waiting').length;
+      this.stop = waiting === 0
+        ? { reason: 'halted', message: this.slots.length === 1 ? 'hlt with interrupts disabled' : `all ${this.slots.length} vCPUs halted` }
+        : { reason: 'halted', message: `deadlock: ${waiting} vCPU(s) wait in hlt with interrupts enabled, and no interrupt can come` };
+      return false;
+    }
+    const s = this.slots[best].slot;
+    if (s.vcpu.cycles < at) s.vcpu.cycles = at;
+    s.lapic.advanceTo(s.vcpu.cycles);
+    s.run = 'runnable';
+    return true;
+  }
+
+  private deliverInterrupts(slot: VcpuSlot): void {
+    const { vcpu, lapic } = slot;
+    lapic.advanceTo(vcpu.cycles);
+    const vector = lapic.pendingVector();
+    if (vector < 0) return;
+    if (vcpu.interruptWindowOpen()) {
+      lapic.acknowledge(vector);
+      vcpu.injectInterrupt(vector);
+      vcpu.cycles += this.cost.injectInterrupt;
+      this.cycles.total += this.cost.injectInterrupt;
+      this.cycles.exit += this.cost.injectInterrupt;
+    } else {
+      vcpu.requestInterruptWindow = true;
+    }
+  }
+
+  private deliverIpi(vm: VmInstance, from: number, dest: IpiDestination, vector: number): void {
+    vm.slots.forEach((s, i) => {
+      if (i === from) return;
+      if (s.lapic.isIpiTarget(dest)) {
+        s.lapic.acceptInterrupt(vector);
+        if (s.run === 'waiting') s.run = 'runnable';
+      }
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Exits
+
+  private handleExit(vm: VmInstance, vcpuIndex: number, slot: VcpuSlot, exit: VmExit): void {
+    const vcpu = slot.vcpu;
+    switch (exit.reason) {
+      case 'budget':
+        return;
+      case 'stop':
+        this.stop = exit.stop ?? { reason: 'error', message: 'the vCPU stopped' };
+        return;
+      case 'mmio':
+      case 'ept-violation':
+      case 'apic-write': {
+        this.vmm.recordWalks = this.recording === 'all' || (this.recording === 'sampled' && this.exitSeq % SAMPLE_EVERY === 0);
+        const ev = this.vmm.handleExit(vm.ctx, slot.port, exit);
+        if (ev.action === 'stop') {
+          this.stop = ev.stop ? { ...ev.stop } : { reason: 'error', message: 'the VMM stopped the run' };
+          return;
+        }
+        // An emulated instruction retires in the guest's view like any other (RIP moved on).
+        if (ev.reason !== 'ept-violation' && ev.reason !== 'apic-write' && vcpu.rip !== exit.rip) this.retireEmulated(vcpu);
+        ev.seq = this.exitSeq;
+        ev.retired = vcpu.retired;
+        this.finishExit(this.onExit ? cloneExitEvent(ev) : ev, vcpu, ev.hostNs ?? 0);
+        return;
+      }
+      default: {
+        const ev = this.platformExit(vm, vcpuIndex, slot, exit);
+        if (vcpu.rip !== exit.rip) this.retireEmulated(vcpu);
+        this.finishExit(ev, vcpu, 0);
+      }
+    }
+  }
+
+  /** Exits the VMM handles without instruction emulation (SDM Vol. 3C Appendix C reasons). */
+  private platformExit(vm: VmInstance, vcpuIndex: number, slot: VcpuSlot, exit: VmExit): ExitEvent {
+    const vcpu = slot.vcpu;
+    const c = this.cost;
+    const stages: ExitEvent['stages'] = [{ name: 'exit', cycles: c.exit }];
+    let detail = '';
+    switch (exit.reason) {
+      case 'hlt': {
+        vcpu.rip = exit.rip + exit.insnLength;
+        const ifSet = (vcpu.getRflags() & 0x200) !== 0;
+        slot.run = ifSet ? 'waiting' : 'stopped';
+        detail = ifSet ? 'wait for an interrupt' : 'IF = 0: this vCPU stops';
+        if (!ifSet && this.slots.every((s) => s.slot.run === 'stopped')) {
+          this.stop = { reason: 'halted', message: this.slots.length === 1 ? `hlt at 0x${exit.rip.toString(16)} with interrupts disabled` : `all ${this.slots.length} vCPUs halted` };
+        }
+        break;
+      }
+      case 'io': {
+        if (!exit.ioIn && exit.port === DEBUG_PORT) {
+          this.console.out(DEBUG_PORT, exit.ioValue & 0xff);
+          detail = 'debug console';
+        } else if (exit.ioIn) {
+          // No device behind other ports: reads float high, as on an empty ISA bus.
+          const mask = exit.ioSize === 4 ? 0xffff_ffffn : BigInt((1 << (exit.ioSize * 8)) - 1);
+          const rax = vcpu.getGpr(0);
+          vcpu.setGpr(0, exit.ioSize === 4 ? mask : (rax & ~mask) | mask);
+          detail = `in port 0x${exit.port.toString(16)}: no device`;
+        } else {
+          detail = `out port 0x${exit.port.toString(16)}: no device`;
+        }
+        stages.push({ name: 'device', cycles: c.emulate, detail });
+        vcpu.rip = exit.rip + exit.insnLength;
+        break;
+      }
+      case 'cpuid': {
+        vcpu.emulateCpuid();
+        stages.push({ name: 'emulate', cycles: c.emulate, detail: 'cpuid' });
+        vcpu.rip = exit.rip + exit.insnLength;
+        break;
+      }
+      case 'rdmsr':
+      case 'wrmsr': {
+        const ecx = exit.msr;
+        if (exit.reason === 'rdmsr') {
+          let v = slot.lapic.readMsr(ecx);
+          if (ecx === MSRS.MSR_APIC_BASE) v = BigInt(LAPIC_BASE) | (1n << 11n) | (vcpuIndex === 0 ? 1n << 8n : 0n);
+          if (v === null) {
+            vcpu.injectException(13, 0);
+            detail = `rdmsr 0x${ecx.toString(16)}: #GP`;
+          } else {
+            vcpu.setGpr(0, v & 0xffff_ffffn);
+            vcpu.setGpr(2, v >> 32n);
+            vcpu.rip = exit.rip + exit.insnLength;
+            detail = `rdmsr 0x${ecx.toString(16)}`;
+          }
+        } else {
+          const v = ((vcpu.getGpr(2) & 0xffff_ffffn) << 32n) | (vcpu.getGpr(0) & 0xffff_ffffn);
+          const ok = ecx === MSRS.MSR_APIC_BASE || slot.lapic.writeMsr(ecx, v);
+          if (!ok) {
+            vcpu.injectException(13, 0);
+            detail = `wrmsr 0x${ecx.toString(16)}: #GP`;
+          } else {
+            vcpu.rip = exit.rip + exit.insnLength;
+            detail = `wrmsr 0x${ecx.toString(16)}`;
+          }
+        }
+        stages.push({ name: 'emulate', cycles: c.emulate, detail });
+        break;
+      }
+      case 'vmcall':
+        // No hypercalls are defined: return -1 (KVM returns -KVM_ENOSYS) and go on.
+        vcpu.setGpr(0, 0xffff_ffff_ffff_ffffn);
+        vcpu.rip = exit.rip + exit.insnLength;
+        stages.push({ name: 'emulate', cycles: c.emulate, detail: 'vmcall: no hypercall, rax = -1' });
+        break;
+      case 'interrupt-window':
+        vcpu.requestInterruptWindow = false;
+        this.deliverInterrupts(slot);
+        stages.push({ name: 'device', cycles: c.injectInterrupt, detail: 'inject the pending interrupt' });
+        break;
+      default:
+        stages.push({ name: 'device', cycles: 0, detail: exit.reason });
+    }
+    const cycles = stages.reduce((a, s) => a + s.cycles, 0);
+    return {
+      seq: this.exitSeq,
+      vm: vm.ctx.id,
+      vcpu: vcpuIndex,
+      reason: exit.reason as ExitReason,
+      rip: exit.rip,
+      cr3: vcpu.cr3,
+      retired: vcpu.retired,
+      stages,
+      cycles,
+      insn: exit.insnText || undefined,
+    };
+  }
+
+  private retireEmulated(vcpu: Vcpu): void {
+    vcpu.retired++;
+    this.cycles.guest += this.cost.guestInsn;
+    this.cycles.total += this.cost.guestInsn;
+  }
+
+  private finishExit(e: ExitEvent, vcpu: Vcpu, hostNs: number): void {
+    this.exitSeq++;
+    this.exitsByReason[e.reason] = (this.exitsByReason[e.reason] ?? 0) + 1;
+    vcpu.cycles += e.cycles;
+    this.cycles.total += e.cycles;
+    for (const s of e.stages) {
+      switch (s.name) {
+        case 'exit': this.cycles.exit += s.cycles; break;
+        case 'walk': this.cycles.walk += s.cycles; break;
+        case 'fetch': this.cycles.fetch += s.cycles; break;
+        case 'decode': this.cycles.decode += s.cycles; break;
+        case 'icache': case 'invalidate': this.cycles.icache += s.cycles; break;
+        default: this.cycles.emulate += s.cycles;
+      }
+    }
+    this.hostNsTotal += hostNs;
+    const line = this.lineByAddr.get(e.rip);
+    if (line !== undefined) {
+      let st = this.lineStats.get(line);
+      if (!st) this.lineStats.set(line, (st = { line, exits: 0, hits: 0 }));
+      st.exits++;
+      if (e.icache === 'hit') st.hits++;
+    }
+    this.onExit?.(e);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Views
+
+  counters(): Counters {
+    const total = this.exitSeq;
+    return {
+      retired: this.retired,
+      exits: { total, byReason: { ...this.exitsByReason } },
+      icache: { ...this.icache.counters },
+      cycles: { ...this.cycles },
+      hostNsPerExit: total ? this.hostNsTotal / total : 0,
+    };
+  }
+
+  consoleText(): string {
+    return this.console.text;
+  }
+
+  vcpuRegs(vm: number, vcpu: number): Record<GprName | 'rip' | 'rflags', bigint> {
+    const v = this.vms[vm].slots[vcpu].vcpu;
+    const regs = {} as Record<GprName | 'rip' | 'rflags', bigint>;
+    GPR_NAMES.forEach((n, i) => { regs[n] = v.getGpr(i); });
+    regs.rip = BigInt.asUintN(64, BigInt(v.rip));
+    regs.rflags = BigInt(v.getRflags());
+    return regs;
+  }
+
+  /** Lines of instructions that always exit (HLT, I/O, CPUID, RDMSR/WRMSR, VMCALL), known before running. */
+  predictedExitLines(): number[] {
+    const lines = new Set<number>();
+    const exiting = new Set<number>([Mnemonic.Hlt, Mnemonic.In, Mnemonic.Out, Mnemonic.Insb, Mnemonic.Insw, Mnemonic.Insd, Mnemonic.Outsb, Mnemonic.Outsw, Mnemonic.Outsd,
+      Mnemonic.Cpuid, Mnemonic.Rdmsr, Mnemonic.Wrmsr, Mnemonic.Vmcall]);
+    const insn = new Instruction();
+    for (const seg of this.program.segments) {
+      if (seg.name !== '.text') continue;
+      const decoder = new Decoder(64, seg.bytes, DecoderOptions.None);
+      for (const e of this.program.lineMap) {
+        if (e.addr < seg.addr || e.addr >= seg.addr + seg.bytes.length) continue;
+        decoder.position = e.addr - seg.addr;
+        decoder.ip = BigInt(e.addr);
+        decoder.decodeOut(insn);
+        if (exiting.has(insn.mnemonic)) lines.add(e.line);
+      }
+      decoder.free();
+    }
+    insn.free();
+    return [...lines].sort((a, b) => a - b);
+  }
+
+  view(): MachineView {
+    const hex = (v: bigint | number) => '0x' + BigInt.asUintN(64, BigInt(v)).toString(16);
+    const vcpus: VcpuView[] = [];
+    this.vms.forEach((vm, vmIndex) => vm.slots.forEach((s, i) => {
+      const v = s.vcpu;
+      const regs = {} as VcpuView['regs'];
+      GPR_NAMES.forEach((n, r) => { regs[n] = hex(v.getGpr(r)); });
+      regs.rip = hex(v.rip);
+      regs.rflags = hex(v.getRflags());
+      regs.cr0 = hex(v.cr0);
+      regs.cr2 = hex(v.cr2);
+      regs.cr3 = hex(v.cr3);
+      regs.cr4 = hex(v.cr4);
+      regs.efer = hex(v.efer);
+      vcpus.push({ vm: vmIndex, vcpu: i, regs, halted: s.run !== 'runnable', retired: v.retired, lapic: s.lapic.snapshot() });
+    }));
+    const icache: IcacheEntryView[] = this.icache.entries().slice(0, 2000).map((e) => ({
+      vm: e.vm, rip: e.rip, cr3: e.cr3, bucket: e.bucket, hits: e.hits, age: e.age, pages: e.pages,
+      bytes: e.bytes.map((b) => b.toString(16).padStart(2, '0')).join(' '),
+      insn: e.disasm,
+    }));
+    const first = this.vms[0].slots[0].vcpu;
+    return {
+      vcpus,
+      icache,
+      buckets: this.icache.bucketOccupancy(),
+      pages: this.pageViews(),
+      lines: [...this.lineStats.values()],
+      console: this.console.text,
+      ripLine: this.lineByAddr.get(first.rip) ?? null,
+    };
+  }
+
+  private pageViews(): PageView[] {
+    const pages: PageView[] = [];
+    this.vms.forEach((vm, vmIndex) => {
+      const roles = new Map<number, PageRole>();
+      const mark = (start: number, end: number, role: PageRole) => {
+        for (let p = start - (start % 4096); p < end; p += 4096) roles.set(p, role);
+      };
+      mark(FIRMWARE_LAYOUT.idt, FIRMWARE_LAYOUT.gdt + 0x1000, 'firmware');
+      for (const p of vm.firmware.pageTablePages) roles.set(p, 'pagetable');
+      for (const top of vm.firmware.stackTops) mark(top - FIRMWARE_LAYOUT.stackSize, top, 'stack');
+      for (const seg of this.program.segments) mark(seg.addr, seg.addr + Math.max(1, seg.bytes.length), seg.name === '.text' ? 'code' : 'data');
+      for (const e of this.icache.entries()) if (e.vm === vmIndex) for (const p of e.pages.slice(1)) if (!roles.has(p) || roles.get(p) === 'data') roles.set(p, 'pagetable');
+      mark(LAPIC_BASE, LAPIC_BASE + 0x1000, 'mmio');
+      mark(IORAM_BASE, IORAM_BASE + IORAM_SIZE, 'mmio');
+      for (const [gpa, role] of [...roles].sort((a, b) => a[0] - b[0])) {
+        pages.push({ vm: vmIndex, gpa, role, writeProtected: role !== 'mmio' && vm.ept.isWriteProtected(gpa) });
+      }
+    });
+    return pages;
+  }
+}
