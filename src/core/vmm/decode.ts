@@ -325,8 +325,15 @@ function wrapSigned64(v: number): number {
 export class VieDecoder {
   private readonly insn = new Instruction();
   private readonly formatter: Formatter;
-  /** iced's length of the last decode (0 when iced found no instruction). */
+  /** iced's length of the last decode (0 when iced found no instruction or was not asked). */
   icedLength = 0;
+  /**
+   * Cross-check bhyve's parse with iced even when no text is wanted (default true). When
+   * false and no text is wanted, a successful bhyve parse is final and iced is not called:
+   * the bench's miss path. iced is always consulted when bhyve's parse fails, to tell an
+   * instruction cut short by a faulting page from an unsupported one and to name it.
+   */
+  checkWithIced = true;
 
   constructor() {
     this.formatter = new Formatter(FormatterSyntax.Intel);
@@ -338,10 +345,17 @@ export class VieDecoder {
 
   /**
    * vmm_decode_instruction without verify_gla, on vie.inst[0 .. num_valid). The record must be
-   * vie_init'ed. With `format`, vie.disasm gets iced's Intel text (always on failure, for the
-   * message). Returns DECODE_OK, DECODE_INCOMPLETE, DECODE_UNSUPPORTED or DECODE_MISMATCH.
+   * vie_init'ed. When iced runs (format, checkWithIced, or a failed parse), vie.disasm gets
+   * its Intel text. Returns DECODE_OK, DECODE_INCOMPLETE, DECODE_UNSUPPORTED or
+   * DECODE_MISMATCH.
    */
   decode(vie: Vie, rip: number, format: boolean): number {
+    const status = bhyveDecode(vie);
+    if (status === 0 && !format && !this.checkWithIced) {
+      // The bench's miss path: bhyve's parse alone, as bhyve decodes (no iced call).
+      vie.decoded = 1;
+      return DECODE_OK;
+    }
     const d = new Decoder(64, vie.inst.subarray(0, vie.num_valid), DecoderOptions.None);
     d.ip = BigInt.asUintN(64, BigInt(rip));
     d.decodeOut(this.insn);
@@ -354,8 +368,7 @@ export class VieDecoder {
       return err === DecoderError.NoMoreBytes ? DECODE_INCOMPLETE : DECODE_UNSUPPORTED;
     }
     this.icedLength = insn.length;
-    const status = bhyveDecode(vie);
-    if (format || status !== 0) vie.disasm = this.formatter.format(insn);
+    vie.disasm = this.formatter.format(insn);
     if (status !== 0) return DECODE_UNSUPPORTED;
     if (vie.num_processed !== insn.length) return DECODE_MISMATCH;
     vie.decoded = 1;

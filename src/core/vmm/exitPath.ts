@@ -52,7 +52,10 @@ export interface VmmConfig {
   cost: Readonly<CostModel>;
   /** Record the RIP walk's steps into each event (step mode, the selected exit, sampling). */
   recordWalks?: boolean;
-  /** Format the decoded instruction (iced Intel syntax) into the event; default true. */
+  /**
+   * Decode with iced alongside bhyve's parse: Intel-syntax text in the event and a length
+   * cross-check; default true. false = bhyve's parse only (the bench's miss path).
+   */
   disassemble?: boolean;
   /** Measure the host time of each handleExit into `hostNs` (performance.now); default false. */
   measureHostTime?: boolean;
@@ -276,6 +279,7 @@ export class Vmm implements EmulEnv {
       if (firstLen < 0) return; // fault injected or run stopped
     }
     // vmm_decode_instruction
+    this.decoder.checkWithIced = this.disassemble;
     const st = this.decoder.decode(vie, rip, this.disassemble);
     if (st !== DECODE_OK) {
       if (st === DECODE_INCOMPLETE && this.pendingPfError >= 0) {
