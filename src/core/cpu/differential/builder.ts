@@ -10,7 +10,7 @@
  * - `dirty` registers were written by an earlier instruction: their value is no longer known.
  * - `undef` are the flags currently undefined (SDM "Flags Affected").
  */
-import { MEM_ADDR, MEM_SIZE, PAGE_CROSS, INITIAL_RSP, STACK_OFF } from './layout.ts';
+import { GS_BASE, MEM_ADDR, MEM_SIZE, PAGE_CROSS, INITIAL_RSP, STACK_OFF } from './layout.ts';
 import { Prng } from './prng.ts';
 import { type FlagEffect, RSP, type RegOp, type Width, maskOf, ptrWord, regName, IF, RFLAGS_FIXED, DF } from './x86.ts';
 
@@ -32,7 +32,7 @@ export interface Insn {
   stackDelta?: number;
 }
 
-export type MemForm = 'base' | 'base+index' | 'rsp' | 'index' | 'abs' | 'addr32';
+export type MemForm = 'base' | 'base+index' | 'rsp' | 'index' | 'abs' | 'addr32' | 'rip' | 'gs';
 
 export interface MemOp {
   text: string;
@@ -194,7 +194,7 @@ export class CaseBuilder {
     const off = opts.off ?? this.pickOff(size);
     const legacy = opts.legacy ?? false;
     const ptr = ptrWord(width);
-    const forms: [number, MemForm][] = [[40, 'base'], [25, 'base+index'], [7, 'index'], [8, 'abs'], [7, 'addr32']];
+    const forms: [number, MemForm][] = [[40, 'base'], [25, 'base+index'], [7, 'index'], [6, 'abs'], [6, 'addr32'], [7, 'rip'], [5, 'gs']];
     if (!opts.noRsp && !this.dirty.has(RSP)) forms.push([8, 'rsp']);
     for (let attempt = 0; attempt < 8; attempt++) {
       const form = this.rng.weighted(forms);
@@ -206,7 +206,9 @@ export class CaseBuilder {
           const b = this.ensureBase(legacy);
           if (b === null) continue;
           const disp = off - this.baseOff;
-          return { text: `${ptr} [${addr(b, null, 1, disp)}]`, off, pfx, form };
+          // ES/CS/SS/DS overrides are ignored in 64-bit mode (SDM Vol. 1 §3.3.7.1); a few carry one.
+          const seg = this.rng.bool(0.1) ? `${this.rng.pick(['es', 'cs', 'ss', 'ds'])}:` : '';
+          return { text: `${ptr} ${seg}[${addr(b, null, 1, disp)}]`, off, pfx, form };
         }
         case 'base+index': {
           const b = this.ensureBase(legacy);
@@ -227,6 +229,17 @@ export class CaseBuilder {
         }
         case 'abs':
           return { text: `${ptr} ds:${hex(target)}`, off, pfx: '', form };
+        case 'rip':
+          // RIP-relative (ModRM mod=00 rm=101, SDM Vol. 2A §2.2.1.6): the case code is linked
+          // at the vCPU's code address, so the displacement is the same on both sides.
+          return { text: `${ptr} [rip + diff_buf + ${hex(off)}]`, off, pfx: '', form };
+        case 'gs': {
+          // GS segment override: linear address = GS base + effective address (SDM Vol. 3A §3.4.4).
+          const b = this.ensureBase(legacy);
+          if (b === null) continue;
+          const disp = off - this.baseOff - GS_BASE;
+          return { text: `${ptr} gs:[${addr(b, null, 1, disp)}]`, off, pfx, form };
+        }
         case 'addr32': {
           const b = this.ensureBase(legacy);
           const x = this.ensureIndex(legacy);

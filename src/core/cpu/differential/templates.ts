@@ -8,7 +8,7 @@ import { CaseBuilder, type Insn, type MemOp, hex, signed, value } from './builde
 import { MEM_ADDR, MEM_SIZE, STACK_MAX_DELTA, STACK_MIN_DELTA, STACK_OFF } from './layout.ts';
 import {
   AF, CF, CONDITIONS, DF, FLAG_TABLE, type FlagEffect, IF, NO_FLAGS, OF, PF,
-  RAX, RBP, RCX, RDI, RDX, RFLAGS_FIXED, RSI, RSP, type RegOp, SF, type Width, ZF,
+  RAX, RBP, RBX, RCX, RDI, RDX, RFLAGS_FIXED, RSI, RSP, type RegOp, SF, type Width, ZF,
   doubleShiftFlags, maskOf, ptrWord, rotateFlags, shiftFlags,
 } from './x86.ts';
 
@@ -452,7 +452,7 @@ const cmovcc: Template = {
   },
 };
 
-/** Jcc rel8 forward over a NOT: tests the branch condition the way guest code uses it. */
+/** Jcc rel8/rel32 forward over a NOT: tests the branch condition the way guest code uses it. */
 const jcc: Template = {
   name: 'jcc',
   gen(b) {
@@ -460,7 +460,10 @@ const jcc: Template = {
     const width = b.rng.pick(W_NO8);
     const d = b.reg(width, { dest: true });
     if (!d) return null;
-    return insn(`j${c.cc} 1f\n  not ${b.name(d)}\n1:`, `j${c.cc} rel8`, [d.reg], { reads: c.reads, writes: 0, undef: 0 });
+    // {disp32} forces the rel32 form (0F 80+cc).
+    const near = b.rng.bool(0.3);
+    return insn(`${near ? '{disp32} ' : ''}j${c.cc} 1f\n  not ${b.name(d)}\n1:`, `j${c.cc} rel${near ? 32 : 8}`, [d.reg],
+      { reads: c.reads, writes: 0, undef: 0 });
   },
 };
 
@@ -851,6 +854,185 @@ const nop: Template = {
   },
 };
 
+// ---- control transfer: CALL/RET/JMP near, direct and indirect; loops that loop -----------
+
+/**
+ * CALL rel32 / r64 / m64 (E8, FF /2), RET and RET imm16 (C3, C2), JMP r64 / m64 (FF /4), and
+ * CALL followed by POP (the return address into a register). The case code is linked at the
+ * vCPU's code address, so return addresses agree.
+ */
+const callRet: Template = {
+  name: 'call',
+  gen(b) {
+    const form = b.rng.weighted([[3, 'rel'], [2, 'ret imm'], [2, 'reg'], [2, 'mem'], [2, 'pop'], [2, 'jmp reg'], [2, 'jmp mem']] as const);
+    const needsPush = form !== 'jmp reg' && form !== 'jmp mem';
+    if (needsPush && !stackRoom(b, -8)) return null;
+    const scratch = b.reg(64, { dest: true });
+    if (!scratch) return null;
+    const r = b.name(scratch);
+    const skip = b.reg(32, { dest: true, not: [scratch.reg] });
+    if (!skip) return null;
+    const not = `not ${b.name(skip)}`;
+    switch (form) {
+      case 'rel':
+        return insn(`call 1f\n  jmp 2f\n1:\n  ret\n2:`, 'call rel32; ret', [RSP], NO_FLAGS, { writesMem: true, stackDelta: 0 });
+      case 'ret imm': {
+        const n = b.rng.pick([0, 8, 16]);
+        if (!stackRoom(b, n)) return null;
+        return insn(`call 1f\n  jmp 2f\n1:\n  ret ${n}\n2:`, 'ret imm16', [RSP], NO_FLAGS, { writesMem: true, stackDelta: n });
+      }
+      case 'reg':
+        return insn(`lea ${r}, [rip + 1f]\n  call ${r}\n  jmp 2f\n1:\n  ret\n2:`, 'call r64', [RSP, scratch.reg], NO_FLAGS,
+          { writesMem: true, stackDelta: 0 });
+      case 'mem': {
+        const m = b.memOp(64);
+        if (!m) return null;
+        return insn(`lea ${r}, [rip + 1f]\n  mov ${m.text}, ${r}\n  call ${m.text}\n  jmp 2f\n1:\n  ret\n2:`, 'call m64',
+          [RSP, scratch.reg], NO_FLAGS, { writesMem: true, stackDelta: 0 });
+      }
+      case 'pop':
+        return insn(`call 1f\n1:\n  pop ${r}`, 'call rel32; pop', [RSP, scratch.reg], NO_FLAGS, { writesMem: true, stackDelta: 0 });
+      case 'jmp reg':
+        return insn(`lea ${r}, [rip + 1f]\n  jmp ${r}\n  ${not}\n1:`, 'jmp r64', [scratch.reg, skip.reg], NO_FLAGS);
+      case 'jmp mem': {
+        const m = b.memOp(64);
+        if (!m) return null;
+        return insn(`lea ${r}, [rip + 1f]\n  mov ${m.text}, ${r}\n  jmp ${m.text}\n  ${not}\n1:`, 'jmp m64',
+          [scratch.reg, skip.reg], NO_FLAGS, { writesMem: true });
+      }
+    }
+  },
+};
+
+/** LEA with a RIP-relative address: of a code label, or of the buffer. */
+const leaRip: Template = {
+  name: 'lea rip',
+  gen(b) {
+    const width = b.rng.pick([32, 64] as const);
+    const d = b.reg(width, { dest: true });
+    if (!d) return null;
+    const target = b.rng.bool() ? `diff_buf + ${hex(b.rng.int(MEM_SIZE))}` : '1f';
+    return insn(`lea ${b.name(d)}, [rip + ${target}]\n1:`, `lea r${width},rip`, [d.reg], NO_FLAGS);
+  },
+};
+
+/**
+ * A loop that runs 1..6 times: `1: body; loop 1b` or `1: body; dec ecx; jnz 1b` (a backward
+ * branch to the block's own start, which the vCPU may turn into a loop inside its block).
+ */
+const loopBack: Template = {
+  name: 'loop back',
+  gen(b) {
+    if (!b.canSet(RCX)) return null;
+    const n = b.rng.range(1, 6);
+    const width = b.rng.pick([32, 64] as const);
+    const d = b.reg(width, { dest: true, not: [RCX] });
+    const s = b.reg(width, { not: [RCX] });
+    if (!d || !s) return null;
+    const op = b.rng.pick(['add', 'adc', 'xor', 'sub', 'rol'] as const);
+    const body = op === 'rol' ? `rol ${b.name(d)}, 3` : `${op} ${b.name(d)}, ${b.name(s)}`;
+    const bodyFx = op === 'rol' ? rotateFlags('rol', 3) : (FLAG_TABLE[op] as FlagEffect);
+    const kind = b.rng.pick(['loop', 'dec jnz'] as const);
+    b.setLow({ reg: RCX, width: 64, high: false }, (b.rng.u64() & ~0xffffffffn & (kind === 'loop' ? 0n : -1n)) | BigInt(n));
+    if (kind === 'loop') {
+      return insn(`1:\n  ${body}\n  loop 1b`, `loop back (${op})`, [RCX, d.reg], bodyFx);
+    }
+    // DEC writes OF SF ZF AF PF; CF stays the body's (ADC reads it: it must be defined).
+    const fx: FlagEffect = { reads: bodyFx.reads, writes: (bodyFx.writes & CF) | (STATUS_NO_CF), undef: bodyFx.undef & CF };
+    return insn(`1:\n  ${body}\n  dec ecx\n  jnz 1b`, `dec jnz back (${op})`, [RCX, d.reg], fx);
+  },
+};
+const STATUS_NO_CF = OF | SF | ZF | AF | PF;
+
+/** LOOP/JECXZ and the string instructions with a 67 prefix: ECX, ESI, EDI (SDM Vol. 2A §2.2.1). */
+const addr32: Template = {
+  name: 'addr32',
+  gen(b) {
+    const kind = b.rng.pick(['loop', 'string'] as const);
+    if (kind === 'loop') {
+      if (!b.canSet(RCX)) return null;
+      const op = b.rng.pick(['loop', 'loope', 'loopne'] as const);
+      const d = b.reg(32, { dest: true, not: [RCX] });
+      if (!d) return null;
+      // Upper half of RCX garbage: only ECX counts.
+      b.setLow({ reg: RCX, width: 64, high: false }, (b.rng.u64() & ~0xffffffffn) | b.rng.pick([0n, 1n, 2n, 0xffffffffn]));
+      return insn(`addr32 ${op} 1f\n  not ${b.name(d)}\n1:`, `addr32 ${op}`, [RCX, d.reg], { reads: op === 'loop' ? 0 : ZF, writes: 0, undef: 0 });
+    }
+    const op = b.rng.pick(['movs', 'stos', 'lods', 'cmps', 'scas'] as const);
+    const width = b.rng.pick([8, 16, 32, 64] as const);
+    const size = width / 8;
+    const usesSi = op === 'movs' || op === 'lods' || op === 'cmps';
+    const usesDi = op !== 'lods';
+    const pfx = b.rng.pick(op === 'cmps' || op === 'scas' ? ['', 'repe ', 'repne '] : ['', 'rep ']);
+    const regs = [...(usesSi ? [RSI] : []), ...(usesDi ? [RDI] : []), ...(pfx ? [RCX] : [])];
+    if (!regs.every((r) => b.canSet(r))) return null;
+    if ((op === 'lods' || op === 'scas' || op === 'stos') && !b.canWrite(RAX)) return null;
+    const count = pfx ? b.rng.pick([0, 1, 2, 3, 5]) : 1;
+    const span = Math.max(count, 1) * size;
+    const garbage = (): bigint => b.rng.u64() & ~0xffffffffn;
+    if (usesSi) b.setLow({ reg: RSI, width: 64, high: false }, garbage() | BigInt(MEM_ADDR + b.rng.range(span, MEM_SIZE - span - size)));
+    if (usesDi) b.setLow({ reg: RDI, width: 64, high: false }, garbage() | BigInt(MEM_ADDR + b.rng.range(span, MEM_SIZE - span - size)));
+    if (pfx) b.setLow({ reg: RCX, width: 64, high: false }, garbage() | BigInt(count));
+    const writes = [...regs, ...(op === 'lods' ? [RAX] : [])];
+    const fl = pfx && count === 0 ? { reads: DF, writes: 0, undef: 0 } : (FLAG_TABLE[op] as FlagEffect);
+    return insn(`addr32 ${pfx}${op}${SUFFIX[width]}`, `addr32 ${pfx}${op}${SUFFIX[width]}`, writes, fl,
+      { writesMem: op === 'movs' || op === 'stos' });
+  },
+};
+
+/** CMPXCHG8B m64 / CMPXCHG16B m128 (0F C7 /1): EDX:EAX / RDX:RAX against memory. */
+const cmpxchgWide: Template = {
+  name: 'cmpxchg8b',
+  gen(b) {
+    const wide = b.rng.bool();
+    const size = wide ? 16 : 8;
+    if (!b.canWrite(RAX) || !b.canWrite(RDX)) return null;
+    // CMPXCHG16B needs a 16-byte aligned operand (#GP otherwise).
+    const off = wide ? b.rng.range(0, (MEM_SIZE - 16) / 16) * 16 : b.pickOff(8);
+    const m = b.memOp(64, { off });
+    if (!m) return null;
+    const half = wide ? 64 : 32;
+    const text = wide ? m.text.replace('qword ptr', 'xmmword ptr') : m.text;
+    if (b.rng.bool() && b.canSet(RAX) && b.canSet(RDX)) {
+      const lo = b.memValue(off, half as Width);
+      const hi = b.memValue(off + size / 2, half as Width);
+      if (lo !== null && hi !== null) {
+        b.setLow({ reg: RAX, width: half as Width, high: false }, lo);
+        b.setLow({ reg: RDX, width: half as Width, high: false }, hi);
+      }
+    }
+    const lock = b.rng.bool(0.3) ? 'lock ' : '';
+    // SDM CMPXCHG8B/16B: "The ZF flag is set if the destination operand and EDX:EAX are equal;
+    // otherwise it is cleared. The CF, PF, AF, SF, and OF flags are unaffected."
+    return insn(`${m.pfx}${lock}cmpxchg${wide ? '16b' : '8b'} ${text}`, `cmpxchg${wide ? '16b' : '8b'} m${size * 8}`, [RAX, RDX],
+      { reads: 0, writes: ZF, undef: 0 }, { writesMem: true });
+  },
+};
+
+/** XLATB (D7): AL = [RBX + AL]. */
+const xlat: Template = {
+  name: 'xlat',
+  gen(b) {
+    if (!b.canSet(RBX) || !b.canWrite(RAX)) return null;
+    b.setLow({ reg: RBX, width: 64, high: false }, BigInt(MEM_ADDR + b.rng.range(0, MEM_SIZE - 256)));
+    return insn('xlatb', 'xlatb', [RAX], NO_FLAGS);
+  },
+};
+
+/** PUSH imm16 with an operand-size prefix (66 6A/68), PAUSE (F3 90), NOP forms. */
+const misc: Template = {
+  name: 'misc',
+  gen(b) {
+    const op = b.rng.pick(['pushw', 'pause', 'xchg ax, ax', 'nopw'] as const);
+    if (op === 'pushw') {
+      if (!stackRoom(b, -2)) return null;
+      return insn(`pushw ${hex(signed(value(b.rng, 16), 16))}`, 'push imm16', [RSP], NO_FLAGS, { writesMem: true, stackDelta: -2 });
+    }
+    if (op === 'nopw') return insn('nop word ptr [rax + rax*1 + 0x0]', 'nop m16', [], NO_FLAGS);
+    return insn(op, op, [], NO_FLAGS);
+  },
+};
+
 export const TEMPLATES: readonly Template[] = [
   ...['add', 'adc', 'sub', 'sbb', 'cmp', 'and', 'or', 'xor'].map(alu),
   testT,
@@ -865,5 +1047,6 @@ export const TEMPLATES: readonly Template[] = [
   convert, flagOps,
   ...STRING_OPS.map(stringOp),
   push, pop, pushfq, popfq, leave, enter, nop,
+  callRet, leaRip, loopBack, addr32, cmpxchgWide, xlat, misc,
 ];
 
