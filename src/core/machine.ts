@@ -495,7 +495,8 @@ export class Machine {
       retired: this.retired,
       exits: { total, byReason: { ...this.exitsByReason } },
       icache: { ...this.icache.counters },
-      cycles: { ...this.cycles },
+      // APICv accesses the CPU virtualized cost cycles without an exit: they count as emulation.
+      cycles: { ...this.cycles, emulate: this.cycles.emulate + this.apicv.cycles, total: this.cycles.total + this.apicv.cycles },
       hostNsPerExit: total ? this.hostNsTotal / total : 0,
     };
   }
