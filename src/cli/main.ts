@@ -32,6 +32,12 @@ export async function dispatch(argv: string[]): Promise<number> {
   return (await cmd.load())(rest);
 }
 
+// A reader that goes away (`| head`) is not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
+
 // Run only when started as the program (tests import dispatch without running it).
 const invoked = process.argv[1] ? pathToFileURL(process.argv[1]).href === import.meta.url : false;
 if (invoked) dispatch(process.argv.slice(2)).then(
