@@ -36,7 +36,7 @@ const tooltipStyle = { contentStyle: { background: 'var(--xs-bg2)', border: '1px
 function ChartBox({ title, testid, name, children }: { title: string; testid: string; name: string; children: ReactElement }) {
   const ref = useRef<HTMLDivElement | null>(null);
   const png = async () => {
-    const svg = ref.current?.querySelector('svg.recharts-surface');
+    const svg = ref.current?.querySelector('.recharts-wrapper > svg.recharts-surface');
     if (!(svg instanceof SVGSVGElement) || !ref.current) return;
     const bg = getComputedStyle(ref.current).backgroundColor || '#ffffff';
     downloadBlob(await svgToPng(svg, bg === 'rgba(0, 0, 0, 0)' ? '#ffffff' : bg), `exitscope-${name}.png`);

@@ -42,7 +42,7 @@ if (mode === 'live') {
   }, 16);
 } else if (mode === 'wp') {
   store.ingest(makeFrame([makeExit(seq++, false)], seq, hits, false));
-  setTimeout(() => store.ingest(makeFrame([makeExit(seq++, false, 'ept-violation')], seq, hits, false, true)), 1500);
+  setTimeout(() => store.ingest(makeFrame([makeExit(seq++, false, 'ept-violation')], seq, hits, false, true)), 6000);
 } else {
   store.ingest(makeFrame([makeExit(seq++, false)], seq, hits, false));
 }
