@@ -68,8 +68,8 @@ test('a bad share link shows a message and keeps the draft', async ({ page }) =>
   const draft = '; my precious draft\n    hlt\n';
   await page.evaluate((d) => localStorage.setItem('exitscope.draft.v1', d), draft);
   // Opened in a new page load...
+  await page.goto('about:blank');
   await page.goto('/#s=this-is-not-a-share-link');
-  await page.reload();
   await expect(page.getByTestId('notice-error')).toContainText('could not be opened');
   await expect(page.getByTestId('notice-error')).toContainText('draft is unchanged');
   expect(await editorText(page)).toBe(draft);
@@ -187,7 +187,8 @@ test('a typo gets a marker with its message', async ({ page }) => {
   await expect(page.getByTestId('diag-count')).toContainText('error', { timeout: 15_000 });
   const squiggle = page.locator('[data-testid="editor"] .squiggly-error').first();
   await expect(squiggle).toBeVisible();
-  await squiggle.hover();
+  const box = (await squiggle.boundingBox())!;
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
   const hover = page.locator('.monaco-hover-content').filter({ hasText: /movx/i }).first();
   await expect(hover).toBeVisible({ timeout: 5000 });
   await page.screenshot({ path: `${ART}/typo-marker.png` });

@@ -6,6 +6,7 @@
 import { Component, Suspense, type ReactNode } from 'react';
 import { Panel, usePanelRef } from 'react-resizable-panels';
 import type { ResolvedPanel } from './panelRegistry';
+import { PanelBody } from './PanelBody';
 
 export const PANE_HEADER_PX = 30;
 
@@ -49,7 +50,7 @@ export function PaneBox({ panel, collapsed, onToggle }: { panel: ResolvedPanel; 
           {Body ? (
             <PanelBoundary title={panel.title}>
               <Suspense fallback={<div className="pane-empty">Loading…</div>}>
-                <Body />
+                <PanelBody id={panel.id} Body={Body} />
               </Suspense>
             </PanelBoundary>
           ) : (

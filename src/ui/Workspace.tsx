@@ -12,6 +12,8 @@ import { CollapsiblePane, PANE_HEADER_PX } from './PaneBox';
 import { PANELS, type ResolvedPanel } from './panelRegistry';
 import { loadPaneLayouts, pageStorage, savePaneLayout, validPaneLayout } from './persist';
 import { StatsStrip } from './StatsStrip';
+import { SideContext } from './PanelBody';
+import { ExitDetailContext } from './panels/useMachine';
 import { EditorArea } from './EditorArea';
 import { StrategyLabel } from './Toolbar';
 
@@ -58,11 +60,24 @@ function Column({ groupId, panels, startCollapsed }: { groupId: string; panels: 
   );
 }
 
-function SingleMachine() {
+/** The store, the client and the exit-detail requests of one side, for everything below. */
+function SideProviders({ side, children }: { side: Side; children: ReactNode }) {
+  const requestDetail = useCallback((seq: number) => side.client.selectExit(seq), [side]);
+  return (
+    <SideContext.Provider value={side}>
+      <MachineStoreContext.Provider value={side.store}>
+        <ExitDetailContext.Provider value={requestDetail}>{children}</ExitDetailContext.Provider>
+      </MachineStoreContext.Provider>
+    </SideContext.Provider>
+  );
+}
+
+function SingleMachine({ a }: { a: Side }) {
   const col1 = PANELS.filter((p) => COLUMN_1.includes(p.id));
   const col2 = PANELS.filter((p) => !COLUMN_1.includes(p.id));
   const { defaultLayout, onLayoutChanged } = useSavedLayout('cols', ['pane-col-1', 'pane-col-2']);
   return (
+    <SideProviders side={a}>
     <div className="machine" data-side="a">
       <div className="side-bar"><StatsStrip /></div>
       <Group id="cols" orientation="horizontal" className="machine-cols" defaultLayout={defaultLayout} onLayoutChanged={onLayoutChanged}>
@@ -71,13 +86,14 @@ function SingleMachine() {
         <Panel id="pane-col-2" minSize={260}><Column groupId="col-2" panels={col2} /></Panel>
       </Group>
     </div>
+    </SideProviders>
   );
 }
 
 function SideMachine({ side }: { side: Side }) {
   const suffix = side.id === 'a' ? '' : '-b';
   return (
-    <MachineStoreContext.Provider value={side.store}>
+    <SideProviders side={side}>
       <div className="machine" data-side={side.id}>
         <div className="side-bar">
           <span className={`side-tag side-${side.id}`}>{side.id.toUpperCase()}</span>
@@ -86,14 +102,14 @@ function SideMachine({ side }: { side: Side }) {
         </div>
         <Column groupId={`ab-${side.id}`} panels={PANELS} startCollapsed={AB_COLLAPSED} />
       </div>
-    </MachineStoreContext.Provider>
+    </SideProviders>
   );
 }
 
 function AbMachines({ a }: { a: Side }) {
   const b = useSyncExternalStore(subscribeSides, sideB);
   const { defaultLayout, onLayoutChanged } = useSavedLayout('ab', ['pane-side-a', 'pane-side-b']);
-  if (!b) return <SingleMachine />;
+  if (!b) return <SingleMachine a={a} />;
   return (
     <Group id="ab" orientation="horizontal" className="machine-cols" defaultLayout={defaultLayout} onLayoutChanged={onLayoutChanged}>
       <Panel id="pane-side-a" minSize={280}><SideMachine side={a} /></Panel>
@@ -118,7 +134,7 @@ function WorkspaceGroup({ groupId, abMode, a }: { groupId: string; abMode: boole
       </Panel>
       <Separator className="sep sep-v" />
       <Panel id="pane-machine" minSize={480}>
-        {abMode ? <AbMachines a={a} /> : <SingleMachine />}
+        {abMode ? <AbMachines a={a} /> : <SingleMachine a={a} />}
       </Panel>
     </Group>
   );
