@@ -30,6 +30,8 @@ export interface Insn {
   endsCase?: boolean;
   /** Net change of RSP (stack templates only). */
   stackDelta?: number;
+  /** Raises an exception on purpose (#UD, #BP, #GP, #PF); the case ends there. */
+  raises?: boolean;
 }
 
 export type MemForm = 'base' | 'base+index' | 'rsp' | 'index' | 'abs' | 'addr32' | 'rip' | 'gs';
@@ -74,6 +76,7 @@ export class CaseBuilder {
   indexVal = 0;
   readonly lines: string[] = [];
   readonly forms: string[] = [];
+  raises = false;
 
   constructor(readonly rng: Prng) {
     for (let i = 0; i < 16; i++) this.gpr.push(initialValue(rng));
@@ -289,6 +292,7 @@ export class CaseBuilder {
     this.undefAny |= this.undef;
     if (insn.stackDelta !== undefined) this.stackDelta += insn.stackDelta;
     for (const [r, m] of insn.undefRegs ?? []) this.undefRegs[r] = (this.undefRegs[r] as bigint) | m;
+    if (insn.raises) this.raises = true;
     this.lines.push(insn.text);
     this.forms.push(insn.form);
     return true;

@@ -9,24 +9,26 @@ import { MEM_ADDR } from './layout.ts';
 import type { CaseResult } from './native.ts';
 import { COMPARED_FLAGS, GPR64, flagNames } from './x86.ts';
 
+const VECTORS: Record<number, string> = { 0: '#DE', 3: '#BP', 6: '#UD', 12: '#SS', 13: '#GP', 14: '#PF' };
+const vectorName = (v: number): string => VECTORS[v] ?? `vector ${v}`;
 const h64 = (v: bigint): string => `0x${v.toString(16).padStart(16, '0')}`;
 const hexBytes = (b: Uint8Array): string => [...b].map((x) => x.toString(16).padStart(2, '0')).join(' ');
 
 /** The differences between native and vCPU results (empty when they agree). */
 export function diffCase(c: DiffCase, native: CaseResult, vcpu: CaseResult & { message?: string }): string[] {
   const out: string[] = [];
-  if (native.outcome !== vcpu.outcome) {
-    const what = (r: CaseResult & { message?: string }): string =>
-      r.outcome === 'ok' ? 'completed' : r.outcome === 'de' ? `#DE at +${r.faultOffset}` : `fault ${r.detail} at +${r.faultOffset}${r.message ? ` (${r.message})` : ''}`;
+  const what = (r: CaseResult & { message?: string }): string =>
+    r.outcome === 'ok' ? 'completed' : r.outcome === 'exception' ? `${vectorName(r.detail)} at +${r.faultOffset}`
+      : `harness fault ${r.detail}${r.message ? ` (${r.message})` : ''}`;
+  if (native.outcome === 'fault' || (native.outcome === 'exception' && native.detail !== 0 && !c.raises)) {
+    out.push(`natively: ${what(native)}: a generator bug (the case should not fault there)`);
+    return out;
+  }
+  const sameEnd = native.outcome === vcpu.outcome &&
+    (native.outcome !== 'exception' || (native.detail === vcpu.detail && native.faultOffset === vcpu.faultOffset));
+  if (!sameEnd) {
     out.push(`outcome: expected ${what(native)}, got ${what(vcpu)}`);
     return out;
-  }
-  if (native.outcome === 'fault') {
-    out.push(`the case faulted natively (signal ${native.detail} at +${native.faultOffset}): a generator bug`);
-    return out;
-  }
-  if (native.outcome === 'de' && native.faultOffset !== vcpu.faultOffset) {
-    out.push(`#DE at +${vcpu.faultOffset}, expected at +${native.faultOffset}`);
   }
   for (let i = 0; i < 16; i++) {
     const mask = ~(c.undefRegs[i] as bigint) & 0xffff_ffff_ffff_ffffn;
@@ -37,7 +39,7 @@ export function diffCase(c: DiffCase, native: CaseResult, vcpu: CaseResult & { m
       out.push(`${GPR64[i]}: expected ${h64(native.gpr[i] as bigint)}, got ${h64(vcpu.gpr[i] as bigint)}${note}`);
     }
   }
-  const undef = native.outcome === 'de' ? c.undefFlagsAny : c.undefFlags;
+  const undef = native.outcome === 'exception' ? c.undefFlagsAny : c.undefFlags;
   const fmask = COMPARED_FLAGS & ~undef;
   const fdiff = (native.rflags ^ vcpu.rflags) & fmask;
   if (fdiff) {

@@ -25,6 +25,8 @@ export interface DiffCase {
   undefFlagsAny: number;
   /** Per GPR, the bits left undefined (not compared). */
   undefRegs: bigint[];
+  /** The case raises an exception on purpose (other than #DE, which any DIV may raise). */
+  raises: boolean;
 }
 
 /** The default seed of `npm test`; DIFF_SEED overrides it. */
@@ -62,6 +64,7 @@ function generateCase(rng: Prng, id: number): DiffCase {
       undefFlags: b.undef,
       undefFlagsAny: b.undefAny,
       undefRegs: b.undefRegs,
+      raises: b.raises,
     };
   }
 }

@@ -22,14 +22,20 @@ import { CODE_ADDR, GS_BASE, MEM_ADDR, MEM_SIZE } from './layout.ts';
 /** The two pages holding the buffer (a section of the harness, linked there). */
 const MAP_BASE = MEM_ADDR & ~0xfff;
 
-/** How a case ended. 'de' = divide error (#DE / SIGFPE); 'fault' = any other signal. */
-export type Outcome = 'ok' | 'de' | 'fault';
+/**
+ * How a case ended: 'ok' (ran to its end), 'exception' (a CPU exception, `detail` = its vector:
+ * natively derived from the signal), 'fault' (the harness went wrong: a write outside the
+ * buffer, or on the vCPU a stop or an unexpected exit; `detail` says which).
+ */
+export type Outcome = 'ok' | 'exception' | 'fault';
 
 export interface CaseResult {
   outcome: Outcome;
-  /** For 'de'/'fault': offset of the faulting instruction from the case's first byte. */
+  /**
+   * For 'exception': RIP in the frame minus the case's first byte (the faulting instruction;
+   * for a trap like INT3, the next one).
+   */
   faultOffset: number;
-  /** Signal number natively ('fault'), or the exception vector on the vCPU. */
   detail: number;
   gpr: bigint[];
   rflags: number;
@@ -186,13 +192,13 @@ extern const uint64_t diff_case_count;
 void diff_run(const void *code);
 
 static sigjmp_buf env;
-static volatile int fault_sig;
+static volatile int fault_sig, fault_code;
 static uint64_t fault_regs[17];
 static uint64_t fault_rip;
 
 /* Register order of the results = hardware order; map from ucontext's REG_* indices. */
 static void on_fault(int sig, siginfo_t *si, void *ctx) {
-  (void)si;
+  fault_code = si->si_code;
   greg_t *g = ((ucontext_t *)ctx)->uc_mcontext.gregs;
   static const int order[16] = { REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP, REG_RSI, REG_RDI,
     REG_R8, REG_R9, REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15 };
@@ -247,15 +253,24 @@ int main(void) {
     if (sigsetjmp(env, 1) == 0) {
       diff_run(code);
     } else {
-      outcome = fault_sig == SIGFPE ? 1 : 2;
-      detail = (uint32_t)fault_sig;
+      /* Signal -> exception vector (Linux arch/x86/kernel/traps.c): #DE SIGFPE, #UD SIGILL,
+         #BP SIGTRAP, #GP SIGSEGV with si_code SI_KERNEL, #PF SIGSEGV, #SS SIGBUS. */
+      outcome = 1;
+      switch (fault_sig) {
+        case SIGFPE: detail = 0; break;
+        case SIGILL: detail = 6; break;
+        case SIGTRAP: detail = 3; break;
+        case SIGSEGV: detail = fault_code == SI_KERNEL ? 13 : 14; break;
+        case SIGBUS: detail = 12; break;
+        default: outcome = 2; detail = (uint32_t)fault_sig;
+      }
       offset = fault_rip - (uint64_t)code;
       memcpy(diff_out, fault_regs, sizeof fault_regs);
     }
     /* A write outside the buffer is a generator bug: report it as a fault (detail 0). */
     for (size_t k = 0; k < MAP_SIZE; k++) {
       size_t a = MAP_BASE + k;
-      if ((a < MEM_ADDR || a >= MEM_ADDR + MEM_SIZE) && map[k] != 0xcc) { outcome = 2; detail = 0; offset = a; break; }
+      if ((a < MEM_ADDR || a >= MEM_ADDR + MEM_SIZE) && map[k] != 0xcc) { outcome = 2; detail = 1000; offset = a; break; }
     }
     put(&outcome, 4);
     put(&detail, 4);
@@ -299,7 +314,7 @@ function decodeOutputs(out: Buffer, count: number): { results: CaseResult[]; cod
     for (let r = 0; r < 16; r++) gpr.push(out.readBigUInt64LE(at + 16 + 8 * r));
     const rflags = Number(out.readBigUInt64LE(at + 16 + 128));
     const mem = new Uint8Array(out.subarray(at + 16 + 136, at + OUT_RECORD));
-    results.push({ outcome: kind === 0 ? 'ok' : kind === 1 ? 'de' : 'fault', detail, faultOffset, gpr, rflags, mem });
+    results.push({ outcome: kind === 0 ? 'ok' : kind === 1 ? 'exception' : 'fault', detail, faultOffset, gpr, rflags, mem });
     at += OUT_RECORD;
   }
   const code: CaseCode[] = [];

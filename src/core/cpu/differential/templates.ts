@@ -1033,6 +1033,47 @@ const misc: Template = {
   },
 };
 
+// ---- exceptions: each ends the case; natively a signal, on the vCPU the IDT ---------------
+
+/**
+ * #UD (UD2), #BP (INT3, a trap: the frame's RIP is the next instruction), #GP(0) (a
+ * non-canonical address; CMPXCHG16B on an operand not 16-byte aligned), #PF (a canonical
+ * address mapped neither natively nor in the vCPU's page tables). SDM Vol. 3A §6.15.
+ */
+const raise: Template = {
+  name: 'raise',
+  gen(b) {
+    const kind = b.rng.pick(['ud2', 'int3', 'noncanonical', 'unmapped', 'cmpxchg16b'] as const);
+    const ends = { raises: true, endsCase: true };
+    switch (kind) {
+      case 'ud2': return insn('ud2', 'ud2 (#UD)', [], NO_FLAGS, ends);
+      case 'int3': return insn('int3', 'int3 (#BP)', [], NO_FLAGS, ends);
+      case 'cmpxchg16b': {
+        if (!b.canWrite(RAX) || !b.canWrite(RDX)) return null;
+        const m = b.memOp(64, { off: b.rng.range(0, (MEM_SIZE - 32) / 16) * 16 + b.rng.pick([1, 4, 8, 12]) });
+        if (!m) return null;
+        return insn(`cmpxchg16b ${m.text.replace('qword ptr', 'xmmword ptr')}`, 'cmpxchg16b misaligned (#GP)', [RAX, RDX],
+          { reads: 0, writes: ZF, undef: 0 }, ends);
+      }
+      default: {
+        // Not RSP or RBP: a non-canonical SS reference raises #SS, not #GP (SDM Vol. 3A §6.15,
+        // "Interrupt 12"); the vCPU raises #GP there (reported, not yet fixed).
+        const p = b.reg(64, { not: [RSP, RBP] });
+        const d = b.reg(b.rng.pick(W_ALL), { dest: true });
+        if (!p || !d || !b.canSet(p.reg)) return null;
+        const addr = kind === 'noncanonical'
+          ? (b.rng.pick([0x8000n, 0x0001n, 0xfff0n, 0x7fffn]) << 48n) | BigInt(b.rng.int(0x10000))
+          : 0x0000_1234_5678_0000n + BigInt(b.rng.int(0x10000));
+        b.setLow(p, addr);
+        const width = d.width;
+        const load = b.rng.bool();
+        const text = load ? `mov ${b.name(d)}, ${ptrWord(width)} [${b.name(p)}]` : `mov ${ptrWord(width)} [${b.name(p)}], ${b.name(d)}`;
+        return insn(text, kind === 'noncanonical' ? 'non-canonical (#GP)' : 'unmapped (#PF)', load ? [d.reg] : [], NO_FLAGS, ends);
+      }
+    }
+  },
+};
+
 export const TEMPLATES: readonly Template[] = [
   ...['add', 'adc', 'sub', 'sbb', 'cmp', 'and', 'or', 'xor'].map(alu),
   testT,
@@ -1047,6 +1088,6 @@ export const TEMPLATES: readonly Template[] = [
   convert, flagOps,
   ...STRING_OPS.map(stringOp),
   push, pop, pushfq, popfq, leave, enter, nop,
-  callRet, leaRip, loopBack, addr32, cmpxchgWide, xlat, misc,
+  callRet, leaRip, loopBack, addr32, cmpxchgWide, xlat, misc, raise,
 ];
 

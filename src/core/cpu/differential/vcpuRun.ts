@@ -1,20 +1,20 @@
 /**
  * The vCPU side of the differential test: the bytes the native assembler produced for each
  * case run on our vCPU (testEnv: long mode, CPL 0, identity-mapped RAM, an IDT whose handlers
- * halt), from the same initial registers, RFLAGS and buffer.
+ * halt), from the same initial registers, RFLAGS and buffer. An exception ends a case the way a
+ * signal ends it natively; the frame gives its RIP, RSP and RFLAGS.
  *
  * One machine runs every case: each case's code sits where it was linked natively (followed by
  * HLT), so no code is ever rewritten, and the buffer, GPRs, RFLAGS and RIP are reset between
- * cases. The
- * #DE gate is given IST1 (SDM Vol. 3A §6.14.5) so that the exception frame lands on a stack of
- * its own instead of in the case's buffer, which RSP points into.
+ * cases. The exception gates are given IST1 (SDM Vol. 3A §6.14.5) so that the frame lands on a
+ * stack of its own instead of in the case's buffer, which RSP points into.
  */
 import { createTestMachine, HANDLER_BASE, IDT_BASE, TSS_BASE, type TestMachine, runUntilHalt } from '../testEnv.ts';
 import type { DiffCase } from './generator.ts';
 import { CODE_ADDR, GS_BASE, MEM_ADDR, MEM_SIZE } from './layout.ts';
 import type { CaseCode, CaseResult } from './native.ts';
 
-/** The stack #DE is delivered on (IST1), away from the buffer and the test env's stacks. */
+/** The stack exceptions are delivered on (IST1), away from the buffer and the test env's stacks. */
 const IST1_TOP = 0x80000;
 const RAM_SIZE = 4 * 1024 * 1024;
 const MAX_INSNS = 10_000;
@@ -32,7 +32,7 @@ export function createVcpuRunner(code: readonly CaseCode[]): VcpuRunner {
   for (const c of code) blob.set(c.bytes, c.addr - lo);
   const m: TestMachine = createTestMachine({ code: blob, codeAddr: lo, ramSize: RAM_SIZE });
   const { vcpu, ram } = m;
-  ram.bytes[IDT_BASE + 0 * 16 + 4] = 1; // #DE gate: IST1
+  for (let v = 0; v < 32; v++) ram.bytes[IDT_BASE + v * 16 + 4] = 1; // exception gates: IST1
   ram.view.setUint32(TSS_BASE + 0x24, IST1_TOP, true);
   ram.view.setUint32(TSS_BASE + 0x28, 0, true);
   // Read through a function: TypeScript would narrow the field to null after the reset below.
@@ -67,11 +67,11 @@ export function createVcpuRunner(code: readonly CaseCode[]): VcpuRunner {
         gpr[4] = frame(3);
         return {
           ...base,
-          outcome: vector === 0 ? 'de' : 'fault',
+          outcome: 'exception',
           detail: vector,
           faultOffset: Number(frame(0)) - start,
           rflags: Number(frame(2)),
-          message: vector === 0 ? undefined : `exception ${vector} at rip offset ${Number(frame(0)) - start}: ${lastText()}`,
+          message: lastText(),
         };
       }
       const why = r.exit.reason === 'stop' ? `${r.exit.stop?.reason}: ${r.exit.stop?.message}` : `exit ${r.exit.reason} at rip 0x${vcpu.rip.toString(16)}`;
