@@ -57,6 +57,13 @@ const StepView = memo(function StepView({ exit, cyclesPerInsn }: { exit: ExitEve
       <div className="xs-pipe-flow">
         {nodes.map((n, i) => <Node key={n.id} n={n} i={i} max={max} />)}
       </div>
+      {exit.reason !== 'mmio' && (
+        <div className="xs-note">
+          {exit.reason === 'ept-violation'
+            ? 'A write hit a page the VMM write-protected to keep its cached instructions honest: it drops the entries that depended on the page, completes the write and resumes.'
+            : `A ${exit.reason} exit does not go through the instruction-emulation path (no lookup, walk, fetch or decode).`}
+        </div>
+      )}
       <div className="xs-pipe-total" style={{ animationDelay: `${nodes.length * STAGE_MS}ms` }}>
         This exit cost <b>{int(exit.cycles)}</b> modeled cycles
         {cyclesPerInsn > 0 && <> — the time of about <b>{int(exit.cycles / cyclesPerInsn)}</b> guest instructions</>}

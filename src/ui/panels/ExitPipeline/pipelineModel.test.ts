@@ -40,7 +40,8 @@ describe('buildPipeline', () => {
 
   it('shows the invalidate stage only on exits that have it, and says why decode assist skips the walk', () => {
     const wp = buildPipeline(exit({ reason: 'ept-violation', stages: [{ name: 'exit', cycles: 1000 }, { name: 'invalidate', cycles: 300, detail: '3 entries' }, { name: 'emulate', cycles: 10 }] }));
-    expect(wp.map((x) => x.id)).toContain('invalidate');
+    expect(wp.map((x) => x.id)).toEqual(['exit', 'emulate', 'invalidate', 'resume']);
+    expect(buildPipeline(exit({ reason: 'hlt', stages: [{ name: 'exit', cycles: 1000 }] })).map((x) => x.id)).toEqual(['exit', 'resume']);
     const da = buildPipeline(exit({ stages: [{ name: 'exit', cycles: 1000 }, { name: 'decode', cycles: 500 }, { name: 'emulate', cycles: 200 }] }));
     expect(da.find((x) => x.id === 'fetch')?.detail).toMatch(/decode assist/);
     expect(da.map((x) => x.id)).not.toContain('invalidate');

@@ -51,8 +51,15 @@ export function buildPipeline(exit: ExitEvent): PipelineNode[] {
   const guestRefs = exit.walk?.filter((w) => w.dim === 'guest').length ?? 0;
   const eptRefs = (exit.walk?.length ?? 0) - guestRefs;
   const nodes: PipelineNode[] = [];
+  // Only an MMIO exit goes through the instruction-emulation path; other exits show just the
+  // stages they ran, so a hlt or an EPT violation is not drawn as a row of skipped boxes.
+  const emulationPath = exit.reason === 'mmio';
   for (const b of BASE) {
     if ((b.id === 'invalidate' || b.id === 'device') && !byName.has(b.id)) continue;
+    if (!emulationPath && b.id !== 'exit' && b.id !== 'resume') {
+      const has = b.id === 'walk-guest' || b.id === 'walk-ept' ? !!walk : byName.has(b.stage as StageName);
+      if (!has) continue;
+    }
     let node: PipelineNode;
     if (b.id === 'resume') {
       node = { ...b, cycles: null, detail: `${exit.cycles.toLocaleString('en-US')} cycles in all`, state: 'ran' };

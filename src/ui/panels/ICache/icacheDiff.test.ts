@@ -53,7 +53,7 @@ describe('heatmap scaling', () => {
   it('picks power-of-two column counts', () => {
     expect(heatColumns(0)).toBe(1);
     expect(heatColumns(64)).toBe(16);
-    expect(heatColumns(1024)).toBe(64);
+    expect(heatColumns(1024)).toBe(32);
     expect(heatColumns(8)).toBe(8);
   });
 });

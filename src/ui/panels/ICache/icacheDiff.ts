@@ -89,10 +89,10 @@ export function heatColor(count: number, max: number): string {
   return `hsl(${hue.toFixed(0)} 70% ${(30 + 25 * l).toFixed(0)}%)`;
 }
 
-/** Columns for a near-square heatmap of n buckets. */
+/** Columns for a heatmap of n buckets: a power of two (so a row is a bucket-index range), at most 32. */
 export function heatColumns(n: number): number {
   if (n <= 0) return 1;
-  return Math.min(64, Math.max(8, 2 ** Math.ceil(Math.log2(Math.sqrt(n * 2)))));
+  return Math.min(32, Math.max(8, 2 ** Math.ceil(Math.log2(Math.sqrt(n * 2)))));
 }
 
 /** How long a hit/insert flash and a removed (ghost) row stay visible. */

@@ -68,7 +68,7 @@ const Heatmap = memo(function Heatmap({ buckets, selected }: { buckets: number[]
   return (
     <div className="xs-heat-wrap">
       <div className="xs-note">{buckets.length} buckets · {used} used · fullest holds {max}</div>
-      <div className="xs-heat" style={{ gridTemplateColumns: `repeat(${cols}, 12px)` }} data-testid="icache-heatmap">
+      <div className="xs-heat" style={{ gridTemplateColumns: `repeat(${cols}, 10px)` }} data-testid="icache-heatmap">
         {buckets.map((n, i) => (
           <div key={i} className={i === selected ? 'sel' : undefined} style={{ background: heatColor(n, max) }} title={`bucket ${i}: ${n} ${n === 1 ? 'entry' : 'entries'}`} />
         ))}
@@ -110,7 +110,7 @@ export default function ICache() {
         <div className="xs-row xs-head xs-icache-cols" role="row">
           <span>bkt</span><span>vm</span><span>rip</span><span>cr3</span><span>bytes</span><span>instruction</span><span>hits</span><span>age</span>
         </div>
-        <div className="xs-scroll" ref={listRef} onScroll={onListScroll} style={{ height: 220 }}>
+        <div className="xs-scroll xs-icache-scroll" ref={listRef} onScroll={onListScroll}>
           {sorted.length === 0 && <div className="xs-empty">{counters ? 'empty' : 'The cache fills when the icache strategy handles exits.'}</div>}
           <div style={{ height: v.height, position: 'relative' }}>
             {sorted.slice(v.start, v.end).map((r, i) => {

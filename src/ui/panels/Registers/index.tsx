@@ -42,7 +42,7 @@ const VcpuRegs = memo(function VcpuRegs({ v }: { v: VcpuView }) {
   );
   return (
     <div className="xs-regs">
-      <div className="xs-note">{v.halted ? 'halted' : 'running'} · {v.retired.toLocaleString('en-US')} instructions retired</div>
+      <div className="xs-note">{v.halted ? 'halted' : 'not halted'} · {v.retired.toLocaleString('en-US')} instructions retired</div>
       <div className="xs-reg-grid">{GPR_NAMES.map((r) => row(r))}</div>
       <div className="xs-reg-grid xs-reg-wide">
         {row('rip')}

@@ -84,9 +84,10 @@ const WalkView = memo(function WalkView({ exit }: { exit: ExitEvent }) {
   return (
     <div className="xs-walk" key={replay}>
       <div className="xs-walk-summary">
-        <span><b>{layout.total}</b> memory references</span>
-        <span>({layout.eptRefs} EPT + {layout.guestRefs} guest) to translate RIP {hex(exit.rip)}</span>
-        <span className="xs-note">a native walk reads {layout.guestRefs}; with EPT each guest-physical address costs up to 4 more</span>
+        <span title="Each guest page-table entry lives at a guest-physical address that the EPT must translate first: 4 EPT references per guest reference, plus 4 for the final page.">
+          <b>{layout.total}</b> memory references ({layout.eptRefs} EPT + {layout.guestRefs} guest) to translate RIP {hex(exit.rip)}
+        </span>
+        <span className="xs-note">without EPT: {layout.guestRefs}</span>
         <button type="button" className="xs-btn" onClick={() => setReplay((r) => r + 1)} title="Play the walk again">replay</button>
       </div>
       {layout.translations.map((t, i) => (
