@@ -5,7 +5,7 @@
  */
 import { CaseBuilder, type Insn } from './builder.ts';
 import { Prng } from './prng.ts';
-import { TEMPLATES } from './templates.ts';
+import { TEMPLATES, type Template } from './templates.ts';
 
 export interface DiffCase {
   id: number;
@@ -13,6 +13,8 @@ export interface DiffCase {
   lines: string[];
   /** Coverage keys of the instructions, e.g. "add m32,r32". */
   forms: string[];
+  /** The templates that made them. */
+  templates: string[];
   /** Initial GPRs, hardware order (rax rcx rdx rbx rsp rbp rsi rdi r8..r15). */
   gpr: bigint[];
   /** Initial RFLAGS: bit 1, IF, the status flags and DF. */
@@ -32,24 +34,33 @@ export interface DiffCase {
 /** The default seed of `npm test`; DIFF_SEED overrides it. */
 export const DEFAULT_SEED = 20240611;
 
-export function generateCases(seed: number, count: number): DiffCase[] {
+/**
+ * Generates `count` cases. `exclude` names templates to leave out (instructions this CPU lacks,
+ * which would run natively as something else: LZCNT as BSR without ABM, for instance).
+ */
+export function generateCases(seed: number, count: number, exclude: ReadonlySet<string> = new Set()): DiffCase[] {
   const rng = new Prng(seed);
+  const templates = TEMPLATES.filter((t) => !exclude.has(t.name));
   const cases: DiffCase[] = [];
-  for (let id = 0; id < count; id++) cases.push(generateCase(rng, id));
+  for (let id = 0; id < count; id++) cases.push(generateCase(rng, id, templates));
   return cases;
 }
 
-function generateCase(rng: Prng, id: number): DiffCase {
+function generateCase(rng: Prng, id: number, templates: readonly Template[]): DiffCase {
   for (;;) {
     const b = new CaseBuilder(rng);
+    const names: string[] = [];
     const n = rng.weighted([[40, 1], [35, 2], [25, 3]] as const);
     let ended = false;
     for (let k = 0; k < n && !ended; k++) {
       let added: Insn | null = null;
       for (let attempt = 0; attempt < 30 && !added; attempt++) {
-        const t = k === 0 && attempt < 20 ? (TEMPLATES[id % TEMPLATES.length] as (typeof TEMPLATES)[number]) : rng.pick(TEMPLATES);
+        const t = k === 0 && attempt < 20 ? (templates[id % templates.length] as Template) : rng.pick(templates);
         const insn = t.gen(b);
-        if (insn && b.accept(insn)) added = insn;
+        if (insn && b.accept(insn)) {
+          added = insn;
+          names.push(t.name);
+        }
       }
       if (added?.endsCase) ended = true;
     }
@@ -58,6 +69,7 @@ function generateCase(rng: Prng, id: number): DiffCase {
       id,
       lines: b.lines,
       forms: b.forms,
+      templates: names,
       gpr: b.gpr,
       rflags: b.rflags,
       mem: b.mem,

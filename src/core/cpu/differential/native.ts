@@ -13,7 +13,7 @@
  * registers from the signal context and siglongjmps back to the driver.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DiffCase } from './generator.ts';
@@ -63,6 +63,26 @@ export function nativeUnavailable(): string | null {
     if (r.error || r.status !== 0) return `\`${tool}\` is not installed (apt-get install gcc binutils)`;
   }
   return null;
+}
+
+/**
+ * Templates whose instructions this CPU does not have (from /proc/cpuinfo): run natively they
+ * would be something else (LZCNT/TZCNT execute as BSR/BSF without ABM/BMI1) or #UD.
+ */
+export function unsupportedTemplates(): Set<string> {
+  let flags: Set<string>;
+  try {
+    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags'));
+    flags = new Set((line ?? '').split(':')[1]?.trim().split(/\s+/) ?? []);
+  } catch {
+    return new Set();
+  }
+  const out = new Set<string>();
+  if (!flags.has('abm')) out.add('lzcnt');
+  if (!flags.has('bmi1')) out.add('tzcnt');
+  if (!flags.has('popcnt')) out.add('popcnt');
+  if (!flags.has('cx16')) out.add('cmpxchg8b').add('raise');
+  return out;
 }
 
 export function caseAsm(cases: readonly DiffCase[]): string {

@@ -1074,6 +1074,37 @@ const raise: Template = {
   },
 };
 
+/**
+ * Prefixes that change nothing, or not what they seem (SDM Vol. 2A §2.1-2.2.1): segment
+ * overrides, 67 and F2/F3 on a register-only ALU instruction; a REX with no bits; a REX that is
+ * not the last prefix (ignored: `48 66 01 D8` is ADD AX, BX); a repeated 66. The prefix bytes
+ * are emitted with .byte before an instruction GNU as encodes.
+ */
+const prefixes: Template = {
+  name: 'prefixes',
+  gen(b) {
+    const op = b.rng.pick(['add', 'sub', 'xor', 'and', 'or', 'adc', 'cmp', 'mov'] as const);
+    const kind = b.rng.pick(['seg', '67', 'f2f3', 'rex40', 'rex-not-last', '66 66'] as const);
+    // Registers 0..3 only: a REX prefix must not turn AH..BH or SPL..DIL into something else.
+    const width: Width = kind === 'rex-not-last' ? 32 : kind === '66 66' ? 16 : b.rng.pick([8, 16, 32] as const);
+    const d = b.reg(width, { dest: op !== 'cmp', legacy: true, not: [4, 5, 6, 7] });
+    const s = b.reg(width, { legacy: true, not: [4, 5, 6, 7] });
+    if (!d || !s || d.high || s.high) return null;
+    const bytes = {
+      seg: [b.rng.pick([0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65])],
+      '67': [0x67],
+      f2f3: [b.rng.pick([0xf2, 0xf3])],
+      rex40: [0x40],
+      'rex-not-last': [b.rng.pick([0x48, 0x4f, 0x41]), 0x66],
+      '66 66': [0x66],
+    }[kind];
+    const fx = op === 'mov' ? NO_FLAGS : (FLAG_TABLE[op] as FlagEffect);
+    // With a REX before 66 the instruction is 16-bit: it writes only the low word.
+    const pre = `.byte ${bytes.map((x) => hex(x)).join(', ')}\n  `;
+    return insn(`${pre}${op} ${b.name(d)}, ${b.name(s)}`, `prefix ${kind}`, op === 'cmp' ? [] : [d.reg], fx);
+  },
+};
+
 export const TEMPLATES: readonly Template[] = [
   ...['add', 'adc', 'sub', 'sbb', 'cmp', 'and', 'or', 'xor'].map(alu),
   testT,
@@ -1088,6 +1119,6 @@ export const TEMPLATES: readonly Template[] = [
   convert, flagOps,
   ...STRING_OPS.map(stringOp),
   push, pop, pushfq, popfq, leave, enter, nop,
-  callRet, leaRip, loopBack, addr32, cmpxchgWide, xlat, misc, raise,
+  callRet, leaRip, loopBack, addr32, cmpxchgWide, xlat, misc, raise, prefixes,
 ];
 
