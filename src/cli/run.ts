@@ -56,7 +56,7 @@ export function parseRunArgs(args: string[]): RunOptions {
         files.push(a);
     }
   }
-  if (files.length === 0) throw new UsageError('run: no program given');
+  if (files.length === 0) throw new UsageError('no program given');
   return { files, json, config };
 }
 

@@ -62,11 +62,14 @@ describe('asm command', () => {
 });
 
 describe('cli dispatch', () => {
-  it('dispatches asm and reports run as not implemented', async () => {
+  it('dispatches asm and run, and rejects an unknown command or a run without a program', async () => {
     const c = capture();
     expect(await dispatch(['asm', file('b.s', 'nop\n')])).toBe(0);
-    expect(await dispatch(['run', 'x.s'])).toBe(2);
+    expect(await dispatch(['run', file('h.s', '_start: hlt\n'), '--json'])).toBe(0);
+    expect(JSON.parse(c.out.at(-1) ?? '{}')).toMatchObject({ stop: { reason: 'halted' }, retired: 1 });
+    expect(await dispatch(['run'])).toBe(2);
     expect(await dispatch(['frob'])).toBe(2);
-    expect(c.err.join('\n')).toMatch(/run: not implemented yet[\s\S]*unknown command 'frob'/);
+    expect(c.err.join('\n')).toMatch(/run: no program given[\s\S]*unknown command 'frob'/);
   });
+
 });
