@@ -38,19 +38,23 @@ export const DEFAULT_SEED = 20240611;
  * Generates `count` cases. `exclude` names templates to leave out (instructions this CPU lacks,
  * which would run natively as something else: LZCNT as BSR without ABM, for instance).
  */
-export function generateCases(seed: number, count: number, exclude: ReadonlySet<string> = new Set()): DiffCase[] {
+export function generateCases(seed: number, count: number, exclude: ReadonlySet<string> = new Set(), opts: { long?: boolean } = {}): DiffCase[] {
   const rng = new Prng(seed);
   const templates = TEMPLATES.filter((t) => !exclude.has(t.name));
   const cases: DiffCase[] = [];
-  for (let id = 0; id < count; id++) cases.push(generateCase(rng, id, templates));
+  for (let id = 0; id < count; id++) cases.push(generateCase(rng, id, templates, opts.long ?? false));
   return cases;
 }
 
-function generateCase(rng: Prng, id: number, templates: readonly Template[]): DiffCase {
+/**
+ * One case: one to three instructions, or with `long` four to eight (sequences that exercise
+ * the vCPU's lazy flags and flag liveness across a block).
+ */
+function generateCase(rng: Prng, id: number, templates: readonly Template[], long: boolean): DiffCase {
   for (;;) {
     const b = new CaseBuilder(rng);
     const names: string[] = [];
-    const n = rng.weighted([[40, 1], [35, 2], [25, 3]] as const);
+    const n = long ? rng.range(4, 8) : rng.weighted([[40, 1], [35, 2], [25, 3]] as const);
     let ended = false;
     for (let k = 0; k < n && !ended; k++) {
       let added: Insn | null = null;
