@@ -43,6 +43,53 @@ describe('privilege levels', () => {
     expect(v.ram.view.getUint32(sp + 8 * 2, true)).toBe(0x23);
   });
 
+  it('a CPL 3 access to a supervisor page faults after a syscall/sysret round trip with a warm TLB', () => {
+    // The kernel makes 0x200000 supervisor-only and reads it (a TLB entry with supervisor
+    // rights), goes to CPL 3 with sysret, comes back with syscall, reads it again, returns:
+    // the user read must still walk-check U/S (the TLB keeps rights per privilege, §4.10.2.2).
+    const m = asmMachine(`
+      mov ecx, 0xc0000081      ; STAR: syscall CS 0x08, sysret base 0x10 (CS 0x23, SS 0x1b)
+      xor eax, eax
+      mov edx, 0x00100008
+      wrmsr
+      mov ecx, 0xc0000082      ; LSTAR
+      lea rax, [rel kentry]
+      mov rdx, rax
+      shr rdx, 32
+      wrmsr
+      mov rax, [0x5000]        ; PTE of 0x200000 (page tables at 0x4000)
+      and rax, -5              ; clear U/S
+      mov [0x5000], rax
+      invlpg [0x200000]
+      mov qword [0x200000], 0x1234
+      mov rax, [0x200000]      ; supervisor read: TLB entry with supervisor rights
+      lea rcx, [rel user]
+      mov r11, 2
+      sysretq
+    user:
+      mov rbx, 1
+      mov rax, [0x100000]      ; a user page reads fine at CPL 3
+      syscall
+      mov rbx, 2
+      mov r14, [0x200000]      ; #PF (U=1, P=1): supervisor page
+      mov r13, 3
+      hlt
+    kentry:
+      mov r12, [0x200000]
+      sysretq`);
+    const r = runUntilHalt(m.vcpu, 1000);
+    expect(r.exit.reason).toBe('hlt');
+    const v = m.vcpu;
+    expect(v.getGpr(12)).toBe(0x1234n);
+    expect(v.getGpr(3)).toBe(2n);
+    expect(v.getGpr(14)).toBe(0n);
+    expect(v.getGpr(13)).toBe(0n);
+    expect(v.lastException?.vector).toBe(14);
+    expect(v.lastException?.errorCode).toBe(5);
+    expect(v.cr2).toBe(0x200000);
+    expect(v.rip).toBe(HANDLER_BASE + 14 * 16);
+  });
+
   it('int n delivers through the gate with the next RIP', () => {
     const m = asmMachine('int 0x80\nhlt');
     runUntilHalt(m.vcpu, 100);

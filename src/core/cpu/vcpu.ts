@@ -78,6 +78,33 @@ export function hex(v: number): string {
 }
 function toU64(lo: number, hi: number): bigint { return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0); }
 
+/**
+ * The access rights one privilege level has cached for each TLB entry (SDM Vol. 3A §4.10.2.2:
+ * a TLB entry keeps the U/S and R/W rights of its translation, checked against the CPL on
+ * every access). The vCPU keeps one for supervisor accesses (CPL 0-2) and one for user
+ * accesses (CPL 3) over the same entries, and switches between them when the CPL changes, so
+ * SYSCALL/SYSRET and interrupts flush nothing. A slot holds the page number when the access
+ * kind is allowed, NaN otherwise. `mr`/`mw`: the entry is an MMIO page (EPT misconfiguration):
+ * every access exits, but without a new walk. The jump caches (rip -> block) are per
+ * privilege too: a block found there was fetched with this privilege's rights.
+ */
+interface PrivTlb {
+  r: Float64Array;
+  w: Float64Array;
+  x: Float64Array;
+  mr: Float64Array;
+  mw: Float64Array;
+  jc: Map<number, Block>;
+  jc1: Map<number, Block>;
+}
+function newPrivTlb(): PrivTlb {
+  const a = (): Float64Array => new Float64Array(TLB_SIZE).fill(NaN);
+  return { r: a(), w: a(), x: a(), mr: a(), mw: a(), jc: new Map(), jc1: new Map() };
+}
+function clearPrivEntry(t: PrivTlb, i: number): void {
+  t.r[i] = NaN; t.w[i] = NaN; t.x[i] = NaN; t.mr[i] = NaN; t.mw[i] = NaN;
+}
+
 export class Vcpu implements CodeCacheListener {
   readonly id: number;
   readonly ram: GuestRam;
@@ -99,7 +126,13 @@ export class Vcpu implements CodeCacheListener {
   cr4 = CR4_PAE | CR4_OSFXSR;
   cr8 = 0;
   efer = EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE;
-  cs = 0x08;
+  /** CS selector; its RPL is the CPL. Setting it selects the TLB rights of that privilege. */
+  get cs(): number { return this.csSel; }
+  set cs(v: number) {
+    this.csSel = v;
+    if (((v & 3) === 3) !== this.privUser) this.selectPriv((v & 3) === 3);
+  }
+  private csSel = 0x08;
   ss = 0x10;
   ds = 0; es = 0; fsSel = 0; gsSel = 0;
   fsBase = 0;
@@ -145,23 +178,30 @@ export class Vcpu implements CodeCacheListener {
   private excErr = -1;
 
   // ---- TLB (per vCPU; linear page -> host page, SDM Vol. 3A §4.10)
+  /** Linear page number of each entry (NaN: empty); delta = host address - linear address. */
   private readonly tlbPn = new Float64Array(TLB_SIZE).fill(NaN);
-  private readonly tagR = new Float64Array(TLB_SIZE).fill(NaN);
-  private readonly tagW = new Float64Array(TLB_SIZE).fill(NaN);
-  private readonly tagX = new Float64Array(TLB_SIZE).fill(NaN);
   private readonly tlbDelta = new Float64Array(TLB_SIZE);
   private readonly tlbGlobal = new Uint8Array(TLB_SIZE);
+  private readonly tlbSup: PrivTlb = newPrivTlb();
+  private readonly tlbUser: PrivTlb = newPrivTlb();
+  /** The current privilege's read/write rights (tlbSup's or tlbUser's), read by the accessors. */
+  private tagR = this.tlbSup.r;
+  private tagW = this.tlbSup.w;
+  /** Jump caches of the current privilege: rip -> block (cleared with the TLB). */
+  private jc = this.tlbSup.jc;
+  private jc1 = this.tlbSup.jc1;
+  private privUser = false;
+  /** Bumped on every TLB flush: chained block links are valid only within one epoch. */
+  private tlbEpoch = 0;
+  /** tlbEpoch and privilege: a chained link is followed only under the key it was made with. */
+  private linkKey = 0;
   private eptGen = -1;
-  /** Jump caches: rip -> block (cleared with the TLB). */
-  private jc = new Map<number, Block>();
-  private jc1 = new Map<number, Block>();
   private decodeBuf: DInsn[] = [];
   private ctx: PagingContext = { cr0: 0, cr3: 0, cr4: 0, efer: 0 };
   /** Faults on accesses by the vCPU itself (IDT, TSS, stack during delivery) use CPL 0. */
   private implicitSupervisor = false;
   /** Set when event delivery was cut short by a VM exit (the event is pending again). */
   private deliveryExited = false;
-  private tlbCpl = 0;
 
   constructor(opts: VcpuOptions) {
     this.id = opts.vcpuId;
@@ -339,29 +379,41 @@ export class Vcpu implements CodeCacheListener {
   // =============================================================================== TLB
 
   flushTlb(all: boolean): void {
+    const sup = this.tlbSup, user = this.tlbUser;
+    const keepGlobal = !all && (this.cr4 & CR4_PGE) !== 0;
     for (let i = 0; i < TLB_SIZE; i++) {
-      if (all || !this.tlbGlobal[i] || (this.cr4 & CR4_PGE) === 0) {
-        this.tlbPn[i] = NaN; this.tagR[i] = NaN; this.tagW[i] = NaN; this.tagX[i] = NaN; this.tlbGlobal[i] = 0;
+      if (!keepGlobal || !this.tlbGlobal[i]) {
+        this.tlbPn[i] = NaN; this.tlbGlobal[i] = 0;
+        clearPrivEntry(sup, i); clearPrivEntry(user, i);
       }
     }
-    this.jc.clear();
-    this.jc1.clear();
-    this.tlbEpoch++;
+    this.clearJumpCaches();
   }
-  /** Bumped on every TLB flush: chained block links are valid only within one epoch. */
-  private tlbEpoch = 0;
   flushTlbPage(la: number): void {
     const pn = Math.floor(la / 4096), i = pn & TLB_MASK;
-    if (this.tlbPn[i] === pn) { this.tlbPn[i] = NaN; this.tagR[i] = NaN; this.tagW[i] = NaN; this.tagX[i] = NaN; }
-    this.jc.clear();
-    this.jc1.clear();
+    if (this.tlbPn[i] === pn) { this.tlbPn[i] = NaN; clearPrivEntry(this.tlbSup, i); clearPrivEntry(this.tlbUser, i); }
+    this.clearJumpCaches();
+  }
+  private clearJumpCaches(): void {
+    this.tlbSup.jc.clear(); this.tlbSup.jc1.clear();
+    this.tlbUser.jc.clear(); this.tlbUser.jc1.clear();
     this.tlbEpoch++;
+    this.linkKey = this.tlbEpoch * 2 + (this.privUser ? 1 : 0);
+  }
+  /** The CPL changed between user (3) and supervisor (0-2): use that privilege's TLB rights. */
+  private selectPriv(user: boolean): void {
+    const t = user ? this.tlbUser : this.tlbSup;
+    this.privUser = user;
+    this.tagR = t.r; this.tagW = t.w;
+    this.jc = t.jc; this.jc1 = t.jc1;
+    this.linkKey = this.tlbEpoch * 2 + (user ? 1 : 0);
   }
   /** CodeCacheListener: a page became a code page; stop caching writes to it. */
   codePageAdded(hpaPage: number): void {
     const base = hpaPage * 4096;
+    const ws = this.tlbSup.w, wu = this.tlbUser.w;
     for (let i = 0; i < TLB_SIZE; i++) {
-      if (this.tagW[i] === this.tagW[i] && this.tlbPn[i]! * 4096 + this.tlbDelta[i]! === base) this.tagW[i] = NaN;
+      if ((ws[i] === ws[i] || wu[i] === wu[i]) && this.tlbPn[i]! * 4096 + this.tlbDelta[i]! === base) { ws[i] = NaN; wu[i] = NaN; }
     }
   }
 
@@ -381,9 +433,14 @@ export class Vcpu implements CodeCacheListener {
     if (!(la >= -CANON && la < CANON)) this.raise(GP, 0);
     const pn = Math.floor(la / 4096), i = pn & TLB_MASK;
     const off = la - pn * 4096;
-    const tag = access === 'read' ? this.tagR : access === 'write' ? this.tagW : this.tagX;
-    if (tag[i] === pn) return this.tlbDelta[i]! + la;
     const cpl = this.implicitSupervisor ? 0 : this.cpl;
+    const set = cpl === 3 ? this.tlbUser : this.tlbSup;
+    const tag = access === 'read' ? set.r : access === 'write' ? set.w : set.x;
+    if (tag[i] === pn) return this.tlbDelta[i]! + la;
+    if (access !== 'fetch' && (access === 'read' ? set.mr : set.mw)[i] === pn) {
+      this.mmioGpa = this.tlbDelta[i]! + la;
+      return -1;
+    }
     const out = this.walkOut;
     if (!gla2gpa(this.ram, this.ept, this.syncCtx(), la, access, cpl, out, null)) {
       const f = out.fault!;
@@ -394,6 +451,17 @@ export class Vcpu implements CodeCacheListener {
       // An MMIO data page (row 0) may be served by the APICv fast path; table pages always exit.
       if (f.kind === 'mmio' && f.row === 0) {
         this.mmioGpa = f.gpa;
+        if (access !== 'fetch') {
+          // Keep the translation: the next access to this MMIO page exits without a walk.
+          const delta = f.gpa - la;
+          if (this.tlbPn[i] !== pn || this.tlbDelta[i] !== delta) {
+            this.tlbPn[i] = pn; clearPrivEntry(this.tlbSup, i); clearPrivEntry(this.tlbUser, i);
+          }
+          this.tlbDelta[i] = delta;
+          this.tlbGlobal[i] = 0;
+          set.mr[i] = pn;
+          if (access === 'write') set.mw[i] = pn;
+        }
         return -1;
       }
       return this.exitMem(f.kind, la, f.gpa, f.access);
@@ -403,16 +471,15 @@ export class Vcpu implements CodeCacheListener {
       this.codeCache.invalidatePageNumber(Math.floor(out.hpa / 4096));
       this.smc = true;
     }
-    if (this.tlbPn[i] !== pn || this.tlbDelta[i] !== hpaPage - pn * 4096 || this.tlbCpl !== cpl) {
-      this.tlbPn[i] = pn; this.tagR[i] = NaN; this.tagW[i] = NaN; this.tagX[i] = NaN;
+    if (this.tlbPn[i] !== pn || this.tlbDelta[i] !== hpaPage - pn * 4096) {
+      this.tlbPn[i] = pn; clearPrivEntry(this.tlbSup, i); clearPrivEntry(this.tlbUser, i);
     }
-    if (this.tlbCpl !== cpl) { this.flushTlb(true); this.tlbCpl = cpl; this.tlbPn[i] = pn; }
     this.tlbDelta[i] = hpaPage - pn * 4096;
     this.tlbGlobal[i] = out.global ? 1 : 0;
-    if (access === 'fetch') this.tagX[i] = pn;
+    if (access === 'fetch') set.x[i] = pn;
     else {
-      this.tagR[i] = pn;
-      if (access === 'write') this.tagW[i] = pn;
+      set.r[i] = pn;
+      if (access === 'write') set.w[i] = pn;
     }
     return out.hpa;
   }
@@ -651,7 +718,7 @@ export class Vcpu implements CodeCacheListener {
       const single = left === 1 || (this.requestInterruptWindow && (this.fl & IF) !== 0 && this.retired < this.shadowUntil);
       let b: Block | null = null;
       const rip = this.rip;
-      if (prev !== null && !single && prev.linkEpoch === this.tlbEpoch) {
+      if (prev !== null && !single && prev.linkEpoch === this.linkKey) {
         const l0: Block | null = prev.l0, l1: Block | null = prev.l1;
         if (l0 !== null && l0.rip === rip && l0.valid) b = l0;
         else if (l1 !== null && l1.rip === rip && l1.valid) b = l1;
@@ -660,7 +727,7 @@ export class Vcpu implements CodeCacheListener {
         if (b === null) {
           b = this.getBlock(single);
           if (prev !== null && !single) {
-            if (prev.linkEpoch !== this.tlbEpoch) { prev.l0 = null; prev.l1 = null; prev.linkEpoch = this.tlbEpoch; }
+            if (prev.linkEpoch !== this.linkKey) { prev.l0 = null; prev.l1 = null; prev.linkEpoch = this.linkKey; }
             prev.l1 = prev.l0;
             prev.l0 = b;
           }
@@ -916,7 +983,6 @@ export class Vcpu implements CodeCacheListener {
       if (type === GATE_INTR) f &= ~IF;
       this.fl = f;
       this.rip = target;
-      if (newCpl !== oldCpl) this.flushTlb(true);
     } finally {
       this.implicitSupervisor = was;
     }
@@ -1397,12 +1463,10 @@ export class Vcpu implements CodeCacheListener {
     if (this.cpl > ((this.fl >> 12) & 3)) mask &= ~IF;
     this.fo = 0;
     this.materializeInto(mask & 0x3f7fd7, nfl);
-    const oldCpl = this.cpl;
     this.cs = ncs;
     this.ss = nss;
     this.setRegNum(4, nrsp);
     this.rip = nrip;
-    if (newCpl !== oldCpl) this.flushTlb(true);
     return 1;
   }
 
@@ -1413,12 +1477,10 @@ export class Vcpu implements CodeCacheListener {
     this.setRegNum(1, d.next);
     this.R[11] = rfl | 0; this.R[27] = 0;
     const sel = Number((this.star >> 32n) & 0xffffn);
-    const oldCpl = this.cpl;
     this.cs = sel & 0xfffc;
     this.ss = (sel + 8) & 0xfffc;
     this.fl = (this.fl & ~(this.fmask | RF)) | FIXED1;
     this.rip = this.lstar;
-    if (oldCpl !== 0) this.flushTlb(true);
     return 1;
   }
 
@@ -1434,7 +1496,6 @@ export class Vcpu implements CodeCacheListener {
     this.fo = 0;
     this.fl = ((this.R[11]! & 0x3c7fd7) | FIXED1) >>> 0;
     this.rip = rip;
-    this.flushTlb(true);
     return 1;
   }
 
