@@ -1036,17 +1036,24 @@ const misc: Template = {
 // ---- exceptions: each ends the case; natively a signal, on the vCPU the IDT ---------------
 
 /**
- * #UD (UD2), #BP (INT3, a trap: the frame's RIP is the next instruction), #GP(0) (a
+ * #UD (UD2, invalid opcodes, misplaced LOCK), #BP (INT3, a trap: the frame's RIP is the next instruction), #GP(0) (a
  * non-canonical address; CMPXCHG16B on an operand not 16-byte aligned), #PF (a canonical
  * address mapped neither natively nor in the vCPU's page tables). SDM Vol. 3A §6.15.
  */
 const raise: Template = {
   name: 'raise',
   gen(b) {
-    const kind = b.rng.pick(['ud2', 'int3', 'noncanonical', 'unmapped', 'cmpxchg16b'] as const);
+    const kind = b.rng.pick(['ud2', 'invalid', 'int3', 'noncanonical', 'unmapped', 'cmpxchg16b'] as const);
     const ends = { raises: true, endsCase: true };
     switch (kind) {
       case 'ud2': return insn('ud2', 'ud2 (#UD)', [], NO_FLAGS, ends);
+      case 'invalid': {
+        // Opcodes invalid in 64-bit mode (PUSH ES 06, DAA 27, SALC D6: SDM Vol. 2 Appendix A,
+        // "i64") and LOCK on a register destination (SDM LOCK: "#UD ... if the destination
+        // operand is not a memory operand").
+        const bytes = b.rng.pick(['0x06', '0x27', '0xd6', '0x0e', '0xf0, 0x01, 0xd8', '0xf0, 0x90']);
+        return insn(`.byte ${bytes}`, `invalid ${bytes} (#UD)`, [], NO_FLAGS, ends);
+      }
       case 'int3': return insn('int3', 'int3 (#BP)', [], NO_FLAGS, ends);
       case 'cmpxchg16b': {
         if (!b.canWrite(RAX) || !b.canWrite(RDX)) return null;
