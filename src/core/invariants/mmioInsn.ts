@@ -42,9 +42,14 @@ export const SIZE_KW: Record<Width, string> = { 1: 'byte', 2: 'word', 4: 'dword'
 
 /** IORAM offsets each vCPU owns: a disp8 window, a window crossing the first page into the second; vCPU 1's window. */
 export const IO_WINDOWS: Record<Owner, readonly (readonly [number, number])[]> = {
-  0: [[0x000, 0x080], [0xfc0, 0x1040]],
-  1: [[0x1800, 0x1880]],
+  0: [[0x000, 0x040], [0xfe0, 0x1020]],
+  1: [[0x1800, 0x1840]],
 };
+/** RFLAGS may change: an ALU op, or a mov a patch may turn into one. */
+export function mayChangeFlags(insn: MmioInsn): boolean {
+  return /^(add|or|and|sub|cmp|test|bt)\b/.test(insn.text) || insn.fields.some((f) => f.what === 'opcode' || f.what === 'modrm');
+}
+
 /** 16 bytes of IORAM per vCPU for staging bytes that a movs then copies into code or tables. */
 export const IO_STAGING: Record<Owner, number> = { 0: 0x100, 1: 0x1900 };
 
@@ -99,7 +104,7 @@ function modrm(mod: number, reg: number, rm: number): number {
   return (mod << 6) | (reg << 3) | rm;
 }
 
-function distinctSample(rng: Prng, n: number, gen: () => number, not: number): number[] {
+function distinctSample(_rng: Prng, n: number, gen: () => number, not: number): number[] {
   const out: number[] = [];
   for (let i = 0; i < n * 4 && out.length < n; i++) {
     const v = gen();
@@ -122,7 +127,7 @@ function ioOperand(rng: Prng, owner: Owner, w: number): IoOperand {
   const d = dispSize('rbx', off);
   let alts: number[] = [];
   if (d === 1) {
-    alts = distinctSample(rng, 4, () => rng.range(1, Math.min(0x7f, 0x80 - w)), off);
+    alts = distinctSample(rng, 4, () => rng.range(1, Math.min(0x7f, hi - w)), off);
   } else if (d === 4) {
     const wide = windows.filter(([a]) => a >= 0x80);
     alts = distinctSample(rng, 4, () => {
@@ -153,8 +158,8 @@ function grp1Imm(rng: Prng, w: 2 | 4 | 8, small: boolean): number {
  * One random MMIO instruction for `owner`. `lapic` allows LAPIC accesses (rbp = LAPIC_BASE);
  * `patchable` asks for a form with at least one patchable field (no string ops).
  */
-export function randomMmioInsn(rng: Prng, owner: Owner, opts: { lapic: boolean; patchable: boolean }): MmioInsn {
-  if (opts.lapic && rng.bool(0.25)) return lapicInsn(rng);
+export function randomMmioInsn(rng: Prng, owner: Owner, opts: { lapic: boolean; patchable: boolean; noBt?: boolean }): MmioInsn {
+  if (opts.lapic && rng.bool(0.25)) return lapicInsn(rng, opts.noBt ?? false);
   const kinds: (readonly [number, () => MmioInsn])[] = [
     [5, () => ioLoad(rng, owner)],
     [4, () => ioStore(rng, owner)],
@@ -164,7 +169,7 @@ export function randomMmioInsn(rng: Prng, owner: Owner, opts: { lapic: boolean; 
     [2, () => ioCmpStore(rng, owner)],
     [3, () => ioGroup1(rng, owner)],
     [2, () => ioTest(rng, owner)],
-    [2, () => ioBt(rng, owner)],
+    [opts.noBt ? 0 : 2, () => ioBt(rng, owner)],
     [1, () => ioMoffs(rng, owner)],
     [opts.patchable ? 0 : 1, () => ioPushPop(rng, owner)],
     [opts.patchable ? 0 : 2, () => ioStos(rng, owner)],
@@ -384,13 +389,13 @@ function ioClflush(rng: Prng, owner: Owner): MmioInsn {
 }
 
 /** A 32-bit access to a LAPIC register whose value does not depend on guest time. */
-function lapicInsn(rng: Prng): MmioInsn {
+function lapicInsn(rng: Prng, noBt: boolean): MmioInsn {
   const r = reg(rng);
   const readOff = () => rng.pick([...LAPIC_READ_D1, ...LAPIC_READ_D4]);
   const readAlts = (off: number) => (off < 0x80 ? LAPIC_READ_D1 : LAPIC_READ_D4).filter((x) => x !== off);
   const writeAlts = (off: number) => LAPIC_WRITE.filter((x) => x !== off);
   const d = (off: number) => (off < 0x80 ? 1 : 4) as 1 | 4;
-  switch (rng.int(6)) {
+  switch (rng.int(noBt ? 5 : 6)) {
     case 0: {
       const off = readOff();
       const code = rng.pick([0x8b, 0x03, 0x0b, 0x23, 0x2b, 0x3b]);
