@@ -24,6 +24,8 @@ export interface UiState extends Settings {
   breakpoints: number[];
   notices: Notice[];
   galleryOpen: boolean;
+  /** False until startup has applied the URL (a link or example) and loaded the program. */
+  booted: boolean;
   setSettings(patch: Partial<Settings>): void;
   setSource(source: string, fileName?: string): void;
   setBreakpoints(lines: number[]): void;
@@ -41,6 +43,7 @@ export const useUiStore = create<UiState>()((set) => ({
   breakpoints: [],
   notices: [],
   galleryOpen: false,
+  booted: false,
   setSettings(patch) {
     set(patch);
   },

@@ -22,7 +22,10 @@ function startOnce(): void {
   started = true;
   ctl.syncAbMode();
   window.addEventListener('hashchange', onHashChange);
-  void applyUrl().then(() => ctl.assembleAndReset());
+  void applyUrl().finally(() => {
+    ctl.assembleAndReset();
+    useUiStore.setState({ booted: true });
+  });
 }
 
 export function App() {

@@ -3,11 +3,12 @@ import { useMachineStore } from '../store/machineStore';
 
 const fmt = new Intl.NumberFormat('en-US');
 
-function statusOf(running: boolean, loaded: boolean, stopReason: string | null, workerStatus: string): string {
+function statusOf(running: boolean, loaded: boolean, stopReason: string | null, workerStatus: string, asmErrors: boolean): string {
   if (workerStatus === 'crashed' || workerStatus === 'unresponsive') return workerStatus;
   if (stopReason) return stopReason;
   if (running) return 'running';
   if (loaded) return 'paused';
+  if (asmErrors) return 'assembly errors';
   return workerStatus === 'starting' ? 'starting' : 'ready';
 }
 
@@ -22,7 +23,8 @@ export function StatsStrip({ suffix = '', compact = false }: { suffix?: string; 
   const stopReason = useMachineStore((s) => s.stop?.reason ?? null);
   const stopMessage = useMachineStore((s) => s.stop?.message ?? '');
   const workerStatus = useMachineStore((s) => s.workerStatus);
-  const status = statusOf(running, loaded, stopReason, workerStatus);
+  const asmErrors = useMachineStore((s) => s.diagnostics.some((d) => d.severity === 'error'));
+  const status = statusOf(running, loaded, stopReason, workerStatus, asmErrors);
   const hitRate = lookups ? (100 * hits) / lookups : 0;
   const perExit = exits ? cycles / exits : 0;
   return (
@@ -32,7 +34,7 @@ export function StatsStrip({ suffix = '', compact = false }: { suffix?: string; 
       <Stat label="hit rate" testid={`stat-hit-rate${suffix}`} value={`${hitRate.toFixed(1)}%`} title={`Instruction-cache hits / lookups: ${fmt.format(hits)} / ${fmt.format(lookups)}`} />
       <Stat className="stat-cycles-run" label="cycles/run" value={fmt.format(Math.round(cycles))} title="Modeled cycles, guest + VMM" />
       <Stat label="cycles/exit" value={fmt.format(Math.round(perExit))} title="Mean modeled cycles of the run per exit" />
-      <div className={`stat stat-status status-${status}`} title={stopMessage || status}>
+      <div className={`stat stat-status status-${status.replace(/ /g, '-')}`} title={stopMessage || status}>
         <span className="stat-label">state</span>
         <span className="stat-value" data-testid={`stop-reason${suffix}`} data-reason={stopReason ?? ''}>{status}</span>
         {stopMessage && <span className="stop-message">{stopMessage}</span>}

@@ -28,6 +28,7 @@ export function StrategyLabel({ side }: { side: SideId }) {
 export function Toolbar() {
   const running = useMachineStore((s) => s.running);
   const failed = useMachineStore((s) => s.workerStatus === 'crashed' || s.workerStatus === 'unresponsive');
+  const booted = useUiStore((s) => s.booted);
   const speed = useUiStore((s) => s.speed);
   const strategy = useUiStore((s) => s.strategy);
   const strategyB = useUiStore((s) => s.strategyB);
@@ -50,16 +51,16 @@ export function Toolbar() {
       </div>
 
       <div className="group" role="group" aria-label="Run controls">
-        <button type="button" className="btn primary" data-testid="btn-run" onClick={ctl.run} disabled={running || failed} title="Run / continue (F5)">
+        <button type="button" className="btn primary" data-testid="btn-run" onClick={ctl.run} disabled={!booted || running || failed} title="Run / continue (F5)">
           <span aria-hidden>▶</span> Run
         </button>
         <button type="button" className="btn" data-testid="btn-pause" onClick={ctl.pause} disabled={!running} title="Pause (Esc)">
           <span aria-hidden>❚❚</span> Pause
         </button>
-        <button type="button" className="btn" data-testid="btn-step" onClick={ctl.step} disabled={running || failed} title="Step one instruction (F10)">
+        <button type="button" className="btn" data-testid="btn-step" onClick={ctl.step} disabled={!booted || running || failed} title="Step one instruction (F10)">
           <span aria-hidden>↷</span> Step
         </button>
-        <button type="button" className="btn" data-testid="btn-step-exit" onClick={ctl.stepExit} disabled={running || failed} title="Step to the next VM exit (Shift+F10)">
+        <button type="button" className="btn" data-testid="btn-step-exit" onClick={ctl.stepExit} disabled={!booted || running || failed} title="Step to the next VM exit (Shift+F10)">
           <span aria-hidden>⇥</span> Next exit
         </button>
         <button

@@ -9,8 +9,11 @@ import type { RunConfig, Speed } from '../worker/protocol';
 import { MachineClient } from './machineClient';
 import { pageStorage, saveSettings, type Settings } from './persist';
 
-/** Guest instructions before a run stops with 'limit' (the worker also pauses runaways). */
-export const MAX_INSNS = 200_000_000;
+/**
+ * Guest instructions before a run stops with 'limit'. High on purpose: a guest that runs away
+ * is paused by the worker (after 30 s of host time) long before this.
+ */
+export const MAX_INSNS = 2_000_000_000;
 
 export type SideId = 'a' | 'b';
 
@@ -80,10 +83,13 @@ function load(side: Side): void {
   side.loadedKey = keyFor(side);
 }
 
-/** Loads the current program where it is not loaded yet (or changed since). */
-function ensureLoaded(side: Side): void {
+/**
+ * Loads the current program where it is not loaded yet, changed since, or has finished (Run
+ * after the end starts over).
+ */
+function ensureLoaded(side: Side, restartFinished: boolean): void {
   if (side.client.failed) side.client.restart();
-  if (side.loadedKey !== keyFor(side)) load(side);
+  if (side.loadedKey !== keyFor(side) || (restartFinished && side.store.getState().stop)) load(side);
 }
 
 /** Ctrl+Enter: assemble and reset every side with the editor's program. */
@@ -95,7 +101,7 @@ export function assembleAndReset(): void {
 }
 
 export function run(): void {
-  for (const s of liveSides()) { ensureLoaded(s); s.client.run(); }
+  for (const s of liveSides()) { ensureLoaded(s, true); s.client.run(); }
 }
 
 export function pause(): void {
@@ -103,11 +109,11 @@ export function pause(): void {
 }
 
 export function step(): void {
-  for (const s of liveSides()) { ensureLoaded(s); s.client.step(); }
+  for (const s of liveSides()) { ensureLoaded(s, false); s.client.step(); }
 }
 
 export function stepExit(): void {
-  for (const s of liveSides()) { ensureLoaded(s); s.client.stepExit(); }
+  for (const s of liveSides()) { ensureLoaded(s, false); s.client.stepExit(); }
 }
 
 /** Back to the start of the program; a crashed or hung worker is replaced. */
@@ -143,14 +149,13 @@ export function setSpeed(speed: Speed): void {
 
 /**
  * Strategy, preset or cache size changed: a loaded machine starts over with the new
- * configuration (counters of two configurations never mix).
+ * configuration (counters of two configurations never mix). A load carries the config.
  */
 export function setMachineConfig(patch: Partial<Pick<Settings, 'strategy' | 'strategyB' | 'preset' | 'icacheSize'>>): void {
   updateSettings(patch);
   for (const s of liveSides()) {
-    const config = configFor(s.id);
-    s.client.setConfig(config);
     if (s.loadedKey !== null && !s.client.failed) load(s);
+    else s.client.setConfig(configFor(s.id));
   }
 }
 

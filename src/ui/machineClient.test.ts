@@ -91,6 +91,7 @@ describe('MachineClient', () => {
   it('flags a worker that stops sending frames while running', () => {
     const { store, client, workers, advance } = setup();
     workers[0].emit({ type: 'ready' });
+    workers[0].emit({ type: 'loaded', ok: true, diagnostics: [], lineMap: [], exitLines: [] });
     advance(10_000);
     expect(store.getState().workerStatus).toBe('ready'); // idle: nothing owed
     client.run();
@@ -100,6 +101,15 @@ describe('MachineClient', () => {
     expect(store.getState().workerStatus).toBe('unresponsive');
     client.reset();
     expect(workers).toHaveLength(2);
+  });
+
+  it('expects no answer to Run when there is no machine to run', () => {
+    const { store, client, workers, advance } = setup();
+    workers[0].emit({ type: 'ready' });
+    workers[0].emit({ type: 'loaded', ok: false, diagnostics: [], lineMap: [], exitLines: [] });
+    client.run();
+    advance(10_000);
+    expect(store.getState().workerStatus).toBe('ready');
   });
 
   it('flags a worker that never starts', () => {

@@ -160,10 +160,20 @@ export class MachineClient {
     this.post({ type: 'assemble', source, file, requestId: this.latestAssemble });
   }
 
-  run(): void { this.post({ type: 'run' }, true); }
+  /**
+   * The Worker answers run/step/stepExit with a frame only when it has a machine (the last
+   * load assembled) that has not stopped; otherwise nothing is owed. A load in flight is owed
+   * already.
+   */
+  private answersMachineCommand(): boolean {
+    const s = this.store.getState();
+    return s.loaded && !s.stop;
+  }
+
+  run(): void { this.post({ type: 'run' }, this.answersMachineCommand()); }
   pause(): void { this.post({ type: 'pause' }); }
-  step(): void { this.post({ type: 'step' }, true); }
-  stepExit(): void { this.post({ type: 'stepExit' }, true); }
+  step(): void { this.post({ type: 'step' }, this.store.getState().loaded); }
+  stepExit(): void { this.post({ type: 'stepExit' }, this.store.getState().loaded); }
   selectExit(seq: number): void { this.post({ type: 'selectExit', seq }); }
 
   setConfig(config: Partial<RunConfig>): void {

@@ -4,6 +4,7 @@
  * Shift+F10 step to the next exit, Ctrl+Enter (Cmd+Enter) assemble and reset.
  */
 import { defaultMachineStore } from '../store/machineStore';
+import { useUiStore } from '../store/uiStore';
 import * as ctl from './controller';
 
 export type ShortcutAction = 'run' | 'pause' | 'step' | 'stepExit' | 'assembleAndReset';
@@ -22,6 +23,7 @@ export function installShortcuts(): () => void {
   const onKey = (e: KeyboardEvent) => {
     const action = shortcutFor(e, defaultMachineStore.getState().running);
     if (!action) return;
+    if (!useUiStore.getState().booted) return;
     e.preventDefault();
     e.stopPropagation();
     if (e.repeat && action !== 'step' && action !== 'stepExit') return;

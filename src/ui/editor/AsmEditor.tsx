@@ -45,9 +45,11 @@ function statDecorations(lines: LineStat[], exitLines: number[], model: monaco.e
   for (const l of lines) {
     if (l.line < 1 || l.line > n || l.exits <= 0) continue;
     seen.add(l.line);
+    // The injected text goes after a non-empty range: Monaco does not render it after an
+    // empty range at the end of a line.
     const col = model.getLineMaxColumn(l.line);
     out.push({
-      range: new monaco.Range(l.line, col, l.line, col),
+      range: new monaco.Range(l.line, 1, l.line, col),
       options: {
         linesDecorationsClassName: 'exit-line-mark',
         after: {

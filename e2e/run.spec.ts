@@ -1,0 +1,114 @@
+/**
+ * Running programs through the whole app: the real Worker, the controls, the counters, A/B
+ * mode, editor decorations, and what happens with runaway and malformed programs.
+ */
+import { test, expect, type Page } from '@playwright/test';
+
+const ART = 'e2e/artifacts';
+
+async function num(page: Page, testid: string): Promise<number> {
+  return Number((await page.getByTestId(testid).innerText()).replace(/[^0-9.]/g, ''));
+}
+
+async function setSource(page: Page, source: string) {
+  await expect(page.locator('[data-testid="editor"] .monaco-editor')).toBeVisible({ timeout: 20_000 });
+  await page.evaluate((s) => (window as unknown as { __exitscopeEditor: { setValue(v: string): void } }).__exitscopeEditor.setValue(s), source);
+}
+
+test.beforeEach(async ({ page }) => {
+  await page.goto('/');
+  await page.evaluate(() => localStorage.clear());
+});
+
+test('the microbenchmark runs with icache: exits, a hit rate above 0, decorated lines; none has no hits', async ({ page }) => {
+  await page.goto('/?example=lapic-microbench');
+  await expect(page.getByTestId('strategy-select')).toHaveValue('icache');
+  await page.getByTestId('btn-run').click();
+  await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 30_000 });
+  expect(await num(page, 'stat-exits')).toBeGreaterThan(1000);
+  expect(await num(page, 'stat-hit-rate')).toBeGreaterThan(90);
+  expect(await num(page, 'stat-retired')).toBeGreaterThan(1000);
+  // Exit-causing lines carry their exit count and hits.
+  await expect(page.locator('.line-stat').first()).toBeVisible();
+  await expect(page.locator('.view-lines')).toContainText(/exits\s·\s[0-9,]+\shits/);
+  await page.screenshot({ path: `${ART}/run-icache-halted.png` });
+  const icacheCyclesPerExit = (await page.locator('.stat', { hasText: 'cycles/exit' }).innerText()).replace(/[^0-9]/g, '');
+
+  await page.getByTestId('strategy-select').selectOption('none');
+  await expect(page.getByTestId('stat-exits')).toHaveText('0'); // the machine started over
+  await page.getByTestId('btn-run').click();
+  await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 30_000 });
+  expect(await num(page, 'stat-hit-rate')).toBe(0);
+  const noneCyclesPerExit = (await page.locator('.stat', { hasText: 'cycles/exit' }).innerText()).replace(/[^0-9]/g, '');
+  expect(Number(noneCyclesPerExit)).toBeGreaterThan(Number(icacheCyclesPerExit));
+});
+
+test('step to the next exit, with the keyboard, shows the RIP line and a 24-reference walk', async ({ page }) => {
+  await page.goto('/?example=lapic-microbench');
+  await page.getByTestId('strategy-select').selectOption('none');
+  await expect(page.locator('[data-testid="editor"] .monaco-editor')).toBeVisible({ timeout: 20_000 });
+  await expect(page.getByTestId('btn-step-exit')).toBeEnabled();
+  await page.keyboard.press('Shift+F10');
+  await expect.poll(() => num(page, 'stat-exits')).toBe(1);
+  await expect(page.getByTestId('walk-ref')).toHaveCount(24);
+  await expect(page.locator('.rip-line')).toHaveCount(1);
+  await page.keyboard.press('F10');
+  await expect.poll(() => num(page, 'stat-retired')).toBeGreaterThan(0);
+  await page.screenshot({ path: `${ART}/step-exit-walk.png` });
+});
+
+test('Run, Pause and Reset; F5 and Esc', async ({ page }) => {
+  await setSource(page, '_start:\n    mov rbx, LAPIC_BASE\n.l:\n    mov eax, [rbx + LAPIC_ID]\n    jmp .l\n');
+  await page.getByTestId('speed-select').selectOption('max');
+  await page.getByTestId('btn-run').click();
+  await expect(page.getByTestId('stop-reason')).toHaveText('running');
+  await page.getByTestId('btn-pause').click();
+  await expect(page.getByTestId('stop-reason')).toHaveText('paused');
+  const exits = await num(page, 'stat-exits');
+  expect(exits).toBeGreaterThan(0);
+  await page.keyboard.press('F5');
+  await expect(page.getByTestId('stop-reason')).toHaveText('running');
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('stop-reason')).toHaveText('paused');
+  await page.getByTestId('btn-reset').click();
+  await expect(page.getByTestId('stat-exits')).toHaveText('0');
+});
+
+test('A/B mode runs the same program under two strategies', async ({ page }) => {
+  await page.goto('/?example=lapic-microbench');
+  await page.getByTestId('ab-toggle').check();
+  await page.getByTestId('strategy-select').selectOption('icache');
+  await page.getByTestId('strategy-select-b').selectOption('none');
+  await page.getByTestId('btn-run').click();
+  await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 30_000 });
+  await expect(page.getByTestId('stop-reason-b')).toHaveText('halted', { timeout: 30_000 });
+  expect(await num(page, 'stat-exits')).toBe(await num(page, 'stat-exits-b'));
+  expect(await num(page, 'stat-hit-rate')).toBeGreaterThan(90);
+  expect(await num(page, 'stat-hit-rate-b')).toBe(0);
+  await page.waitForTimeout(600);
+  await page.screenshot({ path: `${ART}/ab-run.png` });
+});
+
+test('a huge malformed program gets diagnostics, and the page stays responsive', async ({ page }) => {
+  const lines: string[] = [];
+  for (let i = 0; i < 20_000; i++) lines.push(i % 3 ? `    mov eax, ${i}` : `    bogus${i} [[[ ,,`);
+  await setSource(page, lines.join('\n'));
+  await expect(page.getByTestId('diag-count')).toContainText('error', { timeout: 30_000 });
+  await page.getByTestId('btn-run').click();
+  await expect(page.getByTestId('stop-reason')).toHaveText('assembly errors', { timeout: 30_000 });
+  await expect(page.getByTestId('worker-crash')).toHaveCount(0);
+  // The UI thread still answers.
+  await page.getByTestId('btn-theme').click();
+  await expect(page.locator('html')).toHaveAttribute('data-theme', 'light');
+});
+
+test('a guest that runs away is paused with a banner', async ({ page }) => {
+  test.setTimeout(120_000);
+  await setSource(page, '_start:\n    jmp _start\n');
+  await page.getByTestId('btn-run').click();
+  await expect(page.getByTestId('stop-reason')).toHaveText('running');
+  await expect(page.getByTestId('runaway-banner')).toBeVisible({ timeout: 60_000 });
+  await expect(page.getByTestId('stop-reason')).toHaveText('paused');
+  await expect(page.getByTestId('worker-crash')).toHaveCount(0);
+  await page.screenshot({ path: `${ART}/runaway-banner.png` });
+});
