@@ -193,3 +193,38 @@ test('a typo gets a marker with its message', async ({ page }) => {
   await expect(hover).toBeVisible({ timeout: 5000 });
   await page.screenshot({ path: `${ART}/typo-marker.png` });
 });
+
+test('hover docs explain LAPIC registers and what a line does to the VMM', async ({ page }) => {
+  await fresh(page);
+  await editorText(page);
+  const token = page.locator('[data-testid="editor"] .view-lines span', { hasText: /^LAPIC_TPR$/ }).first();
+  const box = (await token.boundingBox())!;
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  const hover = page.locator('.monaco-hover-content').first();
+  await expect(hover).toContainText('Task Priority Register', { timeout: 5000 });
+  await expect(hover).toContainText('exits: EPT misconfig → instruction emulation');
+  await page.screenshot({ path: `${ART}/hover-docs.png` });
+});
+
+test('a worker that crashes shows a message, and Reset starts a new one', async ({ page }) => {
+  await fresh(page);
+  await expect(page.getByTestId('stop-reason')).not.toHaveText(/starting/, { timeout: 30_000 });
+  // From now on the worker script throws as it loads; Reset's new worker gets the real one again.
+  let broken = true;
+  await page.route(/\/assets\/worker-[^/]*\.js$/, (route) => (broken
+    ? route.fulfill({ contentType: 'text/javascript', body: 'throw new Error("simulated crash");' })
+    : route.continue()));
+  // Crash the live worker: reload gives a fresh page whose worker load fails.
+  await page.reload();
+  await expect(page.getByTestId('worker-crash')).toBeVisible({ timeout: 20_000 });
+  await expect(page.getByTestId('worker-crash')).toContainText('crashed');
+  await expect(page.getByTestId('stop-reason')).toHaveText('crashed');
+  await expect(page.getByTestId('btn-run')).toBeDisabled();
+  await page.screenshot({ path: `${ART}/worker-crash.png` });
+  broken = false;
+  await page.getByTestId('btn-reset').click();
+  await expect(page.getByTestId('worker-crash')).toHaveCount(0);
+  await expect(page.getByTestId('stop-reason')).toHaveText(/paused|ready/, { timeout: 30_000 });
+  await page.getByTestId('btn-run').click();
+  await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 30_000 });
+});

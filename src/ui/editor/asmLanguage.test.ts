@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { completionWords, lineMnemonic, stripComment, symbolHover, vmmEffect } from './asmLanguage';
+import { completionWords, lineMnemonic, mmioBaseRegisters, stripComment, symbolHover, vmmEffect } from './asmLanguage';
 
 describe('asm language helpers', () => {
   it('finds the mnemonic after labels and prefixes', () => {
@@ -15,6 +15,14 @@ describe('asm language helpers', () => {
     expect(vmmEffect('  mov [IORAM_BASE+8], rax')).toMatch(/IORAM/);
     expect(vmmEffect('  out DEBUG_PORT, al')).toMatch(/I\/O/);
     expect(vmmEffect('  add eax, 1')).toBeNull();
+    expect(vmmEffect('  lea rax, [LAPIC_BASE + 0x80]')).toBeNull();
+  });
+
+  it('follows a register loaded with an MMIO base', () => {
+    const regs = mmioBaseRegisters('_start:\n    mov rbx, LAPIC_BASE\n    mov rsi, 0x1000\nx:  mov r12, IORAM_BASE\n');
+    expect([...regs].sort()).toEqual(['r12', 'rbx']);
+    expect(vmmEffect('    mov dword [rbx + LAPIC_TPR], 0x10', regs)).toMatch(/exits: EPT misconfig/);
+    expect(vmmEffect('    mov eax, [rsi]', regs)).not.toMatch(/exits: EPT misconfig/);
   });
 
   it('documents the LAPIC registers and the predefined symbols', () => {

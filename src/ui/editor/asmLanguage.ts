@@ -112,19 +112,35 @@ const MMIO_SYMBOL = /\b(LAPIC_BASE|IORAM_BASE)\b/i;
 const MMIO_LITERAL = /\b0x0*(fee[0-9a-f]{5}|ff00[0-9a-f]{4})\b/i;
 
 /**
- * What a line does to the VMM, judged from its text alone (the assembler's `exitLines` and the
- * run's line counts are the authority; this is the teaching hint for the hover).
+ * Registers the program loads with an MMIO base (`mov rbx, LAPIC_BASE`): a memory operand
+ * based on one of them is an MMIO access. A textual guess, good enough for a hover hint.
  */
-export function vmmEffect(line: string): string | null {
+export function mmioBaseRegisters(source: string): Set<string> {
+  const regs = new Set<string>();
+  const re = /^\s*(?:[.\w$@]+:\s*)?(?:mov|movabs|lea)\s+([a-z0-9]+)\s*,\s*\[?\s*(LAPIC_BASE|IORAM_BASE|0x0*fee0{5}|0x0*ff0{6})\b/gim;
+  for (const m of source.matchAll(re)) {
+    const r = m[1].toLowerCase();
+    if (REGISTERS.includes(r)) regs.add(r);
+  }
+  return regs;
+}
+
+/**
+ * What a line does to the VMM, judged from its text (the assembler's `exitLines` and the run's
+ * line counts are the authority; this is the teaching hint for the hover). `mmioRegs` are the
+ * registers known to hold an MMIO base (see mmioBaseRegisters).
+ */
+export function vmmEffect(line: string, mmioRegs: ReadonlySet<string> = new Set()): string | null {
   const code = stripComment(line);
   const m = lineMnemonic(line);
   if (!m) return null;
   const memOperand = /\[[^\]]*\]/.exec(code)?.[0] ?? '';
-  if (memOperand && (MMIO_SYMBOL.test(memOperand) || MMIO_LITERAL.test(memOperand))) {
-    const dev = /IORAM|0x0*ff00/i.test(memOperand) ? 'IORAM' : 'the local APIC';
+  const viaRegister = memOperand !== '' && m !== 'lea' && (memOperand.toLowerCase().match(/[a-z][a-z0-9]*/g) ?? []).some((w) => mmioRegs.has(w));
+  if (memOperand && m !== 'lea' && (MMIO_SYMBOL.test(memOperand) || MMIO_LITERAL.test(memOperand) || viaRegister)) {
+    const dev = /IORAM|0x0*ff00/i.test(memOperand) ? 'IORAM' : viaRegister ? 'an MMIO page (a register holding an MMIO base)' : 'the local APIC';
     return `**exits: EPT misconfig → instruction emulation.** A memory operand on ${dev}: the VMM walks the guest page tables through the EPT (up to 24 references), fetches the bytes at RIP, decodes and emulates them. With \`icache\` a hit skips walk, fetch and decode; with \`decode-assist\` the hardware hands over the bytes (no walk, no fetch); with \`apicv\` most LAPIC accesses complete without an exit.`;
   }
-  if (memOperand) {
+  if (memOperand && m !== 'lea') {
     return `A memory operand: if its address is an MMIO page (a register holding LAPIC_BASE or IORAM_BASE), this line exits (EPT misconfig → instruction emulation). A write to a page the VMM write-protected for the instruction cache exits too (EPT violation) and invalidates the cached entries of that page.`;
   }
   switch (m) {

@@ -7,7 +7,7 @@ import { loader } from '@monaco-editor/react';
 import EditorWorker from 'monaco-editor/editor/editor.worker?worker';
 import { defaultMachineStore } from '../../store/machineStore';
 import {
-  LANGUAGE_ID, completionWords, languageConfiguration, monarchLanguage, symbolHover, vmmEffect,
+  LANGUAGE_ID, completionWords, languageConfiguration, mmioBaseRegisters, monarchLanguage, symbolHover, vmmEffect,
 } from './asmLanguage';
 
 self.MonacoEnvironment = { getWorker: () => new EditorWorker() };
@@ -59,7 +59,8 @@ monaco.languages.registerHoverProvider(LANGUAGE_ID, {
     const contents: monaco.IMarkdownString[] = [];
     const sym = word ? symbolHover(word.word) : null;
     if (sym) contents.push({ value: sym });
-    const effect = vmmEffect(model.getLineContent(line));
+    const text = model.getValueLength() < 512 * 1024 ? model.getValue() : '';
+    const effect = vmmEffect(model.getLineContent(line), mmioBaseRegisters(text));
     if (effect) contents.push({ value: effect });
     const s = defaultMachineStore.getState();
     if (s.exitLines.includes(line) && !effect) contents.push({ value: '**This line exits** (the assembler found an access to an MMIO page or an exiting instruction).' });
