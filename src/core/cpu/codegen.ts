@@ -133,6 +133,13 @@ class Gen {
     this.ended = true;
   }
 
+  /**
+   * After a soft access (ld/st operands: `c.rd32(ea,1)`): an MMIO exit set `c.xp`; report the
+   * instruction's index and return -1 to the dispatcher (no throw; the instruction had no
+   * effect: ld/st access memory before anything of the instruction is committed).
+   */
+  softExit(): string { return `if (c.xp!==0) { c.fi=${this.ret(this.k)}; return -1; }`; }
+
   /** After a memory write: a write that hit a code page ends the block (SMC). */
   smcCheck(): void {
     if (this.k < this.ds.length - 1) this.emit(`if (c.smc) { c.rip=${this.d.next}; return ${this.ret(this.k + 1)}; }`);
@@ -186,8 +193,8 @@ class Gen {
         return;
       case OK.Mem: {
         const w = rmw ? 'w' : '';
-        if (size === 8) this.emit(`${v0}=c.rd${w}64(ea); ${v1}=c.th;`);
-        else this.emit(`${v0}=c.rd${w}${size * 8}(ea);`);
+        if (size === 8) this.emit(`${v0}=c.rd${w}64(ea,1); ${this.softExit()} ${v1}=c.th;`);
+        else this.emit(`${v0}=c.rd${w}${size * 8}(ea,1); ${this.softExit()}`);
         return;
       }
       default:
@@ -207,8 +214,8 @@ class Gen {
       return;
     }
     if (o.kind === OK.Mem) {
-      if (size === 8) this.emit(`c.wr64(ea,${v0},${v1});`);
-      else this.emit(`c.wr${size * 8}(ea,${v0});`);
+      if (size === 8) this.emit(`c.wr64(ea,${v0},${v1},1); ${this.softExit()}`);
+      else this.emit(`c.wr${size * 8}(ea,${v0},1); ${this.softExit()}`);
       return;
     }
     throw new Error(`codegen: cannot store to operand kind ${o.kind} of ${this.d.text}`);

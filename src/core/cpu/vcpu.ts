@@ -172,6 +172,11 @@ export class Vcpu implements CodeCacheListener {
    * the APICv fast path asked for an 'apic-write' exit.
    */
   smc = false;
+  /**
+   * A VM exit is pending (set by a soft accessor, `rd32(ea, 1)` etc.): the generated code
+   * stores the instruction's index in `fi` and returns -1, without throwing.
+   */
+  xp = 0;
 
   // ---- exception being raised
   private excVec = 0;
@@ -505,71 +510,71 @@ export class Vcpu implements CodeCacheListener {
     this.tl = lo; this.th = hi;
   }
 
-  rd8(ea: number): number {
+  rd8(ea: number, soft?: number): number {
     const pn = Math.floor(ea / 4096), i = pn & TLB_MASK;
     if (this.tagR[i] === pn) return this.dv.getUint8(ea + this.tlbDelta[i]!);
-    return this.rdSlow(ea, 1, 'read');
+    return this.rdSlow(ea, 1, 'read', soft === 1);
   }
-  rd16(ea: number): number {
+  rd16(ea: number, soft?: number): number {
     const pn = Math.floor(ea / 4096), i = pn & TLB_MASK;
     if (this.tagR[i] === pn && (ea & 4095) <= 4094) return this.dv.getUint16(ea + this.tlbDelta[i]!, true);
-    return this.rdSlow(ea, 2, 'read');
+    return this.rdSlow(ea, 2, 'read', soft === 1);
   }
-  rd32(ea: number): number {
+  rd32(ea: number, soft?: number): number {
     const pn = Math.floor(ea / 4096), i = pn & TLB_MASK;
     if (this.tagR[i] === pn && (ea & 4095) <= 4092) return this.dv.getInt32(ea + this.tlbDelta[i]!, true);
-    return this.rdSlow(ea, 4, 'read');
+    return this.rdSlow(ea, 4, 'read', soft === 1);
   }
-  rd64(ea: number): number {
+  rd64(ea: number, soft?: number): number {
     const pn = Math.floor(ea / 4096), i = pn & TLB_MASK;
     if (this.tagR[i] === pn && (ea & 4095) <= 4088) {
       const a = ea + this.tlbDelta[i]!;
       this.th = this.dv.getInt32(a + 4, true);
       return this.dv.getInt32(a, true);
     }
-    return this.rdSlow(ea, 8, 'read');
+    return this.rdSlow(ea, 8, 'read', soft === 1);
   }
   /** Reads of a read-modify-write destination: checked for write first (one exit/fault kind). */
-  rdw8(ea: number): number {
+  rdw8(ea: number, soft?: number): number {
     const pn = Math.floor(ea / 4096), i = pn & TLB_MASK;
     if (this.tagW[i] === pn) return this.dv.getUint8(ea + this.tlbDelta[i]!);
-    return this.rdSlow(ea, 1, 'write');
+    return this.rdSlow(ea, 1, 'write', soft === 1);
   }
-  rdw16(ea: number): number {
+  rdw16(ea: number, soft?: number): number {
     const pn = Math.floor(ea / 4096), i = pn & TLB_MASK;
     if (this.tagW[i] === pn && (ea & 4095) <= 4094) return this.dv.getUint16(ea + this.tlbDelta[i]!, true);
-    return this.rdSlow(ea, 2, 'write');
+    return this.rdSlow(ea, 2, 'write', soft === 1);
   }
-  rdw32(ea: number): number {
+  rdw32(ea: number, soft?: number): number {
     const pn = Math.floor(ea / 4096), i = pn & TLB_MASK;
     if (this.tagW[i] === pn && (ea & 4095) <= 4092) return this.dv.getInt32(ea + this.tlbDelta[i]!, true);
-    return this.rdSlow(ea, 4, 'write');
+    return this.rdSlow(ea, 4, 'write', soft === 1);
   }
-  rdw64(ea: number): number {
+  rdw64(ea: number, soft?: number): number {
     const pn = Math.floor(ea / 4096), i = pn & TLB_MASK;
     if (this.tagW[i] === pn && (ea & 4095) <= 4088) {
       const a = ea + this.tlbDelta[i]!;
       this.th = this.dv.getInt32(a + 4, true);
       return this.dv.getInt32(a, true);
     }
-    return this.rdSlow(ea, 8, 'write');
+    return this.rdSlow(ea, 8, 'write', soft === 1);
   }
-  wr8(ea: number, v: number): void {
+  wr8(ea: number, v: number, soft?: number): void {
     const pn = Math.floor(ea / 4096), i = pn & TLB_MASK;
     if (this.tagW[i] === pn) { this.dv.setUint8(ea + this.tlbDelta[i]!, v); return; }
-    this.wrSlow(ea, 1, v, 0);
+    this.wrSlow(ea, 1, v, 0, soft === 1);
   }
-  wr16(ea: number, v: number): void {
+  wr16(ea: number, v: number, soft?: number): void {
     const pn = Math.floor(ea / 4096), i = pn & TLB_MASK;
     if (this.tagW[i] === pn && (ea & 4095) <= 4094) { this.dv.setUint16(ea + this.tlbDelta[i]!, v, true); return; }
-    this.wrSlow(ea, 2, v, 0);
+    this.wrSlow(ea, 2, v, 0, soft === 1);
   }
-  wr32(ea: number, v: number): void {
+  wr32(ea: number, v: number, soft?: number): void {
     const pn = Math.floor(ea / 4096), i = pn & TLB_MASK;
     if (this.tagW[i] === pn && (ea & 4095) <= 4092) { this.dv.setInt32(ea + this.tlbDelta[i]!, v, true); return; }
-    this.wrSlow(ea, 4, v, 0);
+    this.wrSlow(ea, 4, v, 0, soft === 1);
   }
-  wr64(ea: number, lo: number, hi: number): void {
+  wr64(ea: number, lo: number, hi: number, soft?: number): void {
     const pn = Math.floor(ea / 4096), i = pn & TLB_MASK;
     if (this.tagW[i] === pn && (ea & 4095) <= 4088) {
       const a = ea + this.tlbDelta[i]!;
@@ -577,19 +582,21 @@ export class Vcpu implements CodeCacheListener {
       this.dv.setInt32(a + 4, hi, true);
       return;
     }
-    this.wrSlow(ea, 8, lo, hi);
+    this.wrSlow(ea, 8, lo, hi, soft === 1);
   }
 
-  /** Slow read: TLB fill, page-crossing, MMIO (fast path or exit). Returns lo; th = hi. */
-  private rdSlow(ea: number, size: number, access: AccessKind): number {
+  /**
+   * Slow read: TLB fill, page-crossing, MMIO (fast path or exit). Returns lo; th = hi.
+   * `soft`: an MMIO exit sets `xp` and returns 0 instead of throwing (generated code checks).
+   */
+  private rdSlow(ea: number, size: number, access: AccessKind, soft: boolean): number {
     const off = ea - Math.floor(ea / 4096) * 4096;
     const h1 = this.xlate(ea, access);
     let h2 = h1 + (size > 4096 - off ? 4096 - off : 0);
     if (size > 4096 - off && h1 >= 0) h2 = this.xlate(ea + (4096 - off), access);
     if (h1 < 0 || h2 < 0) {
-      if (access === 'write') return this.mmioFault(h1 < 0 ? ea : ea + (4096 - off), size, true, 0n, true);
-      const v = this.mmioFault(h1 < 0 ? ea : ea + (4096 - off), size, false, 0n, false);
-      return v;
+      if (access === 'write') return this.mmioFault(h1 < 0 ? ea : ea + (4096 - off), size, true, 0n, true, soft);
+      return this.mmioFault(h1 < 0 ? ea : ea + (4096 - off), size, false, 0n, false, soft);
     }
     const b = this.ram.bytes;
     let lo = 0, hi = 0;
@@ -601,14 +608,14 @@ export class Vcpu implements CodeCacheListener {
     this.th = hi;
     return size === 4 || size === 8 ? lo | 0 : lo;
   }
-  private wrSlow(ea: number, size: number, lo: number, hi: number): void {
+  private wrSlow(ea: number, size: number, lo: number, hi: number, soft: boolean): void {
     const off = ea - Math.floor(ea / 4096) * 4096;
     const cross = size > 4096 - off;
     const h1 = this.xlate(ea, 'write');
     const h2 = cross && h1 >= 0 ? this.xlate(ea + (4096 - off), 'write') : h1;
     if (h1 < 0 || h2 < 0) {
       const v = size === 8 ? toU64(lo, hi) : BigInt((size === 4 ? lo >>> 0 : lo & (size === 2 ? 0xffff : 0xff)));
-      this.mmioFault(h1 < 0 ? ea : ea + (4096 - off), size, true, v, false);
+      this.mmioFault(h1 < 0 ? ea : ea + (4096 - off), size, true, v, false, soft);
       return;
     }
     const b = this.ram.bytes;
@@ -619,9 +626,10 @@ export class Vcpu implements CodeCacheListener {
   }
   /**
    * An access to an MMIO page: APICv fast path, else exit 'mmio' (EPT misconfiguration).
-   * `probeOnly`: an RMW read checked for write; the fast path is not used for it.
+   * `probeOnly`: an RMW read checked for write; the fast path is not used for it. `soft`: exit
+   * by setting `xp` (the caller returns to the dispatcher) instead of throwing EXIT.
    */
-  private mmioFault(la: number, size: number, isWrite: boolean, value: bigint, probeOnly: boolean): number {
+  private mmioFault(la: number, size: number, isWrite: boolean, value: bigint, probeOnly: boolean, soft: boolean): number {
     const gpa = this.mmioGpa;
     if (this.mmioFastPath && !probeOnly && Math.floor(gpa / 4096) === Math.floor((gpa + size - 1) / 4096)) {
       const r = this.mmioFastPath(gpa, size, isWrite, value);
@@ -636,6 +644,15 @@ export class Vcpu implements CodeCacheListener {
         }
         return 0;
       }
+    }
+    if (soft) {
+      const e = this.exit;
+      e.reason = 'mmio';
+      e.gla = la;
+      e.gpa = gpa;
+      e.access = isWrite ? 'write' : 'read';
+      this.xp = 1;
+      return 0;
     }
     return this.exitMem('mmio', la, gpa, isWrite ? 'write' : 'read');
   }
@@ -686,6 +703,7 @@ export class Vcpu implements CodeCacheListener {
   run(maxInsns: number): VmExit {
     const ex = this.exit;
     ex.reset();
+    this.xp = 0;
     if (this.stopInfo) return this.stopExit(ex);
     if (this.ept.generation !== this.eptGen) { this.flushTlb(true); this.eptGen = this.ept.generation; }
     const start = this.retired;
@@ -747,6 +765,11 @@ export class Vcpu implements CodeCacheListener {
       let n: number;
       try {
         n = (b.fn as BlockFn)(this, this.R, left);
+        if (n < 0) {
+          // A soft VM exit at instruction fi (fault-like: it had no effect).
+          this.xp = 0;
+          return this.blockExit(ex, b, start);
+        }
       } catch (e) {
         const fi = this.fi;
         const idx = fi % b.n;
@@ -759,10 +782,10 @@ export class Vcpu implements CodeCacheListener {
           continue;
         }
         if (e === EXIT) {
-          this.fillInsn(ex, d);
+          // io/rdmsr/wrmsr fields were set by sys().
+          ex.setInsn(d);
           ex.rip = d.rip;
           ex.retired = this.retired - start;
-          if (ex.reason === 'io' || ex.reason === 'rdmsr' || ex.reason === 'wrmsr') { /* fields set by sys */ }
           return ex;
         }
         return this.internalError(ex, e);
@@ -792,12 +815,16 @@ export class Vcpu implements CodeCacheListener {
     this.cycles += n * this.cyclesPerInsn;
   }
 
-  private fillInsn(ex: VmExit, d: DInsn): void {
-    ex.insnLength = d.len;
-    ex.insnByteCount = Math.min(15, d.bytes.length);
-    ex.insnBytes.fill(0);
-    ex.insnBytes.set(d.bytes.subarray(0, 15));
-    ex.insnText = d.text;
+  /** The block's instruction `fi` exited (soft exit): retire what ran before it and report it. */
+  private blockExit(ex: VmExit, b: Block, start: number): VmExit {
+    const fi = this.fi;
+    const d = b.insns[fi % b.n]!;
+    this.retire(fi);
+    this.rip = d.rip;
+    ex.setInsn(d);
+    ex.rip = d.rip;
+    ex.retired = this.retired - start;
+    return ex;
   }
 
   private fetchExit(ex: VmExit, start: number): VmExit {

@@ -3,6 +3,13 @@ import type { AccessKind, ExitReason, StopInfo } from '../events';
 
 export type RunOutcome = ExitReason | 'budget' | 'stop';
 
+/** Where the exiting instruction's bytes and text come from (the vCPU's decoded instruction). */
+export interface ExitInsnSource {
+  len: number;
+  bytes: Uint8Array;
+  text: string;
+}
+
 export class VmExit {
   reason: RunOutcome = 'budget';
   stop: StopInfo | undefined = undefined;
@@ -12,11 +19,13 @@ export class VmExit {
   gla = 0;
   gpa = 0;
   access: AccessKind = 'read';
-  /** Up to 15 instruction bytes, what AMD decode assists hand over. */
-  readonly insnBytes = new Uint8Array(15);
-  insnByteCount = 0;
+  /** Up to 15 instruction bytes, what AMD decode assists hand over (copied when first read). */
+  get insnBytes(): Uint8Array { this.copyInsn(); return this.bytes; }
+  get insnByteCount(): number { this.copyInsn(); return this.byteCount; }
+  set insnByteCount(n: number) { this.copyInsn(); this.byteCount = n; }
   /** Intel-syntax text of the exiting instruction (for logs; the VMM still decodes). */
-  insnText = '';
+  get insnText(): string { return this.insnSrc !== null ? this.insnSrc.text : this.text; }
+  set insnText(t: string) { this.copyInsn(); this.text = t; }
   port = 0;
   ioSize = 0;
   ioIn = false;
@@ -26,15 +35,38 @@ export class VmExit {
   /** Instructions retired during this run() call. */
   retired = 0;
 
+  private readonly bytes = new Uint8Array(15);
+  private byteCount = 0;
+  private text = '';
+  /** The exiting instruction, not yet copied into bytes/text (most exits never read them). */
+  private insnSrc: ExitInsnSource | null = null;
+
+  /** Record the exiting instruction: its length now, its bytes and text when read. */
+  setInsn(src: ExitInsnSource): void {
+    this.insnSrc = src;
+    this.insnLength = src.len;
+  }
+
+  private copyInsn(): void {
+    const s = this.insnSrc;
+    if (s === null) return;
+    this.insnSrc = null;
+    this.bytes.fill(0);
+    this.bytes.set(s.bytes.subarray(0, 15));
+    this.byteCount = Math.min(15, s.bytes.length);
+    this.text = s.text;
+  }
+
   reset(): void {
     this.reason = 'budget';
+    this.insnSrc = null;
     this.stop = undefined;
     this.insnLength = 0;
     this.gla = 0;
     this.gpa = 0;
     this.access = 'read';
-    this.insnByteCount = 0;
-    this.insnText = '';
+    this.byteCount = 0;
+    this.text = '';
     this.port = 0;
     this.ioSize = 0;
     this.ioIn = false;
