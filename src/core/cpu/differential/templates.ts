@@ -5,7 +5,7 @@
  * null when it cannot make a well-defined instruction in the current case.
  */
 import { CaseBuilder, type Insn, type MemOp, hex, signed, value } from './builder.ts';
-import { MEM_ADDR, MEM_SIZE, STACK_MAX_DELTA, STACK_MIN_DELTA, STACK_OFF } from './layout.ts';
+import { GS_BASE, MEM_ADDR, MEM_SIZE, STACK_MAX_DELTA, STACK_MIN_DELTA, STACK_OFF } from './layout.ts';
 import {
   AF, CF, CONDITIONS, DF, FLAG_TABLE, type FlagEffect, IF, NO_FLAGS, OF, PF,
   RAX, RBP, RBX, RCX, RDI, RDX, RFLAGS_FIXED, RSI, RSP, type RegOp, SF, type Width, ZF,
@@ -685,7 +685,10 @@ function stringOp(op: (typeof STRING_OPS)[number]): Template {
       const place = (): number => b.rng.range(span, MEM_SIZE - span - size);
       const si = place();
       const di = place();
-      if (usesSi) b.setLow({ reg: RSI, width: 64, high: false }, BigInt(MEM_ADDR + si));
+      // The source ([RSI]) may take a segment override (SDM MOVS: "DS:(E)SI ... The DS segment
+      // may be overridden"); ES:[RDI] may not. A GS override adds the GS base.
+      const gs = usesSi && b.rng.bool(0.2);
+      if (usesSi) b.setLow({ reg: RSI, width: 64, high: false }, BigInt(MEM_ADDR + si - (gs ? GS_BASE : 0)));
       if (usesDi) b.setLow({ reg: RDI, width: 64, high: false }, BigInt(MEM_ADDR + di));
       if (pfx) b.setLow({ reg: RCX, width: 64, high: false }, BigInt(count));
       // Make REPE/REPNE stop somewhere inside the run: equal prefixes for CMPS, the
@@ -713,7 +716,7 @@ function stringOp(op: (typeof STRING_OPS)[number]): Template {
       // With a REP prefix and RCX = 0 nothing happens, flags included (SDM REP: "the
       // instruction ... is not executed").
       const fl = pfx && count === 0 ? { reads: DF, writes: 0, undef: 0 } : FLAG_TABLE[op] as FlagEffect;
-      return insn(`${pfx}${op}${SUFFIX[width]}`, `${pfx}${op}${SUFFIX[width]}`, writes, fl,
+      return insn(`${gs ? '.byte 0x65\n  ' : ''}${pfx}${op}${SUFFIX[width]}`, `${gs ? 'gs ' : ''}${pfx}${op}${SUFFIX[width]}`, writes, fl,
         { writesMem: op === 'movs' || op === 'stos' });
     },
   };
@@ -875,7 +878,9 @@ const callRet: Template = {
     const not = `not ${b.name(skip)}`;
     switch (form) {
       case 'rel':
-        return insn(`call 1f\n  jmp 2f\n1:\n  ret\n2:`, 'call rel32; ret', [RSP], NO_FLAGS, { writesMem: true, stackDelta: 0 });
+        // {disp32} forces JMP rel32 (E9) over the short form.
+        return insn(`call 1f\n  ${b.rng.bool() ? '{disp32} ' : ''}jmp 2f\n1:\n  ret\n2:`, 'call rel32; ret', [RSP], NO_FLAGS,
+          { writesMem: true, stackDelta: 0 });
       case 'ret imm': {
         const n = b.rng.pick([0, 8, 16]);
         if (!stackRoom(b, n)) return null;
