@@ -4,7 +4,7 @@
  * The program is assembled once; each strategy gets a fresh Machine built from that result.
  */
 import { assemble, formatDiagnostic, type AsmResult } from '../asm';
-import type { GprName, StopInfo } from '../events';
+import type { GprName, ICacheCounters, StopInfo } from '../events';
 import { GPR_NAMES } from '../events';
 import { PREDEFINED_SYMBOLS, PROGRAM_ORIGIN } from '../guestAbi';
 import { DEFAULT_MACHINE_CONFIG, Machine, type MachineConfig } from '../machine';
@@ -26,6 +26,9 @@ export interface GuestState {
   console: string;
   stop: StopInfo | null;
   retired: number;
+  /** Not part of the guest state: what the run cost (for plausibility checks). */
+  exits: number;
+  icache: ICacheCounters;
 }
 
 export interface RunOptions {
@@ -61,7 +64,8 @@ export function captureState(m: Machine, strategy: Strategy, topology: Topology)
     for (let vcpu = 0; vcpu < topology.vcpusPerVm; vcpu++) vcpus.push({ vm, vcpu, regs: m.vcpuRegs(vm, vcpu) });
   }
   const stop = m.stopInfo();
-  return { strategy, vcpus, console: m.consoleText(), stop: stop ? { ...stop } : null, retired: m.counters().retired };
+  const c = m.counters();
+  return { strategy, vcpus, console: m.consoleText(), stop: stop ? { ...stop } : null, retired: c.retired, exits: c.exits.total, icache: { ...c.icache } };
 }
 
 const hex = (v: bigint) => '0x' + BigInt.asUintN(64, v).toString(16).padStart(16, '0');

@@ -33,8 +33,11 @@ export interface StressResult {
   /** Programs whose reference run did not halt normally (a generator bug, or a bug every strategy shares). */
   invalid: { program: StressProgram; state: GuestState }[];
   divergences: Divergence[];
+  /** Exits of the reference runs. */
   exits: number;
   mutations: number;
+  /** Summed over the icache runs: the cache was exercised, not bypassed. */
+  icache: { hits: number; wpFaults: number; invalidations: number; evictions: number };
 }
 
 export interface StressOptions {
@@ -50,7 +53,10 @@ export interface StressOptions {
 }
 
 export function runStress(o: StressOptions): StressResult {
-  const res: StressResult = { programs: 0, invalid: [], divergences: [], exits: 0, mutations: 0 };
+  const res: StressResult = {
+    programs: 0, invalid: [], divergences: [], exits: 0, mutations: 0,
+    icache: { hits: 0, wpFaults: 0, invalidations: 0, evictions: 0 },
+  };
   for (let i = o.from; i < o.from + o.count; i++) {
     const program = generateProgram(o.seed, i, {}, o.workarounds ?? stressWorkarounds());
     const p = prepare(program.source, `${program.name}.s`);
@@ -65,11 +71,18 @@ export function runStress(o: StressOptions): StressResult {
       res.invalid.push({ program, state: ref });
       continue;
     }
+    res.exits += ref.exits;
     let diverged = false;
     for (const strategy of o.strategies) {
       const got = runStrategy(p, strategy, { config, prepare: (m) => { quiet(m); o.prepareCompared?.(m); } });
       // With one vCPU per VM the instruction stream is fixed, so even the retired count must agree.
       const diffs = diffStates(ref, got, { retired: program.features.vcpus === 1 });
+      if (strategy === 'icache') {
+        res.icache.hits += got.icache.hits;
+        res.icache.wpFaults += got.icache.wpFaults;
+        res.icache.invalidations += got.icache.invalidations;
+        res.icache.evictions += got.icache.evictions;
+      }
       if (diffs.length > 0) {
         res.divergences.push({ program, strategy, diffs });
         diverged = true;

@@ -15,13 +15,17 @@ export function stressSuite(part: 0 | 1): void {
   const start = part * half;
   const end = Math.min(STRESS_COUNT, start + half);
   describe(`randomized stress: icache and decode-assist agree with none (seed ${stressSeed()}, programs ${start}..${end - 1})`, () => {
-    const totals = { programs: 0, mutations: 0 };
+    const totals = { programs: 0, mutations: 0, hits: 0, wpFaults: 0, invalidations: 0, evictions: 0 };
     for (let from = start; from < end; from += CHUNK) {
       const count = Math.min(CHUNK, end - from);
       it(`programs ${from}..${from + count - 1}: 0 divergences`, () => {
         const r = runStress({ seed: stressSeed(), from, count, strategies: ['icache', 'decode-assist'] });
         totals.programs += r.programs;
         totals.mutations += r.mutations;
+        totals.hits += r.icache.hits;
+        totals.wpFaults += r.icache.wpFaults;
+        totals.invalidations += r.icache.invalidations;
+        totals.evictions += r.icache.evictions;
         expect(r.invalid.length, describeFailures({ ...r, divergences: [] })).toBe(0);
         expect(r.divergences.length, describeFailures(r)).toBe(0);
         expect(r.programs).toBe(count);
@@ -30,6 +34,12 @@ export function stressSuite(part: 0 | 1): void {
     it(`ran all ${end - start} programs, with code or mappings changed under cached instructions`, () => {
       expect(totals.programs).toBe(end - start);
       expect(totals.mutations).toBeGreaterThan(end - start);
+      // The cache was exercised: entries hit, writes hit protected pages, entries were invalidated and evicted.
+      const c = JSON.stringify(totals);
+      expect(totals.hits, c).toBeGreaterThan(10 * (end - start));
+      expect(totals.wpFaults, c).toBeGreaterThan(end - start);
+      expect(totals.invalidations, c).toBeGreaterThan(end - start);
+      expect(totals.evictions, c).toBeGreaterThan(0);
     });
   });
 }
