@@ -176,7 +176,35 @@ pt_hi_b: dq b1 + 1 + 0x27
 align 4096
 `;
 
+/**
+ * machine (Machine.run): after any VM exit the same vCPU gets a fresh slice (`current` moves on
+ * only after 'budget' or 'hlt'), so a vCPU that exits more often than every sliceInsns
+ * instructions never yields. It also makes the interleaving of vCPUs depend on the strategy
+ * (icache adds EPT-violation exits).
+ */
+const STARVE = `; exitscope: vms=1 vcpus=2
+; vCPU 0 polls a flag in a loop that also reads the LAPIC (an exit every iteration); vCPU 1 sets the flag.
+_start:
+    mov rbx, LAPIC_BASE
+.wait:
+    mov eax, [rbx + LAPIC_ID]
+    cmp byte [rel flag], 1
+    jne .wait
+    hlt
+ap_start:
+    mov byte [rel flag], 1
+    hlt
+section .data
+flag: db 0
+`;
+
 describe('known bugs found by the stress test (remove it.fails once fixed)', () => {
+  it.fails('machine: a vCPU that polls with an MMIO read in its loop lets the other vCPU run', () => {
+    const p = prepare(STARVE, 'starve.s');
+    const s = runStrategy(p, 'none', { config: { maxInsns: 200_000 } });
+    expect(s.stop?.reason, s.stop?.message).toBe('halted');
+  });
+
   it.fails('cpu: bt dword [IORAM], 17 exits with the operand\'s address (SDM BT: the operand at the EA), not EA + 2', () => {
     const states = runAll(BT_MMIO, 'bt-mmio.s');
     expectHaltedAndAgreeing(states);
