@@ -112,3 +112,30 @@ test('a guest that runs away is paused with a banner', async ({ page }) => {
   await expect(page.getByTestId('worker-crash')).toHaveCount(0);
   await page.screenshot({ path: `${ART}/runaway-banner.png` });
 });
+
+test('a breakpoint set in the gutter pauses the run on its line', async ({ page }) => {
+  const source = '_start:\n    mov rbx, LAPIC_BASE\n    mov ecx, 50\n.loop:\n    mov eax, [rbx + LAPIC_ID]\n    dec ecx\n    jnz .loop\n    hlt\n';
+  await setSource(page, source);
+  await expect(page.getByTestId('btn-run')).toBeEnabled();
+  const line = 6; // dec ecx
+  const at = await page.evaluate((ln) => {
+    const ed = (window as unknown as { __exitscopeEditor: { getScrolledVisiblePosition(p: { lineNumber: number; column: number }): { top: number; height: number }; getDomNode(): HTMLElement } }).__exitscopeEditor;
+    const p = ed.getScrolledVisiblePosition({ lineNumber: ln, column: 1 });
+    const r = ed.getDomNode().getBoundingClientRect();
+    return { x: r.left + 8, y: r.top + p.top + p.height / 2 };
+  }, line);
+  await page.mouse.click(at.x, at.y);
+  await expect(page.locator('.bp-glyph')).toHaveCount(1);
+  await page.getByTestId('btn-run').click();
+  await expect(page.getByTestId('stop-reason')).toHaveText('paused', { timeout: 15_000 });
+  const ripTop = await page.locator('.rip-line').first().boundingBox();
+  expect(Math.abs(ripTop!.y + ripTop!.height / 2 - at.y)).toBeLessThan(6);
+  await page.screenshot({ path: `${ART}/breakpoint.png` });
+  // Clicking again removes it; from the start, the run then goes to the end.
+  await page.mouse.click(at.x, at.y);
+  await expect(page.locator('.bp-glyph')).toHaveCount(0);
+  await page.getByTestId('btn-reset').click();
+  await expect(page.getByTestId('stat-retired')).toHaveText('0');
+  await page.getByTestId('btn-run').click();
+  await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 15_000 });
+});
