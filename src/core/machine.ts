@@ -59,6 +59,8 @@ export const DEFAULT_MACHINE_CONFIG: MachineConfig = {
 /** Walk recording: every exit (step mode), one exit in SAMPLE_EVERY (full speed), or none. */
 export type WalkRecording = 'all' | 'sampled' | 'none';
 const SAMPLE_EVERY = 64;
+/** Host time of a VMM exit is measured for 1 in HOST_SAMPLE exits when nobody listens (a power of 2). */
+const HOST_SAMPLE = 16;
 
 export type BuildResult =
   | { ok: true; machine: Machine; diagnostics: Diagnostic[]; lineMap: LineMapEntry[] }
@@ -117,11 +119,22 @@ export class Machine {
   private readonly vms: VmInstance[] = [];
   private readonly slots: { vm: VmInstance; slot: VcpuSlot; vmIndex: number; vcpuIndex: number }[] = [];
   private current = 0;
+  /** Instructions the current vCPU has retired in its slice so far. */
+  private sliceUsed = 0;
   private stop: StopInfo | null = null;
   private exitSeq = 0;
-  private readonly exitsByReason: Partial<Record<ExitReason, number>> = {};
+  /** Exits per reason, in the order reasons first occurred (a Map: no per-exit keyed stores). */
+  private readonly exitsByReason = new Map<ExitReason, number>();
   private readonly cycles: CycleCounters = { total: 0, guest: 0, exit: 0, walk: 0, fetch: 0, decode: 0, emulate: 0, icache: 0 };
   private hostNsTotal = 0;
+  /**
+   * Host time is measured (performance.now around the VMM) for every exit while someone
+   * listens (onExit), else for a pseudo-random 1 in HOST_SAMPLE exits, scaled up: an unbiased
+   * estimate that does not cost two clock reads per exit. xorshift state, deterministic.
+   */
+  private hostSample = 0x9e3779b9;
+  /** rip -> its source line's stats (null: no line at that address); one lookup per exit. */
+  private readonly lineByRip = new Map<number, LineStat | null>();
   private recording: WalkRecording = 'none';
   private readonly lineStats = new Map<number, LineStat>();
   private readonly lineByAddr: Map<number, number>;
@@ -223,18 +236,23 @@ export class Machine {
     this.breakpointHit = false;
     let budget = maxInsns;
     const startSeq = this.exitSeq;
-    let first = true;
+    // Instructions retired by all vCPUs, kept here instead of summing the vCPUs per slice.
+    let retired = this.retired;
     while (budget > 0 && !this.stop) {
       const pick = this.nextRunnable();
       if (pick < 0) {
         if (!this.idleUntilNextEvent()) break;
         continue;
       }
+      if (pick !== this.current) {
+        this.current = pick;
+        this.sliceUsed = 0;
+      }
       const entry = this.slots[pick];
       const { slot } = entry;
       const vcpu = slot.vcpu;
       this.deliverInterrupts(slot);
-      let n = Math.min(budget, this.config.sliceInsns, this.config.maxInsns - this.retired);
+      let n = Math.min(budget, this.config.sliceInsns - this.sliceUsed, this.config.maxInsns - retired);
       const next = slot.lapic.nextEventAt();
       if (Number.isFinite(next)) n = Math.max(1, Math.min(n, Math.ceil((next - vcpu.cycles) / Math.max(1e-9, this.cost.guestInsn))));
       if (this.breakpoints.size > 0 || opts.untilExit) n = Math.min(n, 1);
@@ -245,17 +263,25 @@ export class Machine {
       this.cycles.guest += done * this.cost.guestInsn;
       this.cycles.total += done * this.cost.guestInsn;
       this.handleExit(entry.vm, entry.vcpuIndex, slot, exit);
+      retired += vcpu.retired - before;
       if (exit.reason === 'budget' && done === 0) budget--; // never spin without progress
-      if (this.retired >= this.config.maxInsns && !this.stop) {
-        this.stop = { reason: 'limit', message: `stopped after ${this.retired.toLocaleString('en-US')} instructions (the instruction limit)` };
+      if (retired >= this.config.maxInsns && !this.stop) {
+        this.stop = { reason: 'limit', message: `stopped after ${retired.toLocaleString('en-US')} instructions (the instruction limit)` };
       }
-      if (!first && this.breakpoints.has(vcpu.rip) && entry.vmIndex === 0) {
+      // Checked after the instruction ran, so Run from a breakpoint makes progress.
+      if (this.breakpoints.size > 0 && this.breakpoints.has(vcpu.rip) && entry.vmIndex === 0) {
         this.breakpointHit = true;
         break;
       }
-      first = false;
       if (opts.untilExit && (this.exitSeq > startSeq || done > 0) && (maxInsns === 1 || this.exitSeq > startSeq)) break;
-      if (exit.reason === 'budget' || exit.reason === 'hlt') this.current = (pick + 1) % this.slots.length;
+      // The slice is counted in retired instructions (emulated ones included), so a vCPU that
+      // exits on every instruction still yields after sliceInsns, and the interleaving of vCPUs
+      // does not depend on how many exits a strategy takes.
+      this.sliceUsed += vcpu.retired - before;
+      if (this.sliceUsed >= this.config.sliceInsns || slot.run !== 'runnable') {
+        this.current = (pick + 1) % this.slots.length;
+        this.sliceUsed = 0;
+      }
     }
   }
 
@@ -336,6 +362,11 @@ export class Machine {
       case 'ept-violation':
       case 'apic-write': {
         this.vmm.recordWalks = this.recording === 'all' || (this.recording === 'sampled' && this.exitSeq % SAMPLE_EVERY === 0);
+        let sample = this.hostSample;
+        sample ^= sample << 13; sample ^= sample >>> 17; sample ^= sample << 5;
+        this.hostSample = sample;
+        const timed = this.onExit !== null || (sample & (HOST_SAMPLE - 1)) === 0;
+        this.vmm.measureHostTime = timed;
         const ev = this.vmm.handleExit(vm.ctx, slot.port, exit);
         if (ev.action === 'stop') {
           this.stop = ev.stop ? { ...ev.stop } : { reason: 'error', message: 'the VMM stopped the run' };
@@ -345,7 +376,8 @@ export class Machine {
         if (ev.reason !== 'ept-violation' && ev.reason !== 'apic-write' && vcpu.rip !== exit.rip) this.retireEmulated(vcpu);
         ev.seq = this.exitSeq;
         ev.retired = vcpu.retired;
-        this.finishExit(this.onExit ? cloneExitEvent(ev) : ev, vcpu, ev.hostNs ?? 0);
+        const hostNs = ev.hostNs === undefined ? 0 : this.onExit !== null ? ev.hostNs : ev.hostNs * HOST_SAMPLE;
+        this.finishExit(this.onExit ? cloneExitEvent(ev) : ev, vcpu, hostNs);
         return;
       }
       default: {
@@ -462,7 +494,8 @@ export class Machine {
 
   private finishExit(e: ExitEvent, vcpu: Vcpu, hostNs: number): void {
     this.exitSeq++;
-    this.exitsByReason[e.reason] = (this.exitsByReason[e.reason] ?? 0) + 1;
+    const byReason = this.exitsByReason;
+    byReason.set(e.reason, (byReason.get(e.reason) ?? 0) + 1);
     vcpu.cycles += e.cycles;
     this.cycles.total += e.cycles;
     for (const s of e.stages) {
@@ -476,10 +509,17 @@ export class Machine {
       }
     }
     this.hostNsTotal += hostNs;
-    const line = this.lineByAddr.get(e.rip);
-    if (line !== undefined) {
-      let st = this.lineStats.get(line);
-      if (!st) this.lineStats.set(line, (st = { line, exits: 0, hits: 0 }));
+    let st = this.lineByRip.get(e.rip);
+    if (st === undefined) {
+      const line = this.lineByAddr.get(e.rip);
+      st = null;
+      if (line !== undefined) {
+        st = this.lineStats.get(line) ?? null;
+        if (st === null) this.lineStats.set(line, (st = { line, exits: 0, hits: 0 }));
+      }
+      this.lineByRip.set(e.rip, st);
+    }
+    if (st !== null) {
       st.exits++;
       if (e.icache === 'hit') st.hits++;
     }
@@ -493,7 +533,7 @@ export class Machine {
     const total = this.exitSeq;
     return {
       retired: this.retired,
-      exits: { total, byReason: { ...this.exitsByReason } },
+      exits: { total, byReason: Object.fromEntries(this.exitsByReason) as Partial<Record<ExitReason, number>> },
       icache: { ...this.icache.counters },
       // APICv accesses the CPU virtualized cost cycles without an exit: they count as emulation.
       cycles: { ...this.cycles, emulate: this.cycles.emulate + this.apicv.cycles, total: this.cycles.total + this.apicv.cycles },

@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { buildMachine, type MachineConfig } from './machine';
+
+function machine(source: string, config: Partial<MachineConfig> = {}) {
+  const built = buildMachine(source, { ramBytes: 16 * 1024 * 1024, ...config }, 'test.s');
+  if (!built.ok) throw new Error(built.diagnostics.map((d) => `${d.line}:${d.col}: ${d.message}`).join('\n'));
+  return built.machine;
+}
+
+describe('machine', () => {
+  it('reports diagnostics instead of a machine for a bad program', () => {
+    const built = buildMachine('_start:\n  movv eax, 1\n', {}, 'bad.s');
+    expect(built.ok).toBe(false);
+    if (!built.ok) expect(built.diagnostics[0]).toMatchObject({ file: 'bad.s', line: 2, severity: 'error' });
+  });
+
+  it('refuses a program placed over the firmware', () => {
+    const built = buildMachine('org 0x1000\n_start: hlt\n', {}, 'low.s');
+    expect(built.ok).toBe(false);
+    if (!built.ok) expect(built.diagnostics.at(-1)?.message).toMatch(/overlaps the firmware/);
+  });
+
+  it('ends on hlt with interrupts off and counts the emulated instructions as retired', () => {
+    const m = machine('_start:\n  mov rbx, LAPIC_BASE\n  mov eax, [rbx + LAPIC_VERSION]\n  hlt\n');
+    m.runToEnd();
+    expect(m.stopInfo()?.reason).toBe('halted');
+    expect(m.vcpuRegs(0, 0).rax).toBe(0x50014n);
+    expect(m.counters()).toMatchObject({ retired: 3, exits: { total: 2, byReason: { mmio: 1, hlt: 1 } } });
+  });
+
+  it('stops a runaway guest at the instruction limit', () => {
+    const m = machine('_start:\n  inc rax\n  jmp _start\n', { maxInsns: 100_000 });
+    m.runToEnd();
+    expect(m.stopInfo()?.reason).toBe('limit');
+    expect(m.counters().retired).toBe(100_000);
+  });
+
+  it('names a deadlock when every vCPU waits in hlt and no interrupt can come', () => {
+    const m = machine('_start:\n  sti\n  hlt\n');
+    m.runToEnd();
+    expect(m.stopInfo()).toMatchObject({ reason: 'halted', message: expect.stringMatching(/deadlock/) });
+  });
+
+  it('steps one instruction at a time and stops at a breakpoint line', () => {
+    const src = '_start:\n  mov eax, 1\n  mov ecx, 2\n  mov edx, 3\n  hlt\n';
+    const m = machine(src);
+    m.step();
+    expect(m.counters().retired).toBe(1);
+    expect(m.view().ripLine).toBe(3);
+    m.setBreakpointLines([4]);
+    m.run(1000);
+    expect(m.atBreakpoint()).toBe(true);
+    expect(m.view().ripLine).toBe(4);
+    expect(m.vcpuRegs(0, 0).rcx).toBe(2n);
+    expect(m.vcpuRegs(0, 0).rdx).toBe(0n);
+  });
+
+  it('gives every vCPU its turn even when one exits on every instruction', () => {
+    // vCPU 0 polls IORAM (an exit per read) until vCPU 1 writes it: a vCPU that exits must
+    // still yield after its slice, or vCPU 1 never runs.
+    const src = `; exitscope: vms=1 vcpus=2
+_start:
+    mov rbx, LAPIC_BASE
+    mov eax, [rbx + LAPIC_ID]
+    mov rbx, IORAM_BASE
+    test eax, eax
+    jnz .ap
+.poll:
+    mov eax, [rbx]
+    test eax, eax
+    jz .poll
+    hlt
+.ap:
+    mov dword [rbx], 1
+    hlt
+`;
+    const m = machine(src, { maxInsns: 5_000_000, sliceInsns: 1000 });
+    m.runToEnd();
+    expect(m.stopInfo()?.reason).toBe('halted');
+    expect(m.vcpuRegs(0, 0).rax).toBe(1n);
+  });
+
+  it('runs the same program to the same state and counters twice (deterministic)', () => {
+    const src = '_start:\n  mov rbx, LAPIC_BASE\n  mov ecx, 50\n.l:\n  mov eax, [rbx + LAPIC_ID]\n  dec ecx\n  jnz .l\n  hlt\n';
+    const a = machine(src, { strategy: 'icache' });
+    const b = machine(src, { strategy: 'icache' });
+    a.runToEnd();
+    b.runToEnd();
+    const strip = (c: ReturnType<typeof a.counters>) => ({ ...c, hostNsPerExit: 0 });
+    expect(strip(a.counters())).toEqual(strip(b.counters()));
+    expect(a.vcpuRegs(0, 0)).toEqual(b.vcpuRegs(0, 0));
+  });
+});
