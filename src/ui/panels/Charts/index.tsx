@@ -1,26 +1,29 @@
 /**
  * Live charts from the store's history (one sample per worker frame): exits per second by
  * reason, cache hit rate, modeled cycles per exit stacked by stage, and cumulative cycles per
- * guest instruction of A against B. Animations off, re-rendered at most every CHART_MS, at most
+ * guest instruction of A against B. Animations off, re-rendered at most every CHART_MS_*, at most
  * MAX_POINTS points per series. Export as CSV (all samples) or PNG (each chart).
  *
  * A/B seam: pass `sides` (label + history per side); without it the charts show the store of the
  * current MachineStoreContext as side A.
  */
-import { memo, useMemo, useRef, type ReactElement } from 'react';
+import { memo, useDeferredValue, useMemo, useRef, type ReactElement } from 'react';
+import type { StageName } from '../../../core/events';
 import {
   Area, AreaChart, CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis,
 } from 'recharts';
 import type { HistorySample, MachineState } from '../../../store/machineStore';
-import { useMachineThrottled } from '../useMachine';
+import { useMachine, useMachineThrottled } from '../useMachine';
 import { compact } from '../lib/format';
 import { HIT_COLOR, REASON_COLOR, STAGE_COLOR, STAGE_LABEL } from '../lib/stages';
 import { downloadBlob, downloadText, svgToPng } from '../lib/exportImage';
-import { chartRows, downsample, historyToCsv, reasonsOf, stagesOf } from './chartData';
+import { chartRows, downsample, historyToCsv, reasonsOf, stagesOf, type ChartRow } from './chartData';
 import '../panels.css';
 
-const CHART_MS = 250;
-const MAX_POINTS = 240;
+/** Chart refresh period while the machine runs (recharts re-renders cost tens of ms per chart), and when it does not. */
+const CHART_MS_RUNNING = 1000;
+const CHART_MS_IDLE = 100;
+const MAX_POINTS = 120;
 const H = 150;
 const SIDE_COLORS = ['#3f8fdc', '#e67e22', '#2ecc71', '#d0508a'];
 
@@ -49,73 +52,116 @@ function ChartBox({ title, testid, name, children }: { title: string; testid: st
   );
 }
 
+interface SeriesData {
+  rows: ChartRow[];
+  reasons: string[];
+  stages: StageName[];
+}
+type Cumulative = { label: string; rows: { retired: number; cpi: number }[] }[];
+
+const margin = { top: 4, right: 8, bottom: 0, left: 0 };
+const timeAxis = { dataKey: 't', type: 'number', domain: ['dataMin', 'dataMax'], tickFormatter: (v: number) => `${v.toFixed(0)}s` } as const;
+const seconds = (v: unknown) => `${Number(v).toFixed(1)} s`;
+
+// Each chart is its own component and renders from a deferred value: React renders them as
+// separate, interruptible units after urgent updates, so a chart refresh never blocks a frame.
+
+const ExitsChart = memo(function ExitsChart({ data: urgent }: { data: SeriesData }) {
+  const data = useDeferredValue(urgent);
+  return (
+    <ChartBox title="exits per second, by reason" testid="chart-exits" name="exits">
+      <AreaChart data={data.rows} margin={margin}>
+        <CartesianGrid strokeOpacity={0.15} />
+        <XAxis {...timeAxis} {...axis} />
+        <YAxis width={44} tickFormatter={(v: number) => compact(v)} {...axis} />
+        <Tooltip {...tooltipStyle} formatter={(v) => compact(Number(v))} labelFormatter={seconds} />
+        <Legend wrapperStyle={{ fontSize: 10 }} />
+        {data.reasons.map((r) => (
+          <Area key={r} type="monotone" dataKey={`r:${r}`} name={r} stackId="r" stroke={REASON_COLOR[r] ?? '#888'} fill={REASON_COLOR[r] ?? '#888'} fillOpacity={0.5} isAnimationActive={false} dot={false} />
+        ))}
+      </AreaChart>
+    </ChartBox>
+  );
+});
+
+const HitRateChart = memo(function HitRateChart({ data: urgent }: { data: SeriesData }) {
+  const data = useDeferredValue(urgent);
+  return (
+    <ChartBox title="instruction-cache hit rate" testid="chart-hitrate" name="hit-rate">
+      <LineChart data={data.rows} margin={margin}>
+        <CartesianGrid strokeOpacity={0.15} />
+        <XAxis {...timeAxis} {...axis} />
+        <YAxis width={44} domain={[0, 100]} tickFormatter={(v: number) => `${v}%`} {...axis} />
+        <Tooltip {...tooltipStyle} formatter={(v) => `${Number(v).toFixed(1)}%`} labelFormatter={seconds} />
+        <Line type="monotone" dataKey="hitRate" name="hit rate" stroke={HIT_COLOR} dot={false} isAnimationActive={false} strokeWidth={2} />
+      </LineChart>
+    </ChartBox>
+  );
+});
+
+const CyclesChart = memo(function CyclesChart({ data: urgent }: { data: SeriesData }) {
+  const data = useDeferredValue(urgent);
+  return (
+    <ChartBox title="modeled cycles per exit, by stage" testid="chart-cycles" name="cycles">
+      <AreaChart data={data.rows} margin={margin}>
+        <CartesianGrid strokeOpacity={0.15} />
+        <XAxis {...timeAxis} {...axis} />
+        <YAxis width={44} tickFormatter={(v: number) => compact(v)} {...axis} />
+        <Tooltip {...tooltipStyle} formatter={(v) => compact(Number(v))} labelFormatter={seconds} />
+        <Legend wrapperStyle={{ fontSize: 10 }} />
+        {data.stages.map((st) => (
+          <Area key={st} type="stepAfter" dataKey={`s:${st}`} name={STAGE_LABEL[st]} stackId="s" stroke={STAGE_COLOR[st]} fill={STAGE_COLOR[st]} fillOpacity={0.6} isAnimationActive={false} dot={false} />
+        ))}
+      </AreaChart>
+    </ChartBox>
+  );
+});
+
+const AbChart = memo(function AbChart({ sides: urgent }: { sides: Cumulative }) {
+  const sides = useDeferredValue(urgent);
+  return (
+    <ChartBox title={sides.length > 1 ? `modeled cycles per guest instruction: ${sides.map((s) => s.label).join(' vs ')}` : 'modeled cycles per guest instruction (cumulative)'} testid="chart-ab" name="ab">
+      <LineChart margin={margin}>
+        <CartesianGrid strokeOpacity={0.15} />
+        <XAxis dataKey="retired" type="number" domain={['dataMin', 'dataMax']} tickFormatter={(v: number) => compact(v)} {...axis} />
+        <YAxis width={44} tickFormatter={(v: number) => compact(v)} {...axis} />
+        <Tooltip {...tooltipStyle} formatter={(v) => compact(Number(v))} labelFormatter={(v) => `${compact(Number(v))} instructions`} />
+        <Legend wrapperStyle={{ fontSize: 10 }} />
+        {sides.map((s, i) => (
+          <Line key={s.label} data={s.rows} dataKey="cpi" name={s.label} stroke={SIDE_COLORS[i % SIDE_COLORS.length]} dot={false} isAnimationActive={false} strokeWidth={2} />
+        ))}
+      </LineChart>
+    </ChartBox>
+  );
+});
+
 const ChartsView = memo(function ChartsView({ sides }: { sides: readonly ChartSide[] }) {
-  const data = useMemo(() => {
+  const data = useMemo((): SeriesData => {
     const sampled = downsample(sides[0]?.history ?? [], MAX_POINTS);
     const reasons = reasonsOf(sampled);
     const stages = stagesOf(sampled);
     return { rows: chartRows(sampled, reasons, stages), reasons, stages };
   }, [sides]);
-  const cumulative = useMemo(() => sides.map((s) => ({
+  const cumulative = useMemo((): Cumulative => sides.map((s) => ({
     label: s.label,
-    rows: downsample(s.history, MAX_POINTS).map((h) => ({ retired: h.retired, cpi: h.retired ? h.cyclesTotal / h.retired : 0, cycles: h.cyclesTotal })),
+    rows: downsample(s.history, MAX_POINTS).map((h) => ({ retired: h.retired, cpi: h.retired ? h.cyclesTotal / h.retired : 0 })),
   })), [sides]);
   if (sides.every((s) => s.history.length === 0)) {
     return <div className="xs-empty">Charts fill in while the machine runs.</div>;
   }
   return (
     <div className="xs-charts">
-      <ChartBox title="exits per second, by reason" testid="chart-exits" name="exits">
-        <AreaChart data={data.rows} margin={{ top: 4, right: 8, bottom: 0, left: 0 }}>
-          <CartesianGrid strokeOpacity={0.15} />
-          <XAxis dataKey="t" type="number" domain={['dataMin', 'dataMax']} tickFormatter={(v: number) => `${v.toFixed(0)}s`} {...axis} />
-          <YAxis width={44} tickFormatter={(v: number) => compact(v)} {...axis} />
-          <Tooltip {...tooltipStyle} formatter={(v) => compact(Number(v))} labelFormatter={(v) => `${Number(v).toFixed(1)} s`} />
-          <Legend wrapperStyle={{ fontSize: 10 }} />
-          {data.reasons.map((r) => (
-            <Area key={r} type="monotone" dataKey={`r:${r}`} name={r} stackId="r" stroke={REASON_COLOR[r] ?? '#888'} fill={REASON_COLOR[r] ?? '#888'} fillOpacity={0.5} isAnimationActive={false} dot={false} />
-          ))}
-        </AreaChart>
-      </ChartBox>
-      <ChartBox title="instruction-cache hit rate" testid="chart-hitrate" name="hit-rate">
-        <LineChart data={data.rows} margin={{ top: 4, right: 8, bottom: 0, left: 0 }}>
-          <CartesianGrid strokeOpacity={0.15} />
-          <XAxis dataKey="t" type="number" domain={['dataMin', 'dataMax']} tickFormatter={(v: number) => `${v.toFixed(0)}s`} {...axis} />
-          <YAxis width={44} domain={[0, 100]} tickFormatter={(v: number) => `${v}%`} {...axis} />
-          <Tooltip {...tooltipStyle} formatter={(v) => `${Number(v).toFixed(1)}%`} labelFormatter={(v) => `${Number(v).toFixed(1)} s`} />
-          <Line type="monotone" dataKey="hitRate" name="hit rate" stroke={HIT_COLOR} dot={false} isAnimationActive={false} strokeWidth={2} />
-        </LineChart>
-      </ChartBox>
-      <ChartBox title="modeled cycles per exit, by stage" testid="chart-cycles" name="cycles">
-        <AreaChart data={data.rows} margin={{ top: 4, right: 8, bottom: 0, left: 0 }}>
-          <CartesianGrid strokeOpacity={0.15} />
-          <XAxis dataKey="t" type="number" domain={['dataMin', 'dataMax']} tickFormatter={(v: number) => `${v.toFixed(0)}s`} {...axis} />
-          <YAxis width={44} tickFormatter={(v: number) => compact(v)} {...axis} />
-          <Tooltip {...tooltipStyle} formatter={(v) => compact(Number(v))} labelFormatter={(v) => `${Number(v).toFixed(1)} s`} />
-          <Legend wrapperStyle={{ fontSize: 10 }} />
-          {data.stages.map((s) => (
-            <Area key={s} type="stepAfter" dataKey={`s:${s}`} name={STAGE_LABEL[s]} stackId="s" stroke={STAGE_COLOR[s]} fill={STAGE_COLOR[s]} fillOpacity={0.6} isAnimationActive={false} dot={false} />
-          ))}
-        </AreaChart>
-      </ChartBox>
-      <ChartBox title={sides.length > 1 ? `modeled cycles per guest instruction: ${sides.map((s) => s.label).join(' vs ')}` : 'modeled cycles per guest instruction (cumulative)'} testid="chart-ab" name="ab">
-        <LineChart margin={{ top: 4, right: 8, bottom: 0, left: 0 }}>
-          <CartesianGrid strokeOpacity={0.15} />
-          <XAxis dataKey="retired" type="number" domain={['dataMin', 'dataMax']} tickFormatter={(v: number) => compact(v)} {...axis} />
-          <YAxis width={44} tickFormatter={(v: number) => compact(v)} {...axis} />
-          <Tooltip {...tooltipStyle} formatter={(v) => compact(Number(v))} labelFormatter={(v) => `${compact(Number(v))} instructions`} />
-          <Legend wrapperStyle={{ fontSize: 10 }} />
-          {cumulative.map((s, i) => (
-            <Line key={s.label} data={s.rows} dataKey="cpi" name={s.label} stroke={SIDE_COLORS[i % SIDE_COLORS.length]} dot={false} isAnimationActive={false} strokeWidth={2} />
-          ))}
-        </LineChart>
-      </ChartBox>
+      <ExitsChart data={data} />
+      <HitRateChart data={data} />
+      <CyclesChart data={data} />
+      <AbChart sides={cumulative} />
     </div>
   );
 });
 
 export default function Charts({ sides }: { sides?: readonly ChartSide[] }) {
-  const history = useMachineThrottled(selectHistory, CHART_MS);
+  const running = useMachine((s) => s.running);
+  const history = useMachineThrottled(selectHistory, running ? CHART_MS_RUNNING : CHART_MS_IDLE);
   const shown = useMemo(() => sides ?? [{ label: 'A', history }], [sides, history]);
   return (
     <section className="xs-panel xs-charts-panel" aria-label="Charts">

@@ -10,12 +10,14 @@ export class FilterIndex {
   private indices: number[] = [];
   private scanned = 0;
   private log: readonly ExitEvent[] | null = null;
-  private firstSeq = -1;
+  /** Sequence number of the last exit scanned, to find it again after the log dropped its head. */
+  private lastSeq = -1;
   private key = '';
 
   /**
    * Positions of the matching exits. With no filter (null or empty), returns null: every row
-   * of the log is shown and no index is needed.
+   * of the log is shown and no index is needed. The log must be sorted by seq (it is: exits are
+   * appended in order); when it drops its oldest entries the positions are shifted, not rebuilt.
    */
   update(log: readonly ExitEvent[], reasons: ReadonlySet<ExitReason> | null): number[] | null {
     if (!reasons || reasons.size === 0) {
@@ -23,37 +25,43 @@ export class FilterIndex {
       return null;
     }
     const key = [...reasons].sort().join(',');
-    const first = log.length ? log[0].seq : -1;
-    if (key !== this.key || log !== this.log || first !== this.firstSeq || log.length < this.scanned) {
+    let rebuild = key !== this.key || log !== this.log;
+    if (!rebuild && this.scanned > 0 && log[this.scanned - 1]?.seq !== this.lastSeq) {
+      // The head was dropped: find the last scanned exit again and shift every position.
+      const pos = findSeq(log, this.lastSeq);
+      if (pos < 0) {
+        rebuild = true;
+      } else {
+        const k = this.scanned - 1 - pos;
+        let w = 0;
+        for (const i of this.indices) if (i >= k) this.indices[w++] = i - k;
+        this.indices.length = w;
+        this.scanned = pos + 1;
+      }
+    }
+    if (rebuild || log.length < this.scanned) {
       this.indices = [];
       this.scanned = 0;
       this.key = key;
       this.log = log;
-      this.firstSeq = first;
     }
     for (let i = this.scanned; i < log.length; i++) if (reasons.has(log[i].reason)) this.indices.push(i);
     this.scanned = log.length;
+    this.lastSeq = log.length ? log[log.length - 1].seq : -1;
     return this.indices;
   }
 }
 
-/** Exit counts by reason in the log (for the filter chips), updated incrementally. */
-export class ReasonCounts {
-  counts = new Map<ExitReason, number>();
-  private scanned = 0;
-  private log: readonly ExitEvent[] | null = null;
-  private firstSeq = -1;
-
-  update(log: readonly ExitEvent[]): Map<ExitReason, number> {
-    const first = log.length ? log[0].seq : -1;
-    if (log !== this.log || first !== this.firstSeq || log.length < this.scanned) {
-      this.counts = new Map();
-      this.scanned = 0;
-      this.log = log;
-      this.firstSeq = first;
-    }
-    for (let i = this.scanned; i < log.length; i++) this.counts.set(log[i].reason, (this.counts.get(log[i].reason) ?? 0) + 1);
-    this.scanned = log.length;
-    return this.counts;
+/** Position of the exit with sequence number `seq` in a log sorted by seq, or -1. */
+export function findSeq(log: readonly ExitEvent[], seq: number): number {
+  let lo = 0;
+  let hi = log.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const s = log[mid].seq;
+    if (s === seq) return mid;
+    if (s < seq) lo = mid + 1;
+    else hi = mid - 1;
   }
+  return -1;
 }

@@ -4,14 +4,15 @@
  * to select an exit, which the pipeline and walk panels then show. Follows new exits while
  * scrolled to the bottom.
  */
-import { useEffect, useMemo, useState, type KeyboardEvent } from 'react';
+import { useLayoutEffect, useMemo, useState, type KeyboardEvent } from 'react';
 import { EXIT_REASONS, type ExitEvent, type ExitReason } from '../../../core/events';
-import { useMachine, useSelectExit } from '../useMachine';
+import type { MachineState } from '../../../store/machineStore';
+import { useMachine, useMachineThrottled, useSelectExit } from '../useMachine';
 import { compact, hex, int } from '../lib/format';
 import { REASON_COLOR } from '../lib/stages';
 import { atBottom } from '../lib/virtual';
 import { useVirtualRows } from '../lib/useVirtualRows';
-import { FilterIndex, ReasonCounts } from './filterIndex';
+import { FilterIndex } from './filterIndex';
 import '../panels.css';
 
 const ROW_H = 20;
@@ -40,32 +41,52 @@ function Row({ e, top, selected, onClick }: { e: ExitEvent; top: number; selecte
   );
 }
 
+/** While running, the log re-renders at most this often (a log growing by hundreds of rows per frame is unreadable anyway). */
+const RUNNING_MS = 120;
+const selectVersion = (s: MachineState) => s.exitLogVersion;
+const selectByReason = (s: MachineState) => s.counters?.exits.byReason;
+
+/** Position of the exit with sequence number `seq` among `count` rows sorted by seq, or -1. */
+function findRow(count: number, seqAt: (i: number) => number, seq: number): number {
+  let lo = 0;
+  let hi = count - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const s = seqAt(mid);
+    if (s === seq) return mid;
+    if (s < seq) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
 export default function EventLog() {
-  const version = useMachine((s) => s.exitLogVersion);
+  const running = useMachine((s) => s.running);
+  const version = useMachineThrottled(selectVersion, running ? RUNNING_MS : 0);
   const log = useMachine((s) => s.exitLog);
   const dropped = useMachine((s) => s.droppedExits);
   const selected = useMachine((s) => s.selectedExit);
   const selectExit = useSelectExit();
   const [filter, setFilter] = useState<ReadonlySet<ExitReason>>(new Set());
   const [index] = useState(() => new FilterIndex());
-  const [counter] = useState(() => new ReasonCounts());
   // `version` changes whenever the (in-place appended) log grew.
   const rows = useMemo(() => ({ v: version, idx: index.update(log, filter) }), [index, log, filter, version]);
-  const counts = useMemo(() => ({ v: version, c: new Map(counter.update(log)) }), [counter, log, version]).c;
+  // Chips count every exit the machine took (the worker's counters), listed or not.
+  const byReason = useMachineThrottled(selectByReason, 250);
   const count = rows.idx ? rows.idx.length : log.length;
   const at = (i: number): ExitEvent | undefined => log[rows.idx ? rows.idx[i] : i];
   const [follow, setFollow] = useState(true);
   const [v, listRef, onListScroll] = useVirtualRows(count, ROW_H, 10, follow);
-  useEffect(() => {
+  // A layout effect: the scroll happens in the same layout pass the browser needs for this
+  // commit anyway (a passive effect could run after more DOM changes and force a second one).
+  useLayoutEffect(() => {
     const el = listRef.current;
-    if (el && follow) el.scrollTop = el.scrollHeight;
+    if (el && follow) el.scrollTop = count * ROW_H;
   }, [count, listRef, follow]);
-  const selectedPos = useMemo(() => {
-    if (!selected) return -1;
-    for (let i = count - 1; i >= 0 && i >= count - 5000; i--) if (at(i)?.seq === selected.seq) return i;
-    return -1;
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [selected, count, rows]);
+  const selectedPos = useMemo(
+    () => (selected ? findRow(count, (i) => log[rows.idx ? rows.idx[i] : i]?.seq ?? -1, selected.seq) : -1),
+    [selected, count, rows, log],
+  );
   const onKey = (e: KeyboardEvent<HTMLDivElement>) => {
     if (e.key !== 'ArrowDown' && e.key !== 'ArrowUp') return;
     e.preventDefault();
@@ -84,7 +105,7 @@ export default function EventLog() {
     if (n.has(r)) n.delete(r); else n.add(r);
     return n;
   });
-  const present = EXIT_REASONS.filter((r) => counts.has(r) || filter.has(r));
+  const present = EXIT_REASONS.filter((r) => byReason?.[r] || filter.has(r));
   return (
     <section className="xs-panel xs-eventlog" data-testid="event-log" aria-label="Exit log">
       <div className="xs-toolbar">
@@ -93,7 +114,7 @@ export default function EventLog() {
         <span className="xs-chips">
           {present.map((r) => (
             <button key={r} type="button" className={`xs-chip${filter.has(r) ? ' on' : ''}`} onClick={() => toggle(r)} data-testid={`filter-${r}`} title={filter.has(r) ? 'stop filtering on this reason' : 'show only these (and other selected reasons)'}>
-              <i className="xs-dot" style={{ background: REASON_COLOR[r] ?? '#888' }} />{r} {compact(counts.get(r) ?? 0)}
+              <i className="xs-dot" style={{ background: REASON_COLOR[r] ?? '#888' }} />{r} {compact(byReason?.[r] ?? 0)}
             </button>
           ))}
           {filter.size > 0 && <button type="button" className="xs-chip" onClick={() => setFilter(new Set())}>all</button>}
@@ -119,7 +140,8 @@ export default function EventLog() {
             {Array.from({ length: v.end - v.start }, (_, k) => {
               const i = v.start + k;
               const e = at(i);
-              return e && <Row key={e.seq} e={e} top={i * ROW_H} selected={i === selectedPos} onClick={() => selectExit(e)} />;
+              // Keyed by slot, not by exit: scrolling and following reuse the row elements.
+              return e && <Row key={i % (v.end - v.start + 1)} e={e} top={i * ROW_H} selected={i === selectedPos} onClick={() => selectExit(e)} />;
             })}
           </div>
         </div>

@@ -7,7 +7,7 @@
 import { memo, useEffect, useMemo, useState } from 'react';
 import type { ExitEvent } from '../../../core/events';
 import type { MachineState } from '../../../store/machineStore';
-import { useMachine, useMachineApi } from '../useMachine';
+import { useMachine, useMachineApi, useMachineShallow, useMachineThrottled } from '../useMachine';
 import { hex } from '../lib/format';
 import { useVirtualRows } from '../lib/useVirtualRows';
 import {
@@ -16,6 +16,10 @@ import {
 import '../panels.css';
 
 const ROW_H = 20;
+const REFRESH_MS = 100;
+const NO_BUCKETS: number[] = [];
+const selectBuckets = (s: MachineState) => s.view?.buckets ?? NO_BUCKETS;
+const selectIcacheCounters = (s: MachineState) => s.counters?.icache;
 
 /** Pages written by the write-protect faults among the newest exits. */
 function recentWpPages(s: MachineState): Set<number> {
@@ -35,8 +39,11 @@ function useIcacheRows(): { rows: DisplayRow[]; maxAge: number } {
   useEffect(() => {
     const tracker = new IcacheTracker();
     let timer: ReturnType<typeof setTimeout> | null = null;
+    let pending: ReturnType<typeof setTimeout> | null = null;
     let lastView: unknown = undefined;
+    let lastRefresh = 0;
     const refresh = () => {
+      lastRefresh = performance.now();
       const s = api.getState();
       const entries = s.view?.icache ?? [];
       const rows = tracker.update(entries, s.counters?.icache ?? null, performance.now(), recentWpPages(s));
@@ -47,15 +54,20 @@ function useIcacheRows(): { rows: DisplayRow[]; maxAge: number } {
       const next = tracker.nextExpiry(performance.now());
       timer = next === null ? null : setTimeout(refresh, next + 10);
     };
+    // At most one refresh per REFRESH_MS: at full speed a frame arrives every ~16 ms, and the
+    // diff over several frames still shows every hit, insert and removal that remains visible.
     const unsubscribe = api.subscribe((s) => {
       if (s.view === lastView) return;
       lastView = s.view;
-      refresh();
+      const wait = lastRefresh + REFRESH_MS - performance.now();
+      if (wait <= 0) refresh();
+      else pending ??= setTimeout(() => { pending = null; refresh(); }, wait);
     });
     timer = setTimeout(refresh, 0);
     return () => {
       unsubscribe();
       if (timer !== null) clearTimeout(timer);
+      if (pending !== null) clearTimeout(pending);
     };
   }, [api]);
   return state;
@@ -84,8 +96,9 @@ function selectedMark(exit: ExitEvent | null): { key: string | null; kind: 'hit'
 
 export default function ICache() {
   const { rows, maxAge } = useIcacheRows();
-  const buckets = useMachine((s) => s.view?.buckets);
-  const counters = useMachine((s) => s.counters?.icache);
+  // Shallow: a new array with the same counts (every frame) does not re-render the heatmap.
+  const buckets = useMachineShallow(selectBuckets);
+  const counters = useMachineThrottled(selectIcacheCounters, 200);
   const selected = useMachine((s) => s.selectedExit);
   const [sort, setSort] = useState<SortKey>('bucket');
   const sorted = useMemo(() => sortRows(rows, sort), [rows, sort]);
@@ -128,7 +141,7 @@ export default function ICache() {
           </div>
         </div>
       </div>
-      {buckets && buckets.length > 0 && <Heatmap buckets={buckets} selected={selectedBucket} />}
+      {buckets.length > 0 && <Heatmap buckets={buckets} selected={selectedBucket} />}
     </section>
   );
 }

@@ -6,7 +6,8 @@
 import { memo, useState } from 'react';
 import { GPR_NAMES } from '../../../core/events';
 import type { VcpuView } from '../../../worker/protocol';
-import { useMachine } from '../useMachine';
+import type { MachineState } from '../../../store/machineStore';
+import { useMachine, useMachineThrottled } from '../useMachine';
 import { hex } from '../lib/format';
 import { CR0_BITS, CR4_BITS, EFER_BITS, changedKeys, decodeBits, decodeRflags, groupHex, iopl, type NamedBit } from './flags';
 import '../panels.css';
@@ -70,8 +71,11 @@ const VcpuRegs = memo(function VcpuRegs({ v }: { v: VcpuView }) {
   );
 });
 
+const selectVcpus = (s: MachineState) => s.view?.vcpus;
+
 export default function Registers() {
-  const vcpus = useMachine((s) => s.view?.vcpus);
+  const running = useMachine((s) => s.running);
+  const vcpus = useMachineThrottled(selectVcpus, running ? 100 : 0);
   const [tab, setTab] = useState('0:0');
   if (!vcpus || vcpus.length === 0) {
     return <section className="xs-panel" aria-label="Registers"><div className="xs-empty">Registers appear once a program is loaded.</div></section>;
