@@ -131,6 +131,12 @@ test('a breakpoint set in the gutter pauses the run on its line', async ({ page 
   const ripTop = await page.locator('.rip-line').first().boundingBox();
   expect(Math.abs(ripTop!.y + ripTop!.height / 2 - at.y)).toBeLessThan(6);
   await page.screenshot({ path: `${ART}/breakpoint.png` });
+  // Run from the breakpoint continues: one more trip round the loop, paused on it again.
+  const retired = async () => Number((await page.getByTestId('stat-retired').innerText()).replace(/[^0-9]/g, ''));
+  const first = await retired();
+  await page.getByTestId('btn-run').click();
+  await expect.poll(retired, { timeout: 15_000 }).toBeGreaterThan(first);
+  await expect(page.getByTestId('stop-reason')).toHaveText('paused', { timeout: 15_000 });
   // Clicking again removes it; from the start, the run then goes to the end.
   await page.mouse.click(at.x, at.y);
   await expect(page.locator('.bp-glyph')).toHaveCount(0);

@@ -182,8 +182,10 @@ export class MachineHost {
     if (!this.running || !m) return;
     try {
       if (this.speed === 'max') {
+        // At least one chunk: Run from a breakpoint must move on (run() clears the flag).
         const end = performance.now() + SLICE_MS;
-        while (performance.now() < end && !m.stopInfo() && !m.atBreakpoint()) m.run(CHUNK_INSNS);
+        do m.run(CHUNK_INSNS);
+        while (performance.now() < end && !m.stopInfo() && !m.atBreakpoint());
       } else {
         m.step();
       }
