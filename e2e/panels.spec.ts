@@ -84,6 +84,26 @@ test('with icache the exits come with a hit rate above 0 and live charts', async
   await expect(page.getByTestId('stop-reason')).toHaveText(/halted|limit/, { timeout: 45_000 });
   await expect(page.getByTestId('event-log').getByTestId('exit-row').first()).toBeVisible();
   await page.screenshot({ path: `${ART}/panels-icache-done.png` });
+  // Export: the history as CSV, a chart as PNG (its SVG drawn on a canvas).
+  const [csv] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-csv').click()]);
+  const csvText = await (await csv.createReadStream()).toArray().then((chunks) => Buffer.concat(chunks).toString('utf8'));
+  expect(csvText.split('\n')[0]).toMatch(/^side,t_ms,retired,exits,exits_per_sec,hit_rate,cycles_total/);
+  expect(csvText.trim().split('\n').length).toBeGreaterThan(1);
+  const [png] = await Promise.all([page.waitForEvent('download'), page.getByTestId('chart-cycles').getByRole('button', { name: 'PNG' }).click()]);
+  expect(png.suggestedFilename()).toBe('exitscope-cycles.png');
+  const pngBytes = await (await png.createReadStream()).toArray().then((chunks) => Buffer.concat(chunks));
+  expect(pngBytes.subarray(1, 4).toString('latin1')).toBe('PNG');
+  expect(pngBytes.length).toBeGreaterThan(2000);
+  await png.saveAs(`${ART}/panels-chart-cycles-export.png`);
+  // Clicking an exit in the log selects it for the pipeline panel.
+  const row = page.getByTestId('event-log').getByTestId('exit-row').nth(3);
+  const seq = (await row.getAttribute('data-seq')) ?? '';
+  await row.click();
+  await expect(page.getByTestId('event-log').locator('[data-testid="exit-row"][aria-selected="true"]')).toHaveAttribute('data-seq', seq);
+  await expect(page.getByTestId('exit-pipeline')).toContainText(`exit #${seq}`);
+  await page.getByTestId('btn-theme').click();
+  await page.waitForTimeout(400);
+  await page.screenshot({ path: `${ART}/panels-light.png` });
 });
 
 test('switching strategy changes the counters', async ({ page }) => {

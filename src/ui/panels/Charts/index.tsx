@@ -60,7 +60,7 @@ interface SeriesData {
 type Cumulative = { label: string; rows: { retired: number; cpi: number }[] }[];
 
 const margin = { top: 4, right: 8, bottom: 0, left: 0 };
-const timeAxis = { dataKey: 't', type: 'number', domain: ['dataMin', 'dataMax'], tickFormatter: (v: number) => `${v.toFixed(0)}s` } as const;
+const timeAxis = { dataKey: 't', type: 'number', domain: ['dataMin', 'dataMax'], tickFormatter: (v: number) => `${v.toFixed(v < 10 ? 1 : 0)}s` } as const;
 const seconds = (v: unknown) => `${Number(v).toFixed(1)} s`;
 
 // Each chart is its own component and renders from a deferred value: React renders them as

@@ -28,7 +28,7 @@ function why(e: ExitEvent): string {
 function Row({ e, top, selected, onClick }: { e: ExitEvent; top: number; selected: boolean; onClick: () => void }) {
   const note = why(e);
   return (
-    <div role="row" aria-selected={selected} data-testid="exit-row" data-reason={e.reason} className={`xs-row xs-log-cols${selected ? ' xs-selected' : ''}`} style={{ top, height: ROW_H }} onClick={onClick}>
+    <div role="row" aria-selected={selected} data-testid="exit-row" data-seq={e.seq} data-reason={e.reason} className={`xs-row xs-log-cols${selected ? ' xs-selected' : ''}`} style={{ top, height: ROW_H }} onClick={onClick}>
       <span>{e.seq}</span>
       <span>{e.vm}/{e.vcpu}</span>
       <span><i className="xs-dot" style={{ background: REASON_COLOR[e.reason] ?? '#888' }} />{e.reason}</span>

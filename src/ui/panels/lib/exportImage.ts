@@ -22,7 +22,10 @@ export async function svgToPng(svg: SVGSVGElement, background: string, scale = 2
   clone.setAttribute('xmlns', 'http://www.w3.org/2000/svg');
   clone.setAttribute('width', String(width));
   clone.setAttribute('height', String(height));
-  clone.style.fontFamily = getComputedStyle(svg).fontFamily;
+  const style = getComputedStyle(svg);
+  clone.style.fontFamily = style.fontFamily;
+  // recharts strokes axes and ticks with currentColor: pin it, the file has no page around it.
+  clone.style.color = style.color;
   const xml = new XMLSerializer().serializeToString(clone);
   const img = new Image();
   img.src = 'data:image/svg+xml;charset=utf-8,' + encodeURIComponent(xml);
