@@ -169,6 +169,33 @@ describe('exits', () => {
     expect(m.vcpu.retired).toBe(1);
     expect(m.vcpu.ram.view.getUint32(0x200000, true)).toBe(0);
   });
+  it('bt/bts/btr/btc m, imm access the operand at the EA (SDM BT): the MMIO exit reports the EA, not the byte holding the bit', () => {
+    for (const insn of ['bt dword [rbx], 17', 'bts dword [rbx], 31', 'btr word [rbx], 9', 'btc qword [rbx], 63', 'bt qword [rbx], 100']) {
+      const m = asmMachine(`mov rbx, 0xff000010\n${insn}\nhlt`);
+      const e = m.vcpu.run(100);
+      expect(e.reason, insn).toBe('mmio');
+      expect(e.gla, insn).toBe(0xff000010);
+      expect(e.gpa, insn).toBe(0xff000010);
+      expect(e.access, insn).toBe(insn.startsWith('bt ') ? 'read' : 'write');
+    }
+    // A register offset selects the operand-sized unit holding the bit: EA + 4 * (40 DIV 32).
+    const m = asmMachine('mov rbx, 0xff000010\nmov ecx, 40\nbt dword [rbx], ecx\nhlt');
+    const e = m.vcpu.run(100);
+    expect(e.reason).toBe('mmio');
+    expect(e.gla).toBe(0xff000014);
+  });
+  it('bt m, imm reads the whole operand: a dword that crosses into an unmapped page faults even when the bit is in the first byte', () => {
+    // RAM ends at 64 MiB; 0x4000000 is unmapped. A byte access at 0x3fffffe would not fault.
+    const m = asmMachine('mov rbx, 0x3fffffe\nbt dword [rbx], 1\nhlt');
+    runUntilHalt(m.vcpu, 100);
+    expect(m.vcpu.lastException?.vector).toBe(14);
+    expect(m.vcpu.cr2).toBe(0x4000000);
+    const r = asmMachine('mov rbx, 0x200ffe\nmov dword [rbx], 0x80000002\nbt dword [rbx], 31\nsetc al\nbtr dword [rbx], 1\nbtc qword [rbx], 40\nhlt');
+    runUntilHalt(r.vcpu, 100);
+    expect(r.vcpu.getGpr(0) & 0xffn).toBe(1n);
+    expect(r.vcpu.ram.view.getUint32(0x200ffe, true)).toBe(0x80000000);
+    expect(r.vcpu.ram.view.getUint32(0x201002, true)).toBe(0x100);
+  });
   it('rep stosb into MMIO exits before writing the first byte', () => {
     const m = asmMachine('mov rdi, 0xff000000\nmov rcx, 4\nmov al, 1\nrep stosb\nhlt');
     const e = m.vcpu.run(100);

@@ -1130,7 +1130,11 @@ export class Vcpu implements CodeCacheListener {
     return size === 1 ? lo & 0xff : size === 2 ? lo & 0xffff : lo | 0;
   }
 
-  /** BT* on memory: a register offset is signed and may address outside the operand (SDM BT). */
+  /**
+   * BT* on memory (SDM BT): the access is the operand-sized word at EA + size * (offset DIV
+   * bits). An immediate offset is already taken modulo the operand size (the operand at EA); a
+   * register offset is signed and may address outside the operand.
+   */
   btMem(op: number, size: number, ea: number, offLo: number, offHi: number): void {
     let off: number;
     if (size === 8) off = (offLo >>> 0) + offHi * TWO32;
@@ -1142,14 +1146,18 @@ export class Vcpu implements CodeCacheListener {
     const unit = Math.floor(off / bits);
     const bit = off - unit * bits;
     const addr = ea + unit * size;
-    const byteAddr = addr + (bit >> 3);
-    const m = 1 << (bit & 7);
-    const v = op === 0 ? this.rd8(byteAddr) : this.rdw8(byteAddr);
+    let lo: number;
+    if (op === 0) lo = size === 1 ? this.rd8(addr) : size === 2 ? this.rd16(addr) : size === 4 ? this.rd32(addr) : this.rd64(addr);
+    else lo = size === 1 ? this.rdw8(addr) : size === 2 ? this.rdw16(addr) : size === 4 ? this.rdw32(addr) : this.rdw64(addr);
+    let hi = size === 8 ? this.th : 0;
+    const inHi = bit >= 32;
+    const m = 1 << (bit & 31);
     this.materialize();
-    this.fl = (this.fl & ~CF) | ((v & m) !== 0 ? CF : 0);
+    this.fl = (this.fl & ~CF) | (((inHi ? hi : lo) & m) !== 0 ? CF : 0);
     if (op === 0) return;
-    const nv = op === 1 ? v | m : op === 2 ? v & ~m : v ^ m;
-    this.wr8(byteAddr, nv);
+    if (inHi) hi = op === 1 ? hi | m : op === 2 ? hi & ~m : hi ^ m;
+    else lo = op === 1 ? lo | m : op === 2 ? lo & ~m : lo ^ m;
+    this.wrN(addr, size, lo, hi);
   }
 
   /** BSF/BSR/TZCNT/LZCNT/POPCNT. Returns true when the destination is written (tl/th). */

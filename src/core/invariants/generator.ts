@@ -45,8 +45,6 @@ export interface StressFeatures {
  * holds the minimal reproducer of each, as it.fails). STRESS_NO_WORKAROUNDS=1 turns them all off.
  */
 export interface Workarounds {
-  /** cpu: `bt m, imm` on MMIO exits with the GLA of the byte holding the bit, not the operand's EA. */
-  noBtOnMmio: boolean;
   /**
    * cpu: a fetch walk that must set an A bit on a write-protected table page stops the run.
    * Own tables get A preset; the firmware's get it from a data read of every code page first.
@@ -56,8 +54,8 @@ export interface Workarounds {
   noStraddleRemap: boolean;
 }
 
-export const KNOWN_BUG_WORKAROUNDS: Workarounds = { noBtOnMmio: true, presetAccessedBits: true, noStraddleRemap: true };
-export const NO_WORKAROUNDS: Workarounds = { noBtOnMmio: false, presetAccessedBits: false, noStraddleRemap: false };
+export const KNOWN_BUG_WORKAROUNDS: Workarounds = { presetAccessedBits: true, noStraddleRemap: true };
+export const NO_WORKAROUNDS: Workarounds = { presetAccessedBits: false, noStraddleRemap: false };
 
 export interface StressConfig {
   sliceInsns: number;
@@ -161,7 +159,7 @@ class ProgramGen {
 
   /** An MMIO instruction with its label, end label and checksum fold. */
   private siteLines(owner: Owner, patchable: boolean, lapic = true): string[] {
-    const insn: MmioInsn = randomMmioInsn(this.rng, owner, { lapic, patchable, noBt: this.wa.noBtOnMmio });
+    const insn: MmioInsn = randomMmioInsn(this.rng, owner, { lapic, patchable });
     const label = this.label('s');
     if (insn.fields.length > 0) this.sites.push({ label, owner, fields: insn.fields, current: insn.fields.map((fl) => fl.value) });
     return [...insn.pre, `${label}:`, `    ${insn.text}`, `${label}_end:`, ...insn.post, ...fold(insn)];
@@ -175,7 +173,7 @@ class ProgramGen {
       const k = this.rng.range(1, 2);
       // The first MMIO instruction starts k bytes before a page boundary.
       body.push('align 4096', `resb ${4096 - k}`, `${name}:`);
-      const insn = randomMmioInsn(this.rng, owner, { lapic: true, patchable: true, noBt: this.wa.noBtOnMmio });
+      const insn = randomMmioInsn(this.rng, owner, { lapic: true, patchable: true });
       const label = this.label('s');
       this.sites.push({ label, owner, fields: insn.fields, current: insn.fields.map((fl) => fl.value) });
       // The string-op setup lines would land before the boundary: patchable forms have none.

@@ -199,13 +199,13 @@ flag: db 0
 `;
 
 describe('known bugs found by the stress test (remove it.fails once fixed)', () => {
-  it.fails('machine: a vCPU that polls with an MMIO read in its loop lets the other vCPU run', () => {
+  it('machine: a vCPU that polls with an MMIO read in its loop lets the other vCPU run', () => {
     const p = prepare(STARVE, 'starve.s');
     const s = runStrategy(p, 'none', { config: { maxInsns: 200_000 } });
     expect(s.stop?.reason, s.stop?.message).toBe('halted');
   });
 
-  it.fails('cpu: bt dword [IORAM], 17 exits with the operand\'s address (SDM BT: the operand at the EA), not EA + 2', () => {
+  it('cpu: bt dword [IORAM], 17 exits with the operand\'s address (SDM BT: the operand at the EA), not EA + 2', () => {
     const states = runAll(BT_MMIO, 'bt-mmio.s');
     expectHaltedAndAgreeing(states);
     expect(states[0].console).toBe('\x01');

@@ -158,8 +158,8 @@ function grp1Imm(rng: Prng, w: 2 | 4 | 8, small: boolean): number {
  * One random MMIO instruction for `owner`. `lapic` allows LAPIC accesses (rbp = LAPIC_BASE);
  * `patchable` asks for a form with at least one patchable field (no string ops).
  */
-export function randomMmioInsn(rng: Prng, owner: Owner, opts: { lapic: boolean; patchable: boolean; noBt?: boolean }): MmioInsn {
-  if (opts.lapic && rng.bool(0.25)) return lapicInsn(rng, opts.noBt ?? false);
+export function randomMmioInsn(rng: Prng, owner: Owner, opts: { lapic: boolean; patchable: boolean }): MmioInsn {
+  if (opts.lapic && rng.bool(0.25)) return lapicInsn(rng);
   const kinds: (readonly [number, () => MmioInsn])[] = [
     [5, () => ioLoad(rng, owner)],
     [4, () => ioStore(rng, owner)],
@@ -169,7 +169,7 @@ export function randomMmioInsn(rng: Prng, owner: Owner, opts: { lapic: boolean; 
     [2, () => ioCmpStore(rng, owner)],
     [3, () => ioGroup1(rng, owner)],
     [2, () => ioTest(rng, owner)],
-    [opts.noBt ? 0 : 2, () => ioBt(rng, owner)],
+    [2, () => ioBt(rng, owner)],
     [1, () => ioMoffs(rng, owner)],
     [opts.patchable ? 0 : 1, () => ioPushPop(rng, owner)],
     [opts.patchable ? 0 : 2, () => ioStos(rng, owner)],
@@ -389,13 +389,13 @@ function ioClflush(rng: Prng, owner: Owner): MmioInsn {
 }
 
 /** A 32-bit access to a LAPIC register whose value does not depend on guest time. */
-function lapicInsn(rng: Prng, noBt: boolean): MmioInsn {
+function lapicInsn(rng: Prng): MmioInsn {
   const r = reg(rng);
   const readOff = () => rng.pick([...LAPIC_READ_D1, ...LAPIC_READ_D4]);
   const readAlts = (off: number) => (off < 0x80 ? LAPIC_READ_D1 : LAPIC_READ_D4).filter((x) => x !== off);
   const writeAlts = (off: number) => LAPIC_WRITE.filter((x) => x !== off);
   const d = (off: number) => (off < 0x80 ? 1 : 4) as 1 | 4;
-  switch (rng.int(noBt ? 5 : 6)) {
+  switch (rng.int(6)) {
     case 0: {
       const off = readOff();
       const code = rng.pick([0x8b, 0x03, 0x0b, 0x23, 0x2b, 0x3b]);
