@@ -7,6 +7,7 @@ import { createContext, useCallback, useContext, useEffect, useState } from 'rea
 import { useStore, type StoreApi } from 'zustand';
 import { useShallow } from 'zustand/react/shallow';
 import type { ExitEvent } from '../../core/events';
+import type { Strategy } from '../../worker/protocol';
 import { useMachineStoreApi, type MachineState } from '../../store/machineStore';
 
 function useBoundStore(): StoreApi<MachineState> {
@@ -71,4 +72,56 @@ export function useMachineThrottled<T>(selector: (s: MachineState) => T, ms: num
     };
   }, [api, selector, ms]);
   return value;
+}
+
+/** One machine the page runs (A/B mode: two), for views that compare them. */
+export interface MachineSide {
+  label: string;
+  strategy: Strategy;
+  store: StoreApi<MachineState>;
+}
+
+/**
+ * Every side the page runs. The shell provides it in A/B mode
+ * (`<MachineSidesContext.Provider value={[{ label: 'A', strategy, store }, ...]}>`); without it the
+ * panels know only their own side.
+ */
+export const MachineSidesContext = createContext<readonly MachineSide[] | null>(null);
+
+export function useMachineSides(): readonly MachineSide[] | null {
+  return useContext(MachineSidesContext);
+}
+
+/** The side this subtree shows, when the shell said which sides there are. */
+export function useOwnSide(): MachineSide | null {
+  const store = useBoundStore();
+  const sides = useContext(MachineSidesContext);
+  return sides?.find((s) => s.store === store) ?? null;
+}
+
+/** `selector` applied to each of `stores`, re-read at most every `ms` (stable selector please). */
+export function useStoresThrottled<T>(stores: readonly StoreApi<MachineState>[], selector: (s: MachineState) => T, ms: number): T[] {
+  const [values, setValues] = useState<T[]>(() => stores.map((s) => selector(s.getState())));
+  useEffect(() => {
+    let last = 0;
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const flush = () => {
+      timer = null;
+      last = performance.now();
+      setValues((old) => {
+        const next = stores.map((s) => selector(s.getState()));
+        return next.length === old.length && next.every((v, i) => Object.is(v, old[i])) ? old : next;
+      });
+    };
+    const schedule = () => {
+      if (timer === null) timer = setTimeout(flush, Math.max(0, last + ms - performance.now()));
+    };
+    const unsubscribes = stores.map((s) => s.subscribe(schedule));
+    schedule();
+    return () => {
+      for (const u of unsubscribes) u();
+      if (timer !== null) clearTimeout(timer);
+    };
+  }, [stores, selector, ms]);
+  return values;
 }

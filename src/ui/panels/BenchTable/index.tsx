@@ -7,7 +7,7 @@ import { create } from 'zustand';
 import { STRATEGIES, type Counters, type Strategy } from '../../../worker/protocol';
 import { useUiStore } from '../../../store/uiStore';
 import type { MachineState } from '../../../store/machineStore';
-import { useMachineThrottled } from '../useMachine';
+import { useMachineThrottled, useOwnSide } from '../useMachine';
 import { compact, int, pct } from '../lib/format';
 import { benchRows } from './benchModel';
 import '../panels.css';
@@ -32,7 +32,8 @@ export default function BenchTable({ strategy: strategyProp }: { strategy?: Stra
   const counters = useMachineThrottled(selectCounters, 500);
   const uiStrategy = useUiStore((s) => s.strategy);
   const program = useUiStore((s) => s.source);
-  const strategy = strategyProp ?? uiStrategy;
+  const ownSide = useOwnSide();
+  const strategy = strategyProp ?? ownSide?.strategy ?? uiStrategy;
   const results = useBench((s) => s.results);
   useEffect(() => {
     if (counters && counters.retired > 0) useBench.getState().record(program, strategy, counters);

@@ -1,11 +1,11 @@
 /**
  * Live charts from the store's history (one sample per worker frame): exits per second by
- * reason, cache hit rate, modeled cycles per exit stacked by stage, and cumulative cycles per
- * guest instruction of A against B. Animations off, re-rendered at most every CHART_MS_*, at most
+ * reason, cache hit rate, modeled cycles per exit stacked by stage, and cumulative modeled cycles
+ * against guest instructions retired, A against B (the flatter line is the cheaper strategy). Animations off, re-rendered at most every CHART_MS_*, at most
  * MAX_POINTS points per series. Export as CSV (all samples) or PNG (each chart).
  *
- * A/B seam: pass `sides` (label + history per side); without it the charts show the store of the
- * current MachineStoreContext as side A.
+ * A/B: the comparison chart shows every side of MachineSidesContext (the shell provides it in A/B
+ * mode), or the `sides` passed in; without either the charts show the current side's store alone.
  */
 import { memo, useDeferredValue, useMemo, useRef, type ReactElement } from 'react';
 import type { StageName } from '../../../core/events';
@@ -13,7 +13,7 @@ import {
   Area, AreaChart, CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis,
 } from 'recharts';
 import type { HistorySample, MachineState } from '../../../store/machineStore';
-import { useMachine, useMachineThrottled } from '../useMachine';
+import { useMachine, useMachineSides, useMachineThrottled, useOwnSide, useStoresThrottled } from '../useMachine';
 import { compact } from '../lib/format';
 import { HIT_COLOR, REASON_COLOR, STAGE_COLOR, STAGE_LABEL } from '../lib/stages';
 import { downloadBlob, downloadText, svgToPng } from '../lib/exportImage';
@@ -57,7 +57,7 @@ interface SeriesData {
   reasons: string[];
   stages: StageName[];
 }
-type Cumulative = { label: string; rows: { retired: number; cpi: number }[] }[];
+type Cumulative = { label: string; rows: { retired: number; cycles: number }[] }[];
 
 const margin = { top: 4, right: 8, bottom: 0, left: 0 };
 const timeAxis = { dataKey: 't', type: 'number', domain: ['dataMin', 'dataMax'], tickFormatter: (v: number) => `${v.toFixed(v < 10 ? 1 : 0)}s` } as const;
@@ -120,7 +120,7 @@ const CyclesChart = memo(function CyclesChart({ data: urgent }: { data: SeriesDa
 const AbChart = memo(function AbChart({ sides: urgent }: { sides: Cumulative }) {
   const sides = useDeferredValue(urgent);
   return (
-    <ChartBox title={sides.length > 1 ? `modeled cycles per guest instruction: ${sides.map((s) => s.label).join(' vs ')}` : 'modeled cycles per guest instruction (cumulative)'} testid="chart-ab" name="ab">
+    <ChartBox title={`cumulative modeled cycles by guest instructions retired${sides.length > 1 ? `: ${sides.map((s) => s.label).join(' vs ')}` : ''}`} testid="chart-ab" name="ab">
       <LineChart margin={margin}>
         <CartesianGrid strokeOpacity={0.15} />
         <XAxis dataKey="retired" type="number" domain={['dataMin', 'dataMax']} tickFormatter={(v: number) => compact(v)} {...axis} />
@@ -128,7 +128,7 @@ const AbChart = memo(function AbChart({ sides: urgent }: { sides: Cumulative }) 
         <Tooltip {...tooltipStyle} formatter={(v) => compact(Number(v))} labelFormatter={(v) => `${compact(Number(v))} instructions`} />
         <Legend wrapperStyle={{ fontSize: 10 }} />
         {sides.map((s, i) => (
-          <Line key={s.label} data={s.rows} dataKey="cpi" name={s.label} stroke={SIDE_COLORS[i % SIDE_COLORS.length]} dot={false} isAnimationActive={false} strokeWidth={2} />
+          <Line key={s.label} data={s.rows} dataKey="cycles" name={s.label} stroke={SIDE_COLORS[i % SIDE_COLORS.length]} dot={false} isAnimationActive={false} strokeWidth={2} />
         ))}
       </LineChart>
     </ChartBox>
@@ -144,7 +144,7 @@ const ChartsView = memo(function ChartsView({ sides }: { sides: readonly ChartSi
   }, [sides]);
   const cumulative = useMemo((): Cumulative => sides.map((s) => ({
     label: s.label,
-    rows: downsample(s.history, MAX_POINTS).map((h) => ({ retired: h.retired, cpi: h.retired ? h.cyclesTotal / h.retired : 0 })),
+    rows: downsample(s.history, MAX_POINTS).map((h) => ({ retired: h.retired, cycles: h.cyclesTotal })),
   })), [sides]);
   if (sides.every((s) => s.history.length === 0)) {
     return <div className="xs-empty">Charts fill in while the machine runs.</div>;
@@ -161,8 +161,22 @@ const ChartsView = memo(function ChartsView({ sides }: { sides: readonly ChartSi
 
 export default function Charts({ sides }: { sides?: readonly ChartSide[] }) {
   const running = useMachine((s) => s.running);
-  const history = useMachineThrottled(selectHistory, running ? CHART_MS_RUNNING : CHART_MS_IDLE);
-  const shown = useMemo(() => sides ?? [{ label: 'A', history }], [sides, history]);
+  const ms = running ? CHART_MS_RUNNING : CHART_MS_IDLE;
+  const history = useMachineThrottled(selectHistory, ms);
+  // A/B: when the shell says which sides run, the comparison chart shows every side.
+  const machineSides = useMachineSides();
+  const ownSide = useOwnSide();
+  const stores = useMemo(() => (machineSides ?? []).map((s) => s.store), [machineSides]);
+  const histories = useStoresThrottled(stores, selectHistory, ms);
+  const shown = useMemo((): readonly ChartSide[] => {
+    if (sides) return sides;
+    if (!machineSides || machineSides.length < 2) return [{ label: 'A', history }];
+    // Own side first (its charts), then the others for the A-vs-B chart.
+    const all = machineSides.map((s, i) => ({ label: `${s.label} (${s.strategy})`, history: s === ownSide ? history : histories[i] ?? [] }));
+    const own = ownSide ? machineSides.indexOf(ownSide) : -1;
+    if (own > 0) all.unshift(...all.splice(own, 1));
+    return all;
+  }, [sides, machineSides, histories, history, ownSide]);
   return (
     <section className="xs-panel xs-charts-panel" aria-label="Charts">
       <div className="xs-toolbar">
