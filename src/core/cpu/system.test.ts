@@ -196,6 +196,27 @@ describe('exits', () => {
     expect(r.vcpu.ram.view.getUint32(0x200ffe, true)).toBe(0x80000000);
     expect(r.vcpu.ram.view.getUint32(0x201002, true)).toBe(0x100);
   });
+  it('a fetch walk that must set an A bit on an EPT write-protected page-table page exits ept-violation (write, the entry\'s gpa), fault-like, and the fetch retries', () => {
+    // Code at 0x100000 jumps to 0x300000, whose PTE (not yet accessed) is in the PT at 0x5000.
+    const m = asmMachine('mov eax, 1\nmov rcx, 0x300000\njmp rcx');
+    m.ram.bytes.set([0xbb, 2, 0, 0, 0, 0xf4], 0x300000); // mov ebx, 2; hlt
+    m.ept.setWriteProtect(0x5000, true);
+    const e = m.vcpu.run(100);
+    expect(e.reason).toBe('ept-violation');
+    expect(e.access).toBe('write');
+    expect(e.gpa).toBe(0x5000 + 0x100 * 8);
+    expect(e.rip).toBe(0x300000);
+    expect(e.insnLength).toBe(0);
+    expect(e.retired).toBe(3);
+    expect(m.vcpu.stopInfo).toBeNull();
+    expect(m.ram.view.getUint32(0x5800, true) & 0x20).toBe(0); // A not set: the walk had no effect
+    // The VMM lifts the protection; re-entry retries the fetch, which sets A and runs on.
+    m.ept.setWriteProtect(0x5000, false);
+    const r = runUntilHalt(m.vcpu, 100);
+    expect(r.exit.reason).toBe('hlt');
+    expect(m.vcpu.getGpr(3)).toBe(2n);
+    expect(m.ram.view.getUint32(0x5800, true) & 0x20).toBe(0x20);
+  });
   it('rep stosb into MMIO exits before writing the first byte', () => {
     const m = asmMachine('mov rdi, 0xff000000\nmov rcx, 4\nmov al, 1\nrep stosb\nhlt');
     const e = m.vcpu.run(100);

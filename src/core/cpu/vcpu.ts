@@ -828,9 +828,16 @@ export class Vcpu implements CodeCacheListener {
   }
 
   private fetchExit(ex: VmExit, start: number): VmExit {
-    // An instruction fetch from an MMIO page or a non-executable EPT page: not emulated.
     ex.rip = this.rip;
     ex.retired = this.retired - start;
+    if (ex.access !== 'fetch') {
+      // The fetch's page walk faulted in the EPT on a guest page-table page (an A-bit update on
+      // a write-protected table page, access 'write'): exit like a data access does, fault-like
+      // (nothing decoded, nothing retired); the fetch is retried on re-entry.
+      ex.insnLength = 0;
+      return ex;
+    }
+    // An instruction fetch from an MMIO page or a non-executable EPT page: not emulated.
     return this.stopWith(ex, 'error', `instruction fetch from ${ex.reason === 'mmio' ? 'an MMIO page' : 'a page the EPT does not allow'} at rip ${hex(this.rip)} (gpa ${hex(ex.gpa)})`);
   }
 

@@ -45,17 +45,12 @@ export interface StressFeatures {
  * holds the minimal reproducer of each, as it.fails). STRESS_NO_WORKAROUNDS=1 turns them all off.
  */
 export interface Workarounds {
-  /**
-   * cpu: a fetch walk that must set an A bit on a write-protected table page stops the run.
-   * Own tables get A preset; the firmware's get it from a data read of every code page first.
-   */
-  presetAccessedBits: boolean;
   /** cpu: a straddling instruction keeps its old decode after its second page's mapping changes (invlpg or CR3). */
   noStraddleRemap: boolean;
 }
 
-export const KNOWN_BUG_WORKAROUNDS: Workarounds = { presetAccessedBits: true, noStraddleRemap: true };
-export const NO_WORKAROUNDS: Workarounds = { presetAccessedBits: false, noStraddleRemap: false };
+export const KNOWN_BUG_WORKAROUNDS: Workarounds = { noStraddleRemap: true };
+export const NO_WORKAROUNDS: Workarounds = { noStraddleRemap: false };
 
 export interface StressConfig {
   sliceInsns: number;
@@ -145,12 +140,11 @@ class ProgramGen {
   private syncRounds: Mutation[] = [];
   private readonly varsLabel: string;
 
-  /** Flags of a non-leaf entry or 4 KiB leaf: present | writable | user (| accessed). */
-  private readonly PTE: number;
+  /** Flags of a non-leaf entry or 4 KiB leaf: present | writable | user (A clear: fetch walks set it on protected table pages). */
+  private readonly PTE = 0x7;
 
   constructor(private readonly rng: Prng, private readonly f: StressFeatures, private readonly wa: Workarounds) {
     this.varsLabel = f.ownTables && f.dataInTablePage ? 'pd_low + 0x800' : 'vars';
-    this.PTE = wa.presetAccessedBits ? 0x27 : 0x7;
   }
 
   private label(prefix: string): string {
@@ -366,7 +360,7 @@ class ProgramGen {
     }
     if (f.ownTables) this.buildTables(pageFns);
 
-    main.push('_start:', ...this.touchCode(), 'cld', 'mov rbx, IORAM_BASE', 'mov rbp, LAPIC_BASE', 'xor r15d, r15d');
+    main.push('_start:', 'cld', 'mov rbx, IORAM_BASE', 'mov rbp, LAPIC_BASE', 'xor r15d, r15d');
     main.push(...this.initRegs(0));
     if (f.ownTables) {
       main.push('mov r8d, pml4_a', 'mov r9d, pml4_b', 'mov cr3, r8', `mov r14d, ${hex(W0_VA)}`);
@@ -397,13 +391,6 @@ class ProgramGen {
     const indent = (l: string) => (l.endsWith(':') || l.startsWith(';') ? l : `    ${l}`);
     const source = [...header, ...main, ...ap, ...this.text, 'text_end:', ...data].map(indent).join('\n') + '\n';
     return { source, mutations: this.mutations, sites: this.sites.length };
-  }
-
-  /** Workaround: read a byte of every code page, so the firmware PTEs have A set before any page is protected. */
-  private touchCode(): string[] {
-    if (!this.wa.presetAccessedBits) return [];
-    const l = this.label('L_touch');
-    return ['mov esi, _start', `${l}:`, 'mov al, [rsi]', 'add esi, 4096', 'cmp esi, text_end', `jb ${l}`];
   }
 
   private initRegs(owner: Owner): string[] {
@@ -557,7 +544,7 @@ class ProgramGen {
   /** vCPU 1: its own MMIO work, then each sync round's mutation on request, then its checksum. */
   private apProgram(): string[] {
     const rng = this.rng;
-    const out = ['ap_start:', ...this.touchCode(), 'cld', 'mov rbx, IORAM_BASE', 'mov rbp, LAPIC_BASE', 'xor r15d, r15d', ...this.initRegs(1)];
+    const out = ['ap_start:', 'cld', 'mov rbx, IORAM_BASE', 'mov rbp, LAPIC_BASE', 'xor r15d, r15d', ...this.initRegs(1)];
     if (this.f.ownTables && rng.bool()) out.push('mov eax, pml4_a', 'mov cr3, rax');
     const apfn = this.fn(1, rng.pick(['near', 'page'] as const));
     const work = (): string[] => {

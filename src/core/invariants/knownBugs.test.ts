@@ -211,7 +211,7 @@ describe('known bugs found by the stress test (remove it.fails once fixed)', () 
     expect(states[0].console).toBe('\x01');
   });
 
-  it.fails('cpu: a fetch walk that sets A on a page-table page the icache protects exits (EPT violation), it does not stop', () => {
+  it('cpu: a fetch walk that sets A on a page-table page the icache protects exits (EPT violation), it does not stop', () => {
     const states = runAll(FETCH_WALK_AD, 'fetch-walk-ad.s');
     expectHaltedAndAgreeing(states);
   });
