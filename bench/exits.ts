@@ -37,9 +37,11 @@ export function measureExitThroughput(strategy: Strategy, iterations = 50_000, r
 
 const invoked = process.argv[1]?.endsWith('exits.ts');
 if (invoked) {
-  const strategies = (process.argv.slice(2).filter((a) => !a.startsWith('--')) as Strategy[]);
+  const args = process.argv.slice(2);
+  const iterations = args.includes('--iterations') ? Number(args[args.indexOf('--iterations') + 1]) : undefined;
+  const strategies = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--iterations') as Strategy[];
   for (const s of strategies.length ? strategies : (['icache', 'none'] as Strategy[])) {
-    const r = measureExitThroughput(s);
+    const r = measureExitThroughput(s, iterations);
     console.log(`${s.padEnd(14)} ${r.exits.toLocaleString('en-US').padStart(9)} exits  ${r.wallMs.toFixed(0).padStart(6)} ms wall  ${Math.round(r.exitsPerSec).toLocaleString('en-US').padStart(10)} exits/s  ${Math.round(r.exitsPerCpuSec).toLocaleString('en-US').padStart(10)} exits/cpu-s`);
   }
 }

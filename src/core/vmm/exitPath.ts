@@ -28,7 +28,7 @@ import type { ExitEvent, ExitReason, Stage, StageName, StopInfo, CycleCounters }
 import { EXIT_REASONS } from '../events';
 import { gla2gpa, newWalkResult, type PagingContext, type WalkRecorder, type WalkResult } from '../mem';
 import {
-  computeGla, DECODE_INCOMPLETE, DECODE_MISMATCH, DECODE_OK, hexBytes, VieDecoder,
+  bhyveDecode, computeGla, DECODE_INCOMPLETE, DECODE_MISMATCH, DECODE_OK, DECODE_UNSUPPORTED, hexBytes, VieDecoder,
 } from './decode';
 import {
   COPY_FAULT, EFAULT, EINVAL, EMUL_OK, IDT_PF, vmm_emulate_instruction, type EmulEnv,
@@ -96,6 +96,21 @@ export function cloneExitEvent(ev: VmmExitEvent): VmmExitEvent {
   };
 }
 
+/**
+ * What iced said about one fetch window (rip and bytes): its length (0: no instruction), its
+ * text, and whether the bytes ended first. iced's answer is a function of exactly these, so
+ * the exit path keeps it and, on the next miss with the same window, runs only bhyve's parse
+ * (the modeled decode) and replays iced's cross-check and text (an emulator-side extra).
+ */
+interface IcedMemo {
+  bytes: Uint8Array;
+  numValid: number;
+  length: number;
+  text: string;
+  incomplete: boolean;
+}
+const ICED_MEMO_MAX = 4096;
+
 /** An emulator-side failure (not the guest's): stops the run with reason 'error'. */
 export class VmmError extends Error {}
 
@@ -134,6 +149,7 @@ export class Vmm implements EmulEnv {
   seq = 0;
 
   private readonly decoder = new VieDecoder();
+  private readonly icedMemo = new Map<number, IcedMemo>();
   private readonly scratchVie: Vie = newVie();
   private readonly walk1: WalkResult = newWalkResult();
   private readonly walk2: WalkResult = newWalkResult();
@@ -279,8 +295,7 @@ export class Vmm implements EmulEnv {
       if (firstLen < 0) return; // fault injected or run stopped
     }
     // vmm_decode_instruction
-    this.decoder.checkWithIced = this.disassemble;
-    const st = this.decoder.decode(vie, rip, this.disassemble);
+    const st = this.decodeVie(vie, rip);
     if (st !== DECODE_OK) {
       if (st === DECODE_INCOMPLETE && this.pendingPfError >= 0) {
         // The instruction does need the bytes of the second page, and that page faults:
@@ -310,6 +325,37 @@ export class Vmm implements EmulEnv {
     const straddle = vie.num_processed > firstLen;
     if (this.strategy === 'icache') this.insert(vm, vcpu, rip, vie, straddle);
     this.emulate(vcpu, exit, vie);
+  }
+
+  /**
+   * VieDecoder.decode(vie, rip, disassemble), with iced's part replayed from icedMemo when the
+   * same window was decoded before (same results: bhyve's parse runs every time).
+   */
+  private decodeVie(vie: Vie, rip: number): number {
+    const dec = this.decoder;
+    if (!this.disassemble) {
+      dec.checkWithIced = false;
+      return dec.decode(vie, rip, false);
+    }
+    const n = vie.num_valid;
+    const m = this.icedMemo.get(rip);
+    if (m !== undefined && m.numValid === n && sameBytes(m.bytes, vie.inst, n)) {
+      const status = bhyveDecode(vie);
+      dec.icedLength = m.length;
+      vie.disasm = m.text;
+      if (m.length === 0) return m.incomplete ? DECODE_INCOMPLETE : DECODE_UNSUPPORTED;
+      if (status !== 0) return DECODE_UNSUPPORTED;
+      if (vie.num_processed !== m.length) return DECODE_MISMATCH;
+      vie.decoded = 1;
+      return DECODE_OK;
+    }
+    dec.checkWithIced = true;
+    const st = dec.decode(vie, rip, true);
+    if (this.icedMemo.size >= ICED_MEMO_MAX) this.icedMemo.clear();
+    this.icedMemo.set(rip, {
+      bytes: vie.inst.slice(0, n), numValid: n, length: dec.icedLength, text: vie.disasm, incomplete: st === DECODE_INCOMPLETE,
+    });
+    return st;
   }
 
   /**
@@ -649,6 +695,11 @@ export class Vmm implements EmulEnv {
     this.ev.stop = s;
     this.ev.action = 'stop';
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array, n: number): boolean {
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** An address as the guest sees it: negative (upper-half) numbers as their 64-bit value. */
