@@ -7,6 +7,7 @@ import { memo, useMemo, useState } from 'react';
 import type { ExitEvent } from '../../../core/events';
 import type { Counters } from '../../../worker/protocol';
 import type { MachineState } from '../../../store/machineStore';
+import { selectExitsPerSec, selectLive, selectShownExit } from '../../../store/selectors';
 import { useMachine, useMachineThrottled } from '../useMachine';
 import { compact, hex, int, pct } from '../lib/format';
 import { HIT_COLOR, MISS_COLOR, STAGE_COLOR } from '../lib/stages';
@@ -14,12 +15,7 @@ import { buildPipeline, cycleShares, summarize, type PipelineNode } from './pipe
 import '../panels.css';
 
 export const STAGE_MS = 150;
-/** Above this many exits per second a running machine is shown as rates, not one exit at a time. */
-const LIVE_EXITS_PER_SEC = 4;
-
-const selectLive = (s: MachineState) => s.running && (s.history[s.history.length - 1]?.exitsPerSec ?? 0) > LIVE_EXITS_PER_SEC;
 const selectCounters = (s: MachineState) => s.counters;
-const selectRate = (s: MachineState) => s.history[s.history.length - 1]?.exitsPerSec ?? 0;
 
 function Node({ n, i, max }: { n: PipelineNode; i: number; max: number }) {
   const color = n.stage === 'resume' ? STAGE_COLOR.guest : STAGE_COLOR[n.stage];
@@ -120,9 +116,9 @@ function LiveView({ counters, rate }: { counters: Counters; rate: number }) {
 
 export default function ExitPipeline() {
   const live = useMachine(selectLive);
-  const exit = useMachine((s) => s.selectedExit);
+  const exit = useMachine(selectShownExit);
   const counters = useMachineThrottled(selectCounters, live ? 200 : 1000);
-  const rate = useMachineThrottled(selectRate, 200);
+  const rate = useMachineThrottled(selectExitsPerSec, 200);
   const cpi = counters ? summarize(counters).cyclesPerInsn : 0;
   return (
     <section className="xs-panel" data-testid="exit-pipeline" aria-label="Exit pipeline">

@@ -5,6 +5,7 @@
  */
 import { memo, useMemo, useState } from 'react';
 import type { ExitEvent } from '../../../core/events';
+import { selectShownExit } from '../../../store/selectors';
 import { useMachine } from '../useMachine';
 import { hex, hex64 } from '../lib/format';
 import {
@@ -102,7 +103,7 @@ const WalkView = memo(function WalkView({ exit }: { exit: ExitEvent }) {
 });
 
 export default function WalkGrid() {
-  const exit = useMachine((s) => s.selectedExit);
+  const exit = useMachine(selectShownExit);
   return (
     <section className="xs-panel" data-testid="walk-grid" aria-label="2D page walk">
       {exit ? <WalkView key={exit.seq} exit={exit} /> : <div className="xs-empty">Step to an exit, or click one in the event log, to see its page walk.</div>}

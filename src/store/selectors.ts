@@ -1,0 +1,26 @@
+/**
+ * Narrow selectors over the machine store shared by the panels (src/ui/panels). Each returns a
+ * value that keeps its identity while what it describes does not change, so a component that
+ * uses it re-renders only when it must.
+ */
+import type { ExitEvent } from '../core/events';
+import type { MachineState } from './machineStore';
+
+/** Above this many exits per second a run is shown as rates, not one exit at a time. */
+export const LIVE_EXITS_PER_SEC = 4;
+
+/** The newest exit's rate per second, from the last chart sample (0 before the first frame). */
+export const selectExitsPerSec = (s: MachineState): number => s.history[s.history.length - 1]?.exitsPerSec ?? 0;
+
+/** True while the machine runs too fast to show exits one by one. */
+export const selectLive = (s: MachineState): boolean => s.running && selectExitsPerSec(s) > LIVE_EXITS_PER_SEC;
+
+/**
+ * The exit the pipeline and walk panels show: while the machine runs at an animated speed (slow
+ * enough to follow), the newest exit; otherwise the selected one (step mode selects the newest
+ * exit itself; a click in the log selects any).
+ */
+export const selectShownExit = (s: MachineState): ExitEvent | null => {
+  if (s.running && !selectLive(s)) return s.exitLog[s.exitLog.length - 1] ?? s.selectedExit;
+  return s.selectedExit;
+};
