@@ -201,6 +201,46 @@ describe('strings', () => {
     expect(g(6)).toBe(0x20101en);
     expect(g(0) & 0xffn).toBe(1n);
   });
+  it('rep movs/stos a page at a time: page-crossing unaligned runs, a forward overlap repeats the pattern, #PF mid-run keeps the progress', () => {
+    const { v, g } = run(`
+      mov rdi, 0x200ffd            ; 5 unaligned qwords across 0x201000
+      mov rax, 0x1122334455667788
+      mov rcx, 600
+      rep stosq
+      mov rsi, 0x200ffd
+      mov rdi, 0x203ffb            ; unaligned copy whose source and destination cross pages
+      mov rcx, 600
+      rep movsq
+      mov r8, rsi
+      mov r9, rdi
+      mov byte [0x207000], 0xab    ; forward overlap: movsb from x to x+1 smears one byte
+      mov rsi, 0x207000
+      mov rdi, 0x207001
+      mov rcx, 100
+      rep movsb
+      mov rdi, 0x208000
+      mov ax, 0xbeef
+      mov rcx, 3
+      rep stosw`);
+    const dv = v.ram.view;
+    for (let k = 0; k < 600; k++) {
+      expect(dv.getBigUint64(0x200ffd + 8 * k, true)).toBe(0x1122334455667788n);
+      expect(dv.getBigUint64(0x203ffb + 8 * k, true)).toBe(0x1122334455667788n);
+    }
+    expect(dv.getUint8(0x200ffd + 4800)).toBe(0);
+    expect(g(8)).toBe(BigInt(0x200ffd + 4800));
+    expect(g(9)).toBe(BigInt(0x203ffb + 4800));
+    for (let k = 0; k <= 100; k++) expect(v.ram.bytes[0x207000 + k]).toBe(0xab);
+    expect(v.ram.bytes[0x207000 + 101]).toBe(0);
+    expect([dv.getUint16(0x208000, true), dv.getUint16(0x208004, true), dv.getUint16(0x208006, true)]).toEqual([0xbeef, 0xbeef, 0]);
+    expect(g(1)).toBe(0n);
+    // RAM ends at 64 MiB: a rep stosq that runs into it faults with RDI/RCX at the first unwritten element.
+    const m = asmMachine('mov rdi, 0x3fff000\nmov rcx, 1000\nxor eax, eax\nrep stosq\nhlt');
+    runUntilHalt(m.vcpu, 100);
+    expect(m.vcpu.lastException?.vector).toBe(14);
+    expect(m.vcpu.getGpr(7)).toBe(0x4000000n);
+    expect(m.vcpu.getGpr(1)).toBe(1000n - 512n);
+  });
   it('repne scasb finds a byte; repe cmpsb stops at a difference', () => {
     const { g } = run(`
       mov byte [0x200005], 7

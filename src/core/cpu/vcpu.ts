@@ -1263,10 +1263,12 @@ export class Vcpu implements CodeCacheListener {
       if (a32) { R[i] = (R[i]! + delta) | 0; R[i + 16] = 0; }
       else this.setRegNum(i, this.regAddr(i) + delta);
     };
+    const bulk = rep !== 0 && !a32 && kind <= 1;
     for (;;) {
       if (rep) {
         const cnt = a32 ? R[1]! : R[1]! | R[17]!;
         if (cnt === 0) return;
+        if (bulk && (this.fl & DF) === 0 && this.repChunk(kind, size, segBase)) continue;
       }
       const delta = this.fl & DF ? -size : size;
       switch (kind) {
@@ -1304,6 +1306,55 @@ export class Vcpu implements CodeCacheListener {
       }
     }
   }
+  /**
+   * REP MOVS / REP STOS forward with 64-bit addresses, a page at a time: the elements that lie
+   * in one source page and one destination page are translated once (source first, as the
+   * first element's read would be) and moved with one copy, then RSI/RDI/RCX advance by the
+   * chunk. Returns false (nothing done) where the per-element loop must run: fewer than 2
+   * elements fit, an element crosses a page, an MMIO page, or a forward overlap (element-wise
+   * MOVS repeats the pattern there, a memmove would not). Faults leave the state of the last
+   * completed chunk, as at an iteration boundary.
+   */
+  private repChunk(kind: number, size: number, segBase: number): boolean {
+    const R = this.R;
+    const cnt = R[17] !== 0 ? 0x40000000 : R[1]! >>> 0;
+    const dst = this.regAddr(7);
+    const dOff = dst - Math.floor(dst / 4096) * 4096;
+    let n = Math.min(cnt, Math.floor((4096 - dOff) / size));
+    let src = 0;
+    if (kind === 0) {
+      src = this.regAddr(6) + segBase;
+      n = Math.min(n, Math.floor((4096 - (src - Math.floor(src / 4096) * 4096)) / size));
+    }
+    if (n < 2) return false;
+    const len = n * size;
+    const bytes = this.ram.bytes;
+    if (kind === 0) {
+      const hs = this.xlate(src, 'read');
+      if (hs < 0) return false;
+      const hd = this.xlate(dst, 'write');
+      if (hd < 0 || (hd > hs && hd < hs + len)) return false;
+      bytes.copyWithin(hd, hs, hs + len);
+      this.setRegNum(6, this.regAddr(6) + len);
+    } else {
+      const hd = this.xlate(dst, 'write');
+      if (hd < 0) return false;
+      if (size === 1) bytes.fill(R[0]! & 0xff, hd, hd + len);
+      else {
+        const dv = this.dv, lo = R[0]!, hi = R[16]!;
+        for (let a = hd, end = hd + len; a < end; a += size) {
+          if (size === 2) dv.setUint16(a, lo & 0xffff, true);
+          else { dv.setInt32(a, lo, true); if (size === 8) dv.setInt32(a + 4, hi, true); }
+        }
+      }
+    }
+    this.setRegNum(7, dst + len);
+    const lo = (R[1]! >>> 0) - n;
+    R[1] = lo | 0;
+    if (lo < 0) R[17] = (R[17]! - 1) | 0;
+    return true;
+  }
+
   private rdN(ea: number, size: number): number {
     if (size === 1) return this.rd8(ea);
     if (size === 2) return this.rd16(ea);

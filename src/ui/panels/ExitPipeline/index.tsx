@@ -14,19 +14,29 @@ import { HIT_COLOR, MISS_COLOR, STAGE_COLOR } from '../lib/stages';
 import { buildPipeline, cycleShares, summarize, type PipelineNode } from './pipelineModel';
 import '../panels.css';
 
-export const STAGE_MS = 150;
+/** Milliseconds per stage in step mode; faster while running so one exit plays before the next. */
+const STAGE_MS = 150;
+const MIN_STAGE_MS = 25;
+
+/** Stage duration that lets one exit's ~9 stages play before the next exit arrives. */
+function paceStageMs(running: boolean, exitsPerSec: number): number {
+  if (!running || exitsPerSec <= 0) return STAGE_MS;
+  // Quantized, so a changing rate does not shift animations already playing.
+  const ideal = 1000 / (exitsPerSec * 9);
+  return [STAGE_MS, 75, 40].find((ms) => ms <= ideal) ?? MIN_STAGE_MS;
+}
 const selectCounters = (s: MachineState) => s.counters;
 
-function Node({ n, i, max }: { n: PipelineNode; i: number; max: number }) {
+function Node({ n, i, max, stageMs }: { n: PipelineNode; i: number; max: number; stageMs: number }) {
   const color = n.stage === 'resume' ? STAGE_COLOR.guest : STAGE_COLOR[n.stage];
   const accent = n.state === 'hit' ? HIT_COLOR : n.state === 'miss' ? MISS_COLOR : color;
   return (
     <>
-      {i > 0 && <div className="xs-pipe-arrow" style={{ animationDelay: `${i * STAGE_MS - STAGE_MS / 2}ms` }}>→</div>}
+      {i > 0 && <div className="xs-pipe-arrow" style={{ animationDelay: `${i * stageMs - stageMs / 2}ms` }}>→</div>}
       <div
         className={`xs-pipe-node xs-pipe-${n.state}`}
         data-stage={n.id}
-        style={{ animationDelay: `${i * STAGE_MS}ms`, ['--accent' as string]: accent }}
+        style={{ animationDelay: `${i * stageMs}ms`, ['--accent' as string]: accent }}
         title={n.detail}
       >
         <div className="xs-pipe-label">{n.label}{n.state === 'hit' ? ' ✓ hit' : n.state === 'miss' ? ' ✗ miss' : ''}</div>
@@ -38,7 +48,7 @@ function Node({ n, i, max }: { n: PipelineNode; i: number; max: number }) {
   );
 }
 
-const StepView = memo(function StepView({ exit, cyclesPerInsn }: { exit: ExitEvent; cyclesPerInsn: number }) {
+const StepView = memo(function StepView({ exit, cyclesPerInsn, stageMs }: { exit: ExitEvent; cyclesPerInsn: number; stageMs: number }) {
   const nodes = useMemo(() => buildPipeline(exit), [exit]);
   const [replay, setReplay] = useState(0);
   const max = Math.max(1, ...nodes.map((n) => n.cycles ?? 0));
@@ -51,7 +61,7 @@ const StepView = memo(function StepView({ exit, cyclesPerInsn }: { exit: ExitEve
         <button type="button" className="xs-btn" onClick={() => setReplay((r) => r + 1)} title="Play this exit again">replay</button>
       </div>
       <div className="xs-pipe-flow">
-        {nodes.map((n, i) => <Node key={n.id} n={n} i={i} max={max} />)}
+        {nodes.map((n, i) => <Node key={n.id} n={n} i={i} max={max} stageMs={stageMs} />)}
       </div>
       {exit.reason !== 'mmio' && (
         <div className="xs-note">
@@ -60,7 +70,7 @@ const StepView = memo(function StepView({ exit, cyclesPerInsn }: { exit: ExitEve
             : `A ${exit.reason} exit does not go through the instruction-emulation path (no lookup, walk, fetch or decode).`}
         </div>
       )}
-      <div className="xs-pipe-total" style={{ animationDelay: `${nodes.length * STAGE_MS}ms` }}>
+      <div className="xs-pipe-total" style={{ animationDelay: `${nodes.length * stageMs}ms` }}>
         This exit cost <b>{int(exit.cycles)}</b> modeled cycles
         {cyclesPerInsn > 0 && <> — the time of about <b>{int(exit.cycles / cyclesPerInsn)}</b> guest instructions</>}
         {exit.invalidated ? <>; it invalidated <b>{exit.invalidated}</b> cache {exit.invalidated === 1 ? 'entry' : 'entries'}</> : null}.
@@ -119,11 +129,12 @@ export default function ExitPipeline() {
   const exit = useMachine(selectShownExit);
   const counters = useMachineThrottled(selectCounters, live ? 200 : 1000);
   const rate = useMachineThrottled(selectExitsPerSec, 200);
+  const running = useMachine((s) => s.running);
   const cpi = counters ? summarize(counters).cyclesPerInsn : 0;
   return (
     <section className="xs-panel" data-testid="exit-pipeline" aria-label="Exit pipeline">
       {live && counters ? <LiveView counters={counters} rate={rate} />
-        : exit ? <StepView key={exit.seq} exit={exit} cyclesPerInsn={cpi} />
+        : exit ? <StepView key={exit.seq} exit={exit} cyclesPerInsn={cpi} stageMs={paceStageMs(running, rate)} />
           : <div className="xs-empty">Step to the next exit to watch the VMM handle it, stage by stage.</div>}
     </section>
   );

@@ -5,7 +5,8 @@
  */
 import { memo, useMemo, useState } from 'react';
 import type { ExitEvent } from '../../../core/events';
-import { selectShownExit } from '../../../store/selectors';
+import type { MachineState } from '../../../store/machineStore';
+import { selectExitsPerSec, selectShownExit } from '../../../store/selectors';
 import { useMachine } from '../useMachine';
 import { hex, hex64 } from '../lib/format';
 import {
@@ -14,8 +15,14 @@ import {
 } from './walkLayout';
 import '../panels.css';
 
-/** Milliseconds between two references lighting up. */
+/** Milliseconds between two references lighting up (less while running, so a walk plays before the next). */
 const REF_DELAY_MS = 70;
+const selectRefDelay = (s: MachineState): number => {
+  const rate = selectExitsPerSec(s);
+  if (!s.running || rate <= 0) return REF_DELAY_MS;
+  const ideal = 1000 / (rate * 24); // quantized: a changing rate must not shift animations already playing
+  return [REF_DELAY_MS, 35, 15].find((ms) => ms <= ideal) ?? 5;
+};
 
 function Cell({ cell, delayMs }: { cell: WalkCell; delayMs: number }) {
   const info = describeCell(cell);
@@ -53,7 +60,7 @@ function rowAddresses(t: WalkTranslation, exit: ExitEvent): Map<number, number> 
   return m;
 }
 
-function Translation({ t, exit, base }: { t: WalkTranslation; exit: ExitEvent; base: number }) {
+function Translation({ t, exit, base, delayMs }: { t: WalkTranslation; exit: ExitEvent; base: number; delayMs: number }) {
   const addrs = rowAddresses(t, exit);
   return (
     <div className="xs-walk-grid">
@@ -66,12 +73,12 @@ function Translation({ t, exit, base }: { t: WalkTranslation; exit: ExitEvent; b
           <span>{addrs.has(row) ? `gpa ${hex(addrs.get(row) ?? 0)}` : t.rows.includes(row) ? '' : 'skipped (large page)'}</span>
         </div>
       ))}
-      {t.cells.map((c) => <Cell key={c.order} cell={c} delayMs={(c.order - base) * REF_DELAY_MS} />)}
+      {t.cells.map((c) => <Cell key={c.order} cell={c} delayMs={(c.order - base) * delayMs} />)}
     </div>
   );
 }
 
-const WalkView = memo(function WalkView({ exit }: { exit: ExitEvent }) {
+const WalkView = memo(function WalkView({ exit, delayMs }: { exit: ExitEvent; delayMs: number }) {
   const layout = useMemo(() => layoutWalk(exit.walk), [exit.walk]);
   const [replay, setReplay] = useState(0);
   if (!exit.walk || exit.walk.length === 0) {
@@ -95,7 +102,7 @@ const WalkView = memo(function WalkView({ exit }: { exit: ExitEvent }) {
         <div key={i}>
           {layout.translations.length > 1 && <div className="xs-note">translation {i + 1} of {layout.translations.length}{i > 0 ? ' (the instruction crosses a page)' : ''}</div>}
           {t.fault && <div className="xs-walk-faultmsg">walk stopped: {t.fault}</div>}
-          <Translation t={t} exit={exit} base={0} />
+          <Translation t={t} exit={exit} base={0} delayMs={delayMs} />
         </div>
       ))}
     </div>
@@ -104,9 +111,10 @@ const WalkView = memo(function WalkView({ exit }: { exit: ExitEvent }) {
 
 export default function WalkGrid() {
   const exit = useMachine(selectShownExit);
+  const delayMs = useMachine(selectRefDelay);
   return (
     <section className="xs-panel" data-testid="walk-grid" aria-label="2D page walk">
-      {exit ? <WalkView key={exit.seq} exit={exit} /> : <div className="xs-empty">Step to an exit, or click one in the event log, to see its page walk.</div>}
+      {exit ? <WalkView key={exit.seq} exit={exit} delayMs={delayMs} /> : <div className="xs-empty">Step to an exit, or click one in the event log, to see its page walk.</div>}
     </section>
   );
 }
