@@ -19,6 +19,13 @@ export interface Block {
   fn: BlockFn;
   /** Host-physical pages (4 KiB numbers) the block's bytes come from. */
   pages: number[];
+  /**
+   * When the block's (only) instruction crosses into the next linear page: the host-physical
+   * page its bytes there came from (also in `pages`), else -1. Such a block is valid for an
+   * entry only while that linear page still translates to this page (QEMU's tb->page_addr[1]):
+   * the vCPU checks it at lookup; jump caches and chains are dropped on every TLB flush.
+   */
+  page2: number;
   valid: boolean;
   single: boolean;
   /** Generated source (kept for debugging and tests). */
@@ -58,7 +65,11 @@ export class CodeCache {
     this.translated++;
     const key = b.single ? -b.hpa - 1 : b.hpa;
     const old = this.byEntry.get(key);
-    if (old) old.valid = false;
+    if (old) {
+      // Replaced (another RIP for the same bytes, or another second page): drop it from its pages.
+      old.valid = false;
+      this.unlink(old, -1);
+    }
     this.byEntry.set(key, b);
     for (const p of b.pages) {
       let list = this.byPage.get(p);
@@ -91,18 +102,23 @@ export class CodeCache {
       n++;
       const key = b.single ? -b.hpa - 1 : b.hpa;
       if (this.byEntry.get(key) === b) this.byEntry.delete(key);
-      for (const p of b.pages) {
-        if (p === page) continue;
-        const other = this.byPage.get(p);
-        if (other) {
-          const j = other.indexOf(b);
-          if (j >= 0) other.splice(j, 1);
-          if (other.length === 0) this.byPage.delete(p);
-        }
-      }
+      this.unlink(b, page);
     }
     this.invalidated += n;
     return n;
+  }
+
+  /** Remove `b` from the block lists of its pages other than `except`. */
+  private unlink(b: Block, except: number): void {
+    for (const p of b.pages) {
+      if (p === except) continue;
+      const other = this.byPage.get(p);
+      if (other) {
+        const j = other.indexOf(b);
+        if (j >= 0) other.splice(j, 1);
+        if (other.length === 0) this.byPage.delete(p);
+      }
+    }
   }
 
   clear(): void {

@@ -305,6 +305,68 @@ describe('self-modifying code', () => {
   });
 });
 
+describe('instructions that straddle two linear pages', () => {
+  // `mov eax, imm32; ret` at 0x200fff: the opcode on linear page 0x200000, the immediate on
+  // 0x201000, which maps physical 0x201000 (imm 0x11111111) or 0x300000 (imm 0x22222222).
+  const straddler = (m: ReturnType<typeof asmMachine>) => {
+    m.ram.bytes[0x200fff] = 0xb8;
+    m.ram.bytes.set([0x11, 0x11, 0x11, 0x11, 0xc3], 0x201000);
+    m.ram.bytes.set([0x22, 0x22, 0x22, 0x22, 0xc3], 0x300000);
+  };
+  const PTE_201000 = 0x5000 + 1 * 8; // PT #1 (0x200000-0x3fffff), entry 1
+
+  it('after the second page is remapped (PTE write + invlpg) the new bytes run; writes to the new second page retranslate', () => {
+    const m = asmMachine(`
+      mov rcx, 0x200fff
+      call rcx
+      mov r8d, eax
+      mov qword [${PTE_201000}], 0x300007
+      invlpg [0x201000]
+      call rcx
+      mov r9d, eax
+      mov dword [0x300000], 0x33333333
+      call rcx
+      mov r10d, eax
+      hlt`);
+    straddler(m);
+    expect(runUntilHalt(m.vcpu, 1000).exit.reason).toBe('hlt');
+    expect(m.vcpu.getGpr(8)).toBe(0x11111111n);
+    expect(m.vcpu.getGpr(9)).toBe(0x22222222n);
+    expect(m.vcpu.getGpr(10)).toBe(0x33333333n);
+  });
+
+  it('after a CR3 switch to a tree that maps the second page elsewhere the new bytes run, and the old ones again after switching back', () => {
+    const m = asmMachine(`
+      mov rcx, 0x200fff
+      call rcx
+      mov r8d, eax
+      mov rax, 0x400000
+      mov cr3, rax
+      call rcx
+      mov r9d, eax
+      mov rax, 0x1000
+      mov cr3, rax
+      call rcx
+      mov r10d, eax
+      hlt`);
+    straddler(m);
+    // Tree b: copies of the PML4, PDPT, PD and PT #1 at 0x400000.., PT #1 mapping 0x201000 -> 0x300000.
+    const [pml4, pdpt, pd, pt] = [0x400000, 0x401000, 0x402000, 0x403000];
+    m.ram.bytes.copyWithin(pml4, 0x1000, 0x2000);
+    m.ram.bytes.copyWithin(pdpt, 0x2000, 0x3000);
+    m.ram.bytes.copyWithin(pd, 0x3000, 0x4000);
+    m.ram.bytes.copyWithin(pt, 0x5000, 0x6000);
+    m.ram.view.setUint32(pml4, pdpt | 7, true);
+    m.ram.view.setUint32(pdpt, pd | 7, true);
+    m.ram.view.setUint32(pd + 8, pt | 7, true);
+    m.ram.view.setUint32(pt + 8, 0x300000 | 7, true);
+    expect(runUntilHalt(m.vcpu, 1000).exit.reason).toBe('hlt');
+    expect(m.vcpu.getGpr(8)).toBe(0x11111111n);
+    expect(m.vcpu.getGpr(9)).toBe(0x22222222n);
+    expect(m.vcpu.getGpr(10)).toBe(0x11111111n);
+  });
+});
+
 describe('cpuid and msrs', () => {
   it('cpuid leaf 0 vendor and leaf 0x80000001 long mode', () => {
     const m = asmMachine('xor eax, eax\ncpuid\nmov r8, rbx\nmov eax, 0x80000001\ncpuid\nhlt');

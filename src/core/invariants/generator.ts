@@ -43,14 +43,13 @@ export interface StressFeatures {
 /**
  * Ways around bugs found in other modules, each on until its owner fixes it (knownBugs.test.ts
  * holds the minimal reproducer of each, as it.fails). STRESS_NO_WORKAROUNDS=1 turns them all off.
+ * None is open: the vCPU's bt on MMIO, fetch-walk A-bit updates on protected table pages and
+ * straddling instructions under remaps are fixed. A new one adds a boolean field here.
  */
-export interface Workarounds {
-  /** cpu: a straddling instruction keeps its old decode after its second page's mapping changes (invlpg or CR3). */
-  noStraddleRemap: boolean;
-}
+export type Workarounds = Record<string, never>;
 
-export const KNOWN_BUG_WORKAROUNDS: Workarounds = { noStraddleRemap: true };
-export const NO_WORKAROUNDS: Workarounds = { noStraddleRemap: false };
+export const KNOWN_BUG_WORKAROUNDS: Workarounds = {};
+export const NO_WORKAROUNDS: Workarounds = {};
 
 export interface StressConfig {
   sliceInsns: number;
@@ -143,7 +142,7 @@ class ProgramGen {
   /** Flags of a non-leaf entry or 4 KiB leaf: present | writable | user (A clear: fetch walks set it on protected table pages). */
   private readonly PTE = 0x7;
 
-  constructor(private readonly rng: Prng, private readonly f: StressFeatures, private readonly wa: Workarounds) {
+  constructor(private readonly rng: Prng, private readonly f: StressFeatures, _wa: Workarounds) {
     this.varsLabel = f.ownTables && f.dataInTablePage ? 'pd_low + 0x800' : 'vars';
   }
 
@@ -283,7 +282,6 @@ class ProgramGen {
   private remap(slot: Slot, tree: Tree, who: Owner): Mutation | null {
     const info = this.slots.get(slot);
     if (!info || info.variants.length < 2) return null;
-    if (slot === 'st' && this.wa.noStraddleRemap) return null;
     const key = `${tree}:${slot}`;
     const cur = this.mapped.get(key) ?? 0;
     const choices = info.variants.map((_, i) => i).filter((i) => i !== cur);
@@ -330,7 +328,7 @@ class ProgramGen {
     for (const t of ['a', 'b'] as const) {
       const pick = (slot: Slot): string => {
         const info = this.slots.get(slot)!;
-        const i = t === 'a' || (slot === 'st' && this.wa.noStraddleRemap) ? 0 : this.rng.int(info.variants.length);
+        const i = t === 'a' ? 0 : this.rng.int(info.variants.length);
         this.mapped.set(`${t}:${slot}`, i);
         return `${info.variants[i]} + ${this.PTE}`;
       };

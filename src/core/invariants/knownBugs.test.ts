@@ -216,13 +216,13 @@ describe('known bugs found by the stress test (remove it.fails once fixed)', () 
     expectHaltedAndAgreeing(states);
   });
 
-  it.fails('cpu: an instruction straddling into a remapped page (PTE write + invlpg) runs its new bytes', () => {
+  it('cpu: an instruction straddling into a remapped page (PTE write + invlpg) runs its new bytes', () => {
     const states = runAll(STRADDLE_REMAP, 'straddle-remap.s');
     expectHaltedAndAgreeing(states);
     for (const s of states) expect(s.vcpus[0].regs.r9, s.strategy).toBe(0x22222222n);
   });
 
-  it.fails('cpu: an instruction straddling into a page that a CR3 switch maps elsewhere runs the new bytes', () => {
+  it('cpu: an instruction straddling into a page that a CR3 switch maps elsewhere runs the new bytes', () => {
     const states = runAll(STRADDLE_CR3, 'straddle-cr3.s');
     expectHaltedAndAgreeing(states);
     for (const s of states) expect(s.vcpus[0].regs.r9, s.strategy).toBe(0x22222222n);
