@@ -7,8 +7,8 @@
  * never back), which makes the iteration converge.
  */
 import { AsmError, evaluate, type EvalEnv, type Expr, type Value } from './expr';
-import { encodeInstruction, resolveMnemonic, unknownMnemonicMessage, type ROperand } from './encode';
-import { DIRECTIVES, parse, type Item, type Operand, type SectionName } from './parser';
+import { encodeInstruction, isKnownMnemonic, unknownMnemonicMessage, type ROperand } from './encode';
+import { DIRECTIVES, isNumericLabel, parse, type Item, type Operand, type SectionName } from './parser';
 import { closest } from './suggest';
 import { tables } from './tables';
 import type { AsmOptions, AsmResult, Diagnostic, LineMapEntry, Segment } from './index';
@@ -60,7 +60,7 @@ export function assembleSource(source: string, options: AsmOptions): AsmResult {
   const file = options.file ?? 'input.s';
   const origin = BigInt(options.origin ?? 0x100000);
   const predefined = options.predefined ?? new Map<string, bigint>();
-  const parsed = parse(source);
+  const parsed = parse(source, new Set(predefined.keys()));
   const diag = (line: number, col: number, message: string): Diagnostic => ({ file, line, col, severity: 'error', message });
   const diagnostics: Diagnostic[] = parsed.diags.map((d) => diag(d.line, d.col, d.message));
 
@@ -90,7 +90,7 @@ export function assembleSource(source: string, options: AsmOptions): AsmResult {
   // Unknown mnemonics are reported once, from the parse, not per pass.
   const badMnemonic = new Set<Item>();
   for (const it of parsed.items) {
-    if (it.t === 'insn' && !resolveMnemonic(it.mnemonic)) {
+    if (it.t === 'insn' && !isKnownMnemonic(it.mnemonic)) {
       badMnemonic.add(it);
       diagnostics.push(diag(it.line, it.col, unknownMnemonicMessage(it.written, DIRECTIVES)));
     }
@@ -125,6 +125,7 @@ export function assembleSource(source: string, options: AsmOptions): AsmResult {
   if (data.bytes.len > 0) segments.push({ name: '.data', addr: Number(data.start), bytes: data.bytes.buf.slice(0, data.bytes.len) });
   const symbols = new Map<string, bigint>();
   for (const name of parsed.declared.keys()) {
+    if (isNumericLabel(name)) continue; // GNU's `1:` labels are local, like GNU's .L symbols
     const v = r.values.get(name);
     if (v !== undefined) symbols.set(name, v);
   }
@@ -167,6 +168,10 @@ export function assembleSource(source: string, options: AsmOptions): AsmResult {
           // First pass, forward reference: guess "here" for labels so jumps start short.
           res.usedEstimate = true;
           return { value: decl.kind === 'label' ? here : 0n, reloc };
+        }
+        if (isNumericLabel(name)) {
+          const n = name.split(':')[0];
+          throw new AsmError(`no '${n}:' label after '${n}f'`, col);
         }
         const hint = closest(name, symbolNames(), false) ?? closest(name, symbolNames());
         throw new AsmError(`undefined symbol '${name}'` + (hint ? `; did you mean '${hint}'?` : ''), col);
@@ -225,8 +230,11 @@ export function assembleSource(source: string, options: AsmOptions): AsmResult {
             const fill = it.fill ? Number(BigInt.asUintN(8, ev(it.fill).value)) : cur === '.text' ? 0x90 : 0;
             const at = pc();
             const pad = Number((b - (at % b)) % b);
-            if (pad > 0) {
-              sections[cur].bytes.fill(fill, pad);
+            const maxSkip = it.maxSkip ? ev(it.maxSkip).value : undefined;
+            if (pad > 0 && (maxSkip === undefined || BigInt(pad) <= maxSkip)) {
+              // GNU pads code with long NOPs (and a jump over long runs); NASM with 90s.
+              if (it.gnu && cur === '.text' && fill === 0x90) sections[cur].bytes.push(gnuNops(pad));
+              else sections[cur].bytes.fill(fill, pad);
               res.lineMap.push({ addr: Number(at), length: pad, line: it.line });
             }
             break;
@@ -315,6 +323,25 @@ function dependsOnAddress(e: Expr): boolean {
     case 'bin': return dependsOnAddress(e.a) || dependsOnAddress(e.b);
     default: return false;
   }
+}
+
+/** GNU as's x86-64 code padding: NOPs of up to 11 bytes, a jump over the run when 8 or more would be needed. */
+const GNU_NOPS: readonly (readonly number[])[] = [
+  [], [0x90], [0x66, 0x90], [0x0f, 0x1f, 0x00], [0x0f, 0x1f, 0x40, 0x00], [0x0f, 0x1f, 0x44, 0x00, 0x00],
+  [0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00], [0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00], [0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
+  [0x66, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00], [0x66, 0x2e, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
+  [0x66, 0x66, 0x2e, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
+];
+function gnuNops(pad: number): number[] {
+  const out: number[] = [];
+  let n = pad;
+  if (Math.floor(pad / 11) > 7) {
+    if (pad - 2 <= 127) { out.push(0xeb, pad - 2); n -= 2; }
+    else { const d = pad - 5; out.push(0xe9, d & 0xff, (d >> 8) & 0xff, (d >> 16) & 0xff, (d >>> 24) & 0xff); n -= 5; }
+  }
+  while (n >= 11) { out.push(...GNU_NOPS[11]); n -= 11; }
+  out.push(...GNU_NOPS[n]);
+  return out;
 }
 
 function alignUp(v: bigint, a: number): bigint {

@@ -7,9 +7,9 @@
  * the classic encoding first). Branches are candidates too: rel8 fails to encode when the
  * target is too far, so jumps come out short when they can be.
  */
-import { Encoder, Instruction, OpCodeOperandKind as K, OpKind, Register } from '../iced';
+import { Code, Encoder, Instruction, OpCodeOperandKind as K, OpKind, Register } from '../iced';
 import { AsmError } from './expr';
-import type { MemOperand } from './parser';
+import { PREFIX_BYTES, rexByte, type MemOperand } from './parser';
 import { closest } from './suggest';
 import { isImplicitStringKind, tables, type RegInfo, type Template } from './tables';
 
@@ -105,7 +105,7 @@ function memKind(k: K): boolean {
 }
 
 /** Does the operand have the right shape for kind k (ignoring immediate ranges)? */
-function shapeMatches(t: Template, k: K, o: ROperand, movabs: boolean): boolean {
+function shapeMatches(t: Template, k: K, o: ROperand, movabs: boolean, offs = false): boolean {
   switch (o.t) {
     case 'reg': return regMatches(k, o.reg);
     case 'imm':
@@ -113,7 +113,7 @@ function shapeMatches(t: Template, k: K, o: ROperand, movabs: boolean): boolean 
       return isImmKind(k) && o.jump === undefined;
     case 'mem': {
       if (!memKind(k)) return false;
-      if ((k === K.mem_offs) !== movabs) return false;
+      if (k === K.mem_offs ? !(movabs || offs) : movabs) return false;
       if (k === K.mem_offs && (o.m.base || o.m.index || o.m.rel)) return false;
       if (o.m.far !== t.farMem) return false;
       if (o.m.size !== undefined && t.memSize !== 0 && o.m.size !== t.memSize) return false;
@@ -122,17 +122,45 @@ function shapeMatches(t: Template, k: K, o: ROperand, movabs: boolean): boolean 
   }
 }
 
-/** Operand lists to try: xchg and test are commutative in NASM and GNU; `imul r, imm` = `imul r, r, imm`. */
+const SHIFTS = new Set(['shl', 'shr', 'sar', 'rol', 'ror', 'rcl', 'rcr']);
+
+/**
+ * Operand lists to try: xchg and test are commutative in NASM and GNU; `imul r, imm` = `imul r, r, imm`;
+ * a shift or rotate with one operand shifts by 1 (GNU).
+ */
 function operandVariants(mn: string, ops: readonly ROperand[]): (readonly ROperand[])[] {
   const out: (readonly ROperand[])[] = [ops];
+  if (SHIFTS.has(mn) && ops.length === 1) out.push([ops[0], { t: 'imm', value: 1n, reloc: false, col: ops[0].col }]);
   if ((mn === 'xchg' || mn === 'test') && ops.length === 2) out.push([ops[1], ops[0]]);
   if (mn === 'imul' && ops.length === 2 && ops[0].t === 'reg' && ops[1].t === 'imm') out.push([ops[0], ops[0], ops[1]]);
   return out;
 }
 
-export function resolveMnemonic(mn: string): { name: string; templates: readonly Template[]; movabs: boolean } | undefined {
+interface Resolved { name: string; templates: readonly Template[]; movabs: boolean; }
+
+/** GNU (AT&T-derived) spellings GNU as also accepts in Intel mode: name, and the operation size it fixes. */
+const GNU_NAMES: Record<string, [string, number?]> = {
+  cltq: ['cdqe'], cqto: ['cqo'], cwtl: ['cwde'], cltd: ['cdq'], cbtw: ['cbw'], cwtd: ['cwd'], ud2a: ['ud2'], ud2b: ['ud1'], lret: ['retf'],
+  movslq: ['movsxd', 64], movsbw: ['movsx', 16], movsbl: ['movsx', 32], movsbq: ['movsx', 64], movswl: ['movsx', 32], movswq: ['movsx', 64],
+  movzbw: ['movzx', 16], movzbl: ['movzx', 32], movzbq: ['movzx', 64], movzwl: ['movzx', 32], movzwq: ['movzx', 64],
+  movzxb: ['movzx'], movzxw: ['movzx'], movsxb: ['movsx'], movsxw: ['movsx'], movsxl: ['movsxd'],
+  movabsq: ['movabs'], int1: ['int1'], icebp: ['int1'],
+};
+/** iced names GNU's 16-bit forms plainly (our aliases map `pushf` to pushfq, `iret` to iretd). */
+const DIRECT: Record<string, string> = { pushfw: 'pushf', popfw: 'popf', iretw: 'iret' };
+
+function bySize(r: Resolved, size: number | undefined): Resolved | undefined {
+  if (size === undefined) return r;
+  const is8 = (k: K): boolean => k === K.r8_or_mem || k === K.r8_reg || k === K.r8_opcode || k === K.al;
+  const templates = r.templates.filter((t) => (size === 8 ? t.opSize === 0 && t.ops.some(is8) : t.opSize === size));
+  return templates.length ? { ...r, templates } : undefined;
+}
+
+function resolveBase(mn: string): Resolved | undefined {
   const tb = tables();
   if (mn === 'movabs') return { name: 'mov', templates: tb.byMnemonic.get('mov') ?? [], movabs: true };
+  const direct = DIRECT[mn];
+  if (direct) return { name: direct, templates: tb.byMnemonic.get(direct) ?? [], movabs: false };
   const name = tb.aliases.get(mn) ?? mn;
   const templates = tb.byMnemonic.get(name);
   if (!templates) return undefined;
@@ -141,6 +169,26 @@ export function resolveMnemonic(mn: string): { name: string; templates: readonly
     return { name, templates: [...templates, ...(tb.byMnemonic.get('movsxd') ?? []).filter((t) => t.ops[0] === K.r64_reg)], movabs: false };
   }
   return { name, templates, movabs: false };
+}
+
+/** A GNU suffixed spelling (`pushq`, `shrb`, `cltq`, `movslq`): its base instruction, sized. */
+function resolveSuffixed(mn: string): Resolved | undefined {
+  const g = GNU_NAMES[mn];
+  if (g) { const r = resolveBase(g[0]); return r && bySize(r, g[1]); }
+  const m = mn.match(/^([a-z][a-z0-9]*?)([bwlq])$/);
+  if (!m) return undefined;
+  const g2 = GNU_NAMES[m[1]];
+  const r = resolveBase(m[1]) ?? (g2 && resolveBase(g2[0]));
+  return r && bySize(r, { b: 8, w: 16, l: 32, q: 64 }[m[2]]);
+}
+
+export function resolveMnemonic(mn: string): Resolved | undefined {
+  return resolveBase(mn) ?? resolveSuffixed(mn);
+}
+
+/** Spellings the encoder accepts (GNU's operand forms of string instructions included). */
+export function isKnownMnemonic(mn: string): boolean {
+  return STRING_BASES.has(mn) || resolveMnemonic(mn) !== undefined;
 }
 
 export function unknownMnemonicMessage(written: string, extra: readonly string[]): string {
@@ -162,6 +210,11 @@ const STRING_OPKIND: Partial<Record<K, OpKind>> = {
   [K.es_rDI]: OpKind.MemoryESRDI,
   [K.seg_rDI]: OpKind.MemorySegRDI,
 };
+const STRING_OPKIND32: Partial<Record<K, OpKind>> = {
+  [K.seg_rSI]: OpKind.MemorySegESI,
+  [K.es_rDI]: OpKind.MemoryESEDI,
+  [K.seg_rDI]: OpKind.MemorySegEDI,
+};
 const FIXED_REG: Partial<Record<K, Register>> = {
   [K.al]: Register.AL, [K.cl]: Register.CL, [K.ax]: Register.AX, [K.dx]: Register.DX, [K.eax]: Register.EAX, [K.rax]: Register.RAX,
   [K.es]: Register.ES, [K.cs]: Register.CS, [K.ss]: Register.SS, [K.ds]: Register.DS, [K.fs]: Register.FS, [K.gs]: Register.GS, [K.st0]: Register.ST0,
@@ -180,16 +233,25 @@ function immOpKind(k: K, second: boolean): OpKind {
   }
 }
 
-function setMemory(ins: Instruction, i: number, k: K, o: ROperand & { t: 'mem' }, rip: bigint, defaultRel: boolean, len: number): void {
+function setMemory(ins: Instruction, i: number, k: K, o: ROperand & { t: 'mem' }, req: EncodeRequest, len: number): void {
+  const { rip, defaultRel } = req;
+  const hint = req.prefixes.includes('{disp32}') ? 4 : req.prefixes.includes('{disp8}') ? 1 : 0;
+  const addr32 = req.prefixes.includes('addr32');
   const m = o.m;
   ins.setOpKind(i, OpKind.Memory);
-  ins.segmentPrefix = m.seg ?? Register.None;
+  // GNU drops a segment written before the brackets when it is the default one (DS, or SS with RSP/RBP).
+  const stackBase = m.base && /^[re](sp|bp)$/.test(m.base.name);
+  const dflt = stackBase ? Register.SS : Register.DS;
+  ins.segmentPrefix = m.seg === undefined || (m.segOutside && m.seg === dflt) ? Register.None : m.seg;
+  if (addr32 && k !== K.mem_offs && (m.rel || m.base?.cls === 'r64' || m.index?.cls === 'r64' || (defaultRel && !m.abs && !m.base && !m.index))) {
+    throw new AsmError('addr32 needs 32-bit address registers (write [eax], [ebx+ecx*4], ...)', o.col);
+  }
   ins.memoryIndexScale = m.scale;
   if (k === K.mem_offs) {
     ins.memoryBase = Register.None;
     ins.memoryIndex = Register.None;
-    ins.memoryDisplacement = BigInt.asUintN(64, o.disp);
-    ins.memoryDisplSize = 8;
+    ins.memoryDisplacement = BigInt.asUintN(addr32 ? 32 : 64, o.disp);
+    ins.memoryDisplSize = addr32 ? 4 : 8;
     return;
   }
   const ripRel = m.rel || (defaultRel && !m.abs && !m.base && !m.index);
@@ -211,7 +273,9 @@ function setMemory(ins: Instruction, i: number, k: K, o: ROperand & { t: 'mem' }
     const s = signedIn(d, wide ? 64 : 32);
     if (s === undefined || s < -(1n << 31n) || s >= 1n << 31n) throw new AsmError('displacement does not fit in 32 bits', o.col);
     ins.memoryDisplacement = BigInt.asUintN(64, s);
-    ins.memoryDisplSize = s === 0n ? 0 : 1; // 1: iced picks disp8 or disp32, whichever fits
+    // 1: iced picks disp8 or disp32, whichever fits; {disp8} asks for a disp8 even when 0;
+    // {disp32} for a disp32 (iced writes disp32 for a size of 4 or 8).
+    ins.memoryDisplSize = hint === 4 ? (wide ? 8 : 4) : s === 0n && hint === 0 ? 0 : 1;
     return;
   }
   if (m.index) {
@@ -224,7 +288,10 @@ function setMemory(ins: Instruction, i: number, k: K, o: ROperand & { t: 'mem' }
   // Absolute [disp32]: sign-extended to 64 bits. An address in 2..4 GiB (the LAPIC at
   // 0xFEE00000) gets the address-size prefix instead, which zero-extends it.
   const s = signedIn(d, 64);
-  if (s !== undefined && s >= -(1n << 31n) && s < 1n << 31n) {
+  if (addr32 && d >= -(1n << 31n) && d < 1n << 32n) {
+    ins.memoryDisplacement = BigInt.asUintN(32, d);
+    ins.memoryDisplSize = 4;
+  } else if (s !== undefined && s >= -(1n << 31n) && s < 1n << 31n) {
     ins.memoryDisplacement = BigInt.asUintN(64, s);
     ins.memoryDisplSize = 8;
   } else if (d >= 0n && d < 1n << 32n) {
@@ -240,15 +307,16 @@ function build(c: Candidate, req: EncodeRequest, len: number): Instruction {
   const ins = Instruction.create(t.code);
   try {
     const implicit = t.ops.some(isImplicitStringKind);
+    const a32 = req.prefixes.includes('addr32');
     let sawImm = false;
     for (let i = 0; i < t.ops.length; i++) {
       const k = t.ops[i];
       if (implicit) {
-        const sk = STRING_OPKIND[k];
+        const sk = (a32 ? STRING_OPKIND32 : STRING_OPKIND)[k];
         if (sk !== undefined) ins.setOpKind(i, sk);
         else if (k === K.seg_rBX_al) {
           ins.setOpKind(i, OpKind.Memory);
-          ins.memoryBase = Register.RBX;
+          ins.memoryBase = a32 ? Register.EBX : Register.RBX;
           ins.memoryIndex = Register.AL;
         } else {
           const r = FIXED_REG[k];
@@ -276,12 +344,12 @@ function build(c: Candidate, req: EncodeRequest, len: number): Instruction {
           }
           break;
         case 'mem':
-          setMemory(ins, i, k, o, req.rip, req.defaultRel, len);
+          setMemory(ins, i, k, o, req, len);
           break;
       }
     }
     for (const p of req.prefixes) {
-      if (p.startsWith('o')) continue; // operand size: already chosen by the template
+      if (!HARD_PREFIXES.has(p)) continue; // operand size, hints, raw bytes: handled elsewhere
       if (p === 'lock') {
         if (!t.canLock || !c.ops.some((o) => o.t === 'mem')) throw new AsmError(`lock prefix is not allowed on '${req.mnemonic}' with these operands`, req.col);
         ins.hasLockPrefix = true;
@@ -300,6 +368,8 @@ function build(c: Candidate, req: EncodeRequest, len: number): Instruction {
     throw e;
   }
 }
+
+const HARD_PREFIXES = new Set(['lock', 'rep', 'repe', 'repz', 'repne', 'repnz']);
 
 function friendly(msg: string): string {
   if (/Branch distance is too far away/.test(msg)) return 'jump target out of range for a short (rel8) jump';
@@ -337,10 +407,72 @@ function sizeName(n: number): string {
   return ({ 1: 'byte', 2: 'word', 4: 'dword', 6: 'fword', 8: 'qword', 10: 'tword', 16: 'oword', 32: 'ymmword' } as Record<number, string>)[n] ?? `${n}-byte`;
 }
 
+const STRING_BASES = new Set(['lods', 'stos', 'scas', 'movs', 'cmps', 'ins', 'outs']);
+const SEG_WORDS: Record<string, Register> = { cs: Register.CS, ds: Register.DS, es: Register.ES, fs: Register.FS, gs: Register.GS, ss: Register.SS };
+const LEGACY = new Set([0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3]);
+
+/**
+ * GNU's string instructions with operands (`lods al, byte ptr [rsi]`, `movs byte ptr [rdi],
+ * byte ptr fs:[rsi]`): the sized form, with the source's segment and the address size the
+ * registers give.
+ */
+function stringForm(req: EncodeRequest): EncodeRequest {
+  const mems = req.operands.filter((o): o is ROperand & { t: 'mem' } => o.t === 'mem');
+  const reg = req.operands.find((o) => o.t === 'reg' && /^r(8|16|32|64)$/.test(o.reg.cls));
+  const size = mems.find((m) => m.m.size)?.m.size ?? (reg && reg.t === 'reg' ? Number(reg.reg.cls.slice(1)) / 8 : undefined);
+  const suffix = ({ 1: 'b', 2: 'w', 4: 'd', 8: 'q' } as Record<number, string>)[size ?? 0];
+  if (!suffix) throw new AsmError(`operand size not specified for '${req.mnemonic}': write byte, word, dword or qword ptr`, req.col);
+  const prefixes = [...req.prefixes];
+  if (mems.some((m) => m.m.base?.cls === 'r32')) prefixes.push('addr32');
+  const seg = mems.find((m) => m.m.seg !== undefined && m.m.seg !== Register.ES)?.m.seg;
+  if (seg !== undefined && seg !== Register.DS) prefixes.push(Object.keys(SEG_WORDS).find((k) => SEG_WORDS[k] === seg) ?? '');
+  return { ...req, mnemonic: req.mnemonic + suffix, operands: [], prefixes, key: undefined };
+}
+
 /** Encodes one instruction or throws an AsmError explaining why it cannot. */
 export function encodeInstruction(req: EncodeRequest): Uint8Array {
-  const r = resolveMnemonic(req.mnemonic);
+  if (STRING_BASES.has(req.mnemonic) && req.operands.length > 0) return encodeInstruction(stringForm(req));
+  let r = resolveMnemonic(req.mnemonic);
   if (!r) throw new AsmError(unknownMnemonicMessage(req.mnemonic, []), req.col);
+  // Prefixes GNU writes as words are emitted as written, before the instruction (rex: merged into it).
+  const raw: number[] = [];
+  let rex: number | undefined;
+  const rest: string[] = [];
+  for (const p of req.prefixes) {
+    const rb = rexByte(p);
+    if (rb !== undefined) rex = (rex ?? 0x40) | rb;
+    else if (p === 'data16' || p === 'notrack' || p === 'bnd' || p in SEG_WORDS) raw.push(PREFIX_BYTES[p]);
+    else if ((p === 'rep' || p === 'repe' || p === 'repz') && r.name === 'ret') raw.push(0xf3); // GNU `rep ret`
+    else rest.push(p);
+  }
+  if (rest.includes('addr32')) {
+    // 32-bit addressing: ECX for loop/jecxz, ESI/EDI for string instructions, EAX.. in memory operands.
+    const hasMem = req.operands.some((o) => o.t === 'mem');
+    const isString = r.templates.some((t) => t.ops.some(isImplicitStringKind));
+    if (r.name === 'jrcxz') r = resolveMnemonic('jecxz')!;
+    else if (/^loop/.test(r.name)) r = { ...r, templates: r.templates.filter((t) => Code[t.code].endsWith('_ECX')) };
+    else if (!hasMem && !isString) {
+      rest.splice(rest.indexOf('addr32'), 1);
+      // GNU skips it on a jump or call (with a warning); elsewhere it is just the byte.
+      if (!/^(j[a-z]+|call)$/.test(r.name)) raw.unshift(0x67);
+    }
+  }
+  const core = (extra: number): Uint8Array => encodeCore({ ...req, prefixes: rest, rip: req.rip + BigInt(raw.length + extra), minLen: req.minLen - raw.length - extra }, r!);
+  let bytes = core(0);
+  if (rex !== undefined) {
+    let p = 0;
+    while (p < bytes.length - 1 && LEGACY.has(bytes[p])) p++;
+    if (bytes[p] === 0xc4 || bytes[p] === 0xc5) throw new AsmError('a rex prefix cannot be used with a VEX-encoded instruction', req.col);
+    if ((bytes[p] & 0xf0) === 0x40) bytes[p] |= rex;
+    else {
+      bytes = core(1); // one byte longer: RIP-relative and branch displacements move
+      bytes = Uint8Array.from([...bytes.slice(0, p), rex, ...bytes.slice(p)]);
+    }
+  }
+  return raw.length ? Uint8Array.from([...raw, ...bytes]) : bytes;
+}
+
+function encodeCore(req: EncodeRequest, r: Resolved): Uint8Array {
   // NASM's o16/o32/o64 pick the operand size (`o64 sysret` is sysretq).
   const osz = req.prefixes.find((p) => /^o(16|32|64)$/.test(p));
   let templates = r.templates.filter((t) => (r.movabs ? t.ops.some((k) => k === K.imm64 || k === K.mem_offs) : true) &&
@@ -352,6 +484,8 @@ export function encodeInstruction(req: EncodeRequest): Uint8Array {
   }
   if (templates.length === 0) throw new AsmError(`'${osz}' does not apply to '${req.mnemonic}'`, req.col);
 
+  // With addr32 an absolute address fits the short moffs32 form of mov (GNU picks it).
+  const offs = req.prefixes.includes('addr32') && req.operands.some((o) => o.t === 'mem' && !o.m.base && !o.m.index && !o.m.rel);
   // 1. Shape: operand kinds only. Shapes do not change between passes, so they are cached.
   const variants = operandVariants(r.name, req.operands);
   const cachedShape = req.key ? shapeCache.get(req.key) : undefined;
@@ -367,12 +501,15 @@ export function encodeInstruction(req: EncodeRequest): Uint8Array {
       // 90 is nop in 64-bit mode, not `xchg eax, eax`.
       if (t.ops[1] === K.eax && t.ops[0] === K.r32_opcode && ops[0].t === 'reg' && ops[0].reg.reg === Register.EAX) continue;
       let ok = true;
-      for (let i = 0; i < ops.length && ok; i++) ok = shapeMatches(t, t.ops[i], ops[i], r.movabs);
+      for (let i = 0; i < ops.length && ok; i++) ok = shapeMatches(t, t.ops[i], ops[i], r.movabs, offs);
       if (ok) shaped.push({ t, ops });
     }
   }
   if (req.key && !cachedShape) shapeCache.set(req.key, shaped.map((c) => [variants.indexOf(c.ops), c.t]));
   if (shaped.length === 0) {
+    // `movq rax, 5`: not the SSE movq but GNU's suffixed mov.
+    const alt = resolveSuffixed(req.mnemonic);
+    if (alt && alt.name !== r.name) return encodeCore({ ...req, key: undefined }, alt);
     const counts = new Set(templates.map((t) => (t.ops.some(isImplicitStringKind) ? 0 : t.ops.length)));
     if (!counts.has(req.operands.length)) {
       const list = [...counts].sort().join(' or ');
@@ -432,6 +569,21 @@ export function encodeInstruction(req: EncodeRequest): Uint8Array {
     }
   }
 
+  // GNU encoding hints: {disp32}/{disp8} pick the branch size, {load}/{store} which operand a
+  // reg,reg ModRM form puts in the reg field (load: the destination; store: the source).
+  if (req.prefixes.includes('{disp32}') || req.prefixes.includes('{disp8}')) {
+    const drop = req.prefixes.includes('{disp32}') ? K.br64_1 : K.br64_4;
+    const kept = fits.filter((c) => !c.t.ops.includes(drop));
+    if (kept.length) fits = kept;
+  }
+  if (req.prefixes.includes('{load}') || req.prefixes.includes('{store}')) {
+    const dest = req.operands[0];
+    const pair = (c: Candidate): boolean => c.t.ops.some(isRegField) && c.t.ops.some(isRmField);
+    const destInRm = (c: Candidate): boolean => isRmField(c.t.ops[c.ops.indexOf(dest)] ?? K.None);
+    const kept = req.prefixes.includes('{load}') ? fits.filter((c) => !(pair(c) && destInRm(c))) : fits.filter((c) => pair(c) && destInRm(c));
+    if (kept.length) fits = kept;
+  }
+
   // 4. Encode every survivor; keep the shortest (not below last pass's length).
   let best: Uint8Array | undefined;
   let longest: Uint8Array | undefined;
@@ -459,6 +611,15 @@ export function encodeInstruction(req: EncodeRequest): Uint8Array {
   const out = best ?? longest;
   if (!out) throw firstErr ?? new AsmError(`cannot encode '${req.mnemonic}'`, req.col);
   return out;
+}
+
+function isRegField(k: K): boolean {
+  return k === K.r8_reg || k === K.r16_reg || k === K.r32_reg || k === K.r64_reg || k === K.xmm_reg || k === K.ymm_reg || k === K.mm_reg ||
+    k === K.seg_reg || k === K.cr_reg || k === K.dr_reg;
+}
+function isRmField(k: K): boolean {
+  return memKind(k) && k !== K.mem && k !== K.mem_offs || k === K.r16_rm || k === K.r32_rm || k === K.r64_rm || k === K.xmm_rm ||
+    k === K.ymm_rm || k === K.mm_rm || k === K.r16_reg_mem || k === K.r32_reg_mem || k === K.r64_reg_mem;
 }
 
 function fmtValue(v: bigint): string {

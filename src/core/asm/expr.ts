@@ -34,7 +34,8 @@ export type IdentResolver = (tok: Token) => Expr;
 /** Recursive-descent parser over a token list; `pos` is advanced past what it consumed. */
 export class ExprParser {
   pos: number;
-  constructor(private readonly toks: readonly Token[], start: number, private readonly ident: IdentResolver, private readonly endCol: number) {
+  constructor(private readonly toks: readonly Token[], start: number, private readonly ident: IdentResolver, private readonly endCol: number,
+    private readonly local?: IdentResolver) {
     this.pos = start;
   }
 
@@ -75,7 +76,12 @@ export class ExprParser {
     if (!t) throw new AsmError('expected an expression', this.endCol);
     this.pos++;
     switch (t.kind) {
-      case 'number': return { k: 'num', v: t.value ?? 0n, col: t.col };
+      case 'number':
+        if (t.localRef) {
+          if (this.local) return this.local(t);
+          if (t.value === undefined) throw new AsmError(`invalid number '${t.text}'`, t.col);
+        }
+        return { k: 'num', v: t.value ?? 0n, col: t.col };
       case 'string': {
         // A character constant: NASM packs up to 8 characters little-endian.
         if (t.text.length === 0 || t.text.length > 8) throw new AsmError('character constant must have 1 to 8 characters', t.col);

@@ -4,7 +4,7 @@
  * and encode. A line with a syntax error yields a diagnostic and no item, and parsing goes on.
  */
 import { AsmError, ExprParser, containsReg, type Expr } from './expr';
-import { LexError, tokenize, unescape, type Token } from './lexer';
+import { LexError, stripBlockComments, tokenize, unescape, type Token } from './lexer';
 import { tables, type RegInfo } from './tables';
 import type { Register } from '../iced';
 
@@ -32,6 +32,8 @@ export interface MemOperand {
   readonly ripReg: boolean;
   /** `abs` written: never RIP-relative, even under `default rel`. */
   readonly abs: boolean;
+  /** The segment was written before the brackets (GNU `ds:[rax]`, `ds:0x10`): GNU drops a default one. */
+  readonly segOutside?: boolean;
 }
 
 export type DataValue = { readonly expr: Expr } | { readonly bytes: Uint8Array };
@@ -43,7 +45,8 @@ export type Item = Base & (
   | { readonly t: 'insn'; readonly mnemonic: string; readonly written: string; readonly prefixes: readonly string[]; readonly operands: readonly Operand[]; readonly times?: Expr }
   | { readonly t: 'data'; readonly width: 1 | 2 | 4 | 8; readonly values: readonly DataValue[]; readonly times?: Expr }
   | { readonly t: 'reserve'; readonly count: Expr; readonly fill?: Expr; readonly times?: Expr }
-  | { readonly t: 'align'; readonly boundary: Expr; readonly pow2: boolean; readonly fill?: Expr }
+  /** gnu: a GNU directive (.align/.balign/.p2align): code is padded with GNU's long NOPs; maxSkip: GNU's third argument. */
+  | { readonly t: 'align'; readonly boundary: Expr; readonly pow2: boolean; readonly fill?: Expr; readonly gnu?: boolean; readonly maxSkip?: Expr }
   /** NASM `org` is an address; GNU `.org` is an offset from the section start. */
   | { readonly t: 'org'; readonly expr: Expr; readonly offset: boolean }
   | { readonly t: 'section'; readonly name: SectionName }
@@ -61,17 +64,43 @@ export interface Parsed {
 
 const SIZES: Record<string, number> = { byte: 1, word: 2, dword: 4, fword: 6, qword: 8, tword: 10, tbyte: 10, oword: 16, xmmword: 16, dqword: 16, ymmword: 32 };
 const PREFIXES = new Set(['rep', 'repe', 'repz', 'repne', 'repnz', 'lock', 'o16', 'o32', 'o64']);
+/**
+ * GNU prefixes written as words or in braces. The braced ones are encoding hints: {disp8} and
+ * {disp32} pick the displacement (or branch) size, {load}/{store} the direction of a reg,reg
+ * ModRM form. addr32 makes addresses 32-bit; data16, rex*, segment names, notrack and bnd are
+ * emitted as written.
+ */
+const GNU_PREFIXES = new Set(['{disp8}', '{disp32}', '{load}', '{store}', 'addr32', 'data16', 'cs', 'ds', 'es', 'fs', 'gs', 'ss', 'notrack', 'bnd']);
+/** The byte a word prefix stands for (rex.* are computed). */
+export const PREFIX_BYTES: Record<string, number> = {
+  rep: 0xf3, repe: 0xf3, repz: 0xf3, repne: 0xf2, repnz: 0xf2, lock: 0xf0, o16: 0x66, data16: 0x66, addr32: 0x67,
+  cs: 0x2e, ds: 0x3e, es: 0x26, fs: 0x64, gs: 0x65, ss: 0x36, notrack: 0x3e, bnd: 0xf2,
+};
+/** `rex`, `rex.w`, `rex.wrxb`, ... (any subset of w, r, x, b in that order): the REX byte, else undefined. */
+export function rexByte(word: string): number | undefined {
+  const m = word.toLowerCase().match(/^rex(?:\.(w?)(r?)(x?)(b?))?$/);
+  if (!m || (word.includes('.') && !(m[1] || m[2] || m[3] || m[4]))) return undefined;
+  return 0x40 | (m[1] ? 8 : 0) | (m[2] ? 4 : 0) | (m[3] ? 2 : 0) | (m[4] ? 1 : 0);
+}
+export function isPrefixWord(w: string): boolean {
+  return PREFIXES.has(w) || GNU_PREFIXES.has(w) || rexByte(w) !== undefined;
+}
+/** Branches: a bare symbol operand is the target, never a memory operand (GNU). */
+function isBranch(mn: string): boolean {
+  return /^(j[a-z]+|call|callq|loop[a-z]*|xbegin)$/.test(mn);
+}
 const DATA_WIDTH: Record<string, 1 | 2 | 4 | 8> = {
   db: 1, dw: 2, dd: 4, dq: 8, '.byte': 1, '.word': 2, '.short': 2, '.value': 2, '.2byte': 2, '.long': 4, '.int': 4, '.4byte': 4, '.quad': 8, '.8byte': 8,
 };
 const RES_WIDTH: Record<string, number> = { resb: 1, resw: 2, resd: 4, resq: 8 };
-const IGNORED = new Set(['global', 'extern', 'cpu', '.globl', '.global', '.extern', '.type', '.size', '.file', '.ident', '.intel_syntax', '.code64', '.local', '.weak', '.hidden', '.end', 'use64']);
+const IGNORED = new Set(['global', 'extern', 'cpu', '.globl', '.global', '.extern', '.type', '.size', '.file', '.ident', '.intel_syntax', '.code64', '.local', '.weak', '.hidden', '.end', 'use64',
+  '.cfi_startproc', '.cfi_endproc', '.cfi_def_cfa_offset', '.cfi_offset', '.cfi_def_cfa_register', '.cfi_def_cfa', '.loc', '.protected', '.internal', '.sleb128_ignored']);
 
 /** Directive spellings, offered as suggestions next to mnemonics. */
 export const DIRECTIVES = [
   'bits', 'org', 'section', 'segment', 'default', 'align', 'alignb', 'times', 'equ', 'db', 'dw', 'dd', 'dq', 'resb', 'resw', 'resd', 'resq',
   ...Object.keys(DATA_WIDTH).filter((k) => k.startsWith('.')), '.ascii', '.asciz', '.string', '.zero', '.skip', '.space', '.align', '.balign', '.p2align', '.org',
-  '.text', '.data', '.bss', '.section', '.equ', '.set', ...IGNORED,
+  '.text', '.data', '.bss', '.section', '.equ', '.set', '.fill', ...IGNORED,
 ];
 
 export function sectionFor(name: string): SectionName | undefined {
@@ -97,7 +126,7 @@ class LineParser {
   }
 
   private expr(): Expr {
-    const p = new ExprParser(this.toks, this.pos, (t) => this.ctx.resolveIdent(t), this.endCol);
+    const p = new ExprParser(this.toks, this.pos, (t) => this.ctx.resolveIdent(t), this.endCol, (t) => this.ctx.localRef(t));
     const e = p.parse();
     this.pos = p.pos;
     return e;
@@ -111,10 +140,14 @@ class LineParser {
   }
 
   parseLine(out: Item[]): void {
-    // Labels: `name:` (any number on a line, GNU style).
-    while (this.at('ident') && this.at('punct', ':', 1) && !this.ctx.isRegister(this.peek()!.text)) {
-      const t = this.peek()!;
-      const name = this.ctx.defineLabel(t.text, t.col);
+    // Labels: `name:` (any number on a line, GNU style), and GNU numeric labels `1:`.
+    for (;;) {
+      const t = this.peek();
+      if (!t || !this.at('punct', ':', 1)) break;
+      let name: string;
+      if (t.kind === 'ident' && !this.ctx.isRegister(t.text) && !isPrefixWord(t.text.toLowerCase())) name = this.ctx.defineLabel(t.text, t.col);
+      else if (t.kind === 'number' && /^[0-9]+$/.test(t.text)) name = this.ctx.defineNumeric(t.text);
+      else break;
       out.push({ t: 'label', name, line: this.lineNo, col: t.col });
       this.pos += 2;
     }
@@ -134,7 +167,7 @@ class LineParser {
       this.pos += 2;
       const expr = this.valueExpr();
       this.expectEnd();
-      out.push({ t: 'equ', name: this.ctx.defineEqu(first.text, first.col), expr, line: this.lineNo, col: first.col });
+      out.push({ t: 'equ', name: this.ctx.defineEqu(first.text, first.col, expr), expr, line: this.lineNo, col: first.col });
       return;
     }
     this.statement(out, undefined);
@@ -184,6 +217,25 @@ class LineParser {
       out.push({ ...base, t: 'reserve', count, fill, times });
       return;
     }
+    if (word === '.fill') {
+      // .fill repeat[, size[, value]]: `repeat` copies of `value` in `size` bytes (at most 4 of them significant).
+      const repeat = this.valueExpr();
+      let size = 1;
+      let value: Expr = { k: 'num', v: 0n, col };
+      if (this.at('punct', ',')) {
+        this.pos++;
+        if (!this.at('punct', ',')) {
+          const e = this.valueExpr();
+          if (e.k !== 'num' || ![1, 2, 4, 8].includes(Number(e.v))) throw new AsmError('.fill size must be 1, 2, 4 or 8', e.col);
+          size = Number(e.v);
+        }
+      }
+      if (this.at('punct', ',')) { this.pos++; value = this.valueExpr(); }
+      this.expectEnd();
+      const mask: Expr = { k: 'num', v: (1n << BigInt(8 * Math.min(size, 4))) - 1n, col };
+      out.push({ ...base, t: 'data', width: size as 1 | 2 | 4 | 8, values: [{ expr: { k: 'bin', op: '&', a: value, b: mask, col } }], times: repeat });
+      return;
+    }
     if (times) {
       if (word.startsWith('.') || DIRECTIVES.includes(word)) throw new AsmError(`times cannot repeat '${first.text}'`, col);
     }
@@ -225,16 +277,17 @@ class LineParser {
       case 'align': case 'alignb': case '.align': case '.balign': case '.p2align': {
         const boundary = this.valueExpr();
         let fill: Expr | undefined;
+        let maxSkip: Expr | undefined;
         if (this.at('punct', ',')) {
           this.pos++;
           // NASM's second argument is an instruction to pad with; only `nop` and `db N` are common.
           if (this.at('ident', 'nop')) { this.pos++; fill = { k: 'num', v: 0x90n, col }; }
           else if (this.at('ident', 'db')) { this.pos++; fill = this.valueExpr(); }
-          else fill = this.valueExpr();
+          else if (!this.at('punct', ',')) fill = this.valueExpr(); // GNU `.p2align 4,,10`: no fill
         }
-        if (this.at('punct', ',')) { this.pos++; this.valueExpr(); } // GNU max-skip: ignored
+        if (this.at('punct', ',')) { this.pos++; maxSkip = this.valueExpr(); }
         this.expectEnd();
-        out.push({ ...base, t: 'align', boundary, pow2: word === '.p2align', fill });
+        out.push({ ...base, t: 'align', boundary, pow2: word === '.p2align', fill, gnu: word.startsWith('.'), maxSkip });
         return;
       }
       case '.equ': case '.set': {
@@ -243,11 +296,18 @@ class LineParser {
         this.pos += 2;
         const expr = this.valueExpr();
         this.expectEnd();
-        out.push({ ...base, t: 'equ', name: this.ctx.defineEqu(t.text, t.col), expr });
+        out.push({ ...base, t: 'equ', name: this.ctx.defineEqu(t.text, t.col, expr), expr });
         return;
       }
       case '.att_syntax':
-        throw new AsmError('AT&T syntax is not supported; write Intel syntax', col);
+        throw new AsmError('AT&T syntax is not supported; write Intel syntax (.intel_syntax noprefix)', col);
+      case '.intel_syntax': {
+        const t = this.peek();
+        if (t && t.text.toLowerCase() === 'prefix') throw new AsmError("'.intel_syntax prefix' (registers written %rax) is not supported; write '.intel_syntax noprefix'", t.col);
+        this.ctx.gnu = true;
+        this.pos = this.toks.length;
+        return;
+      }
     }
     if (IGNORED.has(word)) { this.pos = this.toks.length; return; }
     if (word.startsWith('.')) throw new AsmError(`unknown directive '${first.text}'`, col);
@@ -257,7 +317,8 @@ class LineParser {
     let mn = word;
     let mnCol = col;
     let written = first.text;
-    while (PREFIXES.has(mn)) {
+    while (isPrefixWord(mn)) {
+      if (mn === 'data32' || mn === 'addr16') throw new AsmError(`'${mn}' is not supported in 64-bit mode`, mnCol);
       prefixes.push(mn);
       const t = this.peek();
       if (!t) { mn = ''; break; }
@@ -267,10 +328,16 @@ class LineParser {
       written = t.text;
       mnCol = t.col;
     }
+    if (mn === 'data32' || mn === 'addr16') throw new AsmError(`'${mn}' is not supported in 64-bit mode`, mnCol);
     if (mn === '') {
-      // A lone prefix is NASM's way to emit just the prefix byte; we don't: say so.
-      throw new AsmError(`'${prefixes[0]}' must be followed by an instruction`, col);
+      // A prefix on its own (`rep` on one line, `lock; add ...` in GNU): just its bytes, as in NASM and GNU.
+      const bytes = prefixes.map((p) => PREFIX_BYTES[p] ?? rexByte(p));
+      const bad = prefixes.find((_, i) => bytes[i] === undefined);
+      if (bad) throw new AsmError(`'${bad}' must be followed by an instruction`, col);
+      out.push({ ...base, t: 'data', width: 1, values: [{ bytes: Uint8Array.from(bytes as number[]) }], times });
+      return;
     }
+    this.mnemonic = mn;
     const operands: Operand[] = [];
     if (this.peek()) {
       for (;;) {
@@ -280,8 +347,16 @@ class LineParser {
         this.pos++;
       }
     }
+    // GNU as assembles `int 3` as the one-byte int3 (NASM keeps CD 03).
+    const op0 = operands[0];
+    if (this.ctx.gnu && mn === 'int' && operands.length === 1 && op0.t === 'imm' && op0.expr.k === 'num' && op0.expr.v === 3n) {
+      out.push({ t: 'insn', line, col: mnCol, mnemonic: 'int3', written, prefixes, operands: [], times });
+      return;
+    }
     out.push({ t: 'insn', line, col: mnCol, mnemonic: mn, written, prefixes, operands, times });
   }
+
+  private mnemonic = '';
 
   private dataValues(width: number, gnu: boolean): DataValue[] {
     const values: DataValue[] = [];
@@ -326,8 +401,11 @@ class LineParser {
         if (this.at('ident', 'ptr')) this.pos++;
       } else if (w === 'short' || w === 'near') { jump = w; this.pos++; }
       else if (w === 'far') { far = true; this.pos++; }
-      else if (w === 'offset') { offset = true; this.pos++; }
-      else break;
+      else if (w === 'offset') {
+        offset = true;
+        this.pos++;
+        if (this.at('ident', 'flat') && this.at('punct', ':', 1)) this.pos += 2; // GNU `OFFSET FLAT:sym`
+      } else break;
     }
     const t = this.peek();
     if (!t) throw new AsmError('expected an operand', this.endCol);
@@ -336,8 +414,10 @@ class LineParser {
       const r = this.ctx.register(t.text);
       if (!r || r.cls !== 'seg') throw new AsmError(`'${t.text}' is not a segment register`, t.col);
       this.pos += 2;
-      if (this.at('punct', '[')) return this.memory(col, size, far, r.reg, undefined);
-      return this.memFromExpr(col, size, far, r.reg, this.expr());
+      if (this.at('punct', '[')) return this.memory(col, size, far, r.reg, undefined, true);
+      const e = this.expr();
+      if (this.at('punct', '[')) return this.memory(col, size, far, r.reg, e, true);
+      return this.memFromExpr(col, size, far, r.reg, e, true);
     }
     if (this.at('punct', '[')) return this.memory(col, size, far, undefined, undefined);
     if (t.kind === 'ident' && (!this.peek(1) || this.at('punct', ',', 1))) {
@@ -352,13 +432,18 @@ class LineParser {
     // GNU `disp[base + index*scale]` and `label[rip]`.
     if (this.at('punct', '[')) return this.memory(col, size, far, undefined, e);
     if (containsReg(e)) throw new AsmError('a register in an expression must be inside [ ]', e.col);
-    // GNU reads `dword ptr label` as a memory operand; a bare `label` stays an immediate (NASM).
+    // GNU reads `dword ptr label` as a memory operand; a bare `label` stays an immediate (NASM),
+    // except after .intel_syntax, where (as in GNU as) a bare operand naming a label, or a
+    // symbol not yet defined as a constant, is memory too. `lea` has only a memory form.
     if (size !== undefined && !offset) return this.memFromExpr(col, size, far, undefined, e);
+    if (!offset && !jump && !far && (this.mnemonic === 'lea' || (this.ctx.gnu && !isBranch(this.mnemonic) && !this.ctx.isAbsolute(e)))) {
+      return this.memFromExpr(col, size, far, undefined, e);
+    }
     if (far) throw new AsmError('far jumps and calls are not supported', col);
     return { t: 'imm', expr: e, col, jump };
   }
 
-  private memory(col: number, size: number | undefined, far: boolean, segOut: Register | undefined, pre: Expr | undefined): MemOperand {
+  private memory(col: number, size: number | undefined, far: boolean, segOut: Register | undefined, pre: Expr | undefined, segOutside = false): MemOperand {
     const open = this.peek()!;
     this.pos++;
     let seg = segOut;
@@ -388,17 +473,26 @@ class LineParser {
       this.pos++;
       e = { k: 'bin', op: op.text, a: e, b: this.valueExpr(), col: op.col };
     }
+    // GNU `[rax][rbx*4]` and `[rax+8][rbx]`: several bracket groups add up.
+    while (this.at('punct', '[')) {
+      const open2 = this.peek()!;
+      this.pos++;
+      const more = this.expr();
+      if (!this.at('punct', ']')) throw new AsmError(`expected ']', found '${this.peek()?.text ?? 'end of line'}'`, this.colHere());
+      this.pos++;
+      e = { k: 'bin', op: '+', a: e, b: more, col: open2.col };
+    }
     if (pre) e = { k: 'bin', op: '+', a: pre, b: e, col: pre.col };
     const m = linearize(e);
-    return this.buildMem(col, size, far, seg, m, rel, abs);
+    return this.buildMem(col, size, far, seg, m, rel, abs, segOutside);
   }
 
-  private memFromExpr(col: number, size: number | undefined, far: boolean, seg: Register | undefined, e: Expr): MemOperand {
+  private memFromExpr(col: number, size: number | undefined, far: boolean, seg: Register | undefined, e: Expr, segOutside = false): MemOperand {
     if (containsReg(e)) throw new AsmError('registers in a memory operand must be inside [ ]', e.col);
-    return this.buildMem(col, size, far, seg, { regs: [], disp: e }, false, false);
+    return this.buildMem(col, size, far, seg, { regs: [], disp: e }, false, false, segOutside);
   }
 
-  private buildMem(col: number, size: number | undefined, far: boolean, seg: Register | undefined, m: Linear, relKw: boolean, abs: boolean): MemOperand {
+  private buildMem(col: number, size: number | undefined, far: boolean, seg: Register | undefined, m: Linear, relKw: boolean, abs: boolean, segOutside = false): MemOperand {
     let base: RegInfo | undefined;
     let index: RegInfo | undefined;
     let scale = 1;
@@ -436,7 +530,7 @@ class LineParser {
       if (![1, 2, 4, 8].includes(scale)) throw new AsmError('scale must be 1, 2, 4 or 8', col);
     }
     if (abs && rel) throw new AsmError('an operand cannot be both rel and abs', col);
-    return { t: 'mem', col, size, far, seg, base, index, scale, disp: m.disp, rel, ripReg: m.regs.some((r) => r.reg.cls === 'ip'), abs };
+    return { t: 'mem', col, size, far, seg, base, index, scale, disp: m.disp, rel, ripReg: m.regs.some((r) => r.reg.cls === 'ip'), abs, segOutside };
   }
 }
 
@@ -507,12 +601,59 @@ function strBytes(s: string): Uint8Array {
   return Uint8Array.from(out);
 }
 
+/** GNU numeric labels get these internal names: `1:` defined for the 3rd time is `1:3`. */
+export function isNumericLabel(name: string): boolean { return /^[0-9]+:[0-9]+$/.test(name); }
+
 class ParseContext {
   lastGlobal = '';
   readonly declared = new Map<string, { line: number; kind: 'label' | 'equ' }>();
   readonly diags: ParseDiag[] = [];
   line = 0;
+  /** After `.intel_syntax`: GNU as's meaning where it differs from NASM's. */
+  gnu = false;
   private readonly regs = tables().registers;
+  /** Numeric labels defined anywhere in the file (`1b` is a label reference only if `1:` exists). */
+  numericDefined = new Set<string>();
+  private readonly numericCount = new Map<string, number>();
+  /** Equ's whose value is a plain number (GNU: a bare operand naming one is an immediate). */
+  private readonly absoluteEqus = new Set<string>();
+  constructor(private readonly predefined: ReadonlySet<string>) {}
+
+  defineNumeric(digits: string): string {
+    const n = String(BigInt(digits));
+    const k = (this.numericCount.get(n) ?? 0) + 1;
+    this.numericCount.set(n, k);
+    const name = `${n}:${k}`;
+    this.declared.set(name, { line: this.line, kind: 'label' });
+    return name;
+  }
+
+  /** `1b`: the nearest `1:` before; `1f`: the nearest after. NASM `101b` (binary) if no `101:` exists. */
+  localRef(t: Token): Expr {
+    const digits = String(BigInt(t.text.slice(0, -1)));
+    const dir = t.text.slice(-1).toLowerCase();
+    if (!this.numericDefined.has(digits)) {
+      if (dir === 'b' && t.value !== undefined) return { k: 'num', v: t.value, col: t.col };
+      throw new AsmError(`no '${digits}:' label for '${t.text}' to refer to`, t.col);
+    }
+    const k = this.numericCount.get(digits) ?? 0;
+    if (dir === 'b') {
+      if (k === 0) throw new AsmError(`no '${digits}:' label before '${t.text}' (write ${digits}f for the next one)`, t.col);
+      return { k: 'sym', name: `${digits}:${k}`, col: t.col };
+    }
+    return { k: 'sym', name: `${digits}:${k + 1}`, col: t.col };
+  }
+
+  /** GNU: an expression of numbers and constant equ's defined before (not labels, not `.`). */
+  isAbsolute(e: Expr): boolean {
+    switch (e.k) {
+      case 'num': return true;
+      case 'sym': return this.absoluteEqus.has(e.name) || (this.predefined.has(e.name) && !this.declared.has(e.name));
+      case 'un': return this.isAbsolute(e.a);
+      case 'bin': return this.isAbsolute(e.a) && this.isAbsolute(e.b);
+      default: return false;
+    }
+  }
 
   register(name: string): RegInfo | undefined { return this.regs.get(name.toLowerCase()); }
   isRegister(name: string): boolean { return this.regs.has(name.toLowerCase()); }
@@ -536,9 +677,10 @@ class ParseContext {
     return name;
   }
 
-  defineEqu(raw: string, col: number): string {
+  defineEqu(raw: string, col: number, expr: Expr): string {
     const name = this.qualify(raw);
     this.declare(name, 'equ', col);
+    if (this.isAbsolute(expr)) this.absoluteEqus.add(name);
     return name;
   }
 
@@ -549,18 +691,56 @@ class ParseContext {
   }
 }
 
-export function parse(source: string): Parsed {
-  const ctx = new ParseContext();
+/** Words that begin a statement, for GNU's `;` separator (`nop; nop`, but `; a comment`). */
+function startsStatement(word: string): boolean {
+  if (word.startsWith('.') || word.startsWith('{') || isPrefixWord(word) || DIRECTIVES.includes(word)) return true;
+  const t = tables();
+  if (t.byMnemonic.has(word) || t.aliases.has(word) || word === 'movabs') return true;
+  return /^[a-z]+[bwlq]$/.test(word) && t.byMnemonic.has(word.slice(0, -1));
+}
+
+/** Numeric labels (`1:`) defined at the start of a line or statement, found before parsing. */
+function numericLabels(lines: readonly string[]): Set<string> {
+  const out = new Set<string>();
+  const re = /^\s*((?:[A-Za-z_.$?@][\w.$?@]*\s*:\s*|[0-9]+\s*:(?!:)\s*)+)/;
+  for (const line of lines) {
+    for (const stmt of line.split(';')) {
+      const m = stmt.match(re);
+      if (!m) continue;
+      for (const d of m[1].matchAll(/(?:^|:)\s*([0-9]+)\s*:/g)) out.add(String(BigInt(d[1])));
+    }
+  }
+  return out;
+}
+
+export function parse(source: string, predefined: ReadonlySet<string> = new Set()): Parsed {
+  const ctx = new ParseContext(predefined);
   const items: Item[] = [];
-  const lines = source.split('\n');
+  const lines = stripBlockComments(source).split('\n');
+  ctx.numericDefined = numericLabels(lines);
   for (let i = 0; i < lines.length; i++) {
     ctx.line = i + 1;
     const text = lines[i];
     try {
-      const toks = tokenize(text);
+      const toks = tokenize(text, { gnu: ctx.gnu, startsStatement });
       if (toks.length === 0) continue;
-      // Items go straight into the list so a label before a bad instruction is still defined.
-      new LineParser(toks, i + 1, text.replace(/\s+$/, '').length + 1, ctx).parseLine(items);
+      const endCol = text.replace(/\s+$/, '').length + 1;
+      // GNU `;` separates statements; each is parsed on its own (an error in one spares the rest).
+      let start = 0;
+      for (let j = 0; j <= toks.length; j++) {
+        if (j < toks.length && !(toks[j].kind === 'punct' && toks[j].text === ';')) continue;
+        const part = toks.slice(start, j);
+        const end = j < toks.length ? toks[j].col : endCol;
+        start = j + 1;
+        if (part.length === 0) continue;
+        try {
+          // Items go straight into the list so a label before a bad instruction is still defined.
+          new LineParser(part, i + 1, end, ctx).parseLine(items);
+        } catch (e) {
+          if (e instanceof AsmError || e instanceof LexError) ctx.diags.push({ line: i + 1, col: e.col, message: e.message });
+          else ctx.diags.push({ line: i + 1, col: 1, message: `internal error: ${String(e)}` });
+        }
+      }
     } catch (e) {
       if (e instanceof AsmError || e instanceof LexError) ctx.diags.push({ line: i + 1, col: e.col, message: e.message });
       else ctx.diags.push({ line: i + 1, col: 1, message: `internal error: ${String(e)}` });

@@ -165,7 +165,11 @@ function buildTemplates(): Map<string, Template[]> {
   // `push imm` means a qword push in long mode (NASM and GNU); the 66h word pushes would
   // otherwise win as the shortest encodings of `push 0x1000`.
   const push = byMnemonic.get('push');
-  if (push) byMnemonic.set('push', push.filter((t) => t.code !== Code.Push_imm16 && t.code !== Code.Pushw_imm8));
+  if (push) {
+    // GNU's `pushw` is the word push, immediates included.
+    byMnemonic.set('pushw', push.filter((t) => t.opSize === 16));
+    byMnemonic.set('push', push.filter((t) => t.code !== Code.Push_imm16 && t.code !== Code.Pushw_imm8));
+  }
   // `sysretq`/`sysexitq`/`iretq`-style explicit-width spellings not covered by iced mnemonics.
   const byCode = (name: string, code: Code): void => {
     const src = [...byMnemonic.values()].flat().find((t) => t.code === code);
@@ -185,7 +189,7 @@ export function tables(): Tables {
   if (cached) return cached;
   const byMnemonic = buildTemplates();
   const aliases = buildAliases();
-  const mnemonicNames = [...byMnemonic.keys(), ...aliases.keys(), 'movabs'];
+  const mnemonicNames = [...byMnemonic.keys(), ...aliases.keys(), 'movabs', 'pushq', 'popq', 'popw', 'retq', 'cltq', 'cqto', 'movslq', 'addr32', 'data16'];
   cached = { byMnemonic, aliases, registers: buildRegisters(), mnemonicNames };
   return cached;
 }
