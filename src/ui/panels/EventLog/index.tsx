@@ -42,7 +42,7 @@ function Row({ e, top, selected, onClick }: { e: ExitEvent; top: number; selecte
 }
 
 /** While running, the log re-renders at most this often (a log growing by hundreds of rows per frame is unreadable anyway). */
-const RUNNING_MS = 120;
+const RUNNING_MS = 250;
 const selectVersion = (s: MachineState) => s.exitLogVersion;
 const selectByReason = (s: MachineState) => s.counters?.exits.byReason;
 

@@ -7,6 +7,7 @@
 import { memo, useEffect, useMemo, useState } from 'react';
 import type { ExitEvent } from '../../../core/events';
 import type { MachineState } from '../../../store/machineStore';
+import { selectLive } from '../../../store/selectors';
 import { useMachine, useMachineApi, useMachineShallow, useMachineThrottled } from '../useMachine';
 import { hex } from '../lib/format';
 import { useVirtualRows } from '../lib/useVirtualRows';
@@ -100,16 +101,17 @@ export default function ICache() {
   const buckets = useMachineShallow(selectBuckets);
   const counters = useMachineThrottled(selectIcacheCounters, 200);
   const selected = useMachine((s) => s.selectedExit);
+  const live = useMachine(selectLive);
   const [sort, setSort] = useState<SortKey>('bucket');
   const sorted = useMemo(() => sortRows(rows, sort), [rows, sort]);
   const mark = selectedMark(selected);
   const selectedBucket = mark.key ? rows.find((r) => r.key === mark.key)?.entry.bucket ?? null : null;
   const [v, listRef, onListScroll] = useVirtualRows(sorted.length, ROW_H);
-  const live = rows.length - rows.filter((r) => r.ghost).length;
+  const liveEntries = rows.length - rows.filter((r) => r.ghost).length;
   return (
     <section className="xs-panel xs-icache" aria-label="Instruction cache">
       <div className="xs-toolbar">
-        <span><b>{live}</b> entries</span>
+        <span><b>{liveEntries}</b> entries</span>
         {counters && <span className="xs-note">{counters.inserts} inserts · {counters.evictions} evictions · {counters.invalidations} invalidations · {counters.wpFaults} write-protect faults</span>}
         <label className="xs-right">sort <select value={sort} onChange={(e) => setSort(e.target.value as SortKey)}>
           <option value="bucket">bucket</option><option value="hits">hits</option><option value="age">newest</option>
@@ -128,7 +130,10 @@ export default function ICache() {
           <div style={{ height: v.height, position: 'relative' }}>
             {sorted.slice(v.start, v.end).map((r, i) => {
               const e = r.entry;
-              const cls = ['xs-row', 'xs-icache-cols', r.ghost ? `xs-ghost xs-ghost-${r.ghost}` : r.flash ? `xs-flash-${r.flash}-${r.nonce}` : '',
+              // At full speed every entry hits on every refresh: flashing them all says nothing and
+              // costs a repaint of the table per refresh, so only inserts and removals flash then.
+              const flash = r.flash && !(live && r.flash === 'hit') ? `xs-flash-${r.flash}-${r.nonce}` : '';
+              const cls = ['xs-row', 'xs-icache-cols', r.ghost ? `xs-ghost xs-ghost-${r.ghost}` : flash,
                 r.key === mark.key && !r.ghost ? `xs-sel-${mark.kind}` : ''].join(' ');
               return (
                 <div key={r.key + (r.ghost ?? '')} role="row" data-testid="icache-row" data-state={r.ghost ?? r.flash ?? ''} className={cls} style={{ top: (v.start + i) * ROW_H, height: ROW_H }}
