@@ -81,7 +81,9 @@ function qemuAvailable(): string | null {
 function runQemu(qemu: string, k: Kernel, insns: number): number | null {
   // Static Linux binary: the same body, then exit(0). Intel syntax through GNU as.
   const dir = mkdtempSync(join(tmpdir(), 'bench-cpu-'));
-  const body = k.body.replace(/\[rel 0x400000\]/g, '[rip + buf4]').replace(/\[rel 0x600000\]/g, '[rip + buf6]');
+  // GNU as wants `byte ptr [..]` where our assembler takes `byte [..]`.
+  const body = k.body.replace(/\[rel 0x400000\]/g, '[rip + buf4]').replace(/\[rel 0x600000\]/g, '[rip + buf6]')
+    .replace(/\b(byte|word|dword|qword) \[/g, '$1 ptr [');
   const s = `.intel_syntax noprefix\n.globl _start\n.text\n_start:\n${k.setup}\n${body}\nmov eax, 60\nxor edi, edi\nsyscall\n.bss\n.align 4096\nbuf4: .skip 0x200000\nbuf6: .skip 0x200000\n`;
   writeFileSync(join(dir, 'k.s'), s);
   try {
