@@ -195,6 +195,26 @@ describe('labels, expressions and directives', () => {
     expect(r.segments.map((s) => s.name)).toEqual(['.text', '.data']);
   });
 
+  it('keeps NASM meanings without .intel_syntax: ; comments, 1b binary, 017 decimal, a bare label an immediate', () => {
+    expect(hex('mov eax, 1 ; mov ebx, 2')).toBe('b801000000');
+    expect(hex('mov eax, 101b\nmov eax, 017')).toBe('b805000000b811000000');
+    expect(hex('org 0\nmov eax, x\nx: int 3')).toBe('b805000000cd03');
+  });
+
+  it('switches to GNU meanings after .intel_syntax: ; separates statements, 017 octal, a bare label is memory', () => {
+    const g = '.intel_syntax noprefix\n';
+    expect(hex(g + 'mov eax, 1 ; mov ebx, 2 ; load the next one')).toBe('b801000000bb02000000');
+    expect(hex(g + 'mov eax, 017\nint 3')).toBe('b80f000000cc');
+    expect(hex(g + 'org 0\nN = 4\nmov eax, x\nmov eax, offset x\nmov eax, N\nx: nop')).toBe('8b042511000000' + 'b811000000' + 'b804000000' + '90');
+  });
+
+  it('resolves GNU numeric labels to the nearest definition and keeps them out of the symbols', () => {
+    const r = ok('1: jmp 1f\n1: jmp 1b\n2: jmp 1b\n1: nop\njmp 2b');
+    expect(dis(r)).toEqual(['jmp short 0000000000100002h', 'jmp short 0000000000100002h', 'jmp short 0000000000100002h', 'nop',
+      'jmp short 0000000000100004h']);
+    expect(r.symbols.size).toBe(0);
+  });
+
   it('uses predefined symbols without listing them', () => {
     const r = ok('mov rbx, LAPIC_BASE\nmov dword [rbx + LAPIC_EOI], 0\nmov al, 65\nout DEBUG_PORT, al');
     expect(dis(r)).toEqual(['mov rbx,0FEE00000h', 'mov dword ptr [rbx+0B0h],0', 'mov al,41h', 'out 0E9h,al']);

@@ -79,6 +79,24 @@ describe('diagnostics', () => {
     expect(errors('inc')[0]).toMatch(/'inc' takes 1 operand, not 0/);
   });
 
+  it('explains GNU numeric label references that have nothing to refer to', () => {
+    expect(errors('jmp 1f')[0]).toBe("prog.s:1:5: error: no '1:' label for '1f' to refer to");
+    expect(errors('jmp 1b\n1: nop')[0]).toBe("prog.s:1:5: error: no '1:' label before '1b' (write 1f for the next one)");
+    expect(errors('1: nop\njmp 1f')[0]).toBe("prog.s:2:5: error: no '1:' label after '1f'");
+  });
+
+  it('rejects GNU prefixes and syntax that do not apply, with the reason', () => {
+    expect(errors('.att_syntax\nmov %eax, %ebx')[0]).toBe('prog.s:1:1: error: AT&T syntax is not supported; write Intel syntax (.intel_syntax noprefix)');
+    expect(errors('.intel_syntax prefix')[0]).toMatch(/not supported; write '.intel_syntax noprefix'/);
+    expect(errors('data32 nop')[0]).toBe("prog.s:1:1: error: 'data32' is not supported in 64-bit mode");
+    expect(errors('addr32 mov eax, [rax]')[0]).toMatch(/addr32 needs 32-bit address registers/);
+    expect(errors('rex.w vaddps xmm0, xmm1, xmm2')[0]).toMatch(/rex prefix cannot be used with a VEX/);
+    expect(errors('{disp32 nop')[0]).toMatch(/expected a pseudo-prefix such as '\{disp32\}'/);
+    expect(errors('lods [rsi]')[0]).toMatch(/operand size not specified for 'lods'/);
+    expect(errors('.intel_syntax noprefix\nnop ; add one to the counter')[0])
+      .toBe("prog.s:2:15: error: expected ',' or end of line, found 'to' (after .intel_syntax a ';' separates statements, as in GNU as; comments start with '#')");
+  });
+
   it('does not allow redefining a predefined symbol', () => {
     const r = assemble('LAPIC_BASE equ 5', { predefined: new Map([['LAPIC_BASE', 0xfee00000n]]) });
     expect(r.diagnostics[0].message).toMatch(/predefined/);

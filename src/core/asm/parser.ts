@@ -737,7 +737,10 @@ export function parse(source: string, predefined: ReadonlySet<string> = new Set(
           // Items go straight into the list so a label before a bad instruction is still defined.
           new LineParser(part, i + 1, end, ctx).parseLine(items);
         } catch (e) {
-          if (e instanceof AsmError || e instanceof LexError) ctx.diags.push({ line: i + 1, col: e.col, message: e.message });
+          // Text after a `;` that GNU reads as a statement may have been meant as a comment.
+          const hint = part[0].col > 1 && toks.some((t) => t.kind === 'punct' && t.text === ';' && t.col < part[0].col)
+            ? " (after .intel_syntax a ';' separates statements, as in GNU as; comments start with '#')" : '';
+          if (e instanceof AsmError || e instanceof LexError) ctx.diags.push({ line: i + 1, col: e.col, message: e.message + hint });
           else ctx.diags.push({ line: i + 1, col: 1, message: `internal error: ${String(e)}` });
         }
       }
