@@ -147,7 +147,7 @@ export function createMachineStore(now: () => number = () => performance.now()):
           set({
             running: event.running,
             counters: event.counters,
-            view: event.view,
+            view: event.view ?? s.view,
             stop: event.stop,
             banner: event.banner ?? null,
             exitLog: log,

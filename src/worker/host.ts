@@ -10,7 +10,11 @@ import type { ExitEvent } from '../core/events';
 import type { Command, RunConfig, Speed, WorkerEvent } from './protocol';
 
 /** Exits sent per frame; the rest are counted as dropped (the counters stay exact). */
-const MAX_EXITS_PER_FRAME = 400;
+const MAX_EXITS_PER_FRAME = 150;
+/** While running, frames go out at most this often (the UI thread must not drown in messages). */
+const FRAME_INTERVAL_MS = 50;
+/** While running, the full machine view (registers, cache entries, pages) at most this often. */
+const VIEW_INTERVAL_MS = 200;
 /** Host milliseconds of guest execution per frame at full speed. */
 const SLICE_MS = 12;
 /** Instructions between host-clock checks inside a slice. */
@@ -36,6 +40,8 @@ export class MachineHost {
   private dropped = 0;
   private history: ExitEvent[] = [];
   private banner: string | undefined;
+  private lastFrameAt = -Infinity;
+  private lastViewAt = -Infinity;
 
   constructor(private readonly post: (e: WorkerEvent) => void) {}
 
@@ -199,13 +205,17 @@ export class MachineHost {
       this.running = false;
       this.banner = `paused: the guest ran ${RUNAWAY_MS / 1000} s without stopping (Run continues it)`;
     }
-    this.frame();
+    if (!this.running || performance.now() - this.lastFrameAt >= FRAME_INTERVAL_MS) this.frame();
     if (this.running) this.schedule();
   }
 
   private frame(): void {
     const m = this.machine;
     if (!m) return;
+    const now = performance.now();
+    this.lastFrameAt = now;
+    const sendView = !this.running || now - this.lastViewAt >= VIEW_INTERVAL_MS;
+    if (sendView) this.lastViewAt = now;
     const exits = this.pending;
     this.pending = [];
     const dropped = this.dropped;
@@ -216,7 +226,7 @@ export class MachineHost {
       counters: m.counters(),
       exits,
       droppedExits: dropped,
-      view: m.view(),
+      ...(sendView && { view: m.view() }),
       stop: m.stopInfo(),
       ...(this.banner !== undefined && { banner: this.banner }),
     });

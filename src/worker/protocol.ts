@@ -112,7 +112,8 @@ export type WorkerEvent =
       /** Exits since the last frame, newest last, at most a bounded number (see droppedExits). */
       exits: ExitEvent[];
       droppedExits: number;
-      view: MachineView;
+      /** Omitted while running when the previous view is recent enough (the UI keeps it). */
+      view?: MachineView;
       stop: StopInfo | null;
       /** Set when the guest ran away and the worker paused it. */
       banner?: string;
