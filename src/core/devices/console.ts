@@ -5,7 +5,9 @@
  * prints in a loop cannot grow the worker's memory without limit.
  */
 
-export const DEBUG_PORT = 0xe9;
+import { DEBUG_PORT } from '../guestAbi';
+
+export { DEBUG_PORT };
 /** Bytes kept (the newest ones). */
 export const CONSOLE_CAPACITY = 64 * 1024;
 

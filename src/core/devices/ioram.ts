@@ -6,11 +6,11 @@
  * Every access exits and is emulated, so the emulator can be tested with any value and width
  * against the same instruction on RAM.
  */
+import { IORAM_BASE, IORAM_SIZE } from '../guestAbi';
 import type { AccessSize, MmioDevice } from './mmio';
 
-export const IORAM_BASE = 0xff000000;
-export const IORAM_PAGES = 2;
-export const IORAM_SIZE = IORAM_PAGES * 4096;
+export { IORAM_BASE, IORAM_SIZE };
+export const IORAM_PAGES = IORAM_SIZE / 4096;
 
 export class IoRam implements MmioDevice {
   readonly base: number;

@@ -25,9 +25,10 @@
  * - Reads of reserved offsets return 0 and flag ESR bit 7; writes to read-only registers are
  *   ignored without an error.
  */
+import { LAPIC_BASE } from '../guestAbi';
 import type { AccessSize, MmioDevice } from './mmio';
 
-export const LAPIC_BASE = 0xfee00000;
+export { LAPIC_BASE };
 export const LAPIC_SIZE = 0x1000;
 
 // Register offsets: SDM Vol. 3A Table 11-1 "Local APIC Register Address Map".
