@@ -11,9 +11,9 @@ import { pageStorage, saveSettings, type Settings } from './persist';
 
 /**
  * Guest instructions before a run stops with 'limit'. High on purpose: a guest that runs away
- * is paused by the worker (after 30 s of host time) long before this.
+ * is paused by the worker (after 15 s of host time) long before this, however fast the vCPU.
  */
-export const MAX_INSNS = 2_000_000_000;
+export const MAX_INSNS = 1_000_000_000_000;
 
 export type SideId = 'a' | 'b';
 

@@ -20,7 +20,7 @@ const SLICE_MS = 12;
 /** Instructions between host-clock checks inside a slice. */
 const CHUNK_INSNS = 20_000;
 /** A guest that runs this long without stopping is paused with a banner. */
-const RUNAWAY_MS = 30_000;
+const RUNAWAY_MS = 15_000;
 /** Exits kept for 'selectExit' (with their walks, where recorded). */
 const EXIT_HISTORY = 4096;
 /** Step to next exit gives up after this many instructions (and says so). */
