@@ -192,9 +192,9 @@ class Gen {
         else this.emit(`${v0}=${size === 4 ? o.immLo : o.immLo & Number(MASKS[size])};`);
         return;
       case OK.Mem: {
-        const w = rmw ? 'w' : '';
-        if (size === 8) this.emit(`${v0}=c.rd${w}64(ea,1); ${this.softExit()} ${v1}=c.th;`);
-        else this.emit(`${v0}=c.rd${w}${size * 8}(ea,1); ${this.softExit()}`);
+        const w = rmw ? 'w' : '', f = this.memFlags();
+        if (size === 8) this.emit(`${v0}=c.rd${w}64(ea,${f}); ${this.softExit()} ${v1}=c.th;`);
+        else this.emit(`${v0}=c.rd${w}${size * 8}(ea,${f}); ${this.softExit()}`);
         return;
       }
       default:
@@ -214,14 +214,21 @@ class Gen {
       return;
     }
     if (o.kind === OK.Mem) {
-      if (size === 8) this.emit(`c.wr64(ea,${v0},${v1},1); ${this.softExit()}`);
-      else this.emit(`c.wr${size * 8}(ea,${v0},1); ${this.softExit()}`);
+      const f = this.memFlags();
+      if (size === 8) this.emit(`c.wr64(ea,${v0},${v1},${f}); ${this.softExit()}`);
+      else this.emit(`c.wr${size * 8}(ea,${v0},${f}); ${this.softExit()}`);
       return;
     }
     throw new Error(`codegen: cannot store to operand kind ${o.kind} of ${this.d.text}`);
   }
 
   hasMem(): boolean { return this.d.ops.some((o) => o.kind === OK.Mem); }
+
+  /**
+   * Accessor flags of the explicit memory operand: soft (1), plus 2 when its segment is SS (an
+   * RSP/RBP base): a non-canonical address then raises #SS(0), not #GP(0) (SDM Vol. 3A §6.15).
+   */
+  memFlags(): number { return this.d.memSeg === 2 ? 3 : 1; }
 
   // ------------------------------------------------------------------------- flags
 
@@ -563,8 +570,8 @@ class Gen {
       this.emit(`a0=${s === 2 ? o.immLo & 0xffff : o.immLo}; a1=${o.immHi};`);
     } else this.ld(o, s, 'a0', 'a1');
     this.stackDown(s);
-    if (s === 8) this.emit('c.wr64(ea,a0,a1);');
-    else this.emit('c.wr16(ea,a0);');
+    if (s === 8) this.emit('c.wr64(ea,a0,a1,2);');
+    else this.emit('c.wr16(ea,a0,2);');
     this.commitRsp();
     this.smcCheck();
   }
@@ -574,8 +581,8 @@ class Gen {
     const d = this.d, o = d.ops[0]!;
     const s = o.kind === OK.Reg ? o.size : d.osz === 2 ? 2 : 8;
     this.emit('ea=(R[4]>>>0)+R[20]*4294967296;');
-    if (s === 8) this.emit('a0=c.rd64(ea); a1=c.th;');
-    else this.emit('a0=c.rd16(ea);');
+    if (s === 8) this.emit('a0=c.rd64(ea,2); a1=c.th;');
+    else this.emit('a0=c.rd16(ea,2);');
     if (o.kind === OK.Mem) {
       this.ea(d.memBase === 4 ? s : 0);
       this.st(o, s, 'a0', 'a1');
@@ -590,14 +597,14 @@ class Gen {
   pushf(): void {
     this.emit('a0=c.getRflags()&~0x30000; a1=0;');
     this.stackDown(8);
-    this.emit('c.wr64(ea,a0,a1);');
+    this.emit('c.wr64(ea,a0,a1,2);');
     this.commitRsp();
     this.smcCheck();
   }
 
   /** LEAVE (C9): RSP = RBP, then POP RBP. */
   leave(): void {
-    this.emit('ea=(R[5]>>>0)+R[21]*4294967296; a0=c.rd64(ea); a1=c.th; b0=R[5]; b1=R[21];');
+    this.emit('ea=(R[5]>>>0)+R[21]*4294967296; a0=c.rd64(ea,2); a1=c.th; b0=R[5]; b1=R[21];');
     this.emit('u=(b0>>>0)+8; R[4]=u|0; R[20]=u>4294967295?(b1+1)|0:b1; R[5]=a0; R[21]=a1;');
   }
 
@@ -625,7 +632,7 @@ class Gen {
     const nl = d.next | 0, nh = Math.floor(d.next / 4294967296) | 0;
     if (o.kind === OK.Branch) {
       this.stackDown(8);
-      this.emit(`c.wr64(ea,${nl},${nh});`);
+      this.emit(`c.wr64(ea,${nl},${nh},2);`);
       this.commitRsp();
       this.endAt(d.target, this.k + 1);
       return;
@@ -633,7 +640,7 @@ class Gen {
     this.target();
     this.emit('c.checkCanonical(a0,a1);');
     this.stackDown(8);
-    this.emit(`c.wr64(ea,${nl},${nh});`);
+    this.emit(`c.wr64(ea,${nl},${nh},2);`);
     this.commitRsp();
     this.emit(`c.jumpTo(a0,a1); return ${this.ret(this.k + 1)};`);
     this.ended = true;
@@ -643,7 +650,7 @@ class Gen {
   retn(): void {
     const d = this.d;
     const imm = d.ops[0]?.kind === OK.Imm ? d.ops[0].immLo & 0xffff : 0;
-    this.emit('ea=(R[4]>>>0)+R[20]*4294967296; a0=c.rd64(ea); a1=c.th; c.checkCanonical(a0,a1);');
+    this.emit('ea=(R[4]>>>0)+R[20]*4294967296; a0=c.rd64(ea,2); a1=c.th; c.checkCanonical(a0,a1);');
     this.rspAdd(8 + imm);
     this.emit(`c.jumpTo(a0,a1); return ${this.ret(this.k + 1)};`);
     this.ended = true;
@@ -699,8 +706,9 @@ class Gen {
     const op = d.mn === M.Bt ? 0 : d.mn === M.Bts ? 1 : d.mn === M.Btr ? 2 : 3;
     if (o.kind === OK.Mem) {
       this.ea();
-      if (b.kind === OK.Imm) this.emit(`c.btMem(${op},${s},ea,${b.immLo & (s * 8 - 1)},0);`);
-      else { this.ld(b, s, 'b0', 'b1'); this.emit(`c.btMem(${op},${s},ea,b0,${s === 8 ? 'b1' : s === 4 ? 'b0>>31' : s === 2 ? '(b0<<16)>>31' : '0'});`); }
+      const ss = d.memSeg === 2 ? 2 : 0;
+      if (b.kind === OK.Imm) this.emit(`c.btMem(${op},${s},ea,${b.immLo & (s * 8 - 1)},0,${ss});`);
+      else { this.ld(b, s, 'b0', 'b1'); this.emit(`c.btMem(${op},${s},ea,b0,${s === 8 ? 'b1' : s === 4 ? 'b0>>31' : s === 2 ? '(b0<<16)>>31' : '0'},${ss});`); }
       this.unknownFlags();
       if (op !== 0) this.smcCheck();
       return;

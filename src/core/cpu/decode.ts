@@ -46,7 +46,7 @@ export interface DInsn {
   memIndex: number;
   memScale: number;
   memDisp: number; // sign-extended displacement (or absolute address for moffs / RIP-rel)
-  memSeg: number; // 0 none, 4 = FS, 5 = GS
+  memSeg: number; // 0 none (DS/ES), 2 = SS (an RSP/RBP base, or an SS override), 4 = FS, 5 = GS
   memSize: number;
   rep: number; // 0 none, 1 rep/repe, 2 repne
   lock: boolean;
@@ -231,7 +231,7 @@ function toRecord(i: Instruction, bytes: Uint8Array, rip: number): DInsn {
           if (x !== Register.None && gprSize[x] === 4) asz = 4;
         }
         const seg = i.memorySegment;
-        memSeg = seg === Register.FS ? 4 : seg === Register.GS ? 5 : 0;
+        memSeg = seg === Register.FS ? 4 : seg === Register.GS ? 5 : seg === Register.SS ? 2 : 0;
         memSize = o.size;
         break;
       }
@@ -240,7 +240,7 @@ function toRecord(i: Instruction, bytes: Uint8Array, rip: number): DInsn {
         if (kind === OpKind.MemorySegESI || kind === OpKind.MemorySegEDI || kind === OpKind.MemoryESEDI) asz = 4;
         {
           const seg = i.memorySegment;
-          memSeg = seg === Register.FS ? 4 : seg === Register.GS ? 5 : 0;
+          memSeg = seg === Register.FS ? 4 : seg === Register.GS ? 5 : seg === Register.SS ? 2 : 0;
         }
         break;
     }

@@ -430,12 +430,14 @@ export class Vcpu implements CodeCacheListener {
 
   /**
    * Translate a linear address for an access, filling the TLB. Returns the host-physical
-   * address, or -1 for an MMIO page (details in mmioGpa). Raises #GP (non-canonical), #PF;
-   * exits on EPT violations. A write to a code page invalidates its blocks (SMC).
+   * address, or -1 for an MMIO page (details in mmioGpa). Raises #GP(0) for a non-canonical
+   * address, #SS(0) when `ss` is nonzero (the access references SS: an RSP/RBP-based operand or
+   * an implicit stack access, SDM Vol. 3A §6.15 "Interrupt 12"), #PF; exits on EPT violations.
+   * A write to a code page invalidates its blocks (SMC).
    */
   private mmioGpa = 0;
-  xlate(la: number, access: AccessKind): number {
-    if (!(la >= -CANON && la < CANON)) this.raise(GP, 0);
+  xlate(la: number, access: AccessKind, ss = 0): number {
+    if (!(la >= -CANON && la < CANON)) this.raise(ss !== 0 ? SS : GP, 0);
     const pn = Math.floor(la / 4096), i = pn & TLB_MASK;
     const off = la - pn * 4096;
     const cpl = this.implicitSupervisor ? 0 : this.cpl;
@@ -494,7 +496,7 @@ export class Vcpu implements CodeCacheListener {
 
   eaWide(b: number, x: number, scale: number, disp: number): number {
     const v = BigInt.asIntN(64, this.getGpr(b) + this.getGpr(x) * BigInt(scale) + BigInt(disp));
-    if (v < -(1n << 47n) || v >= 1n << 47n) return 2 ** 60; // non-canonical: the access raises #GP
+    if (v < -(1n << 47n) || v >= 1n << 47n) return 2 ** 60; // non-canonical: the access raises #GP/#SS
     return Number(v);
   }
   /** LEA r64 with a 64-bit address size: exact 64-bit arithmetic into tl/th. */
@@ -510,20 +512,23 @@ export class Vcpu implements CodeCacheListener {
     this.tl = lo; this.th = hi;
   }
 
+  // Accessor flags (`soft`): bit 0 = exit softly (set xp instead of throwing EXIT), bit 1 = the
+  // access references SS (a non-canonical address raises #SS(0) instead of #GP(0)). The fast
+  // paths never look at them.
   rd8(ea: number, soft?: number): number {
     const pn = Math.floor(ea / 4096), i = pn & TLB_MASK;
     if (this.tagR[i] === pn) return this.dv.getUint8(ea + this.tlbDelta[i]!);
-    return this.rdSlow(ea, 1, 'read', soft === 1);
+    return this.rdSlow(ea, 1, 'read', soft);
   }
   rd16(ea: number, soft?: number): number {
     const pn = Math.floor(ea / 4096), i = pn & TLB_MASK;
     if (this.tagR[i] === pn && (ea & 4095) <= 4094) return this.dv.getUint16(ea + this.tlbDelta[i]!, true);
-    return this.rdSlow(ea, 2, 'read', soft === 1);
+    return this.rdSlow(ea, 2, 'read', soft);
   }
   rd32(ea: number, soft?: number): number {
     const pn = Math.floor(ea / 4096), i = pn & TLB_MASK;
     if (this.tagR[i] === pn && (ea & 4095) <= 4092) return this.dv.getInt32(ea + this.tlbDelta[i]!, true);
-    return this.rdSlow(ea, 4, 'read', soft === 1);
+    return this.rdSlow(ea, 4, 'read', soft);
   }
   rd64(ea: number, soft?: number): number {
     const pn = Math.floor(ea / 4096), i = pn & TLB_MASK;
@@ -532,23 +537,23 @@ export class Vcpu implements CodeCacheListener {
       this.th = this.dv.getInt32(a + 4, true);
       return this.dv.getInt32(a, true);
     }
-    return this.rdSlow(ea, 8, 'read', soft === 1);
+    return this.rdSlow(ea, 8, 'read', soft);
   }
   /** Reads of a read-modify-write destination: checked for write first (one exit/fault kind). */
   rdw8(ea: number, soft?: number): number {
     const pn = Math.floor(ea / 4096), i = pn & TLB_MASK;
     if (this.tagW[i] === pn) return this.dv.getUint8(ea + this.tlbDelta[i]!);
-    return this.rdSlow(ea, 1, 'write', soft === 1);
+    return this.rdSlow(ea, 1, 'write', soft);
   }
   rdw16(ea: number, soft?: number): number {
     const pn = Math.floor(ea / 4096), i = pn & TLB_MASK;
     if (this.tagW[i] === pn && (ea & 4095) <= 4094) return this.dv.getUint16(ea + this.tlbDelta[i]!, true);
-    return this.rdSlow(ea, 2, 'write', soft === 1);
+    return this.rdSlow(ea, 2, 'write', soft);
   }
   rdw32(ea: number, soft?: number): number {
     const pn = Math.floor(ea / 4096), i = pn & TLB_MASK;
     if (this.tagW[i] === pn && (ea & 4095) <= 4092) return this.dv.getInt32(ea + this.tlbDelta[i]!, true);
-    return this.rdSlow(ea, 4, 'write', soft === 1);
+    return this.rdSlow(ea, 4, 'write', soft);
   }
   rdw64(ea: number, soft?: number): number {
     const pn = Math.floor(ea / 4096), i = pn & TLB_MASK;
@@ -557,22 +562,22 @@ export class Vcpu implements CodeCacheListener {
       this.th = this.dv.getInt32(a + 4, true);
       return this.dv.getInt32(a, true);
     }
-    return this.rdSlow(ea, 8, 'write', soft === 1);
+    return this.rdSlow(ea, 8, 'write', soft);
   }
   wr8(ea: number, v: number, soft?: number): void {
     const pn = Math.floor(ea / 4096), i = pn & TLB_MASK;
     if (this.tagW[i] === pn) { this.dv.setUint8(ea + this.tlbDelta[i]!, v); return; }
-    this.wrSlow(ea, 1, v, 0, soft === 1);
+    this.wrSlow(ea, 1, v, 0, soft);
   }
   wr16(ea: number, v: number, soft?: number): void {
     const pn = Math.floor(ea / 4096), i = pn & TLB_MASK;
     if (this.tagW[i] === pn && (ea & 4095) <= 4094) { this.dv.setUint16(ea + this.tlbDelta[i]!, v, true); return; }
-    this.wrSlow(ea, 2, v, 0, soft === 1);
+    this.wrSlow(ea, 2, v, 0, soft);
   }
   wr32(ea: number, v: number, soft?: number): void {
     const pn = Math.floor(ea / 4096), i = pn & TLB_MASK;
     if (this.tagW[i] === pn && (ea & 4095) <= 4092) { this.dv.setInt32(ea + this.tlbDelta[i]!, v, true); return; }
-    this.wrSlow(ea, 4, v, 0, soft === 1);
+    this.wrSlow(ea, 4, v, 0, soft);
   }
   wr64(ea: number, lo: number, hi: number, soft?: number): void {
     const pn = Math.floor(ea / 4096), i = pn & TLB_MASK;
@@ -582,18 +587,20 @@ export class Vcpu implements CodeCacheListener {
       this.dv.setInt32(a + 4, hi, true);
       return;
     }
-    this.wrSlow(ea, 8, lo, hi, soft === 1);
+    this.wrSlow(ea, 8, lo, hi, soft);
   }
 
   /**
    * Slow read: TLB fill, page-crossing, MMIO (fast path or exit). Returns lo; th = hi.
    * `soft`: an MMIO exit sets `xp` and returns 0 instead of throwing (generated code checks).
    */
-  private rdSlow(ea: number, size: number, access: AccessKind, soft: boolean): number {
+  private rdSlow(ea: number, size: number, access: AccessKind, flags: number | undefined): number {
+    const soft = flags !== undefined && (flags & 1) !== 0;
+    const ss = flags !== undefined ? flags & 2 : 0;
     const off = ea - Math.floor(ea / 4096) * 4096;
-    const h1 = this.xlate(ea, access);
+    const h1 = this.xlate(ea, access, ss);
     let h2 = h1 + (size > 4096 - off ? 4096 - off : 0);
-    if (size > 4096 - off && h1 >= 0) h2 = this.xlate(ea + (4096 - off), access);
+    if (size > 4096 - off && h1 >= 0) h2 = this.xlate(ea + (4096 - off), access, ss);
     if (h1 < 0 || h2 < 0) {
       if (access === 'write') return this.mmioFault(h1 < 0 ? ea : ea + (4096 - off), size, true, 0n, true, soft);
       return this.mmioFault(h1 < 0 ? ea : ea + (4096 - off), size, false, 0n, false, soft);
@@ -608,11 +615,13 @@ export class Vcpu implements CodeCacheListener {
     this.th = hi;
     return size === 4 || size === 8 ? lo | 0 : lo;
   }
-  private wrSlow(ea: number, size: number, lo: number, hi: number, soft: boolean): void {
+  private wrSlow(ea: number, size: number, lo: number, hi: number, flags: number | undefined): void {
+    const soft = flags !== undefined && (flags & 1) !== 0;
+    const ss = flags !== undefined ? flags & 2 : 0;
     const off = ea - Math.floor(ea / 4096) * 4096;
     const cross = size > 4096 - off;
-    const h1 = this.xlate(ea, 'write');
-    const h2 = cross && h1 >= 0 ? this.xlate(ea + (4096 - off), 'write') : h1;
+    const h1 = this.xlate(ea, 'write', ss);
+    const h2 = cross && h1 >= 0 ? this.xlate(ea + (4096 - off), 'write', ss) : h1;
     if (h1 < 0 || h2 < 0) {
       const v = size === 8 ? toU64(lo, hi) : BigInt((size === 4 ? lo >>> 0 : lo & (size === 2 ? 0xffff : 0xff)));
       this.mmioFault(h1 < 0 ? ea : ea + (4096 - off), size, true, v, false, soft);
@@ -1013,13 +1022,15 @@ export class Vcpu implements CodeCacheListener {
       else rsp = this.regAddr(4);
       rsp = Math.floor(rsp / 16) * 16; // 64-bit mode aligns the new stack to 16 bytes (§6.14.2)
       const rflags = this.getRflags();
-      const frame: number[] = [retRip, this.cs, rflags, this.regAddr(4), this.ss];
+      const frame: number[] = [retRip, this.cs, rflags, NaN, this.ss];
       if (err >= 0) frame.unshift(err);
       let sp = rsp - frame.length * 8;
-      // Write the frame (faults here leave the state untouched), then commit.
+      // Write the frame (faults here leave the state untouched), then commit. The old RSP goes
+      // in as its two halves: it may be non-canonical (a #SS on a non-canonical stack).
       for (let k = 0; k < frame.length; k++) {
         const v = frame[k]!;
-        this.wr64(sp + k * 8, v | 0, Math.floor(v / TWO32) | 0);
+        if (Number.isNaN(v)) this.wr64(sp + k * 8, this.R[4]!, this.R[20]!);
+        else this.wr64(sp + k * 8, v | 0, Math.floor(v / TWO32) | 0);
       }
       sp = rsp - frame.length * 8;
       this.setRegNum(4, sp);
@@ -1154,7 +1165,7 @@ export class Vcpu implements CodeCacheListener {
    * bits). An immediate offset is already taken modulo the operand size (the operand at EA); a
    * register offset is signed and may address outside the operand.
    */
-  btMem(op: number, size: number, ea: number, offLo: number, offHi: number): void {
+  btMem(op: number, size: number, ea: number, offLo: number, offHi: number, ss = 0): void {
     let off: number;
     if (size === 8) off = (offLo >>> 0) + offHi * TWO32;
     else if (size === 4) off = offLo | 0;
@@ -1166,8 +1177,8 @@ export class Vcpu implements CodeCacheListener {
     const bit = off - unit * bits;
     const addr = ea + unit * size;
     let lo: number;
-    if (op === 0) lo = size === 1 ? this.rd8(addr) : size === 2 ? this.rd16(addr) : size === 4 ? this.rd32(addr) : this.rd64(addr);
-    else lo = size === 1 ? this.rdw8(addr) : size === 2 ? this.rdw16(addr) : size === 4 ? this.rdw32(addr) : this.rdw64(addr);
+    if (op === 0) lo = size === 1 ? this.rd8(addr, ss) : size === 2 ? this.rd16(addr, ss) : size === 4 ? this.rd32(addr, ss) : this.rd64(addr, ss);
+    else lo = size === 1 ? this.rdw8(addr, ss) : size === 2 ? this.rdw16(addr, ss) : size === 4 ? this.rdw32(addr, ss) : this.rdw64(addr, ss);
     let hi = size === 8 ? this.th : 0;
     const inHi = bit >= 32;
     const m = 1 << (bit & 31);
@@ -1176,7 +1187,7 @@ export class Vcpu implements CodeCacheListener {
     if (op === 0) return;
     if (inHi) hi = op === 1 ? hi | m : op === 2 ? hi & ~m : hi ^ m;
     else lo = op === 1 ? lo | m : op === 2 ? lo & ~m : lo ^ m;
-    this.wrN(addr, size, lo, hi);
+    this.wrN(addr, size, lo, hi, ss);
   }
 
   /** BSF/BSR/TZCNT/LZCNT/POPCNT. Returns true when the destination is written (tl/th). */
@@ -1269,6 +1280,7 @@ export class Vcpu implements CodeCacheListener {
     const a32 = d.asz === 4;
     const rep = d.rep;
     const segBase = d.memSeg === 4 ? this.fsBase : d.memSeg === 5 ? this.gsBase : 0;
+    const srcSs = d.memSeg === 2 ? 2 : 0; // an SS override of the source (DS:RSI); ES:RDI never is
     const R = this.R;
     const addr = (i: number): number => (a32 ? R[i]! >>> 0 : this.regAddr(i));
     const adv = (i: number, delta: number): void => {
@@ -1285,7 +1297,7 @@ export class Vcpu implements CodeCacheListener {
       const delta = this.fl & DF ? -size : size;
       switch (kind) {
         case 0: { // MOVS: [rsi] -> [rdi]
-          const v = this.rdN(addr(6) + segBase, size);
+          const v = this.rdN(addr(6) + segBase, size, srcSs);
           const vh = this.th;
           this.wrN(addr(7), size, v, vh);
           adv(6, delta); adv(7, delta);
@@ -1293,7 +1305,7 @@ export class Vcpu implements CodeCacheListener {
         }
         case 1: this.wrN(addr(7), size, R[0]!, R[16]!); adv(7, delta); break;
         case 2: {
-          const v = this.rdN(addr(6) + segBase, size);
+          const v = this.rdN(addr(6) + segBase, size, srcSs);
           if (size === 8) { R[0] = v; R[16] = this.th; } else if (size === 4) { R[0] = v; R[16] = 0; }
           else if (size === 2) R[0] = (R[0]! & -65536) | v; else R[0] = (R[0]! & -256) | v;
           adv(6, delta);
@@ -1301,7 +1313,7 @@ export class Vcpu implements CodeCacheListener {
         }
         default: { // CMPS (src - dest) / SCAS (acc - dest)
           let a0: number, a1: number;
-          if (kind === 3) { a0 = this.rdN(addr(6) + segBase, size); a1 = this.th; }
+          if (kind === 3) { a0 = this.rdN(addr(6) + segBase, size, srcSs); a1 = this.th; }
           else { a0 = size === 1 ? R[0]! & 255 : size === 2 ? R[0]! & 65535 : R[0]!; a1 = R[16]!; }
           const b0 = this.rdN(addr(7), size), b1 = this.th;
           this.setSubLazy(size, a0, a1, b0, b1);
@@ -1367,17 +1379,17 @@ export class Vcpu implements CodeCacheListener {
     return true;
   }
 
-  private rdN(ea: number, size: number): number {
-    if (size === 1) return this.rd8(ea);
-    if (size === 2) return this.rd16(ea);
-    if (size === 4) { this.th = 0; return this.rd32(ea); }
-    return this.rd64(ea);
+  private rdN(ea: number, size: number, ss = 0): number {
+    if (size === 1) return this.rd8(ea, ss);
+    if (size === 2) return this.rd16(ea, ss);
+    if (size === 4) { this.th = 0; return this.rd32(ea, ss); }
+    return this.rd64(ea, ss);
   }
-  private wrN(ea: number, size: number, lo: number, hi: number): void {
-    if (size === 1) this.wr8(ea, lo);
-    else if (size === 2) this.wr16(ea, lo);
-    else if (size === 4) this.wr32(ea, lo);
-    else this.wr64(ea, lo, hi);
+  private wrN(ea: number, size: number, lo: number, hi: number, ss = 0): void {
+    if (size === 1) this.wr8(ea, lo, ss);
+    else if (size === 2) this.wr16(ea, lo, ss);
+    else if (size === 4) this.wr32(ea, lo, ss);
+    else this.wr64(ea, lo, hi, ss);
   }
   private setSubLazy(size: number, a0: number, a1: number, b0: number, b1: number): void {
     const lg = size === 1 ? 0 : size === 2 ? 1 : size === 4 ? 2 : 3;
@@ -1440,7 +1452,7 @@ export class Vcpu implements CodeCacheListener {
       case M.Popfq: case M.Popf: {
         const size = mn === M.Popf ? 2 : 8;
         const sp = this.regAddr(4);
-        const v = size === 8 ? this.rd64(sp) >>> 0 : this.rd16(sp);
+        const v = size === 8 ? this.rd64(sp, 2) >>> 0 : this.rd16(sp, 2);
         let mask = POPF_MASK;
         if (this.cpl > 0) mask &= ~0x3000; // IOPL only at CPL 0
         if (this.cpl > ((this.fl >> 12) & 3)) mask &= ~IF;
@@ -1463,9 +1475,9 @@ export class Vcpu implements CodeCacheListener {
       case M.Invlpg: { cpl0(); this.flushTlbPage(this.memEa(d)); return 0; }
       case M.Lgdt: case M.Lidt: {
         cpl0();
-        const ea = this.memEa(d);
-        const limit = this.rd16(ea);
-        const lo = this.rd32(ea + 2), hi = this.rd32(ea + 6);
+        const ea = this.memEa(d), ss = ssOf(d);
+        const limit = this.rd16(ea, ss);
+        const lo = this.rd32(ea + 2, ss), hi = this.rd32(ea + 6, ss);
         const base = bigToAddr(toU64(lo, hi));
         if (Number.isNaN(base)) this.raise(GP, 0);
         if (mn === M.Lgdt) { this.gdtBase = base; this.gdtLimit = limit; } else { this.idtBase = base; this.idtLimit = limit; }
@@ -1475,14 +1487,15 @@ export class Vcpu implements CodeCacheListener {
         const ea = this.memEa(d);
         const [base, limit] = mn === M.Sgdt ? [this.gdtBase, this.gdtLimit] : [this.idtBase, this.idtLimit];
         // Probe both halves for write before storing anything.
-        this.xlate(ea, 'write'); this.xlate(ea + 9, 'write');
-        this.wr16(ea, limit);
-        this.wr64(ea + 2, base | 0, Math.floor(base / TWO32) | 0);
+        const ss = ssOf(d);
+        this.xlate(ea, 'write', ss); this.xlate(ea + 9, 'write', ss);
+        this.wr16(ea, limit, ss);
+        this.wr64(ea + 2, base | 0, Math.floor(base / TWO32) | 0, ss);
         return 0;
       }
       case M.Ltr: {
         cpl0();
-        const sel = d.ops[0]!.kind === OK.Reg ? R[d.ops[0]!.reg]! & 0xffff : this.rd16(this.memEa(d));
+        const sel = d.ops[0]!.kind === OK.Reg ? R[d.ops[0]!.reg]! & 0xffff : this.rd16(this.memEa(d), ssOf(d));
         if ((sel & ~7) === 0 || (sel & 4) !== 0) this.raise(GP, sel & ~3);
         const da = this.gdtBase + (sel & ~7);
         const lo = this.sysRead64(da), hi = this.sysRead64(da + 8);
@@ -1556,8 +1569,8 @@ export class Vcpu implements CodeCacheListener {
     const sp = this.regAddr(4);
     const w = d.mn === Mnemonic.Iretq ? 8 : d.mn === Mnemonic.Iretd ? 4 : 2;
     const rd = (k: number): number => {
-      if (w === 8) { const lo = this.rd64(sp + k * 8); const v = (lo >>> 0) + this.th * TWO32; return v; }
-      return w === 4 ? this.rd32(sp + k * 4) >>> 0 : this.rd16(sp + k * 2);
+      if (w === 8) { const lo = this.rd64(sp + k * 8, 2); const v = (lo >>> 0) + this.th * TWO32; return v; }
+      return w === 4 ? this.rd32(sp + k * 4, 2) >>> 0 : this.rd16(sp + k * 2, 2);
     };
     const nrip = rd(0), ncs = rd(1) & 0xffff, nfl = rd(2), nrsp = rd(3), nss = rd(4) & 0xffff;
     if (!(nrip >= -CANON && nrip < CANON)) this.raise(GP, 0);
@@ -1647,7 +1660,7 @@ export class Vcpu implements CodeCacheListener {
       // MOV r/m, Sreg
       const sel = segSelector(this, src.sreg);
       if (dst.kind === OK.Reg) this.writeReg(dst.reg, dst.size, BigInt(sel));
-      else this.wr16(this.memEa(d), sel);
+      else this.wr16(this.memEa(d), sel, ssOf(d));
       return 0;
     }
     if (this.cpl !== 0) this.raise(GP, 0);
@@ -1673,18 +1686,19 @@ export class Vcpu implements CodeCacheListener {
     // the SDM's order: RBP is pushed before the frame pointers are copied, and a copy may read
     // it back. Values move as 32-bit halves: they are arbitrary 64-bit values, not addresses.
     const frameTemp = rsp - 8;
-    this.xlate(frameTemp, 'write');
+    // Every access is a stack (SS) access: a non-canonical one raises #SS(0).
+    this.xlate(frameTemp, 'write', 2);
     for (let k = 1; k < level; k++) {
-      this.xlate(rbp - 8 * k, 'read');
-      this.xlate(frameTemp - 8 * k, 'write');
+      this.xlate(rbp - 8 * k, 'read', 2);
+      this.xlate(frameTemp - 8 * k, 'write', 2);
     }
-    if (level > 0) this.xlate(frameTemp - level * 8, 'write');
-    this.wr64(frameTemp, this.R[5]!, this.R[21]!);
+    if (level > 0) this.xlate(frameTemp - level * 8, 'write', 2);
+    this.wr64(frameTemp, this.R[5]!, this.R[21]!, 2);
     for (let k = 1; k < level; k++) {
-      const lo = this.rd64(rbp - 8 * k);
-      this.wr64(frameTemp - 8 * k, lo, this.th);
+      const lo = this.rd64(rbp - 8 * k, 2);
+      this.wr64(frameTemp - 8 * k, lo, this.th, 2);
     }
-    if (level > 0) this.wr64(frameTemp - level * 8, frameTemp | 0, Math.floor(frameTemp / TWO32) | 0);
+    if (level > 0) this.wr64(frameTemp - level * 8, frameTemp | 0, Math.floor(frameTemp / TWO32) | 0, 2);
     const newRsp = frameTemp - (level > 0 ? level * 8 : 0) - size;
     this.setRegNum(5, frameTemp);
     this.setRegNum(4, newRsp);
@@ -1693,31 +1707,34 @@ export class Vcpu implements CodeCacheListener {
 
   /** CMPXCHG8B/16B (0F C7 /1). */
   private cmpxchgWide(d: DInsn): number {
-    const ea = this.memEa(d);
+    const ea = this.memEa(d), ss = ssOf(d);
     const R = this.R;
     if (d.mn === Mnemonic.Cmpxchg16b) {
       if (ea % 16 !== 0) this.raise(GP, 0);
-      const l0 = this.rdw64(ea), h0 = this.th, l1 = this.rdw64(ea + 8), h1 = this.th;
+      const l0 = this.rdw64(ea, ss), h0 = this.th, l1 = this.rdw64(ea + 8, ss), h1 = this.th;
       this.materialize();
       if (l0 === R[0] && h0 === R[16] && l1 === R[2] && h1 === R[18]) {
-        this.wr64(ea, R[3]!, R[19]!); this.wr64(ea + 8, R[1]!, R[17]!);
+        this.wr64(ea, R[3]!, R[19]!, ss); this.wr64(ea + 8, R[1]!, R[17]!, ss);
         this.fl |= ZF;
       } else {
-        this.wr64(ea, l0, h0); this.wr64(ea + 8, l1, h1);
+        this.wr64(ea, l0, h0, ss); this.wr64(ea + 8, l1, h1, ss);
         R[0] = l0; R[16] = h0; R[2] = l1; R[18] = h1;
         this.fl &= ~ZF;
       }
       return 0;
     }
-    const lo = this.rdw32(ea), hi = this.rdw32(ea + 4);
+    const lo = this.rdw32(ea, ss), hi = this.rdw32(ea + 4, ss);
     this.materialize();
-    if (lo === R[0] && hi === R[2]) { this.wr32(ea, R[3]!); this.wr32(ea + 4, R[1]!); this.fl |= ZF; }
-    else { this.wr32(ea, lo); this.wr32(ea + 4, hi); R[0] = lo; R[16] = 0; R[2] = hi; R[18] = 0; this.fl &= ~ZF; }
+    if (lo === R[0] && hi === R[2]) { this.wr32(ea, R[3]!, ss); this.wr32(ea + 4, R[1]!, ss); this.fl |= ZF; }
+    else { this.wr32(ea, lo, ss); this.wr32(ea + 4, hi, ss); R[0] = lo; R[16] = 0; R[2] = hi; R[18] = 0; this.fl &= ~ZF; }
     return 0;
   }
 }
 
 // ----------------------------------------------------------------------------- tables
+
+/** Accessor flag for an instruction's memory operand: 2 when its segment is SS (RSP/RBP base). */
+function ssOf(d: DInsn): number { return d.memSeg === 2 ? 2 : 0; }
 
 import { Register } from '../iced';
 

@@ -1048,7 +1048,7 @@ const misc: Template = {
 const raise: Template = {
   name: 'raise',
   gen(b) {
-    const kind = b.rng.pick(['ud2', 'invalid', 'int3', 'noncanonical', 'unmapped', 'cmpxchg16b'] as const);
+    const kind = b.rng.pick(['ud2', 'invalid', 'int3', 'noncanonical', 'noncanonical-stack', 'unmapped', 'cmpxchg16b'] as const);
     const ends = { raises: true, endsCase: true };
     switch (kind) {
       case 'ud2': return insn('ud2', 'ud2 (#UD)', [], NO_FLAGS, ends);
@@ -1067,10 +1067,20 @@ const raise: Template = {
         return insn(`cmpxchg16b ${m.text.replace('qword ptr', 'xmmword ptr')}`, 'cmpxchg16b misaligned (#GP)', [RAX, RDX],
           { reads: 0, writes: ZF, undef: 0 }, ends);
       }
+      case 'noncanonical-stack': {
+        // A non-canonical RSP (or RBP for LEAVE): the stack access raises #SS(0), not #GP(0)
+        // (SDM PUSH/POP/CALL/RET/LEAVE: "#SS(0) If the stack address is in a non-canonical form").
+        const op = b.rng.pick(['push rax', 'push 0x12', 'push qword ptr [rsp + 8]', 'pushfq', 'popfq', 'ret', 'call 1f\n1:', 'leave'] as const);
+        const reg = op === 'leave' ? RBP : RSP;
+        if (op === 'leave' && !b.canSet(RBP)) return null;
+        const nc = (b.rng.pick([0x8000n, 0x0001n, 0xfff0n, 0x7fffn]) << 48n) | BigInt(b.rng.int(0x10000) & ~7);
+        return insn(`mov ${reg === RBP ? 'rbp' : 'rsp'}, ${hex(nc)}\n  ${op}`, `non-canonical stack: ${op.split('\n')[0]} (#SS)`, reg === RBP ? [RSP, RBP] : [RSP], NO_FLAGS,
+          { ...ends, stackDelta: 0 });
+      }
       default: {
-        // Not RSP or RBP: a non-canonical SS reference raises #SS, not #GP (SDM Vol. 3A §6.15,
-        // "Interrupt 12"); the vCPU raises #GP there (reported, not yet fixed).
-        const p = b.reg(64, { not: [RSP, RBP] });
+        // RBP may be the base: a non-canonical SS reference raises #SS(0), not #GP(0) (SDM Vol.
+        // 3A §6.15, "Interrupt 12"). (RSP never holds the pointer here: it points at the stack.)
+        const p = b.reg(64, { not: [RSP] });
         const d = b.reg(b.rng.pick(W_ALL), { dest: true });
         if (!p || !d || !b.canSet(p.reg)) return null;
         const addr = kind === 'noncanonical'
@@ -1080,7 +1090,8 @@ const raise: Template = {
         const width = d.width;
         const load = b.rng.bool();
         const text = load ? `mov ${b.name(d)}, ${ptrWord(width)} [${b.name(p)}]` : `mov ${ptrWord(width)} [${b.name(p)}], ${b.name(d)}`;
-        return insn(text, kind === 'noncanonical' ? 'non-canonical (#GP)' : 'unmapped (#PF)', load ? [d.reg] : [], NO_FLAGS, ends);
+        const what = kind === 'unmapped' ? 'unmapped (#PF)' : p.reg === RBP ? 'non-canonical [rbp] (#SS)' : 'non-canonical (#GP)';
+        return insn(text, what, load ? [d.reg] : [], NO_FLAGS, ends);
       }
     }
   },
