@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { asmMachine, symbolOf } from './asmTest';
-import { HANDLER_BASE, IDT_BASE, runUntilHalt, TSS_BASE, type TestMachine } from './testEnv';
+import { assemble } from '../asm';
+import { HANDLER_BASE, IDT_BASE, PML4_ADDR, runUntilHalt, TSS_BASE, type TestMachine } from './testEnv';
 
 const IST1_TOP = 0x80000;
 const NC = '0x8000000000001000';
@@ -48,5 +49,55 @@ describe('#SS(0), not #GP(0), for a non-canonical address that references SS', (
     }
     expect(run(`mov rbp, ${NC}\nleave\nhlt`).vector).toBe(12);
     expect(run(`mov rsp, ${NC}\nenter 16, 0\nhlt`).vector).toBe(12);
+  });
+});
+
+/** The last canonical page of the lower half, mapped (P|RW) to a RAM page; code there can branch past 2^47. */
+const TOP_PAGE = 0x7fff_ffff_f000;
+const TOP_PHYS = 0x3f03000;
+function runAtTop(src: string): TestMachine & { vector: number; frameRip: number } {
+  const r = assemble(src, { origin: TOP_PAGE });
+  if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
+  const m = asmMachine('hlt');
+  const { ram, vcpu } = m;
+  const tables = [0x3f00000, 0x3f01000, 0x3f02000];
+  ram.view.setBigUint64(PML4_ADDR + 255 * 8, BigInt(tables[0]! | 7), true);
+  ram.view.setBigUint64(tables[0]! + 511 * 8, BigInt(tables[1]! | 7), true);
+  ram.view.setBigUint64(tables[1]! + 511 * 8, BigInt(tables[2]! | 7), true);
+  ram.view.setBigUint64(tables[2]! + 511 * 8, BigInt(TOP_PHYS | 7), true);
+  ram.bytes.set(r.segments[0]!.bytes, TOP_PHYS);
+  vcpu.rip = TOP_PAGE;
+  runUntilHalt(vcpu, 10_000);
+  const vector = vcpu.rip >= HANDLER_BASE && vcpu.rip < HANDLER_BASE + 4096 ? (vcpu.rip - HANDLER_BASE) >> 4 : -1;
+  const sp = Number(vcpu.getGpr(4));
+  return { ...m, vector, frameRip: Number(ram.view.getBigUint64(sp + 8, true)) };
+}
+
+describe('a near branch to a non-canonical target raises #GP(0) at the branch (SDM Vol. 3A §6.15)', () => {
+  it('direct jmp, jcc (taken), call and loop to past 2^47 fault with RIP at the branch and no effect', () => {
+    // Near the end of the page, so that LOOP's rel8 reaches past 2^47 too.
+    const far = 'mov ecx, 3\ntimes 0xfd0 nop\nt: INSN 0x800000000010\nhlt';
+    for (const insn of ['jmp', 'jz', 'call', 'loop']) {
+      const src = far.replace('INSN', insn);
+      const m = runAtTop(`xor eax, eax\n${src}`);
+      const at = symbolOf(`xor eax, eax\n${src}`, 't', TOP_PAGE);
+      expect([insn, m.vector, m.frameRip]).toEqual([insn, 13, at]);
+      // RSP (CALL pushed nothing) and RCX (LOOP did not count) are as before the branch.
+      expect(m.ram.view.getBigUint64(Number(m.vcpu.getGpr(4)) + 32, true)).toBe(0x90000n);
+      expect(m.vcpu.getGpr(1)).toBe(3n);
+    }
+  });
+  it('a jcc or loop that is not taken falls through', () => {
+    const m = runAtTop('mov ecx, 1\nor eax, 1\ntimes 0xfd0 nop\njz 0x800000000010\nloop 0x800000000010\nmov ebx, 9\nhlt');
+    expect(m.vector).toBe(-1);
+    expect(m.vcpu.getGpr(3)).toBe(9n);
+    expect(m.vcpu.getGpr(1)).toBe(0n);
+  });
+  it('indirect jmp/call (register, memory) and ret to a non-canonical target fault at the branch', () => {
+    for (const insn of ['jmp rax', 'call rax', 'jmp [rbx]', 'call [rbx]', 'ret']) {
+      const src = `mov rax, ${NC}\nmov rbx, 0x200000\nmov [rbx], rax\npush rax\nt: ${insn}\nhlt`;
+      const r = run(src);
+      expect([insn, r.vector, r.err, r.frameRip, r.frameRsp]).toEqual([insn, 13, 0n, symbolOf(src, 't'), 0x90000n - 8n]);
+    }
   });
 });

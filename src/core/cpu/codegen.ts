@@ -417,9 +417,23 @@ class Gen {
     this.branchIf(this.cond(cc), d.target);
   }
 
+  /**
+   * A near branch to a non-canonical target (decode gives NaN) raises #GP(0) at the branch,
+   * which has had no effect (SDM Vol. 3A §6.15: in 64-bit mode RIP must be canonical).
+   */
+  badTarget(): void {
+    this.emit('c.raise(13,0);');
+    this.ended = true;
+  }
+
   /** Conditional end of block: taken -> target, else fallthrough. */
   branchIf(cond: string, target: number): void {
     const d = this.d, n = this.ds.length;
+    if (Number.isNaN(target)) {
+      this.emit(`if (${cond}) c.raise(13,0);`);
+      this.endAt(d.next, this.k + 1);
+      return;
+    }
     if (this.selfLoop && target === this.ds[0]!.rip && this.k === n - 1) {
       this.emit(`if (${cond}) { if ((k+2)*${n} <= budget && !c.smc) { k++; continue; } c.rip=${target}; return (k+1)*${n}; }`);
       this.emit(`c.rip=${d.next}; return (k+1)*${n};`);
@@ -618,7 +632,7 @@ class Gen {
   jmp(): void {
     const d = this.d, o = d.ops[0]!;
     if (o.kind === OK.Branch) {
-      if (this.selfLoop && d.target === this.ds[0]!.rip) { /* unconditional self loop */ }
+      if (Number.isNaN(d.target)) return this.badTarget();
       this.endAt(d.target, this.k + 1);
       return;
     }
@@ -631,6 +645,7 @@ class Gen {
     const d = this.d, o = d.ops[0]!;
     const nl = d.next | 0, nh = Math.floor(d.next / 4294967296) | 0;
     if (o.kind === OK.Branch) {
+      if (Number.isNaN(d.target)) return this.badTarget(); // checked before the push
       this.stackDown(8);
       this.emit(`c.wr64(ea,${nl},${nh},2);`);
       this.commitRsp();
@@ -664,11 +679,19 @@ class Gen {
       this.branchIf(w === 8 ? '(R[1]|R[17])===0' : 'R[1]===0', d.target);
       return;
     }
-    if (w === 8) this.emit('r0=(R[1]-1)|0; r1=R[1]===0?(R[17]-1)|0:R[17]; R[1]=r0; R[17]=r1; t=(r0|r1)!==0?1:0;');
-    else this.emit('r0=(R[1]-1)|0; R[1]=r0; R[17]=0; t=r0!==0?1:0;');
+    const bad = Number.isNaN(d.target);
+    // A taken LOOP to a non-canonical target faults with RCX unchanged: commit RCX after the test.
+    const commit = w === 8 ? 'R[1]=r0; R[17]=r1;' : 'R[1]=r0; R[17]=0;';
+    if (w === 8) this.emit(`r0=(R[1]-1)|0; r1=R[1]===0?(R[17]-1)|0:R[17]; ${bad ? '' : commit} t=(r0|r1)!==0?1:0;`);
+    else this.emit(`r0=(R[1]-1)|0; ${bad ? '' : commit} t=r0!==0?1:0;`);
     let cond = 't';
     if (mn === M.Loope) cond = `t&&${this.cond(4)}`;
     if (mn === M.Loopne) cond = `t&&${this.cond(5)}`;
+    if (bad) {
+      this.emit(`if (${cond}) c.raise(13,0); ${commit}`);
+      this.endAt(d.next, this.k + 1);
+      return;
+    }
     this.branchIf(cond, d.target);
   }
 

@@ -51,7 +51,7 @@ export interface DInsn {
   rep: number; // 0 none, 1 rep/repe, 2 repne
   lock: boolean;
   cc: number; // iced ConditionCode
-  target: number; // near branch target
+  target: number; // near branch target (NaN: non-canonical, the branch raises #GP(0) when taken)
   flagsRead: number; // iced RflagsBits
   flagsWritten: number;
   bytes: Uint8Array;
@@ -255,7 +255,7 @@ function toRecord(i: Instruction, bytes: Uint8Array, rip: number): DInsn {
   return {
     rip, len: i.length, next: rip + i.length, code: i.code, mn: i.mnemonic, osz, asz, ops, memBase, memIndex, memScale,
     memDisp, memSeg, memSize, rep: i.hasRepnePrefix ? 2 : i.hasRepPrefix || i.hasRepePrefix ? 1 : 0, lock: i.hasLockPrefix,
-    cc: i.conditionCode, target: Number.isNaN(target) ? 0 : target, flagsRead: i.rflagsRead, flagsWritten: flagsWritten(i, ops, osz),
+    cc: i.conditionCode, target, flagsRead: i.rflagsRead, flagsWritten: flagsWritten(i, ops, osz),
     bytes: bytes.slice(), text,
   };
 }

@@ -1048,7 +1048,7 @@ const misc: Template = {
 const raise: Template = {
   name: 'raise',
   gen(b) {
-    const kind = b.rng.pick(['ud2', 'invalid', 'int3', 'noncanonical', 'noncanonical-stack', 'unmapped', 'cmpxchg16b'] as const);
+    const kind = b.rng.pick(['ud2', 'invalid', 'int3', 'noncanonical', 'noncanonical-stack', 'noncanonical-branch', 'unmapped', 'cmpxchg16b'] as const);
     const ends = { raises: true, endsCase: true };
     switch (kind) {
       case 'ud2': return insn('ud2', 'ud2 (#UD)', [], NO_FLAGS, ends);
@@ -1066,6 +1066,18 @@ const raise: Template = {
         if (!m) return null;
         return insn(`cmpxchg16b ${m.text.replace('qword ptr', 'xmmword ptr')}`, 'cmpxchg16b misaligned (#GP)', [RAX, RDX],
           { reads: 0, writes: ZF, undef: 0 }, ends);
+      }
+      case 'noncanonical-branch': {
+        // An indirect near branch to a non-canonical target: #GP(0) at the branch, which has
+        // had no effect (CALL pushed nothing, RET popped nothing).
+        const r = b.reg(64, { dest: true, not: [RSP] });
+        if (!r) return null;
+        const nc = (b.rng.pick([0x8000n, 0x0001n, 0xfff0n, 0x7fffn]) << 48n) | BigInt(b.rng.int(0x10000));
+        const op = b.rng.pick(['jmp', 'call', 'ret'] as const);
+        const text = op === 'ret' ? `mov ${b.name(r)}, ${hex(nc)}\n  push ${b.name(r)}\n  ret` : `mov ${b.name(r)}, ${hex(nc)}\n  ${op} ${b.name(r)}`;
+        if (op === 'ret' && !stackRoom(b, -8)) return null;
+        return insn(text, `non-canonical ${op} target (#GP)`, [RSP, r.reg], NO_FLAGS,
+          { ...ends, stackDelta: op === 'ret' ? -8 : 0, writesMem: op === 'ret' });
       }
       case 'noncanonical-stack': {
         // A non-canonical RSP (or RBP for LEAVE): the stack access raises #SS(0), not #GP(0)
