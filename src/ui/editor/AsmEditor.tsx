@@ -17,6 +17,8 @@ import type { Diagnostic, LineStat } from '../../worker/protocol';
 export const ASSEMBLE_DEBOUNCE_MS = 250;
 
 const fmt = new Intl.NumberFormat('en-US');
+/** While running, the RIP line and per-line exit counts follow at most this often. */
+const VIEW_MS_RUNNING = 1000;
 
 function markersOf(model: monaco.editor.ITextModel, diags: Diagnostic[]): monaco.editor.IMarkerData[] {
   const lines = model.getLineCount();
@@ -127,7 +129,25 @@ export default function AsmEditor() {
         stats.set(statDecorations(lines, s.exitLines, model));
       }
     };
-    disposers.push(defaultMachineStore.subscribe((s, prev) => { if (s.view !== prev.view || s.exitLines !== prev.exitLines) applyView(s); }));
+    // While running, the decorations follow at most once per VIEW_MS_RUNNING (each change makes
+    // Monaco re-render its lines; at full speed the RIP line is a blur anyway); else at once.
+    let viewTimer: ReturnType<typeof setTimeout> | null = null;
+    let viewAt = 0;
+    const flushView = () => {
+      viewTimer = null;
+      viewAt = performance.now();
+      applyView(defaultMachineStore.getState());
+    };
+    disposers.push(defaultMachineStore.subscribe((s, prev) => {
+      if (s.view === prev.view && s.exitLines === prev.exitLines && s.running === prev.running) return;
+      if (!s.running) {
+        if (viewTimer !== null) clearTimeout(viewTimer);
+        flushView();
+      } else if (viewTimer === null) {
+        viewTimer = setTimeout(flushView, Math.max(0, viewAt + VIEW_MS_RUNNING - performance.now()));
+      }
+    }));
+    disposers.push(() => { if (viewTimer !== null) clearTimeout(viewTimer); });
     applyView(defaultMachineStore.getState());
 
     // Breakpoints in the glyph margin; they move with the text.

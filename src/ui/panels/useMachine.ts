@@ -3,7 +3,7 @@
  * the store is the one of the nearest MachineStoreContext (A/B mode: one per side), so a panel
  * mounted inside side B's provider shows side B.
  */
-import { createContext, useCallback, useContext, useEffect, useState } from 'react';
+import { createContext, useCallback, useContext, useEffect, useRef, useState } from 'react';
 import { useStore, type StoreApi } from 'zustand';
 import { useShallow } from 'zustand/react/shallow';
 import type { ExitEvent } from '../../core/events';
@@ -52,17 +52,19 @@ export function useMachineApi(): StoreApi<MachineState> {
 export function useMachineThrottled<T>(selector: (s: MachineState) => T, ms: number): T {
   const api = useBoundStore();
   const [value, setValue] = useState(() => selector(api.getState()));
+  // Kept across changes of `ms` (running <-> idle): a run that starts or stops does not force an
+  // immediate re-render, the next one comes `ms` after the previous.
+  const last = useRef(0);
   useEffect(() => {
-    let last = 0;
     let timer: ReturnType<typeof setTimeout> | null = null;
     const flush = () => {
       timer = null;
-      last = performance.now();
+      last.current = performance.now();
       setValue(() => selector(api.getState()));
     };
     const schedule = () => {
       if (timer !== null) return;
-      timer = setTimeout(flush, Math.max(0, last + ms - performance.now()));
+      timer = setTimeout(flush, Math.max(0, last.current + ms - performance.now()));
     };
     const unsubscribe = api.subscribe(schedule);
     schedule();

@@ -7,7 +7,7 @@
  * A/B: the comparison chart shows every side of MachineSidesContext (the shell provides it in A/B
  * mode), or the `sides` passed in; without either the charts show the current side's store alone.
  */
-import { memo, useDeferredValue, useMemo, useRef, type ReactElement } from 'react';
+import { memo, useEffect, useMemo, useRef, useState, type ReactElement } from 'react';
 import type { StageName } from '../../../core/events';
 import {
   Area, AreaChart, CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis,
@@ -63,11 +63,42 @@ const margin = { top: 4, right: 8, bottom: 0, left: 0 };
 const timeAxis = { dataKey: 't', type: 'number', domain: ['dataMin', 'dataMax'], tickFormatter: (v: number) => `${v.toFixed(v < 10 ? 1 : 0)}s` } as const;
 const seconds = (v: unknown) => `${Number(v).toFixed(1)} s`;
 
-// Each chart is its own component and renders from a deferred value: React renders them as
-// separate, interruptible units after urgent updates, so a chart refresh never blocks a frame.
+// Each chart is its own component and takes new data in turn, at most one chart per animation
+// frame: a recharts update costs tens of ms (its store dispatches re-render synchronously in the
+// commit, so a deferred or transition render does not split it), and four at once would drop
+// several frames in a row.
+const turns: (() => void)[] = [];
+let turnScheduled = false;
+function nextTurn() {
+  turnScheduled = false;
+  turns.shift()?.();
+  if (turns.length > 0) {
+    turnScheduled = true;
+    requestAnimationFrame(nextTurn);
+  }
+}
+
+/** `value`, taken over when this chart's turn comes (one chart per animation frame). */
+function useInTurn<T>(value: T): T {
+  const [shown, setShown] = useState(value);
+  useEffect(() => {
+    if (Object.is(value, shown)) return;
+    const job = () => setShown(() => value);
+    turns.push(job);
+    if (!turnScheduled) {
+      turnScheduled = true;
+      requestAnimationFrame(nextTurn);
+    }
+    return () => {
+      const i = turns.indexOf(job);
+      if (i >= 0) turns.splice(i, 1);
+    };
+  }, [value, shown]);
+  return shown;
+}
 
 const ExitsChart = memo(function ExitsChart({ data: urgent }: { data: SeriesData }) {
-  const data = useDeferredValue(urgent);
+  const data = useInTurn(urgent);
   return (
     <ChartBox title="exits per second, by reason" testid="chart-exits" name="exits">
       <AreaChart data={data.rows} margin={margin}>
@@ -85,7 +116,7 @@ const ExitsChart = memo(function ExitsChart({ data: urgent }: { data: SeriesData
 });
 
 const HitRateChart = memo(function HitRateChart({ data: urgent }: { data: SeriesData }) {
-  const data = useDeferredValue(urgent);
+  const data = useInTurn(urgent);
   return (
     <ChartBox title="instruction-cache hit rate" testid="chart-hitrate" name="hit-rate">
       <LineChart data={data.rows} margin={margin}>
@@ -100,7 +131,7 @@ const HitRateChart = memo(function HitRateChart({ data: urgent }: { data: Series
 });
 
 const CyclesChart = memo(function CyclesChart({ data: urgent }: { data: SeriesData }) {
-  const data = useDeferredValue(urgent);
+  const data = useInTurn(urgent);
   return (
     <ChartBox title="modeled cycles per exit, by stage" testid="chart-cycles" name="cycles">
       <AreaChart data={data.rows} margin={margin}>
@@ -118,7 +149,7 @@ const CyclesChart = memo(function CyclesChart({ data: urgent }: { data: SeriesDa
 });
 
 const AbChart = memo(function AbChart({ sides: urgent }: { sides: Cumulative }) {
-  const sides = useDeferredValue(urgent);
+  const sides = useInTurn(urgent);
   return (
     <ChartBox title={`cumulative modeled cycles by guest instructions retired${sides.length > 1 ? `: ${sides.map((s) => s.label).join(' vs ')}` : ''}`} testid="chart-ab" name="ab">
       <LineChart margin={margin}>
@@ -136,26 +167,32 @@ const AbChart = memo(function AbChart({ sides: urgent }: { sides: Cumulative }) 
 });
 
 const ChartsView = memo(function ChartsView({ sides }: { sides: readonly ChartSide[] }) {
+  const empty = sides.every((s) => s.history.length === 0);
+  // Once shown, the charts stay mounted, hidden and not re-rendered while empty: a new run
+  // starts with no samples, and mounting four recharts charts again per run costs far more.
+  const [src, setSrc] = useState(sides);
+  if (!empty && src !== sides) setSrc(sides);
   const data = useMemo((): SeriesData => {
-    const sampled = downsample(sides[0]?.history ?? [], MAX_POINTS);
+    const sampled = downsample(src[0]?.history ?? [], MAX_POINTS);
     const reasons = reasonsOf(sampled);
     const stages = stagesOf(sampled);
     return { rows: chartRows(sampled, reasons, stages), reasons, stages };
-  }, [sides]);
-  const cumulative = useMemo((): Cumulative => sides.map((s) => ({
+  }, [src]);
+  const cumulative = useMemo((): Cumulative => src.map((s) => ({
     label: s.label,
     rows: downsample(s.history, MAX_POINTS).map((h) => ({ retired: h.retired, cycles: h.cyclesTotal })),
-  })), [sides]);
-  if (sides.every((s) => s.history.length === 0)) {
-    return <div className="xs-empty">Charts fill in while the machine runs.</div>;
-  }
+  })), [src]);
+  if (src.every((s) => s.history.length === 0)) return <div className="xs-empty">Charts fill in while the machine runs.</div>;
   return (
-    <div className="xs-charts">
+    <>
+    {empty && <div className="xs-empty">Charts fill in while the machine runs.</div>}
+    <div className="xs-charts" style={empty ? { visibility: 'hidden' } : undefined}>
       <ExitsChart data={data} />
       <HitRateChart data={data} />
       <CyclesChart data={data} />
       <AbChart sides={cumulative} />
     </div>
+    </>
   );
 });
 
