@@ -28,6 +28,29 @@ describe('machine', () => {
     expect(m.counters()).toMatchObject({ retired: 3, exits: { total: 2, byReason: { mmio: 1, hlt: 1 } } });
   });
 
+  it('completes string I/O: rep outsb to DEBUG_PORT prints, rep insb from an empty port stores all ones, one io exit per element', () => {
+    const m = machine(`_start:
+  lea rsi, [rel msg]
+  mov ecx, 3
+  mov dx, DEBUG_PORT
+  rep outsb
+  lea rdi, [rel buf]
+  mov ecx, 2
+  mov dx, 0x80
+  rep insb
+  movzx eax, word [rel buf]
+  hlt
+msg: db "hi!"
+buf: dw 0
+`);
+    m.runToEnd();
+    expect(m.stopInfo()?.reason).toBe('halted');
+    expect(m.consoleText()).toBe('hi!');
+    expect(m.vcpuRegs(0, 0).rax).toBe(0xffffn);
+    expect(m.vcpuRegs(0, 0).rcx).toBe(0n);
+    expect(m.counters().exits.byReason.io).toBe(5);
+  });
+
   it('stops a runaway guest at the instruction limit', () => {
     const m = machine('_start:\n  inc rax\n  jmp _start\n', { maxInsns: 100_000 });
     m.runToEnd();

@@ -406,6 +406,22 @@ export class Machine {
         break;
       }
       case 'io': {
+        if (exit.ioString) {
+          // INS/OUTS: one element per exit (fault-like); the vCPU stores an INS element at
+          // [RDI], steps RSI/RDI, counts RCX down and moves RIP past the instruction at the end.
+          const what = `${exit.ioRep ? 'rep ' : ''}${exit.ioIn ? 'ins' : 'outs'} port 0x${exit.port.toString(16)}`;
+          if (exit.ioIn) {
+            // No device behind any port: reads float high, as on an empty ISA bus.
+            vcpu.completeStringIo(exit, exit.ioSize === 4 ? 0xffff_ffff : (1 << (exit.ioSize * 8)) - 1);
+            detail = `${what}: no device`;
+          } else {
+            if (exit.port === DEBUG_PORT) this.console.out(DEBUG_PORT, exit.ioValue & 0xff);
+            vcpu.completeStringIo(exit);
+            detail = exit.port === DEBUG_PORT ? `${what}: debug console` : `${what}: no device`;
+          }
+          stages.push({ name: 'device', cycles: c.emulate, detail });
+          break;
+        }
         if (!exit.ioIn && exit.port === DEBUG_PORT) {
           this.console.out(DEBUG_PORT, exit.ioValue & 0xff);
           detail = 'debug console';

@@ -160,6 +160,11 @@ export function runUntilHalt(vcpu: Vcpu, maxInsns: number): HaltResult {
         break;
       case 'io':
         if (!e.ioIn && e.port === 0xe9) console += String.fromCharCode(e.ioValue & 0xff);
+        if (e.ioString) {
+          // INS/OUTS: the vCPU completes the element and moves RIP itself.
+          vcpu.completeStringIo(e, e.ioIn ? 2 ** (e.ioSize * 8) - 1 : 0);
+          continue;
+        }
         if (e.ioIn) vcpu.writeReg(0, e.ioSize, (1n << BigInt(e.ioSize * 8)) - 1n);
         break;
       case 'rdmsr': {

@@ -1414,6 +1414,7 @@ export class Vcpu implements CodeCacheListener {
       case M.Cpuid: return this.exitInsn('cpuid');
       case M.Vmcall: return this.exitInsn('vmcall');
       case M.In: case M.Out: return this.io(d);
+      case M.Insb: case M.Insw: case M.Insd: case M.Outsb: case M.Outsw: case M.Outsd: return this.ioString(d);
       case M.Rdmsr: case M.Wrmsr: {
         cpl0();
         const msr = R[1]! >>> 0;
@@ -1556,6 +1557,75 @@ export class Vcpu implements CodeCacheListener {
     e.ioIn = isIn;
     e.ioValue = isIn ? 0 : dataOp.size === 1 ? this.R[0]! & 0xff : dataOp.size === 2 ? this.R[0]! & 0xffff : this.R[0]! >>> 0;
     return this.exitInsn('io');
+  }
+
+  /**
+   * INS/OUTS (6C-6F, SDM Vol. 2 INS/INSB/INSW/INSD, OUTS/OUTSB/OUTSW/OUTSD), with or without
+   * REP: one element per 'io' exit, fault-like. OUTS reads its element from [RSI] (DS or the
+   * override) first; INS probes [RDI] (always ES) for write, so a #PF or #GP is raised before
+   * the exit. The VMM completes the element with `completeStringIo`. A REP with RCX = 0 does
+   * nothing and exits nowhere.
+   */
+  private ioString(d: DInsn): number {
+    const M = Mnemonic, mn = d.mn, R = this.R;
+    if (this.cpl > ((this.fl >> 12) & 3)) this.raise(GP, 0); // no I/O bitmap: CPL > IOPL faults
+    const isIn = mn === M.Insb || mn === M.Insw || mn === M.Insd;
+    const size = mn === M.Insb || mn === M.Outsb ? 1 : mn === M.Insw || mn === M.Outsw ? 2 : 4;
+    const a32 = d.asz === 4;
+    const rep = d.rep !== 0;
+    if (rep && (a32 ? R[1]! : R[1]! | R[17]!) === 0) return 0;
+    const e = this.exit;
+    e.port = R[2]! & 0xffff;
+    e.ioSize = size;
+    e.ioIn = isIn;
+    e.ioString = true;
+    e.ioRep = rep;
+    e.ioAsz = a32 ? 4 : 8;
+    if (isIn) {
+      const gla = a32 ? R[7]! >>> 0 : this.regAddr(7);
+      const off = gla - Math.floor(gla / 4096) * 4096;
+      this.xlate(gla, 'write');
+      if (size > 4096 - off) this.xlate(gla + (4096 - off), 'write');
+      e.ioGla = gla;
+      e.ioValue = 0;
+    } else {
+      const gla = (a32 ? R[6]! >>> 0 : this.regAddr(6)) + (d.memSeg === 4 ? this.fsBase : d.memSeg === 5 ? this.gsBase : 0);
+      const v = this.rdN(gla, size, ssOf(d));
+      e.ioGla = gla;
+      e.ioValue = size === 4 ? v >>> 0 : v;
+    }
+    return this.exitInsn('io');
+  }
+
+  /**
+   * Complete the INS/OUTS element of an 'io' exit with `ioString` (the VMM's side): INS stores
+   * `value` (its low ioSize bytes) at [RDI]; RDI (INS) or RSI (OUTS) steps by the element size,
+   * down when DF = 1; with REP, RCX counts down and RIP stays on the instruction until it
+   * reaches 0, otherwise RIP moves past it. Returns false (and stops the vCPU) when the store
+   * cannot complete (an INS into an MMIO page is not emulated).
+   */
+  completeStringIo(e: VmExit, value = 0): boolean {
+    const R = this.R, size = e.ioSize, a32 = e.ioAsz === 4;
+    if (e.ioIn) {
+      try {
+        this.wrN(e.ioGla, size, size === 4 ? value | 0 : value & (size === 2 ? 0xffff : 0xff), 0);
+      } catch (x) {
+        if (x !== FAULT && x !== EXIT) throw x;
+        this.stopInfo = { reason: 'error', message: `INS at rip ${hex(e.rip)}: the store to ${hex(e.ioGla)} did not complete (MMIO or changed mapping)` };
+        return false;
+      }
+    }
+    const reg = e.ioIn ? 7 : 6;
+    const delta = this.fl & DF ? -size : size;
+    if (a32) { R[reg] = (R[reg]! + delta) | 0; R[reg + 16] = 0; }
+    else this.setRegNum(reg, this.regAddr(reg) + delta);
+    let done = true;
+    if (e.ioRep) {
+      if (a32) { R[1] = (R[1]! - 1) | 0; R[17] = 0; done = R[1] === 0; }
+      else { const lo = R[1]!; R[1] = (lo - 1) | 0; if (lo === 0) R[17] = (R[17]! - 1) | 0; done = (R[1]! | R[17]!) === 0; }
+    }
+    this.rip = done ? e.rip + e.insnLength : e.rip;
+    return true;
   }
 
   private softInt(vec: number, d: DInsn): number {

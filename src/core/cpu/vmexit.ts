@@ -29,8 +29,20 @@ export class VmExit {
   port = 0;
   ioSize = 0;
   ioIn = false;
-  /** OUT: the value written (low ioSize bytes of RAX). */
+  /** OUT: the value written (low ioSize bytes of RAX); OUTS: the element read from [RSI]. */
   ioValue = 0;
+  /**
+   * INS/OUTS (6C-6F): one element per exit. The VMM completes it with
+   * `vcpu.completeStringIo(exit, value)` (INS stores the value at ioGla = [RDI]; RSI/RDI step,
+   * REP counts RCX down; RIP moves past the instruction only when the count reaches 0).
+   */
+  ioString = false;
+  /** INS/OUTS with a REP prefix. */
+  ioRep = false;
+  /** INS/OUTS: linear address of the element ([RDI] for INS, [RSI] with its segment for OUTS). */
+  ioGla = 0;
+  /** INS/OUTS: address size in bytes (8, or 4 with 67: RSI/RDI/RCX as ESI/EDI/ECX). */
+  ioAsz = 8;
   msr = 0;
   /** Instructions retired during this run() call. */
   retired = 0;
@@ -71,6 +83,10 @@ export class VmExit {
     this.ioSize = 0;
     this.ioIn = false;
     this.ioValue = 0;
+    this.ioString = false;
+    this.ioRep = false;
+    this.ioGla = 0;
+    this.ioAsz = 8;
     this.msr = 0;
     this.retired = 0;
   }
