@@ -254,6 +254,33 @@ describe('exits', () => {
     const sp = Number(v.getGpr(4));
     expect(v.ram.view.getUint32(sp, true)).toBe(0x100002);
   });
+  it('MOV SS shadow: the interrupt window opens only after the instruction following mov ss, with IF already set', () => {
+    const m = asmMachine('mov ss, ax\nnop\nnop\nl: jmp l');
+    const v = m.vcpu;
+    v.setGpr(0, 0x10n);
+    v.setRflags(v.getRflags() | IF);
+    v.run(1); // mov ss
+    expect(v.interruptWindowOpen()).toBe(false);
+    v.requestInterruptWindow = true;
+    const e = v.run(100);
+    expect(e.reason).toBe('interrupt-window');
+    expect(v.retired).toBe(2); // mov ss + the shadowed nop
+    expect(v.interruptWindowOpen()).toBe(true);
+  });
+  it('MOV SS shadow: from memory too; a mov ss in the shadow of another does not extend it', () => {
+    const m = asmMachine('mov rbx, 0x200000\nmov word [rbx], 0x10\nmov ss, [rbx]\nmov ss, ax\nnop\nl: jmp l');
+    const v = m.vcpu;
+    v.setRflags(v.getRflags() | IF);
+    v.run(3); // ..., the first mov ss
+    v.requestInterruptWindow = true;
+    expect(v.run(100).reason).toBe('interrupt-window');
+    expect(v.retired).toBe(4); // the second mov ss ran in the first one's shadow; the window opens after it
+  });
+  it('POP SS (17) is #UD in 64-bit mode', () => {
+    const m = asmMachine('db 0x17\nhlt');
+    m.vcpu.run(10);
+    expect(m.vcpu.rip).toBe(HANDLER_BASE + 6 * 16);
+  });
   it('injectException with CR2 and error code', () => {
     const m = asmMachine('nop\nhlt');
     m.vcpu.injectException(14, 6, 0xdead000);

@@ -1472,7 +1472,7 @@ export class Vcpu implements CodeCacheListener {
       case M.Syscall: return this.syscall(d);
       case M.Sysretq: case M.Sysret: return this.sysret();
       case M.Swapgs: { cpl0(); const t = this.gsBase; this.gsBase = this.kernelGsBase; this.kernelGsBase = t; return 0; }
-      case M.Mov: return this.movCr(d);
+      case M.Mov: return this.movCr(d, idx);
       case M.Invlpg: { cpl0(); this.flushTlbPage(this.memEa(d)); return 0; }
       case M.Lgdt: case M.Lidt: {
         cpl0();
@@ -1688,7 +1688,7 @@ export class Vcpu implements CodeCacheListener {
   }
 
   /** MOV to/from CR0/CR2/CR3/CR4/CR8 (0F 20/22, SDM Vol. 3A §2.5); segment moves are accepted as no-ops. */
-  private movCr(d: DInsn): number {
+  private movCr(d: DInsn, idx: number): number {
     const [dst, src] = [d.ops[0]!, d.ops[1]!];
     const crIdx = (reg: number): number => {
       const names: Record<number, number> = {};
@@ -1699,6 +1699,15 @@ export class Vcpu implements CodeCacheListener {
       const cr = crIdx(dst.sreg);
       if (cr < 0) {
         // MOV Sreg, r/m: data segments are ignored in 64-bit mode; SS/DS/ES load just the selector.
+        if (dst.sreg === Register.SS) {
+          if (src.kind === OK.Mem) this.rd16(this.memEa(d), ssOf(d));
+          // MOV SS shadow (SDM Vol. 3A §6.8.3): interrupts are inhibited until the instruction
+          // after it has completed, whatever IF is. A MOV SS inside the shadow of another
+          // does not extend it ("only the first ... is guaranteed to inhibit"). POP SS, the
+          // other SS load with a shadow, is #UD in 64-bit mode (17: "i64").
+          const now = this.retired + idx;
+          if (now >= this.shadowUntil) this.shadowUntil = now + 2;
+        }
         return 0;
       }
       if (this.cpl !== 0) this.raise(GP, 0);
