@@ -76,13 +76,18 @@ export default function EventLog() {
   const count = rows.idx ? rows.idx.length : log.length;
   const at = (i: number): ExitEvent | undefined => log[rows.idx ? rows.idx[i] : i];
   const [follow, setFollow] = useState(true);
-  const [v, listRef, onListScroll] = useVirtualRows(count, ROW_H, 10, follow);
-  // A layout effect: the scroll happens in the same layout pass the browser needs for this
-  // commit anyway (a passive effect could run after more DOM changes and force a second one).
+  // The list scrolls from its end (column-reverse): following, it stays at the bottom as rows
+  // arrive without any scrolling (a scrollTop write forced a full layout on every update).
+  const [v, listRef, onListScroll] = useVirtualRows(count, ROW_H, 10, follow, true);
+  // Scrolled up (not following), the rows in view stay put: keep the offset from the top.
+  const [topWas, setTopWas] = useState<{ count: number; top: number } | null>(null);
   useLayoutEffect(() => {
     const el = listRef.current;
-    if (el && follow) el.scrollTop = count * ROW_H;
-  }, [count, listRef, follow]);
+    if (!el || follow || !topWas || topWas.count === count) return;
+    el.scrollTop = topWas.top - Math.max(0, count * ROW_H - el.clientHeight);
+  }, [count, listRef, follow, topWas]);
+  /** Offset of the view from the top of the list (scrollTop counts from the bottom). */
+  const topOf = (el: HTMLElement) => el.scrollHeight - el.clientHeight + el.scrollTop;
   const selectedPos = useMemo(
     () => (selected ? findRow(count, (i) => log[rows.idx ? rows.idx[i] : i]?.seq ?? -1, selected.seq) : -1),
     [selected, count, rows, log],
@@ -96,8 +101,10 @@ export default function EventLog() {
     selectExit(ex);
     const el = listRef.current;
     if (el) {
-      if (next * ROW_H < el.scrollTop) el.scrollTop = next * ROW_H;
-      else if ((next + 1) * ROW_H > el.scrollTop + el.clientHeight) el.scrollTop = (next + 1) * ROW_H - el.clientHeight;
+      const top = topOf(el);
+      const end = el.scrollHeight - el.clientHeight;
+      if (next * ROW_H < top) el.scrollTop = next * ROW_H - end;
+      else if ((next + 1) * ROW_H > top + el.clientHeight) el.scrollTop = (next + 1) * ROW_H - el.clientHeight - end;
     }
   };
   const toggle = (r: ExitReason) => setFilter((f) => {
@@ -132,11 +139,15 @@ export default function EventLog() {
           onScroll={(e) => {
             onListScroll(e);
             const el = e.currentTarget;
-            setFollow(atBottom(el.scrollTop, el.clientHeight, el.scrollHeight, ROW_H));
+            const top = topOf(el);
+            const bottom = atBottom(top, el.clientHeight, el.scrollHeight, ROW_H);
+            setFollow(bottom);
+            setTopWas(bottom ? null : { count, top });
           }}
         >
-          {count === 0 && <div className="xs-empty">{log.length ? 'No exit matches the filter.' : 'No exits yet.'}</div>}
-          <div style={{ height: v.height, position: 'relative' }}>
+          {/* Grows to fill the view when the rows do not (they start at the top). */}
+          <div style={{ height: v.height, flex: '1 0 auto', position: 'relative' }}>
+            {count === 0 && <div className="xs-empty">{log.length ? 'No exit matches the filter.' : 'No exits yet.'}</div>}
             {Array.from({ length: v.end - v.start }, (_, k) => {
               const i = v.start + k;
               const e = at(i);

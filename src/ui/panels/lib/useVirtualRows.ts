@@ -13,7 +13,12 @@ export interface VirtualRange extends VisibleRange {
  * to after this render), not from the last scroll event: a list growing by many rows per frame
  * would otherwise render the rows of the previous frame's bottom, out of view.
  */
-export function useVirtualRows(count: number, rowHeight: number, overscan = 8, followBottom = false):
+/**
+ * With `fromEnd`, the container scrolls from its end (`flex-direction: column-reverse`: scrollTop
+ * is 0 at the bottom and negative above), so a list that follows its newest rows stays at the
+ * bottom as it grows without being scrolled (a scroll forces a layout on every update).
+ */
+export function useVirtualRows(count: number, rowHeight: number, overscan = 8, followBottom = false, fromEnd = false):
   [VirtualRange, RefObject<HTMLDivElement | null>, (e: UIEvent<HTMLDivElement>) => void] {
   const ref = useRef<HTMLDivElement | null>(null);
   const [scroll, setScroll] = useState({ top: 0, viewport: 400 });
@@ -26,8 +31,9 @@ export function useVirtualRows(count: number, rowHeight: number, overscan = 8, f
   }, []);
   const onScroll = useCallback((e: UIEvent<HTMLDivElement>) => {
     const el = e.currentTarget;
-    setScroll({ top: el.scrollTop, viewport: el.clientHeight });
-  }, []);
+    const top = fromEnd ? el.scrollHeight - el.clientHeight + el.scrollTop : el.scrollTop;
+    setScroll({ top, viewport: el.clientHeight });
+  }, [fromEnd]);
   const top = followBottom ? Math.max(0, count * rowHeight - scroll.viewport) : scroll.top;
   const range = visibleRange(top, scroll.viewport, rowHeight, count, overscan);
   return [{ ...range, height: count * rowHeight }, ref, onScroll];
