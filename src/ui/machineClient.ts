@@ -33,6 +33,9 @@ export interface MachineClientOptions {
   clearInterval?: (id: unknown) => void;
 }
 
+/** While a machine runs, its frames reach the store at most this often (the Worker sends up to 20/s). */
+const INGEST_MS_RUNNING = 100;
+
 const EVENT_TYPES = new Set(['ready', 'diagnostics', 'loaded', 'frame', 'exitDetail', 'error']);
 
 /** A message from the Worker is trusted only as far as its shape: unknown ones are dropped. */
@@ -62,6 +65,14 @@ export class MachineClient {
   private speed: Speed | null = null;
   private breakpoints: number[] | null = null;
   private disposed = false;
+  /**
+   * Frames of a running machine wait here and are ingested together, at most every
+   * INGEST_MS_RUNNING: every ingest re-renders whatever shows the machine, and React renders
+   * the frames of one flush once. Any other event flushes them first (order is kept).
+   */
+  private pending: WorkerEvent[] = [];
+  private pendingTimer: ReturnType<typeof setTimeout> | null = null;
+  private flushedAt = 0;
 
   constructor(store: MachineStore, options: MachineClientOptions = {}) {
     this.store = store;
@@ -110,10 +121,37 @@ export class MachineClient {
     if (ev.type === 'diagnostics' && ev.requestId !== this.latestAssemble) return; // stale
     if (ev.type === 'frame') this.owed = ev.running;
     if (ev.type === 'loaded' || ev.type === 'error') this.owed = false;
+    if (ev.type === 'frame' && ev.running) {
+      this.pending.push(ev);
+      if (this.pendingTimer === null) {
+        this.pendingTimer = setTimeout(() => this.flush(), Math.max(0, this.flushedAt + INGEST_MS_RUNNING - performance.now()));
+      }
+      return;
+    }
+    this.flush();
     this.store.getState().ingest(ev);
   }
 
+  /** Ingests the frames waiting (see `pending`). */
+  private flush(): void {
+    if (this.pendingTimer !== null) clearTimeout(this.pendingTimer);
+    this.pendingTimer = null;
+    this.flushedAt = performance.now();
+    const evs = this.pending;
+    if (evs.length === 0) return;
+    this.pending = [];
+    for (const ev of evs) this.store.getState().ingest(ev);
+  }
+
+  /** Drops the frames of a Worker that is going away. */
+  private dropPending(): void {
+    if (this.pendingTimer !== null) clearTimeout(this.pendingTimer);
+    this.pendingTimer = null;
+    this.pending = [];
+  }
+
   private fail(status: 'crashed' | 'unresponsive', message: string): void {
+    this.flush();
     this.owed = false;
     this.store.getState().setWorkerStatus(status, message);
   }
@@ -211,6 +249,7 @@ export class MachineClient {
 
   /** Terminate the Worker and start a fresh one with the same program and settings. */
   restart(): void {
+    this.dropPending();
     this.worker?.terminate();
     this.worker = null;
     this.spawn();
@@ -228,6 +267,7 @@ export class MachineClient {
     this.disposed = true;
     if (this.timer !== null) this.opts.clearInterval(this.timer);
     this.timer = null;
+    this.dropPending();
     this.worker?.terminate();
     this.worker = null;
   }

@@ -17,7 +17,7 @@ import type { Diagnostic, LineStat } from '../../worker/protocol';
 export const ASSEMBLE_DEBOUNCE_MS = 250;
 
 const fmt = new Intl.NumberFormat('en-US');
-/** While running, the RIP line and per-line exit counts follow at most this often. */
+/** While running, the per-line exit counts follow at most this often. */
 const VIEW_MS_RUNNING = 1000;
 
 function markersOf(model: monaco.editor.ITextModel, diags: Diagnostic[]): monaco.editor.IMarkerData[] {
@@ -112,7 +112,7 @@ export default function AsmEditor() {
     const stats = editor.createDecorationsCollection();
     let lastRip: number | null = -1;
     let lastStatsKey = '';
-    const applyView = (s: MachineState) => {
+    const applyRip = (s: MachineState) => {
       const ripLine = s.view?.ripLine ?? null;
       if (ripLine !== lastRip) {
         lastRip = ripLine;
@@ -122,6 +122,8 @@ export default function AsmEditor() {
         }] : []);
         if (ripLine && !s.running) editor.revealLineInCenterIfOutsideViewport(ripLine);
       }
+    };
+    const applyStats = (s: MachineState) => {
       const lines = s.view?.lines ?? [];
       const key = lines.map((l) => `${l.line}:${l.exits}:${l.hits}`).join(',') + '|' + s.exitLines.join(',');
       if (key !== lastStatsKey) {
@@ -129,17 +131,22 @@ export default function AsmEditor() {
         stats.set(statDecorations(lines, s.exitLines, model));
       }
     };
-    // While running, the decorations follow at most once per VIEW_MS_RUNNING (each change makes
-    // Monaco re-render its lines; at full speed the RIP line is a blur anyway); else at once.
+    // The RIP line follows every view; while running, the per-line exit counts follow at most
+    // once per VIEW_MS_RUNNING (each change makes Monaco re-render every line that has one).
     let viewTimer: ReturnType<typeof setTimeout> | null = null;
     let viewAt = 0;
     const flushView = () => {
       viewTimer = null;
       viewAt = performance.now();
-      applyView(defaultMachineStore.getState());
+      applyStats(defaultMachineStore.getState());
+    };
+    const applyView = (s: MachineState) => {
+      applyRip(s);
+      applyStats(s);
     };
     disposers.push(defaultMachineStore.subscribe((s, prev) => {
       if (s.view === prev.view && s.exitLines === prev.exitLines && s.running === prev.running) return;
+      applyRip(s);
       if (!s.running) {
         if (viewTimer !== null) clearTimeout(viewTimer);
         flushView();
