@@ -1,7 +1,7 @@
 /**
  * Live charts from the store's history (one sample per worker frame): exits per second by
  * reason, cache hit rate, modeled cycles per exit stacked by stage, and cumulative modeled cycles
- * against guest instructions retired, A against B (the flatter line is the cheaper strategy). Animations off, re-rendered at most every CHART_MS_*, at most
+ * against guest instructions retired, A against B (the flatter line is the cheaper strategy). Animations off, re-rendered at most every CHART_MS_* (one chart per animation frame), at most
  * MAX_POINTS points per series. Export as CSV (all samples) or PNG (each chart).
  *
  * A/B: the comparison chart shows every side of MachineSidesContext (the shell provides it in A/B
@@ -20,9 +20,14 @@ import { downloadBlob, downloadText, svgToPng } from '../lib/exportImage';
 import { chartRows, downsample, historyToCsv, reasonsOf, stagesOf, type ChartRow } from './chartData';
 import '../panels.css';
 
-/** Chart refresh period while the machine runs (recharts re-renders cost tens of ms per chart), and when it does not. */
+/**
+ * Chart refresh period while the machine runs (recharts re-renders cost tens of ms per chart),
+ * and when it does not. Idle is not faster: runs that end and start again several times a second
+ * (Run after the end, breakpoints, quick steps) would otherwise refresh all four charts each time.
+ * The throttle keeps its clock, so the first change after a quiet second shows at once.
+ */
 const CHART_MS_RUNNING = 1000;
-const CHART_MS_IDLE = 100;
+const CHART_MS_IDLE = 1000;
 const MAX_POINTS = 120;
 const H = 150;
 const SIDE_COLORS = ['#3f8fdc', '#e67e22', '#2ecc71', '#d0508a'];
