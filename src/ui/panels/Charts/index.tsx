@@ -67,6 +67,16 @@ type Cumulative = { label: string; rows: { retired: number; cycles: number }[] }
 const margin = { top: 4, right: 8, bottom: 0, left: 0 };
 const timeAxis = { dataKey: 't', type: 'number', domain: ['dataMin', 'dataMax'], tickFormatter: (v: number) => `${v.toFixed(v < 10 ? 1 : 0)}s` } as const;
 const seconds = (v: unknown) => `${Number(v).toFixed(1)} s`;
+// Props are module constants, not inline: recharts stores axis, legend and tooltip settings in its
+// own store and dispatches again (re-rendering the chart) whenever one changes identity.
+const compactTick = (v: number) => compact(v);
+const compactValue = (v: unknown) => compact(Number(v));
+const percentTick = (v: number) => `${v}%`;
+const percentValue = (v: unknown) => `${Number(v).toFixed(1)}%`;
+const instructionsLabel = (v: unknown) => `${compact(Number(v))} instructions`;
+const legendStyle = { fontSize: 10 };
+const percentDomain = [0, 100];
+const dataDomain = ['dataMin', 'dataMax'];
 
 // Each chart is its own component and takes new data in turn, at most one chart per animation
 // frame: a recharts update costs tens of ms (its store dispatches re-render synchronously in the
@@ -109,9 +119,9 @@ const ExitsChart = memo(function ExitsChart({ data: urgent }: { data: SeriesData
       <AreaChart data={data.rows} margin={margin}>
         <CartesianGrid strokeOpacity={0.15} />
         <XAxis {...timeAxis} {...axis} />
-        <YAxis width={44} tickFormatter={(v: number) => compact(v)} {...axis} />
-        <Tooltip {...tooltipStyle} formatter={(v) => compact(Number(v))} labelFormatter={seconds} />
-        <Legend wrapperStyle={{ fontSize: 10 }} />
+        <YAxis width={44} tickFormatter={compactTick} {...axis} />
+        <Tooltip {...tooltipStyle} formatter={compactValue} labelFormatter={seconds} />
+        <Legend wrapperStyle={legendStyle} />
         {data.reasons.map((r) => (
           <Area key={r} type="monotone" dataKey={`r:${r}`} name={r} stackId="r" stroke={REASON_COLOR[r] ?? '#888'} fill={REASON_COLOR[r] ?? '#888'} fillOpacity={0.5} isAnimationActive={false} dot={false} />
         ))}
@@ -127,8 +137,8 @@ const HitRateChart = memo(function HitRateChart({ data: urgent }: { data: Series
       <LineChart data={data.rows} margin={margin}>
         <CartesianGrid strokeOpacity={0.15} />
         <XAxis {...timeAxis} {...axis} />
-        <YAxis width={44} domain={[0, 100]} tickFormatter={(v: number) => `${v}%`} {...axis} />
-        <Tooltip {...tooltipStyle} formatter={(v) => `${Number(v).toFixed(1)}%`} labelFormatter={seconds} />
+        <YAxis width={44} domain={percentDomain} tickFormatter={percentTick} {...axis} />
+        <Tooltip {...tooltipStyle} formatter={percentValue} labelFormatter={seconds} />
         <Line type="monotone" dataKey="hitRate" name="hit rate" stroke={HIT_COLOR} dot={false} isAnimationActive={false} strokeWidth={2} />
       </LineChart>
     </ChartBox>
@@ -142,9 +152,9 @@ const CyclesChart = memo(function CyclesChart({ data: urgent }: { data: SeriesDa
       <AreaChart data={data.rows} margin={margin}>
         <CartesianGrid strokeOpacity={0.15} />
         <XAxis {...timeAxis} {...axis} />
-        <YAxis width={44} tickFormatter={(v: number) => compact(v)} {...axis} />
-        <Tooltip {...tooltipStyle} formatter={(v) => compact(Number(v))} labelFormatter={seconds} />
-        <Legend wrapperStyle={{ fontSize: 10 }} />
+        <YAxis width={44} tickFormatter={compactTick} {...axis} />
+        <Tooltip {...tooltipStyle} formatter={compactValue} labelFormatter={seconds} />
+        <Legend wrapperStyle={legendStyle} />
         {data.stages.map((st) => (
           <Area key={st} type="stepAfter" dataKey={`s:${st}`} name={STAGE_LABEL[st]} stackId="s" stroke={STAGE_COLOR[st]} fill={STAGE_COLOR[st]} fillOpacity={0.6} isAnimationActive={false} dot={false} />
         ))}
@@ -159,10 +169,10 @@ const AbChart = memo(function AbChart({ sides: urgent }: { sides: Cumulative }) 
     <ChartBox title={`cumulative modeled cycles by guest instructions retired${sides.length > 1 ? `: ${sides.map((s) => s.label).join(' vs ')}` : ''}`} testid="chart-ab" name="ab">
       <LineChart margin={margin}>
         <CartesianGrid strokeOpacity={0.15} />
-        <XAxis dataKey="retired" type="number" domain={['dataMin', 'dataMax']} tickFormatter={(v: number) => compact(v)} {...axis} />
-        <YAxis width={44} tickFormatter={(v: number) => compact(v)} {...axis} />
-        <Tooltip {...tooltipStyle} formatter={(v) => compact(Number(v))} labelFormatter={(v) => `${compact(Number(v))} instructions`} />
-        <Legend wrapperStyle={{ fontSize: 10 }} />
+        <XAxis dataKey="retired" type="number" domain={dataDomain} tickFormatter={compactTick} {...axis} />
+        <YAxis width={44} tickFormatter={compactTick} {...axis} />
+        <Tooltip {...tooltipStyle} formatter={compactValue} labelFormatter={instructionsLabel} />
+        <Legend wrapperStyle={legendStyle} />
         {sides.map((s, i) => (
           <Line key={s.label} data={s.rows} dataKey="cycles" name={s.label} stroke={SIDE_COLORS[i % SIDE_COLORS.length]} dot={false} isAnimationActive={false} strokeWidth={2} />
         ))}
