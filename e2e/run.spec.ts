@@ -128,8 +128,12 @@ test('a breakpoint set in the gutter pauses the run on its line', async ({ page 
   await expect(page.locator('.bp-glyph')).toHaveCount(1);
   await page.getByTestId('btn-run').click();
   await expect(page.getByTestId('stop-reason')).toHaveText('paused', { timeout: 15_000 });
-  const ripTop = await page.locator('.rip-line').first().boundingBox();
-  expect(Math.abs(ripTop!.y + ripTop!.height / 2 - at.y)).toBeLessThan(6);
+  // The RIP highlight follows the next view the worker sends: wait for it to reach the line.
+  const ripOffset = async () => {
+    const box = await page.locator('.rip-line').first().boundingBox();
+    return box ? Math.abs(box.y + box.height / 2 - at.y) : Infinity;
+  };
+  await expect.poll(ripOffset, { timeout: 5000 }).toBeLessThan(6);
   await page.screenshot({ path: `${ART}/breakpoint.png` });
   // Run from the breakpoint continues: one more trip round the loop, paused on it again.
   const retired = async () => Number((await page.getByTestId('stat-retired').innerText()).replace(/[^0-9]/g, ''));
