@@ -285,6 +285,23 @@ function alignmentFault(vcpu: VcpuPort, size: number, gla: number): boolean {
   return ((gla % size) + size) % size !== 0;
 }
 
+/** REP string op with rCX = 0 (at the address size): nothing to do, RIP just advances. */
+function repCountExhausted(vcpu: EmulEnv['vcpu'], vie: Vie): boolean {
+  if (!(vie.repz_present | vie.repnz_present)) return false;
+  return (vcpu.getGpr(VM_REG_GUEST_RCX) & SIZE2MASK[vie.addrsize]) === 0n;
+}
+
+/**
+ * After one iteration of a REP string op: decrement rCX and restart the instruction while it is
+ * not zero (bhyve runs one iteration per exit; RIP advances only on the last).
+ */
+function endRepIteration(env: EmulEnv, vie: Vie): void {
+  if (!(vie.repz_present | vie.repnz_present)) return;
+  const rcx = env.vcpu.getGpr(VM_REG_GUEST_RCX) - 1n;
+  vie_update_register(env.vcpu, VM_REG_GUEST_RCX, rcx, vie.addrsize);
+  if ((rcx & SIZE2MASK[vie.addrsize]) !== 0n) env.restartInstruction();
+}
+
 /**
  * emulate_movs. A4: movsb; A5: movsw/movsd, REX.W + A5: movsq (DS:rSI -> ES:rDI). With a rep
  * prefix one iteration per exit, restarting until rCX (at the address size) is 0. bhyve's
@@ -294,13 +311,7 @@ function alignmentFault(vcpu: VcpuPort, size: number, gla: number): boolean {
 function emulate_movs(env: EmulEnv, gpa: number, vie: Vie): number {
   const vcpu = env.vcpu;
   const opsize = vie.op.op_byte === 0xa4 ? 1 : vie.opsize;
-  const repeat = vie.repz_present | vie.repnz_present;
-  const amask = SIZE2MASK[vie.addrsize];
-  let rcx = 0n;
-  if (repeat) {
-    rcx = vcpu.getGpr(VM_REG_GUEST_RCX);
-    if ((rcx & amask) === 0n) return EMUL_OK;
-  }
+  if (repCountExhausted(vcpu, vie)) return EMUL_OK;
   const seg = vie.segment_override ? vie.segment_register : SEG_DS;
   const srcaddr = get_gla(env, vie, opsize, seg, VM_REG_GUEST_RSI);
   if (Number.isNaN(srcaddr)) return EMUL_OK;
@@ -335,11 +346,7 @@ function emulate_movs(env: EmulEnv, gpa: number, vie: Vie): number {
   const rdi = vcpu.getGpr(VM_REG_GUEST_RDI);
   vie_update_register(vcpu, VM_REG_GUEST_RSI, down ? rsi - step : rsi + step, vie.addrsize);
   vie_update_register(vcpu, VM_REG_GUEST_RDI, down ? rdi - step : rdi + step, vie.addrsize);
-  if (repeat) {
-    rcx -= 1n;
-    vie_update_register(vcpu, VM_REG_GUEST_RCX, rcx, vie.addrsize);
-    if ((rcx & amask) !== 0n) env.restartInstruction();
-  }
+  endRepIteration(env, vie);
   return EMUL_OK;
 }
 
@@ -350,23 +357,13 @@ function emulate_movs(env: EmulEnv, gpa: number, vie: Vie): number {
 function emulate_stos(env: EmulEnv, gpa: number, vie: Vie): number {
   const vcpu = env.vcpu;
   const opsize = vie.op.op_byte === 0xaa ? 1 : vie.opsize;
-  const repeat = vie.repz_present | vie.repnz_present;
-  const amask = SIZE2MASK[vie.addrsize];
-  let rcx = 0n;
-  if (repeat) {
-    rcx = vcpu.getGpr(VM_REG_GUEST_RCX);
-    if ((rcx & amask) === 0n) return EMUL_OK;
-  }
+  if (repCountExhausted(vcpu, vie)) return EMUL_OK;
   env.memwrite(gpa, opsize, vcpu.getGpr(VM_REG_GUEST_RAX) & SIZE2MASK[opsize]);
   const rdi = vcpu.getGpr(VM_REG_GUEST_RDI);
   const step = BigInt(opsize);
   const down = (vcpu.getRflags() & PSL_D) !== 0;
   vie_update_register(vcpu, VM_REG_GUEST_RDI, down ? rdi - step : rdi + step, vie.addrsize);
-  if (repeat) {
-    rcx -= 1n;
-    vie_update_register(vcpu, VM_REG_GUEST_RCX, rcx, vie.addrsize);
-    if ((rcx & amask) !== 0n) env.restartInstruction();
-  }
+  endRepIteration(env, vie);
   return EMUL_OK;
 }
 
