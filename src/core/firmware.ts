@@ -7,17 +7,13 @@
  * every access to them exits.
  */
 import { FIRMWARE_LAYOUT, IORAM_BASE, IORAM_SIZE, LAPIC_BASE, SELECTORS } from './guestAbi';
-import { Ept, GuestRam, mapRamIdentity } from './mem';
+import {
+  Ept, GuestRam, mapRamIdentity, PAGE_2M, PAGE_4K, PageTableBuilder, PTE_P, PTE_PCD, PTE_PWT, PTE_RW, PTE_US,
+} from './mem';
 
-const PTE_P = 1n;
-const PTE_RW = 2n;
-const PTE_US = 4n;
-const PTE_PWT = 8n;
-const PTE_PCD = 16n;
-const PTE_PS = 128n;
 /** User-accessible so a program can drop to CPL 3 (syscall scenario) without its own tables. */
-const TABLE = PTE_P | PTE_RW | PTE_US;
-const MMIO_LEAF = PTE_P | PTE_RW | PTE_US | PTE_PWT | PTE_PCD;
+const RAM_LEAF = PTE_P | PTE_RW | PTE_US;
+const MMIO_LEAF = RAM_LEAF | PTE_PWT | PTE_PCD;
 
 /** The low region mapped with 4 KiB pages, so code/data/stack walks are full 24-reference walks. */
 const SMALL_PAGE_REGION = 8 * 1024 * 1024;
@@ -34,59 +30,14 @@ export interface FirmwareState {
   handledVectors: number[];
 }
 
-class TableAllocator {
-  private next: number = FIRMWARE_LAYOUT.pageTables;
-  readonly pages: number[] = [];
-  constructor(private readonly ram: GuestRam) {}
-  alloc(): number {
-    const page = this.next;
-    if (page >= FIRMWARE_LAYOUT.pageTablesEnd) throw new Error('firmware: out of page-table space');
-    this.next += 0x1000;
-    this.ram.fill(page, 0x1000, 0);
-    this.pages.push(page);
-    return page;
-  }
-}
-
-/**
- * Write `table[index] = next | flags`, allocating `next` when the entry is empty.
- * Returns the table the entry points to.
- */
-function descend(ram: GuestRam, alloc: TableAllocator, table: number, index: number): number {
-  const addr = table + index * 8;
-  const entry = ram.read64(addr);
-  if (entry & PTE_P) return Number(entry & 0x000f_ffff_ffff_f000n);
-  const next = alloc.alloc();
-  ram.write64(addr, BigInt(next) | TABLE);
-  return next;
-}
-
-const idx = (addr: number, level: number) => Math.floor(addr / 2 ** (12 + 9 * (level - 1))) % 512;
-
 function buildPageTables(ram: GuestRam): { cr3: number; pages: number[] } {
-  const alloc = new TableAllocator(ram);
-  const pml4 = alloc.alloc();
+  const tables = new PageTableBuilder(ram, FIRMWARE_LAYOUT.pageTables, FIRMWARE_LAYOUT.pageTablesEnd);
   // RAM: 4 KiB pages in the low region (page 0 left unmapped to catch null pointers), 2 MiB above.
-  for (let addr = 0; addr < ram.size; ) {
-    const pdpt = descend(ram, alloc, pml4, idx(addr, 4));
-    const pd = descend(ram, alloc, pdpt, idx(addr, 3));
-    if (addr < SMALL_PAGE_REGION) {
-      const pt = descend(ram, alloc, pd, idx(addr, 2));
-      if (addr !== 0) ram.write64(pt + idx(addr, 1) * 8, BigInt(addr) | TABLE);
-      addr += 0x1000;
-    } else {
-      ram.write64(pd + idx(addr, 2) * 8, BigInt(addr) | TABLE | PTE_PS);
-      addr += 0x20_0000;
-    }
-  }
+  for (let addr = 0x1000; addr < Math.min(ram.size, SMALL_PAGE_REGION); addr += PAGE_4K) tables.map(addr, addr, PAGE_4K, RAM_LEAF);
+  for (let addr = SMALL_PAGE_REGION; addr < ram.size; addr += PAGE_2M) tables.map(addr, addr, PAGE_2M, RAM_LEAF);
   // MMIO: the LAPIC page and the two IORAM pages, uncached (PCD | PWT), 4 KiB each.
-  for (const page of [LAPIC_BASE, IORAM_BASE, IORAM_BASE + 0x1000]) {
-    const pdpt = descend(ram, alloc, pml4, idx(page, 4));
-    const pd = descend(ram, alloc, pdpt, idx(page, 3));
-    const pt = descend(ram, alloc, pd, idx(page, 2));
-    ram.write64(pt + idx(page, 1) * 8, BigInt(page) | MMIO_LEAF);
-  }
-  return { cr3: pml4, pages: alloc.pages };
+  for (const page of [LAPIC_BASE, IORAM_BASE, IORAM_BASE + 0x1000]) tables.map(page, page, PAGE_4K, MMIO_LEAF);
+  return { cr3: tables.cr3, pages: tables.tablePages };
 }
 
 /** 64-bit GDT: null, kernel code, kernel data, user data, user code (SYSRET order, SDM §5.8.8). */
