@@ -26,7 +26,7 @@ import { Decoder, DecoderOptions, Instruction, Mnemonic } from './iced';
 import { parseTopology, type Topology } from '../scenarios/catalog';
 import { createApicvFastPath, newApicvCounters } from './vmm/apicv';
 import { cloneExitEvent, Vmm } from './vmm/exitPath';
-import { InstructionCache } from './vmm/icache';
+import { InstructionCache, type ICacheEntryView } from './vmm/icache';
 import { mmioRouter, type VcpuPort, type VmContext } from './vmm/ports';
 import type { Counters, IcacheEntryView, LineStat, MachineView, PageRole, PageView, Strategy, VcpuView } from '../worker/protocol';
 
@@ -608,7 +608,8 @@ export class Machine {
       regs.efer = hex(v.efer);
       vcpus.push({ vm: vmIndex, vcpu: i, regs, halted: s.run !== 'runnable', retired: v.retired, lapic: s.lapic.snapshot() });
     }));
-    const icache: IcacheEntryView[] = this.icache.entries().slice(0, 2000).map((e) => ({
+    const entries = this.icache.entries();
+    const icache: IcacheEntryView[] = entries.slice(0, 2000).map((e) => ({
       vm: e.vm, rip: e.rip, cr3: e.cr3, bucket: e.bucket, hits: e.hits, age: e.age, pages: e.pages,
       bytes: e.bytes.map((b) => b.toString(16).padStart(2, '0')).join(' '),
       insn: e.disasm,
@@ -618,14 +619,14 @@ export class Machine {
       vcpus,
       icache,
       buckets: this.icache.bucketOccupancy(),
-      pages: this.pageViews(),
+      pages: this.pageViews(entries),
       lines: [...this.lineStats.values()],
       console: this.console.text,
       ripLine: this.lineByAddr.get(first.rip) ?? null,
     };
   }
 
-  private pageViews(): PageView[] {
+  private pageViews(entries: readonly ICacheEntryView[]): PageView[] {
     const pages: PageView[] = [];
     this.vms.forEach((vm, vmIndex) => {
       const roles = new Map<number, PageRole>();
@@ -636,7 +637,7 @@ export class Machine {
       for (const p of vm.firmware.pageTablePages) roles.set(p, 'pagetable');
       for (const top of vm.firmware.stackTops) mark(top - FIRMWARE_LAYOUT.stackSize, top, 'stack');
       for (const seg of this.program.segments) mark(seg.addr, seg.addr + Math.max(1, seg.bytes.length), seg.name === '.text' ? 'code' : 'data');
-      for (const e of this.icache.entries()) if (e.vm === vmIndex) for (const p of e.pages.slice(1)) if (!roles.has(p) || roles.get(p) === 'data') roles.set(p, 'pagetable');
+      for (const e of entries) if (e.vm === vmIndex) for (const p of e.pages.slice(1)) if (!roles.has(p) || roles.get(p) === 'data') roles.set(p, 'pagetable');
       mark(LAPIC_BASE, LAPIC_BASE + 0x1000, 'mmio');
       mark(IORAM_BASE, IORAM_BASE + IORAM_SIZE, 'mmio');
       for (const [gpa, role] of [...roles].sort((a, b) => a[0] - b[0])) {
