@@ -8,6 +8,10 @@ import { DEFAULT_SETTINGS, type Settings, type Theme } from '../ui/persist';
 
 export type NoticeKind = 'info' | 'error';
 
+/** The pages of the app: the workspace (editor and panels) and the pages beside it. */
+export const APP_VIEWS = ['workspace', 'experiment', 'glossary'] as const;
+export type AppView = (typeof APP_VIEWS)[number];
+
 export interface Notice {
   id: number;
   kind: NoticeKind;
@@ -24,6 +28,8 @@ export interface UiState extends Settings {
   breakpoints: number[];
   notices: Notice[];
   galleryOpen: boolean;
+  /** The page shown; the workspace stays mounted behind the others, so its state survives. */
+  view: AppView;
   /** False until startup has applied the URL (a link or example) and loaded the program. */
   booted: boolean;
   setSettings(patch: Partial<Settings>): void;
@@ -32,6 +38,8 @@ export interface UiState extends Settings {
   notify(n: Omit<Notice, 'id'>): number;
   dismiss(id: number): void;
   setGalleryOpen(open: boolean): void;
+  /** Show a page (the welcome's "reproduce the seed" calls showView('experiment')). */
+  showView(view: AppView): void;
 }
 
 let noticeSeq = 0;
@@ -43,6 +51,7 @@ export const useUiStore = create<UiState>()((set) => ({
   breakpoints: [],
   notices: [],
   galleryOpen: false,
+  view: 'workspace',
   booted: false,
   setSettings(patch) {
     set(patch);
@@ -64,6 +73,9 @@ export const useUiStore = create<UiState>()((set) => ({
   },
   setGalleryOpen(open) {
     set({ galleryOpen: open });
+  },
+  showView(view) {
+    set({ view });
   },
 }));
 

@@ -36,6 +36,7 @@ export function Toolbar() {
   const icacheSize = useUiStore((s) => s.icacheSize);
   const abMode = useUiStore((s) => s.abMode);
   const theme = useUiStore((s) => s.theme);
+  const view = useUiStore((s) => s.view);
   const fileInput = useRef<HTMLInputElement>(null);
 
   const onOpen = (e: ChangeEvent<HTMLInputElement>) => {
@@ -111,6 +112,29 @@ export function Toolbar() {
           <input type="checkbox" data-testid="ab-toggle" checked={abMode} onChange={(e) => ctl.setAbMode(e.target.checked)} />
           <span>A/B</span>
         </label>
+      </div>
+
+      <div className="group" role="group" aria-label="Pages">
+        <button
+          type="button"
+          className={`btn ghost${view === 'experiment' ? ' active' : ''}`}
+          data-testid="btn-experiment"
+          aria-pressed={view === 'experiment'}
+          onClick={() => useUiStore.getState().showView(view === 'experiment' ? 'workspace' : 'experiment')}
+          title="The seed's experiment: every workload under every strategy, in one table"
+        >
+          Experiment
+        </button>
+        <button
+          type="button"
+          className={`btn ghost${view === 'glossary' ? ' active' : ''}`}
+          data-testid="btn-glossary"
+          aria-pressed={view === 'glossary'}
+          onClick={() => useUiStore.getState().showView(view === 'glossary' ? 'workspace' : 'glossary')}
+          title="What the terms on this page mean"
+        >
+          Glossary
+        </button>
       </div>
 
       <div className="group end" role="group" aria-label="Files and sharing">
