@@ -48,6 +48,43 @@ export const MSRS = {
   MSR_KERNEL_GS_BASE: 0xc000_0102,
 } as const;
 
+/**
+ * x2APIC MSRs, SDM Vol. 3A §10.12.1.2 Table 10-6 ("x2APIC register address space"):
+ * MSR = 0x800 + (xAPIC MMIO offset >> 4). There is no ICR high (the ICR is one 64-bit MSR,
+ * destination in bits 63:32), no DFR, and SELF IPI (0x83F) exists only here.
+ */
+export const X2APIC_MSRS = {
+  MSR_X2APIC_ID: 0x802,
+  MSR_X2APIC_VERSION: 0x803,
+  MSR_X2APIC_TPR: 0x808,
+  MSR_X2APIC_PPR: 0x80a,
+  MSR_X2APIC_EOI: 0x80b,
+  MSR_X2APIC_LDR: 0x80d,
+  MSR_X2APIC_SVR: 0x80f,
+  MSR_X2APIC_ISR0: 0x810,
+  MSR_X2APIC_TMR0: 0x818,
+  MSR_X2APIC_IRR0: 0x820,
+  MSR_X2APIC_ESR: 0x828,
+  MSR_X2APIC_ICR: 0x830,
+  MSR_X2APIC_LVT_TIMER: 0x832,
+  MSR_X2APIC_LVT_THERMAL: 0x833,
+  MSR_X2APIC_LVT_PERF: 0x834,
+  MSR_X2APIC_LVT_LINT0: 0x835,
+  MSR_X2APIC_LVT_LINT1: 0x836,
+  MSR_X2APIC_LVT_ERROR: 0x837,
+  MSR_X2APIC_TIMER_ICR: 0x838,
+  MSR_X2APIC_TIMER_CCR: 0x839,
+  MSR_X2APIC_TIMER_DCR: 0x83e,
+  MSR_X2APIC_SELF_IPI: 0x83f,
+} as const;
+
+/** IA32_APIC_BASE bits (SDM Vol. 3A §10.12.1, Figure 10-26): bit 11 EN, bit 10 EXTD, bit 8 BSP. */
+export const APIC_BASE_BITS = {
+  APIC_BASE_BSP: 0x100,
+  APIC_BASE_EXTD: 0x400,
+  APIC_BASE_EN: 0x800,
+} as const;
+
 /** Symbols every program can use without defining them. */
 export const PREDEFINED_SYMBOLS: ReadonlyMap<string, bigint> = new Map<string, bigint>([
   ['LAPIC_BASE', BigInt(LAPIC_BASE)],
@@ -55,6 +92,8 @@ export const PREDEFINED_SYMBOLS: ReadonlyMap<string, bigint> = new Map<string, b
   ['DEBUG_PORT', BigInt(DEBUG_PORT)],
   ...Object.entries(LAPIC_REGISTERS).map(([k, v]) => [k, BigInt(v)] as [string, bigint]),
   ...Object.entries(MSRS).map(([k, v]) => [k, BigInt(v)] as [string, bigint]),
+  ...Object.entries(X2APIC_MSRS).map(([k, v]) => [k, BigInt(v)] as [string, bigint]),
+  ...Object.entries(APIC_BASE_BITS).map(([k, v]) => [k, BigInt(v)] as [string, bigint]),
 ]);
 
 /** Guest-physical layout the firmware uses; programs load at PROGRAM_ORIGIN and above. */

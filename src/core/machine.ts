@@ -86,6 +86,15 @@ interface VmInstance {
   slots: VcpuSlot[];
 }
 
+/** How an exit detail names an intercepted MSR: `x2APIC ICR (0x830)`, `IA32_APIC_BASE (0x1b)`. */
+function msrName(msr: number): string {
+  const hex = `0x${msr.toString(16)}`;
+  if (msr === MSRS.MSR_APIC_BASE) return `IA32_APIC_BASE (${hex})`;
+  if (msr === MSRS.MSR_TSC_DEADLINE) return `IA32_TSC_DEADLINE (${hex})`;
+  const reg = LocalApic.x2apicRegisterName(msr);
+  return reg === null ? hex : `x2APIC ${reg} (${hex})`;
+}
+
 function diag(file: string, message: string): Diagnostic {
   return { file, line: 1, col: 1, severity: 'error', message };
 }
@@ -181,7 +190,10 @@ export class Machine {
       vcpu.rip = i > 0 && entryAp !== undefined ? Number(entryAp) : this.program.entry;
       vcpu.cyclesPerInsn = this.cost.guestInsn;
       if (this.config.strategy === 'apicv') {
-        vcpu.mmioFastPath = createApicvFastPath(lapic, this.cost, () => { vcpu.apicWritePending = true; }, this.apicv);
+        const fast = createApicvFastPath(lapic, this.cost, () => { vcpu.apicWritePending = true; }, this.apicv);
+        // In x2APIC mode the VMM turns "virtualize APIC accesses" off (bhyve
+        // vmx_enable_x2apic_mode_vid): the page exits like any MMIO and no longer reaches the APIC.
+        vcpu.mmioFastPath = (gpa, size, isWrite, value) => (lapic.mmioEnabled ? fast(gpa, size, isWrite, value) : null);
       }
       slots.push({ vcpu, port: vcpu, lapic, run: 'runnable' });
       lapics.push(lapic);
@@ -446,28 +458,29 @@ export class Machine {
       }
       case 'rdmsr':
       case 'wrmsr': {
+        // The exit carries the MSR (RCX) and, for WRMSR, EDX:EAX: nothing to walk, fetch or
+        // decode (SDM Vol. 3C §27.2.1; bhyve vmx_exit_process -> lapic_rdmsr/lapic_wrmsr).
         const ecx = exit.msr;
+        const name = msrName(ecx);
         if (exit.reason === 'rdmsr') {
-          let v = slot.lapic.readMsr(ecx);
-          if (ecx === MSRS.MSR_APIC_BASE) v = BigInt(LAPIC_BASE) | (1n << 11n) | (vcpuIndex === 0 ? 1n << 8n : 0n);
+          const v = slot.lapic.readMsr(ecx);
           if (v === null) {
             vcpu.injectException(13, 0);
-            detail = `rdmsr 0x${ecx.toString(16)}: #GP`;
+            detail = `rdmsr ${name}: #GP`;
           } else {
             vcpu.setGpr(0, v & 0xffff_ffffn);
             vcpu.setGpr(2, v >> 32n);
             vcpu.rip = exit.rip + exit.insnLength;
-            detail = `rdmsr 0x${ecx.toString(16)}`;
+            detail = `rdmsr ${name} = 0x${v.toString(16)}`;
           }
         } else {
           const v = ((vcpu.getGpr(2) & 0xffff_ffffn) << 32n) | (vcpu.getGpr(0) & 0xffff_ffffn);
-          const ok = ecx === MSRS.MSR_APIC_BASE || slot.lapic.writeMsr(ecx, v);
-          if (!ok) {
+          if (!slot.lapic.writeMsr(ecx, v)) {
             vcpu.injectException(13, 0);
-            detail = `wrmsr 0x${ecx.toString(16)}: #GP`;
+            detail = `wrmsr ${name} <- 0x${v.toString(16)}: #GP`;
           } else {
             vcpu.rip = exit.rip + exit.insnLength;
-            detail = `wrmsr 0x${ecx.toString(16)}`;
+            detail = `wrmsr ${name} <- 0x${v.toString(16)}`;
           }
         }
         stages.push({ name: 'emulate', cycles: c.emulate, detail });

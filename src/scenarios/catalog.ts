@@ -50,7 +50,7 @@ export function parseTopology(source: string): Topology {
 /** Gallery order: the seed's headline case first, then the cases it found no gain in, then the corner cases. */
 export const SCENARIO_ORDER = [
   'lapic-microbench', 'cpu-bound-timer', 'syscall-loop', 'memory-copy', 'boot-cold-path',
-  'smc-mmio', 'pt-remap', 'two-address-spaces', 'two-vms', 'ipi-pingpong',
+  'smc-mmio', 'pt-remap', 'two-address-spaces', 'two-vms', 'ipi-pingpong', 'x2apic-msr',
 ];
 
 export function sortScenarios(list: Scenario[]): Scenario[] {

@@ -1,5 +1,5 @@
 /**
- * Local APIC in xAPIC (MMIO) mode, as the Intel SDM Vol. 3A ch. 11 "Advanced Programmable
+ * Local APIC in xAPIC (MMIO) and x2APIC (MSR) mode, as the Intel SDM Vol. 3A ch. 11 "Advanced Programmable
  * Interrupt Controller (APIC)" describes it (ch. 12 in newer editions); section numbers
  * below are the ch. 11 ones. One instance per vCPU.
  *
@@ -24,8 +24,16 @@
  *   defined meaning) and flags ESR bit 7.
  * - Reads of reserved offsets return 0 and flag ESR bit 7; writes to read-only registers are
  *   ignored without an error.
+ *
+ * Modes (IA32_APIC_BASE EN bit 11, EXTD bit 10; SDM Vol. 3A §10.12.1, §10.12.5; the facts and
+ * sources are in shared/research/x2apic-and-fast-mmio.md): xAPIC (the reset state), x2APIC,
+ * disabled. In x2APIC mode the registers are MSRs 0x800-0x8FF (`readX2apicMsr`), the ICR is
+ * one 64-bit MSR with a 32-bit destination, and the MMIO page no longer reaches the APIC
+ * (§10.12.2): reads return all ones and writes are dropped, as KVM does with its default
+ * LAPIC_MMIO_HOLE quirk (apic_mmio_read/apic_mmio_write). The disabled APIC answers the page
+ * the same way and accepts no interrupts.
  */
-import { LAPIC_BASE } from '../guestAbi';
+import { APIC_BASE_BITS, LAPIC_BASE, X2APIC_MSRS } from '../guestAbi';
 import type { AccessSize, MmioDevice } from './mmio';
 
 export { LAPIC_BASE };
@@ -80,9 +88,23 @@ export const ESR_ILLEGAL_REGISTER = 1 << 7;
 
 export type TimerMode = 'one-shot' | 'periodic' | 'tsc-deadline';
 
+/** IA32_APIC_BASE (EN, EXTD): (1,0) xAPIC, (1,1) x2APIC, (0,0) disabled (§10.12.5). */
+export type ApicMode = 'xapic' | 'x2apic' | 'disabled';
+
+/**
+ * IA32_APIC_BASE reserved bits: 7:0, 9, and 63:48 (MAXPHYADDR is 48: CPUID 0x80000008).
+ * A WRMSR that sets any of them #GPs (SDM Vol. 3A §10.4.4, Figure 10-5).
+ */
+const APIC_BASE_RESERVED = 0xffff_0000_0000_02ffn;
+
+/** The x2APIC MSR range the MSR map covers (§10.12.1.2); 0x900-0xBFF are reserved too. */
+export const X2APIC_MSR_FIRST = 0x800;
+export const X2APIC_MSR_LAST = 0x8ff;
+
 /**
  * Where a fixed IPI goes besides this LAPIC (self delivery is done locally):
- * a physical APIC ID, every other LAPIC ('others'), or a logical destination.
+ * a physical APIC ID, every other LAPIC ('others'), or a logical destination (8 bits from an
+ * xAPIC sender, 32 bits from an x2APIC one; each receiver matches it in its own mode).
  */
 export type IpiDestination = number | 'others' | { logical: number };
 
@@ -116,6 +138,10 @@ export interface LapicStats {
   ipisSent: number;
   /** IPIs with a delivery mode this model does not deliver (NMI, SMI, INIT, SIPI). */
   ipisIgnored: number;
+  /** Accesses to the MMIO page while it does not reach the APIC (x2APIC mode or disabled). */
+  mmioIgnored: number;
+  /** x2APIC register accesses through RDMSR/WRMSR (0x800-0x8FF), #GP ones included. */
+  x2apicMsrAccesses: number;
   /** Timer expirations (a periodic timer skipped over counts every period). */
   timerExpirations: number;
 }
@@ -163,6 +189,25 @@ export const LAPIC_REGISTERS: readonly RegDef[] = (() => {
 
 const REG_BY_OFFSET: ReadonlyMap<number, RegDef> = new Map(LAPIC_REGISTERS.map((r) => [r.offset, r]));
 
+/**
+ * xAPIC offsets of the registers readable through x2APIC MSRs (Table 10-6, besides the ICR,
+ * which is handled whole): no APR, RRD, DFR or ICR high exist in x2APIC mode; EOI is write-only.
+ */
+const X2APIC_READABLE: ReadonlySet<number> = new Set([
+  LAPIC_ID, LAPIC_VERSION, LAPIC_TPR, LAPIC_PPR, LAPIC_LDR, LAPIC_SVR,
+  ...Array.from({ length: 8 }, (_, i) => LAPIC_ISR + i * 16),
+  ...Array.from({ length: 8 }, (_, i) => LAPIC_TMR + i * 16),
+  ...Array.from({ length: 8 }, (_, i) => LAPIC_IRR + i * 16),
+  LAPIC_ESR, LAPIC_LVT_TIMER, LAPIC_LVT_THERMAL, LAPIC_LVT_PERF, LAPIC_LVT_LINT0, LAPIC_LVT_LINT1,
+  LAPIC_LVT_ERROR, LAPIC_TIMER_ICR, LAPIC_TIMER_CCR, LAPIC_TIMER_DCR,
+]);
+
+/** Offsets whose x2APIC MSR takes a plain 32-bit write (TPR, EOI, ESR, ICR, SELF IPI are special). */
+const X2APIC_WRITABLE: ReadonlySet<number> = new Set([
+  LAPIC_SVR, LAPIC_LVT_TIMER, LAPIC_LVT_THERMAL, LAPIC_LVT_PERF, LAPIC_LVT_LINT0, LAPIC_LVT_LINT1,
+  LAPIC_LVT_ERROR, LAPIC_TIMER_ICR, LAPIC_TIMER_DCR,
+]);
+
 // Writable bits of each LVT (11.5.1, Figure 11-8): vector, delivery mode where it exists,
 // polarity/trigger for LINT, timer mode for the timer, mask. Delivery status and remote IRR
 // are read-only (and always 0 here: delivery is instantaneous).
@@ -205,6 +250,7 @@ export class LocalApic implements MmioDevice {
   readonly apicId: number;
   readonly stats: LapicStats = {
     accepted: 0, delivered: 0, eois: 0, ipisSent: 0, ipisIgnored: 0, timerExpirations: 0,
+    mmioIgnored: 0, x2apicMsrAccesses: 0,
   };
 
   private readonly clock: (() => number) | undefined;
@@ -212,6 +258,7 @@ export class LocalApic implements MmioDevice {
   private readonly cyclesPerCount: number;
 
   // Architectural state. Vector registers are 8 x 32 bits, bit v = vector v.
+  private modeNow: ApicMode = 'xapic';
   private readonly irr = new Uint32Array(8);
   private readonly isr = new Uint32Array(8);
   private readonly tmr = new Uint32Array(8);
@@ -259,8 +306,15 @@ export class LocalApic implements MmioDevice {
     this.now = this.clock ? this.clock() : 0;
   }
 
-  /** Power-on/INIT state (11.4.7.1): LVTs masked, SVR 0xFF (software-disabled), DFR all 1s. */
+  /** Power-on/INIT state (11.4.7.1): xAPIC mode, LVTs masked, SVR 0xFF (software-disabled), DFR all 1s. */
   reset(): void {
+    this.resetRegisters();
+    this.modeNow = 'xapic';
+    for (const k of Object.keys(this.stats) as (keyof LapicStats)[]) this.stats[k] = 0;
+  }
+
+  /** The register state of 11.4.7.1, without touching the mode or the counters. */
+  private resetRegisters(): void {
     this.irr.fill(0);
     this.isr.fill(0);
     this.tmr.fill(0);
@@ -275,10 +329,24 @@ export class LocalApic implements MmioDevice {
     this.timerArmed = false;
     this.timerDeadline = Infinity;
     this.timerTick = timerDivisor(0) * this.cyclesPerCount;
-    for (const k of Object.keys(this.stats) as (keyof LapicStats)[]) this.stats[k] = 0;
   }
 
   // ---- state queries -------------------------------------------------------------------
+
+  /** xAPIC, x2APIC or disabled, as IA32_APIC_BASE says. */
+  get mode(): ApicMode {
+    return this.modeNow;
+  }
+
+  /** True while the MMIO page reaches the registers (xAPIC mode only, §10.12.2). */
+  get mmioEnabled(): boolean {
+    return this.modeNow === 'xapic';
+  }
+
+  /** x2APIC logical ID (§10.12.10.2): cluster ID[19:4] in bits 31:16, bit ID[3:0] below. */
+  private x2apicLdr(): number {
+    return (((this.apicId >>> 4) << 16) | (1 << (this.apicId & 0xf))) >>> 0;
+  }
 
   /** SVR bit 8 (11.4.7.2). */
   get softwareEnabled(): boolean {
@@ -355,7 +423,7 @@ export class LocalApic implements MmioDevice {
    * Returns true when the vector was set in the IRR.
    */
   acceptInterrupt(vector: number, level = false): boolean {
-    if (!this.softwareEnabled) return false;
+    if (!this.softwareEnabled || this.modeNow === 'disabled') return false;
     const v = vector & 0xff;
     if (v < 16) {
       this.signalError(ESR_RECEIVE_ILLEGAL_VECTOR);
@@ -375,8 +443,17 @@ export class LocalApic implements MmioDevice {
    * LDR[27:24] & MDA[3:0] != 0; MDA 0xFF is a broadcast in both.
    */
   isIpiTarget(dest: IpiDestination): boolean {
+    if (this.modeNow === 'disabled') return false;
     if (dest === 'others') return true;
-    if (typeof dest === 'number') return dest === 0xff || dest === this.apicId;
+    const x2 = this.modeNow === 'x2apic';
+    if (typeof dest === 'number') return dest === this.apicId || (!x2 && dest === 0xff);
+    if (x2) {
+      // x2APIC logical mode is always clustered (§10.12.10.2): 16-bit cluster, 16-bit mask.
+      const mda = dest.logical >>> 0;
+      if (mda === 0xffffffff) return true;
+      const ldr = this.x2apicLdr();
+      return mda >>> 16 === ldr >>> 16 && (mda & ldr & 0xffff) !== 0;
+    }
     const mda = dest.logical & 0xff;
     if (mda === 0xff) return true;
     const ld = this.ldr >>> 24;
@@ -456,6 +533,10 @@ export class LocalApic implements MmioDevice {
 
   read(gpa: number, size: AccessSize): bigint {
     const off = this.offsetOf(gpa, size);
+    if (!this.mmioEnabled) {
+      this.stats.mmioIgnored++;
+      return (1n << BigInt(size * 8)) - 1n;
+    }
     this.sync();
     if (size === 4 && (off & 0xf) === 0) {
       if (!REG_BY_OFFSET.has(off)) this.signalError(ESR_ILLEGAL_REGISTER);
@@ -475,6 +556,10 @@ export class LocalApic implements MmioDevice {
 
   write(gpa: number, size: AccessSize, value: bigint): void {
     const off = this.offsetOf(gpa, size);
+    if (!this.mmioEnabled) {
+      this.stats.mmioIgnored++;
+      return;
+    }
     this.sync();
     if (size !== 4 || (off & 0xf) !== 0 || !REG_BY_OFFSET.has(off)) {
       this.signalError(ESR_ILLEGAL_REGISTER);
@@ -486,12 +571,12 @@ export class LocalApic implements MmioDevice {
   /** The 32-bit value of the register at `offset` (0 for reserved offsets); no side effects. */
   readReg(offset: number): number {
     switch (offset) {
-      case LAPIC_ID: return (this.apicId << 24) >>> 0;
+      case LAPIC_ID: return this.modeNow === 'x2apic' ? this.apicId : (this.apicId << 24) >>> 0;
       case LAPIC_VERSION: return LAPIC_VERSION_VALUE;
       case LAPIC_TPR: return this.tpr;
       case LAPIC_APR: return this.apr();
       case LAPIC_PPR: return this.ppr();
-      case LAPIC_LDR: return this.ldr;
+      case LAPIC_LDR: return this.modeNow === 'x2apic' ? this.x2apicLdr() : this.ldr;
       case LAPIC_DFR: return this.dfr;
       case LAPIC_SVR: return this.svr;
       case LAPIC_ESR: return this.esr;
@@ -650,6 +735,7 @@ export class LocalApic implements MmioDevice {
     const mode = (lo >>> 8) & 7;
     const logical = (lo & (1 << 11)) !== 0;
     const shorthand = (lo >>> 18) & 3;
+    const x2 = this.modeNow === 'x2apic';
     if (mode !== 0 && mode !== 1) {
       this.stats.ipisIgnored++;
       return;
@@ -673,12 +759,14 @@ export class LocalApic implements MmioDevice {
         others = 'others';
         break;
       default: {
-        const dest = this.icrHi >>> 24;
+        // xAPIC: destination in ICR bits 63:56; x2APIC: all of bits 63:32 (§10.12.9).
+        const dest = x2 ? this.icrHi >>> 0 : this.icrHi >>> 24;
+        const broadcast = x2 ? 0xffffffff : 0xff;
         if (logical) {
           const d: IpiDestination = { logical: dest };
           self = this.isIpiTarget(d);
           others = d;
-        } else if (dest === 0xff) {
+        } else if (dest === broadcast) {
           self = true;
           others = 'others';
         } else if (dest === this.apicId) {
@@ -713,28 +801,34 @@ export class LocalApic implements MmioDevice {
   // ---- MSRs and CR8 -------------------------------------------------------------------------
 
   /**
-   * RDMSR of a LAPIC MSR, or null when `msr` is not one (the caller injects #GP or handles it).
-   * IA32_APIC_BASE (0x1B): the base, the global enable bit 11, BSP bit 8 for APIC ID 0
-   * (10.4.4 / 11.4.4). IA32_TSC_DEADLINE (0x6E0): reads 0 outside TSC-deadline mode.
+   * RDMSR of a LAPIC MSR, or null when `msr` is not one or the read #GPs (the caller injects
+   * #GP). IA32_APIC_BASE (0x1B): the base, EN (bit 11), EXTD (bit 10), BSP (bit 8) for APIC
+   * ID 0 (§10.4.4, §10.12.1). IA32_TSC_DEADLINE (0x6E0): reads 0 outside TSC-deadline mode.
+   * 0x800-0x8FF: the x2APIC registers, only in x2APIC mode (§10.12.2).
    */
   readMsr(msr: number): bigint | null {
     if (msr === MSR_IA32_APIC_BASE) {
-      return BigInt(this.base) | 0x800n | (this.apicId === 0 ? 0x100n : 0n);
+      const { APIC_BASE_EN, APIC_BASE_EXTD, APIC_BASE_BSP } = APIC_BASE_BITS;
+      const bits = (this.modeNow === 'disabled' ? 0 : APIC_BASE_EN) | (this.modeNow === 'x2apic' ? APIC_BASE_EXTD : 0) |
+        (this.apicId === 0 ? APIC_BASE_BSP : 0);
+      return BigInt(this.base) | BigInt(bits);
     }
     if (msr === MSR_IA32_TSC_DEADLINE) {
       this.sync();
       return this.timerMode === 'tsc-deadline' ? this.tscDeadline : 0n;
     }
+    if (msr >= X2APIC_MSR_FIRST && msr <= X2APIC_MSR_LAST) return this.readX2apicMsr(msr);
     return null;
   }
 
   /**
-   * WRMSR of a LAPIC MSR; false when `msr` is not one. IA32_TSC_DEADLINE outside TSC-deadline
-   * mode is ignored (11.5.4.1); 0 disarms; a deadline already past fires at once.
-   * IA32_APIC_BASE writes are ignored (relocating or disabling the APIC is not modeled).
+   * WRMSR of a LAPIC MSR; false when `msr` is not one or the write #GPs. IA32_TSC_DEADLINE
+   * outside TSC-deadline mode is ignored (11.5.4.1); 0 disarms; a deadline already past fires
+   * at once. IA32_APIC_BASE: see writeApicBase. 0x800-0x8FF: writeX2apicMsr.
    */
   writeMsr(msr: number, value: bigint): boolean {
-    if (msr === MSR_IA32_APIC_BASE) return true;
+    if (msr === MSR_IA32_APIC_BASE) return this.writeApicBase(value);
+    if (msr >= X2APIC_MSR_FIRST && msr <= X2APIC_MSR_LAST) return this.writeX2apicMsr(msr, value);
     if (msr !== MSR_IA32_TSC_DEADLINE) return false;
     this.sync();
     if (this.timerMode !== 'tsc-deadline') return true;
@@ -750,6 +844,111 @@ export class LocalApic implements MmioDevice {
       this.advanceTo(this.now);
     }
     return true;
+  }
+
+  /**
+   * IA32_APIC_BASE write (§10.12.5, Figure 10-27): xAPIC -> x2APIC, xAPIC -> disabled,
+   * x2APIC -> disabled and disabled -> xAPIC are legal; x2APIC -> xAPIC, (EN=0, EXTD=1) and
+   * reserved bits #GP; disabled -> x2APIC in one write #GPs too (KVM kvm_apic_set_base).
+   * Disabling returns the registers to their reset state (§10.4.3 "may return to the state
+   * described in Section 10.4.7.1": this model always does). Entering x2APIC keeps the ID and
+   * derives the LDR (§10.12.5.1). The base address and BSP bits are not writable here:
+   * relocating the APIC is not modeled.
+   */
+  private writeApicBase(value: bigint): boolean {
+    if ((value & APIC_BASE_RESERVED) !== 0n) return false;
+    const en = (value & BigInt(APIC_BASE_BITS.APIC_BASE_EN)) !== 0n;
+    const extd = (value & BigInt(APIC_BASE_BITS.APIC_BASE_EXTD)) !== 0n;
+    if (!en && extd) return false;
+    const next: ApicMode = !en ? 'disabled' : extd ? 'x2apic' : 'xapic';
+    const from = this.modeNow;
+    if (next === from) return true;
+    if (from === 'x2apic' && next === 'xapic') return false;
+    if (from === 'disabled' && next === 'x2apic') return false;
+    this.sync();
+    if (next === 'disabled') this.resetRegisters();
+    this.modeNow = next;
+    return true;
+  }
+
+  /**
+   * RDMSR of an x2APIC register (§10.12.1.2 Table 10-6), or null for #GP: outside x2APIC mode,
+   * reserved addresses (no ICR high 0x831, no DFR 0x80E, no APR, RRD or CMCI here), and the
+   * write-only EOI and SELF IPI (as KVM's kvm_lapic_readable_reg_mask and illumos vlapic_rdmsr).
+   */
+  readX2apicMsr(msr: number): bigint | null {
+    this.stats.x2apicMsrAccesses++;
+    if (this.modeNow !== 'x2apic') return null;
+    const M = X2APIC_MSRS;
+    if (msr === M.MSR_X2APIC_ICR) return (BigInt(this.icrHi >>> 0) << 32n) | BigInt(this.icrLo >>> 0);
+    const offset = (msr - X2APIC_MSR_FIRST) << 4;
+    if (!X2APIC_READABLE.has(offset)) return null;
+    this.sync();
+    return BigInt(this.readReg(offset) >>> 0);
+  }
+
+  /**
+   * WRMSR of an x2APIC register (§10.12.1.2, §10.12.1.3), false for #GP: outside x2APIC mode,
+   * reserved or read-only addresses, bits 63:32 set on anything but the ICR, non-zero EOI or
+   * ESR writes, TPR bits 31:8, reserved ICR bits (bit 12, Delivery Status, is ignored: the
+   * x2APIC ICR has none), SELF IPI bits 31:8.
+   */
+  writeX2apicMsr(msr: number, value: bigint): boolean {
+    this.stats.x2apicMsrAccesses++;
+    if (this.modeNow !== 'x2apic') return false;
+    const M = X2APIC_MSRS;
+    const v = BigInt.asUintN(64, value);
+    const lo = Number(v & 0xffff_ffffn) >>> 0;
+    const hi = Number(v >> 32n) >>> 0;
+    if (msr === M.MSR_X2APIC_ICR) {
+      if ((lo & ~(ICR_LO_WMASK | LVT_DELIVERY_STATUS)) !== 0) return false;
+      this.sync();
+      this.icrHi = hi;
+      this.icrLo = lo & ICR_LO_WMASK;
+      this.sendIpi();
+      return true;
+    }
+    if (hi !== 0) return false;
+    this.sync();
+    switch (msr) {
+      case M.MSR_X2APIC_TPR:
+        if (lo > 0xff) return false;
+        this.tpr = lo;
+        return true;
+      case M.MSR_X2APIC_EOI:
+        if (lo !== 0) return false;
+        this.eoi();
+        return true;
+      case M.MSR_X2APIC_ESR:
+        if (lo !== 0) return false;
+        this.writeReg(LAPIC_ESR, 0);
+        return true;
+      case M.MSR_X2APIC_SELF_IPI: {
+        // §10.12.11: the same as an ICR write with the self shorthand, fixed, edge.
+        if (lo > 0xff) return false;
+        if (lo < 16) {
+          this.signalError(ESR_SEND_ILLEGAL_VECTOR);
+          return true;
+        }
+        this.stats.ipisSent++;
+        this.acceptInterrupt(lo);
+        return true;
+      }
+    }
+    const offset = (msr - X2APIC_MSR_FIRST) << 4;
+    if (!X2APIC_WRITABLE.has(offset)) return false;
+    this.writeReg(offset, lo);
+    return true;
+  }
+
+  /** The register an x2APIC MSR names (`ICR`, `EOI`, ...), or null for a reserved address. */
+  static x2apicRegisterName(msr: number): string | null {
+    if (msr === X2APIC_MSRS.MSR_X2APIC_SELF_IPI) return 'SELF_IPI';
+    if (msr === X2APIC_MSRS.MSR_X2APIC_ICR) return 'ICR';
+    if (msr < X2APIC_MSR_FIRST || msr > X2APIC_MSR_LAST) return null;
+    const off = (msr - X2APIC_MSR_FIRST) << 4;
+    if (!X2APIC_READABLE.has(off) && !X2APIC_WRITABLE.has(off) && off !== LAPIC_EOI) return null;
+    return REG_BY_OFFSET.get(off)?.name ?? null;
   }
 
   /** CR8 reads TPR[7:4] (SDM Vol. 3A 11.8.6). */
