@@ -1,20 +1,30 @@
 /**
- * `exitscope run A.s [B.s ...] [--max-insns N] [--json] [--strategy S] [--preset P] [--icache-size N]`
+ * `exitscope run A.s [B.s ...] [--max-insns N] [--json] [--strategy S] [--preset P] [--icache-size N]
+ *  [--trace OUT.json] [--csv OUT.csv]`
  * Runs each program on a fresh machine and prints its final state: one JSON object per line
  * with --json, a readable summary otherwise. A program that does not assemble prints its
- * diagnostics on stderr and makes the exit status 1.
+ * diagnostics on stderr and makes the exit status 1. --trace writes the run's exits as Chrome
+ * trace-event JSON (Perfetto, chrome://tracing), --csv as CSV (one program only).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { formatDiagnostic } from '../core/asm';
 import { GPR_NAMES } from '../core/events';
 import { buildMachine, DEFAULT_MACHINE_CONFIG, type MachineConfig } from '../core/machine';
 import { isCostPresetName, COST_PRESET_NAMES } from '../core/cost';
 import { STRATEGIES, type Strategy } from '../core/vmm/exitPath';
+import type { ExitEvent } from '../core/events';
+import { exitsToChromeTrace, exitsToCsv } from '../core/exitExport';
+
+/** Exits kept for --trace/--csv; past it the files hold the first ones and say how many are missing. */
+export const EXPORT_MAX_EXITS = 200_000;
 
 export interface RunOptions {
   files: string[];
   json: boolean;
   config: MachineConfig;
+  /** Write the exits as Chrome trace JSON / CSV to these files. */
+  trace?: string;
+  csv?: string;
 }
 
 export class UsageError extends Error {}
@@ -23,6 +33,8 @@ export function parseRunArgs(args: string[]): RunOptions {
   const files: string[] = [];
   const config: MachineConfig = { ...DEFAULT_MACHINE_CONFIG };
   let json = false;
+  let trace: string | undefined;
+  let csv: string | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const value = () => {
@@ -37,6 +49,8 @@ export function parseRunArgs(args: string[]): RunOptions {
     };
     switch (a) {
       case '--json': json = true; break;
+      case '--trace': trace = value(); break;
+      case '--csv': csv = value(); break;
       case '--max-insns': config.maxInsns = count(value()); break;
       case '--icache-size': config.icacheSize = count(value()); break;
       case '--strategy': {
@@ -57,13 +71,19 @@ export function parseRunArgs(args: string[]): RunOptions {
     }
   }
   if (files.length === 0) throw new UsageError('no program given');
-  return { files, json, config };
+  if ((trace || csv) && files.length > 1) throw new UsageError('--trace and --csv take one program');
+  return { files, json, config, trace, csv };
 }
 
 const hex = (v: bigint) => '0x' + BigInt.asUintN(64, v).toString(16);
 
+export interface ExportFiles {
+  trace?: string;
+  csv?: string;
+}
+
 /** Runs one file; returns the JSON-ready result, or null after printing its diagnostics. */
-export function runFile(file: string, config: MachineConfig, err: (line: string) => void) {
+export function runFile(file: string, config: MachineConfig, err: (line: string) => void, exportTo: ExportFiles = {}) {
   let source: string;
   try {
     source = readFileSync(file, 'utf8');
@@ -77,8 +97,17 @@ export function runFile(file: string, config: MachineConfig, err: (line: string)
     return null;
   }
   const m = built.machine;
+  const exits: ExitEvent[] = [];
+  if (exportTo.trace || exportTo.csv) m.onExit = (e) => { if (exits.length < EXPORT_MAX_EXITS) exits.push(e); };
   m.runToEnd();
   const c = m.counters();
+  const missing = c.exits.total - exits.length;
+  if ((exportTo.trace || exportTo.csv) && missing > 0) err(`${file}: the export holds the first ${exits.length.toLocaleString('en-US')} exits; ${missing.toLocaleString('en-US')} more are not in it`);
+  if (exportTo.trace) {
+    const title = `${file} (${config.strategy}, ${config.preset})`;
+    writeFileSync(exportTo.trace, JSON.stringify(exitsToChromeTrace(exits, { title, missingExits: missing })));
+  }
+  if (exportTo.csv) writeFileSync(exportTo.csv, exitsToCsv(exits));
   const state = m.vcpuRegs(0, 0);
   const regs: Record<string, string> = {};
   for (const name of GPR_NAMES) regs[name] = hex(state[name]);
@@ -100,7 +129,7 @@ export function runCommand(args: string[], out: (line: string) => void, err: (li
   const opts = parseRunArgs(args);
   let status = 0;
   for (const file of opts.files) {
-    const r = runFile(file, opts.config, err);
+    const r = runFile(file, opts.config, err, { trace: opts.trace, csv: opts.csv });
     if (!r) { status = 1; continue; }
     if (opts.json) {
       out(JSON.stringify(r));

@@ -87,6 +87,8 @@ export interface ExitEvent {
   stages: Stage[];
   /** Sum of stages[].cycles. */
   cycles: number;
+  /** The vCPU's modeled clock (cycles) when it exited: where the exit starts on a trace's time axis. */
+  atCycle?: number;
   /** Instruction-cache outcome when the strategy consulted the cache. */
   icache?: 'hit' | 'miss' | 'bypass';
   /** Disassembly of the emulated instruction (Intel syntax), where one was decoded or cached. */

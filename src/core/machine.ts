@@ -525,6 +525,7 @@ export class Machine {
     this.exitSeq++;
     const byReason = this.exitsByReason;
     byReason.set(e.reason, (byReason.get(e.reason) ?? 0) + 1);
+    e.atCycle = vcpu.cycles;
     vcpu.cycles += e.cycles;
     this.cycles.total += e.cycles;
     for (const s of e.stages) {

@@ -192,7 +192,7 @@ export class Vmm implements EmulEnv {
     this.ev = {
       seq: 0, vm: 0, vcpu: 0, reason: 'mmio', rip: 0, cr3: 0,
       gla: undefined, gpa: undefined, access: undefined, retired: 0,
-      stages: this.stageArrays[0], cycles: 0, icache: undefined, insn: undefined,
+      stages: this.stageArrays[0], cycles: 0, atCycle: undefined, icache: undefined, insn: undefined,
       walk: undefined, invalidated: undefined, hostNs: undefined,
       action: 'resume', injected: undefined, stop: undefined,
     };

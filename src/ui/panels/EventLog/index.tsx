@@ -6,6 +6,8 @@
  */
 import { useLayoutEffect, useMemo, useState, type KeyboardEvent } from 'react';
 import { EXIT_REASONS, type ExitEvent, type ExitReason } from '../../../core/events';
+import { exitsToChromeTrace, exitsToCsv } from '../../../core/exitExport';
+import { downloadText } from '../lib/exportImage';
 import type { MachineState } from '../../../store/machineStore';
 import { useMachine, useMachineThrottled, useSelectExit } from '../useMachine';
 import { compact, hex, int } from '../lib/format';
@@ -125,6 +127,18 @@ export default function EventLog() {
             </button>
           ))}
           {filter.size > 0 && <button type="button" className="xs-chip" onClick={() => setFilter(new Set())}>all</button>}
+        </span>
+        <span className="xs-right">
+          <button
+            type="button" className="xs-btn" data-testid="export-trace" disabled={log.length === 0}
+            title="Save the listed exits as Chrome trace-event JSON: open it in ui.perfetto.dev or chrome://tracing (time axis: modeled cycles)"
+            onClick={() => downloadText(JSON.stringify(exitsToChromeTrace(log, { missingExits: dropped })), 'exitscope-trace.json', 'application/json')}
+          >Export trace</button>
+          <button
+            type="button" className="xs-btn" data-testid="export-log-csv" disabled={log.length === 0}
+            title="Save the listed exits as CSV, one line per exit"
+            onClick={() => downloadText(exitsToCsv(log), 'exitscope-exits.csv')}
+          >CSV</button>
         </span>
       </div>
       <div className="xs-table" role="table">
