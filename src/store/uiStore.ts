@@ -30,6 +30,7 @@ export interface UiState extends Settings {
   galleryOpen: boolean;
   /** The page shown; the workspace stays mounted behind the others, so its state survives. */
   view: AppView;
+  shareOpen: boolean;
   /** False until startup has applied the URL (a link or example) and loaded the program. */
   booted: boolean;
   setSettings(patch: Partial<Settings>): void;
@@ -40,6 +41,7 @@ export interface UiState extends Settings {
   setGalleryOpen(open: boolean): void;
   /** Show a page (the welcome's "reproduce the seed" calls showView('experiment')). */
   showView(view: AppView): void;
+  setShareOpen(open: boolean): void;
 }
 
 let noticeSeq = 0;
@@ -52,6 +54,7 @@ export const useUiStore = create<UiState>()((set) => ({
   notices: [],
   galleryOpen: false,
   view: 'workspace',
+  shareOpen: false,
   booted: false,
   setSettings(patch) {
     set(patch);
@@ -76,6 +79,8 @@ export const useUiStore = create<UiState>()((set) => ({
   },
   showView(view) {
     set({ view });
+  setShareOpen(open) {
+    set({ shareOpen: open });
   },
 }));
 

@@ -2,21 +2,29 @@
  * The exitscope page: toolbar, notices, and the resizable workspace (editor | machine panels).
  * Settings and the draft are read before the first render; a share link or ?example= in the
  * URL is applied right after, then the program is loaded into the machine.
+ * With `?embed=1` the page is the embeddable view instead (EmbedView): the URL's program and
+ * panels only, nothing read from or written to the draft.
  */
 import { lazy, Suspense, useEffect, useState } from 'react';
 import { useUiStore } from '../store/uiStore';
 import * as ctl from './controller';
-import { applyUrl, initFromStorage, onHashChange } from './files';
+import { fullPageUrl, parseEmbed, type EmbedSpec } from './embed';
+import { EmbedView } from './EmbedView';
+import { applyEmbed, applyUrl, initFromStorage, onHashChange } from './files';
 import { Gallery } from './Gallery';
 import { Notices } from './Notices';
 import { installViewRoute } from './route';
+import { ShareDialog } from './ShareDialog';
 import { installShortcuts } from './shortcuts';
 import { Toolbar } from './Toolbar';
 import { Workspace } from './Workspace';
 import './app.css';
 
-initFromStorage();
-installViewRoute();
+const embed = parseEmbed(location.search);
+if (!embed) {
+  initFromStorage();
+  installViewRoute();
+}
 
 // The pages beside the workspace load on first use (recharts and the experiment's worker stay
 // out of the first paint).
@@ -35,14 +43,50 @@ function startOnce(): void {
   });
 }
 
-export function App() {
-  const [a] = useState(() => ctl.sideA());
+let embedProgram: EmbedSpec['program'] | null = null;
+function startEmbedOnce(onProgram: (p: EmbedSpec['program'] | null) => void): void {
+  if (started || !embed) return;
+  started = true;
+  void applyEmbed(embed).then((program) => {
+    embedProgram = program;
+    onProgram(program);
+    ctl.syncAbMode();
+    ctl.assembleAndReset();
+    useUiStore.setState({ booted: true });
+    if (program && embed.autorun) ctl.run();
+  });
+}
+
+function useTheme(): void {
   const theme = useUiStore((s) => s.theme);
-  const view = useUiStore((s) => s.view);
   useEffect(() => {
     document.documentElement.dataset.theme = theme;
     document.documentElement.style.colorScheme = theme;
   }, [theme]);
+}
+
+function EmbedApp() {
+  const [a] = useState(() => ctl.sideA());
+  const [program, setProgram] = useState(embedProgram);
+  useTheme();
+  useEffect(() => installShortcuts(), []);
+  useEffect(() => startEmbedOnce(setProgram), []);
+  const page = new URL(location.href);
+  page.search = '';
+  page.hash = '';
+  const fullUrl = program ? fullPageUrl(page.toString(), { program }) : page.toString();
+  return (
+    <div className="app app-embed">
+      <Notices />
+      {embed && <EmbedView side={a} params={embed} fullUrl={fullUrl} />}
+    </div>
+  );
+}
+
+function FullApp() {
+  const [a] = useState(() => ctl.sideA());
+  const view = useUiStore((s) => s.view);
+  useTheme();
   useEffect(() => installShortcuts(), []);
   useEffect(startOnce, []);
   return (
@@ -58,6 +102,11 @@ export function App() {
         </Suspense>
       )}
       <Gallery />
+      <ShareDialog />
     </div>
   );
+}
+
+export function App() {
+  return embed ? <EmbedApp /> : <FullApp />;
 }

@@ -6,7 +6,7 @@ import { useUiStore } from '../store/uiStore';
 import { STRATEGIES, type Speed, type Strategy } from '../worker/protocol';
 import * as ctl from './controller';
 import type { SideId } from './controller';
-import { openFile, saveFile, shareCurrent } from './files';
+import { openFile, saveFile } from './files';
 import { SPEEDS } from './persist';
 
 export const STRATEGY_TITLES: Record<Strategy, string> = {
@@ -142,7 +142,7 @@ export function Toolbar() {
         <button type="button" className="btn ghost" data-testid="btn-open" onClick={() => fileInput.current?.click()} title="Open a .s file (or drop one on the editor)">Open</button>
         <input ref={fileInput} type="file" accept=".s,.S,.asm,.txt,text/plain" hidden onChange={onOpen} data-testid="file-input" />
         <button type="button" className="btn ghost" data-testid="btn-save" onClick={saveFile} title="Save the program as a .s file">Save</button>
-        <button type="button" className="btn ghost" data-testid="btn-share" onClick={() => void shareCurrent()} title="Copy a link holding this program and configuration">Share</button>
+        <button type="button" className="btn ghost" data-testid="btn-share" onClick={() => useUiStore.getState().setShareOpen(true)} title="A link holding this program and configuration, or an iframe to embed it">Share</button>
         <button
           type="button"
           className="btn ghost icon"

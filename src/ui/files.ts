@@ -9,7 +9,8 @@ import * as ctl from './controller';
 import {
   isIcacheSize, isStrategy, loadDraft, loadSettings, loadPreviousDraft, pageStorage, saveDraft, setAsideDraft,
 } from './persist';
-import { decodeShare, shareParam, shareUrl, type SharePayload } from './share';
+import { decodeShare, shareParam, type SharePayload } from './share';
+import type { EmbedParams, EmbedSpec } from './embed';
 
 /** Largest file the editor opens. */
 export const MAX_FILE_BYTES = 1024 * 1024;
@@ -34,10 +35,13 @@ _start:
 `;
 
 let autosaveTimer: ReturnType<typeof setTimeout> | null = null;
+/** False in the embedded view: an iframe on someone's course page must not touch the reader's draft. */
+let persistDraft = true;
 
 /** The editor changed: keep it, debounced, in localStorage. */
 export function editorChanged(source: string): void {
   useUiStore.getState().setSource(source);
+  if (!persistDraft) return;
   if (autosaveTimer) clearTimeout(autosaveTimer);
   autosaveTimer = setTimeout(() => saveDraft(pageStorage(), useUiStore.getState().source), 400);
 }
@@ -104,19 +108,6 @@ export function currentPayload(): SharePayload {
   return { v: 1, source: s.source, config: { strategy: s.strategy, preset: s.preset, icacheSize: s.icacheSize } };
 }
 
-export async function shareCurrent(): Promise<void> {
-  const link = shareUrl(location.href, currentPayload());
-  const ui = useUiStore.getState();
-  let copied = false;
-  try {
-    await navigator.clipboard.writeText(link);
-    copied = true;
-  } catch {
-    copied = false;
-  }
-  ui.notify({ kind: 'info', text: copied ? 'Link copied to the clipboard.' : 'Copy this link:', link });
-}
-
 /** Applies a share link (the `s=` value); a bad one leaves the editor alone and says why. */
 export function openShareLink(encoded: string): boolean {
   const r = decodeShare(encoded, COST_PRESET_NAMES);
@@ -178,4 +169,42 @@ export async function applyUrl(): Promise<void> {
     await openExample(example);
     history.replaceState(null, '', location.pathname);
   }
+}
+
+/**
+ * Startup of the embedded view: its program comes from the URL only (a share link, else the
+ * example), its strategy from `strategy=`; nothing is saved, the reader's draft stays as it is.
+ * Returns the program for the "Open in exitscope" link, or null when the URL names none.
+ */
+export async function applyEmbed(p: EmbedParams): Promise<EmbedSpec['program'] | null> {
+  persistDraft = false;
+  const ui = useUiStore.getState();
+  ui.setSettings({ ...loadSettings(pageStorage()), abMode: false });
+  const s = shareParam(location.hash);
+  let program: EmbedSpec['program'] | null = null;
+  if (s !== null) {
+    const r = decodeShare(s, COST_PRESET_NAMES);
+    if (r.ok) {
+      const { source, config } = r.payload;
+      ui.setSettings({ strategy: config.strategy, preset: config.preset, icacheSize: config.icacheSize });
+      ui.setSource(source, 'shared.s');
+      program = { payload: r.payload };
+    } else {
+      ui.notify({ kind: 'error', text: `This embedded program could not be opened: ${r.error}.` });
+    }
+  } else if (p.example) {
+    const list = (await import('../scenarios/index')).SCENARIOS;
+    const ex = list.find((e) => e.name === p.example);
+    if (ex) {
+      ui.setSource(ex.source, `${ex.name}.s`);
+      program = { example: ex.name };
+    } else {
+      ui.notify({ kind: 'error', text: `There is no example named "${p.example}".` });
+    }
+  } else {
+    ui.notify({ kind: 'error', text: 'This embed names no program: add example=NAME or a share link.' });
+  }
+  if (p.strategy) ui.setSettings({ strategy: p.strategy });
+  if (program === null) ui.setSource('');
+  return program;
 }

@@ -1,0 +1,81 @@
+/**
+ * The embeddable view, the Share dialog's Embed tab, and the exit log's trace/CSV export,
+ * against the built app and the real machine Worker. Screenshots go to e2e/artifacts/.
+ */
+import { test, expect, type Page } from '@playwright/test';
+import { readFileSync } from 'node:fs';
+
+const ART = 'e2e/artifacts';
+
+async function stat(page: Page, id: string): Promise<number> {
+  return Number(((await page.getByTestId(id).textContent()) ?? '').replace(/[,%\s]/g, ''));
+}
+
+test('an embed URL shows only the named panels, runs them, and links to the full page', async ({ page }) => {
+  await page.setViewportSize({ width: 900, height: 560 });
+  await page.goto('/?embed=1&example=lapic-microbench&panels=walk-grid,exit-pipeline&strategy=none');
+  await expect(page.getByTestId('embed-view')).toBeVisible({ timeout: 20_000 });
+  await expect(page.getByTestId('stop-reason')).toHaveText('paused', { timeout: 20_000 });
+  // Only the two panels, in the order named; no editor, no toolbar configuration, no other panel.
+  await expect(page.locator('[data-embed-panel]')).toHaveCount(2);
+  await expect(page.locator('[data-embed-panel]').first()).toHaveAttribute('data-embed-panel', 'walk-grid');
+  for (const absent of ['editor', 'event-log', 'registers', 'strategy-select', 'memory-map']) {
+    await expect(page.getByTestId(absent)).toHaveCount(0);
+  }
+  await page.getByTestId('btn-step-exit').click();
+  // strategy=none: the first LAPIC read walks all 24 references.
+  await expect(page.getByTestId('walk-grid').getByTestId('walk-ref')).toHaveCount(24, { timeout: 15_000 });
+  await expect(page.getByTestId('exit-pipeline')).toContainText('mmio');
+  expect(await stat(page, 'stat-exits')).toBe(1);
+  const open = page.getByTestId('embed-open');
+  await expect(open).toHaveText(/Open in exitscope/);
+  const href = new URL((await open.getAttribute('href')) ?? '', page.url());
+  expect(href.search).toBe('?example=lapic-microbench');
+  await page.waitForTimeout(24 * 70 + 300);
+  await page.screenshot({ path: `${ART}/embed-walk-pipeline.png` });
+});
+
+test('autorun=1 runs the example on load; the editor shows only when named', async ({ page }) => {
+  await page.goto('/?embed=1&example=lapic-microbench&panels=editor,registers&autorun=1');
+  await expect(page.getByTestId('embed-view')).toBeVisible({ timeout: 20_000 });
+  await expect.poll(() => stat(page, 'stat-exits'), { timeout: 30_000 }).toBeGreaterThan(0);
+  await expect(page.getByTestId('editor')).toBeVisible();
+  await expect(page.getByTestId('registers')).toBeVisible({ timeout: 20_000 });
+  await expect(page.getByTestId('walk-grid')).toHaveCount(0);
+});
+
+test('the Share dialog offers an Embed tab with the iframe snippet and a live preview', async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await page.goto('/');
+  await page.evaluate(() => localStorage.clear());
+  await page.goto('/?example=smc-mmio');
+  await expect(page.getByTestId('stop-reason')).toHaveText('paused', { timeout: 20_000 });
+  await page.getByTestId('btn-share').click();
+  await expect(page.getByTestId('share-link')).toHaveValue(/#s=/);
+  await page.getByTestId('share-tab-embed').click();
+  await page.getByTestId('embed-panel-registers').check();
+  const snippet = await page.getByTestId('embed-snippet').inputValue();
+  expect(snippet).toMatch(/^<iframe src="[^"]*\?embed=1&amp;example=smc-mmio&amp;panels=exit-pipeline,walk-grid,registers&amp;strategy=icache"/);
+  const preview = page.frameLocator('[data-testid="embed-preview"]');
+  await expect(preview.getByTestId('embed-view')).toBeVisible({ timeout: 20_000 });
+  await expect(preview.locator('[data-embed-panel]')).toHaveCount(3);
+  await page.waitForTimeout(800);
+  await page.screenshot({ path: `${ART}/share-embed-tab.png` });
+});
+
+test('the exit log exports the listed exits as a Chrome trace and as CSV', async ({ page }) => {
+  await page.goto('/');
+  await page.evaluate(() => localStorage.clear());
+  await page.goto('/?example=smc-mmio');
+  await expect(page.getByTestId('stop-reason')).toHaveText('paused', { timeout: 20_000 });
+  await page.getByTestId('btn-run').click();
+  await expect(page.getByTestId('stop-reason')).toHaveText(/halted/, { timeout: 45_000 });
+  const log = page.getByTestId('event-log');
+  const listed = Number(((await log.locator('.xs-toolbar b').first().textContent()) ?? '').replace(/,/g, ''));
+  expect(listed).toBeGreaterThan(0);
+  const [traceDl] = await Promise.all([page.waitForEvent('download'), log.getByTestId('export-trace').click()]);
+  const trace = JSON.parse(readFileSync(await traceDl.path(), 'utf8')) as { traceEvents: { ph: string; cat?: string }[] };
+  expect(trace.traceEvents.filter((e) => e.ph === 'X' && e.cat === 'exit')).toHaveLength(listed);
+  const [csvDl] = await Promise.all([page.waitForEvent('download'), log.getByTestId('export-log-csv').click()]);
+  expect(readFileSync(await csvDl.path(), 'utf8').trimEnd().split('\n')).toHaveLength(listed + 1);
+});

@@ -1,0 +1,77 @@
+/**
+ * The embeddable view (`?embed=1`): for an iframe on a course page or a slide. Only the panels
+ * the URL names (the editor only when named), Run / Step / Next exit, the counters, and a link
+ * that opens the same program in the full page. Nothing here is written to the page's storage.
+ */
+import { useState } from 'react';
+import { useMachineStore } from '../store/machineStore';
+import { useUiStore } from '../store/uiStore';
+import * as ctl from './controller';
+import type { Side } from './controller';
+import { EditorArea } from './EditorArea';
+import { EMBED_PANELS, type EmbedParams } from './embed';
+import { PaneBox } from './PaneBox';
+import { PANELS } from './panelRegistry';
+import { SideContext } from './PanelBody';
+import { ExitDetailContext } from './panels/useMachine';
+import { StatsStrip } from './StatsStrip';
+import './embed.css';
+
+function EmbedPane({ testId }: { testId: string }) {
+  const [collapsed, setCollapsed] = useState(false);
+  if (testId === 'editor') {
+    return <section className="embed-pane embed-editor" aria-label="Program"><EditorArea /></section>;
+  }
+  const panel = PANELS.find((p) => p.id === EMBED_PANELS[testId]);
+  if (!panel) return null;
+  return (
+    <div className="embed-pane" data-embed-panel={testId}>
+      <PaneBox panel={panel} collapsed={collapsed} onToggle={() => setCollapsed((c) => !c)} />
+    </div>
+  );
+}
+
+export function EmbedView({ side, params, fullUrl }: { side: Side; params: EmbedParams; fullUrl: string }) {
+  const running = useMachineStore((s) => s.running);
+  const failed = useMachineStore((s) => s.workerStatus === 'crashed' || s.workerStatus === 'unresponsive');
+  const booted = useUiStore((s) => s.booted);
+  const fileName = useUiStore((s) => s.fileName);
+  const idle = !booted || running || failed;
+  return (
+    <SideContext.Provider value={side}>
+      <ExitDetailContext.Provider value={(seq) => side.client.selectExit(seq)}>
+        <div className="embed" data-testid="embed-view">
+          <header className="embed-bar">
+            <div className="group" role="group" aria-label="Run controls">
+              <button type="button" className="btn primary" data-testid="btn-run" onClick={ctl.run} disabled={idle} title="Run / continue (F5)">
+                <span aria-hidden>▶</span> Run
+              </button>
+              <button type="button" className="btn" data-testid="btn-pause" onClick={ctl.pause} disabled={!running} title="Pause (Esc)">
+                <span aria-hidden>❚❚</span>
+              </button>
+              <button type="button" className="btn" data-testid="btn-step" onClick={ctl.step} disabled={idle} title="Step one instruction (F10)">
+                <span aria-hidden>↷</span> Step
+              </button>
+              <button type="button" className="btn" data-testid="btn-step-exit" onClick={ctl.stepExit} disabled={idle} title="Step to the next VM exit (Shift+F10)">
+                <span aria-hidden>⇥</span> Next exit
+              </button>
+              <button type="button" className="btn" data-testid="btn-reset" onClick={ctl.reset} title="Back to the start of the program">
+                <span aria-hidden>↺</span>
+              </button>
+            </div>
+            <StatsStrip compact />
+            <a className="embed-open" data-testid="embed-open" href={fullUrl} target="_blank" rel="noopener" title={`Open ${fileName} in the full exitscope page`}>
+              Open in exitscope ↗
+            </a>
+          </header>
+          {params.unknown.length > 0 && (
+            <p className="embed-note" role="note">Not panels: {params.unknown.join(', ')} (known: {Object.keys(EMBED_PANELS).join(', ')})</p>
+          )}
+          <main className={`embed-panes embed-n${Math.min(params.panels.length, 3)}`}>
+            {params.panels.map((id) => <EmbedPane key={id} testId={id} />)}
+          </main>
+        </div>
+      </ExitDetailContext.Provider>
+    </SideContext.Provider>
+  );
+}

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { decodeShare, shareParam, type SharePayload } from './share';
+import { DEFAULT_EMBED_PANELS, embedSnippet, embedUrl, fullPageUrl, parseEmbed } from './embed';
+
+describe('embed URL', () => {
+  it('is not an embed without embed=1', () => {
+    expect(parseEmbed('?example=lapic-microbench')).toBeNull();
+    expect(parseEmbed('?embed=0&panels=walk-grid')).toBeNull();
+  });
+
+  it('reads the example, the panels in order, the strategy and autorun', () => {
+    expect(parseEmbed('?embed=1&example=pt-remap&panels=walk-grid,exit-pipeline&strategy=none&autorun=1')).toEqual({
+      example: 'pt-remap', panels: ['walk-grid', 'exit-pipeline'], unknown: [], strategy: 'none', autorun: true,
+    });
+  });
+
+  it('drops and names unknown panels, ignores an unknown strategy, and shows the default panels when none are named', () => {
+    const p = parseEmbed('?embed=1&panels=walk-grid,<script>,walk-grid&strategy=fastest');
+    expect(p?.panels).toEqual(['walk-grid']);
+    expect(p?.unknown).toEqual(['<script>']);
+    expect(p?.strategy).toBeNull();
+    expect(parseEmbed('?embed=1')?.panels).toEqual(DEFAULT_EMBED_PANELS);
+    expect(parseEmbed('?embed=1&example=../../etc')?.example).toBeNull();
+  });
+
+  it('round-trips through embedUrl, with an example or with a program carried as a share link', () => {
+    const url = embedUrl('https://x.test/app/?foo=1#old', { program: { example: 'smc-mmio' }, panels: ['exit-pipeline', 'registers'], strategy: 'icache', autorun: true });
+    expect(url).toBe('https://x.test/app/?embed=1&example=smc-mmio&panels=exit-pipeline,registers&strategy=icache&autorun=1');
+    expect(parseEmbed(new URL(url).search)).toMatchObject({ example: 'smc-mmio', panels: ['exit-pipeline', 'registers'], strategy: 'icache', autorun: true });
+    const payload: SharePayload = { v: 1, source: '_start: hlt\n', config: { strategy: 'none', preset: 'nehalem-2014', icacheSize: 64 } };
+    const shared = new URL(embedUrl('https://x.test/', { program: { payload }, panels: ['editor'], autorun: false }));
+    expect(parseEmbed(shared.search)).toMatchObject({ example: null, panels: ['editor'], autorun: false });
+    const decoded = decodeShare(shareParam(shared.hash) ?? '');
+    expect(decoded.ok && decoded.payload).toEqual(payload);
+  });
+
+  it('links the full page to the same program, and quotes the URL in the iframe snippet', () => {
+    expect(fullPageUrl('https://x.test/app/?embed=1&panels=a', { program: { example: 'two-vms' } })).toBe('https://x.test/app/?example=two-vms');
+    const snippet = embedSnippet('https://x.test/?embed=1&example=a"b', 'exitscope: a');
+    expect(snippet).toContain('src="https://x.test/?embed=1&amp;example=a&quot;b"');
+    expect(snippet).toMatch(/^<iframe [^>]*title="exitscope: a"[^>]*><\/iframe>$/);
+  });
+});

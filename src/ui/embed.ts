@@ -1,0 +1,89 @@
+/**
+ * The embeddable view's URL: `?embed=1&example=NAME&panels=walk-grid,exit-pipeline&strategy=icache&autorun=1`
+ * (or a share link's `#s=` instead of `example`). Parsing is pure and never throws: the query is
+ * untrusted like a share link, so unknown panels and strategies are dropped and named.
+ */
+import { STRATEGIES, type Strategy } from '../worker/protocol';
+import { encodeShare, type SharePayload } from './share';
+
+/** Panel test ids an embed may name, and the workspace panel each one is. 'editor' is the program. */
+export const EMBED_PANELS: Readonly<Record<string, string>> = {
+  'exit-pipeline': 'pipeline',
+  'walk-grid': 'walk',
+  'icache-table': 'icache',
+  'memory-map': 'memory',
+  registers: 'registers',
+  'event-log': 'log',
+  charts: 'charts',
+  console: 'console',
+  editor: 'editor',
+};
+
+export const DEFAULT_EMBED_PANELS = ['exit-pipeline', 'walk-grid'];
+/** At most this many panels (a query is untrusted; an iframe has little room anyway). */
+const MAX_PANELS = 8;
+
+export interface EmbedParams {
+  /** Panel test ids to show, in the order given, known ones only. */
+  panels: string[];
+  /** Names in `panels=` that are not panels (shown to the reader, not silently ignored). */
+  unknown: string[];
+  strategy: Strategy | null;
+  autorun: boolean;
+  example: string | null;
+}
+
+/** The embed parameters of a page's query string, or null when it is not an embed (`embed=1`). */
+export function parseEmbed(search: string): EmbedParams | null {
+  const q = new URLSearchParams(search);
+  if (q.get('embed') !== '1') return null;
+  const asked = (q.get('panels') ?? '').split(',').map((s) => s.trim()).filter(Boolean).slice(0, MAX_PANELS);
+  const panels = [...new Set(asked.filter((p) => Object.hasOwn(EMBED_PANELS, p)))];
+  const unknown = asked.filter((p) => !Object.hasOwn(EMBED_PANELS, p)).map((p) => p.slice(0, 40));
+  const s = q.get('strategy');
+  const example = q.get('example');
+  return {
+    panels: asked.length === 0 ? [...DEFAULT_EMBED_PANELS] : panels,
+    unknown,
+    strategy: s !== null && (STRATEGIES as readonly string[]).includes(s) ? (s as Strategy) : null,
+    autorun: q.get('autorun') === '1',
+    example: example && /^[\w-]{1,60}$/.test(example) ? example : null,
+  };
+}
+
+export interface EmbedSpec {
+  /** An example by name, or a program with its configuration (carried as a share link). */
+  program: { example: string } | { payload: SharePayload };
+  panels: readonly string[];
+  strategy?: Strategy;
+  autorun: boolean;
+}
+
+/** The embed URL on the given page (its query and hash replaced). */
+export function embedUrl(pageUrl: string, spec: EmbedSpec): string {
+  const u = new URL(pageUrl);
+  const q = new URLSearchParams({ embed: '1' });
+  if ('example' in spec.program) q.set('example', spec.program.example);
+  q.set('panels', spec.panels.join(','));
+  if (spec.strategy) q.set('strategy', spec.strategy);
+  if (spec.autorun) q.set('autorun', '1');
+  // URLSearchParams would escape the commas of the panel list; they are safe in a query.
+  u.search = q.toString().replace(/%2C/g, ',');
+  u.hash = 'payload' in spec.program ? `s=${encodeShare(spec.program.payload)}` : '';
+  return u.toString();
+}
+
+/** The full exitscope page for the same program: the embed's "Open in exitscope" link. */
+export function fullPageUrl(pageUrl: string, spec: Pick<EmbedSpec, 'program'>): string {
+  const u = new URL(pageUrl);
+  u.search = 'example' in spec.program ? `example=${encodeURIComponent(spec.program.example)}` : '';
+  u.hash = 'payload' in spec.program ? `s=${encodeShare(spec.program.payload)}` : '';
+  return u.toString();
+}
+
+const attr = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+
+/** The HTML a course page pastes: an iframe of the embed URL. */
+export function embedSnippet(url: string, title: string, height = 480): string {
+  return `<iframe src="${attr(url)}" title="${attr(title)}" width="100%" height="${height}" style="border:1px solid #ccc;border-radius:6px" loading="lazy"></iframe>`;
+}
