@@ -79,6 +79,7 @@ export const useUiStore = create<UiState>()((set) => ({
   },
   showView(view) {
     set({ view });
+  },
   setShareOpen(open) {
     set({ shareOpen: open });
   },
