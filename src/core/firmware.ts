@@ -8,7 +8,7 @@
  */
 import { FIRMWARE_LAYOUT, IORAM_BASE, IORAM_SIZE, LAPIC_BASE, SELECTORS } from './guestAbi';
 import {
-  Ept, GuestRam, mapRamIdentity, PAGE_2M, PAGE_4K, PageTableBuilder, PTE_P, PTE_PCD, PTE_PWT, PTE_RW, PTE_US,
+  Ept, EPT_RWX, GuestRam, mapRamIdentity, PAGE_2M, PAGE_4K, PageTableBuilder, PTE_P, PTE_PCD, PTE_PWT, PTE_RW, PTE_US,
 } from './mem';
 
 /** User-accessible so a program can drop to CPL 3 (syscall scenario) without its own tables. */
@@ -89,9 +89,18 @@ export function installFirmware(ram: GuestRam, symbols: ReadonlyMap<string, bigi
   };
 }
 
-/** The VM's EPT: RAM 1:1 with 4 KiB leaves; LAPIC and IORAM pages misconfigured (every access exits). */
-export function buildEpt(ram: GuestRam): Ept {
+/**
+ * The VM's EPT: RAM 1:1 with 4 KiB leaves; LAPIC and IORAM pages misconfigured (every access
+ * exits). With `largePages` (`; exitscope: ept=2m`) RAM from 2 MiB up is mapped with 2 MiB
+ * leaves, so an EPT walk there reads 3 entries instead of 4; the low 2 MiB (firmware tables,
+ * stacks, code at 0x100000) keeps 4 KiB leaves. Write-protecting a page splits its leaf.
+ */
+export function buildEpt(ram: GuestRam, opts: { largePages?: boolean } = {}): Ept {
   const mmio = [LAPIC_BASE];
   for (let off = 0; off < IORAM_SIZE; off += 0x1000) mmio.push(IORAM_BASE + off);
-  return mapRamIdentity(ram, mmio);
+  const ept = mapRamIdentity(ram, mmio);
+  if (opts.largePages) {
+    for (let gpa = PAGE_2M; gpa + PAGE_2M <= ram.size; gpa += PAGE_2M) ept.map(gpa, gpa, PAGE_2M, EPT_RWX);
+  }
+  return ept;
 }

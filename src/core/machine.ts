@@ -163,7 +163,7 @@ export class Machine {
     const ram = new GuestRam(this.config.ramBytes);
     for (const seg of this.program.segments) ram.bytes.set(seg.bytes, seg.addr);
     const firmware = installFirmware(ram, this.program.symbols, this.topology.vcpusPerVm);
-    const ept = buildEpt(ram);
+    const ept = buildEpt(ram, { largePages: this.topology.eptLargePages });
     const codeCache = new CodeCache();
     const ioram = new IoRam();
     const slots: VcpuSlot[] = [];

@@ -4,11 +4,14 @@
  *   ; title: ...            shown in the gallery
  *   ; watch: ...            what to watch while it runs
  *   ; seed: ...             the seed's figure, where one applies
- *   ; exitscope: vms=2 vcpus=2   machine topology (default 1 VM with 1 vCPU)
+ *   ; exitscope: vms=2 vcpus=2   machine topology (default 1 VM with 1 vCPU); `ept=2m` maps
+ *                                RAM above 2 MiB with 2 MiB EPT leaves
  */
 export interface Topology {
   vms: number;
   vcpusPerVm: number;
+  /** `ept=2m`: the EPT maps RAM above 2 MiB with 2 MiB leaves (firmware.ts buildEpt). */
+  eptLargePages?: boolean;
 }
 
 export interface Scenario {
@@ -44,13 +47,16 @@ export function parseTopology(source: string): Topology {
     const m = new RegExp(`\\b${key}=(\\d+)`).exec(line);
     return m ? Math.min(max, Math.max(1, Number(m[1]))) : 1;
   };
-  return { vms: num('vms', MAX_VMS), vcpusPerVm: num('vcpus', MAX_VCPUS) };
+  const topology: Topology = { vms: num('vms', MAX_VMS), vcpusPerVm: num('vcpus', MAX_VCPUS) };
+  if (/\bept=2m\b/.test(line)) topology.eptLargePages = true;
+  return topology;
 }
 
 /** Gallery order: the seed's headline case first, then the cases it found no gain in, then the corner cases. */
 export const SCENARIO_ORDER = [
   'lapic-microbench', 'cpu-bound-timer', 'syscall-loop', 'memory-copy', 'boot-cold-path',
   'smc-mmio', 'pt-remap', 'two-address-spaces', 'two-vms', 'ipi-pingpong', 'x2apic-msr',
+  'lapic-read-once', 'large-pages', 'straddle', 'two-vms-two-cr3',
 ];
 
 export function sortScenarios(list: Scenario[]): Scenario[] {
