@@ -34,8 +34,8 @@ export interface Block {
    * Chained successors (QEMU's direct block chaining, done by the dispatcher): the last two
    * blocks that followed this one, valid while `linkEpoch` equals the vCPU's TLB epoch.
    */
-  l0: Block | null;
-  l1: Block | null;
+  link0: Block | null;
+  link1: Block | null;
   linkEpoch: number;
 }
 

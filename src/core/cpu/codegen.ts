@@ -4,7 +4,7 @@
  * through the vCPU's TLB accessors, flags are recorded lazily and only where live.
  *
  * Generated signature: (c: Vcpu, R: Int32Array, budget: number) => retired instructions.
- * On a fault/exit the function records the index of the faulting instruction in `c.fi`
+ * On a fault/exit the function records the index of the faulting instruction in `c.faultIndex`
  * (plus completed loop iterations) and rethrows; that instruction had no effect.
  */
 import { Code, Mnemonic } from '../iced';
@@ -74,7 +74,7 @@ try {
 ${selfLoop ? 'for (;;) {' : ''}
 ${body}
 ${selfLoop ? '}' : ''}
-} catch (e) { c.fi = ${selfLoop ? `k*${n}+i` : 'i'}; throw e; }
+} catch (e) { c.faultIndex = ${selfLoop ? `k*${n}+i` : 'i'}; throw e; }
 };`;
   return { src, selfLoop };
 }
@@ -134,15 +134,15 @@ class Gen {
   }
 
   /**
-   * After a soft access (ld/st operands: `c.rd32(ea,1)`): an MMIO exit set `c.xp`; report the
+   * After a soft access (ld/st operands: `c.rd32(ea,1)`): an MMIO exit set `c.exitPending`; report the
    * instruction's index and return -1 to the dispatcher (no throw; the instruction had no
    * effect: ld/st access memory before anything of the instruction is committed).
    */
-  softExit(): string { return `if (c.xp!==0) { c.fi=${this.ret(this.k)}; return -1; }`; }
+  softExit(): string { return `if (c.exitPending) { c.faultIndex=${this.ret(this.k)}; return -1; }`; }
 
   /** After a memory write: a write that hit a code page ends the block (SMC). */
   smcCheck(): void {
-    if (this.k < this.ds.length - 1) this.emit(`if (c.smc) { c.rip=${this.d.next}; return ${this.ret(this.k + 1)}; }`);
+    if (this.k < this.ds.length - 1) this.emit(`if (c.endBlock) { c.rip=${this.d.next}; return ${this.ret(this.k + 1)}; }`);
   }
 
   // ------------------------------------------------------------------------- addressing
@@ -193,7 +193,7 @@ class Gen {
         return;
       case OK.Mem: {
         const w = rmw ? 'w' : '', f = this.memFlags();
-        if (size === 8) this.emit(`${v0}=c.rd${w}64(ea,${f}); ${this.softExit()} ${v1}=c.th;`);
+        if (size === 8) this.emit(`${v0}=c.rd${w}64(ea,${f}); ${this.softExit()} ${v1}=c.resultHi;`);
         else this.emit(`${v0}=c.rd${w}${size * 8}(ea,${f}); ${this.softExit()}`);
         return;
       }
@@ -235,10 +235,10 @@ class Gen {
   setLazy(kind: FK, size: number, withAB: boolean, withC: boolean): void {
     if (!this.flagsLive) return;
     const fo = kind * 4 + szlog(size);
-    let s = `c.fo=${fo}; c.fr=r0;`;
-    if (size === 8) s += ' c.frh=r1;';
-    if (withAB) { s += ' c.fa=a0; c.fb=b0;'; if (size === 8) s += ' c.fah=a1; c.fbh=b1;'; }
-    if (withC) s += ' c.fc=t;';
+    let s = `c.lazyOp=${fo}; c.lazyResult=r0;`;
+    if (size === 8) s += ' c.lazyResultHi=r1;';
+    if (withAB) { s += ' c.lazyA=a0; c.lazyB=b0;'; if (size === 8) s += ' c.lazyAHi=a1; c.lazyBHi=b1;'; }
+    if (withC) s += ' c.lazyCarry=t;';
     this.emit(s);
     this.known = kind;
     this.knownSize = size;
@@ -253,8 +253,8 @@ class Gen {
     const neg = (cc & 1) !== 0;
     const base = cc >> 1;
     let e: string | null = null;
-    const zf = s === 8 ? '(c.fr|c.frh)===0' : s === 4 ? 'c.fr===0' : `(c.fr&${MASKS[s]})===0`;
-    const sf = s === 8 ? 'c.frh<0' : s === 4 ? 'c.fr<0' : `(c.fr&${s === 2 ? 0x8000 : 0x80})!==0`;
+    const zf = s === 8 ? '(c.lazyResult|c.lazyResultHi)===0' : s === 4 ? 'c.lazyResult===0' : `(c.lazyResult&${MASKS[s]})===0`;
+    const sf = s === 8 ? 'c.lazyResultHi<0' : s === 4 ? 'c.lazyResult<0' : `(c.lazyResult&${s === 2 ? 0x8000 : 0x80})!==0`;
     if (kind >= 0) {
       if (base === 2) e = zf;
       else if (base === 4) e = sf;
@@ -265,8 +265,8 @@ class Gen {
         else if (base === 7) e = `(${zf}||${sf})`;
       } else if (kind === FK.Sub) {
         const sx = (v: string): string => (s === 1 ? `(${v}<<24)` : s === 2 ? `(${v}<<16)` : v);
-        const ltu = s === 8 ? '((c.fah>>>0)<(c.fbh>>>0)||(c.fah===c.fbh&&(c.fa>>>0)<(c.fb>>>0)))' : s === 4 ? '((c.fa>>>0)<(c.fb>>>0))' : `((c.fa&${MASKS[s]})<(c.fb&${MASKS[s]}))`;
-        const lts = s === 8 ? '(c.fah<c.fbh||(c.fah===c.fbh&&(c.fa>>>0)<(c.fb>>>0)))' : `(${sx('c.fa')}<${sx('c.fb')})`;
+        const ltu = s === 8 ? '((c.lazyAHi>>>0)<(c.lazyBHi>>>0)||(c.lazyAHi===c.lazyBHi&&(c.lazyA>>>0)<(c.lazyB>>>0)))' : s === 4 ? '((c.lazyA>>>0)<(c.lazyB>>>0))' : `((c.lazyA&${MASKS[s]})<(c.lazyB&${MASKS[s]}))`;
+        const lts = s === 8 ? '(c.lazyAHi<c.lazyBHi||(c.lazyAHi===c.lazyBHi&&(c.lazyA>>>0)<(c.lazyB>>>0)))' : `(${sx('c.lazyA')}<${sx('c.lazyB')})`;
         if (base === 1) e = ltu;
         else if (base === 3) e = `(${ltu}||${zf})`;
         else if (base === 6) e = lts;
@@ -316,8 +316,8 @@ class Gen {
       case M.Bswap: return this.bswap();
       case M.Clc: case M.Stc: case M.Cmc:
         this.emit(`c.setCF(${mn === M.Clc ? 0 : mn === M.Stc ? 1 : 2});`); this.unknownFlags(); return;
-      case M.Cld: this.emit('c.fl&=~0x400;'); return;
-      case M.Std: this.emit('c.fl|=0x400;'); return;
+      case M.Cld: this.emit('c.rflags&=~0x400;'); return;
+      case M.Std: this.emit('c.rflags|=0x400;'); return;
       case M.Shl: case M.Sal: case M.Shr: case M.Sar: case M.Rol: case M.Ror: case M.Rcl: case M.Rcr: return this.shift();
       case M.Shld: case M.Shrd: return this.shd();
       case M.Bt: case M.Bts: case M.Btr: case M.Btc: return this.bt();
@@ -362,7 +362,7 @@ class Gen {
     this.ld(src, s, 'b0', 'b1');
     const m = MASKS[s];
     let withC = false;
-    if (kind === FK.Adc || kind === FK.Sbb) { this.emit('t=c.cf();'); withC = true; }
+    if (kind === FK.Adc || kind === FK.Sbb) { this.emit('t=c.carryFlag();'); withC = true; }
     const mn = d.mn;
     if (s === 8) {
       switch (kind) {
@@ -435,7 +435,7 @@ class Gen {
       return;
     }
     if (this.selfLoop && target === this.ds[0]!.rip && this.k === n - 1) {
-      this.emit(`if (${cond}) { if ((k+2)*${n} <= budget && !c.smc) { k++; continue; } c.rip=${target}; return (k+1)*${n}; }`);
+      this.emit(`if (${cond}) { if ((k+2)*${n} <= budget && !c.endBlock) { k++; continue; } c.rip=${target}; return (k+1)*${n}; }`);
       this.emit(`c.rip=${d.next}; return (k+1)*${n};`);
     } else {
       this.emit(`if (${cond}) { c.rip=${target}; return ${this.ret(this.k + 1)}; }`);
@@ -485,7 +485,7 @@ class Gen {
     const s = dst.size;
     const b = d.memBase, x = d.memIndex, disp = d.memDisp;
     if (s === 8 && d.asz === 8) {
-      this.emit(`c.lea64(${b},${x},${d.memScale},${disp}); R[${dst.reg}]=c.tl; R[${dst.reg + 16}]=c.th;`);
+      this.emit(`c.lea64(${b},${x},${d.memScale},${disp}); R[${dst.reg}]=c.resultLo; R[${dst.reg + 16}]=c.resultHi;`);
       return;
     }
     const parts: string[] = [];
@@ -525,7 +525,7 @@ class Gen {
     else this.emit(`r0=(a0+${dd})${s === 4 ? '|0' : `&${MASKS[s]}`};`);
     this.st(o, s, 'r0', 'r1');
     if (this.flagsLive) {
-      this.emit('t=c.cf();');
+      this.emit('t=c.carryFlag();');
       this.setLazy(inc ? FK.Inc : FK.Dec, s, false, true);
     }
     if (mem) this.smcCheck();
@@ -595,7 +595,7 @@ class Gen {
     const d = this.d, o = d.ops[0]!;
     const s = o.kind === OK.Reg ? o.size : d.osz === 2 ? 2 : 8;
     this.emit('ea=(R[4]>>>0)+R[20]*4294967296;');
-    if (s === 8) this.emit('a0=c.rd64(ea,2); a1=c.th;');
+    if (s === 8) this.emit('a0=c.rd64(ea,2); a1=c.resultHi;');
     else this.emit('a0=c.rd16(ea,2);');
     if (o.kind === OK.Mem) {
       this.ea(d.memBase === 4 ? s : 0);
@@ -618,7 +618,7 @@ class Gen {
 
   /** LEAVE (C9): RSP = RBP, then POP RBP. */
   leave(): void {
-    this.emit('ea=(R[5]>>>0)+R[21]*4294967296; a0=c.rd64(ea,2); a1=c.th; b0=R[5]; b1=R[21];');
+    this.emit('ea=(R[5]>>>0)+R[21]*4294967296; a0=c.rd64(ea,2); a1=c.resultHi; b0=R[5]; b1=R[21];');
     this.emit('u=(b0>>>0)+8; R[4]=u|0; R[20]=u>4294967295?(b1+1)|0:b1; R[5]=a0; R[21]=a1;');
   }
 
@@ -665,7 +665,7 @@ class Gen {
   retn(): void {
     const d = this.d;
     const imm = d.ops[0]?.kind === OK.Imm ? d.ops[0].immLo & 0xffff : 0;
-    this.emit('ea=(R[4]>>>0)+R[20]*4294967296; a0=c.rd64(ea,2); a1=c.th; c.checkCanonical(a0,a1);');
+    this.emit('ea=(R[4]>>>0)+R[20]*4294967296; a0=c.rd64(ea,2); a1=c.resultHi; c.checkCanonical(a0,a1);');
     this.rspAdd(8 + imm);
     this.emit(`c.jumpTo(a0,a1); return ${this.ret(this.k + 1)};`);
     this.ended = true;
@@ -704,7 +704,7 @@ class Gen {
     if (mem) this.ea();
     this.ld(o, s, 'a0', 'a1', mem);
     const cnt = !c ? '1' : c.kind === OK.Imm ? String(c.immLo & 0xff) : 'R[1]&255';
-    this.emit(`r0=c.shift(${d.mn},${s},a0,a1,${cnt}); r1=c.th;`);
+    this.emit(`r0=c.shift(${d.mn},${s},a0,a1,${cnt}); r1=c.resultHi;`);
     this.st(o, s, 'r0', 'r1');
     this.unknownFlags();
     if (mem) this.smcCheck();
@@ -717,7 +717,7 @@ class Gen {
     this.ld(o, s, 'a0', 'a1', mem);
     this.ld(src, s, 'b0', 'b1');
     const cnt = c.kind === OK.Imm ? String(c.immLo & 0xff) : 'R[1]&255';
-    this.emit(`r0=c.shiftD(${d.mn === M.Shld ? 1 : 0},${s},a0,a1,b0,b1,${cnt}); r1=c.th;`);
+    this.emit(`r0=c.shiftD(${d.mn === M.Shld ? 1 : 0},${s},a0,a1,b0,b1,${cnt}); r1=c.resultHi;`);
     this.st(o, s, 'r0', 'r1');
     this.unknownFlags();
     if (mem) this.smcCheck();
@@ -739,7 +739,7 @@ class Gen {
     this.ld(o, s, 'a0', 'a1');
     if (b.kind === OK.Imm) this.emit(`b0=${b.immLo & 0xff};`);
     else this.ld(b, s, 'b0', 'b1');
-    this.emit(`r0=c.btReg(${op},${s},a0,a1,b0); r1=c.th;`);
+    this.emit(`r0=c.btReg(${op},${s},a0,a1,b0); r1=c.resultHi;`);
     if (op !== 0) this.st(o, s, 'r0', 'r1');
     this.unknownFlags();
   }
@@ -749,7 +749,7 @@ class Gen {
     if (src.kind === OK.Mem) this.ea();
     this.ld(src, s, 'a0', 'a1');
     this.emit(`if (c.bitscan(${d.mn},${s},a0,a1)) {`);
-    this.emit('r0=c.tl; r1=c.th;');
+    this.emit('r0=c.resultLo; r1=c.resultHi;');
     this.st(o, s, 'r0', 'r1');
     this.emit('}');
     this.unknownFlags();
@@ -772,7 +772,7 @@ class Gen {
     if (this.hasMem()) this.ea();
     this.ld(x, s, 'a0', 'a1');
     this.ld(y, s, 'b0', 'b1');
-    this.emit(`r0=c.imul2(${s},a0,a1,b0,b1); r1=c.th;`);
+    this.emit(`r0=c.imul2(${s},a0,a1,b0,b1); r1=c.resultHi;`);
     this.st(dst, s, 'r0', 'r1');
     this.unknownFlags();
   }

@@ -1,6 +1,6 @@
 /**
  * RFLAGS (SDM Vol. 1 §3.4.3) and lazy evaluation of the six status flags. An arithmetic
- * instruction records what it did (`fo` = kind * 4 + log2(size)) with its result and
+ * instruction records what it did (`lazyOp` = kind * 4 + log2(size)) with its result and
  * operands; the flags are computed only when something reads them.
  */
 
@@ -41,15 +41,18 @@ const SIGN = [0x80, 0x8000, -0x80000000, -0x80000000];
 
 /** The lazily-recorded state (fields of the Vcpu) this module reads. */
 export interface LazyFlags {
-  fo: number;
-  fr: number;
-  frh: number;
-  fa: number;
-  fah: number;
-  fb: number;
-  fbh: number;
+  /** What the last flag-writing instruction did: kind (FK) * 4 + log2(size); 0: none pending. */
+  lazyOp: number;
+  /** Its result, low and high 32 bits (the high half only for 64-bit operations). */
+  lazyResult: number;
+  lazyResultHi: number;
+  /** Its operands a (destination) and b (source), low and high halves. */
+  lazyA: number;
+  lazyAHi: number;
+  lazyB: number;
+  lazyBHi: number;
   /** Carry in (ADC/SBB) or the preserved CF (INC/DEC). */
-  fc: number;
+  lazyCarry: number;
 }
 
 function ult64(ah: number, al: number, bh: number, bl: number): boolean {
@@ -58,51 +61,51 @@ function ult64(ah: number, al: number, bh: number, bl: number): boolean {
 
 /** The six status flags of a lazy record. */
 export function computeStatus(s: LazyFlags): number {
-  const kind = s.fo >> 2, lg = s.fo & 3;
+  const kind = s.lazyOp >> 2, lg = s.lazyOp & 3;
   const m = MASK[lg]!, sb = SIGN[lg]!;
-  const r = s.fr & m, a = s.fa & m, b = s.fb & m;
+  const r = s.lazyResult & m, a = s.lazyA & m, b = s.lazyB & m;
   let f = PARITY[r & 0xff]!;
   let zero: boolean, neg: boolean;
   if (lg === 3) {
-    zero = (s.fr | s.frh) === 0;
-    neg = s.frh < 0;
+    zero = (s.lazyResult | s.lazyResultHi) === 0;
+    neg = s.lazyResultHi < 0;
   } else {
     zero = r === 0;
     neg = (r & sb) !== 0;
   }
   if (zero) f |= ZF;
   if (neg) f |= SF;
-  const hr = lg === 3 ? s.frh : r, ha = lg === 3 ? s.fah : a, hb = lg === 3 ? s.fbh : b;
+  const hr = lg === 3 ? s.lazyResultHi : r, ha = lg === 3 ? s.lazyAHi : a, hb = lg === 3 ? s.lazyBHi : b;
   switch (kind) {
     case FK.Add:
     case FK.Adc: {
       // CF: unsigned carry out; with carry-in, r <= a (SDM ADC). OF: operands of equal sign, result differs.
-      const lt = lg === 3 ? ult64(s.frh, s.fr, s.fah, s.fa) : (r >>> 0) < (a >>> 0);
-      const eq = lg === 3 ? s.frh === s.fah && s.fr === s.fa : r === a;
-      if (lt || (kind === FK.Adc && s.fc !== 0 && eq)) f |= CF;
+      const lt = lg === 3 ? ult64(s.lazyResultHi, s.lazyResult, s.lazyAHi, s.lazyA) : (r >>> 0) < (a >>> 0);
+      const eq = lg === 3 ? s.lazyResultHi === s.lazyAHi && s.lazyResult === s.lazyA : r === a;
+      if (lt || (kind === FK.Adc && s.lazyCarry !== 0 && eq)) f |= CF;
       if (((ha ^ hr) & (hb ^ hr) & (lg === 3 ? -0x80000000 : sb)) !== 0) f |= OF;
-      f |= (s.fa ^ s.fb ^ s.fr) & AF;
+      f |= (s.lazyA ^ s.lazyB ^ s.lazyResult) & AF;
       break;
     }
     case FK.Sub:
     case FK.Sbb: {
-      const lt = lg === 3 ? ult64(s.fah, s.fa, s.fbh, s.fb) : (a >>> 0) < (b >>> 0);
-      const eq = lg === 3 ? s.fah === s.fbh && s.fa === s.fb : a === b;
-      if (lt || (kind === FK.Sbb && s.fc !== 0 && eq)) f |= CF;
+      const lt = lg === 3 ? ult64(s.lazyAHi, s.lazyA, s.lazyBHi, s.lazyB) : (a >>> 0) < (b >>> 0);
+      const eq = lg === 3 ? s.lazyAHi === s.lazyBHi && s.lazyA === s.lazyB : a === b;
+      if (lt || (kind === FK.Sbb && s.lazyCarry !== 0 && eq)) f |= CF;
       if (((ha ^ hb) & (ha ^ hr) & (lg === 3 ? -0x80000000 : sb)) !== 0) f |= OF;
-      f |= (s.fa ^ s.fb ^ s.fr) & AF;
+      f |= (s.lazyA ^ s.lazyB ^ s.lazyResult) & AF;
       break;
     }
     case FK.Logic:
       break; // CF = OF = 0; AF undefined: 0
     case FK.Inc:
-      if (s.fc) f |= CF;
-      if (lg === 3 ? s.frh === -0x80000000 && s.fr === 0 : r === (sb & m)) f |= OF;
+      if (s.lazyCarry) f |= CF;
+      if (lg === 3 ? s.lazyResultHi === -0x80000000 && s.lazyResult === 0 : r === (sb & m)) f |= OF;
       if ((r & 0xf) === 0) f |= AF;
       break;
     case FK.Dec:
-      if (s.fc) f |= CF;
-      if (lg === 3 ? s.frh === 0x7fffffff && s.fr === -1 : r === ((sb - 1) & m)) f |= OF;
+      if (s.lazyCarry) f |= CF;
+      if (lg === 3 ? s.lazyResultHi === 0x7fffffff && s.lazyResult === -1 : r === ((sb - 1) & m)) f |= OF;
       if ((r & 0xf) === 0xf) f |= AF;
       break;
   }

@@ -1,0 +1,70 @@
+/**
+ * Block lookup and translation: the jump cache of the current privilege, then the VM's code
+ * cache (per guest-physical page, codeCache.ts), then decode + codegen (decode.ts,
+ * codegen.ts) into a block function built with `new Function` from generated source.
+ */
+import type { Block, BlockFn } from './codeCache';
+import { genBlock } from './codegen';
+import { decodeBlock, type DInsn } from './decode';
+import { VcpuSystem } from './system';
+import { hex } from './x86';
+
+export abstract class VcpuBlocks extends VcpuSystem {
+  private decodeBuf: DInsn[] = [];
+
+  protected getBlock(single: boolean): Block {
+    const rip = this.rip;
+    const jc = single ? this.jumpCacheSingle : this.jumpCache;
+    const cached = jc.get(rip);
+    if (cached !== undefined && cached.valid) return cached;
+    const hpa = this.xlate(rip, 'fetch');
+    if (hpa < 0) this.exitMem('mmio', rip, this.mmioGpa, 'fetch');
+    let b = this.codeCache.lookup(hpa, rip, single);
+    // An instruction crossing into the next linear page: its decode holds only while that page
+    // still maps the same physical page (a PTE write + invlpg or a CR3 switch may change it).
+    if (b !== undefined && b.page2 >= 0 && this.fetchPage2(rip, hpa) !== b.page2) b = undefined;
+    if (!b) b = this.translate(rip, hpa, single);
+    jc.set(rip, b);
+    return b;
+  }
+
+  /** Host-physical page number of the next linear page after `rip` (at `hpa`), translated for fetch. */
+  private fetchPage2(rip: number, hpa: number): number {
+    const first = 4096 - (hpa % 4096);
+    const h2 = this.xlate(rip + first, 'fetch');
+    if (h2 < 0) this.exitMem('mmio', rip + first, this.mmioGpa, 'fetch');
+    return Math.floor(h2 / 4096);
+  }
+
+  private translate(rip: number, hpa: number, single: boolean): Block {
+    const off = hpa % 4096;
+    const bytes = this.ram.bytes;
+    const insns = this.decodeBuf;
+    insns.length = 0;
+    const pages = [Math.floor(hpa / 4096)];
+    let page2 = -1;
+    const r = decodeBlock(bytes.subarray(hpa, hpa - off + 4096), rip, single ? 1 : 64, insns);
+    if (insns.length === 0 && r.truncated) {
+      // The first instruction crosses into the next page: fetch 15 bytes across both.
+      const first = 4096 - off;
+      page2 = this.fetchPage2(rip, hpa);
+      const h2 = page2 * 4096;
+      const buf = new Uint8Array(15);
+      buf.set(bytes.subarray(hpa, hpa + first));
+      buf.set(bytes.subarray(h2, h2 + 15 - first), first);
+      decodeBlock(buf, rip, 1, insns);
+      pages.push(page2);
+    }
+    const list = insns.slice();
+    const g = genBlock(list);
+    let fn: BlockFn;
+    try {
+      fn = new Function('D', g.src)(list) as BlockFn;
+    } catch (e) {
+      throw new Error(`codegen produced invalid JS for block at ${hex(rip)}: ${(e as Error).message}\n${g.src}`);
+    }
+    const b: Block = { rip, hpa, insns: list, n: list.length, fn, pages, page2, valid: true, single, src: g.src, link0: null, link1: null, linkEpoch: -1 };
+    this.codeCache.insert(b);
+    return b;
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * The vCPU's TLB (SDM Vol. 3A §4.10): linear page -> host page, with the access rights cached
+ * per privilege and a jump cache per privilege. `xlate` fills it from a guest page walk
+ * nested in the EPT (mem/walk.ts). A write to a page that holds translated code invalidates
+ * that code and ends the running block (SMC).
+ */
+import type { AccessKind } from '../events';
+import type { Block, CodeCacheListener } from './codeCache';
+import { gla2gpa, newWalkResult, type PagingContext, type WalkResult } from '../mem';
+import { VcpuState } from './vcpuState';
+import { CANON, CR4_PGE, GP, PFV, SS } from './x86';
+
+const TLB_SIZE = 4096;
+export const TLB_MASK = TLB_SIZE - 1;
+
+/**
+ * The access rights one privilege level has cached for each TLB entry (SDM Vol. 3A §4.10.2.2:
+ * a TLB entry keeps the U/S and R/W rights of its translation, checked against the CPL on
+ * every access). The vCPU keeps one for supervisor accesses (CPL 0-2) and one for user
+ * accesses (CPL 3) over the same entries, and switches between them when the CPL changes, so
+ * SYSCALL/SYSRET and interrupts flush nothing. A slot holds the page number when the access
+ * kind is allowed, NaN otherwise. `mmioRead`/`mmioWrite`: the entry is an MMIO page (EPT
+ * misconfiguration): every access exits, but without a new walk. The jump caches (rip ->
+ * block) are per privilege too: a block found there was fetched with this privilege's rights.
+ */
+interface PrivTlb {
+  read: Float64Array;
+  write: Float64Array;
+  fetch: Float64Array;
+  mmioRead: Float64Array;
+  mmioWrite: Float64Array;
+  /** rip -> block of up to 64 instructions. */
+  jumpCache: Map<number, Block>;
+  /** rip -> one-instruction block (single-stepping). */
+  jumpCacheSingle: Map<number, Block>;
+}
+function newPrivTlb(): PrivTlb {
+  const a = (): Float64Array => new Float64Array(TLB_SIZE).fill(NaN);
+  return { read: a(), write: a(), fetch: a(), mmioRead: a(), mmioWrite: a(), jumpCache: new Map(), jumpCacheSingle: new Map() };
+}
+function clearPrivEntry(t: PrivTlb, i: number): void {
+  t.read[i] = NaN; t.write[i] = NaN; t.fetch[i] = NaN; t.mmioRead[i] = NaN; t.mmioWrite[i] = NaN;
+}
+
+export abstract class VcpuTlb extends VcpuState implements CodeCacheListener {
+  private readonly walkOut: WalkResult = newWalkResult();
+  /** CS selector; its RPL is the CPL. Setting it selects the TLB rights of that privilege. */
+  get cs(): number { return this.csSel; }
+  set cs(v: number) {
+    this.csSel = v;
+    if (((v & 3) === 3) !== this.privUser) this.selectPriv((v & 3) === 3);
+  }
+  private csSel = 0x08;
+
+  // ---- TLB (per vCPU; linear page -> host page, SDM Vol. 3A §4.10)
+  /** Linear page number of each entry (NaN: empty); delta = host address - linear address. */
+  private readonly tlbPn = new Float64Array(TLB_SIZE).fill(NaN);
+  protected readonly tlbDelta = new Float64Array(TLB_SIZE);
+  private readonly tlbGlobal = new Uint8Array(TLB_SIZE);
+  private readonly tlbSup: PrivTlb = newPrivTlb();
+  private readonly tlbUser: PrivTlb = newPrivTlb();
+  /** The current privilege's read/write rights (tlbSup's or tlbUser's), read by the accessors. */
+  protected readTag = this.tlbSup.read;
+  protected writeTag = this.tlbSup.write;
+  /** Jump caches of the current privilege: rip -> block (cleared with the TLB). */
+  protected jumpCache = this.tlbSup.jumpCache;
+  protected jumpCacheSingle = this.tlbSup.jumpCacheSingle;
+  private privUser = false;
+  /** Bumped on every TLB flush: chained block links are valid only within one epoch. */
+  private tlbEpoch = 0;
+  /** tlbEpoch and privilege: a chained link is followed only under the key it was made with. */
+  protected linkKey = 0;
+  private ctx: PagingContext = { cr0: 0, cr3: 0, cr4: 0, efer: 0 };
+  /** Faults on accesses by the vCPU itself (IDT, TSS, stack during delivery) use CPL 0. */
+  protected implicitSupervisor = false;
+  /** The guest-physical address of the MMIO access xlate last reported (it returned -1). */
+  protected mmioGpa = 0;
+  /** The linear address of the #PF being raised (CR2 is written when it is delivered). */
+  protected cr2Pending = 0;
+
+  get cpl(): number { return this.cs & 3; }
+
+  flushTlb(all: boolean): void {
+    const sup = this.tlbSup, user = this.tlbUser;
+    const keepGlobal = !all && (this.cr4 & CR4_PGE) !== 0;
+    for (let i = 0; i < TLB_SIZE; i++) {
+      if (!keepGlobal || !this.tlbGlobal[i]) {
+        this.tlbPn[i] = NaN; this.tlbGlobal[i] = 0;
+        clearPrivEntry(sup, i); clearPrivEntry(user, i);
+      }
+    }
+    this.clearJumpCaches();
+  }
+  flushTlbPage(la: number): void {
+    const pn = Math.floor(la / 4096), i = pn & TLB_MASK;
+    if (this.tlbPn[i] === pn) { this.tlbPn[i] = NaN; clearPrivEntry(this.tlbSup, i); clearPrivEntry(this.tlbUser, i); }
+    this.clearJumpCaches();
+  }
+  private clearJumpCaches(): void {
+    this.tlbSup.jumpCache.clear(); this.tlbSup.jumpCacheSingle.clear();
+    this.tlbUser.jumpCache.clear(); this.tlbUser.jumpCacheSingle.clear();
+    this.tlbEpoch++;
+    this.linkKey = this.tlbEpoch * 2 + (this.privUser ? 1 : 0);
+  }
+  /** The CPL changed between user (3) and supervisor (0-2): use that privilege's TLB rights. */
+  private selectPriv(user: boolean): void {
+    const t = user ? this.tlbUser : this.tlbSup;
+    this.privUser = user;
+    this.readTag = t.read; this.writeTag = t.write;
+    this.jumpCache = t.jumpCache; this.jumpCacheSingle = t.jumpCacheSingle;
+    this.linkKey = this.tlbEpoch * 2 + (user ? 1 : 0);
+  }
+  /** CodeCacheListener: a page became a code page; stop caching writes to it. */
+  codePageAdded(hpaPage: number): void {
+    const base = hpaPage * 4096;
+    const ws = this.tlbSup.write, wu = this.tlbUser.write;
+    for (let i = 0; i < TLB_SIZE; i++) {
+      if ((ws[i] === ws[i] || wu[i] === wu[i]) && this.tlbPn[i]! * 4096 + this.tlbDelta[i]! === base) { ws[i] = NaN; wu[i] = NaN; }
+    }
+  }
+
+  private syncCtx(): PagingContext {
+    const c = this.ctx;
+    c.cr0 = this.cr0; c.cr3 = this.cr3; c.cr4 = this.cr4; c.efer = this.efer;
+    return c;
+  }
+
+  /**
+   * Translate a linear address for an access, filling the TLB. Returns the host-physical
+   * address, or -1 for an MMIO page (details in mmioGpa). Raises #GP(0) for a non-canonical
+   * address, #SS(0) when `ss` is nonzero (the access references SS: an RSP/RBP-based operand or
+   * an implicit stack access, SDM Vol. 3A §6.15 "Interrupt 12"), #PF; exits on EPT violations.
+   * A write to a code page invalidates its blocks (SMC).
+   */
+  xlate(la: number, access: AccessKind, ss = 0): number {
+    if (!(la >= -CANON && la < CANON)) this.raise(ss !== 0 ? SS : GP, 0);
+    const pn = Math.floor(la / 4096), i = pn & TLB_MASK;
+    const off = la - pn * 4096;
+    const cpl = this.implicitSupervisor ? 0 : this.cpl;
+    const set = cpl === 3 ? this.tlbUser : this.tlbSup;
+    const tag = access === 'read' ? set.read : access === 'write' ? set.write : set.fetch;
+    if (tag[i] === pn) return this.tlbDelta[i]! + la;
+    if (access !== 'fetch' && (access === 'read' ? set.mmioRead : set.mmioWrite)[i] === pn) {
+      this.mmioGpa = this.tlbDelta[i]! + la;
+      return -1;
+    }
+    const out = this.walkOut;
+    if (!gla2gpa(this.ram, this.ept, this.syncCtx(), la, access, cpl, out, null)) {
+      const f = out.fault!;
+      if (f.kind === 'pf') {
+        this.cr2Pending = la;
+        return this.raise(PFV, f.errorCode);
+      }
+      // An MMIO data page (row 0) may be served by the APICv fast path; table pages always exit.
+      if (f.kind === 'mmio' && f.row === 0) {
+        this.mmioGpa = f.gpa;
+        if (access !== 'fetch') {
+          // Keep the translation: the next access to this MMIO page exits without a walk.
+          const delta = f.gpa - la;
+          if (this.tlbPn[i] !== pn || this.tlbDelta[i] !== delta) {
+            this.tlbPn[i] = pn; clearPrivEntry(this.tlbSup, i); clearPrivEntry(this.tlbUser, i);
+          }
+          this.tlbDelta[i] = delta;
+          this.tlbGlobal[i] = 0;
+          set.mmioRead[i] = pn;
+          if (access === 'write') set.mmioWrite[i] = pn;
+        }
+        return -1;
+      }
+      return this.exitMem(f.kind, la, f.gpa, f.access);
+    }
+    const hpaPage = out.hpa - off;
+    if (access === 'write' && this.codeCache.hasCode(Math.floor(out.hpa / 4096))) {
+      this.codeCache.invalidatePageNumber(Math.floor(out.hpa / 4096));
+      this.endBlock = true;
+    }
+    if (this.tlbPn[i] !== pn || this.tlbDelta[i] !== hpaPage - pn * 4096) {
+      this.tlbPn[i] = pn; clearPrivEntry(this.tlbSup, i); clearPrivEntry(this.tlbUser, i);
+    }
+    this.tlbDelta[i] = hpaPage - pn * 4096;
+    this.tlbGlobal[i] = out.global ? 1 : 0;
+    if (access === 'fetch') set.fetch[i] = pn;
+    else {
+      set.read[i] = pn;
+      if (access === 'write') set.write[i] = pn;
+    }
+    return out.hpa;
+  }
+}
