@@ -1,0 +1,97 @@
+/**
+ * Each lesson's result logic on the real Machine (in Node), running the lesson's own program and
+ * configuration: the answer is one of the lesson's choices and follows from the run's counters.
+ */
+import { describe, expect, it } from 'vitest';
+import type { ExitEvent } from '../core/events';
+import { buildMachine } from '../core/machine';
+import { SCENARIOS } from '../scenarios';
+import { LESSONS, type Lesson } from './index';
+import { LESSON_RESULTS, type LessonRun } from './results';
+
+function runLesson(l: Lesson): LessonRun {
+  const s = SCENARIOS.find((x) => x.name === l.program)!;
+  const built = buildMachine(s.source, { strategy: l.strategy, preset: l.preset }, `${s.name}.s`);
+  if (!built.ok) throw new Error(`${l.program} does not assemble`);
+  const m = built.machine;
+  const exits: ExitEvent[] = [];
+  m.onExit = (e) => { exits.push(e); };
+  m.runToEnd();
+  const view = m.view();
+  return { counters: m.counters(), exits, pages: view.pages, icache: view.icache, console: m.consoleText(), stop: m.stopInfo() };
+}
+
+const lesson = (result: string) => LESSONS.find((l) => l.result === result)!;
+const outcomeOf = (result: string) => {
+  const l = lesson(result);
+  const run = runLesson(l);
+  return { l, run, o: LESSON_RESULTS[result](run) };
+};
+
+describe('lesson results from real runs', () => {
+  it('every lesson\'s run ends normally and its answer is one of its choices, with figures', () => {
+    for (const l of LESSONS) {
+      const run = runLesson(l);
+      expect(run.stop?.reason, l.name).toBe('halted');
+      const o = LESSON_RESULTS[l.result](run);
+      expect(l.choices.map((c) => c.id), `${l.name}: ${o.why}`).toContain(o.answer);
+      expect(o.figures.length, l.name).toBeGreaterThan(0);
+    }
+  });
+
+  it('1: finding the instruction costs more than emulating it, by the run\'s own stages', () => {
+    const { run, o } = outcomeOf('vmExit');
+    const e = run.exits.find((x) => x.reason === 'mmio')!;
+    const sum = (n: string) => e.stages.filter((s) => s.name === n).reduce((a, s) => a + s.cycles, 0);
+    expect(sum('walk') + sum('fetch') + sum('decode')).toBeGreaterThan(sum('emulate'));
+    expect(o.answer).toBe('find');
+    expect(o.why).toContain((sum('walk') + sum('fetch') + sum('decode')).toLocaleString('en-US'));
+  });
+
+  it('2: 24 references under 4 KiB pages, 15 under 2 MiB pages in both dimensions', () => {
+    const { o } = outcomeOf('walk2d');
+    expect(o.answer).toBe('15');
+    expect(o.figures[0].value).toMatch(/^24 references/);
+  });
+
+  it('3: the straddling instruction is translated twice', () => {
+    const { o } = outcomeOf('fetchDecode');
+    expect(o.answer).toBe('48');
+    expect(o.figures[0].value).toMatch(/2 pages/);
+  });
+
+  it('4: four misses, then hits; a hit saves cycles', () => {
+    const { run, o } = outcomeOf('icacheHits');
+    expect(run.counters.icache.misses).toBe(4);
+    expect(o.answer).toBe('few');
+    expect(o.figures.find((f) => f.label === 'misses (then inserts)')?.value).toBe('4');
+  });
+
+  it('5: writes to protected pages fault and invalidate, some from the CPU\'s own A/D updates', () => {
+    const { run, o } = outcomeOf('keepHonest');
+    expect(run.counters.icache.wpFaults).toBeGreaterThan(0);
+    expect(o.answer).toBe('fault');
+    const onTables = Number(o.figures[2].value.replace(/,/g, ''));
+    const onCode = Number(o.figures[1].value.replace(/,/g, ''));
+    expect(onTables).toBeGreaterThan(0);
+    expect(onCode).toBeGreaterThan(0);
+  });
+
+  it('6: the CPU-bound loop spends too little in walk, fetch and decode for any cache to matter', () => {
+    const { run, o } = outcomeOf('realWorkloads');
+    const c = run.counters;
+    expect((c.cycles.walk + c.cycles.fetch + c.cycles.decode) / c.cycles.total).toBeLessThan(0.05);
+    expect(o.answer).toBe('no');
+  });
+
+  it('7: MSR exits skip walk, fetch and decode', () => {
+    const { run, o } = outcomeOf('x2apic');
+    expect(run.counters.exits.byReason.wrmsr).toBeGreaterThan(1000);
+    expect(o.answer).toBe('msr');
+  });
+
+  it('8: one RIP, four entries: two VMs x two CR3s', () => {
+    const { o } = outcomeOf('twoVms');
+    expect(o.answer).toBe('4');
+  });
+});
