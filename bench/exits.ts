@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import { buildMachine } from '../src/core/machine';
 import { loadScenarios } from '../src/scenarios/loadFromDisk';
-import type { Strategy } from '../src/core/vmm/exitPath';
+import type { Strategy } from '../src/core/events';
 
 export interface ExitThroughput { strategy: Strategy; exits: number; wallMs: number; cpuMs: number; exitsPerSec: number; exitsPerCpuSec: number }
 

@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { buildMachine } from '../src/core/machine';
 import { COST_PRESET_NAMES, isCostPresetName, type CostPresetName } from '../src/core/cost';
 import { loadScenarios } from '../src/scenarios/loadFromDisk';
-import { STRATEGIES, type Strategy } from '../src/core/vmm/exitPath';
+import { STRATEGIES, type Strategy } from '../src/core/events';
 import { measureExitThroughput } from './exits';
 
 const args = process.argv.slice(2);

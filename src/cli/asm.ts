@@ -6,9 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { assemble, formatDiagnostic, type AsmResult } from '../core/asm/index';
 import { PREDEFINED_SYMBOLS } from '../core/guestAbi';
+import { hex, hexBytes } from '../core/hex';
 
-const hex = (n: number, w = 0): string => n.toString(16).padStart(w, '0');
-const hexBytes = (b: Uint8Array): string => Array.from(b, (x) => hex(x, 2)).join(' ');
 
 export function listing(r: AsmResult, source: string): string {
   const lines = source.split('\n');
@@ -19,16 +18,16 @@ export function listing(r: AsmResult, source: string): string {
     const bytes = seg.bytes.subarray(e.addr - seg.addr, e.addr - seg.addr + e.length);
     // Long data statements are cut to 8 bytes per line: the listing is for reading.
     const shown = bytes.length > 8 ? hexBytes(bytes.subarray(0, 8)) + ' ..' : hexBytes(bytes);
-    out.push(`${hex(e.addr, 8)}  ${shown.padEnd(26)}  ${String(e.line).padStart(4)}  ${(lines[e.line - 1] ?? '').trim()}`);
+    out.push(`${e.addr.toString(16).padStart(8, '0')}  ${shown.padEnd(26)}  ${String(e.line).padStart(4)}  ${(lines[e.line - 1] ?? '').trim()}`);
   }
   return out.join('\n');
 }
 
 export function summary(r: AsmResult, file: string): string {
   const segs = r.segments.filter((s) => s.bytes.length > 0 || s.name === '.text')
-    .map((s) => `${s.name} 0x${hex(s.addr)} ${s.bytes.length} bytes`).join(', ');
+    .map((s) => `${s.name} ${hex(s.addr)} ${s.bytes.length} bytes`).join(', ');
   const insns = r.lineMap.length;
-  return `${file}: ${segs}; ${insns} statements, ${r.symbols.size} symbols; entry 0x${hex(r.entry)}`;
+  return `${file}: ${segs}; ${insns} statements, ${r.symbols.size} symbols; entry ${hex(r.entry)}`;
 }
 
 export async function main(args: string[]): Promise<number> {
@@ -52,7 +51,7 @@ export async function main(args: string[]): Promise<number> {
   for (const d of r.diagnostics) console.error(formatDiagnostic(d));
   if (!r.ok) return 1;
   if (flags.has('--hex')) {
-    for (const s of r.segments) if (s.bytes.length) console.log(`${s.name} 0x${hex(s.addr)}\n${hexBytes(s.bytes)}`);
+    for (const s of r.segments) if (s.bytes.length) console.log(`${s.name} ${hex(s.addr)}\n${hexBytes(s.bytes)}`);
   } else if (flags.has('--list')) {
     console.log(listing(r, source));
   } else {

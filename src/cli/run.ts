@@ -11,9 +11,9 @@ import { formatDiagnostic } from '../core/asm';
 import { GPR_NAMES } from '../core/events';
 import { buildMachine, DEFAULT_MACHINE_CONFIG, type MachineConfig } from '../core/machine';
 import { isCostPresetName, COST_PRESET_NAMES } from '../core/cost';
-import { STRATEGIES, type Strategy } from '../core/vmm/exitPath';
-import type { ExitEvent } from '../core/events';
+import { isStrategy, STRATEGIES, type ExitEvent } from '../core/events';
 import { exitsToChromeTrace, exitsToCsv } from '../core/exitExport';
+import { hex64 } from '../core/hex';
 
 /** Exits kept for --trace/--csv; past it the files hold the first ones and say how many are missing. */
 export const EXPORT_MAX_EXITS = 200_000;
@@ -55,8 +55,8 @@ export function parseRunArgs(args: string[]): RunOptions {
       case '--icache-size': config.icacheSize = count(value()); break;
       case '--strategy': {
         const v = value();
-        if (!(STRATEGIES as readonly string[]).includes(v)) throw new UsageError(`--strategy: one of ${STRATEGIES.join(', ')}`);
-        config.strategy = v as Strategy;
+        if (!isStrategy(v)) throw new UsageError(`--strategy: one of ${STRATEGIES.join(', ')}`);
+        config.strategy = v;
         break;
       }
       case '--preset': {
@@ -74,8 +74,6 @@ export function parseRunArgs(args: string[]): RunOptions {
   if ((trace || csv) && files.length > 1) throw new UsageError('--trace and --csv take one program');
   return { files, json, config, trace, csv };
 }
-
-const hex = (v: bigint) => '0x' + BigInt.asUintN(64, v).toString(16);
 
 export interface ExportFiles {
   trace?: string;
@@ -110,9 +108,9 @@ export function runFile(file: string, config: MachineConfig, err: (line: string)
   if (exportTo.csv) writeFileSync(exportTo.csv, exitsToCsv(exits));
   const state = m.vcpuRegs(0, 0);
   const regs: Record<string, string> = {};
-  for (const name of GPR_NAMES) regs[name] = hex(state[name]);
-  regs.rip = hex(state.rip);
-  regs.rflags = hex(state.rflags);
+  for (const name of GPR_NAMES) regs[name] = hex64(state[name]);
+  regs.rip = hex64(state.rip);
+  regs.rflags = hex64(state.rflags);
   return {
     file,
     stop: m.stopInfo() ?? { reason: 'limit', message: 'not stopped' },

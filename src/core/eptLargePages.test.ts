@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { SCENARIOS } from '../scenarios';
-import { parseTopology } from '../scenarios/catalog';
+import { parseTopology } from './topology';
 import { buildMachine } from './machine';
 
 describe('EPT with 2 MiB leaves (ept=2m)', () => {

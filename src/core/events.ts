@@ -136,8 +136,85 @@ export interface StopInfo {
   message: string;
 }
 
+/** Segment registers by name (in 64-bit mode only FS and GS have a base). */
+export type SegName = 'es' | 'cs' | 'ss' | 'ds' | 'fs' | 'gs';
+
 export const GPR_NAMES = [
   'rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi',
   'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15',
 ] as const;
 export type GprName = (typeof GPR_NAMES)[number];
+
+// ---------------------------------------------------------------------------------------------
+// The machine as the UI sees it: strategy, counters and the view model. The Worker sends these
+// (src/worker/protocol.ts re-exports them); 64-bit values travel as "0x..." strings.
+
+/** How the VMM handles an exit that needs instruction emulation (DESIGN.md "The exit path"). */
+export type Strategy = 'none' | 'icache' | 'decode-assist' | 'apicv';
+export const STRATEGIES: readonly Strategy[] = ['none', 'icache', 'decode-assist', 'apicv'];
+
+export function isStrategy(x: unknown): x is Strategy {
+  return typeof x === 'string' && (STRATEGIES as readonly string[]).includes(x);
+}
+
+export interface Counters {
+  retired: number;
+  exits: { total: number; byReason: Partial<Record<ExitReason, number>> };
+  icache: ICacheCounters;
+  cycles: CycleCounters;
+  /** Measured host nanoseconds per exit of this VMM's own handling (mean over the run). */
+  hostNsPerExit: number;
+}
+
+export interface VcpuView {
+  vm: number;
+  vcpu: number;
+  regs: Record<GprName | 'rip' | 'rflags' | 'cr0' | 'cr2' | 'cr3' | 'cr4' | 'efer', string>;
+  halted: boolean;
+  retired: number;
+  lapic: { name: string; offset: number; value: number }[];
+}
+
+/** One instruction-cache entry, as plain data. */
+export interface IcacheEntryView {
+  vm: number;
+  rip: number;
+  cr3: number;
+  bucket: number;
+  /** Instruction bytes as hex. */
+  bytes: string;
+  insn: string;
+  hits: number;
+  /** Insert sequence number (older entries have smaller numbers). */
+  age: number;
+  /** Guest-physical pages this entry depends on (code and page-table pages). */
+  pages: number[];
+}
+
+export type PageRole = 'code' | 'data' | 'stack' | 'pagetable' | 'mmio' | 'firmware' | 'free';
+
+export interface PageView {
+  vm: number;
+  gpa: number;
+  role: PageRole;
+  writeProtected: boolean;
+}
+
+/** Exit and cache-hit counts per source line, for editor decorations. */
+export interface LineStat {
+  line: number;
+  exits: number;
+  hits: number;
+}
+
+export interface MachineView {
+  vcpus: VcpuView[];
+  icache: IcacheEntryView[];
+  /** Entries per hash bucket, for the heatmap. */
+  buckets: number[];
+  pages: PageView[];
+  lines: LineStat[];
+  console: string;
+  /** RIP of the vCPU the UI follows (vm 0, vcpu 0), for the editor's current-line highlight. */
+  ripLine: number | null;
+}

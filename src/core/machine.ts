@@ -14,21 +14,24 @@ import { CodeCache, Vcpu, type VmExit } from './cpu/vcpu';
 import { DebugConsole } from './devices/console';
 import { IoRam } from './devices/ioram';
 import { LocalApic, type IpiDestination } from './devices/lapic';
-import type { CycleCounters, ExitEvent, ExitReason, GprName, StopInfo } from './events';
+import type {
+  Counters, CycleCounters, ExitEvent, ExitReason, GprName, IcacheEntryView, LineStat, MachineView, PageRole, PageView, StopInfo, Strategy,
+  VcpuView,
+} from './events';
 import { GPR_NAMES } from './events';
 import { buildEpt, installFirmware, type FirmwareState } from './firmware';
 import {
   DEBUG_PORT, FIRMWARE_LAYOUT, INITIAL_CONTROL, IORAM_BASE, IORAM_SIZE, LAPIC_BASE, MSRS,
   PREDEFINED_SYMBOLS, PROGRAM_ORIGIN,
 } from './guestAbi';
+import { hex64 } from './hex';
 import { GuestRam, type Ept } from './mem';
 import { Decoder, DecoderOptions, Instruction, Mnemonic } from './iced';
-import { parseTopology, type Topology } from '../scenarios/catalog';
+import { parseTopology, type Topology } from './topology';
 import { createApicvFastPath, newApicvCounters } from './vmm/apicv';
 import { cloneExitEvent, Vmm } from './vmm/exitPath';
-import { InstructionCache, type ICacheEntryView } from './vmm/icache';
+import { InstructionCache } from './vmm/icache';
 import { mmioRouter, type VcpuPort, type VmContext } from './vmm/ports';
-import type { Counters, IcacheEntryView, LineStat, MachineView, PageRole, PageView, Strategy, VcpuView } from '../worker/protocol';
 
 export interface MachineConfig {
   strategy: Strategy;
@@ -607,27 +610,22 @@ export class Machine {
   }
 
   view(): MachineView {
-    const hex = (v: bigint | number) => '0x' + BigInt.asUintN(64, BigInt(v)).toString(16);
     const vcpus: VcpuView[] = [];
     this.vms.forEach((vm, vmIndex) => vm.slots.forEach((s, i) => {
       const v = s.vcpu;
       const regs = {} as VcpuView['regs'];
-      GPR_NAMES.forEach((n, r) => { regs[n] = hex(v.getGpr(r)); });
-      regs.rip = hex(v.rip);
-      regs.rflags = hex(v.getRflags());
-      regs.cr0 = hex(v.cr0);
-      regs.cr2 = hex(v.cr2);
-      regs.cr3 = hex(v.cr3);
-      regs.cr4 = hex(v.cr4);
-      regs.efer = hex(v.efer);
+      GPR_NAMES.forEach((n, r) => { regs[n] = hex64(v.getGpr(r)); });
+      regs.rip = hex64(v.rip);
+      regs.rflags = hex64(v.getRflags());
+      regs.cr0 = hex64(v.cr0);
+      regs.cr2 = hex64(v.cr2);
+      regs.cr3 = hex64(v.cr3);
+      regs.cr4 = hex64(v.cr4);
+      regs.efer = hex64(v.efer);
       vcpus.push({ vm: vmIndex, vcpu: i, regs, halted: s.run !== 'runnable', retired: v.retired, lapic: s.lapic.snapshot() });
     }));
     const entries = this.icache.entries();
-    const icache: IcacheEntryView[] = entries.slice(0, 2000).map((e) => ({
-      vm: e.vm, rip: e.rip, cr3: e.cr3, bucket: e.bucket, hits: e.hits, age: e.age, pages: e.pages,
-      bytes: e.bytes.map((b) => b.toString(16).padStart(2, '0')).join(' '),
-      insn: e.disasm,
-    }));
+    const icache = entries.slice(0, 2000);
     const first = this.vms[0].slots[0].vcpu;
     return {
       vcpus,
@@ -640,7 +638,7 @@ export class Machine {
     };
   }
 
-  private pageViews(entries: readonly ICacheEntryView[]): PageView[] {
+  private pageViews(entries: readonly IcacheEntryView[]): PageView[] {
     const pages: PageView[] = [];
     this.vms.forEach((vm, vmIndex) => {
       const roles = new Map<number, PageRole>();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseScenario, parseTopology } from './catalog';
+import { parseScenario } from './catalog';
 import { SCENARIOS } from './index';
 import { loadScenarios } from './loadFromDisk';
 
@@ -7,12 +7,6 @@ describe('scenario catalog', () => {
   it('reads title, what to watch and the seed figure from header comments', () => {
     const s = parseScenario('x', '; title: T\n; watch: W\n; seed: 35%\n_start: hlt\n');
     expect(s).toMatchObject({ name: 'x', title: 'T', watch: 'W', seedFigure: '35%' });
-  });
-
-  it('defaults the topology to one VM with one vCPU and clamps what a program asks for', () => {
-    expect(parseTopology('_start: hlt')).toEqual({ vms: 1, vcpusPerVm: 1 });
-    expect(parseTopology('; exitscope: vms=2 vcpus=2')).toEqual({ vms: 2, vcpusPerVm: 2 });
-    expect(parseTopology('; exitscope: vms=9 vcpus=0')).toEqual({ vms: 2, vcpusPerVm: 1 });
   });
 
   it('bundles every scenario with a title and what to watch, the same in Vite and from disk', () => {

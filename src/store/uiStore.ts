@@ -4,7 +4,7 @@
  */
 import { create } from 'zustand';
 import type { Speed, Strategy } from '../worker/protocol';
-import { DEFAULT_SETTINGS, type Settings, type Theme } from '../ui/persist';
+import { DEFAULT_SETTINGS, type Settings, type Theme } from './settings';
 
 export type NoticeKind = 'info' | 'error';
 

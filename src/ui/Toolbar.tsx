@@ -7,7 +7,7 @@ import { STRATEGIES, type Speed, type Strategy } from '../worker/protocol';
 import * as ctl from './controller';
 import type { SideId } from './controller';
 import { openFile, saveFile } from './files';
-import { SPEEDS } from './persist';
+import { SPEEDS } from '../store/settings';
 
 export const STRATEGY_TITLES: Record<Strategy, string> = {
   none: 'none — bhyve without a cache: walk, fetch, decode on every exit',

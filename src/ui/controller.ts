@@ -7,7 +7,8 @@ import { createMachineStore, defaultMachineStore, type MachineStore } from '../s
 import { useUiStore } from '../store/uiStore';
 import type { RunConfig, Speed } from '../worker/protocol';
 import { MachineClient } from './machineClient';
-import { pageStorage, saveSettings, type Settings } from './persist';
+import type { Settings } from '../store/settings';
+import { pageStorage, saveSettings } from './persist';
 
 /**
  * Guest instructions before a run stops with 'limit'. High on purpose: a guest that runs away

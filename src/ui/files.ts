@@ -6,8 +6,9 @@
 import { COST_PRESET_NAMES } from '../core/cost';
 import { useUiStore } from '../store/uiStore';
 import * as ctl from './controller';
+import { isStrategy } from '../core/events';
 import {
-  isIcacheSize, isStrategy, loadDraft, loadSettings, loadPreviousDraft, pageStorage, saveDraft, setAsideDraft,
+  isIcacheSize, loadDraft, loadSettings, loadPreviousDraft, pageStorage, saveDraft, setAsideDraft,
 } from './persist';
 import { decodeShare, shareParam, type SharePayload } from './share';
 import type { EmbedParams, EmbedSpec } from './embed';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_SETTINGS } from '../store/settings';
 import {
-  DEFAULT_SETTINGS, KEYS, loadDraft, loadPaneLayouts, loadPreviousDraft, loadSettings, memoryStorage, parseSettings,
+  KEYS, loadDraft, loadPaneLayouts, loadPreviousDraft, loadSettings, memoryStorage, parseSettings,
   saveDraft, savePaneLayout, saveSettings, setAsideDraft, validPaneLayout,
 } from './persist';
 

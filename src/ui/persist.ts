@@ -3,8 +3,10 @@
  * Stored data is read back as untrusted: each field is checked and a bad value falls back to
  * its default, so a corrupt or old entry never breaks the page.
  */
-import { STRATEGIES, type Speed, type Strategy } from '../worker/protocol';
-import { COST_PRESET_NAMES, DEFAULT_COST_PRESET } from '../core/cost';
+import { COST_PRESET_NAMES } from '../core/cost';
+import { isStrategy } from '../core/events';
+import type { Speed } from '../worker/protocol';
+import { DEFAULT_SETTINGS, SPEEDS, type Settings } from '../store/settings';
 import { ICACHE_SIZE_MAX, ICACHE_SIZE_MIN } from './share';
 
 export type KeyValueStorage = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
@@ -61,34 +63,6 @@ const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'obj
 
 // ---------------------------------------------------------------------------------------------
 // Settings
-
-export type Theme = 'dark' | 'light';
-export const SPEEDS: readonly Speed[] = [1, 4, 16, 64, 256, 'max'];
-
-export interface Settings {
-  theme: Theme;
-  strategy: Strategy;
-  /** Side B's strategy in A/B mode. */
-  strategyB: Strategy;
-  preset: string;
-  icacheSize: number;
-  speed: Speed;
-  abMode: boolean;
-}
-
-export const DEFAULT_SETTINGS: Settings = {
-  theme: 'dark',
-  strategy: 'icache',
-  strategyB: 'none',
-  preset: DEFAULT_COST_PRESET,
-  icacheSize: 256,
-  speed: 'max',
-  abMode: false,
-};
-
-export function isStrategy(x: unknown): x is Strategy {
-  return typeof x === 'string' && (STRATEGIES as readonly string[]).includes(x);
-}
 
 export function isIcacheSize(x: unknown): x is number {
   return typeof x === 'number' && Number.isInteger(x) && x >= ICACHE_SIZE_MIN && x <= ICACHE_SIZE_MAX;

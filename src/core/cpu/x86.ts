@@ -22,7 +22,7 @@ export function msrIntercepted(msr: number): boolean {
 }
 
 /** Segment-register numbers for segBase (ES CS SS DS FS GS). */
-export type SegName = 'es' | 'cs' | 'ss' | 'ds' | 'fs' | 'gs';
+export type { SegName } from '../events';
 
 /** IDT gate types (SDM Vol. 3A §6.14.1). */
 export const GATE_INTR = 0xe, GATE_TRAP = 0xf;

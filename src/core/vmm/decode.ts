@@ -10,6 +10,7 @@
  * 64-bit mode only (DESIGN.md: the guest runs in long mode); bhyve's real/protected-mode and
  * VEX (BEXTR) paths are not reproduced.
  */
+import { hexBytes } from '../hex';
 import {
   Decoder, DecoderError, DecoderOptions, Formatter, FormatterSyntax, Instruction,
 } from '../iced';
@@ -388,10 +389,4 @@ export class VieDecoder {
     this.insn.free();
     this.formatter.free();
   }
-}
-
-export function hexBytes(b: Uint8Array, n: number): string {
-  let s = '';
-  for (let i = 0; i < n; i++) s += (i ? ' ' : '') + b[i].toString(16).padStart(2, '0');
-  return s;
 }

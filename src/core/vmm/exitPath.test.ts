@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { costPreset } from '../cost';
 import { MiB, GiB, gla2gpa, newWalkResult } from '../mem';
-import type { AccessKind } from '../events';
+import type { AccessKind, Strategy } from '../events';
 import { InstructionCache } from './icache';
-import { Vmm, cloneExitEvent, type Strategy } from './exitPath';
+import { Vmm, cloneExitEvent } from './exitPath';
 import { CODE, IORAM_BASE, TestGuest, type FakeVcpu } from './testkit';
 
 const cost = costPreset('skylake-2020');

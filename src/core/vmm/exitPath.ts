@@ -24,11 +24,12 @@ import {
   decodeCycles, fetchCycles, icacheInsertCycles, invalidateCycles, walkCycles, type CostModel,
 } from '../cost';
 import type { AccessSize } from '../devices/mmio';
-import type { ExitEvent, ExitReason, Stage, StageName, StopInfo, CycleCounters } from '../events';
+import type { ExitEvent, ExitReason, Stage, StageName, StopInfo, Strategy, CycleCounters } from '../events';
 import { EXIT_REASONS } from '../events';
+import { hex, hexBytes } from '../hex';
 import { gla2gpa, newWalkResult, type PagingContext, type WalkRecorder, type WalkResult } from '../mem';
 import {
-  bhyveDecode, computeGla, DECODE_INCOMPLETE, DECODE_MISMATCH, DECODE_OK, DECODE_UNSUPPORTED, hexBytes, VieDecoder,
+  bhyveDecode, computeGla, DECODE_INCOMPLETE, DECODE_MISMATCH, DECODE_OK, DECODE_UNSUPPORTED, VieDecoder,
 } from './decode';
 import {
   COPY_FAULT, EFAULT, EINVAL, EMUL_OK, IDT_PF, vmm_emulate_instruction, type EmulEnv,
@@ -37,13 +38,6 @@ import { InstructionCache, pageOf, PAGE_SIZE, type ICacheEntry } from './icache'
 import { VIE_OP_F_NO_GLA_VERIFICATION, VIE_OP_TYPE_NAMES } from './opcodes';
 import type { VcpuPort, VmContext, VmExitPort } from './ports';
 import { newVie, VIE_INST_SIZE, vieInit, type Vie } from './vie';
-
-export type Strategy = 'none' | 'icache' | 'decode-assist' | 'apicv';
-export const STRATEGIES: readonly Strategy[] = ['none', 'icache', 'decode-assist', 'apicv'];
-
-export function isStrategy(s: string): s is Strategy {
-  return (STRATEGIES as readonly string[]).includes(s);
-}
 
 export interface VmmConfig {
   strategy: Strategy;
@@ -700,9 +694,4 @@ export class Vmm implements EmulEnv {
 function sameBytes(a: Uint8Array, b: Uint8Array, n: number): boolean {
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-/** An address as the guest sees it: negative (upper-half) numbers as their 64-bit value. */
-export function hex(n: number): string {
-  return n < 0 ? `0x${BigInt.asUintN(64, BigInt(n)).toString(16)}` : `0x${n.toString(16)}`;
 }

@@ -16,7 +16,8 @@
  *
  * Lookups allocate nothing. Inserts allocate the entry (the miss path).
  */
-import type { ICacheCounters } from '../events';
+import type { ICacheCounters, IcacheEntryView } from '../events';
+import { hexBytes } from '../hex';
 import { newVie, vieCopy, type Vie } from './vie';
 
 /** The EPT operations the cache needs (src/core/mem Ept implements them). */
@@ -74,20 +75,6 @@ export class ICacheEntry {
   get disasm(): string {
     return this.vie.disasm;
   }
-}
-
-/** Plain-data view of an entry for the UI (structured-clone safe). */
-export interface ICacheEntryView {
-  vm: number;
-  rip: number;
-  cr3: number;
-  bytes: number[];
-  disasm: string;
-  hits: number;
-  age: number;
-  bucket: number;
-  pages: number[];
-  codePages: number;
 }
 
 interface PageRecord {
@@ -323,13 +310,13 @@ export class InstructionCache {
     return n;
   }
 
-  /** Snapshot of the entries, oldest first (UI). */
-  entries(): ICacheEntryView[] {
-    const out: ICacheEntryView[] = [];
+  /** Plain-data snapshot of the entries, oldest first (UI). */
+  entries(): IcacheEntryView[] {
+    const out: IcacheEntryView[] = [];
     for (let e = this.oldest; e !== null; e = e.newer) {
       out.push({
-        vm: e.vm, rip: e.rip, cr3: e.cr3, bytes: Array.from(e.bytes), disasm: e.disasm,
-        hits: e.hits, age: e.age, bucket: e.bucket, pages: [...e.pages], codePages: e.codePages,
+        vm: e.vm, rip: e.rip, cr3: e.cr3, bucket: e.bucket, bytes: hexBytes(e.bytes), insn: e.disasm,
+        hits: e.hits, age: e.age, pages: [...e.pages],
       });
     }
     return out;

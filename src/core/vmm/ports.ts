@@ -3,13 +3,11 @@
  * types, so the exit path can be driven by the real Vcpu (src/core/cpu) or by a small fake in
  * tests. Memory types are the real ones from src/core/mem (DESIGN.md "Core contracts").
  */
-import type { AccessKind, ExitReason } from '../events';
+import type { AccessKind, ExitReason, SegName } from '../events';
 import type { MmioDevice } from '../devices/mmio';
 import type { Ept, GuestRam } from '../mem';
 
 export type { MmioDevice };
-
-export type SegName = 'es' | 'cs' | 'ss' | 'ds' | 'fs' | 'gs';
 
 /**
  * The vCPU's slow-path accessors the VMM uses (DESIGN.md "Core contracts", cpu). Registers are

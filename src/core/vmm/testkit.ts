@@ -10,7 +10,8 @@ import {
   CR0_PG, CR0_WP, CR4_PAE, EFER_LMA, EFER_LME, Ept, GuestRam, PageTableBuilder, gla2gpa,
   mapRamIdentity, newWalkResult, type GuestPageSize,
 } from '../mem';
-import type { SegName, VcpuPort, VmContext, VmExitPort } from './ports';
+import type { SegName } from '../events';
+import type { VcpuPort, VmContext, VmExitPort } from './ports';
 import { mmioRouter } from './ports';
 
 export { IORAM_BASE };

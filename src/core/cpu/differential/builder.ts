@@ -10,6 +10,7 @@
  * - `dirty` registers were written by an earlier instruction: their value is no longer known.
  * - `undef` are the flags currently undefined (SDM "Flags Affected").
  */
+import { hexLiteral } from '../../hex';
 import { GS_BASE, MEM_ADDR, MEM_SIZE, PAGE_CROSS, INITIAL_RSP, STACK_OFF } from './layout.ts';
 import { Prng } from './prng.ts';
 import { type FlagEffect, RSP, type RegOp, type Width, maskOf, ptrWord, regName, IF, RFLAGS_FIXED, DF } from './x86.ts';
@@ -45,10 +46,6 @@ export interface MemOp {
   form: MemForm;
 }
 
-export function hex(v: bigint | number): string {
-  const b = BigInt(v);
-  return b < 0n ? `-0x${(-b).toString(16)}` : `0x${b.toString(16)}`;
-}
 
 /** A value as a signed number of `width` bits. */
 export function signed(v: bigint, width: Width): bigint {
@@ -228,14 +225,14 @@ export class CaseBuilder {
           const x = this.ensureIndex(legacy);
           if (x === null) continue;
           const disp = target - this.indexVal * scale;
-          return { text: `${ptr} [${GPR(x)}*${scale} + ${hex(disp)}]`, off, pfx: '', form };
+          return { text: `${ptr} [${GPR(x)}*${scale} + ${hexLiteral(disp)}]`, off, pfx: '', form };
         }
         case 'abs':
-          return { text: `${ptr} ds:${hex(target)}`, off, pfx: '', form };
+          return { text: `${ptr} ds:${hexLiteral(target)}`, off, pfx: '', form };
         case 'rip':
           // RIP-relative (ModRM mod=00 rm=101, SDM Vol. 2A §2.2.1.6): the case code is linked
           // at the vCPU's code address, so the displacement is the same on both sides.
-          return { text: `${ptr} [rip + diff_buf + ${hex(off)}]`, off, pfx: '', form };
+          return { text: `${ptr} [rip + diff_buf + ${hexLiteral(off)}]`, off, pfx: '', form };
         case 'gs': {
           // GS segment override: linear address = GS base + effective address (SDM Vol. 3A §3.4.4).
           const b = this.ensureBase(legacy);
@@ -307,8 +304,8 @@ function addr(base: number, index: number | null, scale: number, disp: number, a
   const w: Width = a32 ? 32 : 64;
   let s = regName({ reg: base, width: w, high: false });
   if (index !== null) s += ` + ${regName({ reg: index, width: w, high: false })}*${scale}`;
-  if (disp > 0) s += ` + ${hex(disp)}`;
-  if (disp < 0) s += ` - ${hex(-disp)}`;
+  if (disp > 0) s += ` + ${hexLiteral(disp)}`;
+  if (disp < 0) s += ` - ${hexLiteral(-disp)}`;
   return s;
 }
 

@@ -3,6 +3,7 @@
  * reader can act on them: the case's assembly and bytes, its inputs, and per register, flag and
  * buffer range what was expected and what the vCPU produced.
  */
+import { hexBytes } from '../../hex';
 import type { DiffCase } from './generator.ts';
 import { caseText } from './generator.ts';
 import { MEM_ADDR } from './layout.ts';
@@ -12,7 +13,6 @@ import { COMPARED_FLAGS, GPR64, flagNames } from './x86.ts';
 const VECTORS: Record<number, string> = { 0: '#DE', 3: '#BP', 6: '#UD', 12: '#SS', 13: '#GP', 14: '#PF' };
 const vectorName = (v: number): string => VECTORS[v] ?? `vector ${v}`;
 const h64 = (v: bigint): string => `0x${v.toString(16).padStart(16, '0')}`;
-const hexBytes = (b: Uint8Array): string => [...b].map((x) => x.toString(16).padStart(2, '0')).join(' ');
 
 /** The differences between native and vCPU results (empty when they agree). */
 export function diffCase(c: DiffCase, native: CaseResult, vcpu: CaseResult & { message?: string }): string[] {

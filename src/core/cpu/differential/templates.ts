@@ -4,7 +4,8 @@
  * the flags it reads, defines and leaves undefined (x86.ts, from the SDM). A template returns
  * null when it cannot make a well-defined instruction in the current case.
  */
-import { CaseBuilder, type Insn, type MemOp, hex, signed, value } from './builder.ts';
+import { hexLiteral } from '../../hex';
+import { CaseBuilder, type Insn, type MemOp, signed, value } from './builder.ts';
 import { GS_BASE, MEM_ADDR, MEM_SIZE, STACK_MAX_DELTA, STACK_MIN_DELTA, STACK_OFF } from './layout.ts';
 import {
   AF, CF, CONDITIONS, DF, FLAG_TABLE, type FlagEffect, IF, NO_FLAGS, OF, PF,
@@ -116,7 +117,7 @@ function alu(op: string): Template {
       const imm = immFor(b, width);
       const lock = writesDest ? lockPfx(b, d) : '';
       const immForm = width !== 8 && imm >= -128n && imm <= 127n ? 'imm8' : `imm${Math.min(width, 32)}`;
-      return insn(`${pfxOf(d)}${lock}${op} ${d.text}, ${hex(imm)}`, `${op} ${suffix(d, width)},${immForm}`,
+      return insn(`${pfxOf(d)}${lock}${op} ${d.text}, ${hexLiteral(imm)}`, `${op} ${suffix(d, width)},${immForm}`,
         writesDest ? writesOf(d) : [], fl, { writesMem: writesDest && d.kind === 'mem' });
     },
   };
@@ -136,7 +137,7 @@ const testT: Template = {
       return insn(`${pfxOf(d)}test ${d.text}, ${b.name(s)}`, `test ${suffix(d, width)},r${width}`, [], FLAG_TABLE.test as FlagEffect);
     }
     const imm = immFor(b, width, false);
-    return insn(`${pfxOf(d)}test ${d.text}, ${hex(imm)}`, `test ${suffix(d, width)},imm`, [], FLAG_TABLE.test as FlagEffect);
+    return insn(`${pfxOf(d)}test ${d.text}, ${hexLiteral(imm)}`, `test ${suffix(d, width)},imm`, [], FLAG_TABLE.test as FlagEffect);
   },
 };
 
@@ -202,7 +203,7 @@ const imul3: Template = {
     if (!d || !s) return null;
     const imm = immFor(b, width);
     const f = imm >= -128n && imm <= 127n ? 'imm8' : 'imm';
-    return insn(`${pfxOf(s)}imul ${b.name(d)}, ${s.text}, ${hex(imm)}`, `imul r${width},${suffix(s, width)},${f}`, [d.reg],
+    return insn(`${pfxOf(s)}imul ${b.name(d)}, ${s.text}, ${hexLiteral(imm)}`, `imul r${width},${suffix(s, width)},${f}`, [d.reg],
       FLAG_TABLE.imul as FlagEffect);
   },
 };
@@ -517,21 +518,21 @@ const mov: Template = {
         const d = b.reg(width, { dest: true, legacy, high: legacy });
         if (!d) return null;
         const v = width === 64 && b.rng.bool(0.6) ? b.rng.pick([b.rng.u64(), value(b.rng, 64)]) : signed(value(b.rng, width === 64 ? 32 : width), width === 64 ? 32 : width);
-        const text = width === 64 && (v > 0x7fffffffn) ? `movabs ${b.name(d)}, ${hex(v)}` : `mov ${b.name(d)}, ${hex(v)}`;
+        const text = width === 64 && (v > 0x7fffffffn) ? `movabs ${b.name(d)}, ${hexLiteral(v)}` : `mov ${b.name(d)}, ${hexLiteral(v)}`;
         return insn(text, `mov r${width},imm${width === 64 && v > 0x7fffffffn ? 64 : ''}`, [d.reg], NO_FLAGS);
       }
       case 'm,imm': {
         const m = b.memOp(width);
         if (!m) return null;
         const v = immFor(b, width, false);
-        return insn(`${m.pfx}mov ${m.text}, ${hex(v)}`, `mov m${width},imm`, [], NO_FLAGS, { writesMem: true });
+        return insn(`${m.pfx}mov ${m.text}, ${hexLiteral(v)}`, `mov m${width},imm`, [], NO_FLAGS, { writesMem: true });
       }
       case 'moffs': {
         // A0-A3: MOV AL/AX/EAX/RAX <-> moffs64 (SDM Vol. 2B MOV, "moffs").
         if (!b.canWrite(RAX)) return null;
         const off = b.pickOff(width / 8);
         const a = { reg: RAX, width, high: false };
-        const at = `${ptrWord(width)} ds:${hex(MEM_ADDR + off)}`;
+        const at = `${ptrWord(width)} ds:${hexLiteral(MEM_ADDR + off)}`;
         if (b.rng.bool()) return insn(`movabs ${b.name(a)}, ${at}`, `mov rax${width},moffs`, [RAX], NO_FLAGS);
         return insn(`movabs ${at}, ${b.name(a)}`, `mov moffs,rax${width}`, [], NO_FLAGS, { writesMem: true });
       }
@@ -578,7 +579,7 @@ const lea: Template = {
     if (base) parts.push(b.name(base));
     if (index) parts.push(`${b.name(index)}*${b.rng.pick([1, 2, 4, 8])}`);
     let text = parts.join(' + ');
-    if (disp !== 0 || parts.length === 0) text += parts.length === 0 ? hex(disp) : disp < 0 ? ` - ${hex(-disp)}` : ` + ${hex(disp)}`;
+    if (disp !== 0 || parts.length === 0) text += parts.length === 0 ? hexLiteral(disp) : disp < 0 ? ` - ${hexLiteral(-disp)}` : ` + ${hexLiteral(disp)}`;
     const operand = `[${text}]`;
     return insn(`lea ${b.name(d)}, ${operand}`, `lea r${width},${a32 ? 'a32' : 'a64'}`, [d.reg], NO_FLAGS);
   },
@@ -745,7 +746,7 @@ const push: Template = {
       }
       case 'imm': {
         const v = b.rng.bool() ? signed(value(b.rng, 8), 8) : signed(value(b.rng, 32), 32);
-        text = `push ${hex(v)}`;
+        text = `push ${hexLiteral(v)}`;
         break;
       }
       case 'm64': case 'm16': {
@@ -806,7 +807,7 @@ const popfq: Template = {
     if (b.rng.bool(0.5) && stackRoom(b, -8)) {
       // push imm32 / popfq.
       const v = popfValue(b);
-      return insn(`push ${hex(v)}\n  popfq`, 'popfq', [RSP], FLAG_TABLE.popfq as FlagEffect, { writesMem: true, stackDelta: 0 });
+      return insn(`push ${hexLiteral(v)}\n  popfq`, 'popfq', [RSP], FLAG_TABLE.popfq as FlagEffect, { writesMem: true, stackDelta: 0 });
     }
     if (!stackRoom(b, 8) || b.dirty.has(RSP)) return null;
     const off = STACK_OFF;
@@ -853,7 +854,7 @@ const nop: Template = {
     if (b.rng.bool(0.3)) return insn('nop', 'nop', [], NO_FLAGS);
     const r = b.reg(b.rng.pick([32, 64] as const), {});
     if (!r) return null;
-    return insn(`nop dword ptr [${b.name({ ...r, width: 64 })} + ${hex(b.rng.range(0, 0x100))}]`, 'nop m32', [], NO_FLAGS);
+    return insn(`nop dword ptr [${b.name({ ...r, width: 64 })} + ${hexLiteral(b.rng.range(0, 0x100))}]`, 'nop m32', [], NO_FLAGS);
   },
 };
 
@@ -916,7 +917,7 @@ const leaRip: Template = {
     const width = b.rng.pick([32, 64] as const);
     const d = b.reg(width, { dest: true });
     if (!d) return null;
-    const target = b.rng.bool() ? `diff_buf + ${hex(b.rng.int(MEM_SIZE))}` : '1f';
+    const target = b.rng.bool() ? `diff_buf + ${hexLiteral(b.rng.int(MEM_SIZE))}` : '1f';
     return insn(`lea ${b.name(d)}, [rip + ${target}]\n1:`, `lea r${width},rip`, [d.reg], NO_FLAGS);
   },
 };
@@ -1031,7 +1032,7 @@ const misc: Template = {
     const op = b.rng.pick(['pushw', 'pause', 'xchg ax, ax', 'nopw'] as const);
     if (op === 'pushw') {
       if (!stackRoom(b, -2)) return null;
-      return insn(`pushw ${hex(signed(value(b.rng, 16), 16))}`, 'push imm16', [RSP], NO_FLAGS, { writesMem: true, stackDelta: -2 });
+      return insn(`pushw ${hexLiteral(signed(value(b.rng, 16), 16))}`, 'push imm16', [RSP], NO_FLAGS, { writesMem: true, stackDelta: -2 });
     }
     if (op === 'nopw') return insn('nop word ptr [rax + rax*1 + 0x0]', 'nop m16', [], NO_FLAGS);
     return insn(op, op, [], NO_FLAGS);
@@ -1074,7 +1075,7 @@ const raise: Template = {
         if (!r) return null;
         const nc = (b.rng.pick([0x8000n, 0x0001n, 0xfff0n, 0x7fffn]) << 48n) | BigInt(b.rng.int(0x10000));
         const op = b.rng.pick(['jmp', 'call', 'ret'] as const);
-        const text = op === 'ret' ? `mov ${b.name(r)}, ${hex(nc)}\n  push ${b.name(r)}\n  ret` : `mov ${b.name(r)}, ${hex(nc)}\n  ${op} ${b.name(r)}`;
+        const text = op === 'ret' ? `mov ${b.name(r)}, ${hexLiteral(nc)}\n  push ${b.name(r)}\n  ret` : `mov ${b.name(r)}, ${hexLiteral(nc)}\n  ${op} ${b.name(r)}`;
         if (op === 'ret' && !stackRoom(b, -8)) return null;
         return insn(text, `non-canonical ${op} target (#GP)`, [RSP, r.reg], NO_FLAGS,
           { ...ends, stackDelta: op === 'ret' ? -8 : 0, writesMem: op === 'ret' });
@@ -1086,7 +1087,7 @@ const raise: Template = {
         const reg = op === 'leave' ? RBP : RSP;
         if (op === 'leave' && !b.canSet(RBP)) return null;
         const nc = (b.rng.pick([0x8000n, 0x0001n, 0xfff0n, 0x7fffn]) << 48n) | BigInt(b.rng.int(0x10000) & ~7);
-        return insn(`mov ${reg === RBP ? 'rbp' : 'rsp'}, ${hex(nc)}\n  ${op}`, `non-canonical stack: ${op.split('\n')[0]} (#SS)`, reg === RBP ? [RSP, RBP] : [RSP], NO_FLAGS,
+        return insn(`mov ${reg === RBP ? 'rbp' : 'rsp'}, ${hexLiteral(nc)}\n  ${op}`, `non-canonical stack: ${op.split('\n')[0]} (#SS)`, reg === RBP ? [RSP, RBP] : [RSP], NO_FLAGS,
           { ...ends, stackDelta: 0 });
       }
       default: {
@@ -1135,7 +1136,7 @@ const prefixes: Template = {
     }[kind];
     const fx = op === 'mov' ? NO_FLAGS : (FLAG_TABLE[op] as FlagEffect);
     // With a REX before 66 the instruction is 16-bit: it writes only the low word.
-    const pre = `.byte ${bytes.map((x) => hex(x)).join(', ')}\n  `;
+    const pre = `.byte ${bytes.map((x) => hexLiteral(x)).join(', ')}\n  `;
     return insn(`${pre}${op} ${b.name(d)}, ${b.name(s)}`, `prefix ${kind}`, op === 'cmp' ? [] : [d.reg], fx);
   },
 };

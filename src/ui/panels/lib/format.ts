@@ -1,18 +1,12 @@
 /** Number formatting shared by the panels. Pure. */
 
-/**
- * Hex of a JS-number address. Guest-linear addresses are sign-extended 48-bit values held as
- * numbers (0xFFFF8000_00000000 is -2^47): negative values print as their 64-bit pattern.
- */
-export function hex(n: number, pad = 0): string {
-  const s = n >= 0 ? Math.trunc(n).toString(16) : BigInt.asUintN(64, BigInt(Math.trunc(n))).toString(16);
-  return '0x' + s.padStart(pad, '0');
-}
+import { hex64 as coreHex64 } from '../../../core/hex';
 
-/** Hex of a 64-bit value (bigint, or a "0x..." string as it crosses the Worker). */
+export { hex } from '../../../core/hex';
+
+/** Hex of a 64-bit value (bigint, or a "0x..." string as it crosses the Worker), 16 digits by default. */
 export function hex64(v: bigint | string, pad = 16): string {
-  const b = typeof v === 'bigint' ? v : BigInt(v);
-  return '0x' + BigInt.asUintN(64, b).toString(16).padStart(pad, '0');
+  return coreHex64(typeof v === 'bigint' ? v : BigInt(v), pad);
 }
 
 /** Integer with thousands separators: 12345 -> "12,345". */

@@ -3,6 +3,7 @@
  * tests). They follow the protocol's shapes and the walk's row/level rules.
  */
 import type { ExitEvent, ExitReason, WalkStep } from '../../../core/events';
+import { hex64 } from '../../../core/hex';
 import type { Counters, IcacheEntryView, MachineView, PageView, WorkerEvent } from '../../../worker/protocol';
 
 const EPT_BASE = 0x4_0000_0000;
@@ -82,7 +83,7 @@ export function makeCounters(n: number, hits: number): Counters {
 }
 
 export function makeView(hits: number, drop = false): MachineView {
-  const hex = (v: number) => '0x' + v.toString(16).padStart(16, '0');
+  const hex = (v: number) => hex64(v, 16);
   return {
     vcpus: [0, 1].map((vcpu) => ({
       vm: 0, vcpu, halted: vcpu === 1, retired: hits * 50,

@@ -6,7 +6,7 @@
  * strategy ends in the reference state with the values the guest expects.
  */
 import { describe, expect, it } from 'vitest';
-import { STRATEGIES } from '../vmm/exitPath';
+import { STRATEGIES } from '../../core/events';
 import { diffStates, prepare, runStrategy, type GuestState } from './runner';
 
 function runAll(source: string, name: string): GuestState[] {

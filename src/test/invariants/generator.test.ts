@@ -4,12 +4,12 @@
  * bytes and never the instruction's length).
  */
 import { describe, expect, it } from 'vitest';
-import { Prng } from '../cpu/differential/prng';
+import { Prng } from '../../core/cpu/differential/prng';
 import { generateProgram, NO_WORKAROUNDS } from './generator';
 import { randomMmioInsn } from './mmioInsn';
 import { prepare } from './runner';
-import { assemble } from '../asm';
-import { PREDEFINED_SYMBOLS } from '../guestAbi';
+import { assemble } from '../../core/asm';
+import { PREDEFINED_SYMBOLS } from '../../core/guestAbi';
 
 const SEED = 7;
 

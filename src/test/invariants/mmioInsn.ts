@@ -9,7 +9,8 @@
  * the displacement the D bytes before it, ModRM the byte before that and the (last) opcode
  * byte the one before ModRM. Prefixes (66, REX) sit in front and do not move these.
  */
-import type { Prng } from '../cpu/differential/prng';
+import { hexLiteral } from '../../core/hex';
+import type { Prng } from '../../core/cpu/differential/prng';
 
 export type Width = 1 | 2 | 4 | 8;
 /** Which vCPU of its VM executes the instruction: each owns IORAM windows (no races). */
@@ -91,9 +92,6 @@ export function unsigned(value: number, size: 1 | 2 | 4): number {
   return ((value % m) + m) % m;
 }
 
-function hex(n: number): string {
-  return n < 0 ? `-0x${(-n).toString(16)}` : `0x${n.toString(16)}`;
-}
 
 function dispSize(base: 'rbx' | 'rbp', off: number): 0 | 1 | 4 {
   if (off === 0 && base === 'rbx') return 0;
@@ -198,11 +196,11 @@ function ioLoad(rng: Prng, owner: Owner): MmioInsn {
     const high = rng.bool(0.3);
     const r = high ? rng.pick(['rax', 'rcx', 'rdx'] as const) : reg(rng);
     const name = high ? { rax: 'ah', rcx: 'ch', rdx: 'dh' }[r as 'rax' | 'rcx' | 'rdx'] : NAMES[r][1];
-    return { pre: [], text: `mov ${name}, [rbx + ${hex(op.off)}]`, post: [], dst: r, fields: dispField(op.d, 0, op.off, op.alts) };
+    return { pre: [], text: `mov ${name}, [rbx + ${hexLiteral(op.off)}]`, post: [], dst: r, fields: dispField(op.d, 0, op.off, op.alts) };
   }
   const r = reg(rng);
   return {
-    pre: [], text: `mov ${NAMES[r][w]}, [rbx + ${hex(op.off)}]`, post: [], dst: r,
+    pre: [], text: `mov ${NAMES[r][w]}, [rbx + ${hexLiteral(op.off)}]`, post: [], dst: r,
     fields: [...dispField(op.d, 0, op.off, op.alts), opcodeField(op.d + 2, 0x8b, LOAD_OPS)],
   };
 }
@@ -213,7 +211,7 @@ function ioAluLoad(rng: Prng, owner: Owner): MmioInsn {
   const code = rng.pick([0x03, 0x0b, 0x23, 0x2b, 0x3b]);
   const r = reg(rng);
   return {
-    pre: [], text: `${LOAD_OPS[code]} ${NAMES[r][w]}, [rbx + ${hex(op.off)}]`, post: [], dst: r,
+    pre: [], text: `${LOAD_OPS[code]} ${NAMES[r][w]}, [rbx + ${hexLiteral(op.off)}]`, post: [], dst: r,
     fields: [...dispField(op.d, 0, op.off, op.alts), opcodeField(op.d + 2, code, LOAD_OPS)],
   };
 }
@@ -223,10 +221,10 @@ function ioStore(rng: Prng, owner: Owner): MmioInsn {
   const op = ioOperand(rng, owner, w);
   const r = reg(rng);
   if (w === 1) {
-    return { pre: [], text: `mov [rbx + ${hex(op.off)}], ${NAMES[r][1]}`, post: [], dst: null, fields: dispField(op.d, 0, op.off, op.alts) };
+    return { pre: [], text: `mov [rbx + ${hexLiteral(op.off)}], ${NAMES[r][1]}`, post: [], dst: null, fields: dispField(op.d, 0, op.off, op.alts) };
   }
   return {
-    pre: [], text: `mov [rbx + ${hex(op.off)}], ${NAMES[r][w]}`, post: [], dst: null,
+    pre: [], text: `mov [rbx + ${hexLiteral(op.off)}], ${NAMES[r][w]}`, post: [], dst: null,
     fields: [...dispField(op.d, 0, op.off, op.alts), opcodeField(op.d + 2, 0x89, STORE_OPS)],
   };
 }
@@ -236,7 +234,7 @@ function ioCmpStore(rng: Prng, owner: Owner): MmioInsn {
   const op = ioOperand(rng, owner, w);
   const r = reg(rng);
   return {
-    pre: [], text: `cmp [rbx + ${hex(op.off)}], ${NAMES[r][w]}`, post: [], dst: null,
+    pre: [], text: `cmp [rbx + ${hexLiteral(op.off)}], ${NAMES[r][w]}`, post: [], dst: null,
     fields: [...dispField(op.d, 0, op.off, op.alts), opcodeField(op.d + 2, 0x39, STORE_OPS)],
   };
 }
@@ -248,7 +246,7 @@ function ioStoreImm(rng: Prng, owner: Owner): MmioInsn {
   const gen = () => signed(rng.u32(), isz);
   const imm = gen();
   return {
-    pre: [], text: `mov ${SIZE_KW[w]} [rbx + ${hex(op.off)}], ${imm}`, post: [], dst: null,
+    pre: [], text: `mov ${SIZE_KW[w]} [rbx + ${hexLiteral(op.off)}], ${imm}`, post: [], dst: null,
     fields: [
       ...dispField(op.d, isz, op.off, op.alts),
       { what: 'imm', tail: isz, size: isz, value: unsigned(imm, isz), alternatives: distinctSample(rng, 4, gen, imm).map((v) => unsigned(v, isz)) },
@@ -263,12 +261,12 @@ function ioMovx(rng: Prng, owner: Owner): MmioInsn {
   if (src === 2) {
     // 0F B7: movzx r32/r64, r/m16 (movsx r, r/m16 is 0F BF: not in bhyve's table).
     const w = pickWidth(rng, [4, 8]);
-    return { pre: [], text: `movzx ${NAMES[r][w]}, word [rbx + ${hex(op.off)}]`, post: [], dst: r, fields: dispField(op.d, 0, op.off, op.alts) };
+    return { pre: [], text: `movzx ${NAMES[r][w]}, word [rbx + ${hexLiteral(op.off)}]`, post: [], dst: r, fields: dispField(op.d, 0, op.off, op.alts) };
   }
   const w = pickWidth(rng, [2, 4, 8]);
   const code = rng.pick([0xb6, 0xbe]);
   return {
-    pre: [], text: `${code === 0xb6 ? 'movzx' : 'movsx'} ${NAMES[r][w]}, byte [rbx + ${hex(op.off)}]`, post: [], dst: r,
+    pre: [], text: `${code === 0xb6 ? 'movzx' : 'movsx'} ${NAMES[r][w]}, byte [rbx + ${hexLiteral(op.off)}]`, post: [], dst: r,
     fields: [...dispField(op.d, 0, op.off, op.alts), { what: 'opcode', tail: op.d + 2, size: 1, value: code, alternatives: [code === 0xb6 ? 0xbe : 0xb6] }],
   };
 }
@@ -280,7 +278,7 @@ function ioGroup1(rng: Prng, owner: Owner): MmioInsn {
     // 80 /7 ib: cmp r/m8, imm8 (the only byte form bhyve emulates).
     const imm = rng.range(-128, 127);
     return {
-      pre: [], text: `cmp byte [rbx + ${hex(op.off)}], ${imm}`, post: [], dst: null,
+      pre: [], text: `cmp byte [rbx + ${hexLiteral(op.off)}], ${imm}`, post: [], dst: null,
       fields: [...dispField(op.d, 1, op.off, op.alts), { what: 'imm', tail: 1, size: 1, value: unsigned(imm, 1), alternatives: distinctSample(rng, 3, () => rng.range(0, 255), unsigned(imm, 1)) }],
     };
   }
@@ -290,7 +288,7 @@ function ioGroup1(rng: Prng, owner: Owner): MmioInsn {
   const regField = rng.pick([1, 4, 7]);
   const mod = op.d === 0 ? 0 : op.d === 1 ? 1 : 2;
   return {
-    pre: [], text: `${GRP1[regField]} ${SIZE_KW[w]} [rbx + ${hex(op.off)}], ${imm}`, post: [], dst: null,
+    pre: [], text: `${GRP1[regField]} ${SIZE_KW[w]} [rbx + ${hexLiteral(op.off)}], ${imm}`, post: [], dst: null,
     fields: [
       ...dispField(op.d, isz, op.off, op.alts),
       { what: 'imm', tail: isz, size: isz, value: unsigned(imm, isz), alternatives: distinctSample(rng, 3, () => grp1Imm(rng, w, small), imm).map((v) => unsigned(v, isz)) },
@@ -306,7 +304,7 @@ function ioTest(rng: Prng, owner: Owner): MmioInsn {
   const gen = () => signed(rng.u32(), isz);
   const imm = gen();
   return {
-    pre: [], text: `test ${SIZE_KW[w]} [rbx + ${hex(op.off)}], ${imm}`, post: [], dst: null,
+    pre: [], text: `test ${SIZE_KW[w]} [rbx + ${hexLiteral(op.off)}], ${imm}`, post: [], dst: null,
     fields: [...dispField(op.d, isz, op.off, op.alts), { what: 'imm', tail: isz, size: isz, value: unsigned(imm, isz), alternatives: distinctSample(rng, 3, gen, imm).map((v) => unsigned(v, isz)) }],
   };
 }
@@ -316,7 +314,7 @@ function ioBt(rng: Prng, owner: Owner): MmioInsn {
   const op = ioOperand(rng, owner, w);
   const bit = rng.range(0, w * 8 - 1);
   return {
-    pre: [], text: `bt ${SIZE_KW[w]} [rbx + ${hex(op.off)}], ${bit}`, post: [], dst: null,
+    pre: [], text: `bt ${SIZE_KW[w]} [rbx + ${hexLiteral(op.off)}], ${bit}`, post: [], dst: null,
     fields: [...dispField(op.d, 1, op.off, op.alts), { what: 'imm', tail: 1, size: 1, value: bit, alternatives: distinctSample(rng, 3, () => rng.range(0, 255), bit) }],
   };
 }
@@ -328,7 +326,7 @@ function ioMoffs(rng: Prng, owner: Owner): MmioInsn {
   const store = rng.bool(0.4);
   const base = 0xff00_0000;
   // movabs: the spelling of A1/A3 with a 64-bit offset that this assembler accepts.
-  const addr = `[${hex(base + op.off)}]`;
+  const addr = `[${hexLiteral(base + op.off)}]`;
   const alts = distinctSample(rng, 3, () => {
     const [a, b] = rng.pick(IO_WINDOWS[owner]);
     return rng.range(a, b - w);
@@ -342,8 +340,8 @@ function ioMoffs(rng: Prng, owner: Owner): MmioInsn {
 function ioPushPop(rng: Prng, owner: Owner): MmioInsn {
   const op = ioOperand(rng, owner, 8);
   const r = reg(rng);
-  if (rng.bool()) return { pre: [], text: `push qword [rbx + ${hex(op.off)}]`, post: [`pop ${r}`], dst: r, fields: [] };
-  return { pre: [`push ${r}`], text: `pop qword [rbx + ${hex(op.off)}]`, post: [], dst: null, fields: [] };
+  if (rng.bool()) return { pre: [], text: `push qword [rbx + ${hexLiteral(op.off)}]`, post: [`pop ${r}`], dst: r, fields: [] };
+  return { pre: [`push ${r}`], text: `pop qword [rbx + ${hexLiteral(op.off)}]`, post: [], dst: null, fields: [] };
 }
 
 const STR_SUFFIX: Record<Width, string> = { 1: 'b', 2: 'w', 4: 'd', 8: 'q' };
@@ -355,7 +353,7 @@ function ioStos(rng: Prng, owner: Owner): MmioInsn {
   const start = rng.range(lo, hi - n * w);
   const rep = n > 1 || rng.bool(0.5);
   const down = rep && rng.bool(0.25);
-  const pre = [`lea rdi, [rbx + ${hex(down ? start + (n - 1) * w : start)}]`];
+  const pre = [`lea rdi, [rbx + ${hexLiteral(down ? start + (n - 1) * w : start)}]`];
   if (rep) pre.push(`mov ecx, ${n}`);
   if (down) pre.push('std');
   return { pre, text: `${rep ? 'rep ' : ''}stos${STR_SUFFIX[w]}`, post: down ? ['cld'] : [], dst: 'rdi', fields: [] };
@@ -370,7 +368,7 @@ function ioMovs(rng: Prng, owner: Owner): MmioInsn {
   const n = rng.range(1, 5);
   const io = () => {
     const [lo, hi] = rng.pick(IO_WINDOWS[owner]);
-    return `[rbx + ${hex(rng.range(lo, hi - n * w))}]`;
+    return `[rbx + ${hexLiteral(rng.range(lo, hi - n * w))}]`;
   };
   // Absolute, not RIP-relative: the code may run at a window's linear address.
   const ram = () => `${RAM_SCRATCH} + ${owner * 32 + rng.range(0, 32 - n * w)}`;
@@ -385,7 +383,7 @@ function ioMovs(rng: Prng, owner: Owner): MmioInsn {
 
 function ioClflush(rng: Prng, owner: Owner): MmioInsn {
   const op = ioOperand(rng, owner, 1);
-  return { pre: [], text: `clflush [rbx + ${hex(op.off)}]`, post: [], dst: null, fields: [] };
+  return { pre: [], text: `clflush [rbx + ${hexLiteral(op.off)}]`, post: [], dst: null, fields: [] };
 }
 
 /** A 32-bit access to a LAPIC register whose value does not depend on guest time. */
@@ -400,7 +398,7 @@ function lapicInsn(rng: Prng): MmioInsn {
       const off = readOff();
       const code = rng.pick([0x8b, 0x03, 0x0b, 0x23, 0x2b, 0x3b]);
       return {
-        pre: [], text: `${LOAD_OPS[code]} ${NAMES[r][4]}, [rbp + ${hex(off)}]`, post: [], dst: r,
+        pre: [], text: `${LOAD_OPS[code]} ${NAMES[r][4]}, [rbp + ${hexLiteral(off)}]`, post: [], dst: r,
         fields: [...dispField(d(off), 0, off, readAlts(off)), opcodeField(d(off) + 2, code, LOAD_OPS)],
       };
     }
@@ -408,7 +406,7 @@ function lapicInsn(rng: Prng): MmioInsn {
       const off = rng.pick(LAPIC_WRITE);
       const code = rng.pick([0x89, 0x39]);
       return {
-        pre: [], text: `${STORE_OPS[code]} [rbp + ${hex(off)}], ${NAMES[r][4]}`, post: [], dst: null,
+        pre: [], text: `${STORE_OPS[code]} [rbp + ${hexLiteral(off)}], ${NAMES[r][4]}`, post: [], dst: null,
         fields: [...dispField(4, 0, off, writeAlts(off)), opcodeField(6, code, STORE_OPS)],
       };
     }
@@ -416,7 +414,7 @@ function lapicInsn(rng: Prng): MmioInsn {
       const off = rng.pick(LAPIC_WRITE);
       const imm = rng.range(0, 15) * 0x10;
       return {
-        pre: [], text: `mov dword [rbp + ${hex(off)}], ${hex(imm)}`, post: [], dst: null,
+        pre: [], text: `mov dword [rbp + ${hexLiteral(off)}], ${hexLiteral(imm)}`, post: [], dst: null,
         fields: [...dispField(4, 4, off, writeAlts(off)), { what: 'imm', tail: 4, size: 4, value: imm, alternatives: [0, 0x20, 0x50, 0xf0].filter((x) => x !== imm) }],
       };
     }
@@ -427,7 +425,7 @@ function lapicInsn(rng: Prng): MmioInsn {
       const imm = small ? rng.range(0, 0x7f) : rng.range(0x100, 0x7fff_ffff);
       const g = rng.pick([1, 4, 7]);
       return {
-        pre: [], text: `${GRP1[g]} dword [rbp + ${hex(off)}], ${hex(imm)}`, post: [], dst: null,
+        pre: [], text: `${GRP1[g]} dword [rbp + ${hexLiteral(off)}], ${hexLiteral(imm)}`, post: [], dst: null,
         fields: [
           ...dispField(4, isz, off, writeAlts(off)),
           { what: 'modrm', tail: isz + 5, size: 1, value: modrm(2, g, 5), alternatives: [1, 4, 7].filter((x) => x !== g).map((x) => modrm(2, x, 5)) },
@@ -438,7 +436,7 @@ function lapicInsn(rng: Prng): MmioInsn {
       const off = readOff();
       const imm = signed(rng.u32(), 4);
       return {
-        pre: [], text: `test dword [rbp + ${hex(off)}], ${imm}`, post: [], dst: null,
+        pre: [], text: `test dword [rbp + ${hexLiteral(off)}], ${imm}`, post: [], dst: null,
         fields: [...dispField(d(off), 4, off, readAlts(off)), { what: 'imm', tail: 4, size: 4, value: unsigned(imm, 4), alternatives: [unsigned(~imm, 4), 0xff, 0x100] }],
       };
     }
@@ -446,7 +444,7 @@ function lapicInsn(rng: Prng): MmioInsn {
       const off = readOff();
       const bit = rng.range(0, 31);
       return {
-        pre: [], text: `bt dword [rbp + ${hex(off)}], ${bit}`, post: [], dst: null,
+        pre: [], text: `bt dword [rbp + ${hexLiteral(off)}], ${bit}`, post: [], dst: null,
         fields: [...dispField(d(off), 1, off, readAlts(off)), { what: 'imm', tail: 1, size: 1, value: bit, alternatives: distinctSample(rng, 3, () => rng.range(0, 31), bit) }],
       };
     }

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../cli/asm';
-import { dispatch } from '../../cli/main';
+import { main } from './asm';
+import { dispatch } from './main';
 
 let dir: string;
 beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'exitscope-cli-')); });

@@ -4,9 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { SCENARIOS } from '../../scenarios';
-import { DEFAULT_MACHINE_CONFIG, Machine } from '../machine';
-import type { Counters } from '../../worker/protocol';
-import { STRATEGIES, type Strategy } from '../vmm/exitPath';
+import { DEFAULT_MACHINE_CONFIG, Machine } from '../../core/machine';
+import { STRATEGIES, type Counters, type Strategy } from '../../core/events';
 import { captureState, diffStates, prepare, type GuestState, type Prepared } from './runner';
 
 interface Outcome {

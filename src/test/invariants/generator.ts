@@ -17,7 +17,8 @@
  * Each mutation runs exactly once (in iteration j of a loop that counts r12d down), so the
  * generator knows the dynamic order of all mutations and the value of every patched field.
  */
-import { Prng } from '../cpu/differential/prng';
+import { hexLiteral } from '../../core/hex';
+import { Prng } from '../../core/cpu/differential/prng';
 import {
   IO_STAGING, IO_WINDOWS, RAM_SCRATCH, RAM_SCRATCH_SIZE, SCRATCH, SIZE_KW, mayChangeFlags, randomMmioInsn, signed,
   type Field, type MmioInsn, type Owner,
@@ -115,10 +116,6 @@ interface Mutation {
   flush: string[];
 }
 
-function hex(n: number): string {
-  return n < 0 ? `-0x${(-n).toString(16)}` : `0x${n.toString(16)}`;
-}
-
 /** Fold what an MMIO instruction produced (RFLAGS if it may change them, its destination) into r15. */
 function fold(insn: MmioInsn): string[] {
   const l = mayChangeFlags(insn) ? ['pushfq', 'pop r13', 'xor r15, r13'] : [];
@@ -211,7 +208,7 @@ class ProgramGen {
       const op = wide ? this.rng.pick(['mov', 'add', 'or', 'and', 'sub', 'cmp']) : fixedOp;
       const disp = this.rng.range(0xfe0, 0x1020 - 8);
       const label = this.label('s');
-      const text = `${op} ${r}, [rbx + ${hex(disp)}]`;
+      const text = `${op} ${r}, [rbx + ${hexLiteral(disp)}]`;
       const dst = wide ? r : r.replace(/^e/, 'r');
       this.text.push('align 4096', 'resb 4095', `${name}:`, `${label}:`, `    ${text}`, `${label}_end:`, ...fold({ pre: [], text, post: [], dst, fields: [] }), 'ret');
       this.sites.push({
@@ -270,12 +267,12 @@ class ProgramGen {
         // Stage the bytes in IORAM (an MMIO store), then an emulated movs copies them into the
         // code page: the VMM's own write must invalidate what it caches and what the vCPU predecoded.
         const stage = IO_STAGING[who];
-        lines.push(`mov ${kw} [rbx + ${hex(stage)}], ${val}`, `lea rsi, [rbx + ${hex(stage)}]`, `lea rdi, ${at}`, `mov ecx, ${field.size}`, 'rep movsb');
+        lines.push(`mov ${kw} [rbx + ${hexLiteral(stage)}], ${val}`, `lea rsi, [rbx + ${hexLiteral(stage)}]`, `lea rdi, ${at}`, `mov ecx, ${field.size}`, 'rep movsb');
         break;
       }
     }
     this.mutations++;
-    return { lines: [`; patch ${site.label} ${field.what} -> ${hex(next)} (${writer})`, ...lines], flush: [] };
+    return { lines: [`; patch ${site.label} ${field.what} -> ${hexLiteral(next)} (${writer})`, ...lines], flush: [] };
   }
 
   /** Remap a window slot in tree `tree` to another variant, written by `who`. */
@@ -303,11 +300,11 @@ class ProgramGen {
         break;
       case 'movs-mmio': {
         const stage = IO_STAGING[who] + 8;
-        lines.push(`mov eax, ${v} + ${this.PTE}`, `mov [rbx + ${hex(stage)}], rax`, `lea rsi, [rbx + ${hex(stage)}]`, `lea rdi, ${pte}`, 'movsq');
+        lines.push(`mov eax, ${v} + ${this.PTE}`, `mov [rbx + ${hexLiteral(stage)}], rax`, `lea rsi, [rbx + ${hexLiteral(stage)}]`, `lea rdi, ${pte}`, 'movsq');
         break;
       }
     }
-    const flush = this.rng.bool(0.75) ? info.vas.map((va) => `invlpg [${hex(va)}]`) : ['mov rax, cr3', 'mov cr3, rax'];
+    const flush = this.rng.bool(0.75) ? info.vas.map((va) => `invlpg [${hexLiteral(va)}]`) : ['mov rax, cr3', 'mov cr3, rax'];
     this.mutations++;
     return { lines, flush };
   }
@@ -323,8 +320,8 @@ class ProgramGen {
     const d = this.data;
     const large = this.PTE | 0x80; // 2 MiB leaf
     const mmio = large | 0x18; // uncached: PWT | PCD
-    d.push('align 4096', `pd_low: dq ${hex(large)}, 0x200000 + ${hex(large)}`, 'align 4096');
-    d.push('pd_mmio: resq 503', `dq 0xFEE00000 + ${hex(mmio)}, 0xFF000000 + ${hex(mmio)}`, 'align 4096');
+    d.push('align 4096', `pd_low: dq ${hexLiteral(large)}, 0x200000 + ${hexLiteral(large)}`, 'align 4096');
+    d.push('pd_mmio: resq 503', `dq 0xFEE00000 + ${hexLiteral(mmio)}, 0xFF000000 + ${hexLiteral(mmio)}`, 'align 4096');
     for (const t of ['a', 'b'] as const) {
       const pick = (slot: Slot): string => {
         const info = this.slots.get(slot)!;
@@ -361,7 +358,7 @@ class ProgramGen {
     main.push('_start:', 'cld', 'mov rbx, IORAM_BASE', 'mov rbp, LAPIC_BASE', 'xor r15d, r15d');
     main.push(...this.initRegs(0));
     if (f.ownTables) {
-      main.push('mov r8d, pml4_a', 'mov r9d, pml4_b', 'mov cr3, r8', `mov r14d, ${hex(W0_VA)}`);
+      main.push('mov r8d, pml4_a', 'mov r9d, pml4_b', 'mov cr3, r8', `mov r14d, ${hexLiteral(W0_VA)}`);
     }
 
     const phases = rng.range(1, 2);
@@ -374,7 +371,7 @@ class ProgramGen {
     if (f.vcpus === 2) ap.push(...this.apProgram());
 
     const header = [
-      `; stress program (src/core/invariants/generator.ts)`,
+      `; stress program (src/test/invariants/generator.ts)`,
       `; exitscope: vms=${f.vms} vcpus=${f.vcpus}`,
       `; features: ${Object.entries(f).map(([k, v]) => `${k}=${v}`).join(' ')}`,
     ];
@@ -397,7 +394,7 @@ class ProgramGen {
     // IORAM windows get random contents: rep movsq from RAM (one emulated exit per qword).
     const label = `ioinit${owner}`;
     out.push(`lea rsi, [rel ${label}]`);
-    for (const [lo, hi] of IO_WINDOWS[owner]) out.push(`lea rdi, [rbx + ${hex(lo)}]`, `mov ecx, ${(hi - lo) / 8}`, 'rep movsq');
+    for (const [lo, hi] of IO_WINDOWS[owner]) out.push(`lea rdi, [rbx + ${hexLiteral(lo)}]`, `mov ecx, ${(hi - lo) / 8}`, 'rep movsq');
     return out;
   }
 
@@ -417,7 +414,7 @@ class ProgramGen {
     const out: string[] = [];
     for (const [lo, hi] of IO_WINDOWS[owner]) {
       const l = this.label('L_ck');
-      out.push(`lea rsi, [rbx + ${hex(lo)}]`, `mov ecx, ${(hi - lo) / 8}`, `${l}:`, 'add r15, [rsi]', 'rol r15, 3', 'add rsi, 8', 'dec ecx', `jnz ${l}`);
+      out.push(`lea rsi, [rbx + ${hexLiteral(lo)}]`, `mov ecx, ${(hi - lo) / 8}`, `${l}:`, 'add r15, [rsi]', 'rol r15, 3', 'add rsi, 8', 'dec ecx', `jnz ${l}`);
     }
     // Only this vCPU's half of the RAM scratch buffer: the other half is the other vCPU's.
     const l = this.label('L_ckr');
@@ -451,7 +448,7 @@ class ProgramGen {
         const slot = rng.pick([...this.slots.keys()]);
         slotsUsed.add(slot);
         const va = slot === 'w0' ? null : slot === 'alias' ? ALIAS_VA : ST_VA + 0xfff;
-        items.push({ kind: 'lines', lines: va === null ? ['call r14'] : [`mov r13d, ${hex(va)}`, 'call r13'] });
+        items.push({ kind: 'lines', lines: va === null ? ['call r14'] : [`mov r13d, ${hexLiteral(va)}`, 'call r13'] });
       } else {
         items.push({ kind: 'lines', lines: [`mov cr3, ${rng.pick(['r8', 'r9'])}`] });
       }

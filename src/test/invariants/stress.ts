@@ -3,8 +3,8 @@
  * never caches) and under the strategies that cache or skip the fetch, and report every
  * divergence with the program that shows it.
  */
-import type { Machine } from '../machine';
-import type { Strategy } from '../vmm/exitPath';
+import type { Machine } from '../../core/machine';
+import type { Strategy } from '../../core/events';
 import { generateProgram, KNOWN_BUG_WORKAROUNDS, NO_WORKAROUNDS, type StressProgram, type Workarounds } from './generator';
 import { diffStates, prepare, runStrategy, type GuestState } from './runner';
 

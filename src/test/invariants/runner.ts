@@ -3,13 +3,13 @@
  * every GPR, RIP and RFLAGS of every vCPU of every VM, the console output and the stop reason.
  * The program is assembled once; each strategy gets a fresh Machine built from that result.
  */
-import { assemble, formatDiagnostic, type AsmResult } from '../asm';
-import type { GprName, ICacheCounters, StopInfo } from '../events';
-import { GPR_NAMES } from '../events';
-import { PREDEFINED_SYMBOLS, PROGRAM_ORIGIN } from '../guestAbi';
-import { DEFAULT_MACHINE_CONFIG, Machine, type MachineConfig } from '../machine';
-import { parseTopology, type Topology } from '../../scenarios/catalog';
-import type { Strategy } from '../vmm/exitPath';
+import { assemble, formatDiagnostic, type AsmResult } from '../../core/asm';
+import type { GprName, ICacheCounters, StopInfo, Strategy } from '../../core/events';
+import { GPR_NAMES } from '../../core/events';
+import { hex64 } from '../../core/hex';
+import { PREDEFINED_SYMBOLS, PROGRAM_ORIGIN } from '../../core/guestAbi';
+import { DEFAULT_MACHINE_CONFIG, Machine, type MachineConfig } from '../../core/machine';
+import { parseTopology, type Topology } from '../../core/topology';
 
 export type RegName = GprName | 'rip' | 'rflags';
 export const REG_NAMES: readonly RegName[] = [...GPR_NAMES, 'rip', 'rflags'];
@@ -68,7 +68,6 @@ export function captureState(m: Machine, strategy: Strategy, topology: Topology)
   return { strategy, vcpus, console: m.consoleText(), stop: stop ? { ...stop } : null, retired: c.retired, exits: c.exits.total, icache: { ...c.icache } };
 }
 
-const hex = (v: bigint) => '0x' + BigInt.asUintN(64, v).toString(16).padStart(16, '0');
 
 /**
  * The differences between a reference state and another, one line each, naming the vCPU and
@@ -92,7 +91,7 @@ export function diffStates(ref: GuestState, got: GuestState, opts: { retired?: b
       continue;
     }
     for (const name of REG_NAMES) {
-      if (g.regs[name] !== r.regs[name]) out.push(`${where}: vm ${r.vm} vcpu ${r.vcpu} ${name} = ${hex(g.regs[name])}, expected ${hex(r.regs[name])}`);
+      if (g.regs[name] !== r.regs[name]) out.push(`${where}: vm ${r.vm} vcpu ${r.vcpu} ${name} = ${hex64(g.regs[name], 16)}, expected ${hex64(r.regs[name], 16)}`);
     }
   }
   if (opts.retired && got.retired !== ref.retired) out.push(`${where}: retired ${got.retired} != ${ref.retired}`);
