@@ -4,9 +4,9 @@
  * nor decodes; the MMIO page then reads all ones; a bad access is a #GP the guest can handle.
  */
 import { describe, expect, it } from 'vitest';
-import type { ExitEvent } from '../../core/events';
-import { buildMachine, type MachineConfig } from '../../core/machine';
-import { SCENARIOS } from '../../scenarios';
+import type { ExitEvent } from './events';
+import { buildMachine, type MachineConfig } from './machine';
+import { SCENARIOS } from '../scenarios';
 
 function machine(source: string, config: Partial<MachineConfig> = {}) {
   const built = buildMachine(source, { ramBytes: 16 * 1024 * 1024, ...config }, 'test.s');
