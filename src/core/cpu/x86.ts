@@ -21,7 +21,7 @@ export function msrIntercepted(msr: number): boolean {
   return msr === MSR.APIC_BASE || msr === MSR.TSC_DEADLINE || (msr >= 0x800 && msr <= 0x8ff);
 }
 
-/** Segment-register numbers for segBase (ES CS SS DS FS GS). */
+/** Segment-register names for segBase (ES CS SS DS FS GS), defined with the core's model. */
 export type { SegName } from '../events';
 
 /** IDT gate types (SDM Vol. 3A §6.14.1). */
