@@ -1,9 +1,10 @@
 import { defineConfig } from 'vitest/config';
 import react from '@vitejs/plugin-react';
+import { cspPlugin } from './build/csp.ts';
 import { icedWasmPlugin } from './build/icedWasmPlugin.ts';
 
 export default defineConfig({
-  plugins: [icedWasmPlugin(), react()],
+  plugins: [icedWasmPlugin(), react(), cspPlugin()],
   optimizeDeps: { exclude: ['iced-x86'] },
   worker: { format: 'es', plugins: () => [icedWasmPlugin()] },
   build: { target: 'es2022', chunkSizeWarningLimit: 4000 },

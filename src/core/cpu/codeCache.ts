@@ -121,6 +121,11 @@ export class CodeCache {
     }
   }
 
+  /** The valid blocks (tests and tools: every translated block's source can be inspected). */
+  *blocks(): IterableIterator<Block> {
+    for (const b of this.byEntry.values()) if (b.valid) yield b;
+  }
+
   clear(): void {
     for (const b of this.byEntry.values()) b.valid = false;
     this.byEntry.clear();
