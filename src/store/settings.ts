@@ -2,6 +2,7 @@
 import { DEFAULT_COST_PRESET } from '../core/cost';
 import type { Strategy } from '../core/events';
 import type { Speed } from '../worker/protocol';
+import { DEFAULT_LAYOUT_ID } from './layout';
 
 export type Theme = 'dark' | 'light';
 export const SPEEDS: readonly Speed[] = [1, 4, 16, 64, 256, 'max'];
@@ -15,6 +16,8 @@ export interface Settings {
   icacheSize: number;
   speed: Speed;
   abMode: boolean;
+  /** The named layout preset last chosen (ui/layoutPresets.ts). */
+  layoutPreset: string;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -25,4 +28,5 @@ export const DEFAULT_SETTINGS: Settings = {
   icacheSize: 256,
   speed: 'max',
   abMode: false,
+  layoutPreset: DEFAULT_LAYOUT_ID,
 };

@@ -5,6 +5,7 @@
 import { create } from 'zustand';
 import type { Speed, Strategy } from '../worker/protocol';
 import { DEFAULT_SETTINGS, type Settings, type Theme } from './settings';
+import type { LayoutSpec } from './layout';
 
 export type NoticeKind = 'info' | 'error';
 
@@ -26,6 +27,7 @@ export interface UiState extends Settings {
   source: string;
   fileName: string;
   breakpoints: number[];
+  /** The page's notice, newest only (the page shows one at a time; each leaves by itself). */
   notices: Notice[];
   galleryOpen: boolean;
   /** The page shown; the workspace stays mounted behind the others, so its state survives. */
@@ -33,6 +35,10 @@ export interface UiState extends Settings {
   shareOpen: boolean;
   /** False until startup has applied the URL (a link or example) and loaded the program. */
   booted: boolean;
+  /** What the machine side shows (a named preset or a lesson's own spec). */
+  layout: LayoutSpec;
+  /** Counts applyLayout calls: after one, the spec's sizes win over the sizes saved for it. */
+  layoutRevision: number;
   setSettings(patch: Partial<Settings>): void;
   setSource(source: string, fileName?: string): void;
   setBreakpoints(lines: number[]): void;
@@ -42,9 +48,14 @@ export interface UiState extends Settings {
   /** Show a page (the welcome's "reproduce the seed" calls showView('experiment')). */
   showView(view: AppView): void;
   setShareOpen(open: boolean): void;
+  /** Shows `spec` now, at the spec's own sizes (a preset chosen, a lesson's focus). */
+  applyLayout(spec: LayoutSpec): void;
 }
 
 let noticeSeq = 0;
+
+/** Until startup sets the saved preset (App), nothing is placed. */
+const EMPTY_LAYOUT: LayoutSpec = { id: 'none', title: '', editor: 36, columns: [] };
 
 export const useUiStore = create<UiState>()((set) => ({
   ...DEFAULT_SETTINGS,
@@ -56,6 +67,8 @@ export const useUiStore = create<UiState>()((set) => ({
   view: 'workspace',
   shareOpen: false,
   booted: false,
+  layout: EMPTY_LAYOUT,
+  layoutRevision: 0,
   setSettings(patch) {
     set(patch);
   },
@@ -67,8 +80,8 @@ export const useUiStore = create<UiState>()((set) => ({
   },
   notify(n) {
     const id = ++noticeSeq;
-    // One notice of each kind of text at a time: a repeat replaces the old one.
-    set((s) => ({ notices: [...s.notices.filter((x) => x.text !== n.text), { ...n, id }].slice(-4) }));
+    // One notice at a time: a new one replaces the last (a pile of old ones eats the page).
+    set({ notices: [{ ...n, id }] });
     return id;
   },
   dismiss(id) {
@@ -82,6 +95,9 @@ export const useUiStore = create<UiState>()((set) => ({
   },
   setShareOpen(open) {
     set({ shareOpen: open });
+  },
+  applyLayout(spec) {
+    set((s) => ({ layout: spec, layoutRevision: s.layoutRevision + 1 }));
   },
 }));
 

@@ -12,7 +12,8 @@ import { fullPageUrl, parseEmbed, type EmbedSpec } from './embed';
 import { EmbedView } from './EmbedView';
 import { applyEmbed, applyUrl, initFromStorage, onHashChange } from './files';
 import { Gallery } from './Gallery';
-import { Notices } from './Notices';
+import { layoutPreset } from './layoutPresets';
+import { Notices, NoticeToasts } from './Notices';
 import { installViewRoute } from './route';
 import { ShareDialog } from './ShareDialog';
 import { installShortcuts } from './shortcuts';
@@ -25,6 +26,8 @@ if (!embed) {
   initFromStorage();
   installViewRoute();
 }
+// The saved preset, at the sizes saved for it (applyLayout would reset them to the preset's).
+useUiStore.setState({ layout: layoutPreset(useUiStore.getState().layoutPreset) });
 
 // The pages beside the workspace load on first use (recharts and the experiment's worker stay
 // out of the first paint).
@@ -101,6 +104,7 @@ function FullApp() {
           {view === 'experiment' ? <ExperimentView /> : <GlossaryView />}
         </Suspense>
       )}
+      <NoticeToasts />
       <Gallery />
       <ShareDialog />
     </div>

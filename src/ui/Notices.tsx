@@ -1,8 +1,10 @@
 /**
- * Messages above the workspace: the worker's health and runaway banners (per side), and the
- * page's notices (share links, files, restored drafts).
+ * Messages: the worker's health and runaway banners (per side) above the workspace, where they
+ * stay while they hold; and the page's notice (share links, files, restored drafts), one at a
+ * time, floating over the bottom of the editor so the panels do not move, leaving by itself
+ * after a while (not while the pointer or the focus is on it).
  */
-import { useSyncExternalStore } from 'react';
+import { useEffect, useState, useSyncExternalStore } from 'react';
 import { useMachineStore, MachineStoreContext } from '../store/machineStore';
 import { useUiStore, type Notice } from '../store/uiStore';
 import * as ctl from './controller';
@@ -30,10 +32,30 @@ function MachineMessages({ label }: { label: string }) {
   );
 }
 
-function NoticeRow({ n }: { n: Notice }) {
+/** How long a notice stays: long enough to read it, or to copy a link or press its button. */
+function noticeMs(n: Notice): number {
+  if (n.link || n.restoreDraft) return 12_000;
+  return n.kind === 'error' ? 10_000 : 6_000;
+}
+
+function NoticeToast({ n }: { n: Notice }) {
   const dismiss = () => useUiStore.getState().dismiss(n.id);
+  const [held, setHeld] = useState(false);
+  useEffect(() => {
+    if (held) return;
+    const t = setTimeout(() => useUiStore.getState().dismiss(n.id), noticeMs(n));
+    return () => clearTimeout(t);
+  }, [n, held]);
   return (
-    <div className={`notice ${n.kind}`} role={n.kind === 'error' ? 'alert' : 'status'} data-testid={n.kind === 'error' ? 'notice-error' : 'notice'}>
+    <div
+      className={`notice toast ${n.kind}`}
+      role={n.kind === 'error' ? 'alert' : 'status'}
+      data-testid={n.kind === 'error' ? 'notice-error' : 'notice'}
+      onMouseEnter={() => setHeld(true)}
+      onMouseLeave={() => setHeld(false)}
+      onFocus={() => setHeld(true)}
+      onBlur={() => setHeld(false)}
+    >
       <span>{n.text}</span>
       {n.link && (
         <input className="share-link" data-testid="share-link" readOnly value={n.link} onFocus={(e) => e.currentTarget.select()} aria-label="Share link" />
@@ -49,7 +71,6 @@ function NoticeRow({ n }: { n: Notice }) {
 }
 
 export function Notices() {
-  const notices = useUiStore((s) => s.notices);
   const b = useSyncExternalStore(ctl.subscribeSides, ctl.sideB);
   return (
     <div className="notices">
@@ -59,7 +80,12 @@ export function Notices() {
           <MachineMessages label="B: " />
         </MachineStoreContext.Provider>
       )}
-      {notices.map((n) => <NoticeRow key={n.id} n={n} />)}
     </div>
   );
+}
+
+/** The page's one notice, over the bottom left of the page. */
+export function NoticeToasts() {
+  const n = useUiStore((s) => s.notices.at(-1));
+  return <div className="toasts">{n && <NoticeToast key={n.id} n={n} />}</div>;
 }

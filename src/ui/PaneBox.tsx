@@ -28,10 +28,10 @@ class PanelBoundary extends Component<{ title: string; children: ReactNode }, { 
   }
 }
 
-export function PaneBox({ panel, collapsed, onToggle }: { panel: ResolvedPanel; collapsed: boolean; onToggle: () => void }) {
+export function PaneBox({ panel, collapsed, dimmed = false, onToggle }: { panel: ResolvedPanel; collapsed: boolean; dimmed?: boolean; onToggle: () => void }) {
   const { Component: Body } = panel;
   return (
-    <section className={`pane${collapsed ? ' collapsed' : ''}`} aria-label={panel.title} data-pane={panel.id}>
+    <section className={`pane${collapsed ? ' collapsed' : ''}${dimmed ? ' dimmed' : ''}`} aria-label={panel.title} data-pane={panel.id}>
       <header className="pane-header">
         <button
           type="button"
@@ -66,11 +66,11 @@ export function PaneBox({ panel, collapsed, onToggle }: { panel: ResolvedPanel; 
 }
 
 /** A PaneBox inside a collapsible resizable Panel; collapse state follows the Panel's size. */
-export function CollapsiblePane({ panel, onCollapsedChange, collapsed, defaultSize }: {
+export function CollapsiblePane({ panel, onCollapsedChange, collapsed, dimmed }: {
   panel: ResolvedPanel;
   collapsed: boolean;
+  dimmed?: boolean;
   onCollapsedChange: (id: string, collapsed: boolean) => void;
-  defaultSize?: number;
 }) {
   const ref = usePanelRef();
   return (
@@ -80,13 +80,13 @@ export function CollapsiblePane({ panel, onCollapsedChange, collapsed, defaultSi
       collapsible
       collapsedSize={PANE_HEADER_PX}
       minSize={90}
-      defaultSize={defaultSize}
       className="pane-panel"
       onResize={(size) => onCollapsedChange(panel.id, size.inPixels <= PANE_HEADER_PX + 2)}
     >
       <PaneBox
         panel={panel}
         collapsed={collapsed}
+        dimmed={dimmed}
         onToggle={() => {
           const p = ref.current;
           if (!p) return;

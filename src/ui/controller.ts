@@ -9,6 +9,7 @@ import type { RunConfig, Speed } from '../worker/protocol';
 import { MachineClient } from './machineClient';
 import type { Settings } from '../store/settings';
 import { pageStorage, saveSettings } from './persist';
+import { layoutPreset } from './layoutPresets';
 
 /**
  * Guest instructions before a run stops with 'limit'. High on purpose: a guest that runs away
@@ -165,11 +166,18 @@ export function setAbMode(on: boolean): void {
   syncAbMode();
 }
 
+/** The teacher picked a named layout: show it at its own sizes, and keep the choice. */
+export function chooseLayoutPreset(id: string): void {
+  updateSettings({ layoutPreset: id });
+  useUiStore.getState().applyLayout(layoutPreset(id));
+}
+
 export function updateSettings(patch: Partial<Settings>): void {
   const ui = useUiStore.getState();
   ui.setSettings(patch);
   const s = useUiStore.getState();
   saveSettings(pageStorage(), {
     theme: s.theme, strategy: s.strategy, strategyB: s.strategyB, preset: s.preset, icacheSize: s.icacheSize, speed: s.speed, abMode: s.abMode,
+    layoutPreset: s.layoutPreset,
   });
 }

@@ -8,14 +8,14 @@ import {
 describe('settings persistence', () => {
   it('round-trips', () => {
     const s = memoryStorage();
-    const settings = { ...DEFAULT_SETTINGS, theme: 'light' as const, strategy: 'apicv' as const, speed: 16, abMode: true };
+    const settings = { ...DEFAULT_SETTINGS, theme: 'light' as const, strategy: 'apicv' as const, speed: 16, abMode: true, layoutPreset: 'cache' };
     saveSettings(s, settings);
     expect(loadSettings(s)).toEqual(settings);
   });
 
   it('falls back field by field on bad data', () => {
     expect(parseSettings(null)).toEqual(DEFAULT_SETTINGS);
-    expect(parseSettings({ theme: 'neon', strategy: 'none', icacheSize: -3, speed: 7, preset: 'x' })).toEqual({ ...DEFAULT_SETTINGS, strategy: 'none' });
+    expect(parseSettings({ theme: 'neon', strategy: 'none', icacheSize: -3, speed: 7, preset: 'x', layoutPreset: 'bogus' })).toEqual({ ...DEFAULT_SETTINGS, strategy: 'none' });
     const s = memoryStorage();
     s.setItem(KEYS.settings, '{not json');
     expect(loadSettings(s)).toEqual(DEFAULT_SETTINGS);

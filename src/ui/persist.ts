@@ -8,6 +8,7 @@ import { isStrategy } from '../core/events';
 import type { Speed } from '../worker/protocol';
 import { DEFAULT_SETTINGS, SPEEDS, type Settings } from '../store/settings';
 import { ICACHE_SIZE_MAX, ICACHE_SIZE_MIN } from './share';
+import { isLayoutPresetId } from './layoutPresets';
 
 export type KeyValueStorage = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
 
@@ -79,6 +80,7 @@ export function parseSettings(data: unknown): Settings {
     icacheSize: isIcacheSize(data.icacheSize) ? data.icacheSize : d.icacheSize,
     speed: SPEEDS.includes(data.speed as Speed) ? (data.speed as Speed) : d.speed,
     abMode: typeof data.abMode === 'boolean' ? data.abMode : d.abMode,
+    layoutPreset: isLayoutPresetId(data.layoutPreset) ? data.layoutPreset : d.layoutPreset,
   };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { shortcutFor } from './shortcuts';
+import { layoutShortcut, shortcutFor } from './shortcuts';
 
 const key = (key: string, mods: Partial<{ shiftKey: boolean; ctrlKey: boolean; metaKey: boolean; altKey: boolean }> = {}) =>
   ({ key, shiftKey: false, ctrlKey: false, metaKey: false, altKey: false, ...mods });
@@ -17,5 +17,15 @@ describe('shortcuts', () => {
     expect(shortcutFor(key('Escape'), true)).toBe('pause');
     expect(shortcutFor(key('Enter'), false)).toBeNull();
     expect(shortcutFor(key('F5', { altKey: true }), false)).toBeNull();
+  });
+  it('pick a layout preset with Alt and a digit, by the key pressed (any keyboard layout)', () => {
+    const code = (c: string, mods: Partial<{ shiftKey: boolean; ctrlKey: boolean; altKey: boolean }> = {}) =>
+      ({ code: c, shiftKey: false, ctrlKey: false, metaKey: false, altKey: true, ...mods });
+    expect(layoutShortcut(code('Digit1'), 4)).toBe(0);
+    expect(layoutShortcut(code('Digit4'), 4)).toBe(3);
+    expect(layoutShortcut(code('Digit5'), 4)).toBeNull();
+    expect(layoutShortcut(code('Digit1', { altKey: false }), 4)).toBeNull();
+    expect(layoutShortcut(code('Digit1', { ctrlKey: true }), 4)).toBeNull();
+    expect(layoutShortcut(code('KeyA'), 4)).toBeNull();
   });
 });

@@ -1,11 +1,13 @@
 /**
  * Keyboard shortcuts, handled on the window in the capture phase so they work inside Monaco:
  * F5 run/continue, Esc pause (only while running: otherwise Esc stays Monaco's), F10 step,
- * Shift+F10 step to the next exit, Ctrl+Enter (Cmd+Enter) assemble and reset.
+ * Shift+F10 step to the next exit, Ctrl+Enter (Cmd+Enter) assemble and reset, Alt+1..4 the
+ * layout presets.
  */
 import { defaultMachineStore } from '../store/machineStore';
 import { useUiStore } from '../store/uiStore';
 import * as ctl from './controller';
+import { LAYOUT_PRESETS } from './layoutPresets';
 
 export type ShortcutAction = 'run' | 'pause' | 'step' | 'stepExit' | 'assembleAndReset';
 
@@ -19,8 +21,23 @@ export function shortcutFor(e: Pick<KeyboardEvent, 'key' | 'shiftKey' | 'ctrlKey
   return null;
 }
 
+/** Pure: the index of the layout preset a key press picks (Alt+1 is the first), or null. */
+export function layoutShortcut(e: Pick<KeyboardEvent, 'code' | 'shiftKey' | 'ctrlKey' | 'metaKey' | 'altKey'>, presets: number): number | null {
+  if (!e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return null;
+  const m = /^Digit([1-9])$/.exec(e.code);
+  const i = m ? Number(m[1]) - 1 : -1;
+  return i >= 0 && i < presets ? i : null;
+}
+
 export function installShortcuts(): () => void {
   const onKey = (e: KeyboardEvent) => {
+    const preset = layoutShortcut(e, LAYOUT_PRESETS.length);
+    if (preset !== null) {
+      e.preventDefault();
+      e.stopPropagation();
+      ctl.chooseLayoutPreset(LAYOUT_PRESETS[preset].id);
+      return;
+    }
     const action = shortcutFor(e, defaultMachineStore.getState().running);
     if (!action) return;
     if (!useUiStore.getState().booted) return;

@@ -29,7 +29,8 @@ import '../panels.css';
 const CHART_MS_RUNNING = 1000;
 const CHART_MS_IDLE = 1000;
 const MAX_POINTS = 120;
-const H = 150;
+/** Charts share the panel's height (two by two when it is wide enough), but never shrink below this. */
+const MIN_H = 110;
 const SIDE_COLORS = ['#3f8fdc', '#e67e22', '#2ecc71', '#d0508a'];
 
 export interface ChartSide {
@@ -52,7 +53,7 @@ function ChartBox({ title, testid, name, children }: { title: string; testid: st
   return (
     <div className="xs-chart" data-testid={testid} ref={ref}>
       <div className="xs-chart-title">{title}<button type="button" className="xs-btn xs-right" onClick={() => void png()} title="Save this chart as PNG">PNG</button></div>
-      <ResponsiveContainer width="100%" height={H}>{children}</ResponsiveContainer>
+      <div className="xs-chart-body"><ResponsiveContainer width="100%" height="100%" minHeight={MIN_H}>{children}</ResponsiveContainer></div>
     </div>
   );
 }

@@ -1,0 +1,108 @@
+/**
+ * Layout presets at 1280x720 (a projector): each preset opens the panels it is about, with their
+ * key content inside the visible part of the panel (not cut off, not scrolled away), and keeps
+ * the rest one click away. Screenshots of every preset go to e2e/artifacts/.
+ */
+import { test, expect, type Locator, type Page } from '@playwright/test';
+
+const ART = 'e2e/artifacts';
+
+async function openExample(page: Page, name: string) {
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await page.goto('/');
+  await page.evaluate(() => localStorage.clear());
+  await page.goto(`/?example=${name}`);
+  await expect(page.getByTestId('stop-reason')).toHaveText(/^(ready|paused)$/, { timeout: 30_000 });
+}
+
+async function choose(page: Page, preset: string) {
+  await page.getByTestId('layout-select').selectOption(preset);
+  await expect(page.locator('.machine')).toHaveAttribute('data-layout', preset);
+}
+
+/** `inner` lies wholly inside what `outer` shows (its box, clipped by its scroll area). */
+async function expectWithin(inner: Locator, outer: Locator, what: string) {
+  await expect(inner, what).toBeVisible();
+  const a = await inner.boundingBox();
+  const b = await outer.boundingBox();
+  expect(a && b, what).toBeTruthy();
+  if (!a || !b) return;
+  expect(a.x, `${what}: left edge`).toBeGreaterThanOrEqual(b.x - 1);
+  expect(a.y, `${what}: top edge`).toBeGreaterThanOrEqual(b.y - 1);
+  expect(a.x + a.width, `${what}: right edge`).toBeLessThanOrEqual(b.x + b.width + 1);
+  expect(a.y + a.height, `${what}: bottom edge`).toBeLessThanOrEqual(b.y + b.height + 1);
+}
+
+const paneBody = (page: Page, id: string) => page.locator(`[data-pane="${id}"] .pane-body`);
+
+async function expectOpen(page: Page, ids: string[], collapsed: string[]) {
+  for (const id of ids) await expect(page.locator(`[data-pane="${id}"]`), id).not.toHaveClass(/collapsed/);
+  for (const id of collapsed) {
+    await expect(page.locator(`[data-pane="${id}"]`), id).toHaveClass(/collapsed/);
+    await expect(page.getByTestId(`pane-toggle-${id}`), id).toBeInViewport();
+  }
+}
+
+test('the Exit preset shows every stage of an exit and its whole 24-reference walk at 1280x720', async ({ page }) => {
+  await openExample(page, 'lapic-microbench');
+  await page.getByTestId('strategy-select').selectOption('none');
+  await choose(page, 'exit');
+  await page.getByTestId('btn-step-exit').click();
+  await expect(page.getByTestId('walk-grid').getByTestId('walk-ref')).toHaveCount(24, { timeout: 15_000 });
+  await expectOpen(page, ['pipeline', 'walk', 'log'], ['icache', 'memory', 'charts', 'bench-table', 'console']);
+  const stages = page.getByTestId('exit-pipeline').locator('[data-stage]');
+  expect(await stages.count()).toBeGreaterThanOrEqual(6);
+  for (const stage of await stages.all()) await expectWithin(stage, paneBody(page, 'pipeline'), `stage ${await stage.getAttribute('data-stage')}`);
+  await page.waitForTimeout(24 * 70 + 400); // the walk animation
+  const refs = page.getByTestId('walk-grid').getByTestId('walk-ref');
+  await expectWithin(refs.first(), paneBody(page, 'walk'), 'first walk reference');
+  await expectWithin(refs.last(), paneBody(page, 'walk'), 'last walk reference');
+  await page.screenshot({ path: `${ART}/layout-exit-1280x720.png` });
+});
+
+test('the Cache preset shows the cache entries, the memory map and the log after a run', async ({ page }) => {
+  await openExample(page, 'lapic-microbench');
+  await choose(page, 'cache');
+  await page.getByTestId('btn-run').click();
+  await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 45_000 });
+  await expectOpen(page, ['icache', 'memory', 'log', 'pipeline'], ['walk', 'registers', 'charts', 'bench-table', 'console']);
+  const row = page.getByTestId('icache-table').getByTestId('icache-row').first();
+  await expectWithin(row, paneBody(page, 'icache'), 'first cache entry');
+  await expectWithin(page.getByTestId('memory-map').locator('canvas').first(), paneBody(page, 'memory'), 'memory map');
+  await expectWithin(page.getByTestId('event-log').getByTestId('exit-row').last(), paneBody(page, 'log'), 'newest exit');
+  await page.waitForTimeout(800);
+  await page.screenshot({ path: `${ART}/layout-cache-1280x720.png` });
+});
+
+test('the Numbers preset shows all four charts and every bench column after a run', async ({ page }) => {
+  await openExample(page, 'lapic-microbench');
+  await choose(page, 'numbers');
+  await page.getByTestId('btn-run').click();
+  await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 45_000 });
+  await expectOpen(page, ['charts', 'bench-table', 'pipeline', 'log'], ['walk', 'icache', 'memory', 'registers', 'console']);
+  for (const id of ['chart-exits', 'chart-hitrate', 'chart-cycles', 'chart-ab']) {
+    await expect(page.getByTestId(id).locator('.recharts-wrapper > svg.recharts-surface')).toBeVisible({ timeout: 10_000 });
+    await expectWithin(page.getByTestId(id), paneBody(page, 'charts'), id);
+  }
+  const headers = page.getByTestId('bench-table').locator('th');
+  expect(await headers.count()).toBeGreaterThan(4);
+  for (const th of await headers.all()) await expectWithin(th, paneBody(page, 'bench-table'), `bench column "${await th.innerText()}"`);
+  await page.waitForTimeout(800);
+  await page.screenshot({ path: `${ART}/layout-numbers-1280x720.png` });
+});
+
+test('the All preset keeps every panel open, and the chosen preset survives a reload', async ({ page }) => {
+  await openExample(page, 'lapic-microbench');
+  await page.getByTestId('btn-run').click();
+  await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 45_000 });
+  await choose(page, 'all');
+  await expectOpen(page, ['pipeline', 'walk', 'registers', 'console', 'icache', 'memory', 'log', 'charts', 'bench-table'], []);
+  await page.waitForTimeout(800);
+  await page.screenshot({ path: `${ART}/layout-all-1280x720.png` });
+  // Alt+2 picks the second preset from anywhere, and the choice is kept.
+  await page.keyboard.press('Alt+Digit2');
+  await expect(page.locator('.machine')).toHaveAttribute('data-layout', 'exit');
+  await page.reload();
+  await expect(page.locator('.machine')).toHaveAttribute('data-layout', 'exit');
+  await expect(page.getByTestId('layout-select')).toHaveValue('exit');
+});

@@ -1,0 +1,77 @@
+/**
+ * The named layouts a teacher switches between (the layout menu, Alt+1..4). Each is a
+ * LayoutSpec (src/store/layout.ts): data, not code, so a lesson can build its own the same way.
+ * Sized for a 1280x720 projector: what a preset is about gets the room, the rest stays one
+ * click away as a title bar.
+ */
+import { DEFAULT_LAYOUT_ID, type LayoutSpec } from '../store/layout';
+
+export { DEFAULT_LAYOUT_ID };
+
+export const LAYOUT_PRESETS: readonly LayoutSpec[] = [
+  {
+    id: 'all',
+    title: 'All',
+    blurb: 'every panel open',
+    editor: 36,
+    columns: [
+      { size: 50, panels: [
+        { id: 'pipeline', size: 30 }, { id: 'walk', size: 36 }, { id: 'registers', size: 20 }, { id: 'console', size: 14 },
+      ] },
+      { size: 50, panels: [
+        { id: 'icache', size: 22 }, { id: 'memory', size: 14 }, { id: 'log', size: 24 }, { id: 'charts', size: 22 }, { id: 'bench-table', size: 18 },
+      ] },
+    ],
+  },
+  {
+    id: 'exit',
+    title: 'Exit',
+    blurb: 'one exit, large: the pipeline stage by stage and its 2D page walk',
+    editor: 28,
+    columns: [
+      { size: 64, panels: [{ id: 'pipeline', size: 36 }, { id: 'walk', size: 64 }] },
+      { size: 36, panels: [
+        { id: 'log', size: 60 }, { id: 'registers', size: 40 },
+        { id: 'icache', size: 30, collapsed: true }, { id: 'memory', size: 20, collapsed: true },
+        { id: 'charts', size: 30, collapsed: true }, { id: 'bench-table', size: 20, collapsed: true }, { id: 'console', size: 20, collapsed: true },
+      ] },
+    ],
+  },
+  {
+    id: 'cache',
+    title: 'Cache',
+    blurb: 'the instruction cache, the pages it write-protects, the exits that hit or fault',
+    editor: 30,
+    columns: [
+      { size: 52, panels: [{ id: 'icache', size: 62 }, { id: 'memory', size: 38 }] },
+      { size: 48, panels: [
+        { id: 'log', size: 55 }, { id: 'pipeline', size: 45 },
+        { id: 'walk', size: 40, collapsed: true }, { id: 'registers', size: 20, collapsed: true },
+        { id: 'charts', size: 30, collapsed: true }, { id: 'bench-table', size: 20, collapsed: true }, { id: 'console', size: 20, collapsed: true },
+      ] },
+    ],
+  },
+  {
+    id: 'numbers',
+    title: 'Numbers',
+    blurb: 'charts and the bench table: what each strategy costs',
+    editor: 26,
+    columns: [
+      { size: 60, panels: [{ id: 'charts', size: 68 }, { id: 'bench-table', size: 32 }] },
+      { size: 40, panels: [
+        { id: 'pipeline', size: 45 }, { id: 'log', size: 55 },
+        { id: 'walk', size: 40, collapsed: true }, { id: 'icache', size: 30, collapsed: true }, { id: 'memory', size: 20, collapsed: true },
+        { id: 'registers', size: 20, collapsed: true }, { id: 'console', size: 20, collapsed: true },
+      ] },
+    ],
+  },
+];
+
+export function isLayoutPresetId(x: unknown): x is string {
+  return typeof x === 'string' && LAYOUT_PRESETS.some((p) => p.id === x);
+}
+
+/** The preset with this id, or the default one. */
+export function layoutPreset(id: string): LayoutSpec {
+  return LAYOUT_PRESETS.find((p) => p.id === id) ?? LAYOUT_PRESETS[0];
+}
