@@ -6,8 +6,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { buildMachine } from '../src/core/machine';
 import { COST_PRESET_NAMES, isCostPresetName, type CostPresetName } from '../src/core/cost';
+import { runWorkload, SEED_FIGURES, speedup } from '../src/core/experiment';
 import { loadScenarios } from '../src/scenarios/loadFromDisk';
 import { STRATEGIES, type Strategy } from '../src/core/events';
 import { measureExitThroughput } from './exits';
@@ -16,14 +16,6 @@ const args = process.argv.slice(2);
 const presetArg = args.includes('--preset') ? args[args.indexOf('--preset') + 1] : undefined;
 const preset: CostPresetName = presetArg && isCostPresetName(presetArg) ? presetArg : 'nehalem-2014';
 const only = args.filter((a) => !a.startsWith('--') && a !== presetArg);
-
-/** What the seed measured, for the scenarios that mirror its workloads. */
-const SEED: Record<string, string> = {
-  'lapic-microbench': '35-40% faster with the cache',
-  'cpu-bound-timer': 'no difference (shell loop)',
-  'syscall-loop': 'no difference (getuid)',
-  'memory-copy': 'no difference (dd)',
-};
 
 interface Row {
   scenario: string;
@@ -41,33 +33,28 @@ interface Row {
   seed?: string;
 }
 
+// The same runs as the app's experiment page (src/core/experiment.ts: runWorkload).
 const rows: Row[] = [];
 for (const s of loadScenarios().filter((x) => only.length === 0 || only.includes(x.name))) {
   let noneCycles = 0;
   for (const strategy of STRATEGIES) {
-    const built = buildMachine(s.source, { strategy, preset }, `${s.name}.s`);
-    if (!built.ok) throw new Error(`${s.name}: ${built.diagnostics.map((d) => d.message).join('; ')}`);
-    const m = built.machine;
-    const t0 = performance.now();
-    m.runToEnd();
-    const hostMs = performance.now() - t0;
-    const c = m.counters();
-    if (strategy === 'none') noneCycles = c.cycles.total;
-    const exitCycles = c.cycles.total - c.cycles.guest;
+    const r = runWorkload(s.name, s.source, strategy, { preset, clock: () => performance.now() });
+    if (strategy === 'none') noneCycles = r.cycles.total;
+    const exitCycles = r.cycles.total - r.cycles.guest;
     rows.push({
       scenario: s.name,
       strategy,
-      stop: m.stopInfo()?.reason ?? '?',
-      retired: c.retired,
-      exits: c.exits.total,
-      hitRate: c.icache.lookups ? c.icache.hits / c.icache.lookups : null,
-      cyclesTotal: Math.round(c.cycles.total),
-      cyclesPerExit: c.exits.total ? Math.round(exitCycles / c.exits.total) : 0,
-      speedupVsNone: noneCycles / c.cycles.total - 1,
-      hostMs,
-      hostNsPerExit: c.hostNsPerExit,
-      exitsPerSec: c.exits.total / (hostMs / 1000),
-      seed: strategy === 'icache' ? SEED[s.name] : undefined,
+      stop: r.stop,
+      retired: r.retired,
+      exits: r.exits,
+      hitRate: r.hitRate,
+      cyclesTotal: Math.round(r.cycles.total),
+      cyclesPerExit: r.exits ? Math.round(exitCycles / r.exits) : 0,
+      speedupVsNone: speedup(noneCycles, r.cycles.total),
+      hostMs: r.hostMs,
+      hostNsPerExit: r.hostNsPerExit,
+      exitsPerSec: r.exits / (r.hostMs / 1000),
+      seed: strategy === 'icache' ? SEED_FIGURES[s.name]?.text : undefined,
     });
   }
 }

@@ -4,8 +4,12 @@ import {
   COST_PRESET_NAMES,
   COST_PRESET_TITLES,
   type CostModel,
+  COST_CONSTANTS,
+  chargeCycles,
   costPreset,
+  cyclesOfUnits,
   decodeCycles,
+  newCostUnits,
   fetchCycles,
   guestCycles,
   icacheInsertCycles,
@@ -76,6 +80,23 @@ describe('cost presets', () => {
       });
     });
   }
+
+  it('records, in units, exactly what each stage helper charges', () => {
+    expect([...COST_CONSTANTS].sort()).toEqual(KEYS.filter((k) => k !== 'ghz').sort());
+    const m = COST_PRESETS['skylake-2020'];
+    const u = newCostUnits();
+    const charged =
+      walkCycles(24, m, u) + fetchCycles(2, 15, m, u) + decodeCycles(7, m, u) + icacheInsertCycles(3, m, u) +
+      icacheInsertCycles(0, m, u) + invalidateCycles(2, 1, m, u) + guestCycles(1001, m, u) + chargeCycles('exit', 3, m, u);
+    expect(cyclesOfUnits(u, m)).toBe(charged);
+    expect(u).toMatchObject({ walkRefLatency: 24, mapPage: 2, copyPerByte: 15, decodePerByte: 7, icacheInsert: 2, eptProtectPage: 4, invept: 2, exit: 3, guestInsn: 1001 });
+    // The same units under another host's constants: what the what-if view computes.
+    const n = COST_PRESETS['nehalem-2014'];
+    expect(cyclesOfUnits(u, n)).toBe(
+      walkCycles(24, n) + fetchCycles(2, 15, n) + decodeCycles(7, n) + icacheInsertCycles(3, n) + icacheInsertCycles(0, n) +
+      invalidateCycles(2, 1, n) + guestCycles(1001, n) + 3 * n.exit,
+    );
+  });
 
   it('models the 2014 host as slower per exit than the 2020 host', () => {
     expect(COST_PRESETS['nehalem-2014'].exit).toBeGreaterThan(COST_PRESETS['skylake-2020'].exit);

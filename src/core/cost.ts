@@ -269,25 +269,84 @@ export function costPreset(name: string): Readonly<CostModel> {
   return COST_PRESETS[name];
 }
 
-// ---- stage helpers (pure) -------------------------------------------------------------------
+// ---- cost units: what a run charged, per constant --------------------------------------------
+
+/** The constants that are charged (all but `ghz`, which only converts cycles for display). */
+export type CostConstant = Exclude<keyof CostModel, 'ghz'>;
+
+export const COST_CONSTANTS: readonly CostConstant[] = [
+  'exit', 'walkRefLatency', 'walkRefOverhead', 'mapPage', 'copyBase', 'copyPerByte',
+  'decodeBase', 'decodePerByte', 'emulate', 'icacheLookup', 'icacheInsert', 'eptProtectPage',
+  'invept', 'invalidateBase', 'invalidatePerEntry', 'apicvAccess', 'apicWriteHandler',
+  'guestInsn', 'injectInterrupt', 'ipiSend', 'timerArm',
+];
+
+/**
+ * How many units of each constant a run charged (a walk of 24 references is 24 units of
+ * walkRefLatency and of walkRefOverhead; a 7-byte decode one decodeBase and 7 decodePerByte).
+ * Every modeled cycle is some constant times its units, so the run's cycles under ANY model
+ * are `cyclesOfUnits(units, model)`: the what-if view recomputes a run without running it.
+ * That holds exactly as long as the run itself does not depend on the cycles (a guest that
+ * sees time pass, through the LAPIC timer or the TSC, takes other paths under other costs).
+ */
+export type CostUnits = Record<CostConstant, number>;
+
+export function newCostUnits(): CostUnits {
+  const u = {} as CostUnits;
+  for (const k of COST_CONSTANTS) u[k] = 0;
+  return u;
+}
+
+/** Modeled cycles of `units` under `m`: the sum of units × constant. */
+export function cyclesOfUnits(units: Readonly<CostUnits>, m: Readonly<CostModel>, keys: readonly CostConstant[] = COST_CONSTANTS): number {
+  let sum = 0;
+  for (const k of keys) sum += units[k] * m[k];
+  return sum;
+}
+
+/**
+ * Which constants each stage charges. The walk, fetch and decode stages charge theirs and no
+ * others (the why-column's "share of cycles on walk + fetch + decode" reads them from units).
+ */
+export const STAGE_CONSTANTS = {
+  walk: ['walkRefLatency', 'walkRefOverhead'],
+  fetch: ['mapPage', 'copyBase', 'copyPerByte'],
+  decode: ['decodeBase', 'decodePerByte'],
+} as const satisfies Record<string, readonly CostConstant[]>;
+
+/** `n` units of one constant, recorded into `units` when given. */
+export function chargeCycles(key: CostConstant, n: number, m: CostModel, units?: CostUnits): number {
+  if (units) units[key] += n;
+  return n * m[key];
+}
+
+// ---- stage helpers (pure apart from recording into the optional units) ----------------------
 
 /** A software page walk of `refs` memory references (24 for a full 4-level/4-level walk). */
-export function walkCycles(refs: number, m: CostModel): number {
+export function walkCycles(refs: number, m: CostModel, units?: CostUnits): number {
+  if (units) { units.walkRefLatency += refs; units.walkRefOverhead += refs; }
   return refs * (m.walkRefLatency + m.walkRefOverhead);
 }
 
 /** Holding `pages` guest pages, copying `bytes` fetched bytes out of them, releasing them. */
-export function fetchCycles(pages: number, bytes: number, m: CostModel): number {
+export function fetchCycles(pages: number, bytes: number, m: CostModel, units?: CostUnits): number {
+  if (units) { units.mapPage += pages; units.copyBase++; units.copyPerByte += bytes; }
   return pages * m.mapPage + m.copyBase + bytes * m.copyPerByte;
 }
 
 /** Decoding one instruction of `length` bytes. */
-export function decodeCycles(length: number, m: CostModel): number {
+export function decodeCycles(length: number, m: CostModel, units?: CostUnits): number {
+  if (units) { units.decodeBase++; units.decodePerByte += length; }
   return m.decodeBase + length * m.decodePerByte;
 }
 
 /** Inserting a cache entry and write-protecting `newlyProtectedPages` pages (+ one INVEPT). */
-export function icacheInsertCycles(newlyProtectedPages: number, m: CostModel): number {
+export function icacheInsertCycles(newlyProtectedPages: number, m: CostModel, units?: CostUnits): number {
+  if (units) {
+    units.icacheInsert++;
+    units.eptProtectPage += newlyProtectedPages;
+    if (newlyProtectedPages > 0) units.invept++;
+  }
   return (
     m.icacheInsert +
     newlyProtectedPages * m.eptProtectPage +
@@ -299,7 +358,13 @@ export function icacheInsertCycles(newlyProtectedPages: number, m: CostModel): n
  * Handling a write-protect fault beyond its exit: find the dependents, drop `entries` of them,
  * lift the protection of `unprotectedPages` pages (+ one INVEPT when any was lifted).
  */
-export function invalidateCycles(entries: number, unprotectedPages: number, m: CostModel): number {
+export function invalidateCycles(entries: number, unprotectedPages: number, m: CostModel, units?: CostUnits): number {
+  if (units) {
+    units.invalidateBase++;
+    units.invalidatePerEntry += entries;
+    units.eptProtectPage += unprotectedPages;
+    if (unprotectedPages > 0) units.invept++;
+  }
   return (
     m.invalidateBase +
     entries * m.invalidatePerEntry +
@@ -309,7 +374,8 @@ export function invalidateCycles(entries: number, unprotectedPages: number, m: C
 }
 
 /** `insns` retired guest instructions. */
-export function guestCycles(insns: number, m: CostModel): number {
+export function guestCycles(insns: number, m: CostModel, units?: CostUnits): number {
+  if (units) units.guestInsn += insns;
   return insns * m.guestInsn;
 }
 

@@ -9,7 +9,9 @@
  * window), charging every exit's modeled cycles to the vCPU's clock.
  */
 import { assemble, type AsmResult, type Diagnostic, type LineMapEntry } from './asm';
-import { costPreset, DEFAULT_COST_PRESET, type CostModel } from './cost';
+import {
+  chargeCycles, costPreset, DEFAULT_COST_PRESET, guestCycles, newCostUnits, type CostModel, type CostUnits,
+} from './cost';
 import { CodeCache, Vcpu, type VmExit } from './cpu/vcpu';
 import { DebugConsole } from './devices/console';
 import { IoRam } from './devices/ioram';
@@ -36,6 +38,8 @@ import { mmioRouter, type VcpuPort, type VmContext } from './vmm/ports';
 export interface MachineConfig {
   strategy: Strategy;
   preset: string;
+  /** A cost model to use instead of the preset's (the what-if view's re-runs). */
+  costModel?: Readonly<CostModel>;
   /** Instruction-cache capacity in entries. */
   icacheSize: number;
   /** Instruction-cache hash buckets. */
@@ -119,7 +123,9 @@ export function buildMachine(source: string, config: Partial<MachineConfig> = {}
 }
 
 export class Machine {
-  readonly cost: CostModel;
+  readonly cost: Readonly<CostModel>;
+  /** Units charged per cost constant over the run (see cost.ts: cyclesOfUnits). */
+  readonly units: CostUnits = newCostUnits();
   readonly icache: InstructionCache;
   readonly vmm: Vmm;
   readonly console = new DebugConsole();
@@ -154,9 +160,9 @@ export class Machine {
   private breakpointHit = false;
 
   constructor(readonly program: AsmResult, readonly config: MachineConfig, readonly topology: Topology) {
-    this.cost = costPreset(config.preset);
+    this.cost = config.costModel ?? costPreset(config.preset);
     this.icache = new InstructionCache({ buckets: config.icacheBuckets, capacity: config.icacheSize });
-    this.vmm = new Vmm({ strategy: config.strategy, cost: this.cost, icache: this.icache, measureHostTime: true });
+    this.vmm = new Vmm({ strategy: config.strategy, cost: this.cost, units: this.units, icache: this.icache, measureHostTime: true });
     this.lineByAddr = new Map(program.lineMap.map((e) => [e.addr, e.line]));
     for (let v = 0; v < topology.vms; v++) this.vms.push(this.buildVm(v));
     this.vms.forEach((vm, vmIndex) => vm.slots.forEach((slot, vcpuIndex) => this.slots.push({ vm, slot, vmIndex, vcpuIndex })));
@@ -193,7 +199,7 @@ export class Machine {
       vcpu.rip = i > 0 && entryAp !== undefined ? Number(entryAp) : this.program.entry;
       vcpu.cyclesPerInsn = this.cost.guestInsn;
       if (this.config.strategy === 'apicv') {
-        const fast = createApicvFastPath(lapic, this.cost, () => { vcpu.apicWritePending = true; }, this.apicv);
+        const fast = createApicvFastPath(lapic, this.cost, () => { vcpu.apicWritePending = true; }, this.apicv, this.units);
         // In x2APIC mode the VMM turns "virtualize APIC accesses" off (bhyve
         // vmx_enable_x2apic_mode_vid): the page exits like any MMIO and no longer reaches the APIC.
         vcpu.mmioFastPath = (gpa, size, isWrite, value) => (lapic.mmioEnabled ? fast(gpa, size, isWrite, value) : null);
@@ -275,8 +281,9 @@ export class Machine {
       const exit = vcpu.run(n);
       const done = vcpu.retired - before;
       budget -= Math.max(done, 0);
-      this.cycles.guest += done * this.cost.guestInsn;
-      this.cycles.total += done * this.cost.guestInsn;
+      const guest = guestCycles(done, this.cost, this.units);
+      this.cycles.guest += guest;
+      this.cycles.total += guest;
       this.handleExit(entry.vm, entry.vcpuIndex, slot, exit);
       retired += vcpu.retired - before;
       if (exit.reason === 'budget' && done === 0) budget--; // never spin without progress
@@ -344,9 +351,10 @@ export class Machine {
     if (vcpu.interruptWindowOpen()) {
       lapic.acknowledge(vector);
       vcpu.injectInterrupt(vector);
-      vcpu.cycles += this.cost.injectInterrupt;
-      this.cycles.total += this.cost.injectInterrupt;
-      this.cycles.exit += this.cost.injectInterrupt;
+      const inject = chargeCycles('injectInterrupt', 1, this.cost, this.units);
+      vcpu.cycles += inject;
+      this.cycles.total += inject;
+      this.cycles.exit += inject;
     } else {
       vcpu.requestInterruptWindow = true;
     }
@@ -407,7 +415,8 @@ export class Machine {
   private platformExit(vm: VmInstance, vcpuIndex: number, slot: VcpuSlot, exit: VmExit): ExitEvent {
     const vcpu = slot.vcpu;
     const c = this.cost;
-    const stages: ExitEvent['stages'] = [{ name: 'exit', cycles: c.exit }];
+    const u = this.units;
+    const stages: ExitEvent['stages'] = [{ name: 'exit', cycles: chargeCycles('exit', 1, c, u) }];
     let detail = '';
     switch (exit.reason) {
       case 'hlt': {
@@ -434,7 +443,7 @@ export class Machine {
             vcpu.completeStringIo(exit);
             detail = exit.port === DEBUG_PORT ? `${what}: debug console` : `${what}: no device`;
           }
-          stages.push({ name: 'device', cycles: c.emulate, detail });
+          stages.push({ name: 'device', cycles: chargeCycles('emulate', 1, c, u), detail });
           break;
         }
         if (!exit.ioIn && exit.port === DEBUG_PORT) {
@@ -449,13 +458,13 @@ export class Machine {
         } else {
           detail = `out port 0x${exit.port.toString(16)}: no device`;
         }
-        stages.push({ name: 'device', cycles: c.emulate, detail });
+        stages.push({ name: 'device', cycles: chargeCycles('emulate', 1, c, u), detail });
         vcpu.rip = exit.rip + exit.insnLength;
         break;
       }
       case 'cpuid': {
         vcpu.emulateCpuid();
-        stages.push({ name: 'emulate', cycles: c.emulate, detail: 'cpuid' });
+        stages.push({ name: 'emulate', cycles: chargeCycles('emulate', 1, c, u), detail: 'cpuid' });
         vcpu.rip = exit.rip + exit.insnLength;
         break;
       }
@@ -486,19 +495,19 @@ export class Machine {
             detail = `wrmsr ${name} <- 0x${v.toString(16)}`;
           }
         }
-        stages.push({ name: 'emulate', cycles: c.emulate, detail });
+        stages.push({ name: 'emulate', cycles: chargeCycles('emulate', 1, c, u), detail });
         break;
       }
       case 'vmcall':
         // No hypercalls are defined: return -1 (KVM returns -KVM_ENOSYS) and go on.
         vcpu.setGpr(0, 0xffff_ffff_ffff_ffffn);
         vcpu.rip = exit.rip + exit.insnLength;
-        stages.push({ name: 'emulate', cycles: c.emulate, detail: 'vmcall: no hypercall, rax = -1' });
+        stages.push({ name: 'emulate', cycles: chargeCycles('emulate', 1, c, u), detail: 'vmcall: no hypercall, rax = -1' });
         break;
       case 'interrupt-window':
         vcpu.requestInterruptWindow = false;
         this.deliverInterrupts(slot);
-        stages.push({ name: 'device', cycles: c.injectInterrupt, detail: 'inject the pending interrupt' });
+        stages.push({ name: 'device', cycles: chargeCycles('injectInterrupt', 1, c, u), detail: 'inject the pending interrupt' });
         break;
       default:
         stages.push({ name: 'device', cycles: 0, detail: exit.reason });
@@ -520,8 +529,9 @@ export class Machine {
 
   private retireEmulated(vcpu: Vcpu): void {
     vcpu.retired++;
-    this.cycles.guest += this.cost.guestInsn;
-    this.cycles.total += this.cost.guestInsn;
+    const guest = guestCycles(1, this.cost, this.units);
+    this.cycles.guest += guest;
+    this.cycles.total += guest;
   }
 
   private finishExit(e: ExitEvent, vcpu: Vcpu, hostNs: number): void {
@@ -572,6 +582,15 @@ export class Machine {
       cycles: { ...this.cycles, emulate: this.cycles.emulate + this.apicv.cycles, total: this.cycles.total + this.apicv.cycles },
       hostNsPerExit: total ? this.hostNsTotal / total : 0,
     };
+  }
+
+  /**
+   * Whether the guest saw modeled time pass (armed a LAPIC timer, read its count or the TSC).
+   * When it did not, the run's path is the same under any cost model and its cycles under
+   * another model are cyclesOfUnits(this.units, model), exactly.
+   */
+  guestSawTime(): boolean {
+    return this.slots.some(({ slot }) => slot.lapic.timeObserved || slot.vcpu.tscReads > 0);
   }
 
   consoleText(): string {

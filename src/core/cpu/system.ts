@@ -26,7 +26,7 @@ export abstract class VcpuSystem extends VcpuStrings {
       case MSR.FS_BASE: return BigInt.asUintN(64, BigInt(this.fsBase));
       case MSR.GS_BASE: return BigInt.asUintN(64, BigInt(this.gsBase));
       case MSR.KERNEL_GS_BASE: return BigInt.asUintN(64, BigInt(this.kernelGsBase));
-      case MSR.TSC: return BigInt(Math.floor(this.cycles));
+      case MSR.TSC: this.tscReads++; return BigInt(Math.floor(this.cycles));
       case MSR.TSC_AUX: return BigInt(this.tscAux >>> 0);
       case MSR.PAT: return this.pat;
       case MSR.MISC_ENABLE: return BigInt(this.miscEnable);
@@ -112,6 +112,7 @@ export abstract class VcpuSystem extends VcpuStrings {
       }
       case M.Rdtsc: {
         if (this.cr4 & CR4_TSD) cpl0();
+        this.tscReads++;
         const t = BigInt(Math.floor(this.cycles + idx * this.cyclesPerInsn));
         R[0] = Number(t & 0xffffffffn) | 0; R[16] = 0;
         R[2] = Number((t >> 32n) & 0xffffffffn) | 0; R[18] = 0;

@@ -86,6 +86,8 @@ export abstract class VcpuState {
   retired = 0;
   cycles = 0;
   cyclesPerInsn = 1;
+  /** Reads of the TSC (RDTSC, RDTSCP, RDMSR 0x10): the guest has seen modeled time pass. */
+  tscReads = 0;
   requestInterruptWindow = false;
   /** APICv: set by the fast path to exit 'apic-write' after the current instruction. */
   apicWritePending = false;

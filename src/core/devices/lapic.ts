@@ -286,6 +286,12 @@ export class LocalApic implements MmioDevice {
   private now = 0;
   private timerArmed = false;
   private timerDeadline = Infinity;
+  /**
+   * The guest has seen time pass through this LAPIC (armed its timer or read the current
+   * count): its run then depends on the modeled cycles, so other costs would change what it
+   * does, not only what it costs (the what-if view re-runs such a guest).
+   */
+  timeObserved = false;
   /** Modeled cycles per count at the current divisor. */
   private timerTick: number;
 
@@ -526,6 +532,7 @@ export class LocalApic implements MmioDevice {
       return;
     }
     this.timerArmed = true;
+    this.timeObserved = true;
     this.timerDeadline = this.now + count * this.timerTick;
   }
 
@@ -589,7 +596,7 @@ export class LocalApic implements MmioDevice {
       case LAPIC_LVT_LINT1: return this.lvtLint1;
       case LAPIC_LVT_ERROR: return this.lvtError;
       case LAPIC_TIMER_ICR: return this.timerInitial;
-      case LAPIC_TIMER_CCR: return this.currentCount();
+      case LAPIC_TIMER_CCR: this.timeObserved = true; return this.currentCount();
       case LAPIC_TIMER_DCR: return this.dcr;
     }
     if (offset >= LAPIC_ISR && offset < LAPIC_ISR + 0x80 && (offset & 0xf) === 0) {
@@ -838,6 +845,7 @@ export class LocalApic implements MmioDevice {
       this.timerDeadline = Infinity;
     } else {
       this.timerArmed = true;
+      this.timeObserved = true;
       // A deadline beyond 2^53 cycles is never reached by any run: keep it armed forever.
       this.timerDeadline =
         this.tscDeadline <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(this.tscDeadline) : Infinity;

@@ -18,7 +18,7 @@
  * directly, so a trap-like write's side effects have happened when the 'apic-write' exit is
  * handled (Vmm charges the handler).
  */
-import type { CostModel } from '../cost';
+import { chargeCycles, type CostModel, type CostUnits } from '../cost';
 import type { MmioDevice } from '../devices/mmio';
 import type { AccessSize } from '../devices/mmio';
 
@@ -82,7 +82,7 @@ export interface ApicvCounters {
  * the instruction (the machine passes `() => { vcpu.apicWritePending = true; }`).
  */
 export function createApicvFastPath(
-  lapic: MmioDevice, cost: Readonly<CostModel>, requestTrap: () => void, counters: ApicvCounters,
+  lapic: MmioDevice, cost: Readonly<CostModel>, requestTrap: () => void, counters: ApicvCounters, units?: CostUnits,
 ): MmioFastPathFn {
   return (gpa, size, isWrite, value) => {
     const offset = gpa - lapic.base;
@@ -93,7 +93,7 @@ export function createApicvFastPath(
       return null;
     }
     counters.virtualized++;
-    counters.cycles += cost.apicvAccess;
+    counters.cycles += chargeCycles('apicvAccess', 1, cost, units);
     if (!isWrite) return lapic.read(gpa, size as AccessSize);
     lapic.write(gpa, size as AccessSize, value);
     if (kind === APICV_TRAP) {

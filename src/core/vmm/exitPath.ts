@@ -21,7 +21,8 @@
  * one reused object, valid until the next call: copy it (cloneExitEvent) to keep it.
  */
 import {
-  decodeCycles, fetchCycles, icacheInsertCycles, invalidateCycles, walkCycles, type CostModel,
+  chargeCycles, decodeCycles, fetchCycles, icacheInsertCycles, invalidateCycles, newCostUnits, walkCycles,
+  type CostModel, type CostUnits,
 } from '../cost';
 import type { AccessSize } from '../devices/mmio';
 import type { ExitEvent, ExitReason, Stage, StageName, StopInfo, Strategy, CycleCounters } from '../events';
@@ -44,6 +45,8 @@ export interface VmmConfig {
   /** The cache (shared by all VMs, keyed by VM). Used by 'icache'; present for every strategy. */
   icache: InstructionCache;
   cost: Readonly<CostModel>;
+  /** Where the units of every charged constant are counted (the machine's); default a new one. */
+  units?: CostUnits;
   /** Record the RIP walk's steps into each event (step mode, the selected exit, sampling). */
   recordWalks?: boolean;
   /**
@@ -131,6 +134,8 @@ export class Vmm implements EmulEnv {
   disassemble: boolean;
   measureHostTime: boolean;
 
+  /** Units charged per cost constant: cycles under any model = cyclesOfUnits(units, model). */
+  readonly units: CostUnits;
   /** Modeled cycles by where they went ('invalidate' counts as icache, 'device' as emulate). */
   readonly cycles: CycleCounters = newCycleCounters();
   /** Exits handled, per reason. */
@@ -180,6 +185,7 @@ export class Vmm implements EmulEnv {
     this.strategy = config.strategy;
     this.icache = config.icache;
     this.cost = config.cost;
+    this.units = config.units ?? newCostUnits();
     this.recordWalks = config.recordWalks ?? false;
     this.disassemble = config.disassemble ?? true;
     this.measureHostTime = config.measureHostTime ?? false;
@@ -211,6 +217,7 @@ export class Vmm implements EmulEnv {
 
   resetCounters(): void {
     Object.assign(this.cycles, newCycleCounters());
+    Object.assign(this.units, newCostUnits());
     for (const r of EXIT_REASONS) this.exitsByReason[r] = 0;
     this.exitsByVm.clear();
     this.icache.resetCounters();
@@ -242,7 +249,7 @@ export class Vmm implements EmulEnv {
         case 'apic-write':
           // APICv trap-like exit after a virtualized write: no walk, no fetch, no decode; the
           // write already reached the virtual APIC (apicv.ts), the handler acts on it.
-          this.stage('device', this.cost.apicWriteHandler, 'apic-write');
+          this.stage('device', chargeCycles('apicWriteHandler', 1, this.cost, this.units), 'apic-write');
           break;
         case 'budget':
         case 'stop':
@@ -271,7 +278,7 @@ export class Vmm implements EmulEnv {
     const cr3 = vcpu.cr3;
     if (this.strategy === 'icache') {
       const hit: ICacheEntry | null = this.icache.lookup(vm.id, rip, cr3);
-      this.stage('icache', this.cost.icacheLookup, hit ? 'hit' : 'miss');
+      this.stage('icache', chargeCycles('icacheLookup', 1, this.cost, this.units), hit ? 'hit' : 'miss');
       ev.icache = hit ? 'hit' : 'miss';
       if (hit) {
         ev.insn = hit.vie.disasm;
@@ -294,7 +301,7 @@ export class Vmm implements EmulEnv {
       if (st === DECODE_INCOMPLETE && this.pendingPfError >= 0) {
         // The instruction does need the bytes of the second page, and that page faults:
         // bhyve's vm_copy_setup injects the #PF and resumes the guest.
-        this.stage('decode', decodeCycles(vie.num_valid, this.cost), '#PF on the second page');
+        this.stage('decode', decodeCycles(vie.num_valid, this.cost, this.units), '#PF on the second page');
         this.inject(IDT_PF, this.pendingPfError, this.pendingPfGla);
         return;
       }
@@ -306,7 +313,7 @@ export class Vmm implements EmulEnv {
       }
       return;
     }
-    this.stage('decode', decodeCycles(vie.num_processed, this.cost), this.disassemble ? vie.disasm : undefined);
+    this.stage('decode', decodeCycles(vie.num_processed, this.cost, this.units), this.disassemble ? vie.disasm : undefined);
     ev.insn = this.disassemble ? vie.disasm : undefined;
     // verify_gla: the decoded operand must be the access that exited.
     if ((vie.op.op_flags & VIE_OP_F_NO_GLA_VERIFICATION) === 0) {
@@ -373,7 +380,7 @@ export class Vmm implements EmulEnv {
     const ok1 = this.walkRip(vm, ctx, vcpu.cpl, rip, w1, rec);
     refs += w1.refs;
     if (!ok1) {
-      this.stage('walk', walkCycles(refs, this.cost), REFS_DETAIL[Math.min(refs, 99)]);
+      this.stage('walk', walkCycles(refs, this.cost, this.units), REFS_DETAIL[Math.min(refs, 99)]);
       this.walkFailed(w1, rip);
       return -1;
     }
@@ -401,8 +408,8 @@ export class Vmm implements EmulEnv {
         w2.tableCount = 0; // not RAM after the page: decode with what we have
       }
     }
-    this.stage('walk', walkCycles(refs, this.cost), REFS_DETAIL[Math.min(refs, 99)]);
-    this.stage('fetch', fetchCycles(pages, n, this.cost), FETCH_DETAIL[pages][n]);
+    this.stage('walk', walkCycles(refs, this.cost, this.units), REFS_DETAIL[Math.min(refs, 99)]);
+    this.stage('fetch', fetchCycles(pages, n, this.cost, this.units), FETCH_DETAIL[pages][n]);
     vieInit(vie, buf, n);
     return n1;
   }
@@ -451,7 +458,7 @@ export class Vmm implements EmulEnv {
     if (straddle) for (let i = 0; i < w2.tableCount; i++) deps[n++] = w2.tablePages[i];
     this.icache.insert(vm.id, rip, vcpu.cr3, vie, deps, n, codePages);
     const prot = this.icache.lastProtected;
-    this.stage('icache', icacheInsertCycles(prot, this.cost), prot === 0 ? 'insert' : `insert, protect ${prot} page${prot === 1 ? '' : 's'}`);
+    this.stage('icache', icacheInsertCycles(prot, this.cost, this.units), prot === 0 ? 'insert' : `insert, protect ${prot} page${prot === 1 ? '' : 's'}`);
   }
 
   /** vmm_emulate_instruction and the RIP update (bhyve: nextrip += num_processed). */
@@ -459,7 +466,7 @@ export class Vmm implements EmulEnv {
     this.restart = false;
     this.injectedNow = false;
     const r = vmm_emulate_instruction(this, exit.gpa, vie);
-    this.stage('emulate', this.cost.emulate, VIE_OP_TYPE_NAMES[vie.op.op_type]);
+    this.stage('emulate', chargeCycles('emulate', 1, this.cost, this.units), VIE_OP_TYPE_NAMES[vie.op.op_type]);
     if (r === EINVAL) {
       this.fail('unsupported', `unsupported instruction at ${hex(exit.rip)}: ${vie.disasm || hexBytes(vie.inst, vie.num_processed)} (bhyve's emulator does not handle op ${hex(vie.op.op_byte)} /${vie.reg & 7})`);
       return;
@@ -485,7 +492,7 @@ export class Vmm implements EmulEnv {
     }
     const n = this.icache.handleWriteFault(vm.id, page);
     this.invalidatedNow += n;
-    this.stage('invalidate', invalidateCycles(n, this.icache.lastUnprotected, this.cost), `${n} entr${n === 1 ? 'y' : 'ies'}, page ${hex(page)}`);
+    this.stage('invalidate', invalidateCycles(n, this.icache.lastUnprotected, this.cost, this.units), `${n} entr${n === 1 ? 'y' : 'ies'}, page ${hex(page)}`);
     // Fault-like exit: RIP still points at the store, which now completes on re-entry.
   }
 
@@ -649,7 +656,7 @@ export class Vmm implements EmulEnv {
     ev.stop = undefined;
     this.invalidatedNow = 0;
     this.nStages = 0;
-    this.stage('exit', this.cost.exit, ev.reason);
+    this.stage('exit', chargeCycles('exit', 1, this.cost, this.units), ev.reason);
     return ev;
   }
 
