@@ -66,6 +66,12 @@ describe('what-if recomputation', () => {
     }, 120_000);
   }
 
+  it('a guest that reads the TSC has seen time pass', () => {
+    const r = runWorkload('tsc', '_start:\n    rdtsc\n    hlt\n', 'none', { preset: 'nehalem-2014' });
+    expect(r.stop).toBe('halted');
+    expect(r.sawTime).toBe(true);
+  });
+
   it('a timer-driven run under other costs takes another path (why its instant figure is an estimate)', () => {
     const name = 'cpu-bound-timer';
     const r = runWorkload(name, source(name), 'none', { preset: 'nehalem-2014' });
