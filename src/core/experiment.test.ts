@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { COST_PRESET_NAMES, COST_PRESETS, cyclesOfUnits, STAGE_CONSTANTS, type CostModel } from './cost';
 import { EXPERIMENT_WORKLOADS, runWorkload, speedup, timeSaved, whatIfCycles, whyFigures } from './experiment';
-import { STRATEGIES } from './vmm/exitPath';
+import { STRATEGIES } from './events';
 import { SCENARIOS } from '../scenarios';
 
 const source = (name: string) => {

@@ -13,9 +13,8 @@
 import {
   COST_CONSTANTS, cyclesOfUnits, STAGE_CONSTANTS, type CostConstant, type CostModel, type CostUnits,
 } from './cost';
-import type { CycleCounters } from './events';
 import { buildMachine } from './machine';
-import type { Strategy } from './vmm/exitPath';
+import type { CycleCounters, Strategy } from './events';
 
 /** The seed's workloads, as scenarios (src/scenarios), in the order the seed reports them. */
 export const EXPERIMENT_WORKLOADS = [
