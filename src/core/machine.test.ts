@@ -69,11 +69,11 @@ buf: dw 0
     const m = machine(src);
     m.step();
     expect(m.counters().retired).toBe(1);
-    expect(m.view().ripLine).toBe(3);
+    expect(m.ripLine()).toBe(3);
     m.setBreakpointLines([4]);
     m.run(1000);
     expect(m.atBreakpoint()).toBe(true);
-    expect(m.view().ripLine).toBe(4);
+    expect(m.ripLine()).toBe(4);
     expect(m.vcpuRegs(0, 0).rcx).toBe(2n);
     expect(m.vcpuRegs(0, 0).rdx).toBe(0n);
   });

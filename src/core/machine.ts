@@ -4,9 +4,11 @@
  * same program and config always give the same events and counters.
  *
  * Per VM entry the machine delivers due LAPIC interrupts, bounds the slice by the next timer
- * event, runs the vCPU, and hands the exit to the VMM (instruction emulation, write-protect
- * faults, APIC-write traps) or handles it here (HLT, I/O, CPUID, MSRs, VMCALL, interrupt
- * window), charging every exit's modeled cycles to the vCPU's clock.
+ * event, runs the vCPU, and hands the exit to the VMM: the exit path (instruction emulation,
+ * write-protect faults, APIC-write traps, vmm/exitPath.ts) or the platform exits (HLT, I/O,
+ * CPUID, MSRs, VMCALL, interrupt window, vmm/platform.ts). It keeps the one account of
+ * modeled cycles (by stage bucket) and charges every exit's cycles to the vCPU's clock. The
+ * Worker (worker/view.ts) turns its reports into what the UI shows.
  */
 import { assemble, type AsmResult, type Diagnostic, type LineMapEntry } from './asm';
 import {
@@ -17,22 +19,21 @@ import { DebugConsole } from './devices/console';
 import { IoRam } from './devices/ioram';
 import { LocalApic, type IpiDestination } from './devices/lapic';
 import type {
-  Counters, CycleCounters, ExitEvent, ExitReason, GprName, IcacheEntryView, LineStat, MachineView, PageRole, PageView, StopInfo, Strategy,
-  VcpuView,
+  Counters, CycleCounters, ExitEvent, ExitReason, GprName, IcacheEntryView, LineStat, PageRole, PageView, StopInfo, Strategy,
 } from './events';
 import { GPR_NAMES } from './events';
 import { buildEpt, installFirmware, type FirmwareState } from './firmware';
 import {
-  DEBUG_PORT, FIRMWARE_LAYOUT, INITIAL_CONTROL, IORAM_BASE, IORAM_SIZE, LAPIC_BASE, MSRS,
+  FIRMWARE_LAYOUT, INITIAL_CONTROL, IORAM_BASE, IORAM_SIZE, LAPIC_BASE,
   PREDEFINED_SYMBOLS, PROGRAM_ORIGIN,
 } from './guestAbi';
-import { hex64 } from './hex';
 import { GuestRam, type Ept } from './mem';
 import { Decoder, DecoderOptions, Instruction, Mnemonic } from './iced';
 import { parseTopology, type Topology } from './topology';
 import { createApicvFastPath, newApicvCounters } from './vmm/apicv';
 import { cloneExitEvent, Vmm } from './vmm/exitPath';
 import { InstructionCache } from './vmm/icache';
+import { platformExit } from './vmm/platform';
 import { mmioRouter, type VcpuPort, type VmContext } from './vmm/ports';
 
 export interface MachineConfig {
@@ -65,6 +66,17 @@ export const DEFAULT_MACHINE_CONFIG: MachineConfig = {
 
 /** Walk recording: every exit (step mode), one exit in SAMPLE_EVERY (full speed), or none. */
 export type WalkRecording = 'all' | 'sampled' | 'none';
+
+/** One vCPU as the machine reports it (64-bit values as bigint). */
+export interface VcpuState {
+  vm: number;
+  vcpu: number;
+  regs: Record<GprName | 'rip' | 'rflags' | 'cr0' | 'cr2' | 'cr3' | 'cr4' | 'efer', bigint>;
+  /** Not runnable: waiting in HLT or stopped. */
+  halted: boolean;
+  retired: number;
+  lapic: { name: string; offset: number; value: number }[];
+}
 const SAMPLE_EVERY = 64;
 /** Host time of a VMM exit is measured for 1 in HOST_SAMPLE exits when nobody listens (a power of 2). */
 const HOST_SAMPLE = 16;
@@ -91,15 +103,6 @@ interface VmInstance {
   firmware: FirmwareState;
   ioram: IoRam;
   slots: VcpuSlot[];
-}
-
-/** How an exit detail names an intercepted MSR: `x2APIC ICR (0x830)`, `IA32_APIC_BASE (0x1b)`. */
-function msrName(msr: number): string {
-  const hex = `0x${msr.toString(16)}`;
-  if (msr === MSRS.MSR_APIC_BASE) return `IA32_APIC_BASE (${hex})`;
-  if (msr === MSRS.MSR_TSC_DEADLINE) return `IA32_TSC_DEADLINE (${hex})`;
-  const reg = LocalApic.x2apicRegisterName(msr);
-  return reg === null ? hex : `x2APIC ${reg} (${hex})`;
 }
 
 function diag(file: string, message: string): Diagnostic {
@@ -154,7 +157,7 @@ export class Machine {
   /** rip -> its source line's stats (null: no line at that address); one lookup per exit. */
   private readonly lineByRip = new Map<number, LineStat | null>();
   private recording: WalkRecording = 'none';
-  private readonly lineStats = new Map<number, LineStat>();
+  private readonly statsByLine = new Map<number, LineStat>();
   private readonly lineByAddr: Map<number, number>;
   private breakpoints = new Set<number>();
   private breakpointHit = false;
@@ -404,127 +407,19 @@ export class Machine {
         return;
       }
       default: {
-        const ev = this.platformExit(vm, vcpuIndex, slot, exit);
+        const { event, next } = platformExit({ vmId: vm.ctx.id, index: vcpuIndex, vcpu, lapic: slot.lapic }, exit, this.console, this.cost, this.units);
+        if (next === 'wait') slot.run = 'waiting';
+        else if (next === 'stop') {
+          slot.run = 'stopped';
+          if (this.slots.every((s) => s.slot.run === 'stopped')) {
+            this.stop = { reason: 'halted', message: this.slots.length === 1 ? `hlt at 0x${exit.rip.toString(16)} with interrupts disabled` : `all ${this.slots.length} vCPUs halted` };
+          }
+        } else if (next === 'inject') this.deliverInterrupts(slot);
+        event.seq = this.exitSeq;
         if (vcpu.rip !== exit.rip) this.retireEmulated(vcpu);
-        this.finishExit(ev, vcpu, 0);
+        this.finishExit(event, vcpu, 0);
       }
     }
-  }
-
-  /** Exits the VMM handles without instruction emulation (SDM Vol. 3C Appendix C reasons). */
-  private platformExit(vm: VmInstance, vcpuIndex: number, slot: VcpuSlot, exit: VmExit): ExitEvent {
-    const vcpu = slot.vcpu;
-    const c = this.cost;
-    const u = this.units;
-    const stages: ExitEvent['stages'] = [{ name: 'exit', cycles: chargeCycles('exit', 1, c, u) }];
-    let detail = '';
-    switch (exit.reason) {
-      case 'hlt': {
-        vcpu.rip = exit.rip + exit.insnLength;
-        const ifSet = (vcpu.getRflags() & 0x200) !== 0;
-        slot.run = ifSet ? 'waiting' : 'stopped';
-        detail = ifSet ? 'wait for an interrupt' : 'IF = 0: this vCPU stops';
-        if (!ifSet && this.slots.every((s) => s.slot.run === 'stopped')) {
-          this.stop = { reason: 'halted', message: this.slots.length === 1 ? `hlt at 0x${exit.rip.toString(16)} with interrupts disabled` : `all ${this.slots.length} vCPUs halted` };
-        }
-        break;
-      }
-      case 'io': {
-        if (exit.ioString) {
-          // INS/OUTS: one element per exit (fault-like); the vCPU stores an INS element at
-          // [RDI], steps RSI/RDI, counts RCX down and moves RIP past the instruction at the end.
-          const what = `${exit.ioRep ? 'rep ' : ''}${exit.ioIn ? 'ins' : 'outs'} port 0x${exit.port.toString(16)}`;
-          if (exit.ioIn) {
-            // No device behind any port: reads float high, as on an empty ISA bus.
-            vcpu.completeStringIo(exit, exit.ioSize === 4 ? 0xffff_ffff : (1 << (exit.ioSize * 8)) - 1);
-            detail = `${what}: no device`;
-          } else {
-            if (exit.port === DEBUG_PORT) this.console.out(DEBUG_PORT, exit.ioValue & 0xff);
-            vcpu.completeStringIo(exit);
-            detail = exit.port === DEBUG_PORT ? `${what}: debug console` : `${what}: no device`;
-          }
-          stages.push({ name: 'device', cycles: chargeCycles('emulate', 1, c, u), detail });
-          break;
-        }
-        if (!exit.ioIn && exit.port === DEBUG_PORT) {
-          this.console.out(DEBUG_PORT, exit.ioValue & 0xff);
-          detail = 'debug console';
-        } else if (exit.ioIn) {
-          // No device behind other ports: reads float high, as on an empty ISA bus.
-          const mask = exit.ioSize === 4 ? 0xffff_ffffn : BigInt((1 << (exit.ioSize * 8)) - 1);
-          const rax = vcpu.getGpr(0);
-          vcpu.setGpr(0, exit.ioSize === 4 ? mask : (rax & ~mask) | mask);
-          detail = `in port 0x${exit.port.toString(16)}: no device`;
-        } else {
-          detail = `out port 0x${exit.port.toString(16)}: no device`;
-        }
-        stages.push({ name: 'device', cycles: chargeCycles('emulate', 1, c, u), detail });
-        vcpu.rip = exit.rip + exit.insnLength;
-        break;
-      }
-      case 'cpuid': {
-        vcpu.emulateCpuid();
-        stages.push({ name: 'emulate', cycles: chargeCycles('emulate', 1, c, u), detail: 'cpuid' });
-        vcpu.rip = exit.rip + exit.insnLength;
-        break;
-      }
-      case 'rdmsr':
-      case 'wrmsr': {
-        // The exit carries the MSR (RCX) and, for WRMSR, EDX:EAX: nothing to walk, fetch or
-        // decode (SDM Vol. 3C §27.2.1; bhyve vmx_exit_process -> lapic_rdmsr/lapic_wrmsr).
-        const ecx = exit.msr;
-        const name = msrName(ecx);
-        if (exit.reason === 'rdmsr') {
-          const v = slot.lapic.readMsr(ecx);
-          if (v === null) {
-            vcpu.injectException(13, 0);
-            detail = `rdmsr ${name}: #GP`;
-          } else {
-            vcpu.setGpr(0, v & 0xffff_ffffn);
-            vcpu.setGpr(2, v >> 32n);
-            vcpu.rip = exit.rip + exit.insnLength;
-            detail = `rdmsr ${name} = 0x${v.toString(16)}`;
-          }
-        } else {
-          const v = ((vcpu.getGpr(2) & 0xffff_ffffn) << 32n) | (vcpu.getGpr(0) & 0xffff_ffffn);
-          if (!slot.lapic.writeMsr(ecx, v)) {
-            vcpu.injectException(13, 0);
-            detail = `wrmsr ${name} <- 0x${v.toString(16)}: #GP`;
-          } else {
-            vcpu.rip = exit.rip + exit.insnLength;
-            detail = `wrmsr ${name} <- 0x${v.toString(16)}`;
-          }
-        }
-        stages.push({ name: 'emulate', cycles: chargeCycles('emulate', 1, c, u), detail });
-        break;
-      }
-      case 'vmcall':
-        // No hypercalls are defined: return -1 (KVM returns -KVM_ENOSYS) and go on.
-        vcpu.setGpr(0, 0xffff_ffff_ffff_ffffn);
-        vcpu.rip = exit.rip + exit.insnLength;
-        stages.push({ name: 'emulate', cycles: chargeCycles('emulate', 1, c, u), detail: 'vmcall: no hypercall, rax = -1' });
-        break;
-      case 'interrupt-window':
-        vcpu.requestInterruptWindow = false;
-        this.deliverInterrupts(slot);
-        stages.push({ name: 'device', cycles: chargeCycles('injectInterrupt', 1, c, u), detail: 'inject the pending interrupt' });
-        break;
-      default:
-        stages.push({ name: 'device', cycles: 0, detail: exit.reason });
-    }
-    const cycles = stages.reduce((a, s) => a + s.cycles, 0);
-    return {
-      seq: this.exitSeq,
-      vm: vm.ctx.id,
-      vcpu: vcpuIndex,
-      reason: exit.reason as ExitReason,
-      rip: exit.rip,
-      cr3: vcpu.cr3,
-      retired: vcpu.retired,
-      stages,
-      cycles,
-      insn: exit.insnText || undefined,
-    };
   }
 
   private retireEmulated(vcpu: Vcpu): void {
@@ -557,8 +452,8 @@ export class Machine {
       const line = this.lineByAddr.get(e.rip);
       st = null;
       if (line !== undefined) {
-        st = this.lineStats.get(line) ?? null;
-        if (st === null) this.lineStats.set(line, (st = { line, exits: 0, hits: 0 }));
+        st = this.statsByLine.get(line) ?? null;
+        if (st === null) this.statsByLine.set(line, (st = { line, exits: 0, hits: 0 }));
       }
       this.lineByRip.set(e.rip, st);
     }
@@ -597,12 +492,18 @@ export class Machine {
     return this.console.text;
   }
 
-  vcpuRegs(vm: number, vcpu: number): Record<GprName | 'rip' | 'rflags', bigint> {
+  /** One vCPU's registers, 64-bit values (RIP as its unsigned 64-bit pattern). */
+  vcpuRegs(vm: number, vcpu: number): VcpuState['regs'] {
     const v = this.vms[vm].slots[vcpu].vcpu;
-    const regs = {} as Record<GprName | 'rip' | 'rflags', bigint>;
+    const regs = {} as VcpuState['regs'];
     GPR_NAMES.forEach((n, i) => { regs[n] = v.getGpr(i); });
     regs.rip = BigInt.asUintN(64, BigInt(v.rip));
     regs.rflags = BigInt(v.getRflags());
+    regs.cr0 = BigInt(v.cr0);
+    regs.cr2 = BigInt(v.cr2);
+    regs.cr3 = BigInt(v.cr3);
+    regs.cr4 = BigInt(v.cr4);
+    regs.efer = BigInt(v.efer);
     return regs;
   }
 
@@ -628,36 +529,32 @@ export class Machine {
     return [...lines].sort((a, b) => a - b);
   }
 
-  view(): MachineView {
-    const vcpus: VcpuView[] = [];
+  /** Every vCPU's registers (64-bit values), run state, instruction count and LAPIC registers, VM by VM. */
+  vcpuStates(): VcpuState[] {
+    const out: VcpuState[] = [];
     this.vms.forEach((vm, vmIndex) => vm.slots.forEach((s, i) => {
-      const v = s.vcpu;
-      const regs = {} as VcpuView['regs'];
-      GPR_NAMES.forEach((n, r) => { regs[n] = hex64(v.getGpr(r)); });
-      regs.rip = hex64(v.rip);
-      regs.rflags = hex64(v.getRflags());
-      regs.cr0 = hex64(v.cr0);
-      regs.cr2 = hex64(v.cr2);
-      regs.cr3 = hex64(v.cr3);
-      regs.cr4 = hex64(v.cr4);
-      regs.efer = hex64(v.efer);
-      vcpus.push({ vm: vmIndex, vcpu: i, regs, halted: s.run !== 'runnable', retired: v.retired, lapic: s.lapic.snapshot() });
+      const regs = this.vcpuRegs(vmIndex, i);
+      out.push({ vm: vmIndex, vcpu: i, regs, halted: s.run !== 'runnable', retired: s.vcpu.retired, lapic: s.lapic.snapshot() });
     }));
-    const entries = this.icache.entries();
-    const icache = entries.slice(0, 2000);
-    const first = this.vms[0].slots[0].vcpu;
-    return {
-      vcpus,
-      icache,
-      buckets: this.icache.bucketOccupancy(),
-      pages: this.pageViews(entries),
-      lines: [...this.lineStats.values()],
-      console: this.console.text,
-      ripLine: this.lineByAddr.get(first.rip) ?? null,
-    };
+    return out;
   }
 
-  private pageViews(entries: readonly IcacheEntryView[]): PageView[] {
+  /** Exit and cache-hit counts per source line (lines that exited at least once). */
+  lineStats(): LineStat[] {
+    return [...this.statsByLine.values()];
+  }
+
+  /** The source line of the RIP of the vCPU the UI follows (VM 0, vCPU 0); null outside the program. */
+  ripLine(): number | null {
+    return this.lineByAddr.get(this.vms[0].slots[0].vcpu.rip) ?? null;
+  }
+
+  /**
+   * What each guest-physical page holds, VM by VM, in address order: firmware, page tables
+   * (the firmware's and, from `entries`, those the instruction cache depends on), stacks, the
+   * program's code and data, MMIO; and whether the EPT write-protects it.
+   */
+  pageRoles(entries: readonly IcacheEntryView[]): PageView[] {
     const pages: PageView[] = [];
     this.vms.forEach((vm, vmIndex) => {
       const roles = new Map<number, PageRole>();

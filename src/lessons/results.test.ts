@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { ExitEvent } from '../core/events';
 import { buildMachine } from '../core/machine';
 import { SCENARIOS } from '../scenarios';
+import { machineView } from '../worker/view';
 import { LESSONS, type Lesson } from './index';
 import { LESSON_RESULTS, type LessonRun } from './results';
 
@@ -17,7 +18,7 @@ function runLesson(l: Lesson): LessonRun {
   const exits: ExitEvent[] = [];
   m.onExit = (e) => { exits.push(e); };
   m.runToEnd();
-  const view = m.view();
+  const view = machineView(m);
   return { counters: m.counters(), exits, pages: view.pages, icache: view.icache, console: m.consoleText(), stop: m.stopInfo() };
 }
 

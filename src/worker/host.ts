@@ -8,6 +8,7 @@ import { PREDEFINED_SYMBOLS, PROGRAM_ORIGIN } from '../core/guestAbi';
 import { buildMachine, DEFAULT_MACHINE_CONFIG, type Machine, type MachineConfig } from '../core/machine';
 import type { ExitEvent } from '../core/events';
 import type { Command, RunConfig, Speed, WorkerEvent } from './protocol';
+import { machineView } from './view';
 
 /** Exits sent per frame; the rest are counted as dropped (the counters stay exact). */
 const MAX_EXITS_PER_FRAME = 150;
@@ -226,7 +227,7 @@ export class MachineHost {
       counters: m.counters(),
       exits,
       droppedExits: dropped,
-      ...(sendView && { view: m.view() }),
+      ...(sendView && { view: machineView(m) }),
       stop: m.stopInfo(),
       ...(this.banner !== undefined && { banner: this.banner }),
     });

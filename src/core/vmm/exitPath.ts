@@ -25,8 +25,7 @@ import {
   type CostModel, type CostUnits,
 } from '../cost';
 import type { AccessSize } from '../devices/mmio';
-import type { ExitEvent, ExitReason, Stage, StageName, StopInfo, Strategy, CycleCounters } from '../events';
-import { EXIT_REASONS } from '../events';
+import type { ExitEvent, Stage, StageName, StopInfo, Strategy } from '../events';
 import { hex, hexBytes } from '../hex';
 import { gla2gpa, newWalkResult, type PagingContext, type WalkRecorder, type WalkResult } from '../mem';
 import {
@@ -64,7 +63,7 @@ export type VmmAction =
   | 'resume'
   /** Stop the run: `stop` says why (unsupported instruction, emulator error). */
   | 'stop'
-  /** Not the VMM's exit (hlt, io, cpuid, msr, vmcall, interrupts): the machine handles it. */
+  /** Not the exit path's (hlt, io, cpuid, msr, vmcall, interrupts): the machine hands it to platformExit (platform.ts). */
   | 'machine';
 
 export interface InjectedFault {
@@ -117,10 +116,6 @@ const FETCH_DETAIL: string[][] = [0, 1, 2].map((p) =>
   Array.from({ length: 16 }, (_, b) => `${b} bytes, ${p} page${p === 1 ? '' : 's'}`),
 );
 
-function newCycleCounters(): CycleCounters {
-  return { total: 0, guest: 0, exit: 0, walk: 0, fetch: 0, decode: 0, emulate: 0, icache: 0 };
-}
-
 /**
  * The VMM. One per machine; `handleExit` is called by the machine for every exit of every
  * vCPU of every VM. Call `attachVm` once per VM before its first exit and `detachVm` when the
@@ -136,14 +131,6 @@ export class Vmm implements EmulEnv {
 
   /** Units charged per cost constant: cycles under any model = cyclesOfUnits(units, model). */
   readonly units: CostUnits;
-  /** Modeled cycles by where they went ('invalidate' counts as icache, 'device' as emulate). */
-  readonly cycles: CycleCounters = newCycleCounters();
-  /** Exits handled, per reason. */
-  readonly exitsByReason: Record<ExitReason, number> = Object.fromEntries(
-    EXIT_REASONS.map((r) => [r, 0]),
-  ) as Record<ExitReason, number>;
-  /** Exits handled, per VM id. */
-  readonly exitsByVm = new Map<number, number>();
   /** Sequence number of the next event. */
   seq = 0;
 
@@ -205,7 +192,6 @@ export class Vmm implements EmulEnv {
 
   /** Tear a VM down: drop its cache entries and lift the protections they held. */
   detachVm(vmId: number): number {
-    this.exitsByVm.delete(vmId);
     return this.icache.detachVm(vmId);
   }
 
@@ -213,15 +199,6 @@ export class Vmm implements EmulEnv {
   setStrategy(s: Strategy): void {
     if (s !== this.strategy) this.icache.clear();
     this.strategy = s;
-  }
-
-  resetCounters(): void {
-    Object.assign(this.cycles, newCycleCounters());
-    Object.assign(this.units, newCostUnits());
-    for (const r of EXIT_REASONS) this.exitsByReason[r] = 0;
-    this.exitsByVm.clear();
-    this.icache.resetCounters();
-    this.seq = 0;
   }
 
   free(): void {
@@ -667,8 +644,6 @@ export class Vmm implements EmulEnv {
     for (let i = 0; i < this.nStages; i++) sum += this.stagePool[i].cycles;
     ev.cycles = sum;
     if (this.invalidatedNow > 0) ev.invalidated = this.invalidatedNow;
-    this.exitsByReason[ev.reason]++;
-    this.exitsByVm.set(ev.vm, (this.exitsByVm.get(ev.vm) ?? 0) + 1);
   }
 
   private stage(name: StageName, cycles: number, detail?: string): void {
@@ -677,16 +652,6 @@ export class Vmm implements EmulEnv {
     s.name = name;
     s.cycles = cycles;
     s.detail = detail;
-    const c = this.cycles;
-    switch (name) {
-      case 'exit': c.exit += cycles; break;
-      case 'walk': c.walk += cycles; break;
-      case 'fetch': c.fetch += cycles; break;
-      case 'decode': c.decode += cycles; break;
-      case 'emulate': case 'device': c.emulate += cycles; break;
-      case 'icache': case 'invalidate': c.icache += cycles; break;
-    }
-    c.total += cycles;
   }
 
   private fail(reason: StopInfo['reason'], message: string): void {
