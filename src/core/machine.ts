@@ -35,6 +35,8 @@ import { cloneExitEvent, Vmm } from './vmm/exitPath';
 import { InstructionCache } from './vmm/icache';
 import { platformExit } from './vmm/platform';
 import { mmioRouter, type VcpuPort, type VmContext } from './vmm/ports';
+import { ExitMark, ExitTimeline, type TimelineHost } from './timetravel/timeline';
+import type { CapturePolicy } from './timetravel/stateCapture';
 
 export interface MachineConfig {
   strategy: Strategy;
@@ -52,6 +54,8 @@ export interface MachineConfig {
   sliceInsns: number;
   /** Override the topology the program asks for with `; exitscope: vms=N vcpus=M`. */
   topology?: Topology;
+  /** Exits between checkpoints (TLB flush, time-travel snapshot). */
+  checkpointEvery?: number;
 }
 
 export const DEFAULT_MACHINE_CONFIG: MachineConfig = {
@@ -80,6 +84,41 @@ export interface VcpuState {
 const SAMPLE_EVERY = 64;
 /** Host time of a VMM exit is measured for 1 in HOST_SAMPLE exits when nobody listens (a power of 2). */
 const HOST_SAMPLE = 16;
+
+/**
+ * Every CHECKPOINT_EVERY exits the machine reaches a checkpoint: it flushes the vCPUs' TLBs
+ * (the SDM lets a processor drop TLB entries at any time) and an attached timeline may take a
+ * snapshot there. Recorded or not, a run flushes at the same exits, so both go the same way.
+ */
+export const CHECKPOINT_EVERY = 4096;
+
+export interface RunOptions {
+  untilExit?: boolean;
+  stopBeforeExit?: number;
+  untilRetired?: number;
+}
+
+/**
+ * Fields that are not the machine's state, for time travel's snapshots (captureState): static
+ * inputs, derived caches (translated code, TLB contents: flushed on restore; iced's memo),
+ * host-side settings and scratch. Guest RAM is saved as page versions (RamHistory).
+ */
+const STATE_POLICY: CapturePolicy = {
+  keep: new Set([
+    // Machine: inputs, settings, host-side measurement, the timeline itself.
+    'program', 'config', 'topology', 'cost', 'lineByAddr', 'breakpoints', 'breakpointHit', 'recording',
+    'hostSample', 'timeline', 'firmware',
+    // Guest RAM (RamHistory) and the code translated from it (dropped per changed page).
+    'ram', 'dv', 'codeCache',
+    // vCPU: the TLB epoch only grows (chained blocks of an old epoch must never match again).
+    'tlbEpoch', 'linkKey', 'decodeBuf', 'walkOut',
+    // VMM: iced decoder and its memo (a pure function of the bytes), reused scratch.
+    'decoder', 'icedMemo', 'ev', 'stagePool', 'stageArrays', 'scratchVie', 'walk1', 'walk2', 'copyWalk', 'fetchBuf',
+  ]),
+  refOnly: new Set(['tlbPn', 'tlbDelta', 'tlbGlobal', 'tlbSup', 'tlbUser', 'readTag', 'writeTag', 'jumpCache', 'jumpCacheSingle']),
+  // iced's wasm objects, and translated blocks (code cache contents).
+  opaque: (o) => '__wbg_ptr' in o || ('insns' in o && 'fn' in o),
+};
 
 export type BuildResult =
   | { ok: true; machine: Machine; diagnostics: Diagnostic[]; lineMap: LineMapEntry[] }
@@ -161,9 +200,15 @@ export class Machine {
   private readonly lineByAddr: Map<number, number>;
   private breakpoints = new Set<number>();
   private breakpointHit = false;
+  /** Exit count at which the next checkpoint comes (CHECKPOINT_EVERY). */
+  private nextCheckpoint: number;
+  /** A VM entry stopped at its exit before the VMM handled it (run's stopBeforeExit). */
+  private pendingEntry: { pick: number; before: number; exit: VmExit; done: number } | null = null;
+  private timeline: ExitTimeline | null = null;
 
   constructor(readonly program: AsmResult, readonly config: MachineConfig, readonly topology: Topology) {
     this.cost = config.costModel ?? costPreset(config.preset);
+    this.nextCheckpoint = config.checkpointEvery ?? CHECKPOINT_EVERY;
     this.icache = new InstructionCache({ buckets: config.icacheBuckets, capacity: config.icacheSize });
     this.vmm = new Vmm({ strategy: config.strategy, cost: this.cost, units: this.units, icache: this.icache, measureHostTime: true });
     this.lineByAddr = new Map(program.lineMap.map((e) => [e.addr, e.line]));
@@ -254,15 +299,25 @@ export class Machine {
   /**
    * Run up to `maxInsns` guest instructions over all vCPUs. With `untilExit`, return after the
    * first VM exit. Stops at a breakpoint line (after at least one instruction).
+   * With `stopBeforeExit: k`, stops when the vCPU has taken exit k but before the VMM handles
+   * it (the next run handles it first): time travel shows the machine "at exit k" this way.
+   * With `untilRetired: r`, stops when r instructions have retired over all vCPUs.
    */
-  run(maxInsns: number, opts: { untilExit?: boolean } = {}): void {
+  run(maxInsns: number, opts: RunOptions = {}): void {
     if (this.stop) return;
     this.breakpointHit = false;
     let budget = maxInsns;
     const startSeq = this.exitSeq;
-    // Instructions retired by all vCPUs, kept here instead of summing the vCPUs per slice.
-    let retired = this.retired;
+    if (this.pendingEntry !== null) {
+      // Finish the entry that stopped at an exit: handle it now.
+      const p = this.pendingEntry;
+      this.pendingEntry = null;
+      const done = this.finishEntry(p.pick, p.before, p.exit, opts, startSeq, maxInsns, p.done);
+      if (done) return;
+    }
     while (budget > 0 && !this.stop) {
+      const retired = this.retired;
+      if (opts.untilRetired !== undefined && retired >= opts.untilRetired) break;
       const pick = this.nextRunnable();
       if (pick < 0) {
         if (!this.idleUntilNextEvent()) break;
@@ -272,11 +327,11 @@ export class Machine {
         this.current = pick;
         this.sliceUsed = 0;
       }
-      const entry = this.slots[pick];
-      const { slot } = entry;
+      const { slot } = this.slots[pick];
       const vcpu = slot.vcpu;
       this.deliverInterrupts(slot);
       let n = Math.min(budget, this.config.sliceInsns - this.sliceUsed, this.config.maxInsns - retired);
+      if (opts.untilRetired !== undefined) n = Math.min(n, opts.untilRetired - retired);
       const next = slot.lapic.nextEventAt();
       if (Number.isFinite(next)) n = Math.max(1, Math.min(n, Math.ceil((next - vcpu.cycles) / Math.max(1e-9, this.cost.guestInsn))));
       if (this.breakpoints.size > 0 || opts.untilExit) n = Math.min(n, 1);
@@ -287,27 +342,42 @@ export class Machine {
       const guest = guestCycles(done, this.cost, this.units);
       this.cycles.guest += guest;
       this.cycles.total += guest;
-      this.handleExit(entry.vm, entry.vcpuIndex, slot, exit);
-      retired += vcpu.retired - before;
       if (exit.reason === 'budget' && done === 0) budget--; // never spin without progress
-      if (retired >= this.config.maxInsns && !this.stop) {
-        this.stop = { reason: 'limit', message: `stopped after ${retired.toLocaleString('en-US')} instructions (the instruction limit)` };
+      if (opts.stopBeforeExit === this.exitSeq && exit.reason !== 'budget' && exit.reason !== 'stop') {
+        this.pendingEntry = { pick, before, exit, done };
+        return;
       }
-      // Checked after the instruction ran, so Run from a breakpoint makes progress.
-      if (this.breakpoints.size > 0 && this.breakpoints.has(vcpu.rip) && entry.vmIndex === 0) {
-        this.breakpointHit = true;
-        break;
-      }
-      if (opts.untilExit && (this.exitSeq > startSeq || done > 0) && (maxInsns === 1 || this.exitSeq > startSeq)) break;
-      // The slice is counted in retired instructions (emulated ones included), so a vCPU that
-      // exits on every instruction still yields after sliceInsns, and the interleaving of vCPUs
-      // does not depend on how many exits a strategy takes.
-      this.sliceUsed += vcpu.retired - before;
-      if (this.sliceUsed >= this.config.sliceInsns || slot.run !== 'runnable') {
-        this.current = (pick + 1) % this.slots.length;
-        this.sliceUsed = 0;
-      }
+      if (this.finishEntry(pick, before, exit, opts, startSeq, maxInsns, done)) return;
     }
+  }
+
+  /** Handle the exit of one VM entry and do the bookkeeping after it; true when run() must return. */
+  private finishEntry(pick: number, before: number, exit: VmExit, opts: RunOptions, startSeq: number, maxInsns: number, done: number): boolean {
+    const entry = this.slots[pick];
+    const { slot } = entry;
+    const vcpu = slot.vcpu;
+    this.handleExit(entry.vm, entry.vcpuIndex, slot, exit);
+    const retired = this.retired;
+    if (retired >= this.config.maxInsns && !this.stop) {
+      this.stop = { reason: 'limit', message: `stopped after ${retired.toLocaleString('en-US')} instructions (the instruction limit)` };
+    }
+    // The slice is counted in retired instructions (emulated ones included), so a vCPU that
+    // exits on every instruction still yields after sliceInsns, and the interleaving of vCPUs
+    // does not depend on how many exits a strategy takes. Counted before any stop below, so a
+    // run that pauses (breakpoint, step) goes on exactly as one that did not.
+    this.sliceUsed += vcpu.retired - before;
+    if (this.sliceUsed >= this.config.sliceInsns || slot.run !== 'runnable') {
+      this.current = (pick + 1) % this.slots.length;
+      this.sliceUsed = 0;
+    }
+    if (this.exitSeq >= this.nextCheckpoint) this.checkpoint();
+    // Checked after the instruction ran, so Run from a breakpoint makes progress.
+    if (this.breakpoints.size > 0 && this.breakpoints.has(vcpu.rip) && entry.vmIndex === 0) {
+      this.breakpointHit = true;
+      return true;
+    }
+    if (opts.untilExit && (this.exitSeq > startSeq || done > 0) && (maxInsns === 1 || this.exitSeq > startSeq)) return true;
+    return false;
   }
 
   private nextRunnable(): number {
@@ -430,6 +500,11 @@ export class Machine {
   }
 
   private finishExit(e: ExitEvent, vcpu: Vcpu, hostNs: number): void {
+    if (this.timeline) {
+      const mark = e.reason === 'ept-violation' ? ExitMark.WpFault : e.reason === 'interrupt-window' ? ExitMark.Interrupt
+        : e.icache === 'hit' ? ExitMark.Hit : e.icache === 'miss' ? ExitMark.Miss : ExitMark.Other;
+      this.timeline.noteExit(this.exitSeq, mark);
+    }
     this.exitSeq++;
     const byReason = this.exitsByReason;
     byReason.set(e.reason, (byReason.get(e.reason) ?? 0) + 1);
@@ -462,6 +537,128 @@ export class Machine {
       if (e.icache === 'hit') st.hits++;
     }
     this.onExit?.(e);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Checkpoints and time travel
+
+  private checkpoint(): void {
+    for (const s of this.slots) s.slot.vcpu.flushTlb(true);
+    const every = this.config.checkpointEvery ?? CHECKPOINT_EVERY;
+    this.nextCheckpoint = this.exitSeq - (this.exitSeq % every) + every;
+    this.timeline?.checkpoint();
+  }
+
+  /** Exits handled so far. */
+  get exitsHandled(): number {
+    return this.exitSeq;
+  }
+
+  /** True while the machine stands at an exit the VMM has not handled yet (see run's stopBeforeExit). */
+  get atPendingExit(): boolean {
+    return this.pendingEntry !== null;
+  }
+
+  /**
+   * Start recording for time travel: an exit log and snapshots within `budgetBytes`. Call it
+   * before the first run (it snapshots the machine as it is: exit 0).
+   */
+  attachTimeline(budgetBytes?: number): ExitTimeline {
+    this.timeline?.detach();
+    for (const s of this.slots) s.slot.vcpu.flushTlb(true);
+    const host: TimelineHost = {
+      exitsHandled: 0,
+      statePolicy: STATE_POLICY,
+      stateRoots: () => [this],
+      guestRams: () => this.vms.map((v) => v.ram),
+      resync: (changed) => this.resync(changed),
+    };
+    Object.defineProperty(host, 'exitsHandled', { get: () => this.exitSeq });
+    this.timeline = new ExitTimeline(host, budgetBytes);
+    this.timeline.checkpoint();
+    return this.timeline;
+  }
+
+  getTimeline(): ExitTimeline | null {
+    return this.timeline;
+  }
+
+  /** After a restore: the TLBs forget, and code translated from RAM pages that changed goes. */
+  private resync(changed: readonly (readonly number[])[]): void {
+    changed.forEach((pages, v) => { for (const p of pages) this.vms[v].codeCache.invalidatePageNumber(p); });
+    for (const s of this.slots) s.slot.vcpu.flushTlb(true);
+  }
+
+  /**
+   * Go to exit `k` of the recorded run: the machine stands at that exit, before the VMM handles
+   * it (exits handled = k); `k` = the number of exits recorded is the end. Returns exit k as the
+   * VMM handles it (with its walk) when `withDetail`, else null; false when k is out of reach.
+   */
+  seekExit(k: number, withDetail = false): ExitEvent | null | false {
+    const tl = this.timeline;
+    if (!tl || k < tl.info().first || k > tl.info().end) return false;
+    return this.replay(() => {
+      let detail: ExitEvent | null = null;
+      if (withDetail && k < tl.info().end) {
+        if (tl.restoreBefore(k) < 0) return false;
+        this.runTo({ stopBeforeExit: k });
+        this.recording = 'all';
+        this.onExit = (e) => { if (e.seq === k) detail = e; };
+        this.runTo({ stopBeforeExit: k + 1 });
+        this.onExit = null;
+        this.recording = 'none';
+      }
+      if (tl.restoreBefore(k) < 0) return false;
+      this.runTo({ stopBeforeExit: k });
+      return detail;
+    });
+  }
+
+  /** Go back to the moment `r` instructions had retired (over all vCPUs): back one instruction. */
+  seekRetired(r: number): boolean {
+    const tl = this.timeline;
+    if (!tl) return false;
+    return this.replay(() => {
+      // The newest snapshot that is not past r: try from the exit count down.
+      let k = this.exitSeq;
+      for (;;) {
+        const at = tl.restoreBefore(k);
+        if (at < 0) return false;
+        if (this.retired <= r) break;
+        k = at - 1;
+      }
+      this.runTo({ untilRetired: r });
+      return this.retired === r;
+    });
+  }
+
+  /** Re-run quietly (no listener, no walks, no breakpoints, no host timing) inside `f`. */
+  private replay<T>(f: () => T): T {
+    const saved = { onExit: this.onExit, recording: this.recording, breakpoints: this.breakpoints };
+    this.onExit = null;
+    this.recording = 'none';
+    this.breakpoints = new Set();
+    this.pendingEntry = null;
+    try {
+      return f();
+    } finally {
+      this.onExit = saved.onExit;
+      this.recording = saved.recording;
+      this.breakpoints = saved.breakpoints;
+      this.breakpointHit = false;
+    }
+  }
+
+  /** Run until the stop `opts` names (a pending exit, a retired count) or the end. */
+  private runTo(opts: RunOptions): void {
+    do {
+      const before = this.exitSeq;
+      const retired = this.retired;
+      const wasPending = this.pendingEntry !== null;
+      this.run(this.config.maxInsns, opts);
+      if (opts.untilRetired !== undefined && this.retired >= opts.untilRetired) return;
+      if (!wasPending && this.exitSeq === before && this.retired === retired && this.pendingEntry === null) return;
+    } while (!this.stop && this.pendingEntry === null);
   }
 
   // ---------------------------------------------------------------------------------------

@@ -182,7 +182,10 @@ export abstract class VcpuTlb extends VcpuState implements CodeCacheListener {
     if (access === 'fetch') set.fetch[i] = pn;
     else {
       set.read[i] = pn;
-      if (access === 'write') set.write[i] = pn;
+      if (access === 'write') {
+        this.ram.noteWrite(out.hpa); // before the first store: time travel saves written pages
+        set.write[i] = pn;
+      }
     }
     return out.hpa;
   }

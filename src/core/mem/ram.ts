@@ -30,6 +30,14 @@ export class GuestRam {
   readonly buffer: ArrayBuffer;
   readonly bytes: Uint8Array;
   readonly view: DataView;
+  /**
+   * Pages written so far, one byte per 4 KiB page: time travel saves only these. Every writer
+   * of guest RAM calls noteWrite before it writes (the vCPU when it caches a write permission
+   * in its TLB, the page walk's A/D updates, the VMM's copyout, write8..write64); the first
+   * write to a page calls `onFirstWrite` while the page still holds what it held before.
+   */
+  readonly written: Uint8Array;
+  onFirstWrite: ((page: number) => void) | null = null;
 
   constructor(size: number = DEFAULT_RAM_SIZE) {
     if (!Number.isInteger(size) || size <= 0 || size % 4096 !== 0) {
@@ -39,6 +47,16 @@ export class GuestRam {
     this.buffer = new ArrayBuffer(size);
     this.bytes = new Uint8Array(this.buffer);
     this.view = new DataView(this.buffer);
+    this.written = new Uint8Array(size / 4096);
+  }
+
+  /** Called before a write at host-physical `addr` (see `written`). */
+  noteWrite(addr: number): void {
+    const page = Math.floor(addr / 4096);
+    if (this.written[page] === 0 && page < this.written.length) {
+      this.written[page] = 1;
+      this.onFirstWrite?.(page);
+    }
   }
 
   /** True when [addr, addr + len) lies inside RAM. */
@@ -59,19 +77,27 @@ export class GuestRam {
     return this.view.getBigUint64(addr, true);
   }
   write8(addr: number, value: number): void {
+    this.noteWrite(addr);
     this.view.setUint8(addr, value);
   }
   write16(addr: number, value: number): void {
+    this.noteWrite(addr);
+    this.noteWrite(addr + 1);
     this.view.setUint16(addr, value, true);
   }
   write32(addr: number, value: number): void {
+    this.noteWrite(addr);
+    this.noteWrite(addr + 3);
     this.view.setUint32(addr, value >>> 0, true);
   }
   write64(addr: number, value: bigint): void {
+    this.noteWrite(addr);
+    this.noteWrite(addr + 7);
     this.view.setBigUint64(addr, BigInt.asUintN(64, value), true);
   }
   /** Fill [addr, addr + len) with `value` (default 0). */
   fill(addr: number, len: number, value = 0): void {
+    for (let p = addr - (addr % 4096); p < addr + len; p += 4096) this.noteWrite(p);
     this.bytes.fill(value, addr, addr + len);
   }
 }

@@ -224,6 +224,7 @@ export function gla2gpa(
           return eptFail(out, 'ept-violation', entryGpa, gla, 'write', level);
         }
         eLo = (eLo | PTE_A) >>> 0;
+        ram.noteWrite(ehpa);
         view.setUint32(ehpa, eLo, true);
       }
       if (rec !== null) pushGuest(rec, level, idx, entryGpa, eLo, eHi, 'next');
@@ -251,6 +252,7 @@ export function gla2gpa(
         return eptFail(out, 'ept-violation', entryGpa, gla, 'write', level);
       }
       eLo = newLo;
+      ram.noteWrite(ehpa);
       view.setUint32(ehpa, eLo, true);
     }
     if (rec !== null) pushGuest(rec, level, idx, entryGpa, eLo, eHi, 'leaf');

@@ -530,6 +530,7 @@ export class Vmm implements EmulEnv {
     const bytes = vm.ram.bytes;
     let k = 0;
     for (let c = 0; c < this.copyChunks; c++) {
+      vm.ram.noteWrite(this.copyHpa[c]);
       for (let i = 0; i < this.copyLen[c] && k < size; i++, k++) {
         bytes[this.copyHpa[c] + i] = Number((value >> BigInt(8 * k)) & 0xffn);
       }

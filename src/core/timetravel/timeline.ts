@@ -1,0 +1,181 @@
+/**
+ * The recording behind time travel: one mark per exit (what the timeline draws) and periodic
+ * snapshots of the whole machine (captureState over the machine's state roots, guest RAM as
+ * RamHistory page versions). A memory budget bounds it: past it, older snapshots thin out
+ * (every other one goes, so their spacing doubles) and, at the last, the oldest go, which is
+ * how far back the timeline reaches. Restoring to a snapshot and re-running the deterministic
+ * machine gives any exit in between.
+ */
+import type { GuestRam } from '../mem';
+import { captureState, restoreState, type CapturePolicy, type StateSnapshot } from './stateCapture';
+import { RamHistory } from './ramHistory';
+
+export const DEFAULT_TIMELINE_BUDGET = 64 * 1024 * 1024;
+
+/** What the timeline marks at an exit. */
+export const ExitMark = {
+  Other: 0,
+  /** An instruction-cache hit. */
+  Hit: 1,
+  /** An instruction-cache miss. */
+  Miss: 2,
+  /** A write-protect fault (EPT violation on a page the VMM protected). */
+  WpFault: 3,
+  /** An interrupt window exit: a pending interrupt is injected. */
+  Interrupt: 4,
+} as const;
+export type ExitMark = (typeof ExitMark)[keyof typeof ExitMark];
+
+/** The machine as the timeline sees it. */
+export interface TimelineHost {
+  /** Exits handled so far. */
+  readonly exitsHandled: number;
+  /** The objects whose fields are the machine's state (guest RAM excluded). */
+  stateRoots(): object[];
+  readonly statePolicy: CapturePolicy;
+  guestRams(): readonly GuestRam[];
+  /** State was put back underneath: flush the TLBs, drop code translated from the changed pages of each RAM. */
+  resync(changed: readonly (readonly number[])[]): void;
+}
+
+interface Snapshot {
+  /** Exits handled when it was taken. */
+  exit: number;
+  /** RamHistory label. */
+  label: number;
+  state: StateSnapshot;
+}
+
+export interface TimelineInfo {
+  /** The oldest exit the timeline can show (its oldest snapshot). */
+  first: number;
+  /** Exits recorded. */
+  end: number;
+  snapshots: number;
+  bytes: number;
+  budget: number;
+}
+
+/** Snapshots kept at the least before the oldest ones are dropped (rather than thinned). */
+const MIN_SNAPSHOTS = 8;
+
+export class ExitTimeline {
+  private readonly rams: RamHistory[];
+  private snaps: Snapshot[] = [];
+  private marks = new Uint8Array(1 << 16);
+  private end = 0;
+  private nextLabel = 0;
+
+  constructor(private readonly host: TimelineHost, readonly budget = DEFAULT_TIMELINE_BUDGET) {
+    this.rams = host.guestRams().map((r) => new RamHistory(r));
+  }
+
+  detach(): void {
+    for (const r of this.rams) r.detach();
+  }
+
+  /** Record the mark of exit `seq` (an exit re-run after a restore overwrites the same mark). */
+  noteExit(seq: number, mark: ExitMark): void {
+    if (seq >= this.marks.length) {
+      const grown = new Uint8Array(Math.max(this.marks.length * 2, seq + 1));
+      grown.set(this.marks);
+      this.marks = grown;
+    }
+    this.marks[seq] = mark;
+    if (seq + 1 > this.end) this.end = seq + 1;
+  }
+
+  /**
+   * A checkpoint: the machine is between exits, at a point it reaches the same way when it
+   * re-runs. Takes a snapshot unless one at or after this exit exists already.
+   */
+  checkpoint(): void {
+    const exit = this.host.exitsHandled;
+    const last = this.snaps[this.snaps.length - 1];
+    if (last && last.exit >= exit) return;
+    const label = this.nextLabel++;
+    for (const r of this.rams) r.snapshot(label);
+    const state = captureState(this.host.stateRoots(), this.host.statePolicy, last?.state);
+    this.snaps.push({ exit, label, state });
+    this.enforceBudget();
+  }
+
+  /**
+   * Put the machine back to the newest snapshot at or before exit `k`; returns that snapshot's
+   * exit, or -1 when `k` is older than the oldest snapshot kept.
+   */
+  restoreBefore(k: number): number {
+    let i = this.snaps.length - 1;
+    while (i >= 0 && this.snaps[i].exit > k) i--;
+    if (i < 0) return -1;
+    const s = this.snaps[i];
+    const changed = this.rams.map((r) => r.restore(s.label));
+    restoreState(s.state);
+    this.host.resync(changed);
+    return s.exit;
+  }
+
+  /** The future after exit `k` is gone (the run goes on from there): drop what was recorded after it. */
+  truncateAfter(k: number): void {
+    while (this.snaps.length > 1 && this.snaps[this.snaps.length - 1].exit > k) this.snaps.pop();
+    if (this.end > k) this.end = k;
+    this.forgetRam();
+  }
+
+  info(): TimelineInfo {
+    return { first: this.snaps[0]?.exit ?? 0, end: this.end, snapshots: this.snaps.length, bytes: this.bytes(), budget: this.budget };
+  }
+
+  /** Bytes held: snapshots, RAM page versions, marks. */
+  bytes(): number {
+    let n = this.marks.byteLength;
+    for (const s of this.snaps) n += s.state.bytes;
+    for (const r of this.rams) n += r.bytes;
+    return n;
+  }
+
+  /**
+   * The marks in `bins` equal slices of [from, end): per bin the most telling mark in it
+   * (a fault over a miss over an interrupt over a hit), 255 for none. For the timeline's ticks.
+   */
+  markBins(bins: number, from = 0, to = this.end): Uint8Array {
+    const out = new Uint8Array(bins).fill(255);
+    const span = Math.max(1, to - from);
+    const rank = [0, 1, 3, 4, 2]; // Other, Hit, Miss, WpFault, Interrupt
+    for (let b = 0; b < bins; b++) {
+      const lo = from + Math.floor((b * span) / bins);
+      const hi = Math.min(to, from + Math.floor(((b + 1) * span) / bins));
+      let best = 255;
+      for (let i = lo; i < hi; i++) {
+        const m = this.marks[i];
+        if (best === 255 || rank[m] > rank[best]) best = m;
+        if (best === ExitMark.WpFault) break;
+      }
+      out[b] = best;
+    }
+    return out;
+  }
+
+  private enforceBudget(): void {
+    if (this.bytes() <= this.budget) return;
+    // Thin the older half: drop every other snapshot, keeping the first and the newest ones.
+    while (this.bytes() > this.budget && this.snaps.length > MIN_SNAPSHOTS) {
+      const older = this.snaps.length >> 1;
+      const kept: Snapshot[] = [];
+      this.snaps.forEach((s, i) => { if (i >= older || i % 2 === 0) kept.push(s); });
+      if (kept.length === this.snaps.length) break;
+      this.snaps = kept;
+      this.forgetRam();
+    }
+    // Still over: the oldest go.
+    while (this.bytes() > this.budget && this.snaps.length > 2) {
+      this.snaps.shift();
+      this.forgetRam();
+    }
+  }
+
+  private forgetRam(): void {
+    const kept = this.snaps.map((s) => s.label);
+    for (const r of this.rams) r.forget(kept);
+  }
+}

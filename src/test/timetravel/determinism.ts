@@ -1,0 +1,62 @@
+/**
+ * The determinism check behind time travel's tests: record a whole run, go back to a few exits
+ * (and one instruction), run forward again, and compare the exits and the final state.
+ */
+import type { ExitEvent } from '../../core/events';
+import { buildMachine, type Machine, type MachineConfig } from '../../core/machine';
+
+export function build(source: string, config: Partial<MachineConfig>, file = 'test.s'): Machine {
+  const built = buildMachine(source, { ramBytes: 16 * 1024 * 1024, ...config }, file);
+  if (!built.ok) throw new Error(built.diagnostics.map((d) => `${d.line}:${d.col}: ${d.message}`).join('\n'));
+  return built.machine;
+}
+
+/** Everything the machine shows, host time left out. */
+export function fingerprint(m: Machine): string {
+  const { hostNsPerExit: _host, ...counters } = m.counters();
+  return JSON.stringify({ counters, view: m.view(), stop: m.stopInfo() });
+}
+
+const exitKey = (e: ExitEvent) => JSON.stringify({ ...e, hostNs: undefined, walk: undefined });
+
+/** Run to the end collecting the exits. */
+export function runCollecting(m: Machine): string[] {
+  const out: string[] = [];
+  m.onExit = (e) => out.push(exitKey(e));
+  m.runToEnd();
+  m.onExit = null;
+  return out;
+}
+
+/**
+ * Record a whole run, then go back to a few exits and instructions and run forward again:
+ * the exits after the point and the final state must be the original ones. Returns the problems.
+ */
+export function checkDeterminism(m: Machine, opts: { exits?: readonly number[]; retired?: boolean } = {}): string[] {
+  const problems: string[] = [];
+  m.attachTimeline();
+  const exits = runCollecting(m);
+  const end = fingerprint(m);
+  const n = exits.length;
+  const retiredEnd = m.retired;
+  const ks = [...new Set((opts.exits ?? [0, 0.5, 1]).map((f) => Math.min(n - 1, Math.floor(f * n))).filter((k) => k >= 0))];
+  for (const k of ks) {
+    if (m.seekExit(k) === false) { problems.push(`cannot go to exit ${k}`); continue; }
+    if (m.counters().exits.total !== k) problems.push(`at exit ${k}: ${m.counters().exits.total} exits handled`);
+    const again = runCollecting(m);
+    if (again.length !== n - k) problems.push(`from exit ${k}: ${again.length} exits, expected ${n - k}`);
+    const first = again.findIndex((e, i) => e !== exits[k + i]);
+    if (first >= 0) problems.push(`from exit ${k}: exit ${k + first} differs:\n  ${exits[k + first]}\n  ${again[first]}`);
+    if (fingerprint(m) !== end) problems.push(`from exit ${k}: the final state differs`);
+  }
+  const r = Math.max(0, (retiredEnd >> 1) - 1);
+  if (opts.retired === false) return problems;
+  if (!m.seekRetired(r)) problems.push(`cannot go back to instruction ${r}`);
+  else {
+    if (m.retired !== r) problems.push(`back to instruction ${r}: at ${m.retired}`);
+    runCollecting(m);
+    if (fingerprint(m) !== end) problems.push(`from instruction ${r}: the final state differs`);
+  }
+  return problems;
+}
+
