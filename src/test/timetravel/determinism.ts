@@ -6,7 +6,7 @@ import type { ExitEvent } from '../../core/events';
 import { buildMachine, type Machine, type MachineConfig } from '../../core/machine';
 
 export function build(source: string, config: Partial<MachineConfig>, file = 'test.s'): Machine {
-  const built = buildMachine(source, { ramBytes: 16 * 1024 * 1024, ...config }, file);
+  const built = buildMachine(source, config, file);
   if (!built.ok) throw new Error(built.diagnostics.map((d) => `${d.line}:${d.col}: ${d.message}`).join('\n'));
   return built.machine;
 }
