@@ -4,6 +4,7 @@
  */
 import type { ExitEvent } from '../../core/events';
 import { buildMachine, type Machine, type MachineConfig } from '../../core/machine';
+import { machineView } from '../../worker/view';
 
 export function build(source: string, config: Partial<MachineConfig>, file = 'test.s'): Machine {
   const built = buildMachine(source, config, file);
@@ -14,7 +15,7 @@ export function build(source: string, config: Partial<MachineConfig>, file = 'te
 /** Everything the machine shows, host time left out. */
 export function fingerprint(m: Machine): string {
   const { hostNsPerExit: _host, ...counters } = m.counters();
-  return JSON.stringify({ counters, view: m.view(), stop: m.stopInfo() });
+  return JSON.stringify({ counters, view: machineView(m), stop: m.stopInfo() });
 }
 
 const exitKey = (e: ExitEvent) => JSON.stringify({ ...e, hostNs: undefined, walk: undefined });
