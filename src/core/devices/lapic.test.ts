@@ -34,9 +34,6 @@ import {
   type LocalApicOptions,
   MSR_IA32_APIC_BASE,
   MSR_IA32_TSC_DEADLINE,
-  apicvReadOutcome,
-  apicvWriteOutcome,
-  isVirtualizableRead,
   timerDivisor,
 } from './lapic';
 
@@ -703,43 +700,5 @@ describe('LocalApic IPIs (11.6)', () => {
     b.write(LAPIC_BASE + LAPIC_ICR_LO, 4, BigInt(ALL_INCL | 0x61));
     expect(a.pendingVector()).toBe(0x61);
     expect(b.isRequested(0x61)).toBe(true);
-  });
-});
-
-describe('APICv helpers (SDM Vol. 3C ch. 30)', () => {
-  it('virtualizes reads of the listed registers only', () => {
-    for (const off of [LAPIC_ID, LAPIC_VERSION, LAPIC_TPR, LAPIC_EOI, LAPIC_SVR, LAPIC_ISR + 0x70,
-      LAPIC_TMR, LAPIC_IRR + 0x30, LAPIC_ESR, LAPIC_ICR_LO, LAPIC_LVT_TIMER, LAPIC_TIMER_ICR, LAPIC_TIMER_DCR]) {
-      expect(isVirtualizableRead(off), `0x${off.toString(16)}`).toBe(true);
-    }
-    for (const off of [LAPIC_PPR, LAPIC_APR, 0x0c0, LAPIC_TIMER_CCR, 0x2f0, 0x400]) {
-      expect(isVirtualizableRead(off), `0x${off.toString(16)}`).toBe(false);
-    }
-    expect(apicvReadOutcome(LAPIC_TIMER_CCR)).toBe('apic-access');
-    expect(apicvReadOutcome(LAPIC_TPR)).toBe('virtualized');
-  });
-
-  it('virtualizes narrow reads inside a register but not wide or crossing ones', () => {
-    expect(isVirtualizableRead(LAPIC_TPR, 1)).toBe(true);
-    expect(isVirtualizableRead(LAPIC_TPR + 2, 2)).toBe(true);
-    expect(isVirtualizableRead(LAPIC_TPR + 3, 2)).toBe(false);
-    expect(isVirtualizableRead(LAPIC_TPR, 8)).toBe(false);
-    expect(isVirtualizableRead(LAPIC_TPR + 4, 4)).toBe(false);
-  });
-
-  it('classifies writes: TPR/EOI/self-IPI without exit, others trap or fault', () => {
-    expect(apicvWriteOutcome(LAPIC_TPR, 4, 0x20)).toBe('virtualized');
-    expect(apicvWriteOutcome(LAPIC_EOI, 4, 0)).toBe('virtualized');
-    expect(apicvWriteOutcome(LAPIC_ICR_HI, 4, 1 << 24)).toBe('virtualized');
-    expect(apicvWriteOutcome(LAPIC_ICR_LO, 4, (1 << 18) | 0x40)).toBe('virtualized');
-    expect(apicvWriteOutcome(LAPIC_ICR_LO, 4, (1 << 18) | 0x05)).toBe('apic-write'); // illegal vector
-    expect(apicvWriteOutcome(LAPIC_ICR_LO, 4, 0x40)).toBe('apic-write'); // to another vCPU
-    expect(apicvWriteOutcome(LAPIC_ICR_LO, 4, (3 << 18) | 0x40)).toBe('apic-write');
-    for (const off of [LAPIC_LVT_TIMER, LAPIC_TIMER_ICR, LAPIC_TIMER_DCR, LAPIC_SVR, LAPIC_ESR, LAPIC_LDR]) {
-      expect(apicvWriteOutcome(off, 4, 0), `0x${off.toString(16)}`).toBe('apic-write');
-    }
-    expect(apicvWriteOutcome(LAPIC_VERSION, 4, 0)).toBe('apic-access');
-    expect(apicvWriteOutcome(LAPIC_TIMER_CCR, 4, 0)).toBe('apic-access');
-    expect(apicvWriteOutcome(LAPIC_TPR, 1, 0)).toBe('apic-access');
   });
 });

@@ -10,9 +10,11 @@
  *   which our VMM handles like any MMIO exit (walk, fetch, decode, emulate).
  * - Writes (§30.4.3): a 32-bit write to offset 0 of a virtualized register goes to the
  *   virtual-APIC page; TPR and EOI are then emulated by the CPU (TPR virtualization, EOI
- *   virtualization; §30.1.2, §30.1.3): no exit. Other virtualized registers cause a
- *   trap-like APIC-write exit after the instruction (§30.4.3.3): no decode needed, the VMM
- *   reads the offset from the exit qualification. Anything else is an APIC-access exit.
+ *   virtualization; §30.1.2, §30.1.3), a self-IPI by self-IPI virtualization (§30.1.5), and
+ *   ICR high needs nothing (§30.4.3.2): no exit. Other virtualized registers, and ICR low for
+ *   any other IPI, cause a trap-like APIC-write exit after the instruction (§30.4.3.3): no
+ *   decode needed, the VMM reads the offset from the exit qualification. Anything else is an
+ *   APIC-access exit.
  *
  * The LAPIC device is the virtual-APIC page here: the fast path reads and writes it
  * directly, so a trap-like write's side effects have happened when the 'apic-write' exit is
@@ -21,48 +23,94 @@
 import { chargeCycles, type CostModel, type CostUnits } from '../cost';
 import type { MmioDevice } from '../devices/mmio';
 import type { AccessSize } from '../devices/mmio';
+import {
+  LAPIC_DFR, LAPIC_EOI, LAPIC_ESR, LAPIC_ICR_HI, LAPIC_ICR_LO, LAPIC_ID, LAPIC_IRR, LAPIC_ISR, LAPIC_LDR,
+  LAPIC_LVT_ERROR, LAPIC_LVT_LINT0, LAPIC_LVT_LINT1, LAPIC_LVT_PERF, LAPIC_LVT_THERMAL, LAPIC_LVT_TIMER, LAPIC_SVR,
+  LAPIC_TIMER_DCR, LAPIC_TIMER_ICR, LAPIC_TMR, LAPIC_TPR, LAPIC_VERSION,
+} from '../devices/lapic';
 
 /** The vCPU's hook (src/core/cpu Vcpu.mmioFastPath). */
 export type MmioFastPathFn = (gpa: number, size: number, isWrite: boolean, value: bigint) => bigint | boolean | null;
 
-/** Register offsets whose reads are virtualized (§30.4.2, "APIC-register virtualization"). */
-export function apicvReadVirtualized(offset: number): boolean {
-  const reg = offset & ~0xf;
-  switch (reg) {
-    case 0x020: case 0x030: case 0x080: case 0x0b0: case 0x0d0: case 0x0e0: case 0x0f0:
-    case 0x280: case 0x300: case 0x310: case 0x320: case 0x330: case 0x340: case 0x350:
-    case 0x360: case 0x370: case 0x380: case 0x3e0:
-      return true;
-    default:
-      return reg >= 0x100 && reg <= 0x270; // ISR 100H-170H, TMR 180H-1F0H, IRR 200H-270H
-  }
+/**
+ * Offsets whose reads the CPU serves from the virtual-APIC page without an exit when "APIC-
+ * register virtualization" is on (30.4.2 "Virtualizing Reads from the APIC-Access Page"):
+ * ID, version, TPR, EOI, LDR, DFR, SVR, ISR, TMR, IRR, ESR, ICR, the LVTs, initial count and
+ * divide configuration. Not APR, PPR, RRD or the current count: those reads still exit
+ * (APIC-access exit, fault-like: the VMM decodes and emulates them).
+ */
+const APICV_READ_OFFSETS: ReadonlySet<number> = new Set([
+  LAPIC_ID, LAPIC_VERSION, LAPIC_TPR, LAPIC_EOI, LAPIC_LDR, LAPIC_DFR, LAPIC_SVR,
+  ...Array.from({ length: 8 }, (_, i) => LAPIC_ISR + i * 16),
+  ...Array.from({ length: 8 }, (_, i) => LAPIC_TMR + i * 16),
+  ...Array.from({ length: 8 }, (_, i) => LAPIC_IRR + i * 16),
+  LAPIC_ESR, LAPIC_ICR_LO, LAPIC_ICR_HI, LAPIC_LVT_TIMER, LAPIC_LVT_THERMAL, LAPIC_LVT_PERF,
+  LAPIC_LVT_LINT0, LAPIC_LVT_LINT1, LAPIC_LVT_ERROR, LAPIC_TIMER_ICR, LAPIC_TIMER_DCR,
+]);
+
+/**
+ * Offsets whose writes are virtualized and then emulated by the CPU's APIC-write emulation
+ * with a trap-like APIC-write VM exit (30.4.3.2 "APIC-Write Emulation"): the VMM applies the
+ * value from the virtual-APIC page without any decode.
+ */
+const APICV_WRITE_TRAP_OFFSETS: ReadonlySet<number> = new Set([
+  LAPIC_ID, LAPIC_LDR, LAPIC_DFR, LAPIC_SVR, LAPIC_ESR, LAPIC_LVT_TIMER, LAPIC_LVT_THERMAL,
+  LAPIC_LVT_PERF, LAPIC_LVT_LINT0, LAPIC_LVT_LINT1, LAPIC_LVT_ERROR, LAPIC_TIMER_ICR,
+  LAPIC_TIMER_DCR,
+]);
+
+/**
+ * How APICv handles an access to the APIC-access page, with "use TPR shadow", "APIC-register
+ * virtualization" and "virtual-interrupt delivery" all on (KVM's and bhyve's setting):
+ * - 'virtualized': the CPU completes it with no exit (cost.apicvAccess);
+ * - 'apic-write': trap-like APIC-write exit after the write, no decode (exit + apicWriteHandler);
+ * - 'apic-access': a fault-like APIC-access exit: the full instruction-emulation path.
+ */
+export type ApicvOutcome = 'virtualized' | 'apic-write' | 'apic-access';
+
+/**
+ * Does APICv serve this read without an exit? 30.4.2: only accesses of at most 32 bits that do
+ * not cross a 32-bit boundary and fall in the first 4 bytes of a listed register.
+ */
+export function isVirtualizableRead(offset: number, size: number = 4): boolean {
+  if (size > 4 || (offset & ~3) !== ((offset + size - 1) & ~3) || (offset & 0xf) >= 4) return false;
+  return APICV_READ_OFFSETS.has(offset & 0xff0);
 }
 
-/** Register offsets whose 32-bit writes are virtualized (§30.4.3.1). */
-export function apicvWriteVirtualized(offset: number): boolean {
+export function apicvReadOutcome(offset: number, size: number = 4): ApicvOutcome {
+  return isVirtualizableRead(offset, size) ? 'virtualized' : 'apic-access';
+}
+
+/**
+ * What APICv does with a write of `value` (30.4.3). Only aligned 32-bit writes are considered
+ * (narrower LAPIC writes are illegal anyway and take the emulation path here: a simplification).
+ * - TPR: TPR virtualization, no exit (the TPR-threshold exit cannot happen with
+ *   virtual-interrupt delivery on).
+ * - EOI: EOI virtualization, no exit (our interrupts are edge-triggered, so no vector is in the
+ *   EOI-exit bitmap).
+ * - ICR low: self-IPI virtualization, no exit, for a fixed, edge, physical-mode IPI with the
+ *   "self" shorthand and a vector >= 16 (reserved bits 0); any other IPI is an APIC-write exit.
+ * - ICR high: virtualized, no exit (the CPU clears bits 23:0; the IPI is sent by the ICR low
+ *   write).
+ * - ID, LDR, DFR, SVR, ESR, LVTs, initial count, divide: APIC-write exit.
+ * - Anything else (read-only registers, reserved offsets): APIC-access exit.
+ */
+export function apicvWriteOutcome(offset: number, size: number, value: number): ApicvOutcome {
+  if (size !== 4 || (offset & 0xf) !== 0) return 'apic-access';
   switch (offset) {
-    case 0x020: case 0x080: case 0x0b0: case 0x0d0: case 0x0e0: case 0x0f0: case 0x280:
-    case 0x300: case 0x310: case 0x320: case 0x330: case 0x340: case 0x350: case 0x360:
-    case 0x370: case 0x380: case 0x3e0:
-      return true;
-    default:
-      return false;
+    case LAPIC_TPR:
+    case LAPIC_EOI:
+    case LAPIC_ICR_HI:
+      return 'virtualized';
+    case LAPIC_ICR_LO: {
+      const shorthand = (value >>> 18) & 3;
+      const vector = value & 0xff;
+      return (value & 0xfff3b700) === 0 && shorthand === 1 && vector >= 16
+        ? 'virtualized'
+        : 'apic-write';
+    }
   }
-}
-
-export const APICV_EXIT = 0;
-export const APICV_NO_EXIT = 1;
-export const APICV_TRAP = 2;
-
-/** What the CPU does with an access to the APIC-access page at `offset` (0..0xfff). */
-export function apicvClassify(offset: number, size: number, isWrite: boolean): number {
-  if (!isWrite) {
-    if (size > 4 || (offset & 0xf) + size > 4) return APICV_EXIT;
-    return apicvReadVirtualized(offset) ? APICV_NO_EXIT : APICV_EXIT;
-  }
-  if (size !== 4 || !apicvWriteVirtualized(offset)) return APICV_EXIT;
-  // TPR virtualization and EOI virtualization complete in the CPU; the rest trap.
-  return offset === 0x080 || offset === 0x0b0 ? APICV_NO_EXIT : APICV_TRAP;
+  return APICV_WRITE_TRAP_OFFSETS.has(offset) ? 'apic-write' : 'apic-access';
 }
 
 export interface ApicvCounters {
@@ -87,8 +135,8 @@ export function createApicvFastPath(
   return (gpa, size, isWrite, value) => {
     const offset = gpa - lapic.base;
     if (offset < 0 || offset >= 0x1000) return null;
-    const kind = apicvClassify(offset, size, isWrite);
-    if (kind === APICV_EXIT) {
+    const kind = isWrite ? apicvWriteOutcome(offset, size, Number(value & 0xffff_ffffn)) : apicvReadOutcome(offset, size);
+    if (kind === 'apic-access') {
       counters.exits++;
       return null;
     }
@@ -96,7 +144,7 @@ export function createApicvFastPath(
     counters.cycles += chargeCycles('apicvAccess', 1, cost, units);
     if (!isWrite) return lapic.read(gpa, size as AccessSize);
     lapic.write(gpa, size as AccessSize, value);
-    if (kind === APICV_TRAP) {
+    if (kind === 'apic-write') {
       counters.traps++;
       requestTrap();
     }
