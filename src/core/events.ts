@@ -161,7 +161,10 @@ export interface Counters {
   retired: number;
   exits: { total: number; byReason: Partial<Record<ExitReason, number>> };
   icache: ICacheCounters;
+  /** Modeled cycles; `emulate` and `total` include `apicv.cycles` (accesses that did not exit). */
   cycles: CycleCounters;
+  /** APICv: LAPIC accesses the CPU virtualized without an exit, and their modeled cycles. */
+  apicv: { virtualized: number; cycles: number };
   /** Measured host nanoseconds per exit of this VMM's own handling (mean over the run). */
   hostNsPerExit: number;
 }

@@ -28,6 +28,14 @@ describe('machine', () => {
     expect(m.counters()).toMatchObject({ retired: 3, exits: { total: 2, byReason: { mmio: 1, hlt: 1 } } });
   });
 
+  it('follows RIP on instruction lines: the first instruction after a comment, the hlt it stopped in', () => {
+    const m = machine('; a comment\n_start:\n  ; another\n  mov eax, 1\n  hlt\n  ; after the end\nafter:\n  nop\n');
+    expect(m.ripLine()).toBe(4);
+    m.runToEnd();
+    expect(m.stopInfo()?.reason).toBe('halted');
+    expect(m.ripLine()).toBe(5);
+  });
+
   it('completes string I/O: rep outsb to DEBUG_PORT prints, rep insb from an empty port stores all ones, one io exit per element', () => {
     const m = machine(`_start:
   lea rsi, [rel msg]

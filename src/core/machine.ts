@@ -132,6 +132,8 @@ interface VcpuSlot {
   port: VcpuPort;
   lapic: LocalApic;
   run: VcpuRun;
+  /** RIP of the hlt this vCPU waits or stopped in (RIP itself is past it), or -1. */
+  hltRip: number;
 }
 
 interface VmInstance {
@@ -252,7 +254,7 @@ export class Machine {
         // vmx_enable_x2apic_mode_vid): the page exits like any MMIO and no longer reaches the APIC.
         vcpu.mmioFastPath = (gpa, size, isWrite, value) => (lapic.mmioEnabled ? fast(gpa, size, isWrite, value) : null);
       }
-      slots.push({ vcpu, port: vcpu, lapic, run: 'runnable' });
+      slots.push({ vcpu, port: vcpu, lapic, run: 'runnable', hltRip: -1 });
       lapics.push(lapic);
     }
     vm.ctx = { id, ram, ept, codeCache, mmio: mmioRouter(lapics.map((l) => [l]), [ioram]) };
@@ -478,6 +480,7 @@ export class Machine {
       }
       default: {
         const { event, next } = platformExit({ vmId: vm.ctx.id, index: vcpuIndex, vcpu, lapic: slot.lapic }, exit, this.console, this.cost, this.units);
+        if (exit.reason === 'hlt') slot.hltRip = exit.rip;
         if (next === 'wait') slot.run = 'waiting';
         else if (next === 'stop') {
           slot.run = 'stopped';
@@ -672,6 +675,7 @@ export class Machine {
       icache: { ...this.icache.counters },
       // APICv accesses the CPU virtualized cost cycles without an exit: they count as emulation.
       cycles: { ...this.cycles, emulate: this.cycles.emulate + this.apicv.cycles, total: this.cycles.total + this.apicv.cycles },
+      apicv: { virtualized: this.apicv.virtualized, cycles: this.apicv.cycles },
       hostNsPerExit: total ? this.hostNsTotal / total : 0,
     };
   }
@@ -741,9 +745,15 @@ export class Machine {
     return [...this.statsByLine.values()];
   }
 
-  /** The source line of the RIP of the vCPU the UI follows (VM 0, vCPU 0); null outside the program. */
+  /**
+   * The source line of the instruction the vCPU the UI follows (VM 0, vCPU 0) is at: the next
+   * one to run, or the hlt it waits or stopped in (RIP is already past a hlt, on whatever
+   * follows it). Null when RIP is on no line of the program (firmware, data).
+   */
   ripLine(): number | null {
-    return this.lineByAddr.get(this.vms[0].slots[0].vcpu.rip) ?? null;
+    const slot = this.vms[0].slots[0];
+    const at = slot.run !== 'runnable' && slot.hltRip >= 0 ? slot.hltRip : slot.vcpu.rip;
+    return this.lineByAddr.get(at) ?? null;
   }
 
   /**

@@ -14,7 +14,7 @@ import { createContext, useContext } from 'react';
 import { useStore } from 'zustand';
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { ExitEvent, StageName, StopInfo } from '../core/events';
-import type { Counters, Diagnostic, LineMapEntry, MachineView, WorkerEvent } from '../worker/protocol';
+import type { Counters, Diagnostic, LineMapEntry, MachineView, RunConfig, WorkerEvent } from '../worker/protocol';
 
 /** The event log keeps at most this many exits (oldest dropped first). */
 export const EXIT_LOG_CAPACITY = 200_000;
@@ -41,6 +41,13 @@ export interface HistorySample {
  */
 export type WorkerStatus = 'starting' | 'ready' | 'crashed' | 'unresponsive';
 
+/** What a machine was last told to load: every counter and view of the store is about it. */
+export interface LoadedProgram {
+  source: string;
+  file: string;
+  config: RunConfig;
+}
+
 export interface MachineState {
   ready: boolean;
   running: boolean;
@@ -60,7 +67,19 @@ export interface MachineState {
   droppedExits: number;
   selectedExit: ExitEvent | null;
   history: HistorySample[];
+  /** The program and config the counters, views and log belong to (null before the first load). */
+  program: LoadedProgram | null;
+  /**
+   * True from a load (or reset) until the Worker says 'loaded': frames still in flight from the
+   * machine before are dropped, so no number of the old program shows beside the new one.
+   */
+  awaitingLoad: boolean;
   ingest(event: WorkerEvent): void;
+  /**
+   * A load or reset of `program` was sent: the run's state is cleared at once (counters, log,
+   * views, charts) instead of when the Worker answers.
+   */
+  beginLoad(program: LoadedProgram): void;
   selectExit(exit: ExitEvent | null): void;
   /** Set by the MachineClient; a failure status also stops the run and sets `error`. */
   setWorkerStatus(status: WorkerStatus, message?: string): void;
@@ -115,9 +134,13 @@ export function createMachineStore(now: () => number = () => performance.now()):
     diagnostics: [],
     lineMap: [],
     exitLines: [],
+    program: null,
+    awaitingLoad: false,
     ...emptyRun(),
 
     ingest(event) {
+      // Frames and exit details of the machine before a load are stale.
+      if (get().awaitingLoad && (event.type === 'frame' || event.type === 'exitDetail')) return;
       switch (event.type) {
         case 'ready':
           set({ ready: true, workerStatus: 'ready' });
@@ -129,6 +152,7 @@ export function createMachineStore(now: () => number = () => performance.now()):
           runStartedAt = now();
           set({
             ...emptyRun(),
+            awaitingLoad: false,
             loaded: event.ok,
             diagnostics: event.diagnostics,
             lineMap: event.lineMap,
@@ -163,9 +187,13 @@ export function createMachineStore(now: () => number = () => performance.now()):
           set({ selectedExit: event.exit });
           return;
         case 'error':
-          set({ error: event.message, running: false });
+          set({ error: event.message, running: false, awaitingLoad: false });
           return;
       }
+    },
+    beginLoad(program) {
+      runStartedAt = now();
+      set({ ...emptyRun(), program, awaitingLoad: true, loaded: false, lineMap: [], exitLines: [] });
     },
     selectExit(exit) {
       set({ selectedExit: exit });
@@ -174,7 +202,7 @@ export function createMachineStore(now: () => number = () => performance.now()):
       if (status === 'crashed' || status === 'unresponsive') {
         set({ workerStatus: status, running: false, error: message ?? status });
       } else if (status === 'starting') {
-        set({ workerStatus: status, ready: false, loaded: false, diagnostics: [], lineMap: [], exitLines: [], ...emptyRun() });
+        set({ workerStatus: status, ready: false, loaded: false, awaitingLoad: false, diagnostics: [], lineMap: [], exitLines: [], ...emptyRun() });
       } else {
         set({ workerStatus: status });
       }

@@ -1,5 +1,6 @@
 /** The counters of one side: retired instructions, exits, cache hit rate, why the run stopped. */
 import { useMachineStore } from '../store/machineStore';
+import { exitShare, hitRate as hitRateOf, runCyclesPerExit } from './panels/lib/runFigures';
 
 const fmt = new Intl.NumberFormat('en-US');
 
@@ -17,7 +18,10 @@ export function StatsStrip({ suffix = '', compact = false }: { suffix?: string; 
   const exits = useMachineStore((s) => s.counters?.exits.total ?? 0);
   const lookups = useMachineStore((s) => s.counters?.icache.lookups ?? 0);
   const hits = useMachineStore((s) => s.counters?.icache.hits ?? 0);
+  const rate = useMachineStore((s) => (s.counters ? hitRateOf(s.counters) : null));
   const cycles = useMachineStore((s) => s.counters?.cycles.total ?? 0);
+  const perExit = useMachineStore((s) => (s.counters ? runCyclesPerExit(s.counters) : null));
+  const share = useMachineStore((s) => (s.counters ? exitShare(s.counters) : null));
   const running = useMachineStore((s) => s.running);
   const loaded = useMachineStore((s) => s.loaded);
   const stopReason = useMachineStore((s) => s.stop?.reason ?? null);
@@ -25,15 +29,29 @@ export function StatsStrip({ suffix = '', compact = false }: { suffix?: string; 
   const workerStatus = useMachineStore((s) => s.workerStatus);
   const asmErrors = useMachineStore((s) => s.diagnostics.some((d) => d.severity === 'error'));
   const status = statusOf(running, loaded, stopReason, workerStatus, asmErrors);
-  const hitRate = lookups ? (100 * hits) / lookups : 0;
-  const perExit = exits ? cycles / exits : 0;
   return (
     <div className={`stats${compact ? ' compact' : ''}`} role="status" aria-live="off">
       <Stat label="retired" testid={`stat-retired${suffix}`} value={fmt.format(retired)} title="Guest instructions retired" />
       <Stat label="exits" testid={`stat-exits${suffix}`} value={fmt.format(exits)} title="VM exits taken" />
-      <Stat label="hit rate" testid={`stat-hit-rate${suffix}`} value={`${hitRate.toFixed(1)}%`} title={`Instruction-cache hits / lookups: ${fmt.format(hits)} / ${fmt.format(lookups)}`} />
-      <Stat className="stat-cycles-run" label="cycles/run" value={fmt.format(Math.round(cycles))} title="Modeled cycles, guest + VMM" />
-      <Stat label="cycles/exit" value={fmt.format(Math.round(perExit))} title="Mean modeled cycles of the run per exit" />
+      <Stat
+        label="hit rate"
+        testid={`stat-hit-rate${suffix}`}
+        value={rate === null ? '–' : `${(100 * rate).toFixed(1)}%`}
+        title={lookups ? `Instruction-cache hits / lookups: ${fmt.format(hits)} / ${fmt.format(lookups)}` : 'No instruction-cache lookups in this run'}
+      />
+      <Stat className="stat-cycles-run" label="run cycles" testid={`stat-run-cycles${suffix}`} value={fmt.format(Math.round(cycles))} title="Modeled cycles of the whole run, guest work and exits" />
+      <Stat
+        label="run cycles ÷ exits"
+        testid={`stat-run-cycles-per-exit${suffix}`}
+        value={perExit === null ? '–' : fmt.format(Math.round(perExit))}
+        title="All modeled cycles of the run divided by its exits (guest work included): not what one exit costs; the pipeline and the bench show the cycles per exit handled"
+      />
+      <Stat
+        label="in exits"
+        testid={`stat-exit-share${suffix}`}
+        value={share === null ? '–' : `${(100 * share).toFixed(1)}%`}
+        title="Share of the run's modeled cycles spent handling exits (VM exit + entry and the VMM's work)"
+      />
       <div className={`stat stat-status status-${status.replace(/ /g, '-')}`} title={stopMessage || status}>
         <span className="stat-label">state</span>
         <span className="stat-value" data-testid={`stop-reason${suffix}`} data-reason={stopReason ?? ''}>{status}</span>

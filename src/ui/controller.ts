@@ -3,6 +3,7 @@
  * `defaultMachineStore`); side B exists in A/B mode and runs the same program under the
  * B strategy. Every control acts on all live sides.
  */
+import { watchBench } from '../store/benchStore';
 import { createMachineStore, defaultMachineStore, type MachineStore } from '../store/machineStore';
 import { useUiStore } from '../store/uiStore';
 import type { RunConfig, Speed } from '../worker/protocol';
@@ -25,6 +26,8 @@ export interface Side {
   client: MachineClient;
   /** The source and config the machine was last loaded with. */
   loadedKey: string | null;
+  /** Stops recording this side's complete runs into the bench. */
+  unwatch: () => void;
 }
 
 const sides: Partial<Record<SideId, Side>> = {};
@@ -32,7 +35,7 @@ const sideListeners = new Set<() => void>();
 
 function makeSide(id: SideId): Side {
   const store = id === 'a' ? defaultMachineStore : createMachineStore();
-  const side: Side = { id, store, client: new MachineClient(store), loadedKey: null };
+  const side: Side = { id, store, client: new MachineClient(store), loadedKey: null, unwatch: watchBench(store) };
   const ui = useUiStore.getState();
   side.client.setSpeed(ui.speed);
   side.client.setBreakpoints(ui.breakpoints);
@@ -65,6 +68,7 @@ export function syncAbMode(): void {
     if (sides.a?.loadedKey) load(sides.b);
   } else if (!on && sides.b) {
     sides.b.client.dispose();
+    sides.b.unwatch();
     delete sides.b;
   }
   for (const fn of sideListeners) fn();
@@ -92,6 +96,14 @@ function load(side: Side): void {
 function ensureLoaded(side: Side, restartFinished: boolean): void {
   if (side.client.failed) side.client.restart();
   if (side.loadedKey !== keyFor(side) || (restartFinished && side.store.getState().stop)) load(side);
+}
+
+/**
+ * The program (or its file name) changed since a side was loaded: load it again, so every
+ * panel, counter and decoration starts over with the new program at once.
+ */
+export function loadChanged(): void {
+  for (const s of liveSides()) ensureLoaded(s, false);
 }
 
 /** Ctrl+Enter: assemble and reset every side with the editor's program. */
@@ -130,12 +142,6 @@ export function reset(): void {
       s.client.reset();
     }
   }
-}
-
-/** Live diagnostics: assemble side A's program (the editor shows side A's markers). */
-export function assemble(): void {
-  const ui = useUiStore.getState();
-  sideA().client.assemble(ui.source, ui.fileName);
 }
 
 export function setBreakpoints(lines: number[]): void {

@@ -8,7 +8,8 @@ import { useUiStore } from '../store/uiStore';
 import * as ctl from './controller';
 import { isStrategy } from '../core/events';
 import {
-  isIcacheSize, loadDraft, loadSettings, loadPreviousDraft, pageStorage, saveDraft, setAsideDraft,
+  isIcacheSize, loadDraft, loadDraftName, loadSettings, loadPreviousDraft, pageStorage, saveDraft, saveDraftName,
+  setAsideDraft,
 } from './persist';
 import { decodeShare, shareParam, type SharePayload } from './share';
 import type { EmbedParams, EmbedSpec } from './embed';
@@ -47,12 +48,20 @@ export function editorChanged(source: string): void {
   autosaveTimer = setTimeout(() => saveDraft(pageStorage(), useUiStore.getState().source), 400);
 }
 
+/** The editor's text and file name, kept across reloads; the machine loads the new program at once. */
+function setProgram(source: string, fileName: string): void {
+  useUiStore.getState().setSource(source, fileName);
+  saveDraft(pageStorage(), source);
+  saveDraftName(pageStorage(), fileName);
+  // Before startup has applied the URL, startup loads the program itself.
+  if (useUiStore.getState().booted) ctl.loadChanged();
+}
+
 /** Replace the editor's text with a program from elsewhere, keeping the current draft. */
 export function replaceSource(source: string, fileName: string, what: string): void {
   const ui = useUiStore.getState();
   const kept = setAsideDraft(pageStorage(), ui.source, source);
-  ui.setSource(source, fileName);
-  saveDraft(pageStorage(), source);
+  setProgram(source, fileName);
   ui.notify({ kind: 'info', text: `Opened ${what}.${kept ? ' Your previous draft is kept.' : ''}`, restoreDraft: kept });
 }
 
@@ -61,8 +70,7 @@ export function restorePreviousDraft(): void {
   if (prev === null) return;
   const ui = useUiStore.getState();
   setAsideDraft(pageStorage(), ui.source, prev); // the restore is itself undoable
-  ui.setSource(prev, 'program.s');
-  saveDraft(pageStorage(), prev);
+  setProgram(prev, 'program.s');
   ui.notify({ kind: 'info', text: 'Restored your previous draft.' });
 }
 
@@ -147,14 +155,14 @@ export function initFromStorage(): void {
   const ui = useUiStore.getState();
   ui.setSettings(loadSettings(pageStorage()));
   const draft = loadDraft(pageStorage());
-  ui.setSource(draft ?? STARTER_PROGRAM);
+  ui.setSource(draft ?? STARTER_PROGRAM, draft === null ? 'program.s' : loadDraftName(pageStorage()));
 }
 
 /** A share link pasted into the address bar of the open page arrives as a hash change. */
 export function onHashChange(): void {
   const s = shareParam(location.hash);
   if (s === null) return;
-  if (openShareLink(s)) ctl.assembleAndReset();
+  openShareLink(s);
   history.replaceState(null, '', location.pathname + location.search);
 }
 

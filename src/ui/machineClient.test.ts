@@ -98,6 +98,8 @@ describe('MachineClient', () => {
     advance(600);
     expect(store.getState().workerStatus).toBe('ready');
     advance(600);
+    expect(store.getState().workerStatus).toBe('ready'); // silent once: maybe the page was busy
+    advance(500);
     expect(store.getState().workerStatus).toBe('unresponsive');
     client.reset();
     expect(workers).toHaveLength(2);
@@ -117,7 +119,31 @@ describe('MachineClient', () => {
     advance(4000);
     expect(store.getState().workerStatus).toBe('starting');
     advance(2000);
+    expect(store.getState().workerStatus).toBe('starting');
+    advance(500);
     expect(store.getState().workerStatus).toBe('unresponsive');
+  });
+
+  it('gives a load as long as a start: assembling a long program takes seconds', () => {
+    const { store, client, workers, advance } = setup();
+    workers[0].emit({ type: 'ready' });
+    client.load('hlt', 'a.s', config);
+    for (let i = 0; i < 8; i++) advance(500);
+    expect(store.getState().workerStatus).toBe('ready');
+    for (let i = 0; i < 10; i++) advance(500);
+    expect(store.getState().workerStatus).toBe('unresponsive');
+    expect(store.getState().error).toMatch(/no answer to a load for 5 s/);
+  });
+
+  it('does not blame a worker whose answer waits behind a busy page', () => {
+    const { store, client, workers, advance } = setup();
+    workers[0].emit({ type: 'ready' });
+    client.load('hlt', 'a.s', config);
+    // The page was blocked for 3 s; its overdue check runs before the Worker's queued answer.
+    advance(3000);
+    workers[0].emit({ type: 'loaded', ok: true, diagnostics: [], lineMap: [], exitLines: [] });
+    advance(500);
+    expect(store.getState().workerStatus).toBe('ready');
   });
 
   it('a plain reset goes to the live worker', () => {

@@ -57,6 +57,14 @@ export class MachineClient {
   /** An answer is owed: a run is going, or a command that ends in a frame/loaded was sent. */
   private owed = false;
   private timer: unknown = null;
+  /**
+   * The last health check found the Worker silent. It is declared failed only if the next check
+   * finds it silent still: a page that was itself busy (a long render) runs its overdue check
+   * before the Worker's waiting answer, and must not blame the Worker for it.
+   */
+  private suspect = false;
+  /** A load or reset is on its way: assembling a long program may take seconds, so it gets startMs. */
+  private loadOwed = false;
   private assembleSeq = 0;
   private latestAssemble = 0;
   // What to replay into a fresh Worker.
@@ -93,11 +101,14 @@ export class MachineClient {
     this.worker = w;
     this.gotMessage = false;
     this.owed = false;
+    this.suspect = false;
+    this.loadOwed = false;
     this.startedAt = this.lastMessageAt = this.opts.now();
     this.store.getState().setWorkerStatus('starting');
     w.onmessage = (e) => {
       if (w !== this.worker) return; // a terminated Worker's late message
       this.lastMessageAt = this.opts.now();
+      this.suspect = false;
       if (!this.gotMessage) {
         this.gotMessage = true;
         if (this.store.getState().workerStatus === 'starting') this.store.getState().setWorkerStatus('ready');
@@ -120,7 +131,10 @@ export class MachineClient {
   private onEvent(ev: WorkerEvent): void {
     if (ev.type === 'diagnostics' && ev.requestId !== this.latestAssemble) return; // stale
     if (ev.type === 'frame') this.owed = ev.running;
-    if (ev.type === 'loaded' || ev.type === 'error') this.owed = false;
+    if (ev.type === 'loaded' || ev.type === 'error') {
+      this.owed = false;
+      this.loadOwed = false;
+    }
     if (ev.type === 'frame' && ev.running) {
       this.pending.push(ev);
       if (this.pendingTimer === null) {
@@ -156,27 +170,36 @@ export class MachineClient {
     this.store.getState().setWorkerStatus(status, message);
   }
 
-  /** Runs every 500 ms: flags a Worker that owes an answer and has gone quiet. */
+  /** Runs every 500 ms: flags a Worker that owes an answer and has gone quiet (two checks in a row). */
   checkHealth(): void {
     const status = this.store.getState().workerStatus;
     if (status === 'crashed' || status === 'unresponsive') return;
     const now = this.opts.now();
+    let failure: string | null = null;
     if (!this.gotMessage) {
       if (now - this.startedAt > this.opts.startMs) {
-        this.fail('unresponsive', `The machine worker did not start within ${Math.round(this.opts.startMs / 1000)} s. Press Reset to try again.`);
+        failure = `The machine worker did not start within ${Math.round(this.opts.startMs / 1000)} s. Press Reset to try again.`;
       }
+    } else {
+      const owed = this.owed || this.store.getState().running;
+      const limit = this.loadOwed ? this.opts.startMs : this.opts.stallMs;
+      if (owed && now - this.lastMessageAt > limit) {
+        failure = `The machine worker stopped answering (no ${this.loadOwed ? 'answer to a load' : 'frame'} for ${Math.round(limit / 1000)} s). Press Reset to start a new one.`;
+      }
+    }
+    if (failure === null || !this.suspect) {
+      this.suspect = failure !== null;
       return;
     }
-    const owed = this.owed || this.store.getState().running;
-    if (owed && now - this.lastMessageAt > this.opts.stallMs) {
-      this.fail('unresponsive', `The machine worker stopped answering (no frame for ${Math.round(this.opts.stallMs / 1000)} s). Press Reset to start a new one.`);
-    }
+    this.suspect = false;
+    this.fail('unresponsive', failure);
   }
 
   private post(cmd: Command, expectsAnswer = false): void {
     if (!this.worker || this.disposed) return;
     const status = this.store.getState().workerStatus;
     if (status === 'crashed' || status === 'unresponsive') return; // only Reset helps now
+    if (cmd.type === 'load' || cmd.type === 'reset' || cmd.type === 'setConfig') this.loadOwed = true;
     if (expectsAnswer && !this.owed) {
       this.owed = true;
       // The clock for the answer starts now, not at the last (possibly old) message.
@@ -189,6 +212,8 @@ export class MachineClient {
   load(source: string, file: string, config: RunConfig): void {
     this.lastLoad = { type: 'load', source, file, config };
     this.config = { ...config };
+    this.dropPending();
+    if (!this.failed) this.store.getState().beginLoad({ source, file, config });
     this.post(this.lastLoad, true);
   }
 
@@ -244,6 +269,9 @@ export class MachineClient {
       this.restart();
       return;
     }
+    this.dropPending();
+    const l = this.lastLoad;
+    if (l) this.store.getState().beginLoad({ source: l.source, file: l.file, config: { ...l.config, ...this.config } });
     this.post({ type: 'reset' }, true);
   }
 
@@ -256,8 +284,9 @@ export class MachineClient {
     if (this.speed !== null) this.post({ type: 'setSpeed', speed: this.speed });
     if (this.breakpoints) this.post({ type: 'setBreakpoints', lines: this.breakpoints });
     if (this.lastLoad) {
-      this.lastLoad = { ...this.lastLoad, config: { ...this.lastLoad.config, ...this.config } };
-      this.post(this.lastLoad, true);
+      const l = (this.lastLoad = { ...this.lastLoad, config: { ...this.lastLoad.config, ...this.config } });
+      this.store.getState().beginLoad({ source: l.source, file: l.file, config: l.config });
+      this.post(l, true);
     } else if (Object.keys(this.config).length) {
       this.post({ type: 'setConfig', config: this.config });
     }

@@ -16,6 +16,7 @@ export const KEYS = {
   settings: 'exitscope.settings.v1',
   layout: 'exitscope.layout.v1',
   draft: 'exitscope.draft.v1',
+  draftName: 'exitscope.draft.name.v1',
   previousDraft: 'exitscope.draft.previous.v1',
 } as const;
 
@@ -157,6 +158,23 @@ export function loadDraft(storage: KeyValueStorage): string | null {
 
 export function saveDraft(storage: KeyValueStorage, source: string): void {
   writeItem(storage, KEYS.draft, source);
+}
+
+/** A file name as the editor shows it and Save uses it: letters, digits, `_.-`, at most 80. */
+export const FILE_NAME = /^[\w.-]{1,80}$/;
+
+/** The draft's file name (an example's, an opened file's), or program.s. */
+export function loadDraftName(storage: KeyValueStorage): string {
+  try {
+    const name = storage.getItem(KEYS.draftName);
+    return name !== null && FILE_NAME.test(name) ? name : 'program.s';
+  } catch {
+    return 'program.s';
+  }
+}
+
+export function saveDraftName(storage: KeyValueStorage, name: string): void {
+  writeItem(storage, KEYS.draftName, name);
 }
 
 /**

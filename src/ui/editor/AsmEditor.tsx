@@ -1,7 +1,7 @@
 /**
  * Monaco with the asm language, bound to the page: the text lives in the UI store (autosaved),
- * live diagnostics come from side A's worker (assembled ~250 ms after the last keystroke),
- * and the editor shows the current RIP line, breakpoints in the gutter, and each exiting
+ * the edited program is loaded ~250 ms after the last keystroke (side A's worker answers with
+ * the diagnostics; every panel starts over with the new text), and the editor shows the current RIP line, breakpoints in the gutter, and each exiting
  * line's exit count and cache hits.
  */
 import { useEffect, useRef, useState } from 'react';
@@ -85,13 +85,20 @@ export default function AsmEditor() {
     let assembleTimer: ReturnType<typeof setTimeout> | null = null;
     const scheduleAssemble = () => {
       if (assembleTimer) clearTimeout(assembleTimer);
-      assembleTimer = setTimeout(ctl.assemble, ASSEMBLE_DEBOUNCE_MS);
+      assembleTimer = setTimeout(ctl.loadChanged, ASSEMBLE_DEBOUNCE_MS);
     };
     disposers.push(() => { if (assembleTimer) clearTimeout(assembleTimer); });
 
     // Text: the editor writes the store; programs from elsewhere (examples, links, files) come back.
+    // The run decorations describe the loaded program: once the text differs from it they are
+    // dropped at once (a paste would otherwise stretch the RIP highlight over every line).
     const change = editor.onDidChangeModelContent(() => {
-      editorChanged(model.getValue());
+      const text = model.getValue();
+      editorChanged(text);
+      if (textIsLoaded && text !== defaultMachineStore.getState().program?.source) {
+        textIsLoaded = false;
+        clearRunDecorations();
+      }
       scheduleAssemble();
       syncBreakpointsFromDecorations();
     });
@@ -112,8 +119,16 @@ export default function AsmEditor() {
     const stats = editor.createDecorationsCollection();
     let lastRip: number | null = -1;
     let lastStatsKey = '';
+    /** Whether the text is the program the machine loaded (run decorations apply to it). */
+    let textIsLoaded = defaultMachineStore.getState().program?.source === model.getValue();
+    function clearRunDecorations() {
+      rip.clear();
+      stats.clear();
+      lastRip = null;
+      lastStatsKey = '';
+    }
     const applyRip = (s: MachineState) => {
-      const ripLine = s.view?.ripLine ?? null;
+      const ripLine = textIsLoaded ? s.view?.ripLine ?? null : null;
       if (ripLine !== lastRip) {
         lastRip = ripLine;
         rip.set(ripLine && ripLine <= model.getLineCount() ? [{
@@ -124,11 +139,12 @@ export default function AsmEditor() {
       }
     };
     const applyStats = (s: MachineState) => {
-      const lines = s.view?.lines ?? [];
-      const key = lines.map((l) => `${l.line}:${l.exits}:${l.hits}`).join(',') + '|' + s.exitLines.join(',');
+      const lines = textIsLoaded ? s.view?.lines ?? [] : [];
+      const exitLines = textIsLoaded ? s.exitLines : [];
+      const key = lines.map((l) => `${l.line}:${l.exits}:${l.hits}`).join(',') + '|' + exitLines.join(',');
       if (key !== lastStatsKey) {
         lastStatsKey = key;
-        stats.set(statDecorations(lines, s.exitLines, model));
+        stats.set(statDecorations(lines, exitLines, model));
       }
     };
     // The RIP line follows every view; while running, the per-line exit counts follow at most
@@ -145,7 +161,8 @@ export default function AsmEditor() {
       applyStats(s);
     };
     disposers.push(defaultMachineStore.subscribe((s, prev) => {
-      if (s.view === prev.view && s.exitLines === prev.exitLines && s.running === prev.running) return;
+      if (s.program !== prev.program) textIsLoaded = s.program?.source === model.getValue();
+      if (s.view === prev.view && s.exitLines === prev.exitLines && s.running === prev.running && s.program === prev.program) return;
       applyRip(s);
       if (!s.running) {
         if (viewTimer !== null) clearTimeout(viewTimer);

@@ -1,32 +1,53 @@
 import { describe, expect, it } from 'vitest';
-import type { Counters } from '../../../worker/protocol';
+import type { BenchRun } from '../../../store/benchStore';
+import type { Counters, Strategy } from '../../../worker/protocol';
 import { benchRows } from './benchModel';
 
-function counters(retired: number, exits: number, guest: number, vmm: number, hits = 0, misses = 0): Counters {
+const ORDER: Strategy[] = ['none', 'icache', 'decode-assist', 'apicv'];
+
+function counters(retired: number, exits: number, guest: number, vmm: number, hits = 0, misses = 0, apicv = 0): Counters {
   return {
     retired,
     exits: { total: exits, byReason: { mmio: exits } },
     icache: { lookups: hits + misses, hits, misses, inserts: misses, evictions: 0, invalidations: 0, wpFaults: 0 },
-    cycles: { total: guest + vmm, guest, exit: vmm, walk: 0, fetch: 0, decode: 0, emulate: 0, icache: 0 },
+    cycles: { total: guest + vmm + apicv, guest, exit: vmm, walk: 0, fetch: 0, decode: 0, emulate: apicv, icache: 0 },
+    apicv: { virtualized: apicv ? 100 : 0, cycles: apicv },
     hostNsPerExit: 100,
   };
 }
 
+function run(strategy: Strategy, c: Counters, preset = 'nehalem-2014', source = 'p'): BenchRun {
+  return { source, file: `${source}.s`, strategy, preset, icacheSize: strategy === 'icache' ? 256 : null, counters: c };
+}
+
 describe('benchRows', () => {
-  it('compares each strategy with none per guest instruction', () => {
-    const rows = benchRows({
-      none: counters(1000, 100, 1000, 9000),
-      icache: counters(2000, 200, 2000, 8000, 190, 10),
-    }, ['none', 'icache', 'decode-assist', 'apicv']);
+  it('compares each strategy with none of the same preset, per guest instruction', () => {
+    const rows = benchRows([
+      run('icache', counters(2000, 200, 2000, 8000, 190, 10)),
+      run('none', counters(1000, 100, 1000, 9000)),
+    ], 'p', ORDER);
     expect(rows.map((r) => r.strategy)).toEqual(['none', 'icache']);
     expect(rows[0].speedup).toBe(1);
     expect(rows[1].cpi).toBe(5);
     expect(rows[1].speedup).toBe(2);
-    expect(rows[1].savedPerExit).toBe(50);
     expect(rows[1].hitRate).toBeCloseTo(0.95);
     expect(rows[0].hitRate).toBeNull();
+    expect(rows[1]).toMatchObject({ file: 'p.s', preset: 'nehalem-2014', icacheSize: 256, cyclesPerExit: 40 });
   });
-  it('has no speed-up without a none run', () => {
-    expect(benchRows({ icache: counters(10, 1, 10, 10) }, ['icache'])[0].speedup).toBeNull();
+
+  it('never mixes in another program, and compares within one preset only', () => {
+    const rows = benchRows([
+      run('none', counters(1000, 100, 1000, 9000), 'nehalem-2014'),
+      run('icache', counters(1000, 100, 1000, 4000, 99, 1), 'skylake-2020'),
+      run('none', counters(5, 5, 5, 5), 'nehalem-2014', 'other program'),
+    ], 'p', ORDER);
+    expect(rows.map((r) => [r.strategy, r.preset])).toEqual([['none', 'nehalem-2014'], ['icache', 'skylake-2020']]);
+    expect(rows[1].speedup).toBeNull();
+  });
+
+  it('does not spread virtualized APIC accesses over the exits that remain', () => {
+    const [r] = benchRows([run('apicv', counters(1000, 3, 1000, 3000, 0, 0, 2_000_000))], 'p', ORDER);
+    expect(r.cyclesPerExit).toBe(1000);
+    expect(r.virtualized).toBe(100);
   });
 });

@@ -1,49 +1,63 @@
 /**
- * The bench table of the current program: the latest counters of each strategy run on it, and
- * what each strategy saves against `none` (bhyve without the cache). Pure.
+ * The bench table of the current program: one row per complete run of it (strategy, cost
+ * preset, cache size), and what each strategy saves against `none` (bhyve without the cache)
+ * under the same preset. Pure.
  */
-import type { Counters, Strategy } from '../../../worker/protocol';
+import type { BenchRun } from '../../../store/benchStore';
+import type { Strategy } from '../../../worker/protocol';
+import { cyclesPerExitHandled, hitRate } from '../lib/runFigures';
 
 export interface BenchRow {
+  key: string;
   strategy: Strategy;
+  file: string;
+  preset: string;
+  /** Cache capacity (icache only). */
+  icacheSize: number | null;
   retired: number;
   exits: number;
+  /** APICv: LAPIC accesses completed without an exit. */
+  virtualized: number;
   hitRate: number | null;
-  cyclesTotal: number;
-  /** Modeled VMM cycles per exit. */
-  cyclesPerExit: number;
+  /** Modeled cycles per exit handled (see runFigures); null without exits. */
+  cyclesPerExit: number | null;
   /** Modeled cycles per guest instruction: comparable between runs of different lengths. */
   cpi: number;
-  /** cpi(none) / cpi(this): how much faster than bhyve without the cache, if `none` ran. */
+  /** cpi(none) / cpi(this) under the same preset: how much faster than bhyve without the cache. */
   speedup: number | null;
-  /** VMM cycles per exit saved against `none`. */
-  savedPerExit: number | null;
   hostNsPerExit: number;
 }
 
-export function benchRows(results: Partial<Record<Strategy, Counters>>, order: readonly Strategy[]): BenchRow[] {
-  const base = results.none;
-  const baseCpi = base && base.retired ? base.cycles.total / base.retired : null;
-  const basePerExit = base && base.exits.total ? (base.cycles.total - base.cycles.guest) / base.exits.total : null;
+/** Rows of the runs of `source` only, by preset (in the order first run), then by strategy. */
+export function benchRows(runs: readonly BenchRun[], source: string, order: readonly Strategy[]): BenchRow[] {
+  const mine = runs.filter((r) => r.source === source);
+  const presets = [...new Set(mine.map((r) => r.preset))];
+  const cpiOf = (r: BenchRun) => (r.counters.retired ? r.counters.cycles.total / r.counters.retired : 0);
   const rows: BenchRow[] = [];
-  for (const strategy of order) {
-    const c = results[strategy];
-    if (!c) continue;
-    const lookups = c.icache.hits + c.icache.misses;
-    const cpi = c.retired ? c.cycles.total / c.retired : 0;
-    const perExit = c.exits.total ? (c.cycles.total - c.cycles.guest) / c.exits.total : 0;
-    rows.push({
-      strategy,
-      retired: c.retired,
-      exits: c.exits.total,
-      hitRate: lookups ? c.icache.hits / lookups : null,
-      cyclesTotal: c.cycles.total,
-      cyclesPerExit: perExit,
-      cpi,
-      speedup: baseCpi !== null && cpi > 0 ? baseCpi / cpi : null,
-      savedPerExit: basePerExit !== null && c.exits.total ? basePerExit - perExit : null,
-      hostNsPerExit: c.hostNsPerExit,
-    });
+  for (const preset of presets) {
+    const base = mine.find((r) => r.preset === preset && r.strategy === 'none');
+    const baseCpi = base ? cpiOf(base) : 0;
+    const ofPreset = mine.filter((r) => r.preset === preset)
+      .sort((a, b) => order.indexOf(a.strategy) - order.indexOf(b.strategy) || (a.icacheSize ?? 0) - (b.icacheSize ?? 0));
+    for (const r of ofPreset) {
+      const c = r.counters;
+      const cpi = cpiOf(r);
+      rows.push({
+        key: JSON.stringify([r.strategy, r.preset, r.icacheSize]),
+        strategy: r.strategy,
+        file: r.file,
+        preset: r.preset,
+        icacheSize: r.icacheSize,
+        retired: c.retired,
+        exits: c.exits.total,
+        virtualized: c.apicv.virtualized,
+        hitRate: hitRate(c),
+        cyclesPerExit: cyclesPerExitHandled(c),
+        cpi,
+        speedup: baseCpi > 0 && cpi > 0 ? baseCpi / cpi : null,
+        hostNsPerExit: c.hostNsPerExit,
+      });
+    }
   }
   return rows;
 }

@@ -1,65 +1,65 @@
 /**
- * The bench of the current program: the latest counters under each strategy it ran with
- * (kept while the program's text stays the same), with the speed-up against `none`.
+ * The bench of the current program: one row per complete run (strategy, cost preset, cache
+ * size; recorded by src/store/benchStore whatever panel is open), with the speed-up against
+ * `none` under the same preset. A run that has not ended by halting adds no row.
  */
-import { useEffect } from 'react';
-import { create } from 'zustand';
-import { STRATEGIES, type Counters, type Strategy } from '../../../worker/protocol';
+import { STRATEGIES, type Strategy } from '../../../worker/protocol';
 import { useUiStore } from '../../../store/uiStore';
-import type { MachineState } from '../../../store/machineStore';
-import { useMachineThrottled, useOwnSide } from '../useMachine';
+import { useBenchStore } from '../../../store/benchStore';
+import { useMachine, useOwnSide } from '../useMachine';
 import { compact, int, pct } from '../lib/format';
 import { benchRows } from './benchModel';
 import '../panels.css';
 
-interface BenchState {
-  program: string;
-  results: Partial<Record<Strategy, Counters>>;
-  record(program: string, strategy: Strategy, c: Counters): void;
-}
-
-const useBench = create<BenchState>()((set) => ({
-  program: '',
-  results: {},
-  record(program, strategy, c) {
-    set((s) => (s.program === program ? { results: { ...s.results, [strategy]: c } } : { program, results: { [strategy]: c } }));
-  },
-}));
-
-const selectCounters = (s: MachineState) => s.counters;
+const fmt = new Intl.NumberFormat('en-US');
 
 export default function BenchTable({ strategy: strategyProp }: { strategy?: Strategy }) {
-  const counters = useMachineThrottled(selectCounters, 500);
   const uiStrategy = useUiStore((s) => s.strategy);
-  const program = useUiStore((s) => s.source);
   const ownSide = useOwnSide();
   const strategy = strategyProp ?? ownSide?.strategy ?? uiStrategy;
-  const results = useBench((s) => s.results);
-  useEffect(() => {
-    if (counters && counters.retired > 0) useBench.getState().record(program, strategy, counters);
-  }, [counters, program, strategy]);
-  const rows = benchRows(results, STRATEGIES);
+  const program = useMachine((s) => s.program);
+  const halted = useMachine((s) => s.stop?.reason === 'halted');
+  const runs = useBenchStore((s) => s.runs);
+  const rows = program ? benchRows(runs, program.source, STRATEGIES) : [];
+  const current = program?.config;
+  const isCurrent = (r: { strategy: Strategy; preset: string; icacheSize: number | null }) =>
+    !!current && r.strategy === current.strategy && r.preset === current.preset && (r.icacheSize === null || r.icacheSize === current.icacheSize);
   return (
     <section className="xs-panel" aria-label="Bench" data-testid="bench-table">
-      {rows.length === 0 ? <div className="xs-empty">Run the program; each strategy you run it with adds a row.</div> : (
+      {rows.length === 0 ? <div className="xs-empty">Run the program to its end; each strategy and cost preset you run it with adds a row.</div> : (
         <table className="xs-bench">
           <thead>
             <tr>
-              <th>strategy</th><th>guest insns</th><th>exits</th><th>hit rate</th><th title="modeled VMM cycles per exit">cycles/exit</th>
-              <th title="modeled cycles per guest instruction, guest + VMM">cycles/insn</th><th title="cycles per instruction of none / this">vs none</th>
+              <th>strategy</th>
+              <th title="the program and the cost preset the row was run with">program · costs</th>
+              <th>guest insns</th><th>exits</th><th>hit rate</th>
+              <th title="modeled cycles one exit costs: VM exit + entry and the VMM's work, per exit">cycles per exit handled</th>
+              <th title="modeled cycles per guest instruction, guest + VMM">cycles/insn</th>
+              <th title="cycles per instruction of none / this, same program and cost preset">vs none</th>
               <th title="measured host time of this emulator's VMM per exit">host ns/exit</th>
             </tr>
           </thead>
           <tbody>
             {rows.map((r) => (
-              <tr key={r.strategy} className={r.strategy === strategy ? 'xs-selected' : undefined}>
-                <td>{r.strategy}</td><td>{compact(r.retired)}</td><td>{compact(r.exits)}</td><td>{r.hitRate === null ? '—' : pct(r.hitRate)}</td>
-                <td>{int(r.cyclesPerExit)}</td><td>{r.cpi.toFixed(2)}</td>
-                <td>{r.speedup === null ? '—' : `${r.speedup.toFixed(2)}×`}</td><td>{int(r.hostNsPerExit)}</td>
+              <tr key={r.key} className={isCurrent(r) ? 'xs-selected' : undefined} data-testid="bench-row" data-strategy={r.strategy} data-preset={r.preset}>
+                <td>{r.strategy}{r.icacheSize !== null && <span className="xs-note"> ({r.icacheSize})</span>}</td>
+                <td className="xs-bench-program">{r.file} · {r.preset}</td>
+                <td>{compact(r.retired)}</td>
+                <td title={r.virtualized ? `${fmt.format(r.exits)} exits; ${fmt.format(r.virtualized)} APIC accesses completed in the CPU without an exit` : undefined}>
+                  {compact(r.exits)}{r.virtualized > 0 && <span className="xs-note"> +{compact(r.virtualized)} virtualized</span>}
+                </td>
+                <td>{r.hitRate === null ? '–' : pct(r.hitRate)}</td>
+                <td>{r.cyclesPerExit === null ? '–' : int(r.cyclesPerExit)}</td>
+                <td>{r.cpi.toFixed(2)}</td>
+                <td>{r.speedup === null ? '–' : `${r.speedup.toFixed(2)}×`}</td>
+                <td>{int(r.hostNsPerExit)}</td>
               </tr>
             ))}
           </tbody>
         </table>
+      )}
+      {program && !halted && rows.length > 0 && (
+        <div className="xs-note">The current run ({strategy}, {program.config.preset}) adds its row when it halts.</div>
       )}
       <div className="xs-note">Modeled cycles (cost preset) and measured host time are separate clocks and never mixed.</div>
     </section>

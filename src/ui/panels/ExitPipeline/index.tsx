@@ -12,6 +12,7 @@ import { useMachine, useMachineThrottled } from '../useMachine';
 import { compact, hex, int, pct } from '../lib/format';
 import { HIT_COLOR, MISS_COLOR, STAGE_COLOR } from '../lib/stages';
 import { buildPipeline, cycleShares, summarize, type PipelineNode } from './pipelineModel';
+import { handlingCycles } from '../lib/runFigures';
 import '../panels.css';
 
 /** Milliseconds per stage in step mode; faster while running so one exit plays before the next. */
@@ -99,8 +100,8 @@ function LiveView({ counters, rate }: { counters: Counters; rate: number }) {
     <div className="xs-pipe-live">
       <div className="xs-kpis">
         <div><b>{compact(rate)}</b><span>exits/s</span></div>
-        <div><b>{int(s.cyclesPerExit)}</b><span>cycles/exit</span></div>
-        <div><b>{pct(s.overhead)}</b><span>of time outside the guest</span></div>
+        <div title="Modeled cycles one exit costs: VM exit + entry and the VMM's work, per exit"><b>{int(s.cyclesPerExit)}</b><span>cycles per exit handled</span></div>
+        <div title="Share of the run's modeled cycles spent handling exits"><b>{pct(s.overhead)}</b><span>of run cycles in exits</span></div>
         <div><b>{s.hitRate === null ? '—' : pct(s.hitRate)}</b><span>cache hit rate</span></div>
       </div>
       <div className="xs-note">where an exit's cycles go (whole run)</div>
@@ -108,7 +109,8 @@ function LiveView({ counters, rate }: { counters: Counters; rate: number }) {
       <div className="xs-note">guest vs VMM</div>
       <Bar parts={[
         { key: 'guest', value: counters.cycles.guest, color: STAGE_COLOR.guest, label: 'guest' },
-        { key: 'vmm', value: counters.cycles.total - counters.cycles.guest, color: STAGE_COLOR.exit, label: 'VMM (exits)' },
+        { key: 'vmm', value: handlingCycles(counters), color: STAGE_COLOR.exit, label: 'exits (VMM)' },
+        ...(counters.apicv.cycles > 0 ? [{ key: 'apicv', value: counters.apicv.cycles, color: STAGE_COLOR.device, label: 'APICv accesses (no exit)' }] : []),
       ]} />
       {s.hitRate !== null && (
         <>

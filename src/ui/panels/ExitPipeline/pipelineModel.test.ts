@@ -54,6 +54,7 @@ describe('run summary', () => {
     exits: { total: 10, byReason: { mmio: 10 } },
     icache: { lookups: 10, hits: 9, misses: 1, inserts: 1, evictions: 0, invalidations: 0, wpFaults: 0 },
     cycles: { total: 21000, guest: 1000, exit: 10000, walk: 5000, fetch: 1000, decode: 2000, emulate: 1500, icache: 500 },
+    apicv: { virtualized: 0, cycles: 0 },
     hostNsPerExit: 0,
   };
   it('computes cost per exit, overhead and hit rate', () => {

@@ -4,6 +4,7 @@
  */
 import type { CycleCounters, ExitEvent, StageName } from '../../../core/events';
 import type { Counters } from '../../../worker/protocol';
+import { cyclesPerExitHandled, exitShare, hitRate } from '../lib/runFigures';
 
 export type NodeId = 'exit' | 'icache' | 'walk-guest' | 'walk-ept' | 'fetch' | 'decode' | 'emulate' | 'invalidate' | 'device' | 'resume';
 
@@ -101,11 +102,11 @@ export function cycleShares(c: CycleCounters, includeGuest: boolean): Share[] {
 
 export interface RunSummary {
   exits: number;
-  /** Modeled VMM cycles per exit (everything but guest execution). */
+  /** Modeled cycles per exit handled (exit + entry and the VMM's work; see runFigures). */
   cyclesPerExit: number;
   /** Modeled cycles per guest instruction, to say what an exit costs in instructions. */
   cyclesPerInsn: number;
-  /** Share of all modeled time spent outside the guest. */
+  /** Share of the run's modeled cycles spent handling exits. */
   overhead: number;
   hits: number;
   misses: number;
@@ -115,16 +116,14 @@ export interface RunSummary {
 }
 
 export function summarize(c: Counters): RunSummary {
-  const vmm = c.cycles.total - c.cycles.guest;
-  const lookups = c.icache.hits + c.icache.misses;
   return {
     exits: c.exits.total,
-    cyclesPerExit: c.exits.total ? vmm / c.exits.total : 0,
+    cyclesPerExit: cyclesPerExitHandled(c) ?? 0,
     cyclesPerInsn: c.retired ? c.cycles.guest / c.retired : 0,
-    overhead: c.cycles.total ? vmm / c.cycles.total : 0,
+    overhead: exitShare(c) ?? 0,
     hits: c.icache.hits,
     misses: c.icache.misses,
-    hitRate: lookups ? c.icache.hits / lookups : null,
+    hitRate: hitRate(c),
     savedPerHit: c.icache.misses ? (c.cycles.walk + c.cycles.fetch + c.cycles.decode) / c.icache.misses : null,
   };
 }

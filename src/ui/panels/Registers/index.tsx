@@ -23,7 +23,9 @@ function useChanged(v: VcpuView): { regs: Set<RegName>; lapic: Set<string> } {
   const [memo, setMemo] = useState<{ v: VcpuView; prev: VcpuView | null }>({ v, prev: null });
   let cur = memo;
   if (memo.v !== v) {
-    cur = { v, prev: memo.v.vm === v.vm && memo.v.vcpu === v.vcpu ? memo.v : null };
+    // A machine that started over (reset, new program: its count went back) changed nothing yet.
+    const sameRun = memo.v.vm === v.vm && memo.v.vcpu === v.vcpu && v.retired > 0 && v.retired >= memo.v.retired;
+    cur = { v, prev: sameRun ? memo.v : null };
     setMemo(cur);
   }
   const regs = changedKeys(cur.prev?.regs ?? null, v.regs);
