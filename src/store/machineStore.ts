@@ -166,8 +166,13 @@ export function createMachineStore(now: () => number = () => performance.now()):
           const log = s.exitLog;
           for (const e of event.exits) log.push(e);
           if (log.length > EXIT_LOG_CAPACITY) log.splice(0, log.length - EXIT_LOG_CAPACITY + EXIT_LOG_CAPACITY / 10);
-          const history = s.history.length >= HISTORY_CAPACITY ? s.history.slice(1) : s.history.slice();
-          history.push(sample(s.history[s.history.length - 1], event.counters, event.exits, now() - runStartedAt));
+          // A machine that has not moved yet (the frame after a load) adds no chart point.
+          const moved = event.counters.retired > 0 || event.counters.exits.total > 0;
+          let history = s.history;
+          if (moved) {
+            history = s.history.length >= HISTORY_CAPACITY ? s.history.slice(1) : s.history.slice();
+            history.push(sample(s.history[s.history.length - 1], event.counters, event.exits, now() - runStartedAt));
+          }
           set({
             running: event.running,
             counters: event.counters,

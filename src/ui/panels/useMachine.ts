@@ -47,7 +47,8 @@ export function useMachineApi(): StoreApi<MachineState> {
 
 /**
  * Like useMachine, but re-renders at most once per `ms` (for views that need not follow every
- * frame: charts, run-wide rates). Pass a stable (module-level) selector.
+ * frame: charts, run-wide rates), except that a load re-renders at once. Pass a stable
+ * (module-level) selector.
  */
 export function useMachineThrottled<T>(selector: (s: MachineState) => T, ms: number): T {
   const api = useBoundStore();
@@ -66,7 +67,18 @@ export function useMachineThrottled<T>(selector: (s: MachineState) => T, ms: num
       if (timer !== null) return;
       timer = setTimeout(flush, Math.max(0, last.current + ms - performance.now()));
     };
-    const unsubscribe = api.subscribe(schedule);
+    // A load (a new program or config) shows at once: no view may keep the old run's figures.
+    let program = api.getState().program;
+    const onChange = (state: MachineState) => {
+      if (state.program !== program) {
+        program = state.program;
+        if (timer !== null) clearTimeout(timer);
+        flush();
+        return;
+      }
+      schedule();
+    };
+    const unsubscribe = api.subscribe(onChange);
     schedule();
     return () => {
       unsubscribe();
@@ -118,7 +130,17 @@ export function useStoresThrottled<T>(stores: readonly StoreApi<MachineState>[],
     const schedule = () => {
       if (timer === null) timer = setTimeout(flush, Math.max(0, last + ms - performance.now()));
     };
-    const unsubscribes = stores.map((s) => s.subscribe(schedule));
+    // As in useMachineThrottled: a load shows at once.
+    const programs = stores.map((s) => s.getState().program);
+    const unsubscribes = stores.map((s, i) => s.subscribe((state) => {
+      if (state.program !== programs[i]) {
+        programs[i] = state.program;
+        if (timer !== null) clearTimeout(timer);
+        flush();
+        return;
+      }
+      schedule();
+    }));
     schedule();
     return () => {
       for (const u of unsubscribes) u();
