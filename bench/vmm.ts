@@ -7,7 +7,8 @@
 import { writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { COST_PRESET_NAMES, isCostPresetName, type CostPresetName } from '../src/core/cost';
-import { runWorkload, SEED_FIGURES, speedup } from '../src/core/experiment';
+import { SEED_FIGURES, speedup } from '../src/core/experiment';
+import { runWorkload } from '../src/core/experimentRun';
 import { loadScenarios } from '../src/scenarios/loadFromDisk';
 import { STRATEGIES, type Strategy } from '../src/core/events';
 import { measureExitThroughput } from './exits';

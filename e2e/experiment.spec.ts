@@ -1,13 +1,27 @@
 /**
- * The seed's experiment page: reached by its button or by ?view=experiment.
- * Screenshots go to e2e/artifacts/.
+ * The seed's experiment page: reached by its button or by ?view=experiment; runs the five
+ * workloads under every strategy in its own Worker; its numbers are `npm run bench`'s; the
+ * what-if sliders recompute without a new run. Screenshots go to e2e/artifacts/.
  */
+import { execFileSync } from 'node:child_process';
 import { test, expect, type Page } from '@playwright/test';
+import { EXPERIMENT_WORKLOADS } from '../src/core/experiment';
+
+const ART = 'e2e/artifacts';
 
 async function fresh(page: Page, path = '/') {
   await page.goto('/');
   await page.evaluate(() => localStorage.clear());
   await page.goto(path);
+}
+
+interface BenchRow { scenario: string; strategy: string; cyclesTotal: number; speedupVsNone: number }
+
+/** `npm run bench` for the experiment's workloads (a filtered run prints its JSON and writes nothing). */
+function benchRows(): BenchRow[] {
+  const out = execFileSync('node', ['scripts/run-bundled.mjs', 'bench/vmm.ts', ...EXPERIMENT_WORKLOADS, '--preset', 'nehalem-2014'], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const json = out.trim().split('\n').at(-1)!;
+  return (JSON.parse(json) as { rows: BenchRow[] }).rows;
 }
 
 test('?view=experiment opens the experiment page, and the button goes there and back', async ({ page }) => {
@@ -21,4 +35,53 @@ test('?view=experiment opens the experiment page, and the button goes there and 
   await page.getByTestId('btn-experiment').click();
   await expect(page.getByTestId('experiment-view')).toBeVisible();
   expect(new URL(page.url()).searchParams.get('view')).toBe('experiment');
+});
+
+test('from a cold open, two clicks run the experiment to completion: its numbers are npm run bench\'s, and a slider moves the speed-up without a new run', async ({ page }) => {
+  test.setTimeout(180_000);
+  const bench = benchRows();
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await page.goto('/');
+  await page.evaluate(() => localStorage.clear());
+  // Cold open -> table: clicks and seconds, measured.
+  const t0 = Date.now();
+  await page.goto('/');
+  let clicks = 0;
+  await page.getByTestId('btn-experiment').click(); clicks++;
+  await page.getByTestId('experiment-run').click(); clicks++;
+  await expect(page.getByTestId('experiment-progress')).toHaveAttribute('data-status', 'running');
+  // The editor stays usable while the experiment runs in its own Worker.
+  await page.getByTestId('btn-workspace').click();
+  await expect(page.getByTestId('editor')).toBeVisible();
+  await page.getByTestId('btn-experiment').click();
+  await expect(page.getByTestId('experiment-progress')).toHaveAttribute('data-status', 'done', { timeout: 120_000 });
+  const seconds = (Date.now() - t0) / 1000;
+  console.log(`cold open -> experiment table: ${clicks} clicks, ${seconds.toFixed(1)} s (plus 2 clicks to visit the editor meanwhile)`);
+
+  const table = page.getByTestId('experiment-table');
+  const cells = table.locator('td[data-speedup]');
+  await expect(cells).toHaveCount(EXPERIMENT_WORKLOADS.length * 4);
+  for (const row of bench.filter((r) => (EXPERIMENT_WORKLOADS as readonly string[]).includes(r.scenario))) {
+    const cell = table.locator(`td[data-scenario="${row.scenario}"][data-strategy="${row.strategy}"]`);
+    await expect(cell).toHaveAttribute('data-cycles', String(row.cyclesTotal));
+    await expect(cell).toHaveAttribute('data-speedup', row.speedupVsNone.toFixed(3));
+    await expect(cell).toHaveAttribute('data-source', 'run');
+  }
+  await expect(page.getByTestId('experiment-readings')).toContainText('time');
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: `${ART}/experiment-1280x720.png` });
+
+  // A slider: the microbenchmark's speed-up moves at once, from the recorded units (no new run).
+  const micro = table.locator('td[data-scenario="lapic-microbench"][data-strategy="icache"]');
+  const before = await micro.getAttribute('data-speedup');
+  const slider = page.locator('[data-testid="cost-slider"][data-cost="decodeBase"]');
+  await slider.focus();
+  for (let i = 0; i < 40; i++) await slider.press('ArrowRight');
+  await expect(micro).not.toHaveAttribute('data-speedup', before!);
+  await expect(micro).toHaveAttribute('data-source', 'exact');
+  await expect(page.getByTestId('experiment-progress')).toHaveAttribute('data-status', 'done');
+  // The timer-driven loop is re-run under the new costs in the background and ends exact.
+  await expect(table.locator('td[data-scenario="cpu-bound-timer"][data-strategy="icache"]')).toHaveAttribute('data-source', 'rerun', { timeout: 60_000 });
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: `${ART}/experiment-whatif-1280x720.png` });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { COST_PRESET_NAMES, COST_PRESETS, cyclesOfUnits, STAGE_CONSTANTS, type CostModel } from './cost';
-import { EXPERIMENT_WORKLOADS, runWorkload, speedup, timeSaved, whatIfCycles, whyFigures } from './experiment';
+import { EXPERIMENT_WORKLOADS, speedup, timeSaved, whatIfCycles, whyFigures } from './experiment';
+import { runWorkload } from './experimentRun';
 import { STRATEGIES } from './events';
 import { SCENARIOS } from '../scenarios';
 

@@ -3,7 +3,8 @@
  * to its end and keep what the table, the chart and the what-if view need (cycles by stage,
  * the units charged per cost constant, whether the guest saw time pass). `npm run bench`, the
  * experiment's Worker and the tests all run workloads through `runWorkload`, so the page shows
- * the numbers the bench prints.
+ * the numbers the bench prints. This module is pure figures (no machine: the page's main thread
+ * imports it); runWorkload, which builds machines, is in experimentRun.ts.
  *
  * What-if: a run that did not see time pass takes the same path under any costs, so its cycles
  * under another model are units × constants (`whatIfCycles`), exact and instant. A run that
@@ -13,7 +14,6 @@
 import {
   COST_CONSTANTS, cyclesOfUnits, STAGE_CONSTANTS, type CostConstant, type CostModel, type CostUnits,
 } from './cost';
-import { buildMachine } from './machine';
 import type { CycleCounters, Strategy } from './events';
 
 /** The seed's workloads, as scenarios (src/scenarios), in the order the seed reports them. */
@@ -65,40 +65,6 @@ export interface RunRecord {
   hostMs: number;
 }
 
-export interface RunOptions {
-  /** The preset's name (the machine's config) and, optionally, a model that replaces it. */
-  preset: string;
-  costModel?: Readonly<CostModel>;
-  /** A millisecond clock to time the run with (the bench passes performance.now). */
-  clock?: () => number;
-}
-
-/** Run `source` under `strategy` to its end. Throws when the program does not assemble. */
-export function runWorkload(name: string, source: string, strategy: Strategy, opts: RunOptions): RunRecord {
-  const built = buildMachine(source, { strategy, preset: opts.preset, costModel: opts.costModel }, `${name}.s`);
-  if (!built.ok) throw new Error(`${name}: ${built.diagnostics.map((d) => d.message).join('; ')}`);
-  const m = built.machine;
-  const t0 = opts.clock?.() ?? 0;
-  m.runToEnd();
-  const hostMs = opts.clock ? opts.clock() - t0 : 0;
-  const c = m.counters();
-  const stop = m.stopInfo();
-  return {
-    scenario: name,
-    strategy,
-    stop: stop?.reason ?? '?',
-    stopMessage: stop?.message ?? '',
-    retired: c.retired,
-    exits: c.exits.total,
-    hitRate: c.icache.lookups ? c.icache.hits / c.icache.lookups : null,
-    cycles: c.cycles,
-    units: { ...m.units },
-    sawTime: m.guestSawTime(),
-    hostNsPerExit: c.hostNsPerExit,
-    hostMs,
-  };
-}
-
 /** Speed-up of a strategy over `none`: cycles of none ÷ cycles of the strategy − 1 (0.617 = +61.7%). */
 export function speedup(noneCycles: number, cycles: number): number {
   return noneCycles / cycles - 1;
@@ -141,4 +107,41 @@ export function whyFigures(record: Pick<RunRecord, 'units' | 'exits' | 'retired'
 /** The constants a set of runs charged at all (the ones a what-if slider can move). */
 export function chargedConstants(records: readonly Pick<RunRecord, 'units'>[]): CostConstant[] {
   return COST_CONSTANTS.filter((k) => records.some((r) => r.units[k] > 0));
+}
+
+// ---- sensitivity: the microbenchmark's speed-up as one constant moves ------------------------
+
+/** Speed-up of `strategy` over `none` under `model`, from the two runs' units. */
+export function whatIfSpeedup(none: Pick<RunRecord, 'units'>, strategy: Pick<RunRecord, 'units'>, model: Readonly<CostModel>): number {
+  return speedup(whatIfCycles(none, model), whatIfCycles(strategy, model));
+}
+
+/**
+ * The values of constant `key` (the others as in `model`, values ≥ 0) that put the speed-up of
+ * `strategy` over `none` inside `band`: cycles are linear in each constant (a + b·v over
+ * c + d·v), so the band is where two linear inequalities hold, solved exactly. Returns
+ * [low, high] (high may be Infinity), or null when no value does.
+ */
+export function bandInterval(
+  none: Pick<RunRecord, 'units'>, strategy: Pick<RunRecord, 'units'>, model: Readonly<CostModel>,
+  key: CostConstant, band: readonly [number, number] = SEED_BAND,
+): [number, number] | null {
+  const zero = { ...model, [key]: 0 };
+  const a = whatIfCycles(none, zero);
+  const b = none.units[key];
+  const c = whatIfCycles(strategy, zero);
+  const d = strategy.units[key];
+  let lo = 0;
+  let hi = Infinity;
+  // alpha·v >= beta, intersected into [lo, hi].
+  const atLeast = (alpha: number, beta: number): boolean => {
+    if (alpha > 0) lo = Math.max(lo, beta / alpha);
+    else if (alpha < 0) hi = Math.min(hi, beta / alpha);
+    else if (beta > 0) return false;
+    return true;
+  };
+  // (1 + band[0]) (c + d v) <= a + b v <= (1 + band[1]) (c + d v); c + d v > 0 for every run.
+  if (!atLeast(b - (1 + band[0]) * d, (1 + band[0]) * c - a)) return null;
+  if (!atLeast((1 + band[1]) * d - b, a - (1 + band[1]) * c)) return null;
+  return lo <= hi ? [lo, hi] : null;
 }
