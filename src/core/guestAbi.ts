@@ -1,21 +1,26 @@
 /**
  * The guest environment contract (DESIGN.md "Guest environment"): where things are in guest
  * memory, the predefined symbols every program may use, and the firmware's initial state.
+ * The one source of these names and numbers: the LAPIC, the vCPU's MSR table and the editor's
+ * symbol list (completion, hover) take them from here.
  */
 
 export const LAPIC_BASE = 0xfee0_0000;
+/** The LAPIC's MMIO page. */
+export const LAPIC_SIZE = 0x1000;
 export const IORAM_BASE = 0xff00_0000;
 export const IORAM_SIZE = 0x2000;
 export const DEBUG_PORT = 0xe9;
 
 /** Local APIC register offsets, SDM Vol. 3A Table 11-1 "Local APIC Register Address Map". */
-export const LAPIC_REGISTERS = {
+export const LAPIC_OFFSETS = {
   LAPIC_ID: 0x20,
   LAPIC_VERSION: 0x30,
   LAPIC_TPR: 0x80,
   LAPIC_APR: 0x90,
   LAPIC_PPR: 0xa0,
   LAPIC_EOI: 0xb0,
+  LAPIC_RRD: 0xc0,
   LAPIC_LDR: 0xd0,
   LAPIC_DFR: 0xe0,
   LAPIC_SVR: 0xf0,
@@ -26,6 +31,8 @@ export const LAPIC_REGISTERS = {
   LAPIC_ICR_LO: 0x300,
   LAPIC_ICR_HI: 0x310,
   LAPIC_LVT_TIMER: 0x320,
+  LAPIC_LVT_THERMAL: 0x330,
+  LAPIC_LVT_PERF: 0x340,
   LAPIC_LVT_LINT0: 0x350,
   LAPIC_LVT_LINT1: 0x360,
   LAPIC_LVT_ERROR: 0x370,
@@ -85,16 +92,23 @@ export const APIC_BASE_BITS = {
   APIC_BASE_EN: 0x800,
 } as const;
 
+/** Predefined symbols by group, in the order the editor lists them. */
+export const SYMBOL_GROUPS = {
+  base: { LAPIC_BASE, IORAM_BASE, DEBUG_PORT },
+  lapic: LAPIC_OFFSETS,
+  msr: MSRS,
+  x2apic: X2APIC_MSRS,
+  apicBase: APIC_BASE_BITS,
+} as const;
+
+type Groups = typeof SYMBOL_GROUPS;
+/** The name of a predefined symbol. */
+export type PredefinedSymbol = { [G in keyof Groups]: keyof Groups[G] }[keyof Groups];
+
 /** Symbols every program can use without defining them. */
-export const PREDEFINED_SYMBOLS: ReadonlyMap<string, bigint> = new Map<string, bigint>([
-  ['LAPIC_BASE', BigInt(LAPIC_BASE)],
-  ['IORAM_BASE', BigInt(IORAM_BASE)],
-  ['DEBUG_PORT', BigInt(DEBUG_PORT)],
-  ...Object.entries(LAPIC_REGISTERS).map(([k, v]) => [k, BigInt(v)] as [string, bigint]),
-  ...Object.entries(MSRS).map(([k, v]) => [k, BigInt(v)] as [string, bigint]),
-  ...Object.entries(X2APIC_MSRS).map(([k, v]) => [k, BigInt(v)] as [string, bigint]),
-  ...Object.entries(APIC_BASE_BITS).map(([k, v]) => [k, BigInt(v)] as [string, bigint]),
-]);
+export const PREDEFINED_SYMBOLS: ReadonlyMap<string, bigint> = new Map<string, bigint>(
+  Object.values(SYMBOL_GROUPS).flatMap((g) => Object.entries(g).map(([k, v]) => [k, BigInt(v)] as [string, bigint])),
+);
 
 /** Guest-physical layout the firmware uses; programs load at PROGRAM_ORIGIN and above. */
 export const FIRMWARE_LAYOUT = {

@@ -3,13 +3,16 @@
  * numbers, CR0/CR4/EFER bits, and which MSRs our VMM intercepts.
  */
 
+import { MSRS } from '../guestAbi';
+
 /** Exception vectors (SDM Vol. 3A Table 6-1). */
 export const DE = 0, DB = 1, BP = 3, OFV = 4, UD = 6, DF_V = 8, TS = 10, NP = 11, SS = 12, GP = 13, PFV = 14;
 
+/** The MSRs the vCPU implements; those in the guest ABI come from it (guestAbi.ts MSRS). */
 export const MSR = {
-  TSC: 0x10, APIC_BASE: 0x1b, MISC_ENABLE: 0x1a0, PAT: 0x277, TSC_DEADLINE: 0x6e0, EFER: 0xc0000080, STAR: 0xc0000081,
-  LSTAR: 0xc0000082, CSTAR: 0xc0000083, FMASK: 0xc0000084, FS_BASE: 0xc0000100, GS_BASE: 0xc0000101,
-  KERNEL_GS_BASE: 0xc0000102, TSC_AUX: 0xc0000103,
+  TSC: 0x10, APIC_BASE: MSRS.MSR_APIC_BASE, MISC_ENABLE: 0x1a0, PAT: 0x277, TSC_DEADLINE: MSRS.MSR_TSC_DEADLINE,
+  EFER: MSRS.MSR_EFER, STAR: MSRS.MSR_STAR, LSTAR: MSRS.MSR_LSTAR, CSTAR: MSRS.MSR_CSTAR, FMASK: MSRS.MSR_FMASK,
+  FS_BASE: MSRS.MSR_FS_BASE, GS_BASE: MSRS.MSR_GS_BASE, KERNEL_GS_BASE: MSRS.MSR_KERNEL_GS_BASE, TSC_AUX: 0xc0000103,
 } as const;
 
 export const EFER_SCE = 1, EFER_LME = 0x100, EFER_LMA = 0x400, EFER_NXE = 0x800;

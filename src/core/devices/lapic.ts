@@ -33,41 +33,19 @@
  * LAPIC_MMIO_HOLE quirk (apic_mmio_read/apic_mmio_write). The disabled APIC answers the page
  * the same way and accepts no interrupts.
  */
-import { APIC_BASE_BITS, LAPIC_BASE, X2APIC_MSRS } from '../guestAbi';
+import { APIC_BASE_BITS, LAPIC_BASE, LAPIC_OFFSETS, LAPIC_SIZE, MSRS, X2APIC_MSRS } from '../guestAbi';
 import type { AccessSize, MmioDevice } from './mmio';
 
-export { LAPIC_BASE };
-export const LAPIC_SIZE = 0x1000;
+export { LAPIC_BASE, LAPIC_SIZE };
 
-// Register offsets: SDM Vol. 3A Table 11-1 "Local APIC Register Address Map".
-export const LAPIC_ID = 0x020;
-export const LAPIC_VERSION = 0x030;
-export const LAPIC_TPR = 0x080;
-export const LAPIC_APR = 0x090;
-export const LAPIC_PPR = 0x0a0;
-export const LAPIC_EOI = 0x0b0;
-export const LAPIC_RRD = 0x0c0;
-export const LAPIC_LDR = 0x0d0;
-export const LAPIC_DFR = 0x0e0;
-export const LAPIC_SVR = 0x0f0;
-export const LAPIC_ISR = 0x100; // 8 registers, 0x100..0x170
-export const LAPIC_TMR = 0x180; // 8 registers, 0x180..0x1f0
-export const LAPIC_IRR = 0x200; // 8 registers, 0x200..0x270
-export const LAPIC_ESR = 0x280;
-export const LAPIC_ICR_LO = 0x300;
-export const LAPIC_ICR_HI = 0x310;
-export const LAPIC_LVT_TIMER = 0x320;
-export const LAPIC_LVT_THERMAL = 0x330;
-export const LAPIC_LVT_PERF = 0x340;
-export const LAPIC_LVT_LINT0 = 0x350;
-export const LAPIC_LVT_LINT1 = 0x360;
-export const LAPIC_LVT_ERROR = 0x370;
-export const LAPIC_TIMER_ICR = 0x380;
-export const LAPIC_TIMER_CCR = 0x390;
-export const LAPIC_TIMER_DCR = 0x3e0;
+// Register offsets: SDM Vol. 3A Table 11-1 "Local APIC Register Address Map", as the guest ABI names them.
+export const {
+  LAPIC_ID, LAPIC_VERSION, LAPIC_TPR, LAPIC_APR, LAPIC_PPR, LAPIC_EOI, LAPIC_RRD, LAPIC_LDR, LAPIC_DFR, LAPIC_SVR,
+  LAPIC_ISR, LAPIC_TMR, LAPIC_IRR, LAPIC_ESR, LAPIC_ICR_LO, LAPIC_ICR_HI, LAPIC_LVT_TIMER, LAPIC_LVT_THERMAL,
+  LAPIC_LVT_PERF, LAPIC_LVT_LINT0, LAPIC_LVT_LINT1, LAPIC_LVT_ERROR, LAPIC_TIMER_ICR, LAPIC_TIMER_CCR, LAPIC_TIMER_DCR,
+} = LAPIC_OFFSETS;
 
-export const MSR_IA32_APIC_BASE = 0x1b;
-export const MSR_IA32_TSC_DEADLINE = 0x6e0;
+export const { MSR_APIC_BASE: MSR_IA32_APIC_BASE, MSR_TSC_DEADLINE: MSR_IA32_TSC_DEADLINE } = MSRS;
 
 /**
  * Version register: version 0x14 (an integrated xAPIC, 11.4.8), max LVT entry 5 (timer,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { completionWords, lineMnemonic, mmioBaseRegisters, stripComment, symbolHover, vmmEffect } from './asmLanguage';
+import { PREDEFINED_SYMBOLS } from '../../core/guestAbi';
+import { completionWords, lineMnemonic, mmioBaseRegisters, stripComment, SYMBOLS, symbolHover, vmmEffect } from './asmLanguage';
 
 describe('asm language helpers', () => {
   it('finds the mnemonic after labels and prefixes', () => {
@@ -31,5 +32,10 @@ describe('asm language helpers', () => {
     expect(symbolHover('rax')).toBeNull();
     const labels = completionWords().map((w) => w.label);
     for (const s of ['LAPIC_BASE', 'IORAM_BASE', 'LAPIC_TIMER_DCR', 'DEBUG_PORT', 'MSR_LSTAR', 'mov', 'r15d']) expect(labels).toContain(s);
+  });
+
+  it('lists exactly the predefined symbols of the guest ABI, with their values', () => {
+    expect(SYMBOLS.map((s) => [s.name, BigInt(s.value)])).toEqual([...PREDEFINED_SYMBOLS]);
+    for (const s of SYMBOLS) expect(s.doc.length, s.name).toBeGreaterThan(10);
   });
 });

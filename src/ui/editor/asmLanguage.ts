@@ -3,6 +3,7 @@
  * run time, so vitest can check it in Node): Monarch tokens, completion words, hover docs, and
  * what a line does to the VMM.
  */
+import { IORAM_BASE, IORAM_SIZE, LAPIC_BASE, LAPIC_SIZE, SYMBOL_GROUPS, type PredefinedSymbol } from '../../core/guestAbi';
 import type { languages } from './monacoLean';
 
 export const LANGUAGE_ID = 'x86asm';
@@ -40,51 +41,62 @@ export interface SymbolDoc {
   doc: string;
 }
 
-/** LAPIC register offsets (Intel SDM Vol. 3A, Table 11-1 "Local APIC Register Address Map"). */
-export const LAPIC_REGISTERS: readonly SymbolDoc[] = [
-  { name: 'LAPIC_ID', value: 0x20, doc: 'Local APIC ID register (read-only here). Bits 31:24 hold the APIC ID.' },
-  { name: 'LAPIC_VERSION', value: 0x30, doc: 'Local APIC version register (read-only): version and max LVT entry.' },
-  { name: 'LAPIC_TPR', value: 0x80, doc: 'Task Priority Register: interrupts with priority class ≤ TPR[7:4] are held back. With APICv, reads and writes are virtualized (no exit; a write may trap after the fact).' },
-  { name: 'LAPIC_EOI', value: 0xb0, doc: 'End Of Interrupt: write 0 at the end of a handler to retire the in-service interrupt. With APICv the write completes without a decode (apic-write exit at most).' },
-  { name: 'LAPIC_SVR', value: 0xf0, doc: 'Spurious-Interrupt Vector Register: bit 8 enables the APIC, bits 7:0 the spurious vector.' },
-  { name: 'LAPIC_ICR_LO', value: 0x300, doc: 'Interrupt Command Register, low half: writing it sends an IPI (vector, delivery mode, destination shorthand).' },
-  { name: 'LAPIC_ICR_HI', value: 0x310, doc: 'Interrupt Command Register, high half: bits 31:24 are the destination APIC ID. Write it before ICR_LO.' },
-  { name: 'LAPIC_LVT_TIMER', value: 0x320, doc: 'LVT Timer register: vector (7:0), mask (bit 16), mode (18:17: one-shot, periodic, TSC-deadline).' },
-  { name: 'LAPIC_TIMER_ICR', value: 0x380, doc: 'Timer Initial Count: writing it (re)starts the timer. Counts down at the modeled bus clock / divide.' },
-  { name: 'LAPIC_TIMER_CCR', value: 0x390, doc: 'Timer Current Count (read-only): what is left of the countdown, computed from modeled guest time.' },
-  { name: 'LAPIC_TIMER_DCR', value: 0x3e0, doc: 'Timer Divide Configuration: the divisor of the timer clock (bits 3, 1:0).' },
-];
+/** What the editor says about a predefined symbol, beyond its value (the ABI has the names and values). */
+const SYMBOL_DOCS: Partial<Record<PredefinedSymbol, string>> = {
+  LAPIC_BASE: 'Guest-physical base of the local APIC page. Not backed by RAM in the EPT: every access exits (EPT misconfiguration) and goes through the instruction-emulation path.',
+  IORAM_BASE: 'Two pages of MMIO scratch memory: keeps what is written, at any size and alignment, but every access exits and is emulated. An access can cross from one page to the next.',
+  DEBUG_PORT: 'Debug console port: `out DEBUG_PORT, al` prints one byte. Each `out` is an I/O exit (no decode: the exit qualification says port, size and direction).',
+  LAPIC_ID: 'Local APIC ID register (read-only here). Bits 31:24 hold the APIC ID.',
+  LAPIC_VERSION: 'Local APIC version register (read-only): version and max LVT entry.',
+  LAPIC_TPR: 'Task Priority Register: interrupts with priority class ≤ TPR[7:4] are held back. With APICv, reads and writes are virtualized (no exit; a write may trap after the fact).',
+  LAPIC_EOI: 'End Of Interrupt: write 0 at the end of a handler to retire the in-service interrupt. With APICv the write completes without a decode (apic-write exit at most).',
+  LAPIC_SVR: 'Spurious-Interrupt Vector Register: bit 8 enables the APIC, bits 7:0 the spurious vector.',
+  LAPIC_ICR_LO: 'Interrupt Command Register, low half: writing it sends an IPI (vector, delivery mode, destination shorthand).',
+  LAPIC_ICR_HI: 'Interrupt Command Register, high half: bits 31:24 are the destination APIC ID. Write it before ICR_LO.',
+  LAPIC_LVT_TIMER: 'LVT Timer register: vector (7:0), mask (bit 16), mode (18:17: one-shot, periodic, TSC-deadline).',
+  LAPIC_TIMER_ICR: 'Timer Initial Count: writing it (re)starts the timer. Counts down at the modeled bus clock / divide.',
+  LAPIC_TIMER_CCR: 'Timer Current Count (read-only): what is left of the countdown, computed from modeled guest time.',
+  LAPIC_TIMER_DCR: 'Timer Divide Configuration: the divisor of the timer clock (bits 3, 1:0).',
+  MSR_EFER: 'IA32_EFER: SCE (syscall enable), LME/LMA (long mode), NXE.',
+  MSR_STAR: 'IA32_STAR: segment selectors for syscall/sysret.',
+  MSR_LSTAR: 'IA32_LSTAR: the 64-bit syscall entry point (RIP).',
+  MSR_CSTAR: 'IA32_CSTAR: compatibility-mode syscall entry point.',
+  MSR_FMASK: 'IA32_FMASK: RFLAGS bits cleared on syscall.',
+  MSR_FS_BASE: 'IA32_FS_BASE: FS segment base.',
+  MSR_GS_BASE: 'IA32_GS_BASE: GS segment base.',
+  MSR_KERNEL_GS_BASE: 'IA32_KERNEL_GS_BASE: swapped with GS base by swapgs.',
+  MSR_APIC_BASE: 'IA32_APIC_BASE: the APIC page address and enable bits.',
+  MSR_TSC_DEADLINE: 'IA32_TSC_DEADLINE: arms the LAPIC timer in TSC-deadline mode.',
+};
 
-export const BASE_SYMBOLS: readonly SymbolDoc[] = [
-  { name: 'LAPIC_BASE', value: 0xfee00000, doc: 'Guest-physical base of the local APIC page (0xFEE00000). Not backed by RAM in the EPT: every access exits (EPT misconfiguration) and goes through the instruction-emulation path.' },
-  { name: 'IORAM_BASE', value: 0xff000000, doc: 'Two pages of MMIO scratch memory at 0xFF000000: keeps what is written, at any size and alignment, but every access exits and is emulated. An access can cross from one page to the next.' },
-  { name: 'DEBUG_PORT', value: 0xe9, doc: 'Debug console port 0xE9: `out DEBUG_PORT, al` prints one byte. Each `out` is an I/O exit (no decode: the exit qualification says port, size and direction).' },
-];
+/** What a group of symbols is, for the ones without a doc of their own. */
+const GROUP_DOCS: Record<keyof typeof SYMBOL_GROUPS, string> = {
+  base: 'Guest environment constant.',
+  lapic: 'Local APIC register offset (Intel SDM Vol. 3A, Table 11-1 "Local APIC Register Address Map").',
+  msr: 'MSR number (Intel SDM Vol. 4).',
+  x2apic: 'x2APIC register MSR (Intel SDM Vol. 3A, Table 10-6): 0x800 + (xAPIC offset >> 4).',
+  apicBase: 'IA32_APIC_BASE bit (Intel SDM Vol. 3A §10.12.1).',
+};
 
-/** MSR numbers (Intel SDM Vol. 4, Table 2-2). */
-export const MSRS: readonly SymbolDoc[] = [
-  { name: 'MSR_EFER', value: 0xc0000080, doc: 'IA32_EFER: SCE (syscall enable), LME/LMA (long mode), NXE.' },
-  { name: 'MSR_STAR', value: 0xc0000081, doc: 'IA32_STAR: segment selectors for syscall/sysret.' },
-  { name: 'MSR_LSTAR', value: 0xc0000082, doc: 'IA32_LSTAR: the 64-bit syscall entry point (RIP).' },
-  { name: 'MSR_CSTAR', value: 0xc0000083, doc: 'IA32_CSTAR: compatibility-mode syscall entry point.' },
-  { name: 'MSR_FMASK', value: 0xc0000084, doc: 'IA32_FMASK: RFLAGS bits cleared on syscall.' },
-  { name: 'MSR_FS_BASE', value: 0xc0000100, doc: 'IA32_FS_BASE: FS segment base.' },
-  { name: 'MSR_GS_BASE', value: 0xc0000101, doc: 'IA32_GS_BASE: GS segment base.' },
-  { name: 'MSR_KERNEL_GS_BASE', value: 0xc0000102, doc: 'IA32_KERNEL_GS_BASE: swapped with GS base by swapgs.' },
-  { name: 'MSR_APIC_BASE', value: 0x1b, doc: 'IA32_APIC_BASE: the APIC page address and enable bits.' },
-  { name: 'MSR_TSC_DEADLINE', value: 0x6e0, doc: 'IA32_TSC_DEADLINE: arms the LAPIC timer in TSC-deadline mode.' },
-];
+/** The predefined symbols, generated from the guest ABI (src/core/guestAbi.ts). */
+export const SYMBOLS: readonly SymbolDoc[] = (Object.keys(SYMBOL_GROUPS) as (keyof typeof SYMBOL_GROUPS)[]).flatMap((group) =>
+  (Object.entries(SYMBOL_GROUPS[group]) as [PredefinedSymbol, number][]).map(([name, value]) => ({
+    name, value, doc: SYMBOL_DOCS[name] ?? GROUP_DOCS[group],
+  })),
+);
 
-export const SYMBOLS: readonly SymbolDoc[] = [...BASE_SYMBOLS, ...LAPIC_REGISTERS, ...MSRS];
+/** Symbols that are offsets into the LAPIC page. */
+const LAPIC_OFFSET_NAMES: ReadonlySet<string> = new Set(Object.keys(SYMBOL_GROUPS.lapic));
 
-const hex = (n: number) => '0x' + n.toString(16).toUpperCase();
+/** Upper-case hex, as the SDM prints addresses: 0xFEE00080. */
+const hexUpper = (n: number) => '0x' + n.toString(16).toUpperCase();
 
 /** Markdown for a predefined symbol, or null. */
 export function symbolHover(word: string): string | null {
   const s = SYMBOLS.find((x) => x.name === word.toUpperCase());
   if (!s) return null;
-  const lapic = LAPIC_REGISTERS.includes(s) ? ` (LAPIC_BASE + ${hex(s.value)} = ${hex(0xfee00000 + s.value)})` : '';
-  return `**${s.name}** = \`${hex(s.value)}\`${lapic}\n\n${s.doc}`;
+  const lapic = LAPIC_OFFSET_NAMES.has(s.name) ? ` (LAPIC_BASE + ${hexUpper(s.value)} = ${hexUpper(LAPIC_BASE + s.value)})` : '';
+  return `**${s.name}** = \`${hexUpper(s.value)}\`${lapic}\n\n${s.doc}`;
 }
 
 /** Strips a `;` comment, minding quoted characters. */
@@ -108,8 +120,29 @@ export function lineMnemonic(line: string): string | null {
   return words[0] ?? null;
 }
 
-const MMIO_SYMBOL = /\b(LAPIC_BASE|IORAM_BASE)\b/i;
-const MMIO_LITERAL = /\b0x0*(fee[0-9a-f]{5}|ff00[0-9a-f]{4})\b/i;
+/** The MMIO device at a guest-physical address, from the guest ABI; null for RAM. */
+function mmioDeviceAt(addr: number): 'the local APIC' | 'IORAM' | null {
+  if (addr >= LAPIC_BASE && addr < LAPIC_BASE + LAPIC_SIZE) return 'the local APIC';
+  if (addr >= IORAM_BASE && addr < IORAM_BASE + IORAM_SIZE) return 'IORAM';
+  return null;
+}
+
+/** The MMIO device a memory operand names, by symbol (`[LAPIC_BASE + ...]`) or by hex literal. */
+function mmioDeviceOf(operand: string): 'the local APIC' | 'IORAM' | null {
+  if (/\bIORAM_BASE\b/i.test(operand)) return 'IORAM';
+  if (/\bLAPIC_BASE\b/i.test(operand)) return 'the local APIC';
+  for (const m of operand.matchAll(/\b0x([0-9a-f_]+)\b/gi)) {
+    const dev = mmioDeviceAt(parseInt(m[1].replace(/_/g, ''), 16));
+    if (dev) return dev;
+  }
+  return null;
+}
+
+/** `mov reg, <an MMIO base>`, the base by name or as a hex literal. */
+const MMIO_BASE_LOAD = new RegExp(
+  `^\\s*(?:[.\\w$@]+:\\s*)?(?:mov|movabs|lea)\\s+([a-z0-9]+)\\s*,\\s*\\[?\\s*(LAPIC_BASE|IORAM_BASE|0x0*${LAPIC_BASE.toString(16)}|0x0*${IORAM_BASE.toString(16)})\\b`,
+  'gim',
+);
 
 /**
  * Registers the program loads with an MMIO base (`mov rbx, LAPIC_BASE`): a memory operand
@@ -117,8 +150,7 @@ const MMIO_LITERAL = /\b0x0*(fee[0-9a-f]{5}|ff00[0-9a-f]{4})\b/i;
  */
 export function mmioBaseRegisters(source: string): Set<string> {
   const regs = new Set<string>();
-  const re = /^\s*(?:[.\w$@]+:\s*)?(?:mov|movabs|lea)\s+([a-z0-9]+)\s*,\s*\[?\s*(LAPIC_BASE|IORAM_BASE|0x0*fee0{5}|0x0*ff0{6})\b/gim;
-  for (const m of source.matchAll(re)) {
+  for (const m of source.matchAll(MMIO_BASE_LOAD)) {
     const r = m[1].toLowerCase();
     if (REGISTERS.includes(r)) regs.add(r);
   }
@@ -136,8 +168,9 @@ export function vmmEffect(line: string, mmioRegs: ReadonlySet<string> = new Set(
   if (!m) return null;
   const memOperand = /\[[^\]]*\]/.exec(code)?.[0] ?? '';
   const viaRegister = memOperand !== '' && m !== 'lea' && (memOperand.toLowerCase().match(/[a-z][a-z0-9]*/g) ?? []).some((w) => mmioRegs.has(w));
-  if (memOperand && m !== 'lea' && (MMIO_SYMBOL.test(memOperand) || MMIO_LITERAL.test(memOperand) || viaRegister)) {
-    const dev = /IORAM|0x0*ff00/i.test(memOperand) ? 'IORAM' : viaRegister ? 'an MMIO page (a register holding an MMIO base)' : 'the local APIC';
+  const named = memOperand === '' ? null : mmioDeviceOf(memOperand);
+  if (memOperand && m !== 'lea' && (named !== null || viaRegister)) {
+    const dev = named ?? 'an MMIO page (a register holding an MMIO base)';
     return `**exits: EPT misconfig → instruction emulation.** A memory operand on ${dev}: the VMM walks the guest page tables through the EPT (up to 24 references), fetches the bytes at RIP, decodes and emulates them. With \`icache\` a hit skips walk, fetch and decode; with \`decode-assist\` the hardware hands over the bytes (no walk, no fetch); with \`apicv\` most LAPIC accesses complete without an exit.`;
   }
   if (memOperand && m !== 'lea') {
@@ -230,6 +263,6 @@ export function completionWords(): CompletionWord[] {
     ...MNEMONICS.map((m): CompletionWord => ({ label: m, kind: 'mnemonic', detail: 'instruction', doc: MNEMONIC_DOCS[m] })),
     ...REGISTERS.map((r): CompletionWord => ({ label: r, kind: 'register', detail: 'register' })),
     ...DIRECTIVES.map((d): CompletionWord => ({ label: d, kind: 'directive', detail: 'directive' })),
-    ...SYMBOLS.map((s): CompletionWord => ({ label: s.name, kind: 'symbol', detail: hex(s.value), doc: s.doc })),
+    ...SYMBOLS.map((s): CompletionWord => ({ label: s.name, kind: 'symbol', detail: hexUpper(s.value), doc: s.doc })),
   ];
 }
