@@ -89,22 +89,26 @@ function EmbedApp() {
 function FullApp() {
   const [a] = useState(() => ctl.sideA());
   const view = useUiStore((s) => s.view);
+  const modal = useUiStore((s) => s.galleryOpen || s.shareOpen);
   useTheme();
   useEffect(() => installShortcuts(), []);
   useEffect(startOnce, []);
   return (
     <div className="app">
-      <Toolbar />
-      <Notices />
-      <main className="main" hidden={view !== 'workspace'}>
-        <Workspace a={a} />
-      </main>
-      {view !== 'workspace' && (
-        <Suspense fallback={<main className="page"><p className="muted">Loading…</p></main>}>
-          {view === 'experiment' ? <ExperimentView /> : <GlossaryView />}
-        </Suspense>
-      )}
-      <NoticeToasts />
+      {/* Behind an open dialog the page is inert: no focus, no clicks, not read out. */}
+      <div className="app-page" inert={modal}>
+        <Toolbar />
+        <Notices />
+        <main className="main" hidden={view !== 'workspace'}>
+          <Workspace a={a} />
+        </main>
+        {view !== 'workspace' && (
+          <Suspense fallback={<main className="page"><p className="muted">Loading…</p></main>}>
+            {view === 'experiment' ? <ExperimentView /> : <GlossaryView />}
+          </Suspense>
+        )}
+        <NoticeToasts />
+      </div>
       <Gallery />
       <ShareDialog />
     </div>

@@ -6,6 +6,7 @@ import { lazy, Suspense, useState, type DragEvent } from 'react';
 import { useMachineStore } from '../store/machineStore';
 import { useUiStore } from '../store/uiStore';
 import { openFile } from './files';
+import { useEditorFocused } from './editor/tabExit';
 
 const AsmEditor = lazy(() => import('./editor/AsmEditor'));
 
@@ -18,6 +19,7 @@ export function EditorArea() {
   const errors = useMachineStore((s) => s.diagnostics.filter((d) => d.severity === 'error').length);
   const warnings = useMachineStore((s) => s.diagnostics.filter((d) => d.severity === 'warning').length);
   const [dragging, setDragging] = useState(false);
+  const editorFocused = useEditorFocused();
 
   // Capture phase: Monaco would otherwise take the drop and insert the file's path.
   const onDragOver = (e: DragEvent) => {
@@ -46,6 +48,11 @@ export function EditorArea() {
     >
       <div className="editor-bar">
         <span className="file-name" title="File name used for Save and in diagnostics">{fileName}</span>
+        {editorFocused && (
+          <span className="tab-hint" data-testid="tab-hint" role="note">
+            <kbd>Esc</kbd> <kbd>Tab</kbd> leaves the editor · <kbd>Ctrl</kbd>+<kbd>M</kbd>: Tab moves focus
+          </span>
+        )}
         <span className="diag-count" data-testid="diag-count" title="Assembler diagnostics">
           {errors > 0 && <span className="err">{errors} error{errors > 1 ? 's' : ''}</span>}
           {warnings > 0 && <span className="warn">{warnings} warning{warnings > 1 ? 's' : ''}</span>}

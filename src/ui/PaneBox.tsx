@@ -31,8 +31,9 @@ class PanelBoundary extends Component<{ title: string; children: ReactNode }, { 
 export function PaneBox({ panel, collapsed, dimmed = false, onToggle }: { panel: ResolvedPanel; collapsed: boolean; dimmed?: boolean; onToggle: () => void }) {
   const { Component: Body } = panel;
   return (
-    <section className={`pane${collapsed ? ' collapsed' : ''}${dimmed ? ' dimmed' : ''}`} aria-label={panel.title} data-pane={panel.id}>
-      <header className="pane-header">
+    // Not a landmark: the panel inside is the region (one name per region).
+    <div className={`pane${collapsed ? ' collapsed' : ''}${dimmed ? ' dimmed' : ''}`} data-pane={panel.id}>
+      <div className="pane-header">
         <button
           type="button"
           className="pane-toggle"
@@ -44,7 +45,7 @@ export function PaneBox({ panel, collapsed, dimmed = false, onToggle }: { panel:
           <span className="chevron" aria-hidden>{collapsed ? '▸' : '▾'}</span>
           <span className="pane-title">{panel.title}</span>
         </button>
-      </header>
+      </div>
       {!collapsed && (
         <div className="pane-body">
           {Body ? (
@@ -61,7 +62,7 @@ export function PaneBox({ panel, collapsed, dimmed = false, onToggle }: { panel:
           )}
         </div>
       )}
-    </section>
+    </div>
   );
 }
 

@@ -76,10 +76,10 @@ export function ShareDialog() {
   return (
     <div className="modal-backdrop" onClick={close}>
       <div className="modal share" role="dialog" aria-modal="true" aria-label="Share" data-testid="share-dialog" onClick={(e) => e.stopPropagation()}>
-        <header>
+        <div className="modal-head">
           <h2>Share</h2>
           <button type="button" className="close" aria-label="Close" onClick={close}>×</button>
-        </header>
+        </div>
         <div className="tabs" role="tablist" aria-label="Share as">
           <button type="button" role="tab" id="share-tab-link" aria-controls="share-panel" aria-selected={tab === 'link'} data-testid="share-tab-link" onClick={() => setTab('link')}>Link</button>
           <button type="button" role="tab" id="share-tab-embed" aria-controls="share-panel" aria-selected={tab === 'embed'} data-testid="share-tab-embed" onClick={() => setTab('embed')}>Embed</button>

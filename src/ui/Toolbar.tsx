@@ -47,9 +47,9 @@ export function Toolbar() {
 
   return (
     <header className="toolbar">
-      <div className="brand" title="exitscope — what a hypervisor does on a VM exit">
+      <h1 className="brand" title="exitscope — what a hypervisor does on a VM exit">
         <span className="logo" aria-hidden>⎋</span><span className="brand-text">exitscope</span>
-      </div>
+      </h1>
 
       <div className="group" role="group" aria-label="Run controls">
         <button type="button" className="btn primary" data-testid="btn-run" onClick={ctl.run} disabled={!booted || running || failed} title="Run / continue (F5)">

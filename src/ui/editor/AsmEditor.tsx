@@ -13,6 +13,7 @@ import { useUiStore } from '../../store/uiStore';
 import * as ctl from '../controller';
 import { editorChanged } from '../files';
 import type { Diagnostic, LineStat } from '../../worker/protocol';
+import { installTabExit } from './tabExit';
 
 export const ASSEMBLE_DEBOUNCE_MS = 250;
 
@@ -198,6 +199,8 @@ export default function AsmEditor() {
       ctl.setBreakpoints(cur.includes(line) ? cur.filter((l) => l !== line) : [...cur, line]);
     });
     disposers.push(() => mouse.dispose());
+
+    disposers.push(installTabExit(editor));
 
     cleanup.current = () => disposers.forEach((d) => d());
     scheduleAssemble();

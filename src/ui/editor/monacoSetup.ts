@@ -85,13 +85,17 @@ monaco.editor.defineTheme('exitscope-dark', {
     { token: 'number', foreground: 'ff9e64' },
     { token: 'type.identifier', foreground: '9ece6a', fontStyle: 'bold' },
     { token: 'type', foreground: '7dcfff' },
-    { token: 'comment', foreground: '6b7394', fontStyle: 'italic' },
+    { token: 'comment', foreground: '8890ad', fontStyle: 'italic' },
     { token: 'string', foreground: '9ece6a' },
   ],
   colors: {
     'editor.background': '#161a23',
     'editorGutter.background': '#161a23',
     'editor.lineHighlightBackground': '#1f2433',
+    // Text colours keep 4.5:1 against the background (WCAG AA; axe checks it in e2e).
+    'editorLineNumber.foreground': '#8890ad',
+    'editorLineNumber.dimmedForeground': '#8890ad',
+    'editorLineNumber.activeForeground': '#dde3ee',
   },
 });
 
@@ -111,6 +115,9 @@ monaco.editor.defineTheme('exitscope-light', {
   ],
   colors: {
     'editor.background': '#ffffff',
+    'editorLineNumber.foreground': '#566176',
+    'editorLineNumber.dimmedForeground': '#566176',
+    'editorLineNumber.activeForeground': '#1b2130',
   },
 });
 

@@ -25,7 +25,7 @@ export default function BenchTable({ strategy: strategyProp }: { strategy?: Stra
   const isCurrent = (r: { strategy: Strategy; preset: string; icacheSize: number | null }) =>
     !!current && r.strategy === current.strategy && r.preset === current.preset && (r.icacheSize === null || r.icacheSize === current.icacheSize);
   return (
-    <section className="xs-panel" aria-label="Bench" data-testid="bench-table">
+    <section tabIndex={0} className="xs-panel" aria-label="Bench" data-testid="bench-table">
       {rows.length === 0 ? <div className="xs-empty">Run the program to its end; each strategy and cost preset you run it with adds a row.</div> : (
         <table className="xs-bench">
           <thead>

@@ -231,7 +231,7 @@ export default function Charts({ sides }: { sides?: readonly ChartSide[] }) {
     return all;
   }, [sides, machineSides, histories, history, ownSide]);
   return (
-    <section className="xs-panel xs-charts-panel" aria-label="Charts">
+    <section tabIndex={0} className="xs-panel xs-charts-panel" aria-label="Charts">
       <div className="xs-toolbar">
         <span className="xs-note">{shown[0]?.history.length ?? 0} samples</span>
         <button type="button" className="xs-btn xs-right" data-testid="export-csv" onClick={() => downloadText(historyToCsv(shown), 'exitscope-history.csv')}>CSV</button>

@@ -12,7 +12,7 @@ export default function Console() {
     if (el && follow.current) el.scrollTop = el.scrollHeight;
   }, [text]);
   return (
-    <section className="xs-panel" aria-label="Console">
+    <section tabIndex={0} className="xs-panel" aria-label="Console">
       <pre
         ref={ref}
         className="xs-console"

@@ -31,14 +31,14 @@ function Row({ e, top, selected, onClick }: { e: ExitEvent; top: number; selecte
   const note = why(e);
   return (
     <div role="row" aria-selected={selected} data-testid="exit-row" data-seq={e.seq} data-reason={e.reason} className={`xs-row xs-log-cols${selected ? ' xs-selected' : ''}`} style={{ top, height: ROW_H }} onClick={onClick}>
-      <span>{e.seq}</span>
-      <span>{e.vm}/{e.vcpu}</span>
-      <span><i className="xs-dot" style={{ background: REASON_COLOR[e.reason] ?? '#888' }} />{e.reason}</span>
-      <span>{hex(e.rip)}</span>
-      <span>{e.gpa !== undefined ? hex(e.gpa) : ''}</span>
-      <span className={e.icache ? `xs-ic-${e.icache}` : undefined}>{e.icache ?? ''}</span>
-      <span className="xs-insn" title={note || e.insn}>{e.insn ?? ''}{note && <em className="xs-why"> {note}</em>}</span>
-      <span className="xs-num">{int(e.cycles)}</span>
+      <span role="cell">{e.seq}</span>
+      <span role="cell">{e.vm}/{e.vcpu}</span>
+      <span role="cell"><i className="xs-dot" style={{ background: REASON_COLOR[e.reason] ?? '#888' }} />{e.reason}</span>
+      <span role="cell">{hex(e.rip)}</span>
+      <span role="cell">{e.gpa !== undefined ? hex(e.gpa) : ''}</span>
+      <span role="cell" className={e.icache ? `xs-ic-${e.icache}` : undefined}>{e.icache ?? ''}</span>
+      <span role="cell" className="xs-insn" title={note || e.insn}>{e.insn ?? ''}{note && <em className="xs-why"> {note}</em>}</span>
+      <span role="cell" className="xs-num">{int(e.cycles)}</span>
     </div>
   );
 }
@@ -116,7 +116,7 @@ export default function EventLog() {
   });
   const present = EXIT_REASONS.filter((r) => byReason?.[r] || filter.has(r));
   return (
-    <section className="xs-panel xs-eventlog" data-testid="event-log" aria-label="Exit log">
+    <section tabIndex={0} className="xs-panel xs-eventlog" data-testid="event-log" aria-label="Exit log">
       <div className="xs-toolbar">
         <span><b>{int(log.length)}</b> exits{rows.idx ? <> · <b>{int(count)}</b> shown</> : null}</span>
         {dropped > 0 && <span className="xs-note" title="At full speed the worker sends a bounded number of exits per frame; the counters still count every exit.">{compact(dropped)} not listed (full speed)</span>}
@@ -143,11 +143,14 @@ export default function EventLog() {
       </div>
       <div className="xs-table" role="table">
         <div className="xs-row xs-head xs-log-cols" role="row">
-          <span>seq</span><span>vm/cpu</span><span>reason</span><span>rip</span><span>gpa</span><span>icache</span><span>instruction</span><span className="xs-num">cycles</span>
+          {['seq', 'vm/cpu', 'reason', 'rip', 'gpa', 'icache', 'instruction'].map((h) => <span key={h} role="columnheader">{h}</span>)}
+          <span role="columnheader" className="xs-num">cycles</span>
         </div>
         <div
           className="xs-scroll xs-log-scroll"
           ref={listRef}
+          role="rowgroup"
+          aria-label="exits, oldest first; arrow keys select"
           tabIndex={0}
           onKeyDown={onKey}
           onScroll={(e) => {
@@ -161,7 +164,7 @@ export default function EventLog() {
         >
           {/* Grows to fill the view when the rows do not (they start at the top). */}
           <div style={{ height: v.height, flex: '1 0 auto', position: 'relative' }}>
-            {count === 0 && <div className="xs-empty">{log.length ? 'No exit matches the filter.' : 'No exits yet.'}</div>}
+            {count === 0 && <div className="xs-empty" role="row"><span role="cell">{log.length ? 'No exit matches the filter.' : 'No exits yet.'}</span></div>}
             {Array.from({ length: v.end - v.start }, (_, k) => {
               const i = v.start + k;
               const e = at(i);

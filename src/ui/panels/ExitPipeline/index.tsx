@@ -134,7 +134,7 @@ export default function ExitPipeline() {
   const running = useMachine((s) => s.running);
   const cpi = counters ? summarize(counters).cyclesPerInsn : 0;
   return (
-    <section className="xs-panel" data-testid="exit-pipeline" aria-label="Exit pipeline">
+    <section tabIndex={0} className="xs-panel" data-testid="exit-pipeline" aria-label="Exit pipeline">
       {live && counters ? <LiveView counters={counters} rate={rate} />
         : exit ? <StepView key={exit.seq} exit={exit} cyclesPerInsn={cpi} stageMs={paceStageMs(running, rate)} />
           : <div className="xs-empty">Step to the next exit to watch the VMM handle it, stage by stage.</div>}

@@ -109,7 +109,7 @@ export default function ICache() {
   const [v, listRef, onListScroll] = useVirtualRows(sorted.length, ROW_H);
   const liveEntries = rows.length - rows.filter((r) => r.ghost).length;
   return (
-    <section className="xs-panel xs-icache" aria-label="Instruction cache">
+    <section tabIndex={0} className="xs-panel xs-icache" aria-label="Instruction cache">
       <div className="xs-toolbar">
         <span><b>{liveEntries}</b> entries</span>
         {counters && <span className="xs-note">{counters.inserts} inserts · {counters.evictions} evictions · {counters.invalidations} invalidations · {counters.wpFaults} write-protect faults</span>}
@@ -123,7 +123,7 @@ export default function ICache() {
       </div>
       <div className="xs-table" role="table" data-testid="icache-table">
         <div className="xs-row xs-head xs-icache-cols" role="row">
-          <span>bkt</span><span>vm</span><span>rip</span><span>cr3</span><span>bytes</span><span>instruction</span><span>hits</span><span>age</span>
+          {['bkt', 'vm', 'rip', 'cr3', 'bytes', 'instruction', 'hits', 'age'].map((h) => <span key={h} role="columnheader">{h}</span>)}
         </div>
         <div className="xs-scroll xs-icache-scroll" ref={listRef} onScroll={onListScroll}>
           {sorted.length === 0 && <div className="xs-empty">{counters ? 'empty' : 'The cache fills when the icache strategy handles exits.'}</div>}
@@ -138,8 +138,8 @@ export default function ICache() {
               return (
                 <div key={r.key + (r.ghost ?? '')} role="row" data-testid="icache-row" data-state={r.ghost ?? r.flash ?? ''} className={cls} style={{ top: (v.start + i) * ROW_H, height: ROW_H }}
                   title={`depends on pages ${e.pages.map((p) => hex(p)).join(', ')}${r.ghost ? ` — ${r.ghost}` : ''}`}>
-                  <span>{e.bucket}</span><span>{e.vm}</span><span>{hex(e.rip)}</span><span>{hex(e.cr3)}</span>
-                  <span className="xs-bytes">{e.bytes}</span><span className="xs-insn">{e.insn}</span><span>{e.hits}</span><span>{maxAge - e.age}</span>
+                  <span role="cell">{e.bucket}</span><span role="cell">{e.vm}</span><span role="cell">{hex(e.rip)}</span><span role="cell">{hex(e.cr3)}</span>
+                  <span role="cell" className="xs-bytes">{e.bytes}</span><span role="cell" className="xs-insn">{e.insn}</span><span role="cell">{e.hits}</span><span role="cell">{maxAge - e.age}</span>
                 </div>
               );
             })}

@@ -142,7 +142,7 @@ export default function MemoryMap() {
     return { left: GUTTER + (s % layout.cols) * CELL, top: Math.floor(s / layout.cols) * CELL };
   };
   return (
-    <section className="xs-panel xs-memmap" data-testid="memory-map" aria-label="Guest-physical memory map">
+    <section tabIndex={0} className="xs-panel xs-memmap" data-testid="memory-map" aria-label="Guest-physical memory map">
       <div className="xs-toolbar">
         <span><b>{layout.pages.length}</b> pages</span>
         <span className="xs-note"><span className="xs-hatch" /> {wp} write-protected</span>

@@ -80,12 +80,12 @@ export default function Registers() {
   const vcpus = useMachineThrottled(selectVcpus, running ? 100 : 0);
   const [tab, setTab] = useState('0:0');
   if (!vcpus || vcpus.length === 0) {
-    return <section className="xs-panel" aria-label="Registers"><div className="xs-empty">Registers appear once a program is loaded.</div></section>;
+    return <section tabIndex={0} className="xs-panel" aria-label="Registers"><div className="xs-empty">Registers appear once a program is loaded.</div></section>;
   }
   const shown = vcpus.find((v) => `${v.vm}:${v.vcpu}` === tab) ?? vcpus[0];
   const vms = [...new Set(vcpus.map((v) => v.vm))];
   return (
-    <section className="xs-panel" aria-label="Registers" data-testid="registers">
+    <section tabIndex={0} className="xs-panel" aria-label="Registers" data-testid="registers">
       <div className="xs-tabs" role="tablist">
         {vms.map((vm) => (
           <span key={vm} className="xs-tabgroup">

@@ -113,7 +113,7 @@ export default function WalkGrid() {
   const exit = useMachine(selectShownExit);
   const delayMs = useMachine(selectRefDelay);
   return (
-    <section className="xs-panel" data-testid="walk-grid" aria-label="2D page walk">
+    <section tabIndex={0} className="xs-panel" data-testid="walk-grid" aria-label="2D page walk">
       {exit ? <WalkView key={exit.seq} exit={exit} delayMs={delayMs} /> : <div className="xs-empty">Step to an exit, or click one in the event log, to see its page walk.</div>}
     </section>
   );
