@@ -85,7 +85,7 @@ monaco.editor.defineTheme('exitscope-dark', {
     { token: 'number', foreground: 'ff9e64' },
     { token: 'type.identifier', foreground: '9ece6a', fontStyle: 'bold' },
     { token: 'type', foreground: '7dcfff' },
-    { token: 'comment', foreground: '8890ad', fontStyle: 'italic' },
+    { token: 'comment', foreground: '9aa3bf', fontStyle: 'italic' },
     { token: 'string', foreground: '9ece6a' },
   ],
   colors: {
@@ -110,7 +110,7 @@ monaco.editor.defineTheme('exitscope-light', {
     { token: 'number', foreground: 'b45309' },
     { token: 'type.identifier', foreground: '15803d', fontStyle: 'bold' },
     { token: 'type', foreground: '0e7490' },
-    { token: 'comment', foreground: '6b7280', fontStyle: 'italic' },
+    { token: 'comment', foreground: '596070', fontStyle: 'italic' },
     { token: 'string', foreground: '15803d' },
   ],
   colors: {
