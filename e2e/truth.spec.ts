@@ -3,7 +3,9 @@
  * belongs to the program and configuration the machine runs, and says what it means.
  * Real Worker, real Chromium, the built app. Screenshots at 1280x720 go to e2e/artifacts/.
  */
-import { test, expect, type Page } from '@playwright/test';
+import { readFile } from 'node:fs/promises';
+import { test, expect, type Locator, type Page } from '@playwright/test';
+import { encodeShare } from '../src/ui/share';
 
 const ART = 'e2e/artifacts';
 
@@ -196,4 +198,87 @@ test('10: the file name survives a reload, and Reset leaves no register marked a
   await expect(page.getByTestId('stat-retired')).toHaveText('0');
   await expect(regs).toBeVisible();
   await expect(regs.locator('.xs-changed')).toHaveCount(0);
+});
+
+/** The y coordinates of a recharts line (its path's points). */
+async function lineYs(chart: Locator): Promise<number[]> {
+  const d = (await chart.locator('.recharts-line-curve').first().getAttribute('d')) ?? '';
+  return [...d.matchAll(/[ML]\s*[-\d.e]+[ ,]([-\d.e]+)/g)].map((m) => Number(m[1]));
+}
+
+async function csvOf(page: Page, pane: Locator): Promise<string[][]> {
+  const [download] = await Promise.all([page.waitForEvent('download'), pane.getByTestId('export-csv').click()]);
+  const text = await readFile((await download.path())!, 'utf8');
+  return text.trim().split('\n').map((l) => l.split(','));
+}
+
+test('7: in A/B mode each pane charts and exports its own side; Share and the theme stay on the toolbar at 1280 px', async ({ page }) => {
+  await page.goto('/?example=lapic-microbench');
+  await editorReady(page);
+  await page.getByTestId('ab-toggle').check();
+  await page.getByTestId('strategy-select').selectOption('icache');
+  await page.getByTestId('strategy-select-b').selectOption('none');
+  for (const id of ['btn-share', 'btn-theme']) {
+    await expect(page.getByTestId(id)).toBeVisible();
+    const box = (await page.getByTestId(id).boundingBox())!;
+    expect(box.x + box.width).toBeLessThanOrEqual(1280);
+  }
+  await page.screenshot({ path: `${ART}/truth-7-ab-toolbar.png` });
+  await page.getByTestId('btn-run').click();
+  await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 30_000 });
+  await expect(page.getByTestId('stop-reason-b')).toHaveText('halted', { timeout: 30_000 });
+  const panes = { a: page.locator('.machine[data-side="a"]'), b: page.locator('.machine[data-side="b"]') };
+  for (const pane of Object.values(panes)) {
+    const toggle = pane.getByTestId('pane-toggle-charts');
+    if ((await toggle.getAttribute('aria-expanded')) === 'false') await toggle.click();
+    await expect(pane.getByTestId('chart-hitrate')).toBeVisible({ timeout: 10_000 });
+  }
+  // Each CSV button saves its own side's samples.
+  const [headA, ...rowsA] = await csvOf(page, panes.a);
+  const [headB, ...rowsB] = await csvOf(page, panes.b);
+  const hit = (head: string[]) => head.indexOf('hit_rate');
+  expect(rowsA.length).toBeGreaterThan(0);
+  expect(rowsB.length).toBeGreaterThan(0);
+  expect(new Set(rowsA.map((r) => r[0]))).toEqual(new Set(['A icache']));
+  expect(new Set(rowsB.map((r) => r[0]))).toEqual(new Set(['B none']));
+  expect(Number(rowsA.at(-1)![hit(headA)])).toBeGreaterThan(0.9);
+  expect(rowsB.every((r) => Number(r[hit(headB)]) === 0)).toBe(true);
+  // Pane B's hit-rate line is B's: flat at 0 %, where A's climbs.
+  const ysB = await lineYs(panes.b.getByTestId('chart-hitrate'));
+  expect(ysB.length).toBeGreaterThan(0);
+  expect(Math.max(...ysB) - Math.min(...ysB)).toBeLessThan(1);
+  await page.screenshot({ path: `${ART}/truth-7-ab-charts.png` });
+});
+
+test('10: no favicon 404; a share link fills missing fields with defaults and carries both sides', async ({ page }) => {
+  const missing: string[] = [];
+  page.on('response', (r) => { if (r.status() >= 400) missing.push(`${r.status()} ${r.url()}`); });
+  const link = encodeShare({ v: 1, source: '_start:\n    mov rbx, LAPIC_BASE\n    mov eax, [rbx + LAPIC_ID]\n    hlt\n', config: { strategy: 'none', strategyB: 'decode-assist', abMode: true } as never });
+  await page.goto(`/#s=${link}`);
+  await editorReady(page);
+  await expect(page.getByTestId('ab-toggle')).toBeChecked();
+  await expect(page.getByTestId('strategy-select')).toHaveValue('none');
+  await expect(page.getByTestId('strategy-select-b')).toHaveValue('decode-assist');
+  await expect(page.getByTestId('cache-size-select')).toHaveValue('256'); // not in the link: the default
+  expect((await page.request.get('/favicon.svg')).status()).toBe(200);
+  expect(missing).toEqual([]);
+  // Sharing again keeps side B.
+  await page.getByTestId('strategy-select-b').selectOption('apicv');
+  await page.getByTestId('btn-share').click();
+  const shared = await page.getByTestId('share-link').inputValue();
+  const other = await page.context().newPage();
+  await other.goto(shared);
+  await expect(other.getByTestId('ab-toggle')).toBeChecked();
+  await expect(other.getByTestId('strategy-select-b')).toHaveValue('apicv');
+  await other.close();
+});
+
+test('10: an io exit says "An io exit"; an MSR write that is not intercepted gets no exit mark', async ({ page }) => {
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await setSource(page, '_start:\n    mov ecx, MSR_EFER\n    rdmsr\n    wrmsr\n    mov al, 1\n    out DEBUG_PORT, al\n    hlt\n');
+  await expect.poll(async () => (await decoratedLines(page, 'exit-line-mark')).map((d) => d.line)).toEqual([6, 7]);
+  await page.getByTestId('btn-step-exit').click();
+  await expect(page.getByTestId('exit-pipeline')).toContainText('An io exit does not go through the instruction-emulation path');
+  await runToEnd(page);
+  expect((await decoratedLines(page, 'exit-line-mark')).map((d) => d.line).sort()).toEqual([6, 7]);
 });

@@ -28,6 +28,13 @@ describe('machine', () => {
     expect(m.counters()).toMatchObject({ retired: 3, exits: { total: 2, byReason: { mmio: 1, hlt: 1 } } });
   });
 
+  it('predicts exits of hlt, I/O and cpuid lines, not of an MSR access that may not be intercepted', () => {
+    const m = machine('_start:\n  mov ecx, MSR_EFER\n  rdmsr\n  wrmsr\n  cpuid\n  out DEBUG_PORT, al\n  hlt\n');
+    expect(m.predictedExitLines()).toEqual([5, 6, 7]);
+    m.runToEnd();
+    expect(m.lineStats().map((l) => l.line).sort()).toEqual([5, 6, 7]);
+  });
+
   it('follows RIP on instruction lines: the first instruction after a comment, the hlt it stopped in', () => {
     const m = machine('; a comment\n_start:\n  ; another\n  mov eax, 1\n  hlt\n  ; after the end\nafter:\n  nop\n');
     expect(m.ripLine()).toBe(4);

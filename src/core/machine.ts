@@ -708,11 +708,16 @@ export class Machine {
     return regs;
   }
 
-  /** Lines of instructions that always exit (HLT, I/O, CPUID, RDMSR/WRMSR, VMCALL), known before running. */
+  /**
+   * Lines of instructions that always exit (HLT, I/O, CPUID, VMCALL), known before running.
+   * RDMSR/WRMSR are not among them: only some MSRs are intercepted (msrIntercepted: APIC base,
+   * TSC deadline, x2APIC), and which one is in ECX is known only when it runs; such a line is
+   * marked once it has exited.
+   */
   predictedExitLines(): number[] {
     const lines = new Set<number>();
     const exiting = new Set<number>([Mnemonic.Hlt, Mnemonic.In, Mnemonic.Out, Mnemonic.Insb, Mnemonic.Insw, Mnemonic.Insd, Mnemonic.Outsb, Mnemonic.Outsw, Mnemonic.Outsd,
-      Mnemonic.Cpuid, Mnemonic.Rdmsr, Mnemonic.Wrmsr, Mnemonic.Vmcall]);
+      Mnemonic.Cpuid, Mnemonic.Vmcall]);
     const insn = new Instruction();
     for (const seg of this.program.segments) {
       if (seg.name !== '.text') continue;

@@ -114,7 +114,11 @@ export function saveFile(): void {
 
 export function currentPayload(): SharePayload {
   const s = useUiStore.getState();
-  return { v: 1, source: s.source, config: { strategy: s.strategy, preset: s.preset, icacheSize: s.icacheSize } };
+  return {
+    v: 1,
+    source: s.source,
+    config: { strategy: s.strategy, preset: s.preset, icacheSize: s.icacheSize, strategyB: s.strategyB, abMode: s.abMode },
+  };
 }
 
 /** Applies a share link (the `s=` value); a bad one leaves the editor alone and says why. */
@@ -127,7 +131,8 @@ export function openShareLink(encoded: string): boolean {
   }
   const { source, config } = r.payload;
   if (isStrategy(config.strategy) && isIcacheSize(config.icacheSize)) {
-    ctl.updateSettings({ strategy: config.strategy, preset: config.preset, icacheSize: config.icacheSize });
+    ctl.updateSettings({ strategy: config.strategy, preset: config.preset, icacheSize: config.icacheSize, ...(config.strategyB && { strategyB: config.strategyB }) });
+    if (config.abMode !== undefined && config.abMode !== ui.abMode) ctl.setAbMode(config.abMode);
   }
   replaceSource(source, 'shared.s', 'a shared program');
   return true;

@@ -5,7 +5,7 @@ import { MAX_ENCODED, decodeShare, encodeShare, shareParam, shareUrl, type Share
 const payload: SharePayload = {
   v: 1,
   source: '; hello\n  mov eax, [LAPIC_BASE + LAPIC_ID]\n  hlt\n',
-  config: { strategy: 'icache', preset: 'nehalem-2014', icacheSize: 256 },
+  config: { strategy: 'icache', preset: 'nehalem-2014', icacheSize: 256, strategyB: 'decode-assist', abMode: true },
 };
 const enc = (x: unknown) => LZString.compressToEncodedURIComponent(JSON.stringify(x));
 
@@ -45,7 +45,9 @@ describe('share links', () => {
     const cases: [unknown, RegExp][] = [
       [{ ...payload, v: 2 }, /version/],
       [{ ...payload, source: 42 }, /source/],
-      [{ ...payload, config: undefined }, /configuration/],
+      [{ ...payload, config: 'fast' }, /configuration/],
+      [{ ...payload, config: { ...payload.config, strategyB: 'magic' } }, /strategy/],
+      [{ ...payload, config: { ...payload.config, abMode: 'yes' } }, /A\/B/],
       [{ ...payload, config: { ...payload.config, strategy: 'magic' } }, /strategy/],
       [{ ...payload, config: { ...payload.config, preset: '<script>' } }, /preset/],
       [{ ...payload, config: { ...payload.config, icacheSize: 0 } }, /cache size/],
@@ -58,6 +60,14 @@ describe('share links', () => {
       expect(r.ok, JSON.stringify(data)).toBe(false);
       if (!r.ok) expect(r.error).toMatch(msg);
     }
+  });
+
+  it('take the default for a field the link does not carry (a link made before the field existed)', () => {
+    const { strategyB: _b, abMode: _ab, ...sideA } = payload.config;
+    const r = decodeShare(enc({ ...payload, config: { ...sideA, preset: undefined } }));
+    expect(r).toEqual({ ok: true, payload: { ...payload, config: { ...sideA, preset: 'nehalem-2014', strategyB: 'none', abMode: false } } });
+    const bare = decodeShare(enc({ v: 1, source: 'hlt\n' }));
+    expect(bare).toEqual({ ok: true, payload: { v: 1, source: 'hlt\n', config: { strategy: 'icache', preset: 'nehalem-2014', icacheSize: 256, strategyB: 'none', abMode: false } } });
   });
 
   it('drop unknown extra fields', () => {

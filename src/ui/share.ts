@@ -7,6 +7,7 @@
 import LZString from 'lz-string';
 import { STRATEGIES, type Strategy } from '../worker/protocol';
 import { COST_PRESET_NAMES } from '../core/cost';
+import { DEFAULT_SETTINGS } from '../store/settings';
 
 /** Longest encoded `#s=` value accepted (characters). */
 export const MAX_ENCODED = 256 * 1024;
@@ -19,6 +20,9 @@ export interface ShareConfig {
   strategy: Strategy;
   preset: string;
   icacheSize: number;
+  /** Side B's strategy (A/B mode). A link made before A/B was shared says nothing of it. */
+  strategyB?: Strategy;
+  abMode?: boolean;
 }
 
 export interface SharePayload {
@@ -57,20 +61,36 @@ export function validatePayload(data: unknown, presets: readonly string[] = COST
   if (typeof data.source !== 'string') return { ok: false, error: 'the link has no program source' };
   if (data.source.length > MAX_SOURCE) return { ok: false, error: `the program is too long (${data.source.length} characters, at most ${MAX_SOURCE})` };
   if (data.source.includes('\u0000')) return { ok: false, error: 'the program contains a NUL character' };
-  const c = data.config;
-  if (!isRecord(c)) return { ok: false, error: 'the link has no machine configuration' };
-  if (typeof c.strategy !== 'string' || !(STRATEGIES as readonly string[]).includes(c.strategy)) {
-    return { ok: false, error: `unknown strategy ${JSON.stringify(c.strategy)} (known: ${STRATEGIES.join(', ')})` };
+  // A field the link does not carry takes its default; only a field that is there and wrong refuses the link.
+  const c = data.config === undefined ? {} : data.config;
+  if (!isRecord(c)) return { ok: false, error: 'the link has a damaged machine configuration' };
+  const d = DEFAULT_SETTINGS;
+  const isStrategy = (x: unknown) => typeof x === 'string' && (STRATEGIES as readonly string[]).includes(x);
+  for (const key of ['strategy', 'strategyB'] as const) {
+    if (c[key] !== undefined && !isStrategy(c[key])) {
+      return { ok: false, error: `unknown strategy ${JSON.stringify(c[key])} (known: ${STRATEGIES.join(', ')})` };
+    }
   }
-  if (typeof c.preset !== 'string' || !presets.includes(c.preset)) {
+  if (c.preset !== undefined && (typeof c.preset !== 'string' || !presets.includes(c.preset))) {
     return { ok: false, error: `unknown cost preset ${JSON.stringify(c.preset)} (known: ${presets.join(', ')})` };
   }
-  if (typeof c.icacheSize !== 'number' || !Number.isInteger(c.icacheSize) || c.icacheSize < ICACHE_SIZE_MIN || c.icacheSize > ICACHE_SIZE_MAX) {
+  if (c.icacheSize !== undefined && (typeof c.icacheSize !== 'number' || !Number.isInteger(c.icacheSize) || c.icacheSize < ICACHE_SIZE_MIN || c.icacheSize > ICACHE_SIZE_MAX)) {
     return { ok: false, error: `cache size must be an integer from ${ICACHE_SIZE_MIN} to ${ICACHE_SIZE_MAX}` };
   }
+  if (c.abMode !== undefined && typeof c.abMode !== 'boolean') return { ok: false, error: 'A/B mode must be true or false' };
   return {
     ok: true,
-    payload: { v: 1, source: data.source, config: { strategy: c.strategy as Strategy, preset: c.preset, icacheSize: c.icacheSize } },
+    payload: {
+      v: 1,
+      source: data.source,
+      config: {
+        strategy: (c.strategy as Strategy | undefined) ?? d.strategy,
+        preset: (c.preset as string | undefined) ?? d.preset,
+        icacheSize: (c.icacheSize as number | undefined) ?? d.icacheSize,
+        strategyB: (c.strategyB as Strategy | undefined) ?? d.strategyB,
+        abMode: (c.abMode as boolean | undefined) ?? d.abMode,
+      },
+    },
   };
 }
 

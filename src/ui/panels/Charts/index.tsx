@@ -4,7 +4,8 @@
  * against guest instructions retired, A against B (the flatter line is the cheaper strategy). Animations off, re-rendered at most every CHART_MS_* (one chart per animation frame), at most
  * MAX_POINTS points per series. Export as CSV (all samples) or PNG (each chart).
  *
- * A/B: the comparison chart shows every side of MachineSidesContext (the shell provides it in A/B
+ * A/B: the first side given is the panel's own: its three charts and its CSV are that side's;
+ * the comparison chart shows every side of MachineSidesContext (the shell provides it in A/B
  * mode), or the `sides` passed in; without either the charts show the current side's store alone.
  */
 import { memo, useEffect, useMemo, useRef, useState, type ReactElement } from 'react';
@@ -212,6 +213,9 @@ const ChartsView = memo(function ChartsView({ sides }: { sides: readonly ChartSi
   );
 });
 
+/** A side label as a file-name part: "B none" -> "B-none". */
+const csvName = (label: string) => label.replace(/[^\w-]+/g, '-').replace(/^-|-$/g, '');
+
 export default function Charts({ sides }: { sides?: readonly ChartSide[] }) {
   const running = useMachine((s) => s.running);
   const ms = running ? CHART_MS_RUNNING : CHART_MS_IDLE;
@@ -234,7 +238,13 @@ export default function Charts({ sides }: { sides?: readonly ChartSide[] }) {
     <section tabIndex={0} className="xs-panel xs-charts-panel" aria-label="Charts">
       <div className="xs-toolbar">
         <span className="xs-note">{shown[0]?.history.length ?? 0} samples</span>
-        <button type="button" className="xs-btn xs-right" data-testid="export-csv" onClick={() => downloadText(historyToCsv(shown), 'exitscope-history.csv')}>CSV</button>
+        <button
+          type="button"
+          className="xs-btn xs-right"
+          data-testid="export-csv"
+          title={`Save ${shown.length > 1 ? `side ${shown[0]?.label ?? ''}'s` : 'the'} chart history as CSV`}
+          onClick={() => downloadText(historyToCsv(shown.slice(0, 1)), `exitscope-history${shown.length > 1 ? `-${csvName(shown[0]?.label ?? '')}` : ''}.csv`)}
+        >CSV</button>
       </div>
       <ChartsView sides={shown} />
     </section>

@@ -68,7 +68,7 @@ const StepView = memo(function StepView({ exit, cyclesPerInsn, stageMs }: { exit
         <div className="xs-note">
           {exit.reason === 'ept-violation'
             ? 'A write hit a page the VMM write-protected to keep its cached instructions honest: it drops the entries that depended on the page, completes the write and resumes.'
-            : `A ${exit.reason} exit does not go through the instruction-emulation path (no lookup, walk, fetch or decode).`}
+            : `${/^[aeio]/.test(exit.reason) ? 'An' : 'A'} ${exit.reason} exit does not go through the instruction-emulation path (no lookup, walk, fetch or decode).`}
         </div>
       )}
       <div className="xs-pipe-total" style={{ animationDelay: `${nodes.length * stageMs}ms` }}>
