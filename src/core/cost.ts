@@ -378,8 +378,3 @@ export function guestCycles(insns: number, m: CostModel, units?: CostUnits): num
   if (units) units.guestInsn += insns;
   return insns * m.guestInsn;
 }
-
-/** Modeled cycles to nanoseconds on the preset's clock (display only). */
-export function cyclesToNs(cycles: number, m: CostModel): number {
-  return cycles / m.ghz;
-}

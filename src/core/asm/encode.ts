@@ -625,9 +625,3 @@ function isRmField(k: K): boolean {
 function fmtValue(v: bigint): string {
   return v < 0n ? `-0x${(-v).toString(16)}` : v > 9n ? `0x${v.toString(16)}` : v.toString();
 }
-
-/** For tests: the shared Encoder is freed and recreated on next use. */
-export function freeEncoder(): void {
-  encoder?.free();
-  encoder = undefined;
-}

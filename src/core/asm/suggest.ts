@@ -36,8 +36,3 @@ export function closest(word: string, candidates: Iterable<string>, caseInsensit
   }
   return bestD <= limit && best !== undefined && best.toLowerCase() !== w ? best : undefined;
 }
-
-export function didYouMean(word: string, candidates: Iterable<string>, caseInsensitive = true): string {
-  const c = closest(word, candidates, caseInsensitive);
-  return c ? `; did you mean '${c}'?` : '';
-}

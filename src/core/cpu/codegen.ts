@@ -107,7 +107,6 @@ const CC_OF: Record<number, number> = {};
   for (let i = 0; i < 16; i++) { CC_OF[j[i]!] = i; CC_OF[s[i]!] = i; CC_OF[cm[i]!] = i; }
 }
 const SETCC = new Set<number>([M.Seto, M.Setno, M.Setb, M.Setae, M.Sete, M.Setne, M.Setbe, M.Seta, M.Sets, M.Setns, M.Setp, M.Setnp, M.Setl, M.Setge, M.Setle, M.Setg]);
-export function condOf(mn: number): number | undefined { return CC_OF[mn]; }
 
 /** Group-1 ALU kinds. */
 const ALU: Record<number, FK> = { [M.Add]: FK.Add, [M.Adc]: FK.Adc, [M.Sub]: FK.Sub, [M.Sbb]: FK.Sbb, [M.Cmp]: FK.Sub, [M.And]: FK.Logic, [M.Or]: FK.Logic, [M.Xor]: FK.Logic, [M.Test]: FK.Logic };

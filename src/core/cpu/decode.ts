@@ -78,7 +78,6 @@ const gprHi8 = new Uint8Array(512);
   for (let i = 0; i < 4; i++) { gprIdx[R.SPL! + i] = 4 + i; gprSize[R.SPL! + i] = 1; }
   for (let i = 0; i < 8; i++) { gprIdx[R.R8L! + i] = 8 + i; gprSize[R.R8L! + i] = 1; }
 })();
-
 export function gprOf(reg: number): number { return gprIdx[reg] ?? -1; }
 
 // ---------------------------------------------------------------------------------------------
@@ -100,9 +99,6 @@ export function codeOperandSizes(code: number): number[] {
   }
   codeSizes.set(code, s);
   return s;
-}
-export function codeName(code: number): string {
-  return (Code as unknown as Record<number, string>)[code] ?? String(code);
 }
 
 /** Canonical sign-extended 48-bit number from a 64-bit bigint (non-canonical: NaN). */
@@ -275,11 +271,4 @@ function flagsWritten(i: Instruction, ops: Operand[], osz: number): number {
   if (!count || count.kind === OK.Reg) return 0;
   if (count.kind === OK.Imm && (count.immLo & (osz === 8 ? 63 : 31)) === 0) return 0;
   return i.rflagsModified;
-}
-
-/** Format one instruction's bytes (for stop messages); returns '(bad)' when invalid. */
-export function formatBytes(bytes: Uint8Array, rip: number): string {
-  const out: DInsn[] = [];
-  decodeBlock(bytes, rip, 1, out);
-  return out[0]?.text ?? '(bad)';
 }

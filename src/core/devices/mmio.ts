@@ -18,13 +18,3 @@ export interface MmioDevice {
   /** Writes the low `size` bytes of `value` at `gpa` (little-endian). */
   write(gpa: number, size: AccessSize, value: bigint): void;
 }
-
-/** True when [gpa, gpa + size) lies entirely inside the device's window. */
-export function mmioContains(dev: MmioDevice, gpa: number, size: number): boolean {
-  return gpa >= dev.base && gpa + size <= dev.base + dev.size;
-}
-
-/** Mask of the low `size` bytes. */
-export function sizeMask(size: AccessSize): bigint {
-  return (1n << BigInt(size * 8)) - 1n;
-}

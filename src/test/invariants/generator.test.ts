@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Prng } from '../../core/cpu/differential/prng';
-import { generateProgram, NO_WORKAROUNDS } from './generator';
+import { generateProgram } from './generator';
 import { randomMmioInsn } from './mmioInsn';
 import { prepare } from './runner';
 import { assemble } from '../../core/asm';
@@ -20,14 +20,12 @@ describe('stress program generator', () => {
     expect(generateProgram(SEED + 1, 3).source).not.toBe(generateProgram(SEED, 3).source);
   });
 
-  it('programs assemble, with and without the known-bug workarounds, and cover every feature', () => {
+  it('programs assemble and cover every feature', () => {
     const seen = new Set<string>();
     for (let i = 0; i < 40; i++) {
-      for (const wa of [undefined, NO_WORKAROUNDS]) {
-        const g = generateProgram(SEED, i, {}, wa);
-        expect(() => prepare(g.source, g.name), g.source).not.toThrow();
-        for (const [k, v] of Object.entries(g.features)) if (v === true || v === 2) seen.add(k);
-      }
+      const g = generateProgram(SEED, i);
+      expect(() => prepare(g.source, g.name), g.source).not.toThrow();
+      for (const [k, v] of Object.entries(g.features)) if (v === true || v === 2) seen.add(k);
     }
     expect([...seen].sort()).toEqual(['cr3', 'dataInTablePage', 'ownTables', 'remap', 'smc', 'straddle', 'vcpus', 'vms']);
   });

@@ -41,17 +41,6 @@ export interface StressFeatures {
   dataInTablePage: boolean;
 }
 
-/**
- * Ways around bugs found in other modules, each on until its owner fixes it (knownBugs.test.ts
- * holds the minimal reproducer of each, as it.fails). STRESS_NO_WORKAROUNDS=1 turns them all off.
- * None is open: the vCPU's bt on MMIO, fetch-walk A-bit updates on protected table pages and
- * straddling instructions under remaps are fixed. A new one adds a boolean field here.
- */
-export type Workarounds = Record<string, never>;
-
-export const KNOWN_BUG_WORKAROUNDS: Workarounds = {};
-export const NO_WORKAROUNDS: Workarounds = {};
-
 export interface StressConfig {
   sliceInsns: number;
   icacheSize: number;
@@ -139,7 +128,7 @@ class ProgramGen {
   /** Flags of a non-leaf entry or 4 KiB leaf: present | writable | user (A clear: fetch walks set it on protected table pages). */
   private readonly PTE = 0x7;
 
-  constructor(private readonly rng: Prng, private readonly f: StressFeatures, _wa: Workarounds) {
+  constructor(private readonly rng: Prng, private readonly f: StressFeatures) {
     this.varsLabel = f.ownTables && f.dataInTablePage ? 'pd_low + 0x800' : 'vars';
   }
 
@@ -582,9 +571,7 @@ export function randomConfig(rng: Prng, vcpus: number): StressConfig {
 }
 
 /** Program `index` of the stream seeded by `seed`: the same pair always gives the same program. */
-export function generateProgram(
-  seed: number, index: number, override: Partial<StressFeatures> = {}, workarounds: Workarounds = KNOWN_BUG_WORKAROUNDS,
-): StressProgram {
+export function generateProgram(seed: number, index: number, override: Partial<StressFeatures> = {}): StressProgram {
   const rng = new Prng(programSeed(seed, index));
   const features = { ...randomFeatures(rng), ...override };
   if (!features.ownTables) {
@@ -594,7 +581,7 @@ export function generateProgram(
   }
   if (!features.smc && !features.remap) features.smc = true;
   const config = randomConfig(rng, features.vcpus);
-  const g = new ProgramGen(rng, features, workarounds);
+  const g = new ProgramGen(rng, features);
   const { source, mutations, sites } = g.generate();
   return { name: `stress seed=${seed} #${index}`, seed, index, source, features, config, mutations, sites };
 }

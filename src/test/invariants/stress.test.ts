@@ -1,12 +1,11 @@
 /**
- * Issue 3 §8: a seeded randomized stress test of write-protection and invalidation. Each
+ * A seeded randomized stress test of write-protection and invalidation. Each
  * generated program (MMIO instructions in loops, self-modifying code, page-table remaps,
  * CR3 switches, two vCPUs, two VMs; see generator.ts) must end in the same guest state under
  * `icache` and `decode-assist` as under `none`, which never caches: 0 divergences.
  *
  *   STRESS_SEED=N     another stream of programs (default DEFAULT_STRESS_SEED)
  *   STRESS_COUNT=N    programs per run (default 500)
- *   STRESS_NO_WORKAROUNDS=1   also generate what triggers the known bugs (knownBugs.test.ts)
  *
  * A failure prints the first divergent program in full with its machine config.
  */

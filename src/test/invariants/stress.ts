@@ -5,7 +5,7 @@
  */
 import type { Machine } from '../../core/machine';
 import type { Strategy } from '../../core/events';
-import { generateProgram, KNOWN_BUG_WORKAROUNDS, NO_WORKAROUNDS, type StressProgram, type Workarounds } from './generator';
+import { generateProgram, type StressProgram } from './generator';
 import { diffStates, prepare, runStrategy, type GuestState } from './runner';
 
 export const DEFAULT_STRESS_SEED = 20261126;
@@ -16,10 +16,6 @@ const MAX_INSNS = 300_000;
 export function stressSeed(): number {
   const s = process.env.STRESS_SEED;
   return s !== undefined && s !== '' ? Number(s) >>> 0 : DEFAULT_STRESS_SEED;
-}
-
-export function stressWorkarounds(): Workarounds {
-  return process.env.STRESS_NO_WORKAROUNDS === '1' ? NO_WORKAROUNDS : KNOWN_BUG_WORKAROUNDS;
 }
 
 export interface Divergence {
@@ -45,7 +41,6 @@ export interface StressOptions {
   from: number;
   count: number;
   strategies: readonly Strategy[];
-  workarounds?: Workarounds;
   /** Applied to the machines of the compared strategies (not the reference). */
   prepareCompared?: (m: Machine) => void;
   /** Stop after this many divergent programs (the teeth test needs only a few). */
@@ -58,7 +53,7 @@ export function runStress(o: StressOptions): StressResult {
     icache: { hits: 0, wpFaults: 0, invalidations: 0, evictions: 0 },
   };
   for (let i = o.from; i < o.from + o.count; i++) {
-    const program = generateProgram(o.seed, i, {}, o.workarounds ?? stressWorkarounds());
+    const program = generateProgram(o.seed, i);
     const p = prepare(program.source, `${program.name}.s`);
     const config = { ...program.config, maxInsns: MAX_INSNS, ramBytes: RAM_BYTES };
     res.programs++;

@@ -1,5 +1,5 @@
 /** Time travel over generated stress programs (src/core/invariants/generator.ts), every strategy. */
-import { generateProgram, NO_WORKAROUNDS } from '../invariants/generator';
+import { generateProgram } from '../invariants/generator';
 import { STRATEGIES } from '../../core/events';
 import { build, checkDeterminism } from './determinism';
 
@@ -14,7 +14,7 @@ export const TIMETRAVEL_STRESS_SEED = 20261203;
 export function stressProblems(from: number, count: number): string[] {
   const problems: string[] = [];
   for (let i = from; i < from + count && problems.length === 0; i++) {
-    const p = generateProgram(TIMETRAVEL_STRESS_SEED, i, {}, NO_WORKAROUNDS);
+    const p = generateProgram(TIMETRAVEL_STRESS_SEED, i);
     STRATEGIES.forEach((strategy, s) => {
       const m = build(p.source, { ...p.config, strategy, maxInsns: 300_000, ramBytes: 4 * 1024 * 1024, checkpointEvery: 16 }, `${p.name}.s`);
       m.vmm.disassemble = false;

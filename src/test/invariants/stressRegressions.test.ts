@@ -1,9 +1,7 @@
 /**
- * Minimal reproducers of bugs the stress test found in other modules, each as `it.fails`
- * until its owner fixes it: when one starts to pass, vitest reports it, and then the test
- * becomes a plain `it` and the matching workaround in generator.ts (KNOWN_BUG_WORKAROUNDS)
- * goes away. Each asserts what the architecture requires: the run halts normally and every
- * strategy ends in the reference state with the values the guest expects.
+ * Minimal reproducers of bugs the stress test found in other modules, all fixed, kept as
+ * regression tests. Each asserts what the architecture requires: the run halts normally and
+ * every strategy ends in the reference state with the values the guest expects.
  */
 import { describe, expect, it } from 'vitest';
 import { STRATEGIES } from '../../core/events';
@@ -198,7 +196,7 @@ section .data
 flag: db 0
 `;
 
-describe('known bugs found by the stress test (remove it.fails once fixed)', () => {
+describe('bugs the stress test found, fixed (regressions)', () => {
   it('machine: a vCPU that polls with an MMIO read in its loop lets the other vCPU run', () => {
     const p = prepare(STARVE, 'starve.s');
     const s = runStrategy(p, 'none', { config: { maxInsns: 200_000 } });
