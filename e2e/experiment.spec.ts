@@ -85,3 +85,24 @@ test('from a cold open, two clicks run the experiment to completion: its numbers
   await page.waitForTimeout(300);
   await page.screenshot({ path: `${ART}/experiment-whatif-1280x720.png` });
 });
+
+test('a glossary tip shows on hover and on keyboard focus, and the Glossary page lists the terms', async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await fresh(page);
+  // Hover: the "exits" counter's label.
+  await page.locator('.stat-label[data-term="VM exit"]').first().hover();
+  await expect(page.getByTestId('glossary-tip')).toBeVisible();
+  await expect(page.getByTestId('glossary-tip')).toContainText('leaves the guest');
+  await page.mouse.move(640, 700);
+  await page.getByTestId('btn-glossary').click();
+  await expect(page.getByTestId('glossary-view')).toBeVisible();
+  await expect(page.getByTestId('glossary-term')).toHaveCount(18);
+  // Keyboard focus: a term on the Glossary page.
+  await page.mouse.move(1270, 715);
+  await page.locator('[data-testid="glossary-term"][data-term="CR3"]').focus();
+  await expect(page.getByTestId('glossary-tip')).toContainText('top-level guest page table');
+  await expect(page.locator('[data-testid="glossary-term"][data-term="CR3"]')).toHaveAttribute('aria-describedby', 'glossary-tip');
+  await page.screenshot({ path: `${ART}/glossary-1280x720.png` });
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('glossary-tip')).toBeHidden();
+});

@@ -14,6 +14,7 @@ import { applyEmbed, applyUrl, initFromStorage, onHashChange } from './files';
 import { Gallery } from './Gallery';
 import { layoutPreset } from './layoutPresets';
 import { Notices, NoticeToasts } from './Notices';
+import { GlossaryTip } from './glossary/GlossaryTip';
 import { installViewRoute } from './route';
 import { ShareDialog } from './ShareDialog';
 import { installShortcuts } from './shortcuts';
@@ -111,6 +112,7 @@ function FullApp() {
       </div>
       <Gallery />
       <ShareDialog />
+      <GlossaryTip />
     </div>
   );
 }

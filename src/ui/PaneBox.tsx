@@ -3,6 +3,7 @@
  * and the panel behind an error boundary (a panel that throws shows its error, the page
  * goes on) and a Suspense boundary (panels load lazily).
  */
+import { PANEL_TERMS } from './glossary/terms';
 import { Component, Suspense, type ReactNode } from 'react';
 import { Panel, usePanelRef } from 'react-resizable-panels';
 import type { ResolvedPanel } from './panelRegistry';
@@ -43,7 +44,7 @@ export function PaneBox({ panel, collapsed, dimmed = false, onToggle }: { panel:
           data-testid={`pane-toggle-${panel.id}`}
         >
           <span className="chevron" aria-hidden>{collapsed ? '▸' : '▾'}</span>
-          <span className="pane-title">{panel.title}</span>
+          <span className="pane-title" data-term={PANEL_TERMS[panel.id]}>{panel.title}</span>
         </button>
       </div>
       {!collapsed && (

@@ -32,9 +32,10 @@ export function StatsStrip({ suffix = '', compact = false }: { suffix?: string; 
   return (
     <div className={`stats${compact ? ' compact' : ''}`} role="status" aria-live="off">
       <Stat label="retired" testid={`stat-retired${suffix}`} value={fmt.format(retired)} title="Guest instructions retired" />
-      <Stat label="exits" testid={`stat-exits${suffix}`} value={fmt.format(exits)} title="VM exits taken" />
+      <Stat label="exits" term="VM exit" testid={`stat-exits${suffix}`} value={fmt.format(exits)} title="VM exits taken" />
       <Stat
         label="hit rate"
+        term="instruction cache"
         testid={`stat-hit-rate${suffix}`}
         value={rate === null ? '–' : `${(100 * rate).toFixed(1)}%`}
         title={lookups ? `Instruction-cache hits / lookups: ${fmt.format(hits)} / ${fmt.format(lookups)}` : 'No instruction-cache lookups in this run'}
@@ -61,10 +62,10 @@ export function StatsStrip({ suffix = '', compact = false }: { suffix?: string; 
   );
 }
 
-function Stat({ label, value, testid, title, className = '' }: { label: string; value: string; testid?: string; title: string; className?: string }) {
+function Stat({ label, value, testid, title, term, className = '' }: { label: string; value: string; testid?: string; title: string; term?: string; className?: string }) {
   return (
     <div className={`stat ${className}`} title={title}>
-      <span className="stat-label">{label}</span>
+      <span className="stat-label" data-term={term}>{label}</span>
       <span className="stat-value" data-testid={testid}>{value}</span>
     </div>
   );

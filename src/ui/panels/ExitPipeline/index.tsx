@@ -3,6 +3,7 @@
  * animation delays) and can be replayed; at full speed the panel shows where the modeled
  * cycles go and how often the cache hits, instead of animating every exit.
  */
+import { PIPELINE_NODE_TERMS } from '../../glossary/terms';
 import { memo, useMemo, useState } from 'react';
 import type { ExitEvent } from '../../../core/events';
 import type { Counters } from '../../../worker/protocol';
@@ -40,7 +41,7 @@ function Node({ n, i, max, stageMs }: { n: PipelineNode; i: number; max: number;
         style={{ animationDelay: `${i * stageMs}ms`, ['--accent' as string]: accent }}
         title={n.detail}
       >
-        <div className="xs-pipe-label">{n.label}{n.state === 'hit' ? ' ✓ hit' : n.state === 'miss' ? ' ✗ miss' : ''}</div>
+        <div className="xs-pipe-label"><span data-term={PIPELINE_NODE_TERMS[n.id]}>{n.label}</span>{n.state === 'hit' ? ' ✓ hit' : n.state === 'miss' ? ' ✗ miss' : ''}</div>
         <div className="xs-pipe-cycles">{n.cycles !== null ? `${int(n.cycles)} cyc` : n.state === 'skipped' ? '—' : ''}</div>
         <div className="xs-pipe-detail">{n.detail}</div>
         <div className="xs-pipe-bar"><div style={{ width: `${n.cycles !== null && max > 0 ? Math.max(2, (100 * n.cycles) / max) : 0}%` }} /></div>

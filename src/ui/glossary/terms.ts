@@ -1,0 +1,66 @@
+/**
+ * The glossary: the words the app uses, each with a short definition (shown on hover and on
+ * keyboard focus of any element carrying data-term="<term>") and where it shows up.
+ */
+export interface GlossaryTerm {
+  /** The data-term value. */
+  term: string;
+  /** At most two sentences. */
+  definition: string;
+  /** Where on the page the term shows up. */
+  where: string;
+}
+
+export const GLOSSARY: readonly GlossaryTerm[] = [
+  { term: 'VM exit', definition: 'The CPU leaves the guest and hands control to the hypervisor (VMM), saving the guest state; the VMM handles the cause and re-enters. A round trip costs well over a thousand cycles.',
+    where: 'Exit pipeline (first stage), the "exits" counter, the event log, the experiment\'s "exits / 1k insns" column.' },
+  { term: 'VMCS/VMCB', definition: 'The in-memory structure that holds a vCPU\'s guest and host state and the exit information: VMCS on Intel VT-x, VMCB on AMD SVM. On AMD the VMCB also carries the faulting instruction\'s bytes (decode assist).',
+    where: 'Behind every exit; the decode-assist strategy reads the bytes the VMCB hands over.' },
+  { term: 'EPT', definition: 'Extended Page Tables: the second level of translation, from guest-physical to host-physical addresses, set up by the VMM. A page it marks not-present or read-only makes the guest exit on access.',
+    where: 'Exit pipeline ("EPT walks"), the 2D page walk\'s columns, the memory map\'s write-protected pages.' },
+  { term: 'GLA', definition: 'Guest linear address: the address the guest program uses (its virtual address, RIP included), translated by the guest\'s own page tables.',
+    where: 'Event log and exit details (gla), the 2D page walk\'s input.' },
+  { term: 'GPA', definition: 'Guest-physical address: what the guest believes is physical memory. The EPT maps it to a host-physical address.',
+    where: 'Memory map (pages by guest-physical address), exit details (gpa), the 2D page walk\'s rows.' },
+  { term: 'HPA', definition: 'Host-physical address: where the data really is in the host\'s RAM. Every guest page-table reference needs one, found through the EPT.',
+    where: 'The 2D page walk: every EPT step ends in a host-physical address.' },
+  { term: 'gla2gpa', definition: 'bhyve\'s software walk of the guest page tables, from CR3, to turn the faulting RIP into a guest-physical address so the instruction can be fetched.',
+    where: 'Exit pipeline ("guest page walk"), the 2D page walk panel.' },
+  { term: '2D walk', definition: 'A translation through two sets of page tables: each of the guest\'s 4 table references is itself a guest-physical address that needs a 4-level EPT walk, plus the final page: up to 24 memory references.',
+    where: '2D page walk panel (guest levels × EPT levels), the experiment\'s walk+fetch+decode share.' },
+  { term: 'TLB', definition: 'Translation lookaside buffer: the CPU\'s cache of recent address translations. A miss means a page walk; the VMM\'s software walk of an exit has no TLB to help it.',
+    where: 'The vCPU\'s own translations; the reason a 2D walk is expensive.' },
+  { term: 'struct vie', definition: 'bhyve\'s decoded-instruction record (opcode, operand size, ModRM, base, index, scale, displacement, immediate, length). The seed caches it so a later exit at the same RIP skips walk, fetch and decode.',
+    where: 'Exit pipeline ("decode"), the instruction cache\'s entries.' },
+  { term: 'instruction cache', definition: 'The seed\'s idea: keep each decoded instruction (struct vie) keyed by (VM, RIP, CR3); a hit skips the walk, the fetch and the decode. Write-protecting the code and page-table pages keeps it honest.',
+    where: 'Instruction cache panel, the "hit rate" counter, the icache strategy.' },
+  { term: 'decode assist', definition: 'AMD SVM hands the VMM up to 15 bytes of the faulting instruction with the exit, so there is no walk and no fetch, only the decode.',
+    where: 'The decode-assist strategy, the experiment table\'s decode-assist column.' },
+  { term: 'APICv', definition: 'Intel APIC virtualization: the CPU completes most guest accesses to the local APIC itself (reads, TPR and EOI writes) without any exit, and traps only the writes the VMM must act on.',
+    where: 'The apicv strategy, the experiment table\'s apicv column.' },
+  { term: 'TPR', definition: 'Task Priority Register of the local APIC (offset 0x80): the priority below which interrupts are held back. The LAPIC microbenchmark reads and writes it.',
+    where: 'Registers & LAPIC panel, the scenarios\' LAPIC_TPR accesses.' },
+  { term: 'EOI', definition: 'End Of Interrupt register of the local APIC (offset 0xB0): the guest writes it to say it has handled an interrupt, once per timer tick.',
+    where: 'Registers & LAPIC panel, the CPU-bound loop\'s timer handler.' },
+  { term: 'ICR', definition: 'Interrupt Command Register of the local APIC (offsets 0x300/0x310): writing it sends an inter-processor interrupt (IPI).',
+    where: 'Registers & LAPIC panel, the IPI ping-pong scenario.' },
+  { term: 'write-protect fault', definition: 'An EPT violation on a write to a page the VMM made read-only to guard cached instructions: the VMM drops the entries that depend on the page, lifts the protection and lets the write complete.',
+    where: 'Exit pipeline ("invalidate"), the event log (ept-violation), the memory map\'s protected pages.' },
+  { term: 'CR3', definition: 'The control register that points at the current top-level guest page table: it names the address space, which is why the instruction cache\'s key holds it.',
+    where: 'Registers panel, the instruction cache\'s key (VM, RIP, CR3), exit details.' },
+];
+
+const BY_TERM = new Map(GLOSSARY.map((t) => [t.term.toLowerCase(), t]));
+
+/** The entry for a data-term value (case-insensitive), or undefined for an unknown term. */
+export function glossaryEntry(term: string): GlossaryTerm | undefined {
+  return BY_TERM.get(term.trim().toLowerCase());
+}
+
+/** The glossary term for each exit-pipeline node and machine panel (their data-term). */
+export const PIPELINE_NODE_TERMS: Readonly<Record<string, string>> = {
+  exit: 'VM exit', icache: 'instruction cache', 'walk-guest': 'gla2gpa', 'walk-ept': 'EPT', decode: 'struct vie', invalidate: 'write-protect fault',
+};
+export const PANEL_TERMS: Readonly<Record<string, string>> = {
+  pipeline: 'VM exit', walk: '2D walk', icache: 'instruction cache', memory: 'GPA', registers: 'CR3',
+};
