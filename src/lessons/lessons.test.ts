@@ -3,13 +3,15 @@ import { COST_PRESET_NAMES } from '../core/cost';
 import { SCENARIOS } from '../scenarios';
 import { PANEL_DEFS } from '../ui/panelRegistry';
 import { LESSONS } from './index';
+import { loadLessons } from './loadFromDisk';
 import { inlineRuns, LessonFormatError, lessonWords, parseLesson } from './lesson';
 import { LESSON_RESULTS } from './results';
 
 describe('lesson files', () => {
-  it('there are at least eight, in file order', () => {
+  it('there are at least eight, in file order, the same bundled by Vite and read from disk', () => {
     expect(LESSONS.length).toBeGreaterThanOrEqual(8);
     expect(LESSONS.map((l) => l.name)).toEqual([...LESSONS.map((l) => l.name)].sort());
+    expect(loadLessons()).toEqual(LESSONS);
   });
 
   for (const l of LESSONS) {

@@ -52,13 +52,15 @@ describe('lesson results from real runs', () => {
   it('2: 24 references under 4 KiB pages, 15 under 2 MiB pages in both dimensions', () => {
     const { o } = outcomeOf('walk2d');
     expect(o.answer).toBe('15');
-    expect(o.figures[0].value).toMatch(/^24 references/);
+    expect(o.figures[0].value).toMatch(/^24 refs/);
+    expect(o.figures[1].value).toMatch(/^15 refs/);
   });
 
   it('3: the straddling instruction is translated twice', () => {
     const { o } = outcomeOf('fetchDecode');
     expect(o.answer).toBe('48');
-    expect(o.figures[0].value).toMatch(/2 pages/);
+    expect(o.figures[0].value).toMatch(/^48 refs; fetch: 2 pages/);
+    expect(o.figures[1].value).toMatch(/^24 refs; fetch: 1 page/);
   });
 
   it('4: four misses, then hits; a hit saves cycles', () => {

@@ -30,6 +30,8 @@ export interface LessonOutcome {
   figures: Figure[];
   /** Why, with the run's numbers. */
   why: string;
+  /** The exit (seq) the panels should show next to the result, if one tells the story. */
+  focus?: number;
 }
 
 export type LessonResultFn = (run: LessonRun) => LessonOutcome;
@@ -64,6 +66,7 @@ const vmExit: LessonResultFn = (run) => {
   const answer = ratio > 1.25 ? 'find' : ratio < 0.8 ? 'emulate' : 'even';
   return {
     answer,
+    focus: e.seq,
     figures: [
       { label: 'exit round trip', value: `${fmt(stage(e, 'exit'))} cycles` },
       { label: `walk (${walkRefs(e)} references)`, value: `${fmt(stage(e, 'walk'))} cycles` },
@@ -86,9 +89,10 @@ const walk2d: LessonResultFn = (run) => {
   const b = walkRefs(last);
   return {
     answer: String(b),
+    focus: last.seq,
     figures: [
-      { label: `RIP ${hex(first.rip)}: 4 KiB guest pages, 4 KiB EPT leaves`, value: `${a} references, ${fmt(stage(first, 'walk'))} cycles` },
-      { label: `RIP ${hex(last.rip)}: 2 MiB guest page, 2 MiB EPT leaves`, value: `${b} references, ${fmt(stage(last, 'walk'))} cycles` },
+      { label: `RIP ${hex(first.rip)}: 4 KiB guest pages, 4 KiB EPT leaves`, value: `${a} refs, ${fmt(stage(first, 'walk'))} cyc` },
+      { label: `RIP ${hex(last.rip)}: 2 MiB guest page, 2 MiB EPT leaves`, value: `${b} refs, ${fmt(stage(last, 'walk'))} cyc` },
       { label: 'walk cycles saved', value: pct(1 - stage(last, 'walk') / Math.max(1, stage(first, 'walk'))) },
     ],
     why: `The first walk read ${a} entries: 4 guest levels, each found through a 4-level EPT walk, plus one EPT walk for the code page, (4+1)×(4+1)−1. ` +
@@ -106,9 +110,10 @@ const fetchDecode: LessonResultFn = (run) => {
   const fetchDetail = straddler.stages.find((s) => s.name === 'fetch')?.detail ?? '';
   return {
     answer: String(refs),
+    focus: straddler.seq,
     figures: [
-      { label: `${straddler.insn ?? 'straddling instruction'} at ${hex(straddler.rip)}`, value: `${refs} references, fetch ${fetchDetail}, ${fmt(stage(straddler, 'fetch'))} cycles` },
-      { label: `${plain.insn ?? 'one-page instruction'} at ${hex(plain.rip)}`, value: `${walkRefs(plain)} references, ${fmt(stage(plain, 'fetch'))} cycles to fetch` },
+      { label: `${straddler.insn ?? 'straddling instruction'} at ${hex(straddler.rip)}`, value: `${refs} refs; fetch: ${fetchDetail.replace(/^\d+ bytes, /, '')}` },
+      { label: `${plain.insn ?? 'one-page instruction'} at ${hex(plain.rip)}`, value: `${walkRefs(plain)} refs; fetch: ${(plain.stages.find((st) => st.name === 'fetch')?.detail ?? '').replace(/^\d+ bytes, /, '')}` },
       { label: 'decode of each', value: `${fmt(stage(straddler, 'decode'))} / ${fmt(stage(plain, 'decode'))} cycles` },
     ],
     why: `The instruction at ${hex(straddler.rip)} starts ${4096 - (straddler.rip & 0xfff)} bytes before a page boundary, so its bytes live on two pages ` +
@@ -145,15 +150,20 @@ const keepHonest: LessonResultFn = (run) => {
   const role = new Map(run.pages.map((p) => [`${p.vm}:${p.gpa}`, p.role]));
   let onCode = 0;
   let onTables = 0;
+  let focus: number | undefined;
   for (const e of run.exits) {
     if (e.reason !== 'ept-violation' || e.gpa === undefined) continue;
     const r = role.get(`${e.vm}:${e.gpa - (e.gpa % 4096)}`);
     if (r === 'code') onCode++;
-    else if (r === 'pagetable') onTables++;
+    else if (r === 'pagetable') {
+      onTables++;
+      focus ??= e.seq;
+    }
   }
   const honest = ic.wpFaults > 0 && ic.invalidations > 0;
   return {
     answer: honest ? 'fault' : 'stale',
+    focus,
     figures: [
       { label: 'write-protect faults (EPT violations)', value: fmt(ic.wpFaults) },
       { label: '… on code pages (the program patching itself)', value: fmt(onCode) },
@@ -201,6 +211,7 @@ const x2apic: LessonResultFn = (run) => {
   const msrFind = loggedMsr.reduce((a, e) => a + stage(e, 'walk') + stage(e, 'fetch') + stage(e, 'decode'), 0);
   return {
     answer: perMmio > 0 && msrFind === 0 ? 'msr' : perMmio > 0 ? 'mmio' : 'same',
+    focus: loggedMsr.find((e) => e.reason === 'wrmsr')?.seq,
     figures: [
       { label: 'MMIO exits (xAPIC phase)', value: fmt(mmio) },
       { label: 'RDMSR/WRMSR exits (x2APIC phase)', value: fmt(msr) },

@@ -13,6 +13,9 @@ import { EmbedView } from './EmbedView';
 import { applyEmbed, applyUrl, initFromStorage, onHashChange } from './files';
 import { Gallery } from './Gallery';
 import { layoutPreset } from './layoutPresets';
+import { applyLessonUrl } from './lessons/lessonController';
+import { LessonPanel } from './lessons/LessonPanel';
+import { Welcome } from './lessons/Welcome';
 import { Notices, NoticeToasts } from './Notices';
 import { GlossaryTip } from './glossary/GlossaryTip';
 import { installViewRoute } from './route';
@@ -41,7 +44,8 @@ function startOnce(): void {
   started = true;
   ctl.syncAbMode();
   window.addEventListener('hashchange', onHashChange);
-  void applyUrl().finally(() => {
+  const { search, hash } = location;
+  void applyUrl().then(() => applyLessonUrl(search, hash)).finally(() => {
     ctl.assembleAndReset();
     useUiStore.setState({ booted: true });
   });
@@ -100,8 +104,12 @@ function FullApp() {
       <div className="app-page" inert={modal}>
         <Toolbar />
         <Notices />
+        <Welcome />
         <main className="main" hidden={view !== 'workspace'}>
-          <Workspace a={a} />
+          <div className="workspace-row">
+            <div className="workspace-fill"><Workspace a={a} /></div>
+            <LessonPanel />
+          </div>
         </main>
         {view !== 'workspace' && (
           <Suspense fallback={<main className="page"><p className="muted">Loading…</p></main>}>

@@ -2,10 +2,12 @@
 import { useRef, type ChangeEvent } from 'react';
 import { COST_PRESET_NAMES, COST_PRESET_TITLES, type CostPresetName } from '../core/cost';
 import { useMachineStore } from '../store/machineStore';
+import { useLessonStore } from '../store/lessonStore';
 import { useUiStore } from '../store/uiStore';
 import { STRATEGIES, type Speed, type Strategy } from '../worker/protocol';
 import * as ctl from './controller';
 import type { SideId } from './controller';
+import { toggleLessons } from './lessons/lessonController';
 import { openFile, saveFile } from './files';
 import { SPEEDS } from '../store/settings';
 
@@ -37,6 +39,7 @@ export function Toolbar() {
   const abMode = useUiStore((s) => s.abMode);
   const theme = useUiStore((s) => s.theme);
   const view = useUiStore((s) => s.view);
+  const lessonOpen = useLessonStore((s) => s.open);
   const fileInput = useRef<HTMLInputElement>(null);
 
   const onOpen = (e: ChangeEvent<HTMLInputElement>) => {
@@ -115,6 +118,22 @@ export function Toolbar() {
       </div>
 
       <div className="group" role="group" aria-label="Pages">
+        <button
+          type="button"
+          className={`btn ghost${lessonOpen && view === 'workspace' ? ' active' : ''}`}
+          data-testid="btn-learn"
+          aria-pressed={lessonOpen && view === 'workspace'}
+          onClick={() => {
+            if (view !== 'workspace') {
+              useUiStore.getState().showView('workspace');
+              if (lessonOpen) return;
+            }
+            toggleLessons();
+          }}
+          title="Guided lessons: one VM exit at a time, each with a prediction and a run"
+        >
+          Learn
+        </button>
         <button
           type="button"
           className={`btn ghost${view === 'experiment' ? ' active' : ''}`}

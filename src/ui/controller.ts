@@ -115,7 +115,12 @@ export function assembleAndReset(): void {
 }
 
 export function run(): void {
-  for (const s of liveSides()) { ensureLoaded(s, true); s.client.run(); }
+  runWith({});
+}
+
+/** Run with options: `recordWalks` keeps every exit's walk even at full speed (lessons). */
+export function runWith(opts: { recordWalks?: boolean }): void {
+  for (const s of liveSides()) { ensureLoaded(s, true); s.client.run(opts); }
 }
 
 export function pause(): void {

@@ -233,7 +233,7 @@ export class MachineClient {
     return s.loaded && !s.stop;
   }
 
-  run(): void { this.post({ type: 'run' }, this.answersMachineCommand()); }
+  run(opts: { recordWalks?: boolean } = {}): void { this.post({ type: 'run', ...(opts.recordWalks && { recordWalks: true }) }, this.answersMachineCommand()); }
   pause(): void { this.post({ type: 'pause' }); }
   step(): void { this.post({ type: 'step' }, this.store.getState().loaded); }
   stepExit(): void { this.post({ type: 'stepExit' }, this.store.getState().loaded); }

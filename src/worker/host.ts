@@ -87,7 +87,7 @@ export class MachineHost {
         this.running = true;
         this.banner = undefined;
         this.runStartedAt = performance.now();
-        this.machine.setRecordWalks(this.speed === 'max' ? 'sampled' : 'all');
+        this.machine.setRecordWalks(this.speed === 'max' && !cmd.recordWalks ? 'sampled' : 'all');
         this.schedule();
         return;
       case 'pause':

@@ -28,7 +28,8 @@ export type Speed = number | 'max';
 export type Command =
   | { type: 'load'; source: string; file: string; config: RunConfig }
   | { type: 'assemble'; source: string; file: string; requestId: number }
-  | { type: 'run' }
+  /** `recordWalks`: record every exit's walk even at full speed (a lesson about walks asks for it). */
+  | { type: 'run'; recordWalks?: boolean }
   | { type: 'pause' }
   | { type: 'step' }
   | { type: 'stepExit' }

@@ -1,0 +1,72 @@
+import { test, expect, type Page } from '@playwright/test';
+import { loadLessons } from '../src/lessons/loadFromDisk';
+
+const LESSONS = loadLessons();
+
+test.use({ viewport: { width: 1280, height: 720 } });
+
+async function cold(page: Page, path: string) {
+  await page.goto('/');
+  await page.evaluate(() => localStorage.clear());
+  await page.goto(path);
+}
+
+test('the welcome shows on the first visit only, and each choice leads where it says', async ({ page }) => {
+  await cold(page, '/');
+  await expect(page.getByTestId('welcome')).toBeVisible();
+  await page.screenshot({ path: 'e2e/artifacts/welcome-1280x720.png' });
+  await page.getByTestId('welcome-playground').click();
+  await expect(page.getByTestId('welcome')).toHaveCount(0);
+  await page.reload();
+  await expect(page.getByTestId('editor')).toBeVisible();
+  await expect(page.getByTestId('welcome')).toHaveCount(0);
+
+  await cold(page, '/');
+  await page.getByTestId('welcome-lessons').click();
+  await expect(page.getByTestId('lesson-panel')).toBeVisible();
+  await expect(page.getByTestId('lesson-title')).toContainText(LESSONS[0].title);
+
+  await cold(page, '/');
+  await page.getByTestId('welcome-experiment').click();
+  await expect(page).toHaveURL(/[?&]view=experiment/);
+  await page.reload();
+  await expect(page.getByTestId('welcome')).toHaveCount(0);
+});
+
+test('every lesson, end to end: a prediction, a run, a result with figures from that run', async ({ page }) => {
+  test.setTimeout(240_000);
+  await cold(page, '/?lesson=1');
+  await expect(page.getByTestId('welcome')).toHaveCount(0);
+  for (let i = 0; i < LESSONS.length; i++) {
+    const l = LESSONS[i];
+    await expect(page.getByTestId('lesson-title')).toContainText(l.title);
+    await expect(page.getByTestId('editor')).toContainText(l.program === 'lapic-microbench' ? 'ITERATIONS' : '_start');
+    const choices = page.getByTestId('lesson-choice');
+    await expect(choices).toHaveCount(l.choices.length);
+    await expect(page.getByTestId('lesson-run')).toBeDisabled();
+    await choices.first().click();
+    await page.getByTestId('lesson-run').click();
+    const result = page.getByTestId('lesson-result');
+    await expect(result).toBeVisible({ timeout: 60_000 });
+    await expect(result).toContainText(/Your prediction (held|did not hold)\./);
+    const rows = page.getByTestId('lesson-figures').locator('tr');
+    expect(await rows.count()).toBeGreaterThan(0);
+    await expect(rows.first()).toContainText(/\d/);
+    // The machine's own counters agree with the lesson's figures.
+    const exits = (await page.getByTestId('stat-exits').innerText()).replace(/[^0-9]/g, '');
+    if (l.result === 'realWorkloads') {
+      await expect(page.getByTestId('lesson-figures')).toContainText(Number(exits).toLocaleString('en-US'));
+    }
+    await page.screenshot({ path: `e2e/artifacts/lesson-${i + 1}-1280x720.png` });
+    if (i < LESSONS.length - 1) await page.getByTestId('lesson-next').click();
+  }
+  await expect(page.getByTestId('lesson-next')).toBeDisabled();
+  await expect(page.getByTestId('lesson-progress')).toContainText(`${LESSONS.length} done`);
+
+  // Progress survives a reload: Learn opens where the reader left off.
+  await page.goto('/');
+  await page.getByTestId('btn-learn').click();
+  await expect(page.getByTestId('lesson-title')).toContainText(LESSONS[LESSONS.length - 1].title);
+  await page.getByTestId('lesson-prev').click();
+  await expect(page.getByTestId('lesson-title')).toContainText(LESSONS[LESSONS.length - 2].title);
+});

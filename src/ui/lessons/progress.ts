@@ -1,0 +1,68 @@
+/**
+ * What the lessons and the welcome keep in localStorage: the lesson last open, the lessons run
+ * to a result, and whether the first-visit welcome was dismissed. Read back as untrusted.
+ */
+import { writeItem, type KeyValueStorage } from '../persist';
+
+export const LESSON_KEYS = {
+  progress: 'exitscope.lessons.v1',
+  welcome: 'exitscope.welcome.v1',
+} as const;
+
+export interface LessonProgress {
+  /** 0-based index of the lesson last open. */
+  current: number;
+  /** Names of lessons whose run reached a result. */
+  done: string[];
+}
+
+export const EMPTY_PROGRESS: LessonProgress = { current: 0, done: [] };
+
+export function parseProgress(raw: string | null, lessonCount: number): LessonProgress {
+  if (raw === null) return EMPTY_PROGRESS;
+  try {
+    const d = JSON.parse(raw) as unknown;
+    if (typeof d !== 'object' || d === null) return EMPTY_PROGRESS;
+    const { current, done } = d as Record<string, unknown>;
+    return {
+      current: Number.isInteger(current) && (current as number) >= 0 && (current as number) < lessonCount ? (current as number) : 0,
+      done: Array.isArray(done) ? [...new Set(done.filter((x): x is string => typeof x === 'string' && x.length <= 100))].slice(0, 100) : [],
+    };
+  } catch {
+    return EMPTY_PROGRESS;
+  }
+}
+
+export function loadProgress(storage: KeyValueStorage, lessonCount: number): LessonProgress {
+  return parseProgress(storage.getItem(LESSON_KEYS.progress), lessonCount);
+}
+
+export function saveProgress(storage: KeyValueStorage, p: LessonProgress): void {
+  writeItem(storage, LESSON_KEYS.progress, JSON.stringify(p));
+}
+
+/** The welcome shows until one of its choices (or its close button) is taken. */
+export function welcomeDismissed(storage: KeyValueStorage): boolean {
+  return storage.getItem(LESSON_KEYS.welcome) !== null;
+}
+
+export function dismissWelcome(storage: KeyValueStorage): void {
+  writeItem(storage, LESSON_KEYS.welcome, 'dismissed');
+}
+
+/**
+ * The welcome greets a plain cold open only: a link that already says what to show (an example,
+ * a share link, a page, a lesson) is the reader's choice made.
+ */
+export function opensSomething(search: string, hash: string): boolean {
+  const p = new URLSearchParams(search);
+  return ['example', 'view', 'lesson', 'embed'].some((k) => p.has(k)) || /(^#|&)s=/.test(hash);
+}
+
+/** `?lesson=N` (1-based) as a 0-based index, or null when absent or out of range. */
+export function lessonFromSearch(search: string, lessonCount: number): number | null {
+  const v = new URLSearchParams(search).get('lesson');
+  if (v === null || !/^\d{1,3}$/.test(v)) return null;
+  const n = Number(v);
+  return n >= 1 && n <= lessonCount ? n - 1 : null;
+}
