@@ -9,7 +9,7 @@ type Command = (args: string[]) => Promise<number>;
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   asm: { summary: 'asm FILE.s [--hex | --list]   assemble a program', load: async () => (await import('./asm')).main },
   run: {
-    summary: 'run A.s [B.s ...] [--max-insns N] [--json] [--strategy S] [--preset P] [--icache-size N] [--trace OUT.json] [--csv OUT.csv]   run programs',
+    summary: 'run A.s [B.s ...] [--max-insns N] [--json] [--strategy S] [--preset P] [--icache-size N] [--trace OUT.json] [--csv OUT.csv] [--at-exit K]   run programs',
     load: async () => (await import('./run')).main,
   },
 };

@@ -44,3 +44,22 @@ describe('run --trace / --csv', () => {
     expect(() => run(['a.s', 'b.s', '--trace', 'x.json'])).toThrow(/one program/);
   });
 });
+
+describe('run --at-exit', () => {
+  it('prints the run JSON with the state when exit K is taken: K exits, RIP at the exiting instruction', () => {
+    const prog = join(dir, 'at.s');
+    writeFileSync(prog, LOOP);
+    const full = JSON.parse(run([prog, '--json']).out[0]) as { exits: { total: number }; regs: Record<string, string> };
+    const at = run([prog, '--json', '--at-exit', '10']);
+    expect(at.status).toBe(0);
+    const r = JSON.parse(at.out[0]) as { exits: { total: number }; regs: Record<string, string>; stop: { reason: string }; retired: number };
+    expect(r.exits.total).toBe(10);
+    expect(r.stop.reason).toBe('at-exit');
+    // The 11th exit is the 11th LAPIC read: the loop ran 10 times, ecx counted down 10.
+    expect(r.regs.rcx).toBe('0x28');
+    expect(r.regs.rip).not.toBe(full.regs.rip);
+    const past = run([prog, '--json', '--at-exit', String(full.exits.total + 5)]);
+    expect(past.status).toBe(1);
+    expect(past.err.join('\n')).toMatch(/ended after 51 exits/);
+  });
+});

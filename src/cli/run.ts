@@ -1,10 +1,12 @@
 /**
  * `exitscope run A.s [B.s ...] [--max-insns N] [--json] [--strategy S] [--preset P] [--icache-size N]
- *  [--trace OUT.json] [--csv OUT.csv]`
+ *  [--trace OUT.json] [--csv OUT.csv] [--at-exit K]`
  * Runs each program on a fresh machine and prints its final state: one JSON object per line
  * with --json, a readable summary otherwise. A program that does not assemble prints its
  * diagnostics on stderr and makes the exit status 1. --trace writes the run's exits as Chrome
- * trace-event JSON (Perfetto, chrome://tracing), --csv as CSV (one program only).
+ * trace-event JSON (Perfetto, chrome://tracing), --csv as CSV (one program only). --at-exit K
+ * prints the state at the moment exit K is taken, before the VMM handles it (exits.total = K),
+ * as the app's timeline shows it.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { formatDiagnostic } from '../core/asm';
@@ -25,6 +27,8 @@ export interface RunOptions {
   /** Write the exits as Chrome trace JSON / CSV to these files. */
   trace?: string;
   csv?: string;
+  /** Stop at this exit (0-based), before the VMM handles it. */
+  atExit?: number;
 }
 
 export class UsageError extends Error {}
@@ -35,6 +39,7 @@ export function parseRunArgs(args: string[]): RunOptions {
   let json = false;
   let trace: string | undefined;
   let csv: string | undefined;
+  let atExit: number | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const value = () => {
@@ -51,6 +56,13 @@ export function parseRunArgs(args: string[]): RunOptions {
       case '--json': json = true; break;
       case '--trace': trace = value(); break;
       case '--csv': csv = value(); break;
+      case '--at-exit': {
+        const v = value();
+        const n = Number(v.replace(/_/g, ''));
+        if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`--at-exit: expected an exit number (0 or more), got '${v}'`);
+        atExit = n;
+        break;
+      }
       case '--max-insns': config.maxInsns = count(value()); break;
       case '--icache-size': config.icacheSize = count(value()); break;
       case '--strategy': {
@@ -72,12 +84,13 @@ export function parseRunArgs(args: string[]): RunOptions {
   }
   if (files.length === 0) throw new UsageError('no program given');
   if ((trace || csv) && files.length > 1) throw new UsageError('--trace and --csv take one program');
-  return { files, json, config, trace, csv };
+  return { files, json, config, trace, csv, atExit };
 }
 
 export interface ExportFiles {
   trace?: string;
   csv?: string;
+  atExit?: number;
 }
 
 /** Runs one file; returns the JSON-ready result, or null after printing its diagnostics. */
@@ -97,7 +110,14 @@ export function runFile(file: string, config: MachineConfig, err: (line: string)
   const m = built.machine;
   const exits: ExitEvent[] = [];
   if (exportTo.trace || exportTo.csv) m.onExit = (e) => { if (exits.length < EXPORT_MAX_EXITS) exits.push(e); };
-  m.runToEnd();
+  if (exportTo.atExit !== undefined) {
+    if (!m.runToExit(exportTo.atExit)) {
+      err(`${file}: the run ended after ${m.counters().exits.total.toLocaleString('en-US')} exits, before exit ${exportTo.atExit}`);
+      return null;
+    }
+  } else {
+    m.runToEnd();
+  }
   const c = m.counters();
   const missing = c.exits.total - exits.length;
   if ((exportTo.trace || exportTo.csv) && missing > 0) err(`${file}: the export holds the first ${exits.length.toLocaleString('en-US')} exits; ${missing.toLocaleString('en-US')} more are not in it`);
@@ -113,7 +133,9 @@ export function runFile(file: string, config: MachineConfig, err: (line: string)
   regs.rflags = hex64(state.rflags);
   return {
     file,
-    stop: m.stopInfo() ?? { reason: 'limit', message: 'not stopped' },
+    stop: m.stopInfo() ?? (exportTo.atExit !== undefined
+      ? { reason: 'at-exit', message: `at exit ${exportTo.atExit}, before the VMM handles it` }
+      : { reason: 'limit', message: 'not stopped' }),
     regs,
     retired: c.retired,
     console: m.consoleText(),
@@ -127,7 +149,7 @@ export function runCommand(args: string[], out: (line: string) => void, err: (li
   const opts = parseRunArgs(args);
   let status = 0;
   for (const file of opts.files) {
-    const r = runFile(file, opts.config, err, { trace: opts.trace, csv: opts.csv });
+    const r = runFile(file, opts.config, err, { trace: opts.trace, csv: opts.csv, atExit: opts.atExit });
     if (!r) { status = 1; continue; }
     if (opts.json) {
       out(JSON.stringify(r));

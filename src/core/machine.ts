@@ -635,6 +635,16 @@ export class Machine {
     });
   }
 
+  /**
+   * Run until the machine stands at exit `k`, before the VMM handles it (exits handled = k);
+   * false when the run ends first.
+   */
+  runToExit(k: number): boolean {
+    if (this.exitSeq > k) return false;
+    this.runTo({ stopBeforeExit: k });
+    return this.pendingEntry !== null && this.exitSeq === k;
+  }
+
   /** Re-run quietly (no listener, no walks, no breakpoints, no host timing) inside `f`. */
   private replay<T>(f: () => T): T {
     const saved = { onExit: this.onExit, recording: this.recording, breakpoints: this.breakpoints };
