@@ -617,13 +617,16 @@ export class Machine {
     });
   }
 
-  /** Go back to the moment `r` instructions had retired (over all vCPUs): back one instruction. */
-  seekRetired(r: number): boolean {
+  /**
+   * Go to the moment `r` instructions had retired (over all vCPUs): back one instruction, or
+   * forward again to where the run was (`nearExit`: its exit count, to start from the right snapshot).
+   */
+  seekRetired(r: number, nearExit = this.exitSeq): boolean {
     const tl = this.timeline;
     if (!tl) return false;
     return this.replay(() => {
-      // The newest snapshot that is not past r: try from the exit count down.
-      let k = this.exitSeq;
+      // The newest snapshot that is not past r: try from `nearExit` (an exit count at or after r) down.
+      let k = nearExit;
       for (;;) {
         const at = tl.restoreBefore(k);
         if (at < 0) return false;

@@ -14,7 +14,7 @@ import { createContext, useContext } from 'react';
 import { useStore } from 'zustand';
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { ExitEvent, StageName, StopInfo } from '../core/events';
-import type { Counters, Diagnostic, LineMapEntry, MachineView, RunConfig, WorkerEvent } from '../worker/protocol';
+import type { Counters, Diagnostic, LineMapEntry, MachineView, RunConfig, TimelineView, WorkerEvent } from '../worker/protocol';
 
 /** The event log keeps at most this many exits (oldest dropped first). */
 export const EXIT_LOG_CAPACITY = 200_000;
@@ -74,6 +74,8 @@ export interface MachineState {
    * machine before are dropped, so no number of the old program shows beside the new one.
    */
   awaitingLoad: boolean;
+  /** Time travel: the recording's reach and marks, and the past point shown (at), if any. */
+  timeline: TimelineView | null;
   ingest(event: WorkerEvent): void;
   /**
    * A load or reset of `program` was sent: the run's state is cleared at once (counters, log,
@@ -100,6 +102,7 @@ const emptyRun = () => ({
   droppedExits: 0,
   selectedExit: null,
   history: [] as HistorySample[],
+  timeline: null as TimelineView | null,
 });
 
 function sample(prev: HistorySample | undefined, counters: Counters, exits: ExitEvent[], t: number): HistorySample {
@@ -140,7 +143,7 @@ export function createMachineStore(now: () => number = () => performance.now()):
 
     ingest(event) {
       // Frames and exit details of the machine before a load are stale.
-      if (get().awaitingLoad && (event.type === 'frame' || event.type === 'exitDetail')) return;
+      if (get().awaitingLoad && (event.type === 'frame' || event.type === 'exitDetail' || event.type === 'timeTravel' || event.type === 'futureDropped')) return;
       switch (event.type) {
         case 'ready':
           set({ ready: true, workerStatus: 'ready' });
@@ -183,6 +186,7 @@ export function createMachineStore(now: () => number = () => performance.now()):
             exitLogVersion: s.exitLogVersion + (event.exits.length ? 1 : 0),
             droppedExits: s.droppedExits + event.droppedExits,
             history,
+            timeline: event.timeline ?? s.timeline,
             // In step mode the newest exit is the one to show.
             selectedExit: !event.running && event.exits.length ? event.exits[event.exits.length - 1] : s.selectedExit,
           });
@@ -191,6 +195,32 @@ export function createMachineStore(now: () => number = () => performance.now()):
         case 'exitDetail':
           set({ selectedExit: event.exit });
           return;
+        case 'timeTravel':
+          set({
+            running: false,
+            counters: event.counters,
+            view: event.view,
+            stop: event.stop,
+            timeline: event.timeline,
+            banner: null,
+            ...(event.exit && { selectedExit: event.exit }),
+          });
+          return;
+        case 'futureDropped': {
+          // The run goes on from exit `at`: what the log and the charts hold after it runs again.
+          const s = get();
+          const log = s.exitLog;
+          let i = log.length;
+          while (i > 0 && log[i - 1].seq >= event.at) i--;
+          log.length = i;
+          set({
+            exitLog: log,
+            exitLogVersion: s.exitLogVersion + 1,
+            history: s.history.filter((h) => h.exits <= event.at),
+            timeline: s.timeline && { ...s.timeline, at: null, end: event.at },
+          });
+          return;
+        }
         case 'error':
           set({ error: event.message, running: false, awaitingLoad: false });
           return;

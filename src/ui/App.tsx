@@ -21,6 +21,7 @@ import { GlossaryTip } from './glossary/GlossaryTip';
 import { installViewRoute } from './route';
 import { ShareDialog } from './ShareDialog';
 import { installShortcuts } from './shortcuts';
+import { Timeline } from './Timeline';
 import { Toolbar } from './Toolbar';
 import { Workspace } from './Workspace';
 import './app.css';
@@ -103,6 +104,7 @@ function FullApp() {
       {/* Behind an open dialog the page is inert: no focus, no clicks, not read out. */}
       <div className="app-page" inert={modal}>
         <Toolbar />
+        <Timeline />
         <Notices />
         <Welcome />
         <main className="main" hidden={view !== 'workspace'}>

@@ -29,6 +29,7 @@ export function StrategyLabel({ side }: { side: SideId }) {
 
 export function Toolbar() {
   const running = useMachineStore((s) => s.running);
+  const pastAt = useMachineStore((s) => s.timeline?.at ?? null);
   const failed = useMachineStore((s) => s.workerStatus === 'crashed' || s.workerStatus === 'unresponsive');
   const booted = useUiStore((s) => s.booted);
   const speed = useUiStore((s) => s.speed);
@@ -55,7 +56,7 @@ export function Toolbar() {
       </h1>
 
       <div className="group" role="group" aria-label="Run controls">
-        <button type="button" className="btn primary" data-testid="btn-run" onClick={ctl.run} disabled={!booted || running || failed} title="Run / continue (F5)">
+        <button type="button" className="btn primary" data-testid="btn-run" onClick={ctl.run} disabled={!booted || running || failed} title={pastAt !== null ? `Run on from exit ${pastAt} (F5): the recorded exits after it are dropped and run again` : 'Run / continue (F5)'}>
           <span aria-hidden>▶</span> Run
         </button>
         <button type="button" className="btn" data-testid="btn-pause" onClick={ctl.pause} disabled={!running} title="Pause (Esc)">

@@ -135,6 +135,19 @@ export function stepExit(): void {
   for (const s of liveSides()) { ensureLoaded(s, false); s.client.stepExit(); }
 }
 
+/** Time travel (side A's timeline drives every side: the same exit number on each). */
+export function seekExit(exit: number): void {
+  for (const s of liveSides()) s.client.seekExit(exit);
+}
+
+export function stepBack(): void {
+  for (const s of liveSides()) s.client.stepBack();
+}
+
+export function backExit(): void {
+  for (const s of liveSides()) s.client.backExit();
+}
+
 /** Back to the start of the program; a crashed or hung worker is replaced. */
 export function reset(): void {
   for (const s of liveSides()) {

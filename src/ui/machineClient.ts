@@ -36,7 +36,7 @@ export interface MachineClientOptions {
 /** While a machine runs, its frames reach the store at most this often (the Worker sends up to 20/s). */
 const INGEST_MS_RUNNING = 100;
 
-const EVENT_TYPES = new Set(['ready', 'diagnostics', 'loaded', 'frame', 'exitDetail', 'error']);
+const EVENT_TYPES = new Set(['ready', 'diagnostics', 'loaded', 'frame', 'exitDetail', 'timeTravel', 'futureDropped', 'error']);
 
 /** A message from the Worker is trusted only as far as its shape: unknown ones are dropped. */
 export function isWorkerEvent(data: unknown): data is WorkerEvent {
@@ -238,6 +238,10 @@ export class MachineClient {
   step(): void { this.post({ type: 'step' }, this.store.getState().loaded); }
   stepExit(): void { this.post({ type: 'stepExit' }, this.store.getState().loaded); }
   selectExit(seq: number): void { this.post({ type: 'selectExit', seq }); }
+  /** Time travel: show exit k (the recorded end: the present); back one instruction; back one exit. */
+  seekExit(exit: number): void { this.post({ type: 'seekExit', exit }); }
+  stepBack(): void { this.post({ type: 'stepBack' }); }
+  backExit(): void { this.post({ type: 'backExit' }); }
 
   setConfig(config: Partial<RunConfig>): void {
     this.config = { ...this.config, ...config };

@@ -9,6 +9,8 @@ describe('shortcuts', () => {
     expect(shortcutFor(key('F5'), false)).toBe('run');
     expect(shortcutFor(key('F10'), false)).toBe('step');
     expect(shortcutFor(key('F10', { shiftKey: true }), false)).toBe('stepExit');
+    expect(shortcutFor(key('F10', { ctrlKey: true }), false)).toBe('stepBack');
+    expect(shortcutFor(key('F10', { ctrlKey: true, shiftKey: true }), false)).toBe('backExit');
     expect(shortcutFor(key('Enter', { ctrlKey: true }), false)).toBe('assembleAndReset');
     expect(shortcutFor(key('Enter', { metaKey: true }), false)).toBe('assembleAndReset');
   });

@@ -1,20 +1,21 @@
 /**
  * Keyboard shortcuts, handled on the window in the capture phase so they work inside Monaco:
  * F5 run/continue, Esc pause (only while running: otherwise Esc stays Monaco's), F10 step,
- * Shift+F10 step to the next exit, Ctrl+Enter (Cmd+Enter) assemble and reset, Alt+1..4 the
- * layout presets.
+ * Shift+F10 step to the next exit, Ctrl+F10 back one instruction, Ctrl+Shift+F10 back to the
+ * previous exit, Ctrl+Enter (Cmd+Enter) assemble and reset, Alt+1..4 the layout presets.
  */
 import { defaultMachineStore } from '../store/machineStore';
 import { useUiStore } from '../store/uiStore';
 import * as ctl from './controller';
 import { LAYOUT_PRESETS } from './layoutPresets';
 
-export type ShortcutAction = 'run' | 'pause' | 'step' | 'stepExit' | 'assembleAndReset';
+export type ShortcutAction = 'run' | 'pause' | 'step' | 'stepExit' | 'stepBack' | 'backExit' | 'assembleAndReset';
 
 /** Pure: which action a key press means. */
 export function shortcutFor(e: Pick<KeyboardEvent, 'key' | 'shiftKey' | 'ctrlKey' | 'metaKey' | 'altKey'>, running: boolean): ShortcutAction | null {
   if (e.altKey) return null;
   if (e.key === 'F5' && !e.shiftKey && !e.ctrlKey && !e.metaKey) return 'run';
+  if (e.key === 'F10' && (e.ctrlKey || e.metaKey)) return e.shiftKey ? 'backExit' : 'stepBack';
   if (e.key === 'F10') return e.shiftKey ? 'stepExit' : 'step';
   if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) return 'assembleAndReset';
   if (e.key === 'Escape' && running) return 'pause';
@@ -43,7 +44,7 @@ export function installShortcuts(): () => void {
     if (!useUiStore.getState().booted) return;
     e.preventDefault();
     e.stopPropagation();
-    if (e.repeat && action !== 'step' && action !== 'stepExit') return;
+    if (e.repeat && action !== 'step' && action !== 'stepExit' && action !== 'stepBack' && action !== 'backExit') return;
     ctl[action]();
   };
   window.addEventListener('keydown', onKey, true);

@@ -7,7 +7,7 @@ import { assemble } from '../core/asm';
 import { PREDEFINED_SYMBOLS, PROGRAM_ORIGIN } from '../core/guestAbi';
 import { buildMachine, DEFAULT_MACHINE_CONFIG, type Machine, type MachineConfig } from '../core/machine';
 import type { ExitEvent } from '../core/events';
-import type { Command, RunConfig, Speed, WorkerEvent } from './protocol';
+import type { Command, RunConfig, Speed, TimelineView, WorkerEvent } from './protocol';
 import { machineView } from './view';
 
 /** Exits sent per frame; the rest are counted as dropped (the counters stay exact). */
@@ -26,6 +26,8 @@ const RUNAWAY_MS = 15_000;
 const EXIT_HISTORY = 4096;
 /** Step to next exit gives up after this many instructions (and says so). */
 const STEP_EXIT_LIMIT = 50_000_000;
+/** Bins of the timeline's marks (one tick per bin). */
+const TIMELINE_BINS = 240;
 
 export class MachineHost {
   private machine: Machine | null = null;
@@ -43,6 +45,11 @@ export class MachineHost {
   private banner: string | undefined;
   private lastFrameAt = -Infinity;
   private lastViewAt = -Infinity;
+  /**
+   * Time travel: null at the present; while the machine shows a past point, where the present
+   * was (instructions retired and exits handled), to go back to it.
+   */
+  private present: { retired: number; exits: number } | null = null;
 
   constructor(private readonly post: (e: WorkerEvent) => void) {}
 
@@ -83,6 +90,7 @@ export class MachineHost {
         this.machine?.setBreakpointLines(this.breakpointLines);
         return;
       case 'run':
+        this.leavePast();
         if (!this.machine || this.machine.stopInfo()) return;
         this.running = true;
         this.banner = undefined;
@@ -96,6 +104,7 @@ export class MachineHost {
         return;
       case 'step':
         this.stopRunning();
+        this.leavePast();
         if (!this.machine) return;
         this.machine.setRecordWalks('all');
         this.machine.step();
@@ -103,6 +112,7 @@ export class MachineHost {
         return;
       case 'stepExit': {
         this.stopRunning();
+        this.leavePast();
         const m = this.machine;
         if (!m) return;
         m.setRecordWalks('all');
@@ -119,7 +129,86 @@ export class MachineHost {
         if (exit) this.post({ type: 'exitDetail', exit });
         return;
       }
+      case 'seekExit':
+        this.stopRunning();
+        this.seekExit(cmd.exit);
+        return;
+      case 'stepBack': {
+        this.stopRunning();
+        const m = this.machine;
+        if (!m || m.retired === 0) return;
+        this.present ??= { retired: m.retired, exits: m.exitsHandled };
+        m.seekRetired(m.retired - 1);
+        this.postTimeTravel(null);
+        return;
+      }
+      case 'backExit': {
+        this.stopRunning();
+        const m = this.machine;
+        if (!m) return;
+        // At a pending exit k the previous is k - 1; between exits, the last one handled.
+        const k = m.exitsHandled - 1;
+        if (k >= 0) this.seekExit(k);
+        return;
+      }
     }
+  }
+
+  /** Show exit k (the recorded end: the present). */
+  private seekExit(k: number): void {
+    const m = this.machine;
+    const tl = m?.getTimeline();
+    if (!m || !tl) return;
+    const info = tl.info();
+    if (this.present !== null && k >= (this.present.exits)) {
+      m.seekRetired(this.present.retired, this.present.exits);
+      this.present = null;
+      this.postTimeTravel(null);
+      return;
+    }
+    if (this.present === null && k >= m.exitsHandled) return; // already the present
+    if (k < info.first) k = info.first;
+    const here = { retired: m.retired, exits: m.exitsHandled };
+    const detail = m.seekExit(k, true);
+    if (detail === false) return;
+    this.present ??= here;
+    this.postTimeTravel(detail);
+  }
+
+  /** A command that moves forward from a past point drops the recorded future after it. */
+  private leavePast(): void {
+    const m = this.machine;
+    if (this.present === null || !m) return;
+    const at = m.exitsHandled;
+    m.getTimeline()?.truncateAfter(at);
+    this.present = null;
+    this.history = this.history.filter((e) => e.seq < at);
+    this.post({ type: 'futureDropped', at });
+  }
+
+  private timelineView(): TimelineView | undefined {
+    const m = this.machine;
+    const tl = m?.getTimeline();
+    if (!m || !tl) return undefined;
+    const info = tl.info();
+    return {
+      first: info.first,
+      end: this.present?.exits ?? Math.max(info.end, m.exitsHandled),
+      at: this.present === null ? null : m.exitsHandled,
+      retired: m.retired,
+      marks: Array.from(tl.markBins(TIMELINE_BINS, info.first, this.present?.exits ?? info.end)),
+      bytes: info.bytes,
+      budget: info.budget,
+    };
+  }
+
+  private postTimeTravel(exit: ExitEvent | null): void {
+    const m = this.machine;
+    const timeline = this.timelineView();
+    if (!m || !timeline) return;
+    this.pending = [];
+    this.dropped = 0;
+    this.post({ type: 'timeTravel', counters: m.counters(), view: machineView(m), stop: m.stopInfo(), timeline, exit });
   }
 
   private applyRunConfig(c: Partial<RunConfig>): void {
@@ -145,6 +234,8 @@ export class MachineHost {
       return;
     }
     this.machine = built.machine;
+    this.present = null;
+    this.machine.attachTimeline();
     this.machine.onExit = (e) => this.collect(e);
     this.machine.setBreakpointLines(this.breakpointLines);
     this.post({
@@ -227,7 +318,7 @@ export class MachineHost {
       counters: m.counters(),
       exits,
       droppedExits: dropped,
-      ...(sendView && { view: machineView(m) }),
+      ...(sendView && { view: machineView(m), timeline: this.timelineView() }),
       stop: m.stopInfo(),
       ...(this.banner !== undefined && { banner: this.banner }),
     });

@@ -37,7 +37,30 @@ export type Command =
   | { type: 'setConfig'; config: Partial<RunConfig> }
   | { type: 'setSpeed'; speed: Speed }
   | { type: 'setBreakpoints'; lines: number[] }
-  | { type: 'selectExit'; seq: number };
+  | { type: 'selectExit'; seq: number }
+  /** Time travel: show the machine at exit `exit` (the number of exits recorded = the present). */
+  | { type: 'seekExit'; exit: number }
+  /** Time travel: back one instruction (over all vCPUs). */
+  | { type: 'stepBack' }
+  /** Time travel: back to the previous exit. */
+  | { type: 'backExit' };
+
+/** What the timeline shows: how far the recording reaches, where the machine stands, its marks. */
+export interface TimelineView {
+  /** The oldest exit the timeline can show. */
+  first: number;
+  /** Exits recorded: the present stands at `end`. */
+  end: number;
+  /** The exit shown while looking at the past (exits handled), or null at the present. */
+  at: number | null;
+  /** Instructions retired where the machine stands (the position of a step back between exits). */
+  retired: number;
+  /** Marks in equal bins of [first, end): 0 other exits, 1 hit, 2 miss, 3 write-protect fault, 4 interrupt, 255 none. */
+  marks: number[];
+  /** Bytes the recording holds, and its budget. */
+  bytes: number;
+  budget: number;
+}
 
 export type WorkerEvent =
   | { type: 'ready' }
@@ -55,6 +78,14 @@ export type WorkerEvent =
       stop: StopInfo | null;
       /** Set when the guest ran away and the worker paused it. */
       banner?: string;
+      timeline?: TimelineView;
     }
+  /**
+   * The machine shown at a past point (or back at the present): counters, view and timeline
+   * as of that point, and the exit it stands at (with its walk), if any.
+   */
+  | { type: 'timeTravel'; counters: Counters; view: MachineView; stop: StopInfo | null; timeline: TimelineView; exit: ExitEvent | null }
+  /** Running from a past point: what was recorded after exit `at` is dropped (it runs again). */
+  | { type: 'futureDropped'; at: number }
   | { type: 'exitDetail'; exit: ExitEvent }
   | { type: 'error'; message: string };

@@ -219,7 +219,10 @@ const csvName = (label: string) => label.replace(/[^\w-]+/g, '-').replace(/^-|-$
 export default function Charts({ sides }: { sides?: readonly ChartSide[] }) {
   const running = useMachine((s) => s.running);
   const ms = running ? CHART_MS_RUNNING : CHART_MS_IDLE;
-  const history = useMachineThrottled(selectHistory, ms);
+  const fullHistory = useMachineThrottled(selectHistory, ms);
+  // Time travel: looking at exit k, the charts end at k.
+  const at = useMachine((s) => s.timeline?.at ?? null);
+  const history = useMemo(() => (at === null ? fullHistory : fullHistory.filter((h) => h.exits <= at)), [fullHistory, at]);
   // A/B: when the shell says which sides run, the comparison chart shows every side.
   const machineSides = useMachineSides();
   const ownSide = useOwnSide();

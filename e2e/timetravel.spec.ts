@@ -1,0 +1,71 @@
+/**
+ * Time travel against the built app and the real machine Worker: scrub to an exit, back one
+ * exit and one instruction, and run on from a past point to the same end. Screenshots go to
+ * e2e/artifacts/.
+ */
+import { test, expect, type Page } from '@playwright/test';
+
+const ART = 'e2e/artifacts';
+
+async function stat(page: Page, id: string): Promise<number> {
+  return Number(((await page.getByTestId(id).textContent()) ?? '').replace(/[,%\s]/g, ''));
+}
+
+async function openAndRunToEnd(page: Page, example: string) {
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await page.goto('/');
+  await page.evaluate(() => localStorage.clear());
+  await page.goto(`/?example=${example}`);
+  await expect(page.getByTestId('stop-reason')).toHaveText('paused', { timeout: 20_000 });
+  await page.getByTestId('btn-run').click();
+  await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 45_000 });
+}
+
+test('scrubbing to exit k shows the machine at k: counters, registers, the selected log row; back one exit, back one instruction', async ({ page }) => {
+  await openAndRunToEnd(page, 'smc-mmio');
+  const n = await stat(page, 'stat-exits');
+  const timeline = page.getByTestId('timeline');
+  await expect(timeline).toHaveAttribute('aria-valuenow', String(n));
+  const endRegs = await page.getByTestId('registers').innerText();
+  // An exit the log lists, in the middle of the run.
+  const k = Math.floor(n / 2);
+  await timeline.fill(String(k));
+  await expect(page.getByTestId('stat-exits')).toHaveText(k.toLocaleString('en-US'), { timeout: 10_000 });
+  await expect(timeline).toHaveAttribute('aria-valuenow', String(k));
+  await expect(page.getByTestId('timeline-where')).toContainText(`exit ${k.toLocaleString('en-US')} of`);
+  const row = page.getByTestId('event-log').locator(`[data-testid="exit-row"][data-seq="${k}"]`);
+  await expect(row).toHaveAttribute('aria-selected', 'true');
+  await expect(page.getByTestId('exit-pipeline')).toContainText(`exit #${k}`);
+  const regsAtK = await page.getByTestId('registers').innerText();
+  expect(regsAtK).not.toBe(endRegs);
+  await page.waitForTimeout(600);
+  await page.screenshot({ path: `${ART}/timetravel-at-exit.png` });
+
+  await page.getByTestId('btn-back-exit').click();
+  await expect(page.getByTestId('stat-exits')).toHaveText((k - 1).toLocaleString('en-US'));
+  await expect(timeline).toHaveAttribute('aria-valuenow', String(k - 1));
+
+  const retired = await stat(page, 'stat-retired');
+  await page.getByTestId('btn-step-back').click();
+  await expect.poll(() => stat(page, 'stat-retired')).toBe(retired - 1);
+  expect(await page.getByTestId('btn-step-back').getAttribute('title')).toMatch(/Ctrl\+F10/);
+  expect(await page.getByTestId('btn-back-exit').getAttribute('title')).toMatch(/Ctrl\+Shift\+F10/);
+});
+
+test('running on from a past point ends exactly where the original run ended', async ({ page }) => {
+  await openAndRunToEnd(page, 'lapic-microbench');
+  const n = await stat(page, 'stat-exits');
+  const retired = await stat(page, 'stat-retired');
+  const regs = await page.getByTestId('registers').innerText();
+  const k = Math.floor(n / 3);
+  await page.getByTestId('timeline').fill(String(k));
+  await expect(page.getByTestId('stat-exits')).toHaveText(k.toLocaleString('en-US'), { timeout: 10_000 });
+  const runFromHere = page.getByTestId('btn-run-from-here');
+  await expect(runFromHere).toHaveAttribute('title', /recorded exits after it are dropped/);
+  await runFromHere.click();
+  await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 45_000 });
+  expect(await stat(page, 'stat-exits')).toBe(n);
+  expect(await stat(page, 'stat-retired')).toBe(retired);
+  await expect.poll(() => page.getByTestId('registers').innerText()).toBe(regs);
+  await expect(page.getByTestId('timeline')).toHaveAttribute('aria-valuenow', String(n));
+});

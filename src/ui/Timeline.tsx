@@ -1,0 +1,106 @@
+/**
+ * The timeline under the toolbar: a slider over the run's exits (its value is the exit shown,
+ * exits handled = that number), ticks for cache misses, write-protect faults and interrupts,
+ * back one instruction / back one exit, and how far back the recording reaches in how much
+ * memory. Moving it shows every panel as the machine was at that exit (the Worker restores the
+ * nearest snapshot and re-runs to it); Run from there drops the recorded future after it.
+ */
+import { useEffect, useRef, useState } from 'react';
+import { useMachineStore } from '../store/machineStore';
+import { useUiStore } from '../store/uiStore';
+import type { TimelineView } from '../worker/protocol';
+import * as ctl from './controller';
+import './timeline.css';
+
+const fmt = new Intl.NumberFormat('en-US');
+/** Seeks while dragging go out at most this often (each one re-runs up to a checkpoint interval). */
+const SEEK_MS = 40;
+const MARK_CLASS = ['', 'tl-hit', 'tl-miss', 'tl-wp', 'tl-irq'];
+const MARK_TITLE = ['', 'cache hits', 'cache misses', 'write-protect faults', 'interrupts'];
+
+const mb = (n: number) => (n / (1024 * 1024)).toFixed(n < 10 * 1024 * 1024 ? 1 : 0);
+
+function Marks({ t }: { t: TimelineView }) {
+  const n = t.marks.length;
+  return (
+    <svg className="tl-marks" viewBox={`0 0 ${n} 10`} preserveAspectRatio="none" aria-hidden>
+      {t.marks.map((m, i) => (m === 255 || m === 0 ? null : (
+        <rect key={i} x={i} y={m === 1 ? 6 : 0} width={1} height={m === 1 ? 4 : 10} className={MARK_CLASS[m]} />
+      )))}
+    </svg>
+  );
+}
+
+export function Timeline() {
+  const t = useMachineStore((s) => s.timeline);
+  const running = useMachineStore((s) => s.running);
+  const booted = useUiStore((s) => s.booted);
+  const [drag, setDrag] = useState<number | null>(null);
+  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const latest = useRef<number | null>(null);
+  useEffect(() => () => { if (timer.current) clearTimeout(timer.current); }, []);
+  // The answer to the last seek arrived: show the machine's position again.
+  const at = t?.at ?? null;
+  useEffect(() => { if (timer.current === null) setDrag(null); }, [at, t?.retired]);
+
+  if (!t) return <div className="timeline" data-testid="timeline-bar" aria-hidden />;
+  const end = t.end;
+  const value = drag ?? at ?? end;
+  const past = at !== null;
+  const seek = (k: number) => {
+    setDrag(k);
+    latest.current = k;
+    if (running) ctl.pause();
+    if (timer.current !== null) return;
+    ctl.seekExit(k);
+    timer.current = setTimeout(function flush() {
+      timer.current = null;
+      if (latest.current !== null && latest.current !== k) {
+        k = latest.current;
+        ctl.seekExit(k);
+        timer.current = setTimeout(flush, SEEK_MS);
+      }
+    }, SEEK_MS);
+  };
+  const present = [1, 2, 3, 4].filter((m) => t.marks.includes(m)).map((m) => MARK_TITLE[m]);
+  return (
+    <div className={`timeline${past ? ' tl-past' : ''}`} data-testid="timeline-bar">
+      <button type="button" className="btn small" data-testid="btn-step-back" onClick={ctl.stepBack} disabled={!booted || running || t.retired === 0} title="Back one instruction (Ctrl+F10)">
+        <span aria-hidden>↶</span> Step back
+      </button>
+      <button type="button" className="btn small" data-testid="btn-back-exit" onClick={ctl.backExit} disabled={!booted || running || value <= t.first} title="Back to the previous exit (Ctrl+Shift+F10)">
+        <span aria-hidden>⇤</span> Exit back
+      </button>
+      <div className="tl-track" title={present.length ? `Marks: ${present.join(', ')}` : 'No misses, faults or interrupts yet'}>
+        <Marks t={t} />
+        <input
+          type="range"
+          data-testid="timeline"
+          aria-label="Exit shown"
+          min={t.first}
+          max={end}
+          step={1}
+          value={value}
+          aria-valuenow={value}
+          aria-valuetext={value >= end ? `the present: ${fmt.format(end)} exits` : `exit ${fmt.format(value)} of ${fmt.format(end)}`}
+          disabled={!booted || end === 0}
+          onChange={(e) => seek(Number(e.currentTarget.value))}
+        />
+      </div>
+      <span className="tl-where" data-testid="timeline-where">
+        {past ? <>exit <b>{fmt.format(value)}</b> of {fmt.format(end)}</> : <>{fmt.format(end)} exits</>}
+      </span>
+      <span className="tl-reach" title={`Snapshots and the exit log take ${mb(t.bytes)} MB of a ${mb(t.budget)} MB budget; past it, older snapshots thin out and then the oldest go.`}>
+        {t.first > 0 ? <>reaches back to exit {fmt.format(t.first)}</> : 'reaches back to the start'} · {mb(t.bytes)} of {mb(t.budget)} MB
+      </span>
+      {past && (
+        <>
+          <button type="button" className="btn small primary" data-testid="btn-run-from-here" onClick={ctl.run} title={`Run on from exit ${fmt.format(value)}: the ${fmt.format(Math.max(0, end - value))} recorded exits after it are dropped and run again`}>
+            Run from here
+          </button>
+          <button type="button" className="btn small" data-testid="btn-present" onClick={() => seek(end)} title="Back to where the run stands">Now</button>
+        </>
+      )}
+    </div>
+  );
+}
