@@ -43,7 +43,7 @@ export function Timeline() {
   const at = t?.at ?? null;
   useEffect(() => { if (timer.current === null) setDrag(null); }, [at, t?.retired]);
 
-  if (!t) return <div className="timeline" data-testid="timeline-bar" aria-hidden />;
+  if (!t) return <section className="timeline" data-testid="timeline-bar" aria-label="Timeline" />;
   const end = t.end;
   const value = drag ?? at ?? end;
   const past = at !== null;
@@ -64,7 +64,7 @@ export function Timeline() {
   };
   const present = [1, 2, 3, 4].filter((m) => t.marks.includes(m)).map((m) => MARK_TITLE[m]);
   return (
-    <div className={`timeline${past ? ' tl-past' : ''}`} data-testid="timeline-bar">
+    <section className={`timeline${past ? ' tl-past' : ''}`} data-testid="timeline-bar" aria-label="Timeline">
       <button type="button" className="btn small" data-testid="btn-step-back" onClick={ctl.stepBack} disabled={!booted || running || t.retired === 0} title="Back one instruction (Ctrl+F10)">
         <span aria-hidden>↶</span> Step back
       </button>
@@ -101,6 +101,6 @@ export function Timeline() {
           <button type="button" className="btn small" data-testid="btn-present" onClick={() => seek(end)} title="Back to where the run stands">Now</button>
         </>
       )}
-    </div>
+    </section>
   );
 }
