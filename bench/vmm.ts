@@ -74,7 +74,7 @@ console.log(`cost preset: ${preset} (presets: ${COST_PRESET_NAMES.join(', ')}); 
 console.log(line(header));
 console.log(widths.map((w) => '-'.repeat(w)).join('  '));
 for (const t of table) console.log(line(t));
-// Exit throughput (issue 3 §9 targets: >= 1,000,000 exits/s hit path, >= 200,000 miss path):
+// Exit throughput (targets: >= 1,000,000 exits/s hit path, >= 200,000 miss path):
 // the LAPIC microbenchmark scaled to 200,000 exits on a warm machine (bench/exits.ts).
 const throughput = only.length === 0 || args.includes('--throughput')
   ? (['icache', 'none'] as Strategy[]).map((s) => measureExitThroughput(s))

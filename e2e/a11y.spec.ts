@@ -6,7 +6,7 @@
 import AxeBuilder from '@axe-core/playwright';
 import { test, expect, type Page } from '@playwright/test';
 
-/** Rules axe rates moderate that the page must pass too (named in issue 8). */
+/** Rules axe rates moderate that the page must pass too. */
 const ALSO_REQUIRED = new Set(['landmark-unique', 'page-has-heading-one', 'region']);
 
 async function violations(page: Page, state: string): Promise<string[]> {

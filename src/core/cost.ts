@@ -1,8 +1,8 @@
 /**
  * Modeled cycle costs of every step of an exit, grouped into host presets.
  *
- * Each constant cites where its number comes from (/work/shared/research/cost-sources.md,
- * referred to below as "cost-sources"). Where no public figure was found the comment says
+ * Each constant cites where its number comes from: the public source beside it ("cost-sources
+ * <topic>" names the measurement it was taken from). Where no public figure was found the comment says
  * "estimate" and shows the derivation. The constants are NEVER tuned to reproduce the seed's
  * 35-40 % result: the bench shows how close an honest model comes.
  *

@@ -7,7 +7,7 @@
  *   translation when they cross a page) -> decode (+ verify_gla) -> [icache insert] ->
  *   emulate -> advance RIP
  *
- * Strategies (issue 3 §5): 'none' (bhyve), 'icache' (the seed: a hit skips walk, fetch and
+ * Strategies: 'none' (bhyve), 'icache' (the seed: a hit skips walk, fetch and
  * decode), 'decode-assist' (AMD: the bytes come with the exit; no walk, no fetch), 'apicv'
  * (Intel APIC virtualization: most LAPIC accesses never exit, see apicv.ts; what still exits
  * takes the 'none' path, and APIC-write exits need no decode).

@@ -1,5 +1,5 @@
 /**
- * The instruction cache: the seed (seeds/instruction-caching-for-bhyve.txt), Neel Natu's
+ * The instruction cache: the seed (the bhyve instruction-caching proposal), Neel Natu's
  * "table from guest %rip to the decoded struct vie", keyed by (VM, RIP, CR3).
  *
  * - Hash table with chaining: `buckets` heads (any count; index = hash % buckets), at most

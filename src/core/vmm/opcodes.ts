@@ -2,7 +2,7 @@
  * bhyve's opcode tables (sys/amd64/vmm/vmm_instruction_emul.c: one_byte_opcodes[],
  * two_byte_opcodes[]), as plain data. Sparse: every byte not listed has op_type
  * VIE_OP_TYPE_NONE, which makes decode_opcode() fail, and that is how bhyve's emulator gives
- * up on an instruction it does not know. Source: /work/shared/research/bhyve-vie.md.
+ * up on an instruction it does not know.
  */
 import type { VieOp } from './vie';
 

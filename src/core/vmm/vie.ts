@@ -10,7 +10,7 @@
  *   extended), and a 64-bit moffset is a canonical address, which DESIGN.md's numbers contract
  *   keeps exact (sign-extended 48-bit). A non-canonical moffset loses precision and fails
  *   verify_gla, as it should (the hardware would have raised #GP before exiting).
- * - No VEX fields: BEXTR (VEX 0F38 F7) is not in our table (issue 3 lists the rest).
+ * - No VEX fields: BEXTR (VEX 0F38 F7) is not in our table.
  * - `disasm` is not in struct vie: the Intel-syntax text of the instruction, for the UI.
  */
 

@@ -1,6 +1,6 @@
 /**
  * Seeded generator of small guest programs that stress the instruction cache's write-protect
- * and invalidation (issue 3 §8): MMIO instructions of bhyve's set in loops (so they get cached),
+ * and invalidation: MMIO instructions of bhyve's set in loops (so they get cached),
  * patched by self-modifying code, executed through linear pages that get remapped, under two
  * CR3 trees mapping the same RIPs to different code, straddling page boundaries, patched or
  * remapped by the other vCPU, in one or two VMs.

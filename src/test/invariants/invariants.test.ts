@@ -1,5 +1,5 @@
 /**
- * Issue 3 §8: every scenario ends in the same guest state and console output under every
+ * Every scenario ends in the same guest state and console output under every
  * strategy, and each strategy's counters are plausible for what the scenario does.
  */
 import { describe, expect, it } from 'vitest';

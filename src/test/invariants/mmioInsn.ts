@@ -1,5 +1,5 @@
 /**
- * Random MMIO instructions from bhyve's emulated set (issue 3 §2, opcodes.ts), as assembly
+ * Random MMIO instructions from bhyve's emulated set (opcodes.ts), as assembly
  * text, each with the fields a self-modifying program may patch without changing the
  * instruction's length.
  *
