@@ -81,7 +81,7 @@ test('the Numbers preset shows all four charts and every bench column after a ru
   await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 45_000 });
   await expectOpen(page, ['charts', 'bench-table', 'pipeline', 'log'], ['walk', 'icache', 'memory', 'registers', 'console']);
   for (const id of ['chart-exits', 'chart-hitrate', 'chart-cycles', 'chart-ab']) {
-    await expect(page.getByTestId(id).locator('.recharts-wrapper > svg.recharts-surface')).toBeVisible({ timeout: 10_000 });
+    await expect(page.getByTestId(id).locator('canvas')).toBeVisible({ timeout: 10_000 });
     await expectWithin(page.getByTestId(id), paneBody(page, 'charts'), id);
   }
   const headers = page.getByTestId('bench-table').locator('th');

@@ -75,8 +75,8 @@ test('with icache the exits come with a hit rate above 0 and live charts', async
   await page.getByTestId('btn-run').click();
   await expect.poll(() => stat(page, 'stat-exits'), { timeout: 30_000 }).toBeGreaterThan(0);
   await expect.poll(() => stat(page, 'stat-hit-rate'), { timeout: 30_000 }).toBeGreaterThan(0);
-  await expect(page.getByTestId('chart-exits').locator('.recharts-wrapper > svg.recharts-surface')).toBeVisible({ timeout: 10_000 });
-  await expect(page.getByTestId('chart-cycles').locator('.recharts-wrapper > svg.recharts-surface')).toBeVisible();
+  await expect(page.getByTestId('chart-exits').locator('canvas')).toBeVisible({ timeout: 10_000 });
+  await expect(page.getByTestId('chart-cycles').locator('canvas')).toBeVisible();
   await expect(page.getByTestId('icache-table').getByTestId('icache-row').first()).toBeVisible();
   await page.screenshot({ path: `${ART}/panels-icache-running.png` });
   await expect(page.getByTestId('stop-reason')).toHaveText(/halted|limit/, { timeout: 45_000 });

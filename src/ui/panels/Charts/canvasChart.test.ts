@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { frameOf, niceTicks, px, py, stackSeries, type ChartSpec } from './canvasChart';
+
+describe('canvas chart geometry', () => {
+  it('ticks at round steps covering the range', () => {
+    expect(niceTicks(0, 100, 4)).toEqual([0, 50, 100]);
+    expect(niceTicks(0, 100, 5)).toEqual([0, 20, 40, 60, 80, 100]);
+    expect(niceTicks(0, 1600, 4)).toEqual([0, 500, 1000, 1500]);
+    expect(niceTicks(0.2, 2.9, 4)).toEqual([1, 2]);
+    expect(niceTicks(5, 5)).toEqual([5]);
+  });
+
+  it('stacks each series on the ones before it', () => {
+    const s = stackSeries([
+      { name: 'a', color: '#000', xs: [0, 1], ys: [1, 2] },
+      { name: 'b', color: '#111', xs: [0, 1], ys: [10, 20] },
+    ]);
+    expect(s.map((x) => x.ys)).toEqual([[1, 2], [11, 22]]);
+  });
+
+  it('maps the data range onto the plot area, y upwards', () => {
+    const spec: ChartSpec = { kind: 'line', stacked: false, series: [], formatX: String, formatY: String, yDomain: [0, 100] };
+    const f = frameOf(spec, 300, 150, [{ name: 'a', color: '#000', xs: [2, 4], ys: [0, 50] }]);
+    expect(px(f, 2)).toBe(f.left);
+    expect(px(f, 4)).toBe(f.left + f.width);
+    expect(py(f, 0)).toBe(f.top + f.height);
+    expect(py(f, 100)).toBe(f.top);
+  });
+});
