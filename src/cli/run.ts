@@ -141,6 +141,7 @@ export function runFile(file: string, config: MachineConfig, err: (line: string)
     console: m.consoleText(),
     exits: { total: c.exits.total, byReason: c.exits.byReason },
     icache: c.icache,
+    code: m.codeCounters(),
     cycles: c.cycles,
   };
 }

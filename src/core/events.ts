@@ -129,6 +129,7 @@ export type StopReason =
   | 'limit' // the instruction limit was reached
   | 'triple-fault' // an exception with no way to deliver it
   | 'unsupported' // an instruction the vCPU or the VMM's emulator does not support
+  | 'ran-off-end' // the program fell through its last instruction into zeroed memory (no hlt)
   | 'error'; // an emulator bug or a bad configuration, with a message
 
 export interface StopInfo {
@@ -167,6 +168,20 @@ export interface Counters {
   apicv: { virtualized: number; cycles: number };
   /** Measured host nanoseconds per exit of this VMM's own handling (mean over the run). */
   hostNsPerExit: number;
+}
+
+/**
+ * What the vCPUs' code caches did over all VMs (host work, not modeled): translations,
+ * invalidations by guest writes, flushes, and their size now.
+ */
+export interface CodeCacheCounters {
+  translated: number;
+  invalidated: number;
+  flushes: number;
+  blocks: number;
+  insns: number;
+  /** Guest-physical pages the VMs' page trackers hold something for. */
+  trackedPages: number;
 }
 
 export interface VcpuView {

@@ -14,12 +14,13 @@ import { assemble, type AsmResult, type Diagnostic, type LineMapEntry } from './
 import {
   chargeCycles, costPreset, DEFAULT_COST_PRESET, guestCycles, newCostUnits, type CostModel, type CostUnits,
 } from './cost';
+import type { Block } from './cpu/codeCache';
 import { CodeCache, Vcpu, type VmExit } from './cpu/vcpu';
 import { DebugConsole } from './devices/console';
 import { IoRam } from './devices/ioram';
 import { LocalApic, type IpiDestination } from './devices/lapic';
 import type {
-  Counters, CycleCounters, ExitEvent, ExitReason, GprName, IcacheEntryView, LineStat, PageRole, PageView, StopInfo, Strategy,
+  CodeCacheCounters, Counters, CycleCounters, ExitEvent, ExitReason, GprName, IcacheEntryView, LineStat, PageRole, PageView, StopInfo, Strategy,
 } from './events';
 import { GPR_NAMES } from './events';
 import { buildEpt, installFirmware, type FirmwareState } from './firmware';
@@ -28,11 +29,12 @@ import {
   PREDEFINED_SYMBOLS, PROGRAM_ORIGIN,
 } from './guestAbi';
 import { GuestRam, type Ept } from './mem';
+import { PageTracker } from './mem/pageTracker';
 import { Decoder, DecoderOptions, Instruction, Mnemonic } from './iced';
 import { parseTopology, type Topology } from './topology';
 import { createApicvFastPath, newApicvCounters } from './vmm/apicv';
 import { cloneExitEvent, Vmm } from './vmm/exitPath';
-import { InstructionCache } from './vmm/icache';
+import { InstructionCache, type ICacheEntry } from './vmm/icache';
 import { platformExit } from './vmm/platform';
 import { mmioRouter, type VcpuPort, type VmContext } from './vmm/ports';
 import { ExitMark, ExitTimeline, type TimelineHost } from './timetravel/timeline';
@@ -207,6 +209,8 @@ export class Machine {
   /** A VM entry stopped at its exit before the VMM handled it (run's stopBeforeExit). */
   private pendingEntry: { pick: number; before: number; exit: VmExit; done: number } | null = null;
   private timeline: ExitTimeline | null = null;
+  /** Where the program's segments end, for the vCPUs' ran-off-the-end stop (Vcpu.programEnds). */
+  private readonly programEnds: Map<number, string>;
 
   constructor(readonly program: AsmResult, readonly config: MachineConfig, readonly topology: Topology) {
     this.cost = config.costModel ?? costPreset(config.preset);
@@ -214,6 +218,7 @@ export class Machine {
     this.icache = new InstructionCache({ buckets: config.icacheBuckets, capacity: config.icacheSize });
     this.vmm = new Vmm({ strategy: config.strategy, cost: this.cost, units: this.units, icache: this.icache, measureHostTime: true });
     this.lineByAddr = new Map(program.lineMap.map((e) => [e.addr, e.line]));
+    this.programEnds = programEndsOf(program);
     for (let v = 0; v < topology.vms; v++) this.vms.push(this.buildVm(v));
     this.vms.forEach((vm, vmIndex) => vm.slots.forEach((slot, vcpuIndex) => this.slots.push({ vm, slot, vmIndex, vcpuIndex })));
   }
@@ -223,7 +228,8 @@ export class Machine {
     for (const seg of this.program.segments) ram.bytes.set(seg.bytes, seg.addr);
     const firmware = installFirmware(ram, this.program.symbols, this.topology.vcpusPerVm);
     const ept = buildEpt(ram, { largePages: this.topology.eptLargePages });
-    const codeCache = new CodeCache();
+    const pages = new PageTracker<Block, ICacheEntry>(ept);
+    const codeCache = new CodeCache(pages);
     const ioram = new IoRam();
     const slots: VcpuSlot[] = [];
     const lapics: LocalApic[] = [];
@@ -231,6 +237,7 @@ export class Machine {
     const entryAp = this.program.symbols.get('ap_start');
     for (let i = 0; i < this.topology.vcpusPerVm; i++) {
       const vcpu = new Vcpu({ ram, ept, codeCache, vcpuId: i });
+      vcpu.programEnds = this.programEnds;
       const lapic = new LocalApic({
         apicId: i,
         clock: () => vcpu.cycles,
@@ -257,7 +264,7 @@ export class Machine {
       slots.push({ vcpu, port: vcpu, lapic, run: 'runnable', hltRip: -1 });
       lapics.push(lapic);
     }
-    vm.ctx = { id, ram, ept, codeCache, mmio: mmioRouter(lapics.map((l) => [l]), [ioram]) };
+    vm.ctx = { id, ram, ept, pages, mmio: mmioRouter(lapics.map((l) => [l]), [ioram]) };
     this.vmm.attachVm(vm.ctx);
     return vm;
   }
@@ -588,7 +595,7 @@ export class Machine {
 
   /** After a restore: the TLBs forget, and code translated from RAM pages that changed goes. */
   private resync(changed: readonly (readonly number[])[]): void {
-    changed.forEach((pages, v) => { for (const p of pages) this.vms[v].codeCache.invalidatePageNumber(p); });
+    changed.forEach((pages, v) => { for (const p of pages) this.vms[v].codeCache.dropPage(p); });
     for (const s of this.slots) s.slot.vcpu.flushTlb(true);
   }
 
@@ -702,6 +709,17 @@ export class Machine {
     return this.slots.some(({ slot }) => slot.lapic.timeObserved || slot.vcpu.tscReads > 0);
   }
 
+  /** The vCPUs' translated code (the CLI's `run --json`, tests of boundedness). */
+  codeCounters(): CodeCacheCounters {
+    const c: CodeCacheCounters = { translated: 0, invalidated: 0, flushes: 0, blocks: 0, insns: 0, trackedPages: 0 };
+    for (const vm of this.vms) {
+      const cc = vm.codeCache;
+      c.translated += cc.translated; c.invalidated += cc.invalidated; c.flushes += cc.flushes;
+      c.blocks += cc.size; c.insns += cc.insns; c.trackedPages += cc.pages.trackedPages;
+    }
+    return c;
+  }
+
   consoleText(): string {
     return this.console.text;
   }
@@ -799,4 +817,17 @@ export class Machine {
     });
     return pages;
   }
+}
+
+/** The end address of each non-empty segment, with the line of the last thing before it. */
+function programEndsOf(program: AsmResult): Map<number, string> {
+  const ends = new Map<number, string>();
+  for (const seg of program.segments) {
+    if (seg.bytes.length === 0) continue;
+    const end = seg.addr + seg.bytes.length;
+    let line: number | undefined;
+    for (const e of program.lineMap) if (e.addr < end && e.addr >= seg.addr) line = e.line;
+    ends.set(end, `the end of ${seg.name}${line === undefined ? '' : `, after line ${line}`}`);
+  }
+  return ends;
 }

@@ -7,6 +7,7 @@ import type { Block, BlockFn } from './codeCache';
 import { genBlock } from './codegen';
 import { decodeBlock, type DInsn } from './decode';
 import { VcpuSystem } from './system';
+import { RAN_OFF } from './vcpuState';
 import { hex } from './x86';
 
 export abstract class VcpuBlocks extends VcpuSystem {
@@ -36,6 +37,25 @@ export abstract class VcpuBlocks extends VcpuSystem {
     return Math.floor(h2 / 4096);
   }
 
+  /**
+   * A block does not run past a program end (so a run stops exactly there), and a block that
+   * starts at one over zeroed memory stops the run (`programEnds`).
+   */
+  private checkProgramEnd(rip: number, hpa: number, insns: DInsn[]): void {
+    const what = this.programEnds.get(rip);
+    if (what !== undefined && this.ram.bytes[hpa] === 0 && this.ram.bytes[hpa + 1] === 0) {
+      this.stopInfo = {
+        reason: 'ran-off-end',
+        message: `ran off the end of the program at rip ${hex(rip)} (${what}): the zeroed memory there decodes as ` +
+          "'add [rax], al'. End the program with hlt (with interrupts disabled, hlt ends the run).",
+      };
+      throw RAN_OFF;
+    }
+    for (let k = 1; k < insns.length; k++) {
+      if (this.programEnds.has(insns[k]!.rip)) { insns.length = k; return; }
+    }
+  }
+
   private translate(rip: number, hpa: number, single: boolean): Block {
     const off = hpa % 4096;
     const bytes = this.ram.bytes;
@@ -55,6 +75,7 @@ export abstract class VcpuBlocks extends VcpuSystem {
       decodeBlock(buf, rip, 1, insns);
       pages.push(page2);
     }
+    if (this.programEnds.size > 0) this.checkProgramEnd(rip, hpa, insns);
     const list = insns.slice();
     const g = genBlock(list);
     let fn: BlockFn;
@@ -63,7 +84,7 @@ export abstract class VcpuBlocks extends VcpuSystem {
     } catch (e) {
       throw new Error(`codegen produced invalid JS for block at ${hex(rip)}: ${(e as Error).message}\n${g.src}`);
     }
-    const b: Block = { rip, hpa, insns: list, n: list.length, fn, pages, page2, valid: true, single, src: g.src, link0: null, link1: null, linkEpoch: -1 };
+    const b: Block = { rip, hpa, size: list[list.length - 1]!.next - rip, insns: list, n: list.length, fn, pages, page2, valid: true, single, src: g.src, link0: null, link1: null, linkEpoch: -1 };
     this.codeCache.insert(b);
     return b;
   }

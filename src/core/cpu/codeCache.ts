@@ -1,11 +1,28 @@
 /**
- * Translated code, cached per guest-physical page and shared by a VM's vCPUs (QEMU's
- * per-page TB lists, tb-maint.c). A page that holds code is flagged; vCPUs never cache a
- * write permission for such a page in their TLB (v86's "page has code" bit), so ordinary
- * stores pay nothing and a store to a code page takes the slow path, which invalidates.
- * Invalidation order: mark invalid, drop from the entry map, drop the page list.
+ * Translated code, shared by a VM's vCPUs and tracked per guest-physical page by the VM's page
+ * tracker (mem/pageTracker.ts, QEMU's tb-maint.c; shared with the VMM's instruction cache). A
+ * page that holds code has the tracker's code bit: vCPUs never cache a write permission for it
+ * in their TLB (v86's "page has code" bit), so ordinary stores pay nothing and a store to a
+ * code page takes the slow path, which reports the written bytes to the tracker (`write`);
+ * only blocks whose bytes overlap them are invalidated, so data beside code stays cheap.
+ *
+ * Dropping a block runs in one fixed order: mark invalid, remove from the entry map, unlink its
+ * chains, untrack it from its pages, drop it from every vCPU's jump caches.
+ *
+ * The cache is bounded: when it would hold more than MAX_CACHED_INSNS instructions it is
+ * flushed whole first (QEMU's tb_flush when the code buffer is full), so a guest that runs
+ * through fresh memory (a program without `hlt` running into zeroed RAM) keeps a bounded heap.
  */
+import type { PageTracker, TrackedEntry } from '../mem/pageTracker';
 import type { DInsn } from './decode';
+
+/**
+ * Instructions the code cache holds at most before it is flushed. A cached instruction costs
+ * about 1.5 KB of host heap (its record, its share of the generated source and of the compiled
+ * function; measured on 64-instruction blocks), so this bounds the cache near 25 MB, while the
+ * largest example programs translate a few thousand instructions.
+ */
+export const MAX_CACHED_INSNS = 16_384;
 
 export type BlockFn = (c: unknown, R: Int32Array, budget: number) => number;
 
@@ -17,6 +34,8 @@ export interface Block {
   insns: DInsn[];
   n: number;
   fn: BlockFn;
+  /** Bytes the block's instructions span from `hpa` (across into `page2` for a crossing one). */
+  size: number;
   /** Host-physical pages (4 KiB numbers) the block's bytes come from. */
   pages: number[];
   /**
@@ -42,19 +61,39 @@ export interface Block {
 export interface CodeCacheListener {
   /** A page became a code page: drop any cached write permission to it. */
   codePageAdded(hpaPage: number): void;
+  /** A block left the cache: forget it in the jump caches. */
+  blockDropped(b: Block): void;
 }
+
+/** A VM's page tracker as the code cache sees it (its code is our blocks). */
+export type CodePages = PageTracker<Block, TrackedEntry>;
 
 export class CodeCache {
   private byEntry = new Map<number, Block>();
-  private byPage = new Map<number, Block[]>();
   private listeners: CodeCacheListener[] = [];
-  /** Blocks translated / invalidated (for stats and tests). */
+  private cachedInsns = 0;
+  /** Blocks translated / invalidated by writes, and whole-cache flushes (stats and tests). */
   translated = 0;
   invalidated = 0;
+  flushes = 0;
+
+  /** At most this many instructions cached before a flush (MAX_CACHED_INSNS unless set). */
+  readonly maxInsns: number;
+
+  constructor(readonly pages: CodePages, opts: { maxInsns?: number } = {}) {
+    this.maxInsns = opts.maxInsns ?? MAX_CACHED_INSNS;
+    pages.setCodeOwner({ invalidate: (b) => this.drop(b, true) });
+    pages.onCodePage((pn) => { for (const l of this.listeners) l.codePageAdded(pn); });
+  }
 
   addListener(l: CodeCacheListener): void { this.listeners.push(l); }
 
-  hasCode(hpaPage: number): boolean { return this.byPage.has(hpaPage); }
+  /** The TLB's code bit: writes to the page must take the slow path. */
+  hasCode(hpaPage: number): boolean { return this.pages.hasCode(hpaPage); }
+
+  /** Blocks in the cache, and the instructions they hold (tests: the cache stays bounded). */
+  get size(): number { return this.byEntry.size; }
+  get insns(): number { return this.cachedInsns; }
 
   lookup(hpa: number, rip: number, single: boolean): Block | undefined {
     const b = this.byEntry.get(single ? -hpa - 1 : hpa);
@@ -62,63 +101,37 @@ export class CodeCache {
   }
 
   insert(b: Block): void {
+    if (this.cachedInsns + b.n > this.maxInsns) this.flush();
     this.translated++;
     const key = b.single ? -b.hpa - 1 : b.hpa;
     const old = this.byEntry.get(key);
-    if (old) {
-      // Replaced (another RIP for the same bytes, or another second page): drop it from its pages.
-      old.valid = false;
-      this.unlink(old, -1);
-    }
+    // Replaced (another RIP for the same bytes, or another second page).
+    if (old) this.drop(old, false);
     this.byEntry.set(key, b);
-    for (const p of b.pages) {
-      let list = this.byPage.get(p);
-      if (!list) {
-        list = [];
-        this.byPage.set(p, list);
-        for (const l of this.listeners) l.codePageAdded(p);
-      }
-      list.push(b);
-    }
+    this.cachedInsns += b.n;
+    this.pages.trackCode(b);
   }
 
   /**
-   * The guest-physical page holding `gpa` (any address in the page, e.g. its base) was
-   * written: drop every block with bytes on it. Returns the count.
+   * A store wrote bytes [off, off + len) of page `hpaPage` (the vCPU's slow path): the tracker
+   * invalidates the blocks overlapping them. Returns how many it invalidated.
    */
+  write(hpaPage: number, off: number, len: number): number {
+    this.pages.write(hpaPage, off, len);
+    return this.pages.lastCode;
+  }
+
+  /** The page holding `gpa` was written whole: drop every block with bytes on it. Returns the count. */
   invalidatePage(gpa: number): number {
-    return this.invalidatePageNumber(Math.floor(gpa / 4096));
+    return this.write(Math.floor(gpa / 4096), 0, 4096);
   }
 
-  /** Same as invalidatePage, with a 4 KiB page number. */
-  invalidatePageNumber(page: number): number {
-    const list = this.byPage.get(page);
-    if (!list) return 0;
-    this.byPage.delete(page);
-    let n = 0;
-    for (const b of list) {
-      if (!b.valid) continue;
-      b.valid = false;
-      n++;
-      const key = b.single ? -b.hpa - 1 : b.hpa;
-      if (this.byEntry.get(key) === b) this.byEntry.delete(key);
-      this.unlink(b, page);
-    }
-    this.invalidated += n;
-    return n;
-  }
-
-  /** Remove `b` from the block lists of its pages other than `except`. */
-  private unlink(b: Block, except: number): void {
-    for (const p of b.pages) {
-      if (p === except) continue;
-      const other = this.byPage.get(p);
-      if (other) {
-        const j = other.indexOf(b);
-        if (j >= 0) other.splice(j, 1);
-        if (other.length === 0) this.byPage.delete(p);
-      }
-    }
+  /**
+   * RAM page `hpaPage` was replaced behind the guest's back (a time-travel restore): drop the
+   * blocks with bytes on it, and only them (the caller restores the rest of the machine).
+   */
+  dropPage(hpaPage: number): void {
+    for (const b of [...this.byEntry.values()]) if (b.pages.includes(hpaPage)) this.drop(b, false);
   }
 
   /** The valid blocks (tests and tools: every translated block's source can be inspected). */
@@ -126,9 +139,27 @@ export class CodeCache {
     for (const b of this.byEntry.values()) if (b.valid) yield b;
   }
 
+  /** Drop every block (QEMU's tb_flush). */
+  flush(): void {
+    for (const b of [...this.byEntry.values()]) this.drop(b, false);
+    this.flushes++;
+  }
+
   clear(): void {
-    for (const b of this.byEntry.values()) b.valid = false;
-    this.byEntry.clear();
-    this.byPage.clear();
+    this.flush();
+  }
+
+  /** Remove `b` in the fixed order (see the file comment). */
+  private drop(b: Block, invalidated: boolean): void {
+    if (!b.valid) return;
+    b.valid = false;
+    const key = b.single ? -b.hpa - 1 : b.hpa;
+    if (this.byEntry.get(key) === b) this.byEntry.delete(key);
+    this.cachedInsns -= b.n;
+    b.link0 = null;
+    b.link1 = null;
+    this.pages.untrackCode(b);
+    for (const l of this.listeners) l.blockDropped(b);
+    if (invalidated) this.invalidated++;
   }
 }

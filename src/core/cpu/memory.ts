@@ -114,9 +114,9 @@ export abstract class VcpuMemory extends VcpuTlb {
     const soft = flags !== undefined && (flags & 1) !== 0;
     const ss = flags !== undefined ? flags & 2 : 0;
     const off = ea - Math.floor(ea / 4096) * 4096;
-    const h1 = this.xlate(ea, access, ss);
+    const h1 = this.xlate(ea, access, ss, size);
     let h2 = h1 + (size > 4096 - off ? 4096 - off : 0);
-    if (size > 4096 - off && h1 >= 0) h2 = this.xlate(ea + (4096 - off), access, ss);
+    if (size > 4096 - off && h1 >= 0) h2 = this.xlate(ea + (4096 - off), access, ss, size - (4096 - off));
     if (h1 < 0 || h2 < 0) {
       if (access === 'write') return this.mmioFault(h1 < 0 ? ea : ea + (4096 - off), size, true, 0n, true, soft);
       return this.mmioFault(h1 < 0 ? ea : ea + (4096 - off), size, false, 0n, false, soft);
@@ -136,8 +136,8 @@ export abstract class VcpuMemory extends VcpuTlb {
     const ss = flags !== undefined ? flags & 2 : 0;
     const off = ea - Math.floor(ea / 4096) * 4096;
     const cross = size > 4096 - off;
-    const h1 = this.xlate(ea, 'write', ss);
-    const h2 = cross && h1 >= 0 ? this.xlate(ea + (4096 - off), 'write', ss) : h1;
+    const h1 = this.xlate(ea, 'write', ss, size);
+    const h2 = cross && h1 >= 0 ? this.xlate(ea + (4096 - off), 'write', ss, size - (4096 - off)) : h1;
     if (h1 < 0 || h2 < 0) {
       const v = size === 8 ? toU64(lo, hi) : BigInt((size === 4 ? lo >>> 0 : lo & (size === 2 ? 0xffff : 0xff)));
       this.mmioFault(h1 < 0 ? ea : ea + (4096 - off), size, true, v, false, soft);

@@ -93,12 +93,12 @@ export abstract class VcpuStrings extends VcpuAlu {
     if (kind === 0) {
       const hs = this.xlate(src, 'read');
       if (hs < 0) return false;
-      const hd = this.xlate(dst, 'write');
+      const hd = this.xlate(dst, 'write', 0, len);
       if (hd < 0 || (hd > hs && hd < hs + len)) return false;
       bytes.copyWithin(hd, hs, hs + len);
       this.setRegNum(6, this.regAddr(6) + len);
     } else {
-      const hd = this.xlate(dst, 'write');
+      const hd = this.xlate(dst, 'write', 0, len);
       if (hd < 0) return false;
       if (size === 1) bytes.fill(R[0]! & 0xff, hd, hd + len);
       else {

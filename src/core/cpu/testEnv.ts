@@ -10,6 +10,7 @@
  *   stack [STACK_TOP - 0x10000, STACK_TOP), RSP0 (TSS) = KSTACK_TOP, code at CODE_ADDR.
  */
 import { type Ept, GuestRam, mapRamIdentity } from '../mem';
+import { PageTracker } from '../mem/pageTracker';
 import { CodeCache, Vcpu } from './vcpu';
 import type { VmExit } from './vmexit';
 
@@ -31,6 +32,8 @@ export interface TestVcpuOptions {
   codeAddr?: number;
   data?: { addr: number; bytes: Uint8Array }[];
   ramSize?: number;
+  /** The code cache's bound (CodeCache maxInsns). */
+  maxCachedInsns?: number;
 }
 
 export interface TestMachine {
@@ -110,7 +113,7 @@ export function createTestMachine(opts: TestVcpuOptions): TestMachine {
   ram.bytes.set(opts.code, codeAddr);
   for (const d of opts.data ?? []) ram.bytes.set(d.bytes, d.addr);
 
-  const codeCache = new CodeCache();
+  const codeCache = new CodeCache(new PageTracker(ept), { maxInsns: opts.maxCachedInsns });
   const vcpu = new Vcpu({ ram, ept, codeCache, vcpuId: 0 });
   vcpu.cr3 = cr3;
   vcpu.idtBase = IDT_BASE;

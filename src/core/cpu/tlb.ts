@@ -110,6 +110,13 @@ export abstract class VcpuTlb extends VcpuState implements CodeCacheListener {
     this.jumpCache = t.jumpCache; this.jumpCacheSingle = t.jumpCacheSingle;
     this.linkKey = this.tlbEpoch * 2 + (user ? 1 : 0);
   }
+  /** CodeCacheListener: a block left the cache; its jump-cache slots must not keep it alive. */
+  blockDropped(b: Block): void {
+    for (const t of [this.tlbSup, this.tlbUser]) {
+      if (t.jumpCache.get(b.rip) === b) t.jumpCache.delete(b.rip);
+      if (t.jumpCacheSingle.get(b.rip) === b) t.jumpCacheSingle.delete(b.rip);
+    }
+  }
   /** CodeCacheListener: a page became a code page; stop caching writes to it. */
   codePageAdded(hpaPage: number): void {
     const base = hpaPage * 4096;
@@ -130,9 +137,11 @@ export abstract class VcpuTlb extends VcpuState implements CodeCacheListener {
    * address, or -1 for an MMIO page (details in mmioGpa). Raises #GP(0) for a non-canonical
    * address, #SS(0) when `ss` is nonzero (the access references SS: an RSP/RBP-based operand or
    * an implicit stack access, SDM Vol. 3A §6.15 "Interrupt 12"), #PF; exits on EPT violations.
-   * A write to a code page invalidates its blocks (SMC).
+   * A write to a code page reports the bytes [la, la + len) (up to the page end; by default
+   * the rest of the page) to the page tracker, which invalidates the blocks they overlap (SMC);
+   * the write permission is cached only once the page holds no code.
    */
-  xlate(la: number, access: AccessKind, ss = 0): number {
+  xlate(la: number, access: AccessKind, ss = 0, len = 4096): number {
     if (!(la >= -CANON && la < CANON)) this.raise(ss !== 0 ? SS : GP, 0);
     const pn = Math.floor(la / 4096), i = pn & TLB_MASK;
     const off = la - pn * 4096;
@@ -170,9 +179,10 @@ export abstract class VcpuTlb extends VcpuState implements CodeCacheListener {
       return this.exitMem(f.kind, la, f.gpa, f.access);
     }
     const hpaPage = out.hpa - off;
-    if (access === 'write' && this.codeCache.hasCode(Math.floor(out.hpa / 4096))) {
-      this.codeCache.invalidatePageNumber(Math.floor(out.hpa / 4096));
-      this.endBlock = true;
+    let codePage = false;
+    if (access === 'write' && this.codeCache.hasCode(hpaPage / 4096)) {
+      if (this.codeCache.write(hpaPage / 4096, off, Math.min(len, 4096 - off)) > 0) this.endBlock = true;
+      codePage = this.codeCache.hasCode(hpaPage / 4096);
     }
     if (this.tlbPn[i] !== pn || this.tlbDelta[i] !== hpaPage - pn * 4096) {
       this.tlbPn[i] = pn; clearPrivEntry(this.tlbSup, i); clearPrivEntry(this.tlbUser, i);
@@ -184,7 +194,7 @@ export abstract class VcpuTlb extends VcpuState implements CodeCacheListener {
       set.read[i] = pn;
       if (access === 'write') {
         this.ram.noteWrite(out.hpa); // before the first store: time travel saves written pages
-        set.write[i] = pn;
+        if (!codePage) set.write[i] = pn; // a page with code keeps taking the slow path
       }
     }
     return out.hpa;

@@ -11,7 +11,7 @@ import type { StopReason } from '../events';
 import type { Block, BlockFn } from './codeCache';
 import { IF } from './flags';
 import { VcpuBlocks } from './blocks';
-import { EXIT, FAULT, type VcpuOptions } from './vcpuState';
+import { EXIT, FAULT, RAN_OFF, type VcpuOptions } from './vcpuState';
 import type { VmExit } from './vmexit';
 import { hex } from './x86';
 
@@ -90,6 +90,7 @@ export class Vcpu extends VcpuBlocks {
           continue;
         }
         if (e === EXIT) return this.fetchExit(ex, start);
+        if (e === RAN_OFF) return this.stopExit(ex);
         return this.internalError(ex, e);
       }
       if (!single && b.n > left) b = this.getBlock(true);

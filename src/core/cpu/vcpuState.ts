@@ -22,6 +22,8 @@ import { CANON, CR0_ET, CR0_MP, CR0_NE, CR0_PE, CR0_PG, CR0_WP, CR4_OSFXSR, CR4_
 export const FAULT = { sentinel: 'fault' };
 /** Thrown for a VM exit (the exit record is filled in). */
 export const EXIT = { sentinel: 'exit' };
+/** Thrown by translation when the run stops at a program end (stopInfo is set). */
+export const RAN_OFF = { sentinel: 'ran-off-end' };
 
 /**
  * APICv fast path: complete an MMIO access without an exit. Return the value read (bigint),
@@ -95,6 +97,13 @@ export abstract class VcpuState {
   readonly exit = new VmExit();
   /** Why the vCPU stopped for good (triple fault, unsupported, error); null while runnable. */
   stopInfo: StopInfo | null = null;
+  /**
+   * Where the program's image ends (linear address -> what ends there, e.g. "the end of .text,
+   * after line 12"), set by the machine. A program without `hlt` falls through its last
+   * instruction into zeroed memory, which decodes as `add [rax], al` forever: reaching an end
+   * whose first two bytes are zero stops the run ('ran-off-end'). Blocks end at these addresses.
+   */
+  programEnds: ReadonlyMap<number, string> = new Map();
   /** The last exception delivered (for UIs and stop messages). */
   lastException: { vector: number; errorCode: number; rip: number; text: string } | null = null;
   /** An event to deliver at the next VM entry (injected, or re-queued after an exit). */

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { Vcpu, VmExit } from '../cpu/vcpu';
 import type { Ept } from '../mem';
+import type { WriteProtectPort } from '../mem/pageTracker';
 import type { MmioFastPathFn } from './apicv';
-import type { EptProtectPort } from './icache';
 import type { VcpuPort, VmExitPort } from './ports';
 
 // Compile-time checks: the real modules fit the VMM's ports (tsc fails here if they drift).
 const vcpuFits = (v: Vcpu): VcpuPort => v;
 const exitFits = (e: VmExit): VmExitPort => e;
-const eptFits = (e: Ept): EptProtectPort => e;
+const eptFits = (e: Ept): WriteProtectPort => e;
 const hookFits = (f: MmioFastPathFn): NonNullable<Vcpu['mmioFastPath']> => f;
 
 describe('module contracts', () => {

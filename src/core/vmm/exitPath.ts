@@ -25,7 +25,7 @@ import {
   type CostModel, type CostUnits,
 } from '../cost';
 import type { AccessSize } from '../devices/mmio';
-import type { ExitEvent, Stage, StageName, StopInfo, Strategy } from '../events';
+import type { AccessKind, ExitEvent, Stage, StageName, StopInfo, Strategy } from '../events';
 import { hex, hexBytes } from '../hex';
 import { gla2gpa, newWalkResult, type PagingContext, type WalkRecorder, type WalkResult } from '../mem';
 import {
@@ -185,9 +185,9 @@ export class Vmm implements EmulEnv {
     };
   }
 
-  /** Register a VM (its EPT with the cache). */
+  /** Register a VM (its page tracker with the cache). */
   attachVm(vm: VmContext): void {
-    this.icache.attachVm(vm.id, vm.ept);
+    this.icache.attachVm(vm.id, vm.pages);
   }
 
   /** Tear a VM down: drop its cache entries and lift the protections they held. */
@@ -354,7 +354,7 @@ export class Vmm implements EmulEnv {
     this.pendingPfError = -1;
     const w1 = this.walk1;
     let refs = 0;
-    const ok1 = this.walkRip(vm, ctx, vcpu.cpl, rip, w1, rec);
+    const ok1 = this.walkVmm(vm, ctx, rip, 'fetch', vcpu.cpl, w1, rec);
     refs += w1.refs;
     if (!ok1) {
       this.stage('walk', walkCycles(refs, this.cost, this.units), REFS_DETAIL[Math.min(refs, 99)]);
@@ -371,7 +371,7 @@ export class Vmm implements EmulEnv {
     this.walk2.tableCount = 0;
     if (n1 < VIE_INST_SIZE) {
       const w2 = this.walk2;
-      const ok2 = this.walkRip(vm, ctx, vcpu.cpl, rip + n1, w2, rec);
+      const ok2 = this.walkVmm(vm, ctx, rip + n1, 'fetch', vcpu.cpl, w2, rec);
       refs += w2.refs;
       if (ok2) {
         for (let i = n1; i < VIE_INST_SIZE; i++) buf[i] = bytes[w2.hpa + i - n1];
@@ -392,23 +392,31 @@ export class Vmm implements EmulEnv {
   }
 
   /**
-   * gla2gpa for the VMM's own fetch. bhyve's software walk sets A bits in host memory, so
-   * the EPT write protection this cache put on a table page does not stop it; our shared walk
-   * reports it as an EPT violation on the table page. The VMM then does what a write to a
-   * protected page requires (invalidate its dependents, which lifts the protection) and walks
-   * again.
+   * gla2gpa for the VMM's own accesses (the fetch, vm_copy_setup): the one retry-after-
+   * invalidate loop. bhyve's software walk sets A/D bits in host memory, so the EPT write
+   * protection on a table page does not stop it; our shared walk reports it as an EPT violation
+   * on the table page (row > 0). The VMM does what a write to a tracked page requires (the page
+   * tracker invalidates its dependents, which lifts the protection) and walks again. A fault on
+   * the data page itself (row 0) is left to the caller.
    */
-  private walkRip(
-    vm: VmContext, ctx: PagingContext, cpl: number, gla: number, out: WalkResult, rec: WalkRecorder | null,
+  private walkVmm(
+    vm: VmContext, ctx: PagingContext, gla: number, access: AccessKind, cpl: number, out: WalkResult, rec: WalkRecorder | null,
   ): boolean {
     for (let attempt = 0; attempt < 5; attempt++) {
-      if (gla2gpa(vm.ram, vm.ept, ctx, gla, 'fetch', cpl, out, rec)) return true;
+      if (gla2gpa(vm.ram, vm.ept, ctx, gla, access, cpl, out, rec)) return true;
       const f = out.fault;
       if (f === null || f.kind !== 'ept-violation' || f.access !== 'write' || f.row === 0) return false;
-      if (!this.icache.isProtected(vm.id, pageOf(f.gpa))) return false;
-      this.invalidatedNow += this.icache.invalidatePage(vm.id, pageOf(f.gpa));
+      const pn = Math.floor(f.gpa / PAGE_SIZE);
+      if (!vm.pages.isProtected(pn)) return false;
+      this.writeTracked(vm, pn, 0, PAGE_SIZE);
     }
     return false;
+  }
+
+  /** Report a write to bytes [off, off + len) of page `pn` to the VM's page tracker. */
+  private writeTracked(vm: VmContext, pn: number, off: number, len: number): void {
+    vm.pages.write(pn, off, len);
+    this.invalidatedNow += vm.pages.lastEntries;
   }
 
   /** A failed RIP translation: inject the #PF, or stop on anything the guest cannot cause. */
@@ -463,13 +471,22 @@ export class Vmm implements EmulEnv {
 
   private handleWriteProtectFault(vm: VmContext, exit: VmExitPort): void {
     const page = pageOf(exit.gpa);
-    if (exit.access !== 'write' || !this.icache.isProtected(vm.id, page)) {
+    const pn = page / PAGE_SIZE;
+    if (exit.access !== 'write' || !vm.pages.isProtected(pn)) {
       this.fail('error', `EPT violation (${exit.access}) at gpa ${hex(exit.gpa)} that the VMM did not protect`);
       return;
     }
-    const n = this.icache.handleWriteFault(vm.id, page);
-    this.invalidatedNow += n;
-    this.stage('invalidate', invalidateCycles(n, this.icache.lastUnprotected, this.cost, this.units), `${n} entr${n === 1 ? 'y' : 'ies'}, page ${hex(page)}`);
+    this.icache.counters.wpFaults++;
+    let n = 0, unprotected = 0;
+    if (this.icache.debugBreakInvalidation) {
+      unprotected = vm.pages.debugUnprotect(pn) ? 1 : 0;
+    } else {
+      // The EPT does not say which bytes the store writes: the whole page.
+      this.writeTracked(vm, pn, 0, PAGE_SIZE);
+      n = vm.pages.lastEntries;
+      unprotected = vm.pages.lastUnprotected;
+    }
+    this.stage('invalidate', invalidateCycles(n, unprotected, this.cost, this.units), `${n} entr${n === 1 ? 'y' : 'ies'}, page ${hex(page)}`);
     // Fault-like exit: RIP still points at the store, which now completes on re-entry.
   }
 
@@ -531,13 +548,14 @@ export class Vmm implements EmulEnv {
     let k = 0;
     for (let c = 0; c < this.copyChunks; c++) {
       vm.ram.noteWrite(this.copyHpa[c]);
-      for (let i = 0; i < this.copyLen[c] && k < size; i++, k++) {
+      let i = 0;
+      for (; i < this.copyLen[c] && k < size; i++, k++) {
         bytes[this.copyHpa[c] + i] = Number((value >> BigInt(8 * k)) & 0xffn);
       }
-      // The VMM wrote guest RAM: cached instructions and predecoded code on the page are stale.
-      const page = pageOf(this.copyGpa[c]);
-      this.invalidatedNow += this.icache.invalidatePage(vm.id, page);
-      vm.codeCache?.invalidatePage(page);
+      // The VMM wrote guest RAM: cached instructions and translated code on it are stale.
+      const gpa = this.copyGpa[c];
+      const pn = Math.floor(gpa / PAGE_SIZE);
+      if (i > 0) this.writeTracked(vm, pn, gpa - pn * PAGE_SIZE, i);
     }
   }
 
@@ -570,32 +588,24 @@ export class Vmm implements EmulEnv {
 
   /**
    * One page of a vm_copy_setup: the guest-physical address, -1 after injecting a #PF, -2
-   * when the page is not RAM (MMIO). A write to a page this cache protected is the VMM's own
-   * write: allowed (copyout invalidates). An A/D update on a protected table page invalidates
-   * that page and retries, as in walkRip.
+   * when the page is not RAM (MMIO). A write to a page the tracker protected is the VMM's own
+   * write: allowed (copyout reports it to the tracker). An A/D update on a protected table page
+   * is handled by walkVmm.
    */
   private translateForCopy(gla: number, write: boolean): number {
     const vm = this.curVm!;
     const vcpu = this.vcpu;
     const ctx = this.loadCtx(vcpu);
     const w = this.copyWalk;
-    for (let attempt = 0; attempt < 5; attempt++) {
-      if (gla2gpa(vm.ram, vm.ept, ctx, gla, write ? 'write' : 'read', vcpu.cpl, w, null)) return w.gpa;
-      const f = w.fault;
-      if (f === null) return -2;
-      if (f.kind === 'pf') {
-        this.inject(IDT_PF, f.errorCode, f.gla);
-        return -1;
-      }
-      if (f.kind === 'mmio') return -2;
-      // EPT violation
-      if (f.access === 'write' && this.icache.isProtected(vm.id, pageOf(f.gpa))) {
-        if (f.row === 0) return w.gpa;
-        this.invalidatedNow += this.icache.invalidatePage(vm.id, pageOf(f.gpa));
-        continue;
-      }
-      return -2;
+    if (this.walkVmm(vm, ctx, gla, write ? 'write' : 'read', vcpu.cpl, w, null)) return w.gpa;
+    const f = w.fault;
+    if (f === null || f.kind === 'mmio') return -2;
+    if (f.kind === 'pf') {
+      this.inject(IDT_PF, f.errorCode, f.gla);
+      return -1;
     }
+    // EPT violation on the data page: the VMM may write a page the tracker protected.
+    if (f.access === 'write' && f.row === 0 && vm.pages.isProtected(Math.floor(f.gpa / PAGE_SIZE))) return w.gpa;
     return -2;
   }
 

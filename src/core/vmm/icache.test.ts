@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { InstructionCache, type EptProtectPort } from './icache';
+import { PageTracker, type WriteProtectPort } from '../mem/pageTracker';
+import { InstructionCache, type ICachePages } from './icache';
 import { newVie } from './vie';
 
 /** An EPT that only remembers which pages are write-protected. */
-class FakeEpt implements EptProtectPort {
+class FakeEpt implements WriteProtectPort {
   readonly wp = new Set<number>();
   setWriteProtect(p: number, on: boolean): boolean {
     if (on === this.wp.has(p)) return false;
@@ -17,8 +18,8 @@ class FakeEpt implements EptProtectPort {
 function cache(buckets: number, capacity: number) {
   const c = new InstructionCache({ buckets, capacity });
   const ept = new FakeEpt();
-  c.attachVm(0, ept);
-  c.attachVm(1, ept);
+  c.attachVm(0, new PageTracker(ept) as ICachePages);
+  c.attachVm(1, new PageTracker(ept) as ICachePages);
   return { c, ept };
 }
 
@@ -98,8 +99,9 @@ describe('InstructionCache table', () => {
     fc.assert(fc.property(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 6 }), fc.array(op, { maxLength: 60 }), (buckets, capacity, ops) => {
       const c = new InstructionCache({ buckets, capacity });
       const epts = [new FakeEpt(), new FakeEpt()];
-      c.attachVm(0, epts[0]);
-      c.attachVm(1, epts[1]);
+      const trackers: ICachePages[] = [new PageTracker(epts[0]), new PageTracker(epts[1])];
+      c.attachVm(0, trackers[0]);
+      c.attachVm(1, trackers[1]);
       const model = new Map<string, { pages: number[]; vm: number }>();
       const k = (vm: number, rip: number, cr3: number) => `${vm}:${rip}:${cr3}`;
       for (const o of ops) {
@@ -118,7 +120,7 @@ describe('InstructionCache table', () => {
         } else {
           for (const [kk, v] of model) if (v.vm === o.vm) model.delete(kk);
           c.detachVm(o.vm);
-          c.attachVm(o.vm, epts[o.vm]);
+          c.attachVm(o.vm, trackers[o.vm]);
         }
         expect(c.size).toBe(model.size);
         expect(c.bucketOccupancy().reduce((a, b) => a + b, 0)).toBe(model.size);

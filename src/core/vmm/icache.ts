@@ -6,25 +6,23 @@
  *   `capacity` entries. When full, the oldest entry is evicted: FIFO by insertion order (the
  *   seed's workloads re-insert rarely; FIFO is deterministic and O(1), and an evicted hot
  *   entry costs one miss).
- * - A reverse map per VM: guest-physical 4 KiB page -> the entries that depend on it (the
- *   page(s) holding the instruction bytes and every guest page-table page walked to translate
- *   RIP). Protection is QEMU tb-maint style: the first entry on a page write-protects it in
- *   that VM's EPT, the last one to go lifts the protection.
- * - Invalidation runs in one fixed order for each entry: mark invalid, unlink from its hash
- *   chain, unlink from the FIFO, remove from every page list it is on (lifting protection of
- *   pages left empty).
+ * - The reverse map and the protection are the VM's page tracker (mem/pageTracker.ts, shared
+ *   with the vCPU's code cache): an entry depends on the page(s) holding the instruction bytes
+ *   and every guest page-table page walked to translate RIP; the first entry on a page
+ *   write-protects it in that VM's EPT, the last one to go lifts the protection. A write to a
+ *   tracked page reaches the cache through the tracker (`invalidate`).
+ * - Removal runs in one fixed order for each entry: mark invalid, unlink from its hash chain,
+ *   unlink from the FIFO, untrack it from its pages (lifting protection of pages left empty).
  *
  * Lookups allocate nothing. Inserts allocate the entry (the miss path).
  */
 import type { ICacheCounters, IcacheEntryView } from '../events';
 import { hexBytes } from '../hex';
+import { PAGE_BYTES, type PageTracker, type TrackedCode } from '../mem/pageTracker';
 import { newVie, vieCopy, type Vie } from './vie';
 
-/** The EPT operations the cache needs (src/core/mem Ept implements them). */
-export interface EptProtectPort {
-  /** Clear (on) or restore (off) W of the 4 KiB leaf; true when the entry changed. */
-  setWriteProtect(gpaPage: number, on: boolean): boolean;
-}
+/** A VM's page tracker as the cache sees it (its entries are ours). */
+export type ICachePages = PageTracker<TrackedCode, ICacheEntry>;
 
 export interface ICacheConfig {
   /** Number of hash buckets (>= 1). */
@@ -77,17 +75,6 @@ export class ICacheEntry {
   }
 }
 
-interface PageRecord {
-  entries: Set<ICacheEntry>;
-  /** This cache cleared W on the page (and so must restore it). */
-  protectedByUs: boolean;
-}
-
-interface VmRecord {
-  ept: EptProtectPort;
-  pages: Map<number, PageRecord>;
-}
-
 export function newICacheCounters(): ICacheCounters {
   return { lookups: 0, hits: 0, misses: 0, inserts: 0, evictions: 0, invalidations: 0, wpFaults: 0 };
 }
@@ -111,9 +98,9 @@ export class InstructionCache {
   readonly capacity: number;
   readonly counters: ICacheCounters = newICacheCounters();
   /**
-   * TEST ONLY: a write fault lifts the protection but leaves the dependent entries in place,
-   * so stale instructions are served. The randomized stress test turns it on to prove that it
-   * can fail.
+   * TEST ONLY: the VMM's write-protect handler lifts the protection but leaves the dependent
+   * entries in place (PageTracker.debugUnprotect), so stale instructions are served. The
+   * randomized stress test turns it on to prove that it can fail.
    */
   debugBreakInvalidation = false;
   /** Pages newly write-protected by the last insert (for the cost model). */
@@ -123,12 +110,11 @@ export class InstructionCache {
 
   private readonly heads: (ICacheEntry | null)[];
   private readonly occupancy: Uint32Array;
-  private readonly vms = new Map<number, VmRecord>();
+  private readonly vms = new Map<number, ICachePages>();
   private oldest: ICacheEntry | null = null;
   private newest: ICacheEntry | null = null;
   private count = 0;
   private seq = 0;
-  private readonly scratch: ICacheEntry[] = [];
 
   constructor(config: ICacheConfig = DEFAULT_ICACHE_CONFIG) {
     if (!Number.isInteger(config.buckets) || config.buckets < 1) throw new RangeError('icache buckets must be >= 1');
@@ -143,11 +129,13 @@ export class InstructionCache {
     return this.count;
   }
 
-  /** Make a VM's EPT known (before its first insert). Re-attaching replaces the EPT. */
-  attachVm(vm: number, ept: EptProtectPort): void {
-    const rec = this.vms.get(vm);
-    if (rec) rec.ept = ept;
-    else this.vms.set(vm, { ept, pages: new Map() });
+  /**
+   * Make a VM's page tracker known (before its first insert); the cache becomes the owner of
+   * the tracker's entries. Re-attaching replaces the tracker.
+   */
+  attachVm(vm: number, pages: ICachePages): void {
+    this.vms.set(vm, pages);
+    pages.setEntryOwner({ invalidate: (e) => this.invalidateEntry(e) });
   }
 
   /**
@@ -155,8 +143,7 @@ export class InstructionCache {
    * Returns the number of entries dropped (counted neither as evictions nor invalidations).
    */
   detachVm(vm: number): number {
-    const rec = this.vms.get(vm);
-    if (!rec) return 0;
+    if (!this.vms.has(vm)) return 0;
     let n = 0;
     for (let e = this.oldest; e !== null; ) {
       const next = e.newer;
@@ -215,8 +202,8 @@ export class InstructionCache {
     vm: number, rip: number, cr3: number, vie: Vie,
     pages: readonly number[], pageCount: number, codePages: number,
   ): ICacheEntry {
-    const rec = this.vms.get(vm);
-    if (!rec) throw new Error(`icache: VM ${vm} is not attached`);
+    const tracker = this.vms.get(vm);
+    if (!tracker) throw new Error(`icache: VM ${vm} is not attached`);
     this.lastProtected = 0;
     this.lastUnprotected = 0;
     const old = this.peek(vm, rip, cr3);
@@ -242,72 +229,36 @@ export class InstructionCache {
     else this.oldest = e;
     this.newest = e;
     this.count++;
-    // Reverse map and protection.
-    for (const p of deps) {
-      let pr = rec.pages.get(p);
-      if (!pr) {
-        pr = { entries: new Set(), protectedByUs: false };
-        rec.pages.set(p, pr);
-      }
-      pr.entries.add(e);
-      if (!pr.protectedByUs && rec.ept.setWriteProtect(p, true)) {
-        pr.protectedByUs = true;
-        this.lastProtected++;
-      }
-    }
+    // Reverse map and protection: the tracker.
+    tracker.trackEntry(e);
+    this.lastProtected = tracker.lastProtected;
     this.counters.inserts++;
     return e;
   }
 
   /** True when the cache write-protected `gpaPage` in `vm`'s EPT (a write there is ours). */
   isProtected(vm: number, gpaPage: number): boolean {
-    const pr = this.vms.get(vm)?.pages.get(pageOf(gpaPage));
-    return pr !== undefined && pr.protectedByUs;
+    return this.vms.get(vm)?.isProtected(Math.floor(gpaPage / PAGE_BYTES)) === true;
   }
 
   /** Number of entries depending on a page (tests, UI). */
   dependents(vm: number, gpaPage: number): number {
-    return this.vms.get(vm)?.pages.get(pageOf(gpaPage))?.entries.size ?? 0;
+    return this.vms.get(vm)?.entriesOn(Math.floor(gpaPage / PAGE_BYTES)) ?? 0;
   }
 
   /**
-   * A guest write hit a page the cache protected (EPT violation exit): count the fault and
-   * invalidate every dependent entry, which lifts the protection. Returns the entries dropped;
-   * `lastUnprotected` says how many pages lost their protection.
-   */
-  handleWriteFault(vm: number, gpaPage: number): number {
-    this.counters.wpFaults++;
-    if (this.debugBreakInvalidation) {
-      this.lastUnprotected = 0;
-      const rec = this.vms.get(vm);
-      const pr = rec?.pages.get(pageOf(gpaPage));
-      if (rec && pr && pr.protectedByUs) {
-        rec.ept.setWriteProtect(pageOf(gpaPage), false);
-        pr.protectedByUs = false;
-        this.lastUnprotected = 1;
-      }
-      return 0;
-    }
-    return this.invalidatePage(vm, gpaPage);
-  }
-
-  /**
-   * Invalidate every entry depending on `gpaPage` (a guest write, or the VMM's own write to
-   * guest RAM during emulation). Returns the number of entries invalidated.
+   * A write to the whole page holding `gpaPage` in `vm` (tests; the VMM reports writes to the
+   * tracker itself): invalidates through the tracker, the VM's translated code included.
+   * Returns the number of entries invalidated; `lastUnprotected` says how many pages lost
+   * their protection.
    */
   invalidatePage(vm: number, gpaPage: number): number {
+    const tracker = this.vms.get(vm);
     this.lastUnprotected = 0;
-    const pr = this.vms.get(vm)?.pages.get(pageOf(gpaPage));
-    if (!pr || pr.entries.size === 0) return 0;
-    // Snapshot first: removing entries edits the very set we would iterate.
-    const list = this.scratch;
-    list.length = 0;
-    for (const e of pr.entries) list.push(e);
-    for (const e of list) this.removeEntry(e);
-    const n = list.length;
-    list.length = 0;
-    this.counters.invalidations += n;
-    return n;
+    if (!tracker) return 0;
+    tracker.write(Math.floor(gpaPage / PAGE_BYTES), 0, PAGE_BYTES);
+    this.lastUnprotected = tracker.lastUnprotected;
+    return tracker.lastEntries;
   }
 
   /** Plain-data snapshot of the entries, oldest first (UI). */
@@ -359,17 +310,18 @@ export class InstructionCache {
     else this.newest = e.older;
     e.older = e.newer = null;
     this.count--;
-    // 4. remove from every page list; unprotect pages left empty
-    const rec = this.vms.get(e.vm);
-    if (!rec) return;
-    for (const page of e.pages) {
-      const pr = rec.pages.get(page);
-      if (!pr) continue;
-      pr.entries.delete(e);
-      if (pr.entries.size === 0) {
-        if (pr.protectedByUs && rec.ept.setWriteProtect(page, false)) this.lastUnprotected++;
-        rec.pages.delete(page);
-      }
-    }
+    // 4. untrack from its pages; the tracker unprotects pages left without entries
+    const tracker = this.vms.get(e.vm);
+    if (!tracker) return;
+    tracker.lastUnprotected = 0;
+    tracker.untrackEntry(e);
+    this.lastUnprotected += tracker.lastUnprotected;
+  }
+
+  /** The tracker's owner callback: a write invalidated `e`. */
+  private invalidateEntry(e: ICacheEntry): void {
+    if (!e.valid) return;
+    this.removeEntry(e);
+    this.counters.invalidations++;
   }
 }

@@ -6,6 +6,7 @@
 import type { AccessKind, ExitReason, SegName } from '../events';
 import type { MmioDevice } from '../devices/mmio';
 import type { Ept, GuestRam } from '../mem';
+import type { ICachePages } from './icache';
 
 export type { MmioDevice };
 
@@ -52,11 +53,6 @@ export interface VmExitPort {
   insnByteCount: number;
 }
 
-/** The vCPU engine's per-VM cache of predecoded guest code (src/core/cpu CodeCache). */
-export interface CodeCachePort {
-  invalidatePage(gpaPage: number): void;
-}
-
 /**
  * One VM as the VMM sees it. `mmio` routes an access to the device that owns it: the LAPIC is
  * per vCPU (every vCPU sees its own at LAPIC_BASE), IORAM per VM; null when nothing does.
@@ -65,7 +61,8 @@ export interface VmContext {
   id: number;
   ram: GuestRam;
   ept: Ept;
-  codeCache: CodeCachePort | null;
+  /** The VM's page tracker: the vCPU's translated code and this VMM's cached instructions. */
+  pages: ICachePages;
   mmio(vcpu: number, gpa: number, size: number): MmioDevice | null;
 }
 

@@ -11,6 +11,8 @@ import {
   mapRamIdentity, newWalkResult, type GuestPageSize,
 } from '../mem';
 import type { SegName } from '../events';
+import { PageTracker } from '../mem/pageTracker';
+import type { ICachePages } from './icache';
 import type { VcpuPort, VmContext, VmExitPort } from './ports';
 import { mmioRouter } from './ports';
 
@@ -61,6 +63,9 @@ export class TestGuest {
   readonly ioram = new IoRam();
   readonly pt: PageTableBuilder;
   readonly vm: VmContext;
+  /** The VM's page tracker; its code dependents are `trackCode` ranges (no vCPU here). */
+  readonly pages: ICachePages;
+  /** First bytes (gpa) of the code ranges the tracker invalidated, in order. */
   readonly codeInvalidations: number[] = [];
   private nextRegion = 0x40000;
 
@@ -68,11 +73,16 @@ export class TestGuest {
     this.ept = mapRamIdentity(this.ram, [IORAM_BASE, IORAM_BASE + 4096]);
     this.pt = this.newAddressSpace(true);
     const router = mmioRouter([], [this.ioram]);
-    this.vm = {
-      id, ram: this.ram, ept: this.ept,
-      codeCache: { invalidatePage: (p) => this.codeInvalidations.push(p) },
-      mmio: router,
-    };
+    this.pages = new PageTracker(this.ept);
+    this.pages.setCodeOwner({
+      invalidate: (c) => { this.codeInvalidations.push(c.hpa); this.pages.untrackCode(c); },
+    });
+    this.vm = { id, ram: this.ram, ept: this.ept, pages: this.pages, mmio: router };
+  }
+
+  /** Translated code on bytes [gpa, gpa + size) (within one page), as a vCPU block would be. */
+  trackCode(gpa: number, size: number): void {
+    this.pages.trackCode({ hpa: gpa, size, pages: [Math.floor(gpa / 4096)] });
   }
 
   /**
