@@ -110,8 +110,9 @@ const STATE_POLICY: CapturePolicy = {
     // Machine: inputs, settings, host-side measurement, the timeline itself.
     'program', 'config', 'topology', 'cost', 'lineByAddr', 'breakpoints', 'breakpointHit', 'recording',
     'hostSample', 'timeline', 'firmware',
-    // Guest RAM (RamHistory) and the code translated from it (dropped per changed page).
-    'ram', 'dv', 'codeCache',
+    // Guest RAM (RamHistory) and the code translated from it (dropped per changed page), with
+    // the page tracker's blocks (its entries are state, restored with the icache and the EPT).
+    'ram', 'dv', 'codeCache', 'codeByPage',
     // vCPU: the TLB epoch only grows (chained blocks of an old epoch must never match again).
     'tlbEpoch', 'linkKey', 'decodeBuf', 'walkOut',
     // VMM: iced decoder and its memo (a pure function of the bytes), reused scratch.

@@ -50,15 +50,20 @@ export interface WriteProtectPort {
 export const PAGE_SHIFT = 12;
 export const PAGE_BYTES = 4096;
 
-class PageRecord {
-  readonly code = new Set<TrackedCode>();
+class EntryRecord {
   readonly entries = new Set<TrackedEntry>();
   /** The tracker cleared W in the EPT for this page (and so must restore it). */
   eptProtected = false;
 }
 
 export class PageTracker<C extends TrackedCode = TrackedCode, E extends TrackedEntry = TrackedEntry> {
-  private readonly pages = new Map<number, PageRecord>();
+  /**
+   * Blocks per page. Derived from the code cache, like it (time travel keeps both as they are
+   * across a restore and drops the blocks of the pages the restore changed): apart from the
+   * entries, which are machine state restored with the instruction cache and the EPT.
+   */
+  private readonly codeByPage = new Map<number, Set<TrackedCode>>();
+  private readonly entriesByPage = new Map<number, EntryRecord>();
   private codeOwner: DependentOwner<C> | null = null;
   private entryOwner: DependentOwner<E> | null = null;
   private readonly codeListeners: ((pn: number) => void)[] = [];
@@ -81,40 +86,46 @@ export class PageTracker<C extends TrackedCode = TrackedCode, E extends TrackedE
 
   /** The TLB's code bit: a write to page `pn` must be reported (it holds translated code). */
   hasCode(pn: number): boolean {
-    const r = this.pages.get(pn);
-    return r !== undefined && r.code.size > 0;
+    return this.codeByPage.has(pn);
   }
 
   /** The tracker write-protected page `pn` in the EPT (a write there is an invalidation). */
   isProtected(pn: number): boolean {
-    return this.pages.get(pn)?.eptProtected === true;
+    return this.entriesByPage.get(pn)?.eptProtected === true;
   }
 
   /** Number of blocks and of entries depending on page `pn` (tests, UI). */
-  codeOn(pn: number): number { return this.pages.get(pn)?.code.size ?? 0; }
-  entriesOn(pn: number): number { return this.pages.get(pn)?.entries.size ?? 0; }
+  codeOn(pn: number): number { return this.codeByPage.get(pn)?.size ?? 0; }
+  entriesOn(pn: number): number { return this.entriesByPage.get(pn)?.entries.size ?? 0; }
   /** Pages with any dependent (tests: the tracker stays bounded). */
-  get trackedPages(): number { return this.pages.size; }
+  get trackedPages(): number {
+    let n = this.codeByPage.size;
+    for (const pn of this.entriesByPage.keys()) if (!this.codeByPage.has(pn)) n++;
+    return n;
+  }
 
   // ---- code (the vCPU's blocks)
 
   /** A block was translated: add it to its pages; the first block on a page sets its code bit. */
   trackCode(b: C): void {
     for (const pn of b.pages) {
-      const r = this.record(pn);
-      const first = r.code.size === 0;
-      r.code.add(b);
-      if (first) for (const l of this.codeListeners) l(pn);
+      let set = this.codeByPage.get(pn);
+      if (set === undefined) {
+        set = new Set();
+        this.codeByPage.set(pn, set);
+        for (const l of this.codeListeners) l(pn);
+      }
+      set.add(b);
     }
   }
 
   /** A block left its cache (invalidated, replaced, flushed): take it off its pages. */
   untrackCode(b: C): void {
     for (const pn of b.pages) {
-      const r = this.pages.get(pn);
-      if (r === undefined) continue;
-      r.code.delete(b);
-      this.dropIfEmpty(pn, r);
+      const set = this.codeByPage.get(pn);
+      if (set === undefined) continue;
+      set.delete(b);
+      if (set.size === 0) this.codeByPage.delete(pn);
     }
   }
 
@@ -124,7 +135,7 @@ export class PageTracker<C extends TrackedCode = TrackedCode, E extends TrackedE
   trackEntry(e: E): void {
     this.lastProtected = 0;
     for (const base of e.pages) {
-      const r = this.record(Math.floor(base / PAGE_BYTES));
+      const r = this.entryRecord(Math.floor(base / PAGE_BYTES));
       r.entries.add(e);
       if (!r.eptProtected && this.ept.setWriteProtect(base, true)) {
         r.eptProtected = true;
@@ -137,14 +148,14 @@ export class PageTracker<C extends TrackedCode = TrackedCode, E extends TrackedE
   untrackEntry(e: E): void {
     for (const base of e.pages) {
       const pn = Math.floor(base / PAGE_BYTES);
-      const r = this.pages.get(pn);
+      const r = this.entriesByPage.get(pn);
       if (r === undefined) continue;
       r.entries.delete(e);
       if (r.entries.size === 0 && r.eptProtected) {
         r.eptProtected = false;
         if (this.ept.setWriteProtect(pn * PAGE_BYTES, false)) this.lastUnprotected++;
       }
-      this.dropIfEmpty(pn, r);
+      if (r.entries.size === 0 && !r.eptProtected) this.entriesByPage.delete(pn);
     }
   }
 
@@ -153,7 +164,7 @@ export class PageTracker<C extends TrackedCode = TrackedCode, E extends TrackedE
    * its entries, so stale entries are served. Returns true when the protection was lifted.
    */
   debugUnprotect(pn: number): boolean {
-    const r = this.pages.get(pn);
+    const r = this.entriesByPage.get(pn);
     if (r === undefined || !r.eptProtected) return false;
     r.eptProtected = false;
     this.ept.setWriteProtect(pn * PAGE_BYTES, false);
@@ -171,14 +182,13 @@ export class PageTracker<C extends TrackedCode = TrackedCode, E extends TrackedE
     this.lastCode = 0;
     this.lastEntries = 0;
     this.lastUnprotected = 0;
-    const r = this.pages.get(pn);
-    if (r === undefined) return;
     // Snapshots first: each invalidation edits the very sets we would iterate.
-    if (r.code.size > 0 && this.codeOwner !== null) {
+    const code = this.codeByPage.get(pn);
+    if (code !== undefined && this.codeOwner !== null) {
       const list = this.scratchCode;
       list.length = 0;
       const end = off + len;
-      for (const b of r.code) {
+      for (const b of code) {
         // The block's bytes on this page: [lo, hi).
         const first = b.pages[0] === pn;
         const start = b.hpa - Math.floor(b.hpa / PAGE_BYTES) * PAGE_BYTES;
@@ -190,7 +200,8 @@ export class PageTracker<C extends TrackedCode = TrackedCode, E extends TrackedE
       this.lastCode = list.length;
       list.length = 0;
     }
-    if (r.entries.size > 0 && this.entryOwner !== null) {
+    const r = this.entriesByPage.get(pn);
+    if (r !== undefined && r.entries.size > 0 && this.entryOwner !== null) {
       const list = this.scratchEntries;
       list.length = 0;
       for (const e of r.entries) list.push(e as E);
@@ -208,20 +219,17 @@ export class PageTracker<C extends TrackedCode = TrackedCode, E extends TrackedE
 
   /** Forget everything (the VM is torn down); lifts every EPT protection the tracker set. */
   clear(): void {
-    for (const [pn, r] of this.pages) if (r.eptProtected) this.ept.setWriteProtect(pn * PAGE_BYTES, false);
-    this.pages.clear();
+    for (const [pn, r] of this.entriesByPage) if (r.eptProtected) this.ept.setWriteProtect(pn * PAGE_BYTES, false);
+    this.entriesByPage.clear();
+    this.codeByPage.clear();
   }
 
-  private record(pn: number): PageRecord {
-    let r = this.pages.get(pn);
+  private entryRecord(pn: number): EntryRecord {
+    let r = this.entriesByPage.get(pn);
     if (r === undefined) {
-      r = new PageRecord();
-      this.pages.set(pn, r);
+      r = new EntryRecord();
+      this.entriesByPage.set(pn, r);
     }
     return r;
-  }
-
-  private dropIfEmpty(pn: number, r: PageRecord): void {
-    if (r.code.size === 0 && r.entries.size === 0 && !r.eptProtected) this.pages.delete(pn);
   }
 }
