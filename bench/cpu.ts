@@ -1,35 +1,54 @@
 /**
- * npm run bench:cpu — guest MIPS of the vCPU on four kernels (tight add/sub/jnz loop,
- * memory copy, call/ret, sieve), and, where qemu-x86_64 (Debian qemu-user) is installed,
- * qemu's MIPS on the same code built as a static Linux binary, with the ratio.
- * Prints a table, then one JSON line.
+ * npm run bench:cpu — guest MIPS at steady state on four kernels (tight add/sub/jnz loop, memory
+ * copy, call/ret, sieve), measured the same way for qemu-x86_64 (Debian qemu-user) and for us:
+ *
+ *   steady-state MIPS = (insns(long) - insns(short)) / (time(long) - time(short))
+ *
+ * where short and long are the same program with a smaller and a larger outer count, so start-up
+ * (qemu's process and translation, our assembly, translation and V8 warm-up) cancels out. Times
+ * are CPU time (user + system: this process's for ours, the child's from `times` for qemu), so
+ * other load on a shared host disturbs them less than wall time; each is the best of 3 runs.
+ * qemu's long run retires at least 1 G guest instructions.
+ *
+ * Ours runs three ways: through the `Machine` as the CLI runs it (`runToEnd`), through the
+ * `Machine` as the Worker runs it (`run(20_000)` chunks, host.ts CHUNK_INSNS), and the bare vCPU
+ * (`vcpu.run` until hlt), so the cost of the machine's scheduling shows beside the vCPU's.
+ * Instruction counts come from our runs (the kernels are linear in their outer count; qemu
+ * runs the same instructions, its exit syscall differs from our hlt by a constant that cancels).
+ * Prints a table, then one JSON line. Timings are host-dependent: nothing here is a test.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { asmMachine } from '../src/core/cpu/asmTest';
+import { buildMachine, DEFAULT_MACHINE_CONFIG, type Machine } from '../src/core/machine';
 
 interface Kernel {
   name: string;
-  /** Body in Intel syntax; runs `iters` times; leaves its instruction count per iteration in `perIter`. */
-  setup: string;
+  /** Setup for an outer count `n` (Intel syntax, our assembler's dialect). */
+  setup: (n: number) => string;
   body: string;
-  iters: number;
-  /** Guest instructions retired per outer iteration (for qemu's MIPS). */
-  perIter: number;
+  /** Outer counts [short, long] for our runs and for qemu's (qemu's long >= 1 G instructions). */
+  ours: [number, number];
+  qemu: [number, number];
 }
 
-const N = 20_000_000;
 const kernels: Kernel[] = [
-  { name: 'tight add/sub/jnz', setup: `mov rcx, ${N}\nxor eax, eax\nmov rbx, 3`, body: 'l1: add rax, rbx\nsub rcx, 1\njnz l1', iters: N, perIter: 3 },
   {
-    name: 'memory copy (8 B/iter)', setup: 'mov r8, 400\nxor eax, eax', iters: 400 * 8192, perIter: 0,
+    name: 'tight add/sub/jnz', setup: (n) => `mov rcx, ${n}\nxor eax, eax\nmov rbx, 3`,
+    body: 'l1: add rax, rbx\nsub rcx, 1\njnz l1', ours: [12_000_000, 60_000_000], qemu: [80_000_000, 400_000_000],
+  },
+  {
+    name: 'memory copy (8 B/iter)', setup: (n) => `mov r8, ${n}\nxor eax, eax`, ours: [400, 2000], qemu: [5000, 25_000],
     body: `outer2: lea rsi, [rel 0x400000]\nlea rdi, [rel 0x600000]\nmov rcx, 8192\nl2: mov rax, [rsi]\nmov [rdi], rax\nadd rsi, 8\nadd rdi, 8\nsub rcx, 1\njnz l2\nsub r8, 1\njnz outer2`,
   },
-  { name: 'call/ret', setup: 'mov rcx, 3000000', body: 'l3: call f3\nsub rcx, 1\njnz l3\njmp done3\nf3: add rax, 1\nret\ndone3:', iters: 3000000, perIter: 5 },
   {
-    name: 'sieve (65536)', setup: 'mov r9, 40', iters: 40, perIter: 0,
+    name: 'call/ret', setup: (n) => `mov rcx, ${n}`, ours: [1_200_000, 6_000_000], qemu: [40_000_000, 200_000_000],
+    body: 'l3: call f3\nsub rcx, 1\njnz l3\njmp done3\nf3: add rax, 1\nret\ndone3:',
+  },
+  {
+    name: 'sieve (65536)', setup: (n) => `mov r9, ${n}`, ours: [40, 200], qemu: [300, 1500],
     body: `outer4: lea rdi, [rel 0x400000]
 mov rcx, 65536
 xor eax, eax
@@ -54,65 +73,165 @@ jnz outer4`,
   },
 ];
 
-function mips(insns: number, ms: number): number { return insns / ms / 1000; }
+const REPEATS = 3;
+/** The Worker's chunk at speed "max" (src/worker/host.ts CHUNK_INSNS). */
+const WORKER_CHUNK = 20_000;
 
-function runOurs(k: Kernel): { insns: number; ms: number } {
-  const src = `${k.setup}\n${k.body}\nhlt`;
-  const m = asmMachine(src);
-  const v = m.vcpu;
-  // warm-up: translate and let V8 optimise (run a slice, then reset the program)
-  const t0 = performance.now();
-  for (;;) {
-    const e = v.run(50_000_000);
-    if (e.reason === 'hlt' || e.reason === 'stop') {
-      if (e.reason === 'stop') throw new Error(`${k.name}: ${e.stop?.message}`);
-      break;
-    }
-  }
-  const ms = performance.now() - t0;
-  return { insns: v.retired, ms };
+interface Run { insns: number; ms: number }
+type Path = 'machineCli' | 'machineWorker' | 'bare';
+
+function program(k: Kernel, n: number): string {
+  return `_start:\n${k.setup(n)}\n${k.body}\nhlt`;
 }
 
-function qemuAvailable(): string | null {
+/** CPU time of this process in ms (all its threads: V8's compiler and GC threads included). */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+function runBare(src: string): Run {
+  const v = asmMachine(src).vcpu;
+  const t0 = cpuMs();
+  for (;;) {
+    const e = v.run(1_000_000_000);
+    if (e.reason === 'hlt') break;
+    if (e.reason === 'stop') throw new Error(`bare vCPU: ${e.stop?.message}`);
+  }
+  return { insns: v.retired, ms: cpuMs() - t0 };
+}
+
+function buildForBench(src: string): Machine {
+  const built = buildMachine(src, { ...DEFAULT_MACHINE_CONFIG, maxInsns: 4_000_000_000 }, 'bench.s');
+  if (!built.ok) throw new Error(built.diagnostics.map((d) => d.message).join('\n'));
+  return built.machine;
+}
+
+function finish(m: Machine, t0: number): Run {
+  const ms = cpuMs() - t0;
+  const stop = m.stopInfo();
+  if (stop?.reason !== 'halted') throw new Error(`machine: ${stop?.reason}: ${stop?.message}`);
+  return { insns: m.counters().retired, ms };
+}
+
+function runMachine(src: string, worker: boolean): Run {
+  const m = buildForBench(src);
+  const t0 = cpuMs();
+  if (worker) { while (!m.stopInfo()) m.run(WORKER_CHUNK); } else m.runToEnd();
+  return finish(m, t0);
+}
+
+function runOurs(path: Path, src: string): Run {
+  return path === 'bare' ? runBare(src) : runMachine(src, path === 'machineWorker');
+}
+
+/** Best (least disturbed) of REPEATS runs. */
+function best(f: () => Run): Run {
+  let b = f();
+  for (let i = 1; i < REPEATS; i++) { const r = f(); if (r.ms < b.ms) b = r; }
+  return b;
+}
+
+/** Steady-state MIPS from a short and a long run. */
+function steady(short: Run, long: Run): number {
+  return (long.insns - short.insns) / (long.ms - short.ms) / 1000;
+}
+
+function qemuPath(): string | null {
   const r = spawnSync('sh', ['-c', 'command -v qemu-x86_64'], { encoding: 'utf8' });
   return r.status === 0 ? r.stdout.trim() : null;
 }
 
-function runQemu(qemu: string, k: Kernel, insns: number): number | null {
-  // Static Linux binary: the same body, then exit(0). Intel syntax through GNU as.
+/** Build the kernel as a static Linux binary (GNU as, Intel syntax); null without binutils. */
+function qemuBinary(k: Kernel, n: number): string | null {
   const dir = mkdtempSync(join(tmpdir(), 'bench-cpu-'));
-  // GNU as wants `byte ptr [..]` where our assembler takes `byte [..]`.
   const body = k.body.replace(/\[rel 0x400000\]/g, '[rip + buf4]').replace(/\[rel 0x600000\]/g, '[rip + buf6]')
     .replace(/\b(byte|word|dword|qword) \[/g, '$1 ptr [');
-  const s = `.intel_syntax noprefix\n.globl _start\n.text\n_start:\n${k.setup}\n${body}\nmov eax, 60\nxor edi, edi\nsyscall\n.bss\n.align 4096\nbuf4: .skip 0x200000\nbuf6: .skip 0x200000\n`;
+  const s = `.intel_syntax noprefix\n.globl _start\n.text\n_start:\n${k.setup(n)}\n${body}\nmov eax, 60\nxor edi, edi\nsyscall\n.bss\n.align 4096\nbuf4: .skip 0x200000\nbuf6: .skip 0x200000\n`;
   writeFileSync(join(dir, 'k.s'), s);
   try {
     execFileSync('as', ['-o', join(dir, 'k.o'), join(dir, 'k.s')]);
     execFileSync('ld', ['-static', '-o', join(dir, 'k'), join(dir, 'k.o')]);
-    const t0 = performance.now();
-    execFileSync(qemu, [join(dir, 'k')]);
-    return mips(insns, performance.now() - t0);
+    return join(dir, 'k');
   } catch {
     return null;
   }
 }
 
-const qemu = qemuAvailable();
-const rows: Array<{ kernel: string; insns: number; ms: number; mips: number; qemuMips: number | null; ratio: number | null }> = [];
-for (const k of kernels) {
-  runOurs(k); // warm-up run (JIT of the generated blocks)
-  // Best of 3: the host may be shared, the minimum is the least disturbed run.
-  let best = runOurs(k);
-  for (let i = 0; i < 2; i++) { const r = runOurs(k); if (r.ms < best.ms) best = r; }
-  const { insns, ms } = best;
-  const q = qemu ? runQemu(qemu, k, insns) : null;
-  const ours = mips(insns, ms);
-  rows.push({ kernel: k.name, insns, ms: Math.round(ms), mips: Math.round(ours * 10) / 10, qemuMips: q === null ? null : Math.round(q), ratio: q === null ? null : Math.round((ours / q) * 1000) / 1000 });
+/** qemu's CPU time (user + system, ms) for one run of `bin`, from the shell's `times`. */
+function timeQemu(qemu: string, bin: string): number {
+  const out = execFileSync('bash', ['-c', '"$0" "$1" && times', qemu, bin], { encoding: 'utf8' });
+  const child = out.trim().split('\n').at(-1) ?? '';
+  const secs = [...child.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+  if (secs.length !== 2) throw new Error(`cannot read qemu's CPU time from: ${out}`);
+  return (secs[0]! + secs[1]!) * 1000;
 }
 
-console.log('kernel                      guest insns       ms      MIPS   qemu MIPS   ratio');
-for (const r of rows) {
-  console.log(`${r.kernel.padEnd(26)} ${String(r.insns).padStart(12)} ${String(r.ms).padStart(8)} ${String(r.mips).padStart(9)} ${String(r.qemuMips ?? '-').padStart(11)} ${String(r.ratio ?? '-').padStart(7)}`);
+interface Row {
+  kernel: string;
+  /** Guest instructions per outer iteration (from our runs). */
+  perOuter: number;
+  qemuMips: number | null;
+  qemuLongInsns: number | null;
+  machineCliMips: number;
+  machineWorkerMips: number;
+  bareMips: number;
+  /** machine (CLI) / qemu, bare / qemu, machine (CLI) / bare. */
+  cliToQemu: number | null;
+  bareToQemu: number | null;
+  cliToBare: number;
 }
+
+const round = (v: number, d: number): number => Math.round(v * 10 ** d) / 10 ** d;
+
+const qemu = qemuPath();
+const rows: Row[] = [];
+for (const k of kernels) {
+  const [nS, nL] = k.ours;
+  const srcS = program(k, nS), srcL = program(k, nL);
+  const mipsOf: Record<Path, number> = { machineCli: 0, machineWorker: 0, bare: 0 };
+  let perOuter = 0, baseInsns = 0;
+  for (const path of ['bare', 'machineCli', 'machineWorker'] as const) {
+    runOurs(path, srcS); // warm-up: V8 compiles the dispatcher and accessors once per process
+    const s = best(() => runOurs(path, srcS)), l = best(() => runOurs(path, srcL));
+    const po = (l.insns - s.insns) / (nL - nS);
+    if (path === 'bare') { perOuter = po; baseInsns = s.insns - po * nS; }
+    // The same loop retires the same instructions on every path (the machine also counts the
+    // final hlt, which it emulates).
+    else if (po !== perOuter) throw new Error(`${k.name}: ${path} retires ${po} instructions per outer iteration, the bare vCPU ${perOuter}`);
+    mipsOf[path] = steady(s, l);
+  }
+  let qemuMips: number | null = null, qemuLongInsns: number | null = null;
+  const [qS, qL] = k.qemu;
+  const binS = qemu ? qemuBinary(k, qS) : null, binL = qemu ? qemuBinary(k, qL) : null;
+  if (qemu && binS && binL) {
+    timeQemu(qemu, binS);
+    const tS = Math.min(...Array.from({ length: REPEATS }, () => timeQemu(qemu, binS)));
+    const tL = Math.min(...Array.from({ length: REPEATS }, () => timeQemu(qemu, binL)));
+    qemuLongInsns = baseInsns + perOuter * qL;
+    qemuMips = (perOuter * (qL - qS)) / (tL - tS) / 1000;
+  }
+  rows.push({
+    kernel: k.name, perOuter, qemuMips: qemuMips === null ? null : round(qemuMips, 0), qemuLongInsns,
+    machineCliMips: round(mipsOf.machineCli, 1), machineWorkerMips: round(mipsOf.machineWorker, 1), bareMips: round(mipsOf.bare, 1),
+    cliToQemu: qemuMips === null ? null : round(mipsOf.machineCli / qemuMips, 3),
+    bareToQemu: qemuMips === null ? null : round(mipsOf.bare / qemuMips, 3),
+    cliToBare: round(mipsOf.machineCli / mipsOf.bare, 3),
+  });
+}
+
+const cols: Array<[string, number, (r: Row) => string]> = [
+  ['kernel', 24, (r) => r.kernel],
+  ['qemu MIPS', 10, (r) => String(r.qemuMips ?? '-')],
+  ['machine CLI', 12, (r) => String(r.machineCliMips)],
+  ['machine Worker', 15, (r) => String(r.machineWorkerMips)],
+  ['bare vCPU', 10, (r) => String(r.bareMips)],
+  ['CLI/qemu', 9, (r) => String(r.cliToQemu ?? '-')],
+  ['bare/qemu', 10, (r) => String(r.bareToQemu ?? '-')],
+  ['CLI/bare', 9, (r) => String(r.cliToBare)],
+];
+console.log('steady-state guest MIPS: (insns(long) - insns(short)) / (t(long) - t(short)), t = CPU time, best of 3');
+console.log(cols.map(([h, w], i) => (i === 0 ? h.padEnd(w) : h.padStart(w))).join(' '));
+for (const r of rows) console.log(cols.map(([, w, f], i) => (i === 0 ? f(r).padEnd(w) : f(r).padStart(w))).join(' '));
 if (!qemu) console.log('qemu-x86_64 not installed (Debian package qemu-user): no qemu comparison');
-console.log(JSON.stringify({ bench: 'cpu', qemu: qemu ?? null, results: rows }));
+console.log(JSON.stringify({ bench: 'cpu', method: 'steady-state from a short and a long run, CPU time, best of 3', qemu: qemu ?? null, results: rows }));
