@@ -21,7 +21,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { asmMachine } from '../src/core/cpu/asmTest';
+import { asmMachine } from '../src/test/asmTest';
 import { buildMachine, DEFAULT_MACHINE_CONFIG, type Machine } from '../src/core/machine';
 
 interface Kernel {

@@ -3,9 +3,9 @@
  * #GP(0), or #SS(0) when it references SS (an RSP/RBP-based operand, an implicit stack access).
  */
 import { describe, expect, it } from 'vitest';
-import { asmMachine, symbolOf } from './asmTest';
+import { asmMachine, symbolOf } from '../../test/asmTest';
 import { assemble } from '../asm';
-import { HANDLER_BASE, IDT_BASE, PML4_ADDR, runUntilHalt, TSS_BASE, type TestMachine } from './testEnv';
+import { HANDLER_BASE, IDT_BASE, PML4_ADDR, runUntilHalt, TSS_BASE, type TestMachine } from '../../test/testEnv';
 
 const IST1_TOP = 0x80000;
 const NC = '0x8000000000001000';

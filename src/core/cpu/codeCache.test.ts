@@ -5,8 +5,8 @@
  * by time.
  */
 import { describe, expect, it } from 'vitest';
-import { asmMachine } from './asmTest';
-import { createTestMachine, runUntilHalt } from './testEnv';
+import { asmMachine } from '../../test/asmTest';
+import { createTestMachine, runUntilHalt } from '../../test/testEnv';
 
 const run = (src: string, max = 2_000_000) => {
   const m = asmMachine(src);

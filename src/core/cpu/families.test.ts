@@ -1,7 +1,7 @@
 /** Per-family instruction tests; expected values computed from the SDM definitions. */
 import { describe, expect, it } from 'vitest';
-import { asmMachine } from './asmTest';
-import { runUntilHalt } from './testEnv';
+import { asmMachine } from '../../test/asmTest';
+import { runUntilHalt } from '../../test/testEnv';
 
 const CF = 1, PF = 4, ZF = 0x40, SF = 0x80, OF = 0x800;
 function run(src: string, max = 1_000_000) {

@@ -3,8 +3,8 @@
  * completes each element with `completeStringIo`.
  */
 import { describe, expect, it } from 'vitest';
-import { asmMachine } from './asmTest';
-import { HANDLER_BASE, runUntilHalt } from './testEnv';
+import { asmMachine } from '../../test/asmTest';
+import { HANDLER_BASE, runUntilHalt } from '../../test/testEnv';
 
 describe('INS/OUTS exit per element and are completed by the VMM', () => {
   it('outsb exits with port, size, direction and the byte read from [rsi], and has no effect until completed', () => {

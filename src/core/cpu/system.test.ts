@@ -1,7 +1,7 @@
 /** Privilege transitions, exceptions, paging/TLB, exits and interrupts. */
 import { describe, expect, it } from 'vitest';
-import { asmMachine } from './asmTest';
-import { HANDLER_BASE, IDT_BASE, runUntilHalt, STACK_TOP } from './testEnv';
+import { asmMachine } from '../../test/asmTest';
+import { HANDLER_BASE, IDT_BASE, runUntilHalt, STACK_TOP } from '../../test/testEnv';
 
 const IF = 0x200;
 

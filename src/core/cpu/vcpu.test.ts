@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { asmMachine } from './asmTest';
-import { HANDLER_BASE, runUntilHalt, STACK_TOP } from './testEnv';
+import { asmMachine } from '../../test/asmTest';
+import { HANDLER_BASE, runUntilHalt, STACK_TOP } from '../../test/testEnv';
 
 const run = (src: string, max = 100000) => {
   const m = asmMachine(src);

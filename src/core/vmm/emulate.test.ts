@@ -4,7 +4,7 @@ import type { AccessKind } from '../events';
 import { InstructionCache } from './icache';
 import { Vmm } from './exitPath';
 import { getaddflags, getcc, PSL_AF, PSL_C, PSL_D, PSL_N, PSL_PF, PSL_V, PSL_Z, RFLAGS_STATUS_BITS } from './emulate';
-import { CODE, IORAM_BASE, STACK_TOP, TestGuest, type FakeVcpu } from './testkit';
+import { CODE, IORAM_BASE, STACK_TOP, TestGuest, type FakeVcpu } from '../../test/vmmTestkit';
 
 const M = IORAM_BASE;
 const RAX = 0, RCX = 1, RDX = 2, RSP = 4, RSI = 6, RDI = 7;

@@ -4,7 +4,7 @@ import { MiB, GiB, gla2gpa, newWalkResult } from '../mem';
 import type { AccessKind, Strategy } from '../events';
 import { InstructionCache } from './icache';
 import { Vmm, cloneExitEvent } from './exitPath';
-import { CODE, IORAM_BASE, TestGuest, type FakeVcpu } from './testkit';
+import { CODE, IORAM_BASE, TestGuest, type FakeVcpu } from '../../test/vmmTestkit';
 
 const cost = costPreset('skylake-2020');
 /** mov dword [rax], ecx */

@@ -4,7 +4,7 @@
  * bytes and never the instruction's length).
  */
 import { describe, expect, it } from 'vitest';
-import { Prng } from '../../core/cpu/differential/prng';
+import { Prng } from '../differential/prng';
 import { generateProgram } from './generator';
 import { randomMmioInsn } from './mmioInsn';
 import { prepare } from './runner';

@@ -18,7 +18,7 @@
  * generator knows the dynamic order of all mutations and the value of every patched field.
  */
 import { hexLiteral } from '../../core/hex';
-import { Prng } from '../../core/cpu/differential/prng';
+import { Prng } from '../differential/prng';
 import {
   IO_STAGING, IO_WINDOWS, RAM_SCRATCH, RAM_SCRATCH_SIZE, SCRATCH, SIZE_KW, mayChangeFlags, randomMmioInsn, signed,
   type Field, type MmioInsn, type Owner,

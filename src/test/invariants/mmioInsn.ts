@@ -10,7 +10,7 @@
  * byte the one before ModRM. Prefixes (66, REX) sit in front and do not move these.
  */
 import { hexLiteral } from '../../core/hex';
-import type { Prng } from '../../core/cpu/differential/prng';
+import type { Prng } from '../differential/prng';
 
 export type Width = 1 | 2 | 4 | 8;
 /** Which vCPU of its VM executes the instruction: each owns IORAM windows (no races). */

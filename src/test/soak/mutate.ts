@@ -6,7 +6,7 @@
  * written to be hostile (random bytes as code, jumps into data or unmapped memory, stack and
  * page-table smashing, self-modifying loops, huge `times`, deep expressions, odd characters).
  */
-import type { Prng } from '../../core/cpu/differential/prng';
+import type { Prng } from '../differential/prng';
 
 export interface HostileProgram {
   source: string;

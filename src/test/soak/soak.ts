@@ -20,15 +20,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCommand } from '../../cli/run';
-import { diffCase } from '../../core/cpu/differential/compare';
-import { generateCases, type DiffCase } from '../../core/cpu/differential/generator';
-import { nativeUnavailable, runNative, unsupportedTemplates, type CaseResult } from '../../core/cpu/differential/native';
-import { caseProgram, programmable } from '../../core/cpu/differential/program';
-import { createVcpuRunner } from '../../core/cpu/differential/vcpuRun';
+import { diffCase } from '../differential/compare';
+import { generateCases, type DiffCase } from '../differential/generator';
+import { nativeUnavailable, runNative, unsupportedTemplates, type CaseResult } from '../differential/native';
+import { caseProgram, programmable } from '../differential/program';
+import { createVcpuRunner } from '../differential/vcpuRun';
 import { loadScenarios } from '../../scenarios/loadFromDisk';
 import { generateProgram } from '../invariants/generator';
 import { describeFailures, runStress } from '../invariants/stress';
-import { Prng } from '../../core/cpu/differential/prng';
+import { Prng } from '../differential/prng';
 import { hostileProgram, type HostileProgram } from './mutate';
 
 interface Args { seed: number; only: string | null; differential: number; stress: number; hostile: number }

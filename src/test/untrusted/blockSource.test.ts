@@ -24,9 +24,9 @@ import { PREDEFINED_SYMBOLS, PROGRAM_ORIGIN } from '../../core/guestAbi';
 import { generateProgram } from '../invariants/generator';
 import { genBlock } from '../../core/cpu/codegen';
 import { type DInsn, decodeBlock } from '../../core/cpu/decode';
-import { DEFAULT_SEED, generateCases } from '../../core/cpu/differential/generator';
-import { caseProgram, programmable } from '../../core/cpu/differential/program';
-import { createTestMachine, runUntilHalt, type TestMachine } from '../../core/cpu/testEnv';
+import { DEFAULT_SEED, generateCases } from '../differential/generator';
+import { caseProgram, programmable } from '../differential/program';
+import { createTestMachine, runUntilHalt, type TestMachine } from '../testEnv';
 
 const KEYWORDS = new Set(['return', 'function', 'let', 'try', 'catch', 'throw', 'if', 'else', 'for', 'continue', 'break', 'while', 'do', 'switch', 'case', 'default', 'true', 'false', 'null', 'undefined']);
 /** The generated function's name, parameters and locals (codegen.ts genBlock's template). */

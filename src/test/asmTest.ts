@@ -1,5 +1,5 @@
 /** Test helper: assemble an Intel-syntax snippet (src/core/asm) into a ready test vCPU. */
-import { assemble } from '../asm';
+import { assemble } from '../core/asm';
 import { CODE_ADDR, createTestMachine, type TestMachine } from './testEnv';
 
 export function asmMachine(source: string, opts: { origin?: number; ramSize?: number } = {}): TestMachine {

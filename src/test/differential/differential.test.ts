@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { assemble } from '../../asm/index.ts';
-import { buildMachine } from '../../machine.ts';
-import { Decoder, DecoderOptions, Formatter, FormatterSyntax, Instruction } from '../../iced.ts';
+import { assemble } from '../../core/asm/index.ts';
+import { buildMachine } from '../../core/machine.ts';
+import { Decoder, DecoderOptions, Formatter, FormatterSyntax, Instruction } from '../../core/iced.ts';
 import { DEFAULT_SEED, type DiffCase, caseText, generateCases } from './generator.ts';
 import { CODE_ADDR, INITIAL_RSP, MEM_ADDR, MEM_SIZE } from './layout.ts';
 import { type CaseCode, type CaseResult, type NativeRun, nativeUnavailable, runNative, unsupportedTemplates } from './native.ts';

@@ -10,7 +10,7 @@
  * - `dirty` registers were written by an earlier instruction: their value is no longer known.
  * - `undef` are the flags currently undefined (SDM "Flags Affected").
  */
-import { hexLiteral } from '../../hex';
+import { hexLiteral } from '../../core/hex';
 import { GS_BASE, MEM_ADDR, MEM_SIZE, PAGE_CROSS, INITIAL_RSP, STACK_OFF } from './layout.ts';
 import { Prng } from './prng.ts';
 import { type FlagEffect, RSP, type RegOp, type Width, maskOf, ptrWord, regName, IF, RFLAGS_FIXED, DF } from './x86.ts';

@@ -4,7 +4,7 @@
  * halts. This is the path a program typed by a user takes: our assembler, the firmware, the
  * machine, the vCPU.
  */
-import { assemble } from '../../asm/index.ts';
+import { assemble } from '../../core/asm/index.ts';
 import type { DiffCase } from './generator.ts';
 import { GS_BASE, MEM_ADDR, MEM_SIZE } from './layout.ts';
 import { GPR64, IF, RSP } from './x86.ts';

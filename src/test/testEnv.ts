@@ -9,10 +9,10 @@
  *   IDT_BASE 0x50000, HANDLER_BASE 0x51000, GDT_BASE 0x52000, TSS_BASE 0x53000,
  *   stack [STACK_TOP - 0x10000, STACK_TOP), RSP0 (TSS) = KSTACK_TOP, code at CODE_ADDR.
  */
-import { type Ept, GuestRam, mapRamIdentity } from '../mem';
-import { PageTracker } from '../mem/pageTracker';
-import { CodeCache, Vcpu } from './vcpu';
-import type { VmExit } from './vmexit';
+import { type Ept, GuestRam, mapRamIdentity } from '../core/mem';
+import { PageTracker } from '../core/mem/pageTracker';
+import { CodeCache, Vcpu } from '../core/cpu/vcpu';
+import type { VmExit } from '../core/cpu/vmexit';
 
 export const CODE_ADDR = 0x100000;
 export const STACK_TOP = 0x90000;

@@ -4,17 +4,17 @@
  * page tables) with IORAM as its MMIO device. Exits are produced the way the vCPU would:
  * fault-like, RIP at the instruction, gla/gpa of the access.
  */
-import type { AccessKind } from '../events';
-import { IoRam, IORAM_BASE } from '../devices/ioram';
+import type { AccessKind } from '../core/events';
+import { IoRam, IORAM_BASE } from '../core/devices/ioram';
 import {
   CR0_PG, CR0_WP, CR4_PAE, EFER_LMA, EFER_LME, Ept, GuestRam, PageTableBuilder, gla2gpa,
   mapRamIdentity, newWalkResult, type GuestPageSize,
-} from '../mem';
-import type { SegName } from '../events';
-import { PageTracker } from '../mem/pageTracker';
-import type { ICachePages } from './icache';
-import type { VcpuPort, VmContext, VmExitPort } from './ports';
-import { mmioRouter } from './ports';
+} from '../core/mem';
+import type { SegName } from '../core/events';
+import { PageTracker } from '../core/mem/pageTracker';
+import type { ICachePages } from '../core/vmm/icache';
+import type { VcpuPort, VmContext, VmExitPort } from '../core/vmm/ports';
+import { mmioRouter } from '../core/vmm/ports';
 
 export { IORAM_BASE };
 

@@ -4,7 +4,7 @@
  * the flags it reads, defines and leaves undefined (x86.ts, from the SDM). A template returns
  * null when it cannot make a well-defined instruction in the current case.
  */
-import { hexLiteral } from '../../hex';
+import { hexLiteral } from '../../core/hex';
 import { CaseBuilder, type Insn, type MemOp, signed, value } from './builder.ts';
 import { GS_BASE, MEM_ADDR, MEM_SIZE, STACK_MAX_DELTA, STACK_MIN_DELTA, STACK_OFF } from './layout.ts';
 import {

@@ -3,7 +3,7 @@
  * reader can act on them: the case's assembly and bytes, its inputs, and per register, flag and
  * buffer range what was expected and what the vCPU produced.
  */
-import { hexBytes } from '../../hex';
+import { hexBytes } from '../../core/hex';
 import type { DiffCase } from './generator.ts';
 import { caseText } from './generator.ts';
 import { MEM_ADDR } from './layout.ts';
