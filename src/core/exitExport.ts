@@ -9,6 +9,7 @@
  * (Trace Event Format, "Timestamps" and "Nesting"; Perfetto json_utils CoerceToTs.)
  */
 import type { ExitEvent, StageName } from './events';
+import { hex } from './hex';
 
 /** One trace event of the JSON Object Format (the fields this export writes). */
 export interface TraceEvent {
@@ -115,8 +116,6 @@ function exitName(e: ExitEvent): string {
   if (e.reason === 'mmio') return `mmio ${e.icache === 'hit' ? '(hit)' : e.icache === 'miss' ? '(miss)' : ''}`.trim();
   return e.reason;
 }
-
-const hex = (v: number) => (v < 0 ? '-0x' + (-v).toString(16) : '0x' + v.toString(16));
 
 /** Columns of the exit-log CSV, in order. */
 export const EXIT_CSV_COLUMNS = [

@@ -12,6 +12,7 @@ import { DIRECTIVES, isNumericLabel, parse, type Item, type Operand, type Sectio
 import { closest } from './suggest';
 import { tables } from './tables';
 import type { AsmOptions, AsmResult, Diagnostic, LineMapEntry, Segment } from './index';
+import { hexLiteral } from '../hex';
 
 const MAX_PASSES = 40;
 const MAX_OUTPUT = 16 * 1024 * 1024;
@@ -216,7 +217,7 @@ export function assembleSource(source: string, options: AsmOptions): AsmResult {
             } else if (target >= pc()) {
               s.bytes.fill(cur === '.text' ? 0x90 : 0, Number(target - pc()));
             } else {
-              throw new AsmError(`org ${fmt(target)} is behind the current address ${fmt(pc())}`, it.expr.col);
+              throw new AsmError(`org ${hexLiteral(target)} is behind the current address ${hexLiteral(pc())}`, it.expr.col);
             }
             break;
           }
@@ -257,7 +258,7 @@ export function assembleSource(source: string, options: AsmOptions): AsmResult {
               for (const v of it.values) {
                 if ('bytes' in v) { for (const b of v.bytes) out.push(b); continue; }
                 const x = ev(v.expr, at + BigInt(out.length)).value;
-                if (!fitsData(x, it.width)) throw new AsmError(`value ${fmt(x)} does not fit in ${it.width * 8} bits`, v.expr.col);
+                if (!fitsData(x, it.width)) throw new AsmError(`value ${hexLiteral(x)} does not fit in ${it.width * 8} bits`, v.expr.col);
                 let u = BigInt.asUintN(it.width * 8, x);
                 for (let i = 0; i < it.width; i++) { out.push(Number(u & 0xffn)); u >>= 8n; }
               }
@@ -354,7 +355,6 @@ function fitsData(v: bigint, width: number): boolean {
   return v >= -(1n << (bits - 1n)) && v < 1n << bits;
 }
 
-function fmt(v: bigint): string { return v < 0n ? `-0x${(-v).toString(16)}` : `0x${v.toString(16)}`; }
 
 function sameValues(a: Map<string, bigint>, b: Map<string, bigint>): boolean {
   if (a.size !== b.size) return false;

@@ -8,7 +8,7 @@ import { genBlock } from './codegen';
 import { decodeBlock, type DInsn } from './decode';
 import { VcpuSystem } from './system';
 import { RAN_OFF } from './vcpuState';
-import { hex } from './x86';
+import { hex } from '../hex';
 
 export abstract class VcpuBlocks extends VcpuSystem {
   private decodeBuf: DInsn[] = [];

@@ -11,7 +11,8 @@ import { ssOf } from './memory';
 import { VcpuStrings } from './strings';
 import { EXIT, FAULT } from './vcpuState';
 import type { VmExit } from './vmexit';
-import { BP, CANON, CR0_PE, CR0_PG, CR0_WP, CR4_PAE, CR4_PGE, CR4_TSD, DB, EFER_LMA, EFER_LME, EFER_NXE, EFER_SCE, GP, hex, MSR, msrIntercepted, NP, toU64, TWO32, UD } from './x86';
+import { BP, CANON, CR0_PE, CR0_PG, CR0_WP, CR4_PAE, CR4_PGE, CR4_TSD, DB, EFER_LMA, EFER_LME, EFER_NXE, EFER_SCE, GP, MSR, msrIntercepted, NP, toU64, TWO32, UD } from './x86';
+import { hex } from '../hex';
 
 export abstract class VcpuSystem extends VcpuStrings {
 

@@ -13,7 +13,7 @@ import { IF } from './flags';
 import { VcpuBlocks } from './blocks';
 import { EXIT, FAULT, RAN_OFF, type VcpuOptions } from './vcpuState';
 import type { VmExit } from './vmexit';
-import { hex } from './x86';
+import { hex } from '../hex';
 
 export { VmExit } from './vmexit';
 export { CodeCache } from './codeCache';

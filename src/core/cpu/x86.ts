@@ -43,6 +43,3 @@ export const CANON = 2 ** 47;
 export const TWO32 = 4294967296;
 
 export function toU64(lo: number, hi: number): bigint { return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0); }
-export function hex(v: number): string {
-  return v < 0 ? '-0x' + (-v).toString(16) : '0x' + v.toString(16);
-}

@@ -164,11 +164,6 @@ export class InstructionCache {
     this.vms.clear();
   }
 
-  /** Reset the counters (not the contents). */
-  resetCounters(): void {
-    Object.assign(this.counters, newICacheCounters());
-  }
-
   /** The entry for (vm, rip, cr3) without counting: tests and the UI. */
   peek(vm: number, rip: number, cr3: number): ICacheEntry | null {
     const b = icacheHash(vm, rip, cr3) % this.buckets;
