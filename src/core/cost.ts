@@ -340,18 +340,24 @@ export function decodeCycles(length: number, m: CostModel, units?: CostUnits): n
   return m.decodeBase + length * m.decodePerByte;
 }
 
-/** Inserting a cache entry and write-protecting `newlyProtectedPages` pages (+ one INVEPT). */
-export function icacheInsertCycles(newlyProtectedPages: number, m: CostModel, units?: CostUnits): number {
+/** Inserting one instruction-cache entry (allocation, copy of the record, hash and reverse-map links). */
+export function insertEntryCycles(m: CostModel, units?: CostUnits): number {
+  if (units) units.icacheInsert++;
+  return m.icacheInsert;
+}
+
+/** Write-protecting `pages` guest pages in the EPT, and one INVEPT when any was protected. */
+export function protectPagesCycles(pages: number, m: CostModel, units?: CostUnits): number {
   if (units) {
-    units.icacheInsert++;
-    units.eptProtectPage += newlyProtectedPages;
-    if (newlyProtectedPages > 0) units.invept++;
+    units.eptProtectPage += pages;
+    if (pages > 0) units.invept++;
   }
-  return (
-    m.icacheInsert +
-    newlyProtectedPages * m.eptProtectPage +
-    (newlyProtectedPages > 0 ? m.invept : 0)
-  );
+  return pages * m.eptProtectPage + (pages > 0 ? m.invept : 0);
+}
+
+/** Inserting a cache entry and write-protecting `newlyProtectedPages` pages: the two above. */
+export function icacheInsertCycles(newlyProtectedPages: number, m: CostModel, units?: CostUnits): number {
+  return insertEntryCycles(m, units) + protectPagesCycles(newlyProtectedPages, m, units);
 }
 
 /**

@@ -53,7 +53,9 @@ export const EXIT_REASONS: readonly ExitReason[] = [
 /** The stages of the VMM's handling of an exit, in the order they run. */
 export type StageName =
   | 'exit' // hardware VM exit + entry round trip
-  | 'icache' // instruction-cache lookup (and insert on a miss)
+  | 'icache' // instruction-cache lookup
+  | 'insert' // a miss: the decoded record inserted into the cache
+  | 'protect' // a miss: the pages the new entry depends on write-protected in the EPT (+ INVEPT)
   | 'walk' // gla2gpa: guest page walk with every reference through the EPT
   | 'fetch' // map the page(s) and copy up to 15 bytes
   | 'decode' // decode into the vie record
@@ -110,7 +112,13 @@ export interface CycleCounters {
   fetch: number;
   decode: number;
   emulate: number;
+  /** The instruction cache's whole cost: lookup + insert + protect + invalidate. */
   icache: number;
+  /** Its parts: lookups, inserts on a miss, write-protecting pages for new entries, write-protect faults' invalidations. */
+  lookup: number;
+  insert: number;
+  protect: number;
+  invalidate: number;
 }
 
 export interface ICacheCounters {

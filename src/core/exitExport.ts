@@ -36,6 +36,8 @@ export const TRACE_STAGE_NAME: Record<StageName, string> = {
   walk: 'walk',
   fetch: 'fetch',
   decode: 'decode',
+  insert: 'insert',
+  protect: 'write-protect',
   emulate: 'emulate',
   invalidate: 'invalidate',
   device: 'device',

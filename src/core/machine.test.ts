@@ -28,6 +28,19 @@ describe('machine', () => {
     expect(m.counters()).toMatchObject({ retired: 3, exits: { total: 2, byReason: { mmio: 1, hlt: 1 } } });
   });
 
+  it('accounts the cost of the cache in its parts: lookup + insert + write-protect + invalidate = icache, within the total', () => {
+    const src = '_start:\n  mov rbx, IORAM_BASE\n  mov ecx, 3\nagain:\n  mov [rbx], ecx\n  dec ecx\n  jnz again\n  mov byte [patch], 0x90\npatch:\n  nop\n  hlt\n';
+    const m = machine(src, { strategy: 'icache' });
+    m.runToEnd();
+    const c = m.counters().cycles;
+    expect(c.lookup).toBeGreaterThan(0);
+    expect(c.insert).toBeGreaterThan(0);
+    expect(c.protect).toBeGreaterThan(0);
+    expect(c.invalidate).toBeGreaterThan(0);
+    expect(c.icache).toBe(c.lookup + c.insert + c.protect + c.invalidate);
+    expect(c.total).toBe(c.guest + c.exit + c.walk + c.fetch + c.decode + c.emulate + c.icache);
+  });
+
   it('predicts exits of hlt, I/O and cpuid lines, not of an MSR access that may not be intercepted', () => {
     const m = machine('_start:\n  mov ecx, MSR_EFER\n  rdmsr\n  wrmsr\n  cpuid\n  out DEBUG_PORT, al\n  hlt\n');
     expect(m.predictedExitLines()).toEqual([5, 6, 7]);

@@ -190,7 +190,7 @@ export class Machine {
   private exitSeq = 0;
   /** Exits per reason, in the order reasons first occurred (a Map: no per-exit keyed stores). */
   private readonly exitsByReason = new Map<ExitReason, number>();
-  private readonly cycles: CycleCounters = { total: 0, guest: 0, exit: 0, walk: 0, fetch: 0, decode: 0, emulate: 0, icache: 0 };
+  private readonly cycles: CycleCounters = { total: 0, guest: 0, exit: 0, walk: 0, fetch: 0, decode: 0, emulate: 0, icache: 0, lookup: 0, insert: 0, protect: 0, invalidate: 0 };
   private hostNsTotal = 0;
   /**
    * Host time is measured (performance.now around the VMM) for every exit while someone
@@ -528,7 +528,10 @@ export class Machine {
         case 'walk': this.cycles.walk += s.cycles; break;
         case 'fetch': this.cycles.fetch += s.cycles; break;
         case 'decode': this.cycles.decode += s.cycles; break;
-        case 'icache': case 'invalidate': this.cycles.icache += s.cycles; break;
+        case 'icache': this.cycles.icache += s.cycles; this.cycles.lookup += s.cycles; break;
+        case 'insert': this.cycles.icache += s.cycles; this.cycles.insert += s.cycles; break;
+        case 'protect': this.cycles.icache += s.cycles; this.cycles.protect += s.cycles; break;
+        case 'invalidate': this.cycles.icache += s.cycles; this.cycles.invalidate += s.cycles; break;
         default: this.cycles.emulate += s.cycles;
       }
     }

@@ -6,7 +6,7 @@ const counters = (exits: number): Counters => ({
   retired: exits * 10,
   exits: { total: exits, byReason: { mmio: exits } },
   icache: { lookups: exits, hits: Math.max(0, exits - 1), misses: 1, inserts: 1, evictions: 0, invalidations: 0, wpFaults: 0 },
-  cycles: { total: 0, guest: 0, exit: 0, walk: 0, fetch: 0, decode: 0, emulate: 0, icache: 0 },
+  cycles: { total: 0, guest: 0, exit: 0, walk: 0, fetch: 0, decode: 0, emulate: 0, icache: 0, lookup: 0, insert: 0, protect: 0, invalidate: 0 },
   apicv: { virtualized: 0, cycles: 0 },
   hostNsPerExit: 0,
 });

@@ -167,8 +167,12 @@ describe('exit path: icache (the seed)', () => {
     g.poke(CODE, MOV_RAX_ECX);
     const miss = mmio(g, vmm, v);
     expect(miss.icache).toBe('miss');
-    expect(names(miss)).toEqual(['exit', 'icache', 'walk', 'fetch', 'decode', 'icache', 'emulate']);
-    expect(miss.stages[5].detail).toBe('insert, protect 5 pages');
+    expect(names(miss)).toEqual(['exit', 'icache', 'walk', 'fetch', 'decode', 'insert', 'protect', 'emulate']);
+    // The cache's cost in three parts: the lookup, the insert, and the EPT write-protection
+    // of the five pages the entry depends on (code + four table pages) with one INVEPT.
+    expect(miss.stages[1]).toMatchObject({ name: 'icache', cycles: cost.icacheLookup, detail: 'miss' });
+    expect(miss.stages[5]).toMatchObject({ name: 'insert', cycles: cost.icacheInsert });
+    expect(miss.stages[6]).toMatchObject({ name: 'protect', cycles: 5 * cost.eptProtectPage + cost.invept, detail: '5 pages + INVEPT' });
     expect(g.ept.isWriteProtected(CODE)).toBe(true);
     for (const t of g.pt.tablePages.slice(0, 1)) expect(g.ept.isWriteProtected(t)).toBe(true);
     v.rip = CODE;

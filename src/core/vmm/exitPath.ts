@@ -4,8 +4,8 @@
  * in one ExitEvent:
  *
  *   exit -> [icache lookup] -> walk (gla2gpa of RIP) -> fetch (<= 15 bytes, a second
- *   translation when they cross a page) -> decode (+ verify_gla) -> [icache insert] ->
- *   emulate -> advance RIP
+ *   translation when they cross a page) -> decode (+ verify_gla) -> [icache insert ->
+ *   write-protect the entry's pages] -> emulate -> advance RIP
  *
  * Strategies: 'none' (bhyve), 'icache' (the seed: a hit skips walk, fetch and
  * decode), 'decode-assist' (AMD: the bytes come with the exit; no walk, no fetch), 'apicv'
@@ -21,7 +21,7 @@
  * one reused object, valid until the next call: copy it (cloneExitEvent) to keep it.
  */
 import {
-  chargeCycles, decodeCycles, fetchCycles, icacheInsertCycles, invalidateCycles, newCostUnits, walkCycles,
+  chargeCycles, decodeCycles, fetchCycles, insertEntryCycles, invalidateCycles, newCostUnits, protectPagesCycles, walkCycles,
   type CostModel, type CostUnits,
 } from '../cost';
 import type { AccessSize } from '../devices/mmio';
@@ -112,6 +112,9 @@ export class VmmError extends Error {}
 
 const MAX_STAGES = 12;
 const REFS_DETAIL: string[] = Array.from({ length: 100 }, (_, i) => `${i} refs`);
+const PROTECT_DETAIL: string[] = Array.from({ length: 11 }, (_, p) =>
+  p === 0 ? 'pages already protected' : `${p} page${p === 1 ? '' : 's'} + INVEPT`,
+);
 const FETCH_DETAIL: string[][] = [0, 1, 2].map((p) =>
   Array.from({ length: 16 }, (_, b) => `${b} bytes, ${p} page${p === 1 ? '' : 's'}`),
 );
@@ -443,7 +446,8 @@ export class Vmm implements EmulEnv {
     if (straddle) for (let i = 0; i < w2.tableCount; i++) deps[n++] = w2.tablePages[i];
     this.icache.insert(vm.id, rip, vcpu.cr3, vie, deps, n, codePages);
     const prot = this.icache.lastProtected;
-    this.stage('icache', icacheInsertCycles(prot, this.cost, this.units), prot === 0 ? 'insert' : `insert, protect ${prot} page${prot === 1 ? '' : 's'}`);
+    this.stage('insert', insertEntryCycles(this.cost, this.units), 'new entry');
+    this.stage('protect', protectPagesCycles(prot, this.cost, this.units), PROTECT_DETAIL[Math.min(prot, 10)]);
   }
 
   /** vmm_emulate_instruction and the RIP update (bhyve: nextrip += num_processed). */

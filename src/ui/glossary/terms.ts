@@ -59,7 +59,7 @@ export function glossaryEntry(term: string): GlossaryTerm | undefined {
 
 /** The glossary term for each exit-pipeline node and machine panel (their data-term). */
 export const PIPELINE_NODE_TERMS: Readonly<Record<string, string>> = {
-  exit: 'VM exit', icache: 'instruction cache', 'walk-guest': 'gla2gpa', 'walk-ept': 'EPT', decode: 'struct vie', invalidate: 'write-protect fault',
+  exit: 'VM exit', icache: 'instruction cache', 'walk-guest': 'gla2gpa', 'walk-ept': 'EPT', decode: 'struct vie', insert: 'instruction cache', protect: 'EPT', invalidate: 'write-protect fault',
 };
 export const PANEL_TERMS: Readonly<Record<string, string>> = {
   pipeline: 'VM exit', walk: '2D walk', icache: 'instruction cache', memory: 'GPA', registers: 'CR3',

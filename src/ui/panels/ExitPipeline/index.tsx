@@ -11,8 +11,8 @@ import type { MachineState } from '../../../store/machineStore';
 import { selectExitsPerSec, selectLive, selectShownExit } from '../../../store/selectors';
 import { useMachine, useMachineThrottled } from '../useMachine';
 import { compact, hex, int, pct } from '../lib/format';
-import { HIT_COLOR, MISS_COLOR, STAGE_COLOR } from '../lib/stages';
-import { buildPipeline, cycleShares, summarize, type PipelineNode } from './pipelineModel';
+import { HIT_COLOR, MISS_COLOR, STAGE_COLOR, STAGE_LABEL } from '../lib/stages';
+import { buildPipeline, cycleShares, SHARE_STAGE, summarize, type PipelineNode } from './pipelineModel';
 import { handlingCycles } from '../lib/runFigures';
 import '../panels.css';
 
@@ -106,7 +106,10 @@ function LiveView({ counters, rate }: { counters: Counters; rate: number }) {
         <div><b>{s.hitRate === null ? '—' : pct(s.hitRate)}</b><span>cache hit rate</span></div>
       </div>
       <div className="xs-note">where an exit's cycles go (whole run)</div>
-      <Bar parts={vmm.map((p) => ({ key: p.key, value: p.cycles, color: STAGE_COLOR[p.key === 'total' ? 'guest' : p.key], label: p.key }))} />
+      <Bar parts={vmm.map((p) => {
+        const st = SHARE_STAGE[p.key];
+        return { key: p.key, value: p.cycles, color: STAGE_COLOR[st], label: st === 'guest' ? 'guest' : STAGE_LABEL[st] };
+      })} />
       <div className="xs-note">guest vs VMM</div>
       <Bar parts={[
         { key: 'guest', value: counters.cycles.guest, color: STAGE_COLOR.guest, label: 'guest' },

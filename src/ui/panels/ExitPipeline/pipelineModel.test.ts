@@ -30,6 +30,27 @@ describe('buildPipeline', () => {
     expect(n.every((x) => x.state !== 'skipped')).toBe(true);
   });
 
+  it('shows the lookup, insert and write-protect of a miss as three stages with their own cycles', () => {
+    const e = exit({
+      icache: 'miss',
+      stages: [
+        { name: 'exit', cycles: 1850 }, { name: 'icache', cycles: 100, detail: 'miss' }, { name: 'walk', cycles: 720 },
+        { name: 'fetch', cycles: 355 }, { name: 'decode', cycles: 215 }, { name: 'insert', cycles: 260, detail: 'new entry' },
+        { name: 'protect', cycles: 7500, detail: '5 pages + INVEPT' }, { name: 'emulate', cycles: 400 },
+      ],
+      cycles: 11400,
+    });
+    const n = buildPipeline(e);
+    expect(n.map((x) => x.id)).toEqual(['exit', 'icache', 'walk-guest', 'walk-ept', 'fetch', 'decode', 'insert', 'protect', 'emulate', 'resume']);
+    expect(n.filter((x) => ['icache', 'insert', 'protect'].includes(x.id)).map((x) => [x.label, x.cycles])).toEqual([
+      ['lookup', 100], ['insert', 260], ['write-protect', 7500],
+    ]);
+    // A hit runs neither the insert nor the protection, and the pipeline does not draw them.
+    const hit = buildPipeline(exit({ icache: 'hit', stages: [{ name: 'exit', cycles: 1850 }, { name: 'icache', cycles: 100 }, { name: 'emulate', cycles: 400 }] }));
+    expect(hit.map((x) => x.id)).not.toContain('insert');
+    expect(hit.map((x) => x.id)).not.toContain('protect');
+  });
+
   it('marks the walk, fetch and decode as skipped on a cache hit', () => {
     const n = buildPipeline(exit({ icache: 'hit', stages: [{ name: 'exit', cycles: 1000 }, { name: 'icache', cycles: 50 }, { name: 'emulate', cycles: 200 }], cycles: 1250 }));
     expect(n.find((x) => x.id === 'icache')?.state).toBe('hit');
@@ -53,7 +74,7 @@ describe('run summary', () => {
     retired: 1000,
     exits: { total: 10, byReason: { mmio: 10 } },
     icache: { lookups: 10, hits: 9, misses: 1, inserts: 1, evictions: 0, invalidations: 0, wpFaults: 0 },
-    cycles: { total: 21000, guest: 1000, exit: 10000, walk: 5000, fetch: 1000, decode: 2000, emulate: 1500, icache: 500 },
+    cycles: { total: 21000, guest: 1000, exit: 10000, walk: 5000, fetch: 1000, decode: 2000, emulate: 1500, icache: 500, lookup: 100, insert: 100, protect: 300, invalidate: 0 },
     apicv: { virtualized: 0, cycles: 0 },
     hostNsPerExit: 0,
   };
@@ -68,6 +89,6 @@ describe('run summary', () => {
     const sh = cycleShares(c.cycles, true);
     expect(sh[0].key).toBe('guest');
     expect(sh.reduce((a, s) => a + s.share, 0)).toBeCloseTo(1);
-    expect(cycleShares({ ...c.cycles, total: 0, guest: 0, exit: 0, walk: 0, fetch: 0, decode: 0, emulate: 0, icache: 0 }, false).every((s) => s.share === 0)).toBe(true);
+    expect(cycleShares({ ...c.cycles, total: 0, guest: 0, exit: 0, walk: 0, fetch: 0, decode: 0, emulate: 0, icache: 0, lookup: 0, insert: 0, protect: 0, invalidate: 0 }, false).every((s) => s.share === 0)).toBe(true);
   });
 });

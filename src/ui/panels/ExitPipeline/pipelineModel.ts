@@ -6,7 +6,8 @@ import type { CycleCounters, ExitEvent, StageName } from '../../../core/events';
 import type { Counters } from '../../../worker/protocol';
 import { cyclesPerExitHandled, exitShare, hitRate } from '../lib/runFigures';
 
-export type NodeId = 'exit' | 'icache' | 'walk-guest' | 'walk-ept' | 'fetch' | 'decode' | 'emulate' | 'invalidate' | 'device' | 'resume';
+export type NodeId =
+  | 'exit' | 'icache' | 'walk-guest' | 'walk-ept' | 'fetch' | 'decode' | 'insert' | 'protect' | 'emulate' | 'invalidate' | 'device' | 'resume';
 
 export interface PipelineNode {
   id: NodeId;
@@ -20,18 +21,24 @@ export interface PipelineNode {
   state: 'ran' | 'hit' | 'miss' | 'skipped';
 }
 
+/** Short full names: a card is ~100 px wide at 1280x720 and its name must never be cut off. */
 const BASE: { id: NodeId; label: string; stage: StageName | 'resume' }[] = [
   { id: 'exit', label: 'VM exit', stage: 'exit' },
-  { id: 'icache', label: 'cache lookup', stage: 'icache' },
-  { id: 'walk-guest', label: 'guest page walk', stage: 'walk' },
+  { id: 'icache', label: 'lookup', stage: 'icache' },
+  { id: 'walk-guest', label: 'guest walk', stage: 'walk' },
   { id: 'walk-ept', label: 'EPT walks', stage: 'walk' },
   { id: 'fetch', label: 'fetch', stage: 'fetch' },
   { id: 'decode', label: 'decode', stage: 'decode' },
+  { id: 'insert', label: 'insert', stage: 'insert' },
+  { id: 'protect', label: 'write-protect', stage: 'protect' },
   { id: 'emulate', label: 'emulate', stage: 'emulate' },
   { id: 'invalidate', label: 'invalidate', stage: 'invalidate' },
   { id: 'device', label: 'device', stage: 'device' },
-  { id: 'resume', label: 'resume guest', stage: 'resume' },
+  { id: 'resume', label: 'resume', stage: 'resume' },
 ];
+
+/** Stages drawn only on the exits that ran them (a miss inserts and protects; a fault invalidates). */
+const ONLY_WHEN_RAN: ReadonlySet<NodeId> = new Set<NodeId>(['insert', 'protect', 'invalidate', 'device']);
 
 /** Why a stage of the instruction-emulation path did not run for this exit. */
 function skipReason(exit: ExitEvent, id: NodeId): string {
@@ -56,7 +63,7 @@ export function buildPipeline(exit: ExitEvent): PipelineNode[] {
   // stages they ran, so a hlt or an EPT violation is not drawn as a row of skipped boxes.
   const emulationPath = exit.reason === 'mmio';
   for (const b of BASE) {
-    if ((b.id === 'invalidate' || b.id === 'device') && !byName.has(b.id)) continue;
+    if (ONLY_WHEN_RAN.has(b.id) && !byName.has(b.stage as StageName)) continue;
     if (!emulationPath && b.id !== 'exit' && b.id !== 'resume') {
       const has = b.id === 'walk-guest' || b.id === 'walk-ept' ? !!walk : byName.has(b.stage as StageName);
       if (!has) continue;
@@ -86,15 +93,26 @@ export function buildPipeline(exit: ExitEvent): PipelineNode[] {
   return nodes;
 }
 
+export type ShareKey = Exclude<keyof CycleCounters, 'total' | 'icache'>;
+
 export interface Share {
-  key: keyof CycleCounters;
+  key: ShareKey;
   cycles: number;
   share: number;
 }
 
-/** Run-wide modeled cycles by where they went, as shares of the total (the stacked bar). */
+/** The stage (colour, name) each part of the run's cycles belongs to. */
+export const SHARE_STAGE: Record<ShareKey, StageName | 'guest'> = {
+  guest: 'guest', exit: 'exit', lookup: 'icache', walk: 'walk', fetch: 'fetch', decode: 'decode',
+  insert: 'insert', protect: 'protect', emulate: 'emulate', invalidate: 'invalidate',
+};
+
+/**
+ * Run-wide modeled cycles by where they went, as shares of the total (the stacked bar). The
+ * cache's cost is shown in its parts (lookup, insert, write-protect, invalidate), never as one.
+ */
 export function cycleShares(c: CycleCounters, includeGuest: boolean): Share[] {
-  const keys: (keyof CycleCounters)[] = ['exit', 'icache', 'walk', 'fetch', 'decode', 'emulate'];
+  const keys: ShareKey[] = ['exit', 'lookup', 'walk', 'fetch', 'decode', 'insert', 'protect', 'emulate', 'invalidate'];
   if (includeGuest) keys.unshift('guest');
   const total = keys.reduce((a, k) => a + c[k], 0);
   return keys.map((k) => ({ key: k, cycles: c[k], share: total > 0 ? c[k] / total : 0 }));

@@ -2,7 +2,7 @@
 import type { StageName } from '../../../core/events';
 
 export const STAGE_ORDER: readonly StageName[] = [
-  'exit', 'icache', 'walk', 'fetch', 'decode', 'emulate', 'invalidate', 'device',
+  'exit', 'icache', 'walk', 'fetch', 'decode', 'insert', 'protect', 'emulate', 'invalidate', 'device',
 ];
 
 export const STAGE_LABEL: Record<StageName, string> = {
@@ -11,6 +11,8 @@ export const STAGE_LABEL: Record<StageName, string> = {
   walk: 'page walk',
   fetch: 'fetch',
   decode: 'decode',
+  insert: 'cache insert',
+  protect: 'write-protect',
   emulate: 'emulate',
   invalidate: 'invalidate',
   device: 'device',
@@ -24,6 +26,8 @@ export const STAGE_COLOR: Record<StageName | 'guest', string> = {
   walk: '#e67e22',
   fetch: '#d9b310',
   decode: '#3f8fdc',
+  insert: '#1f8a7e',
+  protect: '#b5651d',
   emulate: '#d0508a',
   invalidate: '#e74c3c',
   device: '#6c9a3c',
