@@ -141,10 +141,6 @@ export function savePaneLayout(storage: KeyValueStorage, group: string, layout: 
   writeItem(storage, KEYS.layout, JSON.stringify({ v: 1, groups: all }));
 }
 
-export function clearPaneLayouts(storage: KeyValueStorage): void {
-  try { storage.removeItem(KEYS.layout); } catch { /* nothing kept */ }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Editor draft
 

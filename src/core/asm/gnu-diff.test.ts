@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodeStream, gnuAssemble, haveBinutils } from './gnu-harness';
+import { decodeStream, gnuAssemble, haveBinutils } from '../../test/gnuHarness';
 import { assemble, formatDiagnostic, lineAt } from './index';
 
 const corpusPath = join(import.meta.dirname, 'corpus', 'gnu-corpus.s');

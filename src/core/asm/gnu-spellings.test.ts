@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Decoder, DecoderOptions } from '../iced';
-import { gnuTry, haveBinutils, toHex } from './gnu-harness';
+import { gnuTry, haveBinutils, toHex } from '../../test/gnuHarness';
 import { assemble, formatDiagnostic } from './index';
 
 interface Case { src: string; gnuMode?: boolean; }

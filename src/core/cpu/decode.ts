@@ -78,7 +78,6 @@ const gprHi8 = new Uint8Array(512);
   for (let i = 0; i < 4; i++) { gprIdx[R.SPL! + i] = 4 + i; gprSize[R.SPL! + i] = 1; }
   for (let i = 0; i < 8; i++) { gprIdx[R.R8L! + i] = 8 + i; gprSize[R.R8L! + i] = 1; }
 })();
-export function gprOf(reg: number): number { return gprIdx[reg] ?? -1; }
 
 // ---------------------------------------------------------------------------------------------
 // Operand-size table from Code names: the first sized operand token gives the operand size.

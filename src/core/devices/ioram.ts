@@ -10,7 +10,6 @@ import { IORAM_BASE, IORAM_SIZE } from '../guestAbi';
 import type { AccessSize, MmioDevice } from './mmio';
 
 export { IORAM_BASE, IORAM_SIZE };
-export const IORAM_PAGES = IORAM_SIZE / 4096;
 
 export class IoRam implements MmioDevice {
   readonly base: number;

@@ -38,8 +38,7 @@ export const EPT_W = 2;
 export const EPT_X = 4;
 export const EPT_RWX = 7;
 
-/** EPT memory types, bits 5:3 of a leaf (SDM Vol. 3C §29.3.7). */
-export const EPT_MT_UC = 0;
+/** The EPT memory type this model writes (write-back), bits 5:3 of a leaf (SDM Vol. 3C §29.3.7). */
 export const EPT_MT_WB = 6;
 
 /** Negative results of `Ept.translate`; details are in `ept.fault`. */

@@ -47,7 +47,6 @@ export interface WriteProtectPort {
   setWriteProtect(gpaPage: number, on: boolean): boolean;
 }
 
-export const PAGE_SHIFT = 12;
 export const PAGE_BYTES = 4096;
 
 class EntryRecord {

@@ -30,7 +30,6 @@ export const CR0_PG = 0x8000_0000;
 export const CR4_PAE = 1 << 5;
 export const CR4_PGE = 1 << 7;
 export const CR4_SMEP = 1 << 20;
-export const CR4_SMAP = 1 << 21;
 /** IA32_EFER.LME (bit 8), LMA (bit 10), NXE (bit 11): SDM Vol. 3A §2.2.1. */
 export const EFER_LME = 1 << 8;
 export const EFER_LMA = 1 << 10;

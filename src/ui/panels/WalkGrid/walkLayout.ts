@@ -18,7 +18,6 @@ export const ROW_LABEL: Record<number, string> = {
   1: 'PT',
   0: 'data page',
 };
-export const ROWS = [4, 3, 2, 1, 0] as const;
 
 export interface WalkCell {
   /** Position of the step in the walk (animation order). */

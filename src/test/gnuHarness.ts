@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Decoder, DecoderOptions, Formatter, FormatterSyntax, Instruction, OpKind, Register } from '../iced';
+import { Decoder, DecoderOptions, Formatter, FormatterSyntax, Instruction, OpKind, Register } from '../core/iced';
 
 function which(tool: string): boolean {
   const r = spawnSync(tool, ['--version'], { encoding: 'utf8' });
