@@ -54,6 +54,13 @@ test('every lesson, end to end: a prediction, a run, a result with figures from 
     await expect(rows.first()).toContainText(/\d/);
     // The machine's own counters agree with the lesson's figures.
     const exits = (await page.getByTestId('stat-exits').innerText()).replace(/[^0-9]/g, '');
+    if (l.result === 'keepHonest') {
+      // The remap: a PTE write faulted on a page-table page, and the same RIP then decoded other bytes.
+      const figures = page.getByTestId('lesson-figures');
+      await expect(figures.locator('tr', { hasText: 'rewriting a PTE' }).locator('td')).toHaveText(/^[1-9]/);
+      await expect(figures.locator('tr', { hasText: 'accessed/dirty' }).locator('td')).toHaveText(/^[1-9]/);
+      await expect(figures.locator('tr', { hasText: 'after the PTE write' }).locator('td')).toContainText('→');
+    }
     if (l.result === 'realWorkloads') {
       await expect(page.getByTestId('lesson-figures')).toContainText(Number(exits).toLocaleString('en-US'));
     }

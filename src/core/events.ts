@@ -84,6 +84,12 @@ export interface ExitEvent {
   gla?: number;
   gpa?: number;
   access?: AccessKind;
+  /**
+   * 'ept-violation' only: true when the write was the CPU's own, to a guest paging-structure
+   * entry during its page walk (setting an accessed/dirty bit), not a guest store: exit
+   * qualification bit 8 clear (SDM Vol. 3C §27.2.1, Table 27-7).
+   */
+  pagingEntry?: boolean;
   /** Guest instructions retired by this vCPU before the exit. */
   retired: number;
   stages: Stage[];

@@ -144,36 +144,62 @@ const icacheHits: LessonResultFn = (run) => {
   };
 };
 
-/** Lesson 5: writes to protected pages fault and invalidate; which pages they hit. */
+/**
+ * Lesson 5: every write to a page a cached entry depends on faults and invalidates. Which
+ * writes: the program patching its code, the program rewriting a PTE (a remap), and the CPU's
+ * own accessed/dirty-bit updates during its walks (`pagingEntry`, SDM exit qualification bit 8).
+ */
 const keepHonest: LessonResultFn = (run) => {
   const ic = run.counters.icache;
   const role = new Map(run.pages.map((p) => [`${p.vm}:${p.gpa}`, p.role]));
-  let onCode = 0;
-  let onTables = 0;
-  let focus: number | undefined;
+  let onCode = 0, tableStores = 0, adUpdates = 0;
+  let lastFault: ExitEvent | null = null;
+  /** The instruction each (VM, CR3, RIP) decoded at its last miss. */
+  const decoded = new Map<string, string>();
+  let remap: { fault: ExitEvent; miss: ExitEvent; before: string } | null = null;
   for (const e of run.exits) {
-    if (e.reason !== 'ept-violation' || e.gpa === undefined) continue;
-    const r = role.get(`${e.vm}:${e.gpa - (e.gpa % 4096)}`);
-    if (r === 'code') onCode++;
-    else if (r === 'pagetable') {
-      onTables++;
-      focus ??= e.seq;
+    if (e.reason === 'ept-violation' && e.gpa !== undefined) {
+      const r = role.get(`${e.vm}:${e.gpa - (e.gpa % 4096)}`);
+      if (e.pagingEntry) adUpdates++;
+      else if (r === 'pagetable') tableStores++;
+      else if (r === 'code') onCode++;
+      lastFault = e;
+      continue;
     }
+    if (e.reason !== 'mmio' || e.icache !== 'miss' || e.insn === undefined) continue;
+    const key = `${e.vm}:${e.cr3}:${e.rip}`;
+    const before = decoded.get(key);
+    // Same RIP and CR3, other bytes, right after a guest store to a page-table page: a remap.
+    if (remap === null && before !== undefined && before !== e.insn && lastFault !== null && !lastFault.pagingEntry &&
+        role.get(`${lastFault.vm}:${(lastFault.gpa ?? 0) - ((lastFault.gpa ?? 0) % 4096)}`) === 'pagetable') {
+      remap = { fault: lastFault, miss: e, before };
+    }
+    decoded.set(key, e.insn);
   }
   const honest = ic.wpFaults > 0 && ic.invalidations > 0;
+  const figures: Figure[] = [
+    { label: 'write-protect faults (EPT violations)', value: fmt(ic.wpFaults) },
+    { label: '… the program patching its code (code pages)', value: fmt(onCode) },
+    { label: '… the program rewriting a PTE (page-table pages)', value: fmt(tableStores) },
+    { label: '… the CPU setting accessed/dirty bits (page-table pages)', value: fmt(adUpdates) },
+    { label: 'cache entries invalidated', value: fmt(ic.invalidations) },
+  ];
+  if (remap !== null) {
+    figures.push({
+      label: `RIP ${hex(remap.miss.rip)}, CR3 ${hex(remap.miss.cr3)}, after the PTE write (exit ${remap.fault.seq})`,
+      value: `${remap.before} → ${remap.miss.insn}`,
+    });
+  }
+  const remapWhy = remap !== null
+    ? ` The PTE write at exit ${remap.fault.seq} remapped RIP ${hex(remap.miss.rip)}: it dropped ${fmt(remap.fault.invalidated ?? 0)} entr${remap.fault.invalidated === 1 ? 'y' : 'ies'} keyed to the old mapping, and the next exit there, same RIP and CR3, decoded \`${remap.miss.insn}\` instead of \`${remap.before}\`.`
+    : '';
   return {
     answer: honest ? 'fault' : 'stale',
-    focus,
-    figures: [
-      { label: 'write-protect faults (EPT violations)', value: fmt(ic.wpFaults) },
-      { label: '… on code pages (the program patching itself)', value: fmt(onCode) },
-      { label: '… on page-table pages (the CPU setting accessed/dirty bits)', value: fmt(onTables) },
-      { label: 'cache entries invalidated', value: fmt(ic.invalidations) },
-      { label: 'misses after that (fresh decodes)', value: fmt(ic.misses) },
-    ],
+    focus: remap?.fault.seq,
+    figures,
     why: honest
-      ? `Every write to a page a cached entry depends on faulted (${fmt(ic.wpFaults)} times) and dropped the entries built from it (${fmt(ic.invalidations)}), so the next exit missed and decoded the bytes as they are now. ` +
-        `${fmt(onTables)} of the faults were no guest store at all: the CPU's own accessed/dirty-bit update in a write-protected page-table page.`
+      ? `Every write to a page a cached entry depends on faulted (${fmt(ic.wpFaults)} times) and dropped the entries built from it (${fmt(ic.invalidations)}), so the next exit missed and decoded the bytes as they are now.${remapWhy} ` +
+        `${fmt(adUpdates)} of the faults were no guest store at all: the CPU's own accessed/dirty-bit update in a write-protected page-table page.`
       : 'No write hit a protected page in this run, so nothing had to be invalidated.',
   };
 };

@@ -29,7 +29,7 @@ export function parseScenario(name: string, source: string): Scenario {
 /** Gallery order: the seed's headline case first, then the cases it found no gain in, then the corner cases. */
 export const SCENARIO_ORDER = [
   'lapic-microbench', 'cpu-bound-timer', 'syscall-loop', 'memory-copy', 'boot-cold-path',
-  'smc-mmio', 'pt-remap', 'two-address-spaces', 'two-vms', 'ipi-pingpong', 'x2apic-msr',
+  'smc-mmio', 'pt-remap', 'smc-then-remap', 'two-address-spaces', 'two-vms', 'ipi-pingpong', 'x2apic-msr',
   'lapic-read-once', 'large-pages', 'straddle', 'two-vms-two-cr3',
 ];
 

@@ -176,7 +176,7 @@ export abstract class VcpuTlb extends VcpuState implements CodeCacheListener {
         }
         return -1;
       }
-      return this.exitMem(f.kind, la, f.gpa, f.access);
+      return this.exitMem(f.kind, la, f.gpa, f.access, f.row !== 0);
     }
     const hpaPage = out.hpa - off;
     let codePage = false;

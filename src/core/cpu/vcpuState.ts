@@ -236,12 +236,14 @@ export abstract class VcpuState {
     this.excErr = errorCode;
     throw FAULT;
   }
-  protected exitMem(kind: 'mmio' | 'ept-violation', la: number, gpa: number, access: AccessKind): never {
+  /** `pagingEntry`: the access was the walk's own, to a guest paging-structure entry (VmExit). */
+  protected exitMem(kind: 'mmio' | 'ept-violation', la: number, gpa: number, access: AccessKind, pagingEntry = false): never {
     const e = this.exit;
     e.reason = kind;
     e.gla = la;
     e.gpa = gpa;
     e.access = access;
+    e.pagingEntry = pagingEntry;
     throw EXIT;
   }
   protected exitInsn(reason: 'hlt' | 'io' | 'cpuid' | 'rdmsr' | 'wrmsr' | 'vmcall'): never {

@@ -19,6 +19,12 @@ export class VmExit {
   gla = 0;
   gpa = 0;
   access: AccessKind = 'read';
+  /**
+   * 'ept-violation': the access was to a guest paging-structure entry during the CPU's own walk
+   * (reading it, or setting its accessed/dirty bit), not to the translation of the linear
+   * address: exit qualification bit 8 clear (SDM Vol. 3C §27.2.1, Table 27-7).
+   */
+  pagingEntry = false;
   /** Up to 15 instruction bytes, what AMD decode assists hand over (copied when first read). */
   get insnBytes(): Uint8Array { this.copyInsn(); return this.bytes; }
   get insnByteCount(): number { this.copyInsn(); return this.byteCount; }
@@ -77,6 +83,7 @@ export class VmExit {
     this.gla = 0;
     this.gpa = 0;
     this.access = 'read';
+    this.pagingEntry = false;
     this.byteCount = 0;
     this.text = '';
     this.port = 0;

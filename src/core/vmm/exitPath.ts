@@ -636,6 +636,7 @@ export class Vmm implements EmulEnv {
     ev.gla = hasAddr ? exit.gla : undefined;
     ev.gpa = hasAddr ? exit.gpa : undefined;
     ev.access = hasAddr ? exit.access : undefined;
+    ev.pagingEntry = exit.reason === 'ept-violation' ? exit.pagingEntry === true : undefined;
     ev.retired = 0;
     ev.cycles = 0;
     ev.icache = undefined;

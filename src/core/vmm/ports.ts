@@ -48,6 +48,8 @@ export interface VmExitPort {
   gla: number;
   gpa: number;
   access: AccessKind;
+  /** 'ept-violation' on a guest paging-structure entry during the CPU's own walk (A/D update). */
+  pagingEntry?: boolean;
   /** Up to 15 instruction bytes, as AMD decode assists hand them over (decode-assist only). */
   insnBytes: Uint8Array;
   insnByteCount: number;

@@ -11,9 +11,9 @@ import { PANEL_DEFS } from '../panelRegistry';
 import { choose, closeLessons, runLesson, showLesson } from './lessonController';
 import './lessons.css';
 
-function Paragraph({ text }: { text: string }) {
+function Paragraph({ text, className }: { text: string; className?: string }) {
   return (
-    <p>
+    <p className={className}>
       {inlineRuns(text).map((r, i) =>
         r.kind === 'code' ? <code key={i}>{r.text}</code> : r.kind === 'bold' ? <strong key={i}>{r.text}</strong> : <span key={i}>{r.text}</span>,
       )}
@@ -94,7 +94,7 @@ export function LessonPanel() {
                 </tbody>
               </table>
             )}
-            <p className="lesson-why">{outcome.why}</p>
+            <Paragraph className="lesson-why" text={outcome.why} />
             <p className="muted small">Figures from this run of <code>{l.program}</code>.</p>
           </section>
         )}
