@@ -198,14 +198,24 @@ export interface CodeCacheCounters {
   trackedPages: number;
 }
 
-export interface VcpuView {
+/** The registers a vCPU snapshot reports. */
+export type VcpuRegName = GprName | 'rip' | 'rflags' | 'cr0' | 'cr2' | 'cr3' | 'cr4' | 'efer';
+
+/**
+ * One vCPU as the machine reports it: V is bigint in the core (64-bit values), a hex string in
+ * the view the Worker sends.
+ */
+export interface VcpuSnapshot<V extends bigint | string> {
   vm: number;
   vcpu: number;
-  regs: Record<GprName | 'rip' | 'rflags' | 'cr0' | 'cr2' | 'cr3' | 'cr4' | 'efer', string>;
+  regs: Record<VcpuRegName, V>;
+  /** Not runnable: waiting in HLT or stopped. */
   halted: boolean;
   retired: number;
   lapic: { name: string; offset: number; value: number }[];
 }
+
+export type VcpuView = VcpuSnapshot<string>;
 
 /** One instruction-cache entry, as plain data. */
 export interface IcacheEntryView {

@@ -20,7 +20,7 @@ import { DebugConsole } from './devices/console';
 import { IoRam } from './devices/ioram';
 import { LocalApic, type IpiDestination } from './devices/lapic';
 import type {
-  CodeCacheCounters, Counters, CycleCounters, ExitEvent, ExitReason, GprName, IcacheEntryView, LineStat, PageRole, PageView, StopInfo, Strategy,
+  CodeCacheCounters, Counters, CycleCounters, ExitEvent, ExitReason, IcacheEntryView, LineStat, PageRole, PageView, StopInfo, Strategy, VcpuSnapshot,
 } from './events';
 import { GPR_NAMES } from './events';
 import { buildEpt, installFirmware, type FirmwareState } from './firmware';
@@ -73,16 +73,6 @@ export const DEFAULT_MACHINE_CONFIG: MachineConfig = {
 /** Walk recording: every exit (step mode), one exit in SAMPLE_EVERY (full speed), or none. */
 export type WalkRecording = 'all' | 'sampled' | 'none';
 
-/** One vCPU as the machine reports it (64-bit values as bigint). */
-export interface VcpuState {
-  vm: number;
-  vcpu: number;
-  regs: Record<GprName | 'rip' | 'rflags' | 'cr0' | 'cr2' | 'cr3' | 'cr4' | 'efer', bigint>;
-  /** Not runnable: waiting in HLT or stopped. */
-  halted: boolean;
-  retired: number;
-  lapic: { name: string; offset: number; value: number }[];
-}
 const SAMPLE_EVERY = 64;
 /** Host time of a VMM exit is measured for 1 in HOST_SAMPLE exits when nobody listens (a power of 2). */
 const HOST_SAMPLE = 16;
@@ -729,9 +719,9 @@ export class Machine {
   }
 
   /** One vCPU's registers, 64-bit values (RIP as its unsigned 64-bit pattern). */
-  vcpuRegs(vm: number, vcpu: number): VcpuState['regs'] {
+  vcpuRegs(vm: number, vcpu: number): VcpuSnapshot<bigint>['regs'] {
     const v = this.vms[vm].slots[vcpu].vcpu;
-    const regs = {} as VcpuState['regs'];
+    const regs = {} as VcpuSnapshot<bigint>['regs'];
     GPR_NAMES.forEach((n, i) => { regs[n] = v.getGpr(i); });
     regs.rip = BigInt.asUintN(64, BigInt(v.rip));
     regs.rflags = BigInt(v.getRflags());
@@ -771,8 +761,8 @@ export class Machine {
   }
 
   /** Every vCPU's registers (64-bit values), run state, instruction count and LAPIC registers, VM by VM. */
-  vcpuStates(): VcpuState[] {
-    const out: VcpuState[] = [];
+  vcpuStates(): VcpuSnapshot<bigint>[] {
+    const out: VcpuSnapshot<bigint>[] = [];
     this.vms.forEach((vm, vmIndex) => vm.slots.forEach((s, i) => {
       const regs = this.vcpuRegs(vmIndex, i);
       out.push({ vm: vmIndex, vcpu: i, regs, halted: s.run !== 'runnable', retired: s.vcpu.retired, lapic: s.lapic.snapshot() });

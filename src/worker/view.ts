@@ -3,13 +3,14 @@
  * entries, page roles, line counts) to the structured-clone-safe MachineView it sends.
  */
 import { hex64 } from '../core/hex';
-import type { Machine, VcpuState } from '../core/machine';
+import type { VcpuSnapshot } from '../core/events';
+import type { Machine } from '../core/machine';
 import type { MachineView, VcpuView } from './protocol';
 
 /** Cache entries sent per view; the panel shows no more. */
 const MAX_ICACHE_ENTRIES = 2000;
 
-function vcpuView(s: VcpuState): VcpuView {
+function vcpuView(s: VcpuSnapshot<bigint>): VcpuView {
   const regs = {} as VcpuView['regs'];
   for (const [name, v] of Object.entries(s.regs) as [keyof VcpuView['regs'], bigint][]) regs[name] = hex64(v);
   return { vm: s.vm, vcpu: s.vcpu, regs, halted: s.halted, retired: s.retired, lapic: s.lapic };

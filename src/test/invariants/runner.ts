@@ -14,7 +14,7 @@ import { parseTopology, type Topology } from '../../core/topology';
 export type RegName = GprName | 'rip' | 'rflags';
 export const REG_NAMES: readonly RegName[] = [...GPR_NAMES, 'rip', 'rflags'];
 
-export interface VcpuState {
+export interface VcpuRegisters {
   vm: number;
   vcpu: number;
   regs: Record<RegName, bigint>;
@@ -22,7 +22,7 @@ export interface VcpuState {
 
 export interface GuestState {
   strategy: Strategy;
-  vcpus: VcpuState[];
+  vcpus: VcpuRegisters[];
   console: string;
   stop: StopInfo | null;
   retired: number;
@@ -59,7 +59,7 @@ export function runStrategy(p: Prepared, strategy: Strategy, opts: RunOptions = 
 }
 
 export function captureState(m: Machine, strategy: Strategy, topology: Topology): GuestState {
-  const vcpus: VcpuState[] = [];
+  const vcpus: VcpuRegisters[] = [];
   for (let vm = 0; vm < topology.vms; vm++) {
     for (let vcpu = 0; vcpu < topology.vcpusPerVm; vcpu++) vcpus.push({ vm, vcpu, regs: m.vcpuRegs(vm, vcpu) });
   }
