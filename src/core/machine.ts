@@ -82,7 +82,7 @@ const HOST_SAMPLE = 16;
  * (the SDM lets a processor drop TLB entries at any time) and an attached timeline may take a
  * snapshot there. Recorded or not, a run flushes at the same exits, so both go the same way.
  */
-export const CHECKPOINT_EVERY = 4096;
+export const CHECKPOINT_EVERY = 1024;
 
 export interface RunOptions {
   untilExit?: boolean;
@@ -581,6 +581,12 @@ export class Machine {
     this.timeline = new ExitTimeline(host, budgetBytes);
     this.timeline.checkpoint();
     return this.timeline;
+  }
+
+  /** Stop recording and let the recording go. */
+  detachTimeline(): void {
+    this.timeline?.detach();
+    this.timeline = null;
   }
 
   getTimeline(): ExitTimeline | null {

@@ -8,6 +8,11 @@
 import type { GuestRam } from '../mem';
 
 const PAGE = 4096;
+/**
+ * Heap bytes of one page version: its 4 KiB, the Uint8Array and ArrayBuffer holding them (about
+ * 22 words on a 64-bit V8) and its slots in `labels` and `datas`.
+ */
+const VERSION_BYTES = PAGE + 22 * 8 + 2 * 8;
 
 interface PageVersions {
   page: number;
@@ -19,7 +24,7 @@ interface PageVersions {
 export class RamHistory {
   private readonly pages: PageVersions[] = [];
   private readonly byPage = new Map<number, PageVersions>();
-  /** Bytes held in page versions. */
+  /** Bytes held in page versions (VERSION_BYTES each). */
   bytes = 0;
   /** The label a page's original gets: the oldest snapshot still kept. */
   private oldestLabel = 0;
@@ -40,7 +45,7 @@ export class RamHistory {
     const pv: PageVersions = { page, labels: [this.oldestLabel], datas: [data] };
     this.pages.push(pv);
     this.byPage.set(page, pv);
-    this.bytes += PAGE;
+    this.bytes += VERSION_BYTES;
   }
 
   /** Record every tracked page that changed since its newest version, labelled `label` (ascending). */
@@ -51,7 +56,7 @@ export class RamHistory {
       if (samePage(bytes, pv.page * PAGE, last)) continue;
       pv.labels.push(label);
       pv.datas.push(bytes.slice(pv.page * PAGE, pv.page * PAGE + PAGE));
-      this.bytes += PAGE;
+      this.bytes += VERSION_BYTES;
     }
   }
 
@@ -91,7 +96,7 @@ export class RamHistory {
           labels.push(pv.labels[i]);
           datas.push(pv.datas[i]);
         } else {
-          this.bytes -= PAGE;
+          this.bytes -= VERSION_BYTES;
         }
       }
       pv.labels = labels;

@@ -25,7 +25,12 @@ type TypedArray =
   | Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array | Uint32Array
   | Float32Array | Float64Array | BigInt64Array | BigUint64Array;
 
-/** One object's saved contents. Kinds: fields of an object, elements of an array or typed array, Map and Set entries. */
+/**
+ * One object's saved contents. Kinds: fields of an object, elements of an array or typed array,
+ * Map and Set entries. The arrays a record holds (`keys`, `vals`, `entries`, `copy`) are never
+ * written after the capture, so a record whose object did not change since the previous
+ * snapshot shares them with that snapshot's record instead of holding copies of its own.
+ */
 type Saved =
   | { k: 'o'; o: Record<string, unknown>; keys: string[]; vals: unknown[] }
   | { k: 'a'; o: unknown[]; vals: unknown[] }
@@ -33,15 +38,54 @@ type Saved =
   | { k: 'm'; o: Map<unknown, unknown>; entries: unknown[] }
   | { k: 's'; o: Set<unknown>; vals: unknown[] };
 
+/** An array or typed-array copy a snapshot holds, possibly shared with other snapshots. */
+export type Payload = readonly unknown[] | TypedArray;
+
 export interface StateSnapshot {
   readonly saved: readonly Saved[];
-  /** Bytes this snapshot holds that no earlier snapshot shares (an estimate for the memory budget). */
-  readonly bytes: number;
+  /** Bytes of the records themselves (never shared). */
+  readonly ownBytes: number;
+  /**
+   * The arrays the records hold, each once. Several snapshots may hold the same payload:
+   * whoever keeps snapshots counts each payload once (PayloadCounter).
+   */
+  readonly payloads: readonly Payload[];
 }
 
-/** Estimated bytes of one saved slot (a value in an array of a V8 heap object). */
-const SLOT_BYTES = 8;
-const RECORD_BYTES = 48;
+/*
+ * Byte estimates of V8 heap objects on a 64-bit build with pointer compression off (the
+ * conservative case): a JS object or array header is 3 words plus its fields; an array's
+ * elements live in a FixedArray (2 words of header, 1 word per element); a number that is not
+ * a small integer is boxed (a HeapNumber: 2 words); a typed array is a JSTypedArray and a
+ * JSArrayBuffer (about 22 words together) plus its bytes. The benchmark (npm run
+ * bench:timetravel, --expose-gc) compares the sum with the heap's growth.
+ */
+const WORD = 8;
+/** A Saved record: header + 4 fields. */
+const RECORD_BYTES = 7 * WORD;
+/** An array with its elements store, before the elements. */
+const ARRAY_BYTES = 5 * WORD;
+const HEAP_NUMBER_BYTES = 2 * WORD;
+/** A StateSnapshot and the timeline's record of it. */
+const SNAPSHOT_BYTES = 12 * WORD;
+const TYPED_ARRAY_BYTES = 22 * WORD;
+
+function valueBytes(v: unknown): number {
+  if (typeof v === 'number') return Number.isInteger(v) && v >= -(2 ** 30) && v < 2 ** 30 ? WORD : WORD + HEAP_NUMBER_BYTES;
+  if (typeof v === 'bigint') return WORD + 3 * WORD;
+  return WORD;
+}
+
+function arrayBytes(a: readonly unknown[]): number {
+  let n = ARRAY_BYTES;
+  for (let i = 0; i < a.length; i++) n += valueBytes(a[i]);
+  return n;
+}
+
+/** Bytes one payload holds (it never changes after the capture, so this is the same each time). */
+function payloadBytes(p: Payload): number {
+  return isTypedArray(p as object) ? TYPED_ARRAY_BYTES + (p as TypedArray).byteLength : arrayBytes(p as readonly unknown[]);
+}
 
 function isTypedArray(v: object): v is TypedArray {
   return ArrayBuffer.isView(v) && !(v instanceof DataView);
@@ -62,16 +106,32 @@ function sameContents(a: TypedArray, b: TypedArray): boolean {
   return true;
 }
 
+/** The same elements, compared with Object.is (so NaN equals NaN and 0 differs from -0). */
+function sameElements(a: readonly unknown[] | undefined, b: readonly unknown[]): a is readonly unknown[] {
+  if (a === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+  return true;
+}
+
 /**
  * Save the state reachable from `roots`. `previous` (the last snapshot of the same graph) lets
- * a typed array whose contents did not change share that snapshot's copy instead of a new one.
+ * an object that did not change share that snapshot's arrays instead of new copies.
  */
 export function captureState(roots: readonly object[], policy: CapturePolicy, previous?: StateSnapshot): StateSnapshot {
   const saved: Saved[] = [];
   const seen = new Set<object>();
-  const prevCopy = new Map<object, TypedArray>();
-  if (previous) for (const s of previous.saved) if (s.k === 't') prevCopy.set(s.o, s.copy);
-  let bytes = 0;
+  const prev = new Map<object, Saved>();
+  if (previous) for (const s of previous.saved) prev.set(s.o, s);
+  const payloads: Payload[] = [];
+  /**
+   * The previous snapshot's array when it has the same elements, else a copy of `built` at its
+   * exact length (an array grown by push keeps up to half its length again as spare room).
+   */
+  const share = (old: readonly unknown[] | undefined, built: unknown[]): unknown[] => {
+    const a = sameElements(old, built) ? (old as unknown[]) : built.slice();
+    payloads.push(a);
+    return a;
+  };
   const stack: object[] = [];
   const visit = (v: unknown) => {
     if (typeof v !== 'object' || v === null || seen.has(v)) return;
@@ -82,46 +142,81 @@ export function captureState(roots: readonly object[], policy: CapturePolicy, pr
   while (stack.length > 0) {
     const o = stack.pop() as object;
     if (policy.opaque?.(o) || o instanceof DataView || o instanceof ArrayBuffer || o instanceof WeakMap || o instanceof WeakSet) continue;
+    const was = prev.get(o);
     if (isTypedArray(o)) {
-      const prev = prevCopy.get(o);
-      if (prev && sameContents(prev, o)) {
-        saved.push({ k: 't', o, copy: prev });
-      } else {
-        saved.push({ k: 't', o, copy: o.slice() });
-        bytes += o.byteLength + RECORD_BYTES;
-      }
+      const copy = was?.k === 't' && sameContents(was.copy, o) ? was.copy : o.slice();
+      saved.push({ k: 't', o, copy });
+      payloads.push(copy);
     } else if (Array.isArray(o)) {
-      const vals = o.slice();
+      const vals = share(was?.k === 'a' ? was.vals : undefined, o);
       for (const x of vals) visit(x);
       saved.push({ k: 'a', o, vals });
-      bytes += RECORD_BYTES + vals.length * SLOT_BYTES;
     } else if (o instanceof Map) {
-      const entries: unknown[] = [];
-      for (const [k, x] of o) { entries.push(k, x); visit(k); visit(x); }
-      saved.push({ k: 'm', o, entries });
-      bytes += RECORD_BYTES + entries.length * SLOT_BYTES;
+      const fresh: unknown[] = [];
+      for (const [k, x] of o) { fresh.push(k, x); visit(k); visit(x); }
+      saved.push({ k: 'm', o, entries: share(was?.k === 'm' ? was.entries : undefined, fresh) });
     } else if (o instanceof Set) {
-      const vals = [...o];
+      const vals = share(was?.k === 's' ? was.vals : undefined, [...o]);
       for (const x of vals) visit(x);
       saved.push({ k: 's', o, vals });
-      bytes += RECORD_BYTES + vals.length * SLOT_BYTES;
     } else {
       const rec = o as Record<string, unknown>;
       const keys: string[] = [];
-      const vals: unknown[] = [];
+      const fresh: unknown[] = [];
       for (const key of Object.keys(rec)) {
         if (policy.keep.has(key)) continue;
         const x = rec[key];
         if (typeof x === 'function') continue;
         keys.push(key);
-        vals.push(x);
+        fresh.push(x);
         if (!policy.refOnly.has(key)) visit(x);
       }
-      saved.push({ k: 'o', o: rec, keys, vals });
-      bytes += RECORD_BYTES + keys.length * 2 * SLOT_BYTES;
+      const old = was?.k === 'o' ? was : undefined;
+      saved.push({ k: 'o', o: rec, keys: share(old?.keys, keys) as string[], vals: share(old?.vals, fresh) });
     }
   }
-  return { saved, bytes };
+  // The two lists at their exact lengths. The snapshot's own bytes: its records, the lists, itself.
+  const own = saved.slice();
+  const held = payloads.slice();
+  return { saved: own, ownBytes: 2 * ARRAY_BYTES + own.length * (RECORD_BYTES + WORD) + held.length * WORD + SNAPSHOT_BYTES, payloads: held };
+}
+
+/**
+ * Counts the bytes of the payloads held by a set of snapshots, each shared payload once:
+ * `add` a snapshot when it is kept, `remove` it when it goes.
+ */
+export class PayloadCounter {
+  private readonly holders = new Map<Payload, number>();
+  bytes = 0;
+
+  add(s: StateSnapshot): void {
+    this.bytes += s.ownBytes;
+    for (let i = 0; i < s.payloads.length; i++) {
+      const p = s.payloads[i];
+      const n = this.holders.get(p) ?? 0;
+      if (n === 0) this.bytes += payloadBytes(p);
+      this.holders.set(p, n + 1);
+    }
+  }
+
+  remove(s: StateSnapshot): void {
+    this.bytes -= s.ownBytes;
+    for (let i = 0; i < s.payloads.length; i++) {
+      const p = s.payloads[i];
+      const n = this.holders.get(p) ?? 0;
+      if (n <= 1) {
+        this.holders.delete(p);
+        this.bytes -= payloadBytes(p);
+      } else {
+        this.holders.set(p, n - 1);
+      }
+    }
+  }
+
+  /** The counter's own map: one entry per payload held. */
+  get overheadBytes(): number {
+    return this.holders.size * 4 * WORD;
+  }
 }
 
 /** Write a snapshot's values back into the objects it was taken from. */

@@ -7,7 +7,7 @@
  * machine gives any exit in between.
  */
 import type { GuestRam } from '../mem';
-import { captureState, restoreState, type CapturePolicy, type StateSnapshot } from './stateCapture';
+import { captureState, PayloadCounter, restoreState, type CapturePolicy, type StateSnapshot } from './stateCapture';
 import { RamHistory } from './ramHistory';
 
 export const DEFAULT_TIMELINE_BUDGET = 64 * 1024 * 1024;
@@ -62,6 +62,8 @@ const MIN_SNAPSHOTS = 8;
 export class ExitTimeline {
   private readonly rams: RamHistory[];
   private snaps: Snapshot[] = [];
+  /** The snapshots' bytes, each array they share counted once. */
+  private readonly held = new PayloadCounter();
   private marks = new Uint8Array(1 << 16);
   private end = 0;
   private nextLabel = 0;
@@ -97,6 +99,7 @@ export class ExitTimeline {
     for (const r of this.rams) r.snapshot(label);
     const state = captureState(this.host.stateRoots(), this.host.statePolicy, last?.state);
     this.snaps.push({ exit, label, state });
+    this.held.add(state);
     this.enforceBudget();
   }
 
@@ -117,7 +120,7 @@ export class ExitTimeline {
 
   /** The future after exit `k` is gone (the run goes on from there): drop what was recorded after it. */
   truncateAfter(k: number): void {
-    while (this.snaps.length > 1 && this.snaps[this.snaps.length - 1].exit > k) this.snaps.pop();
+    while (this.snaps.length > 1 && this.snaps[this.snaps.length - 1].exit > k) this.held.remove(this.snaps.pop()!.state);
     if (this.end > k) this.end = k;
     this.forgetRam();
   }
@@ -126,10 +129,9 @@ export class ExitTimeline {
     return { first: this.snaps[0]?.exit ?? 0, end: this.end, snapshots: this.snaps.length, bytes: this.bytes(), budget: this.budget };
   }
 
-  /** Bytes held: snapshots, RAM page versions, marks. */
+  /** Bytes held: snapshots (each array they share once), RAM page versions, marks. */
   bytes(): number {
-    let n = this.marks.byteLength;
-    for (const s of this.snaps) n += s.state.bytes;
+    let n = this.marks.byteLength + this.held.bytes + this.held.overheadBytes;
     for (const r of this.rams) n += r.bytes;
     return n;
   }
@@ -162,14 +164,14 @@ export class ExitTimeline {
     while (this.bytes() > this.budget && this.snaps.length > MIN_SNAPSHOTS) {
       const older = this.snaps.length >> 1;
       const kept: Snapshot[] = [];
-      this.snaps.forEach((s, i) => { if (i >= older || i % 2 === 0) kept.push(s); });
+      this.snaps.forEach((s, i) => { if (i >= older || i % 2 === 0) kept.push(s); else this.held.remove(s.state); });
       if (kept.length === this.snaps.length) break;
       this.snaps = kept;
       this.forgetRam();
     }
     // Still over: the oldest go.
     while (this.bytes() > this.budget && this.snaps.length > 2) {
-      this.snaps.shift();
+      this.held.remove(this.snaps.shift()!.state);
       this.forgetRam();
     }
   }

@@ -1,0 +1,118 @@
+/**
+ * npm run bench:timetravel — how fast time travel shows an exit, and what the recording costs.
+ * Runs the LAPIC microbenchmark to 100 k exits (icache: the hit path) with a timeline
+ * attached, then seeks to random exits as the Worker does for the timeline (restore the nearest
+ * snapshot, re-run to the exit, the exit's detail with its walk, the counters and the view it
+ * sends) and prints the median and maximum latency, the recording's bytes (as the budget counts
+ * them and as the heap grew), and the run's exits/s with and without the recording. A table,
+ * then one JSON line. Timings vary with the host's load: never assert them in tests.
+ */
+import { performance } from 'node:perf_hooks';
+import { buildMachine, CHECKPOINT_EVERY, type Machine } from '../src/core/machine';
+import { loadScenarios } from '../src/scenarios/loadFromDisk';
+import { machineView } from '../src/worker/view';
+
+const args = process.argv.slice(2);
+const argNum = (name: string, dflt: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : dflt);
+const EXITS = argNum('--exits', 100_000);
+const SEEKS = argNum('--seeks', 50);
+
+function machine(): Machine {
+  const base = loadScenarios().find((s) => s.name === 'lapic-microbench');
+  if (!base) throw new Error('lapic-microbench scenario not found');
+  // 4 exits per iteration.
+  const source = base.source.replace(/^ITERATIONS equ \d+/m, `ITERATIONS equ ${Math.ceil(EXITS / 4)}`);
+  const built = buildMachine(source, { strategy: 'icache' }, 'lapic-microbench.s');
+  if (!built.ok) throw new Error(built.diagnostics.map((d) => d.message).join('; '));
+  return built.machine;
+}
+
+/** Deterministic pseudo-random exits to seek to (xorshift). */
+function seekTargets(n: number, end: number): number[] {
+  let x = 0x2545f491;
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    out.push((x >>> 0) % end);
+  }
+  return out;
+}
+
+const heap = () => {
+  (globalThis as { gc?: () => void }).gc?.();
+  return process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
+};
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0;
+};
+
+function main() {
+  // Plain run (no recording), warm once.
+  let plainMs = Infinity;
+  for (let r = 0; r < 2; r++) {
+    const m = machine();
+    const t0 = performance.now();
+    m.runToEnd();
+    plainMs = Math.min(plainMs, performance.now() - t0);
+  }
+  // What the recording holds: the heap with it, less the heap once it is let go (the machine
+  // stays alive, so its own caches count in both).
+  const held = machine();
+  held.attachTimeline();
+  held.runToEnd();
+  const withRecording = heap();
+  held.detachTimeline();
+  const heapHeld = withRecording - heap();
+  if (held.exitsHandled < EXITS) throw new Error('the run ended early');
+  // The timed recording, then the seeks.
+  const m = machine();
+  const tl = m.attachTimeline();
+  const t0 = performance.now();
+  m.runToEnd();
+  const recordMs = performance.now() - t0;
+  const info = tl.info();
+  const end = info.end;
+  const seekMs: number[] = [];
+  const viewMs: number[] = [];
+  // Warm the seek path once (V8 optimises it), as the Worker has by its second seek.
+  m.seekExit(Math.floor(end / 2), true);
+  for (const k of seekTargets(SEEKS, end)) {
+    const s0 = performance.now();
+    const detail = m.seekExit(k, true);
+    const s1 = performance.now();
+    m.counters();
+    machineView(m);
+    const s2 = performance.now();
+    if (detail === false || m.exitsHandled !== k) throw new Error(`seek to ${k} failed`);
+    seekMs.push(s2 - s0);
+    viewMs.push(s2 - s1);
+  }
+  const result = {
+    exits: end,
+    checkpointEvery: CHECKPOINT_EVERY,
+    snapshots: info.snapshots,
+    reachesBackTo: info.first,
+    budgetMB: +(info.budget / 2 ** 20).toFixed(1),
+    recordedMB: +(info.bytes / 2 ** 20).toFixed(2),
+    heapHeldMB: +(heapHeld / 2 ** 20).toFixed(2),
+    exitsPerSecPlain: Math.round(end / (plainMs / 1000)),
+    exitsPerSecRecording: Math.round(end / (recordMs / 1000)),
+    seeks: SEEKS,
+    seekMedianMs: +pct(seekMs, 50).toFixed(2),
+    seekP95Ms: +pct(seekMs, 95).toFixed(2),
+    seekMaxMs: +Math.max(...seekMs).toFixed(2),
+    viewMedianMs: +pct(viewMs, 50).toFixed(2),
+  };
+  const row = (k: string, v: string) => console.log(`${k.padEnd(34)} ${v}`);
+  row('exits recorded', result.exits.toLocaleString('en-US'));
+  row('snapshot every', `${result.checkpointEvery} exits (${result.snapshots} kept, back to exit ${result.reachesBackTo})`);
+  row('recording (budget count)', `${result.recordedMB} MB of ${result.budgetMB} MB`);
+  row('recording (heap it holds)', `${result.heapHeldMB} MB${(globalThis as { gc?: unknown }).gc ? '' : ' (run node with --expose-gc for a steadier figure)'}`);
+  row('exits/s plain / recording', `${result.exitsPerSecPlain.toLocaleString('en-US')} / ${result.exitsPerSecRecording.toLocaleString('en-US')}`);
+  row(`seek (${SEEKS} random exits) median`, `${result.seekMedianMs} ms   (of which counters + view ${result.viewMedianMs} ms)`);
+  row('seek p95 / max', `${result.seekP95Ms} / ${result.seekMaxMs} ms   target <= 50 ms`);
+  console.log(JSON.stringify(result));
+}
+
+main();
