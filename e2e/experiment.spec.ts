@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { test, expect, type Page } from '@playwright/test';
 import { EXPERIMENT_WORKLOADS } from '../src/core/experiment';
+import { GLOSSARY } from '../src/ui/glossary/terms';
 
 const ART = 'e2e/artifacts';
 
@@ -96,7 +97,7 @@ test('a glossary tip shows on hover and on keyboard focus, and the Glossary page
   await page.mouse.move(640, 700);
   await page.getByTestId('btn-glossary').click();
   await expect(page.getByTestId('glossary-view')).toBeVisible();
-  await expect(page.getByTestId('glossary-term')).toHaveCount(18);
+  await expect(page.getByTestId('glossary-term')).toHaveCount(GLOSSARY.length);
   // Keyboard focus: a term on the Glossary page.
   await page.mouse.move(1270, 715);
   await page.locator('[data-testid="glossary-term"][data-term="CR3"]').focus();

@@ -13,7 +13,8 @@
  *   choice find: Finding the instruction     2 to 4 answers: `choice <id>: text`
  *   choice emulate: Emulating it
  *   ---
- *   Text: paragraphs separated by blank lines; `code` and **bold** inline.
+ *   Text: paragraphs separated by blank lines; `code`, **bold** and glossary terms inline:
+ *   [[EPT]] or [[EPT violation|write-protect fault]] (shown text | term in the glossary).
  *
  * The parser is deliberately small: one `key: value` per line, no nesting, no quoting.
  */
@@ -91,22 +92,37 @@ export function parseLesson(name: string, text: string): Lesson {
 
 /** Words of the lesson's text, question and answers (the budget is about 150). */
 export function lessonWords(l: Lesson): number {
-  const text = [...l.paragraphs, l.question, ...l.choices.map((c) => c.text)].join(' ');
+  const shown = l.paragraphs.map((p) => inlineRuns(p).map((r) => r.text).join(''));
+  const text = [...shown, l.question, ...l.choices.map((c) => c.text)].join(' ');
   return text.split(/\s+/).filter((w) => /[A-Za-z0-9]/.test(w)).length;
 }
 
-/** Inline runs of a paragraph: plain text, `code` and **bold**. */
-export type InlineRun = { kind: 'text' | 'code' | 'bold'; text: string };
+/**
+ * Inline runs of a paragraph: plain text, `code`, **bold**, and glossary terms written
+ * [[term]] or [[shown text|term]] (the term as src/ui/glossary/terms.ts names it).
+ */
+export type InlineRun =
+  | { kind: 'text' | 'code' | 'bold'; text: string }
+  | { kind: 'term'; text: string; term: string };
+
+const INLINE = /`([^`]+)`|\*\*([^*]+)\*\*|\[\[([^\]|]+)(?:\|([^\]|]+))?\]\]/g;
 
 export function inlineRuns(paragraph: string): InlineRun[] {
   const runs: InlineRun[] = [];
-  const re = /`([^`]+)`|\*\*([^*]+)\*\*/g;
+  const re = new RegExp(INLINE);
   let last = 0;
   for (let m = re.exec(paragraph); m !== null; m = re.exec(paragraph)) {
     if (m.index > last) runs.push({ kind: 'text', text: paragraph.slice(last, m.index) });
-    runs.push(m[1] !== undefined ? { kind: 'code', text: m[1] } : { kind: 'bold', text: m[2]! });
+    if (m[1] !== undefined) runs.push({ kind: 'code', text: m[1] });
+    else if (m[2] !== undefined) runs.push({ kind: 'bold', text: m[2] });
+    else runs.push({ kind: 'term', text: m[3]!.trim(), term: (m[4] ?? m[3]!).trim() });
     last = m.index + m[0].length;
   }
   if (last < paragraph.length) runs.push({ kind: 'text', text: paragraph.slice(last) });
   return runs;
+}
+
+/** The glossary terms a paragraph marks with [[...]]. */
+export function markedTerms(paragraph: string): string[] {
+  return inlineRuns(paragraph).flatMap((r) => (r.kind === 'term' ? [r.term] : []));
 }

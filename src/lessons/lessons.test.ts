@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { COST_PRESET_NAMES } from '../core/cost';
 import { SCENARIOS } from '../scenarios';
+import { glossaryEntry } from '../ui/glossary/terms';
 import { PANEL_DEFS } from '../ui/panelRegistry';
 import { LESSONS } from './index';
 import { loadLessons } from './loadFromDisk';
-import { inlineRuns, LessonFormatError, lessonWords, parseLesson } from './lesson';
+import { inlineRuns, LessonFormatError, lessonWords, markedTerms, parseLesson } from './lesson';
 import { LESSON_RESULTS } from './results';
 
 describe('lesson files', () => {
@@ -22,6 +23,12 @@ describe('lesson files', () => {
         expect(Object.keys(LESSON_RESULTS), l.result).toContain(l.result);
         expect(l.panels.length).toBeGreaterThan(0);
         for (const p of l.panels) expect(PANEL_DEFS.map((d) => d.id), p).toContain(p);
+      });
+
+      it('marks glossary terms in its text, each one the glossary explains', () => {
+        const terms = l.paragraphs.flatMap(markedTerms);
+        expect(terms.length, l.name).toBeGreaterThan(0);
+        for (const t of terms) expect(glossaryEntry(t), `${l.name}: [[${t}]]`).toBeDefined();
       });
 
       it('asks a question with 2 to 4 answers and stays within about 150 words', () => {
@@ -56,5 +63,15 @@ describe('parseLesson', () => {
     expect(inlineRuns('a `b` **c** d')).toEqual([
       { kind: 'text', text: 'a ' }, { kind: 'code', text: 'b' }, { kind: 'text', text: ' ' }, { kind: 'bold', text: 'c' }, { kind: 'text', text: ' d' },
     ]);
+  });
+
+  it('reads glossary terms as [[term]] or [[shown text|term]], and counts only the shown words', () => {
+    expect(inlineRuns('the [[EPT]] and an [[EPT violation|write-protect fault]].')).toEqual([
+      { kind: 'text', text: 'the ' }, { kind: 'term', text: 'EPT', term: 'EPT' }, { kind: 'text', text: ' and an ' },
+      { kind: 'term', text: 'EPT violation', term: 'write-protect fault' }, { kind: 'text', text: '.' },
+    ]);
+    expect(markedTerms('[[a]] b [[c|d]]')).toEqual(['a', 'd']);
+    const l = parseLesson('01-x', good.replace('One\nline.', 'One [[two words|some long glossary term]].'));
+    expect(lessonWords(l)).toBe(lessonWords(parseLesson('01-x', good.replace('One\nline.', 'One two words.'))));
   });
 });

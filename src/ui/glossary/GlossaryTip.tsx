@@ -33,10 +33,12 @@ export function GlossaryTip() {
       }
     };
     const onOver = (e: MouseEvent) => show(e.target);
-    // A focused control whose label is a term (a panel's collapse button) shows that term.
+    // A focused control whose label is a term (a panel's collapse button, a filter chip) shows
+    // that term; a focused panel does not show the first term somewhere inside it.
     const onFocus = (e: FocusEvent) => {
       const t = e.target;
-      show(t instanceof Element && !t.closest('[data-term]') ? t.querySelector('[data-term]') : t);
+      const control = t instanceof Element && !t.closest('[data-term]') && t.matches('button, a, [role="tab"]');
+      show(control ? t.querySelector('[data-term]') : t);
     };
     const onBlur = () => show(null);
     const onKey = (e: KeyboardEvent) => { if (e.key === 'Escape') show(null); };

@@ -2,6 +2,8 @@
  * The glossary: the words the app uses, each with a short definition (shown on hover and on
  * keyboard focus of any element carrying data-term="<term>") and where it shows up.
  */
+import type { ExitReason } from '../../core/events';
+
 export interface GlossaryTerm {
   /** The data-term value. */
   term: string;
@@ -46,6 +48,12 @@ export const GLOSSARY: readonly GlossaryTerm[] = [
     where: 'Registers & LAPIC panel, the IPI ping-pong scenario.' },
   { term: 'write-protect fault', definition: 'An EPT violation on a write to a page the VMM made read-only to guard cached instructions: the VMM drops the entries that depend on the page, lifts the protection and lets the write complete.',
     where: 'Exit pipeline ("invalidate"), the event log (ept-violation), the memory map\'s protected pages.' },
+  { term: 'MMIO exit', definition: 'The exit (an EPT misconfiguration on Intel) taken when the guest reads or writes a page the EPT marks as device memory, such as the local APIC. It says which address, not which instruction: the VMM must find and decode the instruction itself.',
+    where: 'Event log (mmio), the exit pipeline\'s walk, fetch and decode stages.' },
+  { term: 'MSR exit', definition: 'RDMSR or WRMSR of a model-specific register the VMM intercepts. The exit names the register (ECX) and carries the value (EDX:EAX), so nothing is walked, fetched or decoded: how x2APIC reaches the APIC.',
+    where: 'Event log (rdmsr, wrmsr), the x2APIC scenario and lesson 7.' },
+  { term: 'interrupt window', definition: 'An exit the VMM asks for when an interrupt is pending but the guest cannot take it yet (IF = 0): the CPU exits as soon as the guest can, and the VMM injects the interrupt.',
+    where: 'Event log (interrupt-window), the timer-driven scenarios.' },
   { term: 'CR3', definition: 'The control register that points at the current top-level guest page table: it names the address space, which is why the instruction cache\'s key holds it.',
     where: 'Registers panel, the instruction cache\'s key (VM, RIP, CR3), exit details.' },
 ];
@@ -64,3 +72,14 @@ export const PIPELINE_NODE_TERMS: Readonly<Record<string, string>> = {
 export const PANEL_TERMS: Readonly<Record<string, string>> = {
   pipeline: 'VM exit', walk: '2D walk', icache: 'instruction cache', memory: 'GPA', registers: 'CR3',
 };
+
+/** The glossary term for each exit reason (the event log's reason column and filter chips). */
+export const EXIT_REASON_TERMS: Readonly<Record<ExitReason, string>> = {
+  mmio: 'MMIO exit', 'ept-violation': 'write-protect fault', 'apic-write': 'APICv', hlt: 'VM exit', io: 'VM exit', cpuid: 'VM exit',
+  rdmsr: 'MSR exit', wrmsr: 'MSR exit', vmcall: 'VM exit', 'external-interrupt': 'VM exit', 'interrupt-window': 'interrupt window',
+};
+
+/** The glossary term of a local APIC register, by the name the Registers panel shows (or undefined). */
+export function lapicRegisterTerm(name: string): string | undefined {
+  return name === 'TPR' || name === 'EOI' ? name : name.startsWith('ICR') ? 'ICR' : undefined;
+}

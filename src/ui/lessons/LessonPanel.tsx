@@ -15,7 +15,11 @@ function Paragraph({ text, className }: { text: string; className?: string }) {
   return (
     <p className={className}>
       {inlineRuns(text).map((r, i) =>
-        r.kind === 'code' ? <code key={i}>{r.text}</code> : r.kind === 'bold' ? <strong key={i}>{r.text}</strong> : <span key={i}>{r.text}</span>,
+        r.kind === 'code' ? <code key={i}>{r.text}</code>
+          : r.kind === 'bold' ? <strong key={i}>{r.text}</strong>
+          // A glossary term: its definition on hover and, being focusable, on keyboard focus.
+          : r.kind === 'term' ? <span key={i} className="lesson-term" data-term={r.term} tabIndex={0}>{r.text}</span>
+          : <span key={i}>{r.text}</span>,
       )}
     </p>
   );

@@ -14,6 +14,7 @@ import { compact, hex, int } from '../lib/format';
 import { REASON_COLOR } from '../lib/stages';
 import { atBottom } from '../lib/virtual';
 import { useVirtualRows } from '../lib/useVirtualRows';
+import { EXIT_REASON_TERMS } from '../../glossary/terms';
 import { FilterIndex } from './filterIndex';
 import '../panels.css';
 
@@ -33,7 +34,7 @@ function Row({ e, top, selected, onClick }: { e: ExitEvent; top: number; selecte
     <div role="row" aria-selected={selected} data-testid="exit-row" data-seq={e.seq} data-reason={e.reason} className={`xs-row xs-log-cols${selected ? ' xs-selected' : ''}`} style={{ top, height: ROW_H }} onClick={onClick}>
       <span role="cell">{e.seq}</span>
       <span role="cell">{e.vm}/{e.vcpu}</span>
-      <span role="cell"><i className="xs-dot" style={{ background: REASON_COLOR[e.reason] ?? '#888' }} />{e.reason}</span>
+      <span role="cell"><i className="xs-dot" style={{ background: REASON_COLOR[e.reason] ?? '#888' }} /><span data-term={EXIT_REASON_TERMS[e.reason]}>{e.reason}</span></span>
       <span role="cell">{hex(e.rip)}</span>
       <span role="cell">{e.gpa !== undefined ? hex(e.gpa) : ''}</span>
       <span role="cell" className={e.icache ? `xs-ic-${e.icache}` : undefined}>{e.icache ?? ''}</span>
@@ -123,7 +124,7 @@ export default function EventLog() {
         <span className="xs-chips">
           {present.map((r) => (
             <button key={r} type="button" className={`xs-chip${filter.has(r) ? ' on' : ''}`} onClick={() => toggle(r)} data-testid={`filter-${r}`} title={filter.has(r) ? 'stop filtering on this reason' : 'show only these (and other selected reasons)'}>
-              <i className="xs-dot" style={{ background: REASON_COLOR[r] ?? '#888' }} />{r} {compact(byReason?.[r] ?? 0)}
+              <i className="xs-dot" style={{ background: REASON_COLOR[r] ?? '#888' }} /><span data-term={EXIT_REASON_TERMS[r]}>{r}</span> {compact(byReason?.[r] ?? 0)}
             </button>
           ))}
           {filter.size > 0 && <button type="button" className="xs-chip" onClick={() => setFilter(new Set())}>all</button>}

@@ -9,6 +9,7 @@ import type { VcpuView } from '../../../worker/protocol';
 import type { MachineState } from '../../../store/machineStore';
 import { useMachine, useMachineThrottled } from '../useMachine';
 import { hex } from '../lib/format';
+import { lapicRegisterTerm } from '../../glossary/terms';
 import { CR0_BITS, CR4_BITS, EFER_BITS, changedKeys, decodeBits, decodeRflags, groupHex, iopl, type NamedBit } from './flags';
 import '../panels.css';
 
@@ -40,8 +41,10 @@ function useChanged(v: VcpuView): { regs: Set<RegName>; lapic: Set<string> } {
 const VcpuRegs = memo(function VcpuRegs({ v }: { v: VcpuView }) {
   const changed = useChanged(v);
   const cls = (r: RegName) => (changed.regs.has(r) ? 'xs-changed' : undefined);
+  // CR3 is a glossary term: focusable, so its definition shows on keyboard focus too.
+  const name = (r: RegName) => (r === 'cr3' ? <span className="xs-reg-name" data-term="CR3" tabIndex={0}>{r}</span> : <span className="xs-reg-name">{r}</span>);
   const row = (r: RegName, extra?: React.ReactNode) => (
-    <div key={r} className="xs-reg" data-reg={r}><span className="xs-reg-name">{r}</span><code className={cls(r)}>{groupHex(v.regs[r])}</code>{extra}</div>
+    <div key={r} className="xs-reg" data-reg={r}>{name(r)}<code className={cls(r)}>{groupHex(v.regs[r])}</code>{extra}</div>
   );
   return (
     <div className="xs-regs">
@@ -63,7 +66,7 @@ const VcpuRegs = memo(function VcpuRegs({ v }: { v: VcpuView }) {
             <thead><tr><th>register</th><th>offset</th><th>value</th></tr></thead>
             <tbody>
               {v.lapic.map((r) => (
-                <tr key={r.name}><td>{r.name}</td><td>{hex(r.offset, 3)}</td><td className={changed.lapic.has(r.name) ? 'xs-changed' : undefined}>{hex(r.value >>> 0, 8)}</td></tr>
+                <tr key={r.name}><td>{lapicRegisterTerm(r.name) ? <span data-term={lapicRegisterTerm(r.name)} tabIndex={0}>{r.name}</span> : r.name}</td><td>{hex(r.offset, 3)}</td><td className={changed.lapic.has(r.name) ? 'xs-changed' : undefined}>{hex(r.value >>> 0, 8)}</td></tr>
               ))}
             </tbody>
           </table>
