@@ -6,6 +6,8 @@
 import { execFileSync } from 'node:child_process';
 import { test, expect, type Page } from '@playwright/test';
 import { EXPERIMENT_WORKLOADS } from '../src/core/experiment';
+import type { CostConstant } from '../src/core/cost';
+import { CONSTANT_LABELS } from '../src/ui/experiment/labels';
 import { GLOSSARY } from '../src/ui/glossary/terms';
 
 const ART = 'e2e/artifacts';
@@ -81,10 +83,24 @@ test('from a cold open, two clicks run the experiment to completion: its numbers
   await expect(micro).not.toHaveAttribute('data-speedup', before!);
   await expect(micro).toHaveAttribute('data-source', 'exact');
   await expect(page.getByTestId('experiment-progress')).toHaveAttribute('data-status', 'done');
+  // The sensitivity charts cover every slider's constant (a chart each, or named as having no
+  // effect on the microbenchmark); each says the band its slider says; the moved one marks its value.
+  const costs = await page.getByTestId('cost-slider').evaluateAll((els) => els.map((e) => e.getAttribute('data-cost')!));
+  const charted = await page.getByTestId('sensitivity-chart').evaluateAll((els) => els.map((e) => e.getAttribute('data-cost')!));
+  const flat = (await page.getByTestId('sensitivity-flat').count()) > 0 ? await page.getByTestId('sensitivity-flat').innerText() : '';
+  expect(charted.length).toBeGreaterThan(5);
+  for (const k of costs) expect(charted.includes(k) || flat.includes(CONSTANT_LABELS[k as CostConstant]), k).toBe(true);
+  for (const k of charted) {
+    const band = await page.locator('label.xp-slider', { has: page.locator(`[data-cost="${k}"]`) }).locator('.xp-slider-band').innerText();
+    await expect(page.locator(`[data-testid="sensitivity-chart"][data-cost="${k}"] [data-testid="sensitivity-band"]`)).toHaveText(`in band: ${band}`);
+  }
+  await expect(page.locator('[data-testid="sensitivity-chart"][data-cost="decodeBase"]')).toHaveAttribute('data-now', await slider.inputValue());
   // The timer-driven loop is re-run under the new costs in the background and ends exact.
   await expect(table.locator('td[data-scenario="cpu-bound-timer"][data-strategy="icache"]')).toHaveAttribute('data-source', 'rerun', { timeout: 60_000 });
   await page.waitForTimeout(300);
   await page.screenshot({ path: `${ART}/experiment-whatif-1280x720.png` });
+  await page.getByTestId('experiment-sensitivity').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: `${ART}/experiment-sensitivity-1280x720.png` });
 });
 
 test('a glossary tip shows on hover and on keyboard focus, and the Glossary page lists the terms', async ({ page }) => {

@@ -12,8 +12,9 @@ import { experimentCsv, experimentMarkdown, experimentRows, signedPercent, speed
 import { downloadText } from '../panels/lib/exportImage';
 import { PageHeader } from '../PageHeader';
 import { experimentStore, useExperiment } from './experimentClient';
-import { ResultChart, SensitivityChart } from './ExperimentCharts';
+import { ResultChart, SensitivityGrid } from './ExperimentCharts';
 import { CONSTANT_LABELS, WORKLOAD_TITLES } from './labels';
+import { bandText, formatConstant } from './sensitivity';
 import { sliderMax, sliderStep } from './sliders';
 import './experiment.css';
 
@@ -33,6 +34,8 @@ export default function ExperimentView() {
   const rerunning = useExperiment((s) => s.rerunning);
   const error = useExperiment((s) => s.error);
   const rows = useMemo(() => experimentRows({ workloads, runs, reruns, model }), [workloads, runs, reruns, model]);
+  // The slider last focused: its constant's sensitivity chart is outlined.
+  const [focus, setFocus] = useState<CostConstant>('exit');
   const hasRuns = Object.keys(runs).length > 0;
   const running = status === 'running';
   const costsLabel = useMemo(() => {
@@ -80,9 +83,10 @@ export default function ExperimentView() {
           <ResultTable rows={rows} />
           <Readings rows={rows} />
           <ResultChart rows={rows} />
+          <Sensitivity rows={rows} focus={focus} />
         </section>
         <section className="xp-side" aria-label="What if the costs were different">
-          <WhatIf rows={rows} />
+          <WhatIf rows={rows} focus={focus} setFocus={setFocus} />
         </section>
       </div>
     </main>
@@ -170,11 +174,24 @@ function Readings({ rows }: { rows: WorkloadRow[] }) {
   );
 }
 
-function WhatIf({ rows }: { rows: WorkloadRow[] }) {
+/** The microbenchmark's speed-up against every slider's constant (below the result chart). */
+function Sensitivity({ rows, focus }: { rows: WorkloadRow[]; focus: CostConstant }) {
   const model = useExperiment((s) => s.model);
   const preset = useExperiment((s) => s.preset);
   const runs = useExperiment((s) => s.runs);
-  const [focus, setFocus] = useState<CostConstant>('exit');
+  const keys = useMemo(() => chargedConstants(Object.values(runs).map((k) => k.record)), [runs]);
+  const micro = rows.find((r) => r.scenario === 'lapic-microbench')?.cells;
+  if (!micro?.none || !micro.icache) return null;
+  return (
+    <SensitivityGrid constants={keys} model={model} presets={COST_PRESETS[preset]} focus={focus}
+      micro={{ none: micro.none.record, icache: micro.icache.record, 'decode-assist': micro['decode-assist']?.record }} />
+  );
+}
+
+function WhatIf({ rows, focus, setFocus }: { rows: WorkloadRow[]; focus: CostConstant; setFocus: (k: CostConstant) => void }) {
+  const model = useExperiment((s) => s.model);
+  const preset = useExperiment((s) => s.preset);
+  const runs = useExperiment((s) => s.runs);
   const micro = rows.find((r) => r.scenario === 'lapic-microbench')?.cells;
   const keys = useMemo(() => chargedConstants(Object.values(runs).map((k) => k.record)), [runs]);
   return (
@@ -186,7 +203,8 @@ function WhatIf({ rows }: { rows: WorkloadRow[] }) {
         <>
           <p className="muted xp-hint">
             Each run counted how often it charged every constant, so the table is recomputed at once (exactly, for guests that never see time).
-            The band column: values that put the microbenchmark's speed-up inside the seed's 35–40%, the others unchanged.
+            The band column: values that put the microbenchmark's speed-up inside the seed's 35–40%, the others unchanged;
+            the charts below the result show how it moves with each constant.
           </p>
           <div className="xp-sliders" role="group" aria-label="Cost constants">
             {keys.map((k) => (
@@ -194,7 +212,6 @@ function WhatIf({ rows }: { rows: WorkloadRow[] }) {
                 focused={focus === k} onFocus={() => setFocus(k)} />
             ))}
           </div>
-          {micro?.none && micro.icache && <SensitivityChart constant={focus} model={model} none={micro.none.record} icache={micro.icache.record} presetValue={COST_PRESETS[preset][focus]} />}
         </>
       )}
     </div>
@@ -207,18 +224,16 @@ function CostSlider({ name, value, presetValue, band, focused, onFocus }: {
   const model = useExperiment((s) => s.model);
   const interval = band ? bandInterval(band.none, band.icache, model, name) : null;
   const max = sliderMax(presetValue);
-  const fmt = (v: number) => (v >= 100 ? Math.round(v).toLocaleString('en-US') : String(Number(v.toFixed(3))));
   // Values past the slider's end are named as such, not printed (they would not fit anyway).
-  const bandText = !band ? '' : interval === null ? 'never' : interval[0] > max ? `> ${fmt(max)}`
-    : interval[1] > max ? `≥ ${fmt(interval[0])}` : `${fmt(interval[0])}–${fmt(interval[1])}`;
+  const inBand = band ? bandText(interval, max) : '';
   return (
     <label className={`xp-slider${focused ? ' focused' : ''}${value !== presetValue ? ' moved' : ''}`} title={`${CONSTANT_LABELS[name]} (cost.ts: ${name}); preset ${presetValue}`}>
       <span className="xp-slider-name">{CONSTANT_LABELS[name]}</span>
       <input type="range" data-testid="cost-slider" data-cost={name} min={0} max={max} step={sliderStep(presetValue)} value={Math.min(value, max)}
         onFocus={onFocus} onPointerDown={onFocus}
         onChange={(e) => experimentStore.getState().setConstant(name, Number(e.target.value))} />
-      <span className="xp-slider-value">{fmt(value)}</span>
-      <span className="xp-slider-band" title="Values of this constant that put the microbenchmark's speed-up inside 35–40%, the others as set">{bandText}</span>
+      <span className="xp-slider-value">{formatConstant(value)}</span>
+      <span className="xp-slider-band" title="Values of this constant that put the microbenchmark's speed-up inside 35–40%, the others as set">{inBand}</span>
     </label>
   );
 }
