@@ -59,7 +59,7 @@ test('the self-modifying example shows a write-protect fault', async ({ page }) 
   await chip.click();
   const row = log.getByTestId('exit-row').first();
   await expect(row).toHaveAttribute('data-reason', 'ept-violation');
-  await expect(row).toContainText('write-protected page');
+  await expect(row).toContainText(/(A\/D-bit update|guest store).*: invalidated /);
   await row.click();
   await expect(page.getByTestId('exit-pipeline')).toContainText('ept-violation');
   await expect(page.getByTestId('exit-pipeline').locator('[data-stage="invalidate"]')).toBeVisible();

@@ -105,8 +105,33 @@ export interface ExitEvent {
   walk?: WalkStep[];
   /** Cache entries this exit invalidated (write-protect faults). */
   invalidated?: number;
+  /** A write-protect fault's cause and what it invalidated ('ept-violation' exits). */
+  wp?: WpFaultInfo;
+  /** Source line of the instruction at `rip` (1-based), where the program has one. */
+  line?: number;
   /** Measured host time of the VMM's handling of this exit, in nanoseconds. */
   hostNs?: number;
+}
+
+/**
+ * Why a write-protected page was written:
+ * - 'code-store': the guest's own store to a page holding a cached instruction,
+ * - 'table-store': the guest's own store to a guest page-table page a cached RIP was walked through,
+ * - 'ad-update': the CPU setting an accessed/dirty bit in a page-table entry during a page walk
+ *   (the instruction did not write that page; an interrupt's delivery may be what walked).
+ */
+export type WpCause = 'code-store' | 'table-store' | 'ad-update';
+
+export interface WpFaultInfo {
+  cause: WpCause;
+  /** The guest-physical page written. */
+  page: number;
+  /** For 'ad-update' during event delivery: the vector being delivered (its stack push or IDT read walked). */
+  deliveringVector?: number;
+  /** The instruction-cache entries the fault invalidated, oldest first. */
+  entries: { rip: number; insn: string }[];
+  /** The vCPUs' translated code blocks it dropped from the page. */
+  blocks: number;
 }
 
 /** Modeled cycles split by where they went. */
@@ -247,6 +272,8 @@ export interface LineStat {
   line: number;
   exits: number;
   hits: number;
+  /** Of `exits`, those taken while delivering an interrupt before this instruction ran (not by it). */
+  delivery?: number;
 }
 
 export interface MachineView {

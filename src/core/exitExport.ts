@@ -89,6 +89,12 @@ export function exitsToChromeTrace(exits: readonly ExitEvent[], opts: TraceOptio
     if (e.icache) args.icache = e.icache;
     if (e.insn) args.insn = e.insn;
     if (e.invalidated) args.invalidated = e.invalidated;
+    if (e.wp) {
+      args.wp_cause = e.wp.cause;
+      if (e.wp.deliveringVector !== undefined) args.wp_delivering_vector = e.wp.deliveringVector;
+      args.wp_entries = e.wp.entries.map((x) => hex(x.rip)).join(' ');
+    }
+    if (e.line !== undefined) args.line = e.line;
     ev.push({ name: exitName(e), cat: 'exit', ph: 'X', ts: us(start), dur: us(total), pid: th.pid, tid: th.tid, args });
     let at = start;
     e.stages.forEach((s, i) => {

@@ -532,13 +532,16 @@ export class Machine {
       st = null;
       if (line !== undefined) {
         st = this.statsByLine.get(line) ?? null;
-        if (st === null) this.statsByLine.set(line, (st = { line, exits: 0, hits: 0 }));
+        if (st === null) this.statsByLine.set(line, (st = { line, exits: 0, hits: 0, delivery: 0 }));
       }
       this.lineByRip.set(e.rip, st);
     }
     if (st !== null) {
       st.exits++;
       if (e.icache === 'hit') st.hits++;
+      // The exit came from delivering an interrupt at this instruction, not from the instruction.
+      if (e.wp?.deliveringVector !== undefined) st.delivery = (st.delivery ?? 0) + 1;
+      e.line = st.line;
     }
     this.onExit?.(e);
   }

@@ -32,6 +32,7 @@ export abstract class VcpuEvents extends VcpuMemory {
     this.deliveryExited = false;
     ex.rip = this.rip;
     ex.insnLength = 0;
+    ex.vectoring = this.pending !== null ? this.pending.vector : -1;
     return true;
   }
 

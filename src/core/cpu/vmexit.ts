@@ -25,6 +25,8 @@ export class VmExit {
    * address: exit qualification bit 8 clear (SDM Vol. 3C §27.2.1, Table 27-7).
    */
   pagingEntry = false;
+  /** The vector whose delivery this exit cut short (IDT-vectoring information, SDM Vol. 3C §27.2.4), or -1. */
+  vectoring = -1;
   /** Up to 15 instruction bytes, what AMD decode assists hand over (copied when first read). */
   get insnBytes(): Uint8Array { this.copyInsn(); return this.bytes; }
   get insnByteCount(): number { this.copyInsn(); return this.byteCount; }
@@ -84,6 +86,7 @@ export class VmExit {
     this.gpa = 0;
     this.access = 'read';
     this.pagingEntry = false;
+    this.vectoring = -1;
     this.byteCount = 0;
     this.text = '';
     this.port = 0;

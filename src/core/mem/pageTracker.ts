@@ -96,6 +96,11 @@ export class PageTracker<C extends TrackedCode = TrackedCode, E extends TrackedE
   /** Number of blocks and of entries depending on page `pn` (tests, UI). */
   codeOn(pn: number): number { return this.codeByPage.get(pn)?.size ?? 0; }
   entriesOn(pn: number): number { return this.entriesByPage.get(pn)?.entries.size ?? 0; }
+  /** The entries depending on page `pn`, in the order they were tracked (a copy: the slow path of a fault). */
+  entriesOnPage(pn: number): E[] {
+    const r = this.entriesByPage.get(pn);
+    return r === undefined ? [] : [...r.entries] as E[];
+  }
   /** Pages with any dependent (tests: the tracker stays bounded). */
   get trackedPages(): number {
     let n = this.codeByPage.size;

@@ -25,7 +25,7 @@ import {
   type CostModel, type CostUnits,
 } from '../cost';
 import type { AccessSize } from '../devices/mmio';
-import type { AccessKind, ExitEvent, Stage, StageName, StopInfo, Strategy } from '../events';
+import type { AccessKind, ExitEvent, Stage, StageName, StopInfo, Strategy, WpCause, WpFaultInfo } from '../events';
 import { hex, hexBytes } from '../hex';
 import { gla2gpa, newWalkResult, type PagingContext, type WalkRecorder, type WalkResult } from '../mem';
 import {
@@ -87,6 +87,7 @@ export function cloneExitEvent(ev: VmmExitEvent): VmmExitEvent {
     ...ev,
     stages: ev.stages.map((s) => ({ ...s })),
     walk: ev.walk ? ev.walk.map((s) => ({ ...s })) : undefined,
+    wp: ev.wp ? { ...ev.wp, entries: ev.wp.entries.map((e) => ({ ...e })) } : undefined,
     injected: ev.injected ? { ...ev.injected } : undefined,
     stop: ev.stop ? { ...ev.stop } : undefined,
   };
@@ -183,7 +184,7 @@ export class Vmm implements EmulEnv {
       seq: 0, vm: 0, vcpu: 0, reason: 'mmio', rip: 0, cr3: 0,
       gla: undefined, gpa: undefined, access: undefined, retired: 0,
       stages: this.stageArrays[0], cycles: 0, atCycle: undefined, icache: undefined, insn: undefined,
-      walk: undefined, invalidated: undefined, hostNs: undefined,
+      walk: undefined, invalidated: undefined, wp: undefined, line: undefined, hostNs: undefined,
       action: 'resume', injected: undefined, stop: undefined,
     };
   }
@@ -481,6 +482,14 @@ export class Vmm implements EmulEnv {
       return;
     }
     this.icache.counters.wpFaults++;
+    const dependents = vm.pages.entriesOnPage(pn);
+    const wp: WpFaultInfo = {
+      cause: wpCause(exit, dependents, page), page,
+      entries: dependents.map((e) => ({ rip: e.rip, insn: e.disasm })), blocks: 0,
+    };
+    if (wp.cause === 'ad-update' && exit.vectoring !== undefined && exit.vectoring >= 0) wp.deliveringVector = exit.vectoring;
+    this.ev.wp = wp;
+    if (exit.insnText) this.ev.insn = exit.insnText;
     let n = 0, unprotected = 0;
     if (this.icache.debugBreakInvalidation) {
       unprotected = vm.pages.debugUnprotect(pn) ? 1 : 0;
@@ -489,6 +498,7 @@ export class Vmm implements EmulEnv {
       this.writeTracked(vm, pn, 0, PAGE_SIZE);
       n = vm.pages.lastEntries;
       unprotected = vm.pages.lastUnprotected;
+      wp.blocks = vm.pages.lastCode;
     }
     this.stage('invalidate', invalidateCycles(n, unprotected, this.cost, this.units), `${n} entr${n === 1 ? 'y' : 'ies'}, page ${hex(page)}`);
     // Fault-like exit: RIP still points at the store, which now completes on re-entry.
@@ -643,6 +653,8 @@ export class Vmm implements EmulEnv {
     ev.insn = undefined;
     ev.walk = undefined;
     ev.invalidated = undefined;
+    ev.wp = undefined;
+    ev.line = undefined;
     ev.hostNs = undefined;
     ev.action = 'resume';
     ev.injected = undefined;
@@ -677,6 +689,19 @@ export class Vmm implements EmulEnv {
     this.ev.stop = s;
     this.ev.action = 'stop';
   }
+}
+
+/**
+ * Why a write-protected page was written: the walk's A/D update (the exit says so), else the
+ * guest's own store, to a code page when some entry holds instruction bytes there (a page that
+ * is both code and page table counts as code), else to a page-table page.
+ */
+function wpCause(exit: VmExitPort, dependents: readonly ICacheEntry[], page: number): WpCause {
+  if (exit.pagingEntry === true) return 'ad-update';
+  for (const e of dependents) {
+    for (let i = 0; i < e.codePages; i++) if (e.pages[i] === page) return 'code-store';
+  }
+  return 'table-store';
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array, n: number): boolean {

@@ -50,6 +50,10 @@ export interface VmExitPort {
   access: AccessKind;
   /** 'ept-violation' on a guest paging-structure entry during the CPU's own walk (A/D update). */
   pagingEntry?: boolean;
+  /** The event vector whose delivery the exit cut short, or -1 (VmExit.vectoring). */
+  readonly vectoring?: number;
+  /** Intel-syntax text of the exiting instruction, where the vCPU decoded one ('' otherwise). */
+  readonly insnText?: string;
   /** Up to 15 instruction bytes, as AMD decode assists hand them over (decode-assist only). */
   insnBytes: Uint8Array;
   insnByteCount: number;

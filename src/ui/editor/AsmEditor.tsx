@@ -41,6 +41,20 @@ function markersOf(model: monaco.editor.ITextModel, diags: Diagnostic[]): monaco
   });
 }
 
+/**
+ * "3 exits · 2 hits". An exit taken while delivering an interrupt before the line's
+ * instruction ran (its frame push set A/D bits on a protected table page) is not the
+ * instruction's: the mark says so.
+ */
+function lineStatText(l: LineStat): string {
+  const exits = `${fmt.format(l.exits)} exit${l.exits === 1 ? '' : 's'}`;
+  const d = l.delivery ?? 0;
+  const who = d === 0 ? '' : d === l.exits
+    ? ` (interrupt delivery's A/D-bit update, not this instruction)`
+    : ` (${fmt.format(d)} by interrupt delivery's A/D-bit update, not this instruction)`;
+  return `${exits}${who}${l.hits ? ` · ${fmt.format(l.hits)} hit${l.hits === 1 ? '' : 's'}` : ''}`;
+}
+
 function statDecorations(lines: LineStat[], exitLines: number[], model: monaco.editor.ITextModel): monaco.editor.IModelDeltaDecoration[] {
   const n = model.getLineCount();
   const out: monaco.editor.IModelDeltaDecoration[] = [];
@@ -56,7 +70,7 @@ function statDecorations(lines: LineStat[], exitLines: number[], model: monaco.e
       options: {
         linesDecorationsClassName: 'exit-line-mark',
         after: {
-          content: `  ${fmt.format(l.exits)} exit${l.exits === 1 ? '' : 's'}${l.hits ? ` · ${fmt.format(l.hits)} hit${l.hits === 1 ? '' : 's'}` : ''}`,
+          content: `  ${lineStatText(l)}`,
           inlineClassName: l.hits ? 'line-stat line-stat-hit' : 'line-stat',
         },
       },
@@ -142,7 +156,7 @@ export default function AsmEditor() {
     const applyStats = (s: MachineState) => {
       const lines = textIsLoaded ? s.view?.lines ?? [] : [];
       const exitLines = textIsLoaded ? s.exitLines : [];
-      const key = lines.map((l) => `${l.line}:${l.exits}:${l.hits}`).join(',') + '|' + exitLines.join(',');
+      const key = lines.map((l) => `${l.line}:${l.exits}:${l.hits}:${l.delivery ?? 0}`).join(',') + '|' + exitLines.join(',');
       if (key !== lastStatsKey) {
         lastStatsKey = key;
         stats.set(statDecorations(lines, exitLines, model));

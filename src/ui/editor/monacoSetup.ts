@@ -68,6 +68,10 @@ monaco.languages.registerHoverProvider(LANGUAGE_ID, {
     if (stat && stat.exits > 0) {
       const rate = stat.exits ? Math.round((100 * stat.hits) / stat.exits) : 0;
       contents.push({ value: `This run: **${stat.exits.toLocaleString('en-US')} exits** on this line, **${stat.hits.toLocaleString('en-US')} cache hits** (${rate}%).` });
+      const d = stat.delivery ?? 0;
+      if (d > 0) {
+        contents.push({ value: `${d === stat.exits ? 'All of them were' : `${d.toLocaleString('en-US')} of them were`} taken **while delivering an interrupt**, before this instruction ran: pushing the interrupt frame walked the page tables and set an accessed/dirty bit on a page-table page the VMM write-protects (a write-protect fault). The instruction itself did not exit.` });
+      }
     }
     if (!contents.length) return null;
     return { contents, range: word ? new monaco.Range(line, word.startColumn, line, word.endColumn) : undefined };

@@ -27,7 +27,7 @@ export const GLOSSARY: readonly GlossaryTerm[] = [
   { term: 'HPA', definition: 'Host-physical address: where the data really is in the host\'s RAM. Every guest page-table reference needs one, found through the EPT.',
     where: 'The 2D page walk: every EPT step ends in a host-physical address.' },
   { term: 'gla2gpa', definition: 'bhyve\'s software walk of the guest page tables, from CR3, to turn the faulting RIP into a guest-physical address so the instruction can be fetched.',
-    where: 'Exit pipeline ("guest page walk"), the 2D page walk panel.' },
+    where: 'Exit pipeline ("guest walk"), the 2D page walk panel.' },
   { term: '2D walk', definition: 'A translation through two sets of page tables: each of the guest\'s 4 table references is itself a guest-physical address that needs a 4-level EPT walk, plus the final page: up to 24 memory references.',
     where: '2D page walk panel (guest levels × EPT levels), the experiment\'s walk+fetch+decode share.' },
   { term: 'TLB', definition: 'Translation lookaside buffer: the CPU\'s cache of recent address translations. A miss means a page walk; the VMM\'s software walk of an exit has no TLB to help it.',

@@ -15,18 +15,13 @@ import { REASON_COLOR } from '../lib/stages';
 import { atBottom } from '../lib/virtual';
 import { useVirtualRows } from '../lib/useVirtualRows';
 import { EXIT_REASON_TERMS } from '../../glossary/terms';
+import { wpNote } from '../lib/wpText';
 import { FilterIndex } from './filterIndex';
 import '../panels.css';
 
 const ROW_H = 20;
 
-function why(e: ExitEvent): string {
-  if (e.reason === 'ept-violation') {
-    return `write to write-protected page${e.gpa !== undefined ? ` ${hex(Math.floor(e.gpa / 4096) * 4096)}` : ''}`
-      + (e.invalidated ? `: invalidated ${e.invalidated} cache ${e.invalidated === 1 ? 'entry' : 'entries'}` : '');
-  }
-  return '';
-}
+const why = wpNote;
 
 function Row({ e, top, selected, onClick }: { e: ExitEvent; top: number; selected: boolean; onClick: () => void }) {
   const note = why(e);
@@ -38,7 +33,7 @@ function Row({ e, top, selected, onClick }: { e: ExitEvent; top: number; selecte
       <span role="cell">{hex(e.rip)}</span>
       <span role="cell">{e.gpa !== undefined ? hex(e.gpa) : ''}</span>
       <span role="cell" className={e.icache ? `xs-ic-${e.icache}` : undefined}>{e.icache ?? ''}</span>
-      <span role="cell" className="xs-insn" title={note || e.insn}>{e.insn ?? ''}{note && <em className="xs-why"> {note}</em>}</span>
+      <span role="cell" className="xs-insn" title={[e.insn, e.line !== undefined ? `line ${e.line}` : '', note].filter(Boolean).join(' · ')}>{e.insn ?? ''}{note && <em className="xs-why"> {note}</em>}</span>
       <span role="cell" className="xs-num">{int(e.cycles)}</span>
     </div>
   );

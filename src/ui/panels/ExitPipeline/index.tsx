@@ -5,7 +5,8 @@
  */
 import { PIPELINE_NODE_TERMS } from '../../glossary/terms';
 import { memo, useMemo, useState } from 'react';
-import type { ExitEvent } from '../../../core/events';
+import type { ExitEvent, WpFaultInfo } from '../../../core/events';
+import { wpCauseText, wpInvalidatedText } from '../lib/wpText';
 import type { Counters } from '../../../worker/protocol';
 import type { MachineState } from '../../../store/machineStore';
 import { selectExitsPerSec, selectLive, selectShownExit } from '../../../store/selectors';
@@ -50,6 +51,22 @@ function Node({ n, i, max, stageMs }: { n: PipelineNode; i: number; max: number;
   );
 }
 
+/** A write-protect fault: why the page was written, by which instruction, and what it dropped. */
+function WpDetail({ exit, wp }: { exit: ExitEvent; wp: WpFaultInfo }) {
+  const at = `${hex(exit.rip)}${exit.line !== undefined ? ` (line ${exit.line})` : ''}`;
+  return (
+    <div className="xs-note" data-testid="wp-detail" data-cause={wp.cause}>
+      <div><b>Cause:</b> {wpCauseText(wp)}.</div>
+      <div>
+        {wp.deliveringVector !== undefined
+          ? <>The guest was about to run <code>{exit.insn ?? 'the instruction'}</code> at {at}; the interrupt came first, and pushing its frame walked the page tables.</>
+          : <><b>Instruction:</b> {exit.insn ? <code>{exit.insn}</code> : 'the instruction fetch'} at {at}.</>}
+      </div>
+      <div><b>Invalidated:</b> {wpInvalidatedText(wp)}.</div>
+    </div>
+  );
+}
+
 const StepView = memo(function StepView({ exit, cyclesPerInsn, stageMs }: { exit: ExitEvent; cyclesPerInsn: number; stageMs: number }) {
   const nodes = useMemo(() => buildPipeline(exit), [exit]);
   const [replay, setReplay] = useState(0);
@@ -65,7 +82,7 @@ const StepView = memo(function StepView({ exit, cyclesPerInsn, stageMs }: { exit
       <div className="xs-pipe-flow">
         {nodes.map((n, i) => <Node key={n.id} n={n} i={i} max={max} stageMs={stageMs} />)}
       </div>
-      {exit.reason !== 'mmio' && (
+      {exit.reason === 'ept-violation' && exit.wp ? <WpDetail exit={exit} wp={exit.wp} /> : exit.reason !== 'mmio' && (
         <div className="xs-note">
           {exit.reason === 'ept-violation'
             ? 'A write hit a page the VMM write-protected to keep its cached instructions honest: it drops the entries that depended on the page, completes the write and resumes.'

@@ -48,8 +48,10 @@ function useIcacheRows(): { rows: DisplayRow[]; maxAge: number } {
       const s = api.getState();
       const entries = s.view?.icache ?? [];
       const rows = tracker.update(entries, s.counters?.icache ?? null, performance.now(), recentWpPages(s));
+      // Over the rows shown, struck-through removals included: an entry that just left may be
+      // the newest, and an age (inserts since) is never negative.
       let maxAge = 0;
-      for (const e of entries) if (e.age > maxAge) maxAge = e.age;
+      for (const r of rows) if (r.entry.age > maxAge) maxAge = r.entry.age;
       setState({ rows, maxAge });
       if (timer !== null) clearTimeout(timer);
       const next = tracker.nextExpiry(performance.now());

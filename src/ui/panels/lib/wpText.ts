@@ -1,0 +1,35 @@
+/**
+ * Write-protect faults in words, for the log, the pipeline and the editor: why the page was
+ * written (the guest's store to a code page or to a page-table page, or the CPU's A/D-bit update
+ * during a page walk, an interrupt's delivery included) and what the fault invalidated. Pure.
+ */
+import type { ExitEvent, WpFaultInfo } from '../../../core/events';
+import { hex } from './format';
+
+/** The cause in a few words: "guest store to a code page 0x100000". */
+export function wpCauseText(wp: WpFaultInfo): string {
+  const page = hex(wp.page);
+  switch (wp.cause) {
+    case 'code-store': return `guest store to a code page ${page}`;
+    case 'table-store': return `guest store to a page-table page ${page}`;
+    case 'ad-update':
+      return wp.deliveringVector !== undefined
+        ? `the CPU's A/D-bit update of page-table page ${page} while delivering interrupt ${wp.deliveringVector} (not the instruction's own write)`
+        : `the CPU's A/D-bit update of page-table page ${page} during the page walk (not the instruction's own write)`;
+  }
+}
+
+/** What the fault dropped: "1 cache entry (0x100008 mov [rbx],ecx) and 1 translated block". */
+export function wpInvalidatedText(wp: WpFaultInfo): string {
+  const n = wp.entries.length;
+  const entries = n === 0 ? 'no cache entry'
+    : `${n} cache ${n === 1 ? 'entry' : 'entries'} (${wp.entries.slice(0, 4).map((e) => `${hex(e.rip)} ${e.insn}`.trim()).join(', ')}${n > 4 ? ', …' : ''})`;
+  return wp.blocks > 0 ? `${entries} and ${wp.blocks} translated block${wp.blocks === 1 ? '' : 's'}` : entries;
+}
+
+/** The log's note for an exit: the cause and what it invalidated, for write-protect faults. */
+export function wpNote(e: ExitEvent): string {
+  if (e.reason !== 'ept-violation') return '';
+  if (!e.wp) return `write to write-protected page${e.gpa !== undefined ? ` ${hex(Math.floor(e.gpa / 4096) * 4096)}` : ''}`;
+  return `${wpCauseText(e.wp)}: invalidated ${wpInvalidatedText(e.wp)}`;
+}
