@@ -1,17 +1,30 @@
 /**
- * UI bench (`npm run bench:ui`, after a production build): runs lapic-microbench at full speed
- * with every panel open for 10 s in Chromium and prints p50/p95 frame time, long tasks over
- * 100 ms, the exits per second the page showed, and the gzip size of the initial JS (the entry
- * and what it preloads: Monaco, the panels and the wasm load later). A table, then one JSON line.
+ * UI bench (`npm run bench:ui`, after a production build) in Chromium against `vite preview`:
+ * - exit throughput in the browser: a 200 k-exit LAPIC loop (lapic-microbench, 50,000
+ *   iterations) at speed "max" under `icache` (the cache-hit path) and `none` (the miss path),
+ *   in the page with the default panels open (from the Run click to 'halted' on screen) and in
+ *   the machine Worker alone (from its run command to its stopped frame), best of 3 after a
+ *   warm-up run, next to the same program in Node (bench/exits.ts, bundled);
+ * - frame figures while those runs go (p50/p95 frame, frames over 20 ms, long tasks over
+ *   100 ms);
+ * - time travel: 50 seeks to random exits of a 100 k-exit run through the timeline, from the
+ *   input event to the panels painted (the exit counter and the pipeline show the exit, then
+ *   two animation frames);
+ * - the gzip size of the initial JS.
+ * A table, then one JSON line. It takes a free port and stops the server it starts.
  */
-import { chromium } from '@playwright/test';
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { chromium, type Page } from '@playwright/test';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { gzipSync } from 'node:zlib';
+import { shareUrl } from '../src/ui/share';
+import { DEFAULT_COST_PRESET } from '../src/core/cost';
 
-const PORT = 4188;
-const URL_BASE = `http://127.0.0.1:${PORT}`;
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const SEEKS = Number(process.env.BENCH_SEEKS ?? 50);
+const THROUGHPUT_ITERATIONS = 50_000; // 4 exits each: 200 k exits
+const SEEK_ITERATIONS = 25_000; // 100 k exits
 
 function initialJsGzip(): { files: string[]; bytes: number } {
   const html = readFileSync('dist/index.html', 'utf8');
@@ -21,10 +34,42 @@ function initialJsGzip(): { files: string[]; bytes: number } {
   return { files, bytes };
 }
 
-async function waitForServer(): Promise<void> {
-  for (let i = 0; i < 100; i++) {
+/** A port nobody listens on now (the OS picks it). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** vite preview as one process of its own group (vite's own bin under this node, no npx in between). */
+function startPreview(port: number): ChildProcess {
+  return spawn(process.execPath, ['node_modules/vite/bin/vite.js', 'preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort'], {
+    stdio: 'ignore',
+    detached: true,
+  });
+}
+
+function stopPreview(server: ChildProcess): void {
+  if (server.exitCode !== null || server.pid === undefined) return;
+  try {
+    process.kill(-server.pid, 'SIGTERM'); // the whole group: vite and anything it started
+  } catch {
+    server.kill('SIGTERM');
+  }
+}
+
+async function waitForServer(base: string, server: ChildProcess): Promise<void> {
+  for (let i = 0; i < 150; i++) {
+    if (server.exitCode !== null) throw new Error(`vite preview exited with ${server.exitCode}`);
     try {
-      if ((await fetch(URL_BASE)).ok) return;
+      if ((await fetch(base)).ok) return;
     } catch { /* not yet */ }
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -36,76 +81,192 @@ const pct = (xs: number[], p: number) => {
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : 0;
 };
 
+function lapicLoop(iterations: number): string {
+  const src = readFileSync('src/scenarios/lapic-microbench.s', 'utf8');
+  return src.replace(/^ITERATIONS equ \d+/m, `ITERATIONS equ ${iterations}`);
+}
+
+/** exits/s of the same loop in Node (bundled, as bench:exits measures it). */
+function nodeThroughput(): Record<'icache' | 'none', number> {
+  const out = execFileSync(process.execPath, ['scripts/run-bundled.mjs', 'bench/exits.ts', '--iterations', String(THROUGHPUT_ITERATIONS), 'icache', 'none'], { encoding: 'utf8' });
+  const rate = (s: string) => Number(new RegExp(`^${s}\\s.*?\\s([\\d,]+) exits/s`, 'm').exec(out)?.[1].replace(/,/g, '') ?? NaN);
+  return { icache: rate('icache'), none: rate('none') };
+}
+
+async function openProgram(page: Page, base: string, source: string, strategy: 'icache' | 'none'): Promise<void> {
+  await page.goto(`${base}/`);
+  await page.evaluate(() => localStorage.clear());
+  await page.goto(shareUrl(`${base}/`, { v: 1, source, config: { strategy, preset: DEFAULT_COST_PRESET, icacheSize: 1024 } }));
+  await page.getByTestId('btn-run').waitFor();
+  await page.waitForFunction(() => document.querySelector('[data-testid="stop-reason"]')?.textContent === 'paused', null, { timeout: 60_000 });
+  await page.waitForTimeout(1000); // panels and charts loaded
+}
+
+/** Run to the end; ms from the click to 'halted' on screen, and the exits shown. */
+async function timedRun(page: Page): Promise<{ ms: number; exits: number }> {
+  // A string, not a function: tsx would wrap named functions in a helper the page lacks.
+  const ms = (await page.evaluate(`new Promise((resolve) => {
+    const reason = document.querySelector('[data-testid="stop-reason"]');
+    const t0 = performance.now();
+    const mo = new MutationObserver(() => {
+      if (reason.textContent === 'halted') { mo.disconnect(); resolve(performance.now() - t0); }
+    });
+    mo.observe(reason, { childList: true, characterData: true, subtree: true });
+    document.querySelector('[data-testid="btn-run"]').click();
+  })`)) as number;
+  const exits = Number((await page.getByTestId('stat-exits').innerText()).replace(/[^0-9]/g, ''));
+  return { ms, exits };
+}
+
+const FRAME_PROBE = `(() => {
+  const b = window.__bench = { frames: [], longTasks: [] };
+  new PerformanceObserver((l) => { for (const e of l.getEntries()) b.longTasks.push(e.duration); }).observe({ type: 'longtask' });
+  let last = performance.now();
+  const tick = (t) => { b.frames.push(t - last); last = t; requestAnimationFrame(tick); };
+  requestAnimationFrame(tick);
+})()`;
+
+interface PathResult { exitsPerSec: number; frames: number[]; longTasks: number[] }
+
+/**
+ * The machine Worker alone (the built worker chunk, no page around it): load, Run at full
+ * speed, until the frame that says it stopped; exits/s from Run to that frame, best of RUNS
+ * after a warm-up. What the Worker itself sustains, recording and streaming included.
+ */
+async function workerAlone(page: Page, base: string, strategy: 'icache' | 'none'): Promise<number> {
+  const chunk = readdirSync('dist/assets').find((f) => /^worker-.*\.js$/.test(f));
+  if (!chunk) throw new Error('no worker chunk in dist/assets');
+  await page.goto(`${base}/assets/${chunk}`); // a document of the app's origin, no app in it
+  const source = JSON.stringify(lapicLoop(THROUGHPUT_ITERATIONS));
+  const rates = (await page.evaluate(`new Promise((resolve, reject) => {
+    const w = new Worker('/assets/${chunk}', { type: 'module' });
+    const rates = [];
+    let t0 = 0;
+    const load = () => w.postMessage({ type: 'load', source: ${source}, file: 'bench.s', config: { strategy: '${strategy}', preset: '${DEFAULT_COST_PRESET}', icacheSize: 1024, maxInsns: 200000000 } });
+    w.onerror = (e) => reject(new Error(e.message));
+    w.onmessage = (m) => {
+      const e = m.data;
+      if (e.type === 'ready') load();
+      else if (e.type === 'error') reject(new Error(e.message));
+      else if (e.type === 'loaded') { t0 = performance.now(); w.postMessage({ type: 'run' }); }
+      else if (e.type === 'frame' && e.stop && t0 > 0) {
+        rates.push(e.counters.exits.total / ((performance.now() - t0) / 1000));
+        t0 = 0;
+        if (rates.length > ${RUNS}) { w.terminate(); resolve(rates); } else load();
+      }
+    };
+  })`)) as number[];
+  return Math.max(...rates.slice(1));
+}
+
+async function throughput(page: Page, base: string, strategy: 'icache' | 'none'): Promise<PathResult> {
+  await openProgram(page, base, lapicLoop(THROUGHPUT_ITERATIONS), strategy);
+  await page.evaluate(FRAME_PROBE);
+  let best = 0;
+  for (let r = 0; r <= RUNS; r++) {
+    const { ms, exits } = await timedRun(page); // Run after the end starts over
+    if (r > 0) best = Math.max(best, exits / (ms / 1000)); // the first warms the Worker's JIT
+  }
+  const probe = (await page.evaluate('window.__bench')) as { frames: number[]; longTasks: number[] };
+  return { exitsPerSec: best, frames: probe.frames.slice(5), longTasks: probe.longTasks };
+}
+
+/** Seek latency through the timeline: input event to the exit painted. */
+async function seekLatency(page: Page, base: string): Promise<number[]> {
+  await openProgram(page, base, lapicLoop(SEEK_ITERATIONS), 'icache');
+  const { exits } = await timedRun(page);
+  const out: number[] = [];
+  let x = 0x2545f491;
+  for (let i = 0; i < SEEKS; i++) {
+    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    const k = (x >>> 0) % exits;
+    const ms = (await page.evaluate(`new Promise((resolve) => {
+      const k = ${k};
+      const input = document.querySelector('[data-testid="timeline"]');
+      const stat = document.querySelector('[data-testid="stat-exits"]');
+      const want = k.toLocaleString('en-US');
+      const pipeline = document.querySelector('[data-testid="exit-pipeline"]');
+      const shown = () => stat.textContent === want && (!pipeline || pipeline.textContent.includes('exit #' + k + ' '));
+      const t0 = performance.now();
+      const done = () => requestAnimationFrame(() => requestAnimationFrame(() => resolve(performance.now() - t0)));
+      const mo = new MutationObserver(() => { if (shown()) { mo.disconnect(); done(); } });
+      mo.observe(document.body, { childList: true, characterData: true, subtree: true });
+      // React tracks the input's value: set it through the prototype's setter, then fire input.
+      Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set.call(input, String(k));
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+    })`)) as number;
+    out.push(ms);
+    await page.waitForTimeout(80); // past the timeline's 40 ms seek throttle
+  }
+  return out;
+}
+
 async function main() {
   if (!existsSync('dist/index.html')) throw new Error('no dist/: run `vite build` first (npm run bench:ui does)');
   const js = initialJsGzip();
-  const server = spawn('npx', ['vite', 'preview', '--host', '127.0.0.1', '--port', String(PORT), '--strictPort'], { stdio: 'ignore' });
+  const inNode = nodeThroughput();
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const server = startPreview(port);
+  const stop = () => stopPreview(server);
+  process.on('exit', stop);
+  process.on('SIGINT', () => { stop(); process.exit(130); });
+  process.on('SIGTERM', () => { stop(); process.exit(143); });
   try {
-    await waitForServer();
+    await waitForServer(base, server);
     const executablePath = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => p && existsSync(p));
     const browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu'] });
-    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    await page.addInitScript(() => localStorage.clear());
-    await page.goto(`${URL_BASE}/?example=lapic-microbench`);
-    await page.getByTestId('btn-run').waitFor();
-    await page.waitForFunction(() => !(document.querySelector('[data-testid="btn-run"]') as HTMLButtonElement).disabled, null, { timeout: 30_000 });
-    await page.waitForTimeout(1500); // panels and charts loaded
-    // A string, not a function: tsx would wrap named functions in a helper the page lacks.
-    await page.evaluate(`(() => {
-      const b = window.__bench = { frames: [], longTasks: [] };
-      new PerformanceObserver((l) => { for (const e of l.getEntries()) b.longTasks.push(e.duration); }).observe({ type: 'longtask' });
-      let last = performance.now();
-      const tick = (t) => { b.frames.push(t - last); last = t; requestAnimationFrame(tick); };
-      requestAnimationFrame(tick);
-    })()`);
-    const readExits = async () => Number((await page.getByTestId('stat-exits').innerText()).replace(/[^0-9]/g, ''));
-    let shownExits = 0;
-    let runs = 0;
-    const end = Date.now() + SECONDS * 1000;
-    let lastExits = 0;
-    while (Date.now() < end) {
-      const state = await page.getByTestId('stop-reason').innerText();
-      if (state !== 'running') {
-        shownExits += lastExits;
-        lastExits = 0;
-        runs++;
-        await page.getByTestId('btn-run').click(); // after the end, Run starts over
-      }
-      await page.waitForTimeout(100);
-      lastExits = await readExits();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+      const aloneHit = await workerAlone(page, base, 'icache');
+      const aloneMiss = await workerAlone(page, base, 'none');
+      const hit = await throughput(page, base, 'icache');
+      const miss = await throughput(page, base, 'none');
+      const seeks = await seekLatency(page, base);
+      const frames = [...hit.frames, ...miss.frames];
+      const longTasks = [...hit.longTasks, ...miss.longTasks];
+      const result = {
+        hitPathExitsPerSecBrowser: Math.round(hit.exitsPerSec),
+        hitPathExitsPerSecWorkerAlone: Math.round(aloneHit),
+        hitPathExitsPerSecNode: Math.round(inNode.icache),
+        missPathExitsPerSecBrowser: Math.round(miss.exitsPerSec),
+        missPathExitsPerSecWorkerAlone: Math.round(aloneMiss),
+        missPathExitsPerSecNode: Math.round(inNode.none),
+        frames: frames.length,
+        p50FrameMs: Number(pct(frames, 50).toFixed(1)),
+        p95FrameMs: Number(pct(frames, 95).toFixed(1)),
+        // p95 moves in whole vsyncs (16.7, 33.3 ms): the share of slow frames shows progress between.
+        framesOver20msPct: Number(((100 * frames.filter((f) => f > 20).length) / Math.max(1, frames.length)).toFixed(1)),
+        longTasksOver100ms: longTasks.filter((d) => d > 100).length,
+        longestTaskMs: Math.round(Math.max(0, ...longTasks)),
+        seeks: seeks.length,
+        seekMedianMs: Number(pct(seeks, 50).toFixed(1)),
+        seekP95Ms: Number(pct(seeks, 95).toFixed(1)),
+        seekMaxMs: Number(Math.max(0, ...seeks).toFixed(1)),
+        initialJsGzipKB: Number((js.bytes / 1024).toFixed(1)),
+        initialJsFiles: js.files,
+      };
+      const n = (v: number) => v.toLocaleString('en-US');
+      const row = (k: string, v: string, target = '') => console.log(`${k.padEnd(36)}${v.padEnd(44)}${target}`);
+      row('metric', 'value', 'target');
+      row('hit path exits/s (200 k, icache)', `page ${n(result.hitPathExitsPerSecBrowser)}, Worker ${n(result.hitPathExitsPerSecWorkerAlone)}, Node ${n(result.hitPathExitsPerSecNode)}`, '>= 500,000 in the browser');
+      row('miss path exits/s (200 k, none)', `page ${n(result.missPathExitsPerSecBrowser)}, Worker ${n(result.missPathExitsPerSecWorkerAlone)}, Node ${n(result.missPathExitsPerSecNode)}`);
+      row('p50 frame while running', `${result.p50FrameMs} ms`);
+      row('p95 frame while running', `${result.p95FrameMs} ms`, '<= 20 ms');
+      row('frames > 20 ms', `${result.framesOver20msPct} %`, '< 5 %');
+      row('long tasks > 100 ms', `${result.longTasksOver100ms} (longest ${result.longestTaskMs} ms)`, '0');
+      row(`timeline seek (${result.seeks}, 100 k exits)`, `median ${result.seekMedianMs} ms, max ${result.seekMaxMs} ms`, '<= 50 ms');
+      row('initial JS (gzip)', `${result.initialJsGzipKB} KB`, '<= 350 KB');
+      console.log(JSON.stringify(result));
+    } finally {
+      await browser.close();
     }
-    shownExits += lastExits;
-    const r = (await page.evaluate('window.__bench')) as { frames: number[]; longTasks: number[] };
-    await browser.close();
-    const frames = r.frames.slice(5);
-    const result = {
-      seconds: SECONDS,
-      runs,
-      frames: frames.length,
-      p50FrameMs: Number(pct(frames, 50).toFixed(1)),
-      p95FrameMs: Number(pct(frames, 95).toFixed(1)),
-      // p95 moves in whole vsyncs (16.7, 33.3 ms): the share of slow frames shows progress between.
-      framesOver20msPct: Number(((100 * frames.filter((f) => f > 20).length) / Math.max(1, frames.length)).toFixed(1)),
-      longTasksOver100ms: r.longTasks.filter((d) => d > 100).length,
-      longestTaskMs: Math.round(Math.max(0, ...r.longTasks)),
-      exitsPerSecShown: Math.round(shownExits / SECONDS),
-      initialJsGzipKB: Number((js.bytes / 1024).toFixed(1)),
-      initialJsFiles: js.files,
-    };
-    console.log('metric                     value      target');
-    console.log(`p50 frame                  ${result.p50FrameMs} ms`);
-    console.log(`p95 frame                  ${result.p95FrameMs} ms    <= 20 ms`);
-    console.log(`frames > 20 ms             ${result.framesOver20msPct} %      < 5 %`);
-    console.log(`long tasks > 100 ms        ${result.longTasksOver100ms}          0 (longest ${result.longestTaskMs} ms)`);
-    console.log(`exits/s shown              ${result.exitsPerSecShown}`);
-    console.log(`initial JS (gzip)          ${result.initialJsGzipKB} KB   <= 350 KB`);
-    console.log(JSON.stringify(result));
   } finally {
-    server.kill();
+    stop();
   }
 }
 
 main().catch((e: unknown) => {
   console.error(e);
-  process.exit(1);
+  process.exitCode = 1;
 });

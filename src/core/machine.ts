@@ -33,7 +33,7 @@ import { PageTracker } from './mem/pageTracker';
 import { Decoder, DecoderOptions, Instruction, Mnemonic } from './iced';
 import { parseTopology, type Topology } from './topology';
 import { createApicvFastPath, newApicvCounters } from './vmm/apicv';
-import { cloneExitEvent, Vmm } from './vmm/exitPath';
+import { cloneExitEvent, Vmm, type VmmExitEvent } from './vmm/exitPath';
 import { InstructionCache, type ICacheEntry } from './vmm/icache';
 import { platformExit } from './vmm/platform';
 import { mmioRouter, type VcpuPort, type VmContext } from './vmm/ports';
@@ -168,8 +168,14 @@ export class Machine {
   readonly console = new DebugConsole();
   /** APICv: LAPIC accesses the CPU virtualized without an exit. */
   readonly apicv = newApicvCounters();
-  /** Called for every exit, in order. */
+  /** Called for every exit, in order, with a copy of it the listener may keep. */
   onExit: ((e: ExitEvent) => void) | null = null;
+  /**
+   * Called for every exit, in order, with the exit as the machine holds it: an object the VMM
+   * reuses, valid only during the call. A listener that keeps a few exits (the Worker's newest
+   * ones) copies those and saves the copy of every exit that onExit costs.
+   */
+  onExitTransient: ((e: Readonly<ExitEvent>) => void) | null = null;
 
   private readonly vms: VmInstance[] = [];
   private readonly slots: { vm: VmInstance; slot: VcpuSlot; vmIndex: number; vcpuIndex: number }[] = [];
@@ -183,9 +189,9 @@ export class Machine {
   private readonly cycles: CycleCounters = { total: 0, guest: 0, exit: 0, walk: 0, fetch: 0, decode: 0, emulate: 0, icache: 0, lookup: 0, insert: 0, protect: 0, invalidate: 0 };
   private hostNsTotal = 0;
   /**
-   * Host time is measured (performance.now around the VMM) for every exit while someone
-   * listens (onExit), else for a pseudo-random 1 in HOST_SAMPLE exits, scaled up: an unbiased
-   * estimate that does not cost two clock reads per exit. xorshift state, deterministic.
+   * Host time is measured (performance.now around the VMM) for a pseudo-random 1 in HOST_SAMPLE
+   * exits, scaled up: an unbiased estimate that does not cost two clock reads per exit (in a
+   * browser a clock read costs more than a cache-hit exit). xorshift state, deterministic.
    */
   private hostSample = 0x9e3779b9;
   /** rip -> its source line's stats (null: no line at that address); one lookup per exit. */
@@ -461,7 +467,7 @@ export class Machine {
         let sample = this.hostSample;
         sample ^= sample << 13; sample ^= sample >>> 17; sample ^= sample << 5;
         this.hostSample = sample;
-        const timed = this.onExit !== null || (sample & (HOST_SAMPLE - 1)) === 0;
+        const timed = (sample & (HOST_SAMPLE - 1)) === 0;
         this.vmm.measureHostTime = timed;
         const ev = this.vmm.handleExit(vm.ctx, slot.port, exit);
         if (ev.action === 'stop') {
@@ -472,8 +478,8 @@ export class Machine {
         if (ev.reason !== 'ept-violation' && ev.reason !== 'apic-write' && vcpu.rip !== exit.rip) this.retireEmulated(vcpu);
         ev.seq = this.exitSeq;
         ev.retired = vcpu.retired;
-        const hostNs = ev.hostNs === undefined ? 0 : this.onExit !== null ? ev.hostNs : ev.hostNs * HOST_SAMPLE;
-        this.finishExit(this.onExit ? cloneExitEvent(ev) : ev, vcpu, hostNs);
+        const hostNs = ev.hostNs === undefined ? 0 : ev.hostNs * HOST_SAMPLE;
+        this.finishExit(ev, vcpu, hostNs, true);
         return;
       }
       default: {
@@ -488,7 +494,7 @@ export class Machine {
         } else if (next === 'inject') this.deliverInterrupts(slot);
         event.seq = this.exitSeq;
         if (vcpu.rip !== exit.rip) this.retireEmulated(vcpu);
-        this.finishExit(event, vcpu, 0);
+        this.finishExit(event, vcpu, 0, false);
       }
     }
   }
@@ -500,7 +506,8 @@ export class Machine {
     this.cycles.total += guest;
   }
 
-  private finishExit(e: ExitEvent, vcpu: Vcpu, hostNs: number): void {
+  /** The bookkeeping of an exit handled; `reused`: `e` is the VMM's reused event (copied for onExit). */
+  private finishExit(e: ExitEvent, vcpu: Vcpu, hostNs: number, reused: boolean): void {
     if (this.timeline) {
       const mark = e.reason === 'ept-violation' ? ExitMark.WpFault : e.reason === 'interrupt-window' ? ExitMark.Interrupt
         : e.icache === 'hit' ? ExitMark.Hit : e.icache === 'miss' ? ExitMark.Miss : ExitMark.Other;
@@ -543,7 +550,8 @@ export class Machine {
       if (e.wp?.deliveringVector !== undefined) st.delivery = (st.delivery ?? 0) + 1;
       e.line = st.line;
     }
-    this.onExit?.(e);
+    this.onExitTransient?.(e);
+    if (this.onExit) this.onExit(reused ? cloneExitEvent(e as VmmExitEvent) : e);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -660,8 +668,9 @@ export class Machine {
 
   /** Re-run quietly (no listener, no walks, no breakpoints, no host timing) inside `f`. */
   private replay<T>(f: () => T): T {
-    const saved = { onExit: this.onExit, recording: this.recording, breakpoints: this.breakpoints };
+    const saved = { onExit: this.onExit, onExitTransient: this.onExitTransient, recording: this.recording, breakpoints: this.breakpoints };
     this.onExit = null;
+    this.onExitTransient = null;
     this.recording = 'none';
     this.breakpoints = new Set();
     this.pendingEntry = null;
@@ -669,6 +678,7 @@ export class Machine {
       return f();
     } finally {
       this.onExit = saved.onExit;
+      this.onExitTransient = saved.onExitTransient;
       this.recording = saved.recording;
       this.breakpoints = saved.breakpoints;
       this.breakpointHit = false;

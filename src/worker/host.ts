@@ -8,6 +8,7 @@ import { PREDEFINED_SYMBOLS, PROGRAM_ORIGIN } from '../core/guestAbi';
 import { buildMachine, DEFAULT_MACHINE_CONFIG, type Machine, type MachineConfig } from '../core/machine';
 import type { ExitEvent } from '../core/events';
 import type { Command, RunConfig, Speed, TimelineView, WorkerEvent } from './protocol';
+import { blankExit, copyExit, ExitRing } from './exitRing';
 import { machineView } from './view';
 
 /** Exits sent per frame; the rest are counted as dropped (the counters stay exact). */
@@ -38,9 +39,17 @@ export class MachineHost {
   private running = false;
   private runStartedAt = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
+  /**
+   * At full speed the next slice is queued as a message to ourselves, not setTimeout(0): a
+   * browser clamps nested zero timeouts to 4 ms, a quarter of each 12 ms slice lost. Commands
+   * still get in between slices (each slice is a task of its own).
+   */
+  private wake: MessageChannel | null = null;
+  private wakePending = false;
   private breakpointLines: number[] = [];
-  private pending: ExitEvent[] = [];
-  private dropped = 0;
+  /** The newest exits since the last frame (what the log and the charts get). */
+  private readonly newest = new ExitRing(MAX_EXITS_PER_FRAME);
+  /** Exits with their walks (sampled at full speed, all in step mode), for 'selectExit'. */
   private history: ExitEvent[] = [];
   private banner: string | undefined;
   private lastFrameAt = -Infinity;
@@ -206,8 +215,7 @@ export class MachineHost {
     const m = this.machine;
     const timeline = this.timelineView();
     if (!m || !timeline) return;
-    this.pending = [];
-    this.dropped = 0;
+    this.newest.clear();
     this.post({ type: 'timeTravel', counters: m.counters(), view: machineView(m), stop: m.stopInfo(), timeline, exit });
   }
 
@@ -223,9 +231,8 @@ export class MachineHost {
 
   private load(): void {
     this.stopRunning();
-    this.pending = [];
+    this.newest.clear();
     this.history = [];
-    this.dropped = 0;
     this.banner = undefined;
     const built = buildMachine(this.source, this.config, this.file);
     if (!built.ok) {
@@ -236,7 +243,7 @@ export class MachineHost {
     this.machine = built.machine;
     this.present = null;
     this.machine.attachTimeline();
-    this.machine.onExit = (e) => this.collect(e);
+    this.machine.onExitTransient = (e) => this.collect(e);
     this.machine.setBreakpointLines(this.breakpointLines);
     this.post({
       type: 'loaded',
@@ -248,14 +255,11 @@ export class MachineHost {
     this.frame();
   }
 
-  private collect(e: ExitEvent): void {
-    if (this.pending.length >= MAX_EXITS_PER_FRAME) {
-      this.pending.shift();
-      this.dropped++;
-    }
-    this.pending.push(e);
+  /** Every exit passes here (the machine's reused event): keep copies of what the UI will get. */
+  private collect(e: Readonly<ExitEvent>): void {
+    this.newest.push(e);
     if (e.walk) {
-      this.history.push(e);
+      this.history.push(copyExit(blankExit(), e));
       if (this.history.length > EXIT_HISTORY) this.history.splice(0, EXIT_HISTORY / 4);
     }
   }
@@ -267,8 +271,20 @@ export class MachineHost {
   }
 
   private schedule(): void {
-    if (this.timer !== null) return;
-    const delay = this.speed === 'max' ? 0 : Math.max(0, 1000 / Math.max(1, this.speed));
+    if (this.timer !== null || this.wakePending) return;
+    if (this.speed === 'max') {
+      if (this.wake === null) {
+        this.wake = new MessageChannel();
+        this.wake.port1.onmessage = () => {
+          this.wakePending = false;
+          this.tick();
+        };
+      }
+      this.wakePending = true;
+      this.wake.port2.postMessage(null);
+      return;
+    }
+    const delay = Math.max(0, 1000 / Math.max(1, this.speed));
     this.timer = setTimeout(() => {
       this.timer = null;
       this.tick();
@@ -308,10 +324,7 @@ export class MachineHost {
     this.lastFrameAt = now;
     const sendView = !this.running || now - this.lastViewAt >= VIEW_INTERVAL_MS;
     if (sendView) this.lastViewAt = now;
-    const exits = this.pending;
-    this.pending = [];
-    const dropped = this.dropped;
-    this.dropped = 0;
+    const { exits, dropped } = this.newest.take();
     this.post({
       type: 'frame',
       running: this.running,
