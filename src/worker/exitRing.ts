@@ -9,7 +9,7 @@ import type { ExitEvent, Stage } from '../core/events';
 
 /** The fields of ExitEvent that copyExit copies: adding a field to ExitEvent without copying it fails to compile here. */
 type Copied = 'seq' | 'vm' | 'vcpu' | 'reason' | 'rip' | 'cr3' | 'gla' | 'gpa' | 'access' | 'pagingEntry' | 'retired'
-  | 'stages' | 'cycles' | 'atCycle' | 'icache' | 'insn' | 'walk' | 'invalidated' | 'hostNs';
+  | 'stages' | 'cycles' | 'atCycle' | 'icache' | 'insn' | 'walk' | 'invalidated' | 'wp' | 'line' | 'hostNs';
 type NoneLeft<T extends never> = T;
 export type EveryExitFieldCopied = NoneLeft<Exclude<keyof ExitEvent, Copied>>;
 
@@ -18,13 +18,13 @@ export function blankExit(): ExitEvent {
   return {
     seq: 0, vm: 0, vcpu: 0, reason: 'mmio', rip: 0, cr3: 0, gla: undefined, gpa: undefined, access: undefined,
     pagingEntry: undefined, retired: 0, stages: [], cycles: 0, atCycle: undefined, icache: undefined, insn: undefined,
-    walk: undefined, invalidated: undefined, hostNs: undefined,
+    walk: undefined, invalidated: undefined, wp: undefined, line: undefined, hostNs: undefined,
   };
 }
 
 /**
- * Copy `src` into `dst`, reusing dst's stage records. The walk is shared, not copied: the VMM
- * records each walk into a new array and never writes it again.
+ * Copy `src` into `dst`, reusing dst's stage records. The walk and the write-protect fault's
+ * details are shared, not copied: the VMM makes each of them new and never writes it again.
  */
 export function copyExit(dst: ExitEvent, src: Readonly<ExitEvent>): ExitEvent {
   dst.seq = src.seq;
@@ -44,6 +44,8 @@ export function copyExit(dst: ExitEvent, src: Readonly<ExitEvent>): ExitEvent {
   dst.insn = src.insn;
   dst.walk = src.walk;
   dst.invalidated = src.invalidated;
+  dst.wp = src.wp;
+  dst.line = src.line;
   dst.hostNs = src.hostNs;
   const from = src.stages;
   const to = dst.stages;
