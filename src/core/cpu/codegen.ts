@@ -36,6 +36,50 @@ function mayFault(d: DInsn): boolean {
 
 const MASKS = ['', '255', '65535', '', '-1'];
 
+/**
+ * The lazy flag record (flags.ts) of the instructions in a block lives in the block's locals
+ * lzOp lzR lzRH lzA lzAH lzB lzBH lzC (lzOp 0: nothing pending, the vCPU's record is current).
+ * It is copied to the vCPU at every exit of the block and before a helper that reads or sets
+ * flags; a loop block then keeps its flag record in machine registers. Fields a record kind
+ * does not set keep older values, which computeStatus never reads for that kind.
+ */
+const FLUSH_LAZY = 'if (lzOp!==0) { c.lazyOp=lzOp; c.lazyResult=lzR; c.lazyResultHi=lzRH; c.lazyA=lzA; c.lazyAHi=lzAH; c.lazyB=lzB; c.lazyBHi=lzBH; c.lazyCarry=lzC; } ';
+const FLUSH_LAZY_AND_CLEAR = 'if (lzOp!==0) { c.lazyOp=lzOp; c.lazyResult=lzR; c.lazyResultHi=lzRH; c.lazyA=lzA; c.lazyAHi=lzAH; c.lazyB=lzB; c.lazyBHi=lzBH; c.lazyCarry=lzC; lzOp=0; }';
+const FLUSH_MARK = '/*flush-lazy*/';
+/** Helpers that read or write the flags (the lazy record or rflags' status bits). */
+const FLAG_HELPER = /c\.(cond|carryFlag|setCF|getRflags|sys|str|shift|shiftD|btReg|btMem|bitscan|muldiv|imul2)\(/;
+/** Calls besides the memory accessors (mayFault) that can raise a guest exception. */
+const THROWS = /c\.(raise|jumpTo|checkCanonical)\(/;
+
+/** Markers around a helper that reads or writes the vCPU's `gpr` (sys, str, muldiv). */
+const SPILL = '/*spill*/', FILL = '/*fill*/';
+
+/**
+ * Keep the guest registers a block uses in JS locals for the whole function (v86's
+ * `register_locals` in its JIT context): `R[n]` becomes the local `gn`, loaded once at entry;
+ * the registers the block writes are stored back before every `return`, in the fault handler
+ * (an instruction that faults has written no register yet, so the locals hold the state
+ * before it) and before a helper that reads `gpr`, which are reloaded after it. A fault
+ * inside such a helper leaves `gpr` as the helper left it (a REP string instruction keeps
+ * the progress of its completed iterations). In a loop
+ * block the registers then stay in machine registers across iterations. Only numbers and the
+ * fixed text above enter the source.
+ */
+function registerLocals(body: string, onExit: string): { body: string; load: string; store: string } {
+  const used = new Set<number>(), written = new Set<number>();
+  for (const m of body.matchAll(/R\[(\d+)\]/g)) used.add(Number(m[1]));
+  for (const m of body.matchAll(/R\[(\d+)\][&|^]?=(?!=)/g)) written.add(Number(m[1]));
+  // Helpers that write gpr (sys, str, muldiv) may change any register: reload all used ones.
+  const regs = [...used].sort((x, y) => x - y);
+  const store = [...written].sort((x, y) => x - y).map((r) => `R[${r}]=g${r};`).join('');
+  const reload = regs.map((r) => `g${r}=R[${r}];`).join('');
+  const load = regs.length > 0 ? `let ${regs.map((r) => `g${r}=R[${r}]`).join(',')};` : '';
+  const out = body.replace(/R\[(\d+)\]/g, 'g$1')
+    .replace(/return ([^;]*);/g, (_, e: string) => `{ ${onExit}${store}return ${e}; }`)
+    .split(SPILL).join(`${store}inHelper=true;`).split(FILL).join(`inHelper=false;${reload}`);
+  return { body: out, load, store };
+}
+
 export interface GenResult {
   src: string;
   /** A loop back to the block's own start was turned into an in-function loop. */
@@ -62,19 +106,29 @@ export function genBlock(ds: DInsn[]): GenResult {
     g.k = k;
     g.d = ds[k]!;
     g.flagsLive = (liveAfter[k]! & g.d.flagsWritten) !== 0;
-    g.emit(`i=${k};`);
+    const at = g.out.length;
     g.insn();
+    const code = g.out.slice(at).join('\n');
+    const pre: string[] = [];
+    // The fault handler reports instruction i: set it only where something can throw.
+    if (mayFault(g.d) || THROWS.test(code)) pre.push(`i=${k};`);
+    // A helper that reads or writes the lazy flag record finds it in the vCPU.
+    if (FLAG_HELPER.test(code)) pre.push(FLUSH_MARK);
+    g.out.splice(at, 0, ...pre);
   }
   if (!g.ended) g.endAt(last.next, n);
-  const body = g.out.join('\n');
+  const lazy = g.usesLazy;
+  const { body, load, store } = registerLocals(g.out.join('\n').split(FLUSH_MARK).join(lazy ? FLUSH_LAZY_AND_CLEAR : ''), lazy ? FLUSH_LAZY : '');
   const src = `"use strict";
 return function block(c, R, budget) {
-let a0=0,a1=0,b0=0,b1=0,r0=0,r1=0,t=0,u=0,ea=0,i=0,k=0;
+let a0=0,a1=0,b0=0,b1=0,r0=0,r1=0,t=0,u=0,ea=0,i=0,k=0,inHelper=false;
+${lazy ? 'let lzOp=0,lzR=0,lzRH=0,lzA=0,lzAH=0,lzB=0,lzBH=0,lzC=0;' : ''}
+${load}
 try {
 ${selfLoop ? 'for (;;) {' : ''}
 ${body}
 ${selfLoop ? '}' : ''}
-} catch (e) { c.faultIndex = ${selfLoop ? `k*${n}+i` : 'i'}; throw e; }
+} catch (e) { if (!inHelper) { ${store}} ${lazy ? FLUSH_LAZY : ''}c.faultIndex = ${selfLoop ? `k*${n}+i` : 'i'}; throw e; }
 };`;
   return { src, selfLoop };
 }
@@ -120,6 +174,8 @@ class Gen {
   /** Kind and size of the lazy record in `c` when it was set by this block (-1 unknown). */
   known = -1;
   knownSize = 0;
+  /** Some instruction records its flags in the block's lazy locals. */
+  usesLazy = false;
   constructor(readonly ds: DInsn[], readonly selfLoop: boolean) {}
 
   emit(s: string): void { this.out.push(s); }
@@ -162,7 +218,7 @@ class Gen {
     const b = d.memBase, x = d.memIndex;
     const reg = (r: number): string => `((R[${r}]>>>0)+R[${r + 16}]*4294967296)`;
     if (b >= 0 && x >= 0) {
-      this.emit(`if (((R[${b + 16}]+32768)|(R[${x + 16}]+32768))>>>16) ea=c.eaWide(${b},${x},${d.memScale},${disp})${seg}; else ea=${reg(b)}+${reg(x)}*${d.memScale}+${disp}${seg};`);
+      this.emit(`if (((R[${b + 16}]+32768)|(R[${x + 16}]+32768))>>>16) ea=c.eaWide(R[${b}],R[${b + 16}],R[${x}],R[${x + 16}],${d.memScale},${disp})${seg}; else ea=${reg(b)}+${reg(x)}*${d.memScale}+${disp}${seg};`);
     } else if (b >= 0) {
       this.emit(`ea=${reg(b)}+${disp}${seg};`);
     } else if (x >= 0) {
@@ -234,10 +290,11 @@ class Gen {
   setLazy(kind: FK, size: number, withAB: boolean, withC: boolean): void {
     if (!this.flagsLive) return;
     const fo = kind * 4 + szlog(size);
-    let s = `c.lazyOp=${fo}; c.lazyResult=r0;`;
-    if (size === 8) s += ' c.lazyResultHi=r1;';
-    if (withAB) { s += ' c.lazyA=a0; c.lazyB=b0;'; if (size === 8) s += ' c.lazyAHi=a1; c.lazyBHi=b1;'; }
-    if (withC) s += ' c.lazyCarry=t;';
+    this.usesLazy = true;
+    let s = `lzOp=${fo}; lzR=r0;`;
+    if (size === 8) s += ' lzRH=r1;';
+    if (withAB) { s += ' lzA=a0; lzB=b0;'; if (size === 8) s += ' lzAH=a1; lzBH=b1;'; }
+    if (withC) s += ' lzC=t;';
     this.emit(s);
     this.known = kind;
     this.knownSize = size;
@@ -252,8 +309,8 @@ class Gen {
     const neg = (cc & 1) !== 0;
     const base = cc >> 1;
     let e: string | null = null;
-    const zf = s === 8 ? '(c.lazyResult|c.lazyResultHi)===0' : s === 4 ? 'c.lazyResult===0' : `(c.lazyResult&${MASKS[s]})===0`;
-    const sf = s === 8 ? 'c.lazyResultHi<0' : s === 4 ? 'c.lazyResult<0' : `(c.lazyResult&${s === 2 ? 0x8000 : 0x80})!==0`;
+    const zf = s === 8 ? '(lzR|lzRH)===0' : s === 4 ? 'lzR===0' : `(lzR&${MASKS[s]})===0`;
+    const sf = s === 8 ? 'lzRH<0' : s === 4 ? 'lzR<0' : `(lzR&${s === 2 ? 0x8000 : 0x80})!==0`;
     if (kind >= 0) {
       if (base === 2) e = zf;
       else if (base === 4) e = sf;
@@ -264,8 +321,8 @@ class Gen {
         else if (base === 7) e = `(${zf}||${sf})`;
       } else if (kind === FK.Sub) {
         const sx = (v: string): string => (s === 1 ? `(${v}<<24)` : s === 2 ? `(${v}<<16)` : v);
-        const ltu = s === 8 ? '((c.lazyAHi>>>0)<(c.lazyBHi>>>0)||(c.lazyAHi===c.lazyBHi&&(c.lazyA>>>0)<(c.lazyB>>>0)))' : s === 4 ? '((c.lazyA>>>0)<(c.lazyB>>>0))' : `((c.lazyA&${MASKS[s]})<(c.lazyB&${MASKS[s]}))`;
-        const lts = s === 8 ? '(c.lazyAHi<c.lazyBHi||(c.lazyAHi===c.lazyBHi&&(c.lazyA>>>0)<(c.lazyB>>>0)))' : `(${sx('c.lazyA')}<${sx('c.lazyB')})`;
+        const ltu = s === 8 ? '((lzAH>>>0)<(lzBH>>>0)||(lzAH===lzBH&&(lzA>>>0)<(lzB>>>0)))' : s === 4 ? '((lzA>>>0)<(lzB>>>0))' : `((lzA&${MASKS[s]})<(lzB&${MASKS[s]}))`;
+        const lts = s === 8 ? '(lzAH<lzBH||(lzAH===lzBH&&(lzA>>>0)<(lzB>>>0)))' : `(${sx('lzA')}<${sx('lzB')})`;
         if (base === 1) e = ltu;
         else if (base === 3) e = `(${ltu}||${zf})`;
         else if (base === 6) e = lts;
@@ -331,7 +388,7 @@ class Gen {
       case M.Lodsb: case M.Lodsw: case M.Lodsd: case M.Lodsq: case M.Cmpsb: case M.Cmpsw: case M.Cmpsd: case M.Cmpsq:
       case M.Scasb: case M.Scasw: case M.Scasd: case M.Scasq:
         if (mn === M.Movsd && d.ops.some((o) => o.kind !== OK.Str)) break; // SSE MOVSD
-        this.emit(`c.str(D[${this.k}]);`);
+        this.emit(`${SPILL}c.str(D[${this.k}]);${FILL}`);
         this.unknownFlags();
         this.smcCheck();
         return;
@@ -339,7 +396,7 @@ class Gen {
         break;
     }
     // Everything else: the vCPU's slow-path helper (system instructions, exits, #UD).
-    this.emit(`t=c.sys(D[${this.k}],${this.ret(this.k)});`);
+    this.emit(`${SPILL}t=c.sys(D[${this.k}],${this.ret(this.k)});${FILL}`);
     this.unknownFlags();
     if (this.k === this.ds.length - 1) {
       // sys() sets c.rip when it transfers control; otherwise falls through.
@@ -448,7 +505,7 @@ class Gen {
     const [dst, src] = [d.ops[0]!, d.ops[1]!];
     if ((dst.kind === OK.Reg && dst.reg < 0) || (src.kind === OK.Reg && src.reg < 0)) {
       // MOV to/from CRn (0F 20/22) or segment registers (8C/8E): slow path.
-      this.emit(`c.sys(D[${this.k}],${this.ret(this.k)});`);
+      this.emit(`${SPILL}c.sys(D[${this.k}],${this.ret(this.k)});${FILL}`);
       this.unknownFlags();
       return;
     }
@@ -484,7 +541,8 @@ class Gen {
     const s = dst.size;
     const b = d.memBase, x = d.memIndex, disp = d.memDisp;
     if (s === 8 && d.asz === 8) {
-      this.emit(`c.lea64(${b},${x},${d.memScale},${disp}); R[${dst.reg}]=c.resultLo; R[${dst.reg + 16}]=c.resultHi;`);
+      const half = (r: number): string => (r >= 0 ? `R[${r}],R[${r + 16}]` : '0,0');
+      this.emit(`c.lea64(${half(b)},${half(x)},${d.memScale},${disp}); R[${dst.reg}]=c.resultLo; R[${dst.reg + 16}]=c.resultHi;`);
       return;
     }
     const parts: string[] = [];
@@ -759,7 +817,7 @@ class Gen {
     const d = this.d, s = d.osz, o = d.ops[0]!;
     if (o.kind === OK.Mem) this.ea();
     this.ld(o, s, 'a0', 'a1');
-    this.emit(`c.muldiv(${d.mn},${s},a0,${s === 8 ? 'a1' : '0'});`);
+    this.emit(`${SPILL}c.muldiv(${d.mn},${s},a0,${s === 8 ? 'a1' : '0'});${FILL}`);
     this.unknownFlags();
   }
 

@@ -10,18 +10,21 @@ import { VcpuTlb, TLB_MASK } from './tlb';
 import { toU64 } from './x86';
 
 export abstract class VcpuMemory extends VcpuTlb {
-  eaWide(b: number, x: number, scale: number, disp: number): number {
-    const v = BigInt.asIntN(64, this.getGpr(b) + this.getGpr(x) * BigInt(scale) + BigInt(disp));
+  /**
+   * A 64-bit base + index * scale + disp whose halves do not fit the fast path, exactly
+   * (registers passed as their 32-bit halves: generated code may hold them in locals).
+   */
+  eaWide(bLo: number, bHi: number, xLo: number, xHi: number, scale: number, disp: number): number {
+    const v = BigInt.asIntN(64, toU64(bLo, bHi) + toU64(xLo, xHi) * BigInt(scale) + BigInt(disp));
     if (v < -(1n << 47n) || v >= 1n << 47n) return 2 ** 60; // non-canonical: the access raises #GP/#SS
     return Number(v);
   }
-  /** LEA r64 with a 64-bit address size: exact 64-bit arithmetic into resultLo/resultHi. */
-  lea64(b: number, x: number, scale: number, disp: number): void {
-    const R = this.gpr;
+  /** LEA r64 with a 64-bit address size: exact 64-bit arithmetic into resultLo/resultHi (absent base/index: 0). */
+  lea64(bLo: number, bHi: number, xLo: number, xHi: number, scale: number, disp: number): void {
     let lo = disp | 0, hi = disp < 0 ? -1 : 0;
-    if (b >= 0) { const u = (lo >>> 0) + (R[b]! >>> 0); lo = u | 0; hi = (hi + R[b + 16]! + (u > 0xffffffff ? 1 : 0)) | 0; }
-    if (x >= 0) {
-      let xl = R[x]!, xh = R[x + 16]!;
+    { const u = (lo >>> 0) + (bLo >>> 0); lo = u | 0; hi = (hi + bHi + (u > 0xffffffff ? 1 : 0)) | 0; }
+    {
+      let xl = xLo, xh = xHi;
       for (let s = scale; s > 1; s >>= 1) { xh = (xh << 1) | (xl >>> 31); xl <<= 1; }
       const u = (lo >>> 0) + (xl >>> 0); lo = u | 0; hi = (hi + xh + (u > 0xffffffff ? 1 : 0)) | 0;
     }
@@ -211,8 +214,10 @@ export abstract class VcpuMemory extends VcpuTlb {
       if (d.memBase >= 0) v += this.gpr[d.memBase]!;
       if (d.memIndex >= 0) v += this.gpr[d.memIndex]! * d.memScale;
       ea = v >>> 0;
-    } else if (d.memBase >= 0 && d.memIndex >= 0) ea = this.eaWide(d.memBase, d.memIndex, d.memScale, d.memDisp);
-    else {
+    } else if (d.memBase >= 0 && d.memIndex >= 0) {
+      const R = this.gpr, b = d.memBase, x = d.memIndex;
+      ea = this.eaWide(R[b]!, R[b + 16]!, R[x]!, R[x + 16]!, d.memScale, d.memDisp);
+    } else {
       ea = d.memDisp;
       if (d.memBase >= 0) ea += this.regAddr(d.memBase);
       if (d.memIndex >= 0) ea += this.regAddr(d.memIndex) * d.memScale;
