@@ -5,10 +5,14 @@
  */
 import type { Block, BlockFn } from './codeCache';
 import { genBlock } from './codegen';
-import { decodeBlock, type DInsn } from './decode';
+import { Mnemonic } from '../iced';
+import { decodeBlock, type DInsn, OK } from './decode';
 import { VcpuSystem } from './system';
 import { RAN_OFF } from './vcpuState';
 import { hex } from '../hex';
+
+/** Instructions per block at most. */
+const MAX_BLOCK = 64;
 
 export abstract class VcpuBlocks extends VcpuSystem {
   private decodeBuf: DInsn[] = [];
@@ -56,6 +60,33 @@ export abstract class VcpuBlocks extends VcpuSystem {
     }
   }
 
+  /**
+   * Continue the block across direct JMP/CALLs whose target lies in the same page, so a call
+   * and its callee, or a jump and its target, run in one block function without a return to
+   * the dispatcher (v86 compiles the basic blocks of a page into one function, jit.rs; QEMU
+   * chains translated blocks with goto_tb). A RET after a followed CALL continues at that
+   * call's return address, checked at run time (a return-address prediction: the block exits
+   * as before when the popped address differs). Same page: same translation, rights and
+   * code-page invalidation. Stops at a target already in the block and at MAX_BLOCK
+   * instructions.
+   */
+  private followDirectBranches(page: Uint8Array, pageLa: number, insns: DInsn[]): void {
+    const returns: number[] = [];
+    for (;;) {
+      const last = insns[insns.length - 1];
+      if (last === undefined || insns.length >= MAX_BLOCK) return;
+      let t: number;
+      if ((last.mn === Mnemonic.Jmp || last.mn === Mnemonic.Call) && last.ops[0]?.kind === OK.Branch) t = last.target;
+      else if (last.mn === Mnemonic.Ret && returns.length > 0) t = returns.pop()!;
+      else return;
+      if (!(t >= pageLa && t < pageLa + 4096) || insns.some((d) => d.rip === t)) return;
+      if (last.mn === Mnemonic.Call) returns.push(last.next);
+      const before = insns.length;
+      decodeBlock(page.subarray(t - pageLa), t, MAX_BLOCK, insns);
+      if (insns.length === before) return; // the target's instruction crosses the page end
+    }
+  }
+
   private translate(rip: number, hpa: number, single: boolean): Block {
     const off = hpa % 4096;
     const bytes = this.ram.bytes;
@@ -63,7 +94,7 @@ export abstract class VcpuBlocks extends VcpuSystem {
     insns.length = 0;
     const pages = [Math.floor(hpa / 4096)];
     let page2 = -1;
-    const r = decodeBlock(bytes.subarray(hpa, hpa - off + 4096), rip, single ? 1 : 64, insns);
+    const r = decodeBlock(bytes.subarray(hpa, hpa - off + 4096), rip, single ? 1 : MAX_BLOCK, insns);
     if (insns.length === 0 && r.truncated) {
       // The first instruction crosses into the next page: fetch 15 bytes across both.
       const first = 4096 - off;
@@ -74,7 +105,7 @@ export abstract class VcpuBlocks extends VcpuSystem {
       buf.set(bytes.subarray(h2, h2 + 15 - first), first);
       decodeBlock(buf, rip, 1, insns);
       pages.push(page2);
-    }
+    } else if (!single) this.followDirectBranches(bytes.subarray(hpa - off, hpa - off + 4096), rip - off, insns);
     if (this.programEnds.size > 0) this.checkProgramEnd(rip, hpa, insns);
     const list = insns.slice();
     const g = genBlock(list);

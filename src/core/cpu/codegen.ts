@@ -195,9 +195,18 @@ class Gen {
    */
   softExit(): string { return `if (c.exitPending) { c.faultIndex=${this.ret(this.k)}; return -1; }`; }
 
-  /** After a memory write: a write that hit a code page ends the block (SMC). */
+  /**
+   * The block continues at this direct JMP/CALL's target (translate followed it inside the
+   * page): no exit here.
+   */
+  followed(): boolean {
+    const next = this.ds[this.k + 1];
+    return next !== undefined && next.rip === this.d.target;
+  }
+
+  /** After a memory write: a write that hit a code page ends the block (SMC; it resumes at the next instruction of the block). */
   smcCheck(): void {
-    if (this.k < this.ds.length - 1) this.emit(`if (c.endBlock) { c.rip=${this.d.next}; return ${this.ret(this.k + 1)}; }`);
+    if (this.k < this.ds.length - 1) this.emit(`if (c.endBlock) { c.rip=${this.ds[this.k + 1]!.rip}; return ${this.ret(this.k + 1)}; }`);
   }
 
   // ------------------------------------------------------------------------- addressing
@@ -690,7 +699,7 @@ class Gen {
     const d = this.d, o = d.ops[0]!;
     if (o.kind === OK.Branch) {
       if (Number.isNaN(d.target)) return this.badTarget();
-      this.endAt(d.target, this.k + 1);
+      if (!this.followed()) this.endAt(d.target, this.k + 1);
       return;
     }
     this.target();
@@ -706,7 +715,8 @@ class Gen {
       this.stackDown(8);
       this.emit(`c.wr64(ea,${nl},${nh},2);`);
       this.commitRsp();
-      this.endAt(d.target, this.k + 1);
+      if (this.followed()) this.smcCheck();
+      else this.endAt(d.target, this.k + 1);
       return;
     }
     this.target();
@@ -724,6 +734,14 @@ class Gen {
     const imm = d.ops[0]?.kind === OK.Imm ? d.ops[0].immLo & 0xffff : 0;
     this.emit('ea=(R[4]>>>0)+R[20]*4294967296; a0=c.rd64(ea,2); a1=c.resultHi; c.checkCanonical(a0,a1);');
     this.rspAdd(8 + imm);
+    const next = this.ds[this.k + 1];
+    if (next !== undefined) {
+      // translate continued the block at the return address of a call earlier in the block
+      // (a return-address prediction): go on when the popped address is that one.
+      const lo = next.rip | 0, hi = Math.floor(next.rip / 4294967296) | 0;
+      this.emit(`if (a0!==${lo}||a1!==${hi}) { c.jumpTo(a0,a1); return ${this.ret(this.k + 1)}; }`);
+      return;
+    }
     this.emit(`c.jumpTo(a0,a1); return ${this.ret(this.k + 1)};`);
     this.ended = true;
   }

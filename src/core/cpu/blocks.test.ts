@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { asmMachine, symbolOf } from './asmTest';
+import { HANDLER_BASE, runUntilHalt, STACK_TOP } from './testEnv';
+
+const run = (src: string, max = 1_000_000) => {
+  const m = asmMachine(src);
+  const r = runUntilHalt(m.vcpu, max);
+  return { ...m, r, v: m.vcpu };
+};
+
+describe('blocks that follow calls, jumps and returns inside a page', () => {
+  it('a call/ret loop in one page retires every instruction and leaves the stack balanced', () => {
+    const { r, v } = run(`
+      mov rcx, 1000
+    l: call f
+      sub rcx, 1
+      jnz l
+      jmp done
+    f: add rax, 3
+      ret
+    done: hlt`);
+    expect(r.exit.reason).toBe('hlt');
+    expect(v.getGpr(0)).toBe(3000n);
+    expect(v.retired).toBe(1 + 1000 * 5 + 1);
+    expect(v.getGpr(4)).toBe(BigInt(STACK_TOP));
+  });
+
+  it('a callee that replaces its return address returns there, not after the call', () => {
+    const { r, v } = run(`
+      call f
+      mov rbx, 1          ; skipped: f returns to 'other'
+      hlt
+    other: mov rdx, 2
+      hlt
+    f: lea rax, [rel other]
+      mov [rsp], rax
+      ret`);
+    expect(r.exit.reason).toBe('hlt');
+    expect(v.getGpr(3)).toBe(0n);
+    expect(v.getGpr(2)).toBe(2n);
+    expect(v.getGpr(4)).toBe(BigInt(STACK_TOP));
+  });
+
+  it('a fault in a callee reports the callee instruction and retires only what ran before it', () => {
+    const src = `
+      mov rcx, 1
+      call f
+      hlt
+    f: mov rbx, 5
+    bad: mov rax, [0x10000000]  ; beyond the identity map: #PF
+      ret`;
+    const { v } = run(src);
+    expect(v.rip).toBe(HANDLER_BASE + 14 * 16);
+    expect(v.lastException?.rip).toBe(symbolOf(src, 'bad'));
+    expect(v.retired).toBe(3);
+    expect(v.getGpr(3)).toBe(5n);
+    expect(v.getGpr(1)).toBe(1n);
+  });
+
+  it('a jump chain through one page runs to its end and stores every register it wrote', () => {
+    const { r, v } = run(`
+      mov eax, 1
+      jmp a
+    c: add eax, 4
+      jmp d
+    a: add eax, 2
+      jmp c
+    d: mov ebx, eax
+      hlt`);
+    expect(r.exit.reason).toBe('hlt');
+    expect(v.getGpr(0)).toBe(7n);
+    expect(v.getGpr(3)).toBe(7n);
+    expect(v.retired).toBe(7);
+  });
+});
+
+describe('registers held in block locals', () => {
+  it('REP MOVSB that faults mid-run in the block that set RCX keeps its progress in RCX, RSI and RDI', () => {
+    const { v } = run(`
+      mov rsi, 0x200000
+      mov rdi, 0x3fffff0       ; 16 bytes below the end of the identity map
+      mov rcx, 32
+      rep movsb
+      hlt`);
+    expect(v.rip).toBe(HANDLER_BASE + 14 * 16);
+    expect(v.cr2).toBe(0x4000000);
+    expect(v.getGpr(1)).toBe(16n);
+    expect(v.getGpr(6)).toBe(0x200010n);
+    expect(v.getGpr(7)).toBe(0x4000000n);
+  });
+
+  it('a self-loop block stores its registers and flags when the budget ends it', () => {
+    const m = asmMachine('mov rcx, 100000\nl: add rax, 2\nsub rcx, 1\njnz l\nhlt');
+    const e = m.vcpu.run(1000);
+    expect(e.reason).toBe('budget');
+    expect(m.vcpu.retired).toBe(1000);
+    // mov + 333 iterations of 3: rax = 666, rcx = 100000 - 333, ZF from the last sub.
+    expect(m.vcpu.getGpr(0)).toBe(666n);
+    expect(m.vcpu.getGpr(1)).toBe(BigInt(100000 - 333));
+    expect(m.vcpu.getRflags() & 0x40).toBe(0); // ZF of the last sub (rcx != 0)
+  });
+});
