@@ -35,6 +35,9 @@ function mayFault(d: DInsn): boolean {
 }
 
 const MASKS = ['', '255', '65535', '', '-1'];
+/** DataView getters/setters by access size (the accessors' fast paths, memory.ts). */
+const GET = ['', 'getUint8', 'getUint16', '', 'getInt32'];
+const SET = ['', 'setUint8', 'setUint16', '', 'setInt32'];
 
 /**
  * The lazy flag record (flags.ts) of the instructions in a block lives in the block's locals
@@ -123,6 +126,7 @@ export function genBlock(ds: DInsn[]): GenResult {
 return function block(c, R, budget) {
 let a0=0,a1=0,b0=0,b1=0,r0=0,r1=0,t=0,u=0,ea=0,i=0,k=0,inHelper=false;
 ${lazy ? 'let lzOp=0,lzR=0,lzRH=0,lzA=0,lzAH=0,lzB=0,lzBH=0,lzC=0;' : ''}
+${g.memInline ? 'const rt=c.readTag,wt=c.writeTag,td=c.tlbDelta,dv=c.ramView; let mp=0,mx=0,mh=0;' : ''}
 ${load}
 try {
 ${selfLoop ? 'for (;;) {' : ''}
@@ -176,6 +180,8 @@ class Gen {
   knownSize = 0;
   /** Some instruction records its flags in the block's lazy locals. */
   usesLazy = false;
+  /** Some access inlines the TLB fast path (needs the rt/wt/td/dv locals). */
+  memInline = false;
   constructor(readonly ds: DInsn[], readonly selfLoop: boolean) {}
 
   emit(s: string): void { this.out.push(s); }
@@ -257,8 +263,9 @@ class Gen {
         return;
       case OK.Mem: {
         const w = rmw ? 'w' : '', f = this.memFlags();
-        if (size === 8) this.emit(`${v0}=c.rd${w}64(ea,${f}); ${this.softExit()} ${v1}=c.resultHi;`);
-        else this.emit(`${v0}=c.rd${w}${size * 8}(ea,${f}); ${this.softExit()}`);
+        const slow = size === 8 ? `${v0}=c.rd${w}64(ea,${f}); ${this.softExit()} ${v1}=c.resultHi;` : `${v0}=c.rd${w}${size * 8}(ea,${f}); ${this.softExit()}`;
+        const fast = size === 8 ? `${v0}=dv.getInt32(mh,true); ${v1}=dv.getInt32(mh+4,true);` : `${v0}=dv.${GET[size]}(mh${size > 1 ? ',true' : ''});`;
+        this.emit(this.inlineAccess(rmw ? 'wt' : 'rt', size, fast, slow));
         return;
       }
       default:
@@ -279,11 +286,24 @@ class Gen {
     }
     if (o.kind === OK.Mem) {
       const f = this.memFlags();
-      if (size === 8) this.emit(`c.wr64(ea,${v0},${v1},${f}); ${this.softExit()}`);
-      else this.emit(`c.wr${size * 8}(ea,${v0},${f}); ${this.softExit()}`);
+      const slow = size === 8 ? `c.wr64(ea,${v0},${v1},${f}); ${this.softExit()}` : `c.wr${size * 8}(ea,${v0},${f}); ${this.softExit()}`;
+      const fast = size === 8 ? `dv.setInt32(mh,${v0},true); dv.setInt32(mh+4,${v1},true);` : `dv.${SET[size]}(mh,${v0}${size > 1 ? ',true' : ''});`;
+      this.emit(this.inlineAccess('wt', size, fast, slow));
       return;
     }
     throw new Error(`codegen: cannot store to operand kind ${o.kind} of ${this.d.text}`);
+  }
+
+  /**
+   * The accessors' TLB fast path, inlined (memory.ts rd32 etc.): the page's tag in the current
+   * privilege's read or write rights (`rt`/`wt`, cached in locals at block entry: nothing
+   * inside a block changes the CPL) and the access within the page; then mh is the host
+   * address. Otherwise the accessor runs (TLB fill, page crossing, MMIO, faults).
+   */
+  inlineAccess(tags: 'rt' | 'wt', size: number, fast: string, slow: string): string {
+    const within = size === 1 ? '' : `&&(ea&4095)<=${4096 - size}`;
+    this.memInline = true;
+    return `mp=Math.floor(ea/4096); mx=mp&4095; if (${tags}[mx]===mp${within}) { mh=ea+td[mx]; ${fast} } else { ${slow} }`;
   }
 
   hasMem(): boolean { return this.d.ops.some((o) => o.kind === OK.Mem); }

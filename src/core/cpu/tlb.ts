@@ -55,13 +55,16 @@ export abstract class VcpuTlb extends VcpuState implements CodeCacheListener {
   // ---- TLB (per vCPU; linear page -> host page, SDM Vol. 3A §4.10)
   /** Linear page number of each entry (NaN: empty); delta = host address - linear address. */
   private readonly tlbPn = new Float64Array(TLB_SIZE).fill(NaN);
-  protected readonly tlbDelta = new Float64Array(TLB_SIZE);
+  readonly tlbDelta = new Float64Array(TLB_SIZE);
   private readonly tlbGlobal = new Uint8Array(TLB_SIZE);
   private readonly tlbSup: PrivTlb = newPrivTlb();
   private readonly tlbUser: PrivTlb = newPrivTlb();
-  /** The current privilege's read/write rights (tlbSup's or tlbUser's), read by the accessors. */
-  protected readTag = this.tlbSup.read;
-  protected writeTag = this.tlbSup.write;
+  /**
+   * The current privilege's read/write rights (tlbSup's or tlbUser's), read by the accessors
+   * and by generated code's inlined TLB check (with tlbDelta and ramView).
+   */
+  readTag = this.tlbSup.read;
+  writeTag = this.tlbSup.write;
   /** Jump caches of the current privilege: rip -> block (cleared with the TLB). */
   protected jumpCache = this.tlbSup.jumpCache;
   protected jumpCacheSingle = this.tlbSup.jumpCacheSingle;

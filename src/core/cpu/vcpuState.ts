@@ -53,7 +53,7 @@ export abstract class VcpuState {
   readonly ept: Ept;
   readonly codeCache: CodeCache;
   /** RAM as a DataView (the accessors' fast paths read and write through it). */
-  protected readonly ramView: DataView;
+  readonly ramView: DataView;
 
   // ---- architectural state
   /** GPRs: lo 32 bits at [i], hi 32 bits at [i + 16] (SDM Vol. 1 §3.4.1). */
