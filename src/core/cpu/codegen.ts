@@ -126,7 +126,7 @@ export function genBlock(ds: DInsn[]): GenResult {
 return function block(c, R, budget) {
 let a0=0,a1=0,b0=0,b1=0,r0=0,r1=0,t=0,u=0,ea=0,i=0,k=0,inHelper=false;
 ${lazy ? 'let lzOp=0,lzR=0,lzRH=0,lzA=0,lzAH=0,lzB=0,lzBH=0,lzC=0;' : ''}
-${g.memInline ? 'const rt=c.readTag,wt=c.writeTag,td=c.tlbDelta,dv=c.ramView; let mp=0,mx=0,mh=0;' : ''}
+${g.memInline ? 'let rt=c.readTag,wt=c.writeTag,td=c.tlbDelta,dv=c.ramView,mp=0,mx=0,mh=0;' : ''}
 ${load}
 try {
 ${selfLoop ? 'for (;;) {' : ''}

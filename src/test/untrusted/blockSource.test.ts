@@ -12,7 +12,8 @@
  *   - number literals: decimal (optionally with a fraction and exponent) or 0x hex, `NaN`;
  *   - identifiers from a closed set: the JS keywords the templates use, the block function's
  *     parameters and locals, `D` (the block's decoded instructions, indexed by number),
- *     `Math.floor`, and after `c.` only a member of the real vCPU;
+ *     `Math.floor`, the RAM DataView's get/set methods after `dv.`, and after `c.` only a
+ *     member of the real vCPU;
  *   - punctuators from a closed set; `/` only as division (after a number, a name, `)` or
  *     `]`), so no comment or regular expression can start.
  * Quotes, backquotes, backslashes, `#`, `@`, `$` and non-ASCII characters never pass.
@@ -30,8 +31,17 @@ import { createTestMachine, runUntilHalt, type TestMachine } from '../testEnv';
 
 const KEYWORDS = new Set(['return', 'function', 'let', 'try', 'catch', 'throw', 'if', 'else', 'for', 'continue', 'break', 'while', 'do', 'switch', 'case', 'default', 'true', 'false', 'null', 'undefined']);
 /** The generated function's name, parameters and locals (codegen.ts genBlock's template). */
-const LOCALS = new Set(['block', 'c', 'R', 'budget', 'a0', 'a1', 'b0', 'b1', 'r0', 'r1', 't', 'u', 'ea', 'i', 'k', 'e', 'D']);
-const GLOBAL_MEMBERS: Record<string, ReadonlySet<string>> = { Math: new Set(['floor']) };
+const LOCALS = new Set([
+  'block', 'c', 'R', 'budget', 'a0', 'a1', 'b0', 'b1', 'r0', 'r1', 't', 'u', 'ea', 'i', 'k', 'e', 'D', 'inHelper',
+  // the lazy flag record, the inlined TLB check, the guest registers held in locals (g0..g31)
+  'lzOp', 'lzR', 'lzRH', 'lzA', 'lzAH', 'lzB', 'lzBH', 'lzC', 'rt', 'wt', 'td', 'dv', 'mp', 'mx', 'mh',
+  ...Array.from({ length: 32 }, (_, r) => `g${r}`),
+]);
+const GLOBAL_MEMBERS: Record<string, ReadonlySet<string>> = {
+  Math: new Set(['floor']),
+  // the vCPU's RAM DataView (c.ramView), cached in the local dv
+  dv: new Set(['getUint8', 'getUint16', 'getInt32', 'setUint8', 'setUint16', 'setInt32']),
+};
 const PUNCT = '{}()[];,.=+-*/%&|^~!<>?:';
 
 const PREFIX = '"use strict";\n';
