@@ -75,14 +75,14 @@ export class TestGuest {
     const router = mmioRouter([], [this.ioram]);
     this.pages = new PageTracker(this.ept);
     this.pages.setCodeOwner({
-      invalidate: (c) => { this.codeInvalidations.push(c.hpa); this.pages.untrackCode(c); },
+      invalidate: (c) => { this.codeInvalidations.push(c.ranges[0]!); this.pages.untrackCode(c); },
     });
     this.vm = { id, ram: this.ram, ept: this.ept, pages: this.pages, mmio: router };
   }
 
   /** Translated code on bytes [gpa, gpa + size) (within one page), as a vCPU block would be. */
   trackCode(gpa: number, size: number): void {
-    this.pages.trackCode({ hpa: gpa, size, pages: [Math.floor(gpa / 4096)] });
+    this.pages.trackCode({ ranges: [gpa, gpa + size], pages: [Math.floor(gpa / 4096)] });
   }
 
   /**

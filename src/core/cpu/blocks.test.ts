@@ -74,6 +74,42 @@ describe('blocks that follow calls, jumps and returns inside a page', () => {
   });
 });
 
+describe('code a block follows is tracked as its own', () => {
+  it('a store into a callee earlier in the page than the caller invalidates the block that followed the call', () => {
+    // The block at l runs call f, f's body (before l in the page), the ret and the code
+    // after the call: f's bytes are part of it, so each patch of f's immediate must be seen
+    // by the next iteration (a real CPU: 1 + 3 + 2).
+    const { r, v } = run(`
+      jmp main
+    f: mov eax, 1
+      ret
+    main: mov ecx, 3
+    l: call f
+      add ebx, eax
+      mov byte [rel f+1], cl
+      sub ecx, 1
+      jnz l
+      hlt`);
+    expect(r.exit.reason).toBe('hlt');
+    expect(v.getGpr(3)).toBe(6n);
+  });
+
+  it('a store into bytes a followed jump skips over leaves the block valid', () => {
+    const src = `
+      mov ecx, 3
+    l: jmp over
+    data: dq 0
+    over: mov byte [rel data], cl
+      sub ecx, 1
+      jnz l
+      hlt`;
+    const { r, v } = run(src);
+    expect(r.exit.reason).toBe('hlt');
+    expect(v.retired).toBe(1 + 3 * 4); // the hlt that exits is not retired
+    expect(v.codeCache.invalidated).toBe(0);
+  });
+});
+
 describe('registers held in block locals', () => {
   it('REP MOVSB that faults mid-run in the block that set RCX keeps its progress in RCX, RSI and RDI', () => {
     const { v } = run(`

@@ -14,6 +14,20 @@ import { hex } from '../hex';
 /** Instructions per block at most. */
 const MAX_BLOCK = 64;
 
+/**
+ * The host-physical [start, end) runs of a block's instructions, all on one page (`delta`:
+ * host address - linear address), adjacent instructions merged into one run.
+ */
+function byteRuns(insns: DInsn[], delta: number): number[] {
+  const runs: number[] = [];
+  for (const d of insns) {
+    const lo = d.rip + delta, hi = d.next + delta;
+    if (runs.length > 0 && runs[runs.length - 1] === lo) runs[runs.length - 1] = hi;
+    else runs.push(lo, hi);
+  }
+  return runs;
+}
+
 export abstract class VcpuBlocks extends VcpuSystem {
   private decodeBuf: DInsn[] = [];
 
@@ -115,7 +129,10 @@ export abstract class VcpuBlocks extends VcpuSystem {
     } catch (e) {
       throw new Error(`codegen produced invalid JS for block at ${hex(rip)}: ${(e as Error).message}\n${g.src}`);
     }
-    const b: Block = { rip, hpa, size: list[list.length - 1]!.next - rip, insns: list, n: list.length, fn, pages, page2, valid: true, single, src: g.src, link0: null, link1: null, linkEpoch: -1 };
+    const ranges = page2 >= 0
+      ? [hpa, hpa - off + 4096, page2 * 4096, page2 * 4096 + list[0]!.next - rip - (4096 - off)]
+      : byteRuns(list, hpa - rip);
+    const b: Block = { rip, hpa, ranges, insns: list, n: list.length, fn, pages, page2, valid: true, single, src: g.src, link0: null, link1: null, linkEpoch: -1 };
     this.codeCache.insert(b);
     return b;
   }

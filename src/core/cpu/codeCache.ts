@@ -34,8 +34,12 @@ export interface Block {
   insns: DInsn[];
   n: number;
   fn: BlockFn;
-  /** Bytes the block's instructions span from `hpa` (across into `page2` for a crossing one). */
-  size: number;
+  /**
+   * Host-physical [start, end) pairs of the bytes the block was decoded from (the tracker's
+   * overlap test): one run, or several when the block follows jumps and calls in its page;
+   * a crossing instruction's bytes on `page2` are a run of their own.
+   */
+  ranges: number[];
   /** Host-physical pages (4 KiB numbers) the block's bytes come from. */
   pages: number[];
   /**

@@ -17,7 +17,7 @@ function setup() {
   t.onCodePage((pn) => codePages.push(pn));
   const code = (name: string, hpa: number, size: number): TrackedCode => {
     const first = Math.floor(hpa / PAGE_BYTES), last = Math.floor((hpa + size - 1) / PAGE_BYTES);
-    const b = { hpa, size, pages: first === last ? [first] : [first, last] };
+    const b = { ranges: [hpa, hpa + size], pages: first === last ? [first] : [first, last] };
     names.set(b, name);
     return b;
   };
@@ -57,6 +57,20 @@ describe('PageTracker', () => {
     expect(t.hasCode(3)).toBe(true);
     t.untrackCode(c);
     expect([t.hasCode(3), t.hasCode(4), t.trackedPages]).toEqual([false, false, 0]);
+  });
+
+  it('a block of several runs of bytes is invalidated by a write to any run, not by one between them', () => {
+    const { t, log, codePages } = setup();
+    // A caller at 0x3800 that follows a call to a callee at 0x3100 and returns after the call.
+    const b = { ranges: [0x3800, 0x3805, 0x3100, 0x3108, 0x3805, 0x3810], pages: [3] };
+    t.setCodeOwner({ invalidate: (d) => { log.push(d === b ? 'b' : '?'); t.untrackCode(d); } });
+    t.trackCode(b);
+    expect(codePages).toEqual([3]);
+    t.write(3, 0x200, 0x600); // between the callee and the caller
+    expect(log).toEqual([]);
+    t.write(3, 0x107, 1); // the callee's last byte
+    expect(log).toEqual(['b']);
+    expect(t.hasCode(3)).toBe(false);
   });
 
   it('a write invalidates the blocks it overlaps, then every entry of the page, in that order', () => {
@@ -115,7 +129,7 @@ describe('PageTracker', () => {
           else { entries.delete(d as TrackedEntry); t.untrackEntry(d as TrackedEntry); }
         } else {
           const lo = o.page * PAGE_BYTES + o.off, hi = lo + Math.min(o.len, PAGE_BYTES - o.off);
-          const hitCode = [...blocks].filter((b) => b.hpa < hi && lo < b.hpa + b.size);
+          const hitCode = [...blocks].filter((b) => b.ranges[0]! < hi && lo < b.ranges[1]!);
           const hitEntries = [...entries].filter((e) => e.pages.includes(o.page * PAGE_BYTES));
           t.write(o.page, o.off, o.len);
           for (const b of hitCode) expect(blocks.has(b)).toBe(false);

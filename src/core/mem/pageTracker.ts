@@ -22,10 +22,14 @@
  * dependent's `pages` does not change while it is tracked.
  */
 
-/** A translated block: its bytes start at `hpa`, span `size` bytes, on `pages` (1 or 2). */
+/**
+ * A translated block: the bytes it was decoded from, on `pages`. A block that follows jumps
+ * and calls inside its page holds several runs of bytes (a callee may lie before its caller,
+ * a jump may skip data), so it lists each run, and a write between them leaves it valid.
+ */
 export interface TrackedCode {
-  readonly hpa: number;
-  readonly size: number;
+  /** Host-physical byte ranges as [start, end) pairs, on `pages`. */
+  readonly ranges: readonly number[];
   /** 4 KiB page numbers: the first byte's page, then the next one when the bytes cross into it. */
   readonly pages: readonly number[];
 }
@@ -191,14 +195,12 @@ export class PageTracker<C extends TrackedCode = TrackedCode, E extends TrackedE
     if (code !== undefined && this.codeOwner !== null) {
       const list = this.scratchCode;
       list.length = 0;
-      const end = off + len;
+      const lo = pn * PAGE_BYTES + off, hi = lo + len;
       for (const b of code) {
-        // The block's bytes on this page: [lo, hi).
-        const first = b.pages[0] === pn;
-        const start = b.hpa - Math.floor(b.hpa / PAGE_BYTES) * PAGE_BYTES;
-        const lo = first ? start : 0;
-        const hi = first ? Math.min(PAGE_BYTES, start + b.size) : b.size - (PAGE_BYTES - start);
-        if (lo < end && off < hi) list.push(b as C);
+        const r = b.ranges;
+        for (let k = 0; k < r.length; k += 2) {
+          if (r[k]! < hi && lo < r[k + 1]!) { list.push(b as C); break; }
+        }
       }
       for (const b of list) this.codeOwner.invalidate(b);
       this.lastCode = list.length;
