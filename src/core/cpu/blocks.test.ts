@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { asmMachine, symbolOf } from './asmTest';
-import { HANDLER_BASE, runUntilHalt, STACK_TOP } from './testEnv';
+import { asmMachine, symbolOf } from '../../test/asmTest';
+import { HANDLER_BASE, runUntilHalt, STACK_TOP } from '../../test/testEnv';
 
 const run = (src: string, max = 1_000_000) => {
   const m = asmMachine(src);
