@@ -33,9 +33,42 @@ test('the welcome shows on the first visit only, and each choice leads where it 
   await expect(page.getByTestId('welcome')).toHaveCount(0);
 });
 
+test('the welcome greets a first visit through a link without holding up what the link opens; never in an embed', async ({ page }) => {
+  // An example link: the example loads and runs with the welcome showing.
+  await cold(page, '/?example=lapic-microbench');
+  await expect(page.getByTestId('welcome')).toBeVisible();
+  await expect(page.getByTestId('editor')).toContainText('ITERATIONS');
+  await page.getByTestId('btn-run').click();
+  await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 30_000 });
+  await page.getByTestId('welcome-close').click();
+  await expect(page.getByTestId('welcome')).toHaveCount(0);
+  await page.goto('/?example=lapic-microbench');
+  await expect(page.getByTestId('editor')).toContainText('ITERATIONS');
+  await expect(page.getByTestId('welcome')).toHaveCount(0);
+  await page.goto('/?view=experiment');
+  await expect(page.getByTestId('experiment-view')).toBeVisible();
+  await expect(page.getByTestId('welcome')).toHaveCount(0);
+
+  // A page link: the page opens, the welcome above it.
+  await cold(page, '/?view=glossary');
+  await expect(page.getByTestId('glossary-view')).toBeVisible();
+  await expect(page.getByTestId('welcome')).toBeVisible();
+
+  // An embedded view never shows it, and does not use it up: the full page still greets.
+  await cold(page, '/?embed=1&example=lapic-microbench');
+  await expect(page.getByTestId('embed-view')).toBeVisible();
+  await expect(page.getByTestId('welcome')).toHaveCount(0);
+  await page.goto('/');
+  await expect(page.getByTestId('welcome')).toBeVisible();
+});
+
 test('every lesson, end to end: a prediction, a run, a result with figures from that run', async ({ page }) => {
   test.setTimeout(240_000);
   await cold(page, '/?lesson=1');
+  // The welcome greets this first visit too, beside the lesson the link opened.
+  await expect(page.getByTestId('welcome')).toBeVisible();
+  await expect(page.getByTestId('lesson-title')).toContainText(LESSONS[0].title);
+  await page.getByTestId('welcome-close').click();
   await expect(page.getByTestId('welcome')).toHaveCount(0);
   for (let i = 0; i < LESSONS.length; i++) {
     const l = LESSONS[i];

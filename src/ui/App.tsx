@@ -45,8 +45,8 @@ function startOnce(): void {
   started = true;
   ctl.syncAbMode();
   window.addEventListener('hashchange', onHashChange);
-  const { search, hash } = location;
-  void applyUrl().then(() => applyLessonUrl(search, hash)).finally(() => {
+  const { search } = location;
+  void applyUrl().then(() => applyLessonUrl(search)).finally(() => {
     ctl.assembleAndReset();
     useUiStore.setState({ booted: true });
   });

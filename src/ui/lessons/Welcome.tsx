@@ -1,6 +1,6 @@
 /**
- * The first visit's welcome (a plain cold open: see progress.ts opensSomething): three ways in.
- * A banner, not a dialog: nothing behind it is blocked.
+ * The first visit's welcome (however the page was opened, except embedded: progress.ts
+ * welcomeMayShow): three ways in. A banner, not a dialog: nothing behind it is blocked.
  */
 import { useLessonStore } from '../../store/lessonStore';
 import { useUiStore } from '../../store/uiStore';

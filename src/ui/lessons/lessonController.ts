@@ -12,7 +12,7 @@ import * as ctl from '../controller';
 import { replaceSource } from '../files';
 import { pageStorage, saveDraft } from '../persist';
 import { lessonLayout } from './lessonLayout';
-import { dismissWelcome, lessonFromSearch, opensSomething, loadProgress, saveProgress, welcomeDismissed } from './progress';
+import { dismissWelcome, lessonFromSearch, loadProgress, saveProgress, welcomeDismissed, welcomeMayShow } from './progress';
 
 let stopWatching: (() => void) | null = null;
 
@@ -153,12 +153,12 @@ export async function runLesson(): Promise<void> {
 
 /**
  * Startup: progress from localStorage, `?lesson=N`, and whether to welcome a first visit.
- * `search` and `hash` are the address as the page opened (applyUrl may tidy it away first).
+ * `search` is the address's query as the page opened (applyUrl may tidy it away first).
  */
-export async function applyLessonUrl(search: string, hash: string): Promise<void> {
+export async function applyLessonUrl(search: string): Promise<void> {
   const progress = loadProgress(pageStorage(), LESSONS.length);
   const fromUrl = lessonFromSearch(search, LESSONS.length);
-  useLessonStore.setState({ done: progress.done, index: progress.current, welcome: !opensSomething(search, hash) && !welcomeDismissed(pageStorage()) });
+  useLessonStore.setState({ done: progress.done, index: progress.current, welcome: welcomeMayShow(search) && !welcomeDismissed(pageStorage()) });
   if (fromUrl !== null) await showLesson(fromUrl, { load: false });
 }
 

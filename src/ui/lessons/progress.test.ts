@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { memoryStorage } from '../persist';
 import {
-  dismissWelcome, EMPTY_PROGRESS, lessonFromSearch, loadProgress, opensSomething, parseProgress, saveProgress, welcomeDismissed,
+  dismissWelcome, EMPTY_PROGRESS, lessonFromSearch, loadProgress, parseProgress, saveProgress, welcomeDismissed, welcomeMayShow,
 } from './progress';
 
 describe('lesson progress and the welcome flag in localStorage', () => {
@@ -21,13 +21,9 @@ describe('lesson progress and the welcome flag in localStorage', () => {
     expect(welcomeDismissed(s)).toBe(true);
   });
 
-  it('knows a link that already opens something (no welcome for it) from a plain open', () => {
-    expect(opensSomething('', '')).toBe(false);
-    expect(opensSomething('?foo=1', '#x')).toBe(false);
-    expect(opensSomething('?example=lapic-microbench', '')).toBe(true);
-    expect(opensSomething('?view=experiment', '')).toBe(true);
-    expect(opensSomething('?lesson=2', '')).toBe(true);
-    expect(opensSomething('', '#s=N4Ig')).toBe(true);
+  it('welcomes a first visit through any link except an embedded view', () => {
+    for (const search of ['', '?foo=1', '?example=lapic-microbench', '?view=experiment', '?lesson=2', '?embed=0']) expect(welcomeMayShow(search), search).toBe(true);
+    expect(welcomeMayShow('?embed=1&example=lapic-microbench')).toBe(false);
   });
 
   it('reads ?lesson=N as 1-based and ignores anything out of range', () => {

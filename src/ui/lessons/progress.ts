@@ -51,12 +51,12 @@ export function dismissWelcome(storage: KeyValueStorage): void {
 }
 
 /**
- * The welcome greets a plain cold open only: a link that already says what to show (an example,
- * a share link, a page, a lesson) is the reader's choice made.
+ * The first visit is welcomed however the page was opened (a plain open, an example, a share
+ * link, a page, a lesson): the welcome is a banner that blocks nothing the link asked for. An
+ * embedded view (`?embed=1`, in someone else's iframe) never shows it.
  */
-export function opensSomething(search: string, hash: string): boolean {
-  const p = new URLSearchParams(search);
-  return ['example', 'view', 'lesson', 'embed'].some((k) => p.has(k)) || /(^#|&)s=/.test(hash);
+export function welcomeMayShow(search: string): boolean {
+  return new URLSearchParams(search).get('embed') !== '1';
 }
 
 /** `?lesson=N` (1-based) as a 0-based index, or null when absent or out of range. */
