@@ -13,6 +13,10 @@ async function openExample(page: Page, name: string) {
   await page.evaluate(() => localStorage.clear());
   await page.goto(`/?example=${name}`);
   await expect(page.getByTestId('stop-reason')).toHaveText(/^(ready|paused)$/, { timeout: 30_000 });
+  // A first visit is welcomed through a link too; these check the panels' fit as a visitor
+  // sees it once the banner (which shares the height until then) is closed.
+  await page.getByTestId('welcome-close').click();
+  await expect(page.getByTestId('welcome')).toHaveCount(0);
 }
 
 async function choose(page: Page, preset: string) {
