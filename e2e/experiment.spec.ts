@@ -38,6 +38,11 @@ test('?view=experiment opens the experiment page, and the button goes there and 
   await page.getByTestId('btn-experiment').click();
   await expect(page.getByTestId('experiment-view')).toBeVisible();
   expect(new URL(page.url()).searchParams.get('view')).toBe('experiment');
+  // One preset control: the toolbar's costs; the experiment follows it.
+  await expect(page.locator('select', { has: page.locator('option[value="zen2"]') })).toHaveCount(1);
+  await expect(page.getByTestId('experiment-costs')).toContainText('nehalem-2014');
+  await page.getByTestId('preset-select').selectOption('skylake-2020');
+  await expect(page.getByTestId('experiment-costs')).toContainText('skylake-2020');
 });
 
 test('from a cold open, two clicks run the experiment to completion: its numbers are npm run bench\'s, and a slider moves the speed-up without a new run', async ({ page }) => {

@@ -5,7 +5,7 @@
  * the microbenchmark's speed-up to each constant.
  */
 import { useMemo, useState } from 'react';
-import { COST_PRESET_NAMES, COST_PRESET_TITLES, COST_PRESETS, type CostConstant, type CostPresetName } from '../../core/cost';
+import { COST_PRESET_TITLES, COST_PRESETS, type CostConstant } from '../../core/cost';
 import type { Strategy } from '../../core/events';
 import { bandInterval, chargedConstants, SEED_BAND, SEED_FIGURES, type RunRecord } from '../../core/experiment';
 import { experimentCsv, experimentMarkdown, experimentRows, signedPercent, speedupAttr, type WorkloadRow } from '../../store/experimentModel';
@@ -67,13 +67,9 @@ export default function ExperimentView() {
             {rerunning && ' · re-running the timer-driven loop under the new costs…'}
           </span>
         </div>
-        <label className="field">
-          <span>costs</span>
-          <select data-testid="experiment-preset" value={preset} title={COST_PRESET_TITLES[preset]}
-            onChange={(e) => experimentStore.getState().setPreset(e.target.value as CostPresetName)}>
-            {COST_PRESET_NAMES.map((p) => <option key={p} value={p} title={COST_PRESET_TITLES[p]}>{p}</option>)}
-          </select>
-        </label>
+        <span className="field" data-testid="experiment-costs" title={`${COST_PRESET_TITLES[preset]}. The toolbar's “costs” chooses the preset; the sliders move its constants.`}>
+          costs <b>{preset}</b>
+        </span>
         <button type="button" className="btn ghost" data-testid="experiment-export-csv" disabled={!hasRuns} onClick={() => exportAs('csv')}>CSV</button>
         <button type="button" className="btn ghost" data-testid="experiment-export-md" disabled={!hasRuns} onClick={() => exportAs('md')}>Markdown</button>
       </PageHeader>

@@ -4,6 +4,8 @@
  * machine's), terminated when the job ends or is cancelled.
  */
 import { useStore } from 'zustand';
+import { COST_PRESET_NAMES, type CostPresetName } from '../../core/cost';
+import { useUiStore } from '../../store/uiStore';
 import { createExperimentStore, type ExperimentRunner, type ExperimentState } from '../../store/experimentStore';
 import { isExperimentEvent } from '../../worker/experimentProtocol';
 
@@ -35,3 +37,14 @@ export const experimentStore = createExperimentStore({ runner: workerRunner });
 export function useExperiment<T>(selector: (s: ExperimentState) => T): T {
   return useStore(experimentStore, selector);
 }
+
+/**
+ * One preset control for the whole app: the toolbar's "costs". The experiment follows it (its
+ * sliders start over from the preset's constants) instead of keeping a select of its own.
+ */
+function followPreset(preset: string): void {
+  const st = experimentStore.getState();
+  if (preset !== st.preset && (COST_PRESET_NAMES as readonly string[]).includes(preset)) st.setPreset(preset as CostPresetName);
+}
+followPreset(useUiStore.getState().preset);
+useUiStore.subscribe((s) => followPreset(s.preset));
