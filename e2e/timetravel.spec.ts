@@ -11,6 +11,17 @@ async function stat(page: Page, id: string): Promise<number> {
   return Number(((await page.getByTestId(id).textContent()) ?? '').replace(/[,%\s]/g, ''));
 }
 
+/** Sequence numbers of the exit log's rows in its view (not scrolled out of it). */
+function seqsInView(page: Page): Promise<number[]> {
+  return page.getByTestId('event-log').locator('[data-testid="exit-row"]').evaluateAll((rows) => rows
+    .filter((r) => {
+      const b = r.getBoundingClientRect();
+      const c = (r.closest('[role="rowgroup"]') as HTMLElement).getBoundingClientRect();
+      return b.bottom > c.top + 1 && b.top < c.bottom - 1;
+    })
+    .map((r) => Number((r as HTMLElement).dataset.seq)));
+}
+
 async function openAndRunToEnd(page: Page, example: string) {
   await page.setViewportSize({ width: 1280, height: 720 });
   await page.goto('/');
@@ -21,7 +32,7 @@ async function openAndRunToEnd(page: Page, example: string) {
   await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 45_000 });
 }
 
-test('scrubbing to exit k shows the machine at k: counters, registers, the selected log row; back one exit, back one instruction', async ({ page }) => {
+test('scrubbing to exit k shows the machine at k: counters, registers, the selected log row scrolled into view; back one exit, back one instruction', async ({ page }) => {
   await openAndRunToEnd(page, 'smc-mmio');
   const n = await stat(page, 'stat-exits');
   const timeline = page.getByTestId('timeline');
@@ -35,6 +46,8 @@ test('scrubbing to exit k shows the machine at k: counters, registers, the selec
   await expect(page.getByTestId('timeline-where')).toContainText(`exit ${k.toLocaleString('en-US')} of`);
   const row = page.getByTestId('event-log').locator(`[data-testid="exit-row"][data-seq="${k}"]`);
   await expect(row).toHaveAttribute('aria-selected', 'true');
+  // The log scrolled to it (it was following its end).
+  await expect.poll(() => seqsInView(page)).toContain(k);
   await expect(page.getByTestId('exit-pipeline')).toContainText(`exit #${k}`);
   const regsAtK = await page.getByTestId('registers').innerText();
   expect(regsAtK).not.toBe(endRegs);

@@ -4,7 +4,7 @@
  * to select an exit, which the pipeline and walk panels then show. Follows new exits while
  * scrolled to the bottom.
  */
-import { useLayoutEffect, useMemo, useState, type KeyboardEvent } from 'react';
+import { useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { EXIT_REASONS, type ExitEvent, type ExitReason } from '../../../core/events';
 import { exitsToChromeTrace, exitsToCsv } from '../../../core/exitExport';
 import { downloadText } from '../lib/exportImage';
@@ -17,6 +17,7 @@ import { useVirtualRows } from '../lib/useVirtualRows';
 import { EXIT_REASON_TERMS } from '../../glossary/terms';
 import { wpNote } from '../lib/wpText';
 import { FilterIndex } from './filterIndex';
+import { findRow, rowAtOrBefore } from './rowSearch';
 import '../panels.css';
 
 const ROW_H = 20;
@@ -43,20 +44,6 @@ function Row({ e, top, selected, onClick }: { e: ExitEvent; top: number; selecte
 const RUNNING_MS = 250;
 const selectVersion = (s: MachineState) => s.exitLogVersion;
 const selectByReason = (s: MachineState) => s.counters?.exits.byReason;
-
-/** Position of the exit with sequence number `seq` among `count` rows sorted by seq, or -1. */
-function findRow(count: number, seqAt: (i: number) => number, seq: number): number {
-  let lo = 0;
-  let hi = count - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const s = seqAt(mid);
-    if (s === seq) return mid;
-    if (s < seq) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return -1;
-}
 
 export default function EventLog() {
   const running = useMachine((s) => s.running);
@@ -90,6 +77,26 @@ export default function EventLog() {
     () => (selected ? findRow(count, (i) => log[rows.idx ? rows.idx[i] : i]?.seq ?? -1, selected.seq) : -1),
     [selected, count, rows, log],
   );
+  // Time travel: the list shows the exit the timeline shows, centred (its row, selected, or
+  // where it would be when the log does not list it), and its end again at the present. The
+  // scroll handler then sets `follow` from where the list stands.
+  const travelAt = useMachine((s) => s.timeline?.at ?? null);
+  const travelled = useRef(false);
+  useLayoutEffect(() => {
+    const el = listRef.current;
+    if (!el) return;
+    if (travelAt === null) {
+      if (travelled.current) el.scrollTop = 0;
+      travelled.current = false;
+      return;
+    }
+    if (count === 0) return;
+    // Before the oldest row listed: show that row.
+    const pos = Math.max(0, rowAtOrBefore(count, (i) => log[rows.idx ? rows.idx[i] : i]?.seq ?? -1, travelAt));
+    const top = Math.max(0, pos * ROW_H - (el.clientHeight - ROW_H) / 2);
+    el.scrollTop = top - Math.max(0, count * ROW_H - el.clientHeight);
+    travelled.current = true;
+  }, [travelAt, count, rows, log, listRef]);
   const onKey = (e: KeyboardEvent<HTMLDivElement>) => {
     if (e.key !== 'ArrowDown' && e.key !== 'ArrowUp') return;
     e.preventDefault();
