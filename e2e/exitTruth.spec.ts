@@ -136,3 +136,50 @@ test("5: in the CPU-bound loop, `xor rax, rcx`'s exit is the timer interrupt's A
   await expect(detail).toContainText('Invalidated: 4 cache entries');
   await page.screenshot({ path: `${ART}/exit-truth-5-cpu-bound.png` });
 });
+
+test('6: an instruction the VMM cannot emulate exits, shows up to the decode that refused it, with its full message, its line marked, a true hover and no bench row', async ({ page }) => {
+  await page.goto('/');
+  await editorReady(page);
+  const src = '; xor is not in bhyve\'s opcode table\n_start:\n    mov rbx, LAPIC_BASE\n    mov eax, 1\n    xor dword [rbx + LAPIC_TPR], eax\n    hlt\n';
+  await page.evaluate((s) => (window as unknown as { __exitscopeEditor: { setValue(v: string): void } }).__exitscopeEditor.setValue(s), src);
+  await expect(page.getByTestId('btn-run')).toBeEnabled({ timeout: 30_000 });
+  // Before any run, the hover on the line tells the truth: bhyve's table has no xor.
+  await page.waitForTimeout(600); // the edit reloads the program 250 ms after the last keystroke
+  const line5 = page.locator('[data-testid="editor"] .view-line').filter({ hasText: 'xor dword' });
+  await line5.locator('span', { hasText: 'xor' }).first().hover();
+  const hover = page.locator('.monaco-hover').filter({ hasText: 'cannot emulate' });
+  await expect(hover).toBeVisible({ timeout: 10_000 });
+  await expect(hover).toContainText("opcode 31 (xor");
+  await expect(hover).toContainText("is not in bhyve's opcode table");
+  await expect(hover).not.toContainText('decodes and emulates');
+  await page.mouse.move(0, 0);
+
+  await page.getByTestId('btn-run').click();
+  await expect(page.getByTestId('stop-reason')).toHaveText('unsupported', { timeout: 30_000 });
+  await expect(page.getByTestId('stat-exits')).toHaveText('1');
+  // The log lists the exit; the pipeline shows it up to the decode that refused it.
+  const row = page.getByTestId('event-log').getByTestId('exit-row');
+  await expect(row).toHaveCount(1);
+  await expect(row).toHaveAttribute('data-reason', 'mmio');
+  await row.click();
+  const pipe = page.getByTestId('exit-pipeline');
+  await expect(pipe.locator('[data-stage="decode"]')).toHaveClass(/xs-pipe-refused/);
+  await expect(pipe.locator('[data-stage="decode"]')).toContainText('refused');
+  await expect(pipe.locator('[data-stage="stop"]')).toBeVisible();
+  await expect(pipe.locator('[data-stage="emulate"]')).toHaveCount(0);
+  // The whole message is readable: the same text the machine stopped with, not cut off.
+  const msg = pipe.getByTestId('exit-stop-message');
+  await expect(msg).toContainText("unsupported instruction at 0x");
+  await expect(msg).toContainText("(bhyve's emulator cannot decode it)");
+  expect(await msg.evaluate((e) => e.scrollWidth <= e.clientWidth && e.scrollHeight <= e.clientHeight + 1)).toBe(true);
+  // And above the workspace, in full, while the stop holds.
+  const banner = page.getByTestId('stop-banner');
+  await expect(banner).toBeVisible();
+  expect((await banner.innerText()).replace(/^.*?: /, '')).toBe((await msg.innerText()).replace(/^.*?: /, ''));
+  expect(await banner.locator('span').evaluate((e) => e.scrollWidth <= e.clientWidth)).toBe(true);
+  // The editor marks the line, and no bench row comes from a run that did not complete.
+  const marks = await lineMarks(page);
+  expect(marks.find((m) => m.text.startsWith('xor dword'))?.mark).toBe('1 exit');
+  await expect(page.getByTestId('bench-row')).toHaveCount(0);
+  await page.screenshot({ path: `${ART}/exit-truth-6-unsupported.png` });
+});

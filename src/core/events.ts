@@ -109,6 +109,8 @@ export interface ExitEvent {
   wp?: WpFaultInfo;
   /** Source line of the instruction at `rip` (1-based), where the program has one. */
   line?: number;
+  /** The run stopped at this exit: the VMM could not emulate the instruction (the last stage refused it). */
+  stop?: StopInfo;
   /** Measured host time of the VMM's handling of this exit, in nanoseconds. */
   hostNs?: number;
 }

@@ -61,6 +61,8 @@ export interface MachineState {
   diagnostics: Diagnostic[];
   lineMap: LineMapEntry[];
   exitLines: number[];
+  /** Lines with a memory access the VMM could not emulate (bhyve's decoder refuses it), with why. */
+  unemulable: { line: number; why: string }[];
   /** Append-only log (bounded); `exitLogVersion` bumps on every append so views can re-read. */
   exitLog: ExitEvent[];
   exitLogVersion: number;
@@ -137,6 +139,7 @@ export function createMachineStore(now: () => number = () => performance.now()):
     diagnostics: [],
     lineMap: [],
     exitLines: [],
+    unemulable: [],
     program: null,
     awaitingLoad: false,
     ...emptyRun(),
@@ -160,6 +163,7 @@ export function createMachineStore(now: () => number = () => performance.now()):
             diagnostics: event.diagnostics,
             lineMap: event.lineMap,
             exitLines: event.exitLines,
+            unemulable: event.unemulable ?? [],
           });
           return;
         case 'frame': {
@@ -228,7 +232,7 @@ export function createMachineStore(now: () => number = () => performance.now()):
     },
     beginLoad(program) {
       runStartedAt = now();
-      set({ ...emptyRun(), program, awaitingLoad: true, loaded: false, lineMap: [], exitLines: [] });
+      set({ ...emptyRun(), program, awaitingLoad: true, loaded: false, lineMap: [], exitLines: [], unemulable: [] });
     },
     selectExit(exit) {
       set({ selectedExit: exit });
@@ -237,7 +241,7 @@ export function createMachineStore(now: () => number = () => performance.now()):
       if (status === 'crashed' || status === 'unresponsive') {
         set({ workerStatus: status, running: false, error: message ?? status });
       } else if (status === 'starting') {
-        set({ workerStatus: status, ready: false, loaded: false, awaitingLoad: false, diagnostics: [], lineMap: [], exitLines: [], ...emptyRun() });
+        set({ workerStatus: status, ready: false, loaded: false, awaitingLoad: false, diagnostics: [], lineMap: [], exitLines: [], unemulable: [], ...emptyRun() });
       } else {
         set({ workerStatus: status });
       }

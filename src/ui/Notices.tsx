@@ -14,6 +14,8 @@ function MachineMessages({ label }: { label: string }) {
   const error = useMachineStore((s) => s.error);
   const workerStatus = useMachineStore((s) => s.workerStatus);
   const banner = useMachineStore((s) => s.banner);
+  // A run the VMM (or the emulator) could not continue: the whole message, not a clipped one.
+  const stop = useMachineStore((s) => (s.stop && (s.stop.reason === 'unsupported' || s.stop.reason === 'error') ? s.stop : null));
   const failed = workerStatus === 'crashed' || workerStatus === 'unresponsive';
   return (
     <>
@@ -21,6 +23,11 @@ function MachineMessages({ label }: { label: string }) {
         <div className="notice error" role="alert" data-testid={failed ? 'worker-crash' : 'machine-error'}>
           <span>{label}{error}</span>
           {failed && <button type="button" className="btn small" onClick={ctl.reset}>Reset</button>}
+        </div>
+      )}
+      {stop && !error && (
+        <div className="notice error" role="alert" data-testid="stop-banner">
+          <span>{label}The run stopped ({stop.reason}): {stop.message}</span>
         </div>
       )}
       {banner && !error && (

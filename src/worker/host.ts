@@ -251,6 +251,7 @@ export class MachineHost {
       diagnostics: built.diagnostics,
       lineMap: built.lineMap,
       exitLines: built.machine.predictedExitLines(),
+      unemulable: built.machine.unemulableLines(),
     });
     this.frame();
   }

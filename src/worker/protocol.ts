@@ -65,7 +65,11 @@ export interface TimelineView {
 export type WorkerEvent =
   | { type: 'ready' }
   | { type: 'diagnostics'; requestId: number; diagnostics: Diagnostic[] }
-  | { type: 'loaded'; ok: boolean; diagnostics: Diagnostic[]; lineMap: LineMapEntry[]; exitLines: number[] }
+  | {
+      type: 'loaded'; ok: boolean; diagnostics: Diagnostic[]; lineMap: LineMapEntry[]; exitLines: number[];
+      /** Lines with a memory access bhyve's decoder refuses (Machine.unemulableLines); absent = none. */
+      unemulable?: { line: number; why: string }[];
+    }
   | {
       type: 'frame';
       running: boolean;

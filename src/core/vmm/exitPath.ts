@@ -287,6 +287,10 @@ export class Vmm implements EmulEnv {
         return;
       }
       const what = `${vie.disasm} [${hexBytes(vie.inst, this.decoder.icedLength || vie.num_valid)}]`;
+      // The decode ran and refused: it is the last stage of this exit (the log and the
+      // pipeline show the exit up to it), charged for the bytes it looked at.
+      this.stage('decode', decodeCycles(Math.max(1, vie.num_processed), this.cost, this.units), `refused: ${vie.disasm || 'unknown opcode'}`);
+      ev.insn = vie.disasm || undefined;
       if (st === DECODE_MISMATCH) {
         this.fail('unsupported', `unsupported instruction at ${hex(rip)}: ${what} (bhyve's decoder parses ${vie.num_processed} bytes, the instruction has ${this.decoder.icedLength})`);
       } else {

@@ -60,9 +60,13 @@ monaco.languages.registerHoverProvider(LANGUAGE_ID, {
     const sym = word ? symbolHover(word.word) : null;
     if (sym) contents.push({ value: sym });
     const text = model.getValueLength() < 512 * 1024 ? model.getValue() : '';
-    const effect = vmmEffect(model.getLineContent(line), mmioBaseRegisters(text));
-    if (effect) contents.push({ value: effect });
     const s = defaultMachineStore.getState();
+    // bhyve's opcode table decides what the VMM can emulate (the Worker checked each line's bytes).
+    const refused = s.unemulable.find((u) => u.line === line);
+    const effect = refused
+      ? `**The VMM cannot emulate this instruction:** ${refused.why} (sys/amd64/vmm/vmm_instruction_emul.c), so bhyve's decoder refuses it. If it accesses an MMIO page (the LAPIC, IORAM), the exit reaches the decode and the run stops as 'unsupported'.`
+      : vmmEffect(model.getLineContent(line), mmioBaseRegisters(text));
+    if (effect) contents.push({ value: effect });
     if (s.exitLines.includes(line) && !effect) contents.push({ value: '**This line exits** (the assembler found an access to an MMIO page or an exiting instruction).' });
     const stat = s.view?.lines.find((l) => l.line === line);
     if (stat && stat.exits > 0) {

@@ -22,7 +22,8 @@ import '../panels.css';
 
 const ROW_H = 20;
 
-const why = wpNote;
+/** The row's note: why a run stopped at this exit, or a write-protect fault's cause. */
+const why = (e: ExitEvent): string => (e.stop ? `run stopped (${e.stop.reason}): ${e.stop.message}` : wpNote(e));
 
 function Row({ e, top, selected, onClick }: { e: ExitEvent; top: number; selected: boolean; onClick: () => void }) {
   const note = why(e);

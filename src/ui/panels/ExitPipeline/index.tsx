@@ -32,7 +32,7 @@ const selectCounters = (s: MachineState) => s.counters;
 
 function Node({ n, i, max, stageMs }: { n: PipelineNode; i: number; max: number; stageMs: number }) {
   const color = n.stage === 'resume' ? STAGE_COLOR.guest : STAGE_COLOR[n.stage];
-  const accent = n.state === 'hit' ? HIT_COLOR : n.state === 'miss' ? MISS_COLOR : color;
+  const accent = n.state === 'hit' ? HIT_COLOR : n.state === 'miss' || n.state === 'refused' ? MISS_COLOR : color;
   return (
     <>
       {i > 0 && <div className="xs-pipe-arrow" style={{ animationDelay: `${i * stageMs - stageMs / 2}ms` }}>→</div>}
@@ -42,7 +42,7 @@ function Node({ n, i, max, stageMs }: { n: PipelineNode; i: number; max: number;
         style={{ animationDelay: `${i * stageMs}ms`, ['--accent' as string]: accent }}
         title={n.detail}
       >
-        <div className="xs-pipe-label"><span data-term={PIPELINE_NODE_TERMS[n.id]}>{n.label}</span>{n.state === 'hit' ? ' ✓ hit' : n.state === 'miss' ? ' ✗ miss' : ''}</div>
+        <div className="xs-pipe-label"><span data-term={PIPELINE_NODE_TERMS[n.id]}>{n.label}</span>{n.state === 'hit' ? ' ✓ hit' : n.state === 'miss' ? ' ✗ miss' : n.state === 'refused' && n.id !== 'stop' ? ' ✗ refused' : ''}</div>
         <div className="xs-pipe-cycles">{n.cycles !== null ? `${int(n.cycles)} cyc` : n.state === 'skipped' ? '—' : ''}</div>
         <div className="xs-pipe-detail">{n.detail}</div>
         <div className="xs-pipe-bar"><div style={{ width: `${n.cycles !== null && max > 0 ? Math.max(2, (100 * n.cycles) / max) : 0}%` }} /></div>
@@ -82,6 +82,11 @@ const StepView = memo(function StepView({ exit, cyclesPerInsn, stageMs }: { exit
       <div className="xs-pipe-flow">
         {nodes.map((n, i) => <Node key={n.id} n={n} i={i} max={max} stageMs={stageMs} />)}
       </div>
+      {exit.stop && (
+        <div className="xs-note xs-stop-msg" data-testid="exit-stop-message" role="alert">
+          <b>The run stopped here ({exit.stop.reason}):</b> {exit.stop.message}
+        </div>
+      )}
       {exit.reason === 'ept-violation' && exit.wp ? <WpDetail exit={exit} wp={exit.wp} /> : exit.reason !== 'mmio' && (
         <div className="xs-note">
           {exit.reason === 'ept-violation'
@@ -89,11 +94,11 @@ const StepView = memo(function StepView({ exit, cyclesPerInsn, stageMs }: { exit
             : `${/^[aeio]/.test(exit.reason) ? 'An' : 'A'} ${exit.reason} exit does not go through the instruction-emulation path (no lookup, walk, fetch or decode).`}
         </div>
       )}
-      <div className="xs-pipe-total" style={{ animationDelay: `${nodes.length * stageMs}ms` }}>
+      {!exit.stop && <div className="xs-pipe-total" style={{ animationDelay: `${nodes.length * stageMs}ms` }}>
         This exit cost <b>{int(exit.cycles)}</b> modeled cycles
         {cyclesPerInsn > 0 && <> — the time of about <b>{int(exit.cycles / cyclesPerInsn)}</b> guest instructions</>}
         {exit.invalidated ? <>; it invalidated <b>{exit.invalidated}</b> cache {exit.invalidated === 1 ? 'entry' : 'entries'}</> : null}.
-      </div>
+      </div>}
     </div>
   );
 });

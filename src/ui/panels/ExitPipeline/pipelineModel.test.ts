@@ -51,6 +51,19 @@ describe('buildPipeline', () => {
     expect(hit.map((x) => x.id)).not.toContain('protect');
   });
 
+  it('shows an exit the VMM could not emulate up to the decode that refused it, then the stop', () => {
+    const e = exit({
+      icache: 'miss',
+      stages: [{ name: 'exit', cycles: 1850 }, { name: 'icache', cycles: 100, detail: 'miss' }, { name: 'walk', cycles: 720 }, { name: 'fetch', cycles: 355 }, { name: 'decode', cycles: 165, detail: 'refused: xor [rbx+0x80], eax' }],
+      cycles: 3190,
+      stop: { reason: 'unsupported', message: 'unsupported instruction at 0x10000f: xor [rbx+0x80], eax' },
+    });
+    const n = buildPipeline(e);
+    expect(n.map((x) => x.id)).toEqual(['exit', 'icache', 'walk-guest', 'walk-ept', 'fetch', 'decode', 'stop']);
+    expect(n.find((x) => x.id === 'decode')).toMatchObject({ state: 'refused', cycles: 165 });
+    expect(n.at(-1)).toMatchObject({ state: 'refused', detail: 'unsupported' });
+  });
+
   it('marks the walk, fetch and decode as skipped on a cache hit', () => {
     const n = buildPipeline(exit({ icache: 'hit', stages: [{ name: 'exit', cycles: 1000 }, { name: 'icache', cycles: 50 }, { name: 'emulate', cycles: 200 }], cycles: 1250 }));
     expect(n.find((x) => x.id === 'icache')?.state).toBe('hit');

@@ -7,7 +7,8 @@ import type { Counters } from '../../../worker/protocol';
 import { cyclesPerExitHandled, exitShare, hitRate } from '../lib/runFigures';
 
 export type NodeId =
-  | 'exit' | 'icache' | 'walk-guest' | 'walk-ept' | 'fetch' | 'decode' | 'insert' | 'protect' | 'emulate' | 'invalidate' | 'device' | 'resume';
+  | 'exit' | 'icache' | 'walk-guest' | 'walk-ept' | 'fetch' | 'decode' | 'insert' | 'protect' | 'emulate' | 'invalidate' | 'device' | 'resume'
+  | 'stop';
 
 export interface PipelineNode {
   id: NodeId;
@@ -17,8 +18,11 @@ export interface PipelineNode {
   /** Modeled cycles of this node, or null when it did not run. */
   cycles: number | null;
   detail: string;
-  /** 'ran' lit in order; 'hit'/'miss' for the lookup; 'skipped' greyed with the reason in detail. */
-  state: 'ran' | 'hit' | 'miss' | 'skipped';
+  /**
+   * 'ran' lit in order; 'hit'/'miss' for the lookup; 'skipped' greyed with the reason in detail;
+   * 'refused' for the stage that could not handle the instruction and the run's stop after it.
+   */
+  state: 'ran' | 'hit' | 'miss' | 'skipped' | 'refused';
 }
 
 /** Short full names: a card is ~100 px wide at 1280x720 and its name must never be cut off. */
@@ -62,7 +66,13 @@ export function buildPipeline(exit: ExitEvent): PipelineNode[] {
   // Only an MMIO exit goes through the instruction-emulation path; other exits show just the
   // stages they ran, so a hlt or an EPT violation is not drawn as a row of skipped boxes.
   const emulationPath = exit.reason === 'mmio';
+  // A run that stopped at this exit shows it up to the stage that refused the instruction.
+  const refusedAt = exit.stop ? exit.stages.at(-1)?.name : undefined;
   for (const b of BASE) {
+    if (refusedAt !== undefined && b.id === 'resume') {
+      nodes.push({ id: 'stop', label: 'run stops', stage: 'resume', cycles: null, detail: exit.stop!.reason, state: 'refused' });
+      break;
+    }
     if (ONLY_WHEN_RAN.has(b.id) && !byName.has(b.stage as StageName)) continue;
     if (!emulationPath && b.id !== 'exit' && b.id !== 'resume') {
       const has = b.id === 'walk-guest' || b.id === 'walk-ept' ? !!walk : byName.has(b.stage as StageName);
@@ -83,12 +93,16 @@ export function buildPipeline(exit: ExitEvent): PipelineNode[] {
           : { ...b, cycles: null, detail: 'counted in the guest walk', state: 'ran' };
       }
     } else {
-      const s = byName.get(b.id);
+      const s = byName.get(b.stage as StageName);
       if (!s) node = { ...b, cycles: null, detail: skipReason(exit, b.id), state: 'skipped' };
       else if (b.id === 'icache') node = { ...b, cycles: s.cycles, detail: s.detail || exit.icache || '', state: exit.icache === 'hit' ? 'hit' : exit.icache === 'miss' ? 'miss' : 'ran' };
-      else node = { ...b, cycles: s.cycles, detail: s.detail ?? '', state: 'ran' };
+      else node = { ...b, cycles: s.cycles, detail: s.detail ?? '', state: b.stage === refusedAt ? 'refused' : 'ran' };
     }
     nodes.push(node);
+    if (refusedAt !== undefined && b.stage === refusedAt) {
+      nodes.push({ id: 'stop', label: 'run stops', stage: 'resume', cycles: null, detail: exit.stop!.reason, state: 'refused' });
+      break;
+    }
   }
   return nodes;
 }
