@@ -480,7 +480,7 @@ export class Machine {
           if (this.stop.reason === 'unsupported') {
             ev.seq = this.exitSeq;
             ev.retired = vcpu.retired;
-            this.finishExit(this.onExit ? cloneExitEvent(ev) : ev, vcpu, 0);
+            this.finishExit(ev, vcpu, 0, true);
           }
           return;
         }

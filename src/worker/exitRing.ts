@@ -9,7 +9,7 @@ import type { ExitEvent, Stage } from '../core/events';
 
 /** The fields of ExitEvent that copyExit copies: adding a field to ExitEvent without copying it fails to compile here. */
 type Copied = 'seq' | 'vm' | 'vcpu' | 'reason' | 'rip' | 'cr3' | 'gla' | 'gpa' | 'access' | 'pagingEntry' | 'retired'
-  | 'stages' | 'cycles' | 'atCycle' | 'icache' | 'insn' | 'walk' | 'invalidated' | 'wp' | 'line' | 'hostNs';
+  | 'stages' | 'cycles' | 'atCycle' | 'icache' | 'insn' | 'walk' | 'invalidated' | 'wp' | 'line' | 'stop' | 'hostNs';
 type NoneLeft<T extends never> = T;
 export type EveryExitFieldCopied = NoneLeft<Exclude<keyof ExitEvent, Copied>>;
 
@@ -18,7 +18,7 @@ export function blankExit(): ExitEvent {
   return {
     seq: 0, vm: 0, vcpu: 0, reason: 'mmio', rip: 0, cr3: 0, gla: undefined, gpa: undefined, access: undefined,
     pagingEntry: undefined, retired: 0, stages: [], cycles: 0, atCycle: undefined, icache: undefined, insn: undefined,
-    walk: undefined, invalidated: undefined, wp: undefined, line: undefined, hostNs: undefined,
+    walk: undefined, invalidated: undefined, wp: undefined, line: undefined, stop: undefined, hostNs: undefined,
   };
 }
 
@@ -46,6 +46,8 @@ export function copyExit(dst: ExitEvent, src: Readonly<ExitEvent>): ExitEvent {
   dst.invalidated = src.invalidated;
   dst.wp = src.wp;
   dst.line = src.line;
+  // The VMM reuses its stop record; a run stops once, so copying it costs nothing per exit.
+  dst.stop = src.stop ? { reason: src.stop.reason, message: src.stop.message } : undefined;
   dst.hostNs = src.hostNs;
   const from = src.stages;
   const to = dst.stages;
