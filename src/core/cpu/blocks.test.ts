@@ -136,3 +136,53 @@ describe('registers held in block locals', () => {
     expect(m.vcpu.getRflags() & 0x40).toBe(0); // ZF of the last sub (rcx != 0)
   });
 });
+
+describe('loop blocks that remember the page of each access', () => {
+  it('a CR3 write inside the loop makes the next iteration translate the address again', () => {
+    // Each iteration points the PTE of linear 0x200000 (testEnv's page table for 2..4 MiB is
+    // at 0x5000) at the next physical page and reloads CR3 (a TLB flush that does not end the
+    // block); the loop block runs from the second iteration on, so its third reads through a
+    // mapping its second remembered.
+    const { r, v } = run(`
+      mov rsi, 0x200000
+      mov qword [0x200000], 1
+      mov qword [0x201000], 2
+      mov qword [0x202000], 4
+      mov rdx, 0x201007
+      mov ecx, 3
+    l: add rbx, [rsi]
+      mov [0x5000], rdx
+      mov rax, cr3
+      mov cr3, rax
+      add rdx, 0x1000
+      sub ecx, 1
+      jnz l
+      hlt`);
+    expect(r.exit.reason).toBe('hlt');
+    expect(v.getGpr(3)).toBe(7n);
+  });
+
+  it('a loop that copies across page ends reads and writes every page through its own translation', () => {
+    const { r, v, ram } = run(`
+      mov rsi, 0x200ff8
+      mov rdi, 0x300ffc        ; its first qword straddles a page end
+      mov rcx, 0x401
+      xor eax, eax
+    fill: mov [rsi + rax*8], rax
+      add rax, 1
+      cmp rax, rcx
+      jne fill
+    l: mov rax, [rsi]
+      mov [rdi], rax
+      add rsi, 8
+      add rdi, 8
+      sub rcx, 1
+      jnz l
+      hlt`);
+    expect(r.exit.reason).toBe('hlt');
+    expect(v.getGpr(1)).toBe(0n);
+    for (const k of [0, 1, 2, 512, 513, 1024]) {
+      expect(ram.read64(0x300ffc + k * 8)).toBe(BigInt(k));
+    }
+  });
+});

@@ -35,6 +35,11 @@ function mayFault(d: DInsn): boolean {
 }
 
 const MASKS = ['', '255', '65535', '', '-1'];
+/**
+ * Accesses of a loop block that remember their page in locals, at most (the rest use the TLB
+ * check every time; the block-source allow-list names pb0..pb15 and ph0..ph15).
+ */
+export const MAX_PAGE_SLOTS = 16;
 /** DataView getters/setters by access size (the accessors' fast paths, memory.ts). */
 const GET = ['', 'getUint8', 'getUint16', '', 'getInt32'];
 const SET = ['', 'setUint8', 'setUint16', '', 'setInt32'];
@@ -68,7 +73,7 @@ const SPILL = '/*spill*/', FILL = '/*fill*/';
  * block the registers then stay in machine registers across iterations. Only numbers and the
  * fixed text above enter the source.
  */
-function registerLocals(body: string, onExit: string): { body: string; load: string; store: string } {
+function registerLocals(body: string, onExit: string, afterHelper: string): { body: string; load: string; store: string } {
   const used = new Set<number>(), written = new Set<number>();
   for (const m of body.matchAll(/R\[(\d+)\]/g)) used.add(Number(m[1]));
   for (const m of body.matchAll(/R\[(\d+)\][&|^]?=(?!=)/g)) written.add(Number(m[1]));
@@ -79,7 +84,7 @@ function registerLocals(body: string, onExit: string): { body: string; load: str
   const load = regs.length > 0 ? `let ${regs.map((r) => `g${r}=R[${r}]`).join(',')};` : '';
   const out = body.replace(/R\[(\d+)\]/g, 'g$1')
     .replace(/return ([^;]*);/g, (_, e: string) => `{ ${onExit}${store}return ${e}; }`)
-    .split(SPILL).join(`${store}inHelper=true;`).split(FILL).join(`inHelper=false;${reload}`);
+    .split(SPILL).join(`${store}inHelper=true;`).split(FILL).join(`inHelper=false;${reload}${afterHelper}`);
   return { body: out, load, store };
 }
 
@@ -121,12 +126,18 @@ export function genBlock(ds: DInsn[]): GenResult {
   }
   if (!g.ended) g.endAt(last.next, n);
   const lazy = g.usesLazy;
-  const { body, load, store } = registerLocals(g.out.join('\n').split(FLUSH_MARK).join(lazy ? FLUSH_LAZY_AND_CLEAR : ''), lazy ? FLUSH_LAZY : '');
+  // The instructions that change translations or the CPL (INVLPG, MOV CRn, SYSCALL, IRET, ...)
+  // end their block (decode.ts endsBlock), so a remembered page stays right for the whole
+  // function; it is forgotten after every helper all the same, which costs only there.
+  const slots = Array.from({ length: g.pageSlots }, (_, j) => j);
+  const forget = slots.map((j) => `pb${j}=NaN;`).join('');
+  const { body, load, store } = registerLocals(g.out.join('\n').split(FLUSH_MARK).join(lazy ? FLUSH_LAZY_AND_CLEAR : ''), lazy ? FLUSH_LAZY : '', forget);
   const src = `"use strict";
 return function block(c, R, budget) {
 let a0=0,a1=0,b0=0,b1=0,r0=0,r1=0,t=0,u=0,ea=0,i=0,k=0,inHelper=false;
 ${lazy ? 'let lzOp=0,lzR=0,lzRH=0,lzA=0,lzAH=0,lzB=0,lzBH=0,lzC=0;' : ''}
 ${g.memInline ? 'let rt=c.readTag,wt=c.writeTag,td=c.tlbDelta,dv=c.ramView,mp=0,mx=0,mh=0;' : ''}
+${slots.length > 0 ? `let ${slots.map((j) => `pb${j}=NaN,ph${j}=0`).join(',')};` : ''}
 ${load}
 try {
 ${selfLoop ? 'for (;;) {' : ''}
@@ -182,6 +193,8 @@ class Gen {
   usesLazy = false;
   /** Some access inlines the TLB fast path (needs the rt/wt/td/dv locals). */
   memInline = false;
+  /** Accesses of a loop block that keep their last page in locals pbN/phN (see inlineAccess). */
+  pageSlots = 0;
   constructor(readonly ds: DInsn[], readonly selfLoop: boolean) {}
 
   emit(s: string): void { this.out.push(s); }
@@ -299,11 +312,21 @@ class Gen {
    * privilege's read or write rights (`rt`/`wt`, cached in locals at block entry: nothing
    * inside a block changes the CPL) and the access within the page; then mh is the host
    * address. Otherwise the accessor runs (TLB fill, page crossing, MMIO, faults).
+   * In a loop block each access (up to MAX_PAGE_SLOTS) also remembers the last page the TLB
+   * check let through, its linear base `pbN` and host base `phN` (a one-entry TLB per access,
+   * like a JIT that hoists a loop's translation): the next iteration on that page needs one
+   * subtraction and compare. Only a fast-path hit fills it, so it never holds an MMIO page, a
+   * page with code (its writes stay slow: the TLB never caches W for it) or a fault.
    */
   inlineAccess(tags: 'rt' | 'wt', size: number, fast: string, slow: string): string {
     const within = size === 1 ? '' : `&&(ea&4095)<=${4096 - size}`;
     this.memInline = true;
-    return `mp=Math.floor(ea/4096); mx=mp&4095; if (${tags}[mx]===mp${within}) { mh=ea+td[mx]; ${fast} } else { ${slow} }`;
+    // Host addresses are below the RAM size (< 2^31, ram.ts MAX_RAM_SIZE): mh as an int32 is cheaper to index with.
+    const tlb = `mp=Math.floor(ea/4096); mx=mp&4095; if (${tags}[mx]===mp${within})`;
+    if (!this.selfLoop || this.pageSlots >= MAX_PAGE_SLOTS) return `${tlb} { mh=(ea+td[mx])|0; ${fast} } else { ${slow} }`;
+    const j = this.pageSlots++;
+    return `mh=ea-pb${j}; if (mh>=0&&mh<=${4096 - size}) { mh=(mh+ph${j})|0; ${fast} } ` +
+      `else { ${tlb} { pb${j}=mp*4096; ph${j}=pb${j}+td[mx]; mh=(ea+td[mx])|0; ${fast} } else { ${slow} } }`;
   }
 
   hasMem(): boolean { return this.d.ops.some((o) => o.kind === OK.Mem); }
@@ -520,7 +543,9 @@ class Gen {
       return;
     }
     if (this.selfLoop && target === this.ds[0]!.rip && this.k === n - 1) {
-      this.emit(`if (${cond}) { if ((k+2)*${n} <= budget && !c.endBlock) { k++; continue; } c.rip=${target}; return (k+1)*${n}; }`);
+      // Every store and helper that can set c.endBlock is followed by its smcCheck, which
+      // leaves the loop: the back edge checks only the budget.
+      this.emit(`if (${cond}) { if ((k+2)*${n} <= budget) { k++; continue; } c.rip=${target}; return (k+1)*${n}; }`);
       this.emit(`c.rip=${d.next}; return (k+1)*${n};`);
     } else {
       this.emit(`if (${cond}) { c.rip=${target}; return ${this.ret(this.k + 1)}; }`);

@@ -17,6 +17,8 @@ export const TWO32 = 4294967296;
 
 /** Default guest RAM size (DESIGN.md "Guest environment"). */
 export const DEFAULT_RAM_SIZE = 64 * MiB;
+/** Largest guest RAM: host addresses must fit an int32 (the vCPU's inlined accesses). */
+export const MAX_RAM_SIZE = 2 * GiB - 4096;
 
 /**
  * Physical-address width of the emulated machine (CPUID.80000008H:EAX[7:0]). Guest and EPT
@@ -43,6 +45,8 @@ export class GuestRam {
     if (!Number.isInteger(size) || size <= 0 || size % 4096 !== 0) {
       throw new RangeError(`guest RAM size must be a positive multiple of 4096, got ${size}`);
     }
+    // The vCPU's generated code indexes RAM with int32 host addresses (codegen.ts inlineAccess).
+    if (size > MAX_RAM_SIZE) throw new RangeError(`guest RAM size must be at most 2 GiB, got ${size}`);
     this.size = size;
     this.buffer = new ArrayBuffer(size);
     this.bytes = new Uint8Array(this.buffer);

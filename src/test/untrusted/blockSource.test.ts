@@ -36,6 +36,8 @@ const LOCALS = new Set([
   // the lazy flag record, the inlined TLB check, the guest registers held in locals (g0..g31)
   'lzOp', 'lzR', 'lzRH', 'lzA', 'lzAH', 'lzB', 'lzBH', 'lzC', 'rt', 'wt', 'td', 'dv', 'mp', 'mx', 'mh',
   ...Array.from({ length: 32 }, (_, r) => `g${r}`),
+  // the page each access of a loop block remembers (codegen.ts MAX_PAGE_SLOTS = 16)
+  ...Array.from({ length: 16 }, (_, j) => `pb${j}`), ...Array.from({ length: 16 }, (_, j) => `ph${j}`),
 ]);
 const GLOBAL_MEMBERS: Record<string, ReadonlySet<string>> = {
   Math: new Set(['floor']),
