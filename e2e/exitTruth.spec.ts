@@ -112,7 +112,7 @@ test('5: the SMC example says why each write-protect fault happened, what wrote 
   await expect(detail).toHaveAttribute('data-cause', 'code-store');
   await expect(detail).toContainText('Cause: guest store to a code page 0x100000');
   await expect(detail).toContainText(/Instruction: mov byte ptr \[100049h\],[23]0h at 0x[0-9a-f]+ \(line \d+\)/);
-  await expect(detail).toContainText(/Invalidated: 1 cache entry \(0x[0-9a-f]+ mov eax, \[rbx\+0x[23]0\]\) and \d+ translated blocks?/);
+  await expect(detail).toContainText(/Invalidated: 1 cache entry \(0x[0-9a-f]+ mov eax, \[rbx\+0x[23]0\]\)/);
   await page.screenshot({ path: `${ART}/exit-truth-5-smc.png` });
 });
 

@@ -130,10 +130,12 @@ export interface WpFaultInfo {
   page: number;
   /** For 'ad-update' during event delivery: the vector being delivered (its stack push or IDT read walked). */
   deliveringVector?: number;
-  /** The instruction-cache entries the fault invalidated, oldest first. */
+  /**
+   * The instruction-cache entries the fault invalidated, oldest first. (The vCPUs' translated
+   * blocks it dropped are the emulator's, not the modeled machine's: they depend on the host
+   * cache's history, flushes and time-travel restores, so an exit does not carry them.)
+   */
   entries: { rip: number; insn: string }[];
-  /** The vCPUs' translated code blocks it dropped from the page. */
-  blocks: number;
 }
 
 /** Modeled cycles split by where they went. */

@@ -489,7 +489,7 @@ export class Vmm implements EmulEnv {
     const dependents = vm.pages.entriesOnPage(pn);
     const wp: WpFaultInfo = {
       cause: wpCause(exit, dependents, page), page,
-      entries: dependents.map((e) => ({ rip: e.rip, insn: e.disasm })), blocks: 0,
+      entries: dependents.map((e) => ({ rip: e.rip, insn: e.disasm })),
     };
     if (wp.cause === 'ad-update' && exit.vectoring !== undefined && exit.vectoring >= 0) wp.deliveringVector = exit.vectoring;
     this.ev.wp = wp;
@@ -502,7 +502,6 @@ export class Vmm implements EmulEnv {
       this.writeTracked(vm, pn, 0, PAGE_SIZE);
       n = vm.pages.lastEntries;
       unprotected = vm.pages.lastUnprotected;
-      wp.blocks = vm.pages.lastCode;
     }
     this.stage('invalidate', invalidateCycles(n, unprotected, this.cost, this.units), `${n} entr${n === 1 ? 'y' : 'ies'}, page ${hex(page)}`);
     // Fault-like exit: RIP still points at the store, which now completes on re-entry.

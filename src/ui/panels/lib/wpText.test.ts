@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ExitEvent, WpFaultInfo } from '../../../core/events';
 import { wpCauseText, wpInvalidatedText, wpNote } from './wpText';
 
-const wp = (p: Partial<WpFaultInfo>): WpFaultInfo => ({ cause: 'code-store', page: 0x100000, entries: [], blocks: 0, ...p });
+const wp = (p: Partial<WpFaultInfo>): WpFaultInfo => ({ cause: 'code-store', page: 0x100000, entries: [], ...p });
 
 describe('write-protect faults in words', () => {
   it('names each cause, and says when the write was the interrupt delivery and not the instruction', () => {
@@ -12,9 +12,9 @@ describe('write-protect faults in words', () => {
     expect(wpCauseText(wp({ cause: 'ad-update', page: 0x13000, deliveringVector: 32 }))).toMatch(/while delivering interrupt 32/);
   });
 
-  it('lists the entries and blocks it invalidated', () => {
+  it('lists the cache entries it invalidated', () => {
     expect(wpInvalidatedText(wp({}))).toBe('no cache entry');
-    expect(wpInvalidatedText(wp({ entries: [{ rip: 0x100008, insn: 'mov [rbx],ecx' }], blocks: 2 }))).toBe('1 cache entry (0x100008 mov [rbx],ecx) and 2 translated blocks');
+    expect(wpInvalidatedText(wp({ entries: [{ rip: 0x100008, insn: 'mov [rbx],ecx' }] }))).toBe('1 cache entry (0x100008 mov [rbx],ecx)');
   });
 
   it('gives only write-protect faults a note', () => {

@@ -19,12 +19,11 @@ export function wpCauseText(wp: WpFaultInfo): string {
   }
 }
 
-/** What the fault dropped: "1 cache entry (0x100008 mov [rbx],ecx) and 1 translated block". */
+/** What the fault dropped: "1 cache entry (0x100008 mov [rbx],ecx)". */
 export function wpInvalidatedText(wp: WpFaultInfo): string {
   const n = wp.entries.length;
-  const entries = n === 0 ? 'no cache entry'
+  return n === 0 ? 'no cache entry'
     : `${n} cache ${n === 1 ? 'entry' : 'entries'} (${wp.entries.slice(0, 4).map((e) => `${hex(e.rip)} ${e.insn}`.trim()).join(', ')}${n > 4 ? ', …' : ''})`;
-  return wp.blocks > 0 ? `${entries} and ${wp.blocks} translated block${wp.blocks === 1 ? '' : 's'}` : entries;
 }
 
 /** The log's note for an exit: the cause and what it invalidated, for write-protect faults. */
