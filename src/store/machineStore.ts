@@ -15,6 +15,7 @@ import { useStore } from 'zustand';
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { ExitEvent, StageName, StopInfo } from '../core/events';
 import type { Counters, Diagnostic, LineMapEntry, MachineView, RunConfig, TimelineView, WorkerEvent } from '../worker/protocol';
+import { reuseUnchanged } from './viewReuse';
 
 /** The event log keeps at most this many exits (oldest dropped first). */
 export const EXIT_LOG_CAPACITY = 200_000;
@@ -183,7 +184,7 @@ export function createMachineStore(now: () => number = () => performance.now()):
           set({
             running: event.running,
             counters: event.counters,
-            view: event.view ?? s.view,
+            view: event.view ? reuseUnchanged(s.view, event.view) : s.view,
             stop: event.stop,
             banner: event.banner ?? null,
             exitLog: log,
@@ -203,7 +204,7 @@ export function createMachineStore(now: () => number = () => performance.now()):
           set({
             running: false,
             counters: event.counters,
-            view: event.view,
+            view: reuseUnchanged(get().view, event.view),
             stop: event.stop,
             timeline: event.timeline,
             banner: null,
