@@ -18,15 +18,7 @@ export function fingerprint(m: Machine): string {
   return JSON.stringify({ counters, view: machineView(m), stop: m.stopInfo() });
 }
 
-/**
- * An exit as the guest and the VMM's model see it. Left out: host time, the walk (recorded on
- * request), and how many of the vCPUs' translated blocks a write-protect fault dropped: the
- * code cache is the emulator's own and not machine state (time travel keeps it across a
- * restore, so a re-run may find more or fewer blocks on the page).
- */
-const exitKey = (e: ExitEvent) => JSON.stringify({
-  ...e, hostNs: undefined, walk: undefined, wp: e.wp && { ...e.wp, blocks: undefined },
-});
+const exitKey = (e: ExitEvent) => JSON.stringify({ ...e, hostNs: undefined, walk: undefined });
 
 /** Run to the end collecting the exits. */
 export function runCollecting(m: Machine): string[] {
