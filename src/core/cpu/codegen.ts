@@ -223,8 +223,11 @@ class Gen {
     return next !== undefined && next.rip === this.d.target;
   }
 
-  /** After a memory write: a write that hit a code page ends the block (SMC; it resumes at the next instruction of the block). */
-  smcCheck(): void {
+  /**
+   * After a memory write: `c.endBlock` says the write hit a page with translated code (SMC) or
+   * left an APIC write pending; either ends the block, which resumes at its next instruction.
+   */
+  endBlockCheck(): void {
     if (this.k < this.ds.length - 1) this.emit(`if (c.endBlock) { c.rip=${this.ds[this.k + 1]!.rip}; return ${this.ret(this.k + 1)}; }`);
   }
 
@@ -442,7 +445,7 @@ class Gen {
         if (mn === M.Movsd && d.ops.some((o) => o.kind !== OK.Str)) break; // SSE MOVSD
         this.emit(`${SPILL}c.str(D[${this.k}]);${FILL}`);
         this.unknownFlags();
-        this.smcCheck();
+        this.endBlockCheck();
         return;
       default:
         break;
@@ -455,7 +458,7 @@ class Gen {
       this.emit(`if (t) return ${this.ret(this.k + 1)};`);
     } else {
       this.emit(`if (t) return ${this.ret(this.k + 1)};`);
-      this.smcCheck();
+      this.endBlockCheck();
     }
   }
 
@@ -498,7 +501,7 @@ class Gen {
     }
     if (!noWrite) this.st(dst, s, 'r0', 'r1');
     this.setLazy(kind, s, kind !== FK.Logic, withC);
-    if (mem && !noWrite) this.smcCheck();
+    if (mem && !noWrite) this.endBlockCheck();
   }
 
   setcc(cc: number): void {
@@ -506,7 +509,7 @@ class Gen {
     if (o.kind === OK.Mem) this.ea();
     this.emit(`r0=${this.cond(cc)}?1:0;`);
     this.st(o, 1, 'r0', '');
-    if (o.kind === OK.Mem) this.smcCheck();
+    if (o.kind === OK.Mem) this.endBlockCheck();
   }
 
   /** CMOVcc (0F 40+cc): the source is read (and may fault) either way; r32 dest always zero-extends. */
@@ -543,7 +546,7 @@ class Gen {
       return;
     }
     if (this.selfLoop && target === this.ds[0]!.rip && this.k === n - 1) {
-      // Every store and helper that can set c.endBlock is followed by its smcCheck, which
+      // Every store and helper that can set c.endBlock is followed by its endBlockCheck, which
       // leaves the loop: the back edge checks only the budget.
       this.emit(`if (${cond}) { if ((k+2)*${n} <= budget) { k++; continue; } c.rip=${target}; return (k+1)*${n}; }`);
       this.emit(`c.rip=${d.next}; return (k+1)*${n};`);
@@ -567,7 +570,7 @@ class Gen {
     if (this.hasMem()) this.ea();
     this.ld(src, s, 'a0', 'a1');
     this.st(dst, s, 'a0', 'a1');
-    if (dst.kind === OK.Mem) this.smcCheck();
+    if (dst.kind === OK.Mem) this.endBlockCheck();
   }
 
   /** MOVZX (0F B6/B7), MOVSX (0F BE/BF), MOVSXD (63 /r). */
@@ -617,7 +620,7 @@ class Gen {
       this.ld(r, s, 'b0', 'b1');
       this.st(m, s, 'b0', 'b1');
       this.st(r, s, 'a0', 'a1');
-      this.smcCheck();
+      this.endBlockCheck();
       return;
     }
     this.ld(a, s, 'a0', 'a1');
@@ -639,7 +642,7 @@ class Gen {
       this.emit('t=c.carryFlag();');
       this.setLazy(inc ? FK.Inc : FK.Dec, s, false, true);
     }
-    if (mem) this.smcCheck();
+    if (mem) this.endBlockCheck();
   }
 
   /** NEG (F6/F7 /3): flags as SUB 0 - a (CF = a != 0). */
@@ -653,7 +656,7 @@ class Gen {
     else this.emit(`r0=(-b0)${s === 4 ? '|0' : `&${MASKS[s]}`};`);
     this.st(o, s, 'r0', 'r1');
     this.setLazy(FK.Sub, s, true, false);
-    if (mem) this.smcCheck();
+    if (mem) this.endBlockCheck();
   }
 
   not(): void {
@@ -663,7 +666,7 @@ class Gen {
     this.ld(o, s, 'a0', 'a1', mem);
     this.emit(s === 8 ? 'a0=~a0; a1=~a1;' : `a0=~a0${s === 4 ? '' : `&${MASKS[s]}`};`);
     this.st(o, s, 'a0', 'a1');
-    if (mem) this.smcCheck();
+    if (mem) this.endBlockCheck();
   }
 
   bswap(): void {
@@ -698,7 +701,7 @@ class Gen {
     if (s === 8) this.emit('c.wr64(ea,a0,a1,2);');
     else this.emit('c.wr16(ea,a0,2);');
     this.commitRsp();
-    this.smcCheck();
+    this.endBlockCheck();
   }
 
   /** POP r/m (58+r, 8F /0). A memory destination based on RSP uses the incremented RSP. */
@@ -712,7 +715,7 @@ class Gen {
       this.ea(d.memBase === 4 ? s : 0);
       this.st(o, s, 'a0', 'a1');
       this.rspAdd(s);
-      this.smcCheck();
+      this.endBlockCheck();
       return;
     }
     this.rspAdd(s);
@@ -724,7 +727,7 @@ class Gen {
     this.stackDown(8);
     this.emit('c.wr64(ea,a0,a1,2);');
     this.commitRsp();
-    this.smcCheck();
+    this.endBlockCheck();
   }
 
   /** LEAVE (C9): RSP = RBP, then POP RBP. */
@@ -760,7 +763,7 @@ class Gen {
       this.stackDown(8);
       this.emit(`c.wr64(ea,${nl},${nh},2);`);
       this.commitRsp();
-      if (this.followed()) this.smcCheck();
+      if (this.followed()) this.endBlockCheck();
       else this.endAt(d.target, this.k + 1);
       return;
     }
@@ -827,7 +830,7 @@ class Gen {
     this.emit(`r0=c.shift(${d.mn},${s},a0,a1,${cnt}); r1=c.resultHi;`);
     this.st(o, s, 'r0', 'r1');
     this.unknownFlags();
-    if (mem) this.smcCheck();
+    if (mem) this.endBlockCheck();
   }
 
   shd(): void {
@@ -840,7 +843,7 @@ class Gen {
     this.emit(`r0=c.shiftD(${d.mn === M.Shld ? 1 : 0},${s},a0,a1,b0,b1,${cnt}); r1=c.resultHi;`);
     this.st(o, s, 'r0', 'r1');
     this.unknownFlags();
-    if (mem) this.smcCheck();
+    if (mem) this.endBlockCheck();
   }
 
   /** BT/BTS/BTR/BTC (0F A3/AB/B3/BB, 0F BA /4-7). Register offsets address beyond a memory operand. */
@@ -853,7 +856,7 @@ class Gen {
       if (b.kind === OK.Imm) this.emit(`c.btMem(${op},${s},ea,${b.immLo & (s * 8 - 1)},0,${ss});`);
       else { this.ld(b, s, 'b0', 'b1'); this.emit(`c.btMem(${op},${s},ea,b0,${s === 8 ? 'b1' : s === 4 ? 'b0>>31' : s === 2 ? '(b0<<16)>>31' : '0'},${ss});`); }
       this.unknownFlags();
-      if (op !== 0) this.smcCheck();
+      if (op !== 0) this.endBlockCheck();
       return;
     }
     this.ld(o, s, 'a0', 'a1');
@@ -909,7 +912,7 @@ class Gen {
     if (mem) { this.st(o, s, 'r0', 'r1'); this.st(r, s, 'a0', 'a1'); }
     else { this.st(r, s, 'a0', 'a1'); this.st(o, s, 'r0', 'r1'); }
     this.setLazy(FK.Add, s, true, false);
-    if (mem) this.smcCheck();
+    if (mem) this.endBlockCheck();
   }
 
   /** CMPXCHG (0F B0/B1): flags of CMP acc, dest; equal: dest = src, else acc = dest (dest written back). */
@@ -933,6 +936,6 @@ class Gen {
     this.st(acc, s, 'b0', 'b1');
     this.emit('}');
     this.setLazy(FK.Sub, s, true, false);
-    if (mem) this.smcCheck();
+    if (mem) this.endBlockCheck();
   }
 }
