@@ -183,3 +183,60 @@ test('6: an instruction the VMM cannot emulate exits, shows up to the decode tha
   await expect(page.getByTestId('bench-row')).toHaveCount(0);
   await page.screenshot({ path: `${ART}/exit-truth-6-unsupported.png` });
 });
+
+test('10: while Monaco loads, the editor pane shows the source read-only (never "Loading the editor…")', async ({ page }) => {
+  // Hold Monaco's chunk back so the wait is visible, then let it through.
+  let release: () => void = () => {};
+  const held = new Promise<void>((r) => { release = r; });
+  await page.route(/\/assets\/AsmEditor-[^/]*\.js$/, async (route) => { await held; await route.continue(); });
+  await page.goto('/');
+  const preview = page.getByTestId('editor-preview');
+  await expect(preview).toBeVisible({ timeout: 20_000 });
+  await expect(preview).toContainText('Welcome to exitscope');
+  expect(await preview.evaluate((e) => e.tagName)).toBe('PRE'); // plain text: nothing to edit yet
+  await expect(page.getByText('Loading the editor')).toHaveCount(0);
+  release();
+  await editorReady(page);
+  await expect(preview).toHaveCount(0);
+  // The editor holds the very text the preview showed.
+  const text = await page.evaluate(() => (window as unknown as { __exitscopeEditor: { getValue(): string } }).__exitscopeEditor.getValue());
+  expect(text).toContain('Welcome to exitscope');
+});
+
+test('10: the event log\'s column headers are readable at 1280x720 in every layout preset', async ({ page }) => {
+  await page.goto('/?example=lapic-microbench');
+  await editorReady(page);
+  for (const preset of ['all', 'exit', 'cache', 'numbers']) {
+    await page.getByTestId('layout-select').selectOption(preset);
+    const heads = page.getByTestId('event-log').locator('[role="columnheader"]');
+    await expect(heads.first()).toBeVisible();
+    const cut = await heads.evaluateAll((els) => els.filter((e) => e.getClientRects().length > 0 && e.scrollWidth > e.clientWidth)
+      .map((e) => `${e.textContent} (${e.scrollWidth} > ${e.clientWidth})`));
+    expect(cut, `layout ${preset}`).toEqual([]);
+    // ...and the header row fits its table: no column is pushed out of view.
+    const right = await page.getByTestId('event-log').locator('[role="table"]').evaluate((t) => t.getBoundingClientRect().right);
+    const past = await heads.evaluateAll((els, r) => els.filter((e) => e.getClientRects().length > 0 && e.getBoundingClientRect().right > r + 0.5)
+      .map((e) => e.textContent), right);
+    expect(past, `layout ${preset}`).toEqual([]);
+    for (const h of await heads.all()) if (await h.isVisible()) expect(await h.innerText()).not.toContain('…');
+  }
+  await page.getByTestId('event-log').screenshot({ path: `${ART}/exit-truth-10-log-headers.png` });
+});
+
+test('10: on a fresh profile, opening an example does not claim a previous draft was kept', async ({ page }) => {
+  // beforeEach cleared localStorage: the editor holds the starter program, nobody's draft.
+  await page.goto('/');
+  await editorReady(page);
+  await page.getByTestId('btn-examples').click();
+  await page.getByTestId('example-smc-mmio').click();
+  const notice = page.getByTestId('notice');
+  await expect(notice).toContainText('Opened the example');
+  await expect(notice).not.toContainText('previous draft');
+  await expect(page.getByTestId('restore-draft')).toHaveCount(0);
+  // A draft the reader did write is still set aside, and offered back.
+  await page.evaluate(() => (window as unknown as { __exitscopeEditor: { setValue(v: string): void } }).__exitscopeEditor.setValue('; mine\n_start:\n    hlt\n'));
+  await page.getByTestId('btn-examples').click();
+  await page.getByTestId('example-lapic-microbench').click();
+  await expect(page.getByTestId('notice')).toContainText('Your previous draft is kept');
+  await expect(page.getByTestId('restore-draft')).toBeVisible();
+});

@@ -1,14 +1,19 @@
 /**
  * The editor pane: a title bar, and Monaco loaded lazily (it and its worker are the largest
- * part of the app; the page is usable before they arrive). Dropping a file here opens it.
+ * part of the app; the page is usable before they arrive, and shows the source read-only
+ * meanwhile). Dropping a file here opens it.
  */
 import { lazy, Suspense, useState, type DragEvent } from 'react';
 import { useMachineStore } from '../store/machineStore';
 import { useUiStore } from '../store/uiStore';
 import { openFile } from './files';
 import { useEditorFocused } from './editor/tabExit';
+import { SourcePreview } from './editor/SourcePreview';
 
-const AsmEditor = lazy(() => import('./editor/AsmEditor'));
+// Requested as soon as this module runs (at startup, beside the machine Worker), not when
+// React first renders the pane: Monaco's download and start overlap the Worker's.
+const editorModule = import('./editor/AsmEditor');
+const AsmEditor = lazy(() => editorModule);
 
 function hasFiles(e: DragEvent): boolean {
   return Array.from(e.dataTransfer.types).includes('Files');
@@ -60,7 +65,7 @@ export function EditorArea() {
         </span>
       </div>
       <div className="editor-host" data-testid="editor">
-        <Suspense fallback={<div className="editor-loading">Loading the editor…</div>}>
+        <Suspense fallback={<SourcePreview />}>
           <AsmEditor />
         </Suspense>
       </div>

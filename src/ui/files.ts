@@ -57,10 +57,17 @@ function setProgram(source: string, fileName: string): void {
   if (useUiStore.getState().booted) ctl.loadChanged();
 }
 
+/**
+ * Programs the app ships (the starter, the examples seen so far): a text equal to one of them
+ * is nobody's draft, so replacing it keeps nothing and offers no restore.
+ */
+const bundledSources = new Set<string>();
+
 /** Replace the editor's text with a program from elsewhere, keeping the current draft. */
 export function replaceSource(source: string, fileName: string, what: string): void {
   const ui = useUiStore.getState();
-  const kept = setAsideDraft(pageStorage(), ui.source, source);
+  const isDraft = ui.source !== STARTER_PROGRAM && !bundledSources.has(ui.source);
+  const kept = isDraft && setAsideDraft(pageStorage(), ui.source, source);
   setProgram(source, fileName);
   ui.notify({ kind: 'info', text: `Opened ${what}.${kept ? ' Your previous draft is kept.' : ''}`, restoreDraft: kept });
 }
@@ -146,6 +153,7 @@ export async function openExample(name: string): Promise<boolean> {
   } catch {
     list = [];
   }
+  for (const s of list) bundledSources.add(s.source);
   const ex = list.find((s) => s.name === name);
   if (!ex) {
     ui.notify({ kind: 'error', text: `There is no example named "${name.slice(0, 60)}". Your draft is unchanged.` });

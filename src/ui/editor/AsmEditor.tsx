@@ -14,6 +14,7 @@ import * as ctl from '../controller';
 import { editorChanged } from '../files';
 import type { Diagnostic, LineStat } from '../../worker/protocol';
 import { installTabExit } from './tabExit';
+import { SourcePreview } from './SourcePreview';
 
 export const ASSEMBLE_DEBOUNCE_MS = 250;
 
@@ -228,7 +229,7 @@ export default function AsmEditor() {
       defaultValue={initial}
       theme={theme === 'dark' ? 'exitscope-dark' : 'exitscope-light'}
       onMount={onMount}
-      loading={<div className="editor-loading">Loading the editor…</div>}
+      loading={<SourcePreview />}
       options={{
         glyphMargin: true,
         lineNumbersMinChars: 3,

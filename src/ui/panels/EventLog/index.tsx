@@ -22,6 +22,12 @@ import '../panels.css';
 
 const ROW_H = 20;
 
+/** Column headers short enough for a ~400 px pane at 1280x720, each with its full name. */
+const LOG_COLUMNS: readonly (readonly [string, string])[] = [
+  ['seq', 'exit number'], ['cpu', 'VM / vCPU'], ['reason', 'exit reason'], ['rip', 'RIP'], ['gpa', 'guest-physical address'],
+  ['icache', 'instruction cache: hit or miss'], ['insn', 'instruction (and why, for a write-protect fault or a stop)'],
+];
+
 /** The row's note: why a run stopped at this exit, or a write-protect fault's cause. */
 const why = (e: ExitEvent): string => (e.stop ? `run stopped (${e.stop.reason}): ${e.stop.message}` : wpNote(e));
 
@@ -147,8 +153,8 @@ export default function EventLog() {
       </div>
       <div className="xs-table" role="table">
         <div className="xs-row xs-head xs-log-cols" role="row">
-          {['seq', 'vm/cpu', 'reason', 'rip', 'gpa', 'icache', 'instruction'].map((h) => <span key={h} role="columnheader">{h}</span>)}
-          <span role="columnheader" className="xs-num">cycles</span>
+          {LOG_COLUMNS.map(([h, title]) => <span key={h} role="columnheader" title={title} aria-label={title}>{h}</span>)}
+          <span role="columnheader" className="xs-num" title="modeled cycles of this exit" aria-label="modeled cycles of this exit">cycles</span>
         </div>
         <div
           className="xs-scroll xs-log-scroll"
