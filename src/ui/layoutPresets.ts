@@ -29,7 +29,7 @@ export const LAYOUT_PRESETS: readonly LayoutSpec[] = [
     blurb: 'one exit, large: the pipeline stage by stage and its 2D page walk',
     editor: 28,
     columns: [
-      { size: 64, panels: [{ id: 'pipeline', size: 36 }, { id: 'walk', size: 64 }] },
+      { size: 64, panels: [{ id: 'pipeline', size: 39 }, { id: 'walk', size: 61 }] },
       { size: 36, panels: [
         { id: 'log', size: 60 }, { id: 'registers', size: 40 },
         { id: 'icache', size: 30, collapsed: true }, { id: 'memory', size: 20, collapsed: true },
