@@ -134,6 +134,14 @@ test("5: in the CPU-bound loop, `xor rax, rcx`'s exit is the timer interrupt's A
   await expect(detail).toContainText("not the instruction's own write");
   await expect(detail).toContainText(/the interrupt came first, and pushing its frame walked the page tables/);
   await expect(detail).toContainText('Invalidated: 4 cache entries');
+  // A fault's cycles have 5 digits ("10,010"): the log's cycles column shows them whole at 1280x720.
+  const cycles = log.getByTestId('exit-row').locator('[role="cell"]:last-child');
+  expect(await cycles.count()).toBeGreaterThan(0);
+  for (const c of await cycles.all()) {
+    const fit = await c.evaluate((el) => ({ text: el.textContent ?? '', cut: el.scrollWidth > el.clientWidth }));
+    expect(fit.text, 'a cycles cell').toMatch(/^\d{1,3}(,\d{3})+$|^\d+$/);
+    expect(fit.cut, `cycles ${fit.text} is cut off`).toBe(false);
+  }
   await page.screenshot({ path: `${ART}/exit-truth-5-cpu-bound.png` });
 });
 
