@@ -30,10 +30,7 @@ import {
 } from './guestAbi';
 import { GuestRam, type Ept } from './mem';
 import { PageTracker } from './mem/pageTracker';
-import { Decoder, DecoderOptions, Instruction, Mnemonic, OpKind } from './iced';
-import { bhyveDecode } from './vmm/decode';
-import { hexBytes } from './hex';
-import { newVie, vieInit } from './vmm/vie';
+import { predictedExitLines, unemulableLines } from './programLines';
 import { parseTopology, type Topology } from './topology';
 import { createApicvFastPath, newApicvCounters } from './vmm/apicv';
 import { cloneExitEvent, Vmm, type VmmExitEvent } from './vmm/exitPath';
@@ -762,74 +759,14 @@ export class Machine {
     return regs;
   }
 
-  /**
-   * Lines of instructions that always exit (HLT, I/O, CPUID, VMCALL), known before running.
-   * RDMSR/WRMSR are not among them: only some MSRs are intercepted (msrIntercepted: APIC base,
-   * TSC deadline, x2APIC), and which one is in ECX is known only when it runs; such a line is
-   * marked once it has exited.
-   */
+  /** Lines that always exit, known before running (programLines.ts). */
   predictedExitLines(): number[] {
-    const lines = new Set<number>();
-    const exiting = new Set<number>([Mnemonic.Hlt, Mnemonic.In, Mnemonic.Out, Mnemonic.Insb, Mnemonic.Insw, Mnemonic.Insd, Mnemonic.Outsb, Mnemonic.Outsw, Mnemonic.Outsd,
-      Mnemonic.Cpuid, Mnemonic.Vmcall]);
-    const insn = new Instruction();
-    for (const seg of this.program.segments) {
-      if (seg.name !== '.text') continue;
-      const decoder = new Decoder(64, seg.bytes, DecoderOptions.None);
-      for (const e of this.program.lineMap) {
-        if (e.addr < seg.addr || e.addr >= seg.addr + seg.bytes.length) continue;
-        decoder.position = e.addr - seg.addr;
-        decoder.ip = BigInt(e.addr);
-        decoder.decodeOut(insn);
-        if (exiting.has(insn.mnemonic)) lines.add(e.line);
-      }
-      decoder.free();
-    }
-    insn.free();
-    return [...lines].sort((a, b) => a - b);
+    return predictedExitLines(this.program);
   }
 
-  /**
-   * The lines whose instruction accesses memory but which bhyve's decoder refuses (its opcode is
-   * not in one_byte_opcodes[] / two_byte_opcodes[]): if such an access exits (MMIO), the VMM
-   * cannot emulate it and the run stops 'unsupported'. The editor's hover says so; everything
-   * else with a memory operand is in bhyve's table (whether its emulate_* handles the exact
-   * form is decided at run time).
-   */
+  /** Lines with a memory access bhyve's decoder refuses (programLines.ts). */
   unemulableLines(): { line: number; why: string }[] {
-    const out: { line: number; why: string }[] = [];
-    const memKinds = new Set<number>([OpKind.Memory, OpKind.MemorySegSI, OpKind.MemorySegESI, OpKind.MemorySegRSI, OpKind.MemorySegDI,
-      OpKind.MemorySegEDI, OpKind.MemorySegRDI, OpKind.MemoryESDI, OpKind.MemoryESEDI, OpKind.MemoryESRDI]);
-    const noAccess = new Set<number>([Mnemonic.Lea, Mnemonic.Nop, Mnemonic.Invlpg]);
-    const insn = new Instruction();
-    const vie = newVie();
-    for (const seg of this.program.segments) {
-      if (seg.name !== '.text') continue;
-      const decoder = new Decoder(64, seg.bytes, DecoderOptions.None);
-      for (const e of this.program.lineMap) {
-        if (e.addr < seg.addr || e.addr >= seg.addr + seg.bytes.length) continue;
-        decoder.position = e.addr - seg.addr;
-        decoder.ip = BigInt(e.addr);
-        decoder.decodeOut(insn);
-        if (insn.length === 0 || noAccess.has(insn.mnemonic)) continue;
-        let mem = false;
-        for (let i = 0; i < insn.opCount; i++) if (memKinds.has(insn.opKind(i))) mem = true;
-        if (!mem) continue;
-        const off = e.addr - seg.addr;
-        const bytes = seg.bytes.subarray(off, off + insn.length);
-        vieInit(vie, bytes, bytes.length);
-        if (bhyveDecode(vie) !== 0) {
-          // The opcode: the first byte after the legacy and REX prefixes (two bytes after 0x0f).
-          let k = 0;
-          while (k < bytes.length - 1 && ((bytes[k] >= 0x40 && bytes[k] <= 0x4f) || [0x66, 0x67, 0xf2, 0xf3, 0x2e, 0x3e, 0x26, 0x64, 0x65, 0x36, 0xf0].includes(bytes[k]))) k++;
-          const opHex = hexBytes(bytes.subarray(k, bytes[k] === 0x0f ? k + 2 : k + 1));
-          out.push({ line: e.line, why: `opcode ${opHex} (${insn.toString()}) is not in bhyve's opcode table` });
-        }
-      }
-      decoder.free();
-    }
-    insn.free();
-    return out;
+    return unemulableLines(this.program);
   }
 
   /** Every vCPU's registers (64-bit values), run state, instruction count and LAPIC registers, VM by VM. */
