@@ -142,6 +142,14 @@ test("5: in the CPU-bound loop, `xor rax, rcx`'s exit is the timer interrupt's A
     expect(fit.text, 'a cycles cell').toMatch(/^\d{1,3}(,\d{3})+$|^\d+$/);
     expect(fit.cut, `cycles ${fit.text} is cut off`).toBe(false);
   }
+  // So are the other cells but the instruction: "ept-viol." (short in a narrow pane), not "ept-viola…".
+  const reasons = await log.getByTestId('exit-row').locator('[role="cell"]:nth-child(3)').evaluateAll((els) =>
+    els.map((el) => ({ text: (el as HTMLElement).innerText, cut: el.scrollWidth > el.clientWidth })));
+  expect(reasons.length).toBeGreaterThan(0);
+  for (const r of reasons) {
+    expect(r.text).toMatch(/^(ept-violation|ept-viol\.)$/);
+    expect(r.cut, `reason ${r.text} is cut off`).toBe(false);
+  }
   await page.screenshot({ path: `${ART}/exit-truth-5-cpu-bound.png` });
 });
 

@@ -37,6 +37,19 @@ async function expectWithin(inner: Locator, outer: Locator, what: string) {
   expect(a.y + a.height, `${what}: bottom edge`).toBeLessThanOrEqual(b.y + b.height + 1);
 }
 
+/**
+ * Every shown cell of the log's rows, but the instruction (which ends in an ellipsis, whole in
+ * the row's tooltip), shows its value whole: no "200…" for exit 20,002, no "ept-viola…".
+ */
+async function expectLogCellsWhole(page: Page, what: string) {
+  const cells = page.getByTestId('event-log').getByTestId('exit-row').locator('[role="cell"]:not(.xs-insn)');
+  const fits = await cells.evaluateAll((els) => els
+    .filter((el) => el.getClientRects().length > 0)
+    .map((el) => ({ text: el.textContent ?? '', cut: el.scrollWidth > el.clientWidth })));
+  expect(fits.length, `${what}: log cells shown`).toBeGreaterThan(4);
+  for (const f of fits) expect(f.cut, `${what}: log cell "${f.text}" is cut off`).toBe(false);
+}
+
 const paneBody = (page: Page, id: string) => page.locator(`[data-pane="${id}"] .pane-body`);
 
 async function expectOpen(page: Page, ids: string[], collapsed: string[]) {
@@ -62,6 +75,10 @@ test('the Exit preset shows every stage of an exit and its whole 24-reference wa
   await expectWithin(refs.first(), paneBody(page, 'walk'), 'first walk reference');
   await expectWithin(refs.last(), paneBody(page, 'walk'), 'last walk reference');
   await page.screenshot({ path: `${ART}/layout-exit-1280x720.png` });
+  // Run on to the end: the narrow log shows exit 20,002's number, reason and cycles whole.
+  await page.getByTestId('btn-run').click();
+  await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 45_000 });
+  await expectLogCellsWhole(page, 'Exit preset');
 });
 
 test('the Cache preset shows the cache entries, the memory map and the log after a run', async ({ page }) => {
@@ -74,6 +91,7 @@ test('the Cache preset shows the cache entries, the memory map and the log after
   await expectWithin(row, paneBody(page, 'icache'), 'first cache entry');
   await expectWithin(page.getByTestId('memory-map').locator('canvas').first(), paneBody(page, 'memory'), 'memory map');
   await expectWithin(page.getByTestId('event-log').getByTestId('exit-row').last(), paneBody(page, 'log'), 'newest exit');
+  await expectLogCellsWhole(page, 'Cache preset');
   await page.waitForTimeout(800);
   await page.screenshot({ path: `${ART}/layout-cache-1280x720.png` });
 });

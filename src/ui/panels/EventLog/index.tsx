@@ -28,20 +28,35 @@ const LOG_COLUMNS: readonly (readonly [string, string])[] = [
   ['icache', 'instruction cache: hit or miss'], ['insn', 'instruction (and why, for a write-protect fault or a stop)'],
 ];
 
+/**
+ * Narrow panes show these three reasons shortened (whole, not "ept-viola…"); the cell's tooltip
+ * and the glossary term keep the full name.
+ */
+const REASON_SHORT: Partial<Record<ExitReason, string>> = {
+  'ept-violation': 'ept-viol.', 'external-interrupt': 'ext-intr', 'interrupt-window': 'intr-win',
+};
+
 /** The row's note: why a run stopped at this exit, or a write-protect fault's cause. */
 const why = (e: ExitEvent): string => (e.stop ? `run stopped (${e.stop.reason}): ${e.stop.message}` : wpNote(e));
 
 function Row({ e, top, selected, onClick }: { e: ExitEvent; top: number; selected: boolean; onClick: () => void }) {
   const note = why(e);
+  const about = [e.insn, e.line !== undefined ? `line ${e.line}` : '', note].filter(Boolean).join(' · ');
   return (
-    <div role="row" aria-selected={selected} data-testid="exit-row" data-seq={e.seq} data-reason={e.reason} className={`xs-row xs-log-cols${selected ? ' xs-selected' : ''}`} style={{ top, height: ROW_H }} onClick={onClick}>
+    <div role="row" title={about} aria-selected={selected} data-testid="exit-row" data-seq={e.seq} data-reason={e.reason} className={`xs-row xs-log-cols${selected ? ' xs-selected' : ''}`} style={{ top, height: ROW_H }} onClick={onClick}>
       <span role="cell">{e.seq}</span>
       <span role="cell">{e.vm}/{e.vcpu}</span>
-      <span role="cell"><i className="xs-dot" style={{ background: REASON_COLOR[e.reason] ?? '#888' }} /><span data-term={EXIT_REASON_TERMS[e.reason]}>{e.reason}</span></span>
+      <span role="cell" title={e.reason}>
+        <i className="xs-dot" style={{ background: REASON_COLOR[e.reason] ?? '#888' }} />
+        <span data-term={EXIT_REASON_TERMS[e.reason]}>
+          <span className="xs-reason-full">{e.reason}</span>
+          {REASON_SHORT[e.reason] && <span className="xs-reason-short">{REASON_SHORT[e.reason]}</span>}
+        </span>
+      </span>
       <span role="cell">{hex(e.rip)}</span>
       <span role="cell">{e.gpa !== undefined ? hex(e.gpa) : ''}</span>
       <span role="cell" className={e.icache ? `xs-ic-${e.icache}` : undefined}>{e.icache ?? ''}</span>
-      <span role="cell" className="xs-insn" title={[e.insn, e.line !== undefined ? `line ${e.line}` : '', note].filter(Boolean).join(' · ')}>{e.insn ?? ''}{note && <em className="xs-why"> {note}</em>}</span>
+      <span role="cell" className="xs-insn">{e.insn ?? ''}{note && <em className="xs-why"> {note}</em>}</span>
       <span role="cell" className="xs-num">{int(e.cycles)}</span>
     </div>
   );
