@@ -48,6 +48,10 @@ async function expectLogCellsWhole(page: Page, what: string) {
     .map((el) => ({ text: el.textContent ?? '', cut: el.scrollWidth > el.clientWidth })));
   expect(fits.length, `${what}: log cells shown`).toBeGreaterThan(4);
   for (const f of fits) expect(f.cut, `${what}: log cell "${f.text}" is cut off`).toBe(false);
+  // Each row names its reason (in full, or short in a narrow pane).
+  const reasons = await page.getByTestId('event-log').getByTestId('exit-row').locator('[role="cell"]:nth-child(3)')
+    .evaluateAll((els) => els.map((el) => (el as HTMLElement).innerText));
+  for (const r of reasons) expect(r, `${what}: a reason cell`).toMatch(/^[a-z][a-z-]+\.?$/);
 }
 
 const paneBody = (page: Page, id: string) => page.locator(`[data-pane="${id}"] .pane-body`);

@@ -132,7 +132,7 @@ function AbChart({ sides }: { sides: Cumulative }) {
   return <ChartBox title={`cumulative modeled cycles by guest instructions retired${sides.length > 1 ? `: ${sides.map((x) => x.label).join(' vs ')}` : ''}`} testid="chart-ab" name="ab" spec={spec} />;
 }
 
-const ChartsView = memo(function ChartsView({ sides }: { sides: readonly ChartSide[] }) {
+const ChartsView = memo(function ChartsView({ sides, emptyNote }: { sides: readonly ChartSide[]; emptyNote: string }) {
   const empty = sides.every((s) => s.history.length === 0);
   // Once shown, the charts stay mounted, hidden and not re-rendered while empty: a new run
   // starts with no samples, and mounting four charts again per run costs more.
@@ -148,10 +148,10 @@ const ChartsView = memo(function ChartsView({ sides }: { sides: readonly ChartSi
     label: s.label,
     rows: downsample(s.history, MAX_POINTS).map((h) => ({ retired: h.retired, cycles: h.cyclesTotal })),
   })), [src]);
-  if (src.every((s) => s.history.length === 0)) return <div className="xs-empty">Charts fill in while the machine runs.</div>;
+  if (src.every((s) => s.history.length === 0)) return <div className="xs-empty">{emptyNote}</div>;
   return (
     <>
-    {empty && <div className="xs-empty">Charts fill in while the machine runs.</div>}
+    {empty && <div className="xs-empty">{emptyNote}</div>}
     <div className="xs-charts" style={empty ? { visibility: 'hidden' } : undefined}>
       <ExitsChart data={data} />
       <HitRateChart data={data} />
@@ -161,6 +161,16 @@ const ChartsView = memo(function ChartsView({ sides }: { sides: readonly ChartSi
     </>
   );
 });
+
+/**
+ * What an empty chart area says. Looking back at exit k before the first sample (samples are
+ * taken once per frame batch, so a short run has one, at its end) is not "nothing ran yet".
+ */
+function emptyNote(at: number | null, fullHistory: readonly HistorySample[]): string {
+  const first = fullHistory[0];
+  if (at !== null && first) return `No chart sample up to exit ${at.toLocaleString('en-US')}: the first was taken at exit ${first.exits.toLocaleString('en-US')}.`;
+  return 'Charts fill in while the machine runs.';
+}
 
 /** A side label as a file-name part: "B none" -> "B-none". */
 const csvName = (label: string) => label.replace(/[^\w-]+/g, '-').replace(/^-|-$/g, '');
@@ -198,7 +208,7 @@ export default function Charts({ sides }: { sides?: readonly ChartSide[] }) {
           onClick={() => downloadText(historyToCsv(shown.slice(0, 1)), `exitscope-history${shown.length > 1 ? `-${csvName(shown[0]?.label ?? '')}` : ''}.csv`)}
         >CSV</button>
       </div>
-      <ChartsView sides={shown} />
+      <ChartsView sides={shown} emptyNote={emptyNote(at, fullHistory)} />
     </section>
   );
 }

@@ -49,7 +49,7 @@ function Row({ e, top, selected, onClick }: { e: ExitEvent; top: number; selecte
       <span role="cell" title={e.reason}>
         <i className="xs-dot" style={{ background: REASON_COLOR[e.reason] ?? '#888' }} />
         <span data-term={EXIT_REASON_TERMS[e.reason]}>
-          <span className="xs-reason-full">{e.reason}</span>
+          <span className={REASON_SHORT[e.reason] ? 'xs-reason-full' : undefined}>{e.reason}</span>
           {REASON_SHORT[e.reason] && <span className="xs-reason-short">{REASON_SHORT[e.reason]}</span>}
         </span>
       </span>

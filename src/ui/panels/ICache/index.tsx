@@ -113,7 +113,7 @@ export default function ICache() {
   return (
     <section tabIndex={0} className="xs-panel xs-icache" aria-label="Instruction cache">
       <div className="xs-toolbar">
-        <span><b>{liveEntries}</b> entries</span>
+        <span><b>{liveEntries}</b> {liveEntries === 1 ? 'entry' : 'entries'}</span>
         {counters && <span className="xs-note">{counters.inserts} inserts · {counters.evictions} evictions · {counters.invalidations} invalidations · {counters.wpFaults} write-protect faults</span>}
         <label className="xs-right">sort <select value={sort} onChange={(e) => setSort(e.target.value as SortKey)}>
           <option value="bucket">bucket</option><option value="hits">hits</option><option value="age">newest</option>
