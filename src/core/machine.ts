@@ -111,6 +111,8 @@ const STATE_POLICY: CapturePolicy = {
   refOnly: new Set(['tlbPn', 'tlbDelta', 'tlbGlobal', 'tlbSup', 'tlbUser', 'readTag', 'writeTag', 'jumpCache', 'jumpCacheSingle']),
   // iced's wasm objects, and translated blocks (code cache contents).
   opaque: (o) => '__wbg_ptr' in o || ('insns' in o && 'fn' in o),
+  // The EPT's table memory moves only with its generation; the console's ring only with a byte written.
+  versions: new Map([['words', 'generation'], ['buf', 'written']]),
 };
 
 export type BuildResult =

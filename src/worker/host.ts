@@ -265,6 +265,15 @@ export class MachineHost {
     }
   }
 
+  /** Stop and let the wake channel go (a host in Node would otherwise keep the process alive). */
+  dispose(): void {
+    this.stopRunning();
+    this.wake?.port1.close();
+    this.wake?.port2.close();
+    this.wake = null;
+    this.wakePending = false;
+  }
+
   private stopRunning(): void {
     this.running = false;
     if (this.timer !== null) clearTimeout(this.timer);

@@ -38,6 +38,45 @@ describe('captureState', () => {
   });
 });
 
+describe('captureState with write counters (policy.versions)', () => {
+  const counted: CapturePolicy = { keep: new Set(), refOnly: new Set(), versions: new Map([['words', 'writes']]) };
+  const table = () => ({ words: new Uint32Array(1024), writes: 0 });
+
+  it('takes an array whose counter did not move as unchanged, without reading it', () => {
+    const t = table();
+    const first = captureState([t], counted);
+    t.words[5] = 1; // a write that breaks the contract (the counter stays): the array is not read
+    const second = captureState([t], counted, first, { unchangedIfSameVersion: true });
+    restoreState(second);
+    expect(t.words[5]).toBe(0);
+  });
+
+  it('compares the contents after a restore, when the counter says nothing (it was written back with the state)', () => {
+    const t = table();
+    const s0 = captureState([t], counted);
+    t.words[1] = 7; t.writes++;
+    const s1 = captureState([t], counted, s0, { unchangedIfSameVersion: true });
+    restoreState(s0); // words back to all zeros, writes back to 0
+    t.words[2] = 9; t.writes++; // the counter reads 1 again, as at s1, over other contents
+    const s2 = captureState([t], counted, s1, { unchangedIfSameVersion: false });
+    t.words.fill(0);
+    restoreState(s2);
+    expect([t.words[1], t.words[2]]).toEqual([0, 9]);
+    restoreState(s1);
+    expect([t.words[1], t.words[2]]).toEqual([7, 0]);
+  });
+
+  it('copies an array whose counter moved', () => {
+    const t = table();
+    const first = captureState([t], counted);
+    t.words[3] = 4; t.writes++;
+    const second = captureState([t], counted, first, { unchangedIfSameVersion: true });
+    t.words[3] = 0;
+    restoreState(second);
+    expect(t.words[3]).toBe(4);
+  });
+});
+
 describe('PayloadCounter', () => {
   it('counts an array two snapshots share once, and keeps counting it when the snapshot that made it goes', () => {
     const big = new Uint8Array(100_000);

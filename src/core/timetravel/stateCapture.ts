@@ -19,6 +19,22 @@ export interface CapturePolicy {
   refOnly: ReadonlySet<string>;
   /** Objects never traversed (their fields stay as they are). */
   opaque?: (o: object) => boolean;
+  /**
+   * Typed-array fields whose owner counts their writes: field name -> the owner's counter
+   * field (one that moves on every write to the array). While no restore happened since the
+   * previous snapshot (`CaptureOptions.unchangedIfSameVersion`), an array whose counter has not
+   * moved since that snapshot shares its copy without comparing its contents: the EPT's
+   * 256 KiB of table memory costs nothing at a checkpoint where nothing was protected.
+   */
+  versions?: ReadonlyMap<string, string>;
+}
+
+export interface CaptureOptions {
+  /**
+   * Nothing was restored since `previous` was captured, so a `versions` counter that did not
+   * move means an unchanged array (a restore writes arrays back without moving counters).
+   */
+  unchangedIfSameVersion?: boolean;
 }
 
 type TypedArray =
@@ -34,7 +50,7 @@ type TypedArray =
 type Saved =
   | { k: 'o'; o: Record<string, unknown>; keys: string[]; vals: unknown[] }
   | { k: 'a'; o: unknown[]; vals: unknown[] }
-  | { k: 't'; o: TypedArray; copy: TypedArray }
+  | { k: 't'; o: TypedArray; copy: TypedArray; version: number | undefined }
   | { k: 'm'; o: Map<unknown, unknown>; entries: unknown[] }
   | { k: 's'; o: Set<unknown>; vals: unknown[] };
 
@@ -117,8 +133,11 @@ function sameElements(a: readonly unknown[] | undefined, b: readonly unknown[]):
  * Save the state reachable from `roots`. `previous` (the last snapshot of the same graph) lets
  * an object that did not change share that snapshot's arrays instead of new copies.
  */
-export function captureState(roots: readonly object[], policy: CapturePolicy, previous?: StateSnapshot): StateSnapshot {
+export function captureState(roots: readonly object[], policy: CapturePolicy, previous?: StateSnapshot, opts: CaptureOptions = {}): StateSnapshot {
   const saved: Saved[] = [];
+  /** Typed arrays with a write counter (policy.versions), and its value now. */
+  const versionOf = new Map<object, number>();
+  const trustVersions = opts.unchangedIfSameVersion === true;
   const seen = new Set<object>();
   const prev = new Map<object, Saved>();
   if (previous) for (const s of previous.saved) prev.set(s.o, s);
@@ -144,8 +163,10 @@ export function captureState(roots: readonly object[], policy: CapturePolicy, pr
     if (policy.opaque?.(o) || o instanceof DataView || o instanceof ArrayBuffer || o instanceof WeakMap || o instanceof WeakSet) continue;
     const was = prev.get(o);
     if (isTypedArray(o)) {
-      const copy = was?.k === 't' && sameContents(was.copy, o) ? was.copy : o.slice();
-      saved.push({ k: 't', o, copy });
+      const version = versionOf.get(o);
+      const same = was?.k === 't' && ((trustVersions && version !== undefined && was.version === version) || sameContents(was.copy, o));
+      const copy = same ? (was as { copy: TypedArray }).copy : o.slice();
+      saved.push({ k: 't', o, copy, version });
       payloads.push(copy);
     } else if (Array.isArray(o)) {
       const vals = share(was?.k === 'a' ? was.vals : undefined, o);
@@ -169,7 +190,10 @@ export function captureState(roots: readonly object[], policy: CapturePolicy, pr
         if (typeof x === 'function') continue;
         keys.push(key);
         fresh.push(x);
-        if (!policy.refOnly.has(key)) visit(x);
+        if (policy.refOnly.has(key)) continue;
+        const counter = policy.versions?.get(key);
+        if (counter !== undefined && typeof x === 'object' && x !== null && typeof rec[counter] === 'number') versionOf.set(x, rec[counter] as number);
+        visit(x);
       }
       const old = was?.k === 'o' ? was : undefined;
       saved.push({ k: 'o', o: rec, keys: share(old?.keys, keys) as string[], vals: share(old?.vals, fresh) });

@@ -67,6 +67,8 @@ export class ExitTimeline {
   private marks = new Uint8Array(1 << 16);
   private end = 0;
   private nextLabel = 0;
+  /** A restore wrote state back since the newest snapshot was taken (see CaptureOptions). */
+  private restoredSinceSnapshot = false;
 
   constructor(private readonly host: TimelineHost, readonly budget = DEFAULT_TIMELINE_BUDGET) {
     this.rams = host.guestRams().map((r) => new RamHistory(r));
@@ -97,7 +99,8 @@ export class ExitTimeline {
     if (last && last.exit >= exit) return;
     const label = this.nextLabel++;
     for (const r of this.rams) r.snapshot(label);
-    const state = captureState(this.host.stateRoots(), this.host.statePolicy, last?.state);
+    const state = captureState(this.host.stateRoots(), this.host.statePolicy, last?.state, { unchangedIfSameVersion: !this.restoredSinceSnapshot });
+    this.restoredSinceSnapshot = false;
     this.snaps.push({ exit, label, state });
     this.held.add(state);
     this.enforceBudget();
@@ -112,6 +115,7 @@ export class ExitTimeline {
     while (i >= 0 && this.snaps[i].exit > k) i--;
     if (i < 0) return -1;
     const s = this.snaps[i];
+    this.restoredSinceSnapshot = true;
     const changed = this.rams.map((r) => r.restore(s.label));
     restoreState(s.state);
     this.host.resync(changed);
