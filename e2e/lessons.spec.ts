@@ -98,6 +98,10 @@ test('every lesson, end to end: a prediction, a run, a result with figures from 
       await expect(page.getByTestId('lesson-figures')).toContainText(Number(exits).toLocaleString('en-US'));
     }
     await page.screenshot({ path: `e2e/artifacts/lesson-${i + 1}-1280x720.png` });
+    // Beside the lesson the stats strip is narrower: its labels and figures still show whole.
+    const cut = await page.locator('.stats .stat-label, .stats .stat-value').evaluateAll((els) =>
+      els.filter((el) => el.scrollWidth > el.clientWidth + 1).map((el) => el.textContent));
+    expect(cut, `lesson ${i + 1}: stats cut off`).toEqual([]);
     if (i < LESSONS.length - 1) await page.getByTestId('lesson-next').click();
   }
   await expect(page.getByTestId('lesson-next')).toBeDisabled();

@@ -87,6 +87,19 @@ test('A/B mode runs the same program under two strategies', async ({ page }) => 
   await expect(page.getByTestId('stat-hit-rate-b')).toHaveText('–');
   await page.waitForTimeout(600);
   await page.screenshot({ path: `${ART}/ab-run.png` });
+  // Both sides' figures show whole, here and on a 1280x720 projector: none cut off or clipped away.
+  for (const size of [null, { width: 1280, height: 720 }]) {
+    if (size) await page.setViewportSize(size);
+    const bad = await page.locator('.stats .stat').evaluateAll((stats) => stats.flatMap((st) => {
+      const box = st.getBoundingClientRect();
+      const strip = (st.closest('.stats') as HTMLElement).getBoundingClientRect();
+      const cut = [...st.querySelectorAll('.stat-label, .stat-value')].filter((el) => el.scrollWidth > el.clientWidth + 1);
+      const clipped = box.right > strip.right + 1 || box.bottom > strip.bottom + 1;
+      return clipped || cut.length ? [st.textContent ?? ''] : [];
+    }));
+    expect(bad, `stats cut off or clipped at ${size ? '1280x720' : 'the default size'}`).toEqual([]);
+  }
+  await page.screenshot({ path: `${ART}/ab-run-1280x720.png` });
 });
 
 test('a huge malformed program gets diagnostics, and the page stays responsive', async ({ page }) => {
