@@ -21,7 +21,7 @@ async function openExample(page: Page, name: string) {
 
 async function choose(page: Page, preset: string) {
   await page.getByTestId('layout-select').selectOption(preset);
-  await expect(page.locator('.machine')).toHaveAttribute('data-layout', preset);
+  await expect(page.locator('.machine').first()).toHaveAttribute('data-layout', preset);
 }
 
 /** `inner` lies wholly inside what `outer` shows (its box, clipped by its scroll area). */
@@ -131,4 +131,80 @@ test('the All preset keeps every panel open, and the chosen preset survives a re
   await page.reload();
   await expect(page.locator('.machine')).toHaveAttribute('data-layout', 'exit');
   await expect(page.getByTestId('layout-select')).toHaveValue('exit');
+});
+
+/** Every control of the toolbar on one row, wholly inside the toolbar and the window: none clipped. */
+async function expectToolbarOneRow(page: Page, what: string) {
+  const r = await page.locator('.toolbar').evaluate((tb) => {
+    const box = tb.getBoundingClientRect();
+    const style = getComputedStyle(tb);
+    const controls = [...tb.querySelectorAll<HTMLElement>('button, select, input:not([type="file"]), h1')]
+      .filter((el) => el.getClientRects().length > 0 && !el.closest('[role="menu"]'));
+    return {
+      top: box.top, bottom: box.bottom, left: box.left, right: box.right,
+      padding: parseFloat(style.paddingTop) + parseFloat(style.paddingBottom) + parseFloat(style.borderBottomWidth),
+      overflows: tb.scrollWidth > tb.clientWidth,
+      controls: controls.map((el) => {
+        const b = el.getBoundingClientRect();
+        // The labelled field or toggle around a select or checkbox is what shows.
+        const shown = (el.closest('label') ?? el).getBoundingClientRect();
+        return { id: el.dataset.testid ?? el.textContent?.trim() ?? el.tagName, top: shown.top, bottom: shown.bottom, left: b.left, right: b.right, height: shown.height };
+      }),
+    };
+  });
+  expect(r.controls.length, what).toBeGreaterThan(10);
+  expect(r.overflows, `${what}: the toolbar scrolls sideways`).toBe(false);
+  const tallest = Math.max(...r.controls.map((c) => c.height));
+  expect(r.bottom - r.top, `${what}: toolbar height is one row`).toBeLessThanOrEqual(tallest + r.padding + 2);
+  for (const c of r.controls) {
+    expect(c.left, `${what}: ${c.id} left edge`).toBeGreaterThanOrEqual(Math.max(0, r.left) - 0.5);
+    expect(c.right, `${what}: ${c.id} right edge`).toBeLessThanOrEqual(Math.min(1280, r.right) + 0.5);
+    expect(c.top, `${what}: ${c.id} top edge`).toBeGreaterThanOrEqual(r.top - 0.5);
+    expect(c.bottom, `${what}: ${c.id} bottom edge`).toBeLessThanOrEqual(r.bottom + 0.5);
+  }
+}
+
+test('the toolbar is one row at 1280x720 in every preset and in A/B mode, every control in view and named', async ({ page }) => {
+  await openExample(page, 'lapic-microbench');
+  for (const preset of ['all', 'exit', 'cache', 'numbers']) {
+    await choose(page, preset);
+    await expectToolbarOneRow(page, preset);
+  }
+  await page.getByTestId('ab-toggle').check();
+  await expect(page.getByTestId('strategy-select-b')).toBeVisible();
+  // The widest option in both selects: the worst case for the row.
+  await page.getByTestId('strategy-select').selectOption('decode-assist');
+  await page.getByTestId('strategy-select-b').selectOption('decode-assist');
+  for (const preset of ['all', 'exit', 'cache', 'numbers']) {
+    await choose(page, preset);
+    await expectToolbarOneRow(page, `A/B, ${preset}`);
+  }
+  await page.screenshot({ path: `${ART}/layout-toolbar-ab-1280x720.png`, clip: { x: 0, y: 0, width: 1280, height: 120 } });
+  // Every control has a name and a tooltip, the menu's items too; the menu opens in view,
+  // arrows move through it, Esc closes it and gives the focus back.
+  const named = async (el: Locator, what: string) => {
+    expect(await el.evaluate((e) => (e.getAttribute('aria-label') ?? e.textContent ?? '').trim().length > 0), `${what} has a name`).toBe(true);
+    expect(await el.evaluate((e) => !!(e.getAttribute('title') ?? e.closest('[title]')?.getAttribute('title'))), `${what} has a tooltip`).toBe(true);
+  };
+  for (const el of await page.locator('.toolbar').locator('button, select').all()) await named(el, (await el.getAttribute('data-testid')) ?? 'control');
+  const more = page.getByTestId('btn-more');
+  await more.click();
+  await expect(more).toHaveAttribute('aria-expanded', 'true');
+  const items = page.getByRole('menu').getByRole('menuitem');
+  await expect(items).toHaveCount(4);
+  for (const item of await items.all()) {
+    await expect(item).toBeInViewport({ ratio: 1 });
+    await named(item, (await item.getAttribute('data-testid')) ?? 'menu item');
+  }
+  await expect(page.getByTestId('btn-experiment')).toBeFocused();
+  await page.keyboard.press('ArrowDown');
+  await expect(page.getByTestId('btn-glossary')).toBeFocused();
+  await page.keyboard.press('Escape');
+  await expect(page.getByRole('menu')).toHaveCount(0);
+  await expect(more).toBeFocused();
+  // Keyboard only: open it, pick the glossary, and come back.
+  await page.keyboard.press('Enter');
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('glossary-view')).toBeVisible();
 });

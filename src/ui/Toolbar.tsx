@@ -1,4 +1,7 @@
-/** Run controls, machine configuration, files, sharing and theme. */
+/**
+ * Run controls, machine configuration, pages, files, sharing and theme: one row at 1280 px in
+ * every layout and in A/B mode (the experiment, the glossary, Open and Save are in the More menu).
+ */
 import { useRef, type ChangeEvent } from 'react';
 import { COST_PRESET_NAMES, COST_PRESET_TITLES, type CostPresetName } from '../core/cost';
 import { useMachineStore } from '../store/machineStore';
@@ -10,6 +13,7 @@ import type { SideId } from './controller';
 import { toggleLessons } from './lessons/lessonController';
 import { openFile, saveFile } from './files';
 import { SPEEDS } from '../store/settings';
+import { ToolbarMenu } from './ToolbarMenu';
 
 export const STRATEGY_TITLES: Record<Strategy, string> = {
   none: 'none — bhyve without a cache: walk, fetch, decode on every exit',
@@ -118,7 +122,7 @@ export function Toolbar() {
         </label>
       </div>
 
-      <div className="group" role="group" aria-label="Pages">
+      <div className="group end" role="group" aria-label="Pages, files and sharing">
         <button
           type="button"
           className={`btn ghost${lessonOpen && view === 'workspace' ? ' active' : ''}`}
@@ -135,34 +139,33 @@ export function Toolbar() {
         >
           Learn
         </button>
-        <button
-          type="button"
-          className={`btn ghost${view === 'experiment' ? ' active' : ''}`}
-          data-testid="btn-experiment"
-          aria-pressed={view === 'experiment'}
-          onClick={() => useUiStore.getState().showView(view === 'experiment' ? 'workspace' : 'experiment')}
-          title="The seed's experiment: every workload under every strategy, in one table"
-        >
-          Experiment
-        </button>
-        <button
-          type="button"
-          className={`btn ghost${view === 'glossary' ? ' active' : ''}`}
-          data-testid="btn-glossary"
-          aria-pressed={view === 'glossary'}
-          onClick={() => useUiStore.getState().showView(view === 'glossary' ? 'workspace' : 'glossary')}
-          title="What the terms on this page mean"
-        >
-          Glossary
-        </button>
-      </div>
-
-      <div className="group end" role="group" aria-label="Files and sharing">
         <button type="button" className="btn ghost" data-testid="btn-examples" onClick={() => useUiStore.getState().setGalleryOpen(true)} title="Example programs">Examples</button>
-        <button type="button" className="btn ghost" data-testid="btn-open" onClick={() => fileInput.current?.click()} title="Open a .s file (or drop one on the editor)">Open</button>
-        <input ref={fileInput} type="file" accept=".s,.S,.asm,.txt,text/plain" hidden onChange={onOpen} data-testid="file-input" />
-        <button type="button" className="btn ghost" data-testid="btn-save" onClick={saveFile} title="Save the program as a .s file">Save</button>
         <button type="button" className="btn ghost" data-testid="btn-share" onClick={() => useUiStore.getState().setShareOpen(true)} title="A link holding this program and configuration, or an iframe to embed it">Share</button>
+        {/* One row at 1280 px, A/B included: the other pages and the file commands share a menu. */}
+        <ToolbarMenu
+          testid="btn-more"
+          label="More"
+          title="More: the experiment and glossary pages, open or save a .s file"
+          items={[
+            {
+              testid: 'btn-experiment',
+              label: 'Experiment',
+              title: "The seed's experiment: every workload under every strategy, in one table",
+              current: view === 'experiment',
+              onSelect: () => useUiStore.getState().showView(view === 'experiment' ? 'workspace' : 'experiment'),
+            },
+            {
+              testid: 'btn-glossary',
+              label: 'Glossary',
+              title: 'What the terms on this page mean',
+              current: view === 'glossary',
+              onSelect: () => useUiStore.getState().showView(view === 'glossary' ? 'workspace' : 'glossary'),
+            },
+            { testid: 'btn-open', label: 'Open…', title: 'Open a .s file (or drop one on the editor)', onSelect: () => fileInput.current?.click() },
+            { testid: 'btn-save', label: 'Save', title: 'Save the program as a .s file', onSelect: saveFile },
+          ]}
+        />
+        <input ref={fileInput} type="file" accept=".s,.S,.asm,.txt,text/plain" hidden onChange={onOpen} data-testid="file-input" />
         <button
           type="button"
           className="btn ghost icon"

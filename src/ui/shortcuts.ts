@@ -41,6 +41,8 @@ export function installShortcuts(): () => void {
     }
     const action = shortcutFor(e, defaultMachineStore.getState().running);
     if (!action) return;
+    // Esc in an open menu closes the menu (ToolbarMenu), it does not pause the run.
+    if (e.key === 'Escape' && e.target instanceof Element && e.target.closest('[role="menu"]')) return;
     if (!useUiStore.getState().booted) return;
     e.preventDefault();
     e.stopPropagation();
