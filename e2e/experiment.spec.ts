@@ -80,6 +80,7 @@ test('from a cold open, three clicks (More, Experiment, Run) run the experiment 
   }
   await expect(page.getByTestId('experiment-readings')).toContainText('time');
   await page.waitForTimeout(300);
+  await expect(page.getByTestId('timeline'), 'no timeline of the workspace run here').toHaveCount(0);
   await page.screenshot({ path: `${ART}/experiment-1280x720.png` });
 
   // A slider: the microbenchmark's speed-up moves at once, from the recorded units (no new run).
@@ -128,6 +129,7 @@ test('a glossary tip shows on hover and on keyboard focus, and the Glossary page
   await page.locator('[data-testid="glossary-term"][data-term="CR3"]').focus();
   await expect(page.getByTestId('glossary-tip')).toContainText('top-level guest page table');
   await expect(page.locator('[data-testid="glossary-term"][data-term="CR3"]')).toHaveAttribute('aria-describedby', 'glossary-tip');
+  await expect(page.getByTestId('timeline'), 'no timeline of the workspace run here').toHaveCount(0);
   await page.screenshot({ path: `${ART}/glossary-1280x720.png` });
   await page.keyboard.press('Escape');
   await expect(page.getByTestId('glossary-tip')).toBeHidden();

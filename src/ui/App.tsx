@@ -104,7 +104,8 @@ function FullApp() {
       {/* Behind an open dialog the page is inert: no focus, no clicks, not read out. */}
       <div className="app-page" inert={modal}>
         <Toolbar />
-        <Timeline />
+        {/* The timeline scrubs the workspace's run: the Experiment and Glossary pages have none. */}
+        {view === 'workspace' && <Timeline />}
         <Notices />
         <Welcome />
         <main className="main" hidden={view !== 'workspace'}>
