@@ -129,6 +129,25 @@ function sameElements(a: readonly unknown[] | undefined, b: readonly unknown[]):
   return true;
 }
 
+const EMPTY: readonly unknown[] = [];
+/** What captureState does with a field, by name (see CapturePolicy). */
+const VISIT = 0, KEEP = 1, REF_ONLY = 2, VERSIONED = 3;
+type FieldKind = typeof VISIT | typeof KEEP | typeof REF_ONLY | typeof VERSIONED;
+/** Per policy, each field name's kind, learnt as names are met: one lookup per field instead of three. */
+const kindsByPolicy = new WeakMap<CapturePolicy, Map<string, FieldKind>>();
+
+function fieldKinds(policy: CapturePolicy): Map<string, FieldKind> {
+  let kinds = kindsByPolicy.get(policy);
+  if (!kinds) kindsByPolicy.set(policy, (kinds = new Map()));
+  return kinds;
+}
+
+function kindOf(policy: CapturePolicy, kinds: Map<string, FieldKind>, key: string): FieldKind {
+  const kind = policy.keep.has(key) ? KEEP : policy.refOnly.has(key) ? REF_ONLY : policy.versions?.has(key) ? VERSIONED : VISIT;
+  kinds.set(key, kind);
+  return kind;
+}
+
 /**
  * Save the state reachable from `roots`. `previous` (the last snapshot of the same graph) lets
  * an object that did not change share that snapshot's arrays instead of new copies.
@@ -138,6 +157,7 @@ export function captureState(roots: readonly object[], policy: CapturePolicy, pr
   /** Typed arrays with a write counter (policy.versions), and its value now. */
   const versionOf = new Map<object, number>();
   const trustVersions = opts.unchangedIfSameVersion === true;
+  const kinds = fieldKinds(policy);
   const seen = new Set<object>();
   const prev = new Map<object, Saved>();
   if (previous) for (const s of previous.saved) prev.set(s.o, s);
@@ -160,8 +180,9 @@ export function captureState(roots: readonly object[], policy: CapturePolicy, pr
   for (const r of roots) visit(r);
   while (stack.length > 0) {
     const o = stack.pop() as object;
-    if (policy.opaque?.(o) || o instanceof DataView || o instanceof ArrayBuffer || o instanceof WeakMap || o instanceof WeakSet) continue;
     const was = prev.get(o);
+    // What the previous snapshot saved was traversable then and is now (identities keep their kind).
+    if (was === undefined && (policy.opaque?.(o) || o instanceof DataView || o instanceof ArrayBuffer || o instanceof WeakMap || o instanceof WeakSet)) continue;
     if (isTypedArray(o)) {
       const version = versionOf.get(o);
       const same = was?.k === 't' && ((trustVersions && version !== undefined && was.version === version) || sameContents(was.copy, o));
@@ -181,22 +202,39 @@ export function captureState(roots: readonly object[], policy: CapturePolicy, pr
       for (const x of vals) visit(x);
       saved.push({ k: 's', o, vals });
     } else {
+      // Fields are read into `keys`/`vals` only from the first one that differs from the
+      // previous record: an object that did not change allocates nothing and shares both.
       const rec = o as Record<string, unknown>;
-      const keys: string[] = [];
-      const fresh: unknown[] = [];
+      const old = was?.k === 'o' ? was : undefined;
+      const oldKeys = old?.keys ?? EMPTY;
+      const oldVals = old?.vals ?? EMPTY;
+      let keys: string[] | null = old ? null : [];
+      let vals: unknown[] | null = old ? null : [];
+      let n = 0;
       for (const key of Object.keys(rec)) {
-        if (policy.keep.has(key)) continue;
+        const kind = kinds.get(key) ?? kindOf(policy, kinds, key);
+        if (kind === KEEP) continue;
         const x = rec[key];
         if (typeof x === 'function') continue;
-        keys.push(key);
-        fresh.push(x);
-        if (policy.refOnly.has(key)) continue;
-        const counter = policy.versions?.get(key);
-        if (counter !== undefined && typeof x === 'object' && x !== null && typeof rec[counter] === 'number') versionOf.set(x, rec[counter] as number);
+        if (keys === null && (n >= oldKeys.length || oldKeys[n] !== key)) keys = oldKeys.slice(0, n) as string[];
+        if (keys !== null) keys.push(key);
+        if (vals === null && (n >= oldVals.length || !Object.is(oldVals[n], x))) vals = oldVals.slice(0, n);
+        if (vals !== null) vals.push(x);
+        n++;
+        if (kind === REF_ONLY) continue;
+        if (kind === VERSIONED) {
+          const counter = rec[policy.versions!.get(key)!];
+          if (typeof x === 'object' && x !== null && typeof counter === 'number') versionOf.set(x, counter);
+        }
         visit(x);
       }
-      const old = was?.k === 'o' ? was : undefined;
-      saved.push({ k: 'o', o: rec, keys: share(old?.keys, keys) as string[], vals: share(old?.vals, fresh) });
+      if (keys === null && n < oldKeys.length) keys = oldKeys.slice(0, n) as string[];
+      if (vals === null && n < oldVals.length) vals = oldVals.slice(0, n);
+      // A new list is kept at its exact length (one grown by push has spare room).
+      const savedKeys = keys === null ? (oldKeys as string[]) : keys.slice();
+      const savedVals = vals === null ? (oldVals as unknown[]) : vals.slice();
+      payloads.push(savedKeys, savedVals);
+      saved.push({ k: 'o', o: rec, keys: savedKeys, vals: savedVals });
     }
   }
   // The two lists at their exact lengths. The snapshot's own bytes: its records, the lists, itself.
