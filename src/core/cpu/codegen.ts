@@ -65,7 +65,7 @@ const SPILL = '/*spill*/', FILL = '/*fill*/';
 /**
  * Keep the guest registers a block uses in JS locals for the whole function (v86's
  * `register_locals` in its JIT context): `R[n]` becomes the local `gn`, loaded once at entry;
- * the registers the block writes are stored back before every `return`, in the fault handler
+ * the registers the block writes are stored back in the block's one exit (see genBlock), in the fault handler
  * (an instruction that faults has written no register yet, so the locals hold the state
  * before it) and before a helper that reads `gpr`, which are reloaded after it. A fault
  * inside such a helper leaves `gpr` as the helper left it (a REP string instruction keeps
@@ -73,7 +73,7 @@ const SPILL = '/*spill*/', FILL = '/*fill*/';
  * block the registers then stay in machine registers across iterations. Only numbers and the
  * fixed text above enter the source.
  */
-function registerLocals(body: string, onExit: string, afterHelper: string): { body: string; load: string; store: string } {
+function registerLocals(body: string, afterHelper: string): { body: string; load: string; store: string } {
   const used = new Set<number>(), written = new Set<number>();
   for (const m of body.matchAll(/R\[(\d+)\]/g)) used.add(Number(m[1]));
   for (const m of body.matchAll(/R\[(\d+)\][&|^]?=(?!=)/g)) written.add(Number(m[1]));
@@ -83,7 +83,6 @@ function registerLocals(body: string, onExit: string, afterHelper: string): { bo
   const reload = regs.map((r) => `g${r}=R[${r}];`).join('');
   const load = regs.length > 0 ? `let ${regs.map((r) => `g${r}=R[${r}]`).join(',')};` : '';
   const out = body.replace(/R\[(\d+)\]/g, 'g$1')
-    .replace(/return ([^;]*);/g, (_, e: string) => `{ ${onExit}${store}return ${e}; }`)
     .split(SPILL).join(`${store}inHelper=true;`).split(FILL).join(`inHelper=false;${reload}${afterHelper}`);
   return { body: out, load, store };
 }
@@ -131,18 +130,29 @@ export function genBlock(ds: DInsn[]): GenResult {
   // function; it is forgotten after every helper all the same, which costs only there.
   const slots = Array.from({ length: g.pageSlots }, (_, j) => j);
   const forget = slots.map((j) => `pb${j}=NaN;`).join('');
-  const { body, load, store } = registerLocals(g.out.join('\n').split(FLUSH_MARK).join(lazy ? FLUSH_LAZY_AND_CLEAR : ''), lazy ? FLUSH_LAZY : '', forget);
+  const { body, load, store } = registerLocals(g.out.join('\n').split(FLUSH_MARK).join(lazy ? FLUSH_LAZY_AND_CLEAR : ''), forget);
+  // Every way out of the block (a branch's two targets, a loop's budget, an SMC check, a soft
+  // exit) sets rp/nx and breaks to this one epilogue, which stores the registers and the flag
+  // record. One copy of that code means V8 gathers its type feedback the first time the block
+  // leaves by any path: a loop block that V8 optimized while it had only left by its budget
+  // (the machine's slices) would otherwise deoptimize at its first other exit and then run
+  // every later call through on-stack replacement from the interpreter, never re-optimized
+  // (measured: half the memory-copy kernel's speed through the Machine, bench/cpu.ts).
+  const epilogue = `if (rp===rp) c.rip=rp;\n${lazy ? FLUSH_LAZY : ''}${store}return ${selfLoop ? `nx<0?-1:k*${n}+nx` : 'nx'};`;
   const src = `"use strict";
 return function block(c, R, budget) {
-let a0=0,a1=0,b0=0,b1=0,r0=0,r1=0,t=0,u=0,ea=0,i=0,k=0,inHelper=false;
+let a0=0,a1=0,b0=0,b1=0,r0=0,r1=0,t=0,u=0,ea=0,i=0,k=0,inHelper=false,rp=NaN,nx=0;
 ${lazy ? 'let lzOp=0,lzR=0,lzRH=0,lzA=0,lzAH=0,lzB=0,lzBH=0,lzC=0;' : ''}
 ${g.memInline ? 'let rt=c.readTag,wt=c.writeTag,td=c.tlbDelta,dv=c.ramView,mp=0,mx=0,mh=0;' : ''}
 ${slots.length > 0 ? `let ${slots.map((j) => `pb${j}=NaN,ph${j}=0`).join(',')};` : ''}
 ${load}
 try {
+out: {
 ${selfLoop ? 'for (;;) {' : ''}
 ${body}
 ${selfLoop ? '}' : ''}
+}
+${epilogue}
 } catch (e) { if (!inHelper) { ${store}} ${lazy ? FLUSH_LAZY : ''}c.faultIndex = ${selfLoop ? `k*${n}+i` : 'i'}; throw e; }
 };`;
   return { src, selfLoop };
@@ -202,8 +212,18 @@ class Gen {
   /** Retired count after instruction k completes. */
   ret(k: number): string { return this.selfLoop ? `k*${this.ds.length}+${k}` : String(k); }
 
+  /**
+   * Leave the block through its one exit (genBlock's epilogue after the `out` label): continue
+   * at `rip` (null: a helper set c.rip already), with `count` instructions of this pass retired
+   * (-1: a soft exit). Only constants are set here, so a path V8 has not run yet carries no
+   * operation that needs type feedback (see genBlock).
+   */
+  exitTo(rip: number | null, count: number): string {
+    return `{ rp=${rip ?? 'NaN'}; nx=${count}; break out; }`;
+  }
+
   endAt(rip: number, count: number): void {
-    this.emit(`c.rip=${rip}; return ${this.ret(count)};`);
+    this.emit(this.exitTo(rip, count));
     this.ended = true;
   }
 
@@ -212,7 +232,7 @@ class Gen {
    * instruction's index and return -1 to the dispatcher (no throw; the instruction had no
    * effect: ld/st access memory before anything of the instruction is committed).
    */
-  softExit(): string { return `if (c.exitPending) { c.faultIndex=${this.ret(this.k)}; return -1; }`; }
+  softExit(): string { return `if (c.exitPending) { c.faultIndex=${this.ret(this.k)}; ${this.exitTo(null, -1)} }`; }
 
   /**
    * The block continues at this direct JMP/CALL's target (translate followed it inside the
@@ -228,7 +248,7 @@ class Gen {
    * left an APIC write pending; either ends the block, which resumes at its next instruction.
    */
   endBlockCheck(): void {
-    if (this.k < this.ds.length - 1) this.emit(`if (c.endBlock) { c.rip=${this.ds[this.k + 1]!.rip}; return ${this.ret(this.k + 1)}; }`);
+    if (this.k < this.ds.length - 1) this.emit(`if (c.endBlock) ${this.exitTo(this.ds[this.k + 1]!.rip, this.k + 1)}`);
   }
 
   // ------------------------------------------------------------------------- addressing
@@ -455,9 +475,9 @@ class Gen {
     this.unknownFlags();
     if (this.k === this.ds.length - 1) {
       // sys() sets c.rip when it transfers control; otherwise falls through.
-      this.emit(`if (t) return ${this.ret(this.k + 1)};`);
+      this.emit(`if (t) ${this.exitTo(null, this.k + 1)}`);
     } else {
-      this.emit(`if (t) return ${this.ret(this.k + 1)};`);
+      this.emit(`if (t) ${this.exitTo(null, this.k + 1)}`);
       this.endBlockCheck();
     }
   }
@@ -548,11 +568,11 @@ class Gen {
     if (this.selfLoop && target === this.ds[0]!.rip && this.k === n - 1) {
       // Every store and helper that can set c.endBlock is followed by its endBlockCheck, which
       // leaves the loop: the back edge checks only the budget.
-      this.emit(`if (${cond}) { if ((k+2)*${n} <= budget) { k++; continue; } c.rip=${target}; return (k+1)*${n}; }`);
-      this.emit(`c.rip=${d.next}; return (k+1)*${n};`);
+      this.emit(`if (${cond}) { if ((k+2)*${n} <= budget) { k++; continue; } ${this.exitTo(target, n)} }`);
+      this.emit(this.exitTo(d.next, n));
     } else {
-      this.emit(`if (${cond}) { c.rip=${target}; return ${this.ret(this.k + 1)}; }`);
-      this.emit(`c.rip=${d.next}; return ${this.ret(this.k + 1)};`);
+      this.emit(`if (${cond}) ${this.exitTo(target, this.k + 1)}`);
+      this.emit(this.exitTo(d.next, this.k + 1));
     }
     this.ended = true;
   }
@@ -751,7 +771,7 @@ class Gen {
       return;
     }
     this.target();
-    this.emit(`c.jumpTo(a0,a1); return ${this.ret(this.k + 1)};`);
+    this.emit(`c.jumpTo(a0,a1); ${this.exitTo(null, this.k + 1)}`);
     this.ended = true;
   }
 
@@ -772,7 +792,7 @@ class Gen {
     this.stackDown(8);
     this.emit(`c.wr64(ea,${nl},${nh},2);`);
     this.commitRsp();
-    this.emit(`c.jumpTo(a0,a1); return ${this.ret(this.k + 1)};`);
+    this.emit(`c.jumpTo(a0,a1); ${this.exitTo(null, this.k + 1)}`);
     this.ended = true;
   }
 
@@ -787,10 +807,10 @@ class Gen {
       // translate continued the block at the return address of a call earlier in the block
       // (a return-address prediction): go on when the popped address is that one.
       const lo = next.rip | 0, hi = Math.floor(next.rip / 4294967296) | 0;
-      this.emit(`if (a0!==${lo}||a1!==${hi}) { c.jumpTo(a0,a1); return ${this.ret(this.k + 1)}; }`);
+      this.emit(`if (a0!==${lo}||a1!==${hi}) { c.jumpTo(a0,a1); ${this.exitTo(null, this.k + 1)} }`);
       return;
     }
-    this.emit(`c.jumpTo(a0,a1); return ${this.ret(this.k + 1)};`);
+    this.emit(`c.jumpTo(a0,a1); ${this.exitTo(null, this.k + 1)}`);
     this.ended = true;
   }
 

@@ -33,6 +33,8 @@ const KEYWORDS = new Set(['return', 'function', 'let', 'try', 'catch', 'throw', 
 /** The generated function's name, parameters and locals (codegen.ts genBlock's template). */
 const LOCALS = new Set([
   'block', 'c', 'R', 'budget', 'a0', 'a1', 'b0', 'b1', 'r0', 'r1', 't', 'u', 'ea', 'i', 'k', 'e', 'D', 'inHelper',
+  // the block's one exit: the label, the next RIP and the instructions retired in this pass
+  'out', 'rp', 'nx',
   // the lazy flag record, the inlined TLB check, the guest registers held in locals (g0..g31)
   'lzOp', 'lzR', 'lzRH', 'lzA', 'lzAH', 'lzB', 'lzBH', 'lzC', 'rt', 'wt', 'td', 'dv', 'mp', 'mx', 'mh',
   ...Array.from({ length: 32 }, (_, r) => `g${r}`),
