@@ -46,9 +46,30 @@ export function useMachineApi(): StoreApi<MachineState> {
 }
 
 /**
+ * How often the panels that need not follow every batch refresh while the machine runs (4/s:
+ * still clearly live; the store takes a batch every 100 ms). Their last refresh after a stop
+ * shows the final state.
+ */
+export const LIVE_MS = 250;
+
+/**
+ * A throttled view that was due waits at most this long after its period for the next batch of
+ * frames (the client ingests them every 100 ms while running) before a timer refreshes it alone.
+ */
+export const TRAIL_MS = 120;
+
+/** Due within a tenth of the period: batches arrive about every 100 ms, not to the millisecond. */
+const isDue = (last: number, ms: number, now: number) => now - last >= ms * 0.9;
+
+/**
  * Like useMachine, but re-renders at most once per `ms` (for views that need not follow every
  * frame: charts, run-wide rates), except that a load re-renders at once. Pass a stable
  * (module-level) selector.
+ *
+ * A change that arrives when the view is due re-renders it in the same task as the store update,
+ * so every panel due at that batch renders in one React pass with the stats (one style, layout
+ * and paint for the page, not one per panel at its own timer). A trailing timer, a little past
+ * the next batch, shows the last change when no further batch comes (the run stopped).
  */
 export function useMachineThrottled<T>(selector: (s: MachineState) => T, ms: number): T {
   const api = useBoundStore();
@@ -59,27 +80,26 @@ export function useMachineThrottled<T>(selector: (s: MachineState) => T, ms: num
   useEffect(() => {
     let timer: ReturnType<typeof setTimeout> | null = null;
     const flush = () => {
+      if (timer !== null) clearTimeout(timer);
       timer = null;
       last.current = performance.now();
       setValue(() => selector(api.getState()));
     };
-    const schedule = () => {
-      if (timer !== null) return;
-      timer = setTimeout(flush, Math.max(0, last.current + ms - performance.now()));
+    const onChange = () => {
+      if (isDue(last.current, ms, performance.now())) flush();
+      else timer ??= setTimeout(flush, Math.max(0, last.current + ms + TRAIL_MS - performance.now()));
     };
     // A load (a new program or config) shows at once: no view may keep the old run's figures.
     let program = api.getState().program;
-    const onChange = (state: MachineState) => {
+    const unsubscribe = api.subscribe((state: MachineState) => {
       if (state.program !== program) {
         program = state.program;
-        if (timer !== null) clearTimeout(timer);
         flush();
         return;
       }
-      schedule();
-    };
-    const unsubscribe = api.subscribe(onChange);
-    schedule();
+      onChange();
+    });
+    onChange();
     return () => {
       unsubscribe();
       if (timer !== null) clearTimeout(timer);

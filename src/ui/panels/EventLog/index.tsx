@@ -9,7 +9,7 @@ import { EXIT_REASONS, type ExitEvent, type ExitReason } from '../../../core/eve
 import { exitsToChromeTrace, exitsToCsv } from '../../../core/exitExport';
 import { downloadText } from '../lib/exportImage';
 import type { MachineState } from '../../../store/machineStore';
-import { useMachine, useMachineThrottled, useSelectExit } from '../useMachine';
+import { LIVE_MS, useMachine, useMachineThrottled, useSelectExit } from '../useMachine';
 import { compact, hex, int } from '../lib/format';
 import { REASON_COLOR } from '../lib/stages';
 import { atBottom } from '../lib/virtual';
@@ -63,7 +63,7 @@ function Row({ e, top, selected, onClick }: { e: ExitEvent; top: number; selecte
 }
 
 /** While running, the log re-renders at most this often (a log growing by hundreds of rows per frame is unreadable anyway). */
-const RUNNING_MS = 250;
+const RUNNING_MS = LIVE_MS;
 const selectVersion = (s: MachineState) => s.exitLogVersion;
 const selectByReason = (s: MachineState) => s.counters?.exits.byReason;
 
@@ -79,7 +79,7 @@ export default function EventLog() {
   // `version` changes whenever the (in-place appended) log grew.
   const rows = useMemo(() => ({ v: version, idx: index.update(log, filter) }), [index, log, filter, version]);
   // Chips count every exit the machine took (the worker's counters), listed or not.
-  const byReason = useMachineThrottled(selectByReason, 250);
+  const byReason = useMachineThrottled(selectByReason, LIVE_MS);
   const count = rows.idx ? rows.idx.length : log.length;
   const at = (i: number): ExitEvent | undefined => log[rows.idx ? rows.idx[i] : i];
   const [follow, setFollow] = useState(true);

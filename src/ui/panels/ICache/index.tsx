@@ -8,7 +8,7 @@ import { memo, useEffect, useMemo, useState } from 'react';
 import type { ExitEvent } from '../../../core/events';
 import type { MachineState } from '../../../store/machineStore';
 import { selectLive } from '../../../store/selectors';
-import { useMachine, useMachineApi, useMachineShallow, useMachineThrottled } from '../useMachine';
+import { LIVE_MS, TRAIL_MS, useMachine, useMachineApi, useMachineShallow, useMachineThrottled } from '../useMachine';
 import { hex } from '../lib/format';
 import { useVirtualRows } from '../lib/useVirtualRows';
 import {
@@ -17,7 +17,7 @@ import {
 import '../panels.css';
 
 const ROW_H = 20;
-const REFRESH_MS = 100;
+const REFRESH_MS = LIVE_MS;
 const NO_BUCKETS: number[] = [];
 const selectBuckets = (s: MachineState) => s.view?.buckets ?? NO_BUCKETS;
 const selectIcacheCounters = (s: MachineState) => s.counters?.icache;
@@ -59,12 +59,17 @@ function useIcacheRows(): { rows: DisplayRow[]; maxAge: number } {
     };
     // At most one refresh per REFRESH_MS: at full speed a frame arrives every ~16 ms, and the
     // diff over several frames still shows every hit, insert and removal that remains visible.
+    // Due, it refreshes with the batch that brought the view (one render with the other panels,
+    // as useMachineThrottled does); the trailing timer shows the last view when no batch follows.
     const unsubscribe = api.subscribe((s) => {
       if (s.view === lastView) return;
       lastView = s.view;
       const wait = lastRefresh + REFRESH_MS - performance.now();
-      if (wait <= 0) refresh();
-      else pending ??= setTimeout(() => { pending = null; refresh(); }, wait);
+      if (wait <= REFRESH_MS * 0.1) {
+        if (pending !== null) clearTimeout(pending);
+        pending = null;
+        refresh();
+      } else pending ??= setTimeout(() => { pending = null; refresh(); }, wait + TRAIL_MS);
     });
     timer = setTimeout(refresh, 0);
     return () => {
@@ -101,7 +106,7 @@ export default function ICache() {
   const { rows, maxAge } = useIcacheRows();
   // Shallow: a new array with the same counts (every frame) does not re-render the heatmap.
   const buckets = useMachineShallow(selectBuckets);
-  const counters = useMachineThrottled(selectIcacheCounters, 200);
+  const counters = useMachineThrottled(selectIcacheCounters, LIVE_MS);
   const selected = useMachine((s) => s.selectedExit);
   const live = useMachine(selectLive);
   const [sort, setSort] = useState<SortKey>('bucket');

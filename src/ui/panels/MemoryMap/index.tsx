@@ -7,7 +7,7 @@
 import { useEffect, useMemo, useRef, useState, type MouseEvent } from 'react';
 import type { MachineState } from '../../../store/machineStore';
 import type { PageView } from '../../../worker/protocol';
-import { useMachine, useMachineApi, useMachineThrottled } from '../useMachine';
+import { LIVE_MS, useMachine, useMachineApi, useMachineThrottled } from '../useMachine';
 import { hex } from '../lib/format';
 import { walkTablePages } from '../WalkGrid/walkLayout';
 import { ROLES, ROLE_COLOR, layoutPages, pageAtSlot, pageOf, roleCounts, type PageLayout } from './memoryLayout';
@@ -97,7 +97,7 @@ function useFaultFlashes(): { gpa: number; seq: number }[] {
 }
 
 export default function MemoryMap() {
-  const pages = useMachineThrottled(selectPages, 100);
+  const pages = useMachineThrottled(selectPages, LIVE_MS);
   const selected = useMachine((s) => s.selectedExit);
   const vms = useMemo(() => [...new Set(pages.map((p) => p.vm))].sort((a, b) => a - b), [pages]);
   const [vmChoice, setVm] = useState(0);
