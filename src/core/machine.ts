@@ -623,25 +623,52 @@ export class Machine {
    * Go to exit `k` of the recorded run: the machine stands at that exit, before the VMM handles
    * it (exits handled = k); `k` = the number of exits recorded is the end. Returns exit k as the
    * VMM handles it (with its walk) when `withDetail`, else null; false when k is out of reach.
+   * A machine already at or before k, and not before the snapshot k would restore, runs on
+   * from where it stands (what restoring and re-running would do, minus the re-run).
    */
   seekExit(k: number, withDetail = false): ExitEvent | null | false {
     const tl = this.timeline;
     if (!tl || k < tl.info().first || k > tl.info().end) return false;
+    const detail = withDetail && k < tl.info().end ? this.exitDetailAt(k) : null;
+    if (detail === false) return false;
+    return this.replay(() => (this.goTo(k) ? detail : false));
+  }
+
+  /**
+   * Exit `k` as the VMM handles it, with its walk: goes to exit k (seekExit) and handles it, so
+   * the machine is left past k, at exit k + 1 (seekExit(k) puts it back). The Worker shows a past
+   * exit this way: the machine's view at k first, then this, and the re-run back to k waits for
+   * whatever comes next (a seek restores anyway). False when k is out of reach or the end.
+   */
+  exitDetailAt(k: number): ExitEvent | false {
+    const tl = this.timeline;
+    if (!tl || k < tl.info().first || k >= tl.info().end) return false;
     return this.replay(() => {
-      let detail: ExitEvent | null = null;
-      if (withDetail && k < tl.info().end) {
-        if (tl.restoreBefore(k) < 0) return false;
-        this.runTo({ stopBeforeExit: k });
-        this.recording = 'all';
-        this.onExit = (e) => { if (e.seq === k) detail = e; };
-        this.runTo({ stopBeforeExit: k + 1 });
-        this.onExit = null;
-        this.recording = 'none';
-      }
-      if (tl.restoreBefore(k) < 0) return false;
-      this.runTo({ stopBeforeExit: k });
+      if (!this.goTo(k)) return false;
+      let detail: ExitEvent | false = false;
+      this.recording = 'all';
+      this.onExit = (e) => { if (e.seq === k) detail = e; };
+      this.runTo({ stopBeforeExit: k + 1 });
       return detail;
     });
+  }
+
+  /**
+   * Inside replay: stand at exit `k` (pending). Runs on from here when that reaches k on the
+   * recorded path no later than restoring would (the machine is at or before k and not before
+   * the snapshot restoreBefore(k) would use; it always stands on the recorded run, since running
+   * from a past point drops the future); else restores that snapshot and re-runs. False when k is
+   * before the oldest snapshot.
+   */
+  private goTo(k: number): boolean {
+    const tl = this.timeline;
+    if (!tl) return false;
+    if (this.exitSeq === k && this.pendingEntry !== null) return true;
+    const from = tl.snapshotBefore(k);
+    const runOn = !this.stop && this.exitSeq <= k && from >= 0 && this.exitSeq >= from;
+    if (!runOn && tl.restoreBefore(k) < 0) return false;
+    this.runTo({ stopBeforeExit: k });
+    return true;
   }
 
   /**
@@ -682,7 +709,7 @@ export class Machine {
     this.onExitTransient = null;
     this.recording = 'none';
     this.breakpoints = new Set();
-    this.pendingEntry = null;
+    // A pending exit stays: a restore replaces it, and running on from it handles it first.
     try {
       return f();
     } finally {
@@ -781,9 +808,9 @@ export class Machine {
     return out;
   }
 
-  /** Exit and cache-hit counts per source line (lines that exited at least once). */
+  /** Exit and cache-hit counts per source line (lines that exited at least once): copies, they stay as of now. */
   lineStats(): LineStat[] {
-    return [...this.statsByLine.values()];
+    return Array.from(this.statsByLine.values(), (s) => ({ ...s }));
   }
 
   /**

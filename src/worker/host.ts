@@ -30,6 +30,11 @@ const STEP_EXIT_LIMIT = 50_000_000;
 /** Bins of the timeline's marks (one tick per bin). */
 const TIMELINE_BINS = 240;
 
+/** Commands that neither read nor run the machine: a machine gone past the exit shown may stay so. */
+const QUIET_COMMANDS: ReadonlySet<Command['type']> = new Set(['seekExit', 'selectExit', 'setSpeed', 'setBreakpoints', 'assemble', 'load', 'reset', 'setConfig']);
+
+type TimeTravelAt = Omit<Extract<WorkerEvent, { type: 'timeTravel' }>, 'type' | 'exit'>;
+
 export class MachineHost {
   private machine: Machine | null = null;
   private source = '';
@@ -59,6 +64,12 @@ export class MachineHost {
    * was (instructions retired and exits handled), to go back to it.
    */
   private present: { retired: number; exits: number } | null = null;
+  /**
+   * Time travel: the exit shown, when the machine went past it to report it (its walk and stages
+   * come from handling it). Put back at k before any command that reads or runs the machine;
+   * a seek needs nothing (it restores or runs on from where the machine stands).
+   */
+  private behind: number | null = null;
 
   constructor(private readonly post: (e: WorkerEvent) => void) {}
 
@@ -72,6 +83,7 @@ export class MachineHost {
   }
 
   private dispatch(cmd: Command): void {
+    if (!QUIET_COMMANDS.has(cmd.type)) this.settle();
     switch (cmd.type) {
       case 'assemble': {
         const r = assemble(cmd.source, { file: cmd.file, origin: PROGRAM_ORIGIN, predefined: PREDEFINED_SYMBOLS });
@@ -148,7 +160,7 @@ export class MachineHost {
         if (!m || m.retired === 0) return;
         this.present ??= { retired: m.retired, exits: m.exitsHandled };
         m.seekRetired(m.retired - 1);
-        this.postTimeTravel(null);
+        this.postTimeTravel(this.timeTravelAtHere(), null);
         return;
       }
       case 'backExit': {
@@ -163,25 +175,41 @@ export class MachineHost {
     }
   }
 
-  /** Show exit k (the recorded end: the present). */
+  /**
+   * Show exit k (the recorded end: the present). The machine goes to k (one restore and re-run at
+   * most, or on from where it stands), the counters and view are taken there, then it handles
+   * exit k for its walk and stages and stays past it (`behind`) until something else needs it.
+   */
   private seekExit(k: number): void {
     const m = this.machine;
     const tl = m?.getTimeline();
     if (!m || !tl) return;
     const info = tl.info();
     if (this.present !== null && k >= (this.present.exits)) {
+      this.behind = null;
       m.seekRetired(this.present.retired, this.present.exits);
       this.present = null;
-      this.postTimeTravel(null);
+      this.postTimeTravel(this.timeTravelAtHere(), null);
       return;
     }
     if (this.present === null && k >= m.exitsHandled) return; // already the present
     if (k < info.first) k = info.first;
     const here = { retired: m.retired, exits: m.exitsHandled };
-    const detail = m.seekExit(k, true);
-    if (detail === false) return;
+    if (m.seekExit(k) === false) return; // out of reach: nothing moved
+    this.behind = null;
     this.present ??= here;
-    this.postTimeTravel(detail);
+    const shown = this.timeTravelAtHere();
+    if (!shown) return;
+    const detail = k < info.end ? m.exitDetailAt(k) : null;
+    if (detail !== false && detail !== null) this.behind = k;
+    this.postTimeTravel(shown, detail === false ? null : detail);
+  }
+
+  /** Put the machine back at the exit shown if it went past it (see `behind`). */
+  private settle(): void {
+    const k = this.behind;
+    this.behind = null;
+    if (k !== null) this.machine?.seekExit(k);
   }
 
   /** A command that moves forward from a past point drops the recorded future after it. */
@@ -211,12 +239,18 @@ export class MachineHost {
     };
   }
 
-  private postTimeTravel(exit: ExitEvent | null): void {
+  /** What a 'timeTravel' event shows of the machine as it stands now. */
+  private timeTravelAtHere(): TimeTravelAt | null {
     const m = this.machine;
     const timeline = this.timelineView();
-    if (!m || !timeline) return;
+    if (!m || !timeline) return null;
+    return { counters: m.counters(), view: machineView(m), stop: m.stopInfo(), timeline };
+  }
+
+  private postTimeTravel(at: TimeTravelAt | null, exit: ExitEvent | null): void {
+    if (!at) return;
     this.newest.clear();
-    this.post({ type: 'timeTravel', counters: m.counters(), view: machineView(m), stop: m.stopInfo(), timeline, exit });
+    this.post({ type: 'timeTravel', ...at, exit });
   }
 
   private applyRunConfig(c: Partial<RunConfig>): void {
@@ -242,6 +276,7 @@ export class MachineHost {
     }
     this.machine = built.machine;
     this.present = null;
+    this.behind = null;
     this.machine.attachTimeline();
     this.machine.onExitTransient = (e) => this.collect(e);
     this.machine.setBreakpointLines(this.breakpointLines);

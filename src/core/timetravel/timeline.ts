@@ -111,8 +111,7 @@ export class ExitTimeline {
    * exit, or -1 when `k` is older than the oldest snapshot kept.
    */
   restoreBefore(k: number): number {
-    let i = this.snaps.length - 1;
-    while (i >= 0 && this.snaps[i].exit > k) i--;
+    const i = this.indexBefore(k);
     if (i < 0) return -1;
     const s = this.snaps[i];
     this.restoredSinceSnapshot = true;
@@ -120,6 +119,18 @@ export class ExitTimeline {
     restoreState(s.state);
     this.host.resync(changed);
     return s.exit;
+  }
+
+  /** The exit of the newest snapshot at or before exit `k` (what restoreBefore(k) goes to), or -1. */
+  snapshotBefore(k: number): number {
+    const i = this.indexBefore(k);
+    return i < 0 ? -1 : this.snaps[i].exit;
+  }
+
+  private indexBefore(k: number): number {
+    let i = this.snaps.length - 1;
+    while (i >= 0 && this.snaps[i].exit > k) i--;
+    return i;
   }
 
   /** The future after exit `k` is gone (the run goes on from there): drop what was recorded after it. */

@@ -30,6 +30,32 @@ export function runCollecting(m: Machine): string[] {
 }
 
 /**
+ * At exit k (after a seek): exit k's detail (handled, so the machine is past k) is the recorded
+ * exit and seeking k again stands where it stood; a seek to a later exit that runs on from
+ * here stands where restoring a snapshot and re-running stands. Leaves the machine at exit k.
+ */
+function checkRunOn(m: Machine, exits: readonly string[], k: number): string[] {
+  const problems: string[] = [];
+  const atK = fingerprint(m);
+  const detail = m.exitDetailAt(k);
+  if (detail === false) return [`no detail of exit ${k}`];
+  if (exitKey(detail) !== exits[k]) problems.push(`the detail of exit ${k} differs:\n  ${exits[k]}\n  ${exitKey(detail)}`);
+  if (m.counters().exits.total !== k + 1) problems.push(`after the detail of exit ${k}: ${m.counters().exits.total} exits handled`);
+  for (const j of [...new Set([k + 1, k + 5, k + 1500].map((x) => Math.min(exits.length - 1, x)))]) {
+    if (j <= k) continue;
+    m.seekExit(j); // runs on from here
+    const on = fingerprint(m);
+    m.exitDetailAt(j); // past j, so the next seek to j restores a snapshot
+    m.seekExit(j);
+    if (fingerprint(m) !== on) problems.push(`exit ${j} reached by running on from exit ${k} differs from exit ${j} restored`);
+    m.seekExit(k);
+  }
+  m.seekExit(k);
+  if (fingerprint(m) !== atK) problems.push(`exit ${k} again after its detail differs`);
+  return problems;
+}
+
+/**
  * Record a whole run, then go back to a few exits and instructions and run forward again:
  * the exits after the point and the final state must be the original ones. Returns the problems.
  */
@@ -44,6 +70,7 @@ export function checkDeterminism(m: Machine, opts: { exits?: readonly number[]; 
   for (const k of ks) {
     if (m.seekExit(k) === false) { problems.push(`cannot go to exit ${k}`); continue; }
     if (m.counters().exits.total !== k) problems.push(`at exit ${k}: ${m.counters().exits.total} exits handled`);
+    problems.push(...checkRunOn(m, exits, k));
     const again = runCollecting(m);
     if (again.length !== n - k) problems.push(`from exit ${k}: ${again.length} exits, expected ${n - k}`);
     const first = again.findIndex((e, i) => e !== exits[k + i]);

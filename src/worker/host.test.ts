@@ -1,0 +1,81 @@
+/**
+ * The Worker's time travel with the real host and machine: a seek reports the machine at exit k
+ * with exit k's detail (the host handles exit k for it and goes back only when something needs
+ * the machine), and every command after a seek sees the machine at k.
+ */
+import { describe, expect, it } from 'vitest';
+import { MachineHost } from './host';
+import type { Counters, WorkerEvent } from './protocol';
+
+const LOOP = '_start:\n  mov rbx, LAPIC_BASE\n  mov ecx, 30\n.l:\n  mov eax, [rbx + LAPIC_ID]\n  mov dword [rbx + LAPIC_TPR], 0x10\n  dec ecx\n  jnz .l\n  hlt\n';
+
+type TimeTravel = Extract<WorkerEvent, { type: 'timeTravel' }>;
+
+function host() {
+  const events: WorkerEvent[] = [];
+  const h = new MachineHost((e) => events.push(e));
+  const last = <T extends WorkerEvent['type']>(type: T) => {
+    const e = [...events].reverse().find((x) => x.type === type);
+    if (!e) throw new Error(`no '${type}' event`);
+    return e as Extract<WorkerEvent, { type: T }>;
+  };
+  h.handle({ type: 'load', source: LOOP, file: 'loop.s', config: { strategy: 'icache', preset: 'nehalem-2014', icacheSize: 1024, maxInsns: 1_000_000 } });
+  // Step exit by exit to the end (every exit of the loop, then the HLT).
+  for (let i = 0; i < 100 && !last('frame').stop; i++) h.handle({ type: 'stepExit' });
+  return { h, events, last };
+}
+
+const figures = (c: Counters) => ({ retired: c.retired, exits: c.exits.total, cycles: c.cycles.total });
+
+describe('MachineHost time travel', () => {
+  it('a seek shows the machine at exit k with exit k itself; back one exit, back one instruction and the present follow from there', () => {
+    const { h, last } = host();
+    const end = last('frame');
+    expect(end.stop?.reason).toBe('halted');
+    const n = end.counters.exits.total;
+    expect(n).toBe(61); // 30 iterations of 2, and the HLT
+
+    h.handle({ type: 'seekExit', exit: 41 });
+    const at41 = last('timeTravel');
+    expect(at41.counters.exits.total).toBe(41);
+    expect(at41.timeline.at).toBe(41);
+    expect(at41.exit?.seq).toBe(41);
+    expect(at41.exit?.rip).toBe(parseInt(at41.view.vcpus[0].regs.rip, 16));
+
+    // Forward in the same interval (the machine runs on) and back again give the same figures.
+    h.handle({ type: 'seekExit', exit: 45 });
+    expect(last('timeTravel').counters.exits.total).toBe(45);
+    h.handle({ type: 'seekExit', exit: 41 });
+    expect(figures(last('timeTravel').counters)).toEqual(figures(at41.counters));
+    expect(last('timeTravel').view).toEqual(at41.view);
+
+    // Back one exit from 41 is 40, not 41 (the host handled exit 41 to show it).
+    h.handle({ type: 'backExit' });
+    const at40: TimeTravel = last('timeTravel');
+    expect(at40.counters.exits.total).toBe(40);
+    expect(at40.exit?.seq).toBe(40);
+    h.handle({ type: 'stepBack' });
+    expect(last('timeTravel').counters.retired).toBe(at40.counters.retired - 1);
+
+    // The present again: the run's end.
+    h.handle({ type: 'seekExit', exit: n });
+    expect(figures(last('timeTravel').counters)).toEqual(figures(end.counters));
+    expect(last('timeTravel').timeline.at).toBeNull();
+  });
+
+  it('pausing or stepping after a seek starts from exit k, and running on from k ends where the run ended', () => {
+    const { h, events, last } = host();
+    const end = last('frame');
+    h.handle({ type: 'seekExit', exit: 20 });
+    const at20 = last('timeTravel');
+    h.handle({ type: 'pause' });
+    expect(figures(last('frame').counters)).toEqual(figures(at20.counters));
+    h.handle({ type: 'stepExit' });
+    expect(last('futureDropped').at).toBe(20);
+    expect(last('frame').counters.exits.total).toBe(21);
+    expect(last('frame').exits.map((e) => e.seq)).toEqual([20]);
+    for (let i = 0; i < 100 && !last('frame').stop; i++) h.handle({ type: 'stepExit' });
+    expect(figures(last('frame').counters)).toEqual(figures(end.counters));
+    expect(events.some((e) => e.type === 'error')).toBe(false);
+  });
+});
