@@ -1,8 +1,10 @@
 /** The counters of one side: retired instructions, exits, cache hit rate, why the run stopped. */
-import { useMachineStore } from '../store/machineStore';
+import { useMachineStore, type MachineState } from '../store/machineStore';
+import { LIVE_MS, useMachineThrottled } from './panels/useMachine';
 import { exitShare, hitRate as hitRateOf, runCyclesPerExit } from './panels/lib/runFigures';
 
 const fmt = new Intl.NumberFormat('en-US');
+const selectCounters = (s: MachineState) => s.counters;
 
 function statusOf(running: boolean, loaded: boolean, stopReason: string | null, workerStatus: string, asmErrors: boolean): string {
   if (workerStatus === 'crashed' || workerStatus === 'unresponsive') return workerStatus;
@@ -14,15 +16,21 @@ function statusOf(running: boolean, loaded: boolean, stopReason: string | null, 
 }
 
 export function StatsStrip({ suffix = '', compact = false }: { suffix?: string; compact?: boolean }) {
-  const retired = useMachineStore((s) => s.counters?.retired ?? 0);
-  const exits = useMachineStore((s) => s.counters?.exits.total ?? 0);
-  const lookups = useMachineStore((s) => s.counters?.icache.lookups ?? 0);
-  const hits = useMachineStore((s) => s.counters?.icache.hits ?? 0);
-  const rate = useMachineStore((s) => (s.counters ? hitRateOf(s.counters) : null));
-  const cycles = useMachineStore((s) => s.counters?.cycles.total ?? 0);
-  const perExit = useMachineStore((s) => (s.counters ? runCyclesPerExit(s.counters) : null));
-  const share = useMachineStore((s) => (s.counters ? exitShare(s.counters) : null));
   const running = useMachineStore((s) => s.running);
+  // While running, the counters show at the panels' pace (LIVE_MS, in the same React pass as
+  // them: a batch that renders nothing else renders nothing); stopped, paused, seeking or
+  // loading, they follow the store at once, in the same render as the state beside them.
+  const live = useMachineThrottled(selectCounters, LIVE_MS);
+  const still = useMachineStore((s) => (s.running ? null : s.counters));
+  const counters = running ? live : still;
+  const retired = counters?.retired ?? 0;
+  const exits = counters?.exits.total ?? 0;
+  const lookups = counters?.icache.lookups ?? 0;
+  const hits = counters?.icache.hits ?? 0;
+  const rate = counters ? hitRateOf(counters) : null;
+  const cycles = counters?.cycles.total ?? 0;
+  const perExit = counters ? runCyclesPerExit(counters) : null;
+  const share = counters ? exitShare(counters) : null;
   const loaded = useMachineStore((s) => s.loaded);
   const stopReason = useMachineStore((s) => s.stop?.reason ?? null);
   const stopMessage = useMachineStore((s) => s.stop?.message ?? '');
