@@ -220,7 +220,7 @@ function loopExitLines(source: string): number[] {
  * One seek: ms from the input event until the panels are painted with exit k. The panels that
  * must show k: the exit counter, the pipeline's exit, the registers (their retired count is the
  * counter strip's), the editor's RIP glyph on exit k's line, and the event log scrolled to the
- * row at or before k. `painted` is taken in a task posted from the first animation frame after
+ * row at or before k (its first row when k is older). `painted` is taken in a task posted from the first animation frame after
  * which all of them hold: it runs right after that frame's paint (what "until painted" means in
  * the usual rAF + MessageChannel probe). `twoFrames` is the measure this bench took before: the
  * text panels showing k, then two animation frames (a whole vsync past the frame that paints);
@@ -256,7 +256,10 @@ const SEEK_PROBE = `(k, line) => new Promise((resolve) => {
     const group = rows[0]?.closest('[role="rowgroup"]');
     if (!group) return true;
     const c = group.getBoundingClientRect();
-    const seqs = rows.filter((r) => { const b = r.getBoundingClientRect(); return b.bottom > c.top + 1 && b.top < c.bottom - 1; }).map((r) => Number(r.dataset.seq));
+    const inView = rows.filter((r) => { const b = r.getBoundingClientRect(); return b.bottom > c.top + 1 && b.top < c.bottom - 1; });
+    const seqs = inView.map((r) => Number(r.dataset.seq));
+    // k before the oldest row listed: the log shows its first row (the row at top 0).
+    if (seqs.every((s) => s > k)) return inView.some((r) => r.style.top === '0px');
     return seqs.some((s) => s <= k) && (seqs.some((s) => s >= k) || !rows.some((r) => Number(r.dataset.seq) > k));
   };
   const t0 = performance.now();
