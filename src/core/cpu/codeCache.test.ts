@@ -32,6 +32,27 @@ describe('code pages written by the guest', () => {
     expect(codeCache.translated).toBeLessThanOrEqual(4);
   });
 
+  it('a page written before it held code is protected once it does: a later patch of that code runs', () => {
+    // The first store caches the data page's write right in the TLB; the call then translates
+    // code there, which must turn that right into a reporting one (or the patch would be lost).
+    const { r, vcpu, codeCache } = run(`
+      mov byte [rel scratch], 1
+      call f
+      mov ebx, eax
+      mov dword [rel f + 1], 7
+      call f
+      hlt
+      align 4096
+    f:
+      mov eax, 5
+      ret
+    scratch: db 0`);
+    expect(r.exit.reason).toBe('hlt');
+    expect(vcpu.getGpr(3)).toBe(5n);
+    expect(vcpu.getGpr(0)).toBe(7n);
+    expect(codeCache.invalidated).toBe(1);
+  });
+
   it('a loop that patches its own immediate: one retranslation per patch, a bounded cache', () => {
     const { r, vcpu, codeCache } = run(`
       mov ecx, 500

@@ -1,9 +1,9 @@
 /**
  * Translated code, shared by a VM's vCPUs and tracked per guest-physical page by the VM's page
  * tracker (mem/pageTracker.ts, QEMU's tb-maint.c; shared with the VMM's instruction cache). A
- * page that holds code has the tracker's code bit: vCPUs never cache a write permission for it
+ * page that holds code has the tracker's code bit: vCPUs cache no plain write permission for it
  * in their TLB (v86's "page has code" bit), so ordinary stores pay nothing and a store to a
- * code page takes the slow path, which reports the written bytes to the tracker (`write`);
+ * code page leaves the inlined fast path and reports the written bytes to the tracker (`write`);
  * only blocks whose bytes overlap them are invalidated, so data beside code stays cheap.
  *
  * Dropping a block runs in one fixed order: mark invalid, remove from the entry map, unlink its

@@ -339,7 +339,7 @@ class Gen {
    * check let through, its linear base `pbN` and host base `phN` (a one-entry TLB per access,
    * like a JIT that hoists a loop's translation): the next iteration on that page needs one
    * subtraction and compare. Only a fast-path hit fills it, so it never holds an MMIO page, a
-   * page with code (its writes stay slow: the TLB never caches W for it) or a fault.
+   * page with code (its writes leave the fast path: the TLB caches no plain W for it) or a fault.
    */
   inlineAccess(tags: 'rt' | 'wt', size: number, fast: string, slow: string): string {
     const within = size === 1 ? '' : `&&(ea&4095)<=${4096 - size}`;

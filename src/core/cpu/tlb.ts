@@ -20,7 +20,9 @@ export const TLB_MASK = TLB_SIZE - 1;
  * accesses (CPL 3) over the same entries, and switches between them when the CPL changes, so
  * SYSCALL/SYSRET and interrupts flush nothing. A slot holds the page number when the access
  * kind is allowed, NaN otherwise. `mmioRead`/`mmioWrite`: the entry is an MMIO page (EPT
- * misconfiguration): every access exits, but without a new walk. The jump caches (rip ->
+ * misconfiguration): every access exits, but without a new walk. `codeWrite`: writes are
+ * allowed but the page holds translated code (QEMU's TLB_NOTDIRTY, v86's "page has code"): a
+ * store reports its bytes to the page tracker, without a new walk. The jump caches (rip ->
  * block) are per privilege too: a block found there was fetched with this privilege's rights.
  */
 interface PrivTlb {
@@ -29,6 +31,7 @@ interface PrivTlb {
   fetch: Float64Array;
   mmioRead: Float64Array;
   mmioWrite: Float64Array;
+  codeWrite: Float64Array;
   /** rip -> block of up to 64 instructions. */
   jumpCache: Map<number, Block>;
   /** rip -> one-instruction block (single-stepping). */
@@ -36,10 +39,10 @@ interface PrivTlb {
 }
 function newPrivTlb(): PrivTlb {
   const a = (): Float64Array => new Float64Array(TLB_SIZE).fill(NaN);
-  return { read: a(), write: a(), fetch: a(), mmioRead: a(), mmioWrite: a(), jumpCache: new Map(), jumpCacheSingle: new Map() };
+  return { read: a(), write: a(), fetch: a(), mmioRead: a(), mmioWrite: a(), codeWrite: a(), jumpCache: new Map(), jumpCacheSingle: new Map() };
 }
 function clearPrivEntry(t: PrivTlb, i: number): void {
-  t.read[i] = NaN; t.write[i] = NaN; t.fetch[i] = NaN; t.mmioRead[i] = NaN; t.mmioWrite[i] = NaN;
+  t.read[i] = NaN; t.write[i] = NaN; t.fetch[i] = NaN; t.mmioRead[i] = NaN; t.mmioWrite[i] = NaN; t.codeWrite[i] = NaN;
 }
 
 export abstract class VcpuTlb extends VcpuState implements CodeCacheListener {
@@ -120,13 +123,30 @@ export abstract class VcpuTlb extends VcpuState implements CodeCacheListener {
       if (t.jumpCacheSingle.get(b.rip) === b) t.jumpCacheSingle.delete(b.rip);
     }
   }
-  /** CodeCacheListener: a page became a code page; stop caching writes to it. */
+  /**
+   * CodeCacheListener: a page became a code page; its cached write rights become code-write
+   * rights (stores leave the inlined fast path and report their bytes, still without a walk).
+   */
   codePageAdded(hpaPage: number): void {
     const base = hpaPage * 4096;
-    const ws = this.tlbSup.write, wu = this.tlbUser.write;
-    for (let i = 0; i < TLB_SIZE; i++) {
-      if ((ws[i] === ws[i] || wu[i] === wu[i]) && this.tlbPn[i]! * 4096 + this.tlbDelta[i]! === base) { ws[i] = NaN; wu[i] = NaN; }
+    for (const t of [this.tlbSup, this.tlbUser]) {
+      const w = t.write;
+      for (let i = 0; i < TLB_SIZE; i++) {
+        if (w[i] === w[i] && this.tlbPn[i]! * 4096 + this.tlbDelta[i]! === base) { t.codeWrite[i] = w[i]!; w[i] = NaN; }
+      }
     }
+  }
+
+  /**
+   * A store to host page `hpaPage` (which had code when its rights were cached) writes bytes
+   * [off, off + len): the tracker invalidates the blocks they overlap, and a block that wrote
+   * itself ends after this instruction. Returns whether the page still holds code.
+   */
+  private reportCodeWrite(hpaPage: number, off: number, len: number): boolean {
+    const pn = hpaPage / 4096;
+    if (!this.codeCache.hasCode(pn)) return false;
+    if (this.codeCache.write(pn, off, Math.min(len, 4096 - off)) > 0) this.endBlock = true;
+    return this.codeCache.hasCode(pn);
   }
 
   private syncCtx(): PagingContext {
@@ -142,7 +162,8 @@ export abstract class VcpuTlb extends VcpuState implements CodeCacheListener {
    * an implicit stack access, SDM Vol. 3A §6.15 "Interrupt 12"), #PF; exits on EPT violations.
    * A write to a code page reports the bytes [la, la + len) (up to the page end; by default
    * the rest of the page) to the page tracker, which invalidates the blocks they overlap (SMC);
-   * the write permission is cached only once the page holds no code.
+   * until the page holds no code, its write permission is cached as a code-write right
+   * (`codeWrite`: the next store reports its bytes without a walk), then as a plain one.
    */
   xlate(la: number, access: AccessKind, ss = 0, len = 4096): number {
     if (!(la >= -CANON && la < CANON)) this.raise(ss !== 0 ? SS : GP, 0);
@@ -152,6 +173,11 @@ export abstract class VcpuTlb extends VcpuState implements CodeCacheListener {
     const set = cpl === 3 ? this.tlbUser : this.tlbSup;
     const tag = access === 'read' ? set.read : access === 'write' ? set.write : set.fetch;
     if (tag[i] === pn) return this.tlbDelta[i]! + la;
+    if (access === 'write' && set.codeWrite[i] === pn) {
+      const hpaPage = this.tlbDelta[i]! + pn * 4096;
+      if (!this.reportCodeWrite(hpaPage, off, len)) { set.codeWrite[i] = NaN; set.write[i] = pn; }
+      return hpaPage + off;
+    }
     if (access !== 'fetch' && (access === 'read' ? set.mmioRead : set.mmioWrite)[i] === pn) {
       this.mmioGpa = this.tlbDelta[i]! + la;
       return -1;
@@ -182,11 +208,7 @@ export abstract class VcpuTlb extends VcpuState implements CodeCacheListener {
       return this.exitMem(f.kind, la, f.gpa, f.access, f.row !== 0);
     }
     const hpaPage = out.hpa - off;
-    let codePage = false;
-    if (access === 'write' && this.codeCache.hasCode(hpaPage / 4096)) {
-      if (this.codeCache.write(hpaPage / 4096, off, Math.min(len, 4096 - off)) > 0) this.endBlock = true;
-      codePage = this.codeCache.hasCode(hpaPage / 4096);
-    }
+    const codePage = access === 'write' && this.reportCodeWrite(hpaPage, off, len);
     if (this.tlbPn[i] !== pn || this.tlbDelta[i] !== hpaPage - pn * 4096) {
       this.tlbPn[i] = pn; clearPrivEntry(this.tlbSup, i); clearPrivEntry(this.tlbUser, i);
     }
@@ -197,7 +219,8 @@ export abstract class VcpuTlb extends VcpuState implements CodeCacheListener {
       set.read[i] = pn;
       if (access === 'write') {
         this.ram.noteWrite(out.hpa); // before the first store: time travel saves written pages
-        if (!codePage) set.write[i] = pn; // a page with code keeps taking the slow path
+        // A page with code keeps its stores off the inlined fast path (they report their bytes).
+        if (codePage) set.codeWrite[i] = pn; else set.write[i] = pn;
       }
     }
     return out.hpa;

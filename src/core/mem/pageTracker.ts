@@ -4,8 +4,8 @@
  * both caches that read guest memory:
  *
  * - code: the vCPU's translated blocks with bytes on the page (cpu/codeCache.ts). Protection
- *   is the TLB's code bit (v86's "page has code"): while a page has code, no vCPU caches a write
- *   permission for it, so every store to it takes the slow path, which reports the write here.
+ *   is the TLB's code bit (v86's "page has code"): while a page has code, no vCPU caches a plain
+ *   write permission for it, so every store to it leaves the fast path and reports the write here.
  * - entries: the VMM's instruction-cache entries (vmm/icache.ts) that depend on the page: their
  *   instruction bytes, or a guest page-table page walked to translate RIP. Protection is the
  *   EPT: W is cleared in the page's leaf, so a guest store to it exits.
@@ -53,6 +53,33 @@ export interface WriteProtectPort {
 
 export const PAGE_BYTES = 4096;
 
+/**
+ * The blocks with bytes on one page, and the extent [lo, hi) (host-physical) that holds all
+ * their bytes there: a write outside it overlaps no block (QEMU keeps a bitmap of a page's code
+ * bytes for the same test), so data beside code is checked with two compares. The extent only
+ * grows while blocks come; when one goes it is recomputed at the next write (`stale`).
+ */
+class CodeRecord {
+  readonly blocks = new Set<TrackedCode>();
+  lo = Infinity;
+  hi = -Infinity;
+  stale = false;
+
+  widen(b: TrackedCode, pageLo: number): void {
+    const r = b.ranges, pageHi = pageLo + PAGE_BYTES;
+    for (let k = 0; k < r.length; k += 2) {
+      const lo = Math.max(r[k]!, pageLo), hi = Math.min(r[k + 1]!, pageHi);
+      if (lo < hi) { if (lo < this.lo) this.lo = lo; if (hi > this.hi) this.hi = hi; }
+    }
+  }
+
+  /** Recompute the extent from the blocks left. */
+  refresh(pageLo: number): void {
+    this.lo = Infinity; this.hi = -Infinity; this.stale = false;
+    for (const b of this.blocks) this.widen(b, pageLo);
+  }
+}
+
 class EntryRecord {
   readonly entries = new Set<TrackedEntry>();
   /** The tracker cleared W in the EPT for this page (and so must restore it). */
@@ -65,7 +92,7 @@ export class PageTracker<C extends TrackedCode = TrackedCode, E extends TrackedE
    * across a restore and drops the blocks of the pages the restore changed): apart from the
    * entries, which are machine state restored with the instruction cache and the EPT.
    */
-  private readonly codeByPage = new Map<number, Set<TrackedCode>>();
+  private readonly codeByPage = new Map<number, CodeRecord>();
   private readonly entriesByPage = new Map<number, EntryRecord>();
   private codeOwner: DependentOwner<C> | null = null;
   private entryOwner: DependentOwner<E> | null = null;
@@ -98,7 +125,7 @@ export class PageTracker<C extends TrackedCode = TrackedCode, E extends TrackedE
   }
 
   /** Number of blocks and of entries depending on page `pn` (tests, UI). */
-  codeOn(pn: number): number { return this.codeByPage.get(pn)?.size ?? 0; }
+  codeOn(pn: number): number { return this.codeByPage.get(pn)?.blocks.size ?? 0; }
   entriesOn(pn: number): number { return this.entriesByPage.get(pn)?.entries.size ?? 0; }
   /** The entries depending on page `pn`, in the order they were tracked (a copy: the slow path of a fault). */
   entriesOnPage(pn: number): E[] {
@@ -117,23 +144,24 @@ export class PageTracker<C extends TrackedCode = TrackedCode, E extends TrackedE
   /** A block was translated: add it to its pages; the first block on a page sets its code bit. */
   trackCode(b: C): void {
     for (const pn of b.pages) {
-      let set = this.codeByPage.get(pn);
-      if (set === undefined) {
-        set = new Set();
-        this.codeByPage.set(pn, set);
+      let rec = this.codeByPage.get(pn);
+      if (rec === undefined) {
+        rec = new CodeRecord();
+        this.codeByPage.set(pn, rec);
         for (const l of this.codeListeners) l(pn);
       }
-      set.add(b);
+      rec.blocks.add(b);
+      rec.widen(b, pn * PAGE_BYTES);
     }
   }
 
   /** A block left its cache (invalidated, replaced, flushed): take it off its pages. */
   untrackCode(b: C): void {
     for (const pn of b.pages) {
-      const set = this.codeByPage.get(pn);
-      if (set === undefined) continue;
-      set.delete(b);
-      if (set.size === 0) this.codeByPage.delete(pn);
+      const rec = this.codeByPage.get(pn);
+      if (rec === undefined) continue;
+      if (rec.blocks.delete(b)) rec.stale = true;
+      if (rec.blocks.size === 0) this.codeByPage.delete(pn);
     }
   }
 
@@ -192,11 +220,12 @@ export class PageTracker<C extends TrackedCode = TrackedCode, E extends TrackedE
     this.lastUnprotected = 0;
     // Snapshots first: each invalidation edits the very sets we would iterate.
     const code = this.codeByPage.get(pn);
-    if (code !== undefined && this.codeOwner !== null) {
+    const lo = pn * PAGE_BYTES + off, hi = lo + len;
+    if (code !== undefined && code.stale) code.refresh(pn * PAGE_BYTES);
+    if (code !== undefined && this.codeOwner !== null && code.lo < hi && lo < code.hi) {
       const list = this.scratchCode;
-      list.length = 0;
-      const lo = pn * PAGE_BYTES + off, hi = lo + len;
-      for (const b of code) {
+      if (list.length !== 0) list.length = 0; // left over only if an invalidation threw
+      for (const b of code.blocks) {
         const r = b.ranges;
         for (let k = 0; k < r.length; k += 2) {
           if (r[k]! < hi && lo < r[k + 1]!) { list.push(b as C); break; }
