@@ -94,9 +94,19 @@ test('with icache the exits come with a hit rate above 0 and live charts', async
   expect(pngBytes.length).toBeGreaterThan(2000);
   await png.saveAs(`${ART}/panels-chart-cycles-export.png`);
   // Clicking an exit in the log selects it for the pipeline panel.
-  const row = page.getByTestId('event-log').getByTestId('exit-row').nth(3);
-  const seq = (await row.getAttribute('data-seq')) ?? '';
-  await row.click();
+  // A row in the log's view: the list is virtual and keyed by slot, so clicking a row of its
+  // overscan would scroll first and the slot would then show another exit.
+  const log = page.getByTestId('event-log');
+  const inView = await log.getByTestId('exit-row').evaluateAll((rows) => rows
+    .filter((r) => {
+      const b = r.getBoundingClientRect();
+      const c = (r.closest('[role="rowgroup"]') as HTMLElement).getBoundingClientRect();
+      return b.top >= c.top && b.bottom <= c.bottom;
+    })
+    .map((r) => (r as HTMLElement).dataset.seq ?? ''));
+  expect(inView.length).toBeGreaterThan(0);
+  const seq = inView[Math.floor(inView.length / 2)];
+  await log.locator(`[data-testid="exit-row"][data-seq="${seq}"]`).click();
   await expect(page.getByTestId('event-log').locator('[data-testid="exit-row"][aria-selected="true"]')).toHaveAttribute('data-seq', seq);
   await expect(page.getByTestId('exit-pipeline')).toContainText(`exit #${seq}`);
   await page.getByTestId('btn-theme').click();
