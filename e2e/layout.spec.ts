@@ -71,6 +71,9 @@ test('the Exit preset shows every stage of an exit and its whole 24-reference wa
   await page.getByTestId('btn-step-exit').click();
   await expect(page.getByTestId('walk-grid').getByTestId('walk-ref')).toHaveCount(24, { timeout: 15_000 });
   await expectOpen(page, ['pipeline', 'walk', 'log'], ['icache', 'memory', 'charts', 'bench-table', 'console']);
+  // One exit is "1 exit", in the timeline and in the log.
+  await expect(page.getByTestId('timeline-where')).toHaveText('1 exit');
+  await expect(page.getByTestId('event-log')).toContainText(/\b1 exit(?!s)/);
   const stages = page.getByTestId('exit-pipeline').locator('[data-stage]');
   expect(await stages.count()).toBeGreaterThanOrEqual(6);
   for (const stage of await stages.all()) await expectWithin(stage, paneBody(page, 'pipeline'), `stage ${await stage.getAttribute('data-stage')}`);

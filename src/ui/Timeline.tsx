@@ -82,13 +82,13 @@ export function Timeline() {
           step={1}
           value={value}
           aria-valuenow={value}
-          aria-valuetext={value >= end ? `the present: ${fmt.format(end)} exits` : `exit ${fmt.format(value)} of ${fmt.format(end)}`}
+          aria-valuetext={value >= end ? `the present: ${fmt.format(end)} ${end === 1 ? 'exit' : 'exits'}` : `exit ${fmt.format(value)} of ${fmt.format(end)}`}
           disabled={!booted || end === 0}
           onChange={(e) => seek(Number(e.currentTarget.value))}
         />
       </div>
       <span className="tl-where" data-testid="timeline-where">
-        {past ? <>exit <b>{fmt.format(value)}</b> of {fmt.format(end)}</> : <>{fmt.format(end)} exits</>}
+        {past ? <>exit <b>{fmt.format(value)}</b> of {fmt.format(end)}</> : <>{fmt.format(end)} {end === 1 ? 'exit' : 'exits'}</>}
       </span>
       <span className="tl-reach" title={`Snapshots and the exit log take ${mb(t.bytes)} MB of a ${mb(t.budget)} MB budget; past it, older snapshots thin out and then the oldest go.`}>
         {t.first > 0 ? <>reaches back to exit {fmt.format(t.first)}</> : 'reaches back to the start'} · {mb(t.bytes)} of {mb(t.budget)} MB

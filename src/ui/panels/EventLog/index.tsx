@@ -143,7 +143,7 @@ export default function EventLog() {
   return (
     <section tabIndex={0} className="xs-panel xs-eventlog" data-testid="event-log" aria-label="Exit log">
       <div className="xs-toolbar">
-        <span><b>{int(log.length)}</b> exits{rows.idx ? <> · <b>{int(count)}</b> shown</> : null}</span>
+        <span><b>{int(log.length)}</b> {log.length === 1 ? 'exit' : 'exits'}{rows.idx ? <> · <b>{int(count)}</b> shown</> : null}</span>
         {dropped > 0 && <span className="xs-note" title="At full speed the worker sends a bounded number of exits per frame; the counters still count every exit.">{compact(dropped)} not listed (full speed)</span>}
         <span className="xs-chips">
           {present.map((r) => (
