@@ -59,7 +59,7 @@ export const LIVE_MS = 250;
 export const TRAIL_MS = 120;
 
 /** Due within a tenth of the period: batches arrive about every 100 ms, not to the millisecond. */
-const isDue = (last: number, ms: number, now: number) => now - last >= ms * 0.9;
+export const isDue = (last: number, ms: number, now: number) => now - last >= ms * 0.9;
 
 /**
  * Like useMachine, but re-renders at most once per `ms` (for views that need not follow every

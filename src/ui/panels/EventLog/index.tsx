@@ -41,6 +41,7 @@ const why = (e: ExitEvent): string => (e.stop ? `run stopped (${e.stop.reason}):
 
 function Row({ e, top, selected, onClick }: { e: ExitEvent; top: number; selected: boolean; onClick: () => void }) {
   const note = why(e);
+  const short = REASON_SHORT[e.reason];
   const about = [e.insn, e.line !== undefined ? `line ${e.line}` : '', note].filter(Boolean).join(' · ');
   return (
     <div role="row" title={about} aria-selected={selected} data-testid="exit-row" data-seq={e.seq} data-reason={e.reason} className={`xs-row xs-log-cols${selected ? ' xs-selected' : ''}`} style={{ top, height: ROW_H }} onClick={onClick}>
@@ -49,8 +50,8 @@ function Row({ e, top, selected, onClick }: { e: ExitEvent; top: number; selecte
       <span role="cell" title={e.reason}>
         <i className="xs-dot" style={{ background: REASON_COLOR[e.reason] ?? '#888' }} />
         <span data-term={EXIT_REASON_TERMS[e.reason]}>
-          <span className={REASON_SHORT[e.reason] ? 'xs-reason-full' : undefined}>{e.reason}</span>
-          {REASON_SHORT[e.reason] && <span className="xs-reason-short">{REASON_SHORT[e.reason]}</span>}
+          <span className={short ? 'xs-reason-full' : undefined}>{e.reason}</span>
+          {short && <span className="xs-reason-short">{short}</span>}
         </span>
       </span>
       <span role="cell">{hex(e.rip)}</span>

@@ -8,7 +8,7 @@ import { memo, useEffect, useMemo, useState } from 'react';
 import type { ExitEvent } from '../../../core/events';
 import type { MachineState } from '../../../store/machineStore';
 import { selectLive } from '../../../store/selectors';
-import { LIVE_MS, TRAIL_MS, useMachine, useMachineApi, useMachineShallow, useMachineThrottled } from '../useMachine';
+import { isDue, LIVE_MS, TRAIL_MS, useMachine, useMachineApi, useMachineShallow, useMachineThrottled } from '../useMachine';
 import { hex } from '../lib/format';
 import { useVirtualRows } from '../lib/useVirtualRows';
 import {
@@ -64,12 +64,12 @@ function useIcacheRows(): { rows: DisplayRow[]; maxAge: number } {
     const unsubscribe = api.subscribe((s) => {
       if (s.view === lastView) return;
       lastView = s.view;
-      const wait = lastRefresh + REFRESH_MS - performance.now();
-      if (wait <= REFRESH_MS * 0.1) {
+      const now = performance.now();
+      if (isDue(lastRefresh, REFRESH_MS, now)) {
         if (pending !== null) clearTimeout(pending);
         pending = null;
         refresh();
-      } else pending ??= setTimeout(() => { pending = null; refresh(); }, wait + TRAIL_MS);
+      } else pending ??= setTimeout(() => { pending = null; refresh(); }, lastRefresh + REFRESH_MS - now + TRAIL_MS);
     });
     timer = setTimeout(refresh, 0);
     return () => {
