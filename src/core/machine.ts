@@ -84,6 +84,15 @@ const HOST_SAMPLE = 16;
  */
 export const CHECKPOINT_EVERY = 1024;
 
+/**
+ * An attached timeline snapshots the machine every SNAPSHOT_CHECKPOINTS checkpoints' worth of
+ * exits (fewer exits when the guest computes long between them: ExitTimeline.checkpoint). A
+ * seek restores the newest snapshot at or before its exit and re-runs from there: at most
+ * 4,095 exits of the LAPIC loop, a few ms. A snapshot cost the Worker ~10% of its time on the
+ * hit path when it came at every checkpoint (profiled in Node: bench:exits --mode worker).
+ */
+export const SNAPSHOT_CHECKPOINTS = 4;
+
 export interface RunOptions {
   untilExit?: boolean;
   stopBeforeExit?: number;
@@ -103,8 +112,9 @@ const STATE_POLICY: CapturePolicy = {
     // Guest RAM (RamHistory) and the code translated from it (dropped per changed page), with
     // the page tracker's blocks (its entries are state, restored with the icache and the EPT).
     'ram', 'dv', 'codeCache', 'codeByPage',
-    // vCPU: the TLB epoch only grows (chained blocks of an old epoch must never match again).
-    'tlbEpoch', 'linkKey', 'decodeBuf', 'walkOut',
+    // vCPU: the TLB epoch only grows (chained blocks of an old epoch must never match again);
+    // the list of filled TLB slots describes the live TLB, which a restore keeps and flushes.
+    'tlbEpoch', 'linkKey', 'decodeBuf', 'walkOut', 'tlbFilled', 'tlbFilledCount',
     // VMM: iced decoder and its memo (a pure function of the bytes), reused scratch.
     'decoder', 'icedMemo', 'ev', 'stagePool', 'stageArrays', 'scratchVie', 'walk1', 'walk2', 'copyWalk', 'fetchBuf',
   ]),
@@ -592,12 +602,15 @@ export class Machine {
     for (const s of this.slots) s.slot.vcpu.flushTlb(true);
     const host: TimelineHost = {
       exitsHandled: 0,
+      retired: 0,
+      snapshotSpacing: SNAPSHOT_CHECKPOINTS * (this.config.checkpointEvery ?? CHECKPOINT_EVERY),
       statePolicy: STATE_POLICY,
       stateRoots: () => [this],
       guestRams: () => this.vms.map((v) => v.ram),
       resync: (changed) => this.resync(changed),
     };
     Object.defineProperty(host, 'exitsHandled', { get: () => this.exitSeq });
+    Object.defineProperty(host, 'retired', { get: () => this.retired });
     this.timeline = new ExitTimeline(host, budgetBytes);
     this.timeline.checkpoint();
     return this.timeline;

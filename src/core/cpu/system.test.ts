@@ -156,6 +156,32 @@ describe('memory', () => {
     expect(m.vcpu.getGpr(2)).toBe(1n);
     expect(m.vcpu.getGpr(7)).toBe(2n);
   });
+  for (const pages of [3, 5000]) {
+    it(`a CR3 reload after ${pages} pages were read drops the stale translation (a flush clears the slots filled, or all past 4096 fills)`, () => {
+      // Read `pages` pages from 0x400000 up, then 0x200000; remap 0x200000 to 0x300000; reload CR3.
+      const m = asmMachine(`
+        mov qword [0x200000], 1
+        mov qword [0x300000], 2
+        mov rbx, 0x400000
+        mov ecx, ${pages}
+      .touch:
+        mov rax, [rbx]
+        add rbx, 4096
+        dec ecx
+        jnz .touch
+        mov rax, [0x200000]
+        mov rbx, [0x4000 + 1*4096 + 0]
+        add rbx, 0x100000
+        mov [0x4000 + 1*4096], rbx
+        mov rsi, cr3
+        mov cr3, rsi
+        mov rdi, [0x200000]
+        hlt`);
+      runUntilHalt(m.vcpu, 10 * pages + 100);
+      expect(m.vcpu.getGpr(0)).toBe(1n);
+      expect(m.vcpu.getGpr(7)).toBe(2n);
+    });
+  }
 });
 
 describe('exits', () => {

@@ -63,6 +63,14 @@ export abstract class VcpuTlb extends VcpuState implements CodeCacheListener {
   private readonly tlbSup: PrivTlb = newPrivTlb();
   private readonly tlbUser: PrivTlb = newPrivTlb();
   /**
+   * The slots filled since the last flush (a slot is filled when its tlbPn is set, and only a
+   * filled slot holds rights), so a flush clears those instead of all 4096: a guest that runs
+   * a loop over a few pages flushes in a few writes. Past TLB_SIZE fills (a slot refilled
+   * after flushTlbPage counts again) the next flush clears every slot.
+   */
+  private readonly tlbFilled = new Int32Array(TLB_SIZE);
+  private tlbFilledCount = 0;
+  /**
    * The current privilege's read/write rights (tlbSup's or tlbUser's), read by the accessors
    * and by generated code's inlined TLB check (with tlbDelta and ramView).
    */
@@ -89,13 +97,26 @@ export abstract class VcpuTlb extends VcpuState implements CodeCacheListener {
   flushTlb(all: boolean): void {
     const sup = this.tlbSup, user = this.tlbUser;
     const keepGlobal = !all && (this.cr4 & CR4_PGE) !== 0;
-    for (let i = 0; i < TLB_SIZE; i++) {
-      if (!keepGlobal || !this.tlbGlobal[i]) {
-        this.tlbPn[i] = NaN; this.tlbGlobal[i] = 0;
-        clearPrivEntry(sup, i); clearPrivEntry(user, i);
+    const every = this.tlbFilledCount >= TLB_SIZE;
+    const n = every ? TLB_SIZE : this.tlbFilledCount;
+    let kept = 0;
+    for (let k = 0; k < n; k++) {
+      const i = every ? k : this.tlbFilled[k]!;
+      if (keepGlobal && this.tlbGlobal[i] && this.tlbPn[i] === this.tlbPn[i]) {
+        // A global entry survives: it stays filled (the list shrinks in place, kept <= k).
+        this.tlbFilled[kept++] = i;
+        continue;
       }
+      this.tlbPn[i] = NaN; this.tlbGlobal[i] = 0;
+      clearPrivEntry(sup, i); clearPrivEntry(user, i);
     }
+    this.tlbFilledCount = kept;
     this.clearJumpCaches();
+  }
+  /** Slot i gets a new page: it is filled from now on (see tlbFilled). */
+  private fillSlot(i: number, pn: number): void {
+    if (this.tlbPn[i] !== this.tlbPn[i] && this.tlbFilledCount < TLB_SIZE) this.tlbFilled[this.tlbFilledCount++] = i;
+    this.tlbPn[i] = pn; clearPrivEntry(this.tlbSup, i); clearPrivEntry(this.tlbUser, i);
   }
   flushTlbPage(la: number): void {
     const pn = Math.floor(la / 4096), i = pn & TLB_MASK;
@@ -195,9 +216,7 @@ export abstract class VcpuTlb extends VcpuState implements CodeCacheListener {
         if (access !== 'fetch') {
           // Keep the translation: the next access to this MMIO page exits without a walk.
           const delta = f.gpa - la;
-          if (this.tlbPn[i] !== pn || this.tlbDelta[i] !== delta) {
-            this.tlbPn[i] = pn; clearPrivEntry(this.tlbSup, i); clearPrivEntry(this.tlbUser, i);
-          }
+          if (this.tlbPn[i] !== pn || this.tlbDelta[i] !== delta) this.fillSlot(i, pn);
           this.tlbDelta[i] = delta;
           this.tlbGlobal[i] = 0;
           set.mmioRead[i] = pn;
@@ -209,9 +228,7 @@ export abstract class VcpuTlb extends VcpuState implements CodeCacheListener {
     }
     const hpaPage = out.hpa - off;
     const codePage = access === 'write' && this.reportCodeWrite(hpaPage, off, len);
-    if (this.tlbPn[i] !== pn || this.tlbDelta[i] !== hpaPage - pn * 4096) {
-      this.tlbPn[i] = pn; clearPrivEntry(this.tlbSup, i); clearPrivEntry(this.tlbUser, i);
-    }
+    if (this.tlbPn[i] !== pn || this.tlbDelta[i] !== hpaPage - pn * 4096) this.fillSlot(i, pn);
     this.tlbDelta[i] = hpaPage - pn * 4096;
     this.tlbGlobal[i] = out.global ? 1 : 0;
     if (access === 'fetch') set.fetch[i] = pn;

@@ -30,6 +30,13 @@ export type ExitMark = (typeof ExitMark)[keyof typeof ExitMark];
 export interface TimelineHost {
   /** Exits handled so far. */
   readonly exitsHandled: number;
+  /** Guest instructions retired so far (all vCPUs). */
+  readonly retired: number;
+  /**
+   * Exits between snapshots: at a checkpoint, a snapshot is taken once the re-run from the
+   * newest one would cover at least this many exits' worth of work (see SNAPSHOT_INSNS_PER_EXIT).
+   */
+  readonly snapshotSpacing: number;
   /** The objects whose fields are the machine's state (guest RAM excluded). */
   stateRoots(): object[];
   readonly statePolicy: CapturePolicy;
@@ -41,6 +48,8 @@ export interface TimelineHost {
 interface Snapshot {
   /** Exits handled when it was taken. */
   exit: number;
+  /** Instructions retired when it was taken. */
+  retired: number;
   /** RamHistory label. */
   label: number;
   state: StateSnapshot;
@@ -58,6 +67,16 @@ export interface TimelineInfo {
 
 /** Snapshots kept at the least before the oldest ones are dropped (rather than thinned). */
 const MIN_SNAPSHOTS = 8;
+
+/**
+ * What re-running one exit costs, in guest instructions: the hit path handles ~0.5 M exits/s
+ * (bench:exits) where the vCPU retires 200-1000 M instructions/s (bench:cpu), so an exit weighs
+ * about as much as 500 instructions. A snapshot is due once the exits since the newest one plus
+ * its instructions / this reach the spacing: an exit-heavy loop is snapshotted every few
+ * checkpoints (a capture costs about what re-running 100 of its exits does), a program that
+ * computes long between exits at every checkpoint (its re-run is long anyway).
+ */
+export const SNAPSHOT_INSNS_PER_EXIT = 500;
 
 export class ExitTimeline {
   private readonly rams: RamHistory[];
@@ -91,17 +110,20 @@ export class ExitTimeline {
 
   /**
    * A checkpoint: the machine is between exits, at a point it reaches the same way when it
-   * re-runs. Takes a snapshot unless one at or after this exit exists already.
+   * re-runs. Takes a snapshot when one is due (`snapshotSpacing`, from the newest snapshot:
+   * the same decision on a re-run) and none at or after this exit exists already.
    */
   checkpoint(): void {
     const exit = this.host.exitsHandled;
+    const retired = this.host.retired;
     const last = this.snaps[this.snaps.length - 1];
     if (last && last.exit >= exit) return;
+    if (last && exit - last.exit + (retired - last.retired) / SNAPSHOT_INSNS_PER_EXIT < this.host.snapshotSpacing) return;
     const label = this.nextLabel++;
     for (const r of this.rams) r.snapshot(label);
     const state = captureState(this.host.stateRoots(), this.host.statePolicy, last?.state, { unchangedIfSameVersion: !this.restoredSinceSnapshot });
     this.restoredSinceSnapshot = false;
-    this.snaps.push({ exit, label, state });
+    this.snaps.push({ exit, retired, label, state });
     this.held.add(state);
     this.enforceBudget();
   }

@@ -28,6 +28,31 @@ describe('time travel', () => {
     expect(first && first.walk?.length).toBe(24);
   });
 
+  it('snapshots a loop that exits on every few instructions every 4 checkpoints, and one that computes long between exits at every checkpoint', () => {
+    const loop = (work: number) => `_start:
+  mov rbx, LAPIC_BASE
+  mov edx, 200
+.l:
+  mov ecx, ${work}
+.w:
+  dec ecx
+  jnz .w
+  mov eax, [rbx + LAPIC_ID]
+  dec edx
+  jnz .l
+  hlt
+`;
+    const snapshots = (work: number) => {
+      const m = build(loop(work), { strategy: 'icache', checkpointEvery: 16 });
+      const tl = m.attachTimeline();
+      m.runToEnd();
+      return { exits: tl.info().end, snapshots: tl.info().snapshots };
+    };
+    // 200 exits: checkpoints at 16, 32, ...; the first snapshot at exit 0.
+    expect(snapshots(1)).toEqual({ exits: 201, snapshots: 1 + Math.floor(200 / 64) });
+    expect(snapshots(1000)).toEqual({ exits: 201, snapshots: 1 + Math.floor(200 / 16) });
+  });
+
   for (const s of SCENARIOS) {
     it(`${s.name}: back to an exit or an instruction, then forward, gives the same exits and final state under every strategy`, () => {
       const problems: string[] = [];
