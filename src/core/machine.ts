@@ -196,8 +196,10 @@ export class Machine {
   private sliceUsed = 0;
   private stop: StopInfo | null = null;
   private exitSeq = 0;
-  /** Exits per reason, in the order reasons first occurred (a Map: no per-exit keyed stores). */
-  private readonly exitsByReason = new Map<ExitReason, number>();
+  /** Exits per reason, in the order reasons first occurred (one record each: no per-exit keyed stores). */
+  private readonly exitsByReason: { reason: ExitReason; n: number }[] = [];
+  /** The record of the last exit's reason: most exits have the reason of the one before. */
+  private lastReason: { reason: ExitReason; n: number } | null = null;
   private readonly cycles: CycleCounters = { total: 0, guest: 0, exit: 0, walk: 0, fetch: 0, decode: 0, emulate: 0, icache: 0, lookup: 0, insert: 0, protect: 0, invalidate: 0 };
   private hostNsTotal = 0;
   /**
@@ -533,8 +535,9 @@ export class Machine {
       this.timeline.noteExit(this.exitSeq, mark);
     }
     this.exitSeq++;
-    const byReason = this.exitsByReason;
-    byReason.set(e.reason, (byReason.get(e.reason) ?? 0) + 1);
+    let byReason = this.lastReason;
+    if (byReason === null || byReason.reason !== e.reason) byReason = this.lastReason = this.reasonRecord(e.reason);
+    byReason.n++;
     e.atCycle = vcpu.cycles;
     vcpu.cycles += e.cycles;
     this.cycles.total += e.cycles;
@@ -571,6 +574,13 @@ export class Machine {
     }
     this.onExitTransient?.(e);
     if (this.onExit) this.onExit(reused ? cloneExitEvent(e as VmmExitEvent) : e);
+  }
+
+  private reasonRecord(reason: ExitReason): { reason: ExitReason; n: number } {
+    for (const r of this.exitsByReason) if (r.reason === reason) return r;
+    const r = { reason, n: 0 };
+    this.exitsByReason.push(r);
+    return r;
   }
 
   // ---------------------------------------------------------------------------------------
@@ -753,7 +763,7 @@ export class Machine {
     const total = this.exitSeq;
     return {
       retired: this.retired,
-      exits: { total, byReason: Object.fromEntries(this.exitsByReason) as Partial<Record<ExitReason, number>> },
+      exits: { total, byReason: Object.fromEntries(this.exitsByReason.map((r) => [r.reason, r.n])) as Partial<Record<ExitReason, number>> },
       icache: { ...this.icache.counters },
       // APICv accesses the CPU virtualized cost cycles without an exit: they count as emulation.
       cycles: { ...this.cycles, emulate: this.cycles.emulate + this.apicv.cycles, total: this.cycles.total + this.apicv.cycles },

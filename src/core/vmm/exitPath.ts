@@ -21,7 +21,8 @@
  * one reused object, valid until the next call: copy it (cloneExitEvent) to keep it.
  */
 import {
-  chargeCycles, decodeCycles, fetchCycles, insertEntryCycles, invalidateCycles, newCostUnits, protectPagesCycles, walkCycles,
+  chargeCycles, decodeCycles, emulateCycles, exitCycles, fetchCycles, icacheLookupCycles, insertEntryCycles, invalidateCycles, newCostUnits,
+  protectPagesCycles, walkCycles,
   type CostModel, type CostUnits,
 } from '../cost';
 import type { AccessSize } from '../devices/mmio';
@@ -259,7 +260,7 @@ export class Vmm implements EmulEnv {
     const cr3 = vcpu.cr3;
     if (this.strategy === 'icache') {
       const hit: ICacheEntry | null = this.icache.lookup(vm.id, rip, cr3);
-      this.stage('icache', chargeCycles('icacheLookup', 1, this.cost, this.units), hit ? 'hit' : 'miss');
+      this.stage('icache', icacheLookupCycles(this.cost, this.units), hit ? 'hit' : 'miss');
       ev.icache = hit ? 'hit' : 'miss';
       if (hit) {
         ev.insn = hit.vie.disasm;
@@ -460,7 +461,7 @@ export class Vmm implements EmulEnv {
     this.restart = false;
     this.injectedNow = false;
     const r = vmm_emulate_instruction(this, exit.gpa, vie);
-    this.stage('emulate', chargeCycles('emulate', 1, this.cost, this.units), VIE_OP_TYPE_NAMES[vie.op.op_type]);
+    this.stage('emulate', emulateCycles(this.cost, this.units), VIE_OP_TYPE_NAMES[vie.op.op_type]);
     if (r === EINVAL) {
       this.fail('unsupported', `unsupported instruction at ${hex(exit.rip)}: ${vie.disasm || hexBytes(vie.inst, vie.num_processed)} (bhyve's emulator does not handle op ${hex(vie.op.op_byte)} /${vie.reg & 7})`);
       return;
@@ -664,7 +665,7 @@ export class Vmm implements EmulEnv {
     ev.stop = undefined;
     this.invalidatedNow = 0;
     this.nStages = 0;
-    this.stage('exit', chargeCycles('exit', 1, this.cost, this.units), ev.reason);
+    this.stage('exit', exitCycles(this.cost, this.units), ev.reason);
     return ev;
   }
 
