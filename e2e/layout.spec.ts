@@ -211,3 +211,31 @@ test('the toolbar is one row at 1280x720 in every preset and in A/B mode, every 
   await page.keyboard.press('Enter');
   await expect(page.getByTestId('glossary-view')).toBeVisible();
 });
+
+test('the panels keep their place and size while a program runs and when it stops', async ({ page }) => {
+  await openExample(page, 'lapic-microbench');
+  await choose(page, 'all');
+  await page.getByTestId('speed-select').selectOption('max');
+  // Every pane, the editor, the stats strip and the timeline bar: any change of their boxes from
+  // here to the end of the run is a layout shift (the reader loses their place; the page lays
+  // out again and the editor and the charts with it).
+  await page.evaluate(`(() => {
+    const moved = window.__moved = [];
+    const seen = new Map();
+    const ro = new ResizeObserver((entries) => {
+      for (const e of entries) {
+        const box = Math.round(e.contentRect.width) + 'x' + Math.round(e.contentRect.height);
+        const was = seen.get(e.target);
+        if (was !== undefined && was !== box) moved.push((e.target.getAttribute('data-pane') || e.target.className) + ' ' + was + ' -> ' + box);
+        seen.set(e.target, box);
+      }
+    });
+    for (const el of document.querySelectorAll('[data-pane], .monaco-editor, .stats, [data-testid="timeline-bar"]')) ro.observe(el);
+  })()`);
+  await page.waitForTimeout(300);
+  await page.getByTestId('btn-run').click();
+  await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 60_000 });
+  await expect(page.getByTestId('stat-exits')).toHaveText('20,003');
+  await page.waitForTimeout(500);
+  expect(await page.evaluate('window.__moved')).toEqual([]);
+});

@@ -5,7 +5,7 @@
  * With `?embed=1` the page is the embeddable view instead (EmbedView): the URL's program and
  * panels only, nothing read from or written to the draft.
  */
-import { lazy, Suspense, useEffect, useState } from 'react';
+import { lazy, Suspense, useEffect, useLayoutEffect, useState } from 'react';
 import { useUiStore } from '../store/uiStore';
 import * as ctl from './controller';
 import { fullPageUrl, parseEmbed, type EmbedSpec } from './embed';
@@ -68,7 +68,8 @@ function startEmbedOnce(onProgram: (p: EmbedSpec['program'] | null) => void): vo
 
 function useTheme(): void {
   const theme = useUiStore((s) => s.theme);
-  useEffect(() => {
+  // A layout effect: it runs before any panel's effect that reads a colour of the theme.
+  useLayoutEffect(() => {
     document.documentElement.dataset.theme = theme;
     document.documentElement.style.colorScheme = theme;
   }, [theme]);

@@ -1,4 +1,5 @@
 /** The counters of one side: retired instructions, exits, cache hit rate, why the run stopped. */
+import type { CSSProperties } from 'react';
 import { useMachineStore, type MachineState } from '../store/machineStore';
 import { LIVE_MS, useMachineThrottled } from './panels/useMachine';
 import { exitShare, hitRate as hitRateOf, runCyclesPerExit } from './panels/lib/runFigures';
@@ -39,42 +40,53 @@ export function StatsStrip({ suffix = '', compact = false }: { suffix?: string; 
   const status = statusOf(running, loaded, stopReason, workerStatus, asmErrors);
   return (
     <div className={`stats${compact ? ' compact' : ''}`} role="status" aria-live="off">
-      <Stat label="retired" testid={`stat-retired${suffix}`} value={fmt.format(retired)} title="Guest instructions retired" />
-      <Stat label="exits" term="VM exit" testid={`stat-exits${suffix}`} value={fmt.format(exits)} title="VM exits taken" />
+      <Stat label="retired" width={11} testid={`stat-retired${suffix}`} value={fmt.format(retired)} title="Guest instructions retired" />
+      <Stat label="exits" width={9} term="VM exit" testid={`stat-exits${suffix}`} value={fmt.format(exits)} title="VM exits taken" />
       <Stat
         label="hit rate"
+        width={6}
         term="instruction cache"
         testid={`stat-hit-rate${suffix}`}
         value={rate === null ? '–' : `${(100 * rate).toFixed(1)}%`}
         title={lookups ? `Instruction-cache hits / lookups: ${fmt.format(hits)} / ${fmt.format(lookups)}` : 'No instruction-cache lookups in this run'}
       />
-      <Stat className="stat-cycles-run" label="run cycles" testid={`stat-run-cycles${suffix}`} value={fmt.format(Math.round(cycles))} title="Modeled cycles of the whole run, guest work and exits" />
+      <Stat className="stat-cycles-run" label="run cycles" width={13} testid={`stat-run-cycles${suffix}`} value={fmt.format(Math.round(cycles))} title="Modeled cycles of the whole run, guest work and exits" />
       <Stat
         label="run cycles ÷ exits"
+        width={7}
         testid={`stat-run-cycles-per-exit${suffix}`}
         value={perExit === null ? '–' : fmt.format(Math.round(perExit))}
         title="All modeled cycles of the run divided by its exits (guest work included): not what one exit costs; the pipeline and the bench show the cycles per exit handled"
       />
       <Stat
         label="in exits"
+        width={6}
         testid={`stat-exit-share${suffix}`}
         value={share === null ? '–' : `${(100 * share).toFixed(1)}%`}
         title="Share of the run's modeled cycles spent handling exits (VM exit + entry and the VMM's work)"
       />
       <div className={`stat stat-status status-${status.replace(/ /g, '-')}`} title={stopMessage || status}>
         <span className="stat-label">state</span>
-        <span className="stat-value" data-testid={`stop-reason${suffix}`} data-reason={stopReason ?? ''}>{status}</span>
-        {stopMessage && <span className="stop-message">{stopMessage}</span>}
+        <span className="stat-state-line">
+          <span className="stat-value" data-testid={`stop-reason${suffix}`} data-reason={stopReason ?? ''}>{status}</span>
+          {stopMessage && <span className="stop-message">{stopMessage}</span>}
+        </span>
       </div>
     </div>
   );
 }
 
-function Stat({ label, value, testid, title, term, className = '' }: { label: string; value: string; testid?: string; title: string; term?: string; className?: string }) {
+/**
+ * `width`: the figure's room in digits ("999,999,999" is 11), reserved from the start so the
+ * strip keeps its size while the counts grow: a stat that widened mid-run rewrapped the strip and
+ * moved every panel under it (and made the editor and the charts lay out again). Not in an A/B
+ * side (compact), a third of the width, where the room would wrap the strip from the start.
+ */
+function Stat({ label, value, width, testid, title, term, className = '' }: { label: string; value: string; width: number; testid?: string; title: string; term?: string; className?: string }) {
   return (
     <div className={`stat ${className}`} title={title}>
       <span className="stat-label" data-term={term}>{label}</span>
-      <span className="stat-value" data-testid={testid}>{value}</span>
+      <span className="stat-value" data-testid={testid} style={{ '--figure-room': `${width}ch` } as CSSProperties}>{value}</span>
     </div>
   );
 }

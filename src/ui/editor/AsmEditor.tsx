@@ -111,9 +111,12 @@ export default function AsmEditor() {
     const change = editor.onDidChangeModelContent(() => {
       const text = model.getValue();
       editorChanged(text);
-      if (textIsLoaded && text !== defaultMachineStore.getState().program?.source) {
-        textIsLoaded = false;
-        clearRunDecorations();
+      // Either way: the program may have been loaded before its text reached the model.
+      const loaded = text === defaultMachineStore.getState().program?.source;
+      if (loaded !== textIsLoaded) {
+        textIsLoaded = loaded;
+        if (loaded) applyView(defaultMachineStore.getState());
+        else clearRunDecorations();
       }
       scheduleAssemble();
       syncBreakpointsFromDecorations();

@@ -13,6 +13,7 @@
 import { memo, useEffect, useMemo, useRef, useState } from 'react';
 import type { StageName } from '../../../core/events';
 import type { HistorySample, MachineState } from '../../../store/machineStore';
+import { useUiStore } from '../../../store/uiStore';
 import { useMachine, useMachineSides, useMachineThrottled, useOwnSide, useStoresThrottled } from '../useMachine';
 import { compact } from '../lib/format';
 import { HIT_COLOR, REASON_COLOR, STAGE_COLOR, STAGE_LABEL } from '../lib/stages';
@@ -49,17 +50,23 @@ function ChartBox({ title, testid, name, spec }: { title: string; testid: string
     ro.observe(el);
     return () => ro.disconnect();
   }, []);
+  const theme = useUiStore((s) => s.theme); // App sets it on <html> in a layout effect, before this one reads the colour
+  const ink = useRef<{ theme: string; color: string } | null>(null);
   useEffect(() => {
     const c = canvas.current;
     if (!c || size.w === 0 || size.h === 0) return;
     const dpr = window.devicePixelRatio || 1;
-    c.width = Math.round(size.w * dpr);
-    c.height = Math.round(size.h * dpr);
+    const w = Math.round(size.w * dpr);
+    const h = Math.round(size.h * dpr);
+    // Resize the bitmap only when the box changed (it reallocates and lays the canvas out again),
+    // and read the ink colour again only when the theme did (the read forces a style pass).
+    if (c.width !== w || c.height !== h) { c.width = w; c.height = h; }
+    if (ink.current?.theme !== theme) ink.current = { theme, color: getComputedStyle(c).color };
     const g = c.getContext('2d');
     if (!g) return;
     g.setTransform(dpr, 0, 0, dpr, 0, 0);
-    drawChart(g, spec, size.w, size.h, getComputedStyle(c).color);
-  }, [spec, size]);
+    drawChart(g, spec, size.w, size.h, ink.current.color);
+  }, [spec, size, theme]);
   const png = () => {
     const c = canvas.current;
     if (!c || !box.current) return;
@@ -80,11 +87,10 @@ function ChartBox({ title, testid, name, spec }: { title: string; testid: string
       <div className="xs-chart-body" ref={box}>
         <canvas ref={canvas} className="xs-chart-canvas" role="img" aria-label={title} style={{ width: size.w, height: size.h }} />
       </div>
-      {spec.series.length > 1 && (
-        <div className="xs-legend xs-chart-legend">
-          {spec.series.map((x) => <span key={x.name}><i style={{ background: x.color }} />{x.name}</span>)}
-        </div>
-      )}
+      {/* Always there (one line tall at least): a legend that appeared with a run's second series resized the chart mid-run. */}
+      <div className="xs-legend xs-chart-legend">
+        {spec.series.map((x) => <span key={x.name}><i style={{ background: x.color }} />{x.name}</span>)}
+      </div>
     </div>
   );
 }

@@ -7,6 +7,7 @@
 import { useEffect, useMemo, useRef, useState, type MouseEvent } from 'react';
 import type { MachineState } from '../../../store/machineStore';
 import type { PageView } from '../../../worker/protocol';
+import { useUiStore } from '../../../store/uiStore';
 import { LIVE_MS, useMachine, useMachineApi, useMachineThrottled } from '../useMachine';
 import { hex } from '../lib/format';
 import { walkTablePages } from '../WalkGrid/walkLayout';
@@ -22,10 +23,13 @@ function draw(canvas: HTMLCanvasElement, l: PageLayout, outlined: ReadonlySet<nu
   const dpr = window.devicePixelRatio || 1;
   const w = GUTTER + l.cols * CELL;
   const h = Math.max(1, l.rows) * CELL;
-  canvas.width = Math.round(w * dpr);
-  canvas.height = Math.round(h * dpr);
-  canvas.style.width = `${w}px`;
-  canvas.style.height = `${h}px`;
+  // Resize only when the grid changed: a new bitmap size reallocates it and lays the panel out again.
+  if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
+    canvas.width = Math.round(w * dpr);
+    canvas.height = Math.round(h * dpr);
+    canvas.style.width = `${w}px`;
+    canvas.style.height = `${h}px`;
+  }
   const g = canvas.getContext('2d');
   if (!g) return;
   g.setTransform(dpr, 0, 0, dpr, 0, 0);
@@ -99,6 +103,7 @@ function useFaultFlashes(): { gpa: number; seq: number }[] {
 export default function MemoryMap() {
   const pages = useMachineThrottled(selectPages, LIVE_MS);
   const selected = useMachine((s) => s.selectedExit);
+  const theme = useUiStore((s) => s.theme);
   const vms = useMemo(() => [...new Set(pages.map((p) => p.vm))].sort((a, b) => a - b), [pages]);
   const [vmChoice, setVm] = useState(0);
   const vm = vms.includes(vmChoice) ? vmChoice : vms[0] ?? 0;
@@ -123,9 +128,9 @@ export default function MemoryMap() {
   const faulted = selected && selected.reason === 'ept-violation' && selected.gpa !== undefined && selected.vm === vm ? pageOf(selected.gpa) : null;
   useEffect(() => {
     if (!canvas.current) return;
-    const dark = getComputedStyle(canvas.current).colorScheme.includes('dark');
-    draw(canvas.current, layout, outlined, faulted, dark);
-  }, [layout, outlined, faulted]);
+    // The theme from the store, not getComputedStyle (which forced a style pass on every redraw).
+    draw(canvas.current, layout, outlined, faulted, theme === 'dark');
+  }, [layout, outlined, faulted, theme]);
   const counts = useMemo(() => roleCounts(layout.pages), [layout]);
   const wp = useMemo(() => layout.pages.filter((p) => p.writeProtected).length, [layout]);
   const onMove = (e: MouseEvent<HTMLCanvasElement>) => {
