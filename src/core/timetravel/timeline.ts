@@ -65,6 +65,16 @@ export interface TimelineInfo {
   budget: number;
 }
 
+/** Exits per block of the marks' summary (markBins). */
+const MARK_BLOCK = 256;
+/** Ranks of the marks (Other, Hit, Miss, WpFault, Interrupt): a fault over a miss over an interrupt over a hit. */
+const MARK_RANK = [0, 1, 3, 4, 2];
+
+/** The more telling of two marks (255: none). */
+function moreTelling(best: number, m: number): number {
+  return best === 255 || MARK_RANK[m] > MARK_RANK[best] ? m : best;
+}
+
 /** Snapshots kept at the least before the oldest ones are dropped (rather than thinned). */
 const MIN_SNAPSHOTS = 8;
 
@@ -85,6 +95,9 @@ export class ExitTimeline {
   private readonly held = new PayloadCounter();
   private marks = new Uint8Array(1 << 16);
   private end = 0;
+  /** Per block of MARK_BLOCK exits, its most telling mark (markBins); the first blocksDone are summarized. */
+  private blockBest = new Uint8Array(256);
+  private blocksDone = 0;
   private nextLabel = 0;
   /** A restore wrote state back since the newest snapshot was taken (see CaptureOptions). */
   private restoredSinceSnapshot = false;
@@ -159,6 +172,8 @@ export class ExitTimeline {
   truncateAfter(k: number): void {
     while (this.snaps.length > 1 && this.snaps[this.snaps.length - 1].exit > k) this.held.remove(this.snaps.pop()!.state);
     if (this.end > k) this.end = k;
+    // The exits after k will be recorded anew: their blocks are summarized again.
+    this.blocksDone = Math.min(this.blocksDone, Math.floor(k / MARK_BLOCK));
     this.forgetRam();
   }
 
@@ -176,23 +191,47 @@ export class ExitTimeline {
   /**
    * The marks in `bins` equal slices of [from, end): per bin the most telling mark in it
    * (a fault over a miss over an interrupt over a hit), 255 for none. For the timeline's ticks.
+   * Whole blocks of MARK_BLOCK exits are read from their summary (blockBest), so the Worker's
+   * five views a second cost the exits recorded since the last one, not the whole run again.
    */
   markBins(bins: number, from = 0, to = this.end): Uint8Array {
+    this.summarizeBlocks();
     const out = new Uint8Array(bins).fill(255);
     const span = Math.max(1, to - from);
-    const rank = [0, 1, 3, 4, 2]; // Other, Hit, Miss, WpFault, Interrupt
     for (let b = 0; b < bins; b++) {
       const lo = from + Math.floor((b * span) / bins);
       const hi = Math.min(to, from + Math.floor(((b + 1) * span) / bins));
       let best = 255;
-      for (let i = lo; i < hi; i++) {
-        const m = this.marks[i];
-        if (best === 255 || rank[m] > rank[best]) best = m;
-        if (best === ExitMark.WpFault) break;
+      let i = lo;
+      while (i < hi && best !== ExitMark.WpFault) {
+        const block = i / MARK_BLOCK;
+        if (i % MARK_BLOCK === 0 && block < this.blocksDone && i + MARK_BLOCK <= hi) {
+          best = moreTelling(best, this.blockBest[block]);
+          i += MARK_BLOCK;
+        } else {
+          best = moreTelling(best, this.marks[i]);
+          i++;
+        }
       }
       out[b] = best;
     }
     return out;
+  }
+
+  /** Summarize the blocks of marks recorded whole since the last call. */
+  private summarizeBlocks(): void {
+    const whole = Math.floor(this.end / MARK_BLOCK);
+    if (whole > this.blockBest.length) {
+      const grown = new Uint8Array(Math.max(whole, this.blockBest.length * 2));
+      grown.set(this.blockBest);
+      this.blockBest = grown;
+    }
+    for (let b = this.blocksDone; b < whole; b++) {
+      let best = 255;
+      for (let i = b * MARK_BLOCK; i < (b + 1) * MARK_BLOCK && best !== ExitMark.WpFault; i++) best = moreTelling(best, this.marks[i]);
+      this.blockBest[b] = best;
+    }
+    this.blocksDone = Math.max(this.blocksDone, whole);
   }
 
   private enforceBudget(): void {

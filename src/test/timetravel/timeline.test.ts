@@ -53,6 +53,41 @@ describe('time travel', () => {
     expect(snapshots(1000)).toEqual({ exits: 201, snapshots: 1 + Math.floor(200 / 16) });
   });
 
+  it("the timeline's marks per bin are the most telling mark of the exits in the bin (a fault over a miss over an interrupt over a hit)", () => {
+    // Hits, and every 512 iterations a store to the code page: a write-protect fault, then a miss.
+    const m = build(`_start:
+  mov rbx, LAPIC_BASE
+  mov edx, 3000
+.l:
+  mov eax, [rbx + LAPIC_ID]
+  test edx, 511
+  jnz .skip
+  mov byte [patch], 0x90
+.skip:
+  dec edx
+  jnz .l
+  hlt
+patch:
+  nop
+`, { strategy: 'icache' });
+    const tl = m.attachTimeline();
+    const marks: number[] = [];
+    m.onExit = (e) => marks.push(e.reason === 'ept-violation' ? 3 : e.reason === 'interrupt-window' ? 4 : e.icache === 'hit' ? 1 : e.icache === 'miss' ? 2 : 0);
+    const rank = [0, 1, 3, 4, 2];
+    const expected = (bins: number, from: number, to: number) => Array.from({ length: bins }, (_, b) => {
+      const span = Math.max(1, to - from);
+      const bin = marks.slice(from + Math.floor((b * span) / bins), Math.min(to, from + Math.floor(((b + 1) * span) / bins)));
+      return bin.reduce((best, x) => (best === 255 || rank[x] > rank[best] ? x : best), 255);
+    });
+    m.run(5_000); // part of the run, then all of it: the summary grows with the recording
+    expect(Array.from(tl.markBins(240, 0, marks.length))).toEqual(expected(240, 0, marks.length));
+    m.runToEnd();
+    expect(marks.filter((x) => x === 3).length).toBeGreaterThan(3);
+    for (const [bins, from, to] of [[240, 0, marks.length], [240, 1000, marks.length], [7, 300, 2900], [240, 10, 50], [1, 0, marks.length]]) {
+      expect(Array.from(tl.markBins(bins, from, to)), `${bins} bins over [${from}, ${to})`).toEqual(expected(bins, from, to));
+    }
+  });
+
   for (const s of SCENARIOS) {
     it(`${s.name}: back to an exit or an instruction, then forward, gives the same exits and final state under every strategy`, () => {
       const problems: string[] = [];
