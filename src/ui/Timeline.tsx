@@ -6,10 +6,11 @@
  * nearest snapshot and re-runs to it); Run from there drops the recorded future after it.
  */
 import { useEffect, useRef, useState } from 'react';
-import { useMachineStore } from '../store/machineStore';
+import { useMachineStore, type MachineState } from '../store/machineStore';
 import { useUiStore } from '../store/uiStore';
 import type { TimelineView } from '../worker/protocol';
 import * as ctl from './controller';
+import { LIVE_MS, useMachineThrottled } from './panels/useMachine';
 import './timeline.css';
 
 const fmt = new Intl.NumberFormat('en-US');
@@ -37,9 +38,15 @@ function Marks({ t }: { t: TimelineView }) {
   );
 }
 
+const selectTimeline = (s: MachineState) => s.timeline;
+
 export function Timeline() {
-  const t = useMachineStore((s) => s.timeline);
   const running = useMachineStore((s) => s.running);
+  // While running, the bar follows at the panels' pace (LIVE_MS, in their React pass); stopped,
+  // paused or seeking it follows the store at once.
+  const live = useMachineThrottled(selectTimeline, LIVE_MS);
+  const still = useMachineStore((s) => (s.running ? null : s.timeline));
+  const t = running ? live : still;
   const booted = useUiStore((s) => s.booted);
   const [drag, setDrag] = useState<number | null>(null);
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);

@@ -12,6 +12,7 @@ import { defaultMachineStore, type MachineState } from '../../store/machineStore
 import { useUiStore } from '../../store/uiStore';
 import * as ctl from '../controller';
 import { editorChanged } from '../files';
+import { isDue, LIVE_MS, TRAIL_MS } from '../panels/useMachine';
 import type { Diagnostic, LineStat } from '../../worker/protocol';
 import { installTabExit } from './tabExit';
 import { SourcePreview } from './SourcePreview';
@@ -179,18 +180,33 @@ export default function AsmEditor() {
       applyRip(s);
       applyStats(s);
     };
+    // While running the RIP line moves at the panels' pace (LIVE_MS: each move is a Monaco render).
+    let ripTimer: ReturnType<typeof setTimeout> | null = null;
+    let ripAt = 0;
+    const flushRip = () => {
+      if (ripTimer !== null) clearTimeout(ripTimer);
+      ripTimer = null;
+      ripAt = performance.now();
+      applyRip(defaultMachineStore.getState());
+    };
     disposers.push(defaultMachineStore.subscribe((s, prev) => {
       if (s.program !== prev.program) textIsLoaded = s.program?.source === model.getValue();
       if (s.view === prev.view && s.exitLines === prev.exitLines && s.running === prev.running && s.program === prev.program) return;
-      applyRip(s);
-      if (!s.running) {
+      if (!s.running || s.program !== prev.program) {
+        flushRip();
         if (viewTimer !== null) clearTimeout(viewTimer);
         flushView();
-      } else if (viewTimer === null) {
-        viewTimer = setTimeout(flushView, Math.max(0, viewAt + VIEW_MS_RUNNING - performance.now()));
+        return;
       }
+      const now = performance.now();
+      if (isDue(ripAt, LIVE_MS, now)) flushRip();
+      else ripTimer ??= setTimeout(flushRip, Math.max(0, ripAt + LIVE_MS + TRAIL_MS - now));
+      viewTimer ??= setTimeout(flushView, Math.max(0, viewAt + VIEW_MS_RUNNING - performance.now()));
     }));
-    disposers.push(() => { if (viewTimer !== null) clearTimeout(viewTimer); });
+    disposers.push(() => {
+      if (viewTimer !== null) clearTimeout(viewTimer);
+      if (ripTimer !== null) clearTimeout(ripTimer);
+    });
     applyView(defaultMachineStore.getState());
 
     // Breakpoints in the glyph margin; they move with the text.
