@@ -11,6 +11,14 @@ import { VcpuSystem } from './system';
 import { RAN_OFF } from './vcpuState';
 import { hex } from '../hex';
 
+/**
+ * Priming calls of a new loop block (see genBlock). V8 gives a function its feedback vector
+ * only after it has run about 8 times its bytecode size (--interrupt-budget-factor-for-
+ * feedback-allocation), which a priming call, running to the function's final return,
+ * counts almost whole: the later calls then record the epilogue's feedback.
+ */
+const PRIME_CALLS = 64;
+
 /** Instructions per block at most. */
 const MAX_BLOCK = 64;
 
@@ -132,6 +140,8 @@ export abstract class VcpuBlocks extends VcpuSystem {
     const ranges = page2 >= 0
       ? [hpa, hpa - off + 4096, page2 * 4096, page2 * 4096 + list[0]!.next - rip - (4096 - off)]
       : byteRuns(list, hpa - rip);
+    // A loop block's priming calls run its epilogue, changing nothing (see genBlock).
+    if (g.selfLoop) for (let k = 0; k < PRIME_CALLS; k++) fn(this, this.gpr, -1);
     const b: Block = { rip, hpa, ranges, insns: list, n: list.length, fn, pages, page2, valid: true, single, src: g.src, link0: null, link1: null, linkEpoch: -1 };
     this.codeCache.insert(b);
     return b;

@@ -54,6 +54,8 @@ const SET = ['', 'setUint8', 'setUint16', '', 'setInt32'];
 const FLUSH_LAZY = 'if (lzOp!==0) { c.lazyOp=lzOp; c.lazyResult=lzR; c.lazyResultHi=lzRH; c.lazyA=lzA; c.lazyAHi=lzAH; c.lazyB=lzB; c.lazyBHi=lzBH; c.lazyCarry=lzC; } ';
 const FLUSH_LAZY_AND_CLEAR = 'if (lzOp!==0) { c.lazyOp=lzOp; c.lazyResult=lzR; c.lazyResultHi=lzRH; c.lazyA=lzA; c.lazyAHi=lzAH; c.lazyB=lzB; c.lazyBHi=lzBH; c.lazyCarry=lzC; lzOp=0; }';
 const FLUSH_MARK = '/*flush-lazy*/';
+/** A loop block's priming call (genBlock) loads the vCPU's record into its locals, to store it back unchanged. */
+const PRIME_LAZY = 'lzOp=c.lazyOp; lzR=c.lazyResult; lzRH=c.lazyResultHi; lzA=c.lazyA; lzAH=c.lazyAHi; lzB=c.lazyB; lzBH=c.lazyBHi; lzC=c.lazyCarry; ';
 /** Helpers that read or write the flags (the lazy record or rflags' status bits). */
 const FLAG_HELPER = /c\.(cond|carryFlag|setCF|getRflags|sys|str|shift|shiftD|btReg|btMem|bitscan|muldiv|imul2)\(/;
 /** Calls besides the memory accessors (mayFault) that can raise a guest exception. */
@@ -114,6 +116,9 @@ export function genBlock(ds: DInsn[]): GenResult {
     g.d = ds[k]!;
     g.flagsLive = (liveAfter[k]! & g.d.flagsWritten) !== 0;
     const at = g.out.length;
+    g.insnAt = at;
+    g.slowPaths.length = 0;
+    g.eaInt = false;
     g.insn();
     const code = g.out.slice(at).join('\n');
     const pre: string[] = [];
@@ -129,7 +134,7 @@ export function genBlock(ds: DInsn[]): GenResult {
   // end their block (decode.ts endsBlock), so a remembered page stays right for the whole
   // function; it is forgotten after every helper all the same, which costs only there.
   const slots = Array.from({ length: g.pageSlots }, (_, j) => j);
-  const forget = slots.map((j) => `pb${j}=NaN;`).join('');
+  const forget = slots.map((j) => `pb${j}=${g.intSlots.has(j) ? 1 : 'NaN'};`).join('');
   const { body, load, store } = registerLocals(g.out.join('\n').split(FLUSH_MARK).join(lazy ? FLUSH_LAZY_AND_CLEAR : ''), forget);
   // Every way out of the block (a branch's two targets, a loop's budget, an SMC check, a soft
   // exit) sets rp/nx and breaks to this one epilogue, which stores the registers and the flag
@@ -138,17 +143,27 @@ export function genBlock(ds: DInsn[]): GenResult {
   // (the machine's slices) would otherwise deoptimize at its first other exit and then run
   // every later call through on-stack replacement from the interpreter, never re-optimized
   // (measured: half the memory-copy kernel's speed through the Machine, bench/cpu.ts).
-  const epilogue = `if (rp===rp) c.rip=rp;\n${lazy ? FLUSH_LAZY : ''}${store}return ${selfLoop ? `nx<0?-1:k*${n}+nx` : 'nx'};`;
+  // A loop block is also primed once when it is made (blocks.ts translate): called with a
+  // negative budget it goes straight to the epilogue with the state it loaded, stores it back
+  // unchanged and returns 0, so the epilogue has its feedback before V8 compiles the loop on
+  // stack. Otherwise a loop that runs long in its first calls (a 64 KiB copy, a sieve) is
+  // compiled on stack while the epilogue has never run, and that code deoptimizes at the loop's
+  // end on every later call that enters it, until V8 optimizes the whole function (measured:
+  // 105 deoptimizations in one run of the memory-copy kernel on the bare vCPU).
+  const prime = selfLoop ? `if (budget<0) { rp=c.rip; ${lazy ? PRIME_LAZY : ''}break out; }\n` : '';
+  const flushAtEnd = selfLoop ? FLUSH_LAZY.replace('if (lzOp!==0)', 'if (lzOp!==0||budget<0)') : FLUSH_LAZY;
+  const epilogue = `if (rp===rp) c.rip=rp;\n${lazy ? flushAtEnd : ''}${store}return ${selfLoop ? `nx<0?-1:k*${n}+nx` : 'nx'};`;
   const src = `"use strict";
 return function block(c, R, budget) {
-let a0=0,a1=0,b0=0,b1=0,r0=0,r1=0,t=0,u=0,ea=0,i=0,k=0,inHelper=false,rp=NaN,nx=0;
+let a0=0,a1=0,b0=0,b1=0,r0=0,r1=0,t=0,u=0,ea=0,i=0,k=0,inHelper=false,rp=NaN,nx=0${g.usesSlowMark ? ',sw=0' : ''};
 ${lazy ? 'let lzOp=0,lzR=0,lzRH=0,lzA=0,lzAH=0,lzB=0,lzBH=0,lzC=0;' : ''}
 ${g.memInline ? 'let rt=c.readTag,wt=c.writeTag,td=c.tlbDelta,dv=c.ramView,mp=0,mx=0,mh=0;' : ''}
-${slots.length > 0 ? `let ${slots.map((j) => `pb${j}=NaN,ph${j}=0`).join(',')};` : ''}
+${g.usesIntEa ? 'let el=0,eh=0;' : ''}
+${slots.length > 0 ? `let ${slots.map((j) => (g.intSlots.has(j) ? `pb${j}=1,px${j}=0,ph${j}=0` : `pb${j}=NaN,ph${j}=0`)).join(',')};` : ''}
 ${load}
 try {
 out: {
-${selfLoop ? 'for (;;) {' : ''}
+${prime}${selfLoop ? 'for (;;) {' : ''}
 ${body}
 ${selfLoop ? '}' : ''}
 }
@@ -205,6 +220,18 @@ class Gen {
   memInline = false;
   /** Accesses of a loop block that keep their last page in locals pbN/phN (see inlineAccess). */
   pageSlots = 0;
+  /** Index in `out` where the current instruction's code starts. */
+  insnAt = 0;
+  /** The slow paths (accessor calls) of the current instruction's inlined accesses. */
+  slowPaths: string[] = [];
+  /** Some inlined access's slow path sets the local `sw` (see endBlockCheck). */
+  usesSlowMark = false;
+  /** The current instruction's ea() also left its address as int32 halves in el/eh (see ea). */
+  eaInt = false;
+  /** Some instruction computes el/eh. */
+  usesIntEa = false;
+  /** Page slots keyed by the int32 halves el/eh (pbN: the page's low half, pxN: its high half). */
+  intSlots = new Set<number>();
   constructor(readonly ds: DInsn[], readonly selfLoop: boolean) {}
 
   emit(s: string): void { this.out.push(s); }
@@ -248,7 +275,17 @@ class Gen {
    * left an APIC write pending; either ends the block, which resumes at its next instruction.
    */
   endBlockCheck(): void {
-    if (this.k < this.ds.length - 1) this.emit(`if (c.endBlock) ${this.exitTo(this.ds[this.k + 1]!.rip, this.k + 1)}`);
+    if (this.k >= this.ds.length - 1) return;
+    const leave = `if (c.endBlock) ${this.exitTo(this.ds[this.k + 1]!.rip, this.k + 1)}`;
+    // Only a call into the vCPU can set c.endBlock (an accessor's slow path or a helper); an
+    // inlined access's fast path never does (a page with code or an MMIO page has no plain
+    // right in rt/wt). When the instruction calls the vCPU only from its inlined accesses' slow
+    // paths, which set the local sw, the check reads the local: a loop's store on the fast
+    // path then costs no load from the vCPU (QEMU's TLB_NOTDIRTY: the check lives on the slow path).
+    let code = this.out.slice(this.insnAt).join('\n');
+    for (const slow of this.slowPaths) code = code.split(slow).join('');
+    if (/c\.[A-Za-z0-9]+\(/.test(code)) this.emit(leave);
+    else this.emit(`if (sw!==0) { sw=0; ${leave} }`);
   }
 
   // ------------------------------------------------------------------------- addressing
@@ -268,6 +305,15 @@ class Gen {
     }
     const b = d.memBase, x = d.memIndex;
     const reg = (r: number): string => `((R[${r}]>>>0)+R[${r + 16}]*4294967296)`;
+    if (this.selfLoop && b >= 0 && b < 16 && x < 0 && seg === '' && disp === (disp | 0)) {
+      // Base + disp32 in a loop block: the address's 64-bit halves as int32s too (el: low,
+      // eh: high, with the carry or borrow of the displacement), so the access's page check
+      // (inlineAccess) needs no floating-point arithmetic; ea is then only the slow path's.
+      const carry = disp > 0 ? `(el>>>0)<(R[${b}]>>>0)?(R[${b + 16}]+1)|0:` : disp < 0 ? `(el>>>0)>(R[${b}]>>>0)?(R[${b + 16}]-1)|0:` : '';
+      this.emit(`el=${disp === 0 ? `R[${b}]` : `(R[${b}]+${disp})|0`}; eh=${carry}R[${b + 16}];`);
+      this.eaInt = true;
+      this.usesIntEa = true;
+    }
     if (b >= 0 && x >= 0) {
       this.emit(`if (((R[${b + 16}]+32768)|(R[${x + 16}]+32768))>>>16) ea=c.eaWide(R[${b}],R[${b + 16}],R[${x}],R[${x + 16}],${d.memScale},${disp})${seg}; else ea=${reg(b)}+${reg(x)}*${d.memScale}+${disp}${seg};`);
     } else if (b >= 0) {
@@ -341,13 +387,25 @@ class Gen {
    * subtraction and compare. Only a fast-path hit fills it, so it never holds an MMIO page, a
    * page with code (its writes leave the fast path: the TLB caches no plain W for it) or a fault.
    */
-  inlineAccess(tags: 'rt' | 'wt', size: number, fast: string, slow: string): string {
+  inlineAccess(tags: 'rt' | 'wt', size: number, fast: string, accessor: string): string {
     const within = size === 1 ? '' : `&&(ea&4095)<=${4096 - size}`;
     this.memInline = true;
+    this.usesSlowMark = true;
+    const slow = `sw=1; ${accessor}`;
+    this.slowPaths.push(slow);
     // Host addresses are below the RAM size (< 2^31, ram.ts MAX_RAM_SIZE): mh as an int32 is cheaper to index with.
     const tlb = `mp=Math.floor(ea/4096); mx=mp&4095; if (${tags}[mx]===mp${within})`;
     if (!this.selfLoop || this.pageSlots >= MAX_PAGE_SLOTS) return `${tlb} { mh=(ea+td[mx])|0; ${fast} } else { ${slow} }`;
     const j = this.pageSlots++;
+    if (this.eaInt) {
+      // The page as int32 halves: pbN its low half (1, never a page base, while empty), pxN
+      // its high half, phN host address - low half (mod 2^32). el/eh are ea's exact halves,
+      // so a match is the same linear page, which the TLB let through for this access.
+      this.intSlots.add(j);
+      const inPage = size === 1 ? '' : `&&(el&4095)<=${4096 - size}`;
+      return `if ((el&-4096)===pb${j}&&eh===px${j}${inPage}) { mh=(el+ph${j})|0; ${fast} } ` +
+        `else { ${tlb} { mh=(ea+td[mx])|0; pb${j}=el&-4096; px${j}=eh; ph${j}=(mh-el)|0; ${fast} } else { ${slow} } }`;
+    }
     return `mh=ea-pb${j}; if (mh>=0&&mh<=${4096 - size}) { mh=(mh+ph${j})|0; ${fast} } ` +
       `else { ${tlb} { pb${j}=mp*4096; ph${j}=pb${j}+td[mx]; mh=(ea+td[mx])|0; ${fast} } else { ${slow} } }`;
   }

@@ -35,11 +35,15 @@ const LOCALS = new Set([
   'block', 'c', 'R', 'budget', 'a0', 'a1', 'b0', 'b1', 'r0', 'r1', 't', 'u', 'ea', 'i', 'k', 'e', 'D', 'inHelper',
   // the block's one exit: the label, the next RIP and the instructions retired in this pass
   'out', 'rp', 'nx',
+  // set on an inlined access's slow path: the instruction's end-of-block check reads c.endBlock
+  'sw',
   // the lazy flag record, the inlined TLB check, the guest registers held in locals (g0..g31)
   'lzOp', 'lzR', 'lzRH', 'lzA', 'lzAH', 'lzB', 'lzBH', 'lzC', 'rt', 'wt', 'td', 'dv', 'mp', 'mx', 'mh',
   ...Array.from({ length: 32 }, (_, r) => `g${r}`),
   // the page each access of a loop block remembers (codegen.ts MAX_PAGE_SLOTS = 16)
   ...Array.from({ length: 16 }, (_, j) => `pb${j}`), ...Array.from({ length: 16 }, (_, j) => `ph${j}`),
+  // the halves of a loop access's address and the high half of its remembered page
+  'el', 'eh', ...Array.from({ length: 16 }, (_, j) => `px${j}`),
 ]);
 const GLOBAL_MEMBERS: Record<string, ReadonlySet<string>> = {
   Math: new Set(['floor']),
