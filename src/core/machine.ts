@@ -350,7 +350,7 @@ export class Machine {
       const { slot } = this.slots[pick];
       const vcpu = slot.vcpu;
       this.deliverInterrupts(slot);
-      let n = Math.min(budget, this.config.sliceInsns - this.sliceUsed, this.config.maxInsns - retired);
+      let n = Math.min(budget, this.sliceLeft(vcpu), this.config.maxInsns - retired);
       if (opts.untilRetired !== undefined) n = Math.min(n, opts.untilRetired - retired);
       const next = slot.lapic.nextEventAt();
       if (Number.isFinite(next)) n = Math.max(1, Math.min(n, Math.ceil((next - vcpu.cycles) / Math.max(1e-9, this.cost.guestInsn))));
@@ -369,6 +369,20 @@ export class Machine {
       }
       if (this.finishEntry(pick, before, exit, opts, startSeq, maxInsns, done)) return;
     }
+  }
+
+  /**
+   * Instructions the current vCPU may still run in its slice. With one vCPU a slice's end
+   * changes nothing: the next entry is the same vCPU's, and its LAPIC changes only at exits
+   * and at timer events, which end an entry anyway. So that vCPU runs on to its next exit or
+   * timer event (QEMU's round-robin TCG starts its kick timer only when there is a second
+   * vCPU: accel/tcg/tcg-accel-ops-rr.c rr_start_kick_timer). Not under APICv: a virtualized
+   * EOI, TPR or self-IPI write changes the LAPIC without an exit, and a slice's end is when
+   * the machine looks at it.
+   */
+  private sliceLeft(vcpu: Vcpu): number {
+    if (this.slots.length === 1 && vcpu.mmioFastPath === null) return Infinity;
+    return this.config.sliceInsns - this.sliceUsed;
   }
 
   /** Handle the exit of one VM entry and do the bookkeeping after it; true when run() must return. */
