@@ -145,6 +145,12 @@ export abstract class VcpuState {
 
   getGpr(i: number): bigint { return toU64(this.gpr[i]!, this.gpr[i + 16]!); }
   setGpr(i: number, v: bigint): void {
+    if (v >= 0n && v <= 0xffffffffn) {
+      // The common case (an emulated 32-bit load): no BigInt built for the halves.
+      this.gpr[i] = Number(v) | 0;
+      this.gpr[i + 16] = 0;
+      return;
+    }
     const u = BigInt.asUintN(64, v);
     this.gpr[i] = Number(u & 0xffffffffn) | 0;
     this.gpr[i + 16] = Number(u >> 32n) | 0;
