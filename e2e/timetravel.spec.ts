@@ -86,3 +86,34 @@ test('running on from a past point ends exactly where the original run ended', a
   await expect.poll(() => page.getByTestId('registers').innerText()).toBe(regs);
   await expect(page.getByTestId('timeline')).toHaveAttribute('aria-valuenow', String(n));
 });
+
+/** Animations (running or held at their end) under a panel. */
+function animationsIn(page: Page, testId: string): Promise<number> {
+  return page.getByTestId(testId).evaluate((el) => el.getAnimations({ subtree: true }).length);
+}
+
+test('each seek shows its exit at once: the log row in view and selected, the pipeline and walk without their stage-by-stage animation (replay plays it); Now brings the log back to its end', async ({ page }) => {
+  await openAndRunToEnd(page, 'smc-mmio');
+  const n = await stat(page, 'stat-exits');
+  const timeline = page.getByTestId('timeline');
+  const log = page.getByTestId('event-log');
+  const lastSeq = Math.max(...await log.locator('[data-testid="exit-row"]').evaluateAll((rows) => rows.map((r) => Number((r as HTMLElement).dataset.seq))));
+  // Back and forth: each seek centres the log on its own exit.
+  for (const k of [Math.floor(n / 4), Math.floor((3 * n) / 4), Math.floor(n / 2)]) {
+    await timeline.fill(String(k));
+    await expect(page.getByTestId('stat-exits')).toHaveText(k.toLocaleString('en-US'), { timeout: 10_000 });
+    await expect(page.getByTestId('exit-pipeline')).toContainText(`exit #${k} `);
+    await expect(log.locator(`[data-testid="exit-row"][data-seq="${k}"]`)).toHaveAttribute('aria-selected', 'true');
+    await expect.poll(() => seqsInView(page)).toContain(k);
+    // Shown whole at once: no animation was started (a played one stays held at its end).
+    expect(await animationsIn(page, 'exit-pipeline')).toBe(0);
+    expect(await animationsIn(page, 'walk-grid')).toBe(0);
+    await expect(page.locator('[data-testid="exit-pipeline"] .xs-pipe-node').first()).toHaveCSS('opacity', '1');
+  }
+  await page.getByTestId('exit-pipeline').getByRole('button', { name: 'replay' }).click();
+  expect(await animationsIn(page, 'exit-pipeline')).toBeGreaterThan(0);
+
+  await page.getByTestId('btn-present').click();
+  await expect(timeline).toHaveAttribute('aria-valuenow', String(n));
+  await expect.poll(() => seqsInView(page)).toContain(lastSeq);
+});

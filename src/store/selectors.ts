@@ -24,3 +24,14 @@ export const selectShownExit = (s: MachineState): ExitEvent | null => {
   if (s.running && !selectLive(s)) return s.exitLog[s.exitLog.length - 1] ?? s.selectedExit;
   return s.selectedExit;
 };
+
+/**
+ * True when the shown exit is the one the timeline travelled to (a seek, back one exit): the
+ * pipeline and the walk then show it at once, not stage by stage. Scrubbing asks for the machine
+ * at an exit, and an animation of ~1.4 s per seek (main-thread keyframes: a paint and layerize
+ * per frame) would both hide what was asked for and slow the next seek down.
+ */
+export const selectTravelled = (s: MachineState): boolean => {
+  const at = s.timeline?.at ?? null;
+  return at !== null && selectShownExit(s)?.seq === at;
+};

@@ -4,7 +4,7 @@
  * to select an exit, which the pipeline and walk panels then show. Follows new exits while
  * scrolled to the bottom.
  */
-import { useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { useLayoutEffect, useMemo, useState, type KeyboardEvent } from 'react';
 import { EXIT_REASONS, type ExitEvent, type ExitReason } from '../../../core/events';
 import { exitsToChromeTrace, exitsToCsv } from '../../../core/exitExport';
 import { downloadText } from '../lib/exportImage';
@@ -88,7 +88,7 @@ export default function EventLog() {
   const [follow, setFollow] = useState(true);
   // The list scrolls from its end (column-reverse): following, it stays at the bottom as rows
   // arrive without any scrolling (a scrollTop write forced a full layout on every update).
-  const [v, listRef, onListScroll] = useVirtualRows(count, ROW_H, 10, follow, true);
+  const [v, listRef, onListScroll, jump] = useVirtualRows(count, ROW_H, 10, follow, true);
   // Scrolled up (not following), the rows in view stay put: keep the offset from the top.
   const [topWas, setTopWas] = useState<{ count: number; top: number } | null>(null);
   useLayoutEffect(() => {
@@ -98,30 +98,36 @@ export default function EventLog() {
   }, [count, listRef, follow, topWas]);
   /** Offset of the view from the top of the list (scrollTop counts from the bottom). */
   const topOf = (el: HTMLElement) => el.scrollHeight - el.clientHeight + el.scrollTop;
+  const seqAt = (i: number) => log[rows.idx ? rows.idx[i] : i]?.seq ?? -1;
   const selectedPos = useMemo(
     () => (selected ? findRow(count, (i) => log[rows.idx ? rows.idx[i] : i]?.seq ?? -1, selected.seq) : -1),
     [selected, count, rows, log],
   );
   // Time travel: the list shows the exit the timeline shows, centred (its row, selected, or
   // where it would be when the log does not list it), and its end again at the present. The
-  // scroll handler then sets `follow` from where the list stands.
+  // rows of the new point are chosen in this render (React re-runs it before committing) from
+  // the list's observed height, so the scroll event that follows finds them there and renders
+  // nothing. The scrollTop write waits for the next animation frame: a write lays out the page
+  // first, and in the frame that layout is the one the frame needs anyway (the editor's RIP line
+  // reads layout there too), not a second one in the commit.
   const travelAt = useMachine((s) => s.timeline?.at ?? null);
-  const travelled = useRef(false);
+  const [travel, setTravel] = useState<{ at: number | null; rows: typeof rows; scrollTop: number } | null>(null);
+  const recentre = travelAt !== null && count > 0 && (travelAt !== travel?.at || rows !== travel.rows);
+  if (recentre || (travelAt === null && travel !== null && travel.at !== null)) {
+    const end = Math.max(0, count * ROW_H - v.viewport);
+    // Before the oldest row listed: show that row.
+    const pos = travelAt === null ? count : Math.max(0, rowAtOrBefore(count, seqAt, travelAt));
+    const top = travelAt === null ? end : Math.round(Math.min(end, Math.max(0, pos * ROW_H - (v.viewport - ROW_H) / 2)));
+    jump(top);
+    setFollow(atBottom(top, v.viewport, Math.max(count * ROW_H, v.viewport), ROW_H));
+    setTravel({ at: travelAt, rows, scrollTop: top - end });
+  }
   useLayoutEffect(() => {
     const el = listRef.current;
-    if (!el) return;
-    if (travelAt === null) {
-      if (travelled.current) el.scrollTop = 0;
-      travelled.current = false;
-      return;
-    }
-    if (count === 0) return;
-    // Before the oldest row listed: show that row.
-    const pos = Math.max(0, rowAtOrBefore(count, (i) => log[rows.idx ? rows.idx[i] : i]?.seq ?? -1, travelAt));
-    const top = Math.max(0, pos * ROW_H - (el.clientHeight - ROW_H) / 2);
-    el.scrollTop = top - Math.max(0, count * ROW_H - el.clientHeight);
-    travelled.current = true;
-  }, [travelAt, count, rows, log, listRef]);
+    if (!el || !travel) return;
+    const frame = requestAnimationFrame(() => { el.scrollTop = travel.scrollTop; });
+    return () => cancelAnimationFrame(frame);
+  }, [travel, listRef]);
   const onKey = (e: KeyboardEvent<HTMLDivElement>) => {
     if (e.key !== 'ArrowDown' && e.key !== 'ArrowUp') return;
     e.preventDefault();
@@ -187,7 +193,8 @@ export default function EventLog() {
             const top = topOf(el);
             const bottom = atBottom(top, el.clientHeight, el.scrollHeight, ROW_H);
             setFollow(bottom);
-            setTopWas(bottom ? null : { count, top });
+            // Unchanged: no render (a time-travel jump already rendered these rows).
+            setTopWas((t) => (bottom ? null : t?.count === count && t.top === top ? t : { count, top }));
           }}
         >
           {/* Grows to fill the view when the rows do not (they start at the top). */}

@@ -9,7 +9,7 @@ import type { ExitEvent, WpFaultInfo } from '../../../core/events';
 import { wpCauseText, wpInvalidatedText } from '../lib/wpText';
 import type { Counters } from '../../../worker/protocol';
 import type { MachineState } from '../../../store/machineStore';
-import { selectExitsPerSec, selectLive, selectShownExit } from '../../../store/selectors';
+import { selectExitsPerSec, selectLive, selectShownExit, selectTravelled } from '../../../store/selectors';
 import { LIVE_MS, useMachine, useMachineThrottled } from '../useMachine';
 import { compact, hex, int, pct } from '../lib/format';
 import { HIT_COLOR, MISS_COLOR, STAGE_COLOR, STAGE_LABEL } from '../lib/stages';
@@ -67,12 +67,13 @@ function WpDetail({ exit, wp }: { exit: ExitEvent; wp: WpFaultInfo }) {
   );
 }
 
-const StepView = memo(function StepView({ exit, cyclesPerInsn, stageMs }: { exit: ExitEvent; cyclesPerInsn: number; stageMs: number }) {
+/** `still`: show every stage at once (an exit the timeline travelled to); replay plays it anyway. */
+const StepView = memo(function StepView({ exit, cyclesPerInsn, stageMs, still }: { exit: ExitEvent; cyclesPerInsn: number; stageMs: number; still: boolean }) {
   const nodes = useMemo(() => buildPipeline(exit), [exit]);
   const [replay, setReplay] = useState(0);
   const max = Math.max(1, ...nodes.map((n) => n.cycles ?? 0));
   return (
-    <div className="xs-pipe" key={replay}>
+    <div className={`xs-pipe${still && replay === 0 ? ' xs-still' : ''}`} key={replay}>
       <div className="xs-pipe-title">
         <span className="xs-pill" data-reason={exit.reason}>{exit.reason}</span>
         <span>exit #{exit.seq} · vm{exit.vm}/vcpu{exit.vcpu} · rip {hex(exit.rip)}{exit.gpa !== undefined ? ` · gpa ${hex(exit.gpa)}` : ''}</span>
@@ -158,11 +159,12 @@ export default function ExitPipeline() {
   const counters = useMachineThrottled(selectCounters, live ? LIVE_MS : 1000);
   const rate = useMachineThrottled(selectExitsPerSec, LIVE_MS);
   const running = useMachine((s) => s.running);
+  const travelled = useMachine(selectTravelled);
   const cpi = counters ? summarize(counters).cyclesPerInsn : 0;
   return (
     <section tabIndex={0} className="xs-panel" data-testid="exit-pipeline" aria-label="Exit pipeline">
       {live && counters ? <LiveView counters={counters} rate={rate} />
-        : exit ? <StepView key={exit.seq} exit={exit} cyclesPerInsn={cpi} stageMs={paceStageMs(running, rate)} />
+        : exit ? <StepView key={exit.seq} exit={exit} cyclesPerInsn={cpi} stageMs={paceStageMs(running, rate)} still={travelled} />
           : <div className="xs-empty">Step to the next exit to watch the VMM handle it, stage by stage.</div>}
     </section>
   );

@@ -6,7 +6,7 @@
 import { memo, useMemo, useState } from 'react';
 import type { ExitEvent } from '../../../core/events';
 import type { MachineState } from '../../../store/machineStore';
-import { selectExitsPerSec, selectShownExit } from '../../../store/selectors';
+import { selectExitsPerSec, selectShownExit, selectTravelled } from '../../../store/selectors';
 import { useMachine } from '../useMachine';
 import { hex, hex64 } from '../lib/format';
 import {
@@ -78,7 +78,8 @@ function Translation({ t, exit, base, delayMs }: { t: WalkTranslation; exit: Exi
   );
 }
 
-const WalkView = memo(function WalkView({ exit, delayMs }: { exit: ExitEvent; delayMs: number }) {
+/** `still`: every reference at once (an exit the timeline travelled to); replay plays it anyway. */
+const WalkView = memo(function WalkView({ exit, delayMs, still }: { exit: ExitEvent; delayMs: number; still: boolean }) {
   const layout = useMemo(() => layoutWalk(exit.walk), [exit.walk]);
   const [replay, setReplay] = useState(0);
   if (!exit.walk || exit.walk.length === 0) {
@@ -90,7 +91,7 @@ const WalkView = memo(function WalkView({ exit, delayMs }: { exit: ExitEvent; de
     return <div className="xs-empty xs-walk-none">{msg}</div>;
   }
   return (
-    <div className="xs-walk" key={replay}>
+    <div className={`xs-walk${still && replay === 0 ? ' xs-still' : ''}`} key={replay}>
       <div className="xs-walk-summary">
         <span title="Each guest page-table entry lives at a guest-physical address that the EPT must translate first: 4 EPT references per guest reference, plus 4 for the final page.">
           <b>{layout.total}</b> memory references ({layout.eptRefs} EPT + {layout.guestRefs} guest) to translate RIP {hex(exit.rip)}
@@ -112,9 +113,10 @@ const WalkView = memo(function WalkView({ exit, delayMs }: { exit: ExitEvent; de
 export default function WalkGrid() {
   const exit = useMachine(selectShownExit);
   const delayMs = useMachine(selectRefDelay);
+  const travelled = useMachine(selectTravelled);
   return (
     <section tabIndex={0} className="xs-panel" data-testid="walk-grid" aria-label="2D page walk">
-      {exit ? <WalkView key={exit.seq} exit={exit} delayMs={delayMs} /> : <div className="xs-empty">Step to an exit, or click one in the event log, to see its page walk.</div>}
+      {exit ? <WalkView key={exit.seq} exit={exit} delayMs={delayMs} still={travelled} /> : <div className="xs-empty">Step to an exit, or click one in the event log, to see its page walk.</div>}
     </section>
   );
 }

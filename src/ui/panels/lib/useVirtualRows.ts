@@ -5,6 +5,8 @@ import { visibleRange, type VisibleRange } from './virtual';
 export interface VirtualRange extends VisibleRange {
   /** Total height of the scrolled content. */
   height: number;
+  /** The container's height as last observed (no layout read). */
+  viewport: number;
 }
 
 /**
@@ -18,8 +20,13 @@ export interface VirtualRange extends VisibleRange {
  * is 0 at the bottom and negative above), so a list that follows its newest rows stays at the
  * bottom as it grows without being scrolled (a scroll forces a layout on every update).
  */
+/**
+ * `jump(top)` renders the rows at offset `top` from the top of the list now (the caller scrolls
+ * the container there after the commit, with no layout read before: the scroll event that follows
+ * then changes nothing and renders nothing).
+ */
 export function useVirtualRows(count: number, rowHeight: number, overscan = 8, followBottom = false, fromEnd = false):
-  [VirtualRange, RefObject<HTMLDivElement | null>, (e: UIEvent<HTMLDivElement>) => void] {
+  [VirtualRange, RefObject<HTMLDivElement | null>, (e: UIEvent<HTMLDivElement>) => void, (top: number) => void] {
   const ref = useRef<HTMLDivElement | null>(null);
   const [scroll, setScroll] = useState({ top: 0, viewport: 400 });
   useEffect(() => {
@@ -32,9 +39,11 @@ export function useVirtualRows(count: number, rowHeight: number, overscan = 8, f
   const onScroll = useCallback((e: UIEvent<HTMLDivElement>) => {
     const el = e.currentTarget;
     const top = fromEnd ? el.scrollHeight - el.clientHeight + el.scrollTop : el.scrollTop;
-    setScroll({ top, viewport: el.clientHeight });
+    const viewport = el.clientHeight;
+    setScroll((s) => (s.top === top && s.viewport === viewport ? s : { top, viewport }));
   }, [fromEnd]);
+  const jump = useCallback((top: number) => setScroll((s) => (s.top === top ? s : { ...s, top })), []);
   const top = followBottom ? Math.max(0, count * rowHeight - scroll.viewport) : scroll.top;
   const range = visibleRange(top, scroll.viewport, rowHeight, count, overscan);
-  return [{ ...range, height: count * rowHeight }, ref, onScroll];
+  return [{ ...range, height: count * rowHeight, viewport: scroll.viewport }, ref, onScroll, jump];
 }
