@@ -121,10 +121,10 @@ export default function MemoryMap() {
   }, []);
   const cols = Math.max(8, Math.floor((width - GUTTER - 4) / CELL));
   const layout = useMemo(() => layoutPages(pages, vm, cols), [pages, vm, cols]);
-  const outlined = useMemo(() => {
-    const s = new Set(selected && selected.vm === vm ? walkTablePages(selected.walk) : []);
-    return s;
-  }, [selected, vm]);
+  // Keyed by the pages, not by the exit: a seek selects a new exit on every move, mostly with the
+  // same table pages (none on a cache hit), and an unchanged map is not drawn again.
+  const outlinedKey = (selected && selected.vm === vm ? walkTablePages(selected.walk) : []).join(',');
+  const outlined = useMemo(() => new Set(outlinedKey ? outlinedKey.split(',').map(Number) : []), [outlinedKey]);
   const faulted = selected && selected.reason === 'ept-violation' && selected.gpa !== undefined && selected.vm === vm ? pageOf(selected.gpa) : null;
   useEffect(() => {
     if (!canvas.current) return;
