@@ -760,6 +760,20 @@ class Gen {
     this.emit(`b0=(R[4]-${size})|0; b1=(R[4]>>>0)<${size}?(R[20]-1)|0:R[20]; ea=(b0>>>0)+b1*4294967296;`);
   }
   commitRsp(): void { this.emit('R[4]=b0; R[20]=b1;'); }
+
+  /**
+   * The 8-byte stack store at ea (PUSH, CALL) and load into a0/a1 (POP, RET): the accessors'
+   * TLB fast path inlined like any operand's (inlineAccess), else the accessor with SS
+   * semantics (flags 2: #SS(0) for a non-canonical address; an exit throws).
+   */
+  stackWrite64(lo: string, hi: string): void {
+    this.eaInt = false;
+    this.emit(this.inlineAccess('wt', 8, `dv.setInt32(mh,${lo},true); dv.setInt32(mh+4,${hi},true);`, `c.wr64(ea,${lo},${hi},2);`));
+  }
+  stackRead64(): void {
+    this.eaInt = false;
+    this.emit(this.inlineAccess('rt', 8, 'a0=dv.getInt32(mh,true); a1=dv.getInt32(mh+4,true);', 'a0=c.rd64(ea,2); a1=c.resultHi;'));
+  }
   /** Add to RSP (64-bit). */
   rspAdd(n: number): void {
     this.emit(`u=(R[4]>>>0)+${n}; R[4]=u|0; if (u>4294967295) R[20]=(R[20]+1)|0;`);
@@ -776,7 +790,7 @@ class Gen {
       this.emit(`a0=${s === 2 ? o.immLo & 0xffff : o.immLo}; a1=${o.immHi};`);
     } else this.ld(o, s, 'a0', 'a1');
     this.stackDown(s);
-    if (s === 8) this.emit('c.wr64(ea,a0,a1,2);');
+    if (s === 8) this.stackWrite64('a0', 'a1');
     else this.emit('c.wr16(ea,a0,2);');
     this.commitRsp();
     this.endBlockCheck();
@@ -787,7 +801,7 @@ class Gen {
     const d = this.d, o = d.ops[0]!;
     const s = o.kind === OK.Reg ? o.size : d.osz === 2 ? 2 : 8;
     this.emit('ea=(R[4]>>>0)+R[20]*4294967296;');
-    if (s === 8) this.emit('a0=c.rd64(ea,2); a1=c.resultHi;');
+    if (s === 8) this.stackRead64();
     else this.emit('a0=c.rd16(ea,2);');
     if (o.kind === OK.Mem) {
       this.ea(d.memBase === 4 ? s : 0);
@@ -839,7 +853,7 @@ class Gen {
     if (o.kind === OK.Branch) {
       if (Number.isNaN(d.target)) return this.badTarget(); // checked before the push
       this.stackDown(8);
-      this.emit(`c.wr64(ea,${nl},${nh},2);`);
+      this.stackWrite64(String(nl), String(nh));
       this.commitRsp();
       if (this.followed()) this.endBlockCheck();
       else this.endAt(d.target, this.k + 1);
@@ -848,7 +862,7 @@ class Gen {
     this.target();
     this.emit('c.checkCanonical(a0,a1);');
     this.stackDown(8);
-    this.emit(`c.wr64(ea,${nl},${nh},2);`);
+    this.stackWrite64(String(nl), String(nh));
     this.commitRsp();
     this.emit(`c.jumpTo(a0,a1); ${this.exitTo(null, this.k + 1)}`);
     this.ended = true;
@@ -858,7 +872,9 @@ class Gen {
   retn(): void {
     const d = this.d;
     const imm = d.ops[0]?.kind === OK.Imm ? d.ops[0].immLo & 0xffff : 0;
-    this.emit('ea=(R[4]>>>0)+R[20]*4294967296; a0=c.rd64(ea,2); a1=c.resultHi; c.checkCanonical(a0,a1);');
+    this.emit('ea=(R[4]>>>0)+R[20]*4294967296;');
+    this.stackRead64();
+    this.emit('c.checkCanonical(a0,a1);');
     this.rspAdd(8 + imm);
     const next = this.ds[this.k + 1];
     if (next !== undefined) {
