@@ -874,7 +874,9 @@ class Gen {
     const imm = d.ops[0]?.kind === OK.Imm ? d.ops[0].immLo & 0xffff : 0;
     this.emit('ea=(R[4]>>>0)+R[20]*4294967296;');
     this.stackRead64();
-    this.emit('c.checkCanonical(a0,a1);');
+    // Canonical (bits 63:47 equal) when the high half sign-extends from its low 16 bits: the
+    // vCPU is called only to raise #GP(0).
+    this.emit('if (((a1<<16)>>16)!==a1) c.checkCanonical(a0,a1);');
     this.rspAdd(8 + imm);
     const next = this.ds[this.k + 1];
     if (next !== undefined) {
