@@ -4,6 +4,7 @@
  * main-thread work (React re-renders its SVG tree); a canvas redraw of 120 points costs well under
  * one. Geometry (ticks, stacking, scales) is pure and tested; `drawChart` does the drawing.
  */
+import { setCanvasFont } from '../lib/canvasFont';
 
 export interface ChartSeries {
   name: string;
@@ -86,7 +87,7 @@ export function drawChart(g: CanvasRenderingContext2D, spec: ChartSpec, widthPx:
   g.clearRect(0, 0, widthPx, heightPx);
   const stacked = spec.stacked ? stackSeries(spec.series) : [...spec.series];
   const f = frameOf(spec, widthPx, heightPx, stacked);
-  g.font = '10px system-ui, sans-serif';
+  setCanvasFont(g, '10px system-ui, sans-serif');
   g.fillStyle = ink;
   g.strokeStyle = ink;
   // Grid and tick labels.

@@ -10,6 +10,7 @@ import type { PageView } from '../../../worker/protocol';
 import { useUiStore } from '../../../store/uiStore';
 import { LIVE_MS, useMachine, useMachineApi, useMachineThrottled } from '../useMachine';
 import { hex } from '../lib/format';
+import { setCanvasFont } from '../lib/canvasFont';
 import { walkTablePages } from '../WalkGrid/walkLayout';
 import { ROLES, ROLE_COLOR, layoutPages, pageAtSlot, pageOf, roleCounts, type PageLayout } from './memoryLayout';
 import '../panels.css';
@@ -34,7 +35,7 @@ function draw(canvas: HTMLCanvasElement, l: PageLayout, outlined: ReadonlySet<nu
   if (!g) return;
   g.setTransform(dpr, 0, 0, dpr, 0, 0);
   g.clearRect(0, 0, w, h);
-  g.font = '9px ui-monospace, monospace';
+  setCanvasFont(g, '9px ui-monospace, monospace');
   g.textBaseline = 'middle';
   g.fillStyle = dark ? '#8a9099' : '#5d6670';
   l.rowGpa.forEach((gpa, r) => {
