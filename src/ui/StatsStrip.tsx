@@ -1,7 +1,7 @@
 /** The counters of one side: retired instructions, exits, cache hit rate, why the run stopped. */
 import type { CSSProperties } from 'react';
 import { useMachineStore, type MachineState } from '../store/machineStore';
-import { LIVE_MS, useMachineThrottled } from './panels/useMachine';
+import { useMachineLive } from './panels/useMachine';
 import { exitShare, hitRate as hitRateOf, runCyclesPerExit } from './panels/lib/runFigures';
 
 const fmt = new Intl.NumberFormat('en-US');
@@ -18,12 +18,9 @@ function statusOf(running: boolean, loaded: boolean, stopReason: string | null, 
 
 export function StatsStrip({ suffix = '', compact = false }: { suffix?: string; compact?: boolean }) {
   const running = useMachineStore((s) => s.running);
-  // While running, the counters show at the panels' pace (LIVE_MS, in the same React pass as
-  // them: a batch that renders nothing else renders nothing); stopped, paused, seeking or
-  // loading, they follow the store at once, in the same render as the state beside them.
-  const live = useMachineThrottled(selectCounters, LIVE_MS);
-  const still = useMachineStore((s) => (s.running ? null : s.counters));
-  const counters = running ? live : still;
+  // While running, the counters show at the panels' pace (a batch that renders nothing else
+  // renders nothing); stopped, paused, seeking or loading, at once, beside the state.
+  const counters = useMachineLive(selectCounters);
   const retired = counters?.retired ?? 0;
   const exits = counters?.exits.total ?? 0;
   const lookups = counters?.icache.lookups ?? 0;

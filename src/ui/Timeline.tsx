@@ -10,7 +10,7 @@ import { useMachineStore, type MachineState } from '../store/machineStore';
 import { useUiStore } from '../store/uiStore';
 import type { TimelineView } from '../worker/protocol';
 import * as ctl from './controller';
-import { LIVE_MS, useMachineThrottled } from './panels/useMachine';
+import { useMachineLive } from './panels/useMachine';
 import './timeline.css';
 
 const fmt = new Intl.NumberFormat('en-US');
@@ -42,11 +42,8 @@ const selectTimeline = (s: MachineState) => s.timeline;
 
 export function Timeline() {
   const running = useMachineStore((s) => s.running);
-  // While running, the bar follows at the panels' pace (LIVE_MS, in their React pass); stopped,
-  // paused or seeking it follows the store at once.
-  const live = useMachineThrottled(selectTimeline, LIVE_MS);
-  const still = useMachineStore((s) => (s.running ? null : s.timeline));
-  const t = running ? live : still;
+  // While running, the bar follows at the panels' pace; stopped, paused or seeking, at once.
+  const t = useMachineLive(selectTimeline);
   const booted = useUiStore((s) => s.booted);
   const [drag, setDrag] = useState<number | null>(null);
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);

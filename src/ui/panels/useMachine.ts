@@ -108,6 +108,20 @@ export function useMachineThrottled<T>(selector: (s: MachineState) => T, ms: num
   return value;
 }
 
+/**
+ * A value of the store that follows at LIVE_MS while the machine runs (in the panels' React
+ * pass) and at once otherwise, in the same render as `running` turning false: a run's end shows
+ * its final value together with 'halted', where `useMachineThrottled(selector, running ? LIVE_MS
+ * : 0)` would show it one render later. Pass a stable (module-level) selector.
+ */
+export function useMachineLive<T>(selector: (s: MachineState) => T): T | null {
+  const running = useMachine(selectRunning);
+  const live = useMachineThrottled(selector, LIVE_MS);
+  const still = useMachine((s) => (s.running ? null : selector(s)));
+  return running ? live : still;
+}
+const selectRunning = (s: MachineState) => s.running;
+
 /** One machine the page runs (A/B mode: two), for views that compare them. */
 export interface MachineSide {
   label: string;
