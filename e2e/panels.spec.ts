@@ -82,6 +82,14 @@ test('with icache the exits come with a hit rate above 0 and live charts', async
   await expect(page.getByTestId('stop-reason')).toHaveText(/halted|limit/, { timeout: 45_000 });
   await expect(page.getByTestId('event-log').getByTestId('exit-row').first()).toBeVisible();
   await page.screenshot({ path: `${ART}/panels-icache-done.png` });
+  // The bucket heatmap (one canvas): the loop's four entries sit in four buckets, one of them 20
+  // (the table's first row by bucket); hovering its cell names it.
+  const heatmap = page.getByTestId('icache-heatmap');
+  await expect(heatmap).toHaveAttribute('aria-label', /\b4 used · fullest holds 1$/);
+  await expect(page.getByTestId('icache-row').first().locator('span').first()).toHaveText('20');
+  await heatmap.scrollIntoViewIfNeeded();
+  await heatmap.hover({ position: { x: 1 + 20 * 11 + 5, y: 6 } }); // 32 columns of 11 px cells
+  await expect(page.locator('.xs-heat .xs-tip')).toHaveText('bucket 20: 1 entry');
   // Export: the history as CSV, a chart as PNG (its SVG drawn on a canvas).
   const [csv] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-csv').click()]);
   const csvText = await (await csv.createReadStream()).toArray().then((chunks) => Buffer.concat(chunks).toString('utf8'));

@@ -4,10 +4,11 @@
  * (red: invalidated by a write-protect fault; grey: evicted). The bucket heatmap shows how the
  * entries spread over the hash table; the selected exit's entry and bucket are outlined.
  */
-import { memo, useEffect, useMemo, useState } from 'react';
+import { memo, useEffect, useMemo, useRef, useState, type MouseEvent } from 'react';
 import type { ExitEvent } from '../../../core/events';
 import type { MachineState } from '../../../store/machineStore';
 import { selectLive } from '../../../store/selectors';
+import { useUiStore } from '../../../store/uiStore';
 import { isDue, LIVE_MS, TRAIL_MS, useMachine, useMachineApi, useMachineShallow, useMachineThrottled } from '../useMachine';
 import { hex } from '../lib/format';
 import { useVirtualRows } from '../lib/useVirtualRows';
@@ -81,17 +82,79 @@ function useIcacheRows(): { rows: DisplayRow[]; maxAge: number } {
   return state;
 }
 
+/** Heatmap geometry: a 10 px cell every 11 px (a 1 px gap), as the grid of divs it replaced. */
+const HEAT_CELL = 10;
+const HEAT_PITCH = 11;
+/** The page's --border and --text per theme (app.css): read from the theme, not getComputedStyle, which forces a style pass. */
+const HEAT_INK = { dark: { line: '#272e3f', sel: '#dde3ee' }, light: { line: '#dbe0e8', sel: '#1b2130' } } as const;
+
+function drawHeatmap(canvas: HTMLCanvasElement, buckets: readonly number[], cols: number, selected: number | null, ink: { line: string; sel: string }) {
+  const dpr = window.devicePixelRatio || 1;
+  const rows = Math.ceil(buckets.length / cols);
+  const w = cols * HEAT_PITCH + 1;
+  const h = rows * HEAT_PITCH + 1;
+  if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
+    canvas.width = Math.round(w * dpr);
+    canvas.height = Math.round(h * dpr);
+    canvas.style.width = `${w}px`;
+    canvas.style.height = `${h}px`;
+  }
+  const g = canvas.getContext('2d');
+  if (!g) return;
+  g.setTransform(dpr, 0, 0, dpr, 0, 0);
+  g.clearRect(0, 0, w, h);
+  const max = Math.max(0, ...buckets);
+  g.lineWidth = 1;
+  g.strokeStyle = ink.line;
+  for (let i = 0; i < buckets.length; i++) {
+    const x = 1 + (i % cols) * HEAT_PITCH;
+    const y = 1 + Math.floor(i / cols) * HEAT_PITCH;
+    if (buckets[i] > 0) {
+      g.fillStyle = heatColor(buckets[i], max);
+      g.fillRect(x, y, HEAT_CELL, HEAT_CELL);
+    } else g.strokeRect(x + 0.5, y + 0.5, HEAT_CELL - 1, HEAT_CELL - 1);
+  }
+  if (selected !== null && selected < buckets.length) {
+    g.lineWidth = 2;
+    g.strokeStyle = ink.sel;
+    g.strokeRect((selected % cols) * HEAT_PITCH + 1, Math.floor(selected / cols) * HEAT_PITCH + 1, HEAT_CELL, HEAT_CELL);
+  }
+}
+
+/**
+ * How full each hash bucket is, on one canvas: a thousand divs cost the first frame of a run
+ * (created, styled and laid out as a grid at once) more than the rest of the panel.
+ */
 const Heatmap = memo(function Heatmap({ buckets, selected }: { buckets: number[]; selected: number | null }) {
+  const theme = useUiStore((s) => s.theme);
+  const canvas = useRef<HTMLCanvasElement | null>(null);
+  const [hover, setHover] = useState<{ i: number; x: number; y: number } | null>(null);
   const max = Math.max(0, ...buckets);
   const cols = heatColumns(buckets.length);
   const used = buckets.filter((b) => b > 0).length;
+  useEffect(() => {
+    if (canvas.current) drawHeatmap(canvas.current, buckets, cols, selected, HEAT_INK[theme]);
+  }, [buckets, cols, selected, theme]);
+  const onMove = (e: MouseEvent<HTMLCanvasElement>) => {
+    const r = e.currentTarget.getBoundingClientRect();
+    const x = e.clientX - r.left;
+    const y = e.clientY - r.top;
+    const col = Math.floor((x - 1) / HEAT_PITCH);
+    const i = Math.floor((y - 1) / HEAT_PITCH) * cols + col;
+    setHover(col >= 0 && col < cols && i >= 0 && i < buckets.length ? { i, x, y } : null);
+  };
+  const summary = `${buckets.length} buckets · ${used} used · fullest holds ${max}`;
   return (
     <div className="xs-heat-wrap">
-      <div className="xs-note">{buckets.length} buckets · {used} used · fullest holds {max}</div>
-      <div className="xs-heat" style={{ gridTemplateColumns: `repeat(${cols}, 10px)` }} data-testid="icache-heatmap">
-        {buckets.map((n, i) => (
-          <div key={i} className={i === selected ? 'sel' : undefined} style={{ background: heatColor(n, max) }} title={`bucket ${i}: ${n} ${n === 1 ? 'entry' : 'entries'}`} />
-        ))}
+      <div className="xs-note">{summary}</div>
+      <div className="xs-heat">
+        <canvas ref={canvas} data-testid="icache-heatmap" role="img" aria-label={`Hash buckets of the instruction cache: ${summary}`}
+          onMouseMove={onMove} onMouseLeave={() => setHover(null)} />
+        {hover && (
+          <div className="xs-tip" style={{ left: hover.x + 12, top: hover.y + 12 }}>
+            bucket {hover.i}: {buckets[hover.i]} {buckets[hover.i] === 1 ? 'entry' : 'entries'}{hover.i === selected ? ' · the selected exit\'s' : ''}
+          </div>
+        )}
       </div>
     </div>
   );
