@@ -65,6 +65,16 @@ test('the self-modifying example shows a write-protect fault', async ({ page }) 
   await expect(page.getByTestId('exit-pipeline').locator('[data-stage="invalidate"]')).toBeVisible();
   await expect(page.getByTestId('icache-table')).toBeVisible();
   await expect(page.getByTestId('memory-map')).toBeVisible();
+  // The map's row labels (drawn off the page, then copied in) are on its canvas: the gutter
+  // left of the first page cell has ink where "0x0000…" is written.
+  const inkInGutter = await page.getByTestId('memory-map').locator('canvas').evaluate((c: HTMLCanvasElement) => {
+    const dpr = window.devicePixelRatio || 1;
+    const px = c.getContext('2d')!.getImageData(0, 0, Math.round(70 * dpr), Math.round(11 * dpr)).data;
+    let ink = 0;
+    for (let i = 3; i < px.length; i += 4) if (px[i] > 100) ink++;
+    return ink;
+  });
+  expect(inkInGutter).toBeGreaterThan(20);
   await page.waitForTimeout(1500);
   await page.screenshot({ path: `${ART}/panels-smc-wp-fault.png` });
 });

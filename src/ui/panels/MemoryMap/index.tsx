@@ -10,7 +10,7 @@ import type { PageView } from '../../../worker/protocol';
 import { useUiStore } from '../../../store/uiStore';
 import { LIVE_MS, useMachine, useMachineApi, useMachineThrottled } from '../useMachine';
 import { hex } from '../lib/format';
-import { setCanvasFont } from '../lib/canvasFont';
+import { TextLayer } from '../lib/textLayer';
 import { walkTablePages } from '../WalkGrid/walkLayout';
 import { ROLES, ROLE_COLOR, layoutPages, pageAtSlot, pageOf, roleCounts, type PageLayout } from './memoryLayout';
 import '../panels.css';
@@ -20,7 +20,7 @@ const GUTTER = 76;
 const EMPTY: PageView[] = [];
 const selectPages = (s: MachineState) => s.view?.pages ?? EMPTY;
 
-function draw(canvas: HTMLCanvasElement, l: PageLayout, outlined: ReadonlySet<number>, faulted: number | null, dark: boolean) {
+function draw(canvas: HTMLCanvasElement, labels: TextLayer, l: PageLayout, outlined: ReadonlySet<number>, faulted: number | null, dark: boolean) {
   const dpr = window.devicePixelRatio || 1;
   const w = GUTTER + l.cols * CELL;
   const h = Math.max(1, l.rows) * CELL;
@@ -35,11 +35,14 @@ function draw(canvas: HTMLCanvasElement, l: PageLayout, outlined: ReadonlySet<nu
   if (!g) return;
   g.setTransform(dpr, 0, 0, dpr, 0, 0);
   g.clearRect(0, 0, w, h);
-  setCanvasFont(g, '9px ui-monospace, monospace');
-  g.textBaseline = 'middle';
-  g.fillStyle = dark ? '#8a9099' : '#5d6670';
-  l.rowGpa.forEach((gpa, r) => {
-    if (gpa !== null && (r % 2 === 0 || l.rows < 40)) g.fillText(hex(gpa, 8), 2, r * CELL + CELL / 2);
+  const ink = dark ? '#8a9099' : '#5d6670';
+  labels.draw(g, `${ink}|${l.rowGpa.join(',')}`, GUTTER, h, (t) => {
+    t.font = '9px ui-monospace, monospace';
+    t.textBaseline = 'middle';
+    t.fillStyle = ink;
+    l.rowGpa.forEach((gpa, r) => {
+      if (gpa !== null && (r % 2 === 0 || l.rows < 40)) t.fillText(hex(gpa, 8), 2, r * CELL + CELL / 2);
+    });
   });
   const hatch = dark ? 'rgba(255,255,255,0.85)' : 'rgba(0,0,0,0.75)';
   for (let i = 0; i < l.pages.length; i++) {
@@ -110,6 +113,7 @@ export default function MemoryMap() {
   const vm = vms.includes(vmChoice) ? vmChoice : vms[0] ?? 0;
   const wrap = useRef<HTMLDivElement | null>(null);
   const canvas = useRef<HTMLCanvasElement | null>(null);
+  const [labels] = useState(() => new TextLayer());
   const [width, setWidth] = useState(600);
   const [hover, setHover] = useState<{ p: PageView; x: number; y: number } | null>(null);
   const flashes = useFaultFlashes();
@@ -130,8 +134,8 @@ export default function MemoryMap() {
   useEffect(() => {
     if (!canvas.current) return;
     // The theme from the store, not getComputedStyle (which forced a style pass on every redraw).
-    draw(canvas.current, layout, outlined, faulted, theme === 'dark');
-  }, [layout, outlined, faulted, theme]);
+    draw(canvas.current, labels, layout, outlined, faulted, theme === 'dark');
+  }, [labels, layout, outlined, faulted, theme]);
   const counts = useMemo(() => roleCounts(layout.pages), [layout]);
   const wp = useMemo(() => layout.pages.filter((p) => p.writeProtected).length, [layout]);
   const onMove = (e: MouseEvent<HTMLCanvasElement>) => {
