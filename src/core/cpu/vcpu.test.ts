@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { asmMachine } from '../../test/asmTest';
 import { HANDLER_BASE, runUntilHalt, STACK_TOP } from '../../test/testEnv';
+import { BLOCK_CALL_INSNS } from './vcpu';
 
 const run = (src: string, max = 100000) => {
   const m = asmMachine(src);
@@ -32,6 +33,23 @@ describe('vCPU basics', () => {
     expect(v.getGpr(6)).toBe(0x1234n);
     expect(v.retired).toBe(4 + 30 + 2 + 1 + 2);
     expect(v.getGpr(4)).toBe(BigInt(STACK_TOP));
+  });
+
+  it('runs a loop longer than one block call (BLOCK_CALL_INSNS) in one entry, each instruction retired once', () => {
+    const iters = BLOCK_CALL_INSNS + 12_345;
+    const src = `mov rcx, ${iters}\nxor eax, eax\nl: add rax, 3\nsub rcx, 1\njnz l\nhlt`;
+    const whole = asmMachine(src).vcpu;
+    expect(whole.run(1e9).reason).toBe('hlt');
+    expect(whole.retired).toBe(2 + 3 * iters);
+    expect(whole.getGpr(0)).toBe(BigInt(3 * iters));
+    // An entry's budget still ends it exactly, across the block calls it takes.
+    const parts = asmMachine(src).vcpu;
+    const e = parts.run(2 * BLOCK_CALL_INSNS + 7);
+    expect(e.reason).toBe('budget');
+    expect(e.retired).toBe(2 * BLOCK_CALL_INSNS + 7);
+    expect(parts.run(1e9).reason).toBe('hlt');
+    expect(parts.retired).toBe(whole.retired);
+    expect(parts.getGpr(0)).toBe(whole.getGpr(0));
   });
 
   it('step() retires exactly one instruction at a time', () => {

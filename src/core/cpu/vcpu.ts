@@ -19,6 +19,19 @@ export { VmExit } from './vmexit';
 export { CodeCache } from './codeCache';
 export type { MmioFastPath, VcpuOptions } from './vcpuState';
 
+/**
+ * Instructions one call of a block function may retire (the budget its loop counts against).
+ * A loop block given a whole long run (the CLI's `runToEnd`: one entry of billions) runs it in
+ * one call, so V8 only ever runs that call in on-stack-replacement code, compiled mid-loop
+ * from the interpreter's frame, or, when the closure shares its feedback with an earlier
+ * block of the same source (V8 caches `new Function` by source), in baseline code to the
+ * end, never optimized: measured (bench/cpu.ts, one process) call/ret at 180-330 MIPS that
+ * way against 400-480 when the block is called again and again and enters its optimized code;
+ * tight loop 850-1170 against 1400-1500. Returning to the dispatcher every 64 Ki instructions
+ * costs one chained lookup per call (well under 1 %).
+ */
+export const BLOCK_CALL_INSNS = 65_536;
+
 export class Vcpu extends VcpuBlocks {
   private eptGen = -1;
 
@@ -98,7 +111,7 @@ export class Vcpu extends VcpuBlocks {
       this.endBlock = false;
       let n: number;
       try {
-        n = (b.fn as BlockFn)(this, this.gpr, left);
+        n = (b.fn as BlockFn)(this, this.gpr, left < BLOCK_CALL_INSNS ? left : BLOCK_CALL_INSNS);
         if (n < 0) {
           // A soft VM exit at instruction faultIndex (fault-like: it had no effect).
           this.exitPending = false;
