@@ -20,6 +20,33 @@ describe('captureState', () => {
     expect([...root.map]).toEqual([['x', 1]]);
   });
 
+  it('writes back an array that shrank or grew since, element by element', () => {
+    const root = { grew: [1, 2], shrank: [1, 2, 3, 4] };
+    const snap = captureState([root], policy);
+    root.grew.push(3, 4);
+    root.shrank.length = 1;
+    restoreState(snap);
+    expect(root.grew).toEqual([1, 2]);
+    expect(root.shrank).toEqual([1, 2, 3, 4]);
+    expect(Object.keys(root.shrank)).toEqual(['0', '1', '2', '3']);
+  });
+
+  it('writes back only the fields that changed (a store of the same value is not made)', () => {
+    let stores = 0;
+    let held = 5;
+    const root: { fixed: number; moving: number } = { fixed: 0, moving: 1 };
+    Object.defineProperty(root, 'fixed', { enumerable: true, get: () => held, set: (v: number) => { stores++; held = v; } });
+    const snap = captureState([root], policy);
+    root.moving = 2;
+    restoreState(snap);
+    expect(stores).toBe(0);
+    expect(root.moving).toBe(1);
+    root.fixed = 7;
+    restoreState(snap);
+    expect(stores).toBe(2);
+    expect(root.fixed).toBe(5);
+  });
+
   it('shares the arrays of what did not change with the previous snapshot, and copies what did', () => {
     const still = new Int32Array(64);
     const moving = new Int32Array(64);

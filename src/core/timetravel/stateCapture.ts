@@ -281,17 +281,36 @@ export class PayloadCounter {
   }
 }
 
-/** Write a snapshot's values back into the objects it was taken from. */
+/**
+ * Write a snapshot's values back into the objects it was taken from. A field or element that
+ * holds its value already is not written: V8 tracks fields written once as constants (and
+ * arrays by the kinds of their elements), and a store, even of the same value, made it
+ * generalize them and throw away the machine's optimized code (the first seeks after a run
+ * re-ran exits 10-20x slower until V8 had recompiled it).
+ */
 export function restoreState(snap: StateSnapshot): void {
   for (const s of snap.saved) {
     switch (s.k) {
-      case 'o':
-        for (let i = 0; i < s.keys.length; i++) s.o[s.keys[i]] = s.vals[i];
+      case 'o': {
+        const o = s.o;
+        for (let i = 0; i < s.keys.length; i++) {
+          const key = s.keys[i];
+          const v = s.vals[i];
+          if (!Object.is(o[key], v)) o[key] = v;
+        }
         break;
-      case 'a':
-        s.o.length = s.vals.length;
-        for (let i = 0; i < s.vals.length; i++) s.o[i] = s.vals[i];
+      }
+      case 'a': {
+        // Grown by push, not by setting its length: a longer length leaves holes, and a holey
+        // array has another map.
+        const a = s.o;
+        const v = s.vals;
+        if (a.length > v.length) a.length = v.length;
+        const kept = a.length;
+        for (let i = 0; i < kept; i++) if (!Object.is(a[i], v[i])) a[i] = v[i];
+        for (let i = kept; i < v.length; i++) a.push(v[i]);
         break;
+      }
       case 't':
         (s.o as Uint8Array).set(s.copy as Uint8Array);
         break;
