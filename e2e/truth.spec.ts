@@ -111,6 +111,39 @@ test('1: a new program resets every counter, panel, decoration, bench row and ch
   await expect(page.locator('.line-stat')).toHaveCount(0);
 });
 
+test('1: when a run stops, every panel shows its final figures in the same frame as "halted"', async ({ page }) => {
+  await page.goto('/?example=lapic-microbench');
+  await editorReady(page);
+  await page.getByTestId('strategy-select').selectOption('icache');
+  await page.getByTestId('layout-select').selectOption('all');
+  await expect(page.getByTestId('stop-reason')).toHaveText('paused');
+  // Read every panel in the DOM mutation that writes "halted" (the commit that shows it): a
+  // panel refreshed by its own timer after the stop showed the run's last-but-one figures.
+  const seen = await page.evaluate(() => new Promise<Record<string, string>>((resolve) => {
+    const q = (sel: string) => document.querySelector(sel)?.textContent ?? '';
+    const reason = document.querySelector('[data-testid="stop-reason"]')!;
+    const mo = new MutationObserver(() => {
+      if (reason.textContent !== 'halted') return;
+      mo.disconnect();
+      resolve({
+        retired: q('[data-testid="stat-retired"]'),
+        registers: q('[data-testid="registers"]') || q('[aria-label="Registers"]'),
+        chips: [...document.querySelectorAll('[data-testid="event-log"] .xs-chip')].map((c) => c.textContent).join(' | '),
+        icache: q('.xs-icache .xs-toolbar'),
+        memory: q('[data-testid="memory-map"] .xs-toolbar'),
+      });
+    });
+    mo.observe(document.body, { childList: true, characterData: true, subtree: true });
+    (document.querySelector('[data-testid="btn-run"]') as HTMLButtonElement).click();
+  }));
+  expect(seen.retired).toMatch(/^\d{1,3}(,\d{3})+$/);
+  expect(seen.registers).toContain(`halted · ${seen.retired} instructions retired`);
+  // The loop's MMIO exits, then the two OUTs and the HLT that end the run.
+  expect(seen.chips).toMatch(/^mmio [\d.]+k \| hlt 1 \| io 2$/);
+  expect(seen.icache).toContain('4 inserts');
+  expect(seen.memory).toMatch(/^20 pages.*5 write-protected/);
+});
+
 test('2: the bench has one row per complete run of this program, labelled with its program and preset', async ({ page }) => {
   await page.setViewportSize({ width: 1440, height: 900 });
   await page.goto('/?example=lapic-microbench');

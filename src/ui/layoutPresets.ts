@@ -13,7 +13,8 @@ export const LAYOUT_PRESETS: readonly LayoutSpec[] = [
     id: 'all',
     title: 'All',
     blurb: 'every panel open',
-    editor: 36,
+    // As in Cache: at 1280 px a wider editor left the stats strip too narrow for one row.
+    editor: 30,
     columns: [
       { size: 50, panels: [
         { id: 'pipeline', size: 30 }, { id: 'walk', size: 36 }, { id: 'registers', size: 20 }, { id: 'console', size: 14 },

@@ -9,7 +9,7 @@ import { EXIT_REASONS, type ExitEvent, type ExitReason } from '../../../core/eve
 import { exitsToChromeTrace, exitsToCsv } from '../../../core/exitExport';
 import { downloadText } from '../lib/exportImage';
 import type { MachineState } from '../../../store/machineStore';
-import { LIVE_MS, useMachine, useMachineThrottled, useSelectExit } from '../useMachine';
+import { LIVE_MS, useMachine, useMachineLive, useMachineThrottled, useSelectExit } from '../useMachine';
 import { compact, hex, int } from '../lib/format';
 import { REASON_COLOR } from '../lib/stages';
 import { atBottom } from '../lib/virtual';
@@ -89,7 +89,7 @@ export default function EventLog() {
   // `version` changes whenever the (in-place appended) log grew.
   const rows = useMemo(() => ({ v: version, idx: index.update(log, filter) }), [index, log, filter, version]);
   // Chips count every exit the machine took (the worker's counters), listed or not.
-  const byReason = useMachineThrottled(selectByReason, LIVE_MS);
+  const byReason = useMachineLive(selectByReason);
   const count = rows.idx ? rows.idx.length : log.length;
   const at = (i: number): ExitEvent | undefined => log[rows.idx ? rows.idx[i] : i];
   const [follow, setFollow] = useState(true);

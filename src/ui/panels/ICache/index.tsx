@@ -9,7 +9,7 @@ import type { ExitEvent } from '../../../core/events';
 import type { MachineState } from '../../../store/machineStore';
 import { selectLive } from '../../../store/selectors';
 import { useUiStore } from '../../../store/uiStore';
-import { isDue, LIVE_MS, TRAIL_MS, useMachine, useMachineApi, useMachineShallow, useMachineThrottled } from '../useMachine';
+import { isDue, LIVE_MS, TRAIL_MS, useMachine, useMachineApi, useMachineLive, useMachineShallow } from '../useMachine';
 import { hex } from '../lib/format';
 import { useVirtualRows } from '../lib/useVirtualRows';
 import {
@@ -169,7 +169,7 @@ export default function ICache() {
   const { rows, maxAge } = useIcacheRows();
   // Shallow: a new array with the same counts (every frame) does not re-render the heatmap.
   const buckets = useMachineShallow(selectBuckets);
-  const counters = useMachineThrottled(selectIcacheCounters, LIVE_MS);
+  const counters = useMachineLive(selectIcacheCounters);
   const selected = useMachine((s) => s.selectedExit);
   const live = useMachine(selectLive);
   const [sort, setSort] = useState<SortKey>('bucket');

@@ -8,7 +8,7 @@ import { useEffect, useMemo, useRef, useState, type MouseEvent } from 'react';
 import type { MachineState } from '../../../store/machineStore';
 import type { PageView } from '../../../worker/protocol';
 import { useUiStore } from '../../../store/uiStore';
-import { LIVE_MS, useMachine, useMachineApi, useMachineThrottled } from '../useMachine';
+import { useMachine, useMachineApi, useMachineLive } from '../useMachine';
 import { hex } from '../lib/format';
 import { TextLayer } from '../lib/textLayer';
 import { walkTablePages } from '../WalkGrid/walkLayout';
@@ -105,7 +105,7 @@ function useFaultFlashes(): { gpa: number; seq: number }[] {
 }
 
 export default function MemoryMap() {
-  const pages = useMachineThrottled(selectPages, LIVE_MS);
+  const pages = useMachineLive(selectPages) ?? EMPTY;
   const selected = useMachine((s) => s.selectedExit);
   const theme = useUiStore((s) => s.theme);
   const vms = useMemo(() => [...new Set(pages.map((p) => p.vm))].sort((a, b) => a - b), [pages]);

@@ -7,7 +7,7 @@ import { memo, useState } from 'react';
 import { GPR_NAMES } from '../../../core/events';
 import type { VcpuView } from '../../../worker/protocol';
 import type { MachineState } from '../../../store/machineStore';
-import { LIVE_MS, useMachine, useMachineThrottled } from '../useMachine';
+import { useMachineLive } from '../useMachine';
 import { hex } from '../lib/format';
 import { lapicRegisterTerm } from '../../glossary/terms';
 import { CR0_BITS, CR4_BITS, EFER_BITS, changedKeys, decodeBits, decodeRflags, groupHex, iopl, type NamedBit } from './flags';
@@ -79,8 +79,7 @@ const VcpuRegs = memo(function VcpuRegs({ v }: { v: VcpuView }) {
 const selectVcpus = (s: MachineState) => s.view?.vcpus;
 
 export default function Registers() {
-  const running = useMachine((s) => s.running);
-  const vcpus = useMachineThrottled(selectVcpus, running ? LIVE_MS : 0);
+  const vcpus = useMachineLive(selectVcpus);
   const [tab, setTab] = useState('0:0');
   if (!vcpus || vcpus.length === 0) {
     return <section tabIndex={0} className="xs-panel" aria-label="Registers"><div className="xs-empty">Registers appear once a program is loaded.</div></section>;
