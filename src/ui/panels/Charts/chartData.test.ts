@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { HistorySample } from '../../../store/machineStore';
-import { chartRows, downsample, historyToCsv, reasonsOf, stagesOf } from './chartData';
+import { chartRows, downsample, historyToCsv, reasonsOf, samplesUpTo, stagesOf } from './chartData';
 
 const h = (t: number, extra: Partial<HistorySample> = {}): HistorySample => ({
   t, retired: t * 10, exits: t, exitsPerSec: 100, byReasonPerSec: { mmio: 90 }, hitRate: 0.5,
@@ -8,6 +8,15 @@ const h = (t: number, extra: Partial<HistorySample> = {}): HistorySample => ({
 });
 
 describe('chart data', () => {
+  it('counts the samples taken at or before an exit (the charts at that exit)', () => {
+    const hs = [h(10), h(20), h(30)];
+    expect(samplesUpTo(hs, 5)).toBe(0);
+    expect(samplesUpTo(hs, 10)).toBe(1);
+    expect(samplesUpTo(hs, 29)).toBe(2);
+    expect(samplesUpTo(hs, 30)).toBe(3);
+    expect(samplesUpTo([], 30)).toBe(0);
+  });
+
   it('downsamples evenly and keeps the newest sample', () => {
     const xs = Array.from({ length: 1000 }, (_, i) => i);
     const d = downsample(xs, 100);

@@ -57,3 +57,10 @@ export function historyToCsv(sides: readonly { label: string; history: readonly 
   }
   return lines.join('\n') + '\n';
 }
+
+/** How many of the samples (taken in exit order) were taken at or before exit `at`: the charts at exit `at` show these. */
+export function samplesUpTo(history: readonly HistorySample[], at: number): number {
+  let n = 0;
+  while (n < history.length && history[n].exits <= at) n++;
+  return n;
+}

@@ -19,7 +19,7 @@ import { compact } from '../lib/format';
 import { HIT_COLOR, REASON_COLOR, STAGE_COLOR, STAGE_LABEL } from '../lib/stages';
 import { downloadBlob, downloadText } from '../lib/exportImage';
 import { drawChart, type ChartSpec } from './canvasChart';
-import { chartRows, downsample, historyToCsv, reasonsOf, stagesOf, type ChartRow } from './chartData';
+import { chartRows, downsample, historyToCsv, reasonsOf, samplesUpTo, stagesOf, type ChartRow } from './chartData';
 import '../panels.css';
 
 /**
@@ -185,9 +185,12 @@ export default function Charts({ sides }: { sides?: readonly ChartSide[] }) {
   const running = useMachine((s) => s.running);
   const ms = running ? CHART_MS_RUNNING : CHART_MS_IDLE;
   const fullHistory = useMachineThrottled(selectHistory, ms);
-  // Time travel: looking at exit k, the charts end at k.
+  // Time travel: looking at exit k, the charts end at k. The samples come in exit order, so
+  // that is a prefix; a seek that keeps the same prefix keeps the same array, and the charts
+  // draw nothing (a redraw's fillText laid the whole page out inside the seek's commit).
   const at = useMachine((s) => s.timeline?.at ?? null);
-  const history = useMemo(() => (at === null ? fullHistory : fullHistory.filter((h) => h.exits <= at)), [fullHistory, at]);
+  const cut = at === null ? fullHistory.length : samplesUpTo(fullHistory, at);
+  const history = useMemo(() => (cut === fullHistory.length ? fullHistory : fullHistory.slice(0, cut)), [fullHistory, cut]);
   // A/B: when the shell says which sides run, the comparison chart shows every side.
   const machineSides = useMachineSides();
   const ownSide = useOwnSide();

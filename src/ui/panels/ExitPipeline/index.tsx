@@ -67,10 +67,15 @@ function WpDetail({ exit, wp }: { exit: ExitEvent; wp: WpFaultInfo }) {
   );
 }
 
-/** `still`: show every stage at once (an exit the timeline travelled to); replay plays it anyway. */
+/**
+ * `still`: show every stage at once (an exit the timeline travelled to); replay plays it anyway.
+ * Still, one view serves every exit shown (its elements are updated, not made anew per seek);
+ * replay counts per exit, so the next exit shows still again.
+ */
 const StepView = memo(function StepView({ exit, cyclesPerInsn, stageMs, still }: { exit: ExitEvent; cyclesPerInsn: number; stageMs: number; still: boolean }) {
   const nodes = useMemo(() => buildPipeline(exit), [exit]);
-  const [replay, setReplay] = useState(0);
+  const [replays, setReplays] = useState({ seq: exit.seq, n: 0 });
+  const replay = replays.seq === exit.seq ? replays.n : 0;
   const max = Math.max(1, ...nodes.map((n) => n.cycles ?? 0));
   return (
     <div className={`xs-pipe${still && replay === 0 ? ' xs-still' : ''}`} key={replay}>
@@ -78,7 +83,7 @@ const StepView = memo(function StepView({ exit, cyclesPerInsn, stageMs, still }:
         <span className="xs-pill" data-reason={exit.reason}>{exit.reason}</span>
         <span>exit #{exit.seq} · vm{exit.vm}/vcpu{exit.vcpu} · rip {hex(exit.rip)}{exit.gpa !== undefined ? ` · gpa ${hex(exit.gpa)}` : ''}</span>
         {exit.insn && <code>{exit.insn}</code>}
-        <button type="button" className="xs-btn" onClick={() => setReplay((r) => r + 1)} title="Play this exit again">replay</button>
+        <button type="button" className="xs-btn" onClick={() => setReplays({ seq: exit.seq, n: replay + 1 })} title="Play this exit again">replay</button>
       </div>
       <div className="xs-pipe-flow">
         {nodes.map((n, i) => <Node key={n.id} n={n} i={i} max={max} stageMs={stageMs} />)}
@@ -164,7 +169,8 @@ export default function ExitPipeline() {
   return (
     <section tabIndex={0} className="xs-panel" data-testid="exit-pipeline" aria-label="Exit pipeline">
       {live && counters ? <LiveView counters={counters} rate={rate} />
-        : exit ? <StepView key={exit.seq} exit={exit} cyclesPerInsn={cpi} stageMs={paceStageMs(running, rate)} still={travelled} />
+        // Stepping, each exit is a new view (its stages play from the start); travelling, one view.
+        : exit ? <StepView key={travelled ? 'travelled' : exit.seq} exit={exit} cyclesPerInsn={cpi} stageMs={paceStageMs(running, rate)} still={travelled} />
           : <div className="xs-empty">Step to the next exit to watch the VMM handle it, stage by stage.</div>}
     </section>
   );
