@@ -1,6 +1,7 @@
 /**
- * npm run bench:cpu — guest MIPS at steady state on four kernels (tight add/sub/jnz loop, memory
- * copy, call/ret, sieve), measured the same way for qemu-x86_64 (Debian qemu-user) and for us:
+ * npm run bench:cpu — guest MIPS at steady state on five kernels (tight add/sub/jnz loop, memory
+ * copy, call/ret, sieve, a store beside the loop's code), measured the same way for qemu-x86_64
+ * (Debian qemu-user) and for us:
  *
  *   steady-state MIPS = (insns(long) - insns(short)) / (time(long) - time(short))
  *
@@ -13,6 +14,12 @@
  * Ours runs three ways: through the `Machine` as the CLI runs it (`runToEnd`), through the
  * `Machine` as the Worker runs it (`run(20_000)` chunks, host.ts CHUNK_INSNS), and the bare vCPU
  * (`vcpu.run` until hlt), so the cost of the machine's scheduling shows beside the vCPU's.
+ * Each kernel is measured in a fresh node process of its own (this script with `--kernel i`),
+ * as a user's CLI process runs one program: no kernel's code runs on V8 state (type feedback,
+ * field representations, the `new Function` cache) left by another. In it, every path is
+ * warmed up once before any is timed (the first Machine generalizes the vCPU's field
+ * representations), and the 5 repetitions go round the paths (short and long of bare, CLI,
+ * Worker, then again), so a burst of other load on the host falls on all three alike.
  * Instruction counts come from our runs (the kernels are linear in their outer count; qemu
  * runs the same instructions, its exit syscall differs from our hlt by a constant that cancels).
  * Prints a table, then one JSON line. Timings are host-dependent: nothing here is a test.
@@ -20,7 +27,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { asmMachine } from '../src/test/asmTest';
 import { buildMachine, DEFAULT_MACHINE_CONFIG, type Machine } from '../src/core/machine';
 
@@ -133,11 +140,52 @@ function runOurs(path: Path, src: string): Run {
   return path === 'bare' ? runBare(src) : runMachine(src, path === 'machineWorker');
 }
 
-/** Best (least disturbed) of REPEATS runs. */
-function best(f: () => Run): Run {
-  let b = f();
-  for (let i = 1; i < REPEATS; i++) { const r = f(); if (r.ms < b.ms) b = r; }
-  return b;
+const PATHS: readonly Path[] = ['bare', 'machineCli', 'machineWorker'];
+
+/** One kernel on our three paths, as its own process reports it (see the file comment). */
+interface OursResult {
+  mips: Record<Path, number>;
+  /** Guest instructions per outer iteration, and those outside the outer loop (bare vCPU). */
+  perOuter: number;
+  baseInsns: number;
+}
+
+/** Steady-state MIPS of kernel `k` on every path: best of REPEATS, repetitions round the paths. */
+function measureOurs(k: Kernel): OursResult {
+  const [nS, nL] = k.ours;
+  const srcS = program(k, nS), srcL = program(k, nL);
+  // Warm-up: V8 compiles the dispatcher and accessors, and the first Machine generalizes the
+  // vCPU's field representations (cyclesPerInsn = 0.75), before anything is timed.
+  for (const path of PATHS) runOurs(path, srcS);
+  const short = new Map<Path, Run>(), long = new Map<Path, Run>();
+  const keepBest = (m: Map<Path, Run>, path: Path, r: Run) => { const b = m.get(path); if (b === undefined || r.ms < b.ms) m.set(path, r); };
+  for (let i = 0; i < REPEATS; i++) {
+    for (const path of PATHS) {
+      keepBest(short, path, runOurs(path, srcS));
+      keepBest(long, path, runOurs(path, srcL));
+    }
+  }
+  const mips = { machineCli: 0, machineWorker: 0, bare: 0 };
+  let perOuter = 0, baseInsns = 0;
+  for (const path of PATHS) {
+    const s = short.get(path)!, l = long.get(path)!;
+    const po = (l.insns - s.insns) / (nL - nS);
+    if (path === 'bare') { perOuter = po; baseInsns = s.insns - po * nS; }
+    // The same loop retires the same instructions on every path (the machine also counts the
+    // final hlt, which it emulates).
+    else if (po !== perOuter) throw new Error(`${k.name}: ${path} retires ${po} instructions per outer iteration, the bare vCPU ${perOuter}`);
+    mips[path] = steady(s, l);
+  }
+  return { mips, perOuter, baseInsns };
+}
+
+/** Run `measureOurs(kernels[i])` in a fresh node process (this script with `--kernel i`). */
+function measureOursInChild(i: number): OursResult {
+  const entry = process.argv[1]!;
+  const runner = resolve(dirname(entry), '..', 'scripts', 'run-bundled.mjs');
+  const r = spawnSync(process.execPath, [...process.execArgv, runner, entry, '--kernel', String(i)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.status !== 0) throw new Error(`bench:cpu child for ${kernels[i]!.name} exited with ${r.status ?? r.signal}`);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '') as OursResult;
 }
 
 /** Steady-state MIPS from a short and a long run. */
@@ -192,54 +240,50 @@ interface Row {
 
 const round = (v: number, d: number): number => Math.round(v * 10 ** d) / 10 ** d;
 
-const qemu = qemuPath();
-const rows: Row[] = [];
-for (const k of kernels) {
-  const [nS, nL] = k.ours;
-  const srcS = program(k, nS), srcL = program(k, nL);
-  const mipsOf: Record<Path, number> = { machineCli: 0, machineWorker: 0, bare: 0 };
-  let perOuter = 0, baseInsns = 0;
-  for (const path of ['bare', 'machineCli', 'machineWorker'] as const) {
-    runOurs(path, srcS); // warm-up: V8 compiles the dispatcher and accessors once per process
-    const s = best(() => runOurs(path, srcS)), l = best(() => runOurs(path, srcL));
-    const po = (l.insns - s.insns) / (nL - nS);
-    if (path === 'bare') { perOuter = po; baseInsns = s.insns - po * nS; }
-    // The same loop retires the same instructions on every path (the machine also counts the
-    // final hlt, which it emulates).
-    else if (po !== perOuter) throw new Error(`${k.name}: ${path} retires ${po} instructions per outer iteration, the bare vCPU ${perOuter}`);
-    mipsOf[path] = steady(s, l);
+/** The parent: each kernel's child, qemu, then the table and the JSON line. */
+function benchAll(): void {
+  const qemu = qemuPath();
+  const rows: Row[] = [];
+  for (const [i, k] of kernels.entries()) {
+    const { mips: mipsOf, perOuter, baseInsns } = measureOursInChild(i);
+    let qemuMips: number | null = null, qemuLongInsns: number | null = null;
+    const [qS, qL] = k.qemu ?? [0, 0];
+    const binS = qemu && k.qemu ? qemuBinary(k, qS) : null, binL = qemu && k.qemu ? qemuBinary(k, qL) : null;
+    if (qemu && binS && binL) {
+      timeQemu(qemu, binS);
+      const tS = Math.min(...Array.from({ length: REPEATS }, () => timeQemu(qemu, binS)));
+      const tL = Math.min(...Array.from({ length: REPEATS }, () => timeQemu(qemu, binL)));
+      qemuLongInsns = baseInsns + perOuter * qL;
+      qemuMips = (perOuter * (qL - qS)) / (tL - tS) / 1000;
+    }
+    rows.push({
+      kernel: k.name, perOuter, qemuMips: qemuMips === null ? null : round(qemuMips, 0), qemuLongInsns,
+      machineCliMips: round(mipsOf.machineCli, 1), machineWorkerMips: round(mipsOf.machineWorker, 1), bareMips: round(mipsOf.bare, 1),
+      cliToQemu: qemuMips === null ? null : round(mipsOf.machineCli / qemuMips, 3),
+      bareToQemu: qemuMips === null ? null : round(mipsOf.bare / qemuMips, 3),
+      cliToBare: round(mipsOf.machineCli / mipsOf.bare, 3),
+    });
   }
-  let qemuMips: number | null = null, qemuLongInsns: number | null = null;
-  const [qS, qL] = k.qemu ?? [0, 0];
-  const binS = qemu && k.qemu ? qemuBinary(k, qS) : null, binL = qemu && k.qemu ? qemuBinary(k, qL) : null;
-  if (qemu && binS && binL) {
-    timeQemu(qemu, binS);
-    const tS = Math.min(...Array.from({ length: REPEATS }, () => timeQemu(qemu, binS)));
-    const tL = Math.min(...Array.from({ length: REPEATS }, () => timeQemu(qemu, binL)));
-    qemuLongInsns = baseInsns + perOuter * qL;
-    qemuMips = (perOuter * (qL - qS)) / (tL - tS) / 1000;
-  }
-  rows.push({
-    kernel: k.name, perOuter, qemuMips: qemuMips === null ? null : round(qemuMips, 0), qemuLongInsns,
-    machineCliMips: round(mipsOf.machineCli, 1), machineWorkerMips: round(mipsOf.machineWorker, 1), bareMips: round(mipsOf.bare, 1),
-    cliToQemu: qemuMips === null ? null : round(mipsOf.machineCli / qemuMips, 3),
-    bareToQemu: qemuMips === null ? null : round(mipsOf.bare / qemuMips, 3),
-    cliToBare: round(mipsOf.machineCli / mipsOf.bare, 3),
-  });
+
+  const cols: Array<[string, number, (r: Row) => string]> = [
+    ['kernel', 24, (r) => r.kernel],
+    ['qemu MIPS', 10, (r) => String(r.qemuMips ?? '-')],
+    ['machine CLI', 12, (r) => String(r.machineCliMips)],
+    ['machine Worker', 15, (r) => String(r.machineWorkerMips)],
+    ['bare vCPU', 10, (r) => String(r.bareMips)],
+    ['CLI/qemu', 9, (r) => String(r.cliToQemu ?? '-')],
+    ['bare/qemu', 10, (r) => String(r.bareToQemu ?? '-')],
+    ['CLI/bare', 9, (r) => String(r.cliToBare)],
+  ];
+  console.log('steady-state guest MIPS: (insns(long) - insns(short)) / (t(long) - t(short)), t = CPU time, best of 5; ours: one fresh process per kernel, repetitions round the paths');
+  console.log(cols.map(([h, w], i) => (i === 0 ? h.padEnd(w) : h.padStart(w))).join(' '));
+  for (const r of rows) console.log(cols.map(([, w, f], i) => (i === 0 ? f(r).padEnd(w) : f(r).padStart(w))).join(' '));
+  if (!qemu) console.log('qemu-x86_64 not installed (Debian package qemu-user): no qemu comparison');
+  console.log(JSON.stringify({ bench: 'cpu', method: 'steady-state from a short and a long run, CPU time, best of 5; ours: one fresh process per kernel, repetitions round the paths', qemu: qemu ?? null, results: rows }));
 }
 
-const cols: Array<[string, number, (r: Row) => string]> = [
-  ['kernel', 24, (r) => r.kernel],
-  ['qemu MIPS', 10, (r) => String(r.qemuMips ?? '-')],
-  ['machine CLI', 12, (r) => String(r.machineCliMips)],
-  ['machine Worker', 15, (r) => String(r.machineWorkerMips)],
-  ['bare vCPU', 10, (r) => String(r.bareMips)],
-  ['CLI/qemu', 9, (r) => String(r.cliToQemu ?? '-')],
-  ['bare/qemu', 10, (r) => String(r.bareToQemu ?? '-')],
-  ['CLI/bare', 9, (r) => String(r.cliToBare)],
-];
-console.log('steady-state guest MIPS: (insns(long) - insns(short)) / (t(long) - t(short)), t = CPU time, best of 5');
-console.log(cols.map(([h, w], i) => (i === 0 ? h.padEnd(w) : h.padStart(w))).join(' '));
-for (const r of rows) console.log(cols.map(([, w, f], i) => (i === 0 ? f(r).padEnd(w) : f(r).padStart(w))).join(' '));
-if (!qemu) console.log('qemu-x86_64 not installed (Debian package qemu-user): no qemu comparison');
-console.log(JSON.stringify({ bench: 'cpu', method: 'steady-state from a short and a long run, CPU time, best of 5', qemu: qemu ?? null, results: rows }));
+const kernelArg = process.argv.indexOf('--kernel');
+// A child measures one kernel and reports it as one JSON line (no process.exit: the bundled
+// runner removes its bundle when the module returns).
+if (kernelArg >= 0) console.log(JSON.stringify(measureOurs(kernels[Number(process.argv[kernelArg + 1])]!)));
+else benchAll();
