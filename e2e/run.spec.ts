@@ -30,7 +30,7 @@ test('the microbenchmark runs with icache: exits, a hit rate above 0, decorated 
   expect(await num(page, 'stat-retired')).toBeGreaterThan(1000);
   // Exit-causing lines carry their exit count and hits.
   await expect(page.locator('.line-stat').first()).toBeVisible();
-  await expect(page.locator('.view-lines')).toContainText(/exits\s·\s[0-9,]+\shits/);
+  await expect(page.locator('.line-stat-hit').first()).toHaveText(/exits\s·\s[0-9,]+\shits/);
   await page.screenshot({ path: `${ART}/run-icache-halted.png` });
   const icacheCyclesPerExit = await num(page, 'stat-run-cycles-per-exit');
 

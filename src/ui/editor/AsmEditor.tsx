@@ -57,35 +57,69 @@ function lineStatText(l: LineStat): string {
   return `${exits}${who}${l.hits ? ` · ${fmt.format(l.hits)} hit${l.hits === 1 ? '' : 's'}` : ''}`;
 }
 
-function statDecorations(lines: LineStat[], exitLines: number[], model: monaco.editor.ITextModel): monaco.editor.IModelDeltaDecoration[] {
+/** The margin mark of every line that exits: the lines with exits so far and those the program predicts. */
+function exitMarkDecorations(lines: readonly number[], model: monaco.editor.ITextModel): monaco.editor.IModelDeltaDecoration[] {
   const n = model.getLineCount();
-  const out: monaco.editor.IModelDeltaDecoration[] = [];
-  const seen = new Set<number>();
-  for (const l of lines) {
-    if (l.line < 1 || l.line > n || l.exits <= 0) continue;
-    seen.add(l.line);
-    // The injected text goes after a non-empty range: Monaco does not render it after an
-    // empty range at the end of a line.
-    const col = model.getLineMaxColumn(l.line);
-    out.push({
-      range: new monaco.Range(l.line, 1, l.line, col),
-      options: {
-        linesDecorationsClassName: 'exit-line-mark',
-        after: {
-          content: `  ${lineStatText(l)}`,
-          inlineClassName: l.hits ? 'line-stat line-stat-hit' : 'line-stat',
-        },
-      },
-    });
+  return lines.filter((line) => line >= 1 && line <= n).map((line) => ({
+    range: new monaco.Range(line, 1, line, 1),
+    options: { linesDecorationsClassName: 'exit-line-mark', linesDecorationsTooltip: 'This line exits to the VMM' },
+  }));
+}
+
+/**
+ * Each exiting line's counts after its text, as a content widget of the editor: a seek of the
+ * timeline changes every count, and as injected text (an `after` decoration) each change made
+ * Monaco rebuild and re-render those lines and measure them again in the DOM (its indent guides
+ * read every changed line's layout: a forced layout per seek). A widget's text is set in place;
+ * Monaco only places it, from the line's cached measurements.
+ */
+class LineStatWidgets {
+  private readonly shown = new Map<number, { node: HTMLSpanElement; widget: monaco.editor.IContentWidget }>();
+
+  constructor(private readonly editor: monaco.editor.IStandaloneCodeEditor, private readonly model: monaco.editor.ITextModel) {}
+
+  set(lines: readonly LineStat[]): void {
+    const n = this.model.getLineCount();
+    const want = new Map<number, LineStat>();
+    for (const l of lines) if (l.line >= 1 && l.line <= n && l.exits > 0) want.set(l.line, l);
+    for (const [line, w] of this.shown) {
+      if (want.has(line)) continue;
+      this.editor.removeContentWidget(w.widget);
+      this.shown.delete(line);
+    }
+    for (const [line, l] of want) {
+      let w = this.shown.get(line);
+      if (!w) {
+        const node = document.createElement('span');
+        // The editor's line box and font, so the text sits on the line as injected text did.
+        node.style.lineHeight = `${this.editor.getOption(monaco.editor.EditorOption.lineHeight)}px`;
+        node.style.fontFamily = this.editor.getOption(monaco.editor.EditorOption.fontInfo).fontFamily;
+        const column = this.model.getLineMaxColumn(line);
+        const widget: monaco.editor.IContentWidget = {
+          getId: () => `exitscope.line-stat.${line}`,
+          getDomNode: () => node,
+          getPosition: () => ({ position: { lineNumber: line, column }, preference: [monaco.editor.ContentWidgetPositionPreference.EXACT] }),
+        };
+        w = { node, widget };
+        this.shown.set(line, w);
+        this.fill(node, l);
+        this.editor.addContentWidget(widget);
+      } else {
+        this.fill(w.node, l);
+      }
+    }
   }
-  for (const line of exitLines) {
-    if (line < 1 || line > n || seen.has(line)) continue;
-    out.push({
-      range: new monaco.Range(line, 1, line, 1),
-      options: { linesDecorationsClassName: 'exit-line-mark', linesDecorationsTooltip: 'This line exits to the VMM' },
-    });
+
+  clear(): void {
+    this.set([]);
   }
-  return out;
+
+  private fill(node: HTMLSpanElement, l: LineStat): void {
+    const text = lineStatText(l);
+    const cls = l.hits ? 'line-stat line-stat-hit' : 'line-stat';
+    if (node.textContent !== text) node.textContent = text;
+    if (node.className !== cls) node.className = cls;
+  }
 }
 
 export default function AsmEditor() {
@@ -136,16 +170,19 @@ export default function AsmEditor() {
 
     // RIP line and per-line exit counts.
     const rip = editor.createDecorationsCollection();
-    const stats = editor.createDecorationsCollection();
+    const marks = editor.createDecorationsCollection();
+    const statWidgets = new LineStatWidgets(editor, model);
+    disposers.push(() => statWidgets.clear());
     let lastRip: number | null = -1;
-    let lastStatsKey = '';
+    let lastMarksKey = '';
     /** Whether the text is the program the machine loaded (run decorations apply to it). */
     let textIsLoaded = defaultMachineStore.getState().program?.source === model.getValue();
     function clearRunDecorations() {
       rip.clear();
-      stats.clear();
+      marks.clear();
+      statWidgets.clear();
       lastRip = null;
-      lastStatsKey = '';
+      lastMarksKey = '';
     }
     const applyRip = (s: MachineState) => {
       const ripLine = textIsLoaded ? s.view?.ripLine ?? null : null;
@@ -160,11 +197,13 @@ export default function AsmEditor() {
     };
     const applyStats = (s: MachineState) => {
       const lines = textIsLoaded ? s.view?.lines ?? [] : [];
-      const exitLines = textIsLoaded ? s.exitLines : [];
-      const key = lines.map((l) => `${l.line}:${l.exits}:${l.hits}:${l.delivery ?? 0}`).join(',') + '|' + exitLines.join(',');
-      if (key !== lastStatsKey) {
-        lastStatsKey = key;
-        stats.set(statDecorations(lines, exitLines, model));
+      statWidgets.set(lines);
+      // The margin marks change only when a line exits for the first time (or the program changes).
+      const marked = [...new Set([...lines.filter((l) => l.exits > 0).map((l) => l.line), ...(textIsLoaded ? s.exitLines : [])])].sort((a, b) => a - b);
+      const key = marked.join(',');
+      if (key !== lastMarksKey) {
+        lastMarksKey = key;
+        marks.set(exitMarkDecorations(marked, model));
       }
     };
     // The RIP line follows every view; while running, the per-line exit counts follow at most

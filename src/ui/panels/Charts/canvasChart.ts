@@ -5,6 +5,7 @@
  * one. Geometry (ticks, stacking, scales) is pure and tested; `drawChart` does the drawing.
  */
 import { setCanvasFont } from '../lib/canvasFont';
+import type { TextLayer } from '../lib/textLayer';
 
 export interface ChartSeries {
   name: string;
@@ -82,12 +83,29 @@ export function frameOf(spec: ChartSpec, widthPx: number, heightPx: number, stac
 export const px = (f: Frame, x: number) => f.left + ((x - f.x0) / (f.x1 - f.x0)) * f.width;
 export const py = (f: Frame, y: number) => f.top + f.height - ((y - f.y0) / (f.y1 - f.y0 || 1)) * f.height;
 
-/** Draws the chart; `ink` is the text and axis colour. */
-export function drawChart(g: CanvasRenderingContext2D, spec: ChartSpec, widthPx: number, heightPx: number, ink: string): void {
+/** One tick label: text, anchor, alignment. */
+type Label = readonly [text: string, x: number, y: number, align: 'right' | 'center'];
+
+const LABEL_FONT = '10px system-ui, sans-serif';
+
+function paintLabels(g: CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D, labels: readonly Label[], ink: string): void {
+  g.fillStyle = ink;
+  for (const [text, x, y, align] of labels) {
+    g.textAlign = align;
+    g.textBaseline = align === 'right' ? 'middle' : 'top';
+    g.fillText(text, x, y);
+  }
+}
+
+/**
+ * Draws the chart; `ink` is the text and axis colour. With `text`, the tick labels are drawn
+ * through it (an OffscreenCanvas copied in: a page canvas's fillText lays the page out first,
+ * inside the commit of every timeline seek that moved the charts' end).
+ */
+export function drawChart(g: CanvasRenderingContext2D, spec: ChartSpec, widthPx: number, heightPx: number, ink: string, text?: TextLayer): void {
   g.clearRect(0, 0, widthPx, heightPx);
   const stacked = spec.stacked ? stackSeries(spec.series) : [...spec.series];
   const f = frameOf(spec, widthPx, heightPx, stacked);
-  setCanvasFont(g, '10px system-ui, sans-serif');
   g.fillStyle = ink;
   g.strokeStyle = ink;
   // Grid and tick labels.
@@ -100,12 +118,19 @@ export function drawChart(g: CanvasRenderingContext2D, spec: ChartSpec, widthPx:
   for (const t of xTicks) { const x = Math.round(px(f, t)) + 0.5; g.moveTo(x, f.top); g.lineTo(x, f.top + f.height); }
   g.stroke();
   g.globalAlpha = 1;
-  g.textAlign = 'right';
-  g.textBaseline = 'middle';
-  for (const t of yTicks) g.fillText(spec.formatY(t), f.left - 5, py(f, t));
-  g.textAlign = 'center';
-  g.textBaseline = 'top';
-  for (const t of xTicks) g.fillText(spec.formatX(t), px(f, t), f.top + f.height + 4);
+  const labels: Label[] = [
+    ...yTicks.map((t): Label => [spec.formatY(t), f.left - 5, py(f, t), 'right']),
+    ...xTicks.map((t): Label => [spec.formatX(t), px(f, t), f.top + f.height + 4, 'center']),
+  ];
+  if (text) {
+    text.draw(g, `${ink}|${labels.join('|')}`, widthPx, heightPx, (t) => {
+      t.font = LABEL_FONT;
+      paintLabels(t, labels, ink);
+    });
+  } else {
+    setCanvasFont(g, LABEL_FONT);
+    paintLabels(g, labels, ink);
+  }
   // Series: areas from the one below (or the axis), then the top edge.
   const path = (s: ChartSeries) => {
     for (let i = 0; i < s.xs.length; i++) {

@@ -18,6 +18,7 @@ import { useMachine, useMachineSides, useMachineThrottled, useOwnSide, useStores
 import { compact } from '../lib/format';
 import { HIT_COLOR, REASON_COLOR, STAGE_COLOR, STAGE_LABEL } from '../lib/stages';
 import { downloadBlob, downloadText } from '../lib/exportImage';
+import { TextLayer } from '../lib/textLayer';
 import { drawChart, type ChartSpec } from './canvasChart';
 import { chartRows, downsample, historyToCsv, reasonsOf, samplesUpTo, stagesOf, type ChartRow } from './chartData';
 import '../panels.css';
@@ -52,6 +53,7 @@ function ChartBox({ title, testid, name, spec }: { title: string; testid: string
   }, []);
   const theme = useUiStore((s) => s.theme); // App sets it on <html> in a layout effect, before this one reads the colour
   const ink = useRef<{ theme: string; color: string } | null>(null);
+  const [labels] = useState(() => new TextLayer());
   useEffect(() => {
     const c = canvas.current;
     if (!c || size.w === 0 || size.h === 0) return;
@@ -65,8 +67,8 @@ function ChartBox({ title, testid, name, spec }: { title: string; testid: string
     const g = c.getContext('2d');
     if (!g) return;
     g.setTransform(dpr, 0, 0, dpr, 0, 0);
-    drawChart(g, spec, size.w, size.h, ink.current.color);
-  }, [spec, size, theme]);
+    drawChart(g, spec, size.w, size.h, ink.current.color, labels);
+  }, [spec, size, theme, labels]);
   const png = () => {
     const c = canvas.current;
     if (!c || !box.current) return;
