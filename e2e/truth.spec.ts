@@ -130,6 +130,7 @@ test('1: when a run stops, every panel shows its final figures in the same frame
         registers: q('[data-testid="registers"]') || q('[aria-label="Registers"]'),
         chips: [...document.querySelectorAll('[data-testid="event-log"] .xs-chip')].map((c) => c.textContent).join(' | '),
         icache: q('.xs-icache .xs-toolbar'),
+        icacheHits: [...document.querySelectorAll('[data-testid="icache-row"]')].map((r) => r.querySelectorAll('[role="cell"]')[6]?.textContent).join(' '),
         memory: q('[data-testid="memory-map"] .xs-toolbar'),
       });
     });
@@ -141,6 +142,10 @@ test('1: when a run stops, every panel shows its final figures in the same frame
   // The loop's MMIO exits, then the two OUTs and the HLT that end the run.
   expect(seen.chips).toMatch(/^mmio [\d.]+k \| hlt 1 \| io 2$/);
   expect(seen.icache).toContain('4 inserts');
+  // Eight instructions an iteration (eight more around the loop), four of them exit: each
+  // misses once, then hits.
+  const iterations = (Number(seen.retired.replace(/,/g, '')) - 8) / 8;
+  expect(seen.icacheHits).toBe(Array(4).fill(String(iterations - 1)).join(' '));
   expect(seen.memory).toMatch(/^20 pages.*5 write-protected/);
 });
 

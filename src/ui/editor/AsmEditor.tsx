@@ -12,7 +12,8 @@ import { defaultMachineStore, type MachineState } from '../../store/machineStore
 import { useUiStore } from '../../store/uiStore';
 import * as ctl from '../controller';
 import { editorChanged } from '../files';
-import { isDue, LIVE_MS, TRAIL_MS } from '../panels/useMachine';
+import { LIVE_MS } from '../panels/useMachine';
+import { LiveThrottle } from '../panels/lib/liveThrottle';
 import type { Diagnostic, LineStat } from '../../worker/protocol';
 import { installTabExit } from './tabExit';
 import { SourcePreview } from './SourcePreview';
@@ -220,31 +221,22 @@ export default function AsmEditor() {
       applyStats(s);
     };
     // While running the RIP line moves at the panels' pace (LIVE_MS: each move is a Monaco render).
-    let ripTimer: ReturnType<typeof setTimeout> | null = null;
-    let ripAt = 0;
-    const flushRip = () => {
-      if (ripTimer !== null) clearTimeout(ripTimer);
-      ripTimer = null;
-      ripAt = performance.now();
-      applyRip(defaultMachineStore.getState());
-    };
+    const ripLine = new LiveThrottle(() => applyRip(defaultMachineStore.getState()), LIVE_MS);
     disposers.push(defaultMachineStore.subscribe((s, prev) => {
       if (s.program !== prev.program) textIsLoaded = s.program?.source === model.getValue();
       if (s.view === prev.view && s.exitLines === prev.exitLines && s.running === prev.running && s.program === prev.program) return;
       if (!s.running || s.program !== prev.program) {
-        flushRip();
+        ripLine.poke(true);
         if (viewTimer !== null) clearTimeout(viewTimer);
         flushView();
         return;
       }
-      const now = performance.now();
-      if (isDue(ripAt, LIVE_MS, now)) flushRip();
-      else ripTimer ??= setTimeout(flushRip, Math.max(0, ripAt + LIVE_MS + TRAIL_MS - now));
+      ripLine.poke();
       viewTimer ??= setTimeout(flushView, Math.max(0, viewAt + VIEW_MS_RUNNING - performance.now()));
     }));
     disposers.push(() => {
       if (viewTimer !== null) clearTimeout(viewTimer);
-      if (ripTimer !== null) clearTimeout(ripTimer);
+      ripLine.cancel();
     });
     applyView(defaultMachineStore.getState());
 

@@ -9,6 +9,7 @@ import { useShallow } from 'zustand/react/shallow';
 import type { ExitEvent } from '../../core/events';
 import type { Strategy } from '../../worker/protocol';
 import { useMachineStoreApi, type MachineState } from '../../store/machineStore';
+import { LiveThrottle } from './lib/liveThrottle';
 
 function useBoundStore(): StoreApi<MachineState> {
   return useMachineStoreApi();
@@ -53,56 +54,32 @@ export function useMachineApi(): StoreApi<MachineState> {
 export const LIVE_MS = 250;
 
 /**
- * A throttled view that was due waits at most this long after its period for the next batch of
- * frames (the client ingests them every 100 ms while running) before a timer refreshes it alone.
- */
-export const TRAIL_MS = 120;
-
-/** Due within a tenth of the period: batches arrive about every 100 ms, not to the millisecond. */
-export const isDue = (last: number, ms: number, now: number) => now - last >= ms * 0.9;
-
-/**
  * Like useMachine, but re-renders at most once per `ms` (for views that need not follow every
- * frame: charts, run-wide rates), except that a load re-renders at once. Pass a stable
- * (module-level) selector.
- *
- * A change that arrives when the view is due re-renders it in the same task as the store update,
- * so every panel due at that batch renders in one React pass with the stats (one style, layout
- * and paint for the page, not one per panel at its own timer). A trailing timer, a little past
- * the next batch, shows the last change when no further batch comes (the run stopped).
+ * frame: charts, run-wide rates), except that a load re-renders at once (LiveThrottle says how).
+ * Pass a stable (module-level) selector.
  */
 export function useMachineThrottled<T>(selector: (s: MachineState) => T, ms: number): T {
   const api = useBoundStore();
   const [value, setValue] = useState(() => selector(api.getState()));
   // Kept across changes of `ms` (running <-> idle): a run that starts or stops does not force an
   // immediate re-render, the next one comes `ms` after the previous.
-  const last = useRef(0);
+  const kept = useRef<LiveThrottle | null>(null);
   useEffect(() => {
-    let timer: ReturnType<typeof setTimeout> | null = null;
-    const flush = () => {
-      if (timer !== null) clearTimeout(timer);
-      timer = null;
-      last.current = performance.now();
-      setValue(() => selector(api.getState()));
-    };
-    const onChange = () => {
-      if (isDue(last.current, ms, performance.now())) flush();
-      else timer ??= setTimeout(flush, Math.max(0, last.current + ms + TRAIL_MS - performance.now()));
-    };
+    const flush = () => setValue(() => selector(api.getState()));
+    const throttle = (kept.current ??= new LiveThrottle(flush, ms));
+    throttle.flush = flush;
+    throttle.ms = ms;
     // A load (a new program or config) shows at once: no view may keep the old run's figures.
     let program = api.getState().program;
     const unsubscribe = api.subscribe((state: MachineState) => {
-      if (state.program !== program) {
-        program = state.program;
-        flush();
-        return;
-      }
-      onChange();
+      const loaded = state.program !== program;
+      program = state.program;
+      throttle.poke(loaded);
     });
-    onChange();
+    throttle.poke();
     return () => {
       unsubscribe();
-      if (timer !== null) clearTimeout(timer);
+      throttle.cancel();
     };
   }, [api, selector, ms]);
   return value;

@@ -9,7 +9,8 @@ import type { ExitEvent } from '../../../core/events';
 import type { MachineState } from '../../../store/machineStore';
 import { selectLive } from '../../../store/selectors';
 import { useUiStore } from '../../../store/uiStore';
-import { isDue, LIVE_MS, TRAIL_MS, useMachine, useMachineApi, useMachineLive, useMachineShallow } from '../useMachine';
+import { LIVE_MS, useMachine, useMachineApi, useMachineLive, useMachineShallow } from '../useMachine';
+import { LiveThrottle } from '../lib/liveThrottle';
 import { hex } from '../lib/format';
 import { useVirtualRows } from '../lib/useVirtualRows';
 import {
@@ -18,7 +19,6 @@ import {
 import '../panels.css';
 
 const ROW_H = 20;
-const REFRESH_MS = LIVE_MS;
 const NO_BUCKETS: number[] = [];
 const selectBuckets = (s: MachineState) => s.view?.buckets ?? NO_BUCKETS;
 const selectIcacheCounters = (s: MachineState) => s.counters?.icache;
@@ -41,11 +41,8 @@ function useIcacheRows(): { rows: DisplayRow[]; maxAge: number } {
   useEffect(() => {
     const tracker = new IcacheTracker();
     let timer: ReturnType<typeof setTimeout> | null = null;
-    let pending: ReturnType<typeof setTimeout> | null = null;
     let lastView: unknown = undefined;
-    let lastRefresh = 0;
     const refresh = () => {
-      lastRefresh = performance.now();
       const s = api.getState();
       const entries = s.view?.icache ?? [];
       const rows = tracker.update(entries, s.counters?.icache ?? null, performance.now(), recentWpPages(s));
@@ -56,27 +53,23 @@ function useIcacheRows(): { rows: DisplayRow[]; maxAge: number } {
       setState({ rows, maxAge });
       if (timer !== null) clearTimeout(timer);
       const next = tracker.nextExpiry(performance.now());
-      timer = next === null ? null : setTimeout(refresh, next + 10);
+      timer = next === null ? null : setTimeout(() => throttle.poke(true), next + 10);
     };
-    // At most one refresh per REFRESH_MS: at full speed a frame arrives every ~16 ms, and the
-    // diff over several frames still shows every hit, insert and removal that remains visible.
-    // Due, it refreshes with the batch that brought the view (one render with the other panels,
-    // as useMachineThrottled does); the trailing timer shows the last view when no batch follows.
+    // At most one refresh per LIVE_MS while running: at full speed a frame arrives every ~16 ms,
+    // and the diff over several frames still shows every hit, insert and removal that remains
+    // visible. Stopped, stepping or seeking, at once: the frame that says "halted" shows the
+    // table's final hits.
+    const throttle = new LiveThrottle(refresh, LIVE_MS);
     const unsubscribe = api.subscribe((s) => {
       if (s.view === lastView) return;
       lastView = s.view;
-      const now = performance.now();
-      if (isDue(lastRefresh, REFRESH_MS, now)) {
-        if (pending !== null) clearTimeout(pending);
-        pending = null;
-        refresh();
-      } else pending ??= setTimeout(() => { pending = null; refresh(); }, lastRefresh + REFRESH_MS - now + TRAIL_MS);
+      throttle.poke(!s.running);
     });
     timer = setTimeout(refresh, 0);
     return () => {
       unsubscribe();
+      throttle.cancel();
       if (timer !== null) clearTimeout(timer);
-      if (pending !== null) clearTimeout(pending);
     };
   }, [api]);
   return state;
