@@ -131,18 +131,21 @@ export abstract class VcpuBlocks extends VcpuSystem {
     if (this.programEnds.size > 0) this.checkProgramEnd(rip, hpa, insns);
     const list = insns.slice();
     const g = genBlock(list);
+    // The cache's salt, a number statement after the return: this machine's blocks get type
+    // feedback of their own (CodeCache.salt).
+    const src = `${g.src}\n${this.codeCache.salt};`;
     let fn: BlockFn;
     try {
-      fn = new Function('D', g.src)(list) as BlockFn;
+      fn = new Function('D', src)(list) as BlockFn;
     } catch (e) {
-      throw new Error(`codegen produced invalid JS for block at ${hex(rip)}: ${(e as Error).message}\n${g.src}`);
+      throw new Error(`codegen produced invalid JS for block at ${hex(rip)}: ${(e as Error).message}\n${src}`);
     }
     const ranges = page2 >= 0
       ? [hpa, hpa - off + 4096, page2 * 4096, page2 * 4096 + list[0]!.next - rip - (4096 - off)]
       : byteRuns(list, hpa - rip);
     // A loop block's priming calls run its epilogue, changing nothing (see genBlock).
     if (g.selfLoop) for (let k = 0; k < PRIME_CALLS; k++) fn(this, this.gpr, -1);
-    const b: Block = { rip, hpa, ranges, insns: list, n: list.length, fn, pages, page2, valid: true, single, src: g.src, link0: null, link1: null, linkEpoch: -1 };
+    const b: Block = { rip, hpa, ranges, insns: list, n: list.length, fn, pages, page2, valid: true, single, src, link0: null, link1: null, linkEpoch: -1 };
     this.codeCache.insert(b);
     return b;
   }

@@ -51,7 +51,7 @@ export interface Block {
   page2: number;
   valid: boolean;
   single: boolean;
-  /** Generated source (kept for debugging and tests). */
+  /** Generated source, as compiled (kept for debugging and tests). */
   src: string;
   /**
    * Chained successors (QEMU's direct block chaining, done by the dispatcher): the last two
@@ -72,7 +72,20 @@ export interface CodeCacheListener {
 /** A VM's page tracker as the code cache sees it (its code is our blocks). */
 export type CodePages = PageTracker<Block, TrackedEntry>;
 
+/** Code caches made in this process (each one's `salt`). */
+let cachesMade = 0;
+
 export class CodeCache {
+  /**
+   * A number this cache appends to the source of every block it holds (blocks.ts translate).
+   * V8 caches `new Function` by source text and gives the closures of one source a single
+   * feedback vector, so a new machine's blocks started on the type feedback, tiering state and
+   * on-stack-replacement code of an earlier machine's blocks of the same program, and some then
+   * ran a whole run in baseline code, never optimized (tight loop, a new machine per run in one
+   * process: 5 of 40 runs ended so, 15-25 % slower; none of 85 with this number). Blocks
+   * translated again within one cache still share.
+   */
+  readonly salt = cachesMade++;
   private byEntry = new Map<number, Block>();
   private listeners: CodeCacheListener[] = [];
   private cachedInsns = 0;
