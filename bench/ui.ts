@@ -151,15 +151,23 @@ const FRAME_PROBE = `(() => {
 
 interface FrameProbe { frames: [number, number][]; longTasks: [number, number][]; runs: [number, number][] }
 
-/** The durations of the frames and long tasks that ended inside a timed run. */
-async function duringRuns(page: Page): Promise<{ frames: number[]; longTasks: number[] }> {
+/**
+ * The durations of the frames and long tasks that ended inside a timed run, and where each long
+ * task over 100 ms began: which run (`label`, then its index) and how long after its Run click.
+ */
+async function duringRuns(page: Page, label: string): Promise<{ frames: number[]; longTasks: number[]; over100At: string[] }> {
   const probe = (await page.evaluate('window.__bench')) as FrameProbe;
-  const inRun = ([t]: [number, number]) => probe.runs.some(([a, b]) => t > a && t <= b);
-  return { frames: probe.frames.filter(inRun).map(([, d]) => d), longTasks: probe.longTasks.filter(inRun).map(([, d]) => d) };
+  const runOf = (t: number) => probe.runs.findIndex(([a, b]) => t > a && t <= b);
+  const inRun = ([t]: [number, number]) => runOf(t) >= 0;
+  const over100At = probe.longTasks.filter(([t, d]) => d > 100 && runOf(t) >= 0).map(([t, d]) => {
+    const i = runOf(t);
+    return `${label} run ${i}: ${Math.round(d)} ms from +${Math.round(t - d - probe.runs[i][0])} ms`;
+  });
+  return { frames: probe.frames.filter(inRun).map(([, d]) => d), longTasks: probe.longTasks.filter(inRun).map(([, d]) => d), over100At };
 }
 
 interface PathResult {
-  exitsPerSec: number; frames: number[]; longTasks: number[];
+  exitsPerSec: number; frames: number[]; longTasks: number[]; over100At: string[];
   /** The page's main thread busy (CDP TaskDuration) as a share of the best run's time: what it takes from the Worker on 2 cores. */
   mainThreadBusyPct: number;
 }
@@ -233,7 +241,7 @@ async function throughput(page: Page, base: string, strategy: 'icache' | 'none')
   }
   await cdp.detach();
   await page.waitForTimeout(100);
-  const short = await duringRuns(page);
+  const short = await duringRuns(page, `${strategy} 200 k`);
   // Then one long run (FRAME_ITERATIONS), for frames while a run goes on, not only its start and end.
   await openProgram(page, base, lapicLoop(FRAME_ITERATIONS), strategy);
   await everyPanelOpen(page);
@@ -241,8 +249,8 @@ async function throughput(page: Page, base: string, strategy: 'icache' | 'none')
   await page.waitForTimeout(RUN_PAUSE_MS);
   await timedRun(page);
   await page.waitForTimeout(100);
-  const long = await duringRuns(page);
-  return { exitsPerSec: best, frames: [...short.frames, ...long.frames], longTasks: [...short.longTasks, ...long.longTasks], mainThreadBusyPct: busyPct };
+  const long = await duringRuns(page, `${strategy} 2 M`);
+  return { exitsPerSec: best, frames: [...short.frames, ...long.frames], longTasks: [...short.longTasks, ...long.longTasks], over100At: [...short.over100At, ...long.over100At], mainThreadBusyPct: busyPct };
 }
 
 /** Lines of the seek program's loop that exit, in the order its exits come (4 per iteration). */
@@ -361,7 +369,7 @@ async function main() {
     const browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu'] });
     try {
       const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-      const none: PathResult = { exitsPerSec: NaN, frames: [], longTasks: [], mainThreadBusyPct: NaN };
+      const none: PathResult = { exitsPerSec: NaN, frames: [], longTasks: [], over100At: [], mainThreadBusyPct: NaN };
       const aloneHit = SEEK_ONLY ? NaN : await workerAlone(page, base, 'icache');
       const aloneMiss = SEEK_ONLY ? NaN : await workerAlone(page, base, 'none');
       const hit = SEEK_ONLY ? none : await throughput(page, base, 'icache');
@@ -387,6 +395,8 @@ async function main() {
         framesOver20msPct: Number(((100 * frames.filter((f) => f > 20).length) / Math.max(1, frames.length)).toFixed(1)),
         longTasksOver100ms: longTasks.filter((d) => d > 100).length,
         longestTaskMs: Math.round(Math.max(0, ...longTasks)),
+        // Where they were: "icache 200 k run 0: 121 ms from +340 ms" (run 0 is the first after the page loaded).
+        longTasksOver100msAt: [...hit.over100At, ...miss.over100At],
         seeks: seeks.length,
         seekMedianMs: Number(pct(seeks, 50).toFixed(1)),
         seekP95Ms: Number(pct(seeks, 95).toFixed(1)),
@@ -411,6 +421,7 @@ async function main() {
         row('p95 frame while running', `${result.p95FrameMs} ms`, '<= 20 ms');
         row('frames > 20 ms', `${result.framesOver20msPct} %`, '< 5 %');
         row('long tasks > 100 ms', `${result.longTasksOver100ms} (longest ${result.longestTaskMs} ms)`, '0');
+        for (const at of result.longTasksOver100msAt) row('', `  ${at}`);
       }
       row(`timeline seek (${result.seeks}, 100 k exits)`, `median ${result.seekMedianMs} ms, p95 ${result.seekP95Ms}, max ${result.seekMaxMs} ms`, '<= 50 ms');
       if (notShown.length) row('  panels never all at the exit', `${notShown.length}: ${notShown.join(', ')}`);

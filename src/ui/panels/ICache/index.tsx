@@ -12,6 +12,7 @@ import { useUiStore } from '../../../store/uiStore';
 import { LIVE_MS, useMachine, useMachineApi, useMachineLive, useMachineShallow } from '../useMachine';
 import { LiveThrottle } from '../lib/liveThrottle';
 import { hex } from '../lib/format';
+import { prepareCanvas } from '../lib/prepareCanvas';
 import { useVirtualRows } from '../lib/useVirtualRows';
 import {
   IcacheTracker, entryKey, heatColor, heatColumns, sortRows, type DisplayRow, type SortKey,
@@ -82,20 +83,11 @@ const HEAT_PITCH = 11;
 const HEAT_INK = { dark: { line: '#272e3f', sel: '#dde3ee' }, light: { line: '#dbe0e8', sel: '#1b2130' } } as const;
 
 function drawHeatmap(canvas: HTMLCanvasElement, buckets: readonly number[], cols: number, selected: number | null, ink: { line: string; sel: string }) {
-  const dpr = window.devicePixelRatio || 1;
   const rows = Math.ceil(buckets.length / cols);
   const w = cols * HEAT_PITCH + 1;
   const h = rows * HEAT_PITCH + 1;
-  if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
-    canvas.width = Math.round(w * dpr);
-    canvas.height = Math.round(h * dpr);
-    canvas.style.width = `${w}px`;
-    canvas.style.height = `${h}px`;
-  }
-  const g = canvas.getContext('2d');
+  const g = prepareCanvas(canvas, w, h);
   if (!g) return;
-  g.setTransform(dpr, 0, 0, dpr, 0, 0);
-  g.clearRect(0, 0, w, h);
   const max = Math.max(0, ...buckets);
   g.lineWidth = 1;
   g.strokeStyle = ink.line;

@@ -10,6 +10,7 @@ import type { PageView } from '../../../worker/protocol';
 import { useUiStore } from '../../../store/uiStore';
 import { useMachine, useMachineApi, useMachineLive } from '../useMachine';
 import { hex } from '../lib/format';
+import { prepareCanvas } from '../lib/prepareCanvas';
 import { TextLayer } from '../lib/textLayer';
 import { walkTablePages } from '../WalkGrid/walkLayout';
 import { ROLES, ROLE_COLOR, layoutPages, pageAtSlot, pageOf, roleCounts, type PageLayout } from './memoryLayout';
@@ -21,20 +22,10 @@ const EMPTY: PageView[] = [];
 const selectPages = (s: MachineState) => s.view?.pages ?? EMPTY;
 
 function draw(canvas: HTMLCanvasElement, labels: TextLayer, l: PageLayout, outlined: ReadonlySet<number>, faulted: number | null, dark: boolean) {
-  const dpr = window.devicePixelRatio || 1;
   const w = GUTTER + l.cols * CELL;
   const h = Math.max(1, l.rows) * CELL;
-  // Resize only when the grid changed: a new bitmap size reallocates it and lays the panel out again.
-  if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
-    canvas.width = Math.round(w * dpr);
-    canvas.height = Math.round(h * dpr);
-    canvas.style.width = `${w}px`;
-    canvas.style.height = `${h}px`;
-  }
-  const g = canvas.getContext('2d');
+  const g = prepareCanvas(canvas, w, h);
   if (!g) return;
-  g.setTransform(dpr, 0, 0, dpr, 0, 0);
-  g.clearRect(0, 0, w, h);
   const ink = dark ? '#8a9099' : '#5d6670';
   labels.draw(g, `${ink}|${l.rowGpa.join(',')}`, GUTTER, h, (t) => {
     t.font = '9px ui-monospace, monospace';
