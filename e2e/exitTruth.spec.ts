@@ -60,15 +60,16 @@ test('4: a miss shows lookup, insert and write-protect, summing to the old singl
 });
 
 type EditorApi = {
-  getModel(): { getLineContent(n: number): string; getAllDecorations(): { range: { startLineNumber: number }; options: { after?: { content: string } | null } }[] };
+  getModel(): { getLineContent(n: number): string };
 };
 
 /** The run marks the editor shows after each line ("  1 exit · …"), by line text. */
 async function lineMarks(page: Page): Promise<{ text: string; mark: string }[]> {
   return page.evaluate(() => {
     const m = (window as unknown as { __exitscopeEditor: EditorApi }).__exitscopeEditor.getModel();
-    return m.getAllDecorations().filter((d) => d.options.after?.content)
-      .map((d) => ({ text: m.getLineContent(d.range.startLineNumber).trim(), mark: d.options.after!.content.trim() }));
+    // The counts after each exiting line (content widgets of the editor, one per line).
+    return [...document.querySelectorAll<HTMLElement>('[data-testid="editor"] .line-stat[data-line]')]
+      .map((n) => ({ text: m.getLineContent(Number(n.dataset.line)).trim(), mark: (n.textContent ?? '').trim() }));
   });
 }
 

@@ -92,6 +92,7 @@ class LineStatWidgets {
       let w = this.shown.get(line);
       if (!w) {
         const node = document.createElement('span');
+        node.dataset.line = String(line);
         // The editor's line box and font, so the text sits on the line as injected text did.
         node.style.lineHeight = `${this.editor.getOption(monaco.editor.EditorOption.lineHeight)}px`;
         node.style.fontFamily = this.editor.getOption(monaco.editor.EditorOption.fontInfo).fontFamily;

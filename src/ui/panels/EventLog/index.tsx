@@ -210,8 +210,11 @@ export default function EventLog() {
             {Array.from({ length: v.end - v.start }, (_, k) => {
               const i = v.start + k;
               const e = at(i);
-              // Keyed by slot, not by exit: scrolling and following reuse the row elements.
-              return e && <Row key={i % (v.end - v.start + 1)} e={e} top={i * ROW_H} selected={i === selectedPos} onClick={() => selectExit(e)} />;
+              // Keyed by place in the window, not by exit: scrolling, following and seeking update
+              // the same row elements in place, in the same order. (Keyed by i modulo the window, a
+              // seek's jump rotated the keys, and React moved most rows in the DOM: each moved row
+              // was laid out anew, ~7 rows and 70 text nodes per seek, traced.)
+              return e && <Row key={k} e={e} top={i * ROW_H} selected={i === selectedPos} onClick={() => selectExit(e)} />;
             })}
           </div>
         </div>
