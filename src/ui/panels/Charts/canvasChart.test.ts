@@ -10,6 +10,12 @@ describe('canvas chart geometry', () => {
     expect(niceTicks(5, 5)).toEqual([5]);
   });
 
+  it('gives at least two ticks, so a short chart still has a scale', () => {
+    // A 47 M-cycle run on a chart with room for two ticks: a 50 M step left only 0.
+    expect(niceTicks(0, 47_061_108, 2)).toEqual([0, 20_000_000, 40_000_000]);
+    expect(niceTicks(0, 1.2, 1)).toEqual([0, 1]);
+  });
+
   it('stacks each series on the ones before it', () => {
     const s = stackSeries([
       { name: 'a', color: '#000', xs: [0, 1], ys: [1, 2] },

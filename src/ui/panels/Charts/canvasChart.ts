@@ -27,15 +27,24 @@ export interface ChartSpec {
   formatY(v: number): string;
 }
 
-/** Round tick values covering [min, max]: steps of 1, 2 or 5 times a power of ten, about `count` of them. */
+/**
+ * Round tick values covering [min, max]: steps of 1, 2 or 5 times a power of ten, about `count`
+ * of them, and never fewer than two (a step past the range left a chart with "0" alone, no scale).
+ */
 export function niceTicks(min: number, max: number, count = 4): number[] {
   if (!Number.isFinite(min) || !Number.isFinite(max)) return [0];
   if (max <= min) return [min];
   const raw = (max - min) / Math.max(1, count);
   const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
-  const out: number[] = [];
-  for (let v = Math.ceil(min / step) * step; v <= max + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
+  const steps = [0.5, 1, 2, 5, 10].map((m) => m * mag);
+  let i = steps.findIndex((s) => s >= raw);
+  const ticksOf = (step: number) => {
+    const out: number[] = [];
+    for (let v = Math.ceil(min / step) * step; v <= max + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
+    return out;
+  };
+  let out = ticksOf(steps[i]);
+  while (out.length < 2 && i > 0) out = ticksOf(steps[--i]);
   return out;
 }
 
@@ -118,9 +127,12 @@ export function drawChart(g: CanvasRenderingContext2D, spec: ChartSpec, widthPx:
   for (const t of xTicks) { const x = Math.round(px(f, t)) + 0.5; g.moveTo(x, f.top); g.lineTo(x, f.top + f.height); }
   g.stroke();
   g.globalAlpha = 1;
+  // A tick whose label reads as the one before it (a range narrower than the format's
+  // precision: "0.7s 0.7s") keeps its grid line but loses its label.
+  const distinct = (l: Label, i: number, all: Label[]) => i === 0 || l[0] !== all[i - 1][0];
   const labels: Label[] = [
-    ...yTicks.map((t): Label => [spec.formatY(t), f.left - 5, py(f, t), 'right']),
-    ...xTicks.map((t): Label => [spec.formatX(t), px(f, t), f.top + f.height + 4, 'center']),
+    ...yTicks.map((t): Label => [spec.formatY(t), f.left - 5, py(f, t), 'right']).filter(distinct),
+    ...xTicks.map((t): Label => [spec.formatX(t), px(f, t), f.top + f.height + 4, 'center']).filter(distinct),
   ];
   if (text) {
     text.draw(g, `${ink}|${labels.join('|')}`, widthPx, heightPx, (t) => {

@@ -196,17 +196,19 @@ export default function Charts({ sides }: { sides?: readonly ChartSide[] }) {
   // A/B: when the shell says which sides run, the comparison chart shows every side.
   const machineSides = useMachineSides();
   const ownSide = useOwnSide();
+  const strategy = useMachine((s) => s.program?.config.strategy ?? null);
   const stores = useMemo(() => (machineSides ?? []).map((s) => s.store), [machineSides]);
   const histories = useStoresThrottled(stores, selectHistory, ms);
   const shown = useMemo((): readonly ChartSide[] => {
     if (sides) return sides;
-    if (!machineSides || machineSides.length < 2) return [{ label: 'A', history }];
+    // One machine: its series is named by its strategy (a lone "A" in the legend said nothing).
+    if (!machineSides || machineSides.length < 2) return [{ label: strategy ?? 'this run', history }];
     // Own side first (its charts), then the others for the A-vs-B chart.
     const all = machineSides.map((s, i) => ({ label: `${s.label} (${s.strategy})`, history: s === ownSide ? history : histories[i] ?? [] }));
     const own = ownSide ? machineSides.indexOf(ownSide) : -1;
     if (own > 0) all.unshift(...all.splice(own, 1));
     return all;
-  }, [sides, machineSides, histories, history, ownSide]);
+  }, [sides, machineSides, histories, history, ownSide, strategy]);
   return (
     <section tabIndex={0} className="xs-panel xs-charts-panel" aria-label="Charts">
       <div className="xs-toolbar">
