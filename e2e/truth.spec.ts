@@ -132,6 +132,7 @@ test('1: when a run stops, every panel shows its final figures in the same frame
         icache: q('.xs-icache .xs-toolbar'),
         icacheHits: [...document.querySelectorAll('[data-testid="icache-row"]')].map((r) => r.querySelectorAll('[role="cell"]')[6]?.textContent).join(' '),
         memory: q('[data-testid="memory-map"] .xs-toolbar'),
+        charts: q('.xs-charts-panel .xs-toolbar .xs-note'),
       });
     });
     mo.observe(document.body, { childList: true, characterData: true, subtree: true });
@@ -147,6 +148,7 @@ test('1: when a run stops, every panel shows its final figures in the same frame
   const iterations = (Number(seen.retired.replace(/,/g, '')) - 8) / 8;
   expect(seen.icacheHits).toBe(Array(4).fill(String(iterations - 1)).join(' '));
   expect(seen.memory).toMatch(/^20 pages.*5 write-protected/);
+  expect(seen.charts).toMatch(/^[1-9][\d,]* samples?$/);
 });
 
 test('2: the bench has one row per complete run of this program, labelled with its program and preset', async ({ page }) => {

@@ -86,14 +86,15 @@ export function useMachineThrottled<T>(selector: (s: MachineState) => T, ms: num
 }
 
 /**
- * A value of the store that follows at LIVE_MS while the machine runs (in the panels' React
- * pass) and at once otherwise, in the same render as `running` turning false: a run's end shows
- * its final value together with 'halted', where `useMachineThrottled(selector, running ? LIVE_MS
- * : 0)` would show it one render later. Pass a stable (module-level) selector.
+ * A value of the store that follows at most every `ms` (LIVE_MS unless told) while the machine
+ * runs (in the panels' React pass) and at once otherwise, in the same render as `running`
+ * turning false: a run's end shows its final value together with 'halted', where
+ * `useMachineThrottled(selector, running ? ms : 0)` would show it one render later. Pass a
+ * stable (module-level) selector.
  */
-export function useMachineLive<T>(selector: (s: MachineState) => T): T | null {
+export function useMachineLive<T>(selector: (s: MachineState) => T, ms = LIVE_MS): T | null {
   const running = useMachine(selectRunning);
-  const live = useMachineThrottled(selector, LIVE_MS);
+  const live = useMachineThrottled(selector, ms);
   const still = useMachine((s) => (s.running ? null : selector(s)));
   return running ? live : still;
 }

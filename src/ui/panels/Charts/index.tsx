@@ -14,7 +14,7 @@ import { memo, useEffect, useMemo, useRef, useState } from 'react';
 import type { StageName } from '../../../core/events';
 import type { HistorySample, MachineState } from '../../../store/machineStore';
 import { useUiStore } from '../../../store/uiStore';
-import { useMachine, useMachineSides, useMachineThrottled, useOwnSide, useStoresThrottled } from '../useMachine';
+import { useMachine, useMachineLive, useMachineSides, useOwnSide, useStoresThrottled } from '../useMachine';
 import { compact } from '../lib/format';
 import { HIT_COLOR, REASON_COLOR, STAGE_COLOR, STAGE_LABEL } from '../lib/stages';
 import { downloadBlob, downloadText } from '../lib/exportImage';
@@ -24,11 +24,12 @@ import { chartRows, downsample, historyToCsv, reasonsOf, samplesUpTo, stagesOf, 
 import '../panels.css';
 
 /**
- * Chart refresh period while the machine runs, and when it does not. The throttle keeps its
- * clock, so the first change after a quiet period shows at once.
+ * Chart refresh period while the machine runs (the other side's history in A/B mode too);
+ * stopped, stepping or seeking, the panel's own charts follow the store at once, so the frame
+ * that says 'halted' draws the run's last samples.
  */
-const CHART_MS_RUNNING = 500;
-const CHART_MS_IDLE = 500;
+const CHART_MS = 500;
+const NO_HISTORY: readonly HistorySample[] = [];
 const MAX_POINTS = 120;
 const SIDE_COLORS = ['#3f8fdc', '#e67e22', '#2ecc71', '#d0508a'];
 
@@ -180,13 +181,13 @@ function emptyNote(at: number | null, fullHistory: readonly HistorySample[]): st
   return 'Charts fill in while the machine runs.';
 }
 
+const samplesText = (n: number) => `${n.toLocaleString('en-US')} ${n === 1 ? 'sample' : 'samples'}`;
+
 /** A side label as a file-name part: "B none" -> "B-none". */
 const csvName = (label: string) => label.replace(/[^\w-]+/g, '-').replace(/^-|-$/g, '');
 
 export default function Charts({ sides }: { sides?: readonly ChartSide[] }) {
-  const running = useMachine((s) => s.running);
-  const ms = running ? CHART_MS_RUNNING : CHART_MS_IDLE;
-  const fullHistory = useMachineThrottled(selectHistory, ms);
+  const fullHistory = useMachineLive(selectHistory, CHART_MS) ?? NO_HISTORY;
   // Time travel: looking at exit k, the charts end at k. The samples come in exit order, so
   // that is a prefix; a seek that keeps the same prefix keeps the same array, and the charts
   // draw nothing (a redraw's fillText laid the whole page out inside the seek's commit).
@@ -198,7 +199,7 @@ export default function Charts({ sides }: { sides?: readonly ChartSide[] }) {
   const ownSide = useOwnSide();
   const strategy = useMachine((s) => s.program?.config.strategy ?? null);
   const stores = useMemo(() => (machineSides ?? []).map((s) => s.store), [machineSides]);
-  const histories = useStoresThrottled(stores, selectHistory, ms);
+  const histories = useStoresThrottled(stores, selectHistory, CHART_MS);
   const shown = useMemo((): readonly ChartSide[] => {
     if (sides) return sides;
     // One machine: its series is named by its strategy (a lone "A" in the legend said nothing).
@@ -212,7 +213,7 @@ export default function Charts({ sides }: { sides?: readonly ChartSide[] }) {
   return (
     <section tabIndex={0} className="xs-panel xs-charts-panel" aria-label="Charts">
       <div className="xs-toolbar">
-        <span className="xs-note">{shown[0]?.history.length ?? 0} samples</span>
+        <span className="xs-note">{samplesText(shown[0]?.history.length ?? 0)}</span>
         <button
           type="button"
           className="xs-btn xs-right"
