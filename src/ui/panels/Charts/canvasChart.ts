@@ -4,7 +4,6 @@
  * main-thread work (React re-renders its SVG tree); a canvas redraw of 120 points costs well under
  * one. Geometry (ticks, stacking, scales) is pure and tested; `drawChart` does the drawing.
  */
-import { setCanvasFont } from '../lib/canvasFont';
 import type { TextLayer } from '../lib/textLayer';
 
 export interface ChartSeries {
@@ -97,7 +96,7 @@ type Label = readonly [text: string, x: number, y: number, align: 'right' | 'cen
 
 const LABEL_FONT = '10px system-ui, sans-serif';
 
-function paintLabels(g: CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D, labels: readonly Label[], ink: string): void {
+function paintLabels(g: OffscreenCanvasRenderingContext2D, labels: readonly Label[], ink: string): void {
   g.fillStyle = ink;
   for (const [text, x, y, align] of labels) {
     g.textAlign = align;
@@ -107,12 +106,11 @@ function paintLabels(g: CanvasRenderingContext2D | OffscreenCanvasRenderingConte
 }
 
 /**
- * Draws the chart; `ink` is the text and axis colour. With `text`, the tick labels are drawn
- * through it (an OffscreenCanvas copied in: a page canvas's fillText lays the page out first,
- * inside the commit of every timeline seek that moved the charts' end).
+ * Draws the chart on a cleared canvas (prepareCanvas); `ink` is the text and axis colour. The
+ * tick labels go through `text` (an OffscreenCanvas copied in: a page canvas's fillText lays the
+ * page out first, inside the commit of every timeline seek that moved the charts' end).
  */
-export function drawChart(g: CanvasRenderingContext2D, spec: ChartSpec, widthPx: number, heightPx: number, ink: string, text?: TextLayer): void {
-  g.clearRect(0, 0, widthPx, heightPx);
+export function drawChart(g: CanvasRenderingContext2D, spec: ChartSpec, widthPx: number, heightPx: number, ink: string, text: TextLayer): void {
   const stacked = spec.stacked ? stackSeries(spec.series) : [...spec.series];
   const f = frameOf(spec, widthPx, heightPx, stacked);
   g.fillStyle = ink;
@@ -134,15 +132,10 @@ export function drawChart(g: CanvasRenderingContext2D, spec: ChartSpec, widthPx:
     ...yTicks.map((t): Label => [spec.formatY(t), f.left - 5, py(f, t), 'right']).filter(distinct),
     ...xTicks.map((t): Label => [spec.formatX(t), px(f, t), f.top + f.height + 4, 'center']).filter(distinct),
   ];
-  if (text) {
-    text.draw(g, `${ink}|${labels.join('|')}`, widthPx, heightPx, (t) => {
-      t.font = LABEL_FONT;
-      paintLabels(t, labels, ink);
-    });
-  } else {
-    setCanvasFont(g, LABEL_FONT);
-    paintLabels(g, labels, ink);
-  }
+  text.draw(g, `${ink}|${labels.join('|')}`, widthPx, heightPx, (t) => {
+    t.font = LABEL_FONT;
+    paintLabels(t, labels, ink);
+  });
   // Series: areas from the one below (or the axis), then the top edge.
   const path = (s: ChartSeries) => {
     for (let i = 0; i < s.xs.length; i++) {

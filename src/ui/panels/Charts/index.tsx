@@ -18,6 +18,7 @@ import { useMachine, useMachineLive, useMachineSides, useOwnSide, useStoresThrot
 import { compact } from '../lib/format';
 import { HIT_COLOR, REASON_COLOR, STAGE_COLOR, STAGE_LABEL } from '../lib/stages';
 import { downloadBlob, downloadText } from '../lib/exportImage';
+import { prepareCanvas } from '../lib/prepareCanvas';
 import { TextLayer } from '../lib/textLayer';
 import { drawChart, type ChartSpec } from './canvasChart';
 import { chartRows, downsample, historyToCsv, reasonsOf, samplesUpTo, stagesOf, type ChartRow } from './chartData';
@@ -58,17 +59,10 @@ function ChartBox({ title, testid, name, spec }: { title: string; testid: string
   useEffect(() => {
     const c = canvas.current;
     if (!c || size.w === 0 || size.h === 0) return;
-    const dpr = window.devicePixelRatio || 1;
-    const w = Math.round(size.w * dpr);
-    const h = Math.round(size.h * dpr);
-    // Resize the bitmap only when the box changed (it reallocates and lays the canvas out again),
-    // and read the ink colour again only when the theme did (the read forces a style pass).
-    if (c.width !== w || c.height !== h) { c.width = w; c.height = h; }
+    // Read the ink colour again only when the theme changed (the read forces a style pass).
     if (ink.current?.theme !== theme) ink.current = { theme, color: getComputedStyle(c).color };
-    const g = c.getContext('2d');
-    if (!g) return;
-    g.setTransform(dpr, 0, 0, dpr, 0, 0);
-    drawChart(g, spec, size.w, size.h, ink.current.color, labels);
+    const g = prepareCanvas(c, size.w, size.h);
+    if (g) drawChart(g, spec, size.w, size.h, ink.current.color, labels);
   }, [spec, size, theme, labels]);
   const png = () => {
     const c = canvas.current;
