@@ -208,36 +208,25 @@ export default function AsmEditor() {
         marks.set(exitMarkDecorations(marked, model));
       }
     };
-    // The RIP line follows every view; while running, the per-line exit counts follow at most
-    // once per VIEW_MS_RUNNING (each change makes Monaco re-render every line that has one).
-    let viewTimer: ReturnType<typeof setTimeout> | null = null;
-    let viewAt = 0;
-    const flushView = () => {
-      viewTimer = null;
-      viewAt = performance.now();
-      applyStats(defaultMachineStore.getState());
-    };
     const applyView = (s: MachineState) => {
       applyRip(s);
       applyStats(s);
     };
-    // While running the RIP line moves at the panels' pace (LIVE_MS: each move is a Monaco render).
+    // The RIP line follows every view; while running, it moves at the panels' pace (LIVE_MS: each
+    // move is a Monaco render) and the per-line exit counts at most once per VIEW_MS_RUNNING (each
+    // change makes Monaco re-render every line that has one), both on the panels' beat.
     const ripLine = new LiveThrottle(() => applyRip(defaultMachineStore.getState()), LIVE_MS);
+    const lineStats = new LiveThrottle(() => applyStats(defaultMachineStore.getState()), VIEW_MS_RUNNING);
     disposers.push(defaultMachineStore.subscribe((s, prev) => {
       if (s.program !== prev.program) textIsLoaded = s.program?.source === model.getValue();
       if (s.view === prev.view && s.exitLines === prev.exitLines && s.running === prev.running && s.program === prev.program) return;
-      if (!s.running || s.program !== prev.program) {
-        ripLine.poke(true);
-        if (viewTimer !== null) clearTimeout(viewTimer);
-        flushView();
-        return;
-      }
-      ripLine.poke();
-      viewTimer ??= setTimeout(flushView, Math.max(0, viewAt + VIEW_MS_RUNNING - performance.now()));
+      const now = !s.running || s.program !== prev.program;
+      ripLine.poke(now);
+      lineStats.poke(now);
     }));
     disposers.push(() => {
-      if (viewTimer !== null) clearTimeout(viewTimer);
       ripLine.cancel();
+      lineStats.cancel();
     });
     applyView(defaultMachineStore.getState());
 
