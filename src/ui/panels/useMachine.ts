@@ -3,7 +3,7 @@
  * the store is the one of the nearest MachineStoreContext (A/B mode: one per side), so a panel
  * mounted inside side B's provider shows side B.
  */
-import { createContext, useCallback, useContext, useEffect, useRef, useState } from 'react';
+import { createContext, startTransition, useCallback, useContext, useEffect, useRef, useState } from 'react';
 import { useStore, type StoreApi } from 'zustand';
 import { useShallow } from 'zustand/react/shallow';
 import type { ExitEvent } from '../../core/events';
@@ -54,6 +54,18 @@ export function useMachineApi(): StoreApi<MachineState> {
 export const LIVE_MS = 250;
 
 /**
+ * Sets a live view's new value. While the machine runs, as a transition: React renders the beat's
+ * panels in slices of a few ms, yielding to the Worker's messages and the frame between them,
+ * where one synchronous pass of every panel was the page's longest task (the first batch of a
+ * run after a page load: up to 100 ms of wall time on 2 cores the Worker shares). Stopped, at
+ * once: a load, a stop and a seek show in the very next frame.
+ */
+export function setLive(api: StoreApi<MachineState>, set: () => void): void {
+  if (api.getState().running) startTransition(set);
+  else set();
+}
+
+/**
  * Like useMachine, but re-renders at most once per `ms` (for views that need not follow every
  * frame: charts, run-wide rates), except that a load re-renders at once (LiveThrottle says how).
  * Pass a stable (module-level) selector.
@@ -65,7 +77,10 @@ export function useMachineThrottled<T>(selector: (s: MachineState) => T, ms: num
   // immediate re-render, the next one comes `ms` after the previous.
   const kept = useRef<LiveThrottle | null>(null);
   useEffect(() => {
-    const flush = () => setValue(() => selector(api.getState()));
+    const flush = () => {
+      const next = selector(api.getState());
+      setLive(api, () => setValue(() => next));
+    };
     const throttle = (kept.current ??= new LiveThrottle(flush, ms));
     throttle.flush = flush;
     throttle.ms = ms;

@@ -9,7 +9,7 @@ import type { ExitEvent } from '../../../core/events';
 import type { MachineState } from '../../../store/machineStore';
 import { selectLive } from '../../../store/selectors';
 import { useUiStore } from '../../../store/uiStore';
-import { LIVE_MS, useMachine, useMachineApi, useMachineLive, useMachineShallow } from '../useMachine';
+import { LIVE_MS, setLive, useMachine, useMachineApi, useMachineLive, useMachineShallow } from '../useMachine';
 import { LiveThrottle } from '../lib/liveThrottle';
 import { hex } from '../lib/format';
 import { prepareCanvas } from '../lib/prepareCanvas';
@@ -51,7 +51,7 @@ function useIcacheRows(): { rows: DisplayRow[]; maxAge: number } {
       // the newest, and an age (inserts since) is never negative.
       let maxAge = 0;
       for (const r of rows) if (r.entry.age > maxAge) maxAge = r.entry.age;
-      setState({ rows, maxAge });
+      setLive(api, () => setState({ rows, maxAge }));
       if (timer !== null) clearTimeout(timer);
       const next = tracker.nextExpiry(performance.now());
       timer = next === null ? null : setTimeout(() => throttle.poke(true), next + 10);
