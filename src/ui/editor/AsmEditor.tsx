@@ -79,15 +79,16 @@ class LineStatWidgets {
 
   constructor(private readonly editor: monaco.editor.IStandaloneCodeEditor, private readonly model: monaco.editor.ITextModel) {}
 
+  /**
+   * A line without exits now (a new run starts at 0) keeps its widget, blank: re-adding it at the
+   * run's first batch made Monaco measure it again in its next render, a forced layout of the
+   * whole page in the frame where every panel changes. Only `clear` (new text) removes them.
+   */
   set(lines: readonly LineStat[]): void {
     const n = this.model.getLineCount();
     const want = new Map<number, LineStat>();
     for (const l of lines) if (l.line >= 1 && l.line <= n && l.exits > 0) want.set(l.line, l);
-    for (const [line, w] of this.shown) {
-      if (want.has(line)) continue;
-      this.editor.removeContentWidget(w.widget);
-      this.shown.delete(line);
-    }
+    for (const [line, w] of this.shown) if (!want.has(line)) this.blank(w.node);
     for (const [line, l] of want) {
       let w = this.shown.get(line);
       if (!w) {
@@ -113,7 +114,14 @@ class LineStatWidgets {
   }
 
   clear(): void {
-    this.set([]);
+    for (const w of this.shown.values()) this.editor.removeContentWidget(w.widget);
+    this.shown.clear();
+  }
+
+  /** No mark: no text and not a `line-stat` (what the page and its tests count as a mark). */
+  private blank(node: HTMLSpanElement): void {
+    if (node.textContent !== '') node.textContent = '';
+    if (node.className !== '') node.className = '';
   }
 
   private fill(node: HTMLSpanElement, l: LineStat): void {
