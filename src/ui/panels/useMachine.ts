@@ -140,38 +140,30 @@ export function useOwnSide(): MachineSide | null {
   return sides?.find((s) => s.store === store) ?? null;
 }
 
-/** `selector` applied to each of `stores`, re-read at most every `ms` (stable selector please). */
+/**
+ * `selector` applied to each of `stores`, re-read at most every `ms` while they run, on the
+ * panels' beat (LiveThrottle), and at once on a load, a stop, a step or a seek of any of them (as
+ * useMachineLive: the comparison must not show a stopped side's figures from up to `ms` ago).
+ * Pass a stable selector.
+ */
 export function useStoresThrottled<T>(stores: readonly StoreApi<MachineState>[], selector: (s: MachineState) => T, ms: number): T[] {
   const [values, setValues] = useState<T[]>(() => stores.map((s) => selector(s.getState())));
   useEffect(() => {
-    let last = 0;
-    let timer: ReturnType<typeof setTimeout> | null = null;
-    const flush = () => {
-      timer = null;
-      last = performance.now();
-      setValues((old) => {
-        const next = stores.map((s) => selector(s.getState()));
-        return next.length === old.length && next.every((v, i) => Object.is(v, old[i])) ? old : next;
-      });
-    };
-    const schedule = () => {
-      if (timer === null) timer = setTimeout(flush, Math.max(0, last + ms - performance.now()));
-    };
-    // As in useMachineThrottled: a load shows at once.
+    const read = () => setValues((old) => {
+      const next = stores.map((s) => selector(s.getState()));
+      return next.length === old.length && next.every((v, i) => Object.is(v, old[i])) ? old : next;
+    });
+    const throttle = new LiveThrottle(read, ms);
     const programs = stores.map((s) => s.getState().program);
     const unsubscribes = stores.map((s, i) => s.subscribe((state) => {
-      if (state.program !== programs[i]) {
-        programs[i] = state.program;
-        if (timer !== null) clearTimeout(timer);
-        flush();
-        return;
-      }
-      schedule();
+      const loaded = state.program !== programs[i];
+      programs[i] = state.program;
+      throttle.poke(loaded || !state.running);
     }));
-    schedule();
+    throttle.poke(true);
     return () => {
       for (const u of unsubscribes) u();
-      if (timer !== null) clearTimeout(timer);
+      throttle.cancel();
     };
   }, [stores, selector, ms]);
   return values;
