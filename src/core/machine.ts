@@ -708,6 +708,35 @@ export class Machine {
     return true;
   }
 
+  /** Whether fillSnapshot has a snapshot to fill in (cheap: no machine moves). */
+  canFillSnapshot(): boolean {
+    return (this.timeline?.fillTarget(this.config.checkpointEvery ?? CHECKPOINT_EVERY, this.exitSeq) ?? -1) >= 0;
+  }
+
+  /**
+   * One step of idle work for time travel: snapshot a checkpoint the recording skipped
+   * (ExitTimeline.fillTarget), so that a later seek re-runs at most one checkpoint interval.
+   * Runs on to it from where the machine stands when it can, else restores the snapshot
+   * before it; the machine is left just past it (whoever needs the machine elsewhere puts it
+   * back, as after exitDetailAt). False when there was nothing to fill in.
+   */
+  fillSnapshot(): boolean {
+    const tl = this.timeline;
+    const at = tl?.fillTarget(this.config.checkpointEvery ?? CHECKPOINT_EVERY, this.exitSeq) ?? -1;
+    if (!tl || at < 0) return false;
+    return this.replay(() => {
+      const runOn = !this.stop && this.exitSeq < at && this.exitSeq >= tl.snapshotBefore(at);
+      if (!runOn && tl.restoreBefore(at) < 0) return false;
+      tl.fillAtCheckpoint(at);
+      try {
+        this.runTo({ stopBeforeExit: at });
+      } finally {
+        tl.fillAtCheckpoint(-1);
+      }
+      return tl.snapshotBefore(at) === at;
+    });
+  }
+
   /**
    * Go to the moment `r` instructions had retired (over all vCPUs): back one instruction, or
    * forward again to where the run was (`nearExit`: its exit count, to start from the right snapshot).

@@ -4,7 +4,9 @@
  * the machine), and every command after a seek sees the machine at k.
  */
 import { describe, expect, it } from 'vitest';
+import { buildMachine } from '../core/machine';
 import { MachineHost } from './host';
+import { machineView } from './view';
 import type { Counters, WorkerEvent } from './protocol';
 
 const LOOP = '_start:\n  mov rbx, LAPIC_BASE\n  mov ecx, 30\n.l:\n  mov eax, [rbx + LAPIC_ID]\n  mov dword [rbx + LAPIC_TPR], 0x10\n  dec ecx\n  jnz .l\n  hlt\n';
@@ -77,5 +79,67 @@ describe('MachineHost time travel', () => {
     for (let i = 0; i < 100 && !last('frame').stop; i++) h.handle({ type: 'stepExit' });
     expect(figures(last('frame').counters)).toEqual(figures(end.counters));
     expect(events.some((e) => e.type === 'error')).toBe(false);
+  });
+
+  it('after a run stops the Worker fills in snapshots while idle; seeks, the present and running on from a past point stay the same', async () => {
+    // 6,001 exits: the recording snapshots exits 0 and 4,096; idle, the Worker adds 1,024, 2,048, 3,072 and 5,120.
+    const source = LOOP.replace('mov ecx, 30', 'mov ecx, 3000');
+    const events: WorkerEvent[] = [];
+    const h = new MachineHost((e) => events.push(e));
+    const last = <T extends WorkerEvent['type']>(type: T) => [...events].reverse().find((x) => x.type === type) as Extract<WorkerEvent, { type: T }>;
+    const tasks = async (until: () => boolean) => { for (let i = 0; i < 1000 && !until(); i++) await new Promise((r) => setTimeout(r, 0)); };
+    /** Until a frame after the last `from` events says the run stopped. */
+    const stopped = (from: number) => tasks(() => events.slice(from).some((e) => e.type === 'frame' && e.stop !== null));
+    const idle = () => tasks(() => !h.fillingSnapshots);
+    try {
+      h.handle({ type: 'load', source, file: 'loop.s', config: { strategy: 'icache', preset: 'nehalem-2014', icacheSize: 1024, maxInsns: 1_000_000 } });
+      h.handle({ type: 'run' });
+      await stopped(0);
+      const end = last('frame');
+      expect(end.stop?.reason).toBe('halted');
+      const recorded = end.timeline?.bytes ?? 0;
+      await idle();
+
+      // The machine as the core alone shows it at exit k.
+      const built = buildMachine(source, { strategy: 'icache', preset: 'nehalem-2014', icacheSize: 1024, maxInsns: 1_000_000 });
+      if (!built.ok) throw new Error('the loop does not assemble');
+      const reference = built.machine;
+      reference.attachTimeline();
+      reference.runToEnd();
+      const at = (k: number) => {
+        reference.seekExit(k);
+        return { figures: figures(reference.counters()), view: machineView(reference) };
+      };
+      // The first seek after the fills moved the machine: the present it keeps is where the run ended.
+      for (const k of [5_000, 1_500, 2_047, 2_048]) {
+        h.handle({ type: 'seekExit', exit: k });
+        const shown = last('timeTravel');
+        expect({ figures: figures(shown.counters), view: shown.view }, `exit ${k}`).toEqual(at(k));
+        expect(shown.timeline.bytes).toBeGreaterThan(recorded);
+        await idle();
+      }
+      h.handle({ type: 'seekExit', exit: end.counters.exits.total });
+      expect(figures(last('timeTravel').counters)).toEqual(figures(end.counters));
+      expect(last('timeTravel').stop?.reason).toBe('halted');
+
+      // Run on from a past point: the same end. The future after it went (snapshots 4,096 and
+      // 5,120 with it) and the new recording's fills come back while the machine stands at the end.
+      h.handle({ type: 'seekExit', exit: 3_333 });
+      await idle();
+      const before = events.length;
+      h.handle({ type: 'run' });
+      expect(last('futureDropped').at).toBe(3_333);
+      await stopped(before);
+      expect(figures(last('frame').counters)).toEqual(figures(end.counters));
+      await idle();
+      // Filling moved the machine; what reads it next finds it where the run ended, halted.
+      h.handle({ type: 'pause' });
+      expect(figures(last('frame').counters)).toEqual(figures(end.counters));
+      expect(last('frame').stop?.reason).toBe('halted');
+      expect(last('frame').view).toEqual(at(end.counters.exits.total).view);
+      expect(events.some((e) => e.type === 'error')).toBe(false);
+    } finally {
+      h.dispose();
+    }
   });
 });

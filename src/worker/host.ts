@@ -70,6 +70,15 @@ export class MachineHost {
    * a seek needs nothing (it restores or runs on from where the machine stands).
    */
   private behind: number | null = null;
+  /**
+   * Idle fills (fill) moved the machine: where it must stand again before a command reads or
+   * runs it (an exit it stood at, or an instruction count with its exit count: the present, a
+   * step back). Null when it stands where it was put.
+   */
+  private home: { exit: number } | { retired: number; exits: number } | null = null;
+  /** Snapshots are being filled in while the Worker has nothing else to do (see fill). */
+  private filling = false;
+  private disposed = false;
 
   constructor(private readonly post: (e: WorkerEvent) => void) {}
 
@@ -83,7 +92,11 @@ export class MachineHost {
   }
 
   private dispatch(cmd: Command): void {
-    if (!QUIET_COMMANDS.has(cmd.type)) this.settle();
+    if (!QUIET_COMMANDS.has(cmd.type)) {
+      // A command that reads or runs the machine ends filling (stepping must not pay a seek per step).
+      this.filling = false;
+      this.settle();
+    }
     switch (cmd.type) {
       case 'assemble': {
         const r = assemble(cmd.source, { file: cmd.file, origin: PROGRAM_ORIGIN, predefined: PREDEFINED_SYMBOLS });
@@ -122,6 +135,7 @@ export class MachineHost {
       case 'pause':
         this.stopRunning();
         this.frame();
+        this.startFilling();
         return;
       case 'step':
         this.stopRunning();
@@ -153,6 +167,7 @@ export class MachineHost {
       case 'seekExit':
         this.stopRunning();
         this.seekExit(cmd.exit);
+        this.startFilling();
         return;
       case 'stepBack': {
         this.stopRunning();
@@ -161,6 +176,7 @@ export class MachineHost {
         this.present ??= { retired: m.retired, exits: m.exitsHandled };
         m.seekRetired(m.retired - 1);
         this.postTimeTravel(this.timeTravelAtHere(), null);
+        this.startFilling();
         return;
       }
       case 'backExit': {
@@ -170,6 +186,7 @@ export class MachineHost {
         // At a pending exit k the previous is k - 1; between exits, the last one handled.
         const k = m.exitsHandled - 1;
         if (k >= 0) this.seekExit(k);
+        this.startFilling();
         return;
       }
     }
@@ -185,18 +202,22 @@ export class MachineHost {
     const tl = m?.getTimeline();
     if (!m || !tl) return;
     const info = tl.info();
+    // Where the present is: kept since the first seek, else where the machine stands (or stood before a fill moved it).
+    const home = this.home;
+    const here = this.present ?? (home !== null && 'retired' in home ? { retired: home.retired, exits: home.exits } : { retired: m.retired, exits: m.exitsHandled });
     if (this.present !== null && k >= (this.present.exits)) {
       this.behind = null;
+      this.home = null;
       m.seekRetired(this.present.retired, this.present.exits);
       this.present = null;
       this.postTimeTravel(this.timeTravelAtHere(), null);
       return;
     }
-    if (this.present === null && k >= m.exitsHandled) return; // already the present
+    if (this.present === null && k >= here.exits) return; // already the present
     if (k < info.first) k = info.first;
-    const here = { retired: m.retired, exits: m.exitsHandled };
     if (m.seekExit(k) === false) return; // out of reach: nothing moved
     this.behind = null;
+    this.home = null;
     this.present ??= here;
     const shown = this.timeTravelAtHere();
     if (!shown) return;
@@ -205,11 +226,55 @@ export class MachineHost {
     this.postTimeTravel(shown, detail === false ? null : detail);
   }
 
-  /** Put the machine back at the exit shown if it went past it (see `behind`). */
+  /** Put the machine back where it is shown if it went past it (`behind`) or a fill moved it (`home`). */
   private settle(): void {
-    const k = this.behind;
+    const home = this.home ?? (this.behind !== null ? { exit: this.behind } : null);
     this.behind = null;
-    if (k !== null) this.machine?.seekExit(k);
+    this.home = null;
+    if (home === null || !this.machine) return;
+    if ('exit' in home) this.machine.seekExit(home.exit);
+    else this.machine.seekRetired(home.retired, home.exits);
+  }
+
+  /**
+   * While the Worker has nothing else to do (a run stopped, a seek answered), fill in the
+   * snapshots the recording skipped, one per task (Machine.fillSnapshot): a seek re-runs at
+   * most one checkpoint interval then, and the re-run path is warm (V8 has optimised it) before
+   * the first seek. A command waits for one fill at most; one that reads or runs the machine
+   * ends filling and puts the machine back (settle).
+   */
+  /** Snapshots are still being filled in (tests wait for the Worker to be idle). */
+  get fillingSnapshots(): boolean {
+    return this.filling;
+  }
+
+  private startFilling(): void {
+    if (this.disposed || this.running || !this.machine?.canFillSnapshot()) return;
+    this.filling = true;
+    this.wakeUp();
+  }
+
+  private fill(): void {
+    const m = this.machine;
+    if (!this.filling || this.running || !m?.canFillSnapshot()) {
+      this.filling = false;
+      return;
+    }
+    if (this.home === null) {
+      // The machine stands at a pending exit only after a seek (or its answer's exit, `behind`).
+      if (this.behind !== null) this.home = { exit: this.behind };
+      else if (m.atPendingExit) this.home = { exit: m.exitsHandled };
+      else this.home = { retired: m.retired, exits: m.exitsHandled };
+      this.behind = null;
+    }
+    try {
+      if (!m.fillSnapshot()) this.filling = false;
+    } catch (e) {
+      this.filling = false;
+      this.post({ type: 'error', message: `time travel failed to fill in a snapshot: ${e instanceof Error ? e.message : String(e)}` });
+      return;
+    }
+    if (this.filling) this.wakeUp();
   }
 
   /** A command that moves forward from a past point drops the recorded future after it. */
@@ -277,6 +342,8 @@ export class MachineHost {
     this.machine = built.machine;
     this.present = null;
     this.behind = null;
+    this.home = null;
+    this.filling = false;
     this.machine.attachTimeline();
     this.machine.onExitTransient = (e) => this.collect(e);
     this.machine.setBreakpointLines(this.breakpointLines);
@@ -302,6 +369,8 @@ export class MachineHost {
 
   /** Stop and let the wake channel go (a host in Node would otherwise keep the process alive). */
   dispose(): void {
+    this.disposed = true;
+    this.filling = false;
     this.stopRunning();
     this.wake?.port1.close();
     this.wake?.port2.close();
@@ -318,15 +387,7 @@ export class MachineHost {
   private schedule(): void {
     if (this.timer !== null || this.wakePending) return;
     if (this.speed === 'max') {
-      if (this.wake === null) {
-        this.wake = new MessageChannel();
-        this.wake.port1.onmessage = () => {
-          this.wakePending = false;
-          this.tick();
-        };
-      }
-      this.wakePending = true;
-      this.wake.port2.postMessage(null);
+      this.wakeUp();
       return;
     }
     const delay = Math.max(0, 1000 / Math.max(1, this.speed));
@@ -334,6 +395,21 @@ export class MachineHost {
       this.timer = null;
       this.tick();
     }, delay);
+  }
+
+  /** Queue a task for the next slice of a run, or else of filling (one message at a time). */
+  private wakeUp(): void {
+    if (this.wakePending || this.disposed) return;
+    if (this.wake === null) {
+      this.wake = new MessageChannel();
+      this.wake.port1.onmessage = () => {
+        this.wakePending = false;
+        if (this.running) this.tick();
+        else this.fill();
+      };
+    }
+    this.wakePending = true;
+    this.wake.port2.postMessage(null);
   }
 
   private tick(): void {
@@ -360,6 +436,7 @@ export class MachineHost {
     }
     if (!this.running || performance.now() - this.lastFrameAt >= FRAME_INTERVAL_MS) this.frame();
     if (this.running) this.schedule();
+    else this.startFilling();
   }
 
   private frame(): void {

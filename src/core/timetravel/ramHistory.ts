@@ -2,29 +2,29 @@
  * Guest RAM through time as dirty-page deltas, not 64 MiB copies. Only pages the guest has
  * written are tracked (GuestRam.written, kept by every writer). A page's first write saves
  * what it held before (its "original"); at each snapshot, a tracked page whose bytes differ
- * from its newest saved version gets a new version labelled with the snapshot's index.
+ * from its version as of that snapshot gets a new version labelled with the snapshot's label.
  * The page's contents as of snapshot s are its newest version labelled <= s.
  */
 import type { GuestRam } from '../mem';
 
 const PAGE = 4096;
-/**
- * Heap bytes of one page version: its 4 KiB, the Uint8Array and ArrayBuffer holding them (about
- * 22 words on a 64-bit V8) and its slots in `labels` and `datas`.
- */
-const VERSION_BYTES = PAGE + 22 * 8 + 2 * 8;
+/** Heap bytes of a page's copy: its 4 KiB, and the Uint8Array and ArrayBuffer holding them (about 22 words on a 64-bit V8). */
+const DATA_BYTES = PAGE + 22 * 8;
+/** A version's slots in `labels` and `datas`. */
+const SLOT_BYTES = 2 * 8;
 
 interface PageVersions {
   page: number;
   /** Snapshot labels, ascending; labels[i] is the label of datas[i]. */
   labels: number[];
+  /** Never written after they are saved: two versions may hold the same copy (see snapshot). */
   datas: Uint8Array[];
 }
 
 export class RamHistory {
   private readonly pages: PageVersions[] = [];
   private readonly byPage = new Map<number, PageVersions>();
-  /** Bytes held in page versions (VERSION_BYTES each). */
+  /** Bytes held in page versions: their slots, and each copy once. */
   bytes = 0;
   /** The label a page's original gets: the oldest snapshot still kept. */
   private oldestLabel = 0;
@@ -45,18 +45,31 @@ export class RamHistory {
     const pv: PageVersions = { page, labels: [this.oldestLabel], datas: [data] };
     this.pages.push(pv);
     this.byPage.set(page, pv);
-    this.bytes += VERSION_BYTES;
+    this.bytes += DATA_BYTES + SLOT_BYTES;
   }
 
-  /** Record every tracked page that changed since its newest version, labelled `label` (ascending). */
-  snapshot(label: number): void {
+  /**
+   * Record every tracked page that differs from its version as of `label`, labelled `label`.
+   * Labels go up with the exit a snapshot was taken at: one taken at the end of the recording
+   * is the greatest so far; one filled in between two others (ExitTimeline.fillTarget) lies
+   * between their labels, and `next` is the label of the snapshot after it. A version serves
+   * every label up to the next version, so a page that gets one there and had none of its own
+   * at `next` gets one at `next` too: the copy `next` was served before (shared, not copied).
+   */
+  snapshot(label: number, next?: number): void {
     const bytes = this.ram.bytes;
     for (const pv of this.pages) {
-      const last = pv.datas[pv.datas.length - 1];
-      if (samePage(bytes, pv.page * PAGE, last)) continue;
-      pv.labels.push(label);
-      pv.datas.push(bytes.slice(pv.page * PAGE, pv.page * PAGE + PAGE));
-      this.bytes += VERSION_BYTES;
+      const i = versionAt(pv, label);
+      const was = pv.datas[i];
+      if (samePage(bytes, pv.page * PAGE, was)) continue;
+      pv.labels.splice(i + 1, 0, label);
+      pv.datas.splice(i + 1, 0, bytes.slice(pv.page * PAGE, pv.page * PAGE + PAGE));
+      this.bytes += DATA_BYTES + SLOT_BYTES;
+      if (next !== undefined && pv.labels[i + 2] !== next) {
+        pv.labels.splice(i + 2, 0, next);
+        pv.datas.splice(i + 2, 0, was);
+        this.bytes += SLOT_BYTES;
+      }
     }
   }
 
@@ -68,9 +81,7 @@ export class RamHistory {
     const changed: number[] = [];
     const bytes = this.ram.bytes;
     for (const pv of this.pages) {
-      let i = pv.labels.length - 1;
-      while (i > 0 && pv.labels[i] > label) i--;
-      const data = pv.datas[i];
+      const data = pv.datas[versionAt(pv, label)];
       if (samePage(bytes, pv.page * PAGE, data)) continue;
       bytes.set(data, pv.page * PAGE);
       changed.push(pv.page);
@@ -96,8 +107,13 @@ export class RamHistory {
           labels.push(pv.labels[i]);
           datas.push(pv.datas[i]);
         } else {
-          this.bytes -= VERSION_BYTES;
+          this.bytes -= SLOT_BYTES;
         }
+      }
+      // A copy goes when no version kept holds it.
+      if (datas.length < pv.datas.length) {
+        const held = new Set(datas);
+        for (const d of new Set(pv.datas)) if (!held.has(d)) this.bytes -= DATA_BYTES;
       }
       pv.labels = labels;
       pv.datas = datas;
@@ -108,6 +124,13 @@ export class RamHistory {
   get trackedPages(): number {
     return this.pages.length;
   }
+}
+
+/** The index of a page's version as of snapshot `label`: its newest labelled <= label (the original when none is). */
+function versionAt(pv: PageVersions, label: number): number {
+  let i = pv.labels.length - 1;
+  while (i > 0 && pv.labels[i] > label) i--;
+  return i;
 }
 
 function samePage(bytes: Uint8Array, at: number, data: Uint8Array): boolean {

@@ -79,6 +79,12 @@ function moreTelling(best: number, m: number): number {
 const MIN_SNAPSHOTS = 8;
 
 /**
+ * Filling in snapshots (fillTarget) stops once the recording holds this share of its budget:
+ * the rest stays for the recording to grow into before anything thins out.
+ */
+const FILL_BUDGET_SHARE = 0.5;
+
+/**
  * What re-running one exit costs, in guest instructions: the hit path handles ~0.5 M exits/s
  * (bench:exits) where the vCPU retires 200-1000 M instructions/s (bench:cpu), so an exit weighs
  * about as much as 500 instructions. A snapshot is due once the exits since the newest one plus
@@ -99,8 +105,12 @@ export class ExitTimeline {
   private blockBest = new Uint8Array(256);
   private blocksDone = 0;
   private nextLabel = 0;
-  /** A restore wrote state back since the newest snapshot was taken (see CaptureOptions). */
+  /** A restore wrote state back since the last capture (see CaptureOptions). */
   private restoredSinceSnapshot = false;
+  /** The snapshot captured last: with no restore since, the machine has evolved from it alone. */
+  private lastCaptured: Snapshot | null = null;
+  /** The checkpoint a fill goes to (fillAtCheckpoint), or -1. */
+  private fillAt = -1;
 
   constructor(private readonly host: TimelineHost, readonly budget = DEFAULT_TIMELINE_BUDGET) {
     this.rams = host.guestRams().map((r) => new RamHistory(r));
@@ -124,21 +134,74 @@ export class ExitTimeline {
   /**
    * A checkpoint: the machine is between exits, at a point it reaches the same way when it
    * re-runs. Takes a snapshot when one is due (`snapshotSpacing`, from the newest snapshot:
-   * the same decision on a re-run) and none at or after this exit exists already.
+   * the same decision on a re-run) and none at or after this exit exists already, or when a
+   * fill goes to this checkpoint (fillAtCheckpoint).
    */
   checkpoint(): void {
     const exit = this.host.exitsHandled;
-    const retired = this.host.retired;
+    if (exit === this.fillAt) {
+      this.fillAt = -1;
+      this.take(exit);
+      return;
+    }
     const last = this.snaps[this.snaps.length - 1];
     if (last && last.exit >= exit) return;
-    if (last && exit - last.exit + (retired - last.retired) / SNAPSHOT_INSNS_PER_EXIT < this.host.snapshotSpacing) return;
-    const label = this.nextLabel++;
-    for (const r of this.rams) r.snapshot(label);
-    const state = captureState(this.host.stateRoots(), this.host.statePolicy, last?.state, { unchangedIfSameVersion: !this.restoredSinceSnapshot });
+    if (last && exit - last.exit + (this.host.retired - last.retired) / SNAPSHOT_INSNS_PER_EXIT < this.host.snapshotSpacing) return;
+    this.take(exit);
+  }
+
+  /**
+   * Snapshot the machine at checkpoint `exit`, in its place among the others: at the end of the
+   * recording, or between two snapshots when a fill goes back there. Arrays that did not change
+   * since the snapshot before it are shared with that one.
+   */
+  private take(exit: number): void {
+    const i = this.indexBefore(exit);
+    const prev = i >= 0 ? this.snaps[i] : undefined;
+    if (prev?.exit === exit) return;
+    const next = this.snaps[i + 1];
+    // Labels go up with the exit: one between two snapshots lies between their labels.
+    const label = next === undefined ? this.nextLabel++ : ((prev?.label ?? next.label - 1) + next.label) / 2;
+    for (const r of this.rams) r.snapshot(label, next?.label);
+    // Write counters tell an unchanged array only relative to the state the machine evolved from.
+    const trust = !this.restoredSinceSnapshot && prev !== undefined && prev === this.lastCaptured;
+    const state = captureState(this.host.stateRoots(), this.host.statePolicy, prev?.state, { unchangedIfSameVersion: trust });
     this.restoredSinceSnapshot = false;
-    this.snaps.push({ exit, retired, label, state });
+    const snap: Snapshot = { exit, retired: this.host.retired, label, state };
+    this.lastCaptured = snap;
+    this.snaps.splice(i + 1, 0, snap);
     this.held.add(state);
     this.enforceBudget();
+  }
+
+  /**
+   * Where to fill in a snapshot while the machine is idle, so that a seek re-runs at most one
+   * checkpoint interval: the first checkpoint after `near` (where the machine stands: it runs
+   * on from there) that has none before the next snapshot, else the first such checkpoint from
+   * the start; -1 when every checkpoint recorded has one, or the recording holds
+   * FILL_BUDGET_SHARE of its budget. `every`: exits between checkpoints.
+   */
+  fillTarget(every: number, near: number): number {
+    if (this.bytes() >= this.budget * FILL_BUDGET_SHARE) return -1;
+    const j = this.indexBefore(near);
+    const after = (exit: number, i: number) => {
+      const c = exit - (exit % every) + every;
+      return c < (i + 1 < this.snaps.length ? this.snaps[i + 1].exit : this.end) ? c : -1;
+    };
+    if (j >= 0) {
+      const c = after(near, j);
+      if (c >= 0) return c;
+    }
+    for (let i = 0; i < this.snaps.length; i++) {
+      const c = after(this.snaps[i].exit, i);
+      if (c >= 0) return c;
+    }
+    return -1;
+  }
+
+  /** Snapshot the machine when it next reaches checkpoint `exit` (-1: none), though the recording skipped it. */
+  fillAtCheckpoint(exit: number): void {
+    this.fillAt = exit;
   }
 
   /**

@@ -56,14 +56,17 @@ function checkRunOn(m: Machine, exits: readonly string[], k: number): string[] {
 }
 
 /**
- * Record a whole run, then go back to a few exits and instructions and run forward again:
- * the exits after the point and the final state must be the original ones. Returns the problems.
+ * Record a whole run (and fill in a few snapshots, as the Worker does while idle), then go back
+ * to a few exits and instructions and run forward again: the exits after the point and the
+ * final state must be the original ones. Returns the problems.
  */
 export function checkDeterminism(m: Machine, opts: { exits?: readonly number[]; retired?: boolean } = {}): string[] {
   const problems: string[] = [];
   m.attachTimeline();
   const exits = runCollecting(m);
   const end = fingerprint(m);
+  // As the Worker does while idle: fill in a few of the snapshots the recording skipped.
+  for (let i = 0; i < 3 && m.canFillSnapshot(); i++) if (!m.fillSnapshot()) problems.push('a snapshot could not be filled in');
   const n = exits.length;
   const retiredEnd = m.retired;
   const ks = [...new Set((opts.exits ?? [0, 0.5, 1]).map((f) => Math.min(n - 1, Math.floor(f * n))).filter((k) => k >= 0))];

@@ -88,6 +88,82 @@ patch:
     }
   });
 
+  it('filling in snapshots while idle puts one at every checkpoint, within half the budget, and every exit stands as it did', () => {
+    // An exit per iteration, and RAM that changes between every two checkpoints (the count, and
+    // a byte of a page chosen by it): snapshots filled in between others get their page versions.
+    // A flag (read back into r10) flips at every checkpoint, so the recording's snapshots (every
+    // 4th) all saw it clear: one filled in sees it set, and the recorded one after it must still
+    // give it clear.
+    const src = `_start:
+  mov rbx, LAPIC_BASE
+  mov ecx, 10000
+.l:
+  movzx r10, byte [flag]
+  inc qword [count]
+  mov rdx, [count]
+  mov rsi, rdx
+  shr rsi, 7
+  mov [flag], sil
+  and byte [flag], 1
+  and rsi, 3
+  shl rsi, 12
+  add byte [pages + rsi], dl
+  mov eax, [rbx + LAPIC_ID]
+  dec ecx
+  jnz .l
+  movzx r9, byte [pages + 4096]
+  hlt
+align 4096
+count: dq 0
+align 4096
+flag: db 0
+align 4096
+pages: times 16384 db 0
+`;
+    const m = build(src, { strategy: 'icache', checkpointEvery: 128 });
+    const tl = m.attachTimeline();
+    m.runToEnd();
+    const end = fingerprint(m);
+    const n = tl.info().end;
+    const ks = [0, 1, 127, 128, 129, 512, 700, 4096, 4097, 5555, n - 1];
+    const sparse = ks.map((k) => (m.seekExit(k), fingerprint(m)));
+    const spacing = 4 * 128;
+    expect(tl.info().snapshots).toBe(1 + Math.floor(n / spacing));
+    // Fill from where a seek left the machine: first the checkpoints after it, then from the start.
+    m.seekExit(5555);
+    let fills = 0;
+    while (m.canFillSnapshot()) {
+      expect(m.fillSnapshot()).toBe(true);
+      fills++;
+    }
+    expect(fills).toBe(Math.floor((n - 1) / 128) - Math.floor(n / spacing));
+    expect(tl.info().snapshots).toBe(1 + Math.floor((n - 1) / 128));
+    for (let k = 0; k < n; k += 128) expect(tl.snapshotBefore(k + 127)).toBe(k);
+    expect(ks.map((k) => (m.seekExit(k), fingerprint(m)))).toEqual(sparse);
+    m.seekExit(4097);
+    m.runToEnd();
+    expect(fingerprint(m)).toBe(end);
+
+    // Filling stops once the recording holds half its budget: here halfway between the sparse
+    // recording and the filled one.
+    const sparseBytes = (() => {
+      const r = build(src, { strategy: 'icache', checkpointEvery: 128 });
+      const rtl = r.attachTimeline();
+      r.runToEnd();
+      return rtl.info().bytes;
+    })();
+    const small = build(src, { strategy: 'icache', checkpointEvery: 128 });
+    const stl = small.attachTimeline(sparseBytes + tl.info().bytes);
+    small.runToEnd();
+    const before = stl.info().snapshots;
+    while (small.canFillSnapshot()) expect(small.fillSnapshot()).toBe(true);
+    const after = stl.info();
+    expect(after.snapshots).toBeGreaterThan(before);
+    expect(after.snapshots).toBeLessThan(tl.info().snapshots);
+    expect(after.bytes).toBeGreaterThanOrEqual(after.budget / 2);
+    expect(after.bytes).toBeLessThan(after.budget);
+  });
+
   for (const s of SCENARIOS) {
     it(`${s.name}: back to an exit or an instruction, then forward, gives the same exits and final state under every strategy`, () => {
       const problems: string[] = [];
