@@ -19,6 +19,26 @@ import { hex } from '../hex';
  */
 const PRIME_CALLS = 64;
 
+/**
+ * A new loop block's first WARM_CALLS calls get at most WARM_CALL_INSNS instructions each (the
+ * run loop, vcpu.ts), then BLOCK_CALL_INSNS. V8 marks a hot function for optimization at an
+ * interrupt tick (about every 132 KB of bytecode run) and compiles it at its next call; a second
+ * tick within the same call compiles it again, on the stack (OSR). Given 64 Ki instructions
+ * from its first call, every loop block was compiled twice per run (--trace-opt), and the code
+ * it then ran depended on when the call-time compile read its type feedback: the first call's
+ * loads of the TLB's Float64Array tags come back from V8's runtime as small integers, later
+ * ones from the IC's handler as boxed doubles, so the same compares and adds were recorded
+ * 'SignedSmall' or 'Number' (call/ret: three variants of the loop's optimized code across runs
+ * of one process, --print-opt-code 3840, 3976 and 4020 bytes). Calls of 256 instructions hold
+ * less than a tick (a loop runs under 1 KB of bytecode per instruction), the feedback has
+ * settled long before the marking (3 + bytecode size / 150 ticks: under 60 K instructions for
+ * a 64-instruction block), and the block is compiled at a call, to the same code every run.
+ * An on-stack compile remains when that compile finishes during a long call still running in
+ * baseline code (a tick then finds optimized code it is not running).
+ */
+export const WARM_CALLS = 512;
+export const WARM_CALL_INSNS = 256;
+
 /** Instructions per block at most. */
 const MAX_BLOCK = 64;
 
@@ -145,7 +165,7 @@ export abstract class VcpuBlocks extends VcpuSystem {
       : byteRuns(list, hpa - rip);
     // A loop block's priming calls run its epilogue, changing nothing (see genBlock).
     if (g.selfLoop) for (let k = 0; k < PRIME_CALLS; k++) fn(this, this.gpr, -1);
-    const b: Block = { rip, hpa, ranges, insns: list, n: list.length, fn, pages, page2, valid: true, single, src, link0: null, link1: null, linkEpoch: -1 };
+    const b: Block = { rip, hpa, ranges, insns: list, n: list.length, fn, pages, page2, valid: true, single, src, link0: null, link1: null, linkEpoch: -1, warmCalls: g.selfLoop ? WARM_CALLS : 0 };
     this.codeCache.insert(b);
     return b;
   }

@@ -60,6 +60,11 @@ export interface Block {
   link0: Block | null;
   link1: Block | null;
   linkEpoch: number;
+  /**
+   * Calls of a loop block still to be made with a short budget (vcpu.ts WARM_CALL_INSNS), so
+   * V8 optimizes it at a call and never compiles it on the stack (0 for other blocks).
+   */
+  warmCalls: number;
 }
 
 export interface CodeCacheListener {

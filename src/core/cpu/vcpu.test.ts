@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { asmMachine } from '../../test/asmTest';
 import { HANDLER_BASE, runUntilHalt, STACK_TOP } from '../../test/testEnv';
 import { BLOCK_CALL_INSNS } from './vcpu';
+import { WARM_CALL_INSNS, WARM_CALLS } from './blocks';
+import type { BlockFn } from './codeCache';
 
 const run = (src: string, max = 100000) => {
   const m = asmMachine(src);
@@ -50,6 +52,25 @@ describe('vCPU basics', () => {
     expect(parts.run(1e9).reason).toBe('hlt');
     expect(parts.retired).toBe(whole.retired);
     expect(parts.getGpr(0)).toBe(whole.getGpr(0));
+  });
+
+  it('gives a new loop block WARM_CALLS short calls (WARM_CALL_INSNS), then calls of BLOCK_CALL_INSNS', () => {
+    const iters = 200_000;
+    const src = `mov rcx, ${iters}\nxor eax, eax\nl: add rax, 3\nsub rcx, 1\njnz l\nhlt`;
+    const v = asmMachine(src).vcpu;
+    // The entry block (mov, xor and the loop's first iteration), then one call of the loop block.
+    expect(v.run(5 + 3).reason).toBe('budget');
+    const loop = [...v.codeCache.blocks()].find((b) => b.rip === v.rip && b.n === 3)!;
+    const fn = loop.fn;
+    const budgets: number[] = [];
+    loop.fn = ((c, R, budget) => { budgets.push(budget); return fn(c, R, budget); }) as BlockFn;
+    expect(v.run(1e9).reason).toBe('hlt');
+    expect(v.retired).toBe(2 + 3 * iters);
+    expect(v.getGpr(0)).toBe(BigInt(3 * iters));
+    // The first call (budget 3) was one of the warm-up calls.
+    expect(budgets.slice(0, WARM_CALLS - 1)).toEqual(new Array(WARM_CALLS - 1).fill(WARM_CALL_INSNS));
+    expect(budgets.slice(WARM_CALLS - 1, -1).every((b) => b === BLOCK_CALL_INSNS)).toBe(true);
+    expect(budgets.length).toBeGreaterThan(WARM_CALLS);
   });
 
   it('step() retires exactly one instruction at a time', () => {

@@ -10,7 +10,7 @@
 import type { StopReason } from '../events';
 import type { Block, BlockFn } from './codeCache';
 import { IF } from './flags';
-import { VcpuBlocks } from './blocks';
+import { VcpuBlocks, WARM_CALL_INSNS } from './blocks';
 import { EXIT, FAULT, RAN_OFF, type VcpuOptions } from './vcpuState';
 import type { VmExit } from './vmexit';
 import { hex } from '../hex';
@@ -111,7 +111,9 @@ export class Vcpu extends VcpuBlocks {
       this.endBlock = false;
       let n: number;
       try {
-        n = (b.fn as BlockFn)(this, this.gpr, left < BLOCK_CALL_INSNS ? left : BLOCK_CALL_INSNS);
+        let cap = BLOCK_CALL_INSNS;
+        if (b.warmCalls > 0) { b.warmCalls--; cap = WARM_CALL_INSNS; }
+        n = (b.fn as BlockFn)(this, this.gpr, left < cap ? left : cap);
         if (n < 0) {
           // A soft VM exit at instruction faultIndex (fault-like: it had no effect).
           this.exitPending = false;
