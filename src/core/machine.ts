@@ -717,23 +717,25 @@ export class Machine {
    * One step of idle work for time travel: snapshot a checkpoint the recording skipped
    * (ExitTimeline.fillTarget), so that a later seek re-runs at most one checkpoint interval.
    * Runs on to it from where the machine stands when it can, else restores the snapshot
-   * before it; the machine is left just past it (whoever needs the machine elsewhere puts it
-   * back, as after exitDetailAt). False when there was nothing to fill in.
+   * before it. With `maxExits`, stops after that many exits on the way: the next call runs on
+   * from there to the same checkpoint. The machine is left where it stopped (whoever needs it
+   * elsewhere puts it back, as after exitDetailAt). False when there was nothing to fill in.
    */
-  fillSnapshot(): boolean {
+  fillSnapshot(maxExits = Infinity): boolean {
     const tl = this.timeline;
     const at = tl?.fillTarget(this.config.checkpointEvery ?? CHECKPOINT_EVERY, this.exitSeq) ?? -1;
     if (!tl || at < 0) return false;
     return this.replay(() => {
       const runOn = !this.stop && this.exitSeq < at && this.exitSeq >= tl.snapshotBefore(at);
       if (!runOn && tl.restoreBefore(at) < 0) return false;
+      const stop = Math.min(at, this.exitSeq + Math.max(1, maxExits));
       tl.fillAtCheckpoint(at);
       try {
-        this.runTo({ stopBeforeExit: at });
+        this.runTo({ stopBeforeExit: stop });
       } finally {
         tl.fillAtCheckpoint(-1);
       }
-      return tl.snapshotBefore(at) === at;
+      return tl.snapshotBefore(at) === at || (this.exitSeq === stop && this.pendingEntry !== null);
     });
   }
 

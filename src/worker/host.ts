@@ -29,6 +29,11 @@ const EXIT_HISTORY = 4096;
 const STEP_EXIT_LIMIT = 50_000_000;
 /** Bins of the timeline's marks (one tick per bin). */
 const TIMELINE_BINS = 240;
+/**
+ * Exits re-run per task while filling in snapshots (a fifth of a checkpoint interval's, ~0.5 ms
+ * on the hit path at ~0.5 M exits/s, bench:exits): what a seek that arrives meanwhile waits at most.
+ */
+const FILL_SLICE_EXITS = 256;
 
 /** Commands that neither read nor run the machine: a machine gone past the exit shown may stay so. */
 const QUIET_COMMANDS: ReadonlySet<Command['type']> = new Set(['seekExit', 'selectExit', 'setSpeed', 'setBreakpoints', 'assemble', 'load', 'reset', 'setConfig']);
@@ -79,6 +84,11 @@ export class MachineHost {
   /** Snapshots are being filled in while the Worker has nothing else to do (see fill). */
   private filling = false;
   private disposed = false;
+  /**
+   * The timeline's marks last sent, by the span they cover: a seek does not change them (the
+   * re-run writes the recorded marks again), and binning 100 k exits took ~1 ms of each seek.
+   */
+  private marksSent: { key: string; marks: number[] } | null = null;
 
   constructor(private readonly post: (e: WorkerEvent) => void) {}
 
@@ -238,10 +248,10 @@ export class MachineHost {
 
   /**
    * While the Worker has nothing else to do (a run stopped, a seek answered), fill in the
-   * snapshots the recording skipped, one per task (Machine.fillSnapshot): a seek re-runs at
-   * most one checkpoint interval then, and the re-run path is warm (V8 has optimised it) before
-   * the first seek. A command waits for one fill at most; one that reads or runs the machine
-   * ends filling and puts the machine back (settle).
+   * snapshots the recording skipped, FILL_SLICE_EXITS re-run exits per task
+   * (Machine.fillSnapshot): a seek re-runs at most one checkpoint interval then, and the re-run
+   * path is warm (V8 has optimised it) before the first seek. A command waits for one slice at
+   * most; one that reads or runs the machine ends filling and puts the machine back (settle).
    */
   /** Snapshots are still being filled in (tests wait for the Worker to be idle). */
   get fillingSnapshots(): boolean {
@@ -268,7 +278,7 @@ export class MachineHost {
       this.behind = null;
     }
     try {
-      if (!m.fillSnapshot()) this.filling = false;
+      if (!m.fillSnapshot(FILL_SLICE_EXITS)) this.filling = false;
     } catch (e) {
       this.filling = false;
       this.post({ type: 'error', message: `time travel failed to fill in a snapshot: ${e instanceof Error ? e.message : String(e)}` });
@@ -293,12 +303,15 @@ export class MachineHost {
     const tl = m?.getTimeline();
     if (!m || !tl) return undefined;
     const info = tl.info();
+    const to = this.present?.exits ?? info.end;
+    const key = `${info.first}:${to}:${info.end}`;
+    if (this.marksSent?.key !== key) this.marksSent = { key, marks: Array.from(tl.markBins(TIMELINE_BINS, info.first, to)) };
     return {
       first: info.first,
       end: this.present?.exits ?? Math.max(info.end, m.exitsHandled),
       at: this.present === null ? null : m.exitsHandled,
       retired: m.retired,
-      marks: Array.from(tl.markBins(TIMELINE_BINS, info.first, this.present?.exits ?? info.end)),
+      marks: this.marksSent.marks,
       bytes: info.bytes,
       budget: info.budget,
     };
@@ -344,6 +357,7 @@ export class MachineHost {
     this.behind = null;
     this.home = null;
     this.filling = false;
+    this.marksSent = null;
     this.machine.attachTimeline();
     this.machine.onExitTransient = (e) => this.collect(e);
     this.machine.setBreakpointLines(this.breakpointLines);
