@@ -710,7 +710,12 @@ export class Machine {
 
   /** Whether fillSnapshot has a snapshot to fill in (cheap: no machine moves). */
   canFillSnapshot(): boolean {
-    return (this.timeline?.fillTarget(this.config.checkpointEvery ?? CHECKPOINT_EVERY, this.exitSeq) ?? -1) >= 0;
+    return this.fillTarget() >= 0;
+  }
+
+  /** The checkpoint fillSnapshot goes to next (ExitTimeline.fillTarget), or -1. */
+  private fillTarget(): number {
+    return this.timeline?.fillTarget(this.config.checkpointEvery ?? CHECKPOINT_EVERY, this.exitSeq) ?? -1;
   }
 
   /**
@@ -723,7 +728,7 @@ export class Machine {
    */
   fillSnapshot(maxExits = Infinity): boolean {
     const tl = this.timeline;
-    const at = tl?.fillTarget(this.config.checkpointEvery ?? CHECKPOINT_EVERY, this.exitSeq) ?? -1;
+    const at = this.fillTarget();
     if (!tl || at < 0) return false;
     return this.replay(() => {
       const runOn = !this.stop && this.exitSeq < at && this.exitSeq >= tl.snapshotBefore(at);

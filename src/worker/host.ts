@@ -246,6 +246,11 @@ export class MachineHost {
     else this.machine.seekRetired(home.retired, home.exits);
   }
 
+  /** Snapshots are still being filled in (tests wait for the Worker to be idle). */
+  get fillingSnapshots(): boolean {
+    return this.filling;
+  }
+
   /**
    * While the Worker has nothing else to do (a run stopped, a seek answered), fill in the
    * snapshots the recording skipped, FILL_SLICE_EXITS re-run exits per task
@@ -253,11 +258,6 @@ export class MachineHost {
    * path is warm (V8 has optimised it) before the first seek. A command waits for one slice at
    * most; one that reads or runs the machine ends filling and puts the machine back (settle).
    */
-  /** Snapshots are still being filled in (tests wait for the Worker to be idle). */
-  get fillingSnapshots(): boolean {
-    return this.filling;
-  }
-
   private startFilling(): void {
     if (this.disposed || this.running || !this.machine?.canFillSnapshot()) return;
     this.filling = true;
