@@ -54,14 +54,15 @@ export function useMachineApi(): StoreApi<MachineState> {
 export const LIVE_MS = 250;
 
 /**
- * Sets a live view's new value. While the machine runs, as a transition: React renders the beat's
- * panels in slices of a few ms, yielding to the Worker's messages and the frame between them,
- * where one synchronous pass of every panel was the page's longest task (the first batch of a
- * run after a page load: up to 100 ms of wall time on 2 cores the Worker shares). Stopped, at
- * once: a load, a stop and a seek show in the very next frame.
+ * Sets a live view's new value. While its machine runs (`running`: in A/B mode, any side), as a
+ * transition: React renders the beat's panels in slices of a few ms, yielding to the Worker's
+ * messages and the frame between them, where one synchronous pass of every panel was the page's
+ * longest task (the first batch of a run after a page load: up to 100 ms of wall time on 2
+ * cores the Worker shares). Stopped, at once: a load, a stop and a seek show in the very next
+ * frame.
  */
-export function setLive(api: StoreApi<MachineState>, set: () => void): void {
-  if (api.getState().running) startTransition(set);
+export function setLive(running: boolean, set: () => void): void {
+  if (running) startTransition(set);
   else set();
 }
 
@@ -79,7 +80,7 @@ export function useMachineThrottled<T>(selector: (s: MachineState) => T, ms: num
   useEffect(() => {
     const flush = () => {
       const next = selector(api.getState());
-      setLive(api, () => setValue(() => next));
+      setLive(api.getState().running, () => setValue(() => next));
     };
     const throttle = (kept.current ??= new LiveThrottle(flush, ms));
     throttle.flush = flush;
@@ -149,10 +150,10 @@ export function useOwnSide(): MachineSide | null {
 export function useStoresThrottled<T>(stores: readonly StoreApi<MachineState>[], selector: (s: MachineState) => T, ms: number): T[] {
   const [values, setValues] = useState<T[]>(() => stores.map((s) => selector(s.getState())));
   useEffect(() => {
-    const read = () => setValues((old) => {
+    const read = () => setLive(stores.some((s) => s.getState().running), () => setValues((old) => {
       const next = stores.map((s) => selector(s.getState()));
       return next.length === old.length && next.every((v, i) => Object.is(v, old[i])) ? old : next;
-    });
+    }));
     const throttle = new LiveThrottle(read, ms);
     const programs = stores.map((s) => s.getState().program);
     const unsubscribes = stores.map((s, i) => s.subscribe((state) => {

@@ -51,7 +51,7 @@ function useIcacheRows(): { rows: DisplayRow[]; maxAge: number } {
       // the newest, and an age (inserts since) is never negative.
       let maxAge = 0;
       for (const r of rows) if (r.entry.age > maxAge) maxAge = r.entry.age;
-      setLive(api, () => setState({ rows, maxAge }));
+      setLive(s.running, () => setState({ rows, maxAge }));
       if (timer !== null) clearTimeout(timer);
       const next = tracker.nextExpiry(performance.now());
       timer = next === null ? null : setTimeout(() => throttle.poke(true), next + 10);

@@ -44,9 +44,10 @@ const pageBeat = new LiveBeat();
  * Runs `flush` at most once per `ms` of changes: a change that finds it due flushes on the next
  * beat (LiveBeat), in the task of the batch that brought it, so every view due then renders in
  * one React pass with the stats: one style, layout and paint for the page, not one per view at
- * its own phase. A change that does not sets a trailing timer a little past the next batch, which shows the last change
- * when no further batch comes (the run stopped). The views' one throttle: the panels' hooks, the
- * cache table and the editor's RIP line use it.
+ * its own phase. A change that does not sets a trailing timer a little past the beat the view is
+ * due on, which shows the last change when no further batch comes (the run stopped). The views'
+ * one throttle: the panels' hooks (useMachineThrottled, useStoresThrottled), the cache table and
+ * the editor's RIP line and per-line counts use it.
  */
 export class LiveThrottle {
   private last = 0;
