@@ -42,4 +42,20 @@ describe('machine store', () => {
     s.getState().ingest({ type: 'frame', running: true, counters: counters(4), exits: [], droppedExits: 0, view: null as never, stop: null });
     expect(s.getState().history[0].hitRate).toBeCloseTo(0.75);
   });
+
+  it('charts every exit by reason, not only the few a frame lists at full speed', () => {
+    let t = 0;
+    const s = createMachineStore(() => t);
+    const listed = (n: number) => Array.from({ length: n }, (_, i) => ({ seq: i, reason: 'mmio', stages: [] })) as never;
+    t = 500;
+    s.getState().ingest({ type: 'frame', running: true, counters: counters(10_000), exits: listed(3), droppedExits: 9_997, view: null as never, stop: null });
+    t = 1500;
+    s.getState().ingest({ type: 'frame', running: true, counters: counters(30_000), exits: listed(2), droppedExits: 19_998, view: null as never, stop: null });
+    const [first, second] = s.getState().history;
+    // 10,000 exits in the run's first 500 ms; 20,000 in the next second.
+    expect(first.byReasonPerSec.mmio).toBeCloseTo(20_000);
+    expect(first.exitsPerSec).toBeCloseTo(20_000);
+    expect(second.byReasonPerSec.mmio).toBeCloseTo(20_000);
+    expect(second.exitsPerSec).toBeCloseTo(20_000);
+  });
 });

@@ -13,7 +13,7 @@
 import { createContext, useContext } from 'react';
 import { useStore } from 'zustand';
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import type { ExitEvent, StageName, StopInfo } from '../core/events';
+import type { ExitEvent, ExitReason, StageName, StopInfo } from '../core/events';
 import type { Counters, Diagnostic, LineMapEntry, MachineView, RunConfig, TimelineView, WorkerEvent } from '../worker/protocol';
 import { reuseUnchanged } from './viewReuse';
 
@@ -29,6 +29,9 @@ export interface HistorySample {
   retired: number;
   exits: number;
   exitsPerSec: number;
+  /** Exits by reason since the run started (the Worker's counters: every exit, listed or not). */
+  exitsByReason: Partial<Record<ExitReason, number>>;
+  /** Exits per second by reason since the sample before (from exitsByReason). */
   byReasonPerSec: Record<string, number>;
   hitRate: number;
   cyclesPerExitByStage: Partial<Record<StageName, number>>;
@@ -109,10 +112,13 @@ const emptyRun = () => ({
 });
 
 function sample(prev: HistorySample | undefined, counters: Counters, exits: ExitEvent[], t: number): HistorySample {
-  const dt = prev ? Math.max(1, t - prev.t) / 1000 : 1;
-  const exitsDelta = prev ? counters.exits.total - prev.exits : counters.exits.total;
+  // `t` is ms since the run started: the first sample's rates are over that span.
+  const dt = Math.max(1, t - (prev?.t ?? 0)) / 1000;
+  const exitsDelta = counters.exits.total - (prev?.exits ?? 0);
+  // From the counters, not the exits listed: at full speed the frame lists a few of thousands.
+  const byReason = counters.exits.byReason;
   const byReasonPerSec: Record<string, number> = {};
-  for (const e of exits) byReasonPerSec[e.reason] = (byReasonPerSec[e.reason] ?? 0) + 1 / dt;
+  for (const [r, n] of Object.entries(byReason)) byReasonPerSec[r] = ((n ?? 0) - (prev?.exitsByReason[r as ExitReason] ?? 0)) / dt;
   const stageSums: Partial<Record<StageName, number>> = {};
   for (const e of exits) for (const s of e.stages) stageSums[s.name] = (stageSums[s.name] ?? 0) + s.cycles;
   const cyclesPerExitByStage: Partial<Record<StageName, number>> = {};
@@ -123,6 +129,7 @@ function sample(prev: HistorySample | undefined, counters: Counters, exits: Exit
     retired: counters.retired,
     exits: counters.exits.total,
     exitsPerSec: exitsDelta / dt,
+    exitsByReason: byReason,
     byReasonPerSec,
     hitRate: ic.lookups ? ic.hits / ic.lookups : 0,
     cyclesPerExitByStage,

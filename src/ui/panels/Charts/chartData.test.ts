@@ -3,7 +3,7 @@ import type { HistorySample } from '../../../store/machineStore';
 import { chartRows, downsample, historyToCsv, reasonsOf, samplesUpTo, stagesOf } from './chartData';
 
 const h = (t: number, extra: Partial<HistorySample> = {}): HistorySample => ({
-  t, retired: t * 10, exits: t, exitsPerSec: 100, byReasonPerSec: { mmio: 90 }, hitRate: 0.5,
+  t, retired: t * 10, exits: t, exitsPerSec: 100, exitsByReason: { mmio: t }, byReasonPerSec: { mmio: 90 }, hitRate: 0.5,
   cyclesPerExitByStage: { exit: 1000, walk: 2400 }, cyclesTotal: t * 100, ...extra,
 });
 
