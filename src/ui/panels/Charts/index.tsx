@@ -79,7 +79,7 @@ function ChartBox({ title, testid, name, spec }: { title: string; testid: string
     out.toBlob((b) => { if (b) downloadBlob(b, `exitscope-${name}.png`); }, 'image/png');
   };
   return (
-    <div className="xs-chart" data-testid={testid} data-points={spec.series.map((x) => x.xs.length).join(',')}>
+    <div className="xs-chart" data-testid={testid}>
       <div className="xs-chart-title">{title}<button type="button" className="xs-btn xs-right" onClick={png} title="Save this chart as PNG">PNG</button></div>
       <div className="xs-chart-body" ref={box}>
         <canvas ref={canvas} className="xs-chart-canvas" role="img" aria-label={title} style={{ width: size.w, height: size.h }} />
