@@ -155,10 +155,23 @@ function diag(file: string, message: string): Diagnostic {
   return { file, line: 1, col: 1, severity: 'error', message };
 }
 
+/** Assemble `source` as a machine's program (at PROGRAM_ORIGIN, with the guest ABI's symbols). */
+export function assembleProgram(source: string, file = 'program.s'): AsmResult {
+  return assemble(source, { file, origin: PROGRAM_ORIGIN, predefined: PREDEFINED_SYMBOLS });
+}
+
 /** Assemble `source` and build a machine for it; diagnostics instead of a machine when it does not assemble. */
 export function buildMachine(source: string, config: Partial<MachineConfig> = {}, file = 'program.s'): BuildResult {
+  return buildMachineFrom(assembleProgram(source, file), source, config, file);
+}
+
+/**
+ * Build a machine for `asm`, what assembleProgram(source, file) returned: the machine only
+ * reads it, so one assembled program serves any number of machines (the Worker reloads the
+ * same source on every Run). `source` gives the topology header.
+ */
+export function buildMachineFrom(asm: AsmResult, source: string, config: Partial<MachineConfig> = {}, file = 'program.s'): BuildResult {
   const cfg: MachineConfig = { ...DEFAULT_MACHINE_CONFIG, ...config };
-  const asm = assemble(source, { file, origin: PROGRAM_ORIGIN, predefined: PREDEFINED_SYMBOLS });
   if (!asm.ok) return { ok: false, diagnostics: asm.diagnostics };
   for (const seg of asm.segments) {
     if (seg.addr < FIRMWARE_LAYOUT.end) {

@@ -143,3 +143,32 @@ describe('MachineHost time travel', () => {
     }
   });
 });
+
+describe('MachineHost loads', () => {
+  it('a Run that reloads the same program runs it the same; an edited source is assembled anew', () => {
+    const events: WorkerEvent[] = [];
+    const h = new MachineHost((e) => events.push(e));
+    const config = { strategy: 'icache' as const, preset: 'nehalem-2014', icacheSize: 1024, maxInsns: 1_000_000 };
+    const loadAndFinish = (source: string) => {
+      const from = events.length;
+      h.handle({ type: 'load', source, file: 'loop.s', config });
+      for (let i = 0; i < 200 && !events.slice(from).some((e) => e.type === 'frame' && e.stop); i++) h.handle({ type: 'stepExit' });
+      const loaded = events.slice(from).find((e) => e.type === 'loaded');
+      const end = [...events].reverse().find((e) => e.type === 'frame');
+      if (loaded?.type !== 'loaded' || !loaded.ok || end?.type !== 'frame') throw new Error('no run');
+      return { loaded: { lineMap: loaded.lineMap, exitLines: loaded.exitLines, unemulable: loaded.unemulable }, figures: figures(end.counters), view: end.view };
+    };
+    try {
+      const first = loadAndFinish(LOOP);
+      expect(first.figures.exits).toBe(61);
+      expect(loadAndFinish(LOOP)).toEqual(first);
+      const edited = loadAndFinish(LOOP.replace('mov ecx, 30', 'mov ecx, 20'));
+      expect(edited.figures.exits).toBe(41);
+      expect(edited.loaded).toEqual(first.loaded);
+      expect(loadAndFinish(LOOP)).toEqual(first);
+      expect(events.some((e) => e.type === 'error')).toBe(false);
+    } finally {
+      h.dispose();
+    }
+  });
+});

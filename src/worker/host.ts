@@ -3,9 +3,9 @@
  * stays responsive to commands, and posts one 'frame' per slice (≈ one animation frame).
  * Host time only schedules work here; the machine itself is deterministic.
  */
-import { assemble } from '../core/asm';
-import { PREDEFINED_SYMBOLS, PROGRAM_ORIGIN } from '../core/guestAbi';
-import { buildMachine, DEFAULT_MACHINE_CONFIG, type Machine, type MachineConfig } from '../core/machine';
+import type { AsmResult } from '../core/asm';
+import { assembleProgram, buildMachineFrom, DEFAULT_MACHINE_CONFIG, type Machine, type MachineConfig } from '../core/machine';
+import { predictedExitLines, unemulableLines } from '../core/programLines';
 import type { ExitEvent } from '../core/events';
 import type { Command, RunConfig, Speed, TimelineView, WorkerEvent } from './protocol';
 import { blankExit, copyExit, ExitRing } from './exitRing';
@@ -89,6 +89,12 @@ export class MachineHost {
    * re-run writes the recorded marks again), and binning 100 k exits took ~1 ms of each seek.
    */
   private marksSent: { key: string; marks: number[] } | null = null;
+  /**
+   * The program assembled last, with what a load reports of its lines (all functions of the
+   * source and file): the page sends the same source with every Run, and assembling it cost
+   * 3-20 ms of each Run of a 60-line program (Node, warm), the lines' scans up to 6 ms more.
+   */
+  private program: { source: string; file: string; asm: AsmResult; exitLines?: number[]; unemulable?: { line: number; why: string }[] } | null = null;
 
   constructor(private readonly post: (e: WorkerEvent) => void) {}
 
@@ -109,7 +115,7 @@ export class MachineHost {
     }
     switch (cmd.type) {
       case 'assemble': {
-        const r = assemble(cmd.source, { file: cmd.file, origin: PROGRAM_ORIGIN, predefined: PREDEFINED_SYMBOLS });
+        const r = this.assembled(cmd.source, cmd.file).asm;
         this.post({ type: 'diagnostics', requestId: cmd.requestId, diagnostics: r.diagnostics });
         return;
       }
@@ -346,7 +352,8 @@ export class MachineHost {
     this.newest.clear();
     this.history = [];
     this.banner = undefined;
-    const built = buildMachine(this.source, this.config, this.file);
+    const program = this.assembled(this.source, this.file);
+    const built = buildMachineFrom(program.asm, this.source, this.config, this.file);
     if (!built.ok) {
       this.machine = null;
       this.post({ type: 'loaded', ok: false, diagnostics: built.diagnostics, lineMap: [], exitLines: [] });
@@ -366,10 +373,17 @@ export class MachineHost {
       ok: true,
       diagnostics: built.diagnostics,
       lineMap: built.lineMap,
-      exitLines: built.machine.predictedExitLines(),
-      unemulable: built.machine.unemulableLines(),
+      exitLines: (program.exitLines ??= predictedExitLines(program.asm)),
+      unemulable: (program.unemulable ??= unemulableLines(program.asm)),
     });
     this.frame();
+  }
+
+  /** `source` assembled (the last program again when source and file are the same). */
+  private assembled(source: string, file: string): NonNullable<MachineHost['program']> {
+    const p = this.program;
+    if (p !== null && p.source === source && p.file === file) return p;
+    return (this.program = { source, file, asm: assembleProgram(source, file) });
   }
 
   /** Every exit passes here (the machine's reused event): keep copies of what the UI will get. */
