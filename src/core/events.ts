@@ -147,6 +147,8 @@ export interface CycleCounters {
   fetch: number;
   decode: number;
   emulate: number;
+  /** Device models' handlers run by an exit without emulation (APICv's trap-like APIC-write exits). */
+  device: number;
   /** The instruction cache's whole cost: lookup + insert + protect + invalidate. */
   icache: number;
   /** Its parts: lookups, inserts on a miss, write-protecting pages for new entries, write-protect faults' invalidations. */

@@ -213,7 +213,7 @@ export class Machine {
   private readonly exitsByReason: { reason: ExitReason; n: number }[] = [];
   /** The record of the last exit's reason: most exits have the reason of the one before. */
   private lastReason: { reason: ExitReason; n: number } | null = null;
-  private readonly cycles: CycleCounters = { total: 0, guest: 0, exit: 0, walk: 0, fetch: 0, decode: 0, emulate: 0, icache: 0, lookup: 0, insert: 0, protect: 0, invalidate: 0 };
+  private readonly cycles: CycleCounters = { total: 0, guest: 0, exit: 0, walk: 0, fetch: 0, decode: 0, emulate: 0, device: 0, icache: 0, lookup: 0, insert: 0, protect: 0, invalidate: 0 };
   private hostNsTotal = 0;
   /**
    * Host time is measured (performance.now around the VMM) for a pseudo-random 1 in HOST_SAMPLE
@@ -578,6 +578,7 @@ export class Machine {
         case 'insert': this.cycles.icache += s.cycles; this.cycles.insert += s.cycles; break;
         case 'protect': this.cycles.icache += s.cycles; this.cycles.protect += s.cycles; break;
         case 'invalidate': this.cycles.icache += s.cycles; this.cycles.invalidate += s.cycles; break;
+        case 'device': this.cycles.device += s.cycles; break;
         default: this.cycles.emulate += s.cycles;
       }
     }

@@ -8,7 +8,7 @@ const counters = (exits: number): Counters => ({
   retired: exits * 2,
   exits: { total: exits, byReason: { mmio: exits } },
   icache: { lookups: 0, hits: 0, misses: 0, inserts: 0, evictions: 0, invalidations: 0, wpFaults: 0 },
-  cycles: { total: exits * 100, guest: exits, exit: 0, walk: 0, fetch: 0, decode: 0, emulate: 0, icache: 0, lookup: 0, insert: 0, protect: 0, invalidate: 0 },
+  cycles: { total: exits * 100, guest: exits, exit: 0, walk: 0, fetch: 0, decode: 0, emulate: 0, device: 0, icache: 0, lookup: 0, insert: 0, protect: 0, invalidate: 0 },
   apicv: { virtualized: 0, cycles: 0 },
   hostNsPerExit: 0,
 });

@@ -1,12 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { createMachineStore, defaultMachineStore, useMachineStore } from './machineStore';
+import { createMachineStore, defaultMachineStore, stageCyclesOf, useMachineStore } from './machineStore';
+import { buildMachine } from '../core/machine';
+import type { StageName } from '../core/events';
+import { SCENARIOS } from '../scenarios';
 import type { Counters } from '../worker/protocol';
 
 const counters = (exits: number): Counters => ({
   retired: exits * 10,
   exits: { total: exits, byReason: { mmio: exits } },
   icache: { lookups: exits, hits: Math.max(0, exits - 1), misses: 1, inserts: 1, evictions: 0, invalidations: 0, wpFaults: 0 },
-  cycles: { total: 0, guest: 0, exit: 0, walk: 0, fetch: 0, decode: 0, emulate: 0, icache: 0, lookup: 0, insert: 0, protect: 0, invalidate: 0 },
+  cycles: { total: 0, guest: 0, exit: 0, walk: 0, fetch: 0, decode: 0, emulate: 0, device: 0, icache: 0, lookup: 0, insert: 0, protect: 0, invalidate: 0 },
   apicv: { virtualized: 0, cycles: 0 },
   hostNsPerExit: 0,
 });
@@ -57,5 +60,40 @@ describe('machine store', () => {
     expect(first.exitsPerSec).toBeCloseTo(20_000);
     expect(second.byReasonPerSec.mmio).toBeCloseTo(20_000);
     expect(second.exitsPerSec).toBeCloseTo(20_000);
+  });
+
+  it('charts cycles per exit by stage over every exit of the interval, not the few a frame lists', () => {
+    let t = 0;
+    const s = createMachineStore(() => t);
+    // The listed exits are the newest of the frame; they cost 9,999 cycles in 'walk' alone.
+    const listed = (n: number) => Array.from({ length: n }, (_, i) => ({ seq: i, reason: 'mmio', stages: [{ name: 'walk', cycles: 9_999 }] })) as never;
+    const withCycles = (exits: number, exit: number, walk: number, emulate: number, apicv: number): Counters => {
+      const c = counters(exits);
+      return { ...c, cycles: { ...c.cycles, exit, walk, emulate: emulate + apicv }, apicv: { virtualized: apicv / 10, cycles: apicv } };
+    };
+    t = 500;
+    s.getState().ingest({ type: 'frame', running: true, counters: withCycles(1_000, 1_200_000, 0, 300_000, 50_000), exits: listed(2), droppedExits: 998, view: null as never, stop: null });
+    t = 1000;
+    s.getState().ingest({ type: 'frame', running: true, counters: withCycles(3_000, 3_600_000, 4_000_000, 900_000, 50_000), exits: listed(2), droppedExits: 1_998, view: null as never, stop: null });
+    const [first, second] = s.getState().history;
+    // APICv's accesses that did not exit are no exit's emulation.
+    expect(first.cyclesPerExitByStage).toEqual({ exit: 1_200, emulate: 300 });
+    expect(second.cyclesPerExitByStage).toEqual({ exit: 1_200, walk: 2_000, emulate: 300 });
+  });
+});
+
+describe('stageCyclesOf', () => {
+  it("is the sum of every exit's stages, from a real machine under each strategy", () => {
+    for (const [name, strategy] of [['lapic-microbench', 'apicv'], ['lapic-microbench', 'none'], ['smc-mmio', 'icache']] as const) {
+      const scenario = SCENARIOS.find((s) => s.name === name)!;
+      const built = buildMachine(scenario.source.replace(/^ITERATIONS equ \d+/m, 'ITERATIONS equ 200'), { strategy, ramBytes: 16 * 1024 * 1024 }, `${name}.s`);
+      if (!built.ok) throw new Error(built.diagnostics[0].message);
+      const sums: Partial<Record<StageName, number>> = {};
+      built.machine.onExit = (e) => { for (const s of e.stages) sums[s.name] = (sums[s.name] ?? 0) + s.cycles; };
+      built.machine.runToEnd();
+      const byStage = stageCyclesOf(built.machine.counters());
+      const nonZero = Object.fromEntries(Object.entries(byStage).filter(([, v]) => v !== 0));
+      expect(nonZero, `${name} under ${strategy}`).toEqual(sums);
+    }
   });
 });

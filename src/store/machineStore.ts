@@ -34,8 +34,23 @@ export interface HistorySample {
   /** Exits per second by reason since the sample before (from exitsByReason). */
   byReasonPerSec: Record<string, number>;
   hitRate: number;
+  /** Modeled cycles per exit by stage over the exits since the sample before (from stageCycles). */
   cyclesPerExitByStage: Partial<Record<StageName, number>>;
+  /** Modeled cycles of every exit since the run started, by stage (the Worker's counters). */
+  stageCycles: Partial<Record<StageName, number>>;
   cyclesTotal: number;
+}
+
+/**
+ * The counters' cycles by exit stage: what the exits' stages charged, summed. `emulate` less the
+ * APICv accesses that did not exit; `exit` includes injecting interrupts at VM entry.
+ */
+export function stageCyclesOf(c: Counters): Record<StageName, number> {
+  const y = c.cycles;
+  return {
+    exit: y.exit, icache: y.lookup, walk: y.walk, fetch: y.fetch, decode: y.decode, insert: y.insert,
+    protect: y.protect, emulate: y.emulate - c.apicv.cycles, invalidate: y.invalidate, device: y.device,
+  };
 }
 
 /**
@@ -111,7 +126,7 @@ const emptyRun = () => ({
   timeline: null as TimelineView | null,
 });
 
-function sample(prev: HistorySample | undefined, counters: Counters, exits: ExitEvent[], t: number): HistorySample {
+function sample(prev: HistorySample | undefined, counters: Counters, t: number): HistorySample {
   // `t` is ms since the run started: the first sample's rates are over that span.
   const dt = Math.max(1, t - (prev?.t ?? 0)) / 1000;
   const exitsDelta = counters.exits.total - (prev?.exits ?? 0);
@@ -119,10 +134,13 @@ function sample(prev: HistorySample | undefined, counters: Counters, exits: Exit
   const byReason = counters.exits.byReason;
   const byReasonPerSec: Record<string, number> = {};
   for (const [r, n] of Object.entries(byReason)) byReasonPerSec[r] = ((n ?? 0) - (prev?.exitsByReason[r as ExitReason] ?? 0)) / dt;
-  const stageSums: Partial<Record<StageName, number>> = {};
-  for (const e of exits) for (const s of e.stages) stageSums[s.name] = (stageSums[s.name] ?? 0) + s.cycles;
+  // Every exit of the interval, not the few a frame lists (the newest of each frame: a biased sample).
+  const stageCycles = stageCyclesOf(counters);
   const cyclesPerExitByStage: Partial<Record<StageName, number>> = {};
-  for (const [k, v] of Object.entries(stageSums)) cyclesPerExitByStage[k as StageName] = exits.length ? v / exits.length : 0;
+  for (const [k, v] of Object.entries(stageCycles) as [StageName, number][]) {
+    const d = v - (prev?.stageCycles[k] ?? 0);
+    if (d !== 0) cyclesPerExitByStage[k] = exitsDelta > 0 ? d / exitsDelta : 0;
+  }
   const ic = counters.icache;
   return {
     t,
@@ -133,6 +151,7 @@ function sample(prev: HistorySample | undefined, counters: Counters, exits: Exit
     byReasonPerSec,
     hitRate: ic.lookups ? ic.hits / ic.lookups : 0,
     cyclesPerExitByStage,
+    stageCycles,
     cyclesTotal: counters.cycles.total,
   };
 }
@@ -186,7 +205,7 @@ export function createMachineStore(now: () => number = () => performance.now()):
           let history = s.history;
           if (moved) {
             history = s.history.length >= HISTORY_CAPACITY ? s.history.slice(1) : s.history.slice();
-            history.push(sample(s.history[s.history.length - 1], event.counters, event.exits, now() - runStartedAt));
+            history.push(sample(s.history[s.history.length - 1], event.counters, now() - runStartedAt));
           }
           set({
             running: event.running,

@@ -6,7 +6,7 @@ import type { TimelineView } from '../worker/protocol';
 
 const ex = (seq: number): ExitEvent => ({ seq, vm: 0, vcpu: 0, reason: 'mmio', rip: 0, cr3: 0, retired: 0, stages: [], cycles: 1 });
 const sample = (exitsPerSec: number): HistorySample =>
-  ({ t: 0, retired: 0, exits: 0, exitsPerSec, exitsByReason: {}, byReasonPerSec: {}, hitRate: 0, cyclesPerExitByStage: {}, cyclesTotal: 0 });
+  ({ t: 0, retired: 0, exits: 0, exitsPerSec, exitsByReason: {}, byReasonPerSec: {}, hitRate: 0, cyclesPerExitByStage: {}, stageCycles: {}, cyclesTotal: 0 });
 
 describe('selectShownExit', () => {
   it('shows the selected exit when paused, the newest while running slowly, the selected again at full speed', () => {

@@ -10,7 +10,7 @@ function counters(retired: number, exits: number, guest: number, vmm: number, hi
     retired,
     exits: { total: exits, byReason: { mmio: exits } },
     icache: { lookups: hits + misses, hits, misses, inserts: misses, evictions: 0, invalidations: 0, wpFaults: 0 },
-    cycles: { total: guest + vmm + apicv, guest, exit: vmm, walk: 0, fetch: 0, decode: 0, emulate: apicv, icache: 0, lookup: 0, insert: 0, protect: 0, invalidate: 0 },
+    cycles: { total: guest + vmm + apicv, guest, exit: vmm, walk: 0, fetch: 0, decode: 0, emulate: apicv, device: 0, icache: 0, lookup: 0, insert: 0, protect: 0, invalidate: 0 },
     apicv: { virtualized: apicv ? 100 : 0, cycles: apicv },
     hostNsPerExit: 100,
   };

@@ -4,7 +4,7 @@ import { chartRows, downsample, historyToCsv, reasonsOf, samplesUpTo, stagesOf }
 
 const h = (t: number, extra: Partial<HistorySample> = {}): HistorySample => ({
   t, retired: t * 10, exits: t, exitsPerSec: 100, exitsByReason: { mmio: t }, byReasonPerSec: { mmio: 90 }, hitRate: 0.5,
-  cyclesPerExitByStage: { exit: 1000, walk: 2400 }, cyclesTotal: t * 100, ...extra,
+  cyclesPerExitByStage: { exit: 1000, walk: 2400 }, stageCycles: { exit: t * 1000, walk: t * 2400 }, cyclesTotal: t * 100, ...extra,
 });
 
 describe('chart data', () => {

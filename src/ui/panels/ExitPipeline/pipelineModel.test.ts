@@ -87,7 +87,7 @@ describe('run summary', () => {
     retired: 1000,
     exits: { total: 10, byReason: { mmio: 10 } },
     icache: { lookups: 10, hits: 9, misses: 1, inserts: 1, evictions: 0, invalidations: 0, wpFaults: 0 },
-    cycles: { total: 21000, guest: 1000, exit: 10000, walk: 5000, fetch: 1000, decode: 2000, emulate: 1500, icache: 500, lookup: 100, insert: 100, protect: 300, invalidate: 0 },
+    cycles: { total: 21000, guest: 1000, exit: 10000, walk: 5000, fetch: 1000, decode: 2000, emulate: 1500, device: 0, icache: 500, lookup: 100, insert: 100, protect: 300, invalidate: 0 },
     apicv: { virtualized: 0, cycles: 0 },
     hostNsPerExit: 0,
   };
@@ -102,6 +102,6 @@ describe('run summary', () => {
     const sh = cycleShares(c.cycles, true);
     expect(sh[0].key).toBe('guest');
     expect(sh.reduce((a, s) => a + s.share, 0)).toBeCloseTo(1);
-    expect(cycleShares({ ...c.cycles, total: 0, guest: 0, exit: 0, walk: 0, fetch: 0, decode: 0, emulate: 0, icache: 0, lookup: 0, insert: 0, protect: 0, invalidate: 0 }, false).every((s) => s.share === 0)).toBe(true);
+    expect(cycleShares({ ...c.cycles, total: 0, guest: 0, exit: 0, walk: 0, fetch: 0, decode: 0, emulate: 0, device: 0, icache: 0, lookup: 0, insert: 0, protect: 0, invalidate: 0 }, false).every((s) => s.share === 0)).toBe(true);
   });
 });

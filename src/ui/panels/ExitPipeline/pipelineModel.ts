@@ -118,7 +118,7 @@ export interface Share {
 /** The stage (colour, name) each part of the run's cycles belongs to. */
 export const SHARE_STAGE: Record<ShareKey, StageName | 'guest'> = {
   guest: 'guest', exit: 'exit', lookup: 'icache', walk: 'walk', fetch: 'fetch', decode: 'decode',
-  insert: 'insert', protect: 'protect', emulate: 'emulate', invalidate: 'invalidate',
+  insert: 'insert', protect: 'protect', emulate: 'emulate', device: 'device', invalidate: 'invalidate',
 };
 
 /**
@@ -126,7 +126,7 @@ export const SHARE_STAGE: Record<ShareKey, StageName | 'guest'> = {
  * cache's cost is shown in its parts (lookup, insert, write-protect, invalidate), never as one.
  */
 export function cycleShares(c: CycleCounters, includeGuest: boolean): Share[] {
-  const keys: ShareKey[] = ['exit', 'lookup', 'walk', 'fetch', 'decode', 'insert', 'protect', 'emulate', 'invalidate'];
+  const keys: ShareKey[] = ['exit', 'lookup', 'walk', 'fetch', 'decode', 'insert', 'protect', 'emulate', 'device', 'invalidate'];
   if (includeGuest) keys.unshift('guest');
   const total = keys.reduce((a, k) => a + c[k], 0);
   return keys.map((k) => ({ key: k, cycles: c[k], share: total > 0 ? c[k] / total : 0 }));

@@ -8,7 +8,7 @@ function counters(p: { exits: number; total: number; guest: number; apicv?: numb
     retired: 100,
     exits: { total: p.exits, byReason: { mmio: p.exits } },
     icache: { lookups: (p.hits ?? 0) + (p.misses ?? 0), hits: p.hits ?? 0, misses: p.misses ?? 0, inserts: 0, evictions: 0, invalidations: 0, wpFaults: 0 },
-    cycles: { total: p.total, guest: p.guest, exit: 0, walk: 0, fetch: 0, decode: 0, emulate: apicv, icache: 0, lookup: 0, insert: 0, protect: 0, invalidate: 0 },
+    cycles: { total: p.total, guest: p.guest, exit: 0, walk: 0, fetch: 0, decode: 0, emulate: apicv, device: 0, icache: 0, lookup: 0, insert: 0, protect: 0, invalidate: 0 },
     apicv: { virtualized: apicv ? 10 : 0, cycles: apicv },
     hostNsPerExit: 0,
   };

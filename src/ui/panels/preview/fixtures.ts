@@ -77,7 +77,7 @@ export function makeCounters(n: number, hits: number): Counters {
     retired: n * 50,
     exits: { total: n, byReason: { mmio: n - 1, 'ept-violation': 1 } },
     icache: { lookups: n, hits, misses: n - hits, inserts: n - hits, evictions: 0, invalidations: 2, wpFaults: 1 },
-    cycles: { total: n * 50 + n * 1500 + (n - hits) * 3350, guest: n * 50, exit: n * 1200, walk: (n - hits) * 2400, fetch: (n - hits) * 350, decode: (n - hits) * 600, emulate: n * 240, icache: n * 60, lookup: n * 60, insert: 0, protect: 0, invalidate: 0 },
+    cycles: { total: n * 50 + n * 1500 + (n - hits) * 3350, guest: n * 50, exit: n * 1200, walk: (n - hits) * 2400, fetch: (n - hits) * 350, decode: (n - hits) * 600, emulate: n * 240, device: 0, icache: n * 60, lookup: n * 60, insert: 0, protect: 0, invalidate: 0 },
     apicv: { virtualized: 0, cycles: 0 },
     hostNsPerExit: 850,
   };
