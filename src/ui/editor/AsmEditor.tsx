@@ -17,6 +17,7 @@ import { LiveThrottle } from '../panels/lib/liveThrottle';
 import type { Diagnostic, LineStat } from '../../worker/protocol';
 import { installTabExit } from './tabExit';
 import { SourcePreview } from './SourcePreview';
+import { RipMarker } from './ripMarker';
 
 export const ASSEMBLE_DEBOUNCE_MS = 250;
 
@@ -179,7 +180,8 @@ export default function AsmEditor() {
     applyMarkers(defaultMachineStore.getState().diagnostics);
 
     // RIP line and per-line exit counts.
-    const rip = editor.createDecorationsCollection();
+    const rip = new RipMarker(editor);
+    disposers.push(() => rip.dispose());
     const marks = editor.createDecorationsCollection();
     const statWidgets = new LineStatWidgets(editor, model);
     disposers.push(() => statWidgets.clear());
@@ -188,7 +190,7 @@ export default function AsmEditor() {
     /** Whether the text is the program the machine loaded (run decorations apply to it). */
     let textIsLoaded = defaultMachineStore.getState().program?.source === model.getValue();
     function clearRunDecorations() {
-      rip.clear();
+      rip.show(null);
       marks.clear();
       statWidgets.clear();
       lastRip = null;
@@ -198,10 +200,7 @@ export default function AsmEditor() {
       const ripLine = textIsLoaded ? s.view?.ripLine ?? null : null;
       if (ripLine !== lastRip) {
         lastRip = ripLine;
-        rip.set(ripLine && ripLine <= model.getLineCount() ? [{
-          range: new monaco.Range(ripLine, 1, ripLine, 1),
-          options: { isWholeLine: true, className: 'rip-line', glyphMarginClassName: 'rip-glyph', glyphMarginHoverMessage: { value: 'RIP: the next instruction to run' } },
-        }] : []);
+        rip.show(ripLine && ripLine <= model.getLineCount() ? ripLine : null);
         if (ripLine && !s.running) editor.revealLineInCenterIfOutsideViewport(ripLine);
       }
     };
@@ -220,8 +219,7 @@ export default function AsmEditor() {
       applyRip(s);
       applyStats(s);
     };
-    // The RIP line follows every view; while running, it moves at the panels' pace (LIVE_MS: each
-    // move is a Monaco render) and the per-line exit counts at most once per VIEW_MS_RUNNING (each
+    // The RIP line follows every view; while running, it moves at the panels' pace (LIVE_MS) and the per-line exit counts at most once per VIEW_MS_RUNNING (each
     // change makes Monaco re-render every line that has one), both on the panels' beat.
     const ripLine = new LiveThrottle(() => applyRip(defaultMachineStore.getState()), LIVE_MS);
     const lineStats = new LiveThrottle(() => applyStats(defaultMachineStore.getState()), VIEW_MS_RUNNING);
