@@ -95,12 +95,26 @@ export interface MachineState {
    * machine before are dropped, so no number of the old program shows beside the new one.
    */
   awaitingLoad: boolean;
+  /**
+   * True from a load of the program whose run the store shows (Run after the end, Reset) until
+   * the Worker's answer: the run's figures, views, log, charts and timeline stay, as the previous
+   * run (the page marks them so: aria-busy, dimmed), where clearing them made every panel show
+   * its empty state for the frames before the answer; 'loaded' replaces them with the new run's
+   * exit 0. Its stop, banner and error go at once (they are not about the run on its way).
+   */
+  restarting: boolean;
+  /**
+   * Which run the figures, views, log and charts are of: it changes whenever they start over (a
+   * load's answer, a load that clears them), so a throttled view shows the new run at once.
+   */
+  runId: number;
   /** Time travel: the recording's reach and marks, and the past point shown (at), if any. */
   timeline: TimelineView | null;
   ingest(event: WorkerEvent): void;
   /**
-   * A load or reset of `program` was sent: the run's state is cleared at once (counters, log,
-   * views, charts) instead of when the Worker answers.
+   * A load or reset of `program` was sent. Another program (or config): the run's state is
+   * cleared at once (counters, log, views, charts) instead of when the Worker answers. The same
+   * program again, with a run to show: that run stays, marked `restarting`, until the answer.
    */
   beginLoad(program: LoadedProgram): void;
   selectExit(exit: ExitEvent | null): void;
@@ -110,6 +124,14 @@ export interface MachineState {
 }
 
 export type MachineStore = StoreApi<MachineState>;
+
+/** The same program, file and configuration: a load of it builds the same machine. */
+export function sameProgram(a: LoadedProgram, b: LoadedProgram): boolean {
+  const x = a.config;
+  const y = b.config;
+  return a.source === b.source && a.file === b.file
+    && x.strategy === y.strategy && x.preset === y.preset && x.icacheSize === y.icacheSize && x.maxInsns === y.maxInsns;
+}
 
 const emptyRun = () => ({
   running: false,
@@ -169,6 +191,8 @@ export function createMachineStore(now: () => number = () => performance.now()):
     unemulable: [],
     program: null,
     awaitingLoad: false,
+    restarting: false,
+    runId: 0,
     ...emptyRun(),
 
     ingest(event) {
@@ -181,11 +205,17 @@ export function createMachineStore(now: () => number = () => performance.now()):
         case 'diagnostics':
           set({ diagnostics: event.diagnostics });
           return;
-        case 'loaded':
+        case 'loaded': {
           runStartedAt = now();
+          const s = get();
+          // The new run from its exit 0, in the same update that ends the old one (no empty view between).
+          const start = event.ok ? event.start : undefined;
           set({
             ...emptyRun(),
+            ...(start && { counters: start.counters, view: reuseUnchanged(s.view, start.view), stop: start.stop, timeline: start.timeline ?? null }),
+            runId: s.runId + 1,
             awaitingLoad: false,
+            restarting: false,
             loaded: event.ok,
             diagnostics: event.diagnostics,
             lineMap: event.lineMap,
@@ -193,6 +223,7 @@ export function createMachineStore(now: () => number = () => performance.now()):
             unemulable: event.unemulable ?? [],
           });
           return;
+        }
         case 'frame': {
           const s = get();
           // The log is appended in place (copying 200k entries per frame would not keep up);
@@ -252,14 +283,23 @@ export function createMachineStore(now: () => number = () => performance.now()):
           });
           return;
         }
-        case 'error':
-          set({ error: event.message, running: false, awaitingLoad: false });
+        case 'error': {
+          // A load that failed leaves no machine: the previous run kept for it goes too.
+          const s = get();
+          set({ ...(s.restarting && { ...emptyRun(), runId: s.runId + 1 }), error: event.message, running: false, awaitingLoad: false, restarting: false });
           return;
+        }
       }
     },
     beginLoad(program) {
       runStartedAt = now();
-      set({ ...emptyRun(), program, awaitingLoad: true, loaded: false, lineMap: [], exitLines: [], unemulable: [] });
+      const s = get();
+      if ((s.loaded || s.restarting) && s.program !== null && sameProgram(s.program, program)) {
+        // The program object stays: nothing that depends on which program is loaded changes.
+        set({ awaitingLoad: true, restarting: true, loaded: false, running: false, stop: null, banner: null, error: null });
+        return;
+      }
+      set({ ...emptyRun(), runId: s.runId + 1, program, awaitingLoad: true, restarting: false, loaded: false, lineMap: [], exitLines: [], unemulable: [] });
     },
     selectExit(exit) {
       set({ selectedExit: exit });
@@ -268,13 +308,13 @@ export function createMachineStore(now: () => number = () => performance.now()):
       if (status === 'crashed' || status === 'unresponsive') {
         set({ workerStatus: status, running: false, error: message ?? status });
       } else if (status === 'starting') {
-        set({ workerStatus: status, ready: false, loaded: false, awaitingLoad: false, diagnostics: [], lineMap: [], exitLines: [], unemulable: [], ...emptyRun() });
+        set({ workerStatus: status, ready: false, loaded: false, awaitingLoad: false, restarting: false, runId: get().runId + 1, diagnostics: [], lineMap: [], exitLines: [], unemulable: [], ...emptyRun() });
       } else {
         set({ workerStatus: status });
       }
     },
     clear() {
-      set({ ...emptyRun() });
+      set({ ...emptyRun(), runId: get().runId + 1, restarting: false });
     },
   }));
 }

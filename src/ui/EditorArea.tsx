@@ -23,6 +23,8 @@ export function EditorArea() {
   const fileName = useUiStore((s) => s.fileName);
   const errors = useMachineStore((s) => s.diagnostics.filter((d) => d.severity === 'error').length);
   const warnings = useMachineStore((s) => s.diagnostics.filter((d) => d.severity === 'warning').length);
+  // Reloading the program (Run after the end, Reset): the RIP line and line counts are the previous run's.
+  const restarting = useMachineStore((s) => s.restarting);
   const [dragging, setDragging] = useState(false);
   const editorFocused = useEditorFocused();
 
@@ -64,7 +66,7 @@ export function EditorArea() {
           {errors + warnings === 0 && <span className="ok">assembles cleanly</span>}
         </span>
       </div>
-      <div className="editor-host" data-testid="editor">
+      <div className="editor-host" data-testid="editor" data-run={restarting ? 'previous' : undefined}>
         <Suspense fallback={<SourcePreview />}>
           <AsmEditor />
         </Suspense>

@@ -37,10 +37,12 @@ export function EmbedView({ side, params, fullUrl }: { side: Side; params: Embed
   const booted = useUiStore((s) => s.booted);
   const fileName = useUiStore((s) => s.fileName);
   const idle = !booted || running || failed;
+  // Reloading the program (Run after the end, Reset): the panels show the previous run (app.css dims it).
+  const restarting = useMachineStore((s) => s.restarting);
   return (
     <SideContext.Provider value={side}>
       <ExitDetailContext.Provider value={(seq) => side.client.selectExit(seq)}>
-        <div className="embed" data-testid="embed-view">
+        <div className="embed" data-testid="embed-view" aria-busy={restarting || undefined}>
           <header className="embed-bar">
             <div className="group" role="group" aria-label="Run controls">
               <button type="button" className="btn primary" data-testid="btn-run" onClick={ctl.run} disabled={idle} title="Run / continue (F5)">

@@ -7,8 +7,9 @@ import { exitShare, hitRate as hitRateOf, runCyclesPerExit } from './panels/lib/
 const fmt = new Intl.NumberFormat('en-US');
 const selectCounters = (s: MachineState) => s.counters;
 
-function statusOf(running: boolean, loaded: boolean, stopReason: string | null, workerStatus: string, asmErrors: boolean): string {
+function statusOf(running: boolean, loaded: boolean, restarting: boolean, stopReason: string | null, workerStatus: string, asmErrors: boolean): string {
   if (workerStatus === 'crashed' || workerStatus === 'unresponsive') return workerStatus;
+  if (restarting) return 'restarting';
   if (stopReason) return stopReason;
   if (running) return 'running';
   if (loaded) return 'paused';
@@ -34,7 +35,8 @@ export function StatsStrip({ suffix = '', compact = false }: { suffix?: string; 
   const stopMessage = useMachineStore((s) => s.stop?.message ?? '');
   const workerStatus = useMachineStore((s) => s.workerStatus);
   const asmErrors = useMachineStore((s) => s.diagnostics.some((d) => d.severity === 'error'));
-  const status = statusOf(running, loaded, stopReason, workerStatus, asmErrors);
+  const restarting = useMachineStore((s) => s.restarting);
+  const status = statusOf(running, loaded, restarting, stopReason, workerStatus, asmErrors);
   return (
     <div className={`stats${compact ? ' compact' : ''}`} role="status" aria-live="off">
       <Stat label="retired" width={11} testid={`stat-retired${suffix}`} value={fmt.format(retired)} title="Guest instructions retired" />
@@ -62,7 +64,7 @@ export function StatsStrip({ suffix = '', compact = false }: { suffix?: string; 
         value={share === null ? '–' : `${(100 * share).toFixed(1)}%`}
         title="Share of the run's modeled cycles spent handling exits (VM exit + entry and the VMM's work)"
       />
-      <div className={`stat stat-status status-${status.replace(/ /g, '-')}`} title={stopMessage || status}>
+      <div className={`stat stat-status status-${status.replace(/ /g, '-')}`} title={restarting ? 'Reloading the program: the figures and panels are the previous run\'s until the new run starts' : stopMessage || status}>
         <span className="stat-label">state</span>
         <span className="stat-state-line">
           <span className="stat-value" data-testid={`stop-reason${suffix}`} data-reason={stopReason ?? ''}>{status}</span>

@@ -42,6 +42,9 @@ const selectTimeline = (s: MachineState) => s.timeline;
 
 export function Timeline() {
   const running = useMachineStore((s) => s.running);
+  // Reloading the program (Run after the end, Reset): the bar is the previous run's; a seek would
+  // go to the machine on its way, so the controls wait for it.
+  const restarting = useMachineStore((s) => s.restarting);
   // While running, the bar follows at the panels' pace; stopped, paused or seeking, at once.
   const t = useMachineLive(selectTimeline);
   const booted = useUiStore((s) => s.booted);
@@ -74,11 +77,11 @@ export function Timeline() {
   };
   const present = [1, 2, 3, 4].filter((m) => t.marks.includes(m)).map((m) => MARK_TITLE[m]);
   return (
-    <section className={`timeline${past ? ' tl-past' : ''}`} data-testid="timeline-bar" aria-label="Timeline">
-      <button type="button" className="btn small" data-testid="btn-step-back" onClick={ctl.stepBack} disabled={!booted || running || t.retired === 0} title="Back one instruction (Ctrl+F10)">
+    <section className={`timeline${past ? ' tl-past' : ''}`} data-testid="timeline-bar" aria-label="Timeline" aria-busy={restarting || undefined}>
+      <button type="button" className="btn small" data-testid="btn-step-back" onClick={ctl.stepBack} disabled={!booted || running || restarting || t.retired === 0} title="Back one instruction (Ctrl+F10)">
         <span aria-hidden>↶</span> Step back
       </button>
-      <button type="button" className="btn small" data-testid="btn-back-exit" onClick={ctl.backExit} disabled={!booted || running || value <= t.first} title="Back to the previous exit (Ctrl+Shift+F10)">
+      <button type="button" className="btn small" data-testid="btn-back-exit" onClick={ctl.backExit} disabled={!booted || running || restarting || value <= t.first} title="Back to the previous exit (Ctrl+Shift+F10)">
         <span aria-hidden>⇤</span> Exit back
       </button>
       <div className="tl-track" title={present.length ? `Marks: ${present.join(', ')}` : 'No misses, faults or interrupts yet'}>
@@ -93,7 +96,7 @@ export function Timeline() {
           value={value}
           aria-valuenow={value}
           aria-valuetext={value >= end ? `the present: ${fmt.format(end)} ${end === 1 ? 'exit' : 'exits'}` : `exit ${fmt.format(value)} of ${fmt.format(end)}`}
-          disabled={!booted || end === 0}
+          disabled={!booted || restarting || end === 0}
           onChange={(e) => seek(Number(e.currentTarget.value))}
         />
       </div>

@@ -6,8 +6,9 @@
  */
 import { useCallback, useEffect, useMemo, useState, useSyncExternalStore, type ReactNode } from 'react';
 import { Group, Panel, Separator, useGroupRef, type Layout, type LayoutChangedMeta } from 'react-resizable-panels';
+import { useStore } from 'zustand';
 import { columnSizes, isDimmed, placements, type LayoutSpec, type PanelPlacement } from '../store/layout';
-import { MachineStoreContext } from '../store/machineStore';
+import { MachineStoreContext, type MachineState } from '../store/machineStore';
 import { useUiStore } from '../store/uiStore';
 import { sideB, subscribeSides, type Side } from './controller';
 import { CollapsiblePane, PANE_HEADER_PX } from './PaneBox';
@@ -114,6 +115,22 @@ function SideProviders({ side, children }: { side: Side; children: ReactNode }) 
   );
 }
 
+const selectRestarting = (s: MachineState) => s.restarting;
+
+/**
+ * A side's machine area. While its program reloads (Run after the end, Reset) the panels show
+ * the previous run, and say so: aria-busy, and dimmed (app.css) once the reload takes longer
+ * than a glance, so a reload of a few milliseconds does not blink.
+ */
+function MachineArea({ side, layout, children }: { side: Side; layout: string; children: ReactNode }) {
+  const restarting = useStore(side.store, selectRestarting);
+  return (
+    <div className="machine" data-side={side.id} data-layout={layout} aria-busy={restarting || undefined}>
+      {children}
+    </div>
+  );
+}
+
 /** The layout in force, and whether it was just applied (then its own sizes win over saved ones). */
 function useLayoutSpec(): { spec: LayoutSpec; revision: number } {
   const spec = useUiStore((s) => s.layout);
@@ -125,10 +142,10 @@ function SingleMachine({ a }: { a: Side }) {
   const { spec, revision } = useLayoutSpec();
   return (
     <SideProviders side={a}>
-    <div className="machine" data-side="a" data-layout={spec.id}>
+    <MachineArea side={a} layout={spec.id}>
       <div className="side-bar"><StatsStrip /><LayoutMenu /></div>
       <MachineColumns key={`${spec.id}:${revision}`} spec={spec} preferSaved={revision === 0} />
-    </div>
+    </MachineArea>
     </SideProviders>
   );
 }
@@ -164,7 +181,7 @@ function SideMachine({ side }: { side: Side }) {
   );
   return (
     <SideProviders side={side}>
-      <div className="machine" data-side={side.id} data-layout={spec.id}>
+      <MachineArea side={side} layout={spec.id}>
         <div className="side-bar">
           <span className={`side-tag side-${side.id}`}>{side.id.toUpperCase()}</span>
           <StrategyLabel side={side.id} />
@@ -172,7 +189,7 @@ function SideMachine({ side }: { side: Side }) {
           {side.id === 'a' && <LayoutMenu />}
         </div>
         <Column key={`${spec.id}:${revision}`} groupId={`ab-${side.id}-${groupPrefix(spec)}`} placed={placed} preferSaved={revision === 0} spec={spec} />
-      </div>
+      </MachineArea>
     </SideProviders>
   );
 }

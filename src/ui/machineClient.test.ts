@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createMachineStore } from '../store/machineStore';
-import type { Command, RunConfig, WorkerEvent } from '../worker/protocol';
+import type { Command, Counters, MachineView, RunConfig, WorkerEvent } from '../worker/protocol';
 import { MachineClient, isWorkerEvent, type WorkerLike } from './machineClient';
 
 class FakeWorker implements WorkerLike {
@@ -16,6 +16,21 @@ class FakeWorker implements WorkerLike {
 }
 
 const config: RunConfig = { strategy: 'icache', preset: 'nehalem-2014', icacheSize: 64, maxInsns: 1000 };
+
+const counters = (exits: number): Counters => ({
+  retired: exits * 10,
+  exits: { total: exits, byReason: { mmio: exits } },
+  icache: { lookups: exits, hits: Math.max(0, exits - 1), misses: Math.min(1, exits), inserts: Math.min(1, exits), evictions: 0, invalidations: 0, wpFaults: 0 },
+  cycles: { total: 0, guest: 0, exit: 0, walk: 0, fetch: 0, decode: 0, emulate: 0, device: 0, icache: 0, lookup: 0, insert: 0, protect: 0, invalidate: 0 },
+  apicv: { virtualized: 0, cycles: 0 },
+  hostNsPerExit: 0,
+});
+const view = (ripLine: number): MachineView => ({ vcpus: [], icache: [], buckets: [], pages: [], lines: [], console: '', ripLine });
+const loaded: WorkerEvent = { type: 'loaded', ok: true, diagnostics: [], lineMap: [], exitLines: [], start: { counters: counters(0), view: view(1), stop: null } };
+const frame = (exits: number, running: boolean): WorkerEvent => ({
+  type: 'frame', running, counters: counters(exits), exits: [], droppedExits: 0, view: view(running ? 3 : 4),
+  stop: running ? null : { reason: 'halted', message: 'hlt' },
+});
 
 function setup() {
   const workers: FakeWorker[] = [];
@@ -152,5 +167,54 @@ describe('MachineClient', () => {
     client.reset();
     expect(workers).toHaveLength(1);
     expect(workers[0].sent.at(-1)).toEqual({ type: 'reset' });
+  });
+
+  describe('Run after the end', () => {
+    afterEach(() => vi.useRealTimers());
+
+    /** A client whose machine ran to its end (3 exits, halted). */
+    function halted() {
+      const t = setup();
+      t.workers[0].emit({ type: 'ready' });
+      t.client.load('hlt', 'a.s', config);
+      t.workers[0].emit(loaded);
+      t.workers[0].emit(frame(3, false));
+      expect(t.store.getState().stop?.reason).toBe('halted');
+      return t;
+    }
+
+    it('the load\'s answer waits for the run\'s first frame: the store goes from the previous run straight to the running one', () => {
+      const { store, client, workers } = halted();
+      client.load('hlt', 'a.s', config);
+      client.run();
+      expect(workers[0].sent.slice(-2).map((c) => c.type)).toEqual(['load', 'run']);
+      expect(store.getState()).toMatchObject({ restarting: true, counters: { exits: { total: 3 } } });
+      workers[0].emit(loaded);
+      // Held: the previous run still shows, marked.
+      expect(store.getState()).toMatchObject({ restarting: true, counters: { exits: { total: 3 } } });
+      const seen: [boolean, number | undefined][] = [];
+      store.subscribe((s) => seen.push([s.restarting, s.counters?.exits.total]));
+      workers[0].emit(frame(40, true));
+      // Both in one task: exit 0 never reached the page on its own (React renders the task's last state).
+      expect(store.getState()).toMatchObject({ restarting: false, running: true, counters: { exits: { total: 40 } } });
+      expect(seen).toEqual([[false, 0], [false, 40]]);
+    });
+
+    it('without a frame the answer shows after a beat; a Reset\'s answer (no run follows) shows at once', () => {
+      vi.useFakeTimers();
+      const { store, client, workers } = halted();
+      client.load('hlt', 'a.s', config);
+      client.run();
+      workers[0].emit(loaded);
+      expect(store.getState().restarting).toBe(true);
+      vi.advanceTimersByTime(600);
+      expect(store.getState()).toMatchObject({ restarting: false, counters: { exits: { total: 0 } } });
+
+      workers[0].emit(frame(3, false));
+      client.reset();
+      expect(store.getState()).toMatchObject({ restarting: true, counters: { exits: { total: 3 } } });
+      workers[0].emit(loaded);
+      expect(store.getState()).toMatchObject({ restarting: false, counters: { exits: { total: 0 } } });
+    });
   });
 });

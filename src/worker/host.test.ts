@@ -22,8 +22,9 @@ function host() {
     return e as Extract<WorkerEvent, { type: T }>;
   };
   h.handle({ type: 'load', source: LOOP, file: 'loop.s', config: { strategy: 'icache', preset: 'nehalem-2014', icacheSize: 1024, maxInsns: 1_000_000 } });
-  // Step exit by exit to the end (every exit of the loop, then the HLT).
-  for (let i = 0; i < 100 && !last('frame').stop; i++) h.handle({ type: 'stepExit' });
+  // Step exit by exit to the end (every exit of the loop, then the HLT); the load's answer is the first state.
+  expect(last('loaded').start?.counters.exits.total).toBe(0);
+  for (let i = 0; i < 100 && !(i > 0 && last('frame').stop); i++) h.handle({ type: 'stepExit' });
   return { h, events, last };
 }
 

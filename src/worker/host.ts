@@ -368,6 +368,10 @@ export class MachineHost {
     this.machine.attachTimeline();
     this.machine.onExitTransient = (e) => this.collect(e);
     this.machine.setBreakpointLines(this.breakpointLines);
+    // The answer carries the machine as a frame would (no frame follows): the page shows the
+    // new run from it, with no empty state between the old run and this one.
+    const m = this.machine;
+    this.lastFrameAt = this.lastViewAt = performance.now();
     this.post({
       type: 'loaded',
       ok: true,
@@ -375,8 +379,8 @@ export class MachineHost {
       lineMap: built.lineMap,
       exitLines: (program.exitLines ??= predictedExitLines(program.asm)),
       unemulable: (program.unemulable ??= unemulableLines(program.asm)),
+      start: { counters: m.counters(), view: machineView(m), stop: m.stopInfo(), timeline: this.timelineView() },
     });
-    this.frame();
   }
 
   /** `source` assembled (the last program again when source and file are the same). */

@@ -69,6 +69,11 @@ export type WorkerEvent =
       type: 'loaded'; ok: boolean; diagnostics: Diagnostic[]; lineMap: LineMapEntry[]; exitLines: number[];
       /** Lines with a memory access bhyve's decoder refuses (Machine.unemulableLines); absent = none. */
       unemulable?: { line: number; why: string }[];
+      /**
+       * The new machine before its first instruction (when ok): the store shows the new run from
+       * this answer on, so the panels go from the previous run straight to this one's exit 0.
+       */
+      start?: { counters: Counters; view: MachineView; stop: StopInfo | null; timeline?: TimelineView };
     }
   | {
       type: 'frame';

@@ -68,7 +68,8 @@ export function setLive(running: boolean, set: () => void): void {
 
 /**
  * Like useMachine, but re-renders at most once per `ms` (for views that need not follow every
- * frame: charts, run-wide rates), except that a load re-renders at once (LiveThrottle says how).
+ * frame: charts, run-wide rates), except that a new run (`runId`: a load's answer) re-renders at
+ * once (LiveThrottle says how).
  * Pass a stable (module-level) selector.
  */
 export function useMachineThrottled<T>(selector: (s: MachineState) => T, ms: number): T {
@@ -85,11 +86,11 @@ export function useMachineThrottled<T>(selector: (s: MachineState) => T, ms: num
     const throttle = (kept.current ??= new LiveThrottle(flush, ms));
     throttle.flush = flush;
     throttle.ms = ms;
-    // A load (a new program or config) shows at once: no view may keep the old run's figures.
-    let program = api.getState().program;
+    // A new run (a load's answer, a load that clears) shows at once: no view may keep the old run's figures.
+    let runId = api.getState().runId;
     const unsubscribe = api.subscribe((state: MachineState) => {
-      const loaded = state.program !== program;
-      program = state.program;
+      const loaded = state.runId !== runId;
+      runId = state.runId;
       throttle.poke(loaded);
     });
     throttle.poke();
@@ -155,10 +156,10 @@ export function useStoresThrottled<T>(stores: readonly StoreApi<MachineState>[],
       return next.length === old.length && next.every((v, i) => Object.is(v, old[i])) ? old : next;
     }));
     const throttle = new LiveThrottle(read, ms);
-    const programs = stores.map((s) => s.getState().program);
+    const runIds = stores.map((s) => s.getState().runId);
     const unsubscribes = stores.map((s, i) => s.subscribe((state) => {
-      const loaded = state.program !== programs[i];
-      programs[i] = state.program;
+      const loaded = state.runId !== runIds[i];
+      runIds[i] = state.runId;
       throttle.poke(loaded || !state.running);
     }));
     throttle.poke(true);
