@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildMachine, type MachineConfig } from './machine';
+import { loadScenarios } from '../scenarios/loadFromDisk';
+import { assembleProgram, buildMachine, buildMachineFrom, type Machine, type MachineConfig } from './machine';
 
 function machine(source: string, config: Partial<MachineConfig> = {}) {
   const built = buildMachine(source, { ramBytes: 16 * 1024 * 1024, ...config }, 'test.s');
@@ -140,5 +141,34 @@ _start:
     const strip = (c: ReturnType<typeof a.counters>) => ({ ...c, hostNsPerExit: 0 });
     expect(strip(a.counters())).toEqual(strip(b.counters()));
     expect(a.vcpuRegs(0, 0)).toEqual(b.vcpuRegs(0, 0));
+  });
+
+  it('a machine built on the guest RAM a retired machine gave back runs and ends exactly as one on new RAM, every byte of RAM the same', () => {
+    const scenarios = loadScenarios();
+    const config: Partial<MachineConfig> = { ramBytes: 16 * 1024 * 1024, strategy: 'icache' };
+    const build = (name: string, recycled?: ReturnType<Machine['retire']>) => {
+      const source = scenarios.find((s) => s.name === name)?.source;
+      if (source === undefined) throw new Error(`no scenario ${name}`);
+      const built = buildMachineFrom(assembleProgram(source, `${name}.s`), source, config, `${name}.s`, recycled);
+      if (!built.ok) throw new Error(`${name} does not assemble`);
+      built.machine.attachTimeline();
+      return built.machine;
+    };
+    const ends = (m: Machine) => {
+      m.runToEnd();
+      const { hostNsPerExit: _measured, ...counters } = m.counters();
+      return { stop: m.stopInfo(), counters, vcpus: m.vcpuStates(), lines: m.lineStats() };
+    };
+    // Programs that write memory, code and page tables run first; each next one takes the RAM they leave.
+    let recycled: ReturnType<Machine['retire']> = [];
+    for (const name of ['memory-copy', 'smc-then-remap', 'pt-remap', 'lapic-microbench']) {
+      const fresh = build(name);
+      const reused = build(name, recycled);
+      expect(recycled).toHaveLength(0);
+      expect(ends(reused), name).toEqual(ends(fresh));
+      const [a, b] = [fresh.retire()[0], reused.retire()[0]];
+      expect(Buffer.compare(a.bytes, b.bytes), name).toBe(0);
+      recycled = [b];
+    }
   });
 });

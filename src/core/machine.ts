@@ -170,7 +170,7 @@ export function buildMachine(source: string, config: Partial<MachineConfig> = {}
  * reads it, so one assembled program serves any number of machines (the Worker reloads the
  * same source on every Run). `source` gives the topology header.
  */
-export function buildMachineFrom(asm: AsmResult, source: string, config: Partial<MachineConfig> = {}, file = 'program.s'): BuildResult {
+export function buildMachineFrom(asm: AsmResult, source: string, config: Partial<MachineConfig> = {}, file = 'program.s', recycled: GuestRam[] = []): BuildResult {
   const cfg: MachineConfig = { ...DEFAULT_MACHINE_CONFIG, ...config };
   if (!asm.ok) return { ok: false, diagnostics: asm.diagnostics };
   for (const seg of asm.segments) {
@@ -181,7 +181,7 @@ export function buildMachineFrom(asm: AsmResult, source: string, config: Partial
       return { ok: false, diagnostics: [...asm.diagnostics, diag(file, `${seg.name} ends at 0x${(seg.addr + seg.bytes.length).toString(16)}, beyond guest RAM (${cfg.ramBytes / 1048576} MiB)`)] };
     }
   }
-  return { ok: true, machine: new Machine(asm, cfg, cfg.topology ?? parseTopology(source)), diagnostics: asm.diagnostics, lineMap: asm.lineMap };
+  return { ok: true, machine: new Machine(asm, cfg, cfg.topology ?? parseTopology(source), recycled), diagnostics: asm.diagnostics, lineMap: asm.lineMap };
 }
 
 export class Machine {
@@ -236,20 +236,27 @@ export class Machine {
   /** Where the program's segments end, for the vCPUs' ran-off-the-end stop (Vcpu.programEnds). */
   private readonly programEnds: Map<number, string>;
 
-  constructor(readonly program: AsmResult, readonly config: MachineConfig, readonly topology: Topology) {
+  /**
+   * `recycled`: guest RAMs a retired machine gave back (retire()); a VM takes one of its size,
+   * zeroed, instead of a new one. A new 64 MiB buffer per load cost the Worker ~5 ms to
+   * allocate and, as external memory, a full garbage collection every few loads.
+   */
+  constructor(readonly program: AsmResult, readonly config: MachineConfig, readonly topology: Topology, recycled: GuestRam[] = []) {
     this.cost = config.costModel ?? costPreset(config.preset);
     this.nextCheckpoint = config.checkpointEvery ?? CHECKPOINT_EVERY;
     this.icache = new InstructionCache({ buckets: config.icacheBuckets, capacity: config.icacheSize });
     this.vmm = new Vmm({ strategy: config.strategy, cost: this.cost, units: this.units, icache: this.icache, measureHostTime: true });
     this.lineByAddr = new Map(program.lineMap.map((e) => [e.addr, e.line]));
     this.programEnds = programEndsOf(program);
-    for (let v = 0; v < topology.vms; v++) this.vms.push(this.buildVm(v));
+    for (let v = 0; v < topology.vms; v++) this.vms.push(this.buildVm(v, recycled));
     this.vms.forEach((vm, vmIndex) => vm.slots.forEach((slot, vcpuIndex) => this.slots.push({ vm, slot, vmIndex, vcpuIndex })));
   }
 
-  private buildVm(id: number): VmInstance {
-    const ram = new GuestRam(this.config.ramBytes);
-    for (const seg of this.program.segments) ram.bytes.set(seg.bytes, seg.addr);
+  private buildVm(id: number, recycled: GuestRam[]): VmInstance {
+    const reused = recycled.findIndex((r) => r.size === this.config.ramBytes);
+    const ram = reused >= 0 ? recycled.splice(reused, 1)[0] : new GuestRam(this.config.ramBytes);
+    if (reused >= 0) ram.reset();
+    for (const seg of this.program.segments) ram.load(seg.bytes, seg.addr);
     const firmware = installFirmware(ram, this.program.symbols, this.topology.vcpusPerVm);
     const ept = buildEpt(ram, { largePages: this.topology.eptLargePages });
     const pages = new PageTracker<Block, ICacheEntry>(ept);
@@ -652,6 +659,16 @@ export class Machine {
     this.timeline = new ExitTimeline(host, budgetBytes);
     this.timeline.checkpoint();
     return this.timeline;
+  }
+
+  /**
+   * This machine is done: its guest RAMs, for a new machine to reuse (buildMachineFrom's
+   * `recycled`), which zeroes them. The machine must not be used after.
+   */
+  retire(): GuestRam[] {
+    this.detachTimeline();
+    this.stop ??= { reason: 'error', message: 'the machine was retired' };
+    return this.vms.map((v) => v.ram);
   }
 
   /** Stop recording and let the recording go. */

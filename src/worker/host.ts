@@ -353,7 +353,10 @@ export class MachineHost {
     this.history = [];
     this.banner = undefined;
     const program = this.assembled(this.source, this.file);
-    const built = buildMachineFrom(program.asm, this.source, this.config, this.file);
+    // The machine shown until now goes: the new one takes its guest RAM (zeroed where it was written).
+    const recycled = this.machine?.retire() ?? [];
+    this.machine = null;
+    const built = buildMachineFrom(program.asm, this.source, this.config, this.file, recycled);
     if (!built.ok) {
       this.machine = null;
       this.post({ type: 'loaded', ok: false, diagnostics: built.diagnostics, lineMap: [], exitLines: [] });
