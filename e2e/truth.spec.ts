@@ -291,6 +291,32 @@ test('7: in A/B mode each pane charts and exports its own side; Share and the th
   // Each pane draws its own chart (a canvas fed by the same side's samples the CSV saved).
   for (const pane of Object.values(panes)) await expect(pane.getByTestId('chart-hitrate').locator('canvas')).toBeVisible();
   await page.screenshot({ path: `${ART}/truth-7-ab-charts.png` });
+
+  // Run again: in the commit where the second side says "halted", each pane's comparison chart
+  // holds both sides' final samples (the panes had polled the histories every 250 ms).
+  const points = await page.evaluate(() => new Promise<string[]>((resolve) => {
+    const q = (sel: string) => document.querySelector(sel);
+    const ids = ['stop-reason', 'stop-reason-b'];
+    const ran = new Set<string>(); // each side's "halted" must be this run's, after it ran
+    const mo = new MutationObserver(() => {
+      for (const id of ids) if (q(`[data-testid="${id}"]`)?.textContent !== 'halted') ran.add(id);
+      if (ran.size < 2 || ids.some((id) => q(`[data-testid="${id}"]`)?.textContent !== 'halted')) return;
+      mo.disconnect();
+      resolve(['a', 'b'].flatMap((side) => [
+        q(`.machine[data-side="${side}"] [data-testid="chart-ab"]`)?.getAttribute('data-points') ?? '',
+        q(`.machine[data-side="${side}"] .xs-charts-panel .xs-note`)?.textContent ?? '',
+      ]));
+    });
+    mo.observe(document.body, { childList: true, characterData: true, subtree: true, attributes: true });
+    (q('[data-testid="btn-run"]') as HTMLButtonElement).click();
+  }));
+  const [inA, inB] = [points[0], points[2]].map((p) => p.split(',').map(Number));
+  expect(inA).toHaveLength(2);
+  expect(inA[0]).toBeGreaterThan(1);
+  // Pane A lists A then B; pane B lists B then A.
+  expect(inB).toEqual([inA[1], inA[0]]);
+  // This run's samples, not the last run's (a chart area keeps its last drawing, hidden, while empty).
+  expect([points[1], points[3]]).toEqual([`${inA[0]} samples`, `${inB[0]} samples`]);
 });
 
 test('10: no favicon 404; a share link fills missing fields with defaults and carries both sides', async ({ page }) => {

@@ -17,7 +17,7 @@ import { PANELS, type ResolvedPanel } from './panelRegistry';
 import { loadPaneLayouts, pageStorage, savePaneLayout, validPaneLayout } from './persist';
 import { StatsStrip } from './StatsStrip';
 import { SideContext } from './PanelBody';
-import { ExitDetailContext } from './panels/useMachine';
+import { ExitDetailContext, MachineSidesContext, type MachineSide } from './panels/useMachine';
 import { EditorArea } from './EditorArea';
 import { StrategyLabel } from './Toolbar';
 
@@ -197,13 +197,22 @@ function SideMachine({ side }: { side: Side }) {
 function AbMachines({ a }: { a: Side }) {
   const b = useSyncExternalStore(subscribeSides, sideB);
   const { defaultLayout, onLayoutChanged } = useSavedLayout('ab', ['pane-side-a', 'pane-side-b']);
+  const strategyA = useUiStore((s) => s.strategy);
+  const strategyB = useUiStore((s) => s.strategyB);
+  // The sides the comparison chart shows, each read from its own store (useStoresLive).
+  const machineSides = useMemo((): MachineSide[] | null => (b ? [
+    { label: 'A', strategy: strategyA, store: a.store },
+    { label: 'B', strategy: strategyB, store: b.store },
+  ] : null), [a, b, strategyA, strategyB]);
   if (!b) return <SingleMachine a={a} />;
   return (
-    <Group id="ab" orientation="horizontal" className="machine-cols" defaultLayout={defaultLayout} onLayoutChanged={onLayoutChanged}>
-      <Panel id="pane-side-a" minSize={280}><SideMachine side={a} /></Panel>
-      <Separator className="sep sep-v" />
-      <Panel id="pane-side-b" minSize={280}><SideMachine side={b} /></Panel>
-    </Group>
+    <MachineSidesContext.Provider value={machineSides}>
+      <Group id="ab" orientation="horizontal" className="machine-cols" defaultLayout={defaultLayout} onLayoutChanged={onLayoutChanged}>
+        <Panel id="pane-side-a" minSize={280}><SideMachine side={a} /></Panel>
+        <Separator className="sep sep-v" />
+        <Panel id="pane-side-b" minSize={280}><SideMachine side={b} /></Panel>
+      </Group>
+    </MachineSidesContext.Provider>
   );
 }
 

@@ -4,21 +4,12 @@
  * entry names still shows, under its folder name.
  */
 import { lazy, type ComponentType, type LazyExoticComponent } from 'react';
-import type { HistorySample } from '../store/machineStore';
 import type { Strategy } from '../worker/protocol';
-
-/** One side's chart history, for the A-against-B chart. */
-export interface ChartSideProps {
-  label: string;
-  history: readonly HistorySample[];
-}
 
 /** Props the shell passes to panels that take them (others ignore them). */
 export interface PanelProps {
   /** The strategy of the side the panel shows (BenchTable). */
   strategy?: Strategy;
-  /** Both sides' histories in A/B mode (Charts). */
-  sides?: readonly ChartSideProps[];
 }
 
 type PanelModule = { default: ComponentType<PanelProps> };

@@ -3,7 +3,7 @@
  * the store is the one of the nearest MachineStoreContext (A/B mode: one per side), so a panel
  * mounted inside side B's provider shows side B.
  */
-import { createContext, startTransition, useCallback, useContext, useEffect, useRef, useState } from 'react';
+import { createContext, startTransition, useCallback, useContext, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
 import { useStore, type StoreApi } from 'zustand';
 import { useShallow } from 'zustand/react/shallow';
 import type { ExitEvent } from '../../core/events';
@@ -169,4 +169,35 @@ export function useStoresThrottled<T>(stores: readonly StoreApi<MachineState>[],
     };
   }, [stores, selector, ms]);
   return values;
+}
+
+/**
+ * useStoresThrottled for the sides that run, and for a stopped side its value now, read through
+ * useSyncExternalStore: it renders in the same commit as that side's own 'halted' (its store's
+ * subscribers render in one synchronous pass), where the throttle's setState came a render later.
+ * The useMachineLive of several stores. Pass a stable selector and a stable `stores` array.
+ */
+export function useStoresLive<T>(stores: readonly StoreApi<MachineState>[], selector: (s: MachineState) => T, ms: number): T[] {
+  const live = useStoresThrottled(stores, selector, ms);
+  const still = useSyncExternalStore(
+    useCallback((onChange: () => void) => {
+      const unsubscribes = stores.map((s) => s.subscribe(onChange));
+      return () => { for (const u of unsubscribes) u(); };
+    }, [stores]),
+    useStillSnapshot(stores, selector),
+  );
+  return useMemo(() => live.map((v, i) => (still[i] === STILL_RUNNING ? v : (still[i] as T))), [live, still]);
+}
+
+const STILL_RUNNING = Symbol('running');
+
+/** getSnapshot for useStoresLive: each stopped store's value (running: STILL_RUNNING), the same array while none changes. */
+function useStillSnapshot<T>(stores: readonly StoreApi<MachineState>[], selector: (s: MachineState) => T): () => readonly (T | typeof STILL_RUNNING)[] {
+  const cache = useRef<(T | typeof STILL_RUNNING)[]>([]);
+  return useCallback(() => {
+    const next = stores.map((s) => { const st = s.getState(); return st.running ? STILL_RUNNING : selector(st); });
+    const old = cache.current;
+    if (next.length !== old.length || next.some((v, i) => !Object.is(v, old[i]))) cache.current = next;
+    return cache.current;
+  }, [stores, selector]);
 }

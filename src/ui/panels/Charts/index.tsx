@@ -6,15 +6,15 @@
  * update cost tens), at most every CHART_MS_*, at most MAX_POINTS points per series. Export as
  * CSV (all samples) or PNG (each chart).
  *
- * A/B: the first side given is the panel's own: its three charts and its CSV are that side's;
- * the comparison chart shows every side of MachineSidesContext (the shell provides it in A/B
- * mode), or the `sides` passed in; without either the charts show the current side's store alone.
+ * A/B: the panel's own side comes first: its three charts and its CSV are that side's; the
+ * comparison chart shows every side of MachineSidesContext (the shell provides it in A/B mode),
+ * each read through useStoresLive; without it the charts show the current side's store alone.
  */
 import { memo, useEffect, useMemo, useRef, useState } from 'react';
 import type { StageName } from '../../../core/events';
 import type { HistorySample, MachineState } from '../../../store/machineStore';
 import { useUiStore } from '../../../store/uiStore';
-import { useMachine, useMachineLive, useMachineSides, useOwnSide, useStoresThrottled } from '../useMachine';
+import { useMachine, useMachineLive, useMachineSides, useOwnSide, useStoresLive } from '../useMachine';
 import { compact } from '../lib/format';
 import { HIT_COLOR, REASON_COLOR, STAGE_COLOR, STAGE_LABEL } from '../lib/stages';
 import { downloadBlob, downloadText } from '../lib/exportImage';
@@ -79,7 +79,7 @@ function ChartBox({ title, testid, name, spec }: { title: string; testid: string
     out.toBlob((b) => { if (b) downloadBlob(b, `exitscope-${name}.png`); }, 'image/png');
   };
   return (
-    <div className="xs-chart" data-testid={testid}>
+    <div className="xs-chart" data-testid={testid} data-points={spec.series.map((x) => x.xs.length).join(',')}>
       <div className="xs-chart-title">{title}<button type="button" className="xs-btn xs-right" onClick={png} title="Save this chart as PNG">PNG</button></div>
       <div className="xs-chart-body" ref={box}>
         <canvas ref={canvas} className="xs-chart-canvas" role="img" aria-label={title} style={{ width: size.w, height: size.h }} />
@@ -180,7 +180,7 @@ const samplesText = (n: number) => `${n.toLocaleString('en-US')} ${n === 1 ? 'sa
 /** A side label as a file-name part: "B none" -> "B-none". */
 const csvName = (label: string) => label.replace(/[^\w-]+/g, '-').replace(/^-|-$/g, '');
 
-export default function Charts({ sides }: { sides?: readonly ChartSide[] }) {
+export default function Charts() {
   const fullHistory = useMachineLive(selectHistory, CHART_MS) ?? NO_HISTORY;
   // Time travel: looking at exit k, the charts end at k. The samples come in exit order, so
   // that is a prefix; a seek that keeps the same prefix keeps the same array, and the charts
@@ -193,17 +193,16 @@ export default function Charts({ sides }: { sides?: readonly ChartSide[] }) {
   const ownSide = useOwnSide();
   const strategy = useMachine((s) => s.program?.config.strategy ?? null);
   const stores = useMemo(() => (machineSides ?? []).map((s) => s.store), [machineSides]);
-  const histories = useStoresThrottled(stores, selectHistory, CHART_MS);
+  const histories = useStoresLive(stores, selectHistory, CHART_MS);
   const shown = useMemo((): readonly ChartSide[] => {
-    if (sides) return sides;
     // One machine: its series is named by its strategy (a lone "A" in the legend said nothing).
     if (!machineSides || machineSides.length < 2) return [{ label: strategy ?? 'this run', history }];
     // Own side first (its charts), then the others for the A-vs-B chart.
-    const all = machineSides.map((s, i) => ({ label: `${s.label} (${s.strategy})`, history: s === ownSide ? history : histories[i] ?? [] }));
+    const all = machineSides.map((s, i) => ({ label: `${s.label} ${s.strategy}`, history: s === ownSide ? history : histories[i] ?? [] }));
     const own = ownSide ? machineSides.indexOf(ownSide) : -1;
     if (own > 0) all.unshift(...all.splice(own, 1));
     return all;
-  }, [sides, machineSides, histories, history, ownSide, strategy]);
+  }, [machineSides, histories, history, ownSide, strategy]);
   return (
     <section tabIndex={0} className="xs-panel xs-charts-panel" aria-label="Charts">
       <div className="xs-toolbar">
