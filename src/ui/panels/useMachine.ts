@@ -86,12 +86,17 @@ export function useMachineThrottled<T>(selector: (s: MachineState) => T, ms: num
     const throttle = (kept.current ??= new LiveThrottle(flush, ms));
     throttle.flush = flush;
     throttle.ms = ms;
-    // A new run (a load's answer, a load that clears) shows at once: no view may keep the old run's figures.
+    // A new run (a load's answer, a load that clears) shows at once: no view may keep the old run's
+    // figures. Outside the throttle's pace: the run's first frame, often ingested in the same task
+    // as the load's answer (MachineClient), is then due too, as after any stop.
     let runId = api.getState().runId;
     const unsubscribe = api.subscribe((state: MachineState) => {
-      const loaded = state.runId !== runId;
+      if (state.runId === runId) {
+        throttle.poke();
+        return;
+      }
       runId = state.runId;
-      throttle.poke(loaded);
+      flush();
     });
     throttle.poke();
     return () => {
@@ -151,16 +156,20 @@ export function useOwnSide(): MachineSide | null {
 export function useStoresThrottled<T>(stores: readonly StoreApi<MachineState>[], selector: (s: MachineState) => T, ms: number): T[] {
   const [values, setValues] = useState<T[]>(() => stores.map((s) => selector(s.getState())));
   useEffect(() => {
-    const read = () => setLive(stores.some((s) => s.getState().running), () => setValues((old) => {
+    // `now`: a side's new run, set at once even while another side runs (no render may show the old run's values).
+    const read = (now = false) => setLive(!now && stores.some((s) => s.getState().running), () => setValues((old) => {
       const next = stores.map((s) => selector(s.getState()));
       return next.length === old.length && next.every((v, i) => Object.is(v, old[i])) ? old : next;
     }));
     const throttle = new LiveThrottle(read, ms);
     const runIds = stores.map((s) => s.getState().runId);
     const unsubscribes = stores.map((s, i) => s.subscribe((state) => {
-      const loaded = state.runId !== runIds[i];
+      if (state.runId === runIds[i]) {
+        throttle.poke(!state.running);
+        return;
+      }
       runIds[i] = state.runId;
-      throttle.poke(loaded || !state.running);
+      read(true); // as useMachineThrottled: at once, outside the throttle's pace
     }));
     throttle.poke(true);
     return () => {
