@@ -31,9 +31,21 @@ export function StrategyLabel({ side }: { side: SideId }) {
   return <span className="side-strategy" title={STRATEGY_TITLES[strategy]}>{strategy}</span>;
 }
 
+/**
+ * Run: its tooltip names the exit a run goes on from, which changes on every seek; a component
+ * of its own, so a seek re-renders the button and not the whole toolbar (and its inputs).
+ */
+function RunButton({ disabled }: { disabled: boolean }) {
+  const pastAt = useMachineStore((s) => s.timeline?.at ?? null);
+  return (
+    <button type="button" className="btn primary" data-testid="btn-run" onClick={ctl.run} disabled={disabled} title={pastAt !== null ? `Run on from exit ${pastAt} (F5): the recorded exits after it are dropped and run again` : 'Run / continue (F5)'}>
+      <span aria-hidden>▶</span> Run
+    </button>
+  );
+}
+
 export function Toolbar() {
   const running = useMachineStore((s) => s.running);
-  const pastAt = useMachineStore((s) => s.timeline?.at ?? null);
   const failed = useMachineStore((s) => s.workerStatus === 'crashed' || s.workerStatus === 'unresponsive');
   const booted = useUiStore((s) => s.booted);
   const speed = useUiStore((s) => s.speed);
@@ -60,9 +72,7 @@ export function Toolbar() {
       </h1>
 
       <div className="group" role="group" aria-label="Run controls">
-        <button type="button" className="btn primary" data-testid="btn-run" onClick={ctl.run} disabled={!booted || running || failed} title={pastAt !== null ? `Run on from exit ${pastAt} (F5): the recorded exits after it are dropped and run again` : 'Run / continue (F5)'}>
-          <span aria-hidden>▶</span> Run
-        </button>
+        <RunButton disabled={!booted || running || failed} />
         <button type="button" className="btn" data-testid="btn-pause" onClick={ctl.pause} disabled={!running} title="Pause (Esc)">
           <span aria-hidden>❚❚</span> Pause
         </button>

@@ -121,14 +121,24 @@ class LineStatWidgets {
 
   /** No mark: no text and not a `line-stat` (what the page and its tests count as a mark). */
   private blank(node: HTMLSpanElement): void {
-    if (node.textContent !== '') node.textContent = '';
+    this.setText(node, '');
     if (node.className !== '') node.className = '';
+  }
+
+  /** In place: a new text node (textContent) is a layout object removed and one added, per seek. */
+  private setText(node: HTMLSpanElement, text: string): void {
+    const t = node.firstChild;
+    if (t instanceof Text) {
+      if (t.data !== text) t.data = text;
+    } else if (text !== '') {
+      node.textContent = text;
+    }
   }
 
   private fill(node: HTMLSpanElement, l: LineStat): void {
     const text = lineStatText(l);
     const cls = l.hits ? 'line-stat line-stat-hit' : 'line-stat';
-    if (node.textContent !== text) node.textContent = text;
+    this.setText(node, text);
     if (node.className !== cls) node.className = cls;
   }
 }

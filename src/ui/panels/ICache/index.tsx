@@ -150,6 +150,8 @@ function selectedMark(exit: ExitEvent | null): { key: string | null; kind: 'hit'
   return { key: entryKey(exit), kind: exit.icache };
 }
 
+const selectTimelineAt = (s: MachineState) => s.timeline?.at ?? null;
+
 export default function ICache() {
   const { rows, maxAge } = useIcacheRows();
   // Shallow: a new array with the same counts (every frame) does not re-render the heatmap.
@@ -157,6 +159,7 @@ export default function ICache() {
   const counters = useMachineLive(selectIcacheCounters);
   const selected = useMachine((s) => s.selectedExit);
   const live = useMachine(selectLive);
+  const travelling = useMachine(selectTimelineAt) !== null;
   const [sort, setSort] = useState<SortKey>('bucket');
   const sorted = useMemo(() => sortRows(rows, sort), [rows, sort]);
   const mark = selectedMark(selected);
@@ -187,7 +190,9 @@ export default function ICache() {
               const e = r.entry;
               // At full speed every entry hits on every refresh: flashing them all says nothing and
               // costs a repaint of the table per refresh, so only inserts and removals flash then.
-              const flash = r.flash && !(live && r.flash === 'hit') ? `xs-flash-${r.flash}-${r.nonce}` : '';
+              // A seek jumps over exits: the hits it shows did not just happen (each flash also
+              // made its row a new composited layer inside the seek's frame).
+              const flash = r.flash && !((live || travelling) && r.flash === 'hit') ? `xs-flash-${r.flash}-${r.nonce}` : '';
               const cls = ['xs-row', 'xs-icache-cols', r.ghost ? `xs-ghost xs-ghost-${r.ghost}` : flash,
                 r.key === mark.key && !r.ghost ? `xs-sel-${mark.kind}` : ''].join(' ');
               return (
