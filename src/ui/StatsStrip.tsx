@@ -1,5 +1,5 @@
 /** The counters of one side: retired instructions, exits, cache hit rate, why the run stopped. */
-import { Fragment, type CSSProperties, type ReactNode } from 'react';
+import type { CSSProperties } from 'react';
 import { useMachineStore, type MachineState } from '../store/machineStore';
 import { useMachineLive } from './panels/useMachine';
 import { exitShare, hitRate as hitRateOf, runCyclesPerExit } from './panels/lib/runFigures';
@@ -81,19 +81,10 @@ export function StatsStrip({ suffix = '', compact = false }: { suffix?: string; 
  * moved every panel under it (and made the editor and the charts lay out again). Not in an A/B
  * side (compact), a third of the width, where the room would wrap the strip from the start.
  */
-/**
- * A label breaks only before a '÷': squeezed (an A/B side), "run cycles ÷ exits" took three lines
- * and "hit rate" two, where "run cycles" / "÷ exits" reads well.
- */
-function labelLines(label: string): ReactNode {
-  const [first, ...rest] = label.split(' ÷ ');
-  return <><span className="stat-label-run">{first}</span>{rest.map((r) => <Fragment key={r}> <span className="stat-label-run">÷ {r}</span></Fragment>)}</>;
-}
-
 function Stat({ label, value, width, testid, title, term, className = '' }: { label: string; value: string; width: number; testid?: string; title: string; term?: string; className?: string }) {
   return (
     <div className={`stat ${className}`} title={title}>
-      <span className="stat-label" data-term={term}>{labelLines(label)}</span>
+      <span className="stat-label" data-term={term}>{label}</span>
       <span className="stat-value" data-testid={testid} style={{ '--figure-room': `${width}ch` } as CSSProperties}>{value}</span>
     </div>
   );
