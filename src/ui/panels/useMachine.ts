@@ -153,7 +153,7 @@ export function useOwnSide(): MachineSide | null {
  * useMachineLive: the comparison must not show a stopped side's figures from up to `ms` ago).
  * Pass a stable selector.
  */
-export function useStoresThrottled<T>(stores: readonly StoreApi<MachineState>[], selector: (s: MachineState) => T, ms: number): T[] {
+function useStoresThrottled<T>(stores: readonly StoreApi<MachineState>[], selector: (s: MachineState) => T, ms: number): T[] {
   const [values, setValues] = useState<T[]>(() => stores.map((s) => selector(s.getState())));
   useEffect(() => {
     // `now`: a side's new run, set at once even while another side runs (no render may show the old run's values).
