@@ -25,6 +25,9 @@ export const selectShownExit = (s: MachineState): ExitEvent | null => {
   return s.selectedExit;
 };
 
+/** The exit the timeline shows the machine at, or null at the present (not travelling). */
+export const selectTimelineAt = (s: MachineState): number | null => s.timeline?.at ?? null;
+
 /**
  * True when the shown exit is the one the timeline travelled to (a seek, back one exit): the
  * pipeline and the walk then show it at once, not stage by stage. Scrubbing asks for the machine
@@ -32,6 +35,6 @@ export const selectShownExit = (s: MachineState): ExitEvent | null => {
  * per frame) would both hide what was asked for and slow the next seek down.
  */
 export const selectTravelled = (s: MachineState): boolean => {
-  const at = s.timeline?.at ?? null;
+  const at = selectTimelineAt(s);
   return at !== null && selectShownExit(s)?.seq === at;
 };

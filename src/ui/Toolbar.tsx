@@ -5,6 +5,7 @@
 import { useRef, type ChangeEvent } from 'react';
 import { COST_PRESET_NAMES, COST_PRESET_TITLES, type CostPresetName } from '../core/cost';
 import { useMachineStore } from '../store/machineStore';
+import { selectTimelineAt } from '../store/selectors';
 import { useLessonStore } from '../store/lessonStore';
 import { useUiStore } from '../store/uiStore';
 import { STRATEGIES, type Speed, type Strategy } from '../worker/protocol';
@@ -36,7 +37,7 @@ export function StrategyLabel({ side }: { side: SideId }) {
  * of its own, so a seek re-renders the button and not the whole toolbar (and its inputs).
  */
 function RunButton({ disabled }: { disabled: boolean }) {
-  const pastAt = useMachineStore((s) => s.timeline?.at ?? null);
+  const pastAt = useMachineStore(selectTimelineAt);
   return (
     <button type="button" className="btn primary" data-testid="btn-run" onClick={ctl.run} disabled={disabled} title={pastAt !== null ? `Run on from exit ${pastAt} (F5): the recorded exits after it are dropped and run again` : 'Run / continue (F5)'}>
       <span aria-hidden>▶</span> Run

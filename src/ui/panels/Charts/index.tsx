@@ -13,6 +13,7 @@
 import { memo, useEffect, useMemo, useRef, useState } from 'react';
 import type { StageName } from '../../../core/events';
 import type { HistorySample, MachineState } from '../../../store/machineStore';
+import { selectTimelineAt } from '../../../store/selectors';
 import { useUiStore } from '../../../store/uiStore';
 import { useMachine, useMachineLive, useMachineSides, useOwnSide, useStoresLive } from '../useMachine';
 import { compact } from '../lib/format';
@@ -185,7 +186,7 @@ export default function Charts() {
   // Time travel: looking at exit k, the charts end at k. The samples come in exit order, so
   // that is a prefix; a seek that keeps the same prefix keeps the same array, and the charts
   // draw nothing (a redraw's fillText laid the whole page out inside the seek's commit).
-  const at = useMachine((s) => s.timeline?.at ?? null);
+  const at = useMachine(selectTimelineAt);
   const cut = at === null ? fullHistory.length : samplesUpTo(fullHistory, at);
   const history = useMemo(() => (cut === fullHistory.length ? fullHistory : fullHistory.slice(0, cut)), [fullHistory, cut]);
   // A/B: when the shell says which sides run, the comparison chart shows every side.

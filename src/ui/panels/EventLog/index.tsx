@@ -9,6 +9,7 @@ import { EXIT_REASONS, type ExitEvent, type ExitReason } from '../../../core/eve
 import { exitsToChromeTrace, exitsToCsv } from '../../../core/exitExport';
 import { downloadText } from '../lib/exportImage';
 import type { MachineState } from '../../../store/machineStore';
+import { selectTimelineAt } from '../../../store/selectors';
 import { LIVE_MS, useMachine, useMachineLive, useMachineThrottled, useSelectExit } from '../useMachine';
 import { compact, hex, int } from '../lib/format';
 import { REASON_COLOR } from '../lib/stages';
@@ -117,7 +118,7 @@ export default function EventLog() {
   // nothing. The scrollTop write waits for the next animation frame: a write lays out the page
   // first, and in the frame that layout is the one the frame needs anyway (the editor's RIP line
   // reads layout there too), not a second one in the commit.
-  const travelAt = useMachine((s) => s.timeline?.at ?? null);
+  const travelAt = useMachine(selectTimelineAt);
   const [travel, setTravel] = useState<{ at: number | null; rows: typeof rows; scrollTop: number } | null>(null);
   const recentre = travelAt !== null && count > 0 && (travelAt !== travel?.at || rows !== travel.rows);
   if (recentre || (travelAt === null && travel !== null && travel.at !== null)) {

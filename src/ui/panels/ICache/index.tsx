@@ -7,7 +7,7 @@
 import { memo, useEffect, useMemo, useRef, useState, type MouseEvent } from 'react';
 import type { ExitEvent } from '../../../core/events';
 import type { MachineState } from '../../../store/machineStore';
-import { selectLive } from '../../../store/selectors';
+import { selectLive, selectTimelineAt } from '../../../store/selectors';
 import { useUiStore } from '../../../store/uiStore';
 import { LIVE_MS, setLive, useMachine, useMachineApi, useMachineLive, useMachineShallow } from '../useMachine';
 import { LiveThrottle } from '../lib/liveThrottle';
@@ -149,8 +149,6 @@ function selectedMark(exit: ExitEvent | null): { key: string | null; kind: 'hit'
   if (!exit || (exit.icache !== 'hit' && exit.icache !== 'miss')) return { key: null, kind: null };
   return { key: entryKey(exit), kind: exit.icache };
 }
-
-const selectTimelineAt = (s: MachineState) => s.timeline?.at ?? null;
 
 export default function ICache() {
   const { rows, maxAge } = useIcacheRows();
