@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadScenarios } from '../scenarios/loadFromDisk';
 import { assembleProgram, buildMachine, buildMachineFrom, type Machine, type MachineConfig } from './machine';
+import { predictedExitLines } from './programLines';
 
 function machine(source: string, config: Partial<MachineConfig> = {}) {
   const built = buildMachine(source, { ramBytes: 16 * 1024 * 1024, ...config }, 'test.s');
@@ -39,12 +40,12 @@ describe('machine', () => {
     expect(c.protect).toBeGreaterThan(0);
     expect(c.invalidate).toBeGreaterThan(0);
     expect(c.icache).toBe(c.lookup + c.insert + c.protect + c.invalidate);
-    expect(c.total).toBe(c.guest + c.exit + c.walk + c.fetch + c.decode + c.emulate + c.icache);
+    expect(c.total).toBe(c.guest + c.exit + c.walk + c.fetch + c.decode + c.emulate + c.device + c.icache);
   });
 
   it('predicts exits of hlt, I/O and cpuid lines, not of an MSR access that may not be intercepted', () => {
     const m = machine('_start:\n  mov ecx, MSR_EFER\n  rdmsr\n  wrmsr\n  cpuid\n  out DEBUG_PORT, al\n  hlt\n');
-    expect(m.predictedExitLines()).toEqual([5, 6, 7]);
+    expect(predictedExitLines(m.program)).toEqual([5, 6, 7]);
     m.runToEnd();
     expect(m.lineStats().map((l) => l.line).sort()).toEqual([5, 6, 7]);
   });

@@ -30,7 +30,6 @@ import {
 } from './guestAbi';
 import { GuestRam, type Ept } from './mem';
 import { PageTracker } from './mem/pageTracker';
-import { predictedExitLines, unemulableLines } from './programLines';
 import { parseTopology, type Topology } from './topology';
 import { createApicvFastPath, newApicvCounters } from './vmm/apicv';
 import { cloneExitEvent, Vmm, type VmmExitEvent } from './vmm/exitPath';
@@ -890,16 +889,6 @@ export class Machine {
     regs.cr4 = BigInt(v.cr4);
     regs.efer = BigInt(v.efer);
     return regs;
-  }
-
-  /** Lines that always exit, known before running (programLines.ts). */
-  predictedExitLines(): number[] {
-    return predictedExitLines(this.program);
-  }
-
-  /** Lines with a memory access bhyve's decoder refuses (programLines.ts). */
-  unemulableLines(): { line: number; why: string }[] {
-    return unemulableLines(this.program);
   }
 
   /** Every vCPU's registers (64-bit values), run state, instruction count and LAPIC registers, VM by VM. */

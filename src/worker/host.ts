@@ -358,7 +358,6 @@ export class MachineHost {
     this.machine = null;
     const built = buildMachineFrom(program.asm, this.source, this.config, this.file, recycled);
     if (!built.ok) {
-      this.machine = null;
       this.post({ type: 'loaded', ok: false, diagnostics: built.diagnostics, lineMap: [], exitLines: [] });
       return;
     }

@@ -67,7 +67,7 @@ export type WorkerEvent =
   | { type: 'diagnostics'; requestId: number; diagnostics: Diagnostic[] }
   | {
       type: 'loaded'; ok: boolean; diagnostics: Diagnostic[]; lineMap: LineMapEntry[]; exitLines: number[];
-      /** Lines with a memory access bhyve's decoder refuses (Machine.unemulableLines); absent = none. */
+      /** Lines with a memory access bhyve's decoder refuses (programLines.unemulableLines); absent = none. */
       unemulable?: { line: number; why: string }[];
       /**
        * The new machine before its first instruction (when ok): the store shows the new run from
