@@ -229,8 +229,9 @@ export default function AsmEditor() {
       applyRip(s);
       applyStats(s);
     };
-    // The RIP line follows every view; while running, it moves at the panels' pace (LIVE_MS) and the per-line exit counts at most once per VIEW_MS_RUNNING (each
-    // change makes Monaco re-render every line that has one), both on the panels' beat.
+    // The RIP line follows every view; while running, it moves at the panels' pace (LIVE_MS) and
+    // the per-line exit counts at most once per VIEW_MS_RUNNING (each change is a Monaco render of
+    // their widgets), both on the panels' beat.
     const ripLine = new LiveThrottle(() => applyRip(defaultMachineStore.getState()), LIVE_MS);
     const lineStats = new LiveThrottle(() => applyStats(defaultMachineStore.getState()), VIEW_MS_RUNNING);
     disposers.push(defaultMachineStore.subscribe((s, prev) => {
