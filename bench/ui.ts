@@ -291,6 +291,12 @@ const SEEK_PROBE = `(k, line) => new Promise((resolve) => {
     const row = [...document.querySelectorAll('.line-numbers')].find((n) => Math.abs(n.getBoundingClientRect().top - top) < 1);
     return row?.textContent === String(line);
   };
+  // What the editor shows when it never showed the line: the RIP band's line and the line numbers in view.
+  const editorSays = () => {
+    const band = document.querySelector('.rip-line');
+    const nums = [...document.querySelectorAll('.line-numbers')].map((n) => Number(n.textContent)).sort((a, b) => a - b);
+    return 'want line ' + line + ', band ' + (band ? 'on line ' + band.getAttribute('data-line') : 'none') + ', glyph ' + (document.querySelector('.rip-glyph') ? 'shown' : 'none') + ', lines ' + nums[0] + '-' + nums[nums.length - 1] + ' in view';
+  };
   const logAtK = () => {
     const log = q('event-log');
     if (!log) return true;
@@ -315,7 +321,7 @@ const SEEK_PROBE = `(k, line) => new Promise((resolve) => {
     const paintedAt = performance.now();
     const missing = [textShown() ? '' : 'text', editorAtLine() ? '' : 'editor', logAtK() ? '' : 'log'].filter(Boolean);
     if (missing.length === 0) { out.painted = paintedAt - t0; finish(); }
-    else if (performance.now() - t0 > ${GIVE_UP_MS}) { out.painted = NaN; out.missing = missing.join('+'); finish(); }
+    else if (performance.now() - t0 > ${GIVE_UP_MS}) { out.painted = NaN; out.missing = missing.map((m) => m === 'editor' ? 'editor (' + editorSays() + ')' : m).join('+'); finish(); }
     else untilPainted();
   });
   const mo = new MutationObserver(() => {
