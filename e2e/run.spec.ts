@@ -162,3 +162,38 @@ test('a breakpoint set in the gutter pauses the run on its line', async ({ page 
   await page.getByTestId('btn-run').click();
   await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 15_000 });
 });
+
+/**
+ * Every DOM update from the Run click to 'halted', as "state · exits". `running` reaches the page
+ * at once and the figures at the panels' pace (a React transition), so the run's first frame
+ * rendered "running · 0" beside the figures of before the run, for 50-150 ms.
+ */
+function statesUntilHalted(page: Page): Promise<string[]> {
+  return page.evaluate(() => new Promise<string[]>((resolve) => {
+    const text = (id: string) => document.querySelector(`[data-testid="${id}"]`)?.textContent ?? '';
+    const seen: string[] = [];
+    let left = false; // a 'halted' before the run left it is the last run's
+    const note = () => {
+      const s = `${text('stop-reason')} · ${text('stat-exits')}`;
+      if (seen.at(-1) !== s) seen.push(s);
+      if (text('stop-reason') !== 'halted') left = true;
+      else if (left) { mo.disconnect(); resolve(seen); }
+    };
+    const mo = new MutationObserver(note);
+    mo.observe(document.body, { subtree: true, childList: true, characterData: true });
+    (document.querySelector('[data-testid="btn-run"]') as HTMLButtonElement).click();
+  }));
+}
+
+test('the state never says "running" beside the figures of before the run: a first run, and Run again', async ({ page }) => {
+  // 60,000 exits: longer than a frame, so the run shows running before it halts.
+  await setSource(page, '_start:\n    mov rbx, LAPIC_BASE\n    mov ecx, 60000\n.l:\n    mov eax, [rbx + LAPIC_ID]\n    dec ecx\n    jnz .l\n    hlt\n');
+  await page.waitForTimeout(400); // an edit loads 250 ms after the last keystroke
+  await expect(page.getByTestId('stop-reason')).toHaveText('paused', { timeout: 20_000 });
+  for (const run of ['first run', 'Run again', 'Run again']) {
+    const states = await statesUntilHalted(page);
+    console.log(`${run}: ${states.join(' | ')}`);
+    expect(states.filter((s) => s.startsWith('running · 0')), `${run}: ${states.join(' | ')}`).toEqual([]);
+    expect(states.at(-1)).toBe('halted · 60,001');
+  }
+});

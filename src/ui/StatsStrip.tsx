@@ -5,13 +5,19 @@ import { useMachineLive } from './panels/useMachine';
 import { exitShare, hitRate as hitRateOf, runCyclesPerExit } from './panels/lib/runFigures';
 
 const fmt = new Intl.NumberFormat('en-US');
-const selectCounters = (s: MachineState) => s.counters;
+const selectState = (s: MachineState) => s;
 
-function statusOf(running: boolean, loaded: boolean, restarting: boolean, stopReason: string | null, workerStatus: string, asmErrors: boolean): string {
+/**
+ * `shownRunning`: the figures beside the state are of a running machine. `running` comes at once
+ * and the figures at the panels' pace (a transition), so a run's first frame rendered "running"
+ * beside the figures of before it started ("running · 0" exits, 50-150 ms, until the beat's
+ * render committed): 'starting' until they are the run's.
+ */
+function statusOf(running: boolean, shownRunning: boolean, loaded: boolean, restarting: boolean, stopReason: string | null, workerStatus: string, asmErrors: boolean): string {
   if (workerStatus === 'crashed' || workerStatus === 'unresponsive') return workerStatus;
   if (restarting) return 'restarting';
   if (stopReason) return stopReason;
-  if (running) return 'running';
+  if (running) return shownRunning ? 'running' : 'starting';
   if (loaded) return 'paused';
   if (asmErrors) return 'assembly errors';
   return workerStatus === 'starting' ? 'starting' : 'ready';
@@ -20,8 +26,10 @@ function statusOf(running: boolean, loaded: boolean, restarting: boolean, stopRe
 export function StatsStrip({ suffix = '', compact = false }: { suffix?: string; compact?: boolean }) {
   const running = useMachineStore((s) => s.running);
   // While running, the counters show at the panels' pace (a batch that renders nothing else
-  // renders nothing); stopped, paused, seeking or loading, at once, beside the state.
-  const counters = useMachineLive(selectCounters);
+  // renders nothing); stopped, paused, seeking or loading, at once, beside the state. The whole
+  // state, so the state word can tell whether the figures shown are of the run yet.
+  const shown = useMachineLive(selectState);
+  const counters = shown?.counters ?? null;
   const retired = counters?.retired ?? 0;
   const exits = counters?.exits.total ?? 0;
   const lookups = counters?.icache.lookups ?? 0;
@@ -36,7 +44,7 @@ export function StatsStrip({ suffix = '', compact = false }: { suffix?: string; 
   const workerStatus = useMachineStore((s) => s.workerStatus);
   const asmErrors = useMachineStore((s) => s.diagnostics.some((d) => d.severity === 'error'));
   const restarting = useMachineStore((s) => s.restarting);
-  const status = statusOf(running, loaded, restarting, stopReason, workerStatus, asmErrors);
+  const status = statusOf(running, shown?.running ?? false, loaded, restarting, stopReason, workerStatus, asmErrors);
   return (
     <div className={`stats${compact ? ' compact' : ''}`} role="status" aria-live="off">
       <Stat label="retired" width={11} testid={`stat-retired${suffix}`} value={fmt.format(retired)} title="Guest instructions retired" />
@@ -64,7 +72,7 @@ export function StatsStrip({ suffix = '', compact = false }: { suffix?: string; 
         value={share === null ? '–' : `${(100 * share).toFixed(1)}%`}
         title="Share of the run's modeled cycles spent handling exits (VM exit + entry and the VMM's work)"
       />
-      <div className={`stat stat-status status-${status.replace(/ /g, '-')}`} title={restarting ? 'Reloading the program: the figures and panels are the previous run\'s until the new run starts' : stopMessage || status}>
+      <div className={`stat stat-status status-${status.replace(/ /g, '-')}`} title={restarting ? 'Reloading the program: the figures and panels are the previous run\'s until the new run starts' : status === 'starting' && running ? 'The run has started: its figures show from the next refresh' : stopMessage || status}>
         <span className="stat-label">state</span>
         <span className="stat-state-line">
           <span className="stat-value" data-testid={`stop-reason${suffix}`} data-reason={stopReason ?? ''}>{status}</span>
