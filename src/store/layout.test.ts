@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { columnSizes, isDimmed, placements, type LayoutSpec } from './layout';
+import { columnSizes, expandedSizes, isDimmed, placements, type LayoutSpec } from './layout';
 
 const spec: LayoutSpec = {
   id: 'focus',
@@ -33,5 +33,27 @@ describe('layout specs', () => {
 
   it('share equally when every weight is zero', () => {
     expect(columnSizes([{ id: 'a', size: 0 }, { id: 'b', size: 0 }], 400, 30)).toEqual([50, 50]);
+  });
+
+  describe('opening a collapsed panel (what the library refused)', () => {
+    // Pixels of truth 7's A/B column at 1280x720: pipeline 121, five title bars, log 90, charts and bench folded.
+    const column = { pipeline: 121, walk: 30, regs: 30, console: 30, icache: 30, memory: 30, log: 90, charts: 30, bench: 30 };
+    const sum = (s: Record<string, number>) => Object.values(s).reduce((a, b) => a + b, 0);
+
+    it('folds the largest open panel when the others cannot give enough above their minimum, and gives it all', () => {
+      const next = expandedSizes(column, 'charts', 90, 30)!;
+      expect(next).toMatchObject({ pipeline: 30, log: 90, charts: 121, bench: 30 });
+      expect(sum(next)).toBeCloseTo(sum(column));
+    });
+
+    it('takes from the largest open panels down to their minimum when they have room enough', () => {
+      const next = expandedSizes({ ...column, pipeline: 160, walk: 110, memory: 10 }, 'charts', 90, 30)!;
+      expect(next).toMatchObject({ pipeline: 100, walk: 110, log: 90, charts: 90 });
+    });
+
+    it('leaves an open panel as it is, and says so when nothing can make room', () => {
+      expect(expandedSizes(column, 'log', 90, 30)).toEqual(column);
+      expect(expandedSizes({ a: 30, b: 30, c: 30 }, 'a', 90, 30)).toBeNull();
+    });
   });
 });

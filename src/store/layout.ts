@@ -65,3 +65,38 @@ export function columnSizes(panels: readonly PanelPlacement[], heightPx: number,
     return weight > 0 ? (rest * Math.max(0, p.size)) / weight : rest / open.length;
   });
 }
+
+/**
+ * The sizes that open the collapsed panel `id` of a column to `minSize`, when the resizing
+ * library's own expand did not: it takes room from its neighbours down to their minimum and
+ * folds one only when the room asked for reaches past half of that one's minimum, so a column
+ * whose open panels had a little more than the minimum (a lone 122-146 px pipeline, or 121 px
+ * beside a 90 px log, the charts asking for 60) opened nothing. Here the other open panels give what they have
+ * above `minSize`, largest first; when that is not enough, the largest one folds to its title bar
+ * (`collapsedSize`) and all it gave goes to `id`. Sizes in any one unit (the library's percent);
+ * null when no open panel can make room.
+ */
+export function expandedSizes(sizes: Readonly<Record<string, number>>, id: string, minSize: number, collapsedSize: number): Record<string, number> | null {
+  const need = minSize - sizes[id];
+  const next = { ...sizes };
+  if (!(need > 0)) return next;
+  const slack = 1e-6 * minSize; // the library's sizes are rounded floats
+  const open = Object.keys(sizes).filter((k) => k !== id && sizes[k] > collapsedSize + slack).sort((a, b) => sizes[b] - sizes[a]);
+  const spare = open.reduce((sum, k) => sum + Math.max(0, sizes[k] - minSize), 0);
+  let gained = 0;
+  if (spare < need - slack) {
+    const largest = open.shift();
+    if (largest === undefined) return null;
+    gained = sizes[largest] - collapsedSize;
+    next[largest] = collapsedSize;
+  }
+  for (const k of open) {
+    if (gained >= need - slack) break;
+    const give = Math.min(need - gained, Math.max(0, sizes[k] - minSize));
+    next[k] = sizes[k] - give;
+    gained += give;
+  }
+  if (gained < need - slack) return null;
+  next[id] = sizes[id] + gained;
+  return next;
+}

@@ -10,6 +10,8 @@ import type { ResolvedPanel } from './panelRegistry';
 import { PanelBody } from './PanelBody';
 
 export const PANE_HEADER_PX = 30;
+/** An open panel's least height. */
+const PANE_MIN_PX = 90;
 
 class PanelBoundary extends Component<{ title: string; children: ReactNode }, { error: Error | null }> {
   override state: { error: Error | null } = { error: null };
@@ -68,11 +70,13 @@ export function PaneBox({ panel, collapsed, dimmed = false, onToggle }: { panel:
 }
 
 /** A PaneBox inside a collapsible resizable Panel; collapse state follows the Panel's size. */
-export function CollapsiblePane({ panel, onCollapsedChange, collapsed, dimmed }: {
+export function CollapsiblePane({ panel, onCollapsedChange, collapsed, dimmed, onExpandRefused }: {
   panel: ResolvedPanel;
   collapsed: boolean;
   dimmed?: boolean;
   onCollapsedChange: (id: string, collapsed: boolean) => void;
+  /** The library left the pane folded: its column makes the room (sizes in the library's percent). */
+  onExpandRefused?: (paneId: string, minSize: number, collapsedSize: number) => void;
 }) {
   const ref = usePanelRef();
   return (
@@ -81,7 +85,7 @@ export function CollapsiblePane({ panel, onCollapsedChange, collapsed, dimmed }:
       panelRef={ref}
       collapsible
       collapsedSize={PANE_HEADER_PX}
-      minSize={90}
+      minSize={PANE_MIN_PX}
       className="pane-panel"
       onResize={(size) => onCollapsedChange(panel.id, size.inPixels <= PANE_HEADER_PX + 2)}
     >
@@ -92,8 +96,16 @@ export function CollapsiblePane({ panel, onCollapsedChange, collapsed, dimmed }:
         onToggle={() => {
           const p = ref.current;
           if (!p) return;
-          if (p.isCollapsed()) p.expand();
-          else p.collapse();
+          if (!p.isCollapsed()) {
+            p.collapse();
+            return;
+          }
+          p.expand();
+          // Some columns' sizes make the library's expand do nothing (see expandedSizes).
+          if (p.isCollapsed() && onExpandRefused) {
+            const { asPercentage, inPixels } = p.getSize();
+            if (inPixels > 0) onExpandRefused(`pane-${panel.id}`, (asPercentage * PANE_MIN_PX) / inPixels, asPercentage);
+          }
         }}
       />
     </Panel>

@@ -7,7 +7,7 @@
 import { useCallback, useEffect, useMemo, useState, useSyncExternalStore, type ReactNode } from 'react';
 import { Group, Panel, Separator, useGroupRef, type Layout, type LayoutChangedMeta } from 'react-resizable-panels';
 import { useStore } from 'zustand';
-import { columnSizes, isDimmed, placements, type LayoutSpec, type PanelPlacement } from '../store/layout';
+import { columnSizes, expandedSizes, isDimmed, placements, type LayoutSpec, type PanelPlacement } from '../store/layout';
 import { MachineStoreContext, type MachineState } from '../store/machineStore';
 import { useUiStore } from '../store/uiStore';
 import { sideB, subscribeSides, type Side } from './controller';
@@ -64,6 +64,12 @@ function Column({ groupId, placed, preferSaved, spec }: { groupId: string; place
   const ids = useMemo(() => placed.map((p) => `pane-${p.panel.id}`), [placed]);
   const { defaultLayout: saved, onLayoutChanged } = useSavedLayout(groupId, ids, preferSaved);
   const [height, hostRef] = useHeight();
+  const groupRef = useGroupRef();
+  const onExpandRefused = useCallback((paneId: string, minSize: number, collapsedSize: number) => {
+    const group = groupRef.current;
+    const next = group && expandedSizes(group.getLayout(), paneId, minSize, collapsedSize);
+    if (next) group.setLayout(next);
+  }, [groupRef]);
   const [collapsed, setCollapsed] = useState<Record<string, boolean>>(() => {
     const c: Record<string, boolean> = {};
     for (const p of placed) c[p.panel.id] = saved ? false : p.collapsed;
@@ -89,13 +95,14 @@ function Column({ groupId, placed, preferSaved, spec }: { groupId: string; place
         collapsed={!!collapsed[p.panel.id]}
         dimmed={isDimmed(spec, p.panel.id)}
         onCollapsedChange={onCollapsedChange}
+        onExpandRefused={onExpandRefused}
       />,
     );
   });
   return (
     <div className="column-host" ref={hostRef}>
       {defaultLayout && (
-        <Group id={groupId} orientation="vertical" className="column" defaultLayout={defaultLayout} onLayoutChanged={onLayoutChanged}>
+        <Group id={groupId} groupRef={groupRef} orientation="vertical" className="column" defaultLayout={defaultLayout} onLayoutChanged={onLayoutChanged}>
           {items}
         </Group>
       )}
