@@ -99,6 +99,25 @@ test('A/B mode runs the same program under two strategies', async ({ page }) => 
     }));
     expect(bad, `stats cut off or clipped at ${size ? '1280x720' : 'the default size'}`).toEqual([]);
   }
+  // At 1280x720 every label reads on one or two lines ("run cycles ÷ exits" took three, a word
+  // each) and each side's strip keeps to two rows (its height was 107 px; truth 7 needs the room).
+  const strips = await page.locator('.stats').evaluateAll((all) => all.map((strip) => {
+    const shown = [...strip.querySelectorAll<HTMLElement>('.stat')].filter((st) => st.offsetWidth > 0);
+    return {
+      height: strip.getBoundingClientRect().height,
+      rows: new Set(shown.map((st) => Math.round(st.getBoundingClientRect().top))).size,
+      labels: shown.map((st) => {
+        const label = st.querySelector<HTMLElement>('.stat-label')!;
+        return `${label.textContent}: ${Math.round(label.getBoundingClientRect().height / parseFloat(getComputedStyle(label).lineHeight))}`;
+      }),
+    };
+  }));
+  console.log(`A/B strips at 1280x720: ${JSON.stringify(strips)}`);
+  for (const strip of strips) {
+    expect(strip.labels.filter((l) => !/: [12]$/.test(l)), JSON.stringify(strip)).toEqual([]);
+    expect(strip.rows, JSON.stringify(strip)).toBeLessThanOrEqual(2);
+    expect(strip.height, JSON.stringify(strip)).toBeLessThan(107);
+  }
   await page.screenshot({ path: `${ART}/ab-run-1280x720.png` });
 });
 

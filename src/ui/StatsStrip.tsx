@@ -1,5 +1,5 @@
 /** The counters of one side: retired instructions, exits, cache hit rate, why the run stopped. */
-import type { CSSProperties } from 'react';
+import { Fragment, type CSSProperties, type ReactNode } from 'react';
 import { useMachineStore, type MachineState } from '../store/machineStore';
 import { useMachineLive } from './panels/useMachine';
 import { exitShare, hitRate as hitRateOf, runCyclesPerExit } from './panels/lib/runFigures';
@@ -92,8 +92,24 @@ export function StatsStrip({ suffix = '', compact = false }: { suffix?: string; 
 function Stat({ label, value, width, testid, title, term, className = '' }: { label: string; value: string; width: number; testid?: string; title: string; term?: string; className?: string }) {
   return (
     <div className={`stat ${className}`} title={title}>
-      <span className="stat-label" data-term={term}>{label}</span>
+      <span className="stat-label" data-term={term}>{labelRuns(label)}</span>
       <span className="stat-value" data-testid={testid} style={{ '--figure-room': `${width}ch` } as CSSProperties}>{value}</span>
     </div>
+  );
+}
+
+/**
+ * A label breaks only before a '÷' ("run cycles" / "÷ exits"), never inside a run: on an A/B side
+ * at 1280 px each box is at its min-content width, where "run cycles ÷ exits" took three lines (a
+ * word each) and "hit rate" two. The runs make the boxes wider, the strip's two rows lower (labels
+ * of one or two lines: 107 -> 96 px).
+ */
+function labelRuns(label: string): ReactNode {
+  const [first, ...rest] = label.split(' ÷ ');
+  return (
+    <>
+      <span className="stat-label-run">{first}</span>
+      {rest.map((r) => <Fragment key={r}> <span className="stat-label-run">÷ {r}</span></Fragment>)}
+    </>
   );
 }
