@@ -336,7 +336,17 @@ const SEEK_PROBE = `(k, line) => new Promise((resolve) => {
   input.dispatchEvent(new Event('input', { bubbles: true }));
 })`;
 
-interface SeekTimes { painted: number[]; twoFrames: number[]; notShown: string[] }
+interface SeekTimes { painted: number[]; twoFrames: number[]; notShown: string[]; editorState?: string }
+
+/** What the editor holds, for seeks that never showed their line: its parts and its text. */
+function editorState(page: Page, source: string): Promise<string> {
+  return page.evaluate((src) => {
+    const ed = (window as unknown as { __exitscopeEditor?: { getDomNode(): HTMLElement | null; getModel(): { getValue(): string } | null } }).__exitscopeEditor;
+    const text = ed?.getModel()?.getValue();
+    return `${document.querySelectorAll('.monaco-editor').length} editor(s), ${document.querySelectorAll('.rip-line').length} RIP band(s), `
+      + (ed ? `the last mounted ${ed.getDomNode()?.isConnected ? 'in the page' : 'detached'}, its text ${text === src ? 'the program' : `not the program (${/ITERATIONS equ \d+/.exec(text ?? '')?.[0] ?? (text ?? '').slice(0, 40)})`}` : 'none mounted');
+  }, source);
+}
 
 /** Seek latency through the timeline: input event to the exit painted (SEEK_PROBE). */
 async function seekLatency(page: Page, base: string): Promise<SeekTimes> {
@@ -358,6 +368,7 @@ async function seekLatency(page: Page, base: string): Promise<SeekTimes> {
     out.twoFrames.push(ms.twoFrames);
     await page.waitForTimeout(80); // past the timeline's 40 ms seek throttle
   }
+  if (out.notShown.length) out.editorState = await editorState(page, source);
   return out;
 }
 
@@ -378,12 +389,15 @@ async function main() {
     const browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu'] });
     try {
       const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+      const pageErrors: string[] = [];
+      page.on('pageerror', (e) => pageErrors.push(`uncaught: ${e.message}`));
+      page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(`console.error: ${m.text()}`); });
       const none: PathResult = { exitsPerSec: NaN, frames: [], longTasks: [], over100At: [], mainThreadBusyPct: NaN };
       const aloneHit = SEEK_ONLY ? NaN : await workerAlone(page, base, 'icache');
       const aloneMiss = SEEK_ONLY ? NaN : await workerAlone(page, base, 'none');
       const hit = SEEK_ONLY ? none : await throughput(page, base, 'icache');
       const miss = SEEK_ONLY ? none : await throughput(page, base, 'none');
-      const { painted: seeks, twoFrames, notShown } = await seekLatency(page, base);
+      const { painted: seeks, twoFrames, notShown, editorState: editorWhenNotShown } = await seekLatency(page, base);
       const frames = [...hit.frames, ...miss.frames];
       const longTasks = [...hit.longTasks, ...miss.longTasks];
       const result = {
@@ -416,6 +430,9 @@ async function main() {
         seekTwoFramesMaxMs: Number(Math.max(0, ...twoFrames).toFixed(1)),
         // Seeks whose panels did not all show their exit within GIVE_UP_MS (left out of the figures above).
         seeksNotShown: notShown,
+        editorWhenNotShown,
+        // Errors the page reported (uncaught exceptions, console.error) during the whole bench.
+        pageErrors,
         initialJsGzipKB: Number((js.bytes / 1024).toFixed(1)),
         initialJsFiles: js.files,
       };
@@ -434,7 +451,9 @@ async function main() {
       }
       row(`timeline seek (${result.seeks}, 100 k exits)`, `median ${result.seekMedianMs} ms, p95 ${result.seekP95Ms}, max ${result.seekMaxMs} ms`, '<= 50 ms');
       if (notShown.length) row('  panels never all at the exit', `${notShown.length}: ${notShown.join(', ')}`);
+      if (editorWhenNotShown) row('  the editor then', editorWhenNotShown);
       row('  timed as before (+2 frames)', `median ${result.seekTwoFramesMedianMs} ms, p95 ${result.seekTwoFramesP95Ms}, max ${result.seekTwoFramesMaxMs} ms`);
+      row('page errors', pageErrors.length ? `${pageErrors.length}: ${pageErrors.slice(0, 5).join(' | ')}` : 'none', '0');
       if (!SEEK_ONLY) row('initial JS (gzip)', `${result.initialJsGzipKB} KB`, '<= 350 KB');
       console.log(JSON.stringify(result));
     } finally {
