@@ -65,6 +65,26 @@ test('a share link round-trips the program and its configuration', async ({ page
   await other.close();
 });
 
+test('a program opened while the editor starts is the text the editor shows', async ({ page }) => {
+  // The moment: the editor component has rendered (the Monaco wrapper shows the source preview)
+  // but Monaco has not mounted yet. A share link opened then must reach the editor, not only the machine.
+  const payload: SharePayload = { v: 1, source: '; opened while the editor started\n_start:\n    hlt\n', config: { strategy: 'icache', preset: 'nehalem-2014', icacheSize: 256 } };
+  await page.addInitScript((hash) => {
+    const mo = new MutationObserver(() => {
+      if (!document.querySelector('[data-testid="editor"] section [data-testid="editor-preview"]')) return;
+      mo.disconnect();
+      location.hash = hash;
+    });
+    mo.observe(document, { childList: true, subtree: true });
+  }, `#s=${encodeShare(payload)}`);
+  await fresh(page);
+  await expect(page.getByTestId('notice')).toContainText('Opened a shared program');
+  await expect.poll(() => editorText(page)).toBe(payload.source);
+  // The machine runs the same text: its RIP line is shown in the editor after a step.
+  await page.getByTestId('btn-step').click();
+  await expect(page.locator('[data-testid="editor"] .rip-glyph')).toBeVisible();
+});
+
 test('a bad share link shows a message and keeps the draft', async ({ page }) => {
   await fresh(page);
   const draft = '; my precious draft\n    hlt\n';

@@ -275,6 +275,11 @@ export default function AsmEditor() {
     disposers.push(installTabExit(editor));
 
     cleanup.current = () => disposers.forEach((d) => d());
+    // The model was made from the text of this component's first render; a program opened
+    // between that render and this mount (a share link applied at startup, while Monaco
+    // started) reached no subscription. The change handler above takes it from here.
+    const source = useUiStore.getState().source;
+    if (model.getValue() !== source) model.setValue(source);
     scheduleAssemble();
     // Expose for e2e tests and debugging (no behaviour depends on it).
     (window as unknown as { __exitscopeEditor?: monaco.editor.IStandaloneCodeEditor }).__exitscopeEditor = editor;
