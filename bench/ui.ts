@@ -391,7 +391,7 @@ async function main() {
       const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
       const pageErrors: string[] = [];
       page.on('pageerror', (e) => pageErrors.push(`uncaught: ${e.message}`));
-      page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(`console.error: ${m.text()}`); });
+      page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(`console.error: ${m.text()} (${m.location().url})`); });
       const none: PathResult = { exitsPerSec: NaN, frames: [], longTasks: [], over100At: [], mainThreadBusyPct: NaN };
       const aloneHit = SEEK_ONLY ? NaN : await workerAlone(page, base, 'icache');
       const aloneMiss = SEEK_ONLY ? NaN : await workerAlone(page, base, 'none');

@@ -41,12 +41,17 @@ test('scrubbing to exit k shows the machine at k: counters, registers, the selec
   const timeline = page.getByTestId('timeline');
   await expect(timeline).toHaveAttribute('aria-valuenow', String(n));
   const endRegs = await page.getByTestId('registers').innerText();
+  const trackInPresent = await timeline.boundingBox();
+  await expect(page.getByTestId('btn-run-from-here')).toBeHidden();
   // An exit the log lists, in the middle of the run.
   const k = Math.floor(n / 2);
   await timeline.fill(String(k));
   await expect(page.getByTestId('stat-exits')).toHaveText(k.toLocaleString('en-US'), { timeout: 10_000 });
   await expect(timeline).toHaveAttribute('aria-valuenow', String(k));
   await expect(page.getByTestId('timeline-where')).toContainText(`exit ${k.toLocaleString('en-US')} of`);
+  // Leaving the present shows the past's controls in room kept for them: the track under the pointer stays put.
+  await expect(page.getByTestId('btn-run-from-here')).toBeVisible();
+  expect(await timeline.boundingBox()).toEqual(trackInPresent);
   const row = page.getByTestId('event-log').locator(`[data-testid="exit-row"][data-seq="${k}"]`);
   await expect(row).toHaveAttribute('aria-selected', 'true');
   // The log scrolled to it (it was following its end).

@@ -40,6 +40,11 @@ function Marks({ t }: { t: TimelineView }) {
 
 const selectTimeline = (s: MachineState) => s.timeline;
 
+/** Width of the position readout in ch (its font is monospaced): its longest text for this run, so the track keeps its width while the number changes. */
+function whereWidth(end: number): number {
+  return `exit ${fmt.format(end)} of ${fmt.format(end)}`.length;
+}
+
 export function Timeline() {
   const running = useMachineStore((s) => s.running);
   // Reloading the program (Run after the end, Reset): the bar is the previous run's; a seek would
@@ -100,20 +105,20 @@ export function Timeline() {
           onChange={(e) => seek(Number(e.currentTarget.value))}
         />
       </div>
-      <span className="tl-where" data-testid="timeline-where">
+      <span className="tl-where" data-testid="timeline-where" style={{ minWidth: `${whereWidth(end)}ch` }}>
         {past ? <>exit <b>{fmt.format(value)}</b> of {fmt.format(end)}</> : <>{fmt.format(end)} {end === 1 ? 'exit' : 'exits'}</>}
       </span>
       <span className="tl-reach" title={`Snapshots and the exit log take ${mb(t.bytes)} MB of a ${mb(t.budget)} MB budget; past it, older snapshots thin out and then the oldest go.`}>
         {t.first > 0 ? <>reaches back to exit {fmt.format(t.first)}</> : 'reaches back to the start'} · {mb(t.bytes)} of {mb(t.budget)} MB
       </span>
-      {past && (
-        <>
-          <button type="button" className="btn small primary" data-testid="btn-run-from-here" onClick={ctl.run} title={`Run on from exit ${fmt.format(value)}: the ${fmt.format(Math.max(0, end - value))} recorded exits after it are dropped and run again`}>
-            Run from here
-          </button>
-          <button type="button" className="btn small" data-testid="btn-present" onClick={() => seek(end)} title="Back to where the run stands">Now</button>
-        </>
-      )}
+      {/* In the present they keep their room, unseen: the track must not narrow under the
+          pointer as a drag leaves the present (its thumb would jump away from it). */}
+      <span className={`tl-past-controls${past ? '' : ' tl-unseen'}`}>
+        <button type="button" className="btn small primary" data-testid="btn-run-from-here" onClick={ctl.run} disabled={!past} title={`Run on from exit ${fmt.format(value)}: the ${fmt.format(Math.max(0, end - value))} recorded exits after it are dropped and run again`}>
+          Run from here
+        </button>
+        <button type="button" className="btn small" data-testid="btn-present" onClick={() => seek(end)} disabled={!past} title="Back to where the run stands">Now</button>
+      </span>
     </section>
   );
 }
