@@ -216,3 +216,19 @@ test('the state never says "running" beside the figures of before the run: a fir
     expect(states.at(-1)).toBe('halted · 60,001');
   }
 });
+
+test('resuming after a pause says "running" beside the paused figures, not "starting"', async ({ page }) => {
+  await setSource(page, '_start:\n    mov rbx, LAPIC_BASE\n    mov ecx, 1500000\n.l:\n    mov eax, [rbx + LAPIC_ID]\n    dec ecx\n    jnz .l\n    hlt\n');
+  await page.waitForTimeout(400);
+  await expect(page.getByTestId('stop-reason')).toHaveText('paused', { timeout: 20_000 });
+  await page.getByTestId('btn-run').click();
+  await expect(page.getByTestId('stop-reason')).toHaveText('running');
+  await page.getByTestId('btn-pause').click();
+  await expect(page.getByTestId('stop-reason')).toHaveText('paused');
+  const pausedAt = await page.getByTestId('stat-exits').textContent();
+  expect(pausedAt).not.toBe('1,500,001'); // paused mid-run
+  const states = await statesUntilHalted(page);
+  expect(states.filter((s) => s.startsWith('starting')), states.join(' | ')).toEqual([]);
+  expect(states[0]).toBe(`running · ${pausedAt}`);
+  expect(states.at(-1)).toBe('halted · 1,500,001');
+});

@@ -38,6 +38,21 @@ describe('machine store', () => {
     expect(s.getState()).toMatchObject({ workerStatus: 'starting', error: null, counters: null, loaded: false });
   });
 
+  it('a start or resume counts in `starts` and keeps the state the machine stood in; frames of the run keep it', () => {
+    const s = createMachineStore(() => 0);
+    const frame = (running: boolean, exits: number) => s.getState().ingest({ type: 'frame', running, counters: counters(exits), exits: [], droppedExits: 0, view: null as never, stop: null });
+    frame(true, 4);
+    expect(s.getState().starts).toBe(1);
+    frame(true, 8);
+    frame(false, 190); // paused
+    expect(s.getState().starts).toBe(1);
+    frame(true, 260); // resumed: the first frame of the run on is already past the pause
+    expect(s.getState()).toMatchObject({ starts: 2, running: true, counters: { exits: { total: 260 } } });
+    expect(s.getState().stood).toMatchObject({ running: false, counters: { exits: { total: 190 } }, stood: null });
+    frame(true, 300);
+    expect(s.getState().stood?.counters?.exits.total).toBe(190);
+  });
+
   it('samples hit rate into the chart history', () => {
     let t = 0;
     const s = createMachineStore(() => t);

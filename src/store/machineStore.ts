@@ -108,6 +108,13 @@ export interface MachineState {
    * load's answer, a load that clears them), so a throttled view shows the new run at once.
    */
   runId: number;
+  /** How many times the machine started or resumed running (a frame saying running after a stop). */
+  starts: number;
+  /**
+   * The state as it stood before the latest start (its own `stood` cleared): what the panels
+   * showed then, which they keep showing until their beat's first refresh after the start.
+   */
+  stood: MachineState | null;
   /** Time travel: the recording's reach and marks, and the past point shown (at), if any. */
   timeline: TimelineView | null;
   ingest(event: WorkerEvent): void;
@@ -193,6 +200,8 @@ export function createMachineStore(now: () => number = () => performance.now()):
     awaitingLoad: false,
     restarting: false,
     runId: 0,
+    starts: 0,
+    stood: null,
     ...emptyRun(),
 
     ingest(event) {
@@ -239,6 +248,7 @@ export function createMachineStore(now: () => number = () => performance.now()):
             history.push(sample(s.history[s.history.length - 1], event.counters, now() - runStartedAt));
           }
           set({
+            ...(event.running && !s.running && { starts: s.starts + 1, stood: { ...s, stood: null } }),
             running: event.running,
             counters: event.counters,
             view: event.view ? reuseUnchanged(s.view, event.view) : s.view,

@@ -11,13 +11,15 @@ const selectState = (s: MachineState) => s;
  * `shownRunning`: the figures beside the state are of a running machine. `running` comes at once
  * and the figures at the panels' pace (a transition), so a run's first frame rendered "running"
  * beside the figures of before it started ("running · 0" exits, 50-150 ms, until the beat's
- * render committed): 'starting' until they are the run's.
+ * render committed): 'starting' until they are the run's. `shownOfRun`: they are of this
+ * program's run and past its start (a resume after a pause shows its figures at once).
  */
-function statusOf(running: boolean, shownRunning: boolean, loaded: boolean, restarting: boolean, stopReason: string | null, workerStatus: string, asmErrors: boolean): string {
+function statusOf(running: boolean, shownRunning: boolean, shownOfRun: boolean, loaded: boolean, restarting: boolean, stopReason: string | null, workerStatus: string, asmErrors: boolean): string {
   if (workerStatus === 'crashed' || workerStatus === 'unresponsive') return workerStatus;
   if (restarting) return 'restarting';
   if (stopReason) return stopReason;
-  if (running) return shownRunning ? 'running' : 'starting';
+  // Resumed after a pause, a step or a seek: the figures shown are this run's already.
+  if (running) return shownRunning || shownOfRun ? 'running' : 'starting';
   if (loaded) return 'paused';
   if (asmErrors) return 'assembly errors';
   return workerStatus === 'starting' ? 'starting' : 'ready';
@@ -44,7 +46,8 @@ export function StatsStrip({ suffix = '', compact = false }: { suffix?: string; 
   const workerStatus = useMachineStore((s) => s.workerStatus);
   const asmErrors = useMachineStore((s) => s.diagnostics.some((d) => d.severity === 'error'));
   const restarting = useMachineStore((s) => s.restarting);
-  const status = statusOf(running, shown?.running ?? false, loaded, restarting, stopReason, workerStatus, asmErrors);
+  const runId = useMachineStore((s) => s.runId);
+  const status = statusOf(running, shown?.running ?? false, shown?.runId === runId && retired > 0, loaded, restarting, stopReason, workerStatus, asmErrors);
   return (
     <div className={`stats${compact ? ' compact' : ''}`} role="status" aria-live="off">
       <Stat label="retired" width={11} testid={`stat-retired${suffix}`} value={fmt.format(retired)} title="Guest instructions retired" />
