@@ -42,6 +42,8 @@ test('scrubbing to exit k shows the machine at k: counters, registers, the selec
   await expect(timeline).toHaveAttribute('aria-valuenow', String(n));
   const endRegs = await page.getByTestId('registers').innerText();
   const trackInPresent = await timeline.boundingBox();
+  const logList = page.getByTestId('event-log').locator('[role="rowgroup"]');
+  const listInPresent = await logList.boundingBox();
   await expect(page.getByTestId('btn-run-from-here')).toBeHidden();
   // An exit the log lists, in the middle of the run.
   const k = Math.floor(n / 2);
@@ -52,6 +54,8 @@ test('scrubbing to exit k shows the machine at k: counters, registers, the selec
   // Leaving the present shows the past's controls in room kept for them: the track under the pointer stays put.
   await expect(page.getByTestId('btn-run-from-here')).toBeVisible();
   expect(await timeline.boundingBox()).toEqual(trackInPresent);
+  // Nor does the log's list move: its filter chips are the reasons it lists, whichever exit is shown.
+  expect(await logList.boundingBox()).toEqual(listInPresent);
   const row = page.getByTestId('event-log').locator(`[data-testid="exit-row"][data-seq="${k}"]`);
   await expect(row).toHaveAttribute('aria-selected', 'true');
   // The log scrolled to it (it was following its end).

@@ -18,6 +18,7 @@ import { useVirtualRows } from '../lib/useVirtualRows';
 import { EXIT_REASON_TERMS } from '../../glossary/terms';
 import { wpNote } from '../lib/wpText';
 import { FilterIndex } from './filterIndex';
+import { ListedReasons } from './listedReasons';
 import { findRow, rowAtOrBefore } from './rowSearch';
 import '../panels.css';
 
@@ -87,8 +88,9 @@ export default function EventLog() {
   const selectExit = useSelectExit();
   const [filter, setFilter] = useState<ReadonlySet<ExitReason>>(new Set());
   const [index] = useState(() => new FilterIndex());
+  const [listed] = useState(() => new ListedReasons());
   // `version` changes whenever the (in-place appended) log grew.
-  const rows = useMemo(() => ({ v: version, idx: index.update(log, filter) }), [index, log, filter, version]);
+  const rows = useMemo(() => ({ v: version, idx: index.update(log, filter), reasons: listed.update(log) }), [index, listed, log, filter, version]);
   // Chips count every exit the machine took (the worker's counters), listed or not.
   const byReason = useMachineLive(selectByReason);
   const count = rows.idx ? rows.idx.length : log.length;
@@ -127,7 +129,10 @@ export default function EventLog() {
     const pos = travelAt === null ? count : Math.max(0, rowAtOrBefore(count, seqAt, travelAt));
     const top = travelAt === null ? end : Math.round(Math.min(end, Math.max(0, pos * ROW_H - (v.viewport - ROW_H) / 2)));
     jump(top);
-    setFollow(atBottom(top, v.viewport, Math.max(count * ROW_H, v.viewport), ROW_H));
+    // What the scroll event will find (onScroll below), so that it renders nothing.
+    const bottom = atBottom(top, v.viewport, Math.max(count * ROW_H, v.viewport), ROW_H);
+    setFollow(bottom);
+    setTopWas(bottom ? null : { count, top });
     setTravel({ at: travelAt, rows, scrollTop: top - end });
   }
   useLayoutEffect(() => {
@@ -156,7 +161,11 @@ export default function EventLog() {
     if (n.has(r)) n.delete(r); else n.add(r);
     return n;
   });
-  const present = EXIT_REASONS.filter((r) => byReason?.[r] || filter.has(r));
+  // A chip for each reason the list holds, whatever exit the timeline shows (its count is as of
+  // that exit, 0 before the first): scrubbing does not change the chip row's height, nor the
+  // list's below it (the end's hlt and io chips wrapped the row onto a second line, and the
+  // first seek relaid and re-rendered the list at its new height).
+  const present = EXIT_REASONS.filter((r) => byReason?.[r] || filter.has(r) || rows.reasons.has(r));
   return (
     <section tabIndex={0} className="xs-panel xs-eventlog" data-testid="event-log" aria-label="Exit log">
       <div className="xs-toolbar">
