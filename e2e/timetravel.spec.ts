@@ -56,6 +56,9 @@ test('scrubbing to exit k shows the machine at k: counters, registers, the selec
   expect(await timeline.boundingBox()).toEqual(trackInPresent);
   // Nor does the log's list move: its filter chips are the reasons it lists, whichever exit is shown.
   expect(await logList.boundingBox()).toEqual(listInPresent);
+  // The run halted and has its bench row: at its past exits the bench does not say it will add one.
+  await expect(page.getByTestId('bench-row')).toHaveCount(1);
+  await expect(page.getByTestId('bench-table')).not.toContainText('adds its row when it halts');
   const row = page.getByTestId('event-log').locator(`[data-testid="exit-row"][data-seq="${k}"]`);
   await expect(row).toHaveAttribute('aria-selected', 'true');
   // The log scrolled to it (it was following its end).

@@ -6,6 +6,7 @@
 import { STRATEGIES, type Strategy } from '../../../worker/protocol';
 import { useUiStore } from '../../../store/uiStore';
 import { useBenchStore } from '../../../store/benchStore';
+import { selectTimelineAt } from '../../../store/selectors';
 import { useMachine, useOwnSide } from '../useMachine';
 import { compact, int, pct } from '../lib/format';
 import { benchRows } from './benchModel';
@@ -18,7 +19,10 @@ export default function BenchTable({ strategy: strategyProp }: { strategy?: Stra
   const ownSide = useOwnSide();
   const strategy = strategyProp ?? ownSide?.strategy ?? uiStrategy;
   const program = useMachine((s) => s.program);
-  const halted = useMachine((s) => s.stop?.reason === 'halted');
+  // A run to come adds its row when it halts. Not one that halted, nor one the timeline shows at a
+  // past exit: a halted run's row is in the table already (at its past exits the machine reads
+  // 'paused', and the note said the run would add a row it had added).
+  const settled = useMachine((s) => s.stop?.reason === 'halted' || selectTimelineAt(s) !== null);
   const runs = useBenchStore((s) => s.runs);
   const rows = program ? benchRows(runs, program.source, STRATEGIES) : [];
   const current = program?.config;
@@ -58,7 +62,7 @@ export default function BenchTable({ strategy: strategyProp }: { strategy?: Stra
           </tbody>
         </table>
       )}
-      {program && !halted && rows.length > 0 && (
+      {program && !settled && rows.length > 0 && (
         <div className="xs-note">The current run ({strategy}, {program.config.preset}) adds its row when it halts.</div>
       )}
       <div className="xs-note">Modeled cycles (cost preset) and measured host time are separate clocks and never mixed.</div>
