@@ -51,6 +51,8 @@ describe('machine store', () => {
     expect(s.getState().stood).toMatchObject({ running: false, counters: { exits: { total: 190 } }, stood: null });
     frame(true, 300);
     expect(s.getState().stood?.counters?.exits.total).toBe(190);
+    s.getState().clear(); // a new run: the old one's state is not kept
+    expect(s.getState()).toMatchObject({ stood: null, starts: 2 });
   });
 
   it('samples hit rate into the chart history', () => {

@@ -153,6 +153,8 @@ const emptyRun = () => ({
   selectedExit: null,
   history: [] as HistorySample[],
   timeline: null as TimelineView | null,
+  // A new run lets go of the old one's state (its log and history with it).
+  stood: null as MachineState | null,
 });
 
 function sample(prev: HistorySample | undefined, counters: Counters, t: number): HistorySample {
@@ -201,7 +203,6 @@ export function createMachineStore(now: () => number = () => performance.now()):
     restarting: false,
     runId: 0,
     starts: 0,
-    stood: null,
     ...emptyRun(),
 
     ingest(event) {
