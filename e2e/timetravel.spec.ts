@@ -44,6 +44,7 @@ test('scrubbing to exit k shows the machine at k: counters, registers, the selec
   const trackInPresent = await timeline.boundingBox();
   const logList = page.getByTestId('event-log').locator('[role="rowgroup"]');
   const listInPresent = await logList.boundingBox();
+  const rowsInPresent = await page.getByTestId('exit-row').count();
   await expect(page.getByTestId('btn-run-from-here')).toBeHidden();
   // An exit the log lists, in the middle of the run.
   const k = Math.floor(n / 2);
@@ -56,6 +57,8 @@ test('scrubbing to exit k shows the machine at k: counters, registers, the selec
   expect(await timeline.boundingBox()).toEqual(trackInPresent);
   // Nor does the log's list move: its filter chips are the reasons it lists, whichever exit is shown.
   expect(await logList.boundingBox()).toEqual(listInPresent);
+  // It holds as many rows in the middle as at its end (the same row elements, updated in place).
+  await expect(page.getByTestId('exit-row')).toHaveCount(rowsInPresent);
   // The run halted and has its bench row: at its past exits the bench does not say it will add one.
   await expect(page.getByTestId('bench-row')).toHaveCount(1);
   await expect(page.getByTestId('bench-table')).not.toContainText('adds its row when it halts');

@@ -3,13 +3,19 @@ import { atBottom, visibleRange } from './virtual';
 
 describe('visibleRange', () => {
   it('renders only the rows in view plus overscan', () => {
-    expect(visibleRange(0, 200, 20, 100_000, 5)).toEqual({ start: 0, end: 16 });
     expect(visibleRange(20 * 50_000, 200, 20, 100_000, 5)).toEqual({ start: 49_995, end: 50_016 });
   });
-  it('clamps at the end and for empty lists', () => {
-    expect(visibleRange(1e9, 200, 20, 100, 5)).toEqual({ start: 94, end: 100 });
+  it('holds as many rows at either end of the list as in its middle', () => {
+    // 11 rows in view (10 and a partial one) and 5 a side: 21 rows wherever the view is.
+    expect(visibleRange(0, 200, 20, 100_000, 5)).toEqual({ start: 0, end: 21 });
+    expect(visibleRange(20 * 2, 200, 20, 100_000, 5)).toEqual({ start: 0, end: 21 });
+    expect(visibleRange(20 * 90, 200, 20, 100, 5)).toEqual({ start: 79, end: 100 });
+    expect(visibleRange(1e9, 200, 20, 100, 5)).toEqual({ start: 79, end: 100 });
+  });
+  it('clamps to short and empty lists', () => {
     expect(visibleRange(0, 200, 20, 0)).toEqual({ start: 0, end: 0 });
     expect(visibleRange(-50, 200, 20, 3, 2)).toEqual({ start: 0, end: 3 });
+    expect(visibleRange(1e9, 200, 20, 12, 5)).toEqual({ start: 0, end: 12 });
   });
   it('knows when the list is at its bottom', () => {
     expect(atBottom(800, 200, 1000, 20)).toBe(true);

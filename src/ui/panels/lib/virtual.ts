@@ -7,13 +7,19 @@ export interface VisibleRange {
   end: number;
 }
 
+/**
+ * The rows in view and `overscan` more on each side; at either end of the list, the overscan the
+ * end cuts off is taken on the other side. So the window holds the same number of rows wherever
+ * it is (when the list has that many), and a list keyed by place in the window updates the same
+ * row elements when it moves: a jump from the end of a run's log to an exit in its middle created
+ * and laid out ~5 new rows (~60 elements) on the first seek, traced.
+ */
 export function visibleRange(scrollTop: number, viewport: number, rowHeight: number, count: number, overscan = 8): VisibleRange {
   if (count <= 0 || rowHeight <= 0) return { start: 0, end: 0 };
-  const first = Math.floor(Math.max(0, scrollTop) / rowHeight);
-  const visible = Math.ceil(Math.max(0, viewport) / rowHeight) + 1;
-  const start = Math.max(0, Math.min(count - 1, first) - overscan);
-  const end = Math.min(count, first + visible + overscan);
-  return { start, end: Math.max(start, end) };
+  const first = Math.min(count - 1, Math.floor(Math.max(0, scrollTop) / rowHeight));
+  const size = Math.ceil(Math.max(0, viewport) / rowHeight) + 1 + 2 * overscan;
+  const end = Math.min(count, Math.max(first - overscan, 0) + size);
+  return { start: Math.max(0, end - size), end };
 }
 
 /** True when the list is scrolled to (within a row of) its bottom: new rows should follow. */
