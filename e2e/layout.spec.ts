@@ -126,6 +126,26 @@ test('the All preset keeps every panel open, and the chosen preset survives a re
   await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 45_000 });
   await choose(page, 'all');
   await expectOpen(page, ['pipeline', 'walk', 'registers', 'console', 'icache', 'memory', 'log', 'charts', 'bench-table'], []);
+  // Nine panels share 720 px: the log's and the cache's toolbars keep to one line each (a second
+  // line took the room of the log's rows), and whole rows of the log show.
+  for (const id of ['log', 'icache']) {
+    const { height, tallest } = await page.locator(`[data-pane="${id}"] .xs-toolbar`).evaluate((tb) => ({
+      height: tb.getBoundingClientRect().height,
+      tallest: Math.max(...[...tb.children].map((el) => el.getBoundingClientRect().height)),
+    }));
+    expect(height, `${id}: the toolbar is one line`).toBeLessThanOrEqual(tallest + 1);
+  }
+  const wholeRows = await page.getByTestId('event-log').locator('[role="rowgroup"]').evaluate((group) => {
+    const pane = group.closest('.pane-body')!.getBoundingClientRect();
+    const list = group.getBoundingClientRect();
+    const top = Math.max(pane.top, list.top);
+    const bottom = Math.min(pane.bottom, list.bottom);
+    return [...group.querySelectorAll('[data-testid="exit-row"]')].filter((r) => {
+      const b = r.getBoundingClientRect();
+      return b.top >= top - 0.5 && b.bottom <= bottom + 0.5;
+    }).length;
+  });
+  expect(wholeRows, 'whole rows of the log in view').toBeGreaterThanOrEqual(2);
   await page.waitForTimeout(800);
   await page.screenshot({ path: `${ART}/layout-all-1280x720.png` });
   // Alt+2 picks the second preset from anywhere, and the choice is kept.

@@ -145,6 +145,11 @@ const Heatmap = memo(function Heatmap({ buckets, selected }: { buckets: number[]
   );
 });
 
+/** The cache's counts since the run began, as the toolbar says them. */
+function countsText(c: NonNullable<ReturnType<typeof selectIcacheCounters>>): string {
+  return `${c.inserts} inserts · ${c.evictions} evictions · ${c.invalidations} invalidations · ${c.wpFaults} write-protect faults`;
+}
+
 function selectedMark(exit: ExitEvent | null): { key: string | null; kind: 'hit' | 'miss' | null } {
   if (!exit || (exit.icache !== 'hit' && exit.icache !== 'miss')) return { key: null, kind: null };
   return { key: entryKey(exit), kind: exit.icache };
@@ -168,7 +173,7 @@ export default function ICache() {
     <section tabIndex={0} className="xs-panel xs-icache" aria-label="Instruction cache">
       <div className="xs-toolbar">
         <span><b>{liveEntries}</b> {liveEntries === 1 ? 'entry' : 'entries'}</span>
-        {counters && <span className="xs-note">{counters.inserts} inserts · {counters.evictions} evictions · {counters.invalidations} invalidations · {counters.wpFaults} write-protect faults</span>}
+        {counters && <span className="xs-note" title={countsText(counters)}>{countsText(counters)}</span>}
         <label className="xs-right">sort <select value={sort} onChange={(e) => setSort(e.target.value as SortKey)}>
           <option value="bucket">bucket</option><option value="hits">hits</option><option value="age">newest</option>
         </select></label>
