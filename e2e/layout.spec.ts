@@ -260,6 +260,23 @@ test('the panels keep their place and size while a program runs and when it stop
   expect(await page.evaluate('window.__moved')).toEqual([]);
 });
 
+test('in A/B mode at 1280x720 each side opens what compares the strategies, with room to show it', async ({ page }) => {
+  await openExample(page, 'lapic-microbench');
+  await page.getByTestId('ab-toggle').check();
+  await expect(page.locator('.machine[data-side="b"]')).toBeVisible();
+  await page.waitForTimeout(400);
+  for (const side of ['a', 'b']) {
+    const machine = page.locator(`.machine[data-side="${side}"]`);
+    const open = await machine.locator('[data-pane]').evaluateAll((panes) => panes
+      .filter((p) => !p.classList.contains('collapsed'))
+      .map((p) => ({ id: p.getAttribute('data-pane'), body: p.querySelector('.pane-body')?.getBoundingClientRect().height ?? 0 })));
+    expect(open.map((p) => p.id).sort(), `side ${side}: open panes`).toEqual(['charts', 'pipeline']);
+    // Each has room under its toolbar: with five open, each showed its toolbar and nothing under it (55 px).
+    for (const p of open) expect(p.body, `side ${side}: ${p.id} pane body`).toBeGreaterThanOrEqual(85);
+  }
+  await page.screenshot({ path: `${ART}/ab-1280x720.png` });
+});
+
 test('a folded pane opens on its title even where the resizing library refuses to make room', async ({ page }) => {
   // The library's expand takes room from the open panes down to their minimum (90 px) and folds
   // one only when the room asked for reaches past half its minimum: with the pipeline the only

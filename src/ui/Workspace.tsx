@@ -29,8 +29,13 @@ function useSavedLayout(groupId: string, ids: readonly string[], preferSaved = t
   return { defaultLayout: initial, onLayoutChanged };
 }
 
-/** Panels that start collapsed in A/B mode under the 'all' preset, where each side has one column. */
-const AB_COLLAPSED = new Set(['walk', 'memory', 'registers', 'console']);
+/**
+ * Panels that start collapsed in A/B mode under the 'all' preset, where each side has one
+ * column under its stats strip: the exit pipeline (its live figures while running) and the
+ * charts, which compare the two strategies, get the room. With the cache, the log and the bench
+ * table open too, at 1280x720 each open pane showed its toolbar and nothing under it.
+ */
+const AB_COLLAPSED = new Set(['walk', 'memory', 'registers', 'console', 'icache', 'log', 'bench-table']);
 
 /** A spec's id as a group-id prefix (saved sizes are kept per group id). */
 const groupPrefix = (spec: LayoutSpec) => spec.id.toLowerCase().replace(/[^a-z0-9-]/g, '').slice(0, 24) || 'layout';
