@@ -135,6 +135,16 @@ test('the All preset keeps every panel open, and the chosen preset survives a re
     }));
     expect(height, `${id}: the toolbar is one line`).toBeLessThanOrEqual(tallest + 1);
   }
+  // The cache's counts that do not fit are left out whole: each one shown has its number and its name.
+  const counts = await page.locator('[data-pane="icache"] .xs-counts').evaluate((note) => {
+    const box = note.getBoundingClientRect();
+    return [...note.children].map((c) => {
+      const b = c.getBoundingClientRect();
+      return { text: c.textContent ?? '', shown: b.top < box.bottom && b.bottom > box.top, whole: b.top >= box.top - 0.5 && b.bottom <= box.bottom + 0.5 && b.right <= box.right + 0.5 };
+    });
+  });
+  expect(counts.filter((c) => c.shown).length, 'cache counts shown').toBeGreaterThanOrEqual(2);
+  for (const c of counts) if (c.shown) expect(c.whole, `cache count "${c.text}" is cut`).toBe(true);
   const wholeRows = await page.getByTestId('event-log').locator('[role="rowgroup"]').evaluate((group) => {
     const pane = group.closest('.pane-body')!.getBoundingClientRect();
     const list = group.getBoundingClientRect();

@@ -145,9 +145,9 @@ const Heatmap = memo(function Heatmap({ buckets, selected }: { buckets: number[]
   );
 });
 
-/** The cache's counts since the run began, as the toolbar says them. */
-function countsText(c: NonNullable<ReturnType<typeof selectIcacheCounters>>): string {
-  return `${c.inserts} inserts · ${c.evictions} evictions · ${c.invalidations} invalidations · ${c.wpFaults} write-protect faults`;
+/** The cache's counts since the run began, each with what it counts. */
+function countParts(c: NonNullable<ReturnType<typeof selectIcacheCounters>>): string[] {
+  return [`${c.inserts} inserts`, `${c.evictions} evictions`, `${c.invalidations} invalidations`, `${c.wpFaults} write-protect faults`];
 }
 
 function selectedMark(exit: ExitEvent | null): { key: string | null; kind: 'hit' | 'miss' | null } {
@@ -169,11 +169,17 @@ export default function ICache() {
   const selectedBucket = mark.key ? rows.find((r) => r.key === mark.key)?.entry.bucket ?? null : null;
   const [v, listRef, onListScroll] = useVirtualRows(sorted.length, ROW_H);
   const liveEntries = rows.length - rows.filter((r) => r.ghost).length;
+  const counts = counters ? countParts(counters) : null;
   return (
     <section tabIndex={0} className="xs-panel xs-icache" aria-label="Instruction cache">
       <div className="xs-toolbar">
         <span><b>{liveEntries}</b> {liveEntries === 1 ? 'entry' : 'entries'}</span>
-        {counters && <span className="xs-note" title={countsText(counters)}>{countsText(counters)}</span>}
+        {counts && (
+          // One line: the counts that do not fit go whole (never a number without its name); all in the tooltip.
+          <span className="xs-note xs-counts" title={counts.join(' · ')}>
+            {counts.map((t, i) => <span key={i}>{t}</span>)}
+          </span>
+        )}
         <label className="xs-right">sort <select value={sort} onChange={(e) => setSort(e.target.value as SortKey)}>
           <option value="bucket">bucket</option><option value="hits">hits</option><option value="age">newest</option>
         </select></label>
