@@ -5,10 +5,9 @@
  * memory. Moving it shows every panel as the machine was at that exit (the Worker restores the
  * nearest snapshot and re-runs to it); Run from there drops the recorded future after it.
  */
-import { useEffect, useRef, useState } from 'react';
+import { memo, useEffect, useRef, useState } from 'react';
 import { useMachineStore, type MachineState } from '../store/machineStore';
 import { useUiStore } from '../store/uiStore';
-import type { TimelineView } from '../worker/protocol';
 import * as ctl from './controller';
 import { useMachineLive } from './panels/useMachine';
 import './timeline.css';
@@ -23,12 +22,14 @@ const mb = (n: number) => (n / (1024 * 1024)).toFixed(n < 10 * 1024 * 1024 ? 1 :
 
 /**
  * One path per kind of mark (a bucket is a 1-wide bar: short for hits, full height otherwise):
- * four elements to update and paint per frame, where one rect per bucket made hundreds.
+ * four elements to update and paint per frame, where one rect per bucket made hundreds. Drawn
+ * again only when a mark changed: every drag step renders the timeline, and a seek's answer
+ * brings the same marks in a new array.
  */
-function Marks({ t }: { t: TimelineView }) {
-  const n = t.marks.length;
+const Marks = memo(function Marks({ marks }: { marks: readonly number[] }) {
+  const n = marks.length;
   const paths = ['', '', '', '', ''];
-  t.marks.forEach((m, i) => {
+  marks.forEach((m, i) => {
     if (m > 0 && m < paths.length) paths[m] += m === 1 ? `M${i} 6h1v4h-1z` : `M${i} 0h1v10h-1z`;
   });
   return (
@@ -36,7 +37,7 @@ function Marks({ t }: { t: TimelineView }) {
       {paths.map((d, m) => (d ? <path key={m} d={d} className={MARK_CLASS[m]} /> : null))}
     </svg>
   );
-}
+}, (a, b) => a.marks.length === b.marks.length && a.marks.every((m, i) => m === b.marks[i]));
 
 const selectTimeline = (s: MachineState) => s.timeline;
 
@@ -90,7 +91,7 @@ export function Timeline() {
         <span aria-hidden>⇤</span> Exit back
       </button>
       <div className="tl-track" title={present.length ? `Marks: ${present.join(', ')}` : 'No misses, faults or interrupts yet'}>
-        <Marks t={t} />
+        <Marks marks={t.marks} />
         <input
           type="range"
           data-testid="timeline"
@@ -106,7 +107,8 @@ export function Timeline() {
         />
       </div>
       <span className="tl-where" data-testid="timeline-where" style={{ minWidth: `${whereWidth(end)}ch` }}>
-        {past ? <>exit <b>{fmt.format(value)}</b> of {fmt.format(end)}</> : <>{fmt.format(end)} {end === 1 ? 'exit' : 'exits'}</>}
+        {/* The number is bold in the present too: a seek then draws no font the page has not drawn. */}
+        {past ? <>exit <b>{fmt.format(value)}</b> of {fmt.format(end)}</> : <><b>{fmt.format(end)}</b> {end === 1 ? 'exit' : 'exits'}</>}
       </span>
       <span className="tl-reach" title={`Snapshots and the exit log take ${mb(t.bytes)} MB of a ${mb(t.budget)} MB budget; past it, older snapshots thin out and then the oldest go.`}>
         {t.first > 0 ? <>reaches back to exit {fmt.format(t.first)}</> : 'reaches back to the start'} · {mb(t.bytes)} of {mb(t.budget)} MB

@@ -38,36 +38,51 @@ function useChanged(v: VcpuView): { regs: Set<RegName>; lapic: Set<string> } {
   return { regs, lapic };
 }
 
+/** What a control register's row shows after its value: its bits that matter, or what it holds. */
+function regExtra(r: RegName, value: string): React.ReactNode {
+  switch (r) {
+    case 'rflags': return <><Bits bits={decodeRflags(value)} /><span className="xs-note">IOPL {iopl(value)}</span></>;
+    case 'cr0': return <Bits bits={decodeBits(value, CR0_BITS).filter((b) => b.on || ['PE', 'WP', 'PG'].includes(b.name))} />;
+    case 'cr2': return <span className="xs-note">last page-fault address</span>;
+    case 'cr3': return <span className="xs-note">guest page-table root</span>;
+    case 'cr4': return <Bits bits={decodeBits(value, CR4_BITS).filter((b) => b.on || ['PAE', 'PGE'].includes(b.name))} />;
+    case 'efer': return <Bits bits={decodeBits(value, EFER_BITS)} />;
+    default: return null;
+  }
+}
+
+/**
+ * One register: rendered again only when its value or its mark changed (a seek or a frame
+ * changes a few of the 24; the panel had every element of every row diffed per update).
+ */
+const RegRow = memo(function RegRow({ r, value, changed }: { r: RegName; value: string; changed: boolean }) {
+  // CR3 is a glossary term: focusable, so its definition shows on keyboard focus too.
+  const name = r === 'cr3' ? <span className="xs-reg-name" data-term="CR3" tabIndex={0}>{r}</span> : <span className="xs-reg-name">{r}</span>;
+  return <div className="xs-reg" data-reg={r}>{name}<code className={changed ? 'xs-changed' : undefined}>{groupHex(value)}</code>{regExtra(r, value)}</div>;
+});
+
+const LapicRow = memo(function LapicRow({ name, offset, value, changed }: { name: string; offset: number; value: number; changed: boolean }) {
+  const term = lapicRegisterTerm(name);
+  return <tr><td>{term ? <span data-term={term} tabIndex={0}>{name}</span> : name}</td><td>{hex(offset, 3)}</td><td className={changed ? 'xs-changed' : undefined}>{hex(value >>> 0, 8)}</td></tr>;
+});
+
+const WIDE_ROWS: readonly RegName[] = ['rip', 'rflags', 'cr0', 'cr2', 'cr3', 'cr4', 'efer'];
+
 const VcpuRegs = memo(function VcpuRegs({ v }: { v: VcpuView }) {
   const changed = useChanged(v);
-  const cls = (r: RegName) => (changed.regs.has(r) ? 'xs-changed' : undefined);
-  // CR3 is a glossary term: focusable, so its definition shows on keyboard focus too.
-  const name = (r: RegName) => (r === 'cr3' ? <span className="xs-reg-name" data-term="CR3" tabIndex={0}>{r}</span> : <span className="xs-reg-name">{r}</span>);
-  const row = (r: RegName, extra?: React.ReactNode) => (
-    <div key={r} className="xs-reg" data-reg={r}>{name(r)}<code className={cls(r)}>{groupHex(v.regs[r])}</code>{extra}</div>
-  );
+  const row = (r: RegName) => <RegRow key={r} r={r} value={v.regs[r]} changed={changed.regs.has(r)} />;
   return (
     <div className="xs-regs">
       <div className="xs-note">{v.halted ? 'halted' : 'not halted'} · {v.retired.toLocaleString('en-US')} instructions retired</div>
-      <div className="xs-reg-grid">{GPR_NAMES.map((r) => row(r))}</div>
-      <div className="xs-reg-grid xs-reg-wide">
-        {row('rip')}
-        {row('rflags', <><Bits bits={decodeRflags(v.regs.rflags)} /><span className="xs-note">IOPL {iopl(v.regs.rflags)}</span></>)}
-        {row('cr0', <Bits bits={decodeBits(v.regs.cr0, CR0_BITS).filter((b) => b.on || ['PE', 'WP', 'PG'].includes(b.name))} />)}
-        {row('cr2', <span className="xs-note">last page-fault address</span>)}
-        {row('cr3', <span className="xs-note">guest page-table root</span>)}
-        {row('cr4', <Bits bits={decodeBits(v.regs.cr4, CR4_BITS).filter((b) => b.on || ['PAE', 'PGE'].includes(b.name))} />)}
-        {row('efer', <Bits bits={decodeBits(v.regs.efer, EFER_BITS)} />)}
-      </div>
+      <div className="xs-reg-grid">{GPR_NAMES.map(row)}</div>
+      <div className="xs-reg-grid xs-reg-wide">{WIDE_ROWS.map(row)}</div>
       {v.lapic.length > 0 && (
         <div className="xs-lapic">
           <div className="xs-note">local APIC (every guest access to this page exits, unless APICv)</div>
           <table>
             <thead><tr><th>register</th><th>offset</th><th>value</th></tr></thead>
             <tbody>
-              {v.lapic.map((r) => (
-                <tr key={r.name}><td>{lapicRegisterTerm(r.name) ? <span data-term={lapicRegisterTerm(r.name)} tabIndex={0}>{r.name}</span> : r.name}</td><td>{hex(r.offset, 3)}</td><td className={changed.lapic.has(r.name) ? 'xs-changed' : undefined}>{hex(r.value >>> 0, 8)}</td></tr>
-              ))}
+              {v.lapic.map((r) => <LapicRow key={r.name} name={r.name} offset={r.offset} value={r.value} changed={changed.lapic.has(r.name)} />)}
             </tbody>
           </table>
         </div>
