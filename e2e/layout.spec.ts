@@ -284,6 +284,21 @@ test('in A/B mode at 1280x720 each side opens what compares the strategies, with
     // Each has room under its toolbar: with five open, each showed its toolbar and nothing under it (55 px).
     for (const p of open) expect(p.body, `side ${side}: ${p.id} pane body`).toBeGreaterThanOrEqual(85);
   }
+  // After a run, the comparison chart is the first in each side's charts, its plot in view (it
+  // was the fourth, under the pane's fold).
+  await page.getByTestId('btn-run').click();
+  await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 60_000 });
+  await expect(page.getByTestId('stop-reason-b')).toHaveText('halted', { timeout: 60_000 });
+  for (const side of ['a', 'b']) {
+    const first = await page.locator(`.machine[data-side="${side}"] [data-pane="charts"]`).evaluate((pane) => {
+      const body = pane.querySelector('.pane-body')!.getBoundingClientRect();
+      const chart = pane.querySelector('.xs-charts > *');
+      const plot = chart?.querySelector('canvas')?.getBoundingClientRect();
+      return { id: chart?.getAttribute('data-testid'), plotInView: plot ? Math.min(plot.bottom, body.bottom) - Math.max(plot.top, body.top) : 0 };
+    });
+    expect(first.id, `side ${side}: first chart`).toBe('chart-ab');
+    expect(first.plotInView, `side ${side}: px of the comparison's plot in view`).toBeGreaterThanOrEqual(20);
+  }
   await page.screenshot({ path: `${ART}/ab-1280x720.png` });
 });
 

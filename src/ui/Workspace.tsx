@@ -36,6 +36,11 @@ function useSavedLayout(groupId: string, ids: readonly string[], preferSaved = t
  * table open too, at 1280x720 each open pane showed its toolbar and nothing under it.
  */
 const AB_COLLAPSED = new Set(['walk', 'memory', 'registers', 'console', 'icache', 'log', 'bench-table']);
+/**
+ * Their weights there: the charts (the comparison first) the larger share. At All's own 30:22
+ * the comparison chart's plot showed 20 px at 1280x720, under a pipeline half empty.
+ */
+const AB_SIZES: Readonly<Record<string, number>> = { pipeline: 26, charts: 26 };
 
 /** A spec's id as a group-id prefix (saved sizes are kept per group id). */
 const groupPrefix = (spec: LayoutSpec) => spec.id.toLowerCase().replace(/[^a-z0-9-]/g, '').slice(0, 24) || 'layout';
@@ -188,7 +193,10 @@ function SideMachine({ side }: { side: Side }) {
   const { spec, revision } = useLayoutSpec();
   const suffix = side.id === 'a' ? '' : '-b';
   const placed = useMemo(
-    () => resolvePlacements(placements(spec), (id) => spec.id === 'all' && AB_COLLAPSED.has(id)),
+    () => {
+      const placed = resolvePlacements(placements(spec), (id) => spec.id === 'all' && AB_COLLAPSED.has(id));
+      return spec.id === 'all' ? placed.map((p) => ({ ...p, size: AB_SIZES[p.panel.id] ?? p.size })) : placed;
+    },
     [spec],
   );
   return (

@@ -133,7 +133,8 @@ function AbChart({ sides }: { sides: Cumulative }) {
     kind: 'line', stacked: false, formatX: compact, formatY: compact,
     series: sides.map((x, i) => ({ name: x.label, color: SIDE_COLORS[i % SIDE_COLORS.length], xs: x.rows.map((r) => r.retired), ys: x.rows.map((r) => r.cycles) })),
   }), [sides]);
-  return <ChartBox title={`cumulative modeled cycles by guest instructions retired${sides.length > 1 ? `: ${sides.map((x) => x.label).join(' vs ')}` : ''}`} testid="chart-ab" name="ab" spec={spec} />;
+  // One line in an A/B pane: its legend names the sides.
+  return <ChartBox title="cumulative modeled cycles by guest instructions retired" testid="chart-ab" name="ab" spec={spec} />;
 }
 
 const ChartsView = memo(function ChartsView({ sides, emptyNote }: { sides: readonly ChartSide[]; emptyNote: string }) {
@@ -157,10 +158,12 @@ const ChartsView = memo(function ChartsView({ sides, emptyNote }: { sides: reado
     <>
     {empty && <div className="xs-empty">{emptyNote}</div>}
     <div className="xs-charts" style={empty ? { visibility: 'hidden' } : undefined}>
+      {/* A/B: the comparison is what the mode is for; first, where a short pane shows one chart. */}
+      {src.length > 1 && <AbChart sides={cumulative} />}
       <ExitsChart data={data} />
       <HitRateChart data={data} />
       <CyclesChart data={data} />
-      <AbChart sides={cumulative} />
+      {src.length === 1 && <AbChart sides={cumulative} />}
     </div>
     </>
   );
