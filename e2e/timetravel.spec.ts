@@ -158,3 +158,28 @@ test('each seek shows its exit at once: the log row in view and selected, the pi
   await expect(timeline).toHaveAttribute('aria-valuenow', String(n));
   await expect.poll(() => seqsInView(page)).toContain(lastSeq);
 });
+
+test('at full speed the log lists only some exits: a seek to one it does not list lists the exits its re-run went through, up to that exit, selected', async ({ page }) => {
+  await openAndRunToEnd(page, 'lapic-microbench');
+  const n = await stat(page, 'stat-exits');
+  const log = page.getByTestId('event-log');
+  const listed = () => log.locator('[data-testid="exit-row"]').evaluateAll((rows) => rows.map((r) => Number((r as HTMLElement).dataset.seq)));
+  const notListed = async () => Number(((await log.getByText(/not listed/).textContent()) ?? '').replace(/\D/g, ''));
+  const k = Math.floor(n / 2) + 1;
+  expect(await listed()).not.toContain(k);
+  const before = await notListed();
+  await page.getByTestId('timeline').fill(String(k));
+  await expect(page.getByTestId('stat-exits')).toHaveText(k.toLocaleString('en-US'), { timeout: 10_000 });
+  await expect(log.locator(`[data-testid="exit-row"][data-seq="${k}"]`)).toHaveAttribute('aria-selected', 'true');
+  // The exits just before it, in order, are listed with it, the one before in view (not rows from the end of the run).
+  await expect.poll(async () => (await listed()).filter((s) => s <= k).slice(-4)).toEqual([k - 3, k - 2, k - 1, k]);
+  await expect.poll(async () => (await seqsInView(page)).filter((s) => s <= k).slice(-2)).toEqual([k - 1, k]);
+  // The row is the pipeline's exit: the same reason, address and instruction.
+  const row = log.locator(`[data-testid="exit-row"][data-seq="${k}"]`);
+  await expect(page.getByTestId('exit-pipeline')).toContainText(`exit #${k} `);
+  const rip = ((await page.getByTestId('exit-pipeline').textContent()) ?? '').match(/rip (0x[0-9a-f]+)/)?.[1];
+  await expect(row).toContainText(rip ?? 'no rip in the pipeline');
+  // They count as listed now.
+  expect(await notListed()).toBeLessThan(before);
+  await page.screenshot({ path: `${ART}/timetravel-unlisted.png` });
+});

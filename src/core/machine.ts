@@ -105,9 +105,10 @@ export interface RunOptions {
  */
 const STATE_POLICY: CapturePolicy = {
   keep: new Set([
-    // Machine: inputs, settings, host-side measurement, the timeline itself.
+    // Machine: inputs, settings, host-side measurement, the timeline itself, the listeners (a
+    // null one was saved and put back over the one a seek's re-run listens with).
     'program', 'config', 'topology', 'cost', 'lineByAddr', 'breakpoints', 'breakpointHit', 'recording',
-    'hostSample', 'timeline', 'firmware',
+    'hostSample', 'timeline', 'firmware', 'onExit', 'onExitTransient',
     // Guest RAM (RamHistory) and the code translated from it (dropped per changed page), with
     // the page tracker's blocks (its entries are state, restored with the icache and the EPT).
     'ram', 'dv', 'codeCache', 'codeByPage',
@@ -692,13 +693,15 @@ export class Machine {
    * VMM handles it (with its walk) when `withDetail`, else null; false when k is out of reach.
    * A machine already at or before k, and not before the snapshot k would restore, runs on
    * from where it stands (what restoring and re-running would do, minus the re-run).
+   * `passed` sees each exit the way there handles (the reused event, as onExitTransient does):
+   * the recorded run's exits before k, from the snapshot or the point the machine ran on from.
    */
-  seekExit(k: number, withDetail = false): ExitEvent | null | false {
+  seekExit(k: number, withDetail = false, passed?: (e: Readonly<ExitEvent>) => void): ExitEvent | null | false {
     const tl = this.timeline;
     if (!tl || k < tl.info().first || k > tl.info().end) return false;
     const detail = withDetail && k < tl.info().end ? this.exitDetailAt(k) : null;
     if (detail === false) return false;
-    return this.replay(() => (this.goTo(k) ? detail : false));
+    return this.replay(() => (this.goTo(k) ? detail : false), passed);
   }
 
   /**
@@ -805,11 +808,11 @@ export class Machine {
     return this.pendingEntry !== null && this.exitSeq === k;
   }
 
-  /** Re-run quietly (no listener, no walks, no breakpoints, no host timing) inside `f`. */
-  private replay<T>(f: () => T): T {
+  /** Re-run quietly (no listener but `passed`, no walks, no breakpoints, no host timing) inside `f`. */
+  private replay<T>(f: () => T, passed?: (e: Readonly<ExitEvent>) => void): T {
     const saved = { onExit: this.onExit, onExitTransient: this.onExitTransient, recording: this.recording, breakpoints: this.breakpoints };
     this.onExit = null;
-    this.onExitTransient = null;
+    this.onExitTransient = passed ?? null;
     this.recording = 'none';
     this.breakpoints = new Set();
     // A pending exit stays: a restore replaces it, and running on from it handles it first.

@@ -16,6 +16,7 @@ import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { ExitEvent, ExitReason, StageName, StopInfo } from '../core/events';
 import type { Counters, Diagnostic, LineMapEntry, MachineView, RunConfig, TimelineView, WorkerEvent } from '../worker/protocol';
 import { reuseUnchanged } from './viewReuse';
+import { mergeExits } from './exitLogMerge';
 
 /** The event log keeps at most this many exits (oldest dropped first). */
 export const EXIT_LOG_CAPACITY = 200_000;
@@ -268,17 +269,23 @@ export function createMachineStore(now: () => number = () => performance.now()):
         case 'exitDetail':
           set({ selectedExit: event.exit });
           return;
-        case 'timeTravel':
+        case 'timeTravel': {
+          const s = get();
+          // The log lists what led to the exit shown: the exits the seek re-ran, and that exit.
+          const merged = mergeExits(s.exitLog, event.exit ? [...event.passed, event.exit] : event.passed);
+          if (merged && merged.log.length > EXIT_LOG_CAPACITY) merged.log.splice(0, merged.log.length - EXIT_LOG_CAPACITY + EXIT_LOG_CAPACITY / 10);
           set({
             running: false,
             counters: event.counters,
-            view: reuseUnchanged(get().view, event.view),
+            view: reuseUnchanged(s.view, event.view),
             stop: event.stop,
             timeline: event.timeline,
             banner: null,
             ...(event.exit && { selectedExit: event.exit }),
+            ...(merged && { exitLog: merged.log, exitLogVersion: s.exitLogVersion + 1, droppedExits: Math.max(0, s.droppedExits - merged.added) }),
           });
           return;
+        }
         case 'futureDropped': {
           // The run goes on from exit `at`: what the log and the charts hold after it runs again.
           const s = get();

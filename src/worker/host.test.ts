@@ -66,6 +66,23 @@ describe('MachineHost time travel', () => {
     expect(last('timeTravel').timeline.at).toBeNull();
   });
 
+  it('a seek hands the log the exits its re-run went through: the recorded ones, in order, up to k', () => {
+    const { h, events, last } = host();
+    const stepped = events.flatMap((e) => (e.type === 'frame' ? e.exits : []));
+    const row = (e: { seq: number; reason: string; rip: number; icache?: string; cycles: number; insn?: string }) => `${e.seq} ${e.reason} ${e.rip} ${e.icache} ${e.cycles} ${e.insn}`;
+    // From the end, the machine goes back to a snapshot and re-runs to exit 41.
+    h.handle({ type: 'seekExit', exit: 41 });
+    const at41 = last('timeTravel');
+    expect(at41.passed.length).toBeGreaterThan(0);
+    expect(at41.passed.at(-1)?.seq).toBe(40);
+    expect(at41.passed.map(row)).toEqual(stepped.filter((e) => e.seq >= at41.passed[0].seq && e.seq < 41).map(row));
+    // Forward from there, only the exits between; back to the present, none.
+    h.handle({ type: 'seekExit', exit: 45 });
+    expect(last('timeTravel').passed.map((e) => e.seq)).toEqual([42, 43, 44]);
+    h.handle({ type: 'seekExit', exit: 61 });
+    expect(last('timeTravel').passed).toEqual([]);
+  });
+
   it('pausing or stepping after a seek starts from exit k, and running on from k ends where the run ended', () => {
     const { h, events, last } = host();
     const end = last('frame');

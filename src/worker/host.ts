@@ -38,7 +38,9 @@ const FILL_SLICE_EXITS = 256;
 /** Commands that neither read nor run the machine: a machine gone past the exit shown may stay so. */
 const QUIET_COMMANDS: ReadonlySet<Command['type']> = new Set(['seekExit', 'selectExit', 'setSpeed', 'setBreakpoints', 'assemble', 'load', 'reset', 'setConfig']);
 
-type TimeTravelAt = Omit<Extract<WorkerEvent, { type: 'timeTravel' }>, 'type' | 'exit'>;
+type TimeTravelAt = Omit<Extract<WorkerEvent, { type: 'timeTravel' }>, 'type' | 'exit' | 'passed'>;
+/** Exits a seek's re-run hands to the log, the newest before the exit shown (the log's view holds ~20 rows). */
+export const PASSED_EXITS = 100;
 
 export class MachineHost {
   private machine: Machine | null = null;
@@ -59,6 +61,9 @@ export class MachineHost {
   private breakpointLines: number[] = [];
   /** The newest exits since the last frame (what the log and the charts get). */
   private readonly newest = new ExitRing(MAX_EXITS_PER_FRAME);
+  /** The newest exits a seek's re-run went through. */
+  private readonly passed = new ExitRing(PASSED_EXITS);
+  private readonly pass = (e: Readonly<ExitEvent>) => this.passed.push(e);
   /** Exits with their walks (sampled at full speed, all in step mode), for 'selectExit'. */
   private history: ExitEvent[] = [];
   private banner: string | undefined;
@@ -231,7 +236,8 @@ export class MachineHost {
     }
     if (this.present === null && k >= here.exits) return; // already the present
     if (k < info.first) k = info.first;
-    if (m.seekExit(k) === false) return; // out of reach: nothing moved
+    this.passed.clear();
+    if (m.seekExit(k, false, this.pass) === false) return; // out of reach: nothing moved
     this.behind = null;
     this.home = null;
     this.present ??= here;
@@ -239,7 +245,7 @@ export class MachineHost {
     if (!shown) return;
     const detail = k < info.end ? m.exitDetailAt(k) : null;
     if (detail !== false && detail !== null) this.behind = k;
-    this.postTimeTravel(shown, detail === false ? null : detail);
+    this.postTimeTravel(shown, detail === false ? null : detail, this.passed.take().exits);
   }
 
   /** Put the machine back where it is shown if it went past it (`behind`) or a fill moved it (`home`). */
@@ -331,10 +337,10 @@ export class MachineHost {
     return { counters: m.counters(), view: machineView(m), stop: m.stopInfo(), timeline };
   }
 
-  private postTimeTravel(at: TimeTravelAt | null, exit: ExitEvent | null): void {
+  private postTimeTravel(at: TimeTravelAt | null, exit: ExitEvent | null, passed: ExitEvent[] = []): void {
     if (!at) return;
     this.newest.clear();
-    this.post({ type: 'timeTravel', ...at, exit });
+    this.post({ type: 'timeTravel', ...at, exit, passed });
   }
 
   private applyRunConfig(c: Partial<RunConfig>): void {

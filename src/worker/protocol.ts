@@ -91,9 +91,11 @@ export type WorkerEvent =
     }
   /**
    * The machine shown at a past point (or back at the present): counters, view and timeline
-   * as of that point, and the exit it stands at (with its walk), if any.
+   * as of that point, and the exit it stands at (with its walk), if any. `passed`: the newest
+   * exits (at most PASSED_EXITS, oldest first) the Worker's re-run to that point went through,
+   * for the log to list what led there (a run at full speed lists only some of its exits).
    */
-  | { type: 'timeTravel'; counters: Counters; view: MachineView; stop: StopInfo | null; timeline: TimelineView; exit: ExitEvent | null }
+  | { type: 'timeTravel'; counters: Counters; view: MachineView; stop: StopInfo | null; timeline: TimelineView; exit: ExitEvent | null; passed: ExitEvent[] }
   /** Running from a past point: what was recorded after exit `at` is dropped (it runs again). */
   | { type: 'futureDropped'; at: number }
   | { type: 'exitDetail'; exit: ExitEvent }

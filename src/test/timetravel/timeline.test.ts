@@ -28,6 +28,27 @@ describe('time travel', () => {
     expect(first && first.walk?.length).toBe(24);
   });
 
+  it('a seek shows the exits its re-run passes: the recorded run\'s, in order, up to k', () => {
+    const m = build('_start:\n  mov rbx, LAPIC_BASE\n  mov ecx, 300\n.l:\n  mov eax, [rbx + LAPIC_ID]\n  mov dword [rbx + LAPIC_TPR], 0\n  dec ecx\n  jnz .l\n  hlt\n', { strategy: 'icache', checkpointEvery: 64 });
+    m.attachTimeline();
+    const exits: ExitEvent[] = [];
+    m.onExit = (e) => exits.push(e);
+    m.runToEnd();
+    m.onExit = null;
+    const row = (e: Readonly<ExitEvent>) => [e.seq, e.vm, e.vcpu, e.reason, e.rip, e.gpa, e.icache, e.insn, e.cycles, e.line, e.retired].join(' ');
+    const seek = (k: number) => {
+      const passed: string[] = [];
+      expect(m.seekExit(k, false, (e) => passed.push(row(e)))).not.toBe(false);
+      return passed;
+    };
+    // Back from the end: a restore of the snapshot before 400 (exit 256: 4 checkpoints of 64), then exits 256..399.
+    const back = seek(400);
+    expect(back).toEqual(exits.slice(256, 400).map(row));
+    // On from there: only the exits between.
+    expect(seek(410)).toEqual(exits.slice(400, 410).map(row));
+    expect(seek(256)).toEqual([]);
+  });
+
   it('snapshots a loop that exits on every few instructions every 4 checkpoints, and one that computes long between exits at every checkpoint', () => {
     const loop = (work: number) => `_start:
   mov rbx, LAPIC_BASE

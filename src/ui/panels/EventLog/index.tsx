@@ -170,7 +170,7 @@ export default function EventLog() {
     <section tabIndex={0} className="xs-panel xs-eventlog" data-testid="event-log" aria-label="Exit log">
       <div className="xs-toolbar">
         <span><b>{int(log.length)}</b> {log.length === 1 ? 'exit' : 'exits'}{rows.idx ? <> · <b>{int(count)}</b> shown</> : null}</span>
-        {dropped > 0 && <span className="xs-note" title="Not listed: at full speed the worker sends a bounded number of exits per frame; the counters still count every exit.">{compact(dropped)} not listed</span>}
+        {dropped > 0 && <span className="xs-note" title="Not listed: at full speed the worker sends a bounded number of exits per frame (a seek on the timeline lists the exits it re-ran to get there); the counters still count every exit.">{compact(dropped)} not listed</span>}
         <span className="xs-chips">
           {present.map((r) => (
             <button key={r} type="button" className={`xs-chip${filter.has(r) ? ' on' : ''}`} onClick={() => toggle(r)} data-testid={`filter-${r}`} title={filter.has(r) ? 'stop filtering on this reason' : 'show only these (and other selected reasons)'}>
