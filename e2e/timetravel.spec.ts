@@ -183,3 +183,29 @@ test('at full speed the log lists only some exits: a seek to one it does not lis
   expect(await notListed()).toBeLessThan(before);
   await page.screenshot({ path: `${ART}/timetravel-unlisted.png` });
 });
+
+test('the registers are those of the vCPU whose exit is shown, until a tab is picked', async ({ page }) => {
+  await openAndRunToEnd(page, 'two-vms');
+  const n = await stat(page, 'stat-exits');
+  const registers = page.getByTestId('registers');
+  const exitVcpu = async () => {
+    const m = ((await page.getByTestId('exit-pipeline').textContent()) ?? '').match(/vm(\d+)\/vcpu(\d+)/);
+    return m ? `VM ${m[1]} vCPU ${m[2]}` : 'no exit shown';
+  };
+  const selectedTab = () => registers.getByRole('tab', { selected: true }).evaluate((t) => `${t.closest('.xs-tabgroup')?.querySelector('.xs-note')?.textContent ?? ''} ${t.textContent?.replace(/ \(hlt\)$/, '')}`);
+  const seen = new Set<string>();
+  for (const k of [Math.floor(n / 8), Math.floor((3 * n) / 8), Math.floor((5 * n) / 8), Math.floor((7 * n) / 8)]) {
+    await page.getByTestId('timeline').fill(String(k));
+    await expect(page.getByTestId('exit-pipeline')).toContainText(`exit #${k} `, { timeout: 10_000 });
+    const want = await exitVcpu();
+    seen.add(want);
+    await expect.poll(selectedTab).toBe(want);
+  }
+  expect(seen.size, [...seen].join(', ')).toBeGreaterThan(1); // the seeks went to more than one vCPU
+  // A tab picked stays, whichever exit is shown.
+  await registers.getByRole('tab').first().click();
+  const picked = await selectedTab();
+  await page.getByTestId('timeline').fill(String(Math.floor(n / 2)));
+  await expect(page.getByTestId('exit-pipeline')).toContainText(`exit #${Math.floor(n / 2)} `, { timeout: 10_000 });
+  expect(await selectedTab()).toBe(picked);
+});

@@ -7,7 +7,8 @@ import { memo, useState } from 'react';
 import { GPR_NAMES } from '../../../core/events';
 import type { VcpuView } from '../../../worker/protocol';
 import type { MachineState } from '../../../store/machineStore';
-import { useMachineLive } from '../useMachine';
+import { useMachine, useMachineLive } from '../useMachine';
+import { selectShownExit } from '../../../store/selectors';
 import { hex } from '../lib/format';
 import { lapicRegisterTerm } from '../../glossary/terms';
 import { CR0_BITS, CR4_BITS, EFER_BITS, changedKeys, decodeBits, decodeRflags, groupHex, iopl, type NamedBit } from './flags';
@@ -93,13 +94,23 @@ const VcpuRegs = memo(function VcpuRegs({ v }: { v: VcpuView }) {
 
 const selectVcpus = (s: MachineState) => s.view?.vcpus;
 
+/** The vCPU of the exit the pipeline shows (stepping, travelling, or picked in the log). */
+const selectExitVcpu = (s: MachineState): string | null => {
+  const e = selectShownExit(s);
+  return e ? `${e.vm}:${e.vcpu}` : null;
+};
+
 export default function Registers() {
   const vcpus = useMachineLive(selectVcpus);
-  const [tab, setTab] = useState('0:0');
+  const exitVcpu = useMachine(selectExitVcpu);
+  // Until a tab is picked, the registers are those of the vCPU whose exit is shown: stepping
+  // through four vCPUs' exits showed vCPU 0 beside another vCPU's exit.
+  const [tab, setTab] = useState<string | null>(null);
   if (!vcpus || vcpus.length === 0) {
     return <section tabIndex={0} className="xs-panel" aria-label="Registers"><div className="xs-empty">Registers appear once a program is loaded.</div></section>;
   }
-  const shown = vcpus.find((v) => `${v.vm}:${v.vcpu}` === tab) ?? vcpus[0];
+  const want = tab ?? exitVcpu;
+  const shown = vcpus.find((v) => `${v.vm}:${v.vcpu}` === want) ?? vcpus[0];
   const vms = [...new Set(vcpus.map((v) => v.vm))];
   return (
     <section tabIndex={0} className="xs-panel" aria-label="Registers" data-testid="registers">
@@ -110,7 +121,7 @@ export default function Registers() {
             {vcpus.filter((v) => v.vm === vm).map((v) => {
               const id = `${v.vm}:${v.vcpu}`;
               return (
-                <button type="button" role="tab" key={id} aria-selected={v === shown} className={v === shown ? 'xs-tab sel' : 'xs-tab'} onClick={() => setTab(id)}>
+                <button type="button" role="tab" key={id} aria-selected={v === shown} className={v === shown ? 'xs-tab sel' : 'xs-tab'} onClick={() => setTab(id)} title={id === exitVcpu ? 'the vCPU of the exit shown' : undefined}>
                   {vms.length > 1 ? `vCPU ${v.vcpu}` : `VM ${v.vm} · vCPU ${v.vcpu}`}{v.halted ? ' (hlt)' : ''}
                 </button>
               );
