@@ -50,7 +50,7 @@ export function StatsStrip({ suffix = '', compact = false }: { suffix?: string; 
   const status = statusOf(running, shown?.running ?? false, shown?.runId === runId && retired > 0, loaded, restarting, stopReason, workerStatus, asmErrors);
   return (
     <div className={`stats${compact ? ' compact' : ''}`} role="status" aria-live="off">
-      <Stat label="retired" width={11} testid={`stat-retired${suffix}`} value={fmt.format(retired)} title="Guest instructions retired" />
+      <Stat label="retired" width={11} testid={`stat-retired${suffix}`} value={fmt.format(retired)} title="Guest instructions retired, by all vCPUs" />
       <Stat label="exits" width={9} term="VM exit" testid={`stat-exits${suffix}`} value={fmt.format(exits)} title="VM exits taken" />
       <Stat
         label="hit rate"

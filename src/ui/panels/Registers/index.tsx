@@ -69,12 +69,13 @@ const LapicRow = memo(function LapicRow({ name, offset, value, changed }: { name
 
 const WIDE_ROWS: readonly RegName[] = ['rip', 'rflags', 'cr0', 'cr2', 'cr3', 'cr4', 'efer'];
 
-const VcpuRegs = memo(function VcpuRegs({ v }: { v: VcpuView }) {
+/** `several`: the machine has more than one vCPU (the stats strip's count is all of theirs). */
+const VcpuRegs = memo(function VcpuRegs({ v, several }: { v: VcpuView; several: boolean }) {
   const changed = useChanged(v);
   const row = (r: RegName) => <RegRow key={r} r={r} value={v.regs[r]} changed={changed.regs.has(r)} />;
   return (
     <div className="xs-regs">
-      <div className="xs-note">{v.halted ? 'halted' : 'not halted'} · {v.retired.toLocaleString('en-US')} instructions retired</div>
+      <div className="xs-note">{v.halted ? 'halted' : 'not halted'} · {v.retired.toLocaleString('en-US')} instructions retired{several ? ' by this vCPU' : ''}</div>
       <div className="xs-reg-grid">{GPR_NAMES.map(row)}</div>
       <div className="xs-reg-grid xs-reg-wide">{WIDE_ROWS.map(row)}</div>
       {v.lapic.length > 0 && (
@@ -129,7 +130,7 @@ export default function Registers() {
           </span>
         ))}
       </div>
-      <VcpuRegs v={shown} />
+      <VcpuRegs v={shown} several={vcpus.length > 1} />
     </section>
   );
 }
