@@ -202,6 +202,8 @@ test('the registers are those of the vCPU whose exit is shown, until a tab is pi
     await expect.poll(selectedTab).toBe(want);
   }
   expect(seen.size, [...seen].join(', ')).toBeGreaterThan(1); // the seeks went to more than one vCPU
+  // Its retired count is that vCPU's, and says so (the strip's is all four's).
+  await expect(registers).toContainText(/[\d,]+ instructions retired by this vCPU/);
   // A tab picked stays, whichever exit is shown.
   await registers.getByRole('tab').first().click();
   const picked = await selectedTab();
