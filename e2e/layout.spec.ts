@@ -103,6 +103,17 @@ test('the Cache preset shows the cache entries, the memory map and the log after
   await page.screenshot({ path: `${ART}/layout-cache-1280x720.png` });
 });
 
+test('a remapped page\'s 10-digit addresses show whole in the log in every preset (pt-remap runs code at 0x40000000)', async ({ page }) => {
+  await openExample(page, 'pt-remap');
+  await page.getByTestId('btn-run').click();
+  await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 45_000 });
+  await expect(page.getByTestId('event-log').getByTestId('exit-row').filter({ hasText: '0x40000000' }).first()).toBeAttached();
+  for (const preset of ['all', 'exit', 'cache', 'numbers']) {
+    await choose(page, preset);
+    if (await page.getByTestId('event-log').isVisible()) await expectLogCellsWhole(page, `${preset} preset`);
+  }
+});
+
 test('the Numbers preset shows all four charts and every bench column after a run', async ({ page }) => {
   await openExample(page, 'lapic-microbench');
   await choose(page, 'numbers');
