@@ -37,8 +37,8 @@ function useSavedLayout(groupId: string, ids: readonly string[], preferSaved = t
  */
 const AB_COLLAPSED = new Set(['walk', 'memory', 'registers', 'console', 'icache', 'log', 'bench-table']);
 /**
- * Their weights there: the charts (the comparison first) the larger share. At All's own 30:22
- * the comparison chart's plot showed 20 px at 1280x720, under a pipeline half empty.
+ * Their weights there: equal. At All's own 30:22 the charts pane (93 px at 1280x720) showed
+ * 20 px of the comparison chart's plot; the pipeline keeps room for its exit's stages.
  */
 const AB_SIZES: Readonly<Record<string, number>> = { pipeline: 26, charts: 26 };
 
