@@ -11,7 +11,7 @@ import type { ExitEvent } from '../core/events';
  * array and how many were new; null when it lists all of them (the log stays as it is).
  */
 export function mergeExits(log: readonly ExitEvent[], add: readonly ExitEvent[]): { log: ExitEvent[]; added: number } | null {
-  const fresh = add.filter((e) => !lists(log, e.seq));
+  const fresh = add.filter((e) => findSeq(log, e.seq) < 0);
   if (fresh.length === 0) return null;
   const out: ExitEvent[] = [];
   let i = 0;
@@ -23,16 +23,16 @@ export function mergeExits(log: readonly ExitEvent[], add: readonly ExitEvent[])
   return { log: out, added: out.length - log.length };
 }
 
-/** Whether `log` (sorted by seq) lists exit `seq`. */
-function lists(log: readonly ExitEvent[], seq: number): boolean {
+/** Position of the exit with sequence number `seq` in a log sorted by seq, or -1. */
+export function findSeq(log: readonly ExitEvent[], seq: number): number {
   let lo = 0;
   let hi = log.length - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
     const s = log[mid].seq;
-    if (s === seq) return true;
+    if (s === seq) return mid;
     if (s < seq) lo = mid + 1;
     else hi = mid - 1;
   }
-  return false;
+  return -1;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ExitEvent, ExitReason } from '../../../core/events';
-import { FilterIndex, findSeq } from './filterIndex';
+import { FilterIndex } from './filterIndex';
+import { findSeq } from '../../../store/exitLogMerge';
 
 const ex = (seq: number, reason: ExitReason = 'mmio'): ExitEvent =>
   ({ seq, vm: 0, vcpu: 0, reason, rip: 0, cr3: 0, retired: seq, stages: [], cycles: 1 });

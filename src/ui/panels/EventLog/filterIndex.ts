@@ -4,6 +4,7 @@
  * (bounded) or be replaced (new run); both are detected and the index rebuilt. Pure.
  */
 import type { ExitEvent, ExitReason } from '../../../core/events';
+import { findSeq } from '../../../store/exitLogMerge';
 
 export class FilterIndex {
   /** Positions in the log of the exits that pass the filter. */
@@ -52,16 +53,3 @@ export class FilterIndex {
   }
 }
 
-/** Position of the exit with sequence number `seq` in a log sorted by seq, or -1. */
-export function findSeq(log: readonly ExitEvent[], seq: number): number {
-  let lo = 0;
-  let hi = log.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const s = log[mid].seq;
-    if (s === seq) return mid;
-    if (s < seq) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return -1;
-}
