@@ -38,12 +38,15 @@ const SIDE_COLORS = ['#3f8fdc', '#e67e22', '#2ecc71', '#d0508a'];
 export interface ChartSide {
   label: string;
   history: readonly HistorySample[];
+  /** The side's place in the shell (A first): its colour, the same in every pane. */
+  slot: number;
 }
 
 const selectHistory = (s: MachineState) => s.history;
 
 /** A titled chart drawn on a canvas that follows its box's size, with an HTML legend and PNG export. */
-function ChartBox({ title, testid, name, spec }: { title: string; testid: string; name: string; spec: ChartSpec }) {
+/** `legendFirst`: the legend above the plot (the A/B comparison: in a short pane it names the sides where the plot is cut). */
+function ChartBox({ title, testid, name, spec, legendFirst = false }: { title: string; testid: string; name: string; spec: ChartSpec; legendFirst?: boolean }) {
   const box = useRef<HTMLDivElement | null>(null);
   const canvas = useRef<HTMLCanvasElement | null>(null);
   const [size, setSize] = useState<{ w: number; h: number }>({ w: 0, h: 0 });
@@ -79,16 +82,20 @@ function ChartBox({ title, testid, name, spec }: { title: string; testid: string
     g.drawImage(c, 0, 0);
     out.toBlob((b) => { if (b) downloadBlob(b, `exitscope-${name}.png`); }, 'image/png');
   };
+  // Always there (one line tall at least): a legend that appeared with a run's second series resized the chart mid-run.
+  const legend = (
+    <div className="xs-legend xs-chart-legend">
+      {spec.series.map((x) => <span key={x.name}><i style={{ background: x.color }} />{x.name}</span>)}
+    </div>
+  );
   return (
     <div className="xs-chart" data-testid={testid} data-points={spec.series.map((x) => x.xs.length).join(',')}>
       <div className="xs-chart-title">{title}<button type="button" className="xs-btn xs-right" onClick={png} title="Save this chart as PNG">PNG</button></div>
+      {legendFirst && legend}
       <div className="xs-chart-body" ref={box}>
         <canvas ref={canvas} className="xs-chart-canvas" role="img" aria-label={title} style={{ width: size.w, height: size.h }} />
       </div>
-      {/* Always there (one line tall at least): a legend that appeared with a run's second series resized the chart mid-run. */}
-      <div className="xs-legend xs-chart-legend">
-        {spec.series.map((x) => <span key={x.name}><i style={{ background: x.color }} />{x.name}</span>)}
-      </div>
+      {!legendFirst && legend}
     </div>
   );
 }
@@ -98,7 +105,7 @@ interface SeriesData {
   reasons: string[];
   stages: StageName[];
 }
-type Cumulative = { label: string; rows: { retired: number; cycles: number }[] }[];
+type Cumulative = { label: string; slot: number; rows: { retired: number; cycles: number }[] }[];
 
 const seconds = (v: number) => `${v.toFixed(v < 10 ? 1 : 0)}s`;
 const percent = (v: number) => `${v}%`;
@@ -131,10 +138,10 @@ function CyclesChart({ data }: { data: SeriesData }) {
 function AbChart({ sides }: { sides: Cumulative }) {
   const spec = useMemo((): ChartSpec => ({
     kind: 'line', stacked: false, formatX: compact, formatY: compact,
-    series: sides.map((x, i) => ({ name: x.label, color: SIDE_COLORS[i % SIDE_COLORS.length], xs: x.rows.map((r) => r.retired), ys: x.rows.map((r) => r.cycles) })),
+    series: sides.map((x) => ({ name: x.label, color: SIDE_COLORS[x.slot % SIDE_COLORS.length], xs: x.rows.map((r) => r.retired), ys: x.rows.map((r) => r.cycles) })),
   }), [sides]);
-  // One line in an A/B pane: its legend names the sides.
-  return <ChartBox title="cumulative modeled cycles by guest instructions retired" testid="chart-ab" name="ab" spec={spec} />;
+  // One line in an A/B pane: its legend, above the plot there, names the sides.
+  return <ChartBox title="cumulative modeled cycles by guest instructions retired" testid="chart-ab" name="ab" spec={spec} legendFirst={sides.length > 1} />;
 }
 
 const ChartsView = memo(function ChartsView({ sides, emptyNote }: { sides: readonly ChartSide[]; emptyNote: string }) {
@@ -151,6 +158,7 @@ const ChartsView = memo(function ChartsView({ sides, emptyNote }: { sides: reado
   }, [src]);
   const cumulative = useMemo((): Cumulative => src.map((s) => ({
     label: s.label,
+    slot: s.slot,
     rows: downsample(s.history, MAX_POINTS).map((h) => ({ retired: h.retired, cycles: h.cyclesTotal })),
   })), [src]);
   if (src.every((s) => s.history.length === 0)) return <div className="xs-empty">{emptyNote}</div>;
@@ -200,9 +208,9 @@ export default function Charts() {
   const histories = useStoresLive(stores, selectHistory, CHART_MS);
   const shown = useMemo((): readonly ChartSide[] => {
     // One machine: its series is named by its strategy (a lone "A" in the legend said nothing).
-    if (!machineSides || machineSides.length < 2) return [{ label: strategy ?? 'this run', history }];
+    if (!machineSides || machineSides.length < 2) return [{ label: strategy ?? 'this run', history, slot: 0 }];
     // Own side first (its charts), then the others for the A-vs-B chart.
-    const all = machineSides.map((s, i) => ({ label: `${s.label} ${s.strategy}`, history: s === ownSide ? history : histories[i] ?? [] }));
+    const all = machineSides.map((s, i) => ({ label: `${s.label} ${s.strategy}`, history: s === ownSide ? history : histories[i] ?? [], slot: i }));
     const own = ownSide ? machineSides.indexOf(ownSide) : -1;
     if (own > 0) all.unshift(...all.splice(own, 1));
     return all;
