@@ -7,7 +7,7 @@
 import type { ExitEvent } from '../core/events';
 
 /**
- * `log` (sorted by seq) with the exits of `add` (sorted by seq) it does not list yet, as a new
+ * `log` (sorted by seq) with the exits of `add` (sorted by seq, each once) it does not list yet, as a new
  * array and how many were new; null when it lists all of them (the log stays as it is).
  */
 export function mergeExits(log: readonly ExitEvent[], add: readonly ExitEvent[]): { log: ExitEvent[]; added: number } | null {
@@ -17,7 +17,7 @@ export function mergeExits(log: readonly ExitEvent[], add: readonly ExitEvent[])
   let i = 0;
   for (const e of fresh) {
     while (i < log.length && log[i].seq < e.seq) out.push(log[i++]);
-    if (out.length === 0 || out[out.length - 1].seq !== e.seq) out.push(e);
+    out.push(e);
   }
   while (i < log.length) out.push(log[i++]);
   return { log: out, added: out.length - log.length };

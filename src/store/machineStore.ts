@@ -188,6 +188,11 @@ function sample(prev: HistorySample | undefined, counters: Counters, t: number):
   };
 }
 
+/** Past EXIT_LOG_CAPACITY, the log drops its oldest tenth at once (in place). */
+function dropOverflow(log: ExitEvent[]): void {
+  if (log.length > EXIT_LOG_CAPACITY) log.splice(0, log.length - EXIT_LOG_CAPACITY + EXIT_LOG_CAPACITY / 10);
+}
+
 /** Makes an independent machine store. `now` is injectable for tests. */
 export function createMachineStore(now: () => number = () => performance.now()): MachineStore {
   let runStartedAt = now();
@@ -241,7 +246,7 @@ export function createMachineStore(now: () => number = () => performance.now()):
           // readers subscribe to exitLogVersion. Overflow drops the oldest tenth at once.
           const log = s.exitLog;
           for (const e of event.exits) log.push(e);
-          if (log.length > EXIT_LOG_CAPACITY) log.splice(0, log.length - EXIT_LOG_CAPACITY + EXIT_LOG_CAPACITY / 10);
+          dropOverflow(log);
           // A machine that has not moved yet (the frame after a load) adds no chart point.
           const moved = event.counters.retired > 0 || event.counters.exits.total > 0;
           let history = s.history;
@@ -273,7 +278,7 @@ export function createMachineStore(now: () => number = () => performance.now()):
           const s = get();
           // The log lists what led to the exit shown: the exits the seek re-ran, and that exit.
           const merged = mergeExits(s.exitLog, event.exit ? [...event.passed, event.exit] : event.passed);
-          if (merged && merged.log.length > EXIT_LOG_CAPACITY) merged.log.splice(0, merged.log.length - EXIT_LOG_CAPACITY + EXIT_LOG_CAPACITY / 10);
+          if (merged) dropOverflow(merged.log);
           set({
             running: false,
             counters: event.counters,

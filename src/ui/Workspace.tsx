@@ -194,8 +194,8 @@ function SideMachine({ side }: { side: Side }) {
   const suffix = side.id === 'a' ? '' : '-b';
   const placed = useMemo(
     () => {
-      const placed = resolvePlacements(placements(spec), (id) => spec.id === 'all' && AB_COLLAPSED.has(id));
-      return spec.id === 'all' ? placed.map((p) => ({ ...p, size: AB_SIZES[p.panel.id] ?? p.size })) : placed;
+      const fromSpec = resolvePlacements(placements(spec), (id) => spec.id === 'all' && AB_COLLAPSED.has(id));
+      return spec.id === 'all' ? fromSpec.map((p) => ({ ...p, size: AB_SIZES[p.panel.id] ?? p.size })) : fromSpec;
     },
     [spec],
   );
