@@ -351,3 +351,35 @@ test('10: an io exit says "An io exit"; an MSR write that is not intercepted get
   await runToEnd(page);
   expect((await decoratedLines(page, 'exit-line-mark')).map((d) => d.line).sort()).toEqual([6, 7]);
 });
+
+test('code the guest maps at another linear address has its source line: pt-remap\'s 0x40000000 is page_a\'s line, then page_b\'s', async ({ page }) => {
+  await page.goto('/?example=pt-remap');
+  await editorReady(page);
+  await runToEnd(page);
+  const A = 'mov eax, [rbx + LAPIC_ID]';
+  const B = 'mov eax, [rbx + LAPIC_TPR]';
+  // The run's marks count the exits of both instructions on their lines.
+  const marked = await page.evaluate(() => {
+    const m = (window as unknown as { __exitscopeEditor: EditorApi }).__exitscopeEditor.getModel();
+    return [...document.querySelectorAll<HTMLElement>('[data-testid="editor"] .line-stat[data-line]')]
+      .map((n) => m.getLineContent(Number(n.dataset.line)).trim());
+  });
+  expect(marked).toContain(A);
+  expect(marked).toContain(B);
+  // The log's rows (the newest, it renders those in view) at 0x40000000, in order: each pass
+  // calls page_a, page_a, then page_b after the remap.
+  const remapped = await page.getByTestId('event-log').locator('[data-testid="exit-row"]')
+    .evaluateAll((rows) => rows.filter((r) => r.querySelectorAll('[role="cell"]')[3]?.textContent === '0x40000000').map((r) => Number((r as HTMLElement).dataset.seq)).sort((a, b) => a - b));
+  expect(remapped.length).toBeGreaterThanOrEqual(3);
+  const timeline = page.getByTestId('timeline');
+  for (const [k, text] of [[remapped.at(-3)!, A], [remapped.at(-1)!, B], [remapped.at(-2)!, A]] as const) {
+    await timeline.fill(String(k));
+    await expect(page.getByTestId('stat-exits')).toHaveText(k.toLocaleString('en-US'));
+    await expect(page.getByTestId('exit-pipeline')).toContainText(`exit #${k} `);
+    await expect.poll(async () => (await ripLines(page)).map((l) => l.text.trim())).toEqual([text]);
+    // The log's row names the same line.
+    const [{ line }] = await ripLines(page);
+    await expect(page.getByTestId('event-log').locator(`[data-testid="exit-row"][data-seq="${k}"]`)).toHaveAttribute('title', new RegExp(`· line ${line}$`));
+  }
+  await page.screenshot({ path: `${ART}/truth-pt-remap-line.png` });
+});

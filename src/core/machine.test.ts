@@ -108,6 +108,27 @@ buf: dw 0
     expect(m.vcpuRegs(0, 0).rdx).toBe(0n);
   });
 
+  it('gives code the guest maps at another linear address its source line: pt-remap\'s 0x40000000, on page_a then page_b', () => {
+    const source = loadScenarios().find((s) => s.name === 'pt-remap')?.source ?? '';
+    const m = machine(source, { strategy: 'icache' });
+    const lineOf = (text: string) => source.split('\n').findIndex((l) => l.trim().startsWith(text)) + 1;
+    const [lineA, lineB] = [lineOf('mov eax, [rbx + LAPIC_ID]'), lineOf('mov eax, [rbx + LAPIC_TPR]')];
+    expect(lineA).toBeGreaterThan(0);
+    expect(lineB).toBeGreaterThan(0);
+    const remapped: (number | undefined)[] = [];
+    m.onExit = (e) => { if (e.rip === 0x4000_0000) remapped.push(e.line); };
+    // Step to the first instruction run at 0x40000000: the RIP line is page_a's.
+    while (!m.stopInfo() && m.vcpuRegs(0, 0).rip !== 0x4000_0000n) m.step();
+    expect(m.ripLine()).toBe(lineA);
+    m.runToEnd();
+    expect(m.stopInfo()?.reason).toBe('halted');
+    // Per pass: page_a twice, page_b once (same RIP, same CR3); 4 passes.
+    expect(remapped).toEqual(Array.from({ length: 4 }, () => [lineA, lineA, lineB]).flat());
+    const stats = new Map(m.lineStats().map((l) => [l.line, l]));
+    expect(stats.get(lineA)).toMatchObject({ exits: 8, hits: 4 });
+    expect(stats.get(lineB)?.exits).toBe(4);
+  });
+
   it('gives every vCPU its turn even when one exits on every instruction', () => {
     // vCPU 0 polls IORAM (an exit per read) until vCPU 1 writes it: a vCPU that exits must
     // still yield after its slice, or vCPU 1 never runs.

@@ -28,7 +28,7 @@ import {
   FIRMWARE_LAYOUT, INITIAL_CONTROL, IORAM_BASE, IORAM_SIZE, LAPIC_BASE,
   PREDEFINED_SYMBOLS, PROGRAM_ORIGIN,
 } from './guestAbi';
-import { GuestRam, type Ept } from './mem';
+import { GuestRam, peekGla2gpa, type Ept } from './mem';
 import { PageTracker } from './mem/pageTracker';
 import { parseTopology, type Topology } from './topology';
 import { createApicvFastPath, newApicvCounters } from './vmm/apicv';
@@ -221,8 +221,8 @@ export class Machine {
    * browser a clock read costs more than a cache-hit exit). xorshift state, deterministic.
    */
   private hostSample = 0x9e3779b9;
-  /** rip -> its source line's stats (null: no line at that address); one lookup per exit. */
-  private readonly lineByRip = new Map<number, LineStat | null>();
+  /** rip -> its source line's stats, for RIPs at which the program was assembled; one lookup per exit. */
+  private readonly lineByRip = new Map<number, LineStat>();
   private recording: WalkRecording = 'none';
   private readonly statsByLine = new Map<number, LineStat>();
   private readonly lineByAddr: Map<number, number>;
@@ -590,17 +590,20 @@ export class Machine {
       }
     }
     this.hostNsTotal += hostNs;
-    let st = this.lineByRip.get(e.rip);
+    let st: LineStat | null | undefined = this.lineByRip.get(e.rip);
     if (st === undefined) {
       const line = this.lineByAddr.get(e.rip);
-      st = null;
-      if (line !== undefined) {
-        st = this.statsByLine.get(line) ?? null;
-        if (st === null) this.statsByLine.set(line, (st = { line, exits: 0, hits: 0, delivery: 0 }));
+      if (line !== undefined) this.lineByRip.set(e.rip, (st = this.lineStat(line)));
+      else {
+        // Code at a linear address the program was not assembled at (pt-remap calls its
+        // 0x40000000): the line is where the guest's tables map RIP now. Not cached: a remap
+        // changes it, under the same RIP.
+        const vm = this.vms[e.vm];
+        const at = this.lineAtLinear(vm, vm.slots[e.vcpu].vcpu, e.rip);
+        st = at === null ? null : this.lineStat(at);
       }
-      this.lineByRip.set(e.rip, st);
     }
-    if (st !== null) {
+    if (st) {
       st.exits++;
       if (e.icache === 'hit') st.hits++;
       // The exit came from delivering an interrupt at this instruction, not from the instruction.
@@ -609,6 +612,24 @@ export class Machine {
     }
     this.onExitTransient?.(e);
     if (this.onExit) this.onExit(reused ? cloneExitEvent(e as VmmExitEvent) : e);
+  }
+
+  private lineStat(line: number): LineStat {
+    let st = this.statsByLine.get(line);
+    if (st === undefined) this.statsByLine.set(line, (st = { line, exits: 0, hits: 0, delivery: 0 }));
+    return st;
+  }
+
+  /**
+   * The source line of the instruction at linear `rip` under `vcpu`'s paging: its own line
+   * when the program was assembled there (the firmware's tables map the program 1:1), else the
+   * line of the guest-physical address the guest's tables map it to (walked without side effects).
+   */
+  private lineAtLinear(vm: VmInstance, vcpu: Vcpu, rip: number): number | null {
+    const line = this.lineByAddr.get(rip);
+    if (line !== undefined) return line;
+    const gpa = peekGla2gpa(vm.ram, vm.ept, vcpu, rip);
+    return gpa < 0 ? null : this.lineByAddr.get(gpa) ?? null;
   }
 
   private reasonRecord(reason: ExitReason): { reason: ExitReason; n: number } {
@@ -917,7 +938,7 @@ export class Machine {
   ripLine(): number | null {
     const slot = this.vms[0].slots[0];
     const at = slot.run !== 'runnable' && slot.hltRip >= 0 ? slot.hltRip : slot.vcpu.rip;
-    return this.lineByAddr.get(at) ?? null;
+    return this.lineAtLinear(this.vms[0], slot.vcpu, at);
   }
 
   /**

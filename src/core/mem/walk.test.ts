@@ -7,7 +7,7 @@ import {
 } from './paging';
 import { GiB, GuestRam, MiB, PAGE_1G, PAGE_2M } from './ram';
 import { mapRamIdentity } from './setup';
-import { gla2gpa, newWalkResult, rightsFault, type PagingContext, type WalkResult } from './walk';
+import { gla2gpa, newWalkResult, peekGla2gpa, rightsFault, type PagingContext, type WalkResult } from './walk';
 
 const LAPIC = 0xfee00000;
 const RAM = 16 * MiB;
@@ -343,6 +343,49 @@ describe('gla2gpa: accessed and dirty flags', () => {
     v.ept.setWriteProtect(ptPage, true);
     expect(walk(v, 0x400000, 'write')).toBe(false);
     expect(v.out.fault).toMatchObject({ kind: 'ept-violation', gpa: ptPage, access: 'write', row: 1 });
+  });
+});
+
+describe('peekGla2gpa: a walk that changes nothing', () => {
+  const ramCopy = (v: Vm) => new Uint8Array(v.ram.view.buffer.slice(0));
+
+  it('lands where gla2gpa does, on 4 KiB, 2 MiB and 1 GiB guest pages mapped away from their linear address', () => {
+    const v = vm();
+    v.pt.map(0x4000_0000, 0x0030_5000, 4096);
+    v.pt.map(0x800000, 0x600000, PAGE_2M);
+    v.pt.map(2 * GiB, 0, PAGE_1G);
+    for (const gla of [0x4000_0123, 0x812345, 2 * GiB + 0xabcdef]) {
+      const peeked = peekGla2gpa(v.ram, v.ept, v.ctx, gla);
+      expect(walk(v, gla)).toBe(true);
+      expect(peeked).toBe(v.out.gpa);
+    }
+    expect(peekGla2gpa(v.ram, v.ept, v.ctx, 0x4000_0123)).toBe(0x0030_5123);
+  });
+
+  it('writes no accessed or dirty bit: guest RAM is byte for byte what it was, where gla2gpa sets A', () => {
+    const v = vm();
+    v.pt.map(0x400000, 0x400000, 4096);
+    const before = ramCopy(v);
+    expect(peekGla2gpa(v.ram, v.ept, v.ctx, 0x400000)).toBe(0x400000);
+    expect(Buffer.compare(ramCopy(v), before)).toBe(0);
+    expect(walk(v, 0x400000)).toBe(true);
+    expect(Buffer.compare(ramCopy(v), before)).not.toBe(0);
+  });
+
+  it('answers through a write-protected table page whose A bit is clear, where gla2gpa exits', () => {
+    const v = vm();
+    v.pt.map(0x400000, 0x400000, 4096);
+    v.ept.setWriteProtect(v.pt.tablePages[2], true);
+    expect(peekGla2gpa(v.ram, v.ept, v.ctx, 0x400000)).toBe(0x400000);
+    expect(walk(v, 0x400000)).toBe(false);
+    expect(v.out.fault?.kind).toBe('ept-violation');
+  });
+
+  it('is -1 where no entry maps the address', () => {
+    const v = vm();
+    v.pt.map(0x400000, 0x400000, 4096);
+    expect(peekGla2gpa(v.ram, v.ept, v.ctx, 0x401000)).toBe(-1);
+    expect(peekGla2gpa(v.ram, v.ept, v.ctx, 0x7f00_0000_0000)).toBe(-1);
   });
 });
 

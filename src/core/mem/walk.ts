@@ -291,6 +291,37 @@ export function gla2gpa(
   throw new Error('guest walk ran past level 1');
 }
 
+/**
+ * Where `gla` lands in guest-physical memory now, for a viewer (the editor's line of an
+ * instruction at a linear address the program was not assembled at): gla2gpa's walk through
+ * the guest tables and the EPT, but it sets no accessed or dirty bit, checks no access rights
+ * and records nothing, so asking cannot change the run. -1 when an entry on the way is not
+ * present or the EPT does not map a table.
+ */
+export function peekGla2gpa(ram: GuestRam, ept: Ept, ctx: PagingContext, gla: number): number {
+  const view = ram.view;
+  const lo = gla >>> 0;
+  const hi = Math.floor(gla / TWO32) & 0xffff;
+  let tLo = (ctx.cr3 & 0xffff_f000) >>> 0;
+  let tHi = Math.floor(ctx.cr3 / TWO32) & ADDR_HI;
+  for (let level = 4; level >= 1; level--) {
+    const ehpa = ept.translate(tHi * TWO32 + tLo + pageIndex(hi, lo, level) * 8, 'read', null, level);
+    if (ehpa < 0 || ehpa + 8 > ram.size) return -1;
+    const eLo = view.getUint32(ehpa, true);
+    const eHi = view.getUint32(ehpa + 4, true);
+    if ((eLo & 1) === 0 || (level === 4 && (eLo & PTE_PS) !== 0)) return -1;
+    const fHi = (eHi & ADDR_HI) * TWO32;
+    if (level === 1) return fHi + ((eLo & 0xffff_f000) >>> 0) + (lo & 0xfff);
+    if ((eLo & PTE_PS) !== 0) {
+      return level === 2 ? fHi + ((eLo & 0xffe0_0000) >>> 0) + (lo & 0x1f_ffff) : fHi + ((eLo & 0xc000_0000) >>> 0) + (lo & 0x3fff_ffff);
+    }
+    tLo = (eLo & 0xffff_f000) >>> 0;
+    tHi = eHi & ADDR_HI;
+  }
+  /* c8 ignore next */
+  return -1;
+}
+
 function pfFail(out: WalkResult, errorCode: number, gla: number): false {
   const f = out.pageFault;
   f.errorCode = errorCode;
