@@ -69,10 +69,10 @@ test('scrubbing to exit k shows the machine at k: counters, registers, the selec
   await expect(page.getByTestId('exit-pipeline')).toContainText(`exit #${k}`);
   const regsAtK = await page.getByTestId('registers').innerText();
   expect(regsAtK).not.toBe(endRegs);
-  // The charts end at k; before their first sample they say so, not "nothing ran yet".
+  // The charts end at k: a sample after each of exits 1..k (the Worker samples every exit of a short run).
   const charts = page.locator('[data-pane="charts"]');
-  await expect(charts).not.toContainText('fill in while the machine runs');
-  if (await charts.locator('canvas').count() === 0) await expect(charts).toContainText(`No chart sample up to exit ${k}`);
+  await expect(charts).toContainText(`${k} samples · x: guest instructions retired`);
+  await expect(charts.getByTestId('chart-hitrate')).toHaveAttribute('data-points', String(k));
   await page.waitForTimeout(600);
   await page.screenshot({ path: `${ART}/timetravel-at-exit.png` });
 

@@ -55,43 +55,47 @@ describe('machine store', () => {
     expect(s.getState()).toMatchObject({ stood: null, starts: 2 });
   });
 
-  it('samples hit rate into the chart history', () => {
-    let t = 0;
-    const s = createMachineStore(() => t);
-    t = 1000;
-    s.getState().ingest({ type: 'frame', running: true, counters: counters(4), exits: [], droppedExits: 0, view: null as never, stop: null });
-    expect(s.getState().history[0].hitRate).toBeCloseTo(0.75);
+  it('takes the chart history from the Worker\'s points, hit rate and exits by reason from their counters', () => {
+    const s = createMachineStore(() => 0);
+    const chart = [{ t: 5, counters: counters(4) }, { t: 9, counters: counters(8) }];
+    s.getState().ingest({ type: 'frame', running: false, counters: counters(8), exits: [], droppedExits: 0, view: null as never, stop: null, chart });
+    const [first, second] = s.getState().history;
+    expect(first).toMatchObject({ t: 5, exits: 4, retired: 40, exitsByReason: { mmio: 4 } });
+    expect(first.hitRate).toBeCloseTo(0.75);
+    expect(second).toMatchObject({ exits: 8, exitsByReason: { mmio: 8 } });
+    // A frame without points (no view) keeps the history; one with points replaces it.
+    s.getState().ingest({ type: 'frame', running: true, counters: counters(9), exits: [], droppedExits: 0, stop: null });
+    expect(s.getState().history).toHaveLength(2);
+    s.getState().ingest({ type: 'frame', running: true, counters: counters(9), exits: [], droppedExits: 0, view: null as never, stop: null, chart: chart.slice(0, 1) });
+    expect(s.getState().history).toHaveLength(1);
   });
 
-  it('charts every exit by reason, not only the few a frame lists at full speed', () => {
+  it('measures the exit rate over the interval between running frames, every exit counted, not the few a frame lists', () => {
     let t = 0;
     const s = createMachineStore(() => t);
     const listed = (n: number) => Array.from({ length: n }, (_, i) => ({ seq: i, reason: 'mmio', stages: [] })) as never;
+    s.getState().ingest({ type: 'loaded', ok: true, diagnostics: [], lineMap: [], exitLines: [], start: { counters: counters(0), view: null as never, stop: null } });
     t = 500;
     s.getState().ingest({ type: 'frame', running: true, counters: counters(10_000), exits: listed(3), droppedExits: 9_997, view: null as never, stop: null });
+    expect(s.getState().exitsPerSec).toBeCloseTo(20_000); // since the load
     t = 1500;
     s.getState().ingest({ type: 'frame', running: true, counters: counters(30_000), exits: listed(2), droppedExits: 19_998, view: null as never, stop: null });
-    const [first, second] = s.getState().history;
-    // 10,000 exits in the run's first 500 ms; 20,000 in the next second.
-    expect(first.byReasonPerSec.mmio).toBeCloseTo(20_000);
-    expect(first.exitsPerSec).toBeCloseTo(20_000);
-    expect(second.byReasonPerSec.mmio).toBeCloseTo(20_000);
-    expect(second.exitsPerSec).toBeCloseTo(20_000);
+    expect(s.getState().exitsPerSec).toBeCloseTo(20_000);
+    t = 1600;
+    s.getState().ingest({ type: 'frame', running: false, counters: counters(30_500), exits: [], droppedExits: 0, view: null as never, stop: null });
+    expect(s.getState().exitsPerSec).toBe(0);
   });
 
   it('charts cycles per exit by stage over every exit of the interval, not the few a frame lists', () => {
-    let t = 0;
-    const s = createMachineStore(() => t);
+    const s = createMachineStore(() => 0);
     // The listed exits are the newest of the frame; they cost 9,999 cycles in 'walk' alone.
     const listed = (n: number) => Array.from({ length: n }, (_, i) => ({ seq: i, reason: 'mmio', stages: [{ name: 'walk', cycles: 9_999 }] })) as never;
     const withCycles = (exits: number, exit: number, walk: number, emulate: number, apicv: number): Counters => {
       const c = counters(exits);
       return { ...c, cycles: { ...c.cycles, exit, walk, emulate: emulate + apicv }, apicv: { virtualized: apicv / 10, cycles: apicv } };
     };
-    t = 500;
-    s.getState().ingest({ type: 'frame', running: true, counters: withCycles(1_000, 1_200_000, 0, 300_000, 50_000), exits: listed(2), droppedExits: 998, view: null as never, stop: null });
-    t = 1000;
-    s.getState().ingest({ type: 'frame', running: true, counters: withCycles(3_000, 3_600_000, 4_000_000, 900_000, 50_000), exits: listed(2), droppedExits: 1_998, view: null as never, stop: null });
+    const chart = [{ t: 500, counters: withCycles(1_000, 1_200_000, 0, 300_000, 50_000) }, { t: 1000, counters: withCycles(3_000, 3_600_000, 4_000_000, 900_000, 50_000) }];
+    s.getState().ingest({ type: 'frame', running: true, counters: chart[1].counters, exits: listed(2), droppedExits: 1_998, view: null as never, stop: null, chart });
     const [first, second] = s.getState().history;
     // APICv's accesses that did not exit are no exit's emulation.
     expect(first.cyclesPerExitByStage).toEqual({ exit: 1_200, emulate: 300 });

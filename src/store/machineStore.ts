@@ -14,26 +14,23 @@ import { createContext, useContext } from 'react';
 import { useStore } from 'zustand';
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { ExitEvent, ExitReason, StageName, StopInfo } from '../core/events';
-import type { Counters, Diagnostic, LineMapEntry, MachineView, RunConfig, TimelineView, WorkerEvent } from '../worker/protocol';
+import type { ChartPoint, Counters, Diagnostic, LineMapEntry, MachineView, RunConfig, TimelineView, WorkerEvent } from '../worker/protocol';
 import { reuseUnchanged } from './viewReuse';
 import { mergeExits } from './exitLogMerge';
 
 /** The event log keeps at most this many exits (oldest dropped first). */
 export const EXIT_LOG_CAPACITY = 200_000;
-/** Chart history: one sample per frame batch, at most this many. */
-export const HISTORY_CAPACITY = 600;
-
-/** One chart sample, taken when a frame arrives. */
+/**
+ * One chart sample: the counters after an exit the Worker sampled (ChartPoints: every
+ * stride-th exit, the same in every run of the program), or as the machine stood at a frame.
+ */
 export interface HistorySample {
-  /** Milliseconds since the run started (host time, for the x axis only). */
+  /** Milliseconds since the program was loaded (host time, the CSV's only). */
   t: number;
   retired: number;
   exits: number;
-  exitsPerSec: number;
   /** Exits by reason since the run started (the Worker's counters: every exit, listed or not). */
   exitsByReason: Partial<Record<ExitReason, number>>;
-  /** Exits per second by reason since the sample before (from exitsByReason). */
-  byReasonPerSec: Record<string, number>;
   hitRate: number;
   /** Modeled cycles per exit by stage over the exits since the sample before (from stageCycles). */
   cyclesPerExitByStage: Partial<Record<StageName, number>>;
@@ -88,7 +85,10 @@ export interface MachineState {
   exitLogVersion: number;
   droppedExits: number;
   selectedExit: ExitEvent | null;
+  /** The charts' samples, in exit order (the Worker's, replaced by each frame that carries them). */
   history: HistorySample[];
+  /** Exits per second of host time since the frame before, while running, else 0 (the pipeline and walk pace their animation by it). */
+  exitsPerSec: number;
   /** The program and config the counters, views and log belong to (null before the first load). */
   program: LoadedProgram | null;
   /**
@@ -153,20 +153,15 @@ const emptyRun = () => ({
   droppedExits: 0,
   selectedExit: null,
   history: [] as HistorySample[],
+  exitsPerSec: 0,
   timeline: null as TimelineView | null,
   // A new run lets go of the old one's state (its log and history with it).
   stood: null as MachineState | null,
 });
 
 function sample(prev: HistorySample | undefined, counters: Counters, t: number): HistorySample {
-  // `t` is ms since the run started: the first sample's rates are over that span.
-  const dt = Math.max(1, t - (prev?.t ?? 0)) / 1000;
   const exitsDelta = counters.exits.total - (prev?.exits ?? 0);
-  // From the counters, not the exits listed: at full speed the frame lists a few of thousands.
-  const byReason = counters.exits.byReason;
-  const byReasonPerSec: Record<string, number> = {};
-  for (const [r, n] of Object.entries(byReason)) byReasonPerSec[r] = ((n ?? 0) - (prev?.exitsByReason[r as ExitReason] ?? 0)) / dt;
-  // Every exit of the interval, not the few a frame lists (the newest of each frame: a biased sample).
+  // Every exit of the interval, from the counters, not the few exits a frame lists.
   const stageCycles = stageCyclesOf(counters);
   const cyclesPerExitByStage: Partial<Record<StageName, number>> = {};
   for (const [k, v] of Object.entries(stageCycles) as [StageName, number][]) {
@@ -178,14 +173,19 @@ function sample(prev: HistorySample | undefined, counters: Counters, t: number):
     t,
     retired: counters.retired,
     exits: counters.exits.total,
-    exitsPerSec: exitsDelta / dt,
-    exitsByReason: byReason,
-    byReasonPerSec,
+    exitsByReason: counters.exits.byReason,
     hitRate: ic.lookups ? ic.hits / ic.lookups : 0,
     cyclesPerExitByStage,
     stageCycles,
     cyclesTotal: counters.cycles.total,
   };
+}
+
+/** The charts' history from the Worker's points, each sample's rates over the interval since the one before. */
+export function historyOf(points: readonly ChartPoint[]): HistorySample[] {
+  const out: HistorySample[] = [];
+  for (const p of points) out.push(sample(out[out.length - 1], p.counters, p.t));
+  return out;
 }
 
 /** Past EXIT_LOG_CAPACITY, the log drops its oldest tenth at once (in place). */
@@ -195,7 +195,8 @@ function dropOverflow(log: ExitEvent[]): void {
 
 /** Makes an independent machine store. `now` is injectable for tests. */
 export function createMachineStore(now: () => number = () => performance.now()): MachineStore {
-  let runStartedAt = now();
+  /** The last frame's (or the load's) time and exits: a running frame's exit rate is over the interval since. */
+  let lastFrame: { at: number; exits: number } | null = null;
   return createStore<MachineState>()((set, get) => ({
     ready: false,
     loaded: false,
@@ -222,7 +223,7 @@ export function createMachineStore(now: () => number = () => performance.now()):
           set({ diagnostics: event.diagnostics });
           return;
         case 'loaded': {
-          runStartedAt = now();
+          lastFrame = { at: now(), exits: event.start?.counters.exits.total ?? 0 };
           const s = get();
           // The new run from its exit 0, in the same update that ends the old one (no empty view between).
           const start = event.ok ? event.start : undefined;
@@ -247,13 +248,9 @@ export function createMachineStore(now: () => number = () => performance.now()):
           const log = s.exitLog;
           for (const e of event.exits) log.push(e);
           dropOverflow(log);
-          // A machine that has not moved yet (the frame after a load) adds no chart point.
-          const moved = event.counters.retired > 0 || event.counters.exits.total > 0;
-          let history = s.history;
-          if (moved) {
-            history = s.history.length >= HISTORY_CAPACITY ? s.history.slice(1) : s.history.slice();
-            history.push(sample(s.history[s.history.length - 1], event.counters, now() - runStartedAt));
-          }
+          const at = now();
+          const exitsPerSec = event.running && lastFrame !== null ? (event.counters.exits.total - lastFrame.exits) / (Math.max(1, at - lastFrame.at) / 1000) : 0;
+          lastFrame = { at, exits: event.counters.exits.total };
           set({
             ...(event.running && !s.running && { starts: s.starts + 1, stood: { ...s, stood: null } }),
             running: event.running,
@@ -264,7 +261,8 @@ export function createMachineStore(now: () => number = () => performance.now()):
             exitLog: log,
             exitLogVersion: s.exitLogVersion + (event.exits.length ? 1 : 0),
             droppedExits: s.droppedExits + event.droppedExits,
-            history,
+            ...(event.chart && { history: historyOf(event.chart) }),
+            exitsPerSec,
             timeline: event.timeline ?? s.timeline,
             // In step mode the newest exit is the one to show.
             selectedExit: !event.running && event.exits.length ? event.exits[event.exits.length - 1] : s.selectedExit,
@@ -315,7 +313,7 @@ export function createMachineStore(now: () => number = () => performance.now()):
       }
     },
     beginLoad(program) {
-      runStartedAt = now();
+      lastFrame = null;
       const s = get();
       if ((s.loaded || s.restarting) && s.program !== null && sameProgram(s.program, program)) {
         // The program object stays: nothing that depends on which program is loaded changes.

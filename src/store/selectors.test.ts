@@ -1,24 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import type { ExitEvent } from '../core/events';
-import { createMachineStore, type HistorySample } from './machineStore';
+import { createMachineStore } from './machineStore';
 import { selectLive, selectShownExit, selectTravelled } from './selectors';
 import type { TimelineView } from '../worker/protocol';
 
 const ex = (seq: number): ExitEvent => ({ seq, vm: 0, vcpu: 0, reason: 'mmio', rip: 0, cr3: 0, retired: 0, stages: [], cycles: 1 });
-const sample = (exitsPerSec: number): HistorySample =>
-  ({ t: 0, retired: 0, exits: 0, exitsPerSec, exitsByReason: {}, byReasonPerSec: {}, hitRate: 0, cyclesPerExitByStage: {}, stageCycles: {}, cyclesTotal: 0 });
 
 describe('selectShownExit', () => {
   it('shows the selected exit when paused, the newest while running slowly, the selected again at full speed', () => {
     const store = createMachineStore(() => 0);
     const s0 = store.getState();
     const selected = ex(1);
-    const paused = { ...s0, running: false, exitLog: [ex(1), ex(2)], selectedExit: selected, history: [sample(1)] };
+    const paused = { ...s0, running: false, exitLog: [ex(1), ex(2)], selectedExit: selected, exitsPerSec: 1 };
     expect(selectShownExit(paused)).toBe(selected);
     const slow = { ...paused, running: true };
     expect(selectShownExit(slow)?.seq).toBe(2);
     expect(selectLive(slow)).toBe(false);
-    const fast = { ...paused, running: true, history: [sample(50_000)] };
+    const fast = { ...paused, running: true, exitsPerSec: 50_000 };
     expect(selectLive(fast)).toBe(true);
     expect(selectShownExit(fast)).toBe(selected);
   });

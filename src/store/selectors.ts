@@ -9,8 +9,8 @@ import type { MachineState } from './machineStore';
 /** Above this many exits per second a run is shown as rates, not one exit at a time. */
 export const LIVE_EXITS_PER_SEC = 4;
 
-/** The newest exit's rate per second, from the last chart sample (0 before the first frame). */
-export const selectExitsPerSec = (s: MachineState): number => s.history[s.history.length - 1]?.exitsPerSec ?? 0;
+/** Exits per second over the last frame interval while running (0 otherwise). */
+export const selectExitsPerSec = (s: MachineState): number => s.exitsPerSec;
 
 /** True while the machine runs too fast to show exits one by one. */
 export const selectLive = (s: MachineState): boolean => s.running && selectExitsPerSec(s) > LIVE_EXITS_PER_SEC;

@@ -162,6 +162,33 @@ describe('MachineHost time travel', () => {
   });
 });
 
+describe('MachineHost chart points', () => {
+  it('a frame with a view carries a point after every exit of a short run, the same exits stepped or run, cut by running on from a past exit', async () => {
+    const { h, events, last } = host();
+    const stepped = last('frame').chart ?? [];
+    // 61 exits, then the HLT's instruction retired nothing more: one point per exit.
+    expect(stepped.map((p) => p.counters.exits.total)).toEqual(Array.from({ length: 61 }, (_, i) => i + 1));
+    expect(stepped.at(-1)?.counters).toEqual(last('frame').counters);
+    // Run from the start at full speed: the same points.
+    h.handle({ type: 'load', source: LOOP, file: 'loop.s', config: { strategy: 'icache', preset: 'nehalem-2014', icacheSize: 1024, maxInsns: 1_000_000 } });
+    const from = events.length;
+    h.handle({ type: 'run' });
+    for (let i = 0; i < 1000 && !events.slice(from).some((e) => e.type === 'frame' && e.stop !== null); i++) await new Promise((r) => setTimeout(r, 0));
+    const run = last('frame').chart ?? [];
+    const figures = (ps: typeof run) => ps.map((p) => ({ ...p.counters, hostNsPerExit: 0 }));
+    expect(figures(run)).toEqual(figures(stepped));
+    // A seek keeps them; running on from exit 20 drops the points after it.
+    h.handle({ type: 'seekExit', exit: 20 });
+    expect(last('timeTravel').counters.exits.total).toBe(20);
+    h.handle({ type: 'step' });
+    expect(last('futureDropped').at).toBe(20);
+    const after = last('frame').chart ?? [];
+    expect(after.map((p) => p.counters.exits.total).filter((n) => n > 20).length).toBeLessThanOrEqual(1);
+    expect(after.slice(0, 20).map((p) => p.counters.exits.total)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    h.dispose();
+  });
+});
+
 describe('MachineHost loads', () => {
   it('a Run that reloads the same program runs it the same; an edited source is assembled anew', () => {
     const events: WorkerEvent[] = [];

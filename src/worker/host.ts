@@ -7,7 +7,8 @@ import type { AsmResult } from '../core/asm';
 import { assembleProgram, buildMachineFrom, DEFAULT_MACHINE_CONFIG, type Machine, type MachineConfig } from '../core/machine';
 import { predictedExitLines, unemulableLines } from '../core/programLines';
 import type { ExitEvent } from '../core/events';
-import type { Command, RunConfig, Speed, TimelineView, WorkerEvent } from './protocol';
+import type { ChartPoint, Command, RunConfig, Speed, TimelineView, WorkerEvent } from './protocol';
+import { ChartPoints } from './chartPoints';
 import { blankExit, copyExit, ExitRing } from './exitRing';
 import { machineView } from './view';
 
@@ -70,6 +71,10 @@ export class MachineHost {
   private readonly pass = (e: Readonly<ExitEvent>) => this.passed.push(e);
   /** Exits with their walks (sampled at full speed, all in step mode), for 'selectExit'. */
   private history: ExitEvent[] = [];
+  /** The charts' samples of this run (a frame with a view sends them). */
+  private chart = new ChartPoints();
+  private loadedAt = 0;
+  private readonly chartPoint = (): ChartPoint => ({ t: performance.now() - this.loadedAt, counters: this.machine!.counters() });
   private banner: string | undefined;
   private lastFrameAt = -Infinity;
   private lastViewAt = -Infinity;
@@ -311,6 +316,7 @@ export class MachineHost {
     m.getTimeline()?.truncateAfter(at);
     this.present = null;
     this.history = this.history.filter((e) => e.seq < at);
+    this.chart.dropAfter(at);
     this.post({ type: 'futureDropped', at });
   }
 
@@ -360,6 +366,8 @@ export class MachineHost {
   private load(): void {
     this.stopRunning();
     this.newest.clear();
+    this.chart = new ChartPoints();
+    this.loadedAt = performance.now();
     this.history = [];
     this.banner = undefined;
     const program = this.assembled(this.source, this.file);
@@ -405,6 +413,7 @@ export class MachineHost {
   /** Every exit passes here (the machine's reused event): keep copies of what the UI will get. */
   private collect(e: Readonly<ExitEvent>): void {
     this.newest.push(e);
+    this.chart.noteExit(e.seq + 1, this.chartPoint);
     if (e.walk) {
       this.history.push(copyExit(blankExit(), e));
       if (this.history.length > EXIT_HISTORY) this.history.splice(0, EXIT_HISTORY / 4);
@@ -491,13 +500,14 @@ export class MachineHost {
     const sendView = !this.running || now - this.lastViewAt >= VIEW_INTERVAL_MS;
     if (sendView) this.lastViewAt = now;
     const { exits, dropped } = this.newest.take();
+    const counters = m.counters();
     this.post({
       type: 'frame',
       running: this.running,
-      counters: m.counters(),
+      counters,
       exits,
       droppedExits: dropped,
-      ...(sendView && { view: machineView(m), timeline: this.timelineView() }),
+      ...(sendView && { view: machineView(m), timeline: this.timelineView(), chart: this.chart.list({ t: now - this.loadedAt, counters }) }),
       stop: m.stopInfo(),
       ...(this.banner !== undefined && { banner: this.banner }),
     });

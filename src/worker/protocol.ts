@@ -62,6 +62,12 @@ export interface TimelineView {
   budget: number;
 }
 
+/** The counters after an exit (or as the machine stands), `t` ms after the program was loaded: one chart sample. */
+export interface ChartPoint {
+  t: number;
+  counters: Counters;
+}
+
 export type WorkerEvent =
   | { type: 'ready' }
   | { type: 'diagnostics'; requestId: number; diagnostics: Diagnostic[] }
@@ -88,6 +94,11 @@ export type WorkerEvent =
       /** Set when the guest ran away and the worker paused it. */
       banner?: string;
       timeline?: TimelineView;
+      /**
+       * With a view: the run's chart samples so far (ChartPoints: every stride-th exit, and the
+       * machine now when it is past the newest), replacing the ones sent before.
+       */
+      chart?: ChartPoint[];
     }
   /**
    * The machine shown at a past point (or back at the present): counters, view and timeline

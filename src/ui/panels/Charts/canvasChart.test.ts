@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { frameOf, niceTicks, px, py, stackSeries, type ChartSpec } from './canvasChart';
+import { frameOf, niceTicks, px, py, stackSeries, tickLabels, type ChartSpec } from './canvasChart';
 
 describe('canvas chart geometry', () => {
   it('ticks at round steps covering the range', () => {
@@ -31,5 +31,12 @@ describe('canvas chart geometry', () => {
     expect(px(f, 4)).toBe(f.left + f.width);
     expect(py(f, 0)).toBe(f.top + f.height);
     expect(py(f, 100)).toBe(f.top);
+  });
+
+  it('ends an x label at the canvas edge where a centred one would be cut ("40.0k" at the last tick)', () => {
+    const spec: ChartSpec = { kind: 'line', stacked: false, formatX: (v) => `${v / 1000}k`, formatY: String, series: [{ name: 'a', color: '#000', xs: [0, 40_000], ys: [0, 1] }] };
+    const f = frameOf(spec, 300, 120, spec.series);
+    const xs = tickLabels(spec, f, 300, [], [0, 20_000, 40_000]);
+    expect(xs.map(([text, x, , align]) => [text, Math.round(x), align])).toEqual([['0k', f.left, 'center'], ['20k', Math.round(px(f, 20_000)), 'center'], ['40k', 299, 'end']]);
   });
 });

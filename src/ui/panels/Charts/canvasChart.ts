@@ -91,18 +91,34 @@ export function frameOf(spec: ChartSpec, widthPx: number, heightPx: number, stac
 export const px = (f: Frame, x: number) => f.left + ((x - f.x0) / (f.x1 - f.x0)) * f.width;
 export const py = (f: Frame, y: number) => f.top + f.height - ((y - f.y0) / (f.y1 - f.y0 || 1)) * f.height;
 
-/** One tick label: text, anchor, alignment. */
-type Label = readonly [text: string, x: number, y: number, align: 'right' | 'center'];
+/** One tick label: text, anchor, alignment ('right': a y label, 'end': an x label ending at x). */
+export type Label = readonly [text: string, x: number, y: number, align: 'right' | 'center' | 'end'];
+/** An x label centred closer than this to the canvas's right edge would be cut: it ends at the edge. */
+const X_LABEL_HALF = 24;
 
 const LABEL_FONT = '10px system-ui, sans-serif';
 
 function paintLabels(g: OffscreenCanvasRenderingContext2D, labels: readonly Label[], ink: string): void {
   g.fillStyle = ink;
   for (const [text, x, y, align] of labels) {
-    g.textAlign = align;
+    g.textAlign = align === 'end' ? 'right' : align;
     g.textBaseline = align === 'right' ? 'middle' : 'top';
     g.fillText(text, x, y);
   }
+}
+
+/** The tick labels of the axes, where they go on a canvas `widthPx` wide. */
+export function tickLabels(spec: ChartSpec, f: Frame, widthPx: number, yTicks: readonly number[], xTicks: readonly number[]): Label[] {
+  // A tick whose label reads as the one before it (a range narrower than the format's
+  // precision: "0.7s 0.7s") keeps its grid line but loses its label.
+  const distinct = (l: Label, i: number, all: Label[]) => i === 0 || l[0] !== all[i - 1][0];
+  return [
+    ...yTicks.map((t): Label => [spec.formatY(t), f.left - 5, py(f, t), 'right']).filter(distinct),
+    ...xTicks.map((t): Label => {
+      const x = px(f, t);
+      return x + X_LABEL_HALF > widthPx ? [spec.formatX(t), widthPx - 1, f.top + f.height + 4, 'end'] : [spec.formatX(t), x, f.top + f.height + 4, 'center'];
+    }).filter(distinct),
+  ];
 }
 
 /**
@@ -125,13 +141,7 @@ export function drawChart(g: CanvasRenderingContext2D, spec: ChartSpec, widthPx:
   for (const t of xTicks) { const x = Math.round(px(f, t)) + 0.5; g.moveTo(x, f.top); g.lineTo(x, f.top + f.height); }
   g.stroke();
   g.globalAlpha = 1;
-  // A tick whose label reads as the one before it (a range narrower than the format's
-  // precision: "0.7s 0.7s") keeps its grid line but loses its label.
-  const distinct = (l: Label, i: number, all: Label[]) => i === 0 || l[0] !== all[i - 1][0];
-  const labels: Label[] = [
-    ...yTicks.map((t): Label => [spec.formatY(t), f.left - 5, py(f, t), 'right']).filter(distinct),
-    ...xTicks.map((t): Label => [spec.formatX(t), px(f, t), f.top + f.height + 4, 'center']).filter(distinct),
-  ];
+  const labels = tickLabels(spec, f, widthPx, yTicks, xTicks);
   text.draw(g, `${ink}|${labels.join('|')}`, widthPx, heightPx, (t) => {
     t.font = LABEL_FONT;
     paintLabels(t, labels, ink);

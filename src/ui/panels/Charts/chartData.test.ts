@@ -3,7 +3,7 @@ import type { HistorySample } from '../../../store/machineStore';
 import { chartRows, downsample, historyToCsv, reasonsOf, samplesUpTo, stagesOf } from './chartData';
 
 const h = (t: number, extra: Partial<HistorySample> = {}): HistorySample => ({
-  t, retired: t * 10, exits: t, exitsPerSec: 100, exitsByReason: { mmio: t }, byReasonPerSec: { mmio: 90 }, hitRate: 0.5,
+  t, retired: t * 10, exits: t, exitsByReason: { mmio: t }, hitRate: 0.5,
   cyclesPerExitByStage: { exit: 1000, walk: 2400 }, stageCycles: { exit: t * 1000, walk: t * 2400 }, cyclesTotal: t * 100, ...extra,
 });
 
@@ -27,20 +27,21 @@ describe('chart data', () => {
   });
 
   it('collects reasons and stages in pipeline order, and builds rows', () => {
-    const hist = [h(0), h(100, { byReasonPerSec: { 'ept-violation': 3 }, cyclesPerExitByStage: { invalidate: 5, exit: 1 } })];
+    const hist = [h(0), h(100, { exitsByReason: { mmio: 97, 'ept-violation': 3 }, cyclesPerExitByStage: { invalidate: 5, exit: 1 } })];
     expect(reasonsOf(hist)).toEqual(['ept-violation', 'mmio']);
     expect(stagesOf(hist)).toEqual(['exit', 'walk', 'invalidate']);
     const rows = chartRows(hist, reasonsOf(hist), stagesOf(hist));
-    expect(rows[0]).toMatchObject({ t: 0, hitRate: 50, 'r:mmio': 90, 'r:ept-violation': 0, 's:walk': 2400 });
-    expect(rows[1]['s:invalidate']).toBe(5);
+    // x: instructions retired; y: exits so far by reason.
+    expect(rows[0]).toMatchObject({ retired: 0, hitRate: 50, 'r:mmio': 0, 'r:ept-violation': 0, 's:walk': 2400 });
+    expect(rows[1]).toMatchObject({ retired: 1000, 'r:mmio': 97, 'r:ept-violation': 3, 's:invalidate': 5 });
   });
 
   it('exports CSV with a header and one line per sample per side', () => {
     const csv = historyToCsv([{ label: 'A', history: [h(0), h(16)] }, { label: 'B "none"', history: [h(0)] }]);
     const lines = csv.trim().split('\n');
-    expect(lines[0]).toBe('side,t_ms,retired,exits,exits_per_sec,hit_rate,cycles_total,exits_per_sec_mmio,cycles_per_exit_exit,cycles_per_exit_walk');
+    expect(lines[0]).toBe('side,t_ms,retired,exits,hit_rate,cycles_total,exits_mmio,cycles_per_exit_exit,cycles_per_exit_walk');
     expect(lines).toHaveLength(4);
-    expect(lines[2]).toBe('A,16,160,16,100,0.5000,1600,90,1000,2400');
+    expect(lines[2]).toBe('A,16,160,16,0.5000,1600,16,1000,2400');
     expect(lines[3].startsWith('"B ""none""",0,')).toBe(true);
   });
 });

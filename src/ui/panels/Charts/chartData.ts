@@ -1,5 +1,5 @@
 /** Chart rows and CSV from the store's history samples. Pure. */
-import type { StageName } from '../../../core/events';
+import type { ExitReason, StageName } from '../../../core/events';
 import type { HistorySample } from '../../../store/machineStore';
 import { STAGE_ORDER } from '../lib/stages';
 
@@ -14,7 +14,7 @@ export function downsample<T>(xs: readonly T[], max: number): T[] {
 
 export function reasonsOf(history: readonly HistorySample[]): string[] {
   const s = new Set<string>();
-  for (const h of history) for (const k of Object.keys(h.byReasonPerSec)) s.add(k);
+  for (const h of history) for (const k of Object.keys(h.exitsByReason)) s.add(k);
   return [...s].sort();
 }
 
@@ -26,11 +26,11 @@ export function stagesOf(history: readonly HistorySample[]): StageName[] {
 
 export type ChartRow = Record<string, number>;
 
-/** One row per sample: t (seconds), rates by reason, hit rate (%), cycles per exit by stage. */
+/** One row per sample: instructions retired (the x axis), exits so far by reason, hit rate (%), cycles per exit by stage. */
 export function chartRows(history: readonly HistorySample[], reasons: readonly string[], stages: readonly StageName[]): ChartRow[] {
   return history.map((h) => {
-    const row: ChartRow = { t: h.t / 1000, retired: h.retired, hitRate: h.hitRate * 100, cyclesTotal: h.cyclesTotal, exitsPerSec: h.exitsPerSec };
-    for (const r of reasons) row[`r:${r}`] = h.byReasonPerSec[r] ?? 0;
+    const row: ChartRow = { retired: h.retired, hitRate: h.hitRate * 100, cyclesTotal: h.cyclesTotal };
+    for (const r of reasons) row[`r:${r}`] = h.exitsByReason[r as ExitReason] ?? 0;
     for (const s of stages) row[`s:${s}`] = h.cyclesPerExitByStage[s] ?? 0;
     return row;
   });
@@ -46,13 +46,13 @@ export function historyToCsv(sides: readonly { label: string; history: readonly 
   const all = sides.flatMap((s) => s.history);
   const reasons = reasonsOf(all);
   const stages = stagesOf(all);
-  const header = ['side', 't_ms', 'retired', 'exits', 'exits_per_sec', 'hit_rate', 'cycles_total',
-    ...reasons.map((r) => `exits_per_sec_${r}`), ...stages.map((s) => `cycles_per_exit_${s}`)];
+  const header = ['side', 't_ms', 'retired', 'exits', 'hit_rate', 'cycles_total',
+    ...reasons.map((r) => `exits_${r}`), ...stages.map((s) => `cycles_per_exit_${s}`)];
   const lines = [header.join(',')];
   for (const side of sides) {
     for (const h of side.history) {
-      lines.push([side.label, h.t, h.retired, h.exits, h.exitsPerSec, h.hitRate, h.cyclesTotal,
-        ...reasons.map((r) => h.byReasonPerSec[r] ?? 0), ...stages.map((s) => h.cyclesPerExitByStage[s] ?? 0)].map(csvCell).join(','));
+      lines.push([side.label, h.t, h.retired, h.exits, h.hitRate, h.cyclesTotal,
+        ...reasons.map((r) => h.exitsByReason[r as ExitReason] ?? 0), ...stages.map((s) => h.cyclesPerExitByStage[s] ?? 0)].map(csvCell).join(','));
     }
   }
   return lines.join('\n') + '\n';

@@ -1,7 +1,9 @@
 /**
- * Live charts from the store's history (one sample per worker frame): exits per second by
- * reason, cache hit rate, modeled cycles per exit stacked by stage, and cumulative modeled cycles
- * against guest instructions retired, A against B (the flatter line is the cheaper strategy).
+ * Live charts from the store's history (the Worker samples the counters every stride-th exit,
+ * worker/chartPoints.ts), all over guest instructions retired: exits so far by reason, cache hit
+ * rate, modeled cycles per exit stacked by stage, and cumulative modeled cycles, A against B
+ * (the flatter line is the cheaper strategy). Paced by exits and drawn over instructions, a
+ * chart is the same in every run of a program, and time travel cuts it at the exit shown.
  * Drawn on canvases (canvasChart.ts: a redraw costs well under a millisecond, where a recharts
  * update cost tens), at most every CHART_MS_*, at most MAX_POINTS points per series. Export as
  * CSV (all samples) or PNG (each chart).
@@ -107,30 +109,29 @@ interface SeriesData {
 }
 type Cumulative = { label: string; slot: number; rows: { retired: number; cycles: number }[] }[];
 
-const seconds = (v: number) => `${v.toFixed(v < 10 ? 1 : 0)}s`;
 const percent = (v: number) => `${v}%`;
 const HIT_DOMAIN = [0, 100] as const;
 
 function ExitsChart({ data }: { data: SeriesData }) {
   const spec = useMemo((): ChartSpec => ({
-    kind: 'area', stacked: true, formatX: seconds, formatY: compact,
-    series: data.reasons.map((r) => ({ name: r, color: REASON_COLOR[r] ?? '#888', xs: data.rows.map((row) => row.t), ys: data.rows.map((row) => row[`r:${r}`] ?? 0) })),
+    kind: 'area', stacked: true, formatX: compact, formatY: compact,
+    series: data.reasons.map((r) => ({ name: r, color: REASON_COLOR[r] ?? '#888', xs: data.rows.map((row) => row.retired), ys: data.rows.map((row) => row[`r:${r}`] ?? 0) })),
   }), [data]);
-  return <ChartBox title="exits per second, by reason" testid="chart-exits" name="exits" spec={spec} />;
+  return <ChartBox title="exits so far, by reason" testid="chart-exits" name="exits" spec={spec} />;
 }
 
 function HitRateChart({ data }: { data: SeriesData }) {
   const spec = useMemo((): ChartSpec => ({
-    kind: 'line', stacked: false, formatX: seconds, formatY: percent, yDomain: HIT_DOMAIN,
-    series: [{ name: 'hit rate', color: HIT_COLOR, xs: data.rows.map((row) => row.t), ys: data.rows.map((row) => row.hitRate) }],
+    kind: 'line', stacked: false, formatX: compact, formatY: percent, yDomain: HIT_DOMAIN,
+    series: [{ name: 'hit rate', color: HIT_COLOR, xs: data.rows.map((row) => row.retired), ys: data.rows.map((row) => row.hitRate) }],
   }), [data]);
   return <ChartBox title="instruction-cache hit rate" testid="chart-hitrate" name="hit-rate" spec={spec} />;
 }
 
 function CyclesChart({ data }: { data: SeriesData }) {
   const spec = useMemo((): ChartSpec => ({
-    kind: 'step', stacked: true, formatX: seconds, formatY: compact,
-    series: data.stages.map((st) => ({ name: STAGE_LABEL[st], color: STAGE_COLOR[st], xs: data.rows.map((row) => row.t), ys: data.rows.map((row) => row[`s:${st}`] ?? 0) })),
+    kind: 'step', stacked: true, formatX: compact, formatY: compact,
+    series: data.stages.map((st) => ({ name: STAGE_LABEL[st], color: STAGE_COLOR[st], xs: data.rows.map((row) => row.retired), ys: data.rows.map((row) => row[`s:${st}`] ?? 0) })),
   }), [data]);
   return <ChartBox title="modeled cycles per exit, by stage" testid="chart-cycles" name="cycles" spec={spec} />;
 }
@@ -141,7 +142,7 @@ function AbChart({ sides }: { sides: Cumulative }) {
     series: sides.map((x) => ({ name: x.label, color: SIDE_COLORS[x.slot % SIDE_COLORS.length], xs: x.rows.map((r) => r.retired), ys: x.rows.map((r) => r.cycles) })),
   }), [sides]);
   // One line in an A/B pane: its legend, above the plot there, names the sides.
-  return <ChartBox title="cumulative modeled cycles by guest instructions retired" testid="chart-ab" name="ab" spec={spec} legendFirst={sides.length > 1} />;
+  return <ChartBox title="cumulative modeled cycles" testid="chart-ab" name="ab" spec={spec} legendFirst={sides.length > 1} />;
 }
 
 const ChartsView = memo(function ChartsView({ sides, emptyNote }: { sides: readonly ChartSide[]; emptyNote: string }) {
@@ -178,8 +179,8 @@ const ChartsView = memo(function ChartsView({ sides, emptyNote }: { sides: reado
 });
 
 /**
- * What an empty chart area says. Looking back at exit k before the first sample (samples are
- * taken once per frame batch, so a short run has one, at its end) is not "nothing ran yet".
+ * What an empty chart area says. Looking back at exit k before the first sample (a run that
+ * retired instructions before its first exit, seen at exit 0) is not "nothing ran yet".
  */
 function emptyNote(at: number | null, fullHistory: readonly HistorySample[]): string {
   const first = fullHistory[0];
@@ -218,7 +219,7 @@ export default function Charts() {
   return (
     <section tabIndex={0} className="xs-panel xs-charts-panel" aria-label="Charts">
       <div className="xs-toolbar">
-        <span className="xs-note">{samplesText(shown[0]?.history.length ?? 0)}</span>
+        <span className="xs-note" title="The counters after every exit, or every 2nd, 4th… in a long run (at most 256 samples, the same exits in every run of the program), and as the machine stands now">{samplesText(shown[0]?.history.length ?? 0)} · x: guest instructions retired</span>
         <button
           type="button"
           className="xs-btn xs-right"
