@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { HistorySample } from '../../../store/machineStore';
-import { chartRows, downsample, historyToCsv, reasonsOf, samplesUpTo, stagesOf } from './chartData';
+import { chartRows, downsample, exitsPerThousand, historyToCsv, reasonsOf, samplesUpTo, stagesOf } from './chartData';
 
 const h = (t: number, extra: Partial<HistorySample> = {}): HistorySample => ({
   t, retired: t * 10, exits: t, exitsByReason: { mmio: t }, hitRate: 0.5,
@@ -43,5 +43,13 @@ describe('chart data', () => {
     expect(lines).toHaveLength(4);
     expect(lines[2]).toBe('A,16,160,16,0.5000,1600,16,1000,2400');
     expect(lines[3].startsWith('"B ""none""",0,')).toBe(true);
+  });
+
+  it('says how often the guest exits per 1,000 instructions, to the figures that matter', () => {
+    expect(exitsPerThousand(20_003, 40_008)).toBe('500');
+    expect(exitsPerThousand(403, 12_345)).toBe('32.6');
+    expect(exitsPerThousand(52, 1_000_000)).toBe('0.052');
+    expect(exitsPerThousand(0, 10)).toBe('0');
+    expect(exitsPerThousand(3, 0)).toBeNull();
   });
 });

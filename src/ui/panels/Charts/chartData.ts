@@ -29,11 +29,22 @@ export type ChartRow = Record<string, number>;
 /** One row per sample: instructions retired (the x axis), exits so far by reason, hit rate (%), cycles per exit by stage. */
 export function chartRows(history: readonly HistorySample[], reasons: readonly string[], stages: readonly StageName[]): ChartRow[] {
   return history.map((h) => {
-    const row: ChartRow = { retired: h.retired, hitRate: h.hitRate * 100, cyclesTotal: h.cyclesTotal };
+    const row: ChartRow = { retired: h.retired, exits: h.exits, hitRate: h.hitRate * 100, cyclesTotal: h.cyclesTotal };
     for (const r of reasons) row[`r:${r}`] = h.exitsByReason[r as ExitReason] ?? 0;
     for (const s of stages) row[`s:${s}`] = h.cyclesPerExitByStage[s] ?? 0;
     return row;
   });
+}
+
+/**
+ * Exits per 1,000 guest instructions retired ("0.052", "12.5", "500"): how often the guest
+ * exits, which bounds what any exit-path saving can gain. Null before an instruction retired.
+ */
+export function exitsPerThousand(exits: number, retired: number): string | null {
+  if (retired <= 0) return null;
+  const v = (exits * 1000) / retired;
+  if (v === 0) return '0';
+  return v >= 100 ? Math.round(v).toLocaleString('en-US') : v >= 1 ? v.toFixed(1) : v.toPrecision(2);
 }
 
 function csvCell(v: string | number): string {

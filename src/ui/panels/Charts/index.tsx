@@ -24,7 +24,7 @@ import { downloadBlob, downloadText } from '../lib/exportImage';
 import { prepareCanvas } from '../lib/prepareCanvas';
 import { TextLayer } from '../lib/textLayer';
 import { drawChart, type ChartSpec } from './canvasChart';
-import { chartRows, downsample, historyToCsv, reasonsOf, samplesUpTo, stagesOf, type ChartRow } from './chartData';
+import { chartRows, downsample, exitsPerThousand, historyToCsv, reasonsOf, samplesUpTo, stagesOf, type ChartRow } from './chartData';
 import '../panels.css';
 
 /**
@@ -92,7 +92,7 @@ function ChartBox({ title, testid, name, spec, legendFirst = false }: { title: s
   );
   return (
     <div className="xs-chart" data-testid={testid} data-points={spec.series.map((x) => x.xs.length).join(',')}>
-      <div className="xs-chart-title">{title}<button type="button" className="xs-btn xs-right" onClick={png} title="Save this chart as PNG">PNG</button></div>
+      <div className="xs-chart-title"><span className="xs-chart-name" title={title}>{title}</span><button type="button" className="xs-btn xs-right" onClick={png} title="Save this chart as PNG">PNG</button></div>
       {legendFirst && legend}
       <div className="xs-chart-body" ref={box}>
         <canvas ref={canvas} className="xs-chart-canvas" role="img" aria-label={title} style={{ width: size.w, height: size.h }} />
@@ -117,7 +117,10 @@ function ExitsChart({ data }: { data: SeriesData }) {
     kind: 'area', stacked: true, formatX: compact, formatY: compact,
     series: data.reasons.map((r) => ({ name: r, color: REASON_COLOR[r] ?? '#888', xs: data.rows.map((row) => row.retired), ys: data.rows.map((row) => row[`r:${r}`] ?? 0) })),
   }), [data]);
-  return <ChartBox title="exits so far, by reason" testid="chart-exits" name="exits" spec={spec} />;
+  const last = data.rows[data.rows.length - 1];
+  const density = last ? exitsPerThousand(last.exits, last.retired) : null;
+  // The number first: a narrow pane cuts the end of a title line, never its figure.
+  return <ChartBox title={`exits so far${density === null ? '' : ` · ${density} per 1,000 instructions`}, by reason`} testid="chart-exits" name="exits" spec={spec} />;
 }
 
 function HitRateChart({ data }: { data: SeriesData }) {
