@@ -108,7 +108,7 @@ buf: dw 0
     expect(m.vcpuRegs(0, 0).rdx).toBe(0n);
   });
 
-  it('gives code the guest maps at another linear address its source line: pt-remap\'s 0x40000000, on page_a then page_b', () => {
+  it('gives code the guest maps at another linear address its source line and its breakpoints: pt-remap\'s 0x40000000, on page_a then page_b', () => {
     const source = loadScenarios().find((s) => s.name === 'pt-remap')?.source ?? '';
     const m = machine(source, { strategy: 'icache' });
     const lineOf = (text: string) => source.split('\n').findIndex((l) => l.trim().startsWith(text)) + 1;
@@ -127,6 +127,14 @@ buf: dw 0
     const stats = new Map(m.lineStats().map((l) => [l.line, l]));
     expect(stats.get(lineA)).toMatchObject({ exits: 8, hits: 4 });
     expect(stats.get(lineB)?.exits).toBe(4);
+
+    // A breakpoint on page_b's line stops there, though the instruction runs at 0x40000000.
+    const again = machine(source, { strategy: 'icache' });
+    again.setBreakpointLines([lineB]);
+    again.run(1_000_000);
+    expect(again.atBreakpoint()).toBe(true);
+    expect(again.vcpuRegs(0, 0).rip).toBe(0x4000_0000n);
+    expect(again.ripLine()).toBe(lineB);
   });
 
   it('gives every vCPU its turn even when one exits on every instruction', () => {

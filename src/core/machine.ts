@@ -426,7 +426,7 @@ export class Machine {
     }
     if (this.exitSeq >= this.nextCheckpoint) this.checkpoint();
     // Checked after the instruction ran, so Run from a breakpoint makes progress.
-    if (this.breakpoints.size > 0 && this.breakpoints.has(vcpu.rip) && entry.vmIndex === 0) {
+    if (this.breakpoints.size > 0 && entry.vmIndex === 0 && this.onBreakpointLine(entry.vm, vcpu)) {
       this.breakpointHit = true;
       return true;
     }
@@ -630,6 +630,15 @@ export class Machine {
     if (line !== undefined) return line;
     const gpa = peekGla2gpa(vm.ram, vm.ept, vcpu, rip);
     return gpa < 0 ? null : this.lineByAddr.get(gpa) ?? null;
+  }
+
+  /** RIP is on a breakpoint's instruction: at its address, or mapped to it by the guest's tables (lineAtLinear). */
+  private onBreakpointLine(vm: VmInstance, vcpu: Vcpu): boolean {
+    const rip = vcpu.rip;
+    if (this.breakpoints.has(rip)) return true;
+    if (this.lineByAddr.has(rip)) return false;
+    const gpa = peekGla2gpa(vm.ram, vm.ept, vcpu, rip);
+    return gpa >= 0 && this.breakpoints.has(gpa);
   }
 
   private reasonRecord(reason: ExitReason): { reason: ExitReason; n: number } {
