@@ -4,7 +4,7 @@
  * travel to any exit before it showed no chart at all. Here the counters are taken after every
  * `stride`-th exit, the same exits in every run of the program, so the charts cut at exit k
  * show the run up to k. The stride starts at 1 and doubles when the points would pass CAPACITY
- * (every other point goes), so a 100 k-exit run keeps 129-256 evenly spaced points.
+ * (every other point goes), so a 100 k-exit run keeps 128-256 evenly spaced points.
  */
 import type { ChartPoint } from './protocol';
 
