@@ -290,6 +290,15 @@ test('7: in A/B mode each pane charts and exports its own side; Share and the th
   expect(rowsB.every((r) => Number(r[hit(headB)]) === 0)).toBe(true);
   // Each pane draws its own chart (a canvas fed by the same side's samples the CSV saved).
   for (const pane of Object.values(panes)) await expect(pane.getByTestId('chart-hitrate').locator('canvas')).toBeVisible();
+  // Both halted at the same instruction: each comparison chart says by how much its side's
+  // cycles differ, the strip's run cycles of one side over the other's (the seed's 35-40%).
+  const cycles = async (id: string) => Number(((await page.getByTestId(id).textContent()) ?? '').replace(/,/g, ''));
+  const [cyclesA, cyclesB] = [await cycles('stat-run-cycles'), await cycles('stat-run-cycles-b')];
+  const fewer = Math.round((1 - cyclesA / cyclesB) * 100);
+  expect(fewer).toBeGreaterThanOrEqual(35);
+  expect(fewer).toBeLessThanOrEqual(40);
+  await expect(panes.a.getByTestId('chart-ab').locator('.xs-chart-name')).toHaveText(`cumulative modeled cycles · A icache ${fewer}% fewer than B none`);
+  await expect(panes.b.getByTestId('chart-ab').locator('.xs-chart-name')).toHaveText(`cumulative modeled cycles · B none ${Math.round((cyclesB / cyclesA - 1) * 100)}% more than A icache`);
   await page.screenshot({ path: `${ART}/truth-7-ab-charts.png` });
 
   // Run again: in the commit where the second side says "halted", each pane's comparison chart

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { HistorySample } from '../../../store/machineStore';
-import { chartRows, downsample, exitsPerThousand, historyToCsv, reasonsOf, samplesUpTo, stagesOf } from './chartData';
+import { chartRows, cyclesVersus, downsample, exitsPerThousand, historyToCsv, reasonsOf, samplesUpTo, stagesOf } from './chartData';
 
 const h = (t: number, extra: Partial<HistorySample> = {}): HistorySample => ({
   t, retired: t * 10, exits: t, exitsByReason: { mmio: t }, hitRate: 0.5,
@@ -51,5 +51,13 @@ describe('chart data', () => {
     expect(exitsPerThousand(52, 1_000_000)).toBe('0.052');
     expect(exitsPerThousand(0, 10)).toBe('0');
     expect(exitsPerThousand(3, 0)).toBeNull();
+  });
+
+  it('compares two sides\' cycles only where both stand at the same instruction count', () => {
+    expect(cyclesVersus({ retired: 40_008, cycles: 47_061_108 }, { retired: 40_008, cycles: 76_091_412 })).toBe('38% fewer');
+    expect(cyclesVersus({ retired: 40_008, cycles: 76_091_412 }, { retired: 40_008, cycles: 47_061_108 })).toBe('62% more');
+    expect(cyclesVersus({ retired: 10, cycles: 1_000 }, { retired: 10, cycles: 1_001 })).toBe('the same');
+    expect(cyclesVersus({ retired: 20_000, cycles: 1 }, { retired: 40_008, cycles: 2 })).toBeNull();
+    expect(cyclesVersus({ retired: 0, cycles: 0 }, { retired: 0, cycles: 0 })).toBeNull();
   });
 });

@@ -47,6 +47,17 @@ export function exitsPerThousand(exits: number, retired: number): string | null 
   return v >= 100 ? Math.round(v).toLocaleString('en-US') : v >= 1 ? v.toFixed(1) : v.toPrecision(2);
 }
 
+/**
+ * How side `a`'s modeled cycles compare with side `b`'s at the same point of the program ("38%
+ * fewer", "62% more", "the same"): only when both stand at the same instruction count (both
+ * halted, say), where the comparison is exact; null otherwise.
+ */
+export function cyclesVersus(a: { retired: number; cycles: number }, b: { retired: number; cycles: number }): string | null {
+  if (a.retired !== b.retired || a.retired === 0 || b.cycles <= 0) return null;
+  const pct = Math.round((a.cycles / b.cycles - 1) * 100);
+  return pct === 0 ? 'the same' : `${Math.abs(pct)}% ${pct < 0 ? 'fewer' : 'more'}`;
+}
+
 function csvCell(v: string | number): string {
   const s = typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(4)) : v;
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;

@@ -24,7 +24,7 @@ import { downloadBlob, downloadText } from '../lib/exportImage';
 import { prepareCanvas } from '../lib/prepareCanvas';
 import { TextLayer } from '../lib/textLayer';
 import { drawChart, type ChartSpec } from './canvasChart';
-import { chartRows, downsample, exitsPerThousand, historyToCsv, reasonsOf, samplesUpTo, stagesOf, type ChartRow } from './chartData';
+import { chartRows, cyclesVersus, downsample, exitsPerThousand, historyToCsv, reasonsOf, samplesUpTo, stagesOf, type ChartRow } from './chartData';
 import '../panels.css';
 
 /**
@@ -144,8 +144,12 @@ function AbChart({ sides }: { sides: Cumulative }) {
     kind: 'line', stacked: false, formatX: compact, formatY: compact,
     series: sides.map((x) => ({ name: x.label, color: SIDE_COLORS[x.slot % SIDE_COLORS.length], xs: x.rows.map((r) => r.retired), ys: x.rows.map((r) => r.cycles) })),
   }), [sides]);
+  // A/B: the pane's own side against the other, where both stand at the same instruction count.
+  const [own, other] = sides;
+  const versus = sides.length === 2 && own.rows.length > 0 && other.rows.length > 0 ? cyclesVersus(own.rows[own.rows.length - 1], other.rows[other.rows.length - 1]) : null;
+  const title = `cumulative modeled cycles${versus === null ? '' : ` · ${own.label} ${versus === 'the same' ? 'the same as' : `${versus} than`} ${other.label}`}`;
   // One line in an A/B pane: its legend, above the plot there, names the sides.
-  return <ChartBox title="cumulative modeled cycles" testid="chart-ab" name="ab" spec={spec} legendFirst={sides.length > 1} />;
+  return <ChartBox title={title} testid="chart-ab" name="ab" spec={spec} legendFirst={sides.length > 1} />;
 }
 
 const ChartsView = memo(function ChartsView({ sides, emptyNote }: { sides: readonly ChartSide[]; emptyNote: string }) {
