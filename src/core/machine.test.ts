@@ -137,6 +137,23 @@ buf: dw 0
     expect(again.ripLine()).toBe(lineB);
   });
 
+  it('gives an exit the line of the code it ran, not of the address: smc-then-remap runs page_b\'s code at page_a\'s RIP', () => {
+    const source = loadScenarios().find((s) => s.name === 'smc-then-remap')?.source ?? '';
+    const m = machine(source, { strategy: 'icache' });
+    const lineOf = (text: string) => source.split('\n').findIndex((l, i, all) => l.trim().startsWith(text) && all[i - 1]?.trim().startsWith('page_')) + 1;
+    const [lineA, lineB] = [lineOf('mov eax, [rbx + LAPIC_ID]'), lineOf('mov eax, [rbx + LAPIC_TPR]')];
+    expect(lineA).toBeGreaterThan(0);
+    expect(lineB).toBeGreaterThan(lineA);
+    const pageA = m.program.lineMap.find((e) => e.line === lineA)!.addr;
+    const lines: (number | undefined)[] = [];
+    m.onExit = (e) => { if (e.rip === pageA && e.reason === 'mmio') lines.push(e.line); };
+    m.runToEnd();
+    expect(m.stopInfo()?.reason).toBe('halted');
+    // Each of the 3 passes calls page_a twice, then the same RIP mapped to page_b's frame.
+    expect(lines).toEqual(Array.from({ length: 3 }, () => [lineA, lineA, lineB]).flat());
+    expect(new Map(m.lineStats().map((l) => [l.line, l.exits])).get(lineB)).toBe(3);
+  });
+
   it('gives every vCPU its turn even when one exits on every instruction', () => {
     // vCPU 0 polls IORAM (an exit per read) until vCPU 1 writes it: a vCPU that exits must
     // still yield after its slice, or vCPU 1 never runs.

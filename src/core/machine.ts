@@ -221,8 +221,8 @@ export class Machine {
    * browser a clock read costs more than a cache-hit exit). xorshift state, deterministic.
    */
   private hostSample = 0x9e3779b9;
-  /** rip -> its source line's stats, for RIPs at which the program was assembled; one lookup per exit. */
-  private readonly lineByRip = new Map<number, LineStat>();
+  /** Guest-physical address of an exit's instruction -> its source line's stats (null: none); one lookup per exit. */
+  private readonly lineByGpa = new Map<number, LineStat | null>();
   private recording: WalkRecording = 'none';
   private readonly statsByLine = new Map<number, LineStat>();
   private readonly lineByAddr: Map<number, number>;
@@ -590,18 +590,13 @@ export class Machine {
       }
     }
     this.hostNsTotal += hostNs;
-    let st: LineStat | null | undefined = this.lineByRip.get(e.rip);
+    // By the guest-physical address of the code, not RIP: the same RIP runs other code after
+    // a remap (smc-then-remap's page_a, pt-remap's 0x40000000).
+    const gpa = this.codeGpa(this.vms[e.vm], vcpu, e.rip);
+    let st = this.lineByGpa.get(gpa);
     if (st === undefined) {
-      const line = this.lineByAddr.get(e.rip);
-      if (line !== undefined) this.lineByRip.set(e.rip, (st = this.lineStat(line)));
-      else {
-        // Code at a linear address the program was not assembled at (pt-remap calls its
-        // 0x40000000): the line is where the guest's tables map RIP now. Not cached: a remap
-        // changes it, under the same RIP.
-        const vm = this.vms[e.vm];
-        const at = this.lineAtLinear(vm, vm.slots[e.vcpu].vcpu, e.rip);
-        st = at === null ? null : this.lineStat(at);
-      }
+      const line = this.lineByAddr.get(gpa);
+      this.lineByGpa.set(gpa, (st = line === undefined ? null : this.lineStat(line)));
     }
     if (st) {
       st.exits++;
@@ -621,24 +616,20 @@ export class Machine {
   }
 
   /**
-   * The source line of the instruction at linear `rip` under `vcpu`'s paging: its own line
-   * when the program was assembled there (the firmware's tables map the program 1:1), else the
-   * line of the guest-physical address the guest's tables map it to (walked without side effects).
+   * The guest-physical address of the code at linear `rip` as `vcpu` sees it: its TLB's
+   * translation for fetches (what it ran; nothing to walk on an exit's hot path), else the
+   * guest's tables walked without side effects. The program's lines are keyed by these
+   * addresses (it is loaded where it was assembled); the TLB holds host-physical addresses,
+   * the same for RAM, which the EPT maps 1:1 (firmware.ts buildEpt).
    */
-  private lineAtLinear(vm: VmInstance, vcpu: Vcpu, rip: number): number | null {
-    const line = this.lineByAddr.get(rip);
-    if (line !== undefined) return line;
-    const gpa = peekGla2gpa(vm.ram, vm.ept, vcpu, rip);
-    return gpa < 0 ? null : this.lineByAddr.get(gpa) ?? null;
+  private codeGpa(vm: VmInstance, vcpu: Vcpu, rip: number): number {
+    const hpa = vcpu.fetchedAt(rip);
+    return hpa >= 0 ? hpa : peekGla2gpa(vm.ram, vm.ept, vcpu, rip);
   }
 
-  /** RIP is on a breakpoint's instruction: at its address, or mapped to it by the guest's tables (lineAtLinear). */
+  /** RIP is on a breakpoint's instruction, wherever the guest's tables map it (codeGpa). */
   private onBreakpointLine(vm: VmInstance, vcpu: Vcpu): boolean {
-    const rip = vcpu.rip;
-    if (this.breakpoints.has(rip)) return true;
-    if (this.lineByAddr.has(rip)) return false;
-    const gpa = peekGla2gpa(vm.ram, vm.ept, vcpu, rip);
-    return gpa >= 0 && this.breakpoints.has(gpa);
+    return this.breakpoints.has(this.codeGpa(vm, vcpu, vcpu.rip));
   }
 
   private reasonRecord(reason: ExitReason): { reason: ExitReason; n: number } {
@@ -947,7 +938,7 @@ export class Machine {
   ripLine(): number | null {
     const slot = this.vms[0].slots[0];
     const at = slot.run !== 'runnable' && slot.hltRip >= 0 ? slot.hltRip : slot.vcpu.rip;
-    return this.lineAtLinear(this.vms[0], slot.vcpu, at);
+    return this.lineByAddr.get(this.codeGpa(this.vms[0], slot.vcpu, at)) ?? null;
   }
 
   /**

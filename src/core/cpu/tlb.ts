@@ -177,6 +177,16 @@ export abstract class VcpuTlb extends VcpuState implements CodeCacheListener {
   }
 
   /**
+   * The host-physical address the TLB holds for an instruction fetch at linear `la` at the
+   * current privilege (what the vCPU ran there), or -1 when it holds no fetch translation of
+   * that page. Reads only.
+   */
+  fetchedAt(la: number): number {
+    const pn = Math.floor(la / 4096), i = pn & TLB_MASK;
+    return (this.privUser ? this.tlbUser : this.tlbSup).fetch[i] === pn ? this.tlbDelta[i]! + la : -1;
+  }
+
+  /**
    * Translate a linear address for an access, filling the TLB. Returns the host-physical
    * address, or -1 for an MMIO page (details in mmioGpa). Raises #GP(0) for a non-canonical
    * address, #SS(0) when `ss` is nonzero (the access references SS: an RSP/RBP-based operand or
