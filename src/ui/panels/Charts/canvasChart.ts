@@ -110,7 +110,7 @@ function paintLabels(g: OffscreenCanvasRenderingContext2D, labels: readonly Labe
 /** The tick labels of the axes, where they go on a canvas `widthPx` wide. */
 export function tickLabels(spec: ChartSpec, f: Frame, widthPx: number, yTicks: readonly number[], xTicks: readonly number[]): Label[] {
   // A tick whose label reads as the one before it (a range narrower than the format's
-  // precision: "0.7s 0.7s") keeps its grid line but loses its label.
+  // precision: "40.0k 40.0k") keeps its grid line but loses its label.
   const distinct = (l: Label, i: number, all: Label[]) => i === 0 || l[0] !== all[i - 1][0];
   return [
     ...yTicks.map((t): Label => [spec.formatY(t), f.left - 5, py(f, t), 'right']).filter(distinct),
