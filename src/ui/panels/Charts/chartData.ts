@@ -48,14 +48,17 @@ export function exitsPerThousand(exits: number, retired: number): string | null 
 }
 
 /**
- * How side `a`'s modeled cycles compare with side `b`'s at the same point of the program ("38%
- * fewer", "62% more", "the same"): only when both stand at the same instruction count (both
- * halted, say), where the comparison is exact; null otherwise.
+ * How side `a`'s modeled cycles compare with side `b`'s at the same point of the program, as
+ * the words between the two names ("38% fewer than", "62% more than", "37× as many as", "the
+ * same as"): only when both stand at the same instruction count (both halted, say), where the
+ * comparison is exact; null otherwise.
  */
 export function cyclesVersus(a: { retired: number; cycles: number }, b: { retired: number; cycles: number }): string | null {
   if (a.retired !== b.retired || a.retired === 0 || b.cycles <= 0) return null;
-  const pct = Math.round((a.cycles / b.cycles - 1) * 100);
-  return pct === 0 ? 'the same' : `${Math.abs(pct)}% ${pct < 0 ? 'fewer' : 'more'}`;
+  const ratio = a.cycles / b.cycles;
+  if (ratio >= 2) return `${ratio.toFixed(ratio < 10 ? 1 : 0)}× as many as`;
+  const pct = Math.round((ratio - 1) * 100);
+  return pct === 0 ? 'the same as' : `${Math.abs(pct)}% ${pct < 0 ? 'fewer' : 'more'} than`;
 }
 
 function csvCell(v: string | number): string {

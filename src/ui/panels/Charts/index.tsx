@@ -110,12 +110,14 @@ interface SeriesData {
 type Cumulative = { label: string; slot: number; rows: { retired: number; cycles: number }[] }[];
 
 const percent = (v: number) => `${v}%`;
+const ORIGIN = { retired: 0, cycles: 0 };
 const HIT_DOMAIN = [0, 100] as const;
 
 function ExitsChart({ data }: { data: SeriesData }) {
   const spec = useMemo((): ChartSpec => ({
     kind: 'area', stacked: true, formatX: compact, formatY: compact,
-    series: data.reasons.map((r) => ({ name: r, color: REASON_COLOR[r] ?? '#888', xs: data.rows.map((row) => row.retired), ys: data.rows.map((row) => row[`r:${r}`] ?? 0) })),
+    // Counts from the origin (no instruction, no exit), like the cumulative cycles.
+    series: data.reasons.map((r) => ({ name: r, color: REASON_COLOR[r] ?? '#888', xs: [0, ...data.rows.map((row) => row.retired)], ys: [0, ...data.rows.map((row) => row[`r:${r}`] ?? 0)] })),
   }), [data]);
   const last = data.rows[data.rows.length - 1];
   const density = last ? exitsPerThousand(last.exits, last.retired) : null;
@@ -147,7 +149,7 @@ function AbChart({ sides }: { sides: Cumulative }) {
   // A/B: the pane's own side against the other, where both stand at the same instruction count.
   const [own, other] = sides;
   const versus = sides.length === 2 && own.rows.length > 0 && other.rows.length > 0 ? cyclesVersus(own.rows[own.rows.length - 1], other.rows[other.rows.length - 1]) : null;
-  const title = `cumulative modeled cycles${versus === null ? '' : ` · ${own.label} ${versus === 'the same' ? 'the same as' : `${versus} than`} ${other.label}`}`;
+  const title = `cumulative modeled cycles${versus === null ? '' : ` · ${own.label} ${versus} ${other.label}`}`;
   // One line in an A/B pane: its legend, above the plot there, names the sides.
   return <ChartBox title={title} testid="chart-ab" name="ab" spec={spec} legendFirst={sides.length > 1} />;
 }
@@ -167,7 +169,9 @@ const ChartsView = memo(function ChartsView({ sides, emptyNote }: { sides: reado
   const cumulative = useMemo((): Cumulative => src.map((s) => ({
     label: s.label,
     slot: s.slot,
-    rows: downsample(s.history, MAX_POINTS).map((h) => ({ retired: h.retired, cycles: h.cyclesTotal })),
+    // From the origin: a run starts at no instruction and no cycle (under APICv, lapic-microbench
+    // exits three times, all at its end: its line began there).
+    rows: s.history.length ? [ORIGIN, ...downsample(s.history, MAX_POINTS).map((h) => ({ retired: h.retired, cycles: h.cyclesTotal }))] : [],
   })), [src]);
   if (src.every((s) => s.history.length === 0)) return <div className="xs-empty">{emptyNote}</div>;
   return (
