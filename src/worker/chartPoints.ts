@@ -38,7 +38,8 @@ export class ChartPoints {
   /** The points, and `now` (the machine as it stands, between two points) when it is past the newest. */
   list(now: ChartPoint): ChartPoint[] {
     const last = this.points[this.points.length - 1];
+    // Past the newest point (or past nothing, before the first): something ran since.
     const ahead = now.counters.exits.total > (last?.counters.exits.total ?? 0) || now.counters.retired > (last?.counters.retired ?? 0);
-    return ahead && (now.counters.exits.total > 0 || now.counters.retired > 0) ? [...this.points, now] : this.points.slice();
+    return ahead ? [...this.points, now] : this.points.slice();
   }
 }

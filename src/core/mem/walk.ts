@@ -257,21 +257,9 @@ export function gla2gpa(
     }
     if (rec !== null) pushGuest(rec, level, idx, entryGpa, eLo, eHi, 'leaf');
 
-    let gpa: number;
-    let pageSize: number;
-    const fHi = (eHi & ADDR_HI) * TWO32;
-    if (level === 1) {
-      pageSize = 4096;
-      gpa = fHi + ((eLo & 0xffff_f000) >>> 0) + (lo & 0xfff);
-    } else if (level === 2) {
-      pageSize = 2 * MiB;
-      gpa = fHi + ((eLo & 0xffe0_0000) >>> 0) + (lo & 0x1f_ffff);
-    } else {
-      pageSize = GiB;
-      gpa = fHi + ((eLo & 0xc000_0000) >>> 0) + (lo & 0x3fff_ffff);
-    }
+    const gpa = leafGpa(level, eLo, eHi, lo);
     out.gpa = gpa;
-    out.pageSize = pageSize;
+    out.pageSize = level === 1 ? 4096 : level === 2 ? 2 * MiB : GiB;
     out.writable = writable;
     out.user = user;
     out.executable = executable;
@@ -310,16 +298,20 @@ export function peekGla2gpa(ram: GuestRam, ept: Ept, ctx: PagingContext, gla: nu
     const eLo = view.getUint32(ehpa, true);
     const eHi = view.getUint32(ehpa + 4, true);
     if ((eLo & 1) === 0 || (level === 4 && (eLo & PTE_PS) !== 0)) return -1;
-    const fHi = (eHi & ADDR_HI) * TWO32;
-    if (level === 1) return fHi + ((eLo & 0xffff_f000) >>> 0) + (lo & 0xfff);
-    if ((eLo & PTE_PS) !== 0) {
-      return level === 2 ? fHi + ((eLo & 0xffe0_0000) >>> 0) + (lo & 0x1f_ffff) : fHi + ((eLo & 0xc000_0000) >>> 0) + (lo & 0x3fff_ffff);
-    }
+    if (level === 1 || (eLo & PTE_PS) !== 0) return leafGpa(level, eLo, eHi, lo);
     tLo = (eLo & 0xffff_f000) >>> 0;
     tHi = eHi & ADDR_HI;
   }
   /* c8 ignore next */
   return -1;
+}
+
+/** The guest-physical address a leaf entry at `level` (1: 4 KiB, 2: 2 MiB, 3: 1 GiB page) maps the low 32 bits `lo` of a linear address to. */
+function leafGpa(level: number, eLo: number, eHi: number, lo: number): number {
+  const fHi = (eHi & ADDR_HI) * TWO32;
+  if (level === 1) return fHi + ((eLo & 0xffff_f000) >>> 0) + (lo & 0xfff);
+  if (level === 2) return fHi + ((eLo & 0xffe0_0000) >>> 0) + (lo & 0x1f_ffff);
+  return fHi + ((eLo & 0xc000_0000) >>> 0) + (lo & 0x3fff_ffff);
 }
 
 function pfFail(out: WalkResult, errorCode: number, gla: number): false {
