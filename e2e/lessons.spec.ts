@@ -102,6 +102,25 @@ test('every lesson, end to end: a prediction, a run, a result with figures from 
     const cut = await page.locator('.stats .stat-label, .stats .stat-value').evaluateAll((els) =>
       els.filter((el) => el.scrollWidth > el.clientWidth + 1).map((el) => el.textContent));
     expect(cut, `lesson ${i + 1}: stats cut off`).toEqual([]);
+    // No figure's word split across lines ("2,000,\n272" read as two numbers), none past the panel.
+    const broken = await page.getByTestId('lesson-figures').locator('td').evaluateAll((tds) => {
+      const panel = tds[0]?.closest('[data-testid="lesson-panel"]')?.getBoundingClientRect();
+      const out: string[] = [];
+      for (const td of tds) {
+        const text = td.firstChild;
+        if (panel && td.getBoundingClientRect().right > panel.right + 1) out.push(`${td.textContent} (past the panel)`);
+        if (!text || text.nodeType !== Node.TEXT_NODE) continue;
+        const s = text.textContent ?? '';
+        for (const m of s.matchAll(/\S+/g)) {
+          const r = document.createRange();
+          r.setStart(text, m.index);
+          r.setEnd(text, m.index + m[0].length);
+          if (new Set([...r.getClientRects()].map((b) => Math.round(b.top))).size > 1) out.push(m[0]);
+        }
+      }
+      return out;
+    });
+    expect(broken, `lesson ${i + 1}: figures split within a word or cut`).toEqual([]);
     if (i < LESSONS.length - 1) await page.getByTestId('lesson-next').click();
   }
   await expect(page.getByTestId('lesson-next')).toBeDisabled();
