@@ -73,6 +73,10 @@ test('scrubbing to exit k shows the machine at k: counters, registers, the selec
   const charts = page.locator('[data-pane="charts"]');
   await expect(charts).toContainText(`${k} samples · x: guest instructions retired`);
   await expect(charts.getByTestId('chart-hitrate')).toHaveAttribute('data-points', String(k));
+  // How often it exits, as the strip shows the machine at k: its exits over its instructions retired.
+  const perThousand = Math.round((1000 * k) / await stat(page, 'stat-retired'));
+  expect(perThousand).toBeGreaterThanOrEqual(100);
+  await expect(charts.getByTestId('chart-exits').locator('.xs-chart-name')).toHaveText(`exits so far · ${perThousand} per 1,000 instructions, by reason`);
   await page.waitForTimeout(600);
   await page.screenshot({ path: `${ART}/timetravel-at-exit.png` });
 

@@ -29,7 +29,7 @@ export type ChartRow = Record<string, number>;
 /** One row per sample: instructions retired (the x axis), exits so far by reason, hit rate (%), cycles per exit by stage. */
 export function chartRows(history: readonly HistorySample[], reasons: readonly string[], stages: readonly StageName[]): ChartRow[] {
   return history.map((h) => {
-    const row: ChartRow = { retired: h.retired, exits: h.exits, hitRate: h.hitRate * 100, cyclesTotal: h.cyclesTotal };
+    const row: ChartRow = { retired: h.retired, hitRate: h.hitRate * 100, cyclesTotal: h.cyclesTotal };
     for (const r of reasons) row[`r:${r}`] = h.exitsByReason[r as ExitReason] ?? 0;
     for (const s of stages) row[`s:${s}`] = h.cyclesPerExitByStage[s] ?? 0;
     return row;

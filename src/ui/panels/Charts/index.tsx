@@ -45,6 +45,7 @@ export interface ChartSide {
 }
 
 const selectHistory = (s: MachineState) => s.history;
+const selectCounters = (s: MachineState) => s.counters;
 
 /** A titled chart drawn on a canvas that follows its box's size, with an HTML legend and PNG export. */
 /** `legendFirst`: the legend above the plot (the A/B comparison: in a short pane it names the sides where the plot is cut). */
@@ -113,14 +114,13 @@ const percent = (v: number) => `${v}%`;
 const ORIGIN = { retired: 0, cycles: 0 };
 const HIT_DOMAIN = [0, 100] as const;
 
-function ExitsChart({ data }: { data: SeriesData }) {
+/** `density`: exits per 1,000 instructions of the machine as shown (the stats strip's exits over its instructions retired). */
+function ExitsChart({ data, density }: { data: SeriesData; density: string | null }) {
   const spec = useMemo((): ChartSpec => ({
     kind: 'area', stacked: true, formatX: compact, formatY: compact,
     // Counts from the origin (no instruction, no exit), like the cumulative cycles.
     series: data.reasons.map((r) => ({ name: r, color: REASON_COLOR[r] ?? '#888', xs: [0, ...data.rows.map((row) => row.retired)], ys: [0, ...data.rows.map((row) => row[`r:${r}`] ?? 0)] })),
   }), [data]);
-  const last = data.rows[data.rows.length - 1];
-  const density = last ? exitsPerThousand(last.exits, last.retired) : null;
   // The number first: a narrow pane cuts the end of a title line, never its figure.
   return <ChartBox title={`exits so far${density === null ? '' : ` · ${density} per 1,000 instructions`}, by reason`} testid="chart-exits" name="exits" spec={spec} />;
 }
@@ -154,7 +154,7 @@ function AbChart({ sides }: { sides: Cumulative }) {
   return <ChartBox title={title} testid="chart-ab" name="ab" spec={spec} legendFirst={sides.length > 1} />;
 }
 
-const ChartsView = memo(function ChartsView({ sides, emptyNote }: { sides: readonly ChartSide[]; emptyNote: string }) {
+const ChartsView = memo(function ChartsView({ sides, emptyNote, density }: { sides: readonly ChartSide[]; emptyNote: string; density: string | null }) {
   const empty = sides.every((s) => s.history.length === 0);
   // Once shown, the charts stay mounted, hidden and not re-rendered while empty: a new run
   // starts with no samples, and mounting four charts again per run costs more.
@@ -180,7 +180,7 @@ const ChartsView = memo(function ChartsView({ sides, emptyNote }: { sides: reado
     <div className="xs-charts" style={empty ? { visibility: 'hidden' } : undefined}>
       {/* A/B: the comparison is what the mode is for; first, where a short pane shows one chart. */}
       {src.length > 1 && <AbChart sides={cumulative} />}
-      <ExitsChart data={data} />
+      <ExitsChart data={data} density={density} />
       <HitRateChart data={data} />
       <CyclesChart data={data} />
       {src.length === 1 && <AbChart sides={cumulative} />}
@@ -210,6 +210,10 @@ export default function Charts() {
   // that is a prefix; a seek that keeps the same prefix keeps the same array, and the charts
   // draw nothing (a redraw's fillText laid the whole page out inside the seek's commit).
   const at = useMachine(selectTimelineAt);
+  // At a past exit the last sample is the one after the exit before (the vCPU ran on to exit k
+  // since): the figure is the machine's as shown, the strip's 9 exits in 25 instructions, not 9 in 24.
+  const counters = useMachineLive(selectCounters, CHART_MS);
+  const density = counters ? exitsPerThousand(counters.exits.total, counters.retired) : null;
   const cut = at === null ? fullHistory.length : samplesUpTo(fullHistory, at);
   const history = useMemo(() => (cut === fullHistory.length ? fullHistory : fullHistory.slice(0, cut)), [fullHistory, cut]);
   // A/B: when the shell says which sides run, the comparison chart shows every side.
@@ -239,7 +243,7 @@ export default function Charts() {
           onClick={() => downloadText(historyToCsv(shown.slice(0, 1)), `exitscope-history${shown.length > 1 ? `-${csvName(shown[0]?.label ?? '')}` : ''}.csv`)}
         >CSV</button>
       </div>
-      <ChartsView sides={shown} emptyNote={emptyNote(at, fullHistory)} />
+      <ChartsView sides={shown} emptyNote={emptyNote(at, fullHistory)} density={density} />
     </section>
   );
 }
