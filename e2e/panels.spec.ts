@@ -3,6 +3,7 @@
  * exit, a write-protect fault from self-modifying code, cache hits, and what switching strategy
  * does to the counters. Screenshots go to e2e/artifacts/.
  */
+import { readFileSync } from 'node:fs';
 import { test, expect, type Page } from '@playwright/test';
 
 const ART = 'e2e/artifacts';
@@ -156,4 +157,24 @@ test('switching strategy changes the counters', async ({ page }) => {
   const apicv = await stat(page, 'stat-exits');
   expect(apicv).toBeLessThan(none.exits);
   await page.screenshot({ path: `${ART}/panels-strategies.png` });
+});
+
+test('the cache names each entry\'s source line: two-address-spaces\' two entries at one RIP are page_a\'s and page_b\'s code', async ({ page }) => {
+  const source = readFileSync('src/scenarios/two-address-spaces.s', 'utf8').split('\n');
+  const lineOf = (text: string) => source.findIndex((l) => l.trim().startsWith(text)) + 1;
+  const [lineA, lineB] = [lineOf('mov eax, [rbx + LAPIC_ID]'), lineOf('mov eax, [rbx + LAPIC_TPR]')];
+  for (const size of [{ width: 1440, height: 900 }, { width: 1280, height: 720 }]) {
+    await page.setViewportSize(size);
+    await openExample(page, 'two-address-spaces');
+    await runToEnd(page);
+    const rows = page.getByTestId('icache-row').filter({ hasText: '0x40000000' });
+    await expect(rows).toHaveCount(2);
+    // Sorted by bucket: which comes first depends on the hash; the set of lines does not.
+    const lines = await rows.getByTestId('icache-line').allInnerTexts();
+    expect(lines.map(Number).sort((a, b) => a - b), `${size.width}x${size.height}`).toEqual([lineA, lineB]);
+    for (const cell of await rows.getByTestId('icache-line').all()) await expect(cell).toBeVisible();
+    // The row's tooltip gives what a narrow pane leaves out: its CR3.
+    await expect(rows.first()).toHaveAttribute('title', /^line \d+ · cr3 0x[0-9a-f]+ · depends on pages /);
+  }
+  await page.screenshot({ path: `${ART}/panels-icache-lines-1280x720.png` });
 });

@@ -141,7 +141,7 @@ test('1: when a run stops, every panel shows its final figures in the same frame
         registers: q('[data-testid="registers"]') || q('[aria-label="Registers"]'),
         chips: [...document.querySelectorAll('[data-testid="event-log"] .xs-chip')].map((c) => c.textContent).join(' | '),
         icache: q('.xs-icache .xs-toolbar'),
-        icacheHits: [...document.querySelectorAll('[data-testid="icache-row"]')].map((r) => r.querySelectorAll('[role="cell"]')[6]?.textContent).join(' '),
+        icacheHits: [...document.querySelectorAll('[data-testid="icache-row"]')].map((r) => r.querySelectorAll('[role="cell"]')[7]?.textContent).join(' '), // the hits column
         memory: q('[data-testid="memory-map"] .xs-toolbar'),
         charts: q('.xs-charts-panel .xs-toolbar .xs-note'),
       });

@@ -262,6 +262,12 @@ export interface IcacheEntryView {
   age: number;
   /** Guest-physical pages this entry depends on (code and page-table pages). */
   pages: number[];
+  /**
+   * The program's line of the cached instruction, found by its code's guest-physical address
+   * (as an exit's line is): two entries at one RIP under two CR3s name the two lines they ran.
+   * Absent when no line of the program is there.
+   */
+  line?: number;
 }
 
 export type PageRole = 'code' | 'data' | 'stack' | 'pagetable' | 'mmio' | 'firmware' | 'free';

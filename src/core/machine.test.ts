@@ -154,6 +154,28 @@ buf: dw 0
     expect(new Map(m.lineStats().map((l) => [l.line, l.exits])).get(lineB)).toBe(3);
   });
 
+  it('names the line of each cached instruction: two-address-spaces keeps page_a\'s and page_b\'s code at one RIP under two CR3s', () => {
+    const source = loadScenarios().find((s) => s.name === 'two-address-spaces')?.source ?? '';
+    const m = machine(source, { strategy: 'icache' });
+    const lineOf = (text: string) => source.split('\n').findIndex((l) => l.trim().startsWith(text)) + 1;
+    const [lineA, lineB] = [lineOf('mov eax, [rbx + LAPIC_ID]'), lineOf('mov eax, [rbx + LAPIC_TPR]')];
+    expect(lineB).toBeGreaterThan(lineA);
+    m.runToEnd();
+    expect(m.stopInfo()?.reason).toBe('halted');
+    const atRip = m.icacheEntries().filter((e) => e.rip === 0x4000_0000);
+    expect(atRip).toHaveLength(2);
+    expect(new Set(atRip.map((e) => e.cr3)).size).toBe(2);
+    expect(atRip.map((e) => e.line).sort()).toEqual([lineA, lineB]);
+    // Each entry's line holds the instruction it cached.
+    for (const e of atRip) expect(source.split('\n')[e.line! - 1]).toContain(e.insn.includes('0x20') ? 'LAPIC_ID' : 'LAPIC_TPR');
+    // Entries of code the program maps where it was assembled name their lines too.
+    const lapic = machine(loadScenarios().find((s) => s.name === 'lapic-microbench')?.source ?? '', { strategy: 'icache' });
+    lapic.runToEnd();
+    const lines = lapic.icacheEntries().map((e) => e.line);
+    expect(lines).toHaveLength(4);
+    expect(lines.every((l) => l !== undefined && lapic.lineStats().some((s) => s.line === l && s.hits > 0))).toBe(true);
+  });
+
   it('gives every vCPU its turn even when one exits on every instruction', () => {
     // vCPU 0 polls IORAM (an exit per read) until vCPU 1 writes it: a vCPU that exits must
     // still yield after its slice, or vCPU 1 never runs.

@@ -33,7 +33,7 @@ import { PageTracker } from './mem/pageTracker';
 import { parseTopology, type Topology } from './topology';
 import { createApicvFastPath, newApicvCounters } from './vmm/apicv';
 import { cloneExitEvent, Vmm, type VmmExitEvent } from './vmm/exitPath';
-import { InstructionCache, type ICacheEntry } from './vmm/icache';
+import { InstructionCache, PAGE_SIZE, type ICacheEntry } from './vmm/icache';
 import { platformExit } from './vmm/platform';
 import { mmioRouter, type VcpuPort, type VmContext } from './vmm/ports';
 import { ExitMark, ExitTimeline, type TimelineHost } from './timetravel/timeline';
@@ -935,6 +935,20 @@ export class Machine {
    * one to run, or the hlt it waits or stopped in (RIP is already past a hlt, on whatever
    * follows it). Null when RIP is on no line of the program (firmware, data).
    */
+  /**
+   * The cache's entries, oldest first, each with its instruction's line: the code page the VMM
+   * fetched it from (an entry's first page) plus RIP's offset in it (the low 12 bits of a
+   * linear address are its physical address's under 4K, 2M and 1G pages alike).
+   */
+  icacheEntries(): IcacheEntryView[] {
+    const entries = this.icache.entries();
+    for (const e of entries) {
+      const line = this.lineByAddr.get(e.pages[0] + (e.rip % PAGE_SIZE));
+      if (line !== undefined) e.line = line;
+    }
+    return entries;
+  }
+
   ripLine(): number | null {
     const slot = this.vms[0].slots[0];
     const at = slot.run !== 'runnable' && slot.hltRip >= 0 ? slot.hltRip : slot.vcpu.rip;

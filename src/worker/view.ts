@@ -17,7 +17,7 @@ function vcpuView(s: VcpuSnapshot<bigint>): VcpuView {
 }
 
 export function machineView(m: Machine): MachineView {
-  const entries = m.icache.entries();
+  const entries = m.icacheEntries();
   return {
     vcpus: m.vcpuStates().map(vcpuView),
     icache: entries.slice(0, MAX_ICACHE_ENTRIES),

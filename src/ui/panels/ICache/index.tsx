@@ -190,7 +190,7 @@ export default function ICache() {
       </div>
       <div className="xs-table" role="table" data-testid="icache-table">
         <div className="xs-row xs-head xs-icache-cols" role="row">
-          {['bkt', 'vm', 'rip', 'cr3', 'bytes', 'instruction', 'hits', 'age'].map((h) => <span key={h} role="columnheader">{h}</span>)}
+          {['bkt', 'vm', 'rip', 'line', 'cr3', 'bytes', 'instruction', 'hits', 'age'].map((h) => <span key={h} role="columnheader">{h}</span>)}
         </div>
         <div className="xs-scroll xs-icache-scroll" ref={listRef} onScroll={onListScroll}>
           {sorted.length === 0 && <div className="xs-empty">{counters ? 'empty' : 'The cache fills when the icache strategy handles exits.'}</div>}
@@ -206,8 +206,8 @@ export default function ICache() {
                 r.key === mark.key && !r.ghost ? `xs-sel-${mark.kind}` : ''].join(' ');
               return (
                 <div key={r.key + (r.ghost ?? '')} role="row" data-testid="icache-row" data-state={r.ghost ?? r.flash ?? ''} className={cls} style={{ top: (v.start + i) * ROW_H, height: ROW_H }}
-                  title={`depends on pages ${e.pages.map((p) => hex(p)).join(', ')}${r.ghost ? ` — ${r.ghost}` : ''}`}>
-                  <span role="cell">{e.bucket}</span><span role="cell">{e.vm}</span><span role="cell">{hex(e.rip)}</span><span role="cell">{hex(e.cr3)}</span>
+                  title={`${e.line !== undefined ? `line ${e.line} · ` : ''}cr3 ${hex(e.cr3)} · depends on pages ${e.pages.map((p) => hex(p)).join(', ')}${r.ghost ? ` — ${r.ghost}` : ''}`}>
+                  <span role="cell">{e.bucket}</span><span role="cell">{e.vm}</span><span role="cell">{hex(e.rip)}</span><span role="cell" data-testid="icache-line">{e.line ?? ''}</span><span role="cell">{hex(e.cr3)}</span>
                   <span role="cell" className="xs-bytes">{e.bytes}</span><span role="cell" className="xs-insn">{e.insn}</span><span role="cell">{e.hits}</span><span role="cell">{maxAge - e.age}</span>
                 </div>
               );
