@@ -322,6 +322,29 @@ test('in A/B mode at 1280x720 each side opens what compares the strategies, with
   await page.screenshot({ path: `${ART}/ab-1280x720.png` });
 });
 
+test('turning A/B on at a first visit closes the welcome: the two sides get its height', async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await page.goto('/');
+  await page.evaluate(() => localStorage.clear());
+  await page.goto('/?example=lapic-microbench');
+  await expect(page.getByTestId('stop-reason')).toHaveText(/^(ready|paused)$/, { timeout: 30_000 });
+  await expect(page.getByTestId('welcome')).toBeVisible();
+  await page.getByTestId('ab-toggle').check();
+  await expect(page.locator('.machine[data-side="b"]')).toBeVisible();
+  await expect(page.getByTestId('welcome')).toHaveCount(0);
+  await page.getByTestId('btn-step-exit').click();
+  // Each side's pipeline shows its first exit's nodes whole, their cycles included.
+  for (const side of ['a', 'b']) {
+    const cycles = page.locator(`.machine[data-side="${side}"] [data-testid="exit-pipeline"] .xs-pipe-cycles`).first();
+    await expect(cycles).toHaveText(/^[\d,]+ cyc$/);
+    await expectWithin(cycles, paneBody(page, 'pipeline').nth(side === 'a' ? 0 : 1), `side ${side}: the first stage's cycles`);
+  }
+  // Gone for good, as when its close button is taken.
+  await page.reload();
+  await expect(page.getByTestId('stop-reason')).toHaveText(/^(ready|paused|halted)$/, { timeout: 30_000 });
+  await expect(page.getByTestId('welcome')).toHaveCount(0);
+});
+
 test('a folded pane opens on its title even where the resizing library refuses to make room', async ({ page }) => {
   // The library's expand takes room from the open panes down to their minimum (90 px) and folds
   // one only when the room asked for reaches past half its minimum: with the pipeline the only

@@ -11,7 +11,7 @@ import { useUiStore } from '../store/uiStore';
 import { STRATEGIES, type Speed, type Strategy } from '../worker/protocol';
 import * as ctl from './controller';
 import type { SideId } from './controller';
-import { toggleLessons } from './lessons/lessonController';
+import { closeWelcome, toggleLessons } from './lessons/lessonController';
 import { openFile, saveFile } from './files';
 import { SPEEDS } from '../store/settings';
 import { ToolbarMenu } from './ToolbarMenu';
@@ -128,7 +128,12 @@ export function Toolbar() {
           </select>
         </label>
         <label className="toggle" title="Run the same program under two strategies side by side">
-          <input type="checkbox" data-testid="ab-toggle" checked={abMode} onChange={(e) => ctl.setAbMode(e.target.checked)} />
+          <input type="checkbox" data-testid="ab-toggle" checked={abMode} onChange={(e) => {
+            // Comparing two strategies is a start as much as the playground is: the two sides need
+            // the banner's height at 1280x720 (under it, each pipeline showed half its nodes).
+            if (e.target.checked && useLessonStore.getState().welcome) closeWelcome();
+            ctl.setAbMode(e.target.checked);
+          }} />
           <span>A/B</span>
         </label>
       </div>
