@@ -311,11 +311,11 @@ test('in A/B mode at 1280x720 each side opens what compares the strategies, with
     expect(first.plotInView, `side ${side}: px of the comparison's plot in view`).toBeGreaterThanOrEqual(20);
     // Its title does not name the sides; its legend does, in view above the plot.
     const legend = page.locator(`.machine[data-side="${side}"] [data-testid="chart-ab"] .xs-chart-legend`);
-    await expect(legend).toHaveText(side === 'a' ? 'A icacheB none' : 'B noneA icache');
+    await expect(legend).toHaveText(side === 'a' ? /^A icache [\d,]+ cycB none [\d,]+ cyc$/ : /^B none [\d,]+ cycA icache [\d,]+ cyc$/);
     await expectWithin(legend, paneBody(page, 'charts').nth(side === 'a' ? 0 : 1), `side ${side}: the comparison's legend`);
   }
   // Each side is drawn in its own colour in both panes (its line was blue in one, orange in the other).
-  const swatches = (side: string) => page.locator(`.machine[data-side="${side}"] [data-testid="chart-ab"] .xs-chart-legend > span`).evaluateAll((spans) => Object.fromEntries(spans.map((s) => [s.textContent, getComputedStyle(s.querySelector('i')!).backgroundColor])));
+  const swatches = (side: string) => page.locator(`.machine[data-side="${side}"] [data-testid="chart-ab"] .xs-chart-legend > span`).evaluateAll((spans) => Object.fromEntries(spans.map((s) => [(s.textContent ?? '').replace(s.querySelector('.xs-legend-value')?.textContent ?? '', ''), getComputedStyle(s.querySelector('i')!).backgroundColor])));
   const [inA, inB] = [await swatches('a'), await swatches('b')];
   expect(inB).toEqual(inA);
   expect(inA['A icache']).not.toBe(inA['B none']);

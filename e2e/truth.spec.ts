@@ -299,6 +299,10 @@ test('7: in A/B mode each pane charts and exports its own side; Share and the th
   expect(fewer).toBeLessThanOrEqual(40);
   await expect(panes.a.getByTestId('chart-ab').locator('.xs-chart-name')).toHaveText(`cumulative modeled cycles · A icache ${fewer}% fewer than B none`);
   await expect(panes.b.getByTestId('chart-ab').locator('.xs-chart-name')).toHaveText(`cumulative modeled cycles · B none ${Math.round((cyclesB / cyclesA - 1) * 100)}% more than A icache`);
+  // The figures it compares stand in its legend (the compact strips hide run cycles), the strips'.
+  const fig = (n: number) => `${n.toLocaleString('en-US')} cyc`;
+  await expect(panes.a.getByTestId('chart-ab').locator('.xs-chart-legend')).toHaveText(`A icache ${fig(cyclesA)}B none ${fig(cyclesB)}`);
+  await expect(panes.b.getByTestId('chart-ab').locator('.xs-chart-legend')).toHaveText(`B none ${fig(cyclesB)}A icache ${fig(cyclesA)}`);
   await page.screenshot({ path: `${ART}/truth-7-ab-charts.png` });
 
   // Run again: in the commit where the second side says "halted", each pane's comparison chart

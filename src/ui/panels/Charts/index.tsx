@@ -18,7 +18,7 @@ import type { HistorySample, MachineState } from '../../../store/machineStore';
 import { selectTimelineAt } from '../../../store/selectors';
 import { useUiStore } from '../../../store/uiStore';
 import { useMachine, useMachineLive, useMachineSides, useOwnSide, useStoresLive } from '../useMachine';
-import { compact } from '../lib/format';
+import { compact, int } from '../lib/format';
 import { HIT_COLOR, REASON_COLOR, STAGE_COLOR, STAGE_LABEL } from '../lib/stages';
 import { downloadBlob, downloadText } from '../lib/exportImage';
 import { prepareCanvas } from '../lib/prepareCanvas';
@@ -49,7 +49,8 @@ const selectCounters = (s: MachineState) => s.counters;
 
 /** A titled chart drawn on a canvas that follows its box's size, with an HTML legend and PNG export. */
 /** `legendFirst`: the legend above the plot (the A/B comparison: in a short pane it names the sides where the plot is cut). */
-function ChartBox({ title, testid, name, spec, legendFirst = false }: { title: string; testid: string; name: string; spec: ChartSpec; legendFirst?: boolean }) {
+/** `values`: a figure per series, after its name in the legend (null: none). */
+function ChartBox({ title, testid, name, spec, legendFirst = false, values }: { title: string; testid: string; name: string; spec: ChartSpec; legendFirst?: boolean; values?: readonly (string | null)[] }) {
   const box = useRef<HTMLDivElement | null>(null);
   const canvas = useRef<HTMLCanvasElement | null>(null);
   const [size, setSize] = useState<{ w: number; h: number }>({ w: 0, h: 0 });
@@ -88,7 +89,7 @@ function ChartBox({ title, testid, name, spec, legendFirst = false }: { title: s
   // Always there (one line tall at least): a legend that appeared with a run's second series resized the chart mid-run.
   const legend = (
     <div className="xs-legend xs-chart-legend">
-      {spec.series.map((x) => <span key={x.name}><i style={{ background: x.color }} />{x.name}</span>)}
+      {spec.series.map((x, i) => <span key={x.name}><i style={{ background: x.color }} />{x.name}{values?.[i] && <b className="xs-legend-value"> {values[i]}</b>}</span>)}
     </div>
   );
   return (
@@ -150,8 +151,11 @@ function AbChart({ sides }: { sides: Cumulative }) {
   const [own, other] = sides;
   const versus = sides.length === 2 && own.rows.length > 0 && other.rows.length > 0 ? cyclesVersus(own.rows[own.rows.length - 1], other.rows[other.rows.length - 1]) : null;
   const title = `cumulative modeled cycles${versus === null ? '' : ` · ${own.label} ${versus} ${other.label}`}`;
+  // The two figures the title compares, by each side's name: an A/B side's stats strip has no
+  // room for its run cycles. Only where the comparison is exact, as the title's.
+  const values = versus === null ? undefined : sides.map((x) => `${int(x.rows[x.rows.length - 1].cycles)} cyc`);
   // One line in an A/B pane: its legend, above the plot there, names the sides.
-  return <ChartBox title={title} testid="chart-ab" name="ab" spec={spec} legendFirst={sides.length > 1} />;
+  return <ChartBox title={title} testid="chart-ab" name="ab" spec={spec} legendFirst={sides.length > 1} values={values} />;
 }
 
 const ChartsView = memo(function ChartsView({ sides, emptyNote, density }: { sides: readonly ChartSide[]; emptyNote: string; density: string | null }) {
