@@ -173,6 +173,9 @@ test('the cache names each entry\'s source line: two-address-spaces\' two entrie
     const lines = await rows.getByTestId('icache-line').allInnerTexts();
     expect(lines.map(Number).sort((a, b) => a - b), `${size.width}x${size.height}`).toEqual([lineA, lineB]);
     for (const cell of await rows.getByTestId('icache-line').all()) await expect(cell).toBeVisible();
+    // The RIP and the line show whole, not "0x400000…".
+    const cut = await rows.evaluateAll((els) => els.flatMap((r) => [...r.querySelectorAll('[role="cell"]')].slice(2, 4).filter((c) => c.scrollWidth > c.clientWidth).map((c) => c.textContent)));
+    expect(cut, `${size.width}x${size.height}: cells cut`).toEqual([]);
     // The row's tooltip gives what a narrow pane leaves out: its CR3.
     await expect(rows.first()).toHaveAttribute('title', /^line \d+ · cr3 0x[0-9a-f]+ · depends on pages /);
   }
