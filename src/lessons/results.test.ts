@@ -122,7 +122,13 @@ describe('lesson results from real runs', () => {
   });
 
   it('8: one RIP, four entries: two VMs x two CR3s', () => {
-    const { o } = outcomeOf('twoVms');
+    const { l, o } = outcomeOf('twoVms');
     expect(o.answer).toBe('4');
+    // Each entry names the code it holds: page_a's line under one CR3, page_b's under the other, in each VM.
+    const source = SCENARIOS.find((x) => x.name === l.program)!.source.split('\n');
+    const lineAfter = (label: string) => source.indexOf(`${label}:`) + 2;
+    const [a, b] = [lineAfter('page_a'), lineAfter('page_b')];
+    expect(o.figures.slice(1, 5).map((f) => f.label.replace(/^VM (\d), CR3 0x[0-9a-f]+, line (\d+)$/, '$1:$2')).sort()).toEqual([`0:${a}`, `0:${b}`, `1:${a}`, `1:${b}`]);
+    expect(o.why).toContain(`the code on lines ${a} and ${b}`);
   });
 });

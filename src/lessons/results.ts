@@ -14,7 +14,7 @@ export interface LessonRun {
   /** Guest-physical pages by role (the machine view). */
   pages: readonly { vm: number; gpa: number; role: PageRole }[];
   /** Instruction-cache entries at the end (the machine view). */
-  icache: readonly { vm: number; rip: number; cr3: number; hits: number }[];
+  icache: readonly { vm: number; rip: number; cr3: number; hits: number; line?: number }[];
   console: string;
   stop: StopInfo | null;
 }
@@ -252,7 +252,7 @@ const x2apic: LessonResultFn = (run) => {
 
 /** Lesson 8: entries for one RIP across VMs and address spaces. */
 const twoVms: LessonResultFn = (run) => {
-  const byRip = new Map<number, { vm: number; cr3: number; hits: number }[]>();
+  const byRip = new Map<number, { vm: number; cr3: number; hits: number; line?: number }[]>();
   for (const e of run.icache) {
     const list = byRip.get(e.rip) ?? [];
     list.push(e);
@@ -262,14 +262,18 @@ const twoVms: LessonResultFn = (run) => {
   const [rip, list] = [...byRip].reduce((m, x) => (x[1].length > m[1].length ? x : m));
   const vms = new Set(list.map((e) => e.vm)).size;
   const cr3s = new Set(list.map((e) => e.cr3)).size;
+  // The code each entry holds, by its source line (the cache panel's line column).
+  const lines = [...new Set(list.flatMap((e) => (e.line === undefined ? [] : [e.line])))].sort((a, b) => a - b);
+  const code = lines.length > 1 ? `: the code on lines ${lines.slice(0, -1).join(', ')} and ${lines[lines.length - 1]}, cached once in each VM` : '';
+  const many = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
   return {
     answer: String(list.length),
     figures: [
       { label: `cache entries for RIP ${hex(rip)}`, value: fmt(list.length) },
-      ...list.map((e) => ({ label: `VM ${e.vm}, CR3 ${hex(e.cr3)}`, value: `${fmt(e.hits)} hits` })),
+      ...list.map((e) => ({ label: `VM ${e.vm}, CR3 ${hex(e.cr3)}${e.line === undefined ? '' : `, line ${e.line}`}`, value: `${fmt(e.hits)} hits` })),
       { label: 'hit rate, whole run', value: pct(run.counters.icache.hits / Math.max(1, run.counters.icache.lookups)) },
     ],
-    why: `One RIP, ${list.length} different instructions: ${vms} VM(s) × ${cr3s} CR3 value(s). The two VMs even use the same CR3 values, so only the VM in the key keeps them apart; ` +
+    why: `One RIP, ${list.length} entries, ${many(vms, 'VM')} × ${many(cr3s, 'CR3 value')}${code}. The two VMs even use the same CR3 values, so only the VM in the key keeps them apart; ` +
       'without CR3 in the key one address space would run the other\'s decoded instruction.',
   };
 };

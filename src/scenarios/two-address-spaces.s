@@ -1,5 +1,5 @@
 ; title: two address spaces, same RIPs
-; watch: Two page-table trees map linear 0x40000000 to different code. The program switches CR3 between them and calls the same RIP. The cache keys entries by (VM, RIP, CR3), so each address space keeps its own entry and both hit.
+; watch: Two page-table trees map linear 0x40000000 to different code. The program switches CR3 between them and calls the same RIP. The cache keys entries by (VM, RIP, CR3), so each address space keeps its own entry and both hit: the cache panel lists two entries at 0x40000000, each with the line of the code it holds.
 ; seed: the cache key includes CR3 because the same RIP means different code in different processes
 ; Switch CR3 between two address spaces that run different code at the same RIP.
 SHARED_VA equ 0x40000000

@@ -1,6 +1,6 @@
 ; title: two VMs, two address spaces each, same RIPs
 ; exitscope: vms=2 vcpus=1
-; watch: Two VMs run this program; in each, two page-table trees map linear 0x40000000 to different code, and the program calls that same RIP under each CR3. Both VMs even load the same CR3 values. Only a key of (VM, RIP, CR3) tells the four instructions apart: the cache holds four entries for one RIP, and all of them hit.
+; watch: Two VMs run this program; in each, two page-table trees map linear 0x40000000 to different code, and the program calls that same RIP under each CR3. Both VMs even load the same CR3 values. Only a key of (VM, RIP, CR3) tells the four instructions apart: the cache holds four entries for one RIP (its line column names page_a's or page_b's code for each), and all of them hit.
 ; seed: entries are keyed by the struct vm pointer as well as RIP and CR3
 ; Two VMs, each switching CR3 between two address spaces that run different code at the same RIP.
 SHARED_VA equ 0x40000000
