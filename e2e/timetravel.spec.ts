@@ -216,3 +216,40 @@ test('the registers are those of the vCPU whose exit is shown, until a tab is pi
   await expect(page.getByTestId('exit-pipeline')).toContainText(`exit #${Math.floor(n / 2)} `, { timeout: 10_000 });
   expect(await selectedTab()).toBe(picked);
 });
+
+test('in A/B each pane compares the sides as they are shown: at a past exit of A, B (apicv, 3 exits) stays at its end and no pane compares the two', async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await page.goto('/');
+  await page.evaluate(() => localStorage.clear());
+  await page.goto('/?example=lapic-microbench');
+  await expect(page.getByTestId('stop-reason')).toHaveText('paused', { timeout: 20_000 });
+  await page.getByTestId('ab-toggle').check();
+  await page.getByTestId('strategy-select-b').selectOption('apicv');
+  await page.getByTestId('btn-run').click();
+  await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 45_000 });
+  await expect(page.getByTestId('stop-reason-b')).toHaveText('halted', { timeout: 45_000 });
+  const pane = (side: string) => page.locator(`.machine[data-side="${side}"] [data-testid="chart-ab"]`);
+  const points = async (side: string) => ((await pane(side).getAttribute('data-points')) ?? '').split(',').map(Number);
+  // Both at their ends, at the same instruction: each pane compares, with both figures.
+  for (const side of ['a', 'b']) {
+    await expect(pane(side).locator('.xs-chart-name')).toHaveText(/^cumulative modeled cycles · /);
+    await expect(pane(side).locator('.xs-legend-value')).toHaveCount(2);
+  }
+  const [fullA] = await points('a');
+  const n = await stat(page, 'stat-exits');
+  const k = Math.floor(n / 2);
+  await page.getByTestId('timeline').fill(String(k));
+  await expect(page.getByTestId('stat-exits')).toHaveText(k.toLocaleString('en-US'), { timeout: 10_000 });
+  await expect(page.getByTestId('stat-exits-b')).toHaveText('3');
+  // A at exit k, B at its end: different points of the program, so neither pane compares.
+  for (const side of ['a', 'b']) {
+    await expect(pane(side).locator('.xs-chart-name'), `pane ${side}`).toHaveText('cumulative modeled cycles');
+    await expect(pane(side).locator('.xs-legend-value'), `pane ${side}`).toHaveCount(0);
+  }
+  // Pane B draws A as pane A does, cut at exit k (it drew A's whole run: "B apicv 96% fewer than A icache").
+  const [ownA] = await points('a');
+  const [, aInB] = await points('b');
+  expect(ownA).toBeLessThan(fullA);
+  expect(aInB).toBe(ownA);
+  await page.screenshot({ path: `${ART}/timetravel-ab-apicv.png` });
+});

@@ -226,15 +226,19 @@ export default function Charts() {
   const strategy = useMachine((s) => s.program?.config.strategy ?? null);
   const stores = useMemo(() => (machineSides ?? []).map((s) => s.store), [machineSides]);
   const histories = useStoresLive(stores, selectHistory, CHART_MS);
+  // Each side as it is shown: one side may stand at a past exit while the other is at its end
+  // (apicv has 3 exits where icache has 20,003: a seek to exit 10,001 leaves it at its end).
+  const ats = useStoresLive(stores, selectTimelineAt, CHART_MS);
   const shown = useMemo((): readonly ChartSide[] => {
     // One machine: its series is named by its strategy (a lone "A" in the legend said nothing).
     if (!machineSides || machineSides.length < 2) return [{ label: strategy ?? 'this run', history, slot: 0 }];
-    // Own side first (its charts), then the others for the A-vs-B chart.
-    const all = machineSides.map((s, i) => ({ label: `${s.label} ${s.strategy}`, history: s === ownSide ? history : histories[i] ?? [], slot: i }));
+    // Own side first (its charts), then the others for the A-vs-B chart, each cut at its exit shown.
+    const asShown = (h: readonly HistorySample[] | undefined, k: number | null | undefined) => (!h ? [] : k == null ? h : h.slice(0, samplesUpTo(h, k)));
+    const all = machineSides.map((s, i) => ({ label: `${s.label} ${s.strategy}`, history: s === ownSide ? history : asShown(histories[i], ats[i]), slot: i }));
     const own = ownSide ? machineSides.indexOf(ownSide) : -1;
     if (own > 0) all.unshift(...all.splice(own, 1));
     return all;
-  }, [machineSides, histories, history, ownSide, strategy]);
+  }, [machineSides, histories, ats, history, ownSide, strategy]);
   return (
     <section tabIndex={0} className="xs-panel xs-charts-panel" aria-label="Charts">
       <div className="xs-toolbar">
