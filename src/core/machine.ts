@@ -931,11 +931,6 @@ export class Machine {
   }
 
   /**
-   * The source line of the instruction the vCPU the UI follows (VM 0, vCPU 0) is at: the next
-   * one to run, or the hlt it waits or stopped in (RIP is already past a hlt, on whatever
-   * follows it). Null when RIP is on no line of the program (firmware, data).
-   */
-  /**
    * The cache's entries, oldest first, each with its instruction's line: the code page the VMM
    * fetched it from (an entry's first page) plus RIP's offset in it (the low 12 bits of a
    * linear address are its physical address's under 4K, 2M and 1G pages alike).
@@ -949,6 +944,11 @@ export class Machine {
     return entries;
   }
 
+  /**
+   * The source line of the instruction the vCPU the UI follows (VM 0, vCPU 0) is at: the next
+   * one to run, or the hlt it waits or stopped in (RIP is already past a hlt, on whatever
+   * follows it). Null when RIP is on no line of the program (firmware, data).
+   */
   ripLine(): number | null {
     const slot = this.vms[0].slots[0];
     const at = slot.run !== 'runnable' && slot.hltRip >= 0 ? slot.hltRip : slot.vcpu.rip;

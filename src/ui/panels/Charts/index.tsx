@@ -49,8 +49,8 @@ const selectCounters = (s: MachineState) => s.counters;
 
 /** A titled chart drawn on a canvas that follows its box's size, with an HTML legend and PNG export. */
 /** `legendFirst`: the legend above the plot (the A/B comparison: in a short pane it names the sides where the plot is cut). */
-/** `values`: a figure per series, after its name in the legend (null: none). */
-function ChartBox({ title, testid, name, spec, legendFirst = false, values }: { title: string; testid: string; name: string; spec: ChartSpec; legendFirst?: boolean; values?: readonly (string | null)[] }) {
+/** `values`: a figure per series, after its name in the legend. */
+function ChartBox({ title, testid, name, spec, legendFirst = false, values }: { title: string; testid: string; name: string; spec: ChartSpec; legendFirst?: boolean; values?: readonly string[] }) {
   const box = useRef<HTMLDivElement | null>(null);
   const canvas = useRef<HTMLCanvasElement | null>(null);
   const [size, setSize] = useState<{ w: number; h: number }>({ w: 0, h: 0 });
@@ -233,7 +233,7 @@ export default function Charts() {
     // One machine: its series is named by its strategy (a lone "A" in the legend said nothing).
     if (!machineSides || machineSides.length < 2) return [{ label: strategy ?? 'this run', history, slot: 0 }];
     // Own side first (its charts), then the others for the A-vs-B chart, each cut at its exit shown.
-    const asShown = (h: readonly HistorySample[] | undefined, k: number | null | undefined) => (!h ? [] : k == null ? h : h.slice(0, samplesUpTo(h, k)));
+    const asShown = (h: readonly HistorySample[] = [], k: number | null = null) => (k === null ? h : h.slice(0, samplesUpTo(h, k)));
     const all = machineSides.map((s, i) => ({ label: `${s.label} ${s.strategy}`, history: s === ownSide ? history : asShown(histories[i], ats[i]), slot: i }));
     const own = ownSide ? machineSides.indexOf(ownSide) : -1;
     if (own > 0) all.unshift(...all.splice(own, 1));
