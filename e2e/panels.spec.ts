@@ -179,5 +179,14 @@ test('the cache names each entry\'s source line: two-address-spaces\' two entrie
     // The row's tooltip gives what a narrow pane leaves out: its CR3.
     await expect(rows.first()).toHaveAttribute('title', /^line \d+ · cr3 0x[0-9a-f]+ · depends on pages /);
   }
+  // As a class sees it at 1280x720: the welcome closed, the Cache layout; both rows in view.
+  await page.getByTestId('welcome-close').click();
+  await page.getByTestId('layout-select').selectOption('cache');
+  const rows = page.getByTestId('icache-row').filter({ hasText: '0x40000000' });
+  const list = await page.getByTestId('icache-table').locator('.xs-icache-scroll').boundingBox();
+  for (const row of await rows.all()) {
+    const box = await row.boundingBox();
+    expect(box && list && box.y >= list.y && box.y + box.height <= list.y + list.height + 1, 'cache row in view').toBe(true);
+  }
   await page.screenshot({ path: `${ART}/panels-icache-lines-1280x720.png` });
 });
