@@ -25,12 +25,16 @@ function seqsInView(page: Page): Promise<number[]> {
     .map((r) => Number((r as HTMLElement).dataset.seq)));
 }
 
-async function openAndRunToEnd(page: Page, example: string) {
+async function openExample(page: Page, example: string) {
   await page.setViewportSize({ width: 1280, height: 720 });
   await page.goto('/');
   await page.evaluate(() => localStorage.clear());
   await page.goto(`/?example=${example}`);
   await expect(page.getByTestId('stop-reason')).toHaveText('paused', { timeout: 20_000 });
+}
+
+async function openAndRunToEnd(page: Page, example: string) {
+  await openExample(page, example);
   await page.getByTestId('btn-run').click();
   await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 45_000 });
 }
@@ -218,11 +222,7 @@ test('the registers are those of the vCPU whose exit is shown, until a tab is pi
 });
 
 test('in A/B each pane compares the sides as they are shown: at a past exit of A, B (apicv, 3 exits) stays at its end and no pane compares the two', async ({ page }) => {
-  await page.setViewportSize({ width: 1280, height: 720 });
-  await page.goto('/');
-  await page.evaluate(() => localStorage.clear());
-  await page.goto('/?example=lapic-microbench');
-  await expect(page.getByTestId('stop-reason')).toHaveText('paused', { timeout: 20_000 });
+  await openExample(page, 'lapic-microbench');
   await page.getByTestId('ab-toggle').check();
   await page.getByTestId('strategy-select-b').selectOption('apicv');
   await page.getByTestId('btn-run').click();
