@@ -190,3 +190,48 @@ test('the cache names each entry\'s source line: two-address-spaces\' two entrie
   }
   await page.screenshot({ path: `${ART}/panels-icache-lines-1280x720.png` });
 });
+
+/** The editor line marked by a panel's "show line" (the .reveal-line band), by its line number in the gutter; null when none is marked. */
+function revealedLine(page: Page): Promise<number | null> {
+  return page.evaluate(() => {
+    const band = document.querySelector('.monaco-editor .reveal-line');
+    if (!band) return null;
+    const top = band.getBoundingClientRect().top;
+    const num = [...document.querySelectorAll('.monaco-editor .line-numbers')].find((n) => Math.abs(n.getBoundingClientRect().top - top) < 1);
+    return num ? Number(num.textContent) : null;
+  });
+}
+
+test('a cache entry\'s line and an exit\'s line show their code in the editor at 1280x720', async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 720 });
+  const source = readFileSync('src/scenarios/two-address-spaces.s', 'utf8').split('\n');
+  await openExample(page, 'two-address-spaces');
+  await runToEnd(page);
+  await page.getByTestId('welcome-close').click();
+  await page.getByTestId('layout-select').selectOption('cache');
+  // Each entry at 0x40000000: its line number scrolls the editor to the instruction it cached.
+  const rows = page.getByTestId('icache-row').filter({ hasText: '0x40000000' });
+  await expect(rows).toHaveCount(2);
+  for (const row of await rows.all()) {
+    const link = row.getByTestId('icache-line');
+    const line = Number(await link.innerText());
+    await expect(link).toHaveAccessibleName(`Show line ${line} in the editor`);
+    await link.click();
+    await expect.poll(() => revealedLine(page), `cache row's line ${line}`).toBe(line);
+    // The band lies on the instruction the row's RIP ran (a LAPIC read in page_a or page_b).
+    expect(source[line - 1]).toMatch(/mov eax, \[rbx \+ LAPIC_(ID|TPR)\]/);
+    // It fades: a moment later no line is marked.
+    await expect.poll(() => revealedLine(page), { timeout: 5_000 }).toBeNull();
+  }
+  // An exit picked in the log: the pipeline names its line, and the line shows it.
+  await page.getByTestId('layout-select').selectOption('exit');
+  const log = page.getByTestId('event-log');
+  const mmio = log.getByTestId('exit-row').filter({ hasText: '0x40000000' }).first();
+  await mmio.click();
+  const pipeLine = page.getByTestId('exit-pipeline').getByTestId('pipeline-line');
+  const line = Number(await pipeLine.innerText());
+  expect(source[line - 1]).toMatch(/mov eax, \[rbx \+ LAPIC_(ID|TPR)\]/);
+  await pipeLine.click();
+  await expect.poll(() => revealedLine(page), `pipeline's line ${line}`).toBe(line);
+  await page.screenshot({ path: `${ART}/panels-show-line-1280x720.png` });
+});

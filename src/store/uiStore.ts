@@ -39,6 +39,10 @@ export interface UiState extends Settings {
   layout: LayoutSpec;
   /** Counts applyLayout calls: after one, the spec's sizes win over the sizes saved for it. */
   layoutRevision: number;
+  /** An editor is on the page (panels offer to show a source line in it only then). */
+  editorMounted: boolean;
+  /** The last line a panel asked the editor to show; `n` counts the asks (the same line again shows it again). */
+  revealedLine: { line: number; n: number } | null;
   setSettings(patch: Partial<Settings>): void;
   setSource(source: string, fileName?: string): void;
   setBreakpoints(lines: number[]): void;
@@ -50,6 +54,9 @@ export interface UiState extends Settings {
   setShareOpen(open: boolean): void;
   /** Shows `spec` now, at the spec's own sizes (a preset chosen, a lesson's focus). */
   applyLayout(spec: LayoutSpec): void;
+  setEditorMounted(mounted: boolean): void;
+  /** Scrolls the editor to `line` (1-based, of the loaded program) and marks it for a moment. */
+  revealLine(line: number): void;
 }
 
 let noticeSeq = 0;
@@ -69,6 +76,8 @@ export const useUiStore = create<UiState>()((set) => ({
   booted: false,
   layout: EMPTY_LAYOUT,
   layoutRevision: 0,
+  editorMounted: false,
+  revealedLine: null,
   setSettings(patch) {
     set(patch);
   },
@@ -98,6 +107,12 @@ export const useUiStore = create<UiState>()((set) => ({
   },
   applyLayout(spec) {
     set((s) => ({ layout: spec, layoutRevision: s.layoutRevision + 1 }));
+  },
+  setEditorMounted(mounted) {
+    set({ editorMounted: mounted });
+  },
+  revealLine(line) {
+    set((s) => ({ revealedLine: { line, n: (s.revealedLine?.n ?? 0) + 1 } }));
   },
 }));
 

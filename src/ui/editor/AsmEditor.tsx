@@ -24,6 +24,8 @@ export const ASSEMBLE_DEBOUNCE_MS = 250;
 const fmt = new Intl.NumberFormat('en-US');
 /** While running, the per-line exit counts follow at most this often. */
 const VIEW_MS_RUNNING = 1000;
+/** How long a line a panel asked for stays marked (its band fades over this time). */
+const REVEAL_MS = 1600;
 
 function markersOf(model: monaco.editor.ITextModel, diags: Diagnostic[]): monaco.editor.IMarkerData[] {
   const lines = model.getLineCount();
@@ -246,6 +248,24 @@ export default function AsmEditor() {
       lineStats.cancel();
     });
     applyView(defaultMachineStore.getState());
+
+    // A line a panel asked for (a cache entry's, an exit's): scrolled into view and marked a moment.
+    const revealed = editor.createDecorationsCollection();
+    let revealTimer: ReturnType<typeof setTimeout> | null = null;
+    disposers.push(useUiStore.subscribe((s, prev) => {
+      if (!s.revealedLine || s.revealedLine === prev.revealedLine) return;
+      const { line } = s.revealedLine;
+      if (line < 1 || line > model.getLineCount()) return;
+      // Edited since the run: the panels still describe the loaded program, whose lines may have moved.
+      if (!textIsLoaded) useUiStore.getState().notify({ kind: 'info', text: `The text changed since this run: line ${line} may no longer hold the code the panel shows.` });
+      editor.revealLineInCenterIfOutsideViewport(line);
+      revealed.set([{ range: new monaco.Range(line, 1, line, 1), options: { isWholeLine: true, className: 'reveal-line', linesDecorationsClassName: 'reveal-line-edge' } }]);
+      if (revealTimer) clearTimeout(revealTimer);
+      revealTimer = setTimeout(() => { revealTimer = null; revealed.clear(); }, REVEAL_MS);
+    }));
+    disposers.push(() => { if (revealTimer) clearTimeout(revealTimer); });
+    useUiStore.getState().setEditorMounted(true);
+    disposers.push(() => useUiStore.getState().setEditorMounted(false));
 
     // Breakpoints in the glyph margin; they move with the text.
     const bps = editor.createDecorationsCollection();

@@ -15,6 +15,7 @@ import { compact, hex, int, pct } from '../lib/format';
 import { HIT_COLOR, MISS_COLOR, STAGE_COLOR, STAGE_LABEL } from '../lib/stages';
 import { buildPipeline, cycleShares, SHARE_STAGE, summarize, type PipelineNode } from './pipelineModel';
 import { handlingCycles } from '../lib/runFigures';
+import { SourceLine } from '../lib/SourceLine';
 import '../panels.css';
 
 /** Milliseconds per stage in step mode; faster while running so one exit plays before the next. */
@@ -53,7 +54,7 @@ function Node({ n, i, max, stageMs }: { n: PipelineNode; i: number; max: number;
 
 /** A write-protect fault: why the page was written, by which instruction, and what it dropped. */
 function WpDetail({ exit, wp }: { exit: ExitEvent; wp: WpFaultInfo }) {
-  const at = `${hex(exit.rip)}${exit.line !== undefined ? ` (line ${exit.line})` : ''}`;
+  const at = <>{hex(exit.rip)}{exit.line !== undefined && <> (line <SourceLine line={exit.line} />)</>}</>;
   return (
     <div className="xs-note" data-testid="wp-detail" data-cause={wp.cause}>
       <div><b>Cause:</b> {wpCauseText(wp)}.</div>
@@ -81,7 +82,7 @@ const StepView = memo(function StepView({ exit, cyclesPerInsn, stageMs, still }:
     <div className={`xs-pipe${still && replay === 0 ? ' xs-still' : ''}`} key={replay}>
       <div className="xs-pipe-title">
         <span className="xs-pill" data-reason={exit.reason}>{exit.reason}</span>
-        <span>exit #{exit.seq} · vm{exit.vm}/vcpu{exit.vcpu} · rip {hex(exit.rip)}{exit.gpa !== undefined ? ` · gpa ${hex(exit.gpa)}` : ''}</span>
+        <span>exit #{exit.seq} · vm{exit.vm}/vcpu{exit.vcpu} · rip {hex(exit.rip)}{exit.line !== undefined && <> · line <SourceLine line={exit.line} testid="pipeline-line" /></>}{exit.gpa !== undefined ? ` · gpa ${hex(exit.gpa)}` : ''}</span>
         {exit.insn && <code>{exit.insn}</code>}
         <button type="button" className="xs-btn" onClick={() => setReplays({ seq: exit.seq, n: replay + 1 })} title="Play this exit again">replay</button>
       </div>
