@@ -133,3 +133,21 @@ test('every lesson, end to end: a prediction, a run, a result with figures from 
   await page.getByTestId('lesson-prev').click();
   await expect(page.getByTestId('lesson-title')).toContainText(LESSONS[LESSONS.length - 2].title);
 });
+
+test('lesson 2 after a full-speed run: the exit picked in the log shows its whole 2D walk, and no walk cell cuts an address', async ({ page }) => {
+  await cold(page, '/?lesson=2');
+  await expect(page.getByTestId('stop-reason')).toHaveText('paused', { timeout: 30_000 });
+  await page.getByTestId('btn-run').click();
+  await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 30_000 });
+  // Exit 1: the read from code on a 2 MiB page. At full speed the run kept 1 walk in 64; the
+  // Worker handles the exit again on the timeline for its references.
+  await page.getByTestId('event-log').locator('[data-testid="exit-row"][data-seq="1"]').click();
+  const walk = page.getByTestId('walk-grid');
+  await expect(walk).toContainText('15 memory references (12 EPT + 3 guest)');
+  await expect(walk.getByTestId('walk-ref')).toHaveCount(15);
+  // A cell too narrow for its entry's address leaves it to the tooltip, not "0x10" of 0x1003000.
+  const cut = await walk.locator('.xs-walk-head').evaluateAll((heads) => heads.filter((h) => h.scrollWidth > h.clientWidth).map((h) => h.textContent));
+  expect(cut, 'walk cells whose head is cut').toEqual([]);
+  await expect(walk.getByTestId('walk-ref').first()).toHaveAttribute('title', /entry at 0x[0-9a-f]+ \(host-physical\)/);
+  await page.screenshot({ path: 'e2e/artifacts/lesson-2-picked-walk-1280x720.png' });
+});

@@ -270,7 +270,8 @@ export function createMachineStore(now: () => number = () => performance.now()):
           return;
         }
         case 'exitDetail':
-          set({ selectedExit: event.exit });
+          // Not over another exit picked since (a lesson's focus may come with no pick before it).
+          if ((get().selectedExit?.seq ?? event.exit.seq) === event.exit.seq) set({ selectedExit: event.exit });
           return;
         case 'timeTravel': {
           const s = get();

@@ -162,6 +162,57 @@ describe('MachineHost time travel', () => {
   });
 });
 
+describe('MachineHost exit detail', () => {
+  it('an exit a full-speed run kept no walk for gets its walk from the timeline when picked, and the machine stays where it stood', async () => {
+    const source = LOOP.replace('mov ecx, 30', 'mov ecx, 300');
+    const config = { strategy: 'none', preset: 'nehalem-2014', icacheSize: 1024, maxInsns: 1_000_000 } as const;
+    const events: WorkerEvent[] = [];
+    const h = new MachineHost((e) => events.push(e));
+    const last = <T extends WorkerEvent['type']>(type: T) => [...events].reverse().find((x) => x.type === type) as Extract<WorkerEvent, { type: T }> | undefined;
+    const tasks = async (until: () => boolean) => { for (let i = 0; i < 1000 && !until(); i++) await new Promise((r) => setTimeout(r, 0)); };
+    try {
+      h.handle({ type: 'load', source, file: 'loop.s', config });
+      // Stop at the breakpoint on `dec ecx` (line 7) of the 100th pass: after exit 199, the TPR write.
+      h.handle({ type: 'setBreakpoints', lines: [7] });
+      for (let pass = 0; pass < 100; pass++) {
+        const from = events.length;
+        h.handle({ type: 'run' });
+        await tasks(() => events.slice(from).some((e) => e.type === 'frame' && !e.running));
+      }
+      const stopped = last('frame');
+      expect(stopped?.counters.exits.total).toBe(200);
+      // The stopped frame's last exit: exit 199 (not one of the 1 in 64 sampled) with its walk.
+      const shown = stopped?.exits.at(-1);
+      expect(shown?.seq).toBe(199);
+      expect(shown?.walk?.length).toBeGreaterThan(0);
+
+      // The reference: the core recording every walk.
+      const built = buildMachine(source, config);
+      if (!built.ok) throw new Error('the loop does not assemble');
+      const walks = new Map<number, number>();
+      built.machine.setRecordWalks('all');
+      built.machine.onExit = (e) => { walks.set(e.seq, e.walk?.length ?? 0); };
+      built.machine.runToEnd();
+
+      for (const k of [3, 130, 65]) {
+        h.handle({ type: 'selectExit', seq: k });
+        const detail = last('exitDetail')?.exit;
+        expect(detail?.seq, `exit ${k}`).toBe(k);
+        expect(detail?.walk?.length, `exit ${k}'s walk`).toBe(walks.get(k));
+      }
+      // The picks moved nothing the page sees: running on hits the breakpoint of the next pass.
+      const from = events.length;
+      h.handle({ type: 'run' });
+      await tasks(() => events.slice(from).some((e) => e.type === 'frame' && !e.running));
+      expect(last('frame')?.counters.exits.total).toBe(202);
+      expect(last('frame')?.counters.retired).toBe((stopped?.counters.retired ?? 0) + 4); // dec, jnz, the two LAPIC accesses
+      expect(events.some((e) => e.type === 'error')).toBe(false);
+    } finally {
+      h.dispose();
+    }
+  });
+});
+
 describe('MachineHost chart points', () => {
   it('a frame with a view carries a point after every exit of a short run, the same exits stepped or run, cut by running on from a past exit', async () => {
     const { h, events, last } = host();

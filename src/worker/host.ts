@@ -190,7 +190,7 @@ export class MachineHost {
         return;
       }
       case 'selectExit': {
-        const exit = this.history.find((e) => e.seq === cmd.seq);
+        const exit = this.history.find((e) => e.seq === cmd.seq) ?? this.exitByReplay(cmd.seq);
         if (exit) this.post({ type: 'exitDetail', exit });
         return;
       }
@@ -232,6 +232,9 @@ export class MachineHost {
     const tl = m?.getTimeline();
     if (!m || !tl) return;
     const info = tl.info();
+    // At the present, stopped at an exit, then moved by idle work: back there first (its
+    // instruction count, which the present needs, is known only there).
+    if (this.present === null && this.home !== null && 'exit' in this.home) this.settle();
     // Where the present is: kept since the first seek, else where the machine stands (or stood before a fill moved it).
     const home = this.home;
     const here = this.present ?? (home !== null && 'retired' in home ? { retired: home.retired, exits: home.exits } : { retired: m.retired, exits: m.exitsHandled });
@@ -255,6 +258,30 @@ export class MachineHost {
     const detail = k < info.end ? m.exitDetailAt(k) : null;
     if (detail !== false && detail !== null) this.behind = k;
     this.postTimeTravel(shown, detail === false ? null : detail, this.passed.take().exits);
+  }
+
+  /**
+   * Exit k with its walk when the run kept none (at full speed it records only sampled walks):
+   * the timeline handles it again (Machine.exitDetailAt), and the machine goes back to where it
+   * is shown before the next command that reads or runs it (`home`, as after a fill). Not while
+   * running (a slice would run on from the wrong point); null when k is out of the timeline's reach.
+   */
+  private exitByReplay(k: number): ExitEvent | null {
+    const m = this.machine;
+    if (!m || this.running || !m.getTimeline()) return null;
+    this.keepHome(m);
+    const exit = m.exitDetailAt(k);
+    return exit === false ? null : exit;
+  }
+
+  /** About to move the machine for idle work: remember where it is shown (see `home`), once. */
+  private keepHome(m: Machine): void {
+    if (this.home !== null) return;
+    // The machine stands at a pending exit only after a seek (or its answer's exit, `behind`).
+    if (this.behind !== null) this.home = { exit: this.behind };
+    else if (m.atPendingExit) this.home = { exit: m.exitsHandled };
+    else this.home = { retired: m.retired, exits: m.exitsHandled };
+    this.behind = null;
   }
 
   /** Put the machine back where it is shown if it went past it (`behind`) or a fill moved it (`home`). */
@@ -291,13 +318,7 @@ export class MachineHost {
       this.filling = false;
       return;
     }
-    if (this.home === null) {
-      // The machine stands at a pending exit only after a seek (or its answer's exit, `behind`).
-      if (this.behind !== null) this.home = { exit: this.behind };
-      else if (m.atPendingExit) this.home = { exit: m.exitsHandled };
-      else this.home = { retired: m.retired, exits: m.exitsHandled };
-      this.behind = null;
-    }
+    this.keepHome(m);
     try {
       if (!m.fillSnapshot(FILL_SLICE_EXITS)) this.filling = false;
     } catch (e) {
@@ -501,7 +522,7 @@ export class MachineHost {
     if (sendView) this.lastViewAt = now;
     const { exits, dropped } = this.newest.take();
     const counters = m.counters();
-    this.post({
+    const frame: WorkerEvent = {
       type: 'frame',
       running: this.running,
       counters,
@@ -510,6 +531,13 @@ export class MachineHost {
       ...(sendView && { view: machineView(m), timeline: this.timelineView(), chart: this.chart.list({ t: now - this.loadedAt, counters }) }),
       stop: m.stopInfo(),
       ...(this.banner !== undefined && { banner: this.banner }),
-    });
+    };
+    // Stopped, the page shows the last exit: with its walk, though a full-speed run kept none
+    // (after the machine's state above was taken: the replay moves it).
+    const last = exits[exits.length - 1];
+    if (!this.running && last && !last.walk && last.stages.some((st) => st.name === 'walk')) {
+      exits[exits.length - 1] = this.exitByReplay(last.seq) ?? last;
+    }
+    this.post(frame);
   }
 }

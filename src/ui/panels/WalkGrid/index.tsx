@@ -86,7 +86,7 @@ const WalkView = memo(function WalkView({ exit, delayMs, still }: { exit: ExitEv
     const msg = exit.icache === 'hit'
       ? 'cache hit: no walk. The decoded instruction came from the cache, so the VMM skipped the page walk, the fetch and the decode.'
       : exit.stages.some((s) => s.name === 'walk')
-        ? 'This exit walked, but its references were not recorded (only step mode and selected exits record them).'
+        ? 'This exit walked, but a run at full speed records only some walks: pick it in the event log once the run stops to see its references.'
         : `No walk for this exit (${exit.reason}${exit.icache === 'bypass' ? ', cache bypassed' : ''}): the VMM did not translate RIP.`;
     return <div className="xs-empty xs-walk-none">{msg}</div>;
   }
