@@ -1,7 +1,7 @@
 /**
  * Accessibility against the real app: axe-core finds no critical or serious violation (and no
- * moderate landmark or heading one) in either theme, before a run, after a run and with the
- * Examples dialog open.
+ * moderate landmark or heading one) in either theme, before a run, after a run, at a past exit
+ * and with the Examples dialog open.
  */
 import AxeBuilder from '@axe-core/playwright';
 import { test, expect, type Page } from '@playwright/test';
@@ -19,8 +19,8 @@ async function violations(page: Page, state: string): Promise<string[]> {
 }
 
 for (const theme of ['dark', 'light'] as const) {
-  test(`no critical or serious accessibility violation in the ${theme} theme, before and after a run and with the gallery open`, async ({ page }) => {
-    test.setTimeout(180_000); // three axe passes over the whole page
+  test(`no critical or serious accessibility violation in the ${theme} theme, before and after a run, at a past exit and with the gallery open`, async ({ page }) => {
+    test.setTimeout(240_000); // four axe passes over the whole page
     await page.setViewportSize({ width: 1280, height: 720 });
     await page.goto('/');
     await page.evaluate((t) => {
@@ -37,6 +37,13 @@ for (const theme of ['dark', 'light'] as const) {
     await expect(page.getByTestId('event-log').getByTestId('exit-row').first()).toBeVisible();
     await expect(page.getByTestId('icache-table').getByTestId('icache-row').first()).toBeVisible();
     found.push(...await violations(page, 'after a run'));
+    // At a past exit: the timeline's past controls, the log's rows after it (the recorded future).
+    const timeline = page.getByTestId('timeline');
+    const k = Math.floor(Number(await timeline.getAttribute('max')) / 2);
+    await timeline.fill(String(k));
+    await expect(page.getByTestId('stat-exits')).toHaveText(k.toLocaleString('en-US'), { timeout: 10_000 });
+    await expect(page.getByTestId('event-log').locator('.xs-future').first()).toBeVisible();
+    found.push(...await violations(page, 'at a past exit'));
     await page.getByTestId('btn-examples').click();
     await expect(page.getByTestId('gallery')).toBeVisible();
     found.push(...await violations(page, 'gallery open'));

@@ -70,6 +70,11 @@ test('scrubbing to exit k shows the machine at k: counters, registers, the selec
   await expect(row).toHaveAttribute('aria-selected', 'true');
   // The log scrolled to it (it was following its end).
   await expect.poll(() => seqsInView(page)).toContain(k);
+  // The rows after k are the recorded future, and look it; k and the rows before it do not.
+  const futures = await page.getByTestId('event-log').locator('[data-testid="exit-row"]').evaluateAll((rows) => rows.map((r) => [Number((r as HTMLElement).dataset.seq), r.classList.contains('xs-future')] as const));
+  expect(futures.some(([seq]) => seq > k), 'the log lists exits after k').toBe(true);
+  for (const [seq, future] of futures) expect(future, `row ${seq} at exit ${k}`).toBe(seq > k);
+  await expect(page.getByTestId('event-log').locator(`[data-testid="exit-row"][data-seq="${k + 1}"]`)).toHaveAttribute('title', /^after the exit shown \(the recorded future\)/);
   await expect(page.getByTestId('exit-pipeline')).toContainText(`exit #${k}`);
   const regsAtK = await page.getByTestId('registers').innerText();
   expect(regsAtK).not.toBe(endRegs);

@@ -48,12 +48,13 @@ const REASON_SHORT: Partial<Record<ExitReason, string>> = {
 /** The row's note: why a run stopped at this exit, or a write-protect fault's cause. */
 const why = (e: ExitEvent): string => (e.stop ? `run stopped (${e.stop.reason}): ${e.stop.message}` : wpNote(e));
 
-function Row({ e, top, selected, onClick }: { e: ExitEvent; top: number; selected: boolean; onClick: () => void }) {
+/** `future`: after the exit the timeline shows (recorded by the run, not yet run at that point). */
+function Row({ e, top, selected, future, onClick }: { e: ExitEvent; top: number; selected: boolean; future: boolean; onClick: () => void }) {
   const note = why(e);
   const short = REASON_SHORT[e.reason];
-  const about = [e.insn, e.line !== undefined ? `line ${e.line}` : '', note].filter(Boolean).join(' · ');
+  const about = [future ? 'after the exit shown (the recorded future)' : '', e.insn, e.line !== undefined ? `line ${e.line}` : '', note].filter(Boolean).join(' · ');
   return (
-    <div role="row" title={about} aria-selected={selected} data-testid="exit-row" data-seq={e.seq} data-reason={e.reason} className={`xs-row xs-log-cols${selected ? ' xs-selected' : ''}`} style={{ top, height: ROW_H }} onClick={onClick}>
+    <div role="row" title={about} aria-selected={selected} data-testid="exit-row" data-seq={e.seq} data-reason={e.reason} className={`xs-row xs-log-cols${selected ? ' xs-selected' : ''}${future ? ' xs-future' : ''}`} style={{ top, height: ROW_H }} onClick={onClick}>
       <span role="cell">{e.seq}</span>
       <span role="cell">{e.vm}/{e.vcpu}</span>
       <span role="cell" title={e.reason}>
@@ -224,7 +225,7 @@ export default function EventLog() {
               // the same row elements in place, in the same order. (Keyed by i modulo the window, a
               // seek's jump rotated the keys, and React moved most rows in the DOM: each moved row
               // was laid out anew, ~7 rows and 70 text nodes per seek, traced.)
-              return e && <Row key={k} e={e} top={i * ROW_H} selected={i === selectedPos} onClick={() => selectExit(e)} />;
+              return e && <Row key={k} e={e} top={i * ROW_H} selected={i === selectedPos} future={travelAt !== null && e.seq > travelAt} onClick={() => selectExit(e)} />;
             })}
           </div>
         </div>

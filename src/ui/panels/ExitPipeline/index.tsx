@@ -82,8 +82,10 @@ const StepView = memo(function StepView({ exit, cyclesPerInsn, stageMs, still }:
     <div className={`xs-pipe${still && replay === 0 ? ' xs-still' : ''}`} key={replay}>
       <div className="xs-pipe-title">
         <span className="xs-pill" data-reason={exit.reason}>{exit.reason}</span>
-        <span>exit #{exit.seq} · vm{exit.vm}/vcpu{exit.vcpu} · rip {hex(exit.rip)}{exit.line !== undefined && <> · line <SourceLine line={exit.line} testid="pipeline-line" /></>}{exit.gpa !== undefined ? ` · gpa ${hex(exit.gpa)}` : ''}</span>
+        <span>exit #{exit.seq} · vm{exit.vm}/vcpu{exit.vcpu} · rip {hex(exit.rip)}{exit.gpa !== undefined ? ` · gpa ${hex(exit.gpa)}` : ''}</span>
         {exit.insn && <code>{exit.insn}</code>}
+        {/* Beside the instruction (a narrow pane wraps the title there, not one row more). */}
+        {exit.line !== undefined && <span>line <SourceLine line={exit.line} testid="pipeline-line" /></span>}
         <button type="button" className="xs-btn" onClick={() => setReplays({ seq: exit.seq, n: replay + 1 })} title="Play this exit again">replay</button>
       </div>
       <div className="xs-pipe-flow">
