@@ -26,6 +26,9 @@ test('an embed URL shows only the named panels, runs them, and links to the full
   // strategy=none: the first LAPIC read walks all 24 references.
   await expect(page.getByTestId('walk-grid').getByTestId('walk-ref')).toHaveCount(24, { timeout: 15_000 });
   await expect(page.getByTestId('exit-pipeline')).toContainText('mmio');
+  // No editor to show it in: the exit's source line is a plain number, not a button.
+  await expect(page.getByTestId('pipeline-line')).toHaveText('13');
+  await expect(page.getByRole('button', { name: /Show line/ })).toHaveCount(0);
   expect(await stat(page, 'stat-exits')).toBe(1);
   const open = page.getByTestId('embed-open');
   await expect(open).toHaveText(/Open in exitscope/);
