@@ -151,3 +151,23 @@ test('lesson 2 after a full-speed run: the exit picked in the log shows its whol
   await expect(walk.getByTestId('walk-ref').first()).toHaveAttribute('title', /entry at 0x[0-9a-f]+ \(host-physical\)/);
   await page.screenshot({ path: 'e2e/artifacts/lesson-2-picked-walk-1280x720.png' });
 });
+
+test('lesson 4 at 1280x720: the exits chart shows its figure and unit whole in a narrow pane', async ({ page }) => {
+  await cold(page, '/?lesson=4');
+  await expect(page.getByTestId('stop-reason')).toHaveText('paused', { timeout: 30_000 });
+  await page.getByTestId('btn-run').click();
+  await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 30_000 });
+  const name = page.getByTestId('chart-exits').locator('.xs-chart-name');
+  await expect(name).toHaveText('500 exits per 1,000 instructions · so far, by reason');
+  // The pane is narrow (the title is cut at its end), but not before " ·": the figure and its unit show.
+  const fit = await name.evaluate((el) => {
+    const text = el.firstChild as Text;
+    const r = document.createRange();
+    r.setStart(text, 0);
+    r.setEnd(text, text.data.indexOf(' ·'));
+    return { cut: el.scrollWidth > el.clientWidth, figureRight: r.getBoundingClientRect().right, boxRight: el.getBoundingClientRect().right };
+  });
+  expect(fit.cut, 'the pane is narrow enough to cut the title').toBe(true);
+  // Clear of the ellipsis, which takes the last ~10 px of the box.
+  expect(fit.figureRight).toBeLessThanOrEqual(fit.boxRight - 12);
+});

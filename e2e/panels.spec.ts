@@ -98,7 +98,7 @@ test('with icache the exits come with a hit rate above 0 and live charts', async
   // How often the guest exits, the strip's exits over its instructions retired: 20,003 in 40,008.
   const perThousand = Math.round((1000 * await stat(page, 'stat-exits')) / await stat(page, 'stat-retired'));
   expect(perThousand).toBe(500);
-  await expect(page.getByTestId('chart-exits').locator('.xs-chart-name')).toHaveText(`exits so far · ${perThousand} per 1,000 instructions, by reason`);
+  await expect(page.getByTestId('chart-exits').locator('.xs-chart-name')).toHaveText(`${perThousand} exits per 1,000 instructions · so far, by reason`);
   // The bucket heatmap (one canvas): the loop's four entries sit in four buckets, one of them 20
   // (the table's first row by bucket); hovering its cell names it.
   const heatmap = page.getByTestId('icache-heatmap');

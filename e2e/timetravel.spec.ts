@@ -85,7 +85,7 @@ test('scrubbing to exit k shows the machine at k: counters, registers, the selec
   // How often it exits, as the strip shows the machine at k: its exits over its instructions retired.
   const perThousand = Math.round((1000 * k) / await stat(page, 'stat-retired'));
   expect(perThousand).toBeGreaterThanOrEqual(100);
-  await expect(charts.getByTestId('chart-exits').locator('.xs-chart-name')).toHaveText(`exits so far · ${perThousand} per 1,000 instructions, by reason`);
+  await expect(charts.getByTestId('chart-exits').locator('.xs-chart-name')).toHaveText(`${perThousand} exits per 1,000 instructions · so far, by reason`);
   await page.waitForTimeout(600);
   await page.screenshot({ path: `${ART}/timetravel-at-exit.png` });
 

@@ -122,8 +122,9 @@ function ExitsChart({ data, density }: { data: SeriesData; density: string | nul
     // Counts from the origin (no instruction, no exit), like the cumulative cycles.
     series: data.reasons.map((r) => ({ name: r, color: REASON_COLOR[r] ?? '#888', xs: [0, ...data.rows.map((row) => row.retired)], ys: [0, ...data.rows.map((row) => row[`r:${r}`] ?? 0)] })),
   }), [data]);
-  // The number first: a narrow pane cuts the end of a title line, never its figure.
-  return <ChartBox title={`exits so far${density === null ? '' : ` · ${density} per 1,000 instructions`}, by reason`} testid="chart-exits" name="exits" spec={spec} />;
+  // The figure and its unit first: the narrowest chart (a 240 px column, ~199 px of title) shows
+  // "0.025 exits per 1,000 instructions" whole (186 px) and cuts only what the plot shows anyway.
+  return <ChartBox title={density === null ? 'exits so far, by reason' : `${density} exits per 1,000 instructions · so far, by reason`} testid="chart-exits" name="exits" spec={spec} />;
 }
 
 function HitRateChart({ data }: { data: SeriesData }) {
