@@ -83,9 +83,13 @@ const StepView = memo(function StepView({ exit, cyclesPerInsn, stageMs, still }:
       <div className="xs-pipe-title">
         <span className="xs-pill" data-reason={exit.reason}>{exit.reason}</span>
         <span>exit #{exit.seq} · vm{exit.vm}/vcpu{exit.vcpu} · rip {hex(exit.rip)}{exit.gpa !== undefined ? ` · gpa ${hex(exit.gpa)}` : ''}</span>
-        {exit.insn && <code>{exit.insn}</code>}
-        {/* Beside the instruction (a narrow pane wraps the title there, not one row more). */}
-        {exit.line !== undefined && <span>line <SourceLine line={exit.line} testid="pipeline-line" /></span>}
+        {/* The instruction and its line wrap together (in A/B's narrow panes onto the row the instruction takes anyway). */}
+        {(exit.insn || exit.line !== undefined) && (
+          <span className="xs-pipe-insn">
+            {exit.insn && <code>{exit.insn}</code>}
+            {exit.line !== undefined && <span>line <SourceLine line={exit.line} testid="pipeline-line" /></span>}
+          </span>
+        )}
         <button type="button" className="xs-btn" onClick={() => setReplays({ seq: exit.seq, n: replay + 1 })} title="Play this exit again">replay</button>
       </div>
       <div className="xs-pipe-flow">
