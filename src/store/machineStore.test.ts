@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createMachineStore, defaultMachineStore, stageCyclesOf, useMachineStore } from './machineStore';
 import { buildMachine } from '../core/machine';
-import type { StageName } from '../core/events';
+import type { ExitEvent, StageName } from '../core/events';
 import { SCENARIOS } from '../scenarios';
 import type { Counters } from '../worker/protocol';
 
@@ -100,6 +100,35 @@ describe('machine store', () => {
     // APICv's accesses that did not exit are no exit's emulation.
     expect(first.cyclesPerExitByStage).toEqual({ exit: 1_200, emulate: 300 });
     expect(second.cyclesPerExitByStage).toEqual({ exit: 1_200, walk: 2_000, emulate: 300 });
+  });
+});
+
+describe('exit detail', () => {
+  it("an exit's detail replaces the selected exit of its number, or fills an empty selection, never an exit picked since", () => {
+    const scenario = SCENARIOS.find((x) => x.name === 'lapic-microbench')!;
+    const built = buildMachine(scenario.source.replace(/^ITERATIONS equ \d+/m, 'ITERATIONS equ 3'), { strategy: 'none', ramBytes: 16 * 1024 * 1024 }, 'lapic-microbench.s');
+    if (!built.ok) throw new Error(built.diagnostics[0].message);
+    const exits: ExitEvent[] = [];
+    built.machine.setRecordWalks('all');
+    built.machine.onExit = (e) => { exits.push(e); };
+    built.machine.runToEnd();
+    const [first, second] = exits;
+    expect(first.walk?.length).toBeGreaterThan(0);
+    // As the log lists them at full speed: without their walks.
+    const listed = (e: ExitEvent): ExitEvent => ({ ...e, walk: undefined });
+    const s = createMachineStore(() => 0);
+    s.getState().selectExit(listed(first));
+    s.getState().ingest({ type: 'exitDetail', exit: first });
+    expect(s.getState().selectedExit).toBe(first);
+    // Picked exit 1, then exit 2 before exit 1's detail came: exit 2 stays.
+    s.getState().selectExit(listed(first));
+    s.getState().selectExit(listed(second));
+    s.getState().ingest({ type: 'exitDetail', exit: first });
+    expect(s.getState().selectedExit?.seq).toBe(second.seq);
+    // Nothing selected (a lesson's focus the log does not list): the detail is shown.
+    s.getState().selectExit(null);
+    s.getState().ingest({ type: 'exitDetail', exit: second });
+    expect(s.getState().selectedExit).toBe(second);
   });
 });
 

@@ -141,8 +141,9 @@ export async function runLesson(): Promise<void> {
     persist();
     // Show the exit the result talks about in the pipeline and the walk grid.
     if (outcome.focus !== undefined) {
-      const e = run.exits.find((x) => x.seq === outcome.focus);
-      if (e) store.getState().selectExit(e);
+      // Unlisted, nothing is selected until the Worker's detail comes (the store takes a detail
+      // only for the exit selected, or when none is).
+      store.getState().selectExit(run.exits.find((x) => x.seq === outcome.focus) ?? null);
       ctl.sideA().client.selectExit(outcome.focus);
     }
   };
