@@ -199,6 +199,14 @@ export type GprName = (typeof GPR_NAMES)[number];
 export type Strategy = 'none' | 'icache' | 'decode-assist' | 'apicv';
 export const STRATEGIES: readonly Strategy[] = ['none', 'icache', 'decode-assist', 'apicv'];
 
+/**
+ * The exit walked (a walk stage) but carries none of its walk steps: a full-speed run records
+ * 1 walk in 64, and only such an exit has anything to gain from handling it again for its detail.
+ */
+export function walkUnrecorded(e: ExitEvent): boolean {
+  return (!e.walk || e.walk.length === 0) && e.stages.some((s) => s.name === 'walk');
+}
+
 export function isStrategy(x: unknown): x is Strategy {
   return typeof x === 'string' && (STRATEGIES as readonly string[]).includes(x);
 }

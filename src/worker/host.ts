@@ -6,7 +6,7 @@
 import type { AsmResult } from '../core/asm';
 import { assembleProgram, buildMachineFrom, DEFAULT_MACHINE_CONFIG, type Machine, type MachineConfig } from '../core/machine';
 import { predictedExitLines, unemulableLines } from '../core/programLines';
-import type { ExitEvent } from '../core/events';
+import { walkUnrecorded, type ExitEvent } from '../core/events';
 import type { ChartPoint, Command, RunConfig, Speed, TimelineView, WorkerEvent } from './protocol';
 import { ChartPoints } from './chartPoints';
 import { blankExit, copyExit, ExitRing } from './exitRing';
@@ -535,7 +535,7 @@ export class MachineHost {
     // Stopped, the page shows the last exit: with its walk, though a full-speed run kept none
     // (after the machine's state above was taken: the replay moves it).
     const last = exits[exits.length - 1];
-    if (!this.running && last && !last.walk && last.stages.some((st) => st.name === 'walk')) {
+    if (!this.running && last && walkUnrecorded(last)) {
       exits[exits.length - 1] = this.exitByReplay(last.seq) ?? last;
     }
     this.post(frame);

@@ -6,7 +6,7 @@
 import { createContext, startTransition, useCallback, useContext, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
 import { useStore, type StoreApi } from 'zustand';
 import { useShallow } from 'zustand/react/shallow';
-import type { ExitEvent } from '../../core/events';
+import { walkUnrecorded, type ExitEvent } from '../../core/events';
 import type { Strategy } from '../../worker/protocol';
 import { useMachineStoreApi, type MachineState } from '../../store/machineStore';
 import { LiveThrottle } from './lib/liveThrottle';
@@ -27,7 +27,8 @@ export function useSelectExit(): (exit: ExitEvent | null) => void {
   const requestDetail = useContext(ExitDetailContext);
   return useCallback((exit: ExitEvent | null) => {
     api.getState().selectExit(exit);
-    if (exit && !exit.walk && requestDetail) requestDetail(exit.seq);
+    // The Worker's detail adds only the walk (the log keeps every other field).
+    if (exit && walkUnrecorded(exit) && requestDetail) requestDetail(exit.seq);
   }, [api, requestDetail]);
 }
 

@@ -4,7 +4,7 @@
  * React work). Cache hits show that no walk happened.
  */
 import { memo, useMemo, useState } from 'react';
-import type { ExitEvent } from '../../../core/events';
+import { walkUnrecorded, type ExitEvent } from '../../../core/events';
 import type { MachineState } from '../../../store/machineStore';
 import { selectExitsPerSec, selectShownExit, selectTravelled } from '../../../store/selectors';
 import { useMachine } from '../useMachine';
@@ -85,7 +85,7 @@ const WalkView = memo(function WalkView({ exit, delayMs, still }: { exit: ExitEv
   if (!exit.walk || exit.walk.length === 0) {
     const msg = exit.icache === 'hit'
       ? 'cache hit: no walk. The decoded instruction came from the cache, so the VMM skipped the page walk, the fetch and the decode.'
-      : exit.stages.some((s) => s.name === 'walk')
+      : walkUnrecorded(exit)
         ? 'This exit walked, but a run at full speed records only some walks: pick it in the event log once the run stops to see its references.'
         : `No walk for this exit (${exit.reason}${exit.icache === 'bypass' ? ', cache bypassed' : ''}): the VMM did not translate RIP.`;
     return <div className="xs-empty xs-walk-none">{msg}</div>;

@@ -7,10 +7,9 @@ import { useUiStore } from '../../../store/uiStore';
 
 export function SourceLine({ line, testid }: { line: number; testid?: string }) {
   const editor = useUiStore((s) => s.editorMounted);
-  const reveal = useUiStore((s) => s.revealLine);
   if (!editor) return <span data-testid={testid}>{line}</span>;
   return (
-    <button type="button" className="xs-line-link" data-testid={testid} onClick={() => reveal(line)}
+    <button type="button" className="xs-line-link" data-testid={testid} onClick={() => useUiStore.getState().revealLine(line)}
       aria-label={`Show line ${line} in the editor`} title={`Show line ${line} in the editor`}>
       {line}
     </button>
