@@ -166,6 +166,23 @@ test('each seek shows its exit at once: the log row in view and selected, the pi
   }
   await page.getByTestId('exit-pipeline').getByRole('button', { name: 'replay' }).click();
   expect(await animationsIn(page, 'exit-pipeline')).toBeGreaterThan(0);
+  // A seek to an exit that walked (a cache miss), its walk replayed, then a seek to the next: a replay
+  // belongs to its exit, and each panel shows the next exit at once again.
+  const missed = await log.locator('[data-testid="exit-row"]').evaluateAll((rows) => rows
+    .filter((r) => r.querySelector('.xs-ic-miss')).map((r) => Number((r as HTMLElement).dataset.seq)));
+  const miss = missed.find((s) => s > 0 && s < n - 1) ?? NaN;
+  expect(miss).not.toBeNaN();
+  await timeline.fill(String(miss));
+  await expect(page.getByTestId('exit-pipeline')).toContainText(`exit #${miss} `);
+  await expect(page.getByTestId('walk-grid').locator('.xs-walk-cell').first()).toBeVisible();
+  await page.getByTestId('walk-grid').getByRole('button', { name: 'replay' }).click();
+  expect(await animationsIn(page, 'walk-grid')).toBeGreaterThan(0);
+  const next = missed.find((s) => s > miss && s < n) ?? NaN;
+  await timeline.fill(String(next));
+  await expect(page.getByTestId('walk-grid').locator('.xs-walk-cell').first()).toBeVisible();
+  await expect(page.getByTestId('exit-pipeline')).toContainText(`exit #${next} `);
+  expect(await animationsIn(page, 'exit-pipeline')).toBe(0);
+  expect(await animationsIn(page, 'walk-grid')).toBe(0);
 
   await page.getByTestId('btn-present').click();
   await expect(timeline).toHaveAttribute('aria-valuenow', String(n));

@@ -16,6 +16,7 @@ import { HIT_COLOR, MISS_COLOR, STAGE_COLOR, STAGE_LABEL } from '../lib/stages';
 import { buildPipeline, cycleShares, SHARE_STAGE, summarize, type PipelineNode } from './pipelineModel';
 import { handlingCycles } from '../lib/runFigures';
 import { SourceLine } from '../lib/SourceLine';
+import { useExitViewKey } from '../lib/useExitViewKey';
 import '../panels.css';
 
 /** Milliseconds per stage in step mode; faster while running so one exit plays before the next. */
@@ -173,11 +174,12 @@ export default function ExitPipeline() {
   const running = useMachine((s) => s.running);
   const travelled = useMachine(selectTravelled);
   const cpi = counters ? summarize(counters).cyclesPerInsn : 0;
+  const viewKey = useExitViewKey(exit, travelled);
   return (
     <section tabIndex={0} className="xs-panel" data-testid="exit-pipeline" aria-label="Exit pipeline">
       {live && counters ? <LiveView counters={counters} rate={rate} />
-        // Stepping, each exit is a new view (its stages play from the start); travelling, one view.
-        : exit ? <StepView key={travelled ? 'travelled' : exit.seq} exit={exit} cyclesPerInsn={cpi} stageMs={paceStageMs(running, rate)} still={travelled} />
+        // Stepping, each exit is a new view (its stages play from the start); travelling, the same view.
+        : exit ? <StepView key={viewKey} exit={exit} cyclesPerInsn={cpi} stageMs={paceStageMs(running, rate)} still={travelled} />
           : <div className="xs-empty">Step to the next exit to watch the VMM handle it, stage by stage.</div>}
     </section>
   );

@@ -9,6 +9,7 @@ import type { MachineState } from '../../../store/machineStore';
 import { selectExitsPerSec, selectShownExit, selectTravelled } from '../../../store/selectors';
 import { useMachine } from '../useMachine';
 import { hex, hex64 } from '../lib/format';
+import { useExitViewKey } from '../lib/useExitViewKey';
 import {
   EPT_COLUMNS, GUEST_COLUMN, ROW_LABEL, describeCell, layoutWalk, pageSizeOf,
   type WalkCell, type WalkTranslation,
@@ -81,7 +82,9 @@ function Translation({ t, exit, base, delayMs }: { t: WalkTranslation; exit: Exi
 /** `still`: every reference at once (an exit the timeline travelled to); replay plays it anyway. */
 const WalkView = memo(function WalkView({ exit, delayMs, still }: { exit: ExitEvent; delayMs: number; still: boolean }) {
   const layout = useMemo(() => layoutWalk(exit.walk), [exit.walk]);
-  const [replay, setReplay] = useState(0);
+  // Per exit: a view kept across seeks shows the next exit still again.
+  const [replays, setReplays] = useState({ seq: exit.seq, n: 0 });
+  const replay = replays.seq === exit.seq ? replays.n : 0;
   if (!exit.walk || exit.walk.length === 0) {
     const msg = exit.icache === 'hit'
       ? 'cache hit: no walk. The decoded instruction came from the cache, so the VMM skipped the page walk, the fetch and the decode.'
@@ -97,7 +100,7 @@ const WalkView = memo(function WalkView({ exit, delayMs, still }: { exit: ExitEv
           <b>{layout.total}</b> memory references ({layout.eptRefs} EPT + {layout.guestRefs} guest) to translate RIP {hex(exit.rip)}
         </span>
         <span className="xs-note">without EPT: {layout.guestRefs}</span>
-        <button type="button" className="xs-btn" onClick={() => setReplay((r) => r + 1)} title="Play the walk again">replay</button>
+        <button type="button" className="xs-btn" onClick={() => setReplays({ seq: exit.seq, n: replay + 1 })} title="Play the walk again">replay</button>
       </div>
       {layout.translations.map((t, i) => (
         <div key={i}>
@@ -114,9 +117,10 @@ export default function WalkGrid() {
   const exit = useMachine(selectShownExit);
   const delayMs = useMachine(selectRefDelay);
   const travelled = useMachine(selectTravelled);
+  const viewKey = useExitViewKey(exit, travelled);
   return (
     <section tabIndex={0} className="xs-panel" data-testid="walk-grid" aria-label="2D page walk">
-      {exit ? <WalkView key={exit.seq} exit={exit} delayMs={delayMs} still={travelled} /> : <div className="xs-empty">Step to an exit, or click one in the event log, to see its page walk.</div>}
+      {exit ? <WalkView key={viewKey} exit={exit} delayMs={delayMs} still={travelled} /> : <div className="xs-empty">Step to an exit, or click one in the event log, to see its page walk.</div>}
     </section>
   );
 }
