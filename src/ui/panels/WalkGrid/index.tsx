@@ -4,12 +4,13 @@
  * React work). Cache hits show that no walk happened.
  */
 import { memo, useMemo, useState } from 'react';
-import { walkUnrecorded, type ExitEvent } from '../../../core/events';
+import type { ExitEvent } from '../../../core/events';
 import type { MachineState } from '../../../store/machineStore';
 import { selectExitsPerSec, selectShownExit, selectTravelled } from '../../../store/selectors';
 import { useMachine } from '../useMachine';
 import { hex, hex64 } from '../lib/format';
 import { useExitViewKey } from '../lib/useExitViewKey';
+import { noWalkText, type WalkContext } from './noWalkText';
 import {
   EPT_COLUMNS, GUEST_COLUMN, ROW_LABEL, describeCell, layoutWalk, pageSizeOf,
   type WalkCell, type WalkTranslation,
@@ -80,19 +81,12 @@ function Translation({ t, exit, base, delayMs }: { t: WalkTranslation; exit: Exi
 }
 
 /** `still`: every reference at once (an exit the timeline travelled to); replay plays it anyway. */
-const WalkView = memo(function WalkView({ exit, delayMs, still }: { exit: ExitEvent; delayMs: number; still: boolean }) {
+const WalkView = memo(function WalkView({ exit, delayMs, still, ctx }: { exit: ExitEvent; delayMs: number; still: boolean; ctx: WalkContext }) {
   const layout = useMemo(() => layoutWalk(exit.walk), [exit.walk]);
   // Per exit: a view kept across seeks shows the next exit still again.
   const [replays, setReplays] = useState({ seq: exit.seq, n: 0 });
   const replay = replays.seq === exit.seq ? replays.n : 0;
-  if (!exit.walk || exit.walk.length === 0) {
-    const msg = exit.icache === 'hit'
-      ? 'cache hit: no walk. The decoded instruction came from the cache, so the VMM skipped the page walk, the fetch and the decode.'
-      : walkUnrecorded(exit)
-        ? 'This exit walked, but a run at full speed records only some walks: pick it in the event log once the run stops to see its references.'
-        : `No walk for this exit (${exit.reason}${exit.icache === 'bypass' ? ', cache bypassed' : ''}): the VMM did not translate RIP.`;
-    return <div className="xs-empty xs-walk-none">{msg}</div>;
-  }
+  if (!exit.walk || exit.walk.length === 0) return <div className="xs-empty xs-walk-none">{noWalkText(exit, ctx)}</div>;
   return (
     <div className={`xs-walk${still && replay === 0 ? ' xs-still' : ''}`} key={replay}>
       <div className="xs-walk-summary">
@@ -118,9 +112,12 @@ export default function WalkGrid() {
   const delayMs = useMachine(selectRefDelay);
   const travelled = useMachine(selectTravelled);
   const viewKey = useExitViewKey(exit, travelled);
+  const running = useMachine((s) => s.running);
+  const reachFirst = useMachine((s) => s.timeline?.first ?? null);
+  const ctx = useMemo(() => ({ running, reachFirst }), [running, reachFirst]);
   return (
     <section tabIndex={0} className="xs-panel" data-testid="walk-grid" aria-label="2D page walk">
-      {exit ? <WalkView key={viewKey} exit={exit} delayMs={delayMs} still={travelled} /> : <div className="xs-empty">Step to an exit, or click one in the event log, to see its page walk.</div>}
+      {exit ? <WalkView key={viewKey} exit={exit} delayMs={delayMs} still={travelled} ctx={ctx} /> : <div className="xs-empty">Step to an exit, or click one in the event log, to see its page walk.</div>}
     </section>
   );
 }

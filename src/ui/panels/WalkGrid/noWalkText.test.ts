@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import type { ExitEvent } from '../../../core/events';
+import { noWalkText } from './noWalkText';
+
+const exit = (over: Partial<ExitEvent>): ExitEvent => ({
+  seq: 500, vm: 0, vcpu: 0, reason: 'mmio', rip: 0x1000, cr3: 0x1000, retired: 2000, cycles: 1300, icache: 'miss',
+  stages: [{ name: 'exit', cycles: 400 }, { name: 'icache', cycles: 100 }, { name: 'walk', cycles: 600 }, { name: 'fetch', cycles: 200 }],
+  ...over,
+});
+
+describe('noWalkText', () => {
+  it('says a cache hit skipped the walk', () => {
+    expect(noWalkText(exit({ icache: 'hit', stages: [{ name: 'exit', cycles: 400 }, { name: 'icache', cycles: 100 }] }), { running: false, reachFirst: 0 })).toMatch(/^cache hit: no walk/);
+  });
+
+  it('says an exit that did not translate RIP had no walk', () => {
+    expect(noWalkText(exit({ reason: 'hlt', stages: [{ name: 'exit', cycles: 400 }], icache: undefined }), { running: false, reachFirst: 0 })).toBe('No walk for this exit (hlt): the VMM did not translate RIP.');
+  });
+
+  it('asks for a pick after the run while it runs', () => {
+    expect(noWalkText(exit({}), { running: true, reachFirst: 0 })).toMatch(/pick it in the event log once the run stops/);
+  });
+
+  it('says the Worker is handling a picked exit again once stopped', () => {
+    expect(noWalkText(exit({}), { running: false, reachFirst: 0 })).toMatch(/handling it again/);
+    expect(noWalkText(exit({ seq: 500 }), { running: false, reachFirst: 500 })).toMatch(/handling it again/);
+  });
+
+  it('says an exit older than the timeline reaches cannot be handled again, and where the reach ends', () => {
+    const text = noWalkText(exit({ seq: 499 }), { running: false, reachFirst: 1_200_000 });
+    expect(text).toMatch(/the timeline reaches back only to exit 1,200,000: it cannot be handled again/);
+    expect(text).not.toMatch(/pick it/);
+    expect(noWalkText(exit({}), { running: false, reachFirst: null })).toMatch(/the run kept no timeline/);
+  });
+});
