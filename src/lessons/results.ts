@@ -4,6 +4,7 @@
  * from the run, and the answer is the choice those numbers support.
  */
 import type { ExitEvent, StageName, StopInfo } from '../core/events';
+import { percent } from '../core/percent';
 import type { Counters, PageRole } from '../worker/protocol';
 
 /** One finished run, as the page (or a test running the Machine in Node) has it. */
@@ -37,7 +38,7 @@ export interface LessonOutcome {
 export type LessonResultFn = (run: LessonRun) => LessonOutcome;
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: 0 });
-const pct = (x: number) => `${fmt(x * 100, x > 0.99 && x < 1 ? 2 : 1)}%`;
+const pct = (x: number) => percent(x, x > 0.99 && x < 1 ? 2 : 1);
 const hex = (n: number) => `0x${n.toString(16)}`;
 
 function stage(e: ExitEvent, name: StageName): number {

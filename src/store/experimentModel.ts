@@ -9,6 +9,7 @@
  */
 import type { CostModel } from '../core/cost';
 import { STRATEGIES, type Strategy } from '../core/events';
+import { percent } from '../core/percent';
 import { speedup, timeSaved, whatIfCycles, whyFigures, type RunRecord, type WhyFigures } from '../core/experiment';
 import { cellKey, modelKey, type ExperimentState, type KeptRecord } from './experimentStore';
 
@@ -128,7 +129,7 @@ export function experimentMarkdown(rows: readonly WorkloadRow[], costs: string):
       const c = row.cells[s];
       return c ? `${signedPercent(c.speedup)} (${signedPercent(-c.timeSaved)})${c.estimate ? ' est.' : ''}` : '';
     });
-    lines.push(`| ${row.scenario} | ${Math.round(none.cycles).toLocaleString('en-US')} | ${cells.join(' | ')} | ${none.why.exitsPerKiloInsn.toFixed(1)} | ${(none.why.walkFetchDecodeShare * 100).toFixed(1)}% |`);
+    lines.push(`| ${row.scenario} | ${Math.round(none.cycles).toLocaleString('en-US')} | ${cells.join(' | ')} | ${none.why.exitsPerKiloInsn.toFixed(1)} | ${percent(none.why.walkFetchDecodeShare)} |`);
   }
   return lines.join('\n') + '\n';
 }

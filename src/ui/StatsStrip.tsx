@@ -2,6 +2,7 @@
 import { Fragment, type CSSProperties, type ReactNode } from 'react';
 import { useMachineStore, type MachineState } from '../store/machineStore';
 import { useMachineLive } from './panels/useMachine';
+import { percent } from '../core/percent';
 import { exitShare, hitRate as hitRateOf, runCyclesPerExit } from './panels/lib/runFigures';
 
 const fmt = new Intl.NumberFormat('en-US');
@@ -57,7 +58,7 @@ export function StatsStrip({ suffix = '', compact = false }: { suffix?: string; 
         width={6}
         term="instruction cache"
         testid={`stat-hit-rate${suffix}`}
-        value={rate === null ? '–' : `${(100 * rate).toFixed(1)}%`}
+        value={rate === null ? '–' : percent(rate)}
         title={lookups ? `Instruction-cache hits / lookups: ${fmt.format(hits)} / ${fmt.format(lookups)}` : 'No instruction-cache lookups in this run'}
       />
       <Stat className="stat-cycles-run" label="run cycles" width={13} testid={`stat-run-cycles${suffix}`} value={fmt.format(Math.round(cycles))} title="Modeled cycles of the whole run, guest work and exits" />
@@ -72,7 +73,7 @@ export function StatsStrip({ suffix = '', compact = false }: { suffix?: string; 
         label="in exits"
         width={6}
         testid={`stat-exit-share${suffix}`}
-        value={share === null ? '–' : `${(100 * share).toFixed(1)}%`}
+        value={share === null ? '–' : percent(share)}
         title="Share of the run's modeled cycles spent handling exits (VM exit + entry and the VMM's work)"
       />
       <div className={`stat stat-status status-${status.replace(/ /g, '-')}`} title={restarting ? 'Reloading the program: the figures and panels are the previous run\'s until the new run starts' : status === 'starting' && running ? 'The run has started: its figures show from the next refresh' : stopMessage || status}>

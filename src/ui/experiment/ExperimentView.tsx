@@ -7,6 +7,7 @@
 import { useMemo, useState } from 'react';
 import { COST_PRESET_TITLES, COST_PRESETS, type CostConstant } from '../../core/cost';
 import type { Strategy } from '../../core/events';
+import { percent } from '../../core/percent';
 import { bandInterval, chargedConstants, SEED_BAND, SEED_FIGURES, type RunRecord } from '../../core/experiment';
 import { experimentCsv, experimentMarkdown, experimentRows, signedPercent, speedupAttr, type WorkloadRow } from '../../store/experimentModel';
 import { downloadText } from '../panels/lib/exportImage';
@@ -19,7 +20,6 @@ import { sliderMax, sliderStep } from './sliders';
 import './experiment.css';
 
 const STRATEGY_ORDER: readonly Strategy[] = ['none', 'icache', 'decode-assist', 'apicv'];
-const pct1 = (x: number) => `${(x * 100).toFixed(1)}%`;
 /** Exits per 1,000 instructions: two significant digits below 1 (the timer loop's 0.025 is not 0.0). */
 const perKilo = (x: number) => (x === 0 ? '0' : x < 1 ? x.toPrecision(2) : x.toFixed(1));
 
@@ -134,7 +134,7 @@ function ResultTable({ rows }: { rows: WorkloadRow[] }) {
                 );
               })}
               <td className="xp-why" data-testid="experiment-why-exits">{none ? perKilo(none.why.exitsPerKiloInsn) : '–'}</td>
-              <td className="xp-why" data-testid="experiment-why-share">{none ? pct1(none.why.walkFetchDecodeShare) : '–'}</td>
+              <td className="xp-why" data-testid="experiment-why-share">{none ? percent(none.why.walkFetchDecodeShare) : '–'}</td>
             </tr>
           );
         })}

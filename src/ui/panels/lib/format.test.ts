@@ -19,5 +19,8 @@ describe('format', () => {
     expect(int(12345.6)).toBe('12,346');
     expect(pct(0.4567)).toBe('45.7%');
     expect(pct(1)).toBe('100%');
+    expect(pct(0)).toBe('0%');
+    // 9,997 hits in 10,001 lookups: not 100% beside four misses.
+    expect(pct(9997 / 10001)).toBe('99.96%');
   });
 });

@@ -1,6 +1,7 @@
 /** Number formatting shared by the panels. Pure. */
 
 import { hex64 as coreHex64 } from '../../../core/hex';
+import { percent } from '../../../core/percent';
 
 export { hex } from '../../../core/hex';
 
@@ -30,8 +31,7 @@ export function compact(n: number): string {
   return n.toFixed(a >= 10 ? 1 : 2).replace(/\.?0+$/, '') || '0';
 }
 
-/** Percentage of a ratio in [0, 1]: 0.4567 -> "45.7%". */
+/** Percentage of a ratio in [0, 1]: 0.4567 -> "45.7%", the ends whole ("100%"); never rounded onto an end it does not reach (core/percent). */
 export function pct(r: number): string {
-  if (!Number.isFinite(r)) return '–';
-  return (r * 100).toFixed(r >= 0.995 || r === 0 ? 0 : 1) + '%';
+  return percent(r, r === 0 || r === 1 ? 0 : 1);
 }
