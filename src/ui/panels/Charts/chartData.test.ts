@@ -53,6 +53,14 @@ describe('chart data', () => {
     expect(exitsPerThousand(3, 0)).toBeNull();
   });
 
+  it('reads 1,000 exits per 1,000 instructions only when every instruction exited', () => {
+    expect(exitsPerThousand(10_000, 10_000)).toBe('1,000');
+    expect(exitsPerThousand(9_996, 10_000)).toBe('999.6');
+    expect(exitsPerThousand(99_996, 100_000)).toBe('999.96');
+    expect(exitsPerThousand(10_004, 10_000)).toBe('1,000.4');
+    expect(exitsPerThousand(2_500, 1_000)).toBe('2,500');
+  });
+
   it('compares two sides\' cycles only where both stand at the same instruction count', () => {
     expect(cyclesVersus({ retired: 40_008, cycles: 47_061_108 }, { retired: 40_008, cycles: 76_091_412 })).toBe('38% fewer than');
     expect(cyclesVersus({ retired: 40_008, cycles: 76_091_412 }, { retired: 40_008, cycles: 47_061_108 })).toBe('62% more than');

@@ -39,12 +39,18 @@ export function chartRows(history: readonly HistorySample[], reasons: readonly s
 /**
  * Exits per 1,000 guest instructions retired ("0.052", "12.5", "500"): how often the guest
  * exits, which bounds what any exit-path saving can gain. Null before an instruction retired.
+ * Never "1,000" unless every instruction exited: 9,996 exits in 10,000 instructions is "999.6".
  */
 export function exitsPerThousand(exits: number, retired: number): string | null {
   if (retired <= 0) return null;
   const v = (exits * 1000) / retired;
   if (v === 0) return '0';
-  return v >= 100 ? Math.round(v).toLocaleString('en-US') : v >= 1 ? v.toFixed(1) : v.toPrecision(2);
+  if (v < 1) return v.toPrecision(2);
+  if (v < 100) return v.toFixed(1);
+  if (Math.round(v) !== 1000 || v === 1000) return Math.round(v).toLocaleString('en-US');
+  let d = 1;
+  while (d < 3 && Number(v.toFixed(d)) === 1000) d++;
+  return v.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
 }
 
 /**
