@@ -68,7 +68,10 @@ describe('chart data', () => {
     expect(cyclesVersus({ retired: 40_008, cycles: 76_091_412 }, { retired: 40_008, cycles: 2_046_357 })).toBe('37× as many as');
     expect(cyclesVersus({ retired: 40_008, cycles: 2_046_357 }, { retired: 40_008, cycles: 76_091_412 })).toBe('97% fewer than');
     expect(cyclesVersus({ retired: 10, cycles: 25 }, { retired: 10, cycles: 10 })).toBe('2.5× as many as');
-    expect(cyclesVersus({ retired: 10, cycles: 1_000 }, { retired: 10, cycles: 1_001 })).toBe('the same as');
+    // A difference is never "the same", and cycles spent are never "100% fewer".
+    expect(cyclesVersus({ retired: 10, cycles: 1_000 }, { retired: 10, cycles: 1_001 })).toBe('0.1% fewer than');
+    expect(cyclesVersus({ retired: 10, cycles: 1_000 }, { retired: 10, cycles: 1_000 })).toBe('the same as');
+    expect(cyclesVersus({ retired: 10, cycles: 3 }, { retired: 10, cycles: 1_000 })).toBe('99.7% fewer than');
     expect(cyclesVersus({ retired: 20_000, cycles: 1 }, { retired: 40_008, cycles: 2 })).toBeNull();
     expect(cyclesVersus({ retired: 0, cycles: 0 }, { retired: 0, cycles: 0 })).toBeNull();
   });

@@ -1,5 +1,6 @@
 /** Chart rows and CSV from the store's history samples. Pure. */
 import type { ExitReason, StageName } from '../../../core/events';
+import { percent } from '../../../core/percent';
 import type { HistorySample } from '../../../store/machineStore';
 import { STAGE_ORDER } from '../lib/stages';
 
@@ -55,16 +56,17 @@ export function exitsPerThousand(exits: number, retired: number): string | null 
 
 /**
  * How side `a`'s modeled cycles compare with side `b`'s at the same point of the program, as
- * the words between the two names ("38% fewer than", "62% more than", "37× as many as", "the
- * same as"): only when both stand at the same instruction count (both halted, say), where the
+ * the words between the two names ("38% fewer than", "0.1% more than", "37× as many as", "the
+ * same as" only when equal): only when both stand at the same instruction count (both halted, say), where the
  * comparison is exact; null otherwise.
  */
 export function cyclesVersus(a: { retired: number; cycles: number }, b: { retired: number; cycles: number }): string | null {
   if (a.retired !== b.retired || a.retired === 0 || b.cycles <= 0) return null;
   const ratio = a.cycles / b.cycles;
   if (ratio >= 2) return `${ratio.toFixed(ratio < 10 ? 1 : 0)}× as many as`;
-  const pct = Math.round((ratio - 1) * 100);
-  return pct === 0 ? 'the same as' : `${Math.abs(pct)}% ${pct < 0 ? 'fewer' : 'more'} than`;
+  if (ratio === 1) return 'the same as';
+  // Whole percent, but never "the same" for a difference, nor "100% fewer" for cycles spent (core/percent).
+  return `${percent(Math.abs(ratio - 1), 0)} ${ratio < 1 ? 'fewer' : 'more'} than`;
 }
 
 function csvCell(v: string | number): string {
