@@ -123,6 +123,13 @@ test('an unknown ?example= says so and keeps the draft', async ({ page }) => {
   expect(await editorText(page)).toBe(before);
 });
 
+test('an unknown ?lesson= says so and opens no lesson', async ({ page }) => {
+  await fresh(page);
+  await page.goto('/?lesson=99');
+  await expect(page.getByTestId('notice-error')).toHaveText(/There is no lesson "99": the lessons are 1 to \d+\./);
+  await expect(page.getByTestId('lesson-panel')).toHaveCount(0);
+});
+
 test('?example= opens a gallery example, and the gallery lists them', async ({ page }) => {
   await fresh(page, '/?example=lapic-microbench');
   expect(await editorText(page)).toContain('title: LAPIC microbenchmark');

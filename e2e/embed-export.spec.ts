@@ -47,6 +47,12 @@ test('autorun=1 runs the example on load; the editor shows only when named', asy
   await expect(page.getByTestId('walk-grid')).toHaveCount(0);
 });
 
+test('an embed that names no strategy says so, and which strategy it runs under', async ({ page }) => {
+  await page.goto('/?embed=1&example=smc-mmio&panels=exit-pipeline&strategy=fastest');
+  await expect(page.getByTestId('embed-view')).toBeVisible({ timeout: 20_000 });
+  await expect(page.getByTestId('embed-unknown-strategy')).toHaveText('Not a strategy: fastest (known: none, icache, decode-assist, apicv); it runs under icache.');
+});
+
 test('the Share dialog offers an Embed tab with the iframe snippet and a live preview', async ({ page }) => {
   await page.setViewportSize({ width: 1280, height: 720 });
   await page.goto('/');

@@ -4,6 +4,7 @@
  * that opens the same program in the full page. Nothing here is written to the page's storage.
  */
 import { useState } from 'react';
+import { STRATEGIES } from '../core/events';
 import { useMachineStore } from '../store/machineStore';
 import { useUiStore } from '../store/uiStore';
 import * as ctl from './controller';
@@ -36,6 +37,7 @@ export function EmbedView({ side, params, fullUrl }: { side: Side; params: Embed
   const failed = useMachineStore((s) => s.workerStatus === 'crashed' || s.workerStatus === 'unresponsive');
   const booted = useUiStore((s) => s.booted);
   const fileName = useUiStore((s) => s.fileName);
+  const strategy = useUiStore((s) => s.strategy);
   const idle = !booted || running || failed;
   // Reloading the program (Run after the end, Reset): the panels show the previous run (app.css dims it).
   const restarting = useMachineStore((s) => s.restarting);
@@ -68,6 +70,9 @@ export function EmbedView({ side, params, fullUrl }: { side: Side; params: Embed
           </header>
           {params.unknown.length > 0 && (
             <p className="embed-note" role="note">Not panels: {params.unknown.join(', ')} (known: {Object.keys(EMBED_PANELS).join(', ')})</p>
+          )}
+          {params.unknownStrategy !== null && (
+            <p className="embed-note" role="note" data-testid="embed-unknown-strategy">Not a strategy: {params.unknownStrategy} (known: {STRATEGIES.join(', ')}); it runs under {strategy}.</p>
           )}
           <main className={`embed-panes embed-n${Math.min(params.panels.length, 3)}`}>
             {params.panels.map((id) => <EmbedPane key={id} testId={id} />)}

@@ -10,15 +10,16 @@ describe('embed URL', () => {
 
   it('reads the example, the panels in order, the strategy and autorun', () => {
     expect(parseEmbed('?embed=1&example=pt-remap&panels=walk-grid,exit-pipeline&strategy=none&autorun=1')).toEqual({
-      example: 'pt-remap', panels: ['walk-grid', 'exit-pipeline'], unknown: [], strategy: 'none', autorun: true,
+      example: 'pt-remap', panels: ['walk-grid', 'exit-pipeline'], unknown: [], strategy: 'none', unknownStrategy: null, autorun: true,
     });
   });
 
-  it('drops and names unknown panels, ignores an unknown strategy, and shows the default panels when none are named', () => {
+  it('drops and names unknown panels and an unknown strategy, and shows the default panels when none are named', () => {
     const p = parseEmbed('?embed=1&panels=walk-grid,<script>,walk-grid&strategy=fastest');
     expect(p?.panels).toEqual(['walk-grid']);
     expect(p?.unknown).toEqual(['<script>']);
     expect(p?.strategy).toBeNull();
+    expect(p?.unknownStrategy).toBe('fastest');
     expect(parseEmbed('?embed=1')?.panels).toEqual(DEFAULT_EMBED_PANELS);
     expect(parseEmbed('?embed=1&example=../../etc')?.example).toBeNull();
   });

@@ -29,6 +29,8 @@ export interface EmbedParams {
   /** Names in `panels=` that are not panels (shown to the reader, not silently ignored). */
   unknown: string[];
   strategy: Strategy | null;
+  /** A `strategy=` that names no strategy (shown to the reader; the program's own is used). */
+  unknownStrategy: string | null;
   autorun: boolean;
   example: string | null;
 }
@@ -41,11 +43,13 @@ export function parseEmbed(search: string): EmbedParams | null {
   const panels = [...new Set(asked.filter((p) => Object.hasOwn(EMBED_PANELS, p)))];
   const unknown = asked.filter((p) => !Object.hasOwn(EMBED_PANELS, p)).map((p) => p.slice(0, 40));
   const s = q.get('strategy');
+  const strategy = s !== null && (STRATEGIES as readonly string[]).includes(s) ? (s as Strategy) : null;
   const example = q.get('example');
   return {
     panels: asked.length === 0 ? [...DEFAULT_EMBED_PANELS] : panels,
     unknown,
-    strategy: s !== null && (STRATEGIES as readonly string[]).includes(s) ? (s as Strategy) : null,
+    strategy,
+    unknownStrategy: s !== null && strategy === null ? s.slice(0, 40) : null,
     autorun: q.get('autorun') === '1',
     example: example && /^[\w-]{1,60}$/.test(example) ? example : null,
   };

@@ -161,6 +161,10 @@ export async function applyLessonUrl(search: string): Promise<void> {
   const fromUrl = lessonFromSearch(search, LESSONS.length);
   useLessonStore.setState({ done: progress.done, index: progress.current, welcome: welcomeMayShow(search) && !welcomeDismissed(pageStorage()) });
   if (fromUrl !== null) await showLesson(fromUrl, { load: false });
+  else if (new URLSearchParams(search).has('lesson')) {
+    const asked = (new URLSearchParams(search).get('lesson') ?? '').slice(0, 20);
+    useUiStore.getState().notify({ kind: 'error', text: `There is no lesson "${asked}": the lessons are 1 to ${LESSONS.length}.` });
+  }
 }
 
 export function closeWelcome(): void {
