@@ -40,6 +40,15 @@ describe('run --trace / --csv', () => {
     expect(readFileSync(csv, 'utf8').trimEnd().split('\n')).toHaveLength(total + 1);
   });
 
+  it('says which export it cannot write, before running, and fails', () => {
+    const prog = join(dir, 'loop.s');
+    writeFileSync(prog, LOOP);
+    const r = run([prog, '--json', '--csv', join(dir, 'no-such-dir', 'loop.csv')]);
+    expect(r.status).toBe(1);
+    expect(r.out).toEqual([]);
+    expect(r.err).toEqual([expect.stringMatching(/^run: --csv: cannot write .*no-such-dir\/loop\.csv: ENOENT/)]);
+  });
+
   it('refuses --trace with several programs', () => {
     expect(() => run(['a.s', 'b.s', '--trace', 'x.json'])).toThrow(/one program/);
   });

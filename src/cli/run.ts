@@ -93,6 +93,17 @@ export interface ExportFiles {
   atExit?: number;
 }
 
+/** Writes an export file; false after saying why it could not. */
+function writeExport(flag: string, path: string, text: string, err: (line: string) => void): boolean {
+  try {
+    writeFileSync(path, text);
+    return true;
+  } catch (e) {
+    err(`run: ${flag}: cannot write ${path}: ${(e as Error).message}`);
+    return false;
+  }
+}
+
 /** Runs one file; returns the JSON-ready result, or null after printing its diagnostics. */
 export function runFile(file: string, config: MachineConfig, err: (line: string) => void, exportTo: ExportFiles = {}) {
   let source: string;
@@ -107,12 +118,16 @@ export function runFile(file: string, config: MachineConfig, err: (line: string)
     for (const d of built.diagnostics) err(formatDiagnostic(d));
     return null;
   }
+  // An export path it cannot write fails now, not after the run (created empty, filled at the end).
+  for (const [flag, path] of [['--trace', exportTo.trace], ['--csv', exportTo.csv]] as const) {
+    if (path !== undefined && !writeExport(flag, path, '', err)) return null;
+  }
   const m = built.machine;
   const exits: ExitEvent[] = [];
   if (exportTo.trace || exportTo.csv) m.onExit = (e) => { if (exits.length < EXPORT_MAX_EXITS) exits.push(e); };
   if (exportTo.atExit !== undefined) {
     if (!m.runToExit(exportTo.atExit)) {
-      err(`${file}: the run ended after ${m.counters().exits.total.toLocaleString('en-US')} exits, before exit ${exportTo.atExit}`);
+      err(`${file}: the run ended after ${m.counters().exits.total.toLocaleString('en-US')} exits, before exit ${exportTo.atExit.toLocaleString('en-US')}`);
       return null;
     }
   } else {
@@ -123,9 +138,9 @@ export function runFile(file: string, config: MachineConfig, err: (line: string)
   if ((exportTo.trace || exportTo.csv) && missing > 0) err(`${file}: the export holds the first ${exits.length.toLocaleString('en-US')} exits; ${missing.toLocaleString('en-US')} more are not in it`);
   if (exportTo.trace) {
     const title = `${file} (${config.strategy}, ${config.preset})`;
-    writeFileSync(exportTo.trace, JSON.stringify(exitsToChromeTrace(exits, { title, missingExits: missing })));
+    if (!writeExport('--trace', exportTo.trace, JSON.stringify(exitsToChromeTrace(exits, { title, missingExits: missing })), err)) return null;
   }
-  if (exportTo.csv) writeFileSync(exportTo.csv, exitsToCsv(exits));
+  if (exportTo.csv && !writeExport('--csv', exportTo.csv, exitsToCsv(exits), err)) return null;
   const state = m.vcpuRegs(0, 0);
   const regs: Record<string, string> = {};
   for (const name of GPR_NAMES) regs[name] = hex64(state[name]);
