@@ -29,7 +29,7 @@ export interface EmbedParams {
   /** Names in `panels=` that are not panels (shown to the reader, not silently ignored). */
   unknown: string[];
   strategy: Strategy | null;
-  /** A `strategy=` that names no strategy (shown to the reader; the program's own is used). */
+  /** A `strategy=` that names no strategy (shown to the reader, with the strategy used instead). */
   unknownStrategy: string | null;
   autorun: boolean;
   example: string | null;

@@ -160,11 +160,9 @@ export async function applyLessonUrl(search: string): Promise<void> {
   const progress = loadProgress(pageStorage(), LESSONS.length);
   const fromUrl = lessonFromSearch(search, LESSONS.length);
   useLessonStore.setState({ done: progress.done, index: progress.current, welcome: welcomeMayShow(search) && !welcomeDismissed(pageStorage()) });
+  const asked = new URLSearchParams(search).get('lesson');
   if (fromUrl !== null) await showLesson(fromUrl, { load: false });
-  else if (new URLSearchParams(search).has('lesson')) {
-    const asked = (new URLSearchParams(search).get('lesson') ?? '').slice(0, 20);
-    useUiStore.getState().notify({ kind: 'error', text: `There is no lesson "${asked}": the lessons are 1 to ${LESSONS.length}.` });
-  }
+  else if (asked !== null) useUiStore.getState().notify({ kind: 'error', text: `There is no lesson "${asked.slice(0, 20)}": the lessons are 1 to ${LESSONS.length}.` });
 }
 
 export function closeWelcome(): void {

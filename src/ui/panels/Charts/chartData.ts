@@ -57,8 +57,8 @@ export function exitsPerThousand(exits: number, retired: number): string | null 
 /**
  * How side `a`'s modeled cycles compare with side `b`'s at the same point of the program, as
  * the words between the two names ("38% fewer than", "0.1% more than", "37× as many as", "the
- * same as" only when equal): only when both stand at the same instruction count (both halted, say), where the
- * comparison is exact; null otherwise.
+ * same as" only when equal): only when both stand at the same instruction count (both halted,
+ * say), where the comparison is exact; null otherwise.
  */
 export function cyclesVersus(a: { retired: number; cycles: number }, b: { retired: number; cycles: number }): string | null {
   if (a.retired !== b.retired || a.retired === 0 || b.cycles <= 0) return null;
