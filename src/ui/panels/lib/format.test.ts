@@ -16,6 +16,13 @@ describe('format', () => {
     expect(compact(512)).toBe('512');
     expect(compact(2.5)).toBe('2.5');
     expect(compact(0)).toBe('0');
+    // Rounded up to the next unit or digit: the shorter form.
+    expect(compact(999_600)).toBe('1.00M');
+    expect(compact(99_960)).toBe('100k');
+    expect(compact(9_996)).toBe('9996');
+    expect(compact(999_600_000)).toBe('1.00G');
+    expect(compact(1_500_000_000_000)).toBe('1500G');
+    expect(compact(-12_345)).toBe('-12.3k');
     expect(int(12345.6)).toBe('12,346');
     expect(pct(0.4567)).toBe('45.7%');
     expect(pct(1)).toBe('100%');

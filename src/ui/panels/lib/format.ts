@@ -19,16 +19,26 @@ export function int(n: number): string {
   return INT.format(Math.round(n));
 }
 
-/** Compact number: 1234 -> "1.2k", 2500000 -> "2.5M". */
+/** Three significant digits of a value in [1, 1000): 6.04, 12.3, 123 (99.96 is "100", not "100.0"). */
+function sig(x: number): string {
+  const d = Math.abs(x) >= 100 ? 0 : Math.abs(x) >= 10 ? 1 : 2;
+  const s = x.toFixed(d);
+  return d > 0 && Math.abs(Number(s)) >= 10 ** (3 - d) ? x.toFixed(d - 1) : s;
+}
+
+const UNITS: readonly (readonly [number, string])[] = [[1e3, 'k'], [1e6, 'M'], [1e9, 'G']];
+
+/**
+ * Compact number: 12345 -> "12.3k", 6040000 -> "6.04M". A value that rounds up to 1000 of its
+ * unit takes the next: 999,600 exits/s is "1.00M", not "1000k".
+ */
 export function compact(n: number): string {
   if (!Number.isFinite(n)) return '–';
   const a = Math.abs(n);
-  const sig = (x: number) => x.toFixed(x >= 100 ? 0 : x >= 10 ? 1 : 2);
-  if (a >= 1e9) return sig(n / 1e9) + 'G';
-  if (a >= 1e6) return sig(n / 1e6) + 'M';
-  if (a >= 1e4) return sig(n / 1e3) + 'k';
-  if (a >= 100) return Math.round(n).toString();
-  return n.toFixed(a >= 10 ? 1 : 2).replace(/\.?0+$/, '') || '0';
+  if (a < 1e4) return a >= 100 ? Math.round(n).toString() : n.toFixed(a >= 10 ? 1 : 2).replace(/\.?0+$/, '') || '0';
+  let i = a >= 1e9 ? 2 : a >= 1e6 ? 1 : 0;
+  if (i < UNITS.length - 1 && Math.abs(Number(sig(n / UNITS[i][0]))) >= 1000) i++;
+  return sig(n / UNITS[i][0]) + UNITS[i][1];
 }
 
 /** Percentage of a ratio in [0, 1]: 0.4567 -> "45.7%", the ends whole ("100%"); never rounded onto an end it does not reach (core/percent). */
