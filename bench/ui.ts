@@ -354,6 +354,17 @@ function editorState(page: Page, source: string): Promise<string> {
   }, source);
 }
 
+/** The slowest seek after the first (all of them when the first never showed its exit). */
+function maxOfRest(t: Pick<SeekTimes, 'painted' | 'first'>): number {
+  return Math.max(0, ...(Number.isNaN(t.first) ? t.painted : t.painted.slice(1)));
+}
+
+/** Uncaught exceptions and console errors of `page`, into `out` (prefixed with which page). */
+function collectErrors(page: Page, prefix: string, out: string[]): void {
+  page.on('pageerror', (e) => out.push(`${prefix}uncaught: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') out.push(`${prefix}console.error: ${m.text()} (${m.location().url})`); });
+}
+
 /** Seek latency through the timeline: input event to the exit painted (SEEK_PROBE). */
 async function seekLatency(page: Page, base: string, seeks = SEEKS): Promise<SeekTimes> {
   const source = lapicLoop(SEEK_ITERATIONS);
@@ -397,8 +408,7 @@ async function main() {
     try {
       const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
       const pageErrors: string[] = [];
-      page.on('pageerror', (e) => pageErrors.push(`uncaught: ${e.message}`));
-      page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(`console.error: ${m.text()} (${m.location().url})`); });
+      collectErrors(page, '', pageErrors);
       const none: PathResult = { exitsPerSec: NaN, frames: [], longTasks: [], over100At: [], mainThreadBusyPct: NaN };
       const aloneHit = SEEK_ONLY ? NaN : await workerAlone(page, base, 'icache');
       const aloneMiss = SEEK_ONLY ? NaN : await workerAlone(page, base, 'none');
@@ -408,8 +418,7 @@ async function main() {
       // The same at a classroom projector's 1280x720 (the same preset, less room), in a page of
       // its own: in this one the page's code is warm by now, and its first seek would not be a first.
       const page720 = await browser.newPage({ viewport: { width: 1280, height: 720 } });
-      page720.on('pageerror', (e) => pageErrors.push(`1280x720 uncaught: ${e.message}`));
-      page720.on('console', (m) => { if (m.type() === 'error') pageErrors.push(`1280x720 console.error: ${m.text()} (${m.location().url})`); });
+      collectErrors(page720, '1280x720 ', pageErrors);
       const small = await seekLatency(page720, base, SEEKS_720);
       await page720.close();
       const notShownAll = [...notShown, ...small.notShown.map((x) => `1280x720 ${x}`)];
@@ -441,17 +450,17 @@ async function main() {
         seekMaxMs: Number(Math.max(0, ...seeks).toFixed(1)),
         // The first seek after the run (cold paths: the panels leave the present for the first time).
         seekFirstMs: Number(firstSeek.toFixed(1)),
-        seekMaxOfRestMs: Number(Math.max(0, ...(Number.isNaN(firstSeek) ? seeks : seeks.slice(1))).toFixed(1)),
+        seekMaxOfRestMs: Number(maxOfRest({ painted: seeks, first: firstSeek }).toFixed(1)),
         // The same seeks timed as before (text panels show k, then two animation frames).
         seekTwoFramesMedianMs: Number(pct(twoFrames, 50).toFixed(1)),
         seekTwoFramesP95Ms: Number(pct(twoFrames, 95).toFixed(1)),
         seekTwoFramesMaxMs: Number(Math.max(0, ...twoFrames).toFixed(1)),
-        // Seeks whose panels did not all show their exit within GIVE_UP_MS (left out of the figures above).
         seek720Seeks: small.painted.length,
         seek720MedianMs: Number(pct(small.painted, 50).toFixed(1)),
         seek720P95Ms: Number(pct(small.painted, 95).toFixed(1)),
         seek720FirstMs: Number(small.first.toFixed(1)),
-        seek720MaxOfRestMs: Number(Math.max(0, ...(Number.isNaN(small.first) ? small.painted : small.painted.slice(1))).toFixed(1)),
+        seek720MaxOfRestMs: Number(maxOfRest(small).toFixed(1)),
+        // Seeks whose panels did not all show their exit within GIVE_UP_MS (left out of the figures above).
         seeksNotShown: notShownAll,
         editorWhenNotShown,
         // Errors the page reported (uncaught exceptions, console.error) during the whole bench.
