@@ -267,8 +267,9 @@ function loopExitLines(source: string): number[] {
 /**
  * One seek: ms from the input event until the panels are painted with exit k. The panels that
  * must show k: the exit counter, the pipeline's exit, the registers (their retired count is the
- * counter strip's), the editor's RIP glyph on exit k's line, and the event log scrolled to the
- * row at or before k (its first row when k is older). `painted` is taken in a task posted from the first animation frame after
+ * counter strip's), the editor's RIP glyph on exit k's line, the event log scrolled to the
+ * row at or before k (its first row when k is older), and the cache table's hits (as of k, they
+ * add up to the strip's). `painted` is taken in a task posted from the first animation frame after
  * which all of them hold: it runs right after that frame's paint (what "until painted" means in
  * the usual rAF + MessageChannel probe). `twoFrames` is the measure this bench took before: the
  * text panels showing k, then two animation frames (a whole vsync past the frame that paints);
@@ -303,6 +304,14 @@ const SEEK_PROBE = `(k, line) => new Promise((resolve) => {
     const nums = [...document.querySelectorAll('.line-numbers')].map((n) => Number(n.textContent)).sort((a, b) => a - b);
     return 'want line ' + line + ', band ' + (band ? 'on line ' + band.getAttribute('data-line') : 'none') + ', glyph ' + (document.querySelector('.rip-glyph') ? 'shown' : 'none') + ', lines ' + nums[0] + '-' + nums[nums.length - 1] + ' in view';
   };
+  // The cache table as of k: in this program no entry leaves the cache, so the hits of its rows
+  // add up to the run's (the stats strip's tooltip). It renders in the seek's pass, not after it.
+  const icacheAtK = () => {
+    if (!q('icache-table')) return true;
+    const hits = /([\\d,]+) \\//.exec(q('stat-hit-rate')?.closest('.stat')?.getAttribute('title') ?? '');
+    const rows = [...document.querySelectorAll('[data-testid="icache-row"]')].filter((r) => r.dataset.state !== 'evicted' && r.dataset.state !== 'invalidated');
+    return !!hits && rows.reduce((n, r) => n + Number(r.children[7]?.textContent), 0) === Number(hits[1].replace(/,/g, ''));
+  };
   const logAtK = () => {
     const log = q('event-log');
     if (!log) return true;
@@ -325,7 +334,7 @@ const SEEK_PROBE = `(k, line) => new Promise((resolve) => {
   // number's and visible row's box) took 0.4 to 8 ms per seek, and the page had painted already.
   const untilPainted = () => afterPaint(() => {
     const paintedAt = performance.now();
-    const missing = [textShown() ? '' : 'text', editorAtLine() ? '' : 'editor', logAtK() ? '' : 'log'].filter(Boolean);
+    const missing = [textShown() ? '' : 'text', editorAtLine() ? '' : 'editor', logAtK() ? '' : 'log', icacheAtK() ? '' : 'icache'].filter(Boolean);
     if (missing.length === 0) { out.painted = paintedAt - t0; finish(); }
     else if (performance.now() - t0 > ${GIVE_UP_MS}) { out.painted = NaN; out.missing = missing.map((m) => m === 'editor' ? 'editor (' + editorSays() + ')' : m).join('+'); finish(); }
     else untilPainted();

@@ -49,6 +49,8 @@ test('scrubbing to exit k shows the machine at k: counters, registers, the selec
   const logList = page.getByTestId('event-log').locator('[role="rowgroup"]');
   const listInPresent = await logList.boundingBox();
   const rowsInPresent = await page.getByTestId('exit-row').count();
+  const chartXs = () => page.locator('[data-pane="charts"] .xs-chart').evaluateAll((cs) => cs.map((c) => `${c.getAttribute('data-testid')} ${c.getAttribute('data-x-range')}`));
+  const xsInPresent = await chartXs();
   await expect(page.getByTestId('btn-run-from-here')).toBeHidden();
   // An exit the log lists, in the middle of the run.
   const k = Math.floor(n / 2);
@@ -82,6 +84,8 @@ test('scrubbing to exit k shows the machine at k: counters, registers, the selec
   const charts = page.locator('[data-pane="charts"]');
   await expect(charts).toContainText(`${k} samples · x: guest instructions retired`);
   await expect(charts.getByTestId('chart-hitrate')).toHaveAttribute('data-points', String(k));
+  // On the whole run's axes: the plot ends at k, the frame does not rescale as the timeline moves.
+  expect(await chartXs()).toEqual(xsInPresent);
   // How often it exits, as the strip shows the machine at k: its exits over its instructions retired.
   const perThousand = Math.round((1000 * k) / await stat(page, 'stat-retired'));
   expect(perThousand).toBeGreaterThanOrEqual(100);

@@ -74,11 +74,17 @@ export function setLive(running: boolean, set: () => void): void {
  * Pass a stable (module-level) selector.
  */
 export function useMachineThrottled<T>(selector: (s: MachineState) => T, ms: number): T {
-  return useThrottledEntry(selector, ms).value;
+  return useThrottledEntry(selector, ms, true).value;
 }
 
-/** useMachineThrottled's value, with the machine's `starts` when it was read. */
-function useThrottledEntry<T>(selector: (s: MachineState) => T, ms: number): { value: T; starts: number } {
+/**
+ * useMachineThrottled's value, with the machine's `starts` when it was read. `whileStopped`:
+ * changes of a stopped machine (a seek, a step) refresh it too. useMachineLive reads a stopped
+ * machine's value itself, in the render that shows the change; refreshed, its entry re-rendered
+ * every reader again in a later task after each seek (React renders such a setState apart), one
+ * more render pass before the seek's frame and more, off the beat, under the next seek.
+ */
+function useThrottledEntry<T>(selector: (s: MachineState) => T, ms: number, whileStopped: boolean): { value: T; starts: number } {
   const api = useBoundStore();
   const [entry, setEntry] = useState(() => ({ value: selector(api.getState()), starts: api.getState().starts }));
   // Kept across changes of `ms` (running <-> idle): a run that starts or stops does not force an
@@ -99,7 +105,7 @@ function useThrottledEntry<T>(selector: (s: MachineState) => T, ms: number): { v
     let runId = api.getState().runId;
     const unsubscribe = api.subscribe((state: MachineState) => {
       if (state.runId === runId) {
-        throttle.poke();
+        if (whileStopped || state.running) throttle.poke();
         return;
       }
       runId = state.runId;
@@ -110,7 +116,7 @@ function useThrottledEntry<T>(selector: (s: MachineState) => T, ms: number): { v
       unsubscribe();
       throttle.cancel();
     };
-  }, [api, selector, ms]);
+  }, [api, selector, ms, whileStopped]);
   return entry;
 }
 
@@ -122,7 +128,7 @@ function useThrottledEntry<T>(selector: (s: MachineState) => T, ms: number): { v
  * stable (module-level) selector.
  */
 export function useMachineLive<T>(selector: (s: MachineState) => T, ms = LIVE_MS): T {
-  const live = useThrottledEntry(selector, ms);
+  const live = useThrottledEntry(selector, ms, false);
   // Running, the throttled value once it was read since the run started or resumed; until then
   // what showed while the machine stood (the throttled value may be older than a pause, a step or
   // a seek: a run resumed right after a pause showed the exits of the last beat before it, 130 k

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { frameOf, niceTicks, px, py, stackSeries, tickLabels, type ChartSpec } from './canvasChart';
+import { domainOf, frameOf, niceTicks, px, py, stackSeries, tickLabels, type ChartSpec } from './canvasChart';
 
 describe('canvas chart geometry', () => {
   it('ticks at round steps covering the range', () => {
@@ -31,6 +31,19 @@ describe('canvas chart geometry', () => {
     expect(px(f, 4)).toBe(f.left + f.width);
     expect(py(f, 0)).toBe(f.top + f.height);
     expect(py(f, 100)).toBe(f.top);
+  });
+
+  it('draws a chart cut at a past exit on the whole run\'s axes', () => {
+    const line = (xs: number[], ys: number[]): ChartSpec => ({ kind: 'area', stacked: true, formatX: String, formatY: String, series: [{ name: 'a', color: '#000', xs, ys }, { name: 'b', color: '#111', xs, ys }] });
+    const whole = line([0, 50, 100], [0, 5, 10]);
+    // Stacked: y spans the two series' sum.
+    expect(domainOf(whole)).toEqual({ x: [0, 100], y: [0, 20] });
+    const cut = line([0, 50], [0, 5]);
+    const d = domainOf(whole);
+    const f = frameOf({ ...cut, xDomain: d.x, yDomain: d.y }, 300, 150, stackSeries(cut.series));
+    expect([f.x0, f.x1, f.y0, f.y1]).toEqual([0, 100, 0, 20]);
+    // The cut's own frame would have rescaled both axes.
+    expect(domainOf(cut)).toEqual({ x: [0, 50], y: [0, 10] });
   });
 
   it('ends an x label at the canvas edge where a centred one would be cut ("40.0k" at the last tick)', () => {

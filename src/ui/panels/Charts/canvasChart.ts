@@ -20,8 +20,10 @@ export interface ChartSpec {
   /** Areas and steps stack their series bottom to top, in order. */
   stacked: boolean;
   series: readonly ChartSeries[];
-  /** Fixed y range (hit rate: 0..100); otherwise 0..the data's maximum. */
+  /** Fixed y range (hit rate: 0..100; a whole run's, travelling); otherwise 0..the data's maximum. */
   yDomain?: readonly [number, number];
+  /** Fixed x range (a whole run's, travelling); otherwise the data's. */
+  xDomain?: readonly [number, number];
   formatX(v: number): string;
   formatY(v: number): string;
 }
@@ -80,12 +82,22 @@ export function frameOf(spec: ChartSpec, widthPx: number, heightPx: number, stac
     for (const x of s.xs) { if (x < x0) x0 = x; if (x > x1) x1 = x; }
     for (const y of s.ys) if (y > yMax) yMax = y;
   }
+  if (spec.xDomain) [x0, x1] = spec.xDomain;
   if (!Number.isFinite(x0)) { x0 = 0; x1 = 1; }
   if (x1 === x0) x1 = x0 + 1;
   const [y0, y1] = spec.yDomain ?? [0, yMax > 0 ? yMax : 1];
   const left = 46;
   const top = 6;
   return { left, top, width: Math.max(1, widthPx - left - 10), height: Math.max(1, heightPx - top - 18), x0, x1, y0, y1 };
+}
+
+/**
+ * The data ranges `spec`'s frame spans. Another spec drawn with them (xDomain, yDomain) keeps
+ * this one's axes: a chart cut at a past exit keeps the whole run's, and a seek redraws no label.
+ */
+export function domainOf(spec: ChartSpec): { x: readonly [number, number]; y: readonly [number, number] } {
+  const f = frameOf(spec, 100, 100, spec.stacked ? stackSeries(spec.series) : spec.series);
+  return { x: [f.x0, f.x1], y: [f.y0, f.y1] };
 }
 
 export const px = (f: Frame, x: number) => f.left + ((x - f.x0) / (f.x1 - f.x0)) * f.width;

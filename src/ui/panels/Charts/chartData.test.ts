@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { HistorySample } from '../../../store/machineStore';
-import { chartRows, cyclesVersus, downsample, exitsPerThousand, historyToCsv, reasonsOf, samplesUpTo, stagesOf } from './chartData';
+import { chartRows, cyclesVersus, downsample, downsampledPrefix, exitsPerThousand, historyToCsv, reasonsOf, samplesUpTo, stagesOf } from './chartData';
 
 const h = (t: number, extra: Partial<HistorySample> = {}): HistorySample => ({
   t, retired: t * 10, exits: t, exitsByReason: { mmio: t }, hitRate: 0.5,
@@ -17,6 +17,22 @@ describe('chart data', () => {
     expect(samplesUpTo([], 30)).toBe(0);
   });
 
+  it('cuts the whole history\'s points at a past exit and ends on the last sample shown', () => {
+    const xs = Array.from({ length: 1000 }, (_, i) => i);
+    const all = downsample(xs, 100);
+    // Every sample shown: downsample itself.
+    expect(downsampledPrefix(xs, 1000, 100)).toEqual(all);
+    // 500 shown: the whole run's points before sample 500, then sample 499 itself.
+    const cut = downsampledPrefix(xs, 500, 100);
+    expect(cut.slice(0, -1)).toEqual(all.filter((x) => x < 500));
+    expect(cut.at(-1)).toBe(499);
+    // A cut on one of the whole run's points adds nothing after it.
+    const on = all[40];
+    expect(downsampledPrefix(xs, on + 1, 100)).toEqual(all.slice(0, 41));
+    // Few samples: the prefix itself; none shown: nothing.
+    expect(downsampledPrefix([1, 2, 3], 2, 100)).toEqual([1, 2]);
+    expect(downsampledPrefix(xs, 0, 100)).toEqual([]);
+  });
   it('downsamples evenly and keeps the newest sample', () => {
     const xs = Array.from({ length: 1000 }, (_, i) => i);
     const d = downsample(xs, 100);

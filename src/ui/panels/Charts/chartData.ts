@@ -3,6 +3,7 @@ import type { ExitReason, StageName } from '../../../core/events';
 import { percent } from '../../../core/percent';
 import type { HistorySample } from '../../../store/machineStore';
 import { STAGE_ORDER } from '../lib/stages';
+import { fixed, int } from '../lib/format';
 
 /** At most `max` samples, evenly spaced, always keeping the newest. */
 export function downsample<T>(xs: readonly T[], max: number): T[] {
@@ -10,6 +11,27 @@ export function downsample<T>(xs: readonly T[], max: number): T[] {
   const out: T[] = [];
   const step = (xs.length - 1) / (max - 1);
   for (let i = 0; i < max; i++) out.push(xs[Math.round(i * step)]);
+  return out;
+}
+
+/**
+ * The samples a chart draws of a history whose first `shown` samples are shown (time travel:
+ * the charts end at the exit shown): the whole history's `downsample`, up to the cut, then the
+ * last sample shown, where the machine stands. The same points at every exit shown, so the
+ * line keeps its shape as the timeline moves; with every sample shown, `downsample` itself.
+ */
+export function downsampledPrefix<T>(xs: readonly T[], shown: number, max: number): T[] {
+  const n = Math.min(shown, xs.length);
+  if (n <= 0) return [];
+  if (xs.length <= max) return xs.slice(0, n);
+  const out: T[] = [];
+  const step = (xs.length - 1) / (max - 1);
+  for (let i = 0; i < max; i++) {
+    const j = Math.round(i * step);
+    if (j >= n) break;
+    out.push(xs[j]);
+  }
+  if (out[out.length - 1] !== xs[n - 1]) out.push(xs[n - 1]);
   return out;
 }
 
@@ -48,10 +70,10 @@ export function exitsPerThousand(exits: number, retired: number): string | null 
   if (v === 0) return '0';
   if (v < 1) return v.toPrecision(2);
   if (v < 100) return v.toFixed(1);
-  if (Math.round(v) !== 1000 || v === 1000) return Math.round(v).toLocaleString('en-US');
+  if (Math.round(v) !== 1000 || v === 1000) return int(v);
   let d = 1;
   while (d < 3 && Number(v.toFixed(d)) === 1000) d++;
-  return v.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
+  return fixed(v, d);
 }
 
 /**

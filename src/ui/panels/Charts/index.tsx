@@ -23,8 +23,8 @@ import { HIT_COLOR, REASON_COLOR, STAGE_COLOR, STAGE_LABEL } from '../lib/stages
 import { downloadBlob, downloadText } from '../lib/exportImage';
 import { prepareCanvas } from '../lib/prepareCanvas';
 import { TextLayer } from '../lib/textLayer';
-import { drawChart, type ChartSpec } from './canvasChart';
-import { chartRows, cyclesVersus, downsample, exitsPerThousand, historyToCsv, reasonsOf, samplesUpTo, stagesOf, type ChartRow } from './chartData';
+import { domainOf, drawChart, type ChartSpec } from './canvasChart';
+import { chartRows, cyclesVersus, downsample, downsampledPrefix, exitsPerThousand, historyToCsv, reasonsOf, samplesUpTo, stagesOf, type ChartRow } from './chartData';
 import '../panels.css';
 
 /**
@@ -39,7 +39,10 @@ const SIDE_COLORS = ['#3f8fdc', '#e67e22', '#2ecc71', '#d0508a'];
 
 export interface ChartSide {
   label: string;
+  /** The samples shown: the whole history, or its first ones at a past exit (a prefix of `full`). */
   history: readonly HistorySample[];
+  /** The run's whole history: at a past exit the charts keep its axes. */
+  full: readonly HistorySample[];
   /** The side's place in the shell (A first): its colour, the same in every pane. */
   slot: number;
 }
@@ -72,6 +75,8 @@ function ChartBox({ title, testid, name, spec, legendFirst = false, values }: { 
     const g = prepareCanvas(c, size.w, size.h);
     if (g) drawChart(g, spec, size.w, size.h, ink.current.color, labels);
   }, [spec, size, theme, labels]);
+  // The instructions the x axis spans (its labels), for tests: at a past exit, still the whole run's.
+  const xRange = useMemo(() => domainOf(spec).x.join('..'), [spec]);
   const png = () => {
     const c = canvas.current;
     if (!c || !box.current) return;
@@ -93,7 +98,7 @@ function ChartBox({ title, testid, name, spec, legendFirst = false, values }: { 
     </div>
   );
   return (
-    <div className="xs-chart" data-testid={testid} data-points={spec.series.map((x) => x.xs.length).join(',')}>
+    <div className="xs-chart" data-testid={testid} data-points={spec.series.map((x) => x.xs.length).join(',')} data-x-range={xRange}>
       <div className="xs-chart-title"><span className="xs-chart-name" title={title}>{title}</span><button type="button" className="xs-btn xs-right" onClick={png} title="Save this chart as PNG">PNG</button></div>
       {legendFirst && legend}
       <div className="xs-chart-body" ref={box}>
@@ -115,39 +120,58 @@ const percent = (v: number) => `${v}%`;
 const ORIGIN = { retired: 0, cycles: 0 };
 const HIT_DOMAIN = [0, 100] as const;
 
+/**
+ * `build`'s spec of the samples shown, on the axes of the whole run's (`whole`): at a past exit
+ * the plot ends there and its frame stays the run's, so moving along the timeline neither
+ * rescales the axes nor redraws their labels (their text drawn anew was most of a chart's cost
+ * in a seek). Pass a module-level `build`.
+ */
+function useFramedSpec<D>(build: (d: D) => ChartSpec, data: D, whole: D): ChartSpec {
+  const frame = useMemo(() => (data === whole ? null : domainOf(build(whole))), [build, data, whole]);
+  return useMemo(() => (frame === null ? build(data) : { ...build(data), xDomain: frame.x, yDomain: frame.y }), [build, data, frame]);
+}
+
+const exitsSpec = (data: SeriesData): ChartSpec => ({
+  kind: 'area', stacked: true, formatX: compact, formatY: compact,
+  // Counts from the origin (no instruction, no exit), like the cumulative cycles.
+  series: data.reasons.map((r) => ({ name: r, color: REASON_COLOR[r] ?? '#888', xs: [0, ...data.rows.map((row) => row.retired)], ys: [0, ...data.rows.map((row) => row[`r:${r}`] ?? 0)] })),
+});
+
+const hitRateSpec = (data: SeriesData): ChartSpec => ({
+  kind: 'line', stacked: false, formatX: compact, formatY: percent, yDomain: HIT_DOMAIN,
+  series: [{ name: 'hit rate', color: HIT_COLOR, xs: data.rows.map((row) => row.retired), ys: data.rows.map((row) => row.hitRate) }],
+});
+
+const cyclesSpec = (data: SeriesData): ChartSpec => ({
+  kind: 'step', stacked: true, formatX: compact, formatY: compact,
+  series: data.stages.map((st) => ({ name: STAGE_LABEL[st], color: STAGE_COLOR[st], xs: data.rows.map((row) => row.retired), ys: data.rows.map((row) => row[`s:${st}`] ?? 0) })),
+});
+
+const abSpec = (sides: Cumulative): ChartSpec => ({
+  kind: 'line', stacked: false, formatX: compact, formatY: compact,
+  series: sides.map((x) => ({ name: x.label, color: SIDE_COLORS[x.slot % SIDE_COLORS.length], xs: x.rows.map((r) => r.retired), ys: x.rows.map((r) => r.cycles) })),
+});
+
 /** `density`: exits per 1,000 instructions of the machine as shown (the stats strip's exits over its instructions retired). */
-function ExitsChart({ data, density }: { data: SeriesData; density: string | null }) {
-  const spec = useMemo((): ChartSpec => ({
-    kind: 'area', stacked: true, formatX: compact, formatY: compact,
-    // Counts from the origin (no instruction, no exit), like the cumulative cycles.
-    series: data.reasons.map((r) => ({ name: r, color: REASON_COLOR[r] ?? '#888', xs: [0, ...data.rows.map((row) => row.retired)], ys: [0, ...data.rows.map((row) => row[`r:${r}`] ?? 0)] })),
-  }), [data]);
+function ExitsChart({ data, whole, density }: { data: SeriesData; whole: SeriesData; density: string | null }) {
+  const spec = useFramedSpec(exitsSpec, data, whole);
   // The figure and its unit first: the narrowest chart (a 240 px column, ~199 px of title) shows
   // "0.025 exits per 1,000 instructions" whole (186 px) and cuts only what the plot shows anyway.
   return <ChartBox title={density === null ? 'exits so far, by reason' : `${density} exits per 1,000 instructions · so far, by reason`} testid="chart-exits" name="exits" spec={spec} />;
 }
 
-function HitRateChart({ data }: { data: SeriesData }) {
-  const spec = useMemo((): ChartSpec => ({
-    kind: 'line', stacked: false, formatX: compact, formatY: percent, yDomain: HIT_DOMAIN,
-    series: [{ name: 'hit rate', color: HIT_COLOR, xs: data.rows.map((row) => row.retired), ys: data.rows.map((row) => row.hitRate) }],
-  }), [data]);
+function HitRateChart({ data, whole }: { data: SeriesData; whole: SeriesData }) {
+  const spec = useFramedSpec(hitRateSpec, data, whole);
   return <ChartBox title="instruction-cache hit rate" testid="chart-hitrate" name="hit-rate" spec={spec} />;
 }
 
-function CyclesChart({ data }: { data: SeriesData }) {
-  const spec = useMemo((): ChartSpec => ({
-    kind: 'step', stacked: true, formatX: compact, formatY: compact,
-    series: data.stages.map((st) => ({ name: STAGE_LABEL[st], color: STAGE_COLOR[st], xs: data.rows.map((row) => row.retired), ys: data.rows.map((row) => row[`s:${st}`] ?? 0) })),
-  }), [data]);
+function CyclesChart({ data, whole }: { data: SeriesData; whole: SeriesData }) {
+  const spec = useFramedSpec(cyclesSpec, data, whole);
   return <ChartBox title="modeled cycles per exit, by stage" testid="chart-cycles" name="cycles" spec={spec} />;
 }
 
-function AbChart({ sides }: { sides: Cumulative }) {
-  const spec = useMemo((): ChartSpec => ({
-    kind: 'line', stacked: false, formatX: compact, formatY: compact,
-    series: sides.map((x) => ({ name: x.label, color: SIDE_COLORS[x.slot % SIDE_COLORS.length], xs: x.rows.map((r) => r.retired), ys: x.rows.map((r) => r.cycles) })),
-  }), [sides]);
+function AbChart({ sides, whole }: { sides: Cumulative; whole: Cumulative }) {
+  const spec = useFramedSpec(abSpec, sides, whole);
   // A/B: the pane's own side against the other, where both stand at the same instruction count.
   const [own, other] = sides;
   const versus = sides.length === 2 && own.rows.length > 0 && other.rows.length > 0 ? cyclesVersus(own.rows[own.rows.length - 1], other.rows[other.rows.length - 1]) : null;
@@ -159,36 +183,51 @@ function AbChart({ sides }: { sides: Cumulative }) {
   return <ChartBox title={title} testid="chart-ab" name="ab" spec={spec} legendFirst={sides.length > 1} values={values} />;
 }
 
+function seriesData(sampled: readonly HistorySample[]): SeriesData {
+  const reasons = reasonsOf(sampled);
+  const stages = stagesOf(sampled);
+  return { rows: chartRows(sampled, reasons, stages), reasons, stages };
+}
+
+/** Each side's cumulative cycles over the samples `sample` picks of it. */
+function cumulativeOf(sides: readonly ChartSide[], sample: (s: ChartSide) => readonly HistorySample[]): Cumulative {
+  return sides.map((s) => {
+    const picked = sample(s);
+    return {
+      label: s.label,
+      slot: s.slot,
+      // From the origin: a run starts at no instruction and no cycle (under APICv, lapic-microbench
+      // exits three times, all at its end: its line began there).
+      rows: picked.length ? [ORIGIN, ...picked.map((h) => ({ retired: h.retired, cycles: h.cyclesTotal }))] : [],
+    };
+  });
+}
+
 const ChartsView = memo(function ChartsView({ sides, emptyNote, density }: { sides: readonly ChartSide[]; emptyNote: string; density: string | null }) {
   const empty = sides.every((s) => s.history.length === 0);
   // Once shown, the charts stay mounted, hidden and not re-rendered while empty: a new run
   // starts with no samples, and mounting four charts again per run costs more.
   const [src, setSrc] = useState(sides);
   if (!empty && src !== sides) setSrc(sides);
-  const data = useMemo((): SeriesData => {
-    const sampled = downsample(src[0]?.history ?? [], MAX_POINTS);
-    const reasons = reasonsOf(sampled);
-    const stages = stagesOf(sampled);
-    return { rows: chartRows(sampled, reasons, stages), reasons, stages };
-  }, [src]);
-  const cumulative = useMemo((): Cumulative => src.map((s) => ({
-    label: s.label,
-    slot: s.slot,
-    // From the origin: a run starts at no instruction and no cycle (under APICv, lapic-microbench
-    // exits three times, all at its end: its line began there).
-    rows: s.history.length ? [ORIGIN, ...downsample(s.history, MAX_POINTS).map((h) => ({ retired: h.retired, cycles: h.cyclesTotal }))] : [],
-  })), [src]);
+  // Every side shows all its samples (no past exit): the charts draw the whole run, on its own axes.
+  const whole = src.every((s) => s.history.length === s.full.length);
+  const own = src[0]?.full ?? NO_HISTORY;
+  const ownShown = src[0]?.history.length ?? 0;
+  const wholeData = useMemo(() => seriesData(downsample(own, MAX_POINTS)), [own]);
+  const data = useMemo(() => (ownShown === own.length ? wholeData : seriesData(downsampledPrefix(own, ownShown, MAX_POINTS))), [own, ownShown, wholeData]);
+  const wholeCumulative = useMemo(() => cumulativeOf(src, (s) => downsample(s.full, MAX_POINTS)), [src]);
+  const cumulative = useMemo(() => (whole ? wholeCumulative : cumulativeOf(src, (s) => downsampledPrefix(s.full, s.history.length, MAX_POINTS))), [src, whole, wholeCumulative]);
   if (src.every((s) => s.history.length === 0)) return <div className="xs-empty">{emptyNote}</div>;
   return (
     <>
     {empty && <div className="xs-empty">{emptyNote}</div>}
     <div className="xs-charts" style={empty ? { visibility: 'hidden' } : undefined}>
       {/* A/B: the comparison is what the mode is for; first, where a short pane shows one chart. */}
-      {src.length > 1 && <AbChart sides={cumulative} />}
-      <ExitsChart data={data} density={density} />
-      <HitRateChart data={data} />
-      <CyclesChart data={data} />
-      {src.length === 1 && <AbChart sides={cumulative} />}
+      {src.length > 1 && <AbChart sides={cumulative} whole={wholeCumulative} />}
+      <ExitsChart data={data} whole={wholeData} density={density} />
+      <HitRateChart data={data} whole={wholeData} />
+      <CyclesChart data={data} whole={wholeData} />
+      {src.length === 1 && <AbChart sides={cumulative} whole={wholeCumulative} />}
     </div>
     </>
   );
@@ -200,11 +239,11 @@ const ChartsView = memo(function ChartsView({ sides, emptyNote, density }: { sid
  */
 function emptyNote(at: number | null, fullHistory: readonly HistorySample[]): string {
   const first = fullHistory[0];
-  if (at !== null && first) return `No chart sample up to exit ${at.toLocaleString('en-US')}: the first was taken at exit ${first.exits.toLocaleString('en-US')}.`;
+  if (at !== null && first) return `No chart sample up to exit ${int(at)}: the first was taken at exit ${int(first.exits)}.`;
   return 'Charts fill in while the machine runs.';
 }
 
-const samplesText = (n: number) => `${n.toLocaleString('en-US')} ${n === 1 ? 'sample' : 'samples'}`;
+const samplesText = (n: number) => `${int(n)} ${n === 1 ? 'sample' : 'samples'}`;
 
 /** A side label as a file-name part: "B none" -> "B-none". */
 const csvName = (label: string) => label.replace(/[^\w-]+/g, '-').replace(/^-|-$/g, '');
@@ -232,14 +271,14 @@ export default function Charts() {
   const ats = useStoresLive(stores, selectTimelineAt, CHART_MS);
   const shown = useMemo((): readonly ChartSide[] => {
     // One machine: its series is named by its strategy (a lone "A" in the legend said nothing).
-    if (!machineSides || machineSides.length < 2) return [{ label: strategy ?? 'this run', history, slot: 0 }];
+    if (!machineSides || machineSides.length < 2) return [{ label: strategy ?? 'this run', history, full: fullHistory, slot: 0 }];
     // Own side first (its charts), then the others for the A-vs-B chart, each cut at its exit shown.
     const asShown = (h: readonly HistorySample[] = [], k: number | null = null) => (k === null ? h : h.slice(0, samplesUpTo(h, k)));
-    const all = machineSides.map((s, i) => ({ label: `${s.label} ${s.strategy}`, history: s === ownSide ? history : asShown(histories[i], ats[i]), slot: i }));
+    const all = machineSides.map((s, i) => ({ label: `${s.label} ${s.strategy}`, history: s === ownSide ? history : asShown(histories[i], ats[i]), full: s === ownSide ? fullHistory : histories[i] ?? NO_HISTORY, slot: i }));
     const own = ownSide ? machineSides.indexOf(ownSide) : -1;
     if (own > 0) all.unshift(...all.splice(own, 1));
     return all;
-  }, [machineSides, histories, ats, history, ownSide, strategy]);
+  }, [machineSides, histories, ats, history, fullHistory, ownSide, strategy]);
   return (
     <section tabIndex={0} className="xs-panel xs-charts-panel" aria-label="Charts">
       <div className="xs-toolbar">

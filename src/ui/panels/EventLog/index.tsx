@@ -10,7 +10,7 @@ import { exitsToChromeTrace, exitsToCsv } from '../../../core/exitExport';
 import { downloadText } from '../lib/exportImage';
 import type { MachineState } from '../../../store/machineStore';
 import { selectTimelineAt } from '../../../store/selectors';
-import { LIVE_MS, useMachine, useMachineLive, useMachineThrottled, useSelectExit } from '../useMachine';
+import { LIVE_MS, useMachine, useMachineLive, useSelectExit } from '../useMachine';
 import { compact, hex, int } from '../lib/format';
 import { REASON_COLOR } from '../lib/stages';
 import { atBottom } from '../lib/virtual';
@@ -80,11 +80,11 @@ const selectDropped = (s: MachineState) => s.droppedExits;
 const selectByReason = (s: MachineState) => s.counters?.exits.byReason;
 
 export default function EventLog() {
-  const running = useMachine((s) => s.running);
-  const version = useMachineThrottled(selectVersion, running ? RUNNING_MS : 0);
+  // Stopped (a seek, a step), in the render that brings the change, with every other panel.
+  const version = useMachineLive(selectVersion, RUNNING_MS);
   const log = useMachine((s) => s.exitLog);
   // At the log's pace too: the count of exits not listed grows with every batch at full speed.
-  const dropped = useMachineThrottled(selectDropped, running ? RUNNING_MS : 0);
+  const dropped = useMachineLive(selectDropped, RUNNING_MS);
   const selected = useMachine((s) => s.selectedExit);
   const selectExit = useSelectExit();
   const [filter, setFilter] = useState<ReadonlySet<ExitReason>>(new Set());

@@ -5,6 +5,7 @@
 import type { CycleCounters, ExitEvent, StageName } from '../../../core/events';
 import type { Counters } from '../../../worker/protocol';
 import { cyclesPerExitHandled, exitShare, hitRate } from '../lib/runFigures';
+import { int } from '../lib/format';
 
 export type NodeId =
   | 'exit' | 'icache' | 'walk-guest' | 'walk-ept' | 'fetch' | 'decode' | 'insert' | 'protect' | 'emulate' | 'invalidate' | 'device' | 'resume'
@@ -80,7 +81,7 @@ export function buildPipeline(exit: ExitEvent): PipelineNode[] {
     }
     let node: PipelineNode;
     if (b.id === 'resume') {
-      node = { ...b, cycles: null, detail: `${exit.cycles.toLocaleString('en-US')} cycles in all`, state: 'ran' };
+      node = { ...b, cycles: null, detail: `${int(exit.cycles)} cycles in all`, state: 'ran' };
     } else if (b.id === 'walk-guest' || b.id === 'walk-ept') {
       if (!walk) {
         node = { ...b, cycles: null, detail: skipReason(exit, b.id), state: 'skipped' };

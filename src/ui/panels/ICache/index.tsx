@@ -4,7 +4,7 @@
  * (red: invalidated by a write-protect fault; grey: evicted). The bucket heatmap shows how the
  * entries spread over the hash table; the selected exit's entry and bucket are outlined.
  */
-import { memo, useEffect, useMemo, useRef, useState, type MouseEvent } from 'react';
+import { memo, useEffect, useMemo, useRef, useState, useSyncExternalStore, type MouseEvent } from 'react';
 import type { ExitEvent } from '../../../core/events';
 import type { MachineState } from '../../../store/machineStore';
 import { selectLive, selectTimelineAt } from '../../../store/selectors';
@@ -36,10 +36,36 @@ function recentWpPages(s: MachineState): Set<number> {
   return out;
 }
 
-/** Subscribes to the store outside React's render and keeps flashes/ghosts alive across frames. */
-function useIcacheRows(): { rows: DisplayRow[]; maxAge: number } {
+interface ShownRows { rows: DisplayRow[]; maxAge: number; seq: number }
+const NO_ROWS: ShownRows = { rows: [], maxAge: 0, seq: 0 };
+
+/** The rows a stopped machine's table shows, for useSyncExternalStore; `seq` numbers every refresh, running or not. */
+class StillRows {
+  seq = 0;
+  private value = NO_ROWS;
+  private readonly listeners = new Set<() => void>();
+  readonly get = (): ShownRows => this.value;
+  readonly subscribe = (l: () => void): (() => void) => {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  };
+  set(v: ShownRows): void {
+    this.value = v;
+    for (const l of this.listeners) l();
+  }
+}
+
+/**
+ * Subscribes to the store outside React's render and keeps flashes/ghosts alive across frames.
+ * Running, the rows go in as a transition (setLive). Stopped (a step, a seek), through
+ * useSyncExternalStore: they render in the same pass as every panel's own store reads, where a
+ * setState from a store listener rendered apart, in a task after the seek's (a second render
+ * pass, and a frame between could show the old table beside exit k).
+ */
+function useIcacheRows(): ShownRows {
   const api = useMachineApi();
-  const [state, setState] = useState<{ rows: DisplayRow[]; maxAge: number }>({ rows: [], maxAge: 0 });
+  const [live, setLiveRows] = useState(NO_ROWS);
+  const [still] = useState(() => new StillRows());
   useEffect(() => {
     const tracker = new IcacheTracker();
     let timer: ReturnType<typeof setTimeout> | null = null;
@@ -52,7 +78,9 @@ function useIcacheRows(): { rows: DisplayRow[]; maxAge: number } {
       // the newest, and an age (inserts since) is never negative.
       let maxAge = 0;
       for (const r of rows) if (r.entry.age > maxAge) maxAge = r.entry.age;
-      setLive(s.running, () => setState({ rows, maxAge }));
+      const shown = { rows, maxAge, seq: ++still.seq };
+      if (s.running) setLive(true, () => setLiveRows(shown));
+      else still.set(shown);
       if (timer !== null) clearTimeout(timer);
       const next = tracker.nextExpiry(performance.now());
       timer = next === null ? null : setTimeout(() => throttle.poke(true), next + 10);
@@ -73,8 +101,10 @@ function useIcacheRows(): { rows: DisplayRow[]; maxAge: number } {
       throttle.cancel();
       if (timer !== null) clearTimeout(timer);
     };
-  }, [api]);
-  return state;
+  }, [api, still]);
+  const stopped = useSyncExternalStore(still.subscribe, still.get);
+  // The newer of the two (a run after a seek shows its own rows; a stop after a run, its last).
+  return stopped.seq > live.seq ? stopped : live;
 }
 
 /** Heatmap geometry: a 10 px cell every 11 px (a 1 px gap), as the grid of divs it replaced. */

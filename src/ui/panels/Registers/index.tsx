@@ -9,7 +9,7 @@ import type { VcpuView } from '../../../worker/protocol';
 import type { MachineState } from '../../../store/machineStore';
 import { useMachine, useMachineLive } from '../useMachine';
 import { selectShownExit } from '../../../store/selectors';
-import { hex } from '../lib/format';
+import { hex, int } from '../lib/format';
 import { lapicRegisterTerm } from '../../glossary/terms';
 import { CR0_BITS, CR4_BITS, EFER_BITS, changedKeys, decodeBits, decodeRflags, groupHex, iopl, type NamedBit } from './flags';
 import '../panels.css';
@@ -75,7 +75,7 @@ const VcpuRegs = memo(function VcpuRegs({ v, several }: { v: VcpuView; several: 
   const row = (r: RegName) => <RegRow key={r} r={r} value={v.regs[r]} changed={changed.regs.has(r)} />;
   return (
     <div className="xs-regs">
-      <div className="xs-note">{v.halted ? 'halted' : 'not halted'} · {v.retired.toLocaleString('en-US')} instructions retired{several ? ' by this vCPU' : ''}</div>
+      <div className="xs-note">{v.halted ? 'halted' : 'not halted'} · {int(v.retired)} instructions retired{several ? ' by this vCPU' : ''}</div>
       <div className="xs-reg-grid">{GPR_NAMES.map(row)}</div>
       <div className="xs-reg-grid xs-reg-wide">{WIDE_ROWS.map(row)}</div>
       {v.lapic.length > 0 && (

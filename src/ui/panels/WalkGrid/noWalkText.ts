@@ -1,4 +1,5 @@
 import { walkUnrecorded, type ExitEvent } from '../../../core/events';
+import { int } from '../lib/format';
 
 /** What the walk panel knows of the machine besides the exit: whether it runs, and how far back the timeline reaches. */
 export interface WalkContext {
@@ -23,7 +24,7 @@ export function noWalkText(exit: ExitEvent, ctx: WalkContext): string {
     return 'This exit walked, but a run at full speed records only some walks: pick it in the event log once the run stops to see its references.';
   }
   if (ctx.reachFirst === null || exit.seq < ctx.reachFirst) {
-    const reach = ctx.reachFirst === null ? 'the run kept no timeline' : `the timeline reaches back only to exit ${ctx.reachFirst.toLocaleString('en-US')}`;
+    const reach = ctx.reachFirst === null ? 'the run kept no timeline' : `the timeline reaches back only to exit ${int(ctx.reachFirst)}`;
     return `This exit walked, but a run at full speed records only some walks, and ${reach}: it cannot be handled again to show its references.`;
   }
   return 'This exit walked, but a run at full speed records only some walks: handling it again to show its references…';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compact, hex, hex64, int, pct } from './format';
+import { compact, fixed, hex, hex64, int, pct } from './format';
 
 describe('format', () => {
   it('prints canonical negative addresses as their 64-bit pattern', () => {
@@ -8,6 +8,13 @@ describe('format', () => {
     expect(hex(0x10, 4)).toBe('0x0010');
     expect(hex64(-1n)).toBe('0xffffffffffffffff');
     expect(hex64('0x1f', 4)).toBe('0x001f');
+  });
+  it('prints a number with separators and exactly the decimals asked for', () => {
+    expect(fixed(1234.5, 2)).toBe('1,234.50');
+    expect(fixed(999.96, 2)).toBe('999.96');
+    expect(fixed(999.96, 1)).toBe('1,000.0');
+    expect(fixed(7, 0)).toBe('7');
+    expect(fixed(NaN, 1)).toBe('–');
   });
   it('prints counts compactly with three significant digits', () => {
     expect(compact(6_040_000)).toBe('6.04M');

@@ -19,6 +19,15 @@ export function int(n: number): string {
   return INT.format(Math.round(n));
 }
 
+/** One formatter per number of decimals, each made on first use. */
+const FIXED: Intl.NumberFormat[] = [];
+
+/** `n` with thousands separators and exactly `digits` decimals: fixed(1234.5, 2) -> "1,234.50". */
+export function fixed(n: number, digits: number): string {
+  if (!Number.isFinite(n)) return '–';
+  return (FIXED[digits] ??= new Intl.NumberFormat('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })).format(n);
+}
+
 /** Three significant digits of a value in [1, 1000): 6.04, 12.3, 123 (99.96 is "100", not "100.0"). */
 function sig(x: number): string {
   const d = Math.abs(x) >= 100 ? 0 : Math.abs(x) >= 10 ? 1 : 2;
