@@ -68,23 +68,14 @@ export function setLive(running: boolean, set: () => void): void {
 }
 
 /**
- * Like useMachine, but re-renders at most once per `ms` (for views that need not follow every
- * frame: charts, run-wide rates), except that a new run (`runId`: a load's answer) re-renders at
- * once (LiveThrottle says how).
- * Pass a stable (module-level) selector.
+ * `selector`'s value while the machine runs, read at most once per `ms`, with the machine's
+ * `starts` when it was read; a new run (`runId`: a load's answer) is read at once (LiveThrottle
+ * says how). Changes of a stopped machine (a seek, a step) do not refresh it: useMachineLive
+ * reads a stopped machine's value itself, in the render that shows the change, and a refresh
+ * re-rendered every reader once more in a later task after each seek (React renders such a
+ * setState apart), one more render pass before the seek's frame and, off the beat, under the next.
  */
-export function useMachineThrottled<T>(selector: (s: MachineState) => T, ms: number): T {
-  return useThrottledEntry(selector, ms, true).value;
-}
-
-/**
- * useMachineThrottled's value, with the machine's `starts` when it was read. `whileStopped`:
- * changes of a stopped machine (a seek, a step) refresh it too. useMachineLive reads a stopped
- * machine's value itself, in the render that shows the change; refreshed, its entry re-rendered
- * every reader again in a later task after each seek (React renders such a setState apart), one
- * more render pass before the seek's frame and more, off the beat, under the next seek.
- */
-function useThrottledEntry<T>(selector: (s: MachineState) => T, ms: number, whileStopped: boolean): { value: T; starts: number } {
+function useThrottledEntry<T>(selector: (s: MachineState) => T, ms: number): { value: T; starts: number } {
   const api = useBoundStore();
   const [entry, setEntry] = useState(() => ({ value: selector(api.getState()), starts: api.getState().starts }));
   // Kept across changes of `ms` (running <-> idle): a run that starts or stops does not force an
@@ -105,7 +96,7 @@ function useThrottledEntry<T>(selector: (s: MachineState) => T, ms: number, whil
     let runId = api.getState().runId;
     const unsubscribe = api.subscribe((state: MachineState) => {
       if (state.runId === runId) {
-        if (whileStopped || state.running) throttle.poke();
+        if (state.running) throttle.poke();
         return;
       }
       runId = state.runId;
@@ -116,19 +107,18 @@ function useThrottledEntry<T>(selector: (s: MachineState) => T, ms: number, whil
       unsubscribe();
       throttle.cancel();
     };
-  }, [api, selector, ms, whileStopped]);
+  }, [api, selector, ms]);
   return entry;
 }
 
 /**
  * A value of the store that follows at most every `ms` (LIVE_MS unless told) while the machine
  * runs (in the panels' React pass) and at once otherwise, in the same render as `running`
- * turning false: a run's end shows its final value together with 'halted', where
- * `useMachineThrottled(selector, running ? ms : 0)` would show it one render later. Pass a
- * stable (module-level) selector.
+ * turning false: a run's end shows its final value together with 'halted', where a throttled
+ * setState would show it one render later. Pass a stable (module-level) selector.
  */
 export function useMachineLive<T>(selector: (s: MachineState) => T, ms = LIVE_MS): T {
-  const live = useThrottledEntry(selector, ms, false);
+  const live = useThrottledEntry(selector, ms);
   // Running, the throttled value once it was read since the run started or resumed; until then
   // what showed while the machine stood (the throttled value may be older than a pause, a step or
   // a seek: a run resumed right after a pause showed the exits of the last beat before it, 130 k
@@ -185,7 +175,7 @@ function useStoresThrottled<T>(stores: readonly StoreApi<MachineState>[], select
         return;
       }
       runIds[i] = state.runId;
-      read(true); // as useMachineThrottled: at once, outside the throttle's pace
+      read(true); // as useMachineLive: at once, outside the throttle's pace
     }));
     throttle.poke(true);
     return () => {

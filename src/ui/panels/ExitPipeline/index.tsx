@@ -10,7 +10,7 @@ import { wpCauseText, wpInvalidatedText } from '../lib/wpText';
 import type { Counters } from '../../../worker/protocol';
 import type { MachineState } from '../../../store/machineStore';
 import { selectExitsPerSec, selectLive, selectShownExit, selectTravelled } from '../../../store/selectors';
-import { LIVE_MS, useMachine, useMachineLive, useMachineThrottled } from '../useMachine';
+import { useMachine, useMachineLive } from '../useMachine';
 import { compact, hex, int, pct } from '../lib/format';
 import { HIT_COLOR, MISS_COLOR, STAGE_COLOR, STAGE_LABEL } from '../lib/stages';
 import { buildPipeline, cycleShares, SHARE_STAGE, summarize, type PipelineNode } from './pipelineModel';
@@ -170,7 +170,7 @@ export default function ExitPipeline() {
   const live = useMachine(selectLive);
   const exit = useMachine(selectShownExit);
   const counters = useMachineLive(selectCounters);
-  const rate = useMachineThrottled(selectExitsPerSec, LIVE_MS);
+  const rate = useMachineLive(selectExitsPerSec);
   const running = useMachine((s) => s.running);
   const travelled = useMachine(selectTravelled);
   const cpi = counters ? summarize(counters).cyclesPerInsn : 0;

@@ -46,7 +46,7 @@ const pageBeat = new LiveBeat();
  * one React pass with the stats: one style, layout and paint for the page, not one per view at
  * its own phase. A change that does not sets a trailing timer a little past the beat the view is
  * due on, which shows the last change when no further batch comes (the run stopped). The views'
- * one throttle: the panels' hooks (useMachineThrottled, useStoresThrottled under useStoresLive),
+ * one throttle: the panels' hooks (useMachineLive, useStoresThrottled under useStoresLive),
  * the cache table and the editor's RIP line and per-line counts use it.
  */
 export class LiveThrottle {
