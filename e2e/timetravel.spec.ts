@@ -4,6 +4,9 @@
  * e2e/artifacts/.
  */
 import { test, expect, type Page } from '@playwright/test';
+import { readFileSync } from 'node:fs';
+import { DEFAULT_COST_PRESET } from '../src/core/cost';
+import { encodeShare } from '../src/ui/share';
 
 const ART = 'e2e/artifacts';
 
@@ -278,4 +281,31 @@ test('in A/B each pane compares the sides as they are shown: at a past exit of A
   expect(ownA).toBeLessThan(fullA);
   expect(aInB).toBe(ownA);
   await page.screenshot({ path: `${ART}/timetravel-ab-apicv.png` });
+});
+
+test('an exit picked in the log while a full-speed run goes stays picked when the run stops, and shows its walk', async ({ page }) => {
+  // Two million exits under no cache: every exit walks, and a run at full speed keeps 1 walk in 64.
+  const source = readFileSync('src/scenarios/lapic-microbench.s', 'utf8').replace(/^ITERATIONS equ \d+/m, 'ITERATIONS equ 500000');
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await page.goto('/');
+  await page.evaluate(() => localStorage.clear());
+  await page.goto(`/#s=${encodeShare({ v: 1, source, config: { strategy: 'none', preset: DEFAULT_COST_PRESET, icacheSize: 1024 } })}`);
+  await expect(page.getByTestId('stop-reason')).toHaveText('paused', { timeout: 20_000 });
+  await page.getByTestId('btn-run').click();
+  await expect(page.getByTestId('stop-reason')).toHaveText('running');
+  const rows = page.getByTestId('event-log').locator('[data-testid="exit-row"]');
+  await expect(rows.first()).toBeVisible();
+  // The rows are updated in place as the run goes: click one and read which exit it was in one task.
+  const picked = Number(await rows.first().evaluate((r) => { (r as HTMLElement).click(); return (r as HTMLElement).dataset.seq; }));
+  // The run ends on its own: its last frame lists its last exits, the hlt the newest.
+  await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 45_000 });
+  // The pick, not the run's last exit (the stop used to select that), with its references.
+  await expect(page.getByTestId('exit-pipeline')).toContainText(`exit #${picked} `);
+  expect(picked).toBeLessThan(await stat(page, 'stat-exits') - 1);
+  await expect(page.getByTestId('walk-grid').getByTestId('walk-ref')).toHaveCount(24, { timeout: 10_000 });
+  // Picked after the stop, an exit gets its walk the same way.
+  await page.getByTestId('event-log').locator('[data-testid="exit-row"]').last().click();
+  await expect(page.getByTestId('exit-pipeline')).toContainText('hlt');
+  await page.getByTestId('event-log').locator('[data-testid="exit-row"]').first().click();
+  await expect(page.getByTestId('walk-grid').getByTestId('walk-ref')).toHaveCount(24, { timeout: 10_000 });
 });

@@ -132,6 +132,30 @@ describe('exit detail', () => {
   });
 });
 
+describe('a pick while running', () => {
+  it('stays selected when the run stops, where a stop or a step otherwise selects the newest exit', () => {
+    const s = createMachineStore(() => 0);
+    const exit = (seq: number): ExitEvent => ({ seq, vm: 0, vcpu: 0, reason: 'mmio', rip: 0x1000, cr3: 0x1000, retired: seq, cycles: 2_000, stages: [] });
+    const counters = (n: number) => ({ exits: { total: n } }) as unknown as Counters;
+    const frame = (running: boolean, exits: ExitEvent[]) => s.getState().ingest({ type: 'frame', running, counters: counters(exits.at(-1)?.seq ?? 0), exits, droppedExits: 0, stop: null });
+    frame(true, [exit(1), exit(2)]);
+    s.getState().selectExit(exit(1));
+    expect(s.getState().pickedWhileRunning).toBe(true);
+    frame(true, [exit(3)]);
+    frame(false, [exit(4)]);
+    expect(s.getState().selectedExit?.seq).toBe(1);
+    // Kept once: a step after it shows the newest exit.
+    frame(false, [exit(5)]);
+    expect(s.getState().selectedExit?.seq).toBe(5);
+    // A pick after the stop is no pick while running: the next run's stop selects its newest.
+    s.getState().selectExit(exit(2));
+    expect(s.getState().pickedWhileRunning).toBe(false);
+    frame(true, [exit(6)]);
+    frame(false, [exit(7)]);
+    expect(s.getState().selectedExit?.seq).toBe(7);
+  });
+});
+
 describe('stageCyclesOf', () => {
   it("is the sum of every exit's stages, from a real machine under each strategy", () => {
     for (const [name, strategy] of [['lapic-microbench', 'apicv'], ['lapic-microbench', 'none'], ['smc-mmio', 'icache']] as const) {

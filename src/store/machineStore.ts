@@ -85,6 +85,11 @@ export interface MachineState {
   exitLogVersion: number;
   droppedExits: number;
   selectedExit: ExitEvent | null;
+  /**
+   * The exit was picked while the machine ran: the stop keeps it selected (the Worker then sends
+   * its walk) instead of selecting the run's last exit, which would lose the pick.
+   */
+  pickedWhileRunning: boolean;
   /** The charts' samples, in exit order (the Worker's, replaced by each frame that carries them). */
   history: HistorySample[];
   /** Exits per second of host time since the frame before, while running, else 0 (the pipeline and walk pace their animation by it). */
@@ -152,6 +157,7 @@ const emptyRun = () => ({
   exitLogVersion: 0,
   droppedExits: 0,
   selectedExit: null,
+  pickedWhileRunning: false,
   history: [] as HistorySample[],
   exitsPerSec: 0,
   timeline: null as TimelineView | null,
@@ -264,8 +270,9 @@ export function createMachineStore(now: () => number = () => performance.now()):
             ...(event.chart && { history: historyOf(event.chart) }),
             exitsPerSec,
             timeline: event.timeline ?? s.timeline,
-            // In step mode the newest exit is the one to show.
-            selectedExit: !event.running && event.exits.length ? event.exits[event.exits.length - 1] : s.selectedExit,
+            // In step mode the newest exit is the one to show; at a run's stop, unless one was picked while it ran.
+            selectedExit: !event.running && event.exits.length && !s.pickedWhileRunning ? event.exits[event.exits.length - 1] : s.selectedExit,
+            pickedWhileRunning: event.running && s.pickedWhileRunning,
           });
           return;
         }
@@ -285,6 +292,7 @@ export function createMachineStore(now: () => number = () => performance.now()):
             stop: event.stop,
             timeline: event.timeline,
             banner: null,
+            pickedWhileRunning: false,
             ...(event.exit && { selectedExit: event.exit }),
             ...(merged && { exitLog: merged.log, exitLogVersion: s.exitLogVersion + 1, droppedExits: Math.max(0, s.droppedExits - merged.added) }),
           });
@@ -318,13 +326,13 @@ export function createMachineStore(now: () => number = () => performance.now()):
       const s = get();
       if ((s.loaded || s.restarting) && s.program !== null && sameProgram(s.program, program)) {
         // The program object stays: nothing that depends on which program is loaded changes.
-        set({ awaitingLoad: true, restarting: true, loaded: false, running: false, stop: null, banner: null, error: null });
+        set({ awaitingLoad: true, restarting: true, loaded: false, running: false, stop: null, banner: null, error: null, pickedWhileRunning: false });
         return;
       }
       set({ ...emptyRun(), runId: s.runId + 1, program, awaitingLoad: true, restarting: false, loaded: false, lineMap: [], exitLines: [], unemulable: [] });
     },
     selectExit(exit) {
-      set({ selectedExit: exit });
+      set({ selectedExit: exit, pickedWhileRunning: get().running && exit !== null });
     },
     setWorkerStatus(status, message) {
       if (status === 'crashed' || status === 'unresponsive') {

@@ -163,6 +163,45 @@ describe('MachineHost time travel', () => {
 });
 
 describe('MachineHost exit detail', () => {
+  it('an exit picked while a full-speed run goes gets its walk after the frame that says the run stopped', async () => {
+    const source = LOOP.replace('mov ecx, 30', 'mov ecx, 50000000');
+    const events: WorkerEvent[] = [];
+    // Exit 500 walked (no cache), but a full-speed run keeps only sampled walks: picked in the
+    // task of a running frame (a run at full speed leaves Node's timers no turn), then paused.
+    const k = 500;
+    let picked = -1;
+    const h = new MachineHost((e) => {
+      events.push(e);
+      if (picked < 0 && e.type === 'frame' && e.running && e.counters.exits.total > 1000) {
+        picked = events.length;
+        queueMicrotask(() => {
+          h.handle({ type: 'selectExit', seq: k });
+          h.handle({ type: 'pause' });
+        });
+      }
+    });
+    const tasks = async (until: () => boolean) => { for (let i = 0; i < 1000 && !until(); i++) await new Promise((r) => setTimeout(r, 0)); };
+    try {
+      h.handle({ type: 'load', source, file: 'loop.s', config: { strategy: 'none', preset: 'nehalem-2014', icacheSize: 1024, maxInsns: 1_000_000_000 } });
+      h.handle({ type: 'run' });
+      await tasks(() => picked >= 0 && events.slice(picked).some((e) => e.type === 'frame' && !e.running));
+      const stop = events.findIndex((e, i) => i >= picked && e.type === 'frame' && !e.running);
+      expect(stop).toBeGreaterThan(0);
+      // Nothing of it while running; after the stop's frame, exit k with its walk.
+      expect(events.slice(picked, stop).some((e) => e.type === 'exitDetail')).toBe(false);
+      const detail = events.slice(stop + 1).find((e) => e.type === 'exitDetail');
+      expect(detail?.type === 'exitDetail' && detail.exit.seq).toBe(k);
+      expect(detail?.type === 'exitDetail' && detail.exit.walk?.length).toBeGreaterThan(0);
+      // Once: the next stop sends no detail of it again.
+      const from = events.length;
+      h.handle({ type: 'stepExit' });
+      expect(events.slice(from).some((e) => e.type === 'exitDetail')).toBe(false);
+      expect(events.some((e) => e.type === 'error')).toBe(false);
+    } finally {
+      h.dispose();
+    }
+  });
+
   it('an exit a full-speed run kept no walk for gets its walk from the timeline when picked, and the machine stays where it stood', async () => {
     const source = LOOP.replace('mov ecx, 30', 'mov ecx, 300');
     const config = { strategy: 'none', preset: 'nehalem-2014', icacheSize: 1024, maxInsns: 1_000_000 } as const;

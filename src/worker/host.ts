@@ -98,6 +98,8 @@ export class MachineHost {
   /** Snapshots are being filled in while the Worker has nothing else to do (see fill). */
   private filling = false;
   private disposed = false;
+  /** An exit picked while running whose walk the run did not keep: its detail follows the stop's frame. */
+  private pickedWhileRunning: number | null = null;
   /**
    * The timeline's marks last sent, by the span they cover: a seek does not change them (the
    * re-run writes the recorded marks again), and binning 100 k exits took ~1 ms of each seek.
@@ -192,6 +194,8 @@ export class MachineHost {
       case 'selectExit': {
         const exit = this.history.find((e) => e.seq === cmd.seq) ?? this.exitByReplay(cmd.seq);
         if (exit) this.post({ type: 'exitDetail', exit });
+        // Running, an exit that walked can be handled again only after the stop (see frame).
+        this.pickedWhileRunning = this.running && (!exit || walkUnrecorded(exit)) ? cmd.seq : null;
         return;
       }
       case 'seekExit':
@@ -391,6 +395,7 @@ export class MachineHost {
     this.loadedAt = performance.now();
     this.history = [];
     this.banner = undefined;
+    this.pickedWhileRunning = null;
     const program = this.assembled(this.source, this.file);
     // The machine shown until now goes: the new one takes its guest RAM (zeroed where it was written).
     const recycled = this.machine?.retire() ?? [];
@@ -539,5 +544,12 @@ export class MachineHost {
       exits[exits.length - 1] = this.exitByReplay(last.seq) ?? last;
     }
     this.post(frame);
+    // An exit picked while it ran, which the page keeps selected at the stop (machineStore): its walk now.
+    const picked = this.running ? null : this.pickedWhileRunning;
+    if (picked !== null) {
+      this.pickedWhileRunning = null;
+      const exit = this.exitByReplay(picked);
+      if (exit) this.post({ type: 'exitDetail', exit });
+    }
   }
 }

@@ -17,8 +17,8 @@ describe('noWalkText', () => {
     expect(noWalkText(exit({ reason: 'hlt', stages: [{ name: 'exit', cycles: 400 }], icache: undefined }), { running: false, reachFirst: 0 })).toBe('No walk for this exit (hlt): the VMM did not translate RIP.');
   });
 
-  it('asks for a pick after the run while it runs', () => {
-    expect(noWalkText(exit({}), { running: true, reachFirst: 0 })).toMatch(/pick it in the event log once the run stops/);
+  it('says while the run goes that the references show once it stops', () => {
+    expect(noWalkText(exit({}), { running: true, reachFirst: 0 })).toMatch(/its references show when the run stops/);
   });
 
   it('says the Worker is handling a picked exit again once stopped', () => {

@@ -11,7 +11,8 @@ export interface WalkContext {
 /**
  * Why an exit shows no references. A cache hit skipped the walk; an exit that walked at full
  * speed kept its references only if sampled, and the Worker handles it again when it is picked
- * after the run, unless the timeline no longer reaches back that far.
+ * after the run (picked while the run goes, once the run stops), unless the timeline no longer
+ * reaches back that far.
  */
 export function noWalkText(exit: ExitEvent, ctx: WalkContext): string {
   if (exit.icache === 'hit') {
@@ -21,7 +22,7 @@ export function noWalkText(exit: ExitEvent, ctx: WalkContext): string {
     return `No walk for this exit (${exit.reason}${exit.icache === 'bypass' ? ', cache bypassed' : ''}): the VMM did not translate RIP.`;
   }
   if (ctx.running) {
-    return 'This exit walked, but a run at full speed records only some walks: pick it in the event log once the run stops to see its references.';
+    return 'This exit walked, but a run at full speed records only some walks: its references show when the run stops.';
   }
   if (ctx.reachFirst === null || exit.seq < ctx.reachFirst) {
     const reach = ctx.reachFirst === null ? 'the run kept no timeline' : `the timeline reaches back only to exit ${int(ctx.reachFirst)}`;
