@@ -19,9 +19,10 @@ describe('chart data', () => {
 
   it('cuts the whole history\'s points at a past exit and ends on the last sample shown', () => {
     const xs = Array.from({ length: 1000 }, (_, i) => i);
-    const all = downsample(xs, 100);
-    // Every sample shown: downsample itself.
+    // Every sample shown: the whole history's 100 evenly spaced points, the newest last.
+    const all = Array.from({ length: 100 }, (_, i) => Math.round((i * 999) / 99));
     expect(downsampledPrefix(xs, 1000, 100)).toEqual(all);
+    expect(downsample(xs, 100)).toEqual(all);
     // 500 shown: the whole run's points before sample 500, then sample 499 itself.
     const cut = downsampledPrefix(xs, 500, 100);
     expect(cut.slice(0, -1)).toEqual(all.filter((x) => x < 500));

@@ -7,11 +7,7 @@ import { fixed, int } from '../lib/format';
 
 /** At most `max` samples, evenly spaced, always keeping the newest. */
 export function downsample<T>(xs: readonly T[], max: number): T[] {
-  if (xs.length <= max) return xs.slice();
-  const out: T[] = [];
-  const step = (xs.length - 1) / (max - 1);
-  for (let i = 0; i < max; i++) out.push(xs[Math.round(i * step)]);
-  return out;
+  return downsampledPrefix(xs, xs.length, max);
 }
 
 /**
