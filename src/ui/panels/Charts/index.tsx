@@ -127,7 +127,9 @@ const HIT_DOMAIN = [0, 100] as const;
  * in a seek). Pass a module-level `build`.
  */
 function useFramedSpec<D>(build: (d: D) => ChartSpec, data: D, whole: D): ChartSpec {
-  const frame = useMemo(() => (data === whole ? null : domainOf(build(whole))), [build, data, whole]);
+  // Once per run's whole data, not per seek.
+  const travelling = data !== whole;
+  const frame = useMemo(() => (travelling ? domainOf(build(whole)) : null), [build, travelling, whole]);
   return useMemo(() => (frame === null ? build(data) : { ...build(data), xDomain: frame.x, yDomain: frame.y }), [build, data, frame]);
 }
 
