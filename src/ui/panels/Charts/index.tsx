@@ -76,7 +76,7 @@ function ChartBox({ title, testid, name, spec, legendFirst = false, values }: { 
     if (g) drawChart(g, spec, size.w, size.h, ink.current.color, labels);
   }, [spec, size, theme, labels]);
   // The instructions the x axis spans (its labels), for tests: at a past exit, still the whole run's.
-  const xRange = useMemo(() => domainOf(spec).x.join('..'), [spec]);
+  const xRange = useMemo(() => (spec.xDomain ?? domainOf(spec).x).join('..'), [spec]);
   const png = () => {
     const c = canvas.current;
     if (!c || !box.current) return;
@@ -127,10 +127,14 @@ const HIT_DOMAIN = [0, 100] as const;
  * in a seek). Pass a module-level `build`.
  */
 function useFramedSpec<D>(build: (d: D) => ChartSpec, data: D, whole: D): ChartSpec {
-  // Once per run's whole data, not per seek.
-  const travelling = data !== whole;
-  const frame = useMemo(() => (travelling ? domainOf(build(whole)) : null), [build, travelling, whole]);
-  return useMemo(() => (frame === null ? build(data) : { ...build(data), xDomain: frame.x, yDomain: frame.y }), [build, data, frame]);
+  // The whole run's spec with its frame, once per run's data (not per seek): at the present it
+  // is what is drawn, so the frame a first seek needs is made when the run stops, not in the seek.
+  const wholeSpec = useMemo(() => {
+    const spec = build(whole);
+    const frame = domainOf(spec);
+    return { ...spec, xDomain: frame.x, yDomain: frame.y };
+  }, [build, whole]);
+  return useMemo(() => (data === whole ? wholeSpec : { ...build(data), xDomain: wholeSpec.xDomain, yDomain: wholeSpec.yDomain }), [build, data, whole, wholeSpec]);
 }
 
 const exitsSpec = (data: SeriesData): ChartSpec => ({
