@@ -210,9 +210,9 @@ export default function EventLog() {
             const el = e.currentTarget;
             const top = topOf(el);
             const bottom = atBottom(top, el.clientHeight, el.scrollHeight, ROW_H);
-            setFollow(bottom);
-            // Unchanged: no render (a time-travel jump already rendered these rows).
-            setTopWas((t) => (bottom ? null : t?.count === count && t.top === top ? t : { count, top }));
+            // Unchanged: no render (a time-travel jump already rendered these rows; see useVirtualRows).
+            if (bottom !== follow) setFollow(bottom);
+            if (bottom ? topWas !== null : topWas?.count !== count || topWas.top !== top) setTopWas(bottom ? null : { count, top });
           }}
         >
           {/* Grows to fill the view when the rows do not (they start at the top). */}

@@ -1,5 +1,5 @@
 /** Hook around visibleRange: tracks a scroll container's position and size. */
-import { useCallback, useEffect, useRef, useState, type RefObject, type UIEvent } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState, type RefObject, type UIEvent } from 'react';
 import { visibleRange, type VisibleRange } from './virtual';
 
 export interface VirtualRange extends VisibleRange {
@@ -36,10 +36,16 @@ export function useVirtualRows(count: number, rowHeight: number, overscan = 8, f
     ro.observe(el);
     return () => ro.disconnect();
   }, []);
+  // The position as last rendered: a scroll event that finds it there (after `jump`) sets no
+  // state. React's own bail-out does not cover it: after an update made while rendering (jump
+  // is called so), the next identical setState still renders the component once more.
+  const rendered = useRef(scroll);
+  useLayoutEffect(() => { rendered.current = scroll; }, [scroll]);
   const onScroll = useCallback((e: UIEvent<HTMLDivElement>) => {
     const el = e.currentTarget;
     const top = fromEnd ? el.scrollHeight - el.clientHeight + el.scrollTop : el.scrollTop;
     const viewport = el.clientHeight;
+    if (rendered.current.top === top && rendered.current.viewport === viewport) return;
     setScroll((s) => (s.top === top && s.viewport === viewport ? s : { top, viewport }));
   }, [fromEnd]);
   const jump = useCallback((top: number) => setScroll((s) => (s.top === top ? s : { ...s, top })), []);
