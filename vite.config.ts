@@ -7,7 +7,7 @@ import { compileHintsPlugin } from './build/compileHintsPlugin.ts';
 export default defineConfig({
   plugins: [icedWasmPlugin(), react(), cspPlugin(), compileHintsPlugin()],
   optimizeDeps: { exclude: ['iced-x86'] },
-  worker: { format: 'es', plugins: () => [icedWasmPlugin()] },
+  worker: { format: 'es', plugins: () => [icedWasmPlugin(), compileHintsPlugin()] },
   build: { target: 'es2022', chunkSizeWarningLimit: 4000 },
   test: {
     include: ['src/**/*.test.ts', 'src/**/*.test.tsx', 'bench/**/*.test.ts', 'build/**/*.test.ts'],

@@ -5,11 +5,13 @@ import { COMPILE_HINT, compileHintsPlugin, wantsCompileHint } from './compileHin
 const chunk = (fileName: string, moduleIds: string[]) => ({ type: 'chunk', fileName, moduleIds, code: 'export const a = () => 1;\n' }) as unknown as Rollup.OutputChunk;
 
 describe('compile hints', () => {
-  it('marks chunks of the app and React, not those holding Monaco or the experiment page', () => {
+  it('marks chunks of the app, React and the machine Worker, not those holding Monaco or the experiment page or Worker', () => {
     expect(wantsCompileHint(['/app/node_modules/react-dom/cjs/react-dom-client.production.js', '/app/src/ui/App.tsx'])).toBe(true);
     expect(wantsCompileHint(['/app/src/ui/panels/Charts/index.tsx'])).toBe(true);
     expect(wantsCompileHint(['/app/src/ui/editor/AsmEditor.tsx', '/app/node_modules/monaco-editor/esm/vs/editor/editor.api.js'])).toBe(false);
     expect(wantsCompileHint(['/app/src/ui/experiment/ExperimentView.tsx'])).toBe(false);
+    expect(wantsCompileHint(['/app/src/worker/worker.ts', '/app/src/worker/host.ts', '/app/src/core/machine.ts'])).toBe(true);
+    expect(wantsCompileHint(['/app/src/worker/experimentJob.ts', '/app/src/core/machine.ts'])).toBe(false);
     expect(wantsCompileHint(['C:\\app\\node_modules\\monaco-editor\\esm\\vs\\base\\common\\arrays.js'])).toBe(false);
     expect(wantsCompileHint([])).toBe(false);
   });

@@ -5,9 +5,9 @@ export const COMPILE_HINT = '//# allFunctionsCalledOnLoad';
 
 /**
  * Modules whose chunks keep V8's lazy compilation: Monaco (4 MB, of which a page runs a small
- * part) and the experiment page's code (its own route).
+ * part) and the experiment page's code and Worker (its own route).
  */
-const LAZY = [/[\\/]node_modules[\\/]monaco-editor[\\/]/, /[\\/]src[\\/]ui[\\/]experiment[\\/]/];
+const LAZY = [/[\\/]node_modules[\\/]monaco-editor[\\/]/, /[\\/]src[\\/]ui[\\/]experiment[\\/]/, /[\\/]src[\\/]worker[\\/]experiment/];
 
 /** Whether a chunk of these modules gets the hint: it holds no module that stays lazy. */
 export function wantsCompileHint(moduleIds: readonly string[]): boolean {
@@ -16,11 +16,12 @@ export function wantsCompileHint(moduleIds: readonly string[]): boolean {
 
 /**
  * Puts V8's explicit compile hint (Chrome 136+: `//# allFunctionsCalledOnLoad`, which other
- * engines read as a comment) at the top of the page's own chunks: React, the store, the shell
- * and the panels. V8 otherwise compiles a function the first time it is called, on the main
- * thread; the first seek after a run calls many for the first time (the panels leave the
- * present), and their compiles were 2-7 ms of it. With the hint they compile while the
- * chunk loads, off the main thread when the script is streamed.
+ * engines read as a comment) at the top of the page's own chunks (React, the store, the shell,
+ * the panels) and the machine Worker's. V8 otherwise compiles a function the first time it is
+ * called, on the thread that calls it; the first seek after a run calls many for the first time
+ * (the panels leave the present, the Worker restores a snapshot), and their compiles were part
+ * of it. With the hint they compile while the chunk loads (off the main thread when the script
+ * is streamed). Used in the page's build and the Workers' (vite.config.ts).
  */
 export function compileHintsPlugin(): Plugin {
   return {
