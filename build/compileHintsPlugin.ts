@@ -31,9 +31,10 @@ export function compileHintsPlugin(): Plugin {
       // After Vite's own rewrites (the preload map it puts at the top of the entry chunk).
       order: 'post',
       handler(_options, bundle) {
-        for (const chunk of Object.values(bundle)) {
-          if (chunk.type === 'chunk' && wantsCompileHint(chunk.moduleIds)) chunk.code = `${COMPILE_HINT}\n${chunk.code}`;
-        }
+        const chunks = Object.values(bundle).filter((c) => c.type === 'chunk');
+        // A bundle whose entry stays lazy (the experiment's Worker, Monaco's) keeps all its chunks lazy.
+        if (chunks.some((c) => c.isEntry && !wantsCompileHint(c.moduleIds))) return;
+        for (const chunk of chunks) if (wantsCompileHint(chunk.moduleIds)) chunk.code = `${COMPILE_HINT}\n${chunk.code}`;
       },
     },
   };
