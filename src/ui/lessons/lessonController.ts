@@ -158,11 +158,11 @@ export async function runLesson(): Promise<void> {
  */
 export async function applyLessonUrl(search: string): Promise<void> {
   const progress = loadProgress(pageStorage(), LESSONS.length);
-  const fromUrl = lessonFromSearch(search, LESSONS.length);
+  const asked = lessonFromSearch(search, LESSONS.length);
   useLessonStore.setState({ done: progress.done, index: progress.current, welcome: welcomeMayShow(search) && !welcomeDismissed(pageStorage()) });
-  const asked = new URLSearchParams(search).get('lesson');
-  if (fromUrl !== null) await showLesson(fromUrl, { load: false });
-  else if (asked !== null) useUiStore.getState().notify({ kind: 'error', text: `There is no lesson "${asked.slice(0, 20)}": the lessons are 1 to ${LESSONS.length}.` });
+  if (asked === null) return;
+  if ('index' in asked) await showLesson(asked.index, { load: false });
+  else useUiStore.getState().notify({ kind: 'error', text: `There is no lesson "${asked.unknown.slice(0, 20)}": the lessons are 1 to ${LESSONS.length}.` });
 }
 
 export function closeWelcome(): void {

@@ -26,12 +26,14 @@ describe('lesson progress and the welcome flag in localStorage', () => {
     expect(welcomeMayShow('?embed=1&example=lapic-microbench')).toBe(false);
   });
 
-  it('reads ?lesson=N as 1-based and ignores anything out of range', () => {
-    expect(lessonFromSearch('?lesson=1', 8)).toBe(0);
-    expect(lessonFromSearch('?example=x&lesson=8', 8)).toBe(7);
-    expect(lessonFromSearch('?lesson=9', 8)).toBeNull();
-    expect(lessonFromSearch('?lesson=0', 8)).toBeNull();
-    expect(lessonFromSearch('?lesson=abc', 8)).toBeNull();
+  it('reads ?lesson=N as 1-based and names anything else it was asked', () => {
+    expect(lessonFromSearch('?lesson=1', 8)).toEqual({ index: 0 });
+    expect(lessonFromSearch('?example=x&lesson=8', 8)).toEqual({ index: 7 });
+    expect(lessonFromSearch('?lesson=9', 8)).toEqual({ unknown: '9' });
+    expect(lessonFromSearch('?lesson=0', 8)).toEqual({ unknown: '0' });
+    expect(lessonFromSearch('?lesson=abc', 8)).toEqual({ unknown: 'abc' });
+    expect(lessonFromSearch('?lesson=', 8)).toEqual({ unknown: '' });
+    expect(lessonFromSearch('?example=x', 8)).toBeNull();
     expect(lessonFromSearch('', 8)).toBeNull();
   });
 });

@@ -59,10 +59,13 @@ export function welcomeMayShow(search: string): boolean {
   return new URLSearchParams(search).get('embed') !== '1';
 }
 
-/** `?lesson=N` (1-based) as a 0-based index, or null when absent or out of range. */
-export function lessonFromSearch(search: string, lessonCount: number): number | null {
+/**
+ * What `?lesson=N` asks for: null when the address names no lesson; the 0-based index of lesson
+ * N (1-based); or, for anything else, the text asked (for the error that says so).
+ */
+export function lessonFromSearch(search: string, lessonCount: number): null | { index: number } | { unknown: string } {
   const v = new URLSearchParams(search).get('lesson');
-  if (v === null || !/^\d{1,3}$/.test(v)) return null;
-  const n = Number(v);
-  return n >= 1 && n <= lessonCount ? n - 1 : null;
+  if (v === null) return null;
+  const n = /^\d{1,3}$/.test(v) ? Number(v) : NaN;
+  return n >= 1 && n <= lessonCount ? { index: n - 1 } : { unknown: v };
 }
