@@ -4,8 +4,8 @@ import { useMachineStore, type MachineState } from '../store/machineStore';
 import { useMachineLive } from './panels/useMachine';
 import { percent } from '../core/percent';
 import { exitShare, hitRate as hitRateOf, runCyclesPerExit } from './panels/lib/runFigures';
+import { int } from './panels/lib/format';
 
-const fmt = new Intl.NumberFormat('en-US');
 const selectState = (s: MachineState) => s;
 
 /**
@@ -51,22 +51,22 @@ export function StatsStrip({ suffix = '', compact = false }: { suffix?: string; 
   const status = statusOf(running, shown?.running ?? false, shown?.runId === runId && retired > 0, loaded, restarting, stopReason, workerStatus, asmErrors);
   return (
     <div className={`stats${compact ? ' compact' : ''}`} role="status" aria-live="off">
-      <Stat label="retired" width={11} testid={`stat-retired${suffix}`} value={fmt.format(retired)} title="Guest instructions retired, by all vCPUs" />
-      <Stat label="exits" width={9} term="VM exit" testid={`stat-exits${suffix}`} value={fmt.format(exits)} title="VM exits taken" />
+      <Stat label="retired" width={11} testid={`stat-retired${suffix}`} value={int(retired)} title="Guest instructions retired, by all vCPUs" />
+      <Stat label="exits" width={9} term="VM exit" testid={`stat-exits${suffix}`} value={int(exits)} title="VM exits taken" />
       <Stat
         label="hit rate"
         width={6}
         term="instruction cache"
         testid={`stat-hit-rate${suffix}`}
         value={rate === null ? '–' : percent(rate)}
-        title={lookups ? `Instruction-cache hits / lookups: ${fmt.format(hits)} / ${fmt.format(lookups)}` : 'No instruction-cache lookups in this run'}
+        title={lookups ? `Instruction-cache hits / lookups: ${int(hits)} / ${int(lookups)}` : 'No instruction-cache lookups in this run'}
       />
-      <Stat className="stat-cycles-run" label="run cycles" width={13} testid={`stat-run-cycles${suffix}`} value={fmt.format(Math.round(cycles))} title="Modeled cycles of the whole run, guest work and exits" />
+      <Stat className="stat-cycles-run" label="run cycles" width={13} testid={`stat-run-cycles${suffix}`} value={int(cycles)} title="Modeled cycles of the whole run, guest work and exits" />
       <Stat
         label="run cycles ÷ exits"
         width={7}
         testid={`stat-run-cycles-per-exit${suffix}`}
-        value={perExit === null ? '–' : fmt.format(Math.round(perExit))}
+        value={perExit === null ? '–' : int(perExit)}
         title="All modeled cycles of the run divided by its exits (guest work included): not what one exit costs; the pipeline and the bench show the cycles per exit handled"
       />
       <Stat

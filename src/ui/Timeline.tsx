@@ -11,8 +11,8 @@ import { useUiStore } from '../store/uiStore';
 import * as ctl from './controller';
 import { useMachineLive } from './panels/useMachine';
 import './timeline.css';
+import { int } from './panels/lib/format';
 
-const fmt = new Intl.NumberFormat('en-US');
 /** Seeks while dragging go out at most this often (each one re-runs up to a checkpoint interval). */
 const SEEK_MS = 40;
 const MARK_CLASS = ['', 'tl-hit', 'tl-miss', 'tl-wp', 'tl-irq'];
@@ -43,7 +43,7 @@ const selectTimeline = (s: MachineState) => s.timeline;
 
 /** Width of the position readout in ch (its font is monospaced): its longest text for this run, so the track keeps its width while the number changes. */
 function whereWidth(end: number): number {
-  return `exit ${fmt.format(end)} of ${fmt.format(end)}`.length;
+  return `exit ${int(end)} of ${int(end)}`.length;
 }
 
 export function Timeline() {
@@ -101,22 +101,22 @@ export function Timeline() {
           step={1}
           value={value}
           aria-valuenow={value}
-          aria-valuetext={value >= end ? `the present: ${fmt.format(end)} ${end === 1 ? 'exit' : 'exits'}` : `exit ${fmt.format(value)} of ${fmt.format(end)}`}
+          aria-valuetext={value >= end ? `the present: ${int(end)} ${end === 1 ? 'exit' : 'exits'}` : `exit ${int(value)} of ${int(end)}`}
           disabled={!booted || restarting || end === 0}
           onChange={(e) => seek(Number(e.currentTarget.value))}
         />
       </div>
       <span className="tl-where" data-testid="timeline-where" style={{ minWidth: `${whereWidth(end)}ch` }}>
         {/* The number is bold in the present too: a seek then draws no font the page has not drawn. */}
-        {past ? <>exit <b>{fmt.format(value)}</b> of {fmt.format(end)}</> : <><b>{fmt.format(end)}</b> {end === 1 ? 'exit' : 'exits'}</>}
+        {past ? <>exit <b>{int(value)}</b> of {int(end)}</> : <><b>{int(end)}</b> {end === 1 ? 'exit' : 'exits'}</>}
       </span>
       <span className="tl-reach" title={`Snapshots and the exit log take ${mb(t.bytes)} MB of a ${mb(t.budget)} MB budget; past it, older snapshots thin out and then the oldest go.`}>
-        {t.first > 0 ? <>reaches back to exit {fmt.format(t.first)}</> : 'reaches back to the start'} · {mb(t.bytes)} of {mb(t.budget)} MB
+        {t.first > 0 ? <>reaches back to exit {int(t.first)}</> : 'reaches back to the start'} · {mb(t.bytes)} of {mb(t.budget)} MB
       </span>
       {/* In the present they keep their room, unseen: the track must not narrow under the
           pointer as a drag leaves the present (its thumb would jump away from it). */}
       <span className={`tl-past-controls${past ? '' : ' tl-unseen'}`}>
-        <button type="button" className="btn small primary" data-testid="btn-run-from-here" onClick={ctl.run} disabled={!past} title={`Run on from exit ${fmt.format(value)}: the ${fmt.format(Math.max(0, end - value))} recorded exits after it are dropped and run again`}>
+        <button type="button" className="btn small primary" data-testid="btn-run-from-here" onClick={ctl.run} disabled={!past} title={`Run on from exit ${int(value)}: the ${int(Math.max(0, end - value))} recorded exits after it are dropped and run again`}>
           Run from here
         </button>
         <button type="button" className="btn small" data-testid="btn-present" onClick={() => seek(end)} disabled={!past} title="Back to where the run stands">Now</button>

@@ -18,10 +18,10 @@ import type { Diagnostic, LineStat } from '../../worker/protocol';
 import { installTabExit } from './tabExit';
 import { SourcePreview } from './SourcePreview';
 import { RipMarker } from './ripMarker';
+import { int } from '../panels/lib/format';
 
 export const ASSEMBLE_DEBOUNCE_MS = 250;
 
-const fmt = new Intl.NumberFormat('en-US');
 /** While running, the per-line exit counts follow at most this often. */
 const VIEW_MS_RUNNING = 1000;
 /** How long a line a panel asked for stays marked (its band fades over this time). */
@@ -53,12 +53,12 @@ function markersOf(model: monaco.editor.ITextModel, diags: Diagnostic[]): monaco
  * instruction's: the mark says so.
  */
 function lineStatText(l: LineStat): string {
-  const exits = `${fmt.format(l.exits)} exit${l.exits === 1 ? '' : 's'}`;
+  const exits = `${int(l.exits)} exit${l.exits === 1 ? '' : 's'}`;
   const d = l.delivery ?? 0;
   const who = d === 0 ? '' : d === l.exits
     ? ` (interrupt delivery's A/D-bit update, not this instruction)`
-    : ` (${fmt.format(d)} by interrupt delivery's A/D-bit update, not this instruction)`;
-  return `${exits}${who}${l.hits ? ` · ${fmt.format(l.hits)} hit${l.hits === 1 ? '' : 's'}` : ''}`;
+    : ` (${int(d)} by interrupt delivery's A/D-bit update, not this instruction)`;
+  return `${exits}${who}${l.hits ? ` · ${int(l.hits)} hit${l.hits === 1 ? '' : 's'}` : ''}`;
 }
 
 /** The margin mark of every line that exits: the lines with exits so far and those the program predicts. */

@@ -6,6 +6,7 @@ import * as monaco from './monacoLean';
 import { loader } from '@monaco-editor/react';
 import EditorWorker from 'monaco-editor/editor/editor.worker?worker';
 import { defaultMachineStore } from '../../store/machineStore';
+import { int } from '../panels/lib/format';
 import {
   LANGUAGE_ID, completionWords, languageConfiguration, mmioBaseRegisters, monarchLanguage, symbolHover, vmmEffect,
 } from './asmLanguage';
@@ -71,10 +72,10 @@ monaco.languages.registerHoverProvider(LANGUAGE_ID, {
     const stat = s.view?.lines.find((l) => l.line === line);
     if (stat && stat.exits > 0) {
       const rate = stat.exits ? Math.round((100 * stat.hits) / stat.exits) : 0;
-      contents.push({ value: `This run: **${stat.exits.toLocaleString('en-US')} exits** on this line, **${stat.hits.toLocaleString('en-US')} cache hits** (${rate}%).` });
+      contents.push({ value: `This run: **${int(stat.exits)} exits** on this line, **${int(stat.hits)} cache hits** (${rate}%).` });
       const d = stat.delivery ?? 0;
       if (d > 0) {
-        contents.push({ value: `${d === stat.exits ? 'All of them were' : `${d.toLocaleString('en-US')} of them were`} taken **while delivering an interrupt**, before this instruction ran: pushing the interrupt frame walked the page tables and set an accessed/dirty bit on a page-table page the VMM write-protects (a write-protect fault). The instruction itself did not exit.` });
+        contents.push({ value: `${d === stat.exits ? 'All of them were' : `${int(d)} of them were`} taken **while delivering an interrupt**, before this instruction ran: pushing the interrupt frame walked the page tables and set an accessed/dirty bit on a page-table page the VMM write-protects (a write-protect fault). The instruction itself did not exit.` });
       }
     }
     if (!contents.length) return null;

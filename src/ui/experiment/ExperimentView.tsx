@@ -17,6 +17,7 @@ import { ResultChart, SensitivityGrid } from './ExperimentCharts';
 import { CONSTANT_LABELS, WORKLOAD_TITLES } from './labels';
 import { bandText, formatConstant } from './sensitivity';
 import { sliderMax, sliderStep } from './sliders';
+import { int } from '../panels/lib/format';
 import './experiment.css';
 
 const STRATEGY_ORDER: readonly Strategy[] = ['none', 'icache', 'decode-assist', 'apicv'];
@@ -117,13 +118,13 @@ function ResultTable({ rows }: { rows: WorkloadRow[] }) {
               {STRATEGY_ORDER.map((strategy) => {
                 const c = row.cells[strategy];
                 if (!c) return <td key={strategy} className="xp-cell empty" data-scenario={row.scenario} data-strategy={strategy}>–</td>;
-                const title = `${c.cycles.toLocaleString('en-US', { maximumFractionDigits: 0 })} modeled cycles, ${c.record.exits.toLocaleString('en-US')} exits`
+                const title = `${int(c.cycles)} modeled cycles, ${int(c.record.exits)} exits`
                   + (c.estimate ? ' — an estimate: this guest sees time pass, so other costs change its exits; a re-run replaces it' : '');
                 return (
                   <td key={strategy} className={`xp-cell${c.estimate ? ' estimate' : ''}`} data-scenario={row.scenario} data-strategy={strategy}
                     data-speedup={speedupAttr(c.speedup)} data-cycles={Math.round(c.cycles)} data-source={c.source} title={title}>
                     {strategy === 'none' ? (
-                      <span className="xp-cycles">{c.estimate ? '≈' : ''}{Math.round(c.cycles).toLocaleString('en-US')}</span>
+                      <span className="xp-cycles">{c.estimate ? '≈' : ''}{int(c.cycles)}</span>
                     ) : (
                       <>
                         <span className={`xp-speedup${c.speedup > 0.005 ? ' up' : c.speedup < -0.005 ? ' down' : ''}`}>{c.estimate ? '≈' : ''}{signedPercent(c.speedup)}</span>

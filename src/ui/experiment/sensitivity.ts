@@ -8,6 +8,7 @@
 import type { CostConstant, CostModel } from '../../core/cost';
 import type { Strategy } from '../../core/events';
 import { bandInterval, whatIfSpeedup, type RunRecord } from '../../core/experiment';
+import { int } from '../panels/lib/format';
 
 /** The strategies charted against none (apicv's microbenchmark speed-up is far off this scale). */
 export const SENSITIVITY_STRATEGIES = ['icache', 'decode-assist'] as const satisfies readonly Strategy[];
@@ -54,7 +55,7 @@ export function sensitivity(
 
 /** A constant's value as the sliders print it: integers with separators, small ones to 3 places. */
 export function formatConstant(v: number): string {
-  return v >= 100 ? Math.round(v).toLocaleString('en-US') : String(Number(v.toFixed(3)));
+  return v >= 100 ? int(v) : String(Number(v.toFixed(3)));
 }
 
 /** The band interval in words, within a slider that ends at `max`. */

@@ -12,7 +12,6 @@ import { compact, int, pct } from '../lib/format';
 import { benchRows } from './benchModel';
 import '../panels.css';
 
-const fmt = new Intl.NumberFormat('en-US');
 
 export default function BenchTable({ strategy: strategyProp }: { strategy?: Strategy }) {
   const uiStrategy = useUiStore((s) => s.strategy);
@@ -49,7 +48,7 @@ export default function BenchTable({ strategy: strategyProp }: { strategy?: Stra
                 <td>{r.strategy}{r.icacheSize !== null && <span className="xs-note"> ({r.icacheSize})</span>}</td>
                 <td className="xs-bench-program">{r.file} · {r.preset}</td>
                 <td>{compact(r.retired)}</td>
-                <td title={r.virtualized ? `${fmt.format(r.exits)} exits; ${fmt.format(r.virtualized)} APIC accesses completed in the CPU without an exit` : undefined}>
+                <td title={r.virtualized ? `${int(r.exits)} exits; ${int(r.virtualized)} APIC accesses completed in the CPU without an exit` : undefined}>
                   {compact(r.exits)}{r.virtualized > 0 && <span className="xs-note"> +{compact(r.virtualized)} virtualized</span>}
                 </td>
                 <td>{r.hitRate === null ? '–' : pct(r.hitRate)}</td>
