@@ -47,6 +47,9 @@ test('scrubbing to exit k shows the machine at k: counters, registers, the selec
   const n = await stat(page, 'stat-exits');
   const timeline = page.getByTestId('timeline');
   await expect(timeline).toHaveAttribute('aria-valuenow', String(n));
+  // The count says how it meets the pipeline's "exit #": from #0, and at a past exit the exits before it.
+  const exitsStat = page.locator('.stat', { has: page.getByTestId('stat-exits') });
+  await expect(exitsStat).toHaveAttribute('title', `VM exits taken: #0 to #${n - 1} (exits are numbered from #0)`);
   const endRegs = await page.getByTestId('registers').innerText();
   const trackInPresent = await timeline.boundingBox();
   const logList = page.getByTestId('event-log').locator('[role="rowgroup"]');
@@ -59,6 +62,8 @@ test('scrubbing to exit k shows the machine at k: counters, registers, the selec
   const k = Math.floor(n / 2);
   await timeline.fill(String(k));
   await expect(page.getByTestId('stat-exits')).toHaveText(k.toLocaleString('en-US'), { timeout: 10_000 });
+  await expect(exitsStat).toHaveAttribute('title', `VM exits taken before exit #${k}, the exit shown, which is being handled (exits are numbered from #0)`);
+  await expect(page.getByTestId('exit-pipeline')).toContainText(`exit #${k} `);
   await expect(timeline).toHaveAttribute('aria-valuenow', String(k));
   await expect(page.getByTestId('timeline-where')).toContainText(`exit ${k.toLocaleString('en-US')} of`);
   // Leaving the present shows the past's controls in room kept for them: the track under the pointer stays put.

@@ -1,12 +1,23 @@
 /** The counters of one side: retired instructions, exits, cache hit rate, why the run stopped. */
 import { Fragment, type CSSProperties, type ReactNode } from 'react';
 import { useMachineStore, type MachineState } from '../store/machineStore';
+import { selectTravelled } from '../store/selectors';
 import { useMachineLive } from './panels/useMachine';
 import { percent } from '../core/percent';
 import { exitShare, hitRate as hitRateOf, runCyclesPerExit } from './panels/lib/runFigures';
 import { int } from './panels/lib/format';
 
 const selectState = (s: MachineState) => s;
+
+/**
+ * What the exits count says, beside the pipeline's "exit #k": exits are numbered from #0, and at
+ * a past exit the count is of the exits before it (the machine as exit k is handled), while after
+ * a step it includes the exit just handled.
+ */
+export function exitsTitle(exits: number, travelled: boolean): string {
+  if (travelled) return `VM exits taken before exit #${exits}, the exit shown, which is being handled (exits are numbered from #0)`;
+  return exits > 0 ? `VM exits taken: #0 to #${exits - 1} (exits are numbered from #0)` : 'VM exits taken';
+}
 
 /**
  * `shownRunning`: the figures beside the state are of a running machine. `running` comes at once
@@ -52,7 +63,7 @@ export function StatsStrip({ suffix = '', compact = false }: { suffix?: string; 
   return (
     <div className={`stats${compact ? ' compact' : ''}`} role="status" aria-live="off">
       <Stat label="retired" width={11} testid={`stat-retired${suffix}`} value={int(retired)} title="Guest instructions retired, by all vCPUs" />
-      <Stat label="exits" width={9} term="VM exit" testid={`stat-exits${suffix}`} value={int(exits)} title="VM exits taken" />
+      <Stat label="exits" width={9} term="VM exit" testid={`stat-exits${suffix}`} value={int(exits)} title={exitsTitle(exits, shown ? selectTravelled(shown) : false)} />
       <Stat
         label="hit rate"
         width={6}
