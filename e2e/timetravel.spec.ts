@@ -86,6 +86,7 @@ test('scrubbing to exit k shows the machine at k: counters, registers, the selec
   for (const [seq, future] of futures) expect(future, `row ${seq} at exit ${k}`).toBe(seq > k);
   await expect(page.getByTestId('event-log').locator(`[data-testid="exit-row"][data-seq="${k + 1}"]`)).toHaveAttribute('title', /^after the exit shown \(the recorded future\)/);
   await expect(page.getByTestId('exit-pipeline')).toContainText(`exit #${k}`);
+  await expect(page.getByTestId('regs-moment')).toHaveText(`as exit #${k} is taken, before the VMM handles it`);
   const regsAtK = await page.getByTestId('registers').innerText();
   expect(regsAtK).not.toBe(endRegs);
   // The charts end at k: a sample after each of exits 1..k (the Worker samples every exit of a short run).
@@ -123,6 +124,7 @@ test('scrubbing to exit k shows the machine at k: counters, registers, the selec
   await page.getByTestId('btn-present').click();
   await expect(page.getByTestId('stat-exits')).toHaveText(n.toLocaleString('en-US'));
   await expect.poll(() => page.getByTestId('registers').innerText()).toBe(endRegs);
+  await expect(page.getByTestId('regs-moment')).toHaveCount(0);
 });
 
 /** The registers panel at exit k: RIP equals log row k's RIP, and its retired count the counters'. */
@@ -243,6 +245,8 @@ test('the registers are those of the vCPU whose exit is shown, until a tab is pi
     const want = await exitVcpu();
     seen.add(want);
     await expect.poll(selectedTab).toBe(want);
+    // The values are the guest's as that exit is taken, and the panel says so.
+    await expect(registers.getByTestId('regs-moment')).toHaveText(`as exit #${k} is taken, before the VMM handles it`);
   }
   expect(seen.size, [...seen].join(', ')).toBeGreaterThan(1); // the seeks went to more than one vCPU
   // Its retired count is that vCPU's, and says so (the strip's is all four's).
@@ -253,6 +257,14 @@ test('the registers are those of the vCPU whose exit is shown, until a tab is pi
   await page.getByTestId('timeline').fill(String(Math.floor(n / 2)));
   await expect(page.getByTestId('exit-pipeline')).toContainText(`exit #${Math.floor(n / 2)} `, { timeout: 10_000 });
   expect(await selectedTab()).toBe(picked);
+  // Each vCPU's values at that moment, and whose exit it is.
+  const at = Math.floor(n / 2);
+  const tabs = registers.getByRole('tab');
+  for (let i = 0; i < await tabs.count(); i++) {
+    await tabs.nth(i).click();
+    const own = (await selectedTab()) === await exitVcpu();
+    await expect(registers.getByTestId('regs-moment')).toHaveText(own ? `as exit #${at} is taken, before the VMM handles it` : `as another vCPU's exit #${at} is taken`);
+  }
 });
 
 test('in A/B each pane compares the sides as they are shown: at a past exit of A, B (apicv, 3 exits) stays at its end and no pane compares the two', async ({ page }) => {

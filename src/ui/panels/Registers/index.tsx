@@ -8,7 +8,7 @@ import { GPR_NAMES } from '../../../core/events';
 import type { VcpuView } from '../../../worker/protocol';
 import type { MachineState } from '../../../store/machineStore';
 import { useMachine, useMachineLive } from '../useMachine';
-import { selectShownExit } from '../../../store/selectors';
+import { selectShownExit, selectTravelled } from '../../../store/selectors';
 import { hex, int } from '../lib/format';
 import { lapicRegisterTerm } from '../../glossary/terms';
 import { CR0_BITS, CR4_BITS, EFER_BITS, changedKeys, decodeBits, decodeRflags, groupHex, iopl, type NamedBit } from './flags';
@@ -69,13 +69,19 @@ const LapicRow = memo(function LapicRow({ name, offset, value, changed }: { name
 
 const WIDE_ROWS: readonly RegName[] = ['rip', 'rflags', 'cr0', 'cr2', 'cr3', 'cr4', 'efer'];
 
-/** `several`: the machine has more than one vCPU (the stats strip's count is all of theirs). */
-const VcpuRegs = memo(function VcpuRegs({ v, several }: { v: VcpuView; several: boolean }) {
+/**
+ * `several`: the machine has more than one vCPU (the stats strip's count is all of theirs).
+ * `moment`: when the values were taken, said at a past exit (there they are the guest's as the
+ * exit is taken, before the VMM handles it; after a step, the exit has been handled).
+ */
+const VcpuRegs = memo(function VcpuRegs({ v, several, moment }: { v: VcpuView; several: boolean; moment: string | null }) {
   const changed = useChanged(v);
   const row = (r: RegName) => <RegRow key={r} r={r} value={v.regs[r]} changed={changed.regs.has(r)} />;
   return (
     <div className="xs-regs">
       <div className="xs-note">{v.halted ? 'halted' : 'not halted'} · {int(v.retired)} instructions retired{several ? ' by this vCPU' : ''}</div>
+      {/* A line of its own: as a wrapped tail of the line above, a seek that changed its wrap moved every register. */}
+      {moment && <div className="xs-note" data-testid="regs-moment">{moment}</div>}
       <div className="xs-reg-grid">{GPR_NAMES.map(row)}</div>
       <div className="xs-reg-grid xs-reg-wide">{WIDE_ROWS.map(row)}</div>
       {v.lapic.length > 0 && (
@@ -95,11 +101,20 @@ const VcpuRegs = memo(function VcpuRegs({ v, several }: { v: VcpuView; several: 
 
 const selectVcpus = (s: MachineState) => s.view?.vcpus;
 
+/** At a past exit, its number (the registers are taken as it is taken); else null. */
+const selectTravelledSeq = (s: MachineState): number | null => (selectTravelled(s) ? selectShownExit(s)?.seq ?? null : null);
+
 /** The vCPU of the exit the pipeline shows (stepping, travelling, or picked in the log). */
 const selectExitVcpu = (s: MachineState): string | null => {
   const e = selectShownExit(s);
   return e ? `${e.vm}:${e.vcpu}` : null;
 };
+
+/** What the note says of `v`'s values at past exit `seq`, taken on vCPU `exitVcpu` ("vm:vcpu"). */
+function momentOf(seq: number | null, exitVcpu: string | null, v: VcpuView): string | null {
+  if (seq === null) return null;
+  return exitVcpu === `${v.vm}:${v.vcpu}` ? `as exit #${seq} is taken, before the VMM handles it` : `as another vCPU's exit #${seq} is taken`;
+}
 
 export default function Registers() {
   const vcpus = useMachineLive(selectVcpus);
@@ -107,6 +122,7 @@ export default function Registers() {
   // Until a tab is picked, the registers are those of the vCPU whose exit is shown: stepping
   // through four vCPUs' exits showed vCPU 0 beside another vCPU's exit.
   const [tab, setTab] = useState<string | null>(null);
+  const travelledSeq = useMachine(selectTravelledSeq);
   if (!vcpus || vcpus.length === 0) {
     return <section tabIndex={0} className="xs-panel" aria-label="Registers"><div className="xs-empty">Registers appear once a program is loaded.</div></section>;
   }
@@ -130,7 +146,7 @@ export default function Registers() {
           </span>
         ))}
       </div>
-      <VcpuRegs v={shown} several={vcpus.length > 1} />
+      <VcpuRegs v={shown} several={vcpus.length > 1} moment={momentOf(travelledSeq, exitVcpu, shown)} />
     </section>
   );
 }
