@@ -14,7 +14,7 @@ const selectState = (s: MachineState) => s;
  * a past exit the count is of the exits before it (the machine as exit k is handled), while after
  * a step it includes the exit just handled.
  */
-export function exitsTitle(exits: number, travelled: boolean): string {
+function exitsTitle(exits: number, travelled: boolean): string {
   if (travelled) return `VM exits taken before exit #${exits}, the exit shown, which is being handled (exits are numbered from #0)`;
   return exits > 0 ? `VM exits taken: #0 to #${exits - 1} (exits are numbered from #0)` : 'VM exits taken';
 }

@@ -12,7 +12,6 @@ import { compact, int, pct } from '../lib/format';
 import { benchRows } from './benchModel';
 import '../panels.css';
 
-
 export default function BenchTable({ strategy: strategyProp }: { strategy?: Strategy }) {
   const uiStrategy = useUiStore((s) => s.strategy);
   const ownSide = useOwnSide();
