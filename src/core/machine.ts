@@ -92,6 +92,15 @@ export const CHECKPOINT_EVERY = 1024;
  */
 export const SNAPSHOT_CHECKPOINTS = 4;
 
+/** Keeps exit `seq` as a listener sees it (see Machine.exitDetailAt). */
+class ExitCatch {
+  seq = -1;
+  exit: ExitEvent | null = null;
+  readonly listen = (e: ExitEvent): void => {
+    if (e.seq === this.seq) this.exit = e;
+  };
+}
+
 export interface RunOptions {
   untilExit?: boolean;
   stopBeforeExit?: number;
@@ -108,7 +117,7 @@ const STATE_POLICY: CapturePolicy = {
     // Machine: inputs, settings, host-side measurement, the timeline itself, the listeners (a
     // null one was saved and put back over the one a seek's re-run listens with).
     'program', 'config', 'topology', 'cost', 'lineByAddr', 'breakpoints', 'breakpointHit', 'recording',
-    'hostSample', 'timeline', 'firmware', 'onExit', 'onExitTransient',
+    'hostSample', 'timeline', 'firmware', 'onExit', 'onExitTransient', 'exitCatch',
     // Guest RAM (RamHistory) and the code translated from it (dropped per changed page), with
     // the page tracker's blocks (its entries are state, restored with the icache and the EPT).
     'ram', 'dv', 'codeCache', 'codeByPage',
@@ -201,6 +210,11 @@ export class Machine {
    * ones) copies those and saves the copy of every exit that onExit costs.
    */
   onExitTransient: ((e: Readonly<ExitEvent>) => void) | null = null;
+  /**
+   * exitDetailAt's listener, the same function at every call: a closure made per call was a new
+   * call target at each seek, and V8 threw away the optimised exit path (finishExit) for it.
+   */
+  private readonly exitCatch = new ExitCatch();
 
   private readonly vms: VmInstance[] = [];
   private readonly slots: { vm: VmInstance; slot: VcpuSlot; vmIndex: number; vcpuIndex: number }[] = [];
@@ -736,11 +750,15 @@ export class Machine {
     if (!tl || k < tl.info().first || k >= tl.info().end) return false;
     return this.replay(() => {
       if (!this.goTo(k)) return false;
-      let detail: ExitEvent | false = false;
+      const c = this.exitCatch;
+      c.seq = k;
       this.recording = 'all';
-      this.onExit = (e) => { if (e.seq === k) detail = e; };
+      this.onExit = c.listen;
       this.runTo({ stopBeforeExit: k + 1 });
-      return detail;
+      const detail = c.exit;
+      c.seq = -1;
+      c.exit = null;
+      return detail ?? false;
     });
   }
 

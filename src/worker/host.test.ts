@@ -162,6 +162,42 @@ describe('MachineHost time travel', () => {
   });
 });
 
+describe('MachineHost idle rehearsal', () => {
+  it('after a run of a checkpoint interval or more, idle work takes a seek\'s path once, shown to nobody: no event, and the machine is read where the run ended', async () => {
+    const events: WorkerEvent[] = [];
+    const h = new MachineHost((e) => events.push(e));
+    const last = <T extends WorkerEvent['type']>(type: T) => [...events].reverse().find((x) => x.type === type) as Extract<WorkerEvent, { type: T }>;
+    const tasks = async (until: () => boolean) => { for (let i = 0; i < 1000 && !until(); i++) await new Promise((r) => setTimeout(r, 0)); };
+    const config = { strategy: 'icache', preset: 'nehalem-2014', icacheSize: 1024, maxInsns: 1_000_000 } as const;
+    try {
+      // 601 exits: under a checkpoint interval (1,024), nothing V8 would have optimised yet.
+      h.handle({ type: 'load', source: LOOP.replace('mov ecx, 30', 'mov ecx, 300'), file: 'loop.s', config });
+      h.handle({ type: 'run' });
+      await tasks(() => last('frame')?.stop !== undefined && last('frame').stop !== null);
+      await tasks(() => !h.fillingSnapshots);
+      expect(last('frame').counters.exits.total).toBe(601);
+      expect(h.seekPathTaken).toBe(false);
+
+      // 6,001 exits: rehearsed once the run stops.
+      h.handle({ type: 'load', source: LOOP.replace('mov ecx, 30', 'mov ecx, 3000'), file: 'loop.s', config });
+      h.handle({ type: 'run' });
+      await tasks(() => last('frame')?.stop !== undefined && last('frame').stop !== null && last('frame').counters.exits.total === 6001);
+      const end = last('frame');
+      const posted = events.length;
+      await tasks(() => !h.fillingSnapshots);
+      expect(h.seekPathTaken).toBe(true);
+      expect(events.slice(posted)).toEqual([]);
+      // The rehearsal and the fills moved the machine; a command finds it where the run ended.
+      h.handle({ type: 'pause' });
+      expect(figures(last('frame').counters)).toEqual(figures(end.counters));
+      expect(last('frame').view).toEqual(end.view);
+      expect(last('frame').stop?.reason).toBe('halted');
+    } finally {
+      h.dispose();
+    }
+  });
+});
+
 describe('MachineHost exit detail', () => {
   it('an exit picked while a full-speed run goes gets its walk after the frame that says the run stopped', async () => {
     const source = LOOP.replace('mov ecx, 30', 'mov ecx, 50000000');

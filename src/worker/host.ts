@@ -4,7 +4,7 @@
  * Host time only schedules work here; the machine itself is deterministic.
  */
 import type { AsmResult } from '../core/asm';
-import { assembleProgram, buildMachineFrom, DEFAULT_MACHINE_CONFIG, type Machine, type MachineConfig } from '../core/machine';
+import { assembleProgram, buildMachineFrom, CHECKPOINT_EVERY, DEFAULT_MACHINE_CONFIG, type Machine, type MachineConfig } from '../core/machine';
 import { predictedExitLines, unemulableLines } from '../core/programLines';
 import { walkUnrecorded, type ExitEvent } from '../core/events';
 import type { ChartPoint, Command, RunConfig, Speed, TimelineView, WorkerEvent } from './protocol';
@@ -97,6 +97,8 @@ export class MachineHost {
   private home: { exit: number } | { retired: number; exits: number } | null = null;
   /** Snapshots are being filled in while the Worker has nothing else to do (see fill). */
   private filling = false;
+  /** A seek's path has been taken in this Worker, by the page or by idle work (see rehearseSeek). */
+  private seekRehearsed = false;
   private disposed = false;
   /** An exit picked while running whose walk the run did not keep: its detail follows the stop's frame. */
   private pickedWhileRunning: number | null = null;
@@ -252,6 +254,7 @@ export class MachineHost {
     }
     if (this.present === null && k >= here.exits) return; // already the present
     if (k < info.first) k = info.first;
+    this.seekRehearsed = true;
     this.passed.clear();
     if (m.seekExit(k, false, this.pass) === false) return; // out of reach: nothing moved
     this.behind = null;
@@ -298,39 +301,83 @@ export class MachineHost {
     else this.machine.seekRetired(home.retired, home.exits);
   }
 
-  /** Snapshots are still being filled in (tests wait for the Worker to be idle). */
+  /** Idle work (a rehearsal, snapshot fills) is still going on (tests wait for the Worker to be idle). */
   get fillingSnapshots(): boolean {
     return this.filling;
   }
 
+  /** A seek's path has been taken in this Worker (tests: see rehearseSeek). */
+  get seekPathTaken(): boolean {
+    return this.seekRehearsed;
+  }
+
   /**
-   * While the Worker has nothing else to do (a run stopped, a seek answered), fill in the
-   * snapshots the recording skipped, FILL_SLICE_EXITS re-run exits per task
-   * (Machine.fillSnapshot): a seek re-runs at most one checkpoint interval then, and the re-run
-   * path is warm (V8 has optimised it) before the first seek. A command waits for one slice at
+   * While the Worker has nothing else to do (a run stopped, a seek answered): once, rehearse a
+   * seek (rehearseSeek), then fill in the snapshots the recording skipped, FILL_SLICE_EXITS re-run
+   * exits per task (Machine.fillSnapshot): a seek re-runs at most one checkpoint interval then,
+   * and the re-run path is optimised before the first seek. A command waits for one slice at
    * most; one that reads or runs the machine ends filling and puts the machine back (settle).
    */
   private startFilling(): void {
-    if (this.disposed || this.running || !this.machine?.canFillSnapshot()) return;
+    if (this.disposed || this.running || !this.machine || !this.idleWork(this.machine)) return;
     this.filling = true;
     this.wakeUp();
   }
 
+  /** Whether idle work has something to do: a seek to rehearse or a snapshot to fill in. */
+  private idleWork(m: Machine): boolean {
+    return this.rehearsalDue(m) || m.canFillSnapshot();
+  }
+
   private fill(): void {
     const m = this.machine;
-    if (!this.filling || this.running || !m?.canFillSnapshot()) {
+    if (!this.filling || this.running || !m || !this.idleWork(m)) {
       this.filling = false;
       return;
     }
     this.keepHome(m);
     try {
-      if (!m.fillSnapshot(FILL_SLICE_EXITS)) this.filling = false;
+      if (this.rehearsalDue(m)) this.rehearseSeek(m);
+      else if (!m.fillSnapshot(FILL_SLICE_EXITS)) this.filling = false;
     } catch (e) {
       this.filling = false;
       this.post({ type: 'error', message: `time travel failed to fill in a snapshot: ${e instanceof Error ? e.message : String(e)}` });
       return;
     }
     if (this.filling) this.wakeUp();
+  }
+
+  /**
+   * A seek is worth rehearsing once the timeline spans a checkpoint interval: by then V8 has
+   * optimised the exit path with the run's listener, and nobody has sought yet.
+   */
+  private rehearsalDue(m: Machine): boolean {
+    if (this.seekRehearsed) return false;
+    const info = m.getTimeline()?.info();
+    return info !== undefined && info.end - info.first >= CHECKPOINT_EVERY;
+  }
+
+  /**
+   * Idle work's first slice: one seek, shown to nobody, before the snapshot fills. A seek's re-run
+   * calls the machine's exit listeners with other functions than a run does (the host's `pass`,
+   * exitDetailAt's); V8 had compiled Machine.finishExit for the run's, so the page's first seek
+   * threw that code away ("wrong call target"), re-ran its exits unoptimised and recompiled the
+   * path on background threads while the page drew the seek (Maglev then TurboFan: tens of ms of
+   * CPU, on 2 cores taken from the page). Here that happens while nobody waits, and the fills
+   * after it re-optimise the path with both listeners. The exit is one past a snapshot (a re-run of
+   * one exit); the machine is put back like after a fill (`home`). Once per Worker: V8's code and
+   * feedback live as long as the Worker does.
+   */
+  private rehearseSeek(m: Machine): void {
+    this.seekRehearsed = true;
+    const tl = m.getTimeline();
+    if (!tl) return;
+    const { first, end } = tl.info();
+    const k = Math.max(first, tl.snapshotBefore(first + ((end - first) >> 1))) + 1;
+    if (k >= end) return;
+    m.seekExit(k, false, this.pass);
+    this.passed.clear();
+    m.exitDetailAt(k);
   }
 
   /** A command that moves forward from a past point drops the recorded future after it. */
