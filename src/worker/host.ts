@@ -98,7 +98,7 @@ export class MachineHost {
   /** Snapshots are being filled in while the Worker has nothing else to do (see fill). */
   private filling = false;
   /** A seek's path has been taken in this Worker, by the page or by idle work (see rehearseSeek). */
-  private seekRehearsed = false;
+  private seekTaken = false;
   private disposed = false;
   /** An exit picked while running whose walk the run did not keep: its detail follows the stop's frame. */
   private pickedWhileRunning: number | null = null;
@@ -254,7 +254,7 @@ export class MachineHost {
     }
     if (this.present === null && k >= here.exits) return; // already the present
     if (k < info.first) k = info.first;
-    this.seekRehearsed = true;
+    this.seekTaken = true;
     this.passed.clear();
     if (m.seekExit(k, false, this.pass) === false) return; // out of reach: nothing moved
     this.behind = null;
@@ -308,7 +308,7 @@ export class MachineHost {
 
   /** A seek's path has been taken in this Worker (tests: see rehearseSeek). */
   get seekPathTaken(): boolean {
-    return this.seekRehearsed;
+    return this.seekTaken;
   }
 
   /**
@@ -352,7 +352,7 @@ export class MachineHost {
    * optimised the exit path with the run's listener, and nobody has sought yet.
    */
   private rehearsalDue(m: Machine): boolean {
-    if (this.seekRehearsed) return false;
+    if (this.seekTaken) return false;
     const info = m.getTimeline()?.info();
     return info !== undefined && info.end - info.first >= CHECKPOINT_EVERY;
   }
@@ -369,7 +369,7 @@ export class MachineHost {
    * feedback live as long as the Worker does.
    */
   private rehearseSeek(m: Machine): void {
-    this.seekRehearsed = true;
+    this.seekTaken = true;
     const tl = m.getTimeline();
     if (!tl) return;
     const { first, end } = tl.info();
