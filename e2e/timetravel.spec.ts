@@ -323,6 +323,15 @@ test('an exit picked in the log while a full-speed run goes stays picked when th
   // Picked after the stop, an exit gets its walk the same way.
   await page.getByTestId('event-log').locator('[data-testid="exit-row"]').last().click();
   await expect(page.getByTestId('exit-pipeline')).toContainText('hlt');
-  await page.getByTestId('event-log').locator('[data-testid="exit-row"]').first().click();
+  // The oldest row listed, clicked in view: the log scrolled to its top first (-scrollHeight: the
+  // list scrolls from its end, column-reverse). The first row in the DOM was an overscan row out of
+  // view, and scrolling it in re-rendered the rows (kept per slot) under the click: 2 lost clicks in 20 runs.
+  const log = page.getByTestId('event-log');
+  await log.locator('[role="rowgroup"]').evaluate((g) => { g.scrollTop = -g.scrollHeight; });
+  const oldest = log.locator('[data-testid="exit-row"][style*="top: 0px"]');
+  await expect(oldest).toBeInViewport();
+  const oldestSeq = Number(await oldest.getAttribute('data-seq'));
+  await oldest.click();
+  await expect(page.getByTestId('exit-pipeline')).toContainText(`exit #${oldestSeq} `);
   await expect(page.getByTestId('walk-grid').getByTestId('walk-ref')).toHaveCount(24, { timeout: 10_000 });
 });
