@@ -101,19 +101,22 @@ const VcpuRegs = memo(function VcpuRegs({ v, several, moment }: { v: VcpuView; s
 
 const selectVcpus = (s: MachineState) => s.view?.vcpus;
 
+/** A vCPU's key in this panel ("vm:vcpu"): its tab's, and the exit shown's vCPU. */
+const vcpuKey = (x: { vm: number; vcpu: number }): string => `${x.vm}:${x.vcpu}`;
+
 /** At a past exit, its number (the registers are taken as it is taken); else null. */
 const selectTravelledSeq = (s: MachineState): number | null => (selectTravelled(s) ? selectShownExit(s)?.seq ?? null : null);
 
 /** The vCPU of the exit the pipeline shows (stepping, travelling, or picked in the log). */
 const selectExitVcpu = (s: MachineState): string | null => {
   const e = selectShownExit(s);
-  return e ? `${e.vm}:${e.vcpu}` : null;
+  return e ? vcpuKey(e) : null;
 };
 
 /** What the note says of `v`'s values at past exit `seq`, taken on vCPU `exitVcpu` ("vm:vcpu"). */
 function momentOf(seq: number | null, exitVcpu: string | null, v: VcpuView): string | null {
   if (seq === null) return null;
-  return exitVcpu === `${v.vm}:${v.vcpu}` ? `as exit #${seq} is taken, before the VMM handles it` : `as another vCPU's exit #${seq} is taken`;
+  return exitVcpu === vcpuKey(v) ? `as exit #${seq} is taken, before the VMM handles it` : `as another vCPU's exit #${seq} is taken`;
 }
 
 export default function Registers() {
@@ -127,7 +130,7 @@ export default function Registers() {
     return <section tabIndex={0} className="xs-panel" aria-label="Registers"><div className="xs-empty">Registers appear once a program is loaded.</div></section>;
   }
   const want = tab ?? exitVcpu;
-  const shown = vcpus.find((v) => `${v.vm}:${v.vcpu}` === want) ?? vcpus[0];
+  const shown = vcpus.find((v) => vcpuKey(v) === want) ?? vcpus[0];
   const vms = [...new Set(vcpus.map((v) => v.vm))];
   return (
     <section tabIndex={0} className="xs-panel" aria-label="Registers" data-testid="registers">
@@ -136,7 +139,7 @@ export default function Registers() {
           <span key={vm} className="xs-tabgroup">
             {vms.length > 1 && <span className="xs-note">VM {vm}</span>}
             {vcpus.filter((v) => v.vm === vm).map((v) => {
-              const id = `${v.vm}:${v.vcpu}`;
+              const id = vcpuKey(v);
               return (
                 <button type="button" role="tab" key={id} aria-selected={v === shown} className={v === shown ? 'xs-tab sel' : 'xs-tab'} onClick={() => setTab(id)} title={id === exitVcpu ? 'the vCPU of the exit shown' : undefined}>
                   {vms.length > 1 ? `vCPU ${v.vcpu}` : `VM ${v.vm} · vCPU ${v.vcpu}`}{v.halted ? ' (hlt)' : ''}
