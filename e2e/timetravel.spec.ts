@@ -335,3 +335,76 @@ test('an exit picked in the log while a full-speed run goes stays picked when th
   await expect(page.getByTestId('exit-pipeline')).toContainText(`exit #${oldestSeq} `);
   await expect(page.getByTestId('walk-grid').getByTestId('walk-ref')).toHaveCount(24, { timeout: 10_000 });
 });
+
+/**
+ * Frames from now on, as [thumb's value, exits shown] per animation frame, to see what the first
+ * frame after a click showed. The thumb's value is aria-valuenow, the input's own value.
+ */
+function recordFrames(page: Page): Promise<void> {
+  return page.evaluate(() => {
+    const w = window as unknown as { __frames: { t: number; thumb: string; exits: string }[] };
+    w.__frames = [];
+    const q = (id: string) => document.querySelector(`[data-testid="${id}"]`);
+    const tick = (t: number) => {
+      w.__frames.push({ t, thumb: q('timeline')?.getAttribute('aria-valuenow') ?? '', exits: (q('stat-exits')?.textContent ?? '').replace(/,/g, '') });
+      if (w.__frames.length < 600) requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+  });
+}
+
+test('a click on the timeline shows the exit under the pointer, the thumb moving with the panels; a press on the thumb holds it, a drag follows the pointer; the arrows step one exit, Home and End go to the ends', async ({ page }) => {
+  await openAndRunToEnd(page, 'smc-mmio');
+  const n = await stat(page, 'stat-exits');
+  const timeline = page.getByTestId('timeline');
+  const box = (await timeline.boundingBox())!;
+  const y = box.y + box.height / 2;
+  // Where the native slider draws the thumb of value v: its 16 px thumb's centre runs from 8 px in to 8 px from the end.
+  const xOf = (v: number) => box.x + 8 + (v / n) * (box.width - 16);
+  const shows = async (k: number) => {
+    await expect(page.getByTestId('stat-exits')).toHaveText(k.toLocaleString('en-US'));
+    await expect(timeline).toHaveAttribute('aria-valuenow', String(k));
+    await expect(page.getByTestId('exit-pipeline')).toContainText(`exit #${k} `);
+  };
+
+  // A click on the track, away from the thumb (at the present, at the right end).
+  const k = Math.round(n / 3);
+  await recordFrames(page);
+  const clickedAt = await page.evaluate(() => performance.now());
+  await page.mouse.click(xOf(k), y);
+  await shows(k);
+  await expect(timeline).toBeFocused();
+  // The first frame with the thumb moved shows the exit too, unless the exit took longer than the
+  // thumb waits for it (100 ms, on a slow machine).
+  const frames = await page.evaluate(() => (window as unknown as { __frames: { t: number; thumb: string; exits: string }[] }).__frames);
+  const moved = frames.find((f) => f.thumb === String(k))!;
+  expect(moved, 'a frame showed the thumb at k').toBeTruthy();
+  if (moved.t - clickedAt < 100) expect(moved.exits, 'the thumb moved before the exit was shown').toBe(String(k));
+
+  // A press on the thumb, a little off its centre, and let go: it stays where it is.
+  await page.mouse.click(xOf(k) + 3, y);
+  await page.waitForTimeout(300);
+  await shows(k);
+
+  // A drag, held off the thumb's centre: the thumb follows the pointer, keeping the offset.
+  const to = Math.round((2 * n) / 3);
+  await page.mouse.move(xOf(k) - 2, y);
+  await page.mouse.down();
+  await page.mouse.move(xOf((k + to) / 2) - 2, y, { steps: 4 });
+  await page.mouse.move(xOf(to) - 2, y, { steps: 4 });
+  await page.mouse.up();
+  await shows(to);
+
+  // The keys, from the exit shown.
+  await page.keyboard.press('ArrowLeft');
+  await shows(to - 1);
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('ArrowRight');
+  await shows(to + 1);
+  await page.keyboard.press('Home');
+  await shows(0);
+  await page.keyboard.press('End');
+  await expect(page.getByTestId('stat-exits')).toHaveText(n.toLocaleString('en-US'));
+  await expect(timeline).toHaveAttribute('aria-valuenow', String(n));
+  await expect(page.getByTestId('btn-run-from-here')).toBeHidden();
+});

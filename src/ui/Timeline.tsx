@@ -4,17 +4,22 @@
  * back one instruction / back one exit, and how far back the recording reaches in how much
  * memory. Moving it shows every panel as the machine was at that exit (the Worker restores the
  * nearest snapshot and re-runs to it); Run from there drops the recorded future after it.
+ * A click or a key moves the thumb with the exit, in one frame (timelineInput.ts says why); a
+ * drag moves it under the pointer.
  */
-import { memo, useEffect, useRef, useState } from 'react';
+import { memo, useEffect, useRef, useState, type KeyboardEvent, type PointerEvent } from 'react';
 import { useMachineStore, type MachineState } from '../store/machineStore';
 import { useUiStore } from '../store/uiStore';
 import * as ctl from './controller';
 import { useMachineLive } from './panels/useMachine';
 import './timeline.css';
 import { int } from './panels/lib/format';
+import { onThumb, thumbX, valueAtX, valueForKey } from './timelineInput';
 
 /** Seeks while dragging go out at most this often (each one re-runs up to a checkpoint interval). */
 const SEEK_MS = 40;
+/** A click or a key waits at most this long for its exit before the thumb moves without it. */
+const THUMB_WAIT_MS = 100;
 const MARK_CLASS = ['', 'tl-hit', 'tl-miss', 'tl-wp', 'tl-irq'];
 const MARK_TITLE = ['', 'cache hits', 'cache misses', 'write-protect faults', 'interrupts'];
 
@@ -56,18 +61,36 @@ export function Timeline() {
   const booted = useUiStore((s) => s.booted);
   const [drag, setDrag] = useState<number | null>(null);
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  /** The exit last asked for, until the machine shows it. */
   const latest = useRef<number | null>(null);
-  useEffect(() => () => { if (timer.current) clearTimeout(timer.current); }, []);
-  // The answer to the last seek arrived: show the machine's position again.
+  /** A click's or a key's thumb, moved if its exit is slow to come (THUMB_WAIT_MS). */
+  const thumbWait = useRef<ReturnType<typeof setTimeout> | null>(null);
+  /** A drag by the mouse: where on the thumb it holds it (px from the thumb's centre). */
+  const grab = useRef<{ pointer: number; offset: number } | null>(null);
+  const stopThumbWait = () => { if (thumbWait.current !== null) clearTimeout(thumbWait.current); thumbWait.current = null; };
+  useEffect(() => () => { if (timer.current) clearTimeout(timer.current); stopThumbWait(); }, []);
+  // The answer to the last seek arrived (or the machine moved by other means once the seeks
+  // stopped): show the machine's position again.
   const at = t?.at ?? null;
-  useEffect(() => { if (timer.current === null) setDrag(null); }, [at, t?.retired]);
+  const shown = t ? at ?? t.end : null;
+  useEffect(() => {
+    if (timer.current !== null && latest.current !== shown) return;
+    latest.current = null;
+    stopThumbWait();
+    setDrag(null);
+  }, [shown, t?.retired]);
 
   if (!t) return <section className="timeline" data-testid="timeline-bar" aria-label="Timeline" />;
   const end = t.end;
   const value = drag ?? at ?? end;
   const past = at !== null;
-  const seek = (k: number) => {
-    setDrag(k);
+  const span = { min: t.first, max: end };
+  const disabled = !booted || restarting || end === 0;
+  /** Show exit k; the thumb moves now (a drag, a value set from outside) or with the exit (a click, a key). */
+  const seek = (k: number, thumb: 'now' | 'with-exit' = 'now') => {
+    stopThumbWait();
+    if (thumb === 'now') setDrag(k);
+    else thumbWait.current = setTimeout(() => { thumbWait.current = null; setDrag(k); }, THUMB_WAIT_MS);
     latest.current = k;
     if (running) ctl.pause();
     if (timer.current !== null) return;
@@ -80,6 +103,41 @@ export function Timeline() {
         timer.current = setTimeout(flush, SEEK_MS);
       }
     }, SEEK_MS);
+  };
+  // The mouse, taken from the native slider (preventDefault: it would move its thumb at once);
+  // touch and pen are left to it. The box's width is fractional (clientWidth is rounded): one
+  // pixel is ~150 exits of a 100 k-exit run.
+  const pointerX = (e: PointerEvent<HTMLInputElement>) => {
+    const r = e.currentTarget.getBoundingClientRect();
+    return { x: e.clientX - r.left, width: r.width };
+  };
+  const onPointerDown = (e: PointerEvent<HTMLInputElement>) => {
+    if (e.pointerType !== 'mouse' || e.button !== 0 || disabled) return;
+    e.preventDefault();
+    e.currentTarget.focus({ preventScroll: true });
+    // Untrusted (synthetic) events have no pointer to capture; the drag then ends here.
+    try { e.currentTarget.setPointerCapture(e.pointerId); } catch { /* no such pointer */ }
+    const { x, width } = pointerX(e);
+    if (onThumb(x, value, width, span)) {
+      grab.current = { pointer: e.pointerId, offset: x - thumbX(value, width, span) };
+      return;
+    }
+    grab.current = { pointer: e.pointerId, offset: 0 };
+    seek(valueAtX(x, width, span), 'with-exit');
+  };
+  const onPointerMove = (e: PointerEvent<HTMLInputElement>) => {
+    if (grab.current?.pointer !== e.pointerId) return;
+    const { x, width } = pointerX(e);
+    const k = valueAtX(x - grab.current.offset, width, span);
+    if (k !== (latest.current ?? value)) seek(k);
+  };
+  const letGo = (e: PointerEvent<HTMLInputElement>) => { if (grab.current?.pointer === e.pointerId) grab.current = null; };
+  const onKeyDown = (e: KeyboardEvent<HTMLInputElement>) => {
+    if (disabled || e.altKey || e.ctrlKey || e.metaKey) return;
+    const k = valueForKey(e.key, latest.current ?? value, span);
+    if (k === null) return;
+    e.preventDefault();
+    if (k !== (latest.current ?? value)) seek(k, 'with-exit');
   };
   const present = [1, 2, 3, 4].filter((m) => t.marks.includes(m)).map((m) => MARK_TITLE[m]);
   return (
@@ -102,8 +160,14 @@ export function Timeline() {
           value={value}
           aria-valuenow={value}
           aria-valuetext={value >= end ? `the present: ${int(end)} ${end === 1 ? 'exit' : 'exits'}` : `exit ${int(value)} of ${int(end)}`}
-          disabled={!booted || restarting || end === 0}
+          disabled={disabled}
           onChange={(e) => seek(Number(e.currentTarget.value))}
+          onPointerDown={onPointerDown}
+          onPointerMove={onPointerMove}
+          onPointerUp={letGo}
+          onPointerCancel={letGo}
+          onLostPointerCapture={letGo}
+          onKeyDown={onKeyDown}
         />
       </div>
       <span className="tl-where" data-testid="timeline-where" style={{ minWidth: `${whereWidth(end)}ch` }}>
