@@ -367,7 +367,9 @@ const SEEK_PROBE = `(k, lineOf, by) => new Promise((resolve) => {
     addEventListener('pointerdown', (e) => { t0 = e.timeStamp; watch(); }, { capture: true, once: true });
     // A native slider (the build before the timeline took the mouse) sets its value as it is
     // pressed and rounds its own way: the exit is then the one it set (within ~2 of k).
-    input.addEventListener('input', () => { k = Number(input.value); want = k.toLocaleString('en-US'); line = lineOf(k); }, { once: true });
+    const chosen = () => { k = Number(input.value); want = k.toLocaleString('en-US'); line = lineOf(k); };
+    input.addEventListener('input', chosen, { once: true });
+    addEventListener('pointerup', () => input.removeEventListener('input', chosen), { capture: true, once: true });
     return;
   }
   watch();
