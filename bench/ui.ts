@@ -32,6 +32,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { shareUrl } from '../src/ui/share';
+import { onThumb, thumbX } from '../src/ui/timelineInput';
 import { DEFAULT_COST_PRESET } from '../src/core/cost';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -363,7 +364,7 @@ const SEEK_PROBE = `(k, lineOf, by) => new Promise((resolve) => {
   setTimeout(() => { if (out.painted === 0) resolve({ painted: NaN, twoFrames: NaN, missing: 'text (exits shown: ' + q('stat-exits')?.textContent + ')' }); }, ${GIVE_UP_MS});
   if (by === 'click') {
     // The clock starts at the press (its timeStamp: when the browser took the input); the bench
-    // clicks once this promise is set up (window.__seek holds it) where SEEK_AT says.
+    // clicks once this promise is set up (window.__seek holds it) where seekAt says.
     addEventListener('pointerdown', (e) => { t0 = e.timeStamp; watch(); }, { capture: true, once: true });
     // A native slider (the build before the timeline took the mouse) sets its value as it is
     // pressed and rounds its own way: the exit is then the one it set (within ~2 of k).
@@ -379,17 +380,17 @@ const SEEK_PROBE = `(k, lineOf, by) => new Promise((resolve) => {
 })`;
 
 /**
- * Where a click on the timeline shows exit k: the centre of its thumb (a 16 px thumb whose centre
- * runs from 8 px in to 8 px from the end: src/ui/timelineInput.ts), at the input's mid-height;
- * null when that is on the thumb now (a press there grabs it and shows nothing new).
+ * Where a click on the timeline shows exit k: the centre of its thumb (the timeline's own mapping),
+ * at the input's mid-height; null when that is on the thumb now (a press there grabs it and shows
+ * nothing new).
  */
-const SEEK_AT = `(k) => {
-  const input = document.querySelector('[data-testid="timeline"]');
-  const r = input.getBoundingClientRect();
-  const min = Number(input.min), max = Number(input.max), now = Number(input.value);
-  const x = (v) => r.left + 8 + ((v - min) / (max - min)) * (r.width - 16);
-  return Math.abs(x(k) - x(now)) <= 8 ? null : { x: x(k), y: r.top + r.height / 2 };
-}`;
+async function seekAt(page: Page, k: number): Promise<{ x: number; y: number } | null> {
+  const input = page.getByTestId('timeline');
+  const r = (await input.boundingBox())!;
+  const [min, max, now] = (await input.evaluate((el: HTMLInputElement) => [el.min, el.max, el.value])).map(Number);
+  const span = { min, max };
+  return onThumb(thumbX(k, r.width, span), now, r.width, span) ? null : { x: r.x + thumbX(k, r.width, span), y: r.y + r.height / 2 };
+}
 
 type SeekResult = { painted: number | null; twoFrames: number; missing: string };
 
@@ -399,7 +400,7 @@ type SeekResult = { painted: number | null; twoFrames: number; missing: string }
  */
 async function seekOnce(page: Page, k: number, lineOf: string): Promise<SeekResult | null> {
   if (SEEK_BY === 'value') return (await page.evaluate(`(${SEEK_PROBE})(${k}, ${lineOf}, 'value')`)) as SeekResult;
-  const at = (await page.evaluate(`(${SEEK_AT})(${k})`)) as { x: number; y: number } | null;
+  const at = await seekAt(page, k);
   if (!at) return null;
   await page.evaluate(`void (window.__seek = (${SEEK_PROBE})(${k}, ${lineOf}, 'click'))`);
   await page.mouse.click(at.x, at.y);

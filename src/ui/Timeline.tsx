@@ -85,6 +85,8 @@ export function Timeline() {
   const value = drag ?? at ?? end;
   const past = at !== null;
   const span = { min: t.first, max: end };
+  /** Where a step starts from: the exit last asked for, else the one shown. */
+  const asked = () => latest.current ?? value;
   const disabled = !booted || restarting || end === 0;
   /** Show exit k; the thumb moves now (a drag, a value set from outside) or with the exit (a click, a key). */
   const seek = (k: number, thumb: 'now' | 'with-exit' = 'now') => {
@@ -129,15 +131,16 @@ export function Timeline() {
     if (grab.current?.pointer !== e.pointerId) return;
     const { x, width } = pointerX(e);
     const k = valueAtX(x - grab.current.offset, width, span);
-    if (k !== (latest.current ?? value)) seek(k);
+    if (k !== asked()) seek(k);
   };
   const letGo = (e: PointerEvent<HTMLInputElement>) => { if (grab.current?.pointer === e.pointerId) grab.current = null; };
   const onKeyDown = (e: KeyboardEvent<HTMLInputElement>) => {
     if (disabled || e.altKey || e.ctrlKey || e.metaKey) return;
-    const k = valueForKey(e.key, latest.current ?? value, span);
+    const from = asked();
+    const k = valueForKey(e.key, from, span);
     if (k === null) return;
     e.preventDefault();
-    if (k !== (latest.current ?? value)) seek(k, 'with-exit');
+    if (k !== from) seek(k, 'with-exit');
   };
   const present = [1, 2, 3, 4].filter((m) => t.marks.includes(m)).map((m) => MARK_TITLE[m]);
   return (
