@@ -374,6 +374,7 @@ test('a click on the timeline shows the exit under the pointer, the thumb moving
   await page.mouse.click(xOf(k), y);
   await shows(k);
   await expect(timeline).toBeFocused();
+  await page.screenshot({ path: `${ART}/timetravel-click-1280x720.png` });
   // The first frame with the thumb moved shows the exit too, unless the exit took longer than the
   // thumb waits for it (100 ms, on a slow machine).
   const frames = await page.evaluate(() => (window as unknown as { __frames: { t: number; thumb: string; exits: string }[] }).__frames);
