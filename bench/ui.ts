@@ -34,6 +34,7 @@ import { gzipSync } from 'node:zlib';
 import { shareUrl } from '../src/ui/share';
 import { onThumb, thumbX } from '../src/ui/timelineInput';
 import { DEFAULT_COST_PRESET } from '../src/core/cost';
+import { watchHostLoad } from './hostLoad';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SEEKS = Number(process.env.BENCH_SEEKS ?? 50);
@@ -484,6 +485,7 @@ async function seekLatency(page: Page, base: string, seeks = SEEKS): Promise<See
 async function main() {
   if (!existsSync('dist/index.html')) throw new Error('no dist/: run `vite build` first (npm run bench:ui does)');
   const js = initialJsGzip();
+  const hostLoad = watchHostLoad();
   const inNode = SEEK_ONLY ? { icache: { bare: NaN, worker: NaN }, none: { bare: NaN, worker: NaN } } : nodeThroughput();
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
@@ -567,6 +569,8 @@ async function main() {
         editorWhenNotShown,
         // Errors the page reported (uncaught exceptions, console.error) during the whole bench.
         pageErrors,
+        // Other work waiting for the CPU while the bench ran (PSI "some avg10", %; null without PSI).
+        hostCpuPressure: hostLoad.stop(),
         initialJsGzipKB: Number((js.bytes / 1024).toFixed(1)),
         initialJsFiles: js.files,
       };
@@ -593,6 +597,8 @@ async function main() {
       row(`  at 1280x720 (${result.seek720Seeks})`, `median ${result.seek720MedianMs} ms, p95 ${result.seek720P95Ms}; first ${result.seek720FirstMs}, max of the rest ${result.seek720MaxOfRestMs} ms`, '<= 50 ms');
       row(`  first seek, ${firsts720.length} pages at 1280x720`, `median ${result.seek720FirstMedianMs} ms (${result.seek720FirstEachMs.join(', ')})`, '<= 50 ms');
       row('page errors', pageErrors.length ? `${pageErrors.length}: ${pageErrors.slice(0, 5).join(' | ')}` : 'none', '0');
+      const p = result.hostCpuPressure;
+      row('host CPU pressure (PSI some avg10)', p ? `median ${p.medianPct} %, max ${p.maxPct} % (${p.samples} samples)` : 'not available (no /proc/pressure/cpu)');
       if (!SEEK_ONLY) row('initial JS (gzip)', `${result.initialJsGzipKB} KB`, '<= 350 KB');
       console.log(JSON.stringify(result));
     } finally {

@@ -1,0 +1,52 @@
+/**
+ * How much other work competed for the CPU while a bench ran: Linux's pressure stall
+ * information (PSI, Documentation/accounting/psi.rst), the share of time in which some runnable
+ * task waited for a CPU ("some", averaged over the last 10 s), read once a second. On a shared
+ * machine the same build's timings move with it, so the figures carry it. Null where the kernel
+ * has no PSI (not Linux, or CONFIG_PSI off).
+ */
+import { readFileSync } from 'node:fs';
+
+export interface HostLoad {
+  /** Samples of "some avg10" (%) taken, one a second. */
+  samples: number;
+  medianPct: number;
+  maxPct: number;
+}
+
+/** "some avg10=12.34 avg60=… avg300=… total=…" → 12.34; null without PSI. */
+export function cpuPressureSome10(text: string): number | null {
+  const m = /^some avg10=([\d.]+)/m.exec(text);
+  return m ? Number(m[1]) : null;
+}
+
+function readPressure(): number | null {
+  try {
+    return cpuPressureSome10(readFileSync('/proc/pressure/cpu', 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/** Starts sampling; `stop` ends it and sums it up (null when nothing could be read). */
+export function watchHostLoad(everyMs = 1000): { stop(): HostLoad | null } {
+  const xs: number[] = [];
+  const take = () => {
+    const v = readPressure();
+    if (v !== null) xs.push(v);
+  };
+  take();
+  const timer = setInterval(take, everyMs);
+  timer.unref();
+  return {
+    stop() {
+      clearInterval(timer);
+      take();
+      if (xs.length === 0) return null;
+      const s = [...xs].sort((a, b) => a - b);
+      const mid = s.length >> 1;
+      const median = s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+      return { samples: xs.length, medianPct: Number(median.toFixed(1)), maxPct: Number(s[s.length - 1].toFixed(1)) };
+    },
+  };
+}
