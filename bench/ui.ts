@@ -23,7 +23,9 @@
  *   then 20 more after a new run at 1280x720 (a classroom projector), the first seek apart,
  *   and at each size the first seek of FIRST_PAGES pages in all (the median and each);
  *   `--seek-only` measures only this;
- * - the gzip size of the initial JS.
+ * - the gzip size of the initial JS;
+ * - how much other work waited for the CPU meanwhile (hostLoad.ts: timings on a shared machine
+ *   move with it).
  * A table, then one JSON line. It takes a free port and stops the server it starts.
  */
 import { chromium, type Browser, type Page } from '@playwright/test';
