@@ -395,7 +395,8 @@ async function seekAt(page: Page, k: number): Promise<{ x: number; y: number } |
   const r = (await input.boundingBox())!;
   const [min, max, now] = (await input.evaluate((el: HTMLInputElement) => [el.min, el.max, el.value])).map(Number);
   const span = { min, max };
-  return onThumb(thumbX(k, r.width, span), now, r.width, span) ? null : { x: r.x + thumbX(k, r.width, span), y: r.y + r.height / 2 };
+  const x = thumbX(k, r.width, span);
+  return onThumb(x, now, r.width, span) ? null : { x: r.x + x, y: r.y + r.height / 2 };
 }
 
 type SeekResult = { painted: number | null; twoFrames: number; missing: string };
