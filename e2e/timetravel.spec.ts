@@ -7,6 +7,7 @@ import { test, expect, type Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import { DEFAULT_COST_PRESET } from '../src/core/cost';
 import { encodeShare } from '../src/ui/share';
+import { compact } from '../src/ui/panels/lib/format';
 
 const ART = 'e2e/artifacts';
 
@@ -209,7 +210,8 @@ test('at full speed the log lists only some exits: a seek to one it does not lis
   const log = page.getByTestId('event-log');
   const listed = () => log.locator('[data-testid="exit-row"]').evaluateAll((rows) => rows.map((r) => Number((r as HTMLElement).dataset.seq)));
   // The toolbar's count of exits listed ("251 exits"; the "not listed" beside it is compact: 19.8k).
-  const listedCount = async () => Number(/([\d,]+) exits?/.exec((await log.locator('.xs-toolbar').textContent()) ?? '')?.[1].replace(/,/g, '') ?? NaN);
+  const toolbar = async () => (await log.locator('.xs-toolbar').textContent()) ?? '';
+  const listedCount = async () => Number(/([\d,]+) exits?/.exec(await toolbar())?.[1].replace(/,/g, '') ?? NaN);
   const k = Math.floor(n / 2) + 1;
   expect(await listed()).not.toContain(k);
   const before = await listedCount();
@@ -224,8 +226,20 @@ test('at full speed the log lists only some exits: a seek to one it does not lis
   await expect(page.getByTestId('exit-pipeline')).toContainText(`exit #${k} `);
   const rip = ((await page.getByTestId('exit-pipeline').textContent()) ?? '').match(/rip (0x[0-9a-f]+)/)?.[1];
   await expect(row).toContainText(rip ?? 'no rip in the pipeline');
-  // They count as listed now.
-  expect(await listedCount()).toBeGreaterThanOrEqual(before + 4);
+  // They count as listed now. At exit k the toolbar counts the rows of exits #0..#k (the strip
+  // counts exits up to k too), the recorded future after them apart, and what it does not list.
+  const [to, notListed, after] = await log.locator('.xs-toolbar > span').allInnerTexts();
+  expect(to).toMatch(new RegExp(`^[\\d,]+ listed to #${k}$`));
+  const listedTo = Number(to.split(' ')[0].replace(/,/g, ''));
+  expect(listedTo).toBeGreaterThanOrEqual(4);
+  expect(notListed).toBe(`${compact(k + 1 - listedTo)} not listed`);
+  expect(after).toMatch(/^[1-9][\d.]*k? after$/);
+  expect(listedTo).toBeLessThanOrEqual(k + 1);
+  // Back at the present, the whole list counts again, with the exits the seek listed.
+  await page.getByTestId('btn-present').click();
+  await expect.poll(listedCount).toBeGreaterThanOrEqual(before + 4);
+  await page.getByTestId('timeline').fill(String(k));
+  await expect(log.locator(`[data-testid="exit-row"][data-seq="${k}"]`)).toHaveAttribute('aria-selected', 'true');
   await page.screenshot({ path: `${ART}/timetravel-unlisted.png` });
 });
 

@@ -45,6 +45,8 @@ const REASON_SHORT: Partial<Record<ExitReason, string>> = {
   'ept-violation': 'ept-viol.', 'external-interrupt': 'ext-intr', 'interrupt-window': 'intr-win',
 };
 
+const NOT_LISTED_WHY = 'Not listed: at full speed the worker sends a bounded number of exits per frame (a seek on the timeline lists the exits it re-ran to get there); the counters still count every exit.';
+
 /** The row's note: why a run stopped at this exit, or a write-protect fault's cause. */
 const why = (e: ExitEvent): string => (e.stop ? `run stopped (${e.stop.reason}): ${e.stop.message}` : wpNote(e));
 
@@ -166,12 +168,25 @@ export default function EventLog() {
   // that exit, 0 before the first): scrubbing does not change the chip row's height, nor the
   // list's below it (the end's hlt and io chips wrapped the row onto a second line, and the
   // first seek relaid and re-rendered the list at its new height).
+  // At a past exit k: the rows of exits #0..#k, those after, and how many of #0..#k are not listed.
+  const listedToAt = travelAt === null ? log.length : rowAtOrBefore(log.length, (i) => log[i].seq, travelAt) + 1;
+  const listedAfter = log.length - listedToAt;
+  const notListed = travelAt === null ? dropped : Math.max(0, travelAt + 1 - listedToAt);
   const present = EXIT_REASONS.filter((r) => byReason?.[r] || filter.has(r) || rows.reasons.has(r));
   return (
     <section tabIndex={0} className="xs-panel xs-eventlog" data-testid="event-log" aria-label="Exit log">
       <div className="xs-toolbar">
-        <span><b>{int(log.length)}</b> {log.length === 1 ? 'exit' : 'exits'}{rows.idx ? <> · <b>{int(count)}</b> shown</> : null}</span>
-        {dropped > 0 && <span className="xs-note" title="Not listed: at full speed the worker sends a bounded number of exits per frame (a seek on the timeline lists the exits it re-ran to get there); the counters still count every exit.">{compact(dropped)} not listed</span>}
+        {travelAt === null ? (
+          <span><b>{int(log.length)}</b> {log.length === 1 ? 'exit' : 'exits'}{rows.idx ? <> · <b>{int(count)}</b> shown</> : null}</span>
+        ) : (
+          // At a past exit the list also holds the run's recorded future: counted apart, so the
+          // figure beside the exit shown is of the exits up to it (the strip's counters are too).
+          <span title={`Exits #0 to #${travelAt} that the log lists; the rows after #${travelAt} are the recorded future (muted)`}>
+            <b>{int(listedToAt)}</b> listed to #{travelAt}{rows.idx ? <> · <b>{int(count)}</b> shown</> : null}
+          </span>
+        )}
+        {notListed > 0 && <span className="xs-note" title={NOT_LISTED_WHY}>{compact(notListed)} not listed</span>}
+        {listedAfter > 0 && <span className="xs-note" title={`Recorded after exit #${travelAt ?? 0}: the run took them; Run from here drops them`}>{compact(listedAfter)} after</span>}
         <span className="xs-chips">
           {present.map((r) => (
             <button key={r} type="button" className={`xs-chip${filter.has(r) ? ' on' : ''}`} onClick={() => toggle(r)} data-testid={`filter-${r}`} title={filter.has(r) ? 'stop filtering on this reason' : 'show only these (and other selected reasons)'}>
