@@ -63,6 +63,11 @@ describe('machine store', () => {
     expect(first).toMatchObject({ t: 5, exits: 4, retired: 40, exitsByReason: { mmio: 4 } });
     expect(first.hitRate).toBeCloseTo(0.75);
     expect(second).toMatchObject({ exits: 8, exitsByReason: { mmio: 8 } });
+    // Before any lookup (none looks nothing up) a sample has no hit rate, not 0.
+    const none = { ...counters(3), icache: { ...counters(3).icache, lookups: 0, hits: 0, misses: 0 } };
+    s.getState().ingest({ type: 'frame', running: false, counters: none, exits: [], droppedExits: 0, view: null as never, stop: null, chart: [{ t: 1, counters: none }] });
+    expect(s.getState().history[0].hitRate).toBeNull();
+    s.getState().ingest({ type: 'frame', running: false, counters: counters(8), exits: [], droppedExits: 0, view: null as never, stop: null, chart });
     // A frame without points (no view) keeps the history; one with points replaces it.
     s.getState().ingest({ type: 'frame', running: true, counters: counters(9), exits: [], droppedExits: 0, stop: null });
     expect(s.getState().history).toHaveLength(2);

@@ -31,7 +31,8 @@ export interface HistorySample {
   exits: number;
   /** Exits by reason since the run started (the Worker's counters: every exit, listed or not). */
   exitsByReason: Partial<Record<ExitReason, number>>;
-  hitRate: number;
+  /** Instruction-cache hits / lookups so far; null before the first lookup (none looks nothing up): not a 0 % hit rate. */
+  hitRate: number | null;
   /** Modeled cycles per exit by stage over the exits since the sample before (from stageCycles). */
   cyclesPerExitByStage: Partial<Record<StageName, number>>;
   /** Modeled cycles of every exit since the run started, by stage (the Worker's counters). */
@@ -180,7 +181,7 @@ function sample(prev: HistorySample | undefined, counters: Counters, t: number):
     retired: counters.retired,
     exits: counters.exits.total,
     exitsByReason: counters.exits.byReason,
-    hitRate: ic.lookups ? ic.hits / ic.lookups : 0,
+    hitRate: ic.lookups ? ic.hits / ic.lookups : null,
     cyclesPerExitByStage,
     stageCycles,
     cyclesTotal: counters.cycles.total,

@@ -62,6 +62,15 @@ describe('chart data', () => {
     expect(lines[3].startsWith('"B ""none""",0,')).toBe(true);
   });
 
+  it('has no hit rate before the first lookup, in the rows and the CSV: not 0 %', () => {
+    const hs = [h(1, { hitRate: null }), h(2, { hitRate: 0.25 })];
+    const rows = chartRows(hs, reasonsOf(hs), stagesOf(hs));
+    expect(rows.map((r) => r.hitRate)).toEqual([null, 25]);
+    const lines = historyToCsv([{ label: 'none', history: hs }]).trim().split('\n');
+    expect(lines[1]).toBe('none,1,10,1,,100,1,1000,2400');
+    expect(lines[2]).toBe('none,2,20,2,0.2500,200,2,1000,2400');
+  });
+
   it('says how often the guest exits per 1,000 instructions, to the figures that matter', () => {
     expect(exitsPerThousand(20_003, 40_008)).toBe('500');
     expect(exitsPerThousand(403, 12_345)).toBe('32.6');

@@ -43,12 +43,13 @@ export function stagesOf(history: readonly HistorySample[]): StageName[] {
   return STAGE_ORDER.filter((x) => s.has(x));
 }
 
-export type ChartRow = Record<string, number>;
+/** A sample's figures by name; `hitRate` is null before the first lookup (not plotted). */
+export type ChartRow = { retired: number; hitRate: number | null; cyclesTotal: number } & Record<string, number | null>;
 
 /** One row per sample: instructions retired (the x axis), exits so far by reason, hit rate (%), cycles per exit by stage. */
 export function chartRows(history: readonly HistorySample[], reasons: readonly string[], stages: readonly StageName[]): ChartRow[] {
   return history.map((h) => {
-    const row: ChartRow = { retired: h.retired, hitRate: h.hitRate * 100, cyclesTotal: h.cyclesTotal };
+    const row: ChartRow = { retired: h.retired, hitRate: h.hitRate === null ? null : h.hitRate * 100, cyclesTotal: h.cyclesTotal };
     for (const r of reasons) row[`r:${r}`] = h.exitsByReason[r as ExitReason] ?? 0;
     for (const s of stages) row[`s:${s}`] = h.cyclesPerExitByStage[s] ?? 0;
     return row;
@@ -87,7 +88,9 @@ export function cyclesVersus(a: { retired: number; cycles: number }, b: { retire
   return `${percent(Math.abs(ratio - 1), 0)} ${ratio < 1 ? 'fewer' : 'more'} than`;
 }
 
-function csvCell(v: string | number): string {
+/** A null cell is empty: a hit rate before any lookup is no figure, not 0. */
+function csvCell(v: string | number | null): string {
+  if (v === null) return '';
   const s = typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(4)) : v;
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }

@@ -52,8 +52,8 @@ const selectCounters = (s: MachineState) => s.counters;
 
 /** A titled chart drawn on a canvas that follows its box's size, with an HTML legend and PNG export. */
 /** `legendFirst`: the legend above the plot (the A/B comparison: in a short pane it names the sides where the plot is cut). */
-/** `values`: a figure per series, after its name in the legend. */
-function ChartBox({ title, testid, name, spec, legendFirst = false, values }: { title: string; testid: string; name: string; spec: ChartSpec; legendFirst?: boolean; values?: readonly string[] }) {
+/** `values`: a figure per series, after its name in the legend. `note`: said over the plot, when it has nothing to draw. */
+function ChartBox({ title, testid, name, spec, legendFirst = false, values, note }: { title: string; testid: string; name: string; spec: ChartSpec; legendFirst?: boolean; values?: readonly string[]; note?: string }) {
   const box = useRef<HTMLDivElement | null>(null);
   const canvas = useRef<HTMLCanvasElement | null>(null);
   const [size, setSize] = useState<{ w: number; h: number }>({ w: 0, h: 0 });
@@ -102,7 +102,8 @@ function ChartBox({ title, testid, name, spec, legendFirst = false, values }: { 
       <div className="xs-chart-title"><span className="xs-chart-name" title={title}>{title}</span><button type="button" className="xs-btn xs-right" onClick={png} title="Save this chart as PNG">PNG</button></div>
       {legendFirst && legend}
       <div className="xs-chart-body" ref={box}>
-        <canvas ref={canvas} className="xs-chart-canvas" role="img" aria-label={title} style={{ width: size.w, height: size.h }} />
+        <canvas ref={canvas} className="xs-chart-canvas" role="img" aria-label={note ? `${title}: ${note}` : title} style={{ width: size.w, height: size.h }} />
+        {note && <div className="xs-chart-note"><span data-testid={`${testid}-note`}>{note}</span></div>}
       </div>
       {!legendFirst && legend}
     </div>
@@ -143,10 +144,19 @@ const exitsSpec = (data: SeriesData): ChartSpec => ({
   series: data.reasons.map((r) => ({ name: r, color: REASON_COLOR[r] ?? '#888', xs: [0, ...data.rows.map((row) => row.retired)], ys: [0, ...data.rows.map((row) => row[`r:${r}`] ?? 0)] })),
 });
 
-const hitRateSpec = (data: SeriesData): ChartSpec => ({
-  kind: 'line', stacked: false, formatX: compact, formatY: percent, yDomain: HIT_DOMAIN,
-  series: [{ name: 'hit rate', color: HIT_COLOR, xs: data.rows.map((row) => row.retired), ys: data.rows.map((row) => row.hitRate) }],
-});
+/** The samples taken after a lookup: before the first there is no hit rate to plot (not 0 %). */
+const looked = (data: SeriesData): ChartRow[] => data.rows.filter((row) => row.hitRate !== null);
+
+const hitRateSpec = (data: SeriesData): ChartSpec => {
+  const rows = looked(data);
+  const all = data.rows;
+  return {
+    kind: 'line', stacked: false, formatX: compact, formatY: percent, yDomain: HIT_DOMAIN,
+    // Over every sample's instructions, as the charts beside it (and axes to say so over, without a lookup).
+    xDomain: all.length ? [all[0].retired, all[all.length - 1].retired] : undefined,
+    series: [{ name: 'hit rate', color: HIT_COLOR, xs: rows.map((row) => row.retired), ys: rows.map((row) => row.hitRate ?? 0) }],
+  };
+};
 
 const cyclesSpec = (data: SeriesData): ChartSpec => ({
   kind: 'step', stacked: true, formatX: compact, formatY: compact,
@@ -166,9 +176,14 @@ function ExitsChart({ data, whole, density }: { data: SeriesData; whole: SeriesD
   return <ChartBox title={density === null ? 'exits so far, by reason' : `${density} exits per 1,000 instructions · so far, by reason`} testid="chart-exits" name="exits" spec={spec} />;
 }
 
-function HitRateChart({ data, whole }: { data: SeriesData; whole: SeriesData }) {
+function HitRateChart({ data, whole, strategy }: { data: SeriesData; whole: SeriesData; strategy: string }) {
   const spec = useFramedSpec(hitRateSpec, data, whole);
-  return <ChartBox title="instruction-cache hit rate" testid="chart-hitrate" name="hit-rate" spec={spec} />;
+  // A run that never looked up has no hit rate: say so over empty axes rather than draw a line
+  // at 0 %. Only icache looks up (exitPath.ts, handleInstEmul).
+  const note = whole.rows.length === 0 || looked(whole).length > 0 ? undefined
+    : strategy === 'icache' ? 'No instruction-cache lookups in this run: no exit emulated an instruction'
+    : `No lookups: only icache looks instructions up (this run: ${strategy || 'another strategy'})`;
+  return <ChartBox title="instruction-cache hit rate" testid="chart-hitrate" name="hit-rate" spec={spec} note={note} />;
 }
 
 function CyclesChart({ data, whole }: { data: SeriesData; whole: SeriesData }) {
@@ -209,7 +224,8 @@ function cumulativeOf(sides: readonly ChartSide[], sample: (s: ChartSide) => rea
   });
 }
 
-const ChartsView = memo(function ChartsView({ sides, emptyNote, density }: { sides: readonly ChartSide[]; emptyNote: string; density: string | null }) {
+/** `strategy`: the own side's, for what its hit-rate chart says when the run looked nothing up. */
+const ChartsView = memo(function ChartsView({ sides, emptyNote, density, strategy }: { sides: readonly ChartSide[]; emptyNote: string; density: string | null; strategy: string }) {
   const empty = sides.every((s) => s.history.length === 0);
   // Once shown, the charts stay mounted, hidden and not re-rendered while empty: a new run
   // starts with no samples, and mounting four charts again per run costs more.
@@ -231,7 +247,7 @@ const ChartsView = memo(function ChartsView({ sides, emptyNote, density }: { sid
       {/* A/B: the comparison is what the mode is for; first, where a short pane shows one chart. */}
       {src.length > 1 && <AbChart sides={cumulative} whole={wholeCumulative} />}
       <ExitsChart data={data} whole={wholeData} density={density} />
-      <HitRateChart data={data} whole={wholeData} />
+      <HitRateChart data={data} whole={wholeData} strategy={strategy} />
       <CyclesChart data={data} whole={wholeData} />
       {src.length === 1 && <AbChart sides={cumulative} whole={wholeCumulative} />}
     </div>
@@ -297,7 +313,7 @@ export default function Charts() {
           onClick={() => downloadText(historyToCsv(shown.slice(0, 1)), `exitscope-history${shown.length > 1 ? `-${csvName(shown[0]?.label ?? '')}` : ''}.csv`)}
         >CSV</button>
       </div>
-      <ChartsView sides={shown} emptyNote={emptyNote(at, fullHistory)} density={density} />
+      <ChartsView sides={shown} emptyNote={emptyNote(at, fullHistory)} density={density} strategy={strategy ?? ''} />
     </section>
   );
 }
