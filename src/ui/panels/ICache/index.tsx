@@ -18,6 +18,7 @@ import { SourceLine } from '../lib/SourceLine';
 import {
   IcacheTracker, entryKey, heatColor, heatColumns, sortRows, type DisplayRow, type SortKey,
 } from './icacheDiff';
+import { cacheCountParts } from './cacheCounts';
 import '../panels.css';
 
 const ROW_H = 20;
@@ -177,10 +178,6 @@ const Heatmap = memo(function Heatmap({ buckets, selected }: { buckets: number[]
 });
 
 /** The cache's counts since the run began, each with what it counts. */
-function countParts(c: NonNullable<ReturnType<typeof selectIcacheCounters>>): string[] {
-  return [`${c.inserts} inserts`, `${c.evictions} evictions`, `${c.invalidations} invalidations`, `${c.wpFaults} write-protect faults`];
-}
-
 function selectedMark(exit: ExitEvent | null): { key: string | null; kind: 'hit' | 'miss' | null } {
   if (!exit || (exit.icache !== 'hit' && exit.icache !== 'miss')) return { key: null, kind: null };
   return { key: entryKey(exit), kind: exit.icache };
@@ -200,15 +197,15 @@ export default function ICache() {
   const selectedBucket = mark.key ? rows.find((r) => r.key === mark.key)?.entry.bucket ?? null : null;
   const [v, listRef, onListScroll] = useVirtualRows(sorted.length, ROW_H);
   const liveEntries = rows.length - rows.filter((r) => r.ghost).length;
-  const counts = counters ? countParts(counters) : null;
+  const counts = counters ? cacheCountParts(counters) : null;
   return (
     <section tabIndex={0} className="xs-panel xs-icache" aria-label="Instruction cache">
       <div className="xs-toolbar">
         <span><b>{liveEntries}</b> {liveEntries === 1 ? 'entry' : 'entries'}</span>
         {counts && (
           // One line: the counts that do not fit go whole (never a number without its name); all in the tooltip.
-          <span className="xs-note xs-counts" title={counts.join(' · ')}>
-            {counts.map((t, i) => <span key={i}>{t}</span>)}
+          <span className="xs-note xs-counts" title={counts.all}>
+            {counts.shown.map((t) => <span key={t.replace(/^[\d,]+ /, '')}>{t}</span>)}
           </span>
         )}
         <label className="xs-right">sort <select value={sort} onChange={(e) => setSort(e.target.value as SortKey)}>
