@@ -131,6 +131,35 @@ test('the Numbers preset shows all four charts and every bench column after a ru
   await page.screenshot({ path: `${ART}/layout-numbers-1280x720.png` });
 });
 
+test('in a narrow log pane, at a past exit, the export buttons stay whole and each count note shows whole or not at all', async ({ page }) => {
+  // x2apic-msr at full speed: thousands of exits not listed; at exit 3,000, 150 rows after it.
+  await openExample(page, 'x2apic-msr');
+  await choose(page, 'exit');
+  await page.getByTestId('btn-run').click();
+  await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 45_000 });
+  const log = page.getByTestId('event-log');
+  const pane = paneBody(page, 'log');
+  for (const at of [null, 3000]) {
+    if (at !== null) {
+      await page.getByTestId('timeline').fill(String(at));
+      await expect(log.locator('.xs-toolbar > span').first()).toHaveText(new RegExp(`^[\\d,]+ listed to #${at}$`));
+    }
+    const what = at === null ? 'at the end' : `at exit ${at}`;
+    await expectWithin(log.getByTestId('export-trace'), pane, `${what}: Export trace`);
+    await expectWithin(log.getByTestId('export-log-csv'), pane, `${what}: CSV`);
+    const notes = await log.locator('.xs-counts').evaluate((box) => {
+      const b = box.getBoundingClientRect();
+      return [...box.children].map((c) => {
+        const r = c.getBoundingClientRect();
+        return { text: c.textContent ?? '', shown: r.top < b.bottom && r.bottom > b.top, whole: r.right <= b.right + 0.5 && r.top >= b.top - 0.5 };
+      });
+    });
+    expect(notes.length, what).toBeGreaterThan(0);
+    for (const n of notes) if (n.shown) expect(n.whole, `${what}: "${n.text}" is cut`).toBe(true);
+  }
+  await page.screenshot({ path: `${ART}/layout-exit-log-past-1280x720.png` });
+});
+
 test('the All preset keeps every panel open, and the chosen preset survives a reload', async ({ page }) => {
   await openExample(page, 'lapic-microbench');
   await page.getByTestId('btn-run').click();

@@ -185,8 +185,13 @@ export default function EventLog() {
             <b>{int(listedToAt)}</b> listed to #{travelAt}{rows.idx ? <> · <b>{int(count)}</b> shown</> : null}
           </span>
         )}
-        {notListed > 0 && <span className="xs-note" title={NOT_LISTED_WHY}>{compact(notListed)} not listed</span>}
-        {listedAfter > 0 && <span className="xs-note" title={`Recorded after exit #${travelAt ?? 0}: the run took them; Run from here drops them`}>{compact(listedAfter)} after</span>}
+        {/* One line: a note that does not fit goes whole (xs-counts), after the chips gave their room. */}
+        {(notListed > 0 || listedAfter > 0) && (
+          <span className="xs-note xs-counts">
+            {notListed > 0 && <span title={NOT_LISTED_WHY}>{compact(notListed)} not listed</span>}
+            {listedAfter > 0 && <span title={`Recorded after exit #${travelAt ?? 0}: the run took them; Run from here drops them`}>{compact(listedAfter)} after</span>}
+          </span>
+        )}
         <span className="xs-chips">
           {present.map((r) => (
             <button key={r} type="button" className={`xs-chip${filter.has(r) ? ' on' : ''}`} onClick={() => toggle(r)} data-testid={`filter-${r}`} title={filter.has(r) ? 'stop filtering on this reason' : 'show only these (and other selected reasons)'}>
