@@ -164,14 +164,14 @@ export default function EventLog() {
     if (n.has(r)) n.delete(r); else n.add(r);
     return n;
   });
-  // A chip for each reason the list holds, whatever exit the timeline shows (its count is as of
-  // that exit, 0 before the first): scrubbing does not change the chip row's height, nor the
-  // list's below it (the end's hlt and io chips wrapped the row onto a second line, and the
-  // first seek relaid and re-rendered the list at its new height).
   // At a past exit k: the rows of exits #0..#k, those after, and how many of #0..#k are not listed.
   const listedToAt = travelAt === null ? log.length : rowAtOrBefore(log.length, (i) => log[i].seq, travelAt) + 1;
   const listedAfter = log.length - listedToAt;
   const notListed = travelAt === null ? dropped : Math.max(0, travelAt + 1 - listedToAt);
+  // A chip for each reason the list holds, whatever exit the timeline shows (its count is as of
+  // that exit, 0 before the first): scrubbing does not change the chip row's height, nor the
+  // list's below it (the end's hlt and io chips wrapped the row onto a second line, and the
+  // first seek relaid and re-rendered the list at its new height).
   const present = EXIT_REASONS.filter((r) => byReason?.[r] || filter.has(r) || rows.reasons.has(r));
   return (
     <section tabIndex={0} className="xs-panel xs-eventlog" data-testid="event-log" aria-label="Exit log">
