@@ -1,7 +1,7 @@
 /**
  * Accessibility against the real app: axe-core finds no critical or serious violation (and no
- * moderate landmark or heading one) in either theme, before a run, after a run, at a past exit
- * and with the Examples dialog open.
+ * moderate landmark or heading one) in either theme, before a run, after a run, at a past exit,
+ * with the Examples dialog open and after a run under none.
  */
 import AxeBuilder from '@axe-core/playwright';
 import { test, expect, type Page } from '@playwright/test';
@@ -19,8 +19,8 @@ async function violations(page: Page, state: string): Promise<string[]> {
 }
 
 for (const theme of ['dark', 'light'] as const) {
-  test(`no critical or serious accessibility violation in the ${theme} theme, before and after a run, at a past exit and with the gallery open`, async ({ page }) => {
-    test.setTimeout(240_000); // four axe passes over the whole page
+  test(`no critical or serious accessibility violation in the ${theme} theme, before and after a run, at a past exit, with the gallery open and under none`, async ({ page }) => {
+    test.setTimeout(300_000); // five axe passes over the whole page
     await page.setViewportSize({ width: 1280, height: 720 });
     await page.goto('/');
     await page.evaluate((t) => {
@@ -47,6 +47,14 @@ for (const theme of ['dark', 'light'] as const) {
     await page.getByTestId('btn-examples').click();
     await expect(page.getByTestId('gallery')).toBeVisible();
     found.push(...await violations(page, 'gallery open'));
+    // Under none: the hit-rate chart says over its axes that nothing was looked up.
+    await page.keyboard.press('Escape');
+    await expect(page.getByTestId('gallery')).toHaveCount(0);
+    await page.getByTestId('strategy-select').selectOption('none');
+    await page.getByTestId('btn-run').click();
+    await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 45_000 });
+    await expect(page.getByTestId('chart-hitrate-note')).toBeVisible();
+    found.push(...await violations(page, 'under none'));
     expect(found).toEqual([]);
   });
 }
