@@ -7,13 +7,13 @@ import { int } from '../lib/format';
  * 13 invalidations and 12 write-protect faults) rather than "0 evictions". `all`, in a fixed order,
  * is the tooltip.
  */
-export function cacheCountParts(c: ICacheCounters): { shown: string[]; all: string } {
-  const parts: [number, string][] = [
-    [c.inserts, 'inserts'], [c.invalidations, 'invalidations'], [c.wpFaults, 'write-protect faults'], [c.evictions, 'evictions'],
-  ];
-  const text = ([n, what]: [number, string]) => `${int(n)} ${what}`;
+export function cacheCountParts(c: ICacheCounters): { shown: { name: string; text: string }[]; all: string } {
+  const parts = [
+    { n: c.inserts, name: 'inserts' }, { n: c.invalidations, name: 'invalidations' },
+    { n: c.wpFaults, name: 'write-protect faults' }, { n: c.evictions, name: 'evictions' },
+  ].map((p) => ({ ...p, text: `${int(p.n)} ${p.name}` }));
   return {
-    shown: [...parts.filter(([n]) => n > 0), ...parts.filter(([n]) => n === 0)].map(text),
-    all: parts.map(text).join(' · '),
+    shown: [...parts.filter((p) => p.n > 0), ...parts.filter((p) => p.n === 0)].map(({ name, text }) => ({ name, text })),
+    all: parts.map((p) => p.text).join(' · '),
   };
 }

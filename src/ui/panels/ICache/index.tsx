@@ -177,7 +177,6 @@ const Heatmap = memo(function Heatmap({ buckets, selected }: { buckets: number[]
   );
 });
 
-/** The cache's counts since the run began, each with what it counts. */
 function selectedMark(exit: ExitEvent | null): { key: string | null; kind: 'hit' | 'miss' | null } {
   if (!exit || (exit.icache !== 'hit' && exit.icache !== 'miss')) return { key: null, kind: null };
   return { key: entryKey(exit), kind: exit.icache };
@@ -205,7 +204,7 @@ export default function ICache() {
         {counts && (
           // One line: the counts that do not fit go whole (never a number without its name); all in the tooltip.
           <span className="xs-note xs-counts" title={counts.all}>
-            {counts.shown.map((t) => <span key={t.replace(/^[\d,]+ /, '')}>{t}</span>)}
+            {counts.shown.map((c) => <span key={c.name}>{c.text}</span>)}
           </span>
         )}
         <label className="xs-right">sort <select value={sort} onChange={(e) => setSort(e.target.value as SortKey)}>
