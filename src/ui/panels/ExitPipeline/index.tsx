@@ -137,8 +137,8 @@ function LiveView({ counters, rate }: { counters: Counters; rate: number }) {
     <div className="xs-pipe-live">
       <div className="xs-kpis">
         <div><b>{compact(rate)}</b><span>exits/s</span></div>
-        <div title="Modeled cycles one exit costs: VM exit + entry and the VMM's work, per exit"><b>{int(s.cyclesPerExit)}</b><span>cycles per exit handled</span></div>
-        <div title="Share of the run's modeled cycles spent handling exits"><b>{pct(s.overhead)}</b><span>of run cycles in exits</span></div>
+        <div title="Modeled cycles one exit costs: VM exit + entry and the VMM's work, per exit"><b>{s.cyclesPerExit === null ? '—' : int(s.cyclesPerExit)}</b><span>cycles per exit handled</span></div>
+        <div title="Share of the run's modeled cycles spent handling exits"><b>{s.overhead === null ? '—' : pct(s.overhead)}</b><span>of run cycles in exits</span></div>
         <div><b>{s.hitRate === null ? '—' : pct(s.hitRate)}</b><span>cache hit rate</span></div>
       </div>
       <div className="xs-note">where an exit's cycles go (whole run)</div>

@@ -98,6 +98,12 @@ describe('run summary', () => {
     expect(s.overhead).toBeCloseTo(20 / 21);
     expect(s.hitRate).toBeCloseTo(0.9);
   });
+  it('has no cost per exit before the first exit, and no share before the first cycle (not 0)', () => {
+    const none = summarize({ ...c, exits: { total: 0, byReason: {} }, icache: { ...c.icache, lookups: 0, hits: 0, misses: 0 }, cycles: { ...c.cycles, total: 0 } });
+    expect(none.cyclesPerExit).toBeNull();
+    expect(none.overhead).toBeNull();
+    expect(none.hitRate).toBeNull();
+  });
   it('splits cycles into shares that add up to 1', () => {
     const sh = cycleShares(c.cycles, true);
     expect(sh[0].key).toBe('guest');

@@ -135,12 +135,12 @@ export function cycleShares(c: CycleCounters, includeGuest: boolean): Share[] {
 
 export interface RunSummary {
   exits: number;
-  /** Modeled cycles per exit handled (exit + entry and the VMM's work; see runFigures). */
-  cyclesPerExit: number;
+  /** Modeled cycles per exit handled (exit + entry and the VMM's work; see runFigures); null before the first exit. */
+  cyclesPerExit: number | null;
   /** Modeled cycles per guest instruction, to say what an exit costs in instructions. */
   cyclesPerInsn: number;
-  /** Share of the run's modeled cycles spent handling exits. */
-  overhead: number;
+  /** Share of the run's modeled cycles spent handling exits; null before any cycle. */
+  overhead: number | null;
   hits: number;
   misses: number;
   hitRate: number | null;
@@ -151,9 +151,9 @@ export interface RunSummary {
 export function summarize(c: Counters): RunSummary {
   return {
     exits: c.exits.total,
-    cyclesPerExit: cyclesPerExitHandled(c) ?? 0,
+    cyclesPerExit: cyclesPerExitHandled(c),
     cyclesPerInsn: c.retired ? c.cycles.guest / c.retired : 0,
-    overhead: exitShare(c) ?? 0,
+    overhead: exitShare(c),
     hits: c.icache.hits,
     misses: c.icache.misses,
     hitRate: hitRate(c),
