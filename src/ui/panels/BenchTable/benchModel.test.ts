@@ -35,6 +35,13 @@ describe('benchRows', () => {
     expect(rows[1]).toMatchObject({ file: 'p.s', preset: 'nehalem-2014', icacheSize: 256, cyclesPerExit: 40 });
   });
 
+  it('a run without exits has no cost per exit and no host time per exit (not 0)', () => {
+    const [row] = benchRows([run('none', counters(1000, 0, 1000, 0))], 'p', ORDER);
+    expect(row.cyclesPerExit).toBeNull();
+    expect(row.hostNsPerExit).toBeNull();
+    expect(benchRows([run('none', counters(1000, 10, 1000, 90))], 'p', ORDER)[0].hostNsPerExit).toBe(100);
+  });
+
   it('never mixes in another program, and compares within one preset only', () => {
     const rows = benchRows([
       run('none', counters(1000, 100, 1000, 9000), 'nehalem-2014'),

@@ -25,7 +25,8 @@ export interface BenchRow {
   cpi: number;
   /** cpi(none) / cpi(this) under the same preset: how much faster than bhyve without the cache. */
   speedup: number | null;
-  hostNsPerExit: number;
+  /** Measured host time of the VMM per exit; null without exits. */
+  hostNsPerExit: number | null;
 }
 
 /** Rows of the runs of `source` only, by preset (in the order first run), then by strategy. */
@@ -55,7 +56,7 @@ export function benchRows(runs: readonly BenchRun[], source: string, order: read
         cyclesPerExit: cyclesPerExitHandled(c),
         cpi,
         speedup: baseCpi > 0 && cpi > 0 ? baseCpi / cpi : null,
-        hostNsPerExit: c.hostNsPerExit,
+        hostNsPerExit: c.exits.total ? c.hostNsPerExit : null,
       });
     }
   }

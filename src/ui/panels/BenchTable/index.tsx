@@ -54,7 +54,7 @@ export default function BenchTable({ strategy: strategyProp }: { strategy?: Stra
                 <td>{r.cyclesPerExit === null ? '–' : int(r.cyclesPerExit)}</td>
                 <td>{r.cpi.toFixed(2)}</td>
                 <td>{r.speedup === null ? '–' : `${r.speedup.toFixed(2)}×`}</td>
-                <td>{int(r.hostNsPerExit)}</td>
+                <td>{r.hostNsPerExit === null ? '–' : int(r.hostNsPerExit)}</td>
               </tr>
             ))}
           </tbody>
