@@ -211,12 +211,8 @@ export default function ICache() {
           <option value="bucket">bucket</option><option value="hits">hits</option><option value="age">newest</option>
         </select></label>
       </div>
-      <div className="xs-legend">
-        <span className="xs-lg-hit">hit</span><span className="xs-lg-insert">insert</span>
-        <span className="xs-lg-inval">invalidated</span><span className="xs-lg-evict">evicted</span>
-      </div>
       <div className="xs-table" role="table" data-testid="icache-table">
-        <div className="xs-row xs-head xs-icache-cols" role="row">
+        <div className="xs-row xs-head xs-icache-cols" role="row" title="A row flashes green on a hit and blue on an insert; an invalidated (red) or evicted (grey) entry stays a moment, struck through">
           {['bkt', 'vm', 'rip', 'line', 'cr3', 'bytes', 'instruction', 'hits', 'age'].map((h) => <span key={h} role="columnheader">{h}</span>)}
         </div>
         <div className="xs-scroll xs-icache-scroll" ref={listRef} onScroll={onListScroll}>
@@ -241,6 +237,11 @@ export default function ICache() {
             })}
           </div>
         </div>
+      </div>
+      {/* Below the rows it explains: in a short pane (the All layout at 1280x720) the rows come first. */}
+      <div className="xs-legend">
+        <span className="xs-lg-hit">hit</span><span className="xs-lg-insert">insert</span>
+        <span className="xs-lg-inval">invalidated</span><span className="xs-lg-evict">evicted</span>
       </div>
       {buckets.length > 0 && <Heatmap buckets={buckets} selected={selectedBucket} />}
     </section>
