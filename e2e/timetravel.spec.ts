@@ -67,6 +67,8 @@ test('scrubbing to exit k shows the machine at k: counters, registers, the selec
   await expect(page.getByTestId('exit-pipeline')).toContainText(`exit #${k} `);
   await expect(timeline).toHaveAttribute('aria-valuenow', String(k));
   await expect(page.getByTestId('timeline-where')).toContainText(`exit ${k.toLocaleString('en-US')} of`);
+  // "exit k of n" says what k counts: exits are numbered from #0, k of them were handled before #k.
+  await expect(page.getByTestId('timeline-where')).toHaveAttribute('title', `Exit #${k} as it is taken: ${k.toLocaleString('en-US')} exits handled before it (exits are numbered from #0); the run took ${n.toLocaleString('en-US')}`);
   // Leaving the present shows the past's controls in room kept for them: the track under the pointer stays put.
   await expect(page.getByTestId('btn-run-from-here')).toBeVisible();
   expect(await timeline.boundingBox()).toEqual(trackInPresent);

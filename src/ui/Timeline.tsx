@@ -173,7 +173,12 @@ export function Timeline() {
           onKeyDown={onKeyDown}
         />
       </div>
-      <span className="tl-where" data-testid="timeline-where" style={{ minWidth: `${whereWidth(end)}ch` }}>
+      <span
+        className="tl-where" data-testid="timeline-where" style={{ minWidth: `${whereWidth(end)}ch` }}
+        title={past
+          ? `Exit #${value} as it is taken: ${int(value)} ${value === 1 ? 'exit' : 'exits'} handled before it (exits are numbered from #0); the run took ${int(end)}`
+          : `The run has taken ${int(end)} ${end === 1 ? 'exit' : 'exits'}${end > 0 ? ` (#0 to #${end - 1})` : ''}`}
+      >
         {/* The number is bold in the present too: a seek then draws no font the page has not drawn. */}
         {past ? <>exit <b>{int(value)}</b> of {int(end)}</> : <><b>{int(end)}</b> {end === 1 ? 'exit' : 'exits'}</>}
       </span>
