@@ -6,6 +6,7 @@
  * has no PSI (not Linux, or CONFIG_PSI off).
  */
 import { readFileSync } from 'node:fs';
+import { median } from './median';
 
 export interface HostLoad {
   /** Samples of "some avg10" (%) taken, one a second. */
@@ -43,10 +44,7 @@ export function watchHostLoad(everyMs = 1000): { stop(): HostLoad | null } {
       clearInterval(timer);
       take();
       if (xs.length === 0) return null;
-      const s = [...xs].sort((a, b) => a - b);
-      const mid = s.length >> 1;
-      const median = s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-      return { samples: xs.length, medianPct: Number(median.toFixed(1)), maxPct: Number(s[s.length - 1].toFixed(1)) };
+      return { samples: xs.length, medianPct: Number(median(xs).toFixed(1)), maxPct: Number(Math.max(...xs).toFixed(1)) };
     },
   };
 }

@@ -37,6 +37,7 @@ import { shareUrl } from '../src/ui/share';
 import { onThumb, thumbX } from '../src/ui/timelineInput';
 import { DEFAULT_COST_PRESET } from '../src/core/cost';
 import { watchHostLoad } from './hostLoad';
+import { median } from './median';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SEEKS = Number(process.env.BENCH_SEEKS ?? 50);
@@ -424,14 +425,6 @@ function editorState(page: Page, source: string): Promise<string> {
     return `${document.querySelectorAll('.monaco-editor').length} editor(s), ${document.querySelectorAll('.rip-line').length} RIP band(s), `
       + (ed ? `the last mounted ${ed.getDomNode()?.isConnected ? 'in the page' : 'detached'}, its text ${text === src ? 'the program' : `not the program (${/ITERATIONS equ \d+/.exec(text ?? '')?.[0] ?? (text ?? '').slice(0, 40)})`}` : 'none mounted');
   }, source);
-}
-
-/** The median of `xs`, NaNs (a seek never shown) left out; NaN when none is left. */
-function median(xs: number[]): number {
-  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 /** The first seek after a run in each of `pages` new pages of this size (each page's code cold). */
