@@ -176,15 +176,11 @@ export default function EventLog() {
   return (
     <section tabIndex={0} className="xs-panel xs-eventlog" data-testid="event-log" aria-label="Exit log">
       <div className="xs-toolbar">
-        {travelAt === null ? (
-          <span className="xs-log-count"><b>{int(log.length)}</b> {log.length === 1 ? 'exit' : 'exits'}{rows.idx ? <> · <b>{int(count)}</b> shown</> : null}</span>
-        ) : (
-          // At a past exit the list also holds the run's recorded future: counted apart, so the
-          // figure beside the exit shown is of the exits up to it (the strip's counters are too).
-          <span className="xs-log-count" title={`${int(listedToAt)} of exits #0 to #${travelAt} are listed; the rows after #${travelAt} are the recorded future (muted)`}>
-            <b>{int(listedToAt)}</b> listed to #{travelAt}{rows.idx ? <> · <b>{int(count)}</b> shown</> : null}
-          </span>
-        )}
+        {/* At a past exit the list also holds the run's recorded future: counted apart, so the
+            figure beside the exit shown is of the exits up to it (the strip's counters are too). */}
+        <span className="xs-log-count" title={travelAt === null ? undefined : `${int(listedToAt)} of exits #0 to #${travelAt} are listed; the rows after #${travelAt} are the recorded future (muted)`}>
+          <b>{int(listedToAt)}</b> {travelAt !== null ? `listed to #${travelAt}` : listedToAt === 1 ? 'exit' : 'exits'}{rows.idx ? <> · <b>{int(count)}</b> shown</> : null}
+        </span>
         {/* One line: a note that does not fit goes whole (xs-counts), after the chips gave their room. */}
         {(notListed > 0 || listedAfter > 0) && (
           <span className="xs-note xs-counts">
