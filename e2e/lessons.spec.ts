@@ -171,3 +171,44 @@ test('lesson 4 at 1280x720: the exits chart shows its figure and unit whole in a
   // Clear of the ellipsis, which takes the last ~10 px of the box.
   expect(fit.figureRight).toBeLessThanOrEqual(fit.boxRight - 12);
 });
+
+test('lesson 6 at 1280x720: every exiting line shows its count inside the narrow editor, and the notice leaves the panels clear', async ({ page }) => {
+  await cold(page, '/?lesson=6');
+  await expect(page.getByTestId('stop-reason')).toHaveText('paused', { timeout: 30_000 });
+  // Opening the lesson replaced the starter program: a one-line notice, as wide as its text.
+  const notice = page.getByTestId('notice');
+  await expect(notice).toHaveText(/Opened the lesson's program/);
+  const editor = page.getByTestId('editor');
+  const editorBox = (await editor.boundingBox())!;
+  expect((await notice.boundingBox())!.x + (await notice.boundingBox())!.width, 'the notice ends over the editor').toBeLessThanOrEqual(editorBox.x + editorBox.width);
+  await page.getByTestId('btn-run').click();
+  await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 30_000 });
+  const counts = () => editor.evaluate((host) => {
+    const area = host.querySelector('.monaco-scrollable-element')!.getBoundingClientRect();
+    // The counts Monaco shows: it hides those of lines scrolled out of view.
+    return [...host.querySelectorAll<HTMLElement>('.line-stat[data-line]')].filter((n) => n.style.visibility !== 'hidden').map((n) => {
+      const r = n.getBoundingClientRect();
+      return { line: Number(n.dataset.line), text: n.textContent, inside: r.left >= area.left - 0.5 && r.right <= area.right + 0.5, pinned: n.classList.contains('line-stat-pinned') };
+    });
+  });
+  // The LAPIC set-up writes (lines 11-14) run past the editor's edge: their counts are pinned to
+  // it, over the code's cut end, not cut off with it. (The run's end may have scrolled them out
+  // of view: back to the top. Monaco places a count in its next frame.)
+  const scroll = (left: number, top: number) => page.evaluate(([x, y]) => {
+    const ed = (window as unknown as { __exitscopeEditor: { setScrollLeft(px: number): void; setScrollTop(px: number): void } }).__exitscopeEditor;
+    ed.setScrollTop(y);
+    ed.setScrollLeft(x);
+  }, [left, top]);
+  await scroll(0, 0);
+  await expect.poll(async () => (await counts()).length).toBeGreaterThanOrEqual(6);
+  await expect.poll(async () => (await counts()).filter((c) => !c.inside), { message: 'counts outside the editor' }).toEqual([]);
+  const shown = await counts();
+  expect(shown.filter((c) => c.line >= 11 && c.line <= 14).map((c) => [c.text, c.pinned])).toEqual([['1 exit', true], ['1 exit', true], ['1 exit', true], ['1 exit', true]]);
+  // hlt (line 29) is short: its count stays after it.
+  expect(shown.find((c) => c.line === 29)).toMatchObject({ text: '1 exit', pinned: false });
+  // Scrolled to the end of the longest line (11), the others' counts go back after their text.
+  // (Line 11's stay pinned over its last few characters: the editor scrolls only 4 columns past
+  // it, and more room would put a horizontal scrollbar over the last line of every editor.)
+  await scroll(10_000, 0);
+  await expect.poll(async () => (await counts()).filter((c) => c.line >= 12 && c.line <= 14 && c.pinned).length).toBe(0);
+});

@@ -14,11 +14,11 @@ import * as ctl from '../controller';
 import { editorChanged } from '../files';
 import { LIVE_MS } from '../panels/useMachine';
 import { LiveThrottle } from '../panels/lib/liveThrottle';
-import type { Diagnostic, LineStat } from '../../worker/protocol';
+import type { Diagnostic } from '../../worker/protocol';
 import { installTabExit } from './tabExit';
 import { SourcePreview } from './SourcePreview';
 import { RipMarker } from './ripMarker';
-import { int } from '../panels/lib/format';
+import { LineStatWidgets } from './lineStatWidgets';
 
 export const ASSEMBLE_DEBOUNCE_MS = 250;
 
@@ -47,20 +47,6 @@ function markersOf(model: monaco.editor.ITextModel, diags: Diagnostic[]): monaco
   });
 }
 
-/**
- * "3 exits · 2 hits". An exit taken while delivering an interrupt before the line's
- * instruction ran (its frame push set A/D bits on a protected table page) is not the
- * instruction's: the mark says so.
- */
-function lineStatText(l: LineStat): string {
-  const exits = `${int(l.exits)} exit${l.exits === 1 ? '' : 's'}`;
-  const d = l.delivery ?? 0;
-  const who = d === 0 ? '' : d === l.exits
-    ? ` (interrupt delivery's A/D-bit update, not this instruction)`
-    : ` (${int(d)} by interrupt delivery's A/D-bit update, not this instruction)`;
-  return `${exits}${who}${l.hits ? ` · ${int(l.hits)} hit${l.hits === 1 ? '' : 's'}` : ''}`;
-}
-
 /** The margin mark of every line that exits: the lines with exits so far and those the program predicts. */
 function exitMarkDecorations(lines: readonly number[], model: monaco.editor.ITextModel): monaco.editor.IModelDeltaDecoration[] {
   const n = model.getLineCount();
@@ -68,81 +54,6 @@ function exitMarkDecorations(lines: readonly number[], model: monaco.editor.ITex
     range: new monaco.Range(line, 1, line, 1),
     options: { linesDecorationsClassName: 'exit-line-mark', linesDecorationsTooltip: 'This line exits to the VMM' },
   }));
-}
-
-/**
- * Each exiting line's counts after its text, as a content widget of the editor: a seek of the
- * timeline changes every count, and as injected text (an `after` decoration) each change made
- * Monaco rebuild and re-render those lines and measure them again in the DOM (its indent guides
- * read every changed line's layout: a forced layout per seek). A widget's text is set in place;
- * Monaco only places it, from the line's cached measurements.
- */
-class LineStatWidgets {
-  private readonly shown = new Map<number, { node: HTMLSpanElement; widget: monaco.editor.IContentWidget }>();
-
-  constructor(private readonly editor: monaco.editor.IStandaloneCodeEditor, private readonly model: monaco.editor.ITextModel) {}
-
-  /**
-   * A line without exits now (a new run starts at 0) keeps its widget, blank: re-adding it at the
-   * run's first batch made Monaco measure it again in its next render, a forced layout of the
-   * whole page in the frame where every panel changes. Only `clear` (new text) removes them.
-   */
-  set(lines: readonly LineStat[]): void {
-    const n = this.model.getLineCount();
-    const want = new Map<number, LineStat>();
-    for (const l of lines) if (l.line >= 1 && l.line <= n && l.exits > 0) want.set(l.line, l);
-    for (const [line, w] of this.shown) if (!want.has(line)) this.blank(w.node);
-    for (const [line, l] of want) {
-      let w = this.shown.get(line);
-      if (!w) {
-        const node = document.createElement('span');
-        node.dataset.line = String(line);
-        // The editor's line box and font, so the text sits on the line as injected text did.
-        node.style.lineHeight = `${this.editor.getOption(monaco.editor.EditorOption.lineHeight)}px`;
-        node.style.fontFamily = this.editor.getOption(monaco.editor.EditorOption.fontInfo).fontFamily;
-        const column = this.model.getLineMaxColumn(line);
-        const widget: monaco.editor.IContentWidget = {
-          getId: () => `exitscope.line-stat.${line}`,
-          getDomNode: () => node,
-          getPosition: () => ({ position: { lineNumber: line, column }, preference: [monaco.editor.ContentWidgetPositionPreference.EXACT] }),
-        };
-        w = { node, widget };
-        this.shown.set(line, w);
-        this.fill(node, l);
-        this.editor.addContentWidget(widget);
-      } else {
-        this.fill(w.node, l);
-      }
-    }
-  }
-
-  clear(): void {
-    for (const w of this.shown.values()) this.editor.removeContentWidget(w.widget);
-    this.shown.clear();
-  }
-
-  /** No mark: no text and not a `line-stat` (what the page and its tests count as a mark). */
-  private blank(node: HTMLSpanElement): void {
-    this.setText(node, '');
-    if (node.className !== '') node.className = '';
-  }
-
-  /** In place: a new text node (textContent) is a layout object removed and one added, per seek. */
-  private setText(node: HTMLSpanElement, text: string): void {
-    const t = node.firstChild;
-    if (t instanceof Text) {
-      if (t.data !== text) t.data = text;
-    } else if (text !== '') {
-      node.textContent = text;
-    }
-  }
-
-  private fill(node: HTMLSpanElement, l: LineStat): void {
-    const text = lineStatText(l);
-    const cls = l.hits ? 'line-stat line-stat-hit' : 'line-stat';
-    this.setText(node, text);
-    if (node.className !== cls) node.className = cls;
-  }
 }
 
 export default function AsmEditor() {
@@ -196,7 +107,7 @@ export default function AsmEditor() {
     disposers.push(() => rip.dispose());
     const marks = editor.createDecorationsCollection();
     const statWidgets = new LineStatWidgets(editor, model);
-    disposers.push(() => statWidgets.clear());
+    disposers.push(() => statWidgets.dispose());
     let lastRip: number | null = -1;
     let lastMarksKey = '';
     /** Whether the text is the program the machine loaded (run decorations apply to it). */

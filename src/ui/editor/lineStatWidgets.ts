@@ -1,0 +1,143 @@
+/**
+ * Each exiting line's counts ("5,000 exits · 4,999 hits") after its text in the editor, as
+ * content widgets. In a narrow editor (a lesson's is ~300 px) a long line's counts fell past the
+ * right edge, cut off where a student could not see them: a count that does not fit after its
+ * line is pinned to the edge of the text area, over the end of a line that runs off it anyway,
+ * and goes back after the text when a horizontal scroll makes room.
+ */
+import { monaco } from './monacoSetup';
+import type { LineStat } from '../../worker/protocol';
+import { lineStatText, pinShift, visibleColumns } from './lineStats';
+
+/** The counts' size: a step below the code's, in the editor's (monospace) font. */
+const FONT_PX = 12;
+/** Space before the counts, in their own ch (their padding: the fade when pinned). */
+const GAP_CH = 2;
+
+interface Shown {
+  node: HTMLSpanElement;
+  widget: monaco.editor.IContentWidget;
+  /** Where the line's text ends, px from column 1. */
+  endPx: number;
+  /** The counts shown ('' for none) and whether they include hits. */
+  text: string;
+  hits: boolean;
+  /** The transform written, so a seek that moves nothing writes no style. */
+  transform: string;
+}
+
+/**
+ * A seek of the timeline changes every count, and as injected text (an `after` decoration) each
+ * change made Monaco rebuild and re-render those lines and measure them again in the DOM (its
+ * indent guides read every changed line's layout: a forced layout per seek). A widget's text is
+ * set in place; Monaco only places it, from the line's cached measurements, and a pinned one
+ * moves by a transform computed from the font's metrics (no layout read).
+ */
+export class LineStatWidgets {
+  private readonly shown = new Map<number, Shown>();
+  private readonly subscriptions: monaco.IDisposable[];
+
+  constructor(private readonly editor: monaco.editor.IStandaloneCodeEditor, private readonly model: monaco.editor.ITextModel) {
+    this.subscriptions = [
+      editor.onDidScrollChange((e) => { if (e.scrollLeftChanged) this.placeAll(); }),
+      editor.onDidLayoutChange(() => this.placeAll()),
+    ];
+  }
+
+  /**
+   * A line without exits now (a new run starts at 0) keeps its widget, blank: re-adding it at the
+   * run's first batch made Monaco measure it again in its next render, a forced layout of the
+   * whole page in the frame where every panel changes. Only `clear` (new text) removes them.
+   */
+  set(lines: readonly LineStat[]): void {
+    const n = this.model.getLineCount();
+    const want = new Map<number, LineStat>();
+    for (const l of lines) if (l.line >= 1 && l.line <= n && l.exits > 0) want.set(l.line, l);
+    for (const [line, w] of this.shown) if (!want.has(line)) this.blank(w);
+    for (const [line, l] of want) {
+      let w = this.shown.get(line);
+      if (!w) {
+        const node = document.createElement('span');
+        node.dataset.line = String(line);
+        // The editor's line box and font, so the text sits on the line as injected text did.
+        const font = this.editor.getOption(monaco.editor.EditorOption.fontInfo);
+        node.style.lineHeight = `${this.editor.getOption(monaco.editor.EditorOption.lineHeight)}px`;
+        node.style.fontFamily = font.fontFamily;
+        node.style.fontSize = `${FONT_PX}px`;
+        node.style.paddingLeft = `${GAP_CH}ch`;
+        const column = this.model.getLineMaxColumn(line);
+        const widget: monaco.editor.IContentWidget = {
+          getId: () => `exitscope.line-stat.${line}`,
+          getDomNode: () => node,
+          getPosition: () => ({ position: { lineNumber: line, column }, preference: [monaco.editor.ContentWidgetPositionPreference.EXACT] }),
+        };
+        const tabSize = this.model.getOptions().tabSize;
+        w = { node, widget, endPx: visibleColumns(this.model.getLineContent(line), tabSize) * font.typicalHalfwidthCharacterWidth, text: '', hits: false, transform: '' };
+        this.shown.set(line, w);
+        this.fill(w, l);
+        this.editor.addContentWidget(widget);
+      } else {
+        this.fill(w, l);
+      }
+    }
+  }
+
+  clear(): void {
+    for (const w of this.shown.values()) this.editor.removeContentWidget(w.widget);
+    this.shown.clear();
+  }
+
+  dispose(): void {
+    this.clear();
+    for (const s of this.subscriptions) s.dispose();
+  }
+
+  /** No mark: no text and not a `line-stat` (what the page and its tests count as a mark). */
+  private blank(w: Shown): void {
+    this.setText(w, '');
+    this.place(w);
+  }
+
+  /** In place: a new text node (textContent) is a layout object removed and one added, per seek. */
+  private setText(w: Shown, text: string): void {
+    w.text = text;
+    const node = w.node;
+    const t = node.firstChild;
+    if (t instanceof Text) {
+      if (t.data !== text) t.data = text;
+    } else if (text !== '') {
+      node.textContent = text;
+    }
+  }
+
+  private fill(w: Shown, l: LineStat): void {
+    this.setText(w, lineStatText(l));
+    w.hits = l.hits > 0;
+    this.place(w);
+  }
+
+  private placeAll(): void {
+    for (const w of this.shown.values()) this.place(w);
+  }
+
+  /** After its line, or pinned to the text area's right edge when it would run past it. */
+  private place(w: Shown): void {
+    const text = w.text;
+    const font = this.editor.getOption(monaco.editor.EditorOption.fontInfo);
+    const layout = this.editor.getLayoutInfo();
+    const start = this.editor.getScrollLeft();
+    // The text area's right edge. The vertical scrollbar lies over the text, unseen until
+    // hovered, and code shows under it: pinned counts go under it too, to the edge.
+    const edge = start + layout.contentWidth;
+    // A monospace font's advance scales with its size: the counts' ch from the editor's.
+    const ch = font.typicalHalfwidthCharacterWidth * FONT_PX / font.fontSize;
+    const shift = text === '' ? 0 : pinShift(w.endPx, (text.length + GAP_CH) * ch, start, edge);
+    const transform = shift > 0 ? `translateX(-${shift}px)` : '';
+    if (transform !== w.transform) {
+      w.transform = transform;
+      w.node.style.transform = transform;
+    }
+    const cls = text === '' ? '' : `line-stat${w.hits ? ' line-stat-hit' : ''}${shift > 0 ? ' line-stat-pinned' : ''}`;
+    if (w.node.className !== cls) w.node.className = cls;
+  }
+}
