@@ -223,6 +223,20 @@ test('a typo gets a marker with its message', async ({ page }) => {
   await page.screenshot({ path: `${ART}/typo-marker.png` });
 });
 
+test('an emptied editor says there is nothing to run, instead of running zeros to a triple fault', async ({ page }) => {
+  await fresh(page);
+  await editorText(page);
+  await page.evaluate(() => (window as unknown as { __exitscopeEditor: { setValue(v: string): void } }).__exitscopeEditor.setValue('; my program\n'));
+  const count = page.getByTestId('diag-count');
+  await expect(count).toHaveText('1 error', { timeout: 15_000 });
+  // On a line with nothing to underline the message is in the count's tooltip.
+  await expect(count).toHaveAttribute('title', '1:1: error: nothing to run: the program has no instructions (the guest starts at _start, or at the first instruction)');
+  await expect(page.getByTestId('stop-reason')).toHaveText('assembly errors');
+  await page.getByTestId('btn-run').click();
+  await expect(page.getByTestId('stop-reason')).toHaveText('assembly errors');
+  await expect(page.getByTestId('stat-retired')).toContainText('0');
+});
+
 test('hover docs explain LAPIC registers and what a line does to the VMM', async ({ page }) => {
   await fresh(page);
   await editorText(page);

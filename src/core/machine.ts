@@ -166,7 +166,7 @@ function diag(file: string, message: string): Diagnostic {
 
 /** Assemble `source` as a machine's program (at PROGRAM_ORIGIN, with the guest ABI's symbols). */
 export function assembleProgram(source: string, file = 'program.s'): AsmResult {
-  return assemble(source, { file, origin: PROGRAM_ORIGIN, predefined: PREDEFINED_SYMBOLS });
+  return assemble(source, { file, origin: PROGRAM_ORIGIN, predefined: PREDEFINED_SYMBOLS, runnable: true });
 }
 
 /** Assemble `source` and build a machine for it; diagnostics instead of a machine when it does not assemble. */

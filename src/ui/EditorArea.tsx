@@ -9,6 +9,18 @@ import { useUiStore } from '../store/uiStore';
 import { openFile } from './files';
 import { useEditorFocused } from './editor/tabExit';
 import { SourcePreview } from './editor/SourcePreview';
+import type { Diagnostic } from '../worker/protocol';
+
+/** How many diagnostics the count's tooltip lists (the editor marks every one). */
+const TITLE_DIAGNOSTICS = 8;
+
+/** The count's tooltip: the messages themselves, so one on an empty line (nothing to squiggle) can be read. */
+function diagnosticsTitle(diags: readonly Diagnostic[]): string {
+  if (diags.length === 0) return 'Assembler diagnostics: none';
+  const shown = diags.slice(0, TITLE_DIAGNOSTICS).map((d) => `${d.line}:${d.col}: ${d.severity}: ${d.message}`);
+  const more = diags.length - shown.length;
+  return [...shown, ...(more > 0 ? [`and ${more} more (marked in the editor)`] : [])].join('\n');
+}
 
 // Requested as soon as this module runs (at startup, beside the machine Worker), not when
 // React first renders the pane: Monaco's download and start overlap the Worker's.
@@ -21,8 +33,9 @@ function hasFiles(e: DragEvent): boolean {
 
 export function EditorArea() {
   const fileName = useUiStore((s) => s.fileName);
-  const errors = useMachineStore((s) => s.diagnostics.filter((d) => d.severity === 'error').length);
-  const warnings = useMachineStore((s) => s.diagnostics.filter((d) => d.severity === 'warning').length);
+  const diagnostics = useMachineStore((s) => s.diagnostics);
+  const errors = diagnostics.filter((d) => d.severity === 'error').length;
+  const warnings = diagnostics.filter((d) => d.severity === 'warning').length;
   // Reloading the program (Run after the end, Reset): the RIP line and line counts are the previous run's.
   const restarting = useMachineStore((s) => s.restarting);
   const [dragging, setDragging] = useState(false);
@@ -60,7 +73,7 @@ export function EditorArea() {
             <kbd>Esc</kbd> <kbd>Tab</kbd> leaves the editor · <kbd>Ctrl</kbd>+<kbd>M</kbd>: Tab moves focus
           </span>
         )}
-        <span className="diag-count" data-testid="diag-count" title="Assembler diagnostics">
+        <span className="diag-count" data-testid="diag-count" title={diagnosticsTitle(diagnostics)}>
           {errors > 0 && <span className="err">{errors} error{errors > 1 ? 's' : ''}</span>}
           {warnings > 0 && <span className="warn">{warnings} warning{warnings > 1 ? 's' : ''}</span>}
           {errors + warnings === 0 && <span className="ok">assembles cleanly</span>}

@@ -131,6 +131,13 @@ export function assembleSource(source: string, options: AsmOptions): AsmResult {
     if (v !== undefined) symbols.set(name, v);
   }
   const start = symbols.get('_start');
+  // A guest starts at the entry and runs what lies there: with no code it ran zeros (an `add
+  // [rax], al` into unmapped memory) to a triple fault, which said nothing about the program.
+  if (options.runnable && diagnostics.length === 0) {
+    const end = text.start + BigInt(text.bytes.len);
+    if (text.bytes.len === 0) diagnostics.push(diag(1, 1, 'nothing to run: the program has no instructions (the guest starts at _start, or at the first instruction)'));
+    else if (start === end) diagnostics.push(diag(parsed.declared.get('_start')?.line ?? 1, 1, '_start is after the last instruction: the guest would run past the end of the program'));
+  }
   return {
     ok: !diagnostics.some((d) => d.severity === 'error'),
     segments,

@@ -2,8 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { assemble, formatDiagnostic } from './index';
 
-function errors(src: string): string[] {
-  const r = assemble(src, { file: 'prog.s' });
+function errors(src: string, runnable = false): string[] {
+  const r = assemble(src, { file: 'prog.s', runnable });
   expect(r.ok).toBe(false);
   return r.diagnostics.map(formatDiagnostic);
 }
@@ -100,6 +100,15 @@ describe('diagnostics', () => {
   it('does not allow redefining a predefined symbol', () => {
     const r = assemble('LAPIC_BASE equ 5', { predefined: new Map([['LAPIC_BASE', 0xfee00000n]]) });
     expect(r.diagnostics[0].message).toMatch(/predefined/);
+  });
+
+  it('refuses a program with nothing to run, which the guest would have run as zeros to a triple fault', () => {
+    expect(errors('', true)).toEqual(['prog.s:1:1: error: nothing to run: the program has no instructions (the guest starts at _start, or at the first instruction)']);
+    expect(errors('; only a comment\nLOOPS equ 5\n', true)).toEqual(['prog.s:1:1: error: nothing to run: the program has no instructions (the guest starts at _start, or at the first instruction)']);
+    expect(errors('  nop\n  hlt\n_start:\n', true)).toEqual(['prog.s:3:1: error: _start is after the last instruction: the guest would run past the end of the program']);
+    expect(assemble('_start:\n  hlt', { runnable: true }).ok).toBe(true);
+    // Only bytes (the asm command, a data-only file): nothing asks for an entry.
+    expect(assemble('LOOPS equ 5', { runnable: false }).ok).toBe(true);
   });
 
   it('keeps assembling the rest of the file after an error', () => {

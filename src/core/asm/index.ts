@@ -21,7 +21,13 @@ export interface AsmResult {
   lineMap: LineMapEntry[];
   diagnostics: Diagnostic[];
 }
-export interface AsmOptions { file?: string; origin?: number; predefined?: ReadonlyMap<string, bigint>; }
+export interface AsmOptions {
+  file?: string;
+  origin?: number;
+  predefined?: ReadonlyMap<string, bigint>;
+  /** A program to run, not only bytes: it must have an instruction at its entry. */
+  runnable?: boolean;
+}
 
 export const DEFAULT_ORIGIN = 0x100000;
 
