@@ -33,9 +33,14 @@ test('the microbenchmark runs with icache: exits, a hit rate above 0, decorated 
   expect(lookups - hits).toBe(4);
   await expect(page.getByTestId('stat-hit-rate')).toHaveText(`${((100 * hits) / lookups).toFixed(2)}%`);
   expect(await num(page, 'stat-retired')).toBeGreaterThan(1000);
-  // Exit-causing lines carry their exit count and hits.
+  // Exit-causing lines carry their exit count (and hits, where the editor has room after the
+  // code), and the line's hover has both: LAPIC_ID's line exits once per round.
   await expect(page.locator('.line-stat').first()).toBeVisible();
-  await expect(page.locator('.line-stat-hit').first()).toHaveText(/exits\s·\s[0-9,]+\shits/);
+  await expect(page.locator('.line-stat').first()).toHaveText(/^[0-9,]+ exits?( · [0-9,]+ hits?)?$/);
+  const token = page.locator('[data-testid="editor"] .view-lines span', { hasText: /^LAPIC_ID$/ }).first();
+  const box = (await token.boundingBox())!;
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await expect(page.locator('.monaco-hover-content').filter({ hasText: 'This run:' }).first()).toContainText('This run: 5,000 exits on this line, 4,999 cache hits (99.98%).', { timeout: 5000 });
   await page.screenshot({ path: `${ART}/run-icache-halted.png` });
   const icacheCyclesPerExit = await num(page, 'stat-run-cycles-per-exit');
 

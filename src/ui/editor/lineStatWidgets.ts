@@ -7,7 +7,8 @@
  */
 import { monaco } from './monacoSetup';
 import type { LineStat } from '../../worker/protocol';
-import { lineStatText, pinShift, visibleColumns } from './lineStats';
+import { lineStatShortText, lineStatText, placeCounts, visibleColumns } from './lineStats';
+import { stripComment } from './asmLanguage';
 
 /** The counts' size: a step below the code's, in the editor's (monospace) font. */
 const FONT_PX = 12;
@@ -17,10 +18,14 @@ const GAP_CH = 2;
 interface Shown {
   node: HTMLSpanElement;
   widget: monaco.editor.IContentWidget;
-  /** Where the line's text ends, px from column 1. */
+  /** Where the line's text ends, and its code before any comment, px from column 1. */
   endPx: number;
-  /** The counts shown ('' for none) and whether they include hits. */
+  codeEndPx: number;
+  /** The counts ('' for none), whole and short (exits only), and the text shown. */
+  full: string;
+  short: string;
   text: string;
+  /** Whether the whole counts include hits. */
   hits: boolean;
   /** The transform written, so a seek that moves nothing writes no style. */
   transform: string;
@@ -72,7 +77,9 @@ export class LineStatWidgets {
           getPosition: () => ({ position: { lineNumber: line, column }, preference: [monaco.editor.ContentWidgetPositionPreference.EXACT] }),
         };
         const tabSize = this.model.getOptions().tabSize;
-        w = { node, widget, endPx: visibleColumns(this.model.getLineContent(line), tabSize) * font.typicalHalfwidthCharacterWidth, text: '', hits: false, transform: '' };
+        const content = this.model.getLineContent(line);
+        const px = (text: string) => visibleColumns(text, tabSize) * font.typicalHalfwidthCharacterWidth;
+        w = { node, widget, endPx: px(content), codeEndPx: px(stripComment(content).trimEnd()), full: '', short: '', text: '', hits: false, transform: '' };
         this.shown.set(line, w);
         this.fill(w, l);
         this.editor.addContentWidget(widget);
@@ -94,7 +101,8 @@ export class LineStatWidgets {
 
   /** No mark: no text and not a `line-stat` (what the page and its tests count as a mark). */
   private blank(w: Shown): void {
-    this.setText(w, '');
+    w.full = '';
+    w.short = '';
     this.place(w);
   }
 
@@ -111,7 +119,8 @@ export class LineStatWidgets {
   }
 
   private fill(w: Shown, l: LineStat): void {
-    this.setText(w, lineStatText(l));
+    w.full = lineStatText(l);
+    w.short = lineStatShortText(l);
     w.hits = l.hits > 0;
     this.place(w);
   }
@@ -120,24 +129,34 @@ export class LineStatWidgets {
     for (const w of this.shown.values()) this.place(w);
   }
 
-  /** After its line, or pinned to the text area's right edge when it would run past it. */
+  /**
+   * After its line; or pinned to the text area's right edge, over the line's comment, short if
+   * the whole counts would cover code; or, when the code itself reaches the edge, over its end.
+   */
   private place(w: Shown): void {
-    const text = w.text;
-    const font = this.editor.getOption(monaco.editor.EditorOption.fontInfo);
-    const layout = this.editor.getLayoutInfo();
-    const start = this.editor.getScrollLeft();
-    // The text area's right edge. The vertical scrollbar lies over the text, unseen until
-    // hovered, and code shows under it: pinned counts go under it too, to the edge.
-    const edge = start + layout.contentWidth;
-    // A monospace font's advance scales with its size: the counts' ch from the editor's.
-    const ch = font.typicalHalfwidthCharacterWidth * FONT_PX / font.fontSize;
-    const shift = text === '' ? 0 : pinShift(w.endPx, (text.length + GAP_CH) * ch, start, edge);
+    let text = '';
+    let shift = 0;
+    if (w.full !== '') {
+      const font = this.editor.getOption(monaco.editor.EditorOption.fontInfo);
+      const layout = this.editor.getLayoutInfo();
+      const start = this.editor.getScrollLeft();
+      // The text area's right edge. The vertical scrollbar lies over the text, unseen until
+      // hovered, and code shows under it: pinned counts go under it too, to the edge.
+      const edge = start + layout.contentWidth;
+      // A monospace font's advance scales with its size: the counts' ch from the editor's.
+      const ch = font.typicalHalfwidthCharacterWidth * FONT_PX / font.fontSize;
+      const at = placeCounts(w.endPx, w.codeEndPx, (w.full.length + GAP_CH) * ch, (w.short.length + GAP_CH) * ch, start, edge);
+      text = at.short ? w.short : w.full;
+      shift = at.shift;
+    }
+    this.setText(w, text);
     const transform = shift > 0 ? `translateX(-${shift}px)` : '';
     if (transform !== w.transform) {
       w.transform = transform;
       w.node.style.transform = transform;
     }
-    const cls = text === '' ? '' : `line-stat${w.hits ? ' line-stat-hit' : ''}${shift > 0 ? ' line-stat-pinned' : ''}`;
+    // Green when the text shows hits.
+    const cls = text === '' ? '' : `line-stat${w.hits && text === w.full ? ' line-stat-hit' : ''}${shift > 0 ? ' line-stat-pinned' : ''}`;
     if (w.node.className !== cls) w.node.className = cls;
   }
 }

@@ -8,7 +8,7 @@ import { int } from '../panels/lib/format';
  * instruction's: the mark says so.
  */
 export function lineStatText(l: LineStat): string {
-  const exits = `${int(l.exits)} exit${l.exits === 1 ? '' : 's'}`;
+  const exits = exitCount(l);
   const d = l.delivery ?? 0;
   const who = d === 0 ? '' : d === l.exits
     ? ` (interrupt delivery's A/D-bit update, not this instruction)`
@@ -24,10 +24,33 @@ export function visibleColumns(text: string, tabSize: number): number {
 }
 
 /**
- * How far left (px) counts `widthPx` wide, placed after their line's end at `endPx`, must move to
- * end by `edgePx`: 0 when they fit. Counts wider than the whole text area keep their start in it
- * (`startPx`, where it begins): the figure comes first.
+ * "5,000 exits": the counts without the hits, and the interrupt delivery's share said in a few
+ * words, for a line that leaves too little room (the line's hover has them all).
  */
-export function pinShift(endPx: number, widthPx: number, startPx: number, edgePx: number): number {
-  return Math.max(0, Math.min(Math.ceil(endPx + widthPx - edgePx), Math.floor(endPx - startPx)));
+export function lineStatShortText(l: LineStat): string {
+  const d = l.delivery ?? 0;
+  const who = d === 0 ? '' : d === l.exits ? ' (by interrupt delivery)' : ` (${int(d)} by interrupt delivery)`;
+  return `${exitCount(l)}${who}`;
+}
+
+function exitCount(l: LineStat): string {
+  return `${int(l.exits)} exit${l.exits === 1 ? '' : 's'}`;
+}
+
+/** Where a line's counts go: moved `shift` px left of the line's end, and whether in their short form. */
+export interface CountPlace { shift: number; short: boolean }
+
+/**
+ * Where a line's counts go in a text area from `startPx` to `edgePx`: after the line when they fit
+ * (`endPx`: where its text ends); else ending at the edge, over the line's comment but not its
+ * code (`codeEndPx`: where the code before the comment ends), short (exits only) if the whole
+ * counts leave no room; else, the code itself at the edge, short over the code's end, keeping
+ * their start in the area.
+ */
+export function placeCounts(endPx: number, codeEndPx: number, fullPx: number, shortPx: number, startPx: number, edgePx: number): CountPlace {
+  const at = (widthPx: number, short: boolean): CountPlace => ({ shift: Math.max(0, Math.ceil(endPx + widthPx - edgePx)), short });
+  if (endPx + fullPx <= edgePx || codeEndPx + fullPx <= edgePx) return at(fullPx, false);
+  if (codeEndPx + shortPx <= edgePx) return at(shortPx, true);
+  const p = at(shortPx, true);
+  return { shift: Math.max(0, Math.min(p.shift, Math.floor(endPx - startPx))), short: true };
 }
