@@ -185,8 +185,9 @@ test('lesson 6 at 1280x720: every exiting line shows its count inside the narrow
   await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 30_000 });
   const counts = () => editor.evaluate((host) => {
     const area = host.querySelector('.monaco-scrollable-element')!.getBoundingClientRect();
-    // The counts Monaco shows: it hides those of lines scrolled out of view.
-    return [...host.querySelectorAll<HTMLElement>('.line-stat[data-line]')].filter((n) => n.style.visibility !== 'hidden').map((n) => {
+    // The counts shown: Monaco hides those of lines scrolled out of view, the page those the
+    // edge would cut beside code shown whole (.line-stat-cut).
+    return [...host.querySelectorAll<HTMLElement>('.line-stat[data-line]:not(.line-stat-cut)')].filter((n) => n.style.visibility !== 'hidden').map((n) => {
       const r = n.getBoundingClientRect();
       return { line: Number(n.dataset.line), text: n.textContent, inside: r.left >= area.left - 0.5 && r.right <= area.right + 0.5, pinned: n.classList.contains('line-stat-pinned') };
     });

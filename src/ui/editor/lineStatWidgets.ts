@@ -131,11 +131,13 @@ export class LineStatWidgets {
 
   /**
    * After its line; or pinned to the text area's right edge, over the line's comment, short if
-   * the whole counts would cover code; or, when the code itself reaches the edge, over its end.
+   * the whole counts would cover code; or, when the code itself runs past the edge, over its end;
+   * else not shown (`placeCounts`).
    */
   private place(w: Shown): void {
     let text = '';
     let shift = 0;
+    let cut = false;
     if (w.full !== '') {
       const font = this.editor.getOption(monaco.editor.EditorOption.fontInfo);
       const layout = this.editor.getLayoutInfo();
@@ -148,6 +150,7 @@ export class LineStatWidgets {
       const at = placeCounts(w.endPx, w.codeEndPx, (w.full.length + GAP_CH) * ch, (w.short.length + GAP_CH) * ch, start, edge);
       text = at.short ? w.short : w.full;
       shift = at.shift;
+      cut = at.cut;
     }
     this.setText(w, text);
     const transform = shift > 0 ? `translateX(-${shift}px)` : '';
@@ -156,7 +159,7 @@ export class LineStatWidgets {
       w.node.style.transform = transform;
     }
     // Green when the text shows hits.
-    const cls = text === '' ? '' : `line-stat${w.hits && text === w.full ? ' line-stat-hit' : ''}${shift > 0 ? ' line-stat-pinned' : ''}`;
+    const cls = text === '' ? '' : `line-stat${w.hits && text === w.full ? ' line-stat-hit' : ''}${shift > 0 ? ' line-stat-pinned' : ''}${cut ? ' line-stat-cut' : ''}`;
     if (w.node.className !== cls) w.node.className = cls;
   }
 }

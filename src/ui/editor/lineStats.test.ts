@@ -27,23 +27,29 @@ describe('line exit counts', () => {
   it('stay after a line that leaves them room', () => {
     // A line ending at 100 px (code to 60, then a comment), counts 80 px whole and 40 short, the
     // text area from 0 to 300 px.
-    expect(placeCounts(100, 60, 80, 40, 0, 300)).toEqual({ shift: 0, short: false });
-    expect(placeCounts(220, 220, 80, 40, 0, 300)).toEqual({ shift: 0, short: false });
+    expect(placeCounts(100, 60, 80, 40, 0, 300)).toEqual({ shift: 0, short: false, cut: false });
+    expect(placeCounts(220, 220, 80, 40, 0, 300)).toEqual({ shift: 0, short: false, cut: false });
   });
 
   it('end at the edge over a long comment, not over the code', () => {
-    expect(placeCounts(400, 100, 80, 40, 0, 300)).toEqual({ shift: 180, short: false });
+    expect(placeCounts(400, 100, 80, 40, 0, 300)).toEqual({ shift: 180, short: false, cut: false });
     // The whole counts would cover code (100..180 left of 220): exits only, after the code.
-    expect(placeCounts(400, 220, 120, 40, 0, 300)).toEqual({ shift: 140, short: true });
+    expect(placeCounts(400, 220, 120, 40, 0, 300)).toEqual({ shift: 140, short: true, cut: false });
     // No comment and no room for the whole counts: short, right after the code.
-    expect(placeCounts(250, 250, 80, 40, 0, 300)).toEqual({ shift: 0, short: true });
+    expect(placeCounts(250, 250, 80, 40, 0, 300)).toEqual({ shift: 0, short: true, cut: false });
     // Scrolled right by 150: the area is 150..450, and the line's end is back in room.
-    expect(placeCounts(250, 250, 80, 40, 150, 450)).toEqual({ shift: 0, short: false });
+    expect(placeCounts(250, 250, 80, 40, 150, 450)).toEqual({ shift: 0, short: false, cut: false });
   });
 
-  it('go over the end of code that reaches the edge, short, keeping their start in view', () => {
-    expect(placeCounts(400, 380, 80, 40, 0, 300)).toEqual({ shift: 140, short: true });
+  it('never cover code the text area shows whole', () => {
+    // Code to 280 px of 300: neither form fits beside it, and the edge would cut them.
+    expect(placeCounts(400, 280, 80, 40, 0, 300)).toEqual({ shift: 0, short: false, cut: true });
+    expect(placeCounts(280, 280, 80, 40, 0, 300)).toEqual({ shift: 0, short: false, cut: true });
+  });
+
+  it('go over the end of code that runs past the edge, short, keeping their start in view', () => {
+    expect(placeCounts(400, 380, 80, 40, 0, 300)).toEqual({ shift: 140, short: true, cut: false });
     // Short counts wider than the area start at its left edge.
-    expect(placeCounts(400, 400, 600, 500, 0, 300)).toEqual({ shift: 400, short: true });
+    expect(placeCounts(400, 400, 600, 500, 0, 300)).toEqual({ shift: 400, short: true, cut: false });
   });
 });

@@ -37,20 +37,25 @@ function exitCount(l: LineStat): string {
   return `${int(l.exits)} exit${l.exits === 1 ? '' : 's'}`;
 }
 
-/** Where a line's counts go: moved `shift` px left of the line's end, and whether in their short form. */
-export interface CountPlace { shift: number; short: boolean }
+/**
+ * Where a line's counts go: moved `shift` px left of the line's end, whether in their short form,
+ * and whether the edge cuts them (then they are not shown: "5,00" would read as another number).
+ */
+export interface CountPlace { shift: number; short: boolean; cut: boolean }
 
 /**
  * Where a line's counts go in a text area from `startPx` to `edgePx`: after the line when they fit
  * (`endPx`: where its text ends); else ending at the edge, over the line's comment but not its
  * code (`codeEndPx`: where the code before the comment ends), short (exits only) if the whole
- * counts leave no room; else, the code itself at the edge, short over the code's end, keeping
- * their start in the area.
+ * counts leave no room. Code the area shows whole they never cover: with no room beside it they
+ * are cut, and not shown (the hover has them). Code that runs past the edge is cut anyway: short
+ * counts go over its end, keeping their start in the area.
  */
 export function placeCounts(endPx: number, codeEndPx: number, fullPx: number, shortPx: number, startPx: number, edgePx: number): CountPlace {
-  const at = (widthPx: number, short: boolean): CountPlace => ({ shift: Math.max(0, Math.ceil(endPx + widthPx - edgePx)), short });
+  const at = (widthPx: number, short: boolean): CountPlace => ({ shift: Math.max(0, Math.ceil(endPx + widthPx - edgePx)), short, cut: false });
   if (endPx + fullPx <= edgePx || codeEndPx + fullPx <= edgePx) return at(fullPx, false);
   if (codeEndPx + shortPx <= edgePx) return at(shortPx, true);
+  if (codeEndPx <= edgePx) return { shift: 0, short: false, cut: true };
   const p = at(shortPx, true);
-  return { shift: Math.max(0, Math.min(p.shift, Math.floor(endPx - startPx))), short: true };
+  return { ...p, shift: Math.max(0, Math.min(p.shift, Math.floor(endPx - startPx))) };
 }
