@@ -41,6 +41,15 @@ test('the microbenchmark runs with icache: exits, a hit rate above 0, decorated 
   const box = (await token.boundingBox())!;
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
   await expect(page.locator('.monaco-hover-content').filter({ hasText: 'This run:' }).first()).toContainText('This run: 5,000 exits on this line, 4,999 cache hits (99.98%).', { timeout: 5000 });
+  // At exit 1,000 the counts are those of exits #0..#999: 250 rounds, the first a miss.
+  await page.mouse.move(0, 0);
+  await page.getByTestId('timeline').fill('1000');
+  await expect(page.getByTestId('stat-exits')).toHaveText('1,000');
+  const at = (await token.boundingBox())!;
+  await page.mouse.move(at.x + at.width / 2, at.y + at.height / 2);
+  await expect(page.locator('.monaco-hover-content').filter({ hasText: 'As exit #' }).first()).toContainText('As exit #1,000 is taken: 250 exits on this line, 249 cache hits (99.6%).', { timeout: 5000 });
+  await page.getByTestId('btn-present').click();
+  await expect(page.getByTestId('stat-exits')).toHaveText('20,003');
   await page.screenshot({ path: `${ART}/run-icache-halted.png` });
   const icacheCyclesPerExit = await num(page, 'stat-run-cycles-per-exit');
 

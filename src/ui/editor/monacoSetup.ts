@@ -6,6 +6,7 @@ import * as monaco from './monacoLean';
 import { loader } from '@monaco-editor/react';
 import EditorWorker from 'monaco-editor/editor/editor.worker?worker';
 import { defaultMachineStore } from '../../store/machineStore';
+import { selectTimelineAt } from '../../store/selectors';
 import { int, pct } from '../panels/lib/format';
 import {
   LANGUAGE_ID, completionWords, languageConfiguration, mmioBaseRegisters, monarchLanguage, symbolHover, vmmEffect,
@@ -72,7 +73,10 @@ monaco.languages.registerHoverProvider(LANGUAGE_ID, {
     const stat = s.view?.lines.find((l) => l.line === line);
     if (stat && stat.exits > 0) {
       // (The count after the line may be its short form: the hover says it all.)
-      contents.push({ value: `This run: **${int(stat.exits)} exit${stat.exits === 1 ? '' : 's'}** on this line, **${int(stat.hits)} cache hit${stat.hits === 1 ? '' : 's'}** (${pct(stat.hits / stat.exits)}).` });
+      // At a timeline point the counts are those of exits #0..#k-1, as the registers' "as exit #k is taken".
+      const at = selectTimelineAt(s);
+      const when = at === null ? 'This run' : `As exit #${int(at)} is taken`;
+      contents.push({ value: `${when}: **${int(stat.exits)} exit${stat.exits === 1 ? '' : 's'}** on this line, **${int(stat.hits)} cache hit${stat.hits === 1 ? '' : 's'}** (${pct(stat.hits / stat.exits)}).` });
       const d = stat.delivery ?? 0;
       if (d > 0) {
         contents.push({ value: `${d === stat.exits ? 'All of them were' : `${int(d)} of them were`} taken **while delivering an interrupt**, before this instruction ran: pushing the interrupt frame walked the page tables and set an accessed/dirty bit on a page-table page the VMM write-protects (a write-protect fault). The instruction itself did not exit.` });
