@@ -1,9 +1,10 @@
 /**
  * Each exiting line's counts ("5,000 exits · 4,999 hits") after its text in the editor, as
  * content widgets. In a narrow editor (a lesson's is ~300 px) a long line's counts fell past the
- * right edge, cut off where a student could not see them: a count that does not fit after its
- * line is pinned to the edge of the text area, over the end of a line that runs off it anyway,
- * and goes back after the text when a horizontal scroll makes room.
+ * right edge, cut off where a student could not see them, or cut to "5,00". Counts that do not
+ * fit after their line are pinned to the edge of the text area over the line's comment, or the
+ * end of code that runs off it anyway, short if need be, never over code shown whole
+ * (`placeCounts`); they go back after the text when a horizontal scroll makes room.
  */
 import { monaco } from './monacoSetup';
 import type { LineStat } from '../../worker/protocol';
@@ -21,10 +22,9 @@ interface Shown {
   /** Where the line's text ends, and its code before any comment, px from column 1. */
   endPx: number;
   codeEndPx: number;
-  /** The counts ('' for none), whole and short (exits only), and the text shown. */
+  /** The counts ('' for none), whole and short (exits only). */
   full: string;
   short: string;
-  text: string;
   /** Whether the whole counts include hits. */
   hits: boolean;
   /** The transform written, so a seek that moves nothing writes no style. */
@@ -79,7 +79,7 @@ export class LineStatWidgets {
         const tabSize = this.model.getOptions().tabSize;
         const content = this.model.getLineContent(line);
         const px = (text: string) => visibleColumns(text, tabSize) * font.typicalHalfwidthCharacterWidth;
-        w = { node, widget, endPx: px(content), codeEndPx: px(stripComment(content).trimEnd()), full: '', short: '', text: '', hits: false, transform: '' };
+        w = { node, widget, endPx: px(content), codeEndPx: px(stripComment(content).trimEnd()), full: '', short: '', hits: false, transform: '' };
         this.shown.set(line, w);
         this.fill(w, l);
         this.editor.addContentWidget(widget);
@@ -107,9 +107,7 @@ export class LineStatWidgets {
   }
 
   /** In place: a new text node (textContent) is a layout object removed and one added, per seek. */
-  private setText(w: Shown, text: string): void {
-    w.text = text;
-    const node = w.node;
+  private setText(node: HTMLSpanElement, text: string): void {
     const t = node.firstChild;
     if (t instanceof Text) {
       if (t.data !== text) t.data = text;
@@ -152,7 +150,7 @@ export class LineStatWidgets {
       shift = at.shift;
       cut = at.cut;
     }
-    this.setText(w, text);
+    this.setText(w.node, text);
     const transform = shift > 0 ? `translateX(-${shift}px)` : '';
     if (transform !== w.transform) {
       w.transform = transform;
