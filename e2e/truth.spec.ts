@@ -205,6 +205,14 @@ test('2: the bench has one row per complete run of this program, labelled with i
   await expect(sky.locator('td').nth(7)).toHaveText('–');
   await page.setViewportSize({ width: 1280, height: 720 });
   await page.screenshot({ path: `${ART}/truth-2-bench.png` });
+  // Scrolled, the rows go under the header, which stays at the top of the pane.
+  const bench = page.getByTestId('bench-table');
+  const scrolled = await bench.evaluate((el) => {
+    el.scrollTop = 24;
+    return { scrolled: el.scrollTop === 24, paneTop: el.getBoundingClientRect().top, headTop: el.querySelector('th')!.getBoundingClientRect().top };
+  });
+  expect(scrolled.scrolled, 'four rows overflow the pane at 1280x720').toBe(true);
+  expect(Math.abs(scrolled.headTop - scrolled.paneTop)).toBeLessThanOrEqual(1);
 
   // Another program: none of these rows.
   await page.getByTestId('btn-examples').click();
