@@ -138,6 +138,11 @@ test('A/B mode runs the same program under two strategies', async ({ page }) => 
     expect(strip.height, JSON.stringify(strip)).toBeLessThan(107);
   }
   await page.screenshot({ path: `${ART}/ab-run-1280x720.png` });
+  // The editor's counts are side A's, and its line hover says so (B's none hit nothing).
+  const token = page.locator('[data-testid="editor"] .view-lines span', { hasText: /^LAPIC_ID$/ }).first();
+  const box = (await token.boundingBox())!;
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await expect(page.locator('.monaco-hover-content').filter({ hasText: 'Side A' }).first()).toContainText('Side A (icache), this run: 5,000 exits on this line, 4,999 cache hits (99.98%).', { timeout: 5000 });
 });
 
 test('a huge malformed program gets diagnostics, and the page stays responsive', async ({ page }) => {

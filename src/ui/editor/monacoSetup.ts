@@ -7,6 +7,7 @@ import { loader } from '@monaco-editor/react';
 import EditorWorker from 'monaco-editor/editor/editor.worker?worker';
 import { defaultMachineStore } from '../../store/machineStore';
 import { selectTimelineAt } from '../../store/selectors';
+import { useUiStore } from '../../store/uiStore';
 import { int, pct } from '../panels/lib/format';
 import {
   LANGUAGE_ID, completionWords, languageConfiguration, mmioBaseRegisters, monarchLanguage, symbolHover, vmmEffect,
@@ -75,7 +76,9 @@ monaco.languages.registerHoverProvider(LANGUAGE_ID, {
       // (The count after the line may be its short form: the hover says it all.)
       // At a timeline point the counts are those of exits #0..#k-1, as the registers' "as exit #k is taken".
       const at = selectTimelineAt(s);
-      const when = at === null ? 'This run' : `As exit #${int(at)} is taken`;
+      // In A/B mode the editor's counts are side A's (B's strategy may hit nothing).
+      const side = useUiStore.getState().abMode && s.program ? `Side A (${s.program.config.strategy})` : null;
+      const when = at === null ? (side ? `${side}, this run` : 'This run') : `${side ? `${side}, as` : 'As'} exit #${int(at)} is taken`;
       contents.push({ value: `${when}: **${int(stat.exits)} exit${stat.exits === 1 ? '' : 's'}** on this line, **${int(stat.hits)} cache hit${stat.hits === 1 ? '' : 's'}** (${pct(stat.hits / stat.exits)}).` });
       const d = stat.delivery ?? 0;
       if (d > 0) {
