@@ -172,7 +172,7 @@ test('lesson 4 at 1280x720: the exits chart shows its figure and unit whole in a
   expect(fit.figureRight).toBeLessThanOrEqual(fit.boxRight - 12);
 });
 
-test('lesson 6 at 1280x720: every exiting line shows its count inside the narrow editor, and the notice leaves the panels clear', async ({ page }) => {
+test('lesson 6 at 1280x720: the counts shown lie inside the narrow editor, pinned over the LAPIC set-up writes\' cut ends, and the notice leaves the panels clear', async ({ page }) => {
   await cold(page, '/?lesson=6');
   await expect(page.getByTestId('stop-reason')).toHaveText('paused', { timeout: 30_000 });
   // Opening the lesson replaced the starter program: a one-line notice, as wide as its text.

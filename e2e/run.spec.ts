@@ -40,14 +40,14 @@ test('the microbenchmark runs with icache: exits, a hit rate above 0, decorated 
   const token = page.locator('[data-testid="editor"] .view-lines span', { hasText: /^LAPIC_ID$/ }).first();
   const box = (await token.boundingBox())!;
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
-  await expect(page.locator('.monaco-hover-content').filter({ hasText: 'This run:' }).first()).toContainText('This run: 5,000 exits on this line, 4,999 cache hits (99.98%).', { timeout: 5000 });
+  await expect(page.locator('.monaco-hover-content').filter({ hasText: 'This run:' }).first()).toContainText('This run: 5,000 exits on this line, 4,999 cache hits in 5,000 lookups (99.98%).', { timeout: 5000 });
   // At exit 1,000 the counts are those of exits #0..#999: 250 rounds, the first a miss.
   await page.mouse.move(0, 0);
   await page.getByTestId('timeline').fill('1000');
   await expect(page.getByTestId('stat-exits')).toHaveText('1,000');
   const at = (await token.boundingBox())!;
   await page.mouse.move(at.x + at.width / 2, at.y + at.height / 2);
-  await expect(page.locator('.monaco-hover-content').filter({ hasText: 'As exit #' }).first()).toContainText('As exit #1,000 is taken: 250 exits on this line, 249 cache hits (99.6%).', { timeout: 5000 });
+  await expect(page.locator('.monaco-hover-content').filter({ hasText: 'As exit #' }).first()).toContainText('As exit #1,000 is taken: 250 exits on this line, 249 cache hits in 250 lookups (99.6%).', { timeout: 5000 });
   await page.getByTestId('btn-present').click();
   await expect(page.getByTestId('stat-exits')).toHaveText('20,003');
   await page.screenshot({ path: `${ART}/run-icache-halted.png` });
@@ -142,7 +142,7 @@ test('A/B mode runs the same program under two strategies', async ({ page }) => 
   const token = page.locator('[data-testid="editor"] .view-lines span', { hasText: /^LAPIC_ID$/ }).first();
   const box = (await token.boundingBox())!;
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
-  await expect(page.locator('.monaco-hover-content').filter({ hasText: 'Side A' }).first()).toContainText('Side A (icache), this run: 5,000 exits on this line, 4,999 cache hits (99.98%).', { timeout: 5000 });
+  await expect(page.locator('.monaco-hover-content').filter({ hasText: 'Side A' }).first()).toContainText('Side A (icache), this run: 5,000 exits on this line, 4,999 cache hits in 5,000 lookups (99.98%).', { timeout: 5000 });
 });
 
 test('a huge malformed program gets diagnostics, and the page stays responsive', async ({ page }) => {

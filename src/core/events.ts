@@ -291,6 +291,8 @@ export interface PageView {
 export interface LineStat {
   line: number;
   exits: number;
+  /** Of `exits`, those that looked the instruction up in the cache (icache's emulated exits), and found it. */
+  lookups: number;
   hits: number;
   /** Of `exits`, those taken while delivering an interrupt before this instruction ran (not by it). */
   delivery?: number;

@@ -50,6 +50,20 @@ describe('machine', () => {
     expect(m.lineStats().map((l) => l.line).sort()).toEqual([5, 6, 7]);
   });
 
+  it('counts a line\'s cache lookups apart from its exits: only icache\'s emulated exits look up', () => {
+    const source = '_start:\n  mov rbx, LAPIC_BASE\n  mov ecx, 3\n.l:\n  mov eax, [rbx + LAPIC_ID]\n  out DEBUG_PORT, al\n  dec ecx\n  jnz .l\n  hlt\n';
+    const stats = (strategy: 'icache' | 'none') => {
+      const m = machine(source, { strategy });
+      m.runToEnd();
+      return new Map(m.lineStats().map((l) => [l.line, l]));
+    };
+    const icache = stats('icache');
+    expect(icache.get(5)).toMatchObject({ exits: 3, lookups: 3, hits: 2 });
+    expect(icache.get(6)).toMatchObject({ exits: 3, lookups: 0, hits: 0 });
+    expect(icache.get(9)).toMatchObject({ exits: 1, lookups: 0 });
+    expect(stats('none').get(5)).toMatchObject({ exits: 3, lookups: 0, hits: 0 });
+  });
+
   it('follows RIP on instruction lines: the first instruction after a comment, the hlt it stopped in', () => {
     const m = machine('; a comment\n_start:\n  ; another\n  mov eax, 1\n  hlt\n  ; after the end\nafter:\n  nop\n');
     expect(m.ripLine()).toBe(4);

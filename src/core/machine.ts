@@ -614,6 +614,7 @@ export class Machine {
     }
     if (st) {
       st.exits++;
+      if (e.icache === 'hit' || e.icache === 'miss') st.lookups++;
       if (e.icache === 'hit') st.hits++;
       // The exit came from delivering an interrupt at this instruction, not from the instruction.
       if (e.wp?.deliveringVector !== undefined) st.delivery = (st.delivery ?? 0) + 1;
@@ -625,7 +626,7 @@ export class Machine {
 
   private lineStat(line: number): LineStat {
     let st = this.statsByLine.get(line);
-    if (st === undefined) this.statsByLine.set(line, (st = { line, exits: 0, hits: 0, delivery: 0 }));
+    if (st === undefined) this.statsByLine.set(line, (st = { line, exits: 0, lookups: 0, hits: 0, delivery: 0 }));
     return st;
   }
 

@@ -7,7 +7,7 @@ const view = (rip: string, pages: number): MachineView => ({
   icache: [],
   buckets: [0, 1],
   pages: Array.from({ length: pages }, (_, i) => ({ vm: 0, gpa: i * 4096, roles: ['code'], writeProtected: false })) as unknown as MachineView['pages'],
-  lines: [{ line: 3, exits: 2, hits: 1 }],
+  lines: [{ line: 3, exits: 2, lookups: 2, hits: 1 }],
   console: '',
   ripLine: 3,
 });

@@ -3,18 +3,18 @@ import { lineStatShortText, lineStatText, placeCounts, visibleColumns } from './
 
 describe('line exit counts', () => {
   it('say exits, then hits, with separators and singulars', () => {
-    expect(lineStatText({ line: 3, exits: 1, hits: 0 })).toBe('1 exit');
-    expect(lineStatText({ line: 3, exits: 5000, hits: 4999 })).toBe('5,000 exits · 4,999 hits');
-    expect(lineStatText({ line: 3, exits: 2, hits: 1 })).toBe('2 exits · 1 hit');
-    expect(lineStatShortText({ line: 3, exits: 5000, hits: 4999 })).toBe('5,000 exits');
+    expect(lineStatText({ line: 3, exits: 1, lookups: 0, hits: 0 })).toBe('1 exit');
+    expect(lineStatText({ line: 3, exits: 5000, lookups: 5000, hits: 4999 })).toBe('5,000 exits · 4,999 hits');
+    expect(lineStatText({ line: 3, exits: 2, lookups: 2, hits: 1 })).toBe('2 exits · 1 hit');
+    expect(lineStatShortText({ line: 3, exits: 5000, lookups: 5000, hits: 4999 })).toBe('5,000 exits');
   });
 
   it('say when an exit was interrupt delivery, not the line', () => {
-    expect(lineStatText({ line: 3, exits: 2, hits: 0, delivery: 2 })).toBe("2 exits (interrupt delivery's A/D-bit update, not this instruction)");
-    expect(lineStatText({ line: 3, exits: 3, hits: 0, delivery: 1 })).toBe("3 exits (1 by interrupt delivery's A/D-bit update, not this instruction)");
+    expect(lineStatText({ line: 3, exits: 2, lookups: 0, hits: 0, delivery: 2 })).toBe("2 exits (interrupt delivery's A/D-bit update, not this instruction)");
+    expect(lineStatText({ line: 3, exits: 3, lookups: 0, hits: 0, delivery: 1 })).toBe("3 exits (1 by interrupt delivery's A/D-bit update, not this instruction)");
     // Short, the note stays, in fewer words (the hover has the rest).
-    expect(lineStatShortText({ line: 3, exits: 1, hits: 0, delivery: 1 })).toBe('1 exit (by interrupt delivery)');
-    expect(lineStatShortText({ line: 3, exits: 3, hits: 2, delivery: 1 })).toBe('3 exits (1 by interrupt delivery)');
+    expect(lineStatShortText({ line: 3, exits: 1, lookups: 0, hits: 0, delivery: 1 })).toBe('1 exit (by interrupt delivery)');
+    expect(lineStatShortText({ line: 3, exits: 3, lookups: 3, hits: 2, delivery: 1 })).toBe('3 exits (1 by interrupt delivery)');
   });
 
   it('measure a line in columns, tabs to the next stop', () => {

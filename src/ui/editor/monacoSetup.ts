@@ -79,7 +79,12 @@ monaco.languages.registerHoverProvider(LANGUAGE_ID, {
       // In A/B mode the editor's counts are side A's (B's strategy may hit nothing).
       const side = useUiStore.getState().abMode && s.program ? `Side A (${s.program.config.strategy})` : null;
       const when = at === null ? (side ? `${side}, this run` : 'This run') : `${side ? `${side}, as` : 'As'} exit #${int(at)} is taken`;
-      contents.push({ value: `${when}: **${int(stat.exits)} exit${stat.exits === 1 ? '' : 's'}** on this line, **${int(stat.hits)} cache hit${stat.hits === 1 ? '' : 's'}** (${pct(stat.hits / stat.exits)}).` });
+      // Only icache's emulated exits look the instruction up: an I/O exit, or any exit under
+      // another strategy, has no hit rate, not "0 cache hits (0%)".
+      const hits = stat.lookups > 0
+        ? `, **${int(stat.hits)} cache hit${stat.hits === 1 ? '' : 's'}** in ${int(stat.lookups)} lookup${stat.lookups === 1 ? '' : 's'} (${pct(stat.hits / stat.lookups)})`
+        : ', no cache lookups';
+      contents.push({ value: `${when}: **${int(stat.exits)} exit${stat.exits === 1 ? '' : 's'}** on this line${hits}.` });
       const d = stat.delivery ?? 0;
       if (d > 0) {
         contents.push({ value: `${d === stat.exits ? 'All of them were' : `${int(d)} of them were`} taken **while delivering an interrupt**, before this instruction ran: pushing the interrupt frame walked the page tables and set an accessed/dirty bit on a page-table page the VMM write-protects (a write-protect fault). The instruction itself did not exit.` });
