@@ -291,8 +291,9 @@ export interface PageView {
 export interface LineStat {
   line: number;
   exits: number;
-  /** Of `exits`, those that looked the instruction up in the cache (icache's emulated exits), and found it. */
+  /** Of `exits`, those that looked their instruction up in the instruction cache (icache's emulated exits). */
   lookups: number;
+  /** Of `lookups`, those that found it. */
   hits: number;
   /** Of `exits`, those taken while delivering an interrupt before this instruction ran (not by it). */
   delivery?: number;
