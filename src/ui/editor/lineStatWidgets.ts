@@ -136,13 +136,15 @@ export class LineStatWidgets {
     let text = '';
     let shift = 0;
     let cut = false;
+    let sb = 0;
     if (w.full !== '') {
       const font = this.editor.getOption(monaco.editor.EditorOption.fontInfo);
       const layout = this.editor.getLayoutInfo();
       const start = this.editor.getScrollLeft();
-      // The text area's right edge. The vertical scrollbar lies over the text, unseen until
-      // hovered, and code shows under it: pinned counts go under it too, to the edge.
-      const edge = start + layout.contentWidth;
+      // The text area's right edge, short of the vertical scrollbar when the text has one: its
+      // slider lies over the text when shown (it covered a pinned "1 exit"'s last letters).
+      sb = this.editor.getScrollHeight() > layout.height ? layout.verticalScrollbarWidth : 0;
+      const edge = start + layout.contentWidth - sb;
       // A monospace font's advance scales with its size: the counts' ch from the editor's.
       const ch = font.typicalHalfwidthCharacterWidth * FONT_PX / font.fontSize;
       const at = placeCounts(w.endPx, w.codeEndPx, (w.full.length + GAP_CH) * ch, (w.short.length + GAP_CH) * ch, start, edge);
@@ -156,6 +158,9 @@ export class LineStatWidgets {
       w.transform = transform;
       w.node.style.transform = transform;
     }
+    // Pinned, its background runs on under the scrollbar, so no code shows between them.
+    const padRight = shift > 0 && sb > 0 ? `${sb}px` : '';
+    if (w.node.style.paddingRight !== padRight) w.node.style.paddingRight = padRight;
     // Green when the text shows hits.
     const cls = text === '' ? '' : `line-stat${w.hits && text === w.full ? ' line-stat-hit' : ''}${shift > 0 ? ' line-stat-pinned' : ''}${cut ? ' line-stat-cut' : ''}`;
     if (w.node.className !== cls) w.node.className = cls;
