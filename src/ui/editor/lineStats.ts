@@ -33,7 +33,8 @@ export function lineStatShortText(l: LineStat): string {
   return `${exitCount(l)}${who}`;
 }
 
-function exitCount(l: LineStat): string {
+/** "5,000 exits", "1 exit". */
+export function exitCount(l: Pick<LineStat, 'exits'>): string {
   return `${int(l.exits)} exit${l.exits === 1 ? '' : 's'}`;
 }
 

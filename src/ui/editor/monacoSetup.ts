@@ -9,6 +9,7 @@ import { defaultMachineStore } from '../../store/machineStore';
 import { selectTimelineAt } from '../../store/selectors';
 import { useUiStore } from '../../store/uiStore';
 import { int, pct } from '../panels/lib/format';
+import { exitCount } from './lineStats';
 import {
   LANGUAGE_ID, completionWords, languageConfiguration, mmioBaseRegisters, monarchLanguage, symbolHover, vmmEffect,
 } from './asmLanguage';
@@ -84,7 +85,7 @@ monaco.languages.registerHoverProvider(LANGUAGE_ID, {
       const hits = stat.lookups > 0
         ? `, **${int(stat.hits)} cache hit${stat.hits === 1 ? '' : 's'}** in ${int(stat.lookups)} lookup${stat.lookups === 1 ? '' : 's'} (${pct(stat.hits / stat.lookups)})`
         : ', no cache lookups';
-      contents.push({ value: `${when}: **${int(stat.exits)} exit${stat.exits === 1 ? '' : 's'}** on this line${hits}.` });
+      contents.push({ value: `${when}: **${exitCount(stat)}** on this line${hits}.` });
       const d = stat.delivery ?? 0;
       if (d > 0) {
         contents.push({ value: `${d === stat.exits ? 'All of them were' : `${int(d)} of them were`} taken **while delivering an interrupt**, before this instruction ran: pushing the interrupt frame walked the page tables and set an accessed/dirty bit on a page-table page the VMM write-protects (a write-protect fault). The instruction itself did not exit.` });
