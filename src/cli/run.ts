@@ -16,6 +16,7 @@ import { isCostPresetName, COST_PRESET_NAMES } from '../core/cost';
 import { isStrategy, STRATEGIES, type ExitEvent } from '../core/events';
 import { exitsToChromeTrace, exitsToCsv } from '../core/exitExport';
 import { hex64 } from '../core/hex';
+import { plural } from '../core/plural';
 
 /** Exits kept for --trace/--csv; past it the files hold the first ones and say how many are missing. */
 export const EXPORT_MAX_EXITS = 200_000;
@@ -127,7 +128,7 @@ export function runFile(file: string, config: MachineConfig, err: (line: string)
   if (exportTo.trace || exportTo.csv) m.onExit = (e) => { if (exits.length < EXPORT_MAX_EXITS) exits.push(e); };
   if (exportTo.atExit !== undefined) {
     if (!m.runToExit(exportTo.atExit)) {
-      err(`${file}: the run ended after ${m.counters().exits.total.toLocaleString('en-US')} exits, before exit ${exportTo.atExit.toLocaleString('en-US')}`);
+      err(`${file}: the run ended after ${m.counters().exits.total.toLocaleString('en-US')} ${plural(m.counters().exits.total, 'exit')}, before exit ${exportTo.atExit.toLocaleString('en-US')}`);
       return null;
     }
   } else {
@@ -172,9 +173,9 @@ export function runCommand(args: string[], out: (line: string) => void, err: (li
       continue;
     }
     out(`${r.file}: ${r.stop.reason}: ${r.stop.message}`);
-    out(`  retired ${r.retired.toLocaleString('en-US')} instructions, ${r.exits.total.toLocaleString('en-US')} exits ` +
+    out(`  retired ${r.retired.toLocaleString('en-US')} ${plural(r.retired, 'instruction')}, ${r.exits.total.toLocaleString('en-US')} ${plural(r.exits.total, 'exit')} ` +
       Object.entries(r.exits.byReason).map(([k, v]) => `${k}=${v}`).join(' '));
-    if (r.icache.lookups) out(`  icache: ${r.icache.hits}/${r.icache.lookups} hits, ${r.icache.wpFaults} write-protect faults`);
+    if (r.icache.lookups) out(`  icache: ${r.icache.hits}/${r.icache.lookups} hits, ${r.icache.wpFaults} write-protect ${plural(r.icache.wpFaults, 'fault')}`);
     out(`  modeled cycles ${Math.round(r.cycles.total).toLocaleString('en-US')} (guest ${Math.round(r.cycles.guest).toLocaleString('en-US')}, exits ${Math.round(r.cycles.total - r.cycles.guest).toLocaleString('en-US')})`);
     const names = [...GPR_NAMES, 'rip', 'rflags'];
     for (let i = 0; i < names.length; i += 4) {

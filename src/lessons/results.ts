@@ -5,6 +5,7 @@
  */
 import type { ExitEvent, StageName, StopInfo } from '../core/events';
 import { percent } from '../core/percent';
+import { plural } from '../core/plural';
 import type { Counters, PageRole } from '../worker/protocol';
 
 /** One finished run, as the page (or a test running the Machine in Node) has it. */
@@ -192,7 +193,7 @@ const keepHonest: LessonResultFn = (run) => {
     });
   }
   const remapWhy = remap !== null
-    ? ` The PTE write at exit ${remap.fault.seq} remapped RIP ${hex(remap.miss.rip)}: it dropped ${fmt(remap.fault.invalidated ?? 0)} entr${remap.fault.invalidated === 1 ? 'y' : 'ies'} keyed to the old mapping, and the next exit there, same RIP and CR3, decoded \`${remap.miss.insn}\` instead of \`${remap.before}\`.`
+    ? ` The PTE write at exit ${remap.fault.seq} remapped RIP ${hex(remap.miss.rip)}: it dropped ${fmt(remap.fault.invalidated ?? 0)} ${plural(remap.fault.invalidated ?? 0, 'entry', 'entries')} keyed to the old mapping, and the next exit there, same RIP and CR3, decoded \`${remap.miss.insn}\` instead of \`${remap.before}\`.`
     : '';
   return {
     answer: honest ? 'fault' : 'stale',
@@ -266,12 +267,12 @@ const twoVms: LessonResultFn = (run) => {
   // The code each entry holds, by its source line (the cache panel's line column).
   const lines = [...new Set(list.flatMap((e) => (e.line === undefined ? [] : [e.line])))].sort((a, b) => a - b);
   const code = lines.length > 1 ? `: the code on lines ${lines.slice(0, -1).join(', ')} and ${lines[lines.length - 1]}, cached once in each VM` : '';
-  const many = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+  const many = (n: number, what: string) => `${n} ${plural(n, what)}`;
   return {
     answer: String(list.length),
     figures: [
       { label: `cache entries for RIP ${hex(rip)}`, value: fmt(list.length) },
-      ...list.map((e) => ({ label: `VM ${e.vm}, CR3 ${hex(e.cr3)}${e.line === undefined ? '' : `, line ${e.line}`}`, value: `${fmt(e.hits)} hits` })),
+      ...list.map((e) => ({ label: `VM ${e.vm}, CR3 ${hex(e.cr3)}${e.line === undefined ? '' : `, line ${e.line}`}`, value: `${fmt(e.hits)} ${plural(e.hits, 'hit')}` })),
       { label: 'hit rate, whole run', value: pct(run.counters.icache.hits / Math.max(1, run.counters.icache.lookups)) },
     ],
     why: `One RIP, ${list.length} entries, ${many(vms, 'VM')} × ${many(cr3s, 'CR3 value')}${code}. The two VMs even use the same CR3 values, so only the VM in the key keeps them apart; ` +

@@ -13,7 +13,7 @@ import { useUiStore } from '../store/uiStore';
 import * as ctl from './controller';
 import { useMachineLive } from './panels/useMachine';
 import './timeline.css';
-import { int } from './panels/lib/format';
+import { counted, int, plural } from './panels/lib/format';
 import { onThumb, thumbX, valueAtX, valueForKey } from './timelineInput';
 
 /** Seeks while dragging go out at most this often (each one re-runs up to a checkpoint interval). */
@@ -162,7 +162,7 @@ export function Timeline() {
           step={1}
           value={value}
           aria-valuenow={value}
-          aria-valuetext={value >= end ? `the present: ${int(end)} ${end === 1 ? 'exit' : 'exits'}` : `exit ${int(value)} of ${int(end)}`}
+          aria-valuetext={value >= end ? `the present: ${counted(end, 'exit')}` : `exit ${int(value)} of ${int(end)}`}
           disabled={disabled}
           onChange={(e) => seek(Number(e.currentTarget.value))}
           onPointerDown={onPointerDown}
@@ -176,11 +176,11 @@ export function Timeline() {
       <span
         className="tl-where" data-testid="timeline-where" style={{ minWidth: `${whereWidth(end)}ch` }}
         title={past
-          ? `Exit #${value} as it is taken: ${int(value)} ${value === 1 ? 'exit' : 'exits'} handled before it (exits are numbered from #0); the run took ${int(end)}`
-          : `The run has taken ${int(end)} ${end === 1 ? 'exit' : 'exits'}${end > 0 ? ` (#0 to #${end - 1})` : ''}`}
+          ? `Exit #${value} as it is taken: ${counted(value, 'exit')} handled before it (exits are numbered from #0); the run took ${int(end)}`
+          : `The run has taken ${counted(end, 'exit')}${end > 0 ? ` (#0 to #${end - 1})` : ''}`}
       >
         {/* The number is bold in the present too: a seek then draws no font the page has not drawn. */}
-        {past ? <>exit <b>{int(value)}</b> of {int(end)}</> : <><b>{int(end)}</b> {end === 1 ? 'exit' : 'exits'}</>}
+        {past ? <>exit <b>{int(value)}</b> of {int(end)}</> : <><b>{int(end)}</b> {plural(end, 'exit')}</>}
       </span>
       <span className="tl-reach" title={`Snapshots and the exit log take ${mb(t.bytes)} MB of a ${mb(t.budget)} MB budget; past it, older snapshots thin out and then the oldest go.`}>
         {t.first > 0 ? <>reaches back to exit {int(t.first)}</> : 'reaches back to the start'} · {mb(t.bytes)} of {mb(t.budget)} MB

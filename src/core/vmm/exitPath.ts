@@ -28,6 +28,7 @@ import {
 import type { AccessSize } from '../devices/mmio';
 import type { AccessKind, ExitEvent, Stage, StageName, StopInfo, Strategy, WpCause, WpFaultInfo } from '../events';
 import { hex, hexBytes } from '../hex';
+import { plural } from '../plural';
 import { gla2gpa, newWalkResult, type PagingContext, type WalkRecorder, type WalkResult } from '../mem';
 import {
   bhyveDecode, computeGla, DECODE_INCOMPLETE, DECODE_MISMATCH, DECODE_OK, DECODE_UNSUPPORTED, VieDecoder,
@@ -115,10 +116,10 @@ export class VmmError extends Error {}
 const MAX_STAGES = 12;
 const REFS_DETAIL: string[] = Array.from({ length: 100 }, (_, i) => `${i} refs`);
 const PROTECT_DETAIL: string[] = Array.from({ length: 11 }, (_, p) =>
-  p === 0 ? 'pages already protected' : `${p} page${p === 1 ? '' : 's'} + INVEPT`,
+  p === 0 ? 'pages already protected' : `${p} ${plural(p, 'page')} + INVEPT`,
 );
 const FETCH_DETAIL: string[][] = [0, 1, 2].map((p) =>
-  Array.from({ length: 16 }, (_, b) => `${b} bytes, ${p} page${p === 1 ? '' : 's'}`),
+  Array.from({ length: 16 }, (_, b) => `${b} ${plural(b, 'byte')}, ${p} ${plural(p, 'page')}`),
 );
 
 /**
@@ -504,7 +505,7 @@ export class Vmm implements EmulEnv {
       n = vm.pages.lastEntries;
       unprotected = vm.pages.lastUnprotected;
     }
-    this.stage('invalidate', invalidateCycles(n, unprotected, this.cost, this.units), `${n} entr${n === 1 ? 'y' : 'ies'}, page ${hex(page)}`);
+    this.stage('invalidate', invalidateCycles(n, unprotected, this.cost, this.units), `${n} ${plural(n, 'entry', 'entries')}, page ${hex(page)}`);
     // Fault-like exit: RIP still points at the store, which now completes on re-entry.
   }
 

@@ -1,6 +1,6 @@
 /** The text of a line's exit counts in the editor, and where it fits: pure, for lineStatWidgets. */
 import type { LineStat } from '../../worker/protocol';
-import { int } from '../panels/lib/format';
+import { counted, int } from '../panels/lib/format';
 
 /**
  * "3 exits · 2 hits". An exit taken while delivering an interrupt before the line's
@@ -13,7 +13,7 @@ export function lineStatText(l: LineStat): string {
   const who = d === 0 ? '' : d === l.exits
     ? ` (interrupt delivery's A/D-bit update, not this instruction)`
     : ` (${int(d)} by interrupt delivery's A/D-bit update, not this instruction)`;
-  return `${exits}${who}${l.hits ? ` · ${int(l.hits)} hit${l.hits === 1 ? '' : 's'}` : ''}`;
+  return `${exits}${who}${l.hits ? ` · ${counted(l.hits, 'hit')}` : ''}`;
 }
 
 /** A line's width in columns of a monospace font, tabs expanded to the next stop. */
@@ -35,7 +35,7 @@ export function lineStatShortText(l: LineStat): string {
 
 /** "5,000 exits", "1 exit". */
 export function exitCount(l: Pick<LineStat, 'exits'>): string {
-  return `${int(l.exits)} exit${l.exits === 1 ? '' : 's'}`;
+  return counted(l.exits, 'exit');
 }
 
 /**

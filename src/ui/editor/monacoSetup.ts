@@ -8,7 +8,7 @@ import EditorWorker from 'monaco-editor/editor/editor.worker?worker';
 import { defaultMachineStore } from '../../store/machineStore';
 import { selectTimelineAt } from '../../store/selectors';
 import { useUiStore } from '../../store/uiStore';
-import { int, pct } from '../panels/lib/format';
+import { counted, int, pct } from '../panels/lib/format';
 import { exitCount } from './lineStats';
 import {
   LANGUAGE_ID, completionWords, languageConfiguration, mmioBaseRegisters, monarchLanguage, symbolHover, vmmEffect,
@@ -83,7 +83,7 @@ monaco.languages.registerHoverProvider(LANGUAGE_ID, {
       // Only icache's emulated exits look the instruction up: an I/O exit, or any exit under
       // another strategy, has no hit rate, not "0 cache hits (0%)".
       const hits = stat.lookups > 0
-        ? `, **${int(stat.hits)} cache hit${stat.hits === 1 ? '' : 's'}** in ${int(stat.lookups)} lookup${stat.lookups === 1 ? '' : 's'} (${pct(stat.hits / stat.lookups)})`
+        ? `, **${counted(stat.hits, 'cache hit')}** in ${counted(stat.lookups, 'lookup')} (${pct(stat.hits / stat.lookups)})`
         : ', no cache lookups';
       contents.push({ value: `${when}: **${exitCount(stat)}** on this line${hits}.` });
       const d = stat.delivery ?? 0;

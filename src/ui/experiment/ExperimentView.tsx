@@ -17,7 +17,7 @@ import { ResultChart, SensitivityGrid } from './ExperimentCharts';
 import { CONSTANT_LABELS, WORKLOAD_TITLES } from './labels';
 import { bandText, formatConstant } from './sensitivity';
 import { sliderMax, sliderStep } from './sliders';
-import { int } from '../panels/lib/format';
+import { counted, int } from '../panels/lib/format';
 import './experiment.css';
 
 const STRATEGY_ORDER: readonly Strategy[] = ['none', 'icache', 'decode-assist', 'apicv'];
@@ -118,7 +118,7 @@ function ResultTable({ rows }: { rows: WorkloadRow[] }) {
               {STRATEGY_ORDER.map((strategy) => {
                 const c = row.cells[strategy];
                 if (!c) return <td key={strategy} className="xp-cell empty" data-scenario={row.scenario} data-strategy={strategy}>–</td>;
-                const title = `${int(c.cycles)} modeled cycles, ${int(c.record.exits)} exits`
+                const title = `${int(c.cycles)} modeled cycles, ${counted(c.record.exits, 'exit')}`
                   + (c.estimate ? ' — an estimate: this guest sees time pass, so other costs change its exits; a re-run replaces it' : '');
                 return (
                   <td key={strategy} className={`xp-cell${c.estimate ? ' estimate' : ''}`} data-scenario={row.scenario} data-strategy={strategy}

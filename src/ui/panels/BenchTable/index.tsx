@@ -8,7 +8,7 @@ import { useUiStore } from '../../../store/uiStore';
 import { useBenchStore } from '../../../store/benchStore';
 import { selectTimelineAt } from '../../../store/selectors';
 import { useMachine, useOwnSide } from '../useMachine';
-import { compact, int, pct } from '../lib/format';
+import { compact, counted, int, pct } from '../lib/format';
 import { benchRows } from './benchModel';
 import '../panels.css';
 
@@ -47,7 +47,7 @@ export default function BenchTable({ strategy: strategyProp }: { strategy?: Stra
                 <td>{r.strategy}{r.icacheSize !== null && <span className="xs-note"> ({r.icacheSize})</span>}</td>
                 <td className="xs-bench-program">{r.file} · {r.preset}</td>
                 <td>{compact(r.retired)}</td>
-                <td title={r.virtualized ? `${int(r.exits)} exits; ${int(r.virtualized)} APIC accesses completed in the CPU without an exit` : undefined}>
+                <td title={r.virtualized ? `${counted(r.exits, 'exit')}; ${counted(r.virtualized, 'APIC access', 'APIC accesses')} completed in the CPU without an exit` : undefined}>
                   {compact(r.exits)}{r.virtualized > 0 && <span className="xs-note"> +{compact(r.virtualized)} virtualized</span>}
                 </td>
                 <td>{r.hitRate === null ? '–' : pct(r.hitRate)}</td>

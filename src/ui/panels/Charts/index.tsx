@@ -18,7 +18,7 @@ import type { HistorySample, MachineState } from '../../../store/machineStore';
 import { selectTimelineAt } from '../../../store/selectors';
 import { useUiStore } from '../../../store/uiStore';
 import { useMachine, useMachineLive, useMachineSides, useOwnSide, useStoresLive } from '../useMachine';
-import { compact, int } from '../lib/format';
+import { compact, counted, int } from '../lib/format';
 import { HIT_COLOR, REASON_COLOR, STAGE_COLOR, STAGE_LABEL } from '../lib/stages';
 import { downloadBlob, downloadText } from '../lib/exportImage';
 import { prepareCanvas } from '../lib/prepareCanvas';
@@ -265,7 +265,7 @@ function emptyNote(at: number | null, fullHistory: readonly HistorySample[]): st
   return 'Charts fill in while the machine runs.';
 }
 
-const samplesText = (n: number) => `${int(n)} ${n === 1 ? 'sample' : 'samples'}`;
+const samplesText = (n: number) => counted(n, 'sample');
 
 /** A side label as a file-name part: "B none" -> "B-none". */
 const csvName = (label: string) => label.replace(/[^\w-]+/g, '-').replace(/^-|-$/g, '');

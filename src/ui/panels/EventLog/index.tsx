@@ -11,7 +11,7 @@ import { downloadText } from '../lib/exportImage';
 import type { MachineState } from '../../../store/machineStore';
 import { selectTimelineAt } from '../../../store/selectors';
 import { LIVE_MS, useMachine, useMachineLive, useSelectExit } from '../useMachine';
-import { compact, hex, int } from '../lib/format';
+import { compact, hex, int, plural } from '../lib/format';
 import { REASON_COLOR } from '../lib/stages';
 import { atBottom } from '../lib/virtual';
 import { useVirtualRows } from '../lib/useVirtualRows';
@@ -179,7 +179,7 @@ export default function EventLog() {
         {/* At a past exit the list also holds the run's recorded future: counted apart, so the
             figure beside the exit shown is of the exits up to it (the strip's counters are too). */}
         <span className="xs-log-count" title={travelAt === null ? undefined : `${int(listedToAt)} of exits #0 to #${travelAt} are listed; the rows after #${travelAt} are the recorded future (muted)`}>
-          <b>{int(listedToAt)}</b> {travelAt !== null ? `listed to #${travelAt}` : listedToAt === 1 ? 'exit' : 'exits'}{rows.idx ? <> · <b>{int(count)}</b> shown</> : null}
+          <b>{int(listedToAt)}</b> {travelAt !== null ? `listed to #${travelAt}` : plural(listedToAt, 'exit')}{rows.idx ? <> · <b>{int(count)}</b> shown</> : null}
         </span>
         {/* One line: a note that does not fit goes whole (xs-counts), after the chips gave their room. */}
         {(notListed > 0 || listedAfter > 0) && (

@@ -11,7 +11,7 @@ import type { Counters } from '../../../worker/protocol';
 import type { MachineState } from '../../../store/machineStore';
 import { selectExitsPerSec, selectLive, selectShownExit, selectTravelled } from '../../../store/selectors';
 import { useMachine, useMachineLive } from '../useMachine';
-import { compact, hex, int, pct } from '../lib/format';
+import { compact, hex, int, pct, plural } from '../lib/format';
 import { HIT_COLOR, MISS_COLOR, STAGE_COLOR, STAGE_LABEL } from '../lib/stages';
 import { buildPipeline, cycleShares, SHARE_STAGE, summarize, type PipelineNode } from './pipelineModel';
 import { handlingCycles } from '../lib/runFigures';
@@ -111,7 +111,7 @@ const StepView = memo(function StepView({ exit, cyclesPerInsn, stageMs, still }:
       {!exit.stop && <div className="xs-pipe-total" style={{ animationDelay: `${nodes.length * stageMs}ms` }}>
         This exit cost <b>{int(exit.cycles)}</b> modeled cycles
         {cyclesPerInsn > 0 && <> — the time of about <b>{int(exit.cycles / cyclesPerInsn)}</b> guest instructions</>}
-        {exit.invalidated ? <>; it invalidated <b>{exit.invalidated}</b> cache {exit.invalidated === 1 ? 'entry' : 'entries'}</> : null}.
+        {exit.invalidated ? <>; it invalidated <b>{exit.invalidated}</b> cache {plural(exit.invalidated, 'entry', 'entries')}</> : null}.
       </div>}
     </div>
   );

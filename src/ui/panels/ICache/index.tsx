@@ -11,7 +11,7 @@ import { selectLive, selectTimelineAt } from '../../../store/selectors';
 import { useUiStore } from '../../../store/uiStore';
 import { LIVE_MS, setLive, useMachine, useMachineApi, useMachineLive, useMachineShallow } from '../useMachine';
 import { LiveThrottle } from '../lib/liveThrottle';
-import { hex } from '../lib/format';
+import { counted, hex, plural } from '../lib/format';
 import { prepareCanvas } from '../lib/prepareCanvas';
 import { useVirtualRows } from '../lib/useVirtualRows';
 import { SourceLine } from '../lib/SourceLine';
@@ -169,7 +169,7 @@ const Heatmap = memo(function Heatmap({ buckets, selected }: { buckets: number[]
           onMouseMove={onMove} onMouseLeave={() => setHover(null)} />
         {hover && (
           <div className="xs-tip" style={{ left: hover.x + 12, top: hover.y + 12 }}>
-            bucket {hover.i}: {buckets[hover.i]} {buckets[hover.i] === 1 ? 'entry' : 'entries'}{hover.i === selected ? ' · the selected exit\'s' : ''}
+            bucket {hover.i}: {counted(buckets[hover.i], 'entry', 'entries')}{hover.i === selected ? ' · the selected exit\'s' : ''}
           </div>
         )}
       </div>
@@ -200,7 +200,7 @@ export default function ICache() {
   return (
     <section tabIndex={0} className="xs-panel xs-icache" aria-label="Instruction cache">
       <div className="xs-toolbar">
-        <span><b>{liveEntries}</b> {liveEntries === 1 ? 'entry' : 'entries'}</span>
+        <span><b>{liveEntries}</b> {plural(liveEntries, 'entry', 'entries')}</span>
         {counts && (
           // One line: the counts that do not fit go whole (never a number without its name); all in the tooltip.
           <span className="xs-note xs-counts" title={counts.all}>

@@ -9,7 +9,7 @@ import type { VcpuView } from '../../../worker/protocol';
 import type { MachineState } from '../../../store/machineStore';
 import { useMachine, useMachineLive } from '../useMachine';
 import { selectShownExit, selectTravelled } from '../../../store/selectors';
-import { hex, int } from '../lib/format';
+import { counted, hex } from '../lib/format';
 import { lapicRegisterTerm } from '../../glossary/terms';
 import { CR0_BITS, CR4_BITS, EFER_BITS, changedKeys, decodeBits, decodeRflags, groupHex, iopl, type NamedBit } from './flags';
 import '../panels.css';
@@ -79,7 +79,7 @@ const VcpuRegs = memo(function VcpuRegs({ v, several, moment }: { v: VcpuView; s
   const row = (r: RegName) => <RegRow key={r} r={r} value={v.regs[r]} changed={changed.regs.has(r)} />;
   return (
     <div className="xs-regs">
-      <div className="xs-note">{v.halted ? 'halted' : 'not halted'} · {int(v.retired)} instructions retired{several ? ' by this vCPU' : ''}</div>
+      <div className="xs-note">{v.halted ? 'halted' : 'not halted'} · {counted(v.retired, 'instruction')} retired{several ? ' by this vCPU' : ''}</div>
       {/* A line of its own: as a wrapped tail of the line above, a seek that changed its wrap moved every register. */}
       {moment && <div className="xs-note" data-testid="regs-moment">{moment}</div>}
       <div className="xs-reg-grid">{GPR_NAMES.map(row)}</div>

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { compact, fixed, hex, hex64, int, pct } from './format';
+import { compact, counted, fixed, hex, hex64, int, pct } from './format';
 
 describe('format', () => {
+  it('writes a count with separators and its noun, singular only for one', () => {
+    expect(counted(5000, 'exit')).toBe('5,000 exits');
+    expect(counted(1, 'exit')).toBe('1 exit');
+    expect(counted(0, 'entry', 'entries')).toBe('0 entries');
+    expect(counted(1, 'instruction')).toBe('1 instruction');
+  });
   it('prints canonical negative addresses as their 64-bit pattern', () => {
     expect(hex(0xfee00000)).toBe('0xfee00000');
     expect(hex(-(2 ** 47))).toBe('0xffff800000000000');

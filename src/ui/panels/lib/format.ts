@@ -2,8 +2,10 @@
 
 import { hex64 as coreHex64 } from '../../../core/hex';
 import { percent } from '../../../core/percent';
+import { plural } from '../../../core/plural';
 
 export { hex } from '../../../core/hex';
+export { plural };
 
 /** Hex of a 64-bit value (bigint, or a "0x..." string as it crosses the Worker), 16 digits by default. */
 export function hex64(v: bigint | string, pad = 16): string {
@@ -17,6 +19,11 @@ const INT = new Intl.NumberFormat('en-US');
 export function int(n: number): string {
   if (!Number.isFinite(n)) return '–';
   return INT.format(Math.round(n));
+}
+
+/** A count and its noun: counted(5000, 'exit') -> "5,000 exits", counted(1, 'entry', 'entries') -> "1 entry". */
+export function counted(n: number, one: string, many?: string): string {
+  return `${int(n)} ${plural(n, one, many)}`;
 }
 
 /** One formatter per number of decimals, each made on first use. */

@@ -4,7 +4,7 @@
  * during a page walk, an interrupt's delivery included) and what the fault invalidated. Pure.
  */
 import type { ExitEvent, WpFaultInfo } from '../../../core/events';
-import { hex } from './format';
+import { counted, hex } from './format';
 
 /** The cause in a few words: "guest store to a code page 0x100000". */
 export function wpCauseText(wp: WpFaultInfo): string {
@@ -23,7 +23,7 @@ export function wpCauseText(wp: WpFaultInfo): string {
 export function wpInvalidatedText(wp: WpFaultInfo): string {
   const n = wp.entries.length;
   return n === 0 ? 'no cache entry'
-    : `${n} cache ${n === 1 ? 'entry' : 'entries'} (${wp.entries.slice(0, 4).map((e) => `${hex(e.rip)} ${e.insn}`.trim()).join(', ')}${n > 4 ? ', …' : ''})`;
+    : `${counted(n, 'cache entry', 'cache entries')} (${wp.entries.slice(0, 4).map((e) => `${hex(e.rip)} ${e.insn}`.trim()).join(', ')}${n > 4 ? ', …' : ''})`;
 }
 
 /** The log's note for an exit: the cause and what it invalidated, for write-protect faults. */
