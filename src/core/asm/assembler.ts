@@ -10,6 +10,7 @@ import { AsmError, evaluate, type EvalEnv, type Expr, type Value } from './expr'
 import { encodeInstruction, isKnownMnemonic, unknownMnemonicMessage, type ROperand } from './encode';
 import { DIRECTIVES, isNumericLabel, parse, type Item, type Operand, type SectionName } from './parser';
 import { closest } from './suggest';
+import { equCycles } from './equCycles';
 import { tables } from './tables';
 import type { AsmOptions, AsmResult, Diagnostic, LineMapEntry, Segment } from './index';
 import { hexLiteral } from '../hex';
@@ -87,6 +88,13 @@ export function assembleSource(source: string, options: AsmOptions): AsmResult {
     changed = false;
     for (const [name, e] of equExprs) if (!relocEqu.has(name) && exprIsReloc(e)) { relocEqu.add(name); changed = true; }
   }
+  // An equ defined through itself is reported once, here; the passes give it 0 and go on.
+  const cyclicEqu = new Set<string>();
+  for (const loop of equCycles(equExprs)) {
+    const at = parsed.items.find((it) => it.t === 'equ' && it.name === loop[0])!;
+    diagnostics.push(diag(at.line, at.col, `'${loop[0]}' is defined through itself: ${[...loop, loop[0]].join(' → ')}`));
+    for (const name of loop) cyclicEqu.add(name);
+  }
 
   // Unknown mnemonics are reported once, from the parse, not per pass.
   const badMnemonic = new Set<Item>();
@@ -110,12 +118,18 @@ export function assembleSource(source: string, options: AsmOptions): AsmResult {
   let result: PassResult | undefined;
   let converged = false;
   for (let pass = 1; pass <= MAX_PASSES; pass++) {
+    if (result) prev = result;
     result = runPass(parsed.items, prev);
     if (prev && !result.usedEstimate && sameValues(prev.values, result.values) && sameStarts(prev, result)) { converged = true; break; }
-    prev = result;
   }
   const r = result!;
-  if (!converged) diagnostics.push(diag(1, 1, `instruction sizes did not settle after ${MAX_PASSES} passes (a times/align count depends on a label after it?)`));
+  if (!converged) {
+    const at = unsettledAt(prev!, r, parsed.declared);
+    diagnostics.push(at
+      ? diag(at.line, parsed.items.find((it) => (it.t === 'label' || it.t === 'equ') && it.name === at.name)?.col ?? 1,
+        `'${at.name}' did not settle after ${MAX_PASSES} passes: its value depends on the size of code that depends on it (a times or align count that uses a label after it?)`)
+      : diag(1, 1, `instruction sizes did not settle after ${MAX_PASSES} passes (a times/align count depends on a label after it?)`));
+  }
   for (const d of r.diags) diagnostics.push(diag(d.line, d.col, d.message));
   diagnostics.sort((a, b) => a.line - b.line || a.col - b.col);
 
@@ -189,8 +203,8 @@ export function assembleSource(source: string, options: AsmOptions): AsmResult {
     const count = (e: Expr | undefined): number => {
       if (!e) return 1;
       const v = ev(e).value;
-      if (v < 0n) throw new AsmError(`times count is negative (${v})`, e.col);
-      if (v > BigInt(MAX_OUTPUT)) throw new AsmError(`times count ${v} is too large`, e.col);
+      if (v < 0n) throw new AsmError(`repeat count is negative (${v})`, e.col);
+      if (v > BigInt(MAX_OUTPUT)) throw new AsmError(`repeat count ${v} is too large: a program is at most ${MAX_OUTPUT >> 20} MiB`, e.col);
       return Number(v);
     };
 
@@ -204,7 +218,7 @@ export function assembleSource(source: string, options: AsmOptions): AsmResult {
             // Set before evaluating: on error the symbol still exists (value 0), so uses of it
             // do not add a second, misleading "undefined symbol".
             values.set(it.name, 0n);
-            values.set(it.name, ev(it.expr).value);
+            if (!cyclicEqu.has(it.name)) values.set(it.name, ev(it.expr).value);
             break;
           }
           case 'section':
@@ -362,6 +376,20 @@ function fitsData(v: bigint, width: number): boolean {
   return v >= -(1n << (bits - 1n)) && v < 1n << bits;
 }
 
+
+/**
+ * Why the passes did not settle, where: at the first-defined symbol whose value still moved in
+ * the last pass (`n equ end - start` used by `times n nop` between them moves `end` and `n` each
+ * pass), or at the file's start when only a section's start moved.
+ */
+function unsettledAt(before: PassResult, last: PassResult, declared: ReadonlyMap<string, { line: number }>): { name: string; line: number } | null {
+  let at: { name: string; line: number } | null = null;
+  for (const [name, v] of last.values) {
+    const line = declared.get(name)?.line;
+    if (line !== undefined && before.values.get(name) !== v && (at === null || line < at.line)) at = { name, line };
+  }
+  return at;
+}
 
 function sameValues(a: Map<string, bigint>, b: Map<string, bigint>): boolean {
   if (a.size !== b.size) return false;

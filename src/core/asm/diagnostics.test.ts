@@ -111,6 +111,19 @@ describe('diagnostics', () => {
     expect(assemble('LOOPS equ 5', { runnable: false }).ok).toBe(true);
   });
 
+  it('refuses an equ defined through itself, which the passes had settled on a guess for', () => {
+    // `a equ a+1` assembled as 1, and `a equ b` / `b equ a` as 0.
+    expect(errors('a equ a+1\n_start: mov eax, a\n hlt')).toEqual(["prog.s:1:1: error: 'a' is defined through itself: a → a"]);
+    expect(errors('x equ 3\n  a equ b*x\nb equ a\n_start: mov eax, a\n hlt')).toEqual(["prog.s:2:3: error: 'a' is defined through itself: a → b → a"]);
+    // A chain, and an equ defined after its use, are fine.
+    expect(assemble('_start: mov eax, a\n hlt\na equ b\nb equ 5').ok).toBe(true);
+  });
+
+  it('says which symbol never settled, where it is defined, not at 1:1', () => {
+    expect(errors('_start: mov eax, n\n times n nop\nend:\nn equ end - _start\n hlt')).toEqual([
+      "prog.s:3:1: error: 'end' did not settle after 40 passes: its value depends on the size of code that depends on it (a times or align count that uses a label after it?)"]);
+  });
+
   it('keeps assembling the rest of the file after an error', () => {
     const r = assemble('mvo eax, 1\nfoo: nop\njmp foo');
     expect(r.ok).toBe(false);
