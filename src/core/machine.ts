@@ -474,7 +474,7 @@ export class Machine {
       const waiting = this.slots.filter((s) => s.slot.run === 'waiting').length;
       this.stop = waiting === 0
         ? { reason: 'halted', message: this.slots.length === 1 ? 'hlt with interrupts disabled' : `all ${this.slots.length} vCPUs halted` }
-        : { reason: 'halted', message: `deadlock: ${waiting} vCPU(s) wait in hlt with interrupts enabled, and no interrupt can come` };
+        : { reason: 'halted', message: `deadlock: ${waiting === 1 ? '1 vCPU waits' : `${waiting} vCPUs wait`} in hlt with interrupts enabled, and no interrupt can come` };
       return false;
     }
     const s = this.slots[best].slot;
