@@ -213,3 +213,25 @@ test('lesson 6 at 1280x720: the counts shown lie inside the narrow editor, pinne
   await scroll(10_000, 0);
   await expect.poll(async () => (await counts()).filter((c) => c.line >= 12 && c.line <= 14 && c.pinned).length).toBe(0);
 });
+
+test('lesson 7 at 1280x720: the exit the result picks is the one the pipeline shows, and the log scrolls its row into view', async ({ page }) => {
+  await cold(page, '/?lesson=7');
+  await expect(page.getByTestId('stop-reason')).toHaveText('paused', { timeout: 30_000 });
+  await page.getByTestId('welcome-close').click();
+  await page.getByTestId('lesson-choice').first().click();
+  await page.getByTestId('lesson-run').click();
+  await expect(page.getByTestId('lesson-result')).toBeVisible({ timeout: 30_000 });
+  // The result picks an MSR exit early in the 150 rows the log keeps; the log had stayed at its
+  // end (the hlt), the picked row out of view and not rendered, beside "exit #5861" in the pipeline.
+  const log = page.getByTestId('event-log');
+  const row = log.locator('[data-testid="exit-row"][aria-selected="true"]');
+  await expect(row).toHaveCount(1);
+  await expect(row).toHaveAttribute('data-reason', /msr/);
+  const seq = await row.getAttribute('data-seq');
+  await expect(page.getByTestId('exit-pipeline')).toContainText(`exit #${seq}`);
+  await expect.poll(async () => {
+    const r = (await row.boundingBox())!;
+    const list = (await log.locator('.xs-log-scroll').boundingBox())!;
+    return r.y >= list.y - 0.5 && r.y + r.height <= list.y + list.height + 0.5;
+  }, { message: 'the picked row lies inside the list' }).toBe(true);
+});

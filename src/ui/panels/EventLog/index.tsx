@@ -88,6 +88,7 @@ export default function EventLog() {
   // At the log's pace too: the count of exits not listed grows with every batch at full speed.
   const dropped = useMachineLive(selectDropped, RUNNING_MS);
   const selected = useMachine((s) => s.selectedExit);
+  const running = useMachine((s) => s.running);
   const selectExit = useSelectExit();
   const [filter, setFilter] = useState<ReadonlySet<ExitReason>>(new Set());
   const [index] = useState(() => new FilterIndex());
@@ -126,17 +127,30 @@ export default function EventLog() {
   const travelAt = useMachine(selectTimelineAt);
   const [travel, setTravel] = useState<{ at: number | null; rows: typeof rows; scrollTop: number } | null>(null);
   const recentre = travelAt !== null && count > 0 && (travelAt !== travel?.at || rows !== travel.rows);
-  if (recentre || (travelAt === null && travel !== null && travel.at !== null)) {
+  const toPresent = travelAt === null && travel !== null && travel.at !== null;
+  /** Show row `pos` centred (`count`: the list's end), from this render on. */
+  const scrollToRow = (pos: number) => {
     const end = Math.max(0, count * ROW_H - v.viewport);
-    // Before the oldest row listed: show that row.
-    const pos = travelAt === null ? count : Math.max(0, rowAtOrBefore(count, seqAt, travelAt));
-    const top = travelAt === null ? end : Math.round(Math.min(end, Math.max(0, pos * ROW_H - (v.viewport - ROW_H) / 2)));
+    const top = pos >= count ? end : Math.round(Math.min(end, Math.max(0, pos * ROW_H - (v.viewport - ROW_H) / 2)));
     jump(top);
     // What the scroll event will find (onScroll below), so that it renders nothing.
     const bottom = atBottom(top, v.viewport, Math.max(count * ROW_H, v.viewport), ROW_H);
     setFollow(bottom);
     setTopWas(bottom ? null : { count, top });
     setTravel({ at: travelAt, rows, scrollTop: top - end });
+  };
+  // Before the oldest row listed: show that row.
+  if (recentre || toPresent) scrollToRow(travelAt === null ? count : Math.max(0, rowAtOrBefore(count, seqAt, travelAt)));
+  // An exit selected elsewhere (a lesson's: the pipeline shows it) is brought into view once, if
+  // it is listed and wholly out of view; a click or a key here selects a row in view already. Not
+  // while running (a row clicked then may have moved on by the render: the list keeps following),
+  // nor at a timeline point (each seek selects its exit, and the list shows it centred already),
+  // nor as the list goes back to its end.
+  const [revealed, setRevealed] = useState<number | null>(null);
+  if (travelAt === null && selected && selected.seq !== revealed) {
+    setRevealed(selected.seq);
+    const inView = (selectedPos + 1) * ROW_H > v.top && selectedPos * ROW_H < v.top + v.viewport;
+    if (!running && !toPresent && selectedPos >= 0 && !inView) scrollToRow(selectedPos);
   }
   useLayoutEffect(() => {
     const el = listRef.current;

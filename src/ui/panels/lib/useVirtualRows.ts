@@ -7,6 +7,8 @@ export interface VirtualRange extends VisibleRange {
   height: number;
   /** The container's height as last observed (no layout read). */
   viewport: number;
+  /** Offset of the view from the top of the list, as rendered (no layout read). */
+  top: number;
 }
 
 /**
@@ -51,5 +53,5 @@ export function useVirtualRows(count: number, rowHeight: number, overscan = 8, f
   const jump = useCallback((top: number) => setScroll((s) => (s.top === top ? s : { ...s, top })), []);
   const top = followBottom ? Math.max(0, count * rowHeight - scroll.viewport) : scroll.top;
   const range = visibleRange(top, scroll.viewport, rowHeight, count, overscan);
-  return [{ ...range, height: count * rowHeight, viewport: scroll.viewport }, ref, onScroll, jump];
+  return [{ ...range, height: count * rowHeight, viewport: scroll.viewport, top }, ref, onScroll, jump];
 }
