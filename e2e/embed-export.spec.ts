@@ -4,6 +4,8 @@
  */
 import { test, expect, type Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
+import { DEFAULT_COST_PRESET } from '../src/core/cost';
+import { encodeShare } from '../src/ui/share';
 
 const ART = 'e2e/artifacts';
 
@@ -51,6 +53,25 @@ test('an embed that names no strategy says so, and which strategy it runs under'
   await page.goto('/?embed=1&example=smc-mmio&panels=exit-pipeline&strategy=fastest');
   await expect(page.getByTestId('embed-view')).toBeVisible({ timeout: 20_000 });
   await expect(page.getByTestId('embed-unknown-strategy')).toHaveText('Not a strategy: fastest (known: none, icache, decode-assist, apicv); it runs under icache.');
+});
+
+test('an embed whose program does not open, or does not assemble, says why in the embed, and runs nothing', async ({ page }) => {
+  // The reason had gone to a notice the embed does not show: the state read "assembly errors" alone.
+  await page.goto('/?embed=1&example=no-such-example&panels=exit-pipeline&autorun=1');
+  await expect(page.getByTestId('embed-problem')).toContainText('There is no example named "no-such-example" (known: ');
+  await expect(page.getByTestId('embed-problem')).toContainText('lapic-microbench');
+  await expect(page.getByTestId('btn-run')).toBeEnabled({ timeout: 20_000 });
+  expect(await stat(page, 'stat-exits')).toBe(0);
+  // A shared program with errors, without the editor: its errors, file:line:col first.
+  const source = '_start:\n  mvo eax, 1\n  mov al, 300\n  hlt\n';
+  await page.goto(`/?embed=1&panels=registers#s=${encodeShare({ v: 1, source, config: { strategy: 'icache', preset: DEFAULT_COST_PRESET, icacheSize: 256 } })}`);
+  await expect(page.getByTestId('embed-asm-errors')).toContainText("The program does not assemble: shared.s:2:3: error: unknown instruction 'mvo'");
+  await expect(page.getByTestId('embed-asm-errors')).toContainText('shared.s:3:');
+  await expect(page.getByTestId('embed-problem')).toHaveCount(0);
+  // With the editor named, the editor shows them.
+  await page.goto(`/?embed=1&panels=editor#s=${encodeShare({ v: 1, source, config: { strategy: 'icache', preset: DEFAULT_COST_PRESET, icacheSize: 256 } })}`);
+  await expect(page.getByTestId('editor')).toBeVisible({ timeout: 20_000 });
+  await expect(page.getByTestId('embed-asm-errors')).toHaveCount(0);
 });
 
 test('the Share dialog offers an Embed tab with the iframe snippet and a live preview', async ({ page }) => {

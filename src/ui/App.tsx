@@ -8,9 +8,9 @@
 import { lazy, Suspense, useEffect, useLayoutEffect, useState } from 'react';
 import { useUiStore } from '../store/uiStore';
 import * as ctl from './controller';
-import { fullPageUrl, parseEmbed, type EmbedSpec } from './embed';
+import { fullPageUrl, parseEmbed } from './embed';
 import { EmbedView } from './EmbedView';
-import { applyEmbed, applyUrl, initFromStorage, onHashChange } from './files';
+import { applyEmbed, applyUrl, initFromStorage, onHashChange, type EmbedStart } from './files';
 import { Gallery } from './Gallery';
 import { layoutPreset } from './layoutPresets';
 import { applyLessonUrl } from './lessons/lessonController';
@@ -52,17 +52,17 @@ function startOnce(): void {
   });
 }
 
-let embedProgram: EmbedSpec['program'] | null = null;
-function startEmbedOnce(onProgram: (p: EmbedSpec['program'] | null) => void): void {
+let embedStart: EmbedStart = { program: null, problem: null };
+function startEmbedOnce(onStart: (s: EmbedStart) => void): void {
   if (started || !embed) return;
   started = true;
-  void applyEmbed(embed).then((program) => {
-    embedProgram = program;
-    onProgram(program);
+  void applyEmbed(embed).then((start) => {
+    embedStart = start;
+    onStart(start);
     ctl.syncAbMode();
     ctl.assembleAndReset();
     useUiStore.setState({ booted: true });
-    if (program && embed.autorun) ctl.run();
+    if (start.program && embed.autorun) ctl.run();
   });
 }
 
@@ -77,10 +77,10 @@ function useTheme(): void {
 
 function EmbedApp() {
   const [a] = useState(() => ctl.sideA());
-  const [program, setProgram] = useState(embedProgram);
+  const [{ program, problem }, setStart] = useState(embedStart);
   useTheme();
   useEffect(() => installShortcuts(), []);
-  useEffect(() => startEmbedOnce(setProgram), []);
+  useEffect(() => startEmbedOnce(setStart), []);
   const page = new URL(location.href);
   page.search = '';
   page.hash = '';
@@ -88,7 +88,7 @@ function EmbedApp() {
   return (
     <div className="app app-embed">
       <Notices />
-      {embed && <EmbedView side={a} params={embed} fullUrl={fullUrl} />}
+      {embed && <EmbedView side={a} params={embed} fullUrl={fullUrl} problem={problem} />}
     </div>
   );
 }

@@ -4,6 +4,7 @@
  * that opens the same program in the full page. Nothing here is written to the page's storage.
  */
 import { useState } from 'react';
+import { formatDiagnostic } from '../core/asm/diagnostic';
 import { STRATEGIES } from '../core/events';
 import { useMachineStore } from '../store/machineStore';
 import { useUiStore } from '../store/uiStore';
@@ -16,6 +17,7 @@ import { PANELS } from './panelRegistry';
 import { SideContext } from './PanelBody';
 import { ExitDetailContext } from './panels/useMachine';
 import { StatsStrip } from './StatsStrip';
+import { counted } from './panels/lib/format';
 import './embed.css';
 
 function EmbedPane({ testId }: { testId: string }) {
@@ -32,7 +34,10 @@ function EmbedPane({ testId }: { testId: string }) {
   );
 }
 
-export function EmbedView({ side, params, fullUrl }: { side: Side; params: EmbedParams; fullUrl: string }) {
+/** An embed without the editor lists this many of its program's assembly errors. */
+const DIAGNOSTICS_SHOWN = 3;
+
+export function EmbedView({ side, params, fullUrl, problem }: { side: Side; params: EmbedParams; fullUrl: string; problem: string | null }) {
   const running = useMachineStore((s) => s.running);
   const failed = useMachineStore((s) => s.workerStatus === 'crashed' || s.workerStatus === 'unresponsive');
   const booted = useUiStore((s) => s.booted);
@@ -41,6 +46,10 @@ export function EmbedView({ side, params, fullUrl }: { side: Side; params: Embed
   const idle = !booted || running || failed;
   // Reloading the program (Run after the end, Reset): the panels show the previous run (app.css dims it).
   const restarting = useMachineStore((s) => s.restarting);
+  // A shared program that does not assemble, in an embed without the editor: its errors, else
+  // the state reads "assembly errors" with nothing to say which.
+  const diagnostics = useMachineStore((s) => s.diagnostics);
+  const errors = problem === null && !params.panels.includes('editor') ? diagnostics.filter((d) => d.severity === 'error') : [];
   return (
     <SideContext.Provider value={side}>
       <ExitDetailContext.Provider value={(seq) => side.client.selectExit(seq)}>
@@ -68,6 +77,13 @@ export function EmbedView({ side, params, fullUrl }: { side: Side; params: Embed
               Open in exitscope ↗
             </a>
           </header>
+          {problem !== null && <p className="embed-note embed-problem" role="alert" data-testid="embed-problem">{problem}</p>}
+          {errors.length > 0 && (
+            <p className="embed-note embed-problem" role="alert" data-testid="embed-asm-errors">
+              The program does not assemble: {errors.slice(0, DIAGNOSTICS_SHOWN).map(formatDiagnostic).join('; ')}
+              {errors.length > DIAGNOSTICS_SHOWN ? `; and ${counted(errors.length - DIAGNOSTICS_SHOWN, 'more error')}` : ''}. Open it in exitscope to edit it.
+            </p>
+          )}
           {params.unknown.length > 0 && (
             <p className="embed-note" role="note">Not panels: {params.unknown.join(', ')} (known: {Object.keys(EMBED_PANELS).join(', ')})</p>
           )}

@@ -193,17 +193,26 @@ export async function applyUrl(): Promise<void> {
   }
 }
 
+/** What an embed's URL opened: its program, or why it has none (the embed says so where its panels are). */
+export interface EmbedStart {
+  /** The program, for the "Open in exitscope" link; null when the URL names none that opens. */
+  program: EmbedSpec['program'] | null;
+  problem: string | null;
+}
+
 /**
  * Startup of the embedded view: its program comes from the URL only (a share link, else the
  * example), its strategy from `strategy=`; nothing is saved, the reader's draft stays as it is.
- * Returns the program for the "Open in exitscope" link, or null when the URL names none.
+ * A URL whose program does not open is said in the embed itself, not in a notice that leaves:
+ * the one who pastes the iframe must see why it runs nothing.
  */
-export async function applyEmbed(p: EmbedParams): Promise<EmbedSpec['program'] | null> {
+export async function applyEmbed(p: EmbedParams): Promise<EmbedStart> {
   persistDraft = false;
   const ui = useUiStore.getState();
   ui.setSettings({ ...loadSettings(pageStorage()), abMode: false });
   const s = shareParam(location.hash);
   let program: EmbedSpec['program'] | null = null;
+  let problem: string | null = null;
   if (s !== null) {
     const r = decodeShare(s, COST_PRESET_NAMES);
     if (r.ok) {
@@ -212,7 +221,7 @@ export async function applyEmbed(p: EmbedParams): Promise<EmbedSpec['program'] |
       ui.setSource(source, 'shared.s');
       program = { payload: r.payload };
     } else {
-      ui.notify({ kind: 'error', text: `This embedded program could not be opened: ${r.error}.` });
+      problem = `This embedded program could not be opened: ${r.error}.`;
     }
   } else if (p.example) {
     const list = (await import('../scenarios/index')).SCENARIOS;
@@ -221,12 +230,12 @@ export async function applyEmbed(p: EmbedParams): Promise<EmbedSpec['program'] |
       ui.setSource(ex.source, `${ex.name}.s`);
       program = { example: ex.name };
     } else {
-      ui.notify({ kind: 'error', text: `There is no example named "${p.example}".` });
+      problem = `There is no example named "${p.example}" (known: ${list.map((e) => e.name).join(', ')}).`;
     }
   } else {
-    ui.notify({ kind: 'error', text: 'This embed names no program: add example=NAME or a share link.' });
+    problem = 'This embed names no program: add example=NAME or a share link.';
   }
   if (p.strategy) ui.setSettings({ strategy: p.strategy });
   if (program === null) ui.setSource('');
-  return program;
+  return { program, problem };
 }

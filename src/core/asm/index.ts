@@ -3,8 +3,9 @@
  * encoder. The public API: other modules depend on exactly these names.
  */
 import { assembleSource } from './assembler';
+import type { Diagnostic } from './diagnostic';
 
-export interface Diagnostic { file: string; line: number; col: number; severity: 'error' | 'warning'; message: string; }
+export { formatDiagnostic, type Diagnostic } from './diagnostic';
 export interface Segment { addr: number; bytes: Uint8Array; name: '.text' | '.data'; }
 /** One per emitted instruction or data statement. */
 export interface LineMapEntry { addr: number; length: number; line: number; }
@@ -46,11 +47,6 @@ export function assemble(source: string, options: AsmOptions = {}): AsmResult {
       diagnostics: [{ file: options.file ?? 'input.s', line: 1, col: 1, severity: 'error', message: `internal error: ${e instanceof Error ? e.message : String(e)}` }],
     };
   }
-}
-
-/** "file:line:col: error: message", the form compilers and editors understand. */
-export function formatDiagnostic(d: Diagnostic): string {
-  return `${d.file}:${d.line}:${d.col}: ${d.severity}: ${d.message}`;
 }
 
 /** The line that emitted the byte at `addr`, if any (binary search over the sorted map). */
