@@ -74,6 +74,18 @@ test('an embed whose program does not open, or does not assemble, says why in th
   await expect(page.getByTestId('embed-asm-errors')).toHaveCount(0);
 });
 
+test('an embed shows the page\'s passing notices: a line asked of an editor whose text changed', async ({ page }) => {
+  await page.goto('/?embed=1&example=lapic-microbench&panels=editor,exit-pipeline&autorun=1');
+  await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 30_000 });
+  // Edited, then the exit's line asked for before the edit reloads the program (a debounce later).
+  await page.evaluate(() => {
+    const ed = (window as unknown as { __exitscopeEditor: { getValue(): string; setValue(v: string): void } }).__exitscopeEditor;
+    ed.setValue(`${ed.getValue()}\n; edited`);
+    document.querySelector<HTMLElement>('[data-testid="exit-pipeline"] [data-testid="pipeline-line"]')!.click();
+  });
+  await expect(page.getByTestId('notice')).toContainText('The text changed since this run');
+});
+
 test('the Share dialog offers an Embed tab with the iframe snippet and a live preview', async ({ page }) => {
   await page.setViewportSize({ width: 1280, height: 720 });
   await page.goto('/');

@@ -89,6 +89,8 @@ function EmbedApp() {
     <div className="app app-embed">
       <Notices />
       {embed && <EmbedView side={a} params={embed} fullUrl={fullUrl} problem={problem} />}
+      {/* The page's passing notices too (a line asked of an editor whose text changed). */}
+      <NoticeToasts />
     </div>
   );
 }
