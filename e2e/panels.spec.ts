@@ -226,8 +226,12 @@ test('a cache entry\'s line and an exit\'s line show their code in the editor at
   // An exit picked in the log: the pipeline names its line, and the line shows it.
   await page.getByTestId('layout-select').selectOption('exit');
   const log = page.getByTestId('event-log');
-  const mmio = log.getByTestId('exit-row').filter({ hasText: '0x40000000' }).first();
+  // One in view: the first in the DOM is an overscan row above it, and scrolling it in re-renders
+  // the rows (kept per slot) under the click, which can then land on none (a CI run).
+  const mmio = log.getByTestId('exit-row').filter({ hasText: '0x40000000' }).last();
+  await expect(mmio).toBeInViewport();
   await mmio.click();
+  await expect(mmio).toHaveAttribute('aria-selected', 'true');
   const pipeLine = page.getByTestId('exit-pipeline').getByTestId('pipeline-line');
   const line = Number(await pipeLine.innerText());
   expect(source[line - 1]).toMatch(/mov eax, \[rbx \+ LAPIC_(ID|TPR)\]/);
