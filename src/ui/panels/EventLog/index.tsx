@@ -139,7 +139,8 @@ export default function EventLog() {
     setTopWas(bottom ? null : { count, top });
     setTravel({ at: travelAt, rows, scrollTop: top - end });
   };
-  // Before the oldest row listed: show that row.
+  // At a timeline point, its exit's row (before the oldest row listed, that row); at the present
+  // again, the end.
   if (recentre || toPresent) scrollToRow(travelAt === null ? count : Math.max(0, rowAtOrBefore(count, seqAt, travelAt)));
   // An exit selected elsewhere (a lesson's: the pipeline shows it) is brought into view once, if
   // it is listed and wholly out of view; a click or a key here selects a row in view already. Not
