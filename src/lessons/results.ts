@@ -114,8 +114,8 @@ const fetchDecode: LessonResultFn = (run) => {
     answer: String(refs),
     focus: straddler.seq,
     figures: [
-      { label: `${straddler.insn ?? 'straddling instruction'} at ${hex(straddler.rip)}`, value: `${refs} refs; fetch: ${fetchDetail.replace(/^\d+ bytes, /, '')}` },
-      { label: `${plain.insn ?? 'one-page instruction'} at ${hex(plain.rip)}`, value: `${walkRefs(plain)} refs; fetch: ${(plain.stages.find((st) => st.name === 'fetch')?.detail ?? '').replace(/^\d+ bytes, /, '')}` },
+      { label: `${straddler.insn ?? 'straddling instruction'} at ${hex(straddler.rip)}`, value: `${refs} refs; fetch: ${fetchDetail.replace(/^\d+ bytes?, /, '')}` },
+      { label: `${plain.insn ?? 'one-page instruction'} at ${hex(plain.rip)}`, value: `${walkRefs(plain)} refs; fetch: ${(plain.stages.find((st) => st.name === 'fetch')?.detail ?? '').replace(/^\d+ bytes?, /, '')}` },
       { label: 'decode of each', value: `${fmt(stage(straddler, 'decode'))} / ${fmt(stage(plain, 'decode'))} cycles` },
     ],
     why: `The instruction at ${hex(straddler.rip)} starts ${4096 - (straddler.rip & 0xfff)} bytes before a page boundary, so its bytes live on two pages ` +
