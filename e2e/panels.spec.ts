@@ -44,6 +44,10 @@ test('step to the next exit on a LAPIC read shows its 24-reference 2D walk', asy
   // The pipeline shows the exit it belongs to, every stage of the emulation path lit.
   await expect(page.getByTestId('exit-pipeline')).toContainText('mmio');
   await expect(page.getByTestId('exit-pipeline')).toContainText('EPT walks');
+  // The access: the LAPIC ID read, identity-mapped, so its linear address is on hover only.
+  const access = page.getByTestId('pipeline-access');
+  await expect(access).toHaveText('gpa 0xfee00020');
+  await expect(access).toHaveAttribute('title', /^The access: guest-linear 0xfee00020, .*verify_gla.*, at guest-physical 0xfee00020, where it exited$/);
   await page.waitForTimeout(24 * 70 + 400); // let the walk animation finish
   await grid.screenshot({ path: `${ART}/panels-walk-24.png` });
   await page.getByTestId('exit-pipeline').screenshot({ path: `${ART}/panels-pipeline-step.png` });

@@ -21,7 +21,7 @@ export const GLOSSARY: readonly GlossaryTerm[] = [
   { term: 'EPT', definition: 'Extended Page Tables: the second level of translation, from guest-physical to host-physical addresses, set up by the VMM. A page it marks not-present or read-only makes the guest exit on access.',
     where: 'Exit pipeline ("EPT walks"), the 2D page walk\'s columns, the memory map\'s write-protected pages.' },
   { term: 'GLA', definition: 'Guest linear address: the address the guest program uses (its virtual address, RIP included), translated by the guest\'s own page tables.',
-    where: 'Event log and exit details (gla), the 2D page walk\'s input.' },
+    where: 'The exit pipeline\'s title: hover the access\'s gpa for its linear address, which decode checks the decoded operand against (verify_gla); shown beside the gpa when the guest maps it elsewhere. RIP is one too: the 2D page walk translates it.' },
   { term: 'GPA', definition: 'Guest-physical address: what the guest believes is physical memory. The EPT maps it to a host-physical address.',
     where: 'Memory map (pages by guest-physical address), exit details (gpa), the 2D page walk\'s rows.' },
   { term: 'HPA', definition: 'Host-physical address: where the data really is in the host\'s RAM. Every guest page-table reference needs one, found through the EPT.',

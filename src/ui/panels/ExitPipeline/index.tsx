@@ -53,6 +53,18 @@ function Node({ n, i, max, stageMs }: { n: PipelineNode; i: number; max: number;
   );
 }
 
+/**
+ * The access that exited: its guest-physical address, and on hover its guest-linear one, the
+ * address the instruction named, which a decode checks the decoded operand against (bhyve's
+ * verify_gla; a cache hit decodes nothing). Shown beside the gpa when the guest maps it elsewhere.
+ */
+function Access({ gla, gpa }: { gla: number | undefined; gpa: number }) {
+  const title = gla === undefined
+    ? `The access's guest-physical address ${hex(gpa)}, where it exited`
+    : `The access: guest-linear ${hex(gla)}, the address the instruction named (a decode checks the decoded operand against it, bhyve's verify_gla; a cache hit decodes nothing), at guest-physical ${hex(gpa)}, where it exited`;
+  return <span title={title} data-testid="pipeline-access">{gla !== undefined && gla !== gpa && <>gla {hex(gla)} → </>}gpa {hex(gpa)}</span>;
+}
+
 /** A write-protect fault: why the page was written, by which instruction, and what it dropped. */
 function WpDetail({ exit, wp }: { exit: ExitEvent; wp: WpFaultInfo }) {
   const at = <>{hex(exit.rip)}{exit.line !== undefined && <> (line <SourceLine line={exit.line} />)</>}</>;
@@ -83,7 +95,10 @@ const StepView = memo(function StepView({ exit, cyclesPerInsn, stageMs, still }:
     <div className={`xs-pipe${still && replay === 0 ? ' xs-still' : ''}`} key={replay}>
       <div className="xs-pipe-title">
         <span className="xs-pill" data-reason={exit.reason}>{exit.reason}</span>
-        <span>exit #{exit.seq} · vm{exit.vm}/vcpu{exit.vcpu} · rip {hex(exit.rip)}{exit.gpa !== undefined ? ` · gpa ${hex(exit.gpa)}` : ''}</span>
+        <span>
+          exit #{exit.seq} · vm{exit.vm}/vcpu{exit.vcpu} · rip {hex(exit.rip)}
+          {exit.gpa !== undefined && <> · <Access gla={exit.gla} gpa={exit.gpa} /></>}
+        </span>
         {/* The instruction and its line wrap together (in A/B's narrow panes onto the row the instruction takes anyway). */}
         {(exit.insn || exit.line !== undefined) && (
           <span className="xs-pipe-insn">
