@@ -1,6 +1,6 @@
 ; title: IPI ping-pong between vCPUs
 ; exitscope: vms=1 vcpus=2
-; watch: Two vCPUs bounce an inter-processor interrupt. Each bounce is an ICR write (an exit, emulated), an interrupt injected on the other vCPU's next VM entry, and an EOI write (another exit). The ICR and EOI instructions are few and hot: ideal for the cache.
+; watch: Two vCPUs bounce an inter-processor interrupt. Each bounce is two ICR writes (the destination in ICR high, then ICR low sends it: two exits, emulated), an interrupt injected on the other vCPU's next VM entry, and an EOI write (a third exit). The ICR and EOI instructions are few and hot: ideal for the cache.
 ; seed: interrupt-heavy work is where LAPIC emulation cost shows
 ; vCPU 0 and vCPU 1 send each other fixed IPIs with vector 64.
 ROUNDS equ 200

@@ -1,5 +1,5 @@
 ; title: page-table remap under a cached instruction
-; watch: The program builds its own page tables and calls code at linear 0x40000000 twice, remapping that page to different code in between. The PTE write lands on a page-table page the cache write-protected when it walked RIP: an EPT violation invalidates the stale entry.
+; watch: The program builds its own page tables and calls code at linear 0x40000000 again and again, remapping that page to different code and back in each of 4 passes. The PTE write lands on a page-table page the cache write-protected when it walked RIP: an EPT violation invalidates the stale entry.
 ; seed: write-protecting every guest page-table page walked to translate RIP
 ; Same RIP, same CR3, different code: only the page-table write-protection catches it.
 REMAP_VA equ 0x40000000

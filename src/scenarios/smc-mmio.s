@@ -1,5 +1,5 @@
 ; title: self-modifying code rewrites an MMIO instruction
-; watch: The loop's LAPIC read is cached; then the program patches that instruction's displacement. The write hits the write-protected code page: an EPT violation exit, the cached entry is invalidated, the next execution misses and decodes the new bytes.
+; watch: The loop's LAPIC read is cached; then the program patches that instruction's displacement. The write hits the write-protected code page: an EPT violation exit, the cached entry is invalidated, the next execution misses and decodes the new bytes. (The first patch is caught a step earlier, by the CPU setting the dirty bit in the code page's PTE, on a write-protected page-table page; the call's stack push sets an accessed/dirty bit the same way.)
 ; seed: the write-protection that keeps the cache honest
 ; Patch the displacement of a cached MMIO instruction, then run it again.
 _start:

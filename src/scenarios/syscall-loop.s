@@ -1,5 +1,5 @@
 ; title: getuid-like syscall loop
-; watch: syscall and sysret switch privilege without leaving the guest: no VM exits at all, so no strategy changes anything. The seed measured its getuid loop the same with and without the cache.
+; watch: syscall and sysret switch privilege without leaving the guest: no VM exits in the loop (only the final out and hlt exit), so no strategy changes anything. The seed measured its getuid loop the same with and without the cache.
 ; seed: no difference (getuid loop)
 ; A user program calls a getuid-like system call in a loop (syscall/sysret, CPL 3 <-> 0).
 CALLS equ 20000
