@@ -10,6 +10,10 @@ import { EXIT, FAULT } from './vcpuState';
 import type { VmExit } from './vmexit';
 import { DF_V, GATE_INTR, GATE_TRAP, GP, isContributory, PFV, TS, TWO32, UD, vecName } from './x86';
 import { hex } from '../hex';
+import { Mnemonic } from '../iced';
+
+/** Instructions whose only job is to raise #UD. */
+const UD_BY_DESIGN: ReadonlySet<number> = new Set([Mnemonic.Ud0, Mnemonic.Ud1, Mnemonic.Ud2]);
 
 export abstract class VcpuEvents extends VcpuMemory {
   /** Set when event delivery was cut short by a VM exit (the event is pending again). */
@@ -45,7 +49,11 @@ export abstract class VcpuEvents extends VcpuMemory {
     const vec = this.excVec, err = this.excErr;
     if (vec === PFV) this.cr2 = this.cr2Pending;
     if (vec === UD && d && !this.gatePresent(UD)) {
-      this.stopInfo = { reason: 'unsupported', message: `unsupported instruction at rip ${hex(rip)}: ${d.text} (${[...d.bytes].map((x) => x.toString(16).padStart(2, '0')).join(' ')})` };
+      const bytes = [...d.bytes].map((x) => x.toString(16).padStart(2, '0')).join(' ');
+      // UD0/UD1/UD2 raise #UD by definition (SDM Vol. 2B, UD): the guest asked for it, no instruction is missing.
+      this.stopInfo = UD_BY_DESIGN.has(d.mn)
+        ? { reason: 'unsupported', message: `${d.text} at rip ${hex(rip)} (${bytes}) raises #UD (invalid opcode) by design, and the guest has no #UD handler (IDT vector 6)` }
+        : { reason: 'unsupported', message: `unsupported instruction at rip ${hex(rip)}: ${d.text} (${bytes})` };
       return false;
     }
     this.lastException = { vector: vec, errorCode: err, rip, text: d?.text ?? '(fetch)' };
