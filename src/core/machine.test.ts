@@ -102,6 +102,19 @@ buf: dw 0
     expect(m.counters().retired).toBe(100_000);
   });
 
+  it('charges an interrupt taken through an interrupt-window exit once: in the exit\'s stage, not again at entry', () => {
+    // x2apic-msr sends itself one IPI while IF = 0: one interrupt-window exit, one delivery.
+    const m = machine(loadScenarios().find((s) => s.name === 'x2apic-msr')!.source, { strategy: 'none' });
+    const exits: { reason: string; cycles: number }[] = [];
+    m.onExit = (e) => exits.push({ reason: e.reason, cycles: e.cycles });
+    m.runToEnd();
+    expect(exits.filter((e) => e.reason === 'interrupt-window')).toHaveLength(1);
+    expect(m.units.injectInterrupt).toBe(1);
+    const c = m.counters();
+    // Every modeled cycle is the guest's or an exit's (none is injected outside an exit here).
+    expect(c.cycles.total).toBe(c.cycles.guest + exits.reduce((sum, e) => sum + e.cycles, 0));
+  });
+
   it('names a deadlock when every vCPU waits in hlt and no interrupt can come', () => {
     const m = machine('_start:\n  sti\n  hlt\n');
     m.runToEnd();

@@ -484,7 +484,12 @@ export class Machine {
     return true;
   }
 
-  private deliverInterrupts(slot: VcpuSlot): void {
+  /**
+   * Inject the LAPIC's pending interrupt at this VM entry, or ask for an interrupt window.
+   * `charged`: the exit being handled charged the injection already (an interrupt-window exit's
+   * 'device' stage): charging it here too counted each such interrupt twice.
+   */
+  private deliverInterrupts(slot: VcpuSlot, charged = false): void {
     const { vcpu, lapic } = slot;
     lapic.advanceTo(vcpu.cycles);
     const vector = lapic.pendingVector();
@@ -492,6 +497,7 @@ export class Machine {
     if (vcpu.interruptWindowOpen()) {
       lapic.acknowledge(vector);
       vcpu.injectInterrupt(vector);
+      if (charged) return;
       const inject = chargeCycles('injectInterrupt', 1, this.cost, this.units);
       vcpu.cycles += inject;
       this.cycles.total += inject;
@@ -560,7 +566,7 @@ export class Machine {
           if (this.slots.every((s) => s.slot.run === 'stopped')) {
             this.stop = { reason: 'halted', message: this.slots.length === 1 ? `hlt at 0x${exit.rip.toString(16)} with interrupts disabled` : `all ${this.slots.length} vCPUs halted` };
           }
-        } else if (next === 'inject') this.deliverInterrupts(slot);
+        } else if (next === 'inject') this.deliverInterrupts(slot, true);
         event.seq = this.exitSeq;
         if (vcpu.rip !== exit.rip) this.retireEmulated(vcpu);
         this.finishExit(event, vcpu, 0, false);
