@@ -229,6 +229,8 @@ export class Machine {
   private lastReason: { reason: ExitReason; n: number } | null = null;
   private readonly cycles: CycleCounters = { total: 0, guest: 0, exit: 0, walk: 0, fetch: 0, decode: 0, emulate: 0, device: 0, icache: 0, lookup: 0, insert: 0, protect: 0, invalidate: 0 };
   private hostNsTotal = 0;
+  /** Exits the VMM's emulation path handled (the ones it times; the others are handled by the platform, untimed). */
+  private vmmExits = 0;
   /**
    * Host time is measured (performance.now around the VMM) for a pseudo-random 1 in HOST_SAMPLE
    * exits, scaled up: an unbiased estimate that does not cost two clock reads per exit (in a
@@ -538,6 +540,7 @@ export class Machine {
         const timed = (sample & (HOST_SAMPLE - 1)) === 0;
         this.vmm.measureHostTime = timed;
         const ev = this.vmm.handleExit(vm.ctx, slot.port, exit);
+        this.vmmExits++;
         if (ev.action === 'stop') {
           this.stop = ev.stop ? { ...ev.stop } : { reason: 'error', message: 'the VMM stopped the run' };
           // An instruction the VMM cannot emulate still exited: the exit is counted and logged
@@ -897,7 +900,7 @@ export class Machine {
       // APICv accesses the CPU virtualized cost cycles without an exit: they count as emulation.
       cycles: { ...this.cycles, emulate: this.cycles.emulate + this.apicv.cycles, total: this.cycles.total + this.apicv.cycles },
       apicv: { virtualized: this.apicv.virtualized, cycles: this.apicv.cycles },
-      hostNsPerExit: total ? this.hostNsTotal / total : 0,
+      hostNsPerExit: this.vmmExits ? this.hostNsTotal / this.vmmExits : 0,
     };
   }
 

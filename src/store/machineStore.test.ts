@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createMachineStore, defaultMachineStore, stageCyclesOf, useMachineStore } from './machineStore';
+import { createMachineStore, defaultMachineStore, EXIT_LOG_CAPACITY, stageCyclesOf, useMachineStore } from './machineStore';
 import { buildMachine } from '../core/machine';
 import type { ExitEvent, StageName } from '../core/events';
 import { SCENARIOS } from '../scenarios';
@@ -27,6 +27,19 @@ describe('machine store', () => {
 
   it('useMachineStore.getState is the default store', () => {
     expect(useMachineStore.getState()).toBe(defaultMachineStore.getState());
+  });
+
+  it('exits the log drops past its capacity count as not listed, with those the Worker never sent', () => {
+    const s = createMachineStore(() => 0);
+    const exit = (seq: number) => ({ seq }) as ExitEvent;
+    const total = EXIT_LOG_CAPACITY + 5;
+    const exits = Array.from({ length: total }, (_, i) => exit(i));
+    s.getState().ingest({ type: 'frame', running: true, counters: counters(total + 7), exits, droppedExits: 7, view: null as never, stop: null });
+    const { exitLog, droppedExits } = s.getState();
+    expect(exitLog.length).toBe(EXIT_LOG_CAPACITY * 0.9);
+    // Listed and not listed add up to the exits taken ("N not listed" had left the log's own drops out).
+    expect(exitLog.length + droppedExits).toBe(total + 7);
+    expect(exitLog[0].seq).toBe(total - EXIT_LOG_CAPACITY * 0.9);
   });
 
   it('a failed worker status stops the run with a message; starting clears the run', () => {

@@ -195,9 +195,13 @@ export function historyOf(points: readonly ChartPoint[]): HistorySample[] {
   return out;
 }
 
-/** Past EXIT_LOG_CAPACITY, the log drops its oldest tenth at once (in place). */
-function dropOverflow(log: ExitEvent[]): void {
-  if (log.length > EXIT_LOG_CAPACITY) log.splice(0, log.length - EXIT_LOG_CAPACITY + EXIT_LOG_CAPACITY / 10);
+/**
+ * Past EXIT_LOG_CAPACITY, the log drops its oldest tenth at once (in place). Returns how many it
+ * dropped: they count as not listed, like the exits the Worker never sent.
+ */
+function dropOverflow(log: ExitEvent[]): number {
+  if (log.length <= EXIT_LOG_CAPACITY) return 0;
+  return log.splice(0, log.length - EXIT_LOG_CAPACITY + EXIT_LOG_CAPACITY / 10).length;
 }
 
 /** Makes an independent machine store. `now` is injectable for tests. */
@@ -254,7 +258,7 @@ export function createMachineStore(now: () => number = () => performance.now()):
           // readers subscribe to exitLogVersion. Overflow drops the oldest tenth at once.
           const log = s.exitLog;
           for (const e of event.exits) log.push(e);
-          dropOverflow(log);
+          const overflow = dropOverflow(log);
           const at = now();
           const exitsPerSec = event.running && lastFrame !== null ? (event.counters.exits.total - lastFrame.exits) / (Math.max(1, at - lastFrame.at) / 1000) : 0;
           lastFrame = { at, exits: event.counters.exits.total };
@@ -267,7 +271,7 @@ export function createMachineStore(now: () => number = () => performance.now()):
             banner: event.banner ?? null,
             exitLog: log,
             exitLogVersion: s.exitLogVersion + (event.exits.length ? 1 : 0),
-            droppedExits: s.droppedExits + event.droppedExits,
+            droppedExits: s.droppedExits + event.droppedExits + overflow,
             ...(event.chart && { history: historyOf(event.chart) }),
             exitsPerSec,
             timeline: event.timeline ?? s.timeline,
@@ -285,7 +289,7 @@ export function createMachineStore(now: () => number = () => performance.now()):
           const s = get();
           // The log lists what led to the exit shown: the exits the seek re-ran, and that exit.
           const merged = mergeExits(s.exitLog, event.exit ? [...event.passed, event.exit] : event.passed);
-          if (merged) dropOverflow(merged.log);
+          const overflow = merged ? dropOverflow(merged.log) : 0;
           set({
             running: false,
             counters: event.counters,
@@ -295,7 +299,7 @@ export function createMachineStore(now: () => number = () => performance.now()):
             banner: null,
             pickedWhileRunning: false,
             ...(event.exit && { selectedExit: event.exit }),
-            ...(merged && { exitLog: merged.log, exitLogVersion: s.exitLogVersion + 1, droppedExits: Math.max(0, s.droppedExits - merged.added) }),
+            ...(merged && { exitLog: merged.log, exitLogVersion: s.exitLogVersion + 1, droppedExits: Math.max(0, s.droppedExits - merged.added + overflow) }),
           });
           return;
         }

@@ -72,7 +72,7 @@ export function StatsStrip({ suffix = '', compact = false }: { suffix?: string; 
         value={rate === null ? '–' : percent(rate)}
         title={lookups ? `Instruction-cache hits / lookups: ${int(hits)} / ${int(lookups)}` : 'No instruction-cache lookups in this run'}
       />
-      <Stat className="stat-cycles-run" label="run cycles" width={13} testid={`stat-run-cycles${suffix}`} value={int(cycles)} title="Modeled cycles of the whole run, guest work and exits" />
+      <Stat className="stat-cycles-run" label="run cycles" width={13} testid={`stat-run-cycles${suffix}`} value={int(cycles)} title="Modeled cycles of the whole run: guest work, exits, interrupts injected at VM entry and, under APICv, the LAPIC accesses the CPU completed without an exit" />
       <Stat
         label="run cycles ÷ exits"
         width={7}
@@ -85,7 +85,7 @@ export function StatsStrip({ suffix = '', compact = false }: { suffix?: string; 
         width={6}
         testid={`stat-exit-share${suffix}`}
         value={share === null ? '–' : percent(share)}
-        title="Share of the run's modeled cycles spent handling exits (VM exit + entry and the VMM's work)"
+        title="Share of the run's modeled cycles spent handling exits: VM exit + entry, the VMM's work and the interrupts it injects at VM entry"
       />
       <div className={`stat stat-status status-${status.replace(/ /g, '-')}`} title={restarting ? 'Reloading the program: the figures and panels are the previous run\'s until the new run starts' : status === 'starting' && running ? 'The run has started: its figures show from the next refresh' : stopMessage || status}>
         <span className="stat-label">state</span>

@@ -21,9 +21,10 @@ const SEEK_MS = 40;
 /** A click or a key waits at most this long for its exit before the thumb moves without it. */
 const THUMB_WAIT_MS = 100;
 const MARK_CLASS = ['', 'tl-hit', 'tl-miss', 'tl-wp', 'tl-irq'];
-const MARK_TITLE = ['', 'cache hits', 'cache misses', 'write-protect faults', 'interrupts'];
+// 'interrupt windows': the exits an interrupt waited on; one injected at an entry is no exit of its own, so no mark.
+const MARK_TITLE = ['', 'cache hits', 'cache misses', 'write-protect faults', 'interrupt windows'];
 
-const mb = (n: number) => (n / (1024 * 1024)).toFixed(n < 10 * 1024 * 1024 ? 1 : 0);
+const mib = (n: number) => (n / (1024 * 1024)).toFixed(n < 10 * 1024 * 1024 ? 1 : 0);
 
 /**
  * One path per kind of mark (a bucket is a 1-wide bar: short for hits, full height otherwise):
@@ -182,13 +183,13 @@ export function Timeline() {
         {/* The number is bold in the present too: a seek then draws no font the page has not drawn. */}
         {past ? <>exit <b>{int(value)}</b> of {int(end)}</> : <><b>{int(end)}</b> {plural(end, 'exit')}</>}
       </span>
-      <span className="tl-reach" title={`Snapshots and the exit log take ${mb(t.bytes)} MB of a ${mb(t.budget)} MB budget; past it, older snapshots thin out and then the oldest go.`}>
-        {t.first > 0 ? <>reaches back to exit {int(t.first)}</> : 'reaches back to the start'} · {mb(t.bytes)} of {mb(t.budget)} MB
+      <span className="tl-reach" title={`Snapshots and the exit log take ${mib(t.bytes)} MiB of a ${mib(t.budget)} MiB budget; past it, older snapshots thin out and then the oldest go.`}>
+        {t.first > 0 ? <>reaches back to exit {int(t.first)}</> : 'reaches back to the start'} · {mib(t.bytes)} of {mib(t.budget)} MiB
       </span>
       {/* In the present they keep their room, unseen: the track must not narrow under the
           pointer as a drag leaves the present (its thumb would jump away from it). */}
       <span className={`tl-past-controls${past ? '' : ' tl-unseen'}`}>
-        <button type="button" className="btn small primary" data-testid="btn-run-from-here" onClick={ctl.run} disabled={!past} title={`Run on from exit ${int(value)}: the ${int(Math.max(0, end - value))} recorded exits after it are dropped and run again`}>
+        <button type="button" className="btn small primary" data-testid="btn-run-from-here" onClick={ctl.run} disabled={!past} title={`Run on from exit #${value}: the recorded exits #${value} to #${end - 1} (${int(Math.max(0, end - value))}) are dropped and run again`}>
           Run from here
         </button>
         <button type="button" className="btn small" data-testid="btn-present" onClick={() => seek(end)} disabled={!past} title="Back to where the run stands">Now</button>

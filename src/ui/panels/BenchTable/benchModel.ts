@@ -56,7 +56,8 @@ export function benchRows(runs: readonly BenchRun[], source: string, order: read
         cyclesPerExit: cyclesPerExitHandled(c),
         cpi,
         speedup: baseCpi > 0 && cpi > 0 ? baseCpi / cpi : null,
-        hostNsPerExit: c.exits.total ? c.hostNsPerExit : null,
+        // None when the VMM emulated no exit (apicv's runs, a run of I/O exits only): nothing was timed.
+        hostNsPerExit: c.hostNsPerExit > 0 ? c.hostNsPerExit : null,
       });
     }
   }

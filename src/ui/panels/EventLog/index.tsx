@@ -200,7 +200,7 @@ export default function EventLog() {
         {(notListed > 0 || listedAfter > 0) && (
           <span className="xs-note xs-counts">
             {notListed > 0 && <span title={NOT_LISTED_WHY}>{compact(notListed)} not listed</span>}
-            {listedAfter > 0 && <span title={`Recorded after exit #${travelAt ?? 0}: the run took them; Run from here drops them`}>{compact(listedAfter)} after</span>}
+            {listedAfter > 0 && <span title={`Recorded after exit #${travelAt ?? 0}: the run took them; Run from here drops them, and takes exit #${travelAt ?? 0} again`}>{compact(listedAfter)} after</span>}
           </span>
         )}
         <span className="xs-chips">

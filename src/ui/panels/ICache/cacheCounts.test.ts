@@ -14,7 +14,9 @@ describe('the cache toolbar\'s counts', () => {
     expect(shown(cacheCountParts(counts(300, 0, 0, 44))).slice(0, 2)).toEqual(['300 inserts', '44 evictions']);
   });
 
-  it('writes large counts with separators', () => {
+  it('writes large counts with separators, and one of a kind in the singular', () => {
     expect(shown(cacheCountParts(counts(20_000, 0, 0, 0)))[0]).toBe('20,000 inserts');
+    // lapic-read-once under icache; large-pages' one fault ("1 inserts", "1 write-protect faults" before).
+    expect(cacheCountParts(counts(1, 1, 1, 1)).all).toBe('1 insert · 1 invalidation · 1 write-protect fault · 1 eviction');
   });
 });

@@ -1,5 +1,5 @@
 import type { ICacheCounters } from '../../../core/events';
-import { int } from '../lib/format';
+import { counted } from '../lib/format';
 
 /**
  * The cache's counts for its toolbar, which keeps one line and drops whole counts that do not
@@ -9,9 +9,9 @@ import { int } from '../lib/format';
  */
 export function cacheCountParts(c: ICacheCounters): { shown: { name: string; text: string }[]; all: string } {
   const parts = [
-    { n: c.inserts, name: 'inserts' }, { n: c.invalidations, name: 'invalidations' },
-    { n: c.wpFaults, name: 'write-protect faults' }, { n: c.evictions, name: 'evictions' },
-  ].map((p) => ({ ...p, text: `${int(p.n)} ${p.name}` }));
+    { n: c.inserts, name: 'insert' }, { n: c.invalidations, name: 'invalidation' },
+    { n: c.wpFaults, name: 'write-protect fault' }, { n: c.evictions, name: 'eviction' },
+  ].map((p) => ({ ...p, text: counted(p.n, p.name) }));
   return {
     shown: [...parts.filter((p) => p.n > 0), ...parts.filter((p) => p.n === 0)].map(({ name, text }) => ({ name, text })),
     all: parts.map((p) => p.text).join(' · '),

@@ -3,8 +3,8 @@
  * way so that one name always means one number. Pure.
  *
  * Two different "cycles per exit" exist and are never shown under one name:
- * - cycles per exit handled: the modeled cycles the exits themselves cost (VM exit + entry and
- *   the VMM's work), divided by the exits: what one exit costs.
+ * - cycles per exit handled: the modeled cycles the exits themselves cost (VM exit + entry, the
+ *   VMM's work, and the interrupts it injects at VM entry), divided by the exits: what one exit costs.
  * - run cycles ÷ exits: every modeled cycle of the run (guest work included) per exit: how
  *   much run there is around each exit.
  * APICv accesses the CPU virtualized without an exit are neither: they are not exits.
