@@ -106,7 +106,7 @@ test('with icache the exits come with a hit rate above 0 and live charts', async
   // The bucket heatmap (one canvas): the loop's four entries sit in four buckets, one of them 20
   // (the table's first row by bucket); hovering its cell names it.
   const heatmap = page.getByTestId('icache-heatmap');
-  await expect(heatmap).toHaveAttribute('aria-label', /\b4 used · fullest holds 1$/);
+  await expect(heatmap).toHaveAttribute('aria-label', /\b4 used · fullest holds 1 entry$/);
   await expect(page.getByTestId('icache-row').first().locator('span').first()).toHaveText('20');
   await heatmap.scrollIntoViewIfNeeded();
   await heatmap.hover({ position: { x: 1 + 20 * 11 + 5, y: 6 } }); // 32 columns of 11 px cells

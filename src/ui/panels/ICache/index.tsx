@@ -26,6 +26,13 @@ const NO_BUCKETS: number[] = [];
 const selectBuckets = (s: MachineState) => s.view?.buckets ?? NO_BUCKETS;
 const selectIcacheCounters = (s: MachineState) => s.counters?.icache;
 
+/** What the less obvious columns count. */
+const COLUMN_TITLE: Readonly<Record<string, string>> = {
+  bkt: 'the hash bucket the entry is in',
+  hits: 'lookups this entry answered since it was inserted',
+  age: 'inserts since this entry was inserted, counted from the newest row listed (0)',
+};
+
 /** Pages written by the write-protect faults among the newest exits. */
 function recentWpPages(s: MachineState): Set<number> {
   const out = new Set<number>();
@@ -160,7 +167,7 @@ const Heatmap = memo(function Heatmap({ buckets, selected }: { buckets: number[]
     const i = Math.floor((y - 1) / HEAT_PITCH) * cols + col;
     setHover(col >= 0 && col < cols && i >= 0 && i < buckets.length ? { i, x, y } : null);
   };
-  const summary = `${buckets.length} buckets · ${used} used · fullest holds ${max}`;
+  const summary = `${buckets.length} buckets · ${used} used · fullest holds ${counted(max, 'entry', 'entries')}`;
   return (
     <div className="xs-heat-wrap">
       <div className="xs-note">{summary}</div>
@@ -213,7 +220,7 @@ export default function ICache() {
       </div>
       <div className="xs-table" role="table" data-testid="icache-table">
         <div className="xs-row xs-head xs-icache-cols" role="row" title="A row flashes green on a hit and blue on an insert; an invalidated (red) or evicted (grey) entry stays a moment, struck through">
-          {['bkt', 'vm', 'rip', 'line', 'cr3', 'bytes', 'instruction', 'hits', 'age'].map((h) => <span key={h} role="columnheader">{h}</span>)}
+          {['bkt', 'vm', 'rip', 'line', 'cr3', 'bytes', 'instruction', 'hits', 'age'].map((h) => <span key={h} role="columnheader" title={COLUMN_TITLE[h]}>{h}</span>)}
         </div>
         <div className="xs-scroll xs-icache-scroll" ref={listRef} onScroll={onListScroll}>
           {sorted.length === 0 && <div className="xs-empty">{counters ? 'empty' : 'The cache fills when the icache strategy handles exits.'}</div>}
