@@ -92,6 +92,8 @@ test('with icache the exits come with a hit rate above 0 and live charts', async
   await expect.poll(() => stat(page, 'stat-hit-rate'), { timeout: 30_000 }).toBeGreaterThan(0);
   await expect(page.getByTestId('chart-exits').locator('canvas')).toBeVisible({ timeout: 10_000 });
   await expect(page.getByTestId('chart-cycles').locator('canvas')).toBeVisible();
+  // Its title's tooltip says what its stages hold that their names do not.
+  await expect(page.getByTestId('chart-cycles').locator('.xs-chart-name')).toHaveAttribute('title', /VM exit \+ entry includes the interrupts injected at VM entry/);
   // One machine: the cumulative chart's one series is named by its strategy.
   await expect(page.getByTestId('chart-ab').locator('.xs-chart-legend')).toHaveText('icache');
   await expect(page.getByTestId('icache-table').getByTestId('icache-row').first()).toBeVisible();

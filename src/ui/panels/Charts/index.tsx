@@ -53,7 +53,8 @@ const selectCounters = (s: MachineState) => s.counters;
 /** A titled chart drawn on a canvas that follows its box's size, with an HTML legend and PNG export. */
 /** `legendFirst`: the legend above the plot (the A/B comparison: in a short pane it names the sides where the plot is cut). */
 /** `values`: a figure per series, after its name in the legend. `note`: said over the plot, when it has nothing to draw. */
-function ChartBox({ title, testid, name, spec, legendFirst = false, values, note }: { title: string; testid: string; name: string; spec: ChartSpec; legendFirst?: boolean; values?: readonly string[]; note?: string }) {
+/** `about`: the title's tooltip, when the title alone does not say what the chart counts. */
+function ChartBox({ title, about, testid, name, spec, legendFirst = false, values, note }: { title: string; about?: string; testid: string; name: string; spec: ChartSpec; legendFirst?: boolean; values?: readonly string[]; note?: string }) {
   const box = useRef<HTMLDivElement | null>(null);
   const canvas = useRef<HTMLCanvasElement | null>(null);
   const [size, setSize] = useState<{ w: number; h: number }>({ w: 0, h: 0 });
@@ -99,7 +100,7 @@ function ChartBox({ title, testid, name, spec, legendFirst = false, values, note
   );
   return (
     <div className="xs-chart" data-testid={testid} data-points={spec.series.map((x) => x.xs.length).join(',')} data-x-range={xRange}>
-      <div className="xs-chart-title"><span className="xs-chart-name" title={title}>{title}</span><button type="button" className="xs-btn xs-right" onClick={png} title="Save this chart as PNG">PNG</button></div>
+      <div className="xs-chart-title"><span className="xs-chart-name" title={about ? `${title}: ${about}` : title}>{title}</span><button type="button" className="xs-btn xs-right" onClick={png} title="Save this chart as PNG">PNG</button></div>
       {legendFirst && legend}
       <div className="xs-chart-body" ref={box}>
         <canvas ref={canvas} className="xs-chart-canvas" role="img" aria-label={note ? `${title}: ${note}` : title} style={{ width: size.w, height: size.h }} />
@@ -188,7 +189,7 @@ function HitRateChart({ data, whole, strategy }: { data: SeriesData; whole: Seri
 
 function CyclesChart({ data, whole }: { data: SeriesData; whole: SeriesData }) {
   const spec = useFramedSpec(cyclesSpec, data, whole);
-  return <ChartBox title="modeled cycles per exit, by stage" testid="chart-cycles" name="cycles" spec={spec} />;
+  return <ChartBox title="modeled cycles per exit, by stage" about="VM exit + entry includes the interrupts injected at VM entry; emulate leaves out the LAPIC accesses APICv completed without an exit" testid="chart-cycles" name="cycles" spec={spec} />;
 }
 
 function AbChart({ sides, whole }: { sides: Cumulative; whole: Cumulative }) {
