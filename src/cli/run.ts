@@ -128,7 +128,8 @@ export function runFile(file: string, config: MachineConfig, err: (line: string)
   if (exportTo.trace || exportTo.csv) m.onExit = (e) => { if (exits.length < EXPORT_MAX_EXITS) exits.push(e); };
   if (exportTo.atExit !== undefined) {
     if (!m.runToExit(exportTo.atExit)) {
-      err(`${file}: the run ended after ${m.counters().exits.total.toLocaleString('en-US')} ${plural(m.counters().exits.total, 'exit')}, before exit ${exportTo.atExit.toLocaleString('en-US')}`);
+      const taken = m.counters().exits.total;
+      err(`${file}: the run ended after ${taken.toLocaleString('en-US')} ${plural(taken, 'exit')}, before exit ${exportTo.atExit.toLocaleString('en-US')}`);
       return null;
     }
   } else {
