@@ -202,6 +202,28 @@ test('6: an instruction the VMM cannot emulate exits, shows up to the decode tha
   await page.screenshot({ path: `${ART}/exit-truth-6-unsupported.png` });
 });
 
+test('6: code run from the LAPIC page exits, is counted and logged, and the pipeline says why the VMM refused it', async ({ page }) => {
+  await page.goto('/');
+  await editorReady(page);
+  const src = '_start:\n    mov rbx, LAPIC_BASE\n    jmp rbx\n';
+  await page.evaluate((s) => (window as unknown as { __exitscopeEditor: { setValue(v: string): void } }).__exitscopeEditor.setValue(s), src);
+  await expect(page.getByTestId('btn-run')).toBeEnabled({ timeout: 30_000 });
+  await page.waitForTimeout(600); // the edit reloads the program 250 ms after the last keystroke
+  await page.getByTestId('btn-run').click();
+  await expect(page.getByTestId('stop-reason')).toHaveText('error', { timeout: 30_000 });
+  // The fetch exited (an EPT misconfiguration, as every LAPIC access does): one exit, not 0.
+  await expect(page.getByTestId('stat-exits')).toHaveText('1');
+  const row = page.getByTestId('event-log').getByTestId('exit-row');
+  await expect(row).toHaveCount(1);
+  await expect(row).toHaveAttribute('data-reason', 'mmio');
+  const pipe = page.getByTestId('exit-pipeline');
+  await expect(pipe).toContainText('rip 0xfee00000');
+  await expect(pipe.getByTestId('exit-stop-message')).toContainText('the instruction is on a device page (gpa 0xfee00000), and the VMM fetches bytes from guest memory only');
+  await expect(pipe.locator('[data-stage="stop"]')).toBeVisible();
+  await expect(pipe.locator('[data-stage="fetch"]')).toHaveCount(0);
+  await page.screenshot({ path: `${ART}/exit-truth-6-fetch-from-device.png` });
+});
+
 test('10: while Monaco loads, the editor pane shows the source read-only (never "Loading the editor…")', async ({ page }) => {
   // Hold Monaco's chunk back so the wait is visible, then let it through.
   let release: () => void = () => {};

@@ -543,13 +543,12 @@ export class Machine {
         this.vmmExits++;
         if (ev.action === 'stop') {
           this.stop = ev.stop ? { ...ev.stop } : { reason: 'error', message: 'the VMM stopped the run' };
-          // An instruction the VMM cannot emulate still exited: the exit is counted and logged
-          // with the stages it went through, up to the one that refused it.
-          if (this.stop.reason === 'unsupported') {
-            ev.seq = this.exitSeq;
-            ev.retired = vcpu.retired;
-            this.finishExit(ev, vcpu, 0, true);
-          }
+          // An exit the VMM cannot handle (an instruction it cannot emulate, an EPT violation with
+          // no memory behind it) still happened: it is counted and logged with the stages it went
+          // through, up to the one that refused it.
+          ev.seq = this.exitSeq;
+          ev.retired = vcpu.retired;
+          this.finishExit(ev, vcpu, 0, true);
           return;
         }
         // An emulated instruction retires in the guest's view like any other (RIP moved on).

@@ -178,8 +178,10 @@ export class Vcpu extends VcpuBlocks {
       ex.insnLength = 0;
       return ex;
     }
-    // An instruction fetch from an MMIO page or a non-executable EPT page: not emulated.
-    return this.stopWith(ex, 'error', `instruction fetch from ${ex.reason === 'mmio' ? 'an MMIO page' : 'a page the EPT does not allow'} at rip ${hex(this.rip)} (gpa ${hex(ex.gpa)})`);
+    // An instruction fetch from an MMIO page or a page the EPT does not map executable: the
+    // exit goes to the VMM like any other, which cannot handle it and stops the run.
+    ex.insnLength = 0;
+    return ex;
   }
 
   private internalError(ex: VmExit, e: unknown): VmExit {

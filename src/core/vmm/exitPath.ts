@@ -29,7 +29,7 @@ import type { AccessSize } from '../devices/mmio';
 import type { AccessKind, ExitEvent, Stage, StageName, StopInfo, Strategy, WpCause, WpFaultInfo } from '../events';
 import { hex, hexBytes } from '../hex';
 import { plural } from '../plural';
-import { gla2gpa, newWalkResult, type PagingContext, type WalkRecorder, type WalkResult } from '../mem';
+import { gla2gpa, newWalkResult, type EptWalkFault, type PagingContext, type WalkRecorder, type WalkResult } from '../mem';
 import {
   bhyveDecode, computeGla, DECODE_INCOMPLETE, DECODE_MISMATCH, DECODE_OK, DECODE_UNSUPPORTED, VieDecoder,
 } from './decode';
@@ -436,8 +436,7 @@ export class Vmm implements EmulEnv {
       this.inject(IDT_PF, f.errorCode, f.gla);
       return;
     }
-    const what = f === null ? 'unknown fault' : `${f.kind} at gpa ${hex(f.gpa)} (row ${f.row})`;
-    this.fail('error', `instruction fetch at ${hex(rip)} failed: ${what}`);
+    this.fail('error', `instruction fetch at ${hex(rip)} failed: ${f === null ? 'unknown fault' : fetchFaultText(f)}`);
   }
 
   /** The seed's insert: cache the record and write-protect code and table pages. */
@@ -484,7 +483,11 @@ export class Vmm implements EmulEnv {
     const page = pageOf(exit.gpa);
     const pn = page / PAGE_SIZE;
     if (exit.access !== 'write' || !vm.pages.isProtected(pn)) {
-      this.fail('error', `EPT violation (${exit.access}) at gpa ${hex(exit.gpa)} that the VMM did not protect`);
+      // Not a write-protect fault of the cache's: bhyve's vm_handle_paging finds no memory to
+      // fault in either, and the VM stops with EFAULT.
+      this.fail('error', exit.gpa >= vm.ram.size
+        ? `EPT violation (${exit.access}) at gpa ${hex(exit.gpa)}: no guest memory is there (RAM ends at ${hex(vm.ram.size)}) and no device, so the VMM cannot handle the exit`
+        : `EPT violation (${exit.access}) at gpa ${hex(exit.gpa)} on a page the VMM did not write-protect, so it cannot handle the exit`);
       return;
     }
     this.icache.counters.wpFaults++;
@@ -694,6 +697,17 @@ export class Vmm implements EmulEnv {
     this.ev.stop = s;
     this.ev.action = 'stop';
   }
+}
+
+/**
+ * Why the VMM's own walk of RIP stopped in the EPT: at RIP's page (row 0: bhyve's vm_copy_setup
+ * finds no memory to copy the bytes from), or at a guest page-table page (rows 4..1).
+ */
+function fetchFaultText(f: EptWalkFault): string {
+  const where = f.row === 0 ? 'the instruction is' : `the guest's level-${f.row} page table is`;
+  return f.kind === 'mmio'
+    ? `${where} on a device page (gpa ${hex(f.gpa)}), and the VMM fetches bytes from guest memory only`
+    : `${where} at gpa ${hex(f.gpa)}, where the EPT maps no guest memory`;
 }
 
 /**

@@ -116,7 +116,8 @@ const StepView = memo(function StepView({ exit, cyclesPerInsn, stageMs, still }:
           <b>The run stopped here ({exit.stop.reason}):</b> {exit.stop.message}
         </div>
       )}
-      {exit.reason === 'ept-violation' && exit.wp ? <WpDetail exit={exit} wp={exit.wp} /> : exit.reason !== 'mmio' && (
+      {/* An exit the VMM refused has its stop message above: a note on how such exits go would be wrong for it. */}
+      {exit.reason === 'ept-violation' && exit.wp ? <WpDetail exit={exit} wp={exit.wp} /> : exit.reason !== 'mmio' && !exit.stop && (
         <div className="xs-note">
           {exit.reason === 'ept-violation'
             ? 'A write hit a page the VMM write-protected to keep its cached instructions honest: it drops the entries that depended on the page, completes the write and resumes.'
