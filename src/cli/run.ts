@@ -174,8 +174,8 @@ export function runCommand(args: string[], out: (line: string) => void, err: (li
       continue;
     }
     out(`${r.file}: ${r.stop.reason}: ${r.stop.message}`);
-    out(`  retired ${r.retired.toLocaleString('en-US')} ${plural(r.retired, 'instruction')}, ${r.exits.total.toLocaleString('en-US')} ${plural(r.exits.total, 'exit')} ` +
-      Object.entries(r.exits.byReason).map(([k, v]) => `${k}=${v}`).join(' '));
+    out([`  retired ${r.retired.toLocaleString('en-US')} ${plural(r.retired, 'instruction')}, ${r.exits.total.toLocaleString('en-US')} ${plural(r.exits.total, 'exit')}`,
+      ...Object.entries(r.exits.byReason).map(([k, v]) => `${k}=${v}`)].join(' '));
     if (r.icache.lookups) out(`  icache: ${r.icache.hits}/${r.icache.lookups} hits, ${r.icache.wpFaults} write-protect ${plural(r.icache.wpFaults, 'fault')}`);
     out(`  modeled cycles ${Math.round(r.cycles.total).toLocaleString('en-US')} (guest ${Math.round(r.cycles.guest).toLocaleString('en-US')}, exits ${Math.round(r.cycles.total - r.cycles.guest).toLocaleString('en-US')})`);
     const names = [...GPR_NAMES, 'rip', 'rflags'];
