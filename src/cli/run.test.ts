@@ -76,8 +76,10 @@ describe('run --at-exit', () => {
 describe('run, as text', () => {
   it('sums up a run that did not halt: its exits by reason, or none, with no trailing space', () => {
     const prog = join(dir, 'fault.s');
-    writeFileSync(prog, '_start:\n  mov rax, 0x40000000\n  jmp rax\n'); // unmapped: #PF, #DF, triple fault
-    expect(run([prog]).out[1]).toBe('  retired 2 instructions, 0 exits');
+    writeFileSync(prog, '_start:\n  nop\n  ud2\n'); // #UD with no handler: the vCPU stops
+    expect(run([prog]).out[1]).toBe('  retired 1 instruction, 0 exits');
+    writeFileSync(prog, '_start:\n  mov rax, 0x40000000\n  jmp rax\n'); // unmapped: #PF, #DF, a triple fault, which exits
+    expect(run([prog]).out[1]).toBe('  retired 2 instructions, 1 exit triple-fault=1');
     writeFileSync(prog, '_start:\n  mov rbx, LAPIC_BASE\n  jmp rbx\n'); // code run from the LAPIC page
     const r = run([prog]);
     expect(r.out[0]).toMatch(/: error: instruction fetch at 0xfee00000 failed: the instruction is on a device page/);

@@ -34,7 +34,7 @@ export interface WalkStep {
 /** Why the emulated hardware left the guest (VMX basic exit reasons, by name). */
 export type ExitReason =
   | 'mmio' // EPT misconfiguration: an access to an MMIO page (LAPIC, IORAM)
-  | 'ept-violation' // a write to a page the VMM write-protected in the EPT
+  | 'ept-violation' // a write to a page the VMM write-protected in the EPT (or an access with no memory behind it)
   | 'apic-write' // APICv: trap-like exit after a virtualized APIC write (no decode)
   | 'hlt'
   | 'io'
@@ -43,11 +43,12 @@ export type ExitReason =
   | 'wrmsr'
   | 'vmcall'
   | 'external-interrupt'
-  | 'interrupt-window';
+  | 'interrupt-window'
+  | 'triple-fault'; // an exception the CPU could not deliver, even as #DF (basic reason 2): the VM is done
 
 export const EXIT_REASONS: readonly ExitReason[] = [
   'mmio', 'ept-violation', 'apic-write', 'hlt', 'io', 'cpuid', 'rdmsr', 'wrmsr', 'vmcall',
-  'external-interrupt', 'interrupt-window',
+  'external-interrupt', 'interrupt-window', 'triple-fault',
 ];
 
 /** The stages of the VMM's handling of an exit, in the order they run. */

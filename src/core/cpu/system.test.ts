@@ -104,10 +104,10 @@ describe('exception escalation (SDM Vol. 3A Table 6-5)', () => {
     runUntilHalt(m.vcpu, 100);
     expect(m.vcpu.rip).toBe(HANDLER_BASE + 8 * 16);
   });
-  it('a fault while delivering #DF is a triple fault that stops the run', () => {
+  it('a fault while delivering #DF is a triple fault: a VM exit (basic reason 2) that stops the run', () => {
     const m = asmMachine(`mov byte [${IDT_BASE + 14 * 16 + 5}], 0\nmov byte [${IDT_BASE + 8 * 16 + 5}], 0\nmov rax, 0x10000000\nmov [rax], al\nhlt`);
     const r = runUntilHalt(m.vcpu, 100);
-    expect(r.exit.reason).toBe('stop');
+    expect(r.exit.reason).toBe('triple-fault');
     expect(r.exit.stop?.reason).toBe('triple-fault');
     expect(r.exit.stop?.message).toMatch(/triple fault/);
   });

@@ -194,7 +194,9 @@ export class Vcpu extends VcpuBlocks {
     return this.stopExit(ex);
   }
   private stopExit(ex: VmExit): VmExit {
-    ex.reason = 'stop';
+    // A triple fault in VMX non-root operation is a VM exit (SDM Vol. 3C §26.2; basic reason 2),
+    // not a shutdown of the host: the VMM hears of it, and the machine ends the run.
+    ex.reason = this.stopInfo?.reason === 'triple-fault' ? 'triple-fault' : 'stop';
     ex.stop = this.stopInfo ?? undefined;
     ex.rip = this.rip;
     return ex;

@@ -1,6 +1,6 @@
 /**
  * Exits the VMM handles without instruction emulation (SDM Vol. 3C Appendix C reasons): HLT,
- * port I/O, CPUID, RDMSR/WRMSR, VMCALL and the interrupt window. The exit itself carries what
+ * port I/O, CPUID, RDMSR/WRMSR, VMCALL, the interrupt window and a triple fault. The exit itself carries what
  * the VMM needs (port, size and value; the MSR and EDX:EAX), so nothing is walked, fetched or
  * decoded: one 'exit' stage and one 'device' or 'emulate' stage, charged from the cost model.
  *
@@ -143,6 +143,11 @@ export function platformExit(
       vcpu.requestInterruptWindow = false;
       next = 'inject';
       stages.push({ name: 'device', cycles: chargeCycles('injectInterrupt', 1, cost, units), detail: 'inject the pending interrupt' });
+      break;
+    case 'triple-fault':
+      // SDM Vol. 3C §26.2 (basic reason 2, Appendix C); bhyve's vmx_exit_process suspends the
+      // VM (VM_SUSPEND_TRIPLEFAULT): nothing to emulate, the machine ends the run.
+      next = 'stop';
       break;
     default:
       stages.push({ name: 'device', cycles: 0, detail: exit.reason });

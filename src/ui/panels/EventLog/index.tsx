@@ -42,7 +42,7 @@ const LOG_COLUMNS: readonly (readonly [string, string])[] = [
  * and the glossary term keep the full name.
  */
 const REASON_SHORT: Partial<Record<ExitReason, string>> = {
-  'ept-violation': 'ept-viol.', 'external-interrupt': 'ext-intr', 'interrupt-window': 'intr-win',
+  'ept-violation': 'ept-viol.', 'external-interrupt': 'ext-intr', 'interrupt-window': 'intr-win', 'triple-fault': 'triple',
 };
 
 const NOT_LISTED_WHY = 'Not listed: at full speed the worker sends a bounded number of exits per frame (a seek on the timeline lists the exits it re-ran to get there); the counters still count every exit.';

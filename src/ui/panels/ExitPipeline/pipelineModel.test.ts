@@ -64,6 +64,16 @@ describe('buildPipeline', () => {
     expect(n.at(-1)).toMatchObject({ state: 'refused', detail: 'unsupported' });
   });
 
+  it('shows a triple fault as the exit it is, then the stop: nothing refused', () => {
+    const n = buildPipeline(exit({
+      reason: 'triple-fault', icache: undefined, stages: [{ name: 'exit', cycles: 1850 }], cycles: 1850,
+      stop: { reason: 'triple-fault', message: 'triple fault: #GP while delivering #DF (after #PF, then #GP) at rip 0x40000000' },
+    }));
+    expect(n.map((x) => x.id)).toEqual(['exit', 'stop']);
+    expect(n[0]).toMatchObject({ state: 'ran', cycles: 1850 });
+    expect(n[1]).toMatchObject({ detail: 'triple-fault' });
+  });
+
   it('marks the walk, fetch and decode as skipped on a cache hit', () => {
     const n = buildPipeline(exit({ icache: 'hit', stages: [{ name: 'exit', cycles: 1000 }, { name: 'icache', cycles: 50 }, { name: 'emulate', cycles: 200 }], cycles: 1250 }));
     expect(n.find((x) => x.id === 'icache')?.state).toBe('hit');

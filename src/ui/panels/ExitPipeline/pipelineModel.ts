@@ -67,8 +67,10 @@ export function buildPipeline(exit: ExitEvent): PipelineNode[] {
   // Only an MMIO exit goes through the instruction-emulation path; other exits show just the
   // stages they ran, so a hlt or an EPT violation is not drawn as a row of skipped boxes.
   const emulationPath = exit.reason === 'mmio';
-  // A run that stopped at this exit shows it up to the stage that refused the instruction.
+  // A run that stopped at this exit shows it up to the stage that refused the instruction (a
+  // triple fault's exit refused nothing: the VM is done, and the exit stage ran as any does).
   const refusedAt = exit.stop ? exit.stages.at(-1)?.name : undefined;
+  const refuses = exit.reason !== 'triple-fault';
   for (const b of BASE) {
     if (refusedAt !== undefined && b.id === 'resume') {
       nodes.push({ id: 'stop', label: 'run stops', stage: 'resume', cycles: null, detail: exit.stop!.reason, state: 'refused' });
@@ -97,7 +99,7 @@ export function buildPipeline(exit: ExitEvent): PipelineNode[] {
       const s = byName.get(b.stage as StageName);
       if (!s) node = { ...b, cycles: null, detail: skipReason(exit, b.id), state: 'skipped' };
       else if (b.id === 'icache') node = { ...b, cycles: s.cycles, detail: s.detail || exit.icache || '', state: exit.icache === 'hit' ? 'hit' : exit.icache === 'miss' ? 'miss' : 'ran' };
-      else node = { ...b, cycles: s.cycles, detail: s.detail ?? '', state: b.stage === refusedAt ? 'refused' : 'ran' };
+      else node = { ...b, cycles: s.cycles, detail: s.detail ?? '', state: b.stage === refusedAt && refuses ? 'refused' : 'ran' };
     }
     nodes.push(node);
     if (refusedAt !== undefined && b.stage === refusedAt) {

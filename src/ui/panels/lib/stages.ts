@@ -49,4 +49,5 @@ export const REASON_COLOR: Record<string, string> = {
   vmcall: '#6c9a3c',
   'external-interrupt': '#d0508a',
   'interrupt-window': '#a569bd',
+  'triple-fault': '#b03a2e',
 };
