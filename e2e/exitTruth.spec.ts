@@ -4,13 +4,33 @@
  * cannot emulate, and the editor's first seconds. Real Worker, real Chromium, the built app,
  * 1280x720 (a projector). Screenshots go to e2e/artifacts/.
  */
-import { test, expect, type Page } from '@playwright/test';
+import { test, expect, type Locator, type Page } from '@playwright/test';
 import { COST_PRESETS, DEFAULT_COST_PRESET } from '../src/core/cost';
 
 const ART = 'e2e/artifacts';
 
 async function editorReady(page: Page): Promise<void> {
   await expect(page.locator('[data-testid="editor"] .monaco-editor')).toBeVisible({ timeout: 30_000 });
+}
+
+/** The page with `src` in the editor, loaded: the edit reloads the program 250 ms after the last keystroke. */
+async function openSource(page: Page, src: string): Promise<void> {
+  await page.goto('/');
+  await editorReady(page);
+  await page.evaluate((s) => (window as unknown as { __exitscopeEditor: { setValue(v: string): void } }).__exitscopeEditor.setValue(s), src);
+  await expect(page.getByTestId('btn-run')).toBeEnabled({ timeout: 30_000 });
+  await page.waitForTimeout(600);
+}
+
+/** Run a program that stops (`stop`) at its first exit: the counter says 1 and the log lists it, of `reason`. */
+async function runToItsOnlyExit(page: Page, stop: string, reason: string): Promise<Locator> {
+  await page.getByTestId('btn-run').click();
+  await expect(page.getByTestId('stop-reason')).toHaveText(stop, { timeout: 30_000 });
+  await expect(page.getByTestId('stat-exits')).toHaveText('1');
+  const row = page.getByTestId('event-log').getByTestId('exit-row');
+  await expect(row).toHaveCount(1);
+  await expect(row).toHaveAttribute('data-reason', reason);
+  return row;
 }
 
 /** Cycles a pipeline card shows ("7,500 cyc" -> 7500). */
@@ -156,13 +176,8 @@ test("5: in the CPU-bound loop, `xor rax, rcx`'s exit is the timer interrupt's A
 });
 
 test('6: an instruction the VMM cannot emulate exits, shows up to the decode that refused it, with its full message, its line marked, a true hover and no bench row', async ({ page }) => {
-  await page.goto('/');
-  await editorReady(page);
-  const src = '; xor is not in bhyve\'s opcode table\n_start:\n    mov rbx, LAPIC_BASE\n    mov eax, 1\n    xor dword [rbx + LAPIC_TPR], eax\n    hlt\n';
-  await page.evaluate((s) => (window as unknown as { __exitscopeEditor: { setValue(v: string): void } }).__exitscopeEditor.setValue(s), src);
-  await expect(page.getByTestId('btn-run')).toBeEnabled({ timeout: 30_000 });
+  await openSource(page, '; xor is not in bhyve\'s opcode table\n_start:\n    mov rbx, LAPIC_BASE\n    mov eax, 1\n    xor dword [rbx + LAPIC_TPR], eax\n    hlt\n');
   // Before any run, the hover on the line tells the truth: bhyve's table has no xor.
-  await page.waitForTimeout(600); // the edit reloads the program 250 ms after the last keystroke
   const line5 = page.locator('[data-testid="editor"] .view-line').filter({ hasText: 'xor dword' });
   await line5.locator('span', { hasText: 'xor' }).first().hover();
   const hover = page.locator('.monaco-hover').filter({ hasText: 'cannot emulate' });
@@ -172,13 +187,8 @@ test('6: an instruction the VMM cannot emulate exits, shows up to the decode tha
   await expect(hover).not.toContainText('decodes and emulates');
   await page.mouse.move(0, 0);
 
-  await page.getByTestId('btn-run').click();
-  await expect(page.getByTestId('stop-reason')).toHaveText('unsupported', { timeout: 30_000 });
-  await expect(page.getByTestId('stat-exits')).toHaveText('1');
   // The log lists the exit; the pipeline shows it up to the decode that refused it.
-  const row = page.getByTestId('event-log').getByTestId('exit-row');
-  await expect(row).toHaveCount(1);
-  await expect(row).toHaveAttribute('data-reason', 'mmio');
+  const row = await runToItsOnlyExit(page, 'unsupported', 'mmio');
   await row.click();
   const pipe = page.getByTestId('exit-pipeline');
   await expect(pipe.locator('[data-stage="decode"]')).toHaveClass(/xs-pipe-refused/);
@@ -203,25 +213,25 @@ test('6: an instruction the VMM cannot emulate exits, shows up to the decode tha
 });
 
 test('6: code run from the LAPIC page exits, is counted and logged, and the pipeline says why the VMM refused it', async ({ page }) => {
-  await page.goto('/');
-  await editorReady(page);
-  const src = '_start:\n    mov rbx, LAPIC_BASE\n    jmp rbx\n';
-  await page.evaluate((s) => (window as unknown as { __exitscopeEditor: { setValue(v: string): void } }).__exitscopeEditor.setValue(s), src);
-  await expect(page.getByTestId('btn-run')).toBeEnabled({ timeout: 30_000 });
-  await page.waitForTimeout(600); // the edit reloads the program 250 ms after the last keystroke
-  await page.getByTestId('btn-run').click();
-  await expect(page.getByTestId('stop-reason')).toHaveText('error', { timeout: 30_000 });
+  await openSource(page, '_start:\n    mov rbx, LAPIC_BASE\n    jmp rbx\n');
   // The fetch exited (an EPT misconfiguration, as every LAPIC access does): one exit, not 0.
-  await expect(page.getByTestId('stat-exits')).toHaveText('1');
-  const row = page.getByTestId('event-log').getByTestId('exit-row');
-  await expect(row).toHaveCount(1);
-  await expect(row).toHaveAttribute('data-reason', 'mmio');
+  await runToItsOnlyExit(page, 'error', 'mmio');
   const pipe = page.getByTestId('exit-pipeline');
   await expect(pipe).toContainText('rip 0xfee00000');
   await expect(pipe.getByTestId('exit-stop-message')).toContainText('the instruction is on a device page (gpa 0xfee00000), and the VMM fetches bytes from guest memory only');
   await expect(pipe.locator('[data-stage="stop"]')).toBeVisible();
   await expect(pipe.locator('[data-stage="fetch"]')).toHaveCount(0);
+  await expect(page.getByTestId('stop-banner')).toContainText('the instruction is on a device page');
   await page.screenshot({ path: `${ART}/exit-truth-6-fetch-from-device.png` });
+});
+
+test('6: a triple fault is an exit of its own: counted, logged, drawn with nothing refused, its message in full', async ({ page }) => {
+  await openSource(page, '_start:\n    mov rax, 0x40000000\n    jmp rax\n');
+  await runToItsOnlyExit(page, 'triple-fault', 'triple-fault');
+  const pipe = page.getByTestId('exit-pipeline');
+  await expect(pipe.locator('[data-stage="exit"]')).not.toHaveClass(/xs-pipe-refused/);
+  await expect(pipe.locator('[data-stage="stop"]')).toBeVisible();
+  await expect(page.getByTestId('stop-banner')).toContainText('triple fault: #GP while delivering #DF (after #PF, then #GP) at rip 0x40000000');
 });
 
 test('10: while Monaco loads, the editor pane shows the source read-only (never "Loading the editor…")', async ({ page }) => {

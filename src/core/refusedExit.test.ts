@@ -17,8 +17,8 @@ const SRC = [
   '  hlt',
 ].join('\n');
 
-function build(strategy: Strategy) {
-  const built = buildMachine(SRC, { ramBytes: 16 * 1024 * 1024, strategy }, 't.s');
+function build(strategy: Strategy, src = SRC) {
+  const built = buildMachine(src, { ramBytes: 16 * 1024 * 1024, strategy }, 't.s');
   if (!built.ok) throw new Error(built.diagnostics.map((d) => d.message).join('\n'));
   return built.machine;
 }
@@ -77,9 +77,7 @@ const pastRam = (access: string) => [
 ].join('\n');
 
 function runToRefusal(src: string, strategy: Strategy) {
-  const built = buildMachine(src, { ramBytes: 16 * 1024 * 1024, strategy }, 't.s');
-  if (!built.ok) throw new Error(built.diagnostics.map((d) => d.message).join('\n'));
-  const m = built.machine;
+  const m = build(strategy, src);
   const log: ExitEvent[] = [];
   m.onExit = (e) => log.push(e);
   m.runToEnd();

@@ -14,8 +14,9 @@ function MachineMessages({ label }: { label: string }) {
   const error = useMachineStore((s) => s.error);
   const workerStatus = useMachineStore((s) => s.workerStatus);
   const banner = useMachineStore((s) => s.banner);
-  // A run the VMM (or the emulator) could not continue: the whole message, not a clipped one.
-  const stop = useMachineStore((s) => (s.stop && (s.stop.reason === 'unsupported' || s.stop.reason === 'error') ? s.stop : null));
+  // A run the VMM (or the emulator) could not continue, or a guest that triple-faulted: the
+  // whole message, not the state tile's clipped one.
+  const stop = useMachineStore((s) => (s.stop && (s.stop.reason === 'unsupported' || s.stop.reason === 'error' || s.stop.reason === 'triple-fault') ? s.stop : null));
   const failed = workerStatus === 'crashed' || workerStatus === 'unresponsive';
   return (
     <>
