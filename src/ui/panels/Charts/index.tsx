@@ -146,7 +146,8 @@ const exitsSpec = (data: SeriesData): ChartSpec => ({
 });
 
 /** The samples taken after a lookup: before the first there is no hit rate to plot (not 0 %). */
-const looked = (data: SeriesData): ChartRow[] => data.rows.filter((row) => row.hitRate !== null);
+const hasHitRate = (row: ChartRow): boolean => row.hitRate !== null;
+const looked = (data: SeriesData): ChartRow[] => data.rows.filter(hasHitRate);
 
 const hitRateSpec = (data: SeriesData): ChartSpec => {
   const rows = looked(data);
@@ -181,7 +182,7 @@ function HitRateChart({ data, whole, strategy }: { data: SeriesData; whole: Seri
   const spec = useFramedSpec(hitRateSpec, data, whole);
   // A run that never looked up has no hit rate: say so over empty axes rather than draw a line
   // at 0 %. Only icache looks up (exitPath.ts, handleInstEmul).
-  const note = whole.rows.length === 0 || looked(whole).length > 0 ? undefined
+  const note = whole.rows.length === 0 || whole.rows.some(hasHitRate) ? undefined
     : strategy === 'icache' ? 'No instruction-cache lookups in this run: no exit emulated an instruction'
     : `No lookups: only icache looks instructions up (this run: ${strategy || 'another strategy'})`;
   return <ChartBox title="instruction-cache hit rate" testid="chart-hitrate" name="hit-rate" spec={spec} note={note} />;
