@@ -76,7 +76,7 @@ describe('run --at-exit', () => {
 describe('run, as text', () => {
   it('sums up a run that did not halt: its exits by reason, or none, with no trailing space', () => {
     const prog = join(dir, 'fault.s');
-    writeFileSync(prog, '_start:\n  nop\n  ud2\n'); // #UD with no handler: the vCPU stops
+    writeFileSync(prog, '_start:\n  nop\n  vzeroupper\n'); // an instruction the vCPU lacks: it stops, no exit
     expect(run([prog]).out[1]).toBe('  retired 1 instruction, 0 exits');
     writeFileSync(prog, '_start:\n  mov rax, 0x40000000\n  jmp rax\n'); // unmapped: #PF, #DF, a triple fault, which exits
     expect(run([prog]).out[1]).toBe('  retired 2 instructions, 1 exit triple-fault=1');

@@ -15,6 +15,11 @@ import { Mnemonic } from '../iced';
 /** Instructions whose only job is to raise #UD. */
 const UD_BY_DESIGN: ReadonlySet<number> = new Set([Mnemonic.Ud0, Mnemonic.Ud1, Mnemonic.Ud2]);
 
+/** An instruction's bytes as a message shows them: "0f 0b". */
+function bytesOf(d: DInsn): string {
+  return [...d.bytes].map((x) => x.toString(16).padStart(2, '0')).join(' ');
+}
+
 export abstract class VcpuEvents extends VcpuMemory {
   /** Set when event delivery was cut short by a VM exit (the event is pending again). */
   private deliveryExited = false;
@@ -48,16 +53,23 @@ export abstract class VcpuEvents extends VcpuMemory {
   protected deliverFault(rip: number, d: DInsn | null): boolean {
     const vec = this.excVec, err = this.excErr;
     if (vec === PFV) this.cr2 = this.cr2Pending;
-    if (vec === UD && d && !this.gatePresent(UD)) {
-      const bytes = [...d.bytes].map((x) => x.toString(16).padStart(2, '0')).join(' ');
-      // UD0/UD1/UD2 raise #UD by definition (SDM Vol. 2B, UD): the guest asked for it, no instruction is missing.
-      this.stopInfo = UD_BY_DESIGN.has(d.mn)
-        ? { reason: 'unsupported', message: `${d.text} at rip ${hex(rip)} (${bytes}) raises #UD (invalid opcode) by design, and the guest has no #UD handler (IDT vector 6)` }
-        : { reason: 'unsupported', message: `unsupported instruction at rip ${hex(rip)}: ${d.text} (${bytes})` };
+    const noUdGate = vec === UD && d !== null && !this.gatePresent(UD);
+    if (noUdGate && !UD_BY_DESIGN.has(d.mn)) {
+      // An instruction this vCPU lacks: a real CPU would run it, so no guest fault follows.
+      this.stopInfo = { reason: 'unsupported', message: `unsupported instruction at rip ${hex(rip)}: ${d.text} (${bytesOf(d)})` };
       return false;
     }
     this.lastException = { vector: vec, errorCode: err, rip, text: d?.text ?? '(fetch)' };
-    return this.deliverWithEscalation(vec, err, rip, 'exception');
+    if (this.deliverWithEscalation(vec, err, rip, 'exception')) return true;
+    if (noUdGate && this.stopInfo?.reason === 'triple-fault') {
+      // UD0/UD1/UD2 raise #UD by definition (SDM Vol. 2B, UD): the guest asked for it, and with no
+      // #UD gate the CPU goes on as Table 6-5 says (#GP, then #DF) to the triple fault; say where it began.
+      this.stopInfo = {
+        reason: 'triple-fault',
+        message: `${d.text} at rip ${hex(rip)} (${bytesOf(d)}) raises #UD (invalid opcode) by design, and the guest has no #UD handler (IDT vector 6), so it escalates to a ${this.stopInfo.message}`,
+      };
+    }
+    return false;
   }
 
   private gatePresent(vec: number): boolean {

@@ -111,11 +111,15 @@ describe('exception escalation (SDM Vol. 3A Table 6-5)', () => {
     expect(r.exit.stop?.reason).toBe('triple-fault');
     expect(r.exit.stop?.message).toMatch(/triple fault/);
   });
-  it('#UD with no handler stops naming the instruction and its address; ud2 raised it by design', () => {
-    const m = asmMachine(`mov byte [${IDT_BASE + 6 * 16 + 5}], 0\nnop\nud2`);
+  it('ud2 with no #UD handler escalates as the SDM says, to a triple fault that names it; an instruction the vCPU lacks stops, naming it', () => {
+    const m = asmMachine(`mov byte [${IDT_BASE + 6 * 16 + 5}], 0\nmov byte [${IDT_BASE + 13 * 16 + 5}], 0\nmov byte [${IDT_BASE + 8 * 16 + 5}], 0\nnop\nud2`);
     const r = runUntilHalt(m.vcpu, 100);
-    expect(r.exit.stop?.reason).toBe('unsupported');
-    expect(r.exit.stop?.message).toBe('ud2 at rip 0x100009 (0f 0b) raises #UD (invalid opcode) by design, and the guest has no #UD handler (IDT vector 6)');
+    expect(r.exit.reason).toBe('triple-fault');
+    expect(r.exit.stop).toEqual({ reason: 'triple-fault', message: 'ud2 at rip 0x100019 (0f 0b) raises #UD (invalid opcode) by design, and the guest has no #UD handler (IDT vector 6), so it escalates to a triple fault: #GP while delivering #DF (after #GP, then #GP) at rip 0x100019' });
+    // With a #GP handler, the #GP that the missing #UD gate raises is delivered to it (Table 6-5: #UD is benign).
+    const g = asmMachine(`mov byte [${IDT_BASE + 6 * 16 + 5}], 0\nnop\nud2`);
+    runUntilHalt(g.vcpu, 100);
+    expect(g.vcpu.rip).toBe(HANDLER_BASE + 13 * 16);
     // An instruction the vCPU does not implement is not "by design".
     const m2 = asmMachine(`mov byte [${IDT_BASE + 6 * 16 + 5}], 0\nvzeroupper`);
     expect(runUntilHalt(m2.vcpu, 100).exit.stop?.message).toMatch(/^unsupported instruction at rip 0x[0-9a-f]+: vzeroupper \(c5 f8 77\)$/);
