@@ -48,7 +48,7 @@ export const GLOSSARY: readonly GlossaryTerm[] = [
     where: 'Registers & LAPIC panel, the IPI ping-pong scenario.' },
   { term: 'write-protect fault', definition: 'An EPT violation on a write to a page the VMM made read-only to guard cached instructions: the VMM drops the entries that depend on the page, lifts the protection and lets the write complete.',
     where: 'Exit pipeline ("invalidate"), the event log (ept-violation), the memory map: the page written flashes red (its hatching marks the pages protected).' },
-  { term: 'EPT violation', definition: 'The exit taken when the guest touches a guest-physical page in a way the EPT does not allow. Here it is almost always a write-protect fault: a write to a page the VMM made read-only. An access where the EPT maps no memory at all, the VMM cannot handle, and the run stops.',
+  { term: 'EPT violation', definition: 'The exit taken when the guest touches a guest-physical page in a way the EPT does not allow. Here it is almost always a write-protect fault: a write to a page the VMM made read-only. An access where the EPT maps no memory at all is one the VMM cannot handle: the run stops.',
     where: 'Event log (ept-violation), the exit pipeline ("invalidate"), and the stop banner when no memory is behind the address.' },
   { term: 'MMIO exit', definition: 'The exit (an EPT misconfiguration on Intel) taken when the guest reads or writes a page the EPT marks as device memory, such as the local APIC. It says which address, not which instruction: the VMM must find and decode the instruction itself.',
     where: 'Event log (mmio), the exit pipeline\'s walk, fetch and decode stages.' },
