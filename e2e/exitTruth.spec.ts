@@ -222,6 +222,8 @@ test('6: code run from the LAPIC page exits, is counted and logged, and the pipe
   await expect(pipe.locator('[data-stage="stop"]')).toBeVisible();
   await expect(pipe.locator('[data-stage="fetch"]')).toHaveCount(0);
   await expect(page.getByTestId('stop-banner')).toContainText('the instruction is on a device page');
+  // The VMM's walk of RIP ends on the LAPIC page: the grid says where and why, in the cell's own words.
+  await expect(page.getByTestId('walk-grid').locator('.xs-walk-faultmsg')).toHaveText('walk stopped at reference 24: misconfig (W without R)');
   await page.screenshot({ path: `${ART}/exit-truth-6-fetch-from-device.png` });
 });
 
@@ -232,6 +234,7 @@ test('6: a triple fault is an exit of its own: counted, logged, drawn with nothi
   await expect(pipe.locator('[data-stage="exit"]')).not.toHaveClass(/xs-pipe-refused/);
   await expect(pipe.locator('[data-stage="stop"]')).toBeVisible();
   await expect(page.getByTestId('stop-banner')).toContainText('triple fault: #GP while delivering #DF (after #PF, then #GP) at rip 0x40000000');
+  await page.screenshot({ path: `${ART}/exit-truth-6-triple-fault.png` });
 });
 
 test('10: while Monaco loads, the editor pane shows the source read-only (never "Loading the editor…")', async ({ page }) => {

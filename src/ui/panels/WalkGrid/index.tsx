@@ -99,7 +99,7 @@ const WalkView = memo(function WalkView({ exit, delayMs, still, ctx }: { exit: E
       {layout.translations.map((t, i) => (
         <div key={i}>
           {layout.translations.length > 1 && <div className="xs-note">translation {i + 1} of {layout.translations.length}{i > 0 ? ' (the instruction crosses a page)' : ''}</div>}
-          {t.fault && <div className="xs-walk-faultmsg">walk stopped: {t.fault}</div>}
+          {t.fault && <div className="xs-walk-faultmsg">walk stopped at reference {t.fault.order + 1}: {t.fault.problem}</div>}
           <Translation t={t} exit={exit} base={0} delayMs={delayMs} />
         </div>
       ))}

@@ -55,7 +55,7 @@ describe('layoutWalk', () => {
     expect(layoutWalk(undefined).translations).toEqual([]);
     const steps = fullWalk().slice(0, 5);
     steps[4] = { ...steps[4], outcome: 'not-present', entryValue: 0n };
-    expect(layoutWalk(steps).translations[0].fault).toBe('not-present');
+    expect(layoutWalk(steps).translations[0].fault).toEqual({ order: 4, problem: 'not present' });
   });
 });
 

@@ -36,8 +36,8 @@ export interface WalkTranslation {
   rows: number[];
   /** Leaf level of the guest walk (1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB), or null if it faulted. */
   guestLeafLevel: number | null;
-  /** Set when a step ended the walk with a fault. */
-  fault: WalkStep['outcome'] | null;
+  /** Set when a step ended the walk: its reference number (order, from 0) and why, as its cell says. */
+  fault: { order: number; problem: string } | null;
 }
 
 export interface WalkLayout {
@@ -79,7 +79,8 @@ export function layoutWalk(steps: readonly WalkStep[] | undefined): WalkLayout {
     } else {
       eptRefs++;
     }
-    if (step.outcome === 'not-present' || step.outcome === 'reserved' || step.outcome === 'denied') cur.fault = step.outcome;
+    const problem = stepProblem(step);
+    if (problem !== null) cur.fault = { order, problem };
   });
   for (const t of translations) t.rows.sort((a, b) => b - a);
   return { translations, total: steps?.length ?? 0, guestRefs, eptRefs };
@@ -146,6 +147,17 @@ export function eptProblem(v: bigint): string | null {
   return null;
 }
 
+/** What a guest entry's outcome says when it stops the walk. */
+const GUEST_PROBLEM: Readonly<Record<'not-present' | 'reserved' | 'denied', string>> = {
+  'not-present': 'not present', reserved: 'reserved bit set', denied: 'access not allowed',
+};
+
+/** Why a step stopped the walk, in the words its cell shows; null for a step the walk went on from. */
+export function stepProblem(step: WalkStep): string | null {
+  if (step.outcome === 'next' || step.outcome === 'leaf') return null;
+  return (step.dim === 'ept' ? eptProblem(step.entryValue) : null) ?? GUEST_PROBLEM[step.outcome];
+}
+
 /** Decoded view of one cell, for the grid and its tooltip. */
 export interface CellInfo {
   title: string;
@@ -162,9 +174,7 @@ export function describeCell(cell: WalkCell): CellInfo {
   const { step } = cell;
   const leaf = step.outcome === 'leaf';
   const present = step.dim === 'guest' ? bit(step.entryValue, 0) : (step.entryValue & 7n) !== 0n;
-  const problem = step.outcome === 'next' || step.outcome === 'leaf'
-    ? null
-    : step.dim === 'ept' ? eptProblem(step.entryValue) ?? step.outcome : step.outcome;
+  const problem = stepProblem(step);
   const title = step.dim === 'guest'
     ? `guest ${ROW_LABEL[step.row] ?? step.row} entry [${step.index}]`
     : `${EPT_COLUMNS[cell.col] ?? 'EPT'} entry [${step.index}] for row ${ROW_LABEL[step.row] ?? step.row}`;
