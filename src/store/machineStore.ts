@@ -13,7 +13,7 @@
 import { createContext, useContext } from 'react';
 import { useStore } from 'zustand';
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import type { ExitEvent, ExitReason, StageName, StopInfo } from '../core/events';
+import { exitCycles, type ExitEvent, type ExitReason, type StageName, type StopInfo } from '../core/events';
 import type { ChartPoint, Counters, Diagnostic, LineMapEntry, MachineView, RunConfig, TimelineView, WorkerEvent } from '../worker/protocol';
 import { reuseUnchanged } from './viewReuse';
 import { mergeExits } from './exitLogMerge';
@@ -45,10 +45,10 @@ export interface HistorySample {
  * APICv accesses that did not exit; `exit` includes injecting interrupts at VM entry.
  */
 export function stageCyclesOf(c: Counters): Record<StageName, number> {
-  const y = c.cycles;
+  const y = exitCycles(c);
   return {
     exit: y.exit, icache: y.lookup, walk: y.walk, fetch: y.fetch, decode: y.decode, insert: y.insert,
-    protect: y.protect, emulate: y.emulate - c.apicv.cycles, invalidate: y.invalidate, device: y.device,
+    protect: y.protect, emulate: y.emulate, invalidate: y.invalidate, device: y.device,
   };
 }
 

@@ -5,7 +5,7 @@
  */
 import { PIPELINE_NODE_TERMS } from '../../glossary/terms';
 import { memo, useMemo, useState } from 'react';
-import type { ExitEvent, WpFaultInfo } from '../../../core/events';
+import { exitCycles, type ExitEvent, type WpFaultInfo } from '../../../core/events';
 import { wpCauseText, wpInvalidatedText } from '../lib/wpText';
 import type { Counters } from '../../../worker/protocol';
 import type { MachineState } from '../../../store/machineStore';
@@ -150,7 +150,7 @@ function LiveView({ counters, rate }: { counters: Counters; rate: number }) {
   const s = summarize(counters);
   // The exits' own stages: APICv's accesses that did not exit are counted in `emulate` too (the
   // bar's emulate was almost all theirs under apicv), and have a bar of their own below.
-  const vmm = cycleShares({ ...counters.cycles, emulate: counters.cycles.emulate - counters.apicv.cycles }, false);
+  const vmm = cycleShares(exitCycles(counters), false);
   return (
     <div className="xs-pipe-live">
       <div className="xs-kpis">

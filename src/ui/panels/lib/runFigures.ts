@@ -9,11 +9,12 @@
  *   much run there is around each exit.
  * APICv accesses the CPU virtualized without an exit are neither: they are not exits.
  */
+import { exitCycles } from '../../../core/events';
 import type { Counters } from '../../../worker/protocol';
 
 /** Modeled cycles spent handling exits: the run's cycles minus guest work and virtualized APIC accesses. */
 export function handlingCycles(c: Counters): number {
-  return c.cycles.total - c.cycles.guest - c.apicv.cycles;
+  return exitCycles(c).total - c.cycles.guest;
 }
 
 /** Modeled cycles one exit costs on average, or null without exits. */
