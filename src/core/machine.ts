@@ -562,7 +562,7 @@ export class Machine {
       default: {
         const { event, next } = platformExit({ vmId: vm.ctx.id, index: vcpuIndex, vcpu, lapic: slot.lapic }, exit, this.console, this.cost, this.units);
         if (exit.reason === 'hlt') slot.hltRip = exit.rip;
-        if (exit.reason === 'triple-fault') {
+        if (next === 'suspend') {
           // bhyve suspends the whole VM (VM_SUSPEND_TRIPLEFAULT): the run ends here. The vCPU
           // keeps its run state: it did not halt (the registers panel would say "hlt").
           this.stop = exit.stop ? { ...exit.stop } : { reason: 'triple-fault', message: 'triple fault' };

@@ -26,9 +26,10 @@ export interface PlatformVcpu {
 
 /**
  * After a platform exit: 'resume' the vCPU; HLT with IF = 1 'wait's for an interrupt, with
- * IF = 0 'stop's this vCPU; 'inject' delivers the pending interrupt the window opened for.
+ * IF = 0 'stop's this vCPU; 'inject' delivers the pending interrupt the window opened for;
+ * 'suspend' ends the VM's run (a triple fault), whatever its other vCPUs were doing.
  */
-export type PlatformNext = 'resume' | 'wait' | 'stop' | 'inject';
+export type PlatformNext = 'resume' | 'wait' | 'stop' | 'inject' | 'suspend';
 
 export interface PlatformResult {
   /** The exit as recorded (seq is the caller's to set). */
@@ -147,7 +148,7 @@ export function platformExit(
     case 'triple-fault':
       // SDM Vol. 3C §26.2 (basic reason 2, Appendix C); bhyve's vmx_exit_process suspends the
       // VM (VM_SUSPEND_TRIPLEFAULT): nothing to emulate, the machine ends the run.
-      next = 'stop';
+      next = 'suspend';
       break;
     default:
       stages.push({ name: 'device', cycles: 0, detail: exit.reason });
