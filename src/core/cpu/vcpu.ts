@@ -171,15 +171,10 @@ export class Vcpu extends VcpuBlocks {
   private fetchExit(ex: VmExit, start: number): VmExit {
     ex.rip = this.rip;
     ex.retired = this.retired - start;
-    if (ex.access !== 'fetch') {
-      // The fetch's page walk faulted in the EPT on a guest page-table page (an A-bit update on
-      // a write-protected table page, access 'write'): exit like a data access does, fault-like
-      // (nothing decoded, nothing retired); the fetch is retried on re-entry.
-      ex.insnLength = 0;
-      return ex;
-    }
-    // An instruction fetch from an MMIO page or a page the EPT does not map executable: the
-    // exit goes to the VMM like any other, which cannot handle it and stops the run.
+    // Fault-like, nothing decoded or retired, whatever the EPT stopped: the fetch's walk on a
+    // guest page-table page (an A-bit update on a write-protected table page, access 'write'),
+    // which the VMM handles and the fetch is retried on re-entry; or the fetch itself (access
+    // 'fetch') from an MMIO page or a gpa with no memory, which the VMM refuses, ending the run.
     ex.insnLength = 0;
     return ex;
   }
