@@ -63,13 +63,13 @@ test('an embed whose program does not open, or does not assemble, says why in th
   await expect(page.getByTestId('btn-run')).toBeEnabled({ timeout: 20_000 });
   expect(await stat(page, 'stat-exits')).toBe(0);
   // A shared program with errors, without the editor: its errors, file:line:col first.
-  const source = '_start:\n  mvo eax, 1\n  mov al, 300\n  hlt\n';
-  await page.goto(`/?embed=1&panels=registers#s=${encodeShare({ v: 1, source, config: { strategy: 'icache', preset: DEFAULT_COST_PRESET, icacheSize: 256 } })}`);
+  const share = encodeShare({ v: 1, source: '_start:\n  mvo eax, 1\n  mov al, 300\n  hlt\n', config: { strategy: 'icache', preset: DEFAULT_COST_PRESET, icacheSize: 256 } });
+  await page.goto(`/?embed=1&panels=registers#s=${share}`);
   await expect(page.getByTestId('embed-asm-errors')).toContainText("The program does not assemble: shared.s:2:3: error: unknown instruction 'mvo'");
   await expect(page.getByTestId('embed-asm-errors')).toContainText('shared.s:3:');
   await expect(page.getByTestId('embed-problem')).toHaveCount(0);
   // With the editor named, the editor shows them.
-  await page.goto(`/?embed=1&panels=editor#s=${encodeShare({ v: 1, source, config: { strategy: 'icache', preset: DEFAULT_COST_PRESET, icacheSize: 256 } })}`);
+  await page.goto(`/?embed=1&panels=editor#s=${share}`);
   await expect(page.getByTestId('editor')).toBeVisible({ timeout: 20_000 });
   await expect(page.getByTestId('embed-asm-errors')).toHaveCount(0);
 });
