@@ -131,7 +131,7 @@ test('the Numbers preset shows all four charts and every bench column after a ru
   await page.screenshot({ path: `${ART}/layout-numbers-1280x720.png` });
 });
 
-test('in a narrow log pane, at a past exit, the export buttons stay whole and each count note shows whole or not at all', async ({ page }) => {
+test('in a narrow log pane the count names the run\'s exits, and at a past exit the export buttons stay whole and each count note shows whole or not at all', async ({ page }) => {
   // x2apic-msr at full speed: thousands of exits not listed; at exit 3,000, 150 rows after it.
   await openExample(page, 'x2apic-msr');
   await choose(page, 'exit');
@@ -139,6 +139,10 @@ test('in a narrow log pane, at a past exit, the export buttons stay whole and ea
   await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 45_000 });
   const log = page.getByTestId('event-log');
   const pane = paneBody(page, 'log');
+  // At the end the count names the run's exits, whole: alone, "150 exits" read as the run's count.
+  const count = log.locator('.xs-log-count');
+  await expect(count).toHaveText(new RegExp(`^[\\d,]+ of ${await page.getByTestId('stat-exits').innerText()} listed$`));
+  expect(await count.evaluate((el) => el.scrollWidth <= el.clientWidth), 'the count is cut').toBe(true);
   for (const at of [null, 3000]) {
     if (at !== null) {
       await page.getByTestId('timeline').fill(String(at));
@@ -147,6 +151,7 @@ test('in a narrow log pane, at a past exit, the export buttons stay whole and ea
     const what = at === null ? 'at the end' : `at exit ${at}`;
     await expectWithin(log.getByTestId('export-trace'), pane, `${what}: Export trace`);
     await expectWithin(log.getByTestId('export-log-csv'), pane, `${what}: CSV`);
+    if (at === null) continue;
     const notes = await log.locator('.xs-counts').evaluate((box) => {
       const b = box.getBoundingClientRect();
       return [...box.children].map((c) => {

@@ -42,6 +42,20 @@ describe('machine store', () => {
     expect(exitLog[0].seq).toBe(total - EXIT_LOG_CAPACITY * 0.9);
   });
 
+  it('running on from a past exit counts as not listed only the exits before it that the log lacks, not those of the dropped future too', () => {
+    const s = createMachineStore(() => 0);
+    const exit = (seq: number) => ({ seq }) as ExitEvent;
+    // 100 exits, 6 listed (0-2 and 97-99): 94 not listed.
+    s.getState().ingest({ type: 'frame', running: false, counters: counters(100), exits: [0, 1, 2, 97, 98, 99].map(exit), droppedExits: 94, view: null as never, stop: null });
+    // Run from exit 50: exits 50-99 run again.
+    s.getState().ingest({ type: 'futureDropped', at: 50 });
+    expect(s.getState().exitLog.map((e) => e.seq)).toEqual([0, 1, 2]);
+    expect(s.getState().droppedExits).toBe(47);
+    // The new future: 50 more exits, 2 listed. Listed and not listed add up to the exits taken.
+    s.getState().ingest({ type: 'frame', running: false, counters: counters(100), exits: [98, 99].map(exit), droppedExits: 48, view: null as never, stop: null });
+    expect(s.getState().exitLog.length + s.getState().droppedExits).toBe(100);
+  });
+
   it('a failed worker status stops the run with a message; starting clears the run', () => {
     const s = createMachineStore(() => 0);
     s.getState().ingest({ type: 'frame', running: true, counters: counters(1), exits: [], droppedExits: 0, view: null as never, stop: null });

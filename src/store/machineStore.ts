@@ -313,6 +313,8 @@ export function createMachineStore(now: () => number = () => performance.now()):
           set({
             exitLog: log,
             exitLogVersion: s.exitLogVersion + 1,
+            // Exits #0 to #at-1 remain, `i` of them listed: the future's unlisted exits run again.
+            droppedExits: event.at - i,
             history: s.history.filter((h) => h.exits <= event.at),
             timeline: s.timeline && { ...s.timeline, at: null, end: event.at },
           });

@@ -193,11 +193,13 @@ export default function EventLog() {
       <div className="xs-toolbar">
         {/* At a past exit the list also holds the run's recorded future: counted apart, so the
             figure beside the exit shown is of the exits up to it (the strip's counters are too). */}
-        <span className="xs-log-count" title={travelAt === null ? undefined : `${int(listedToAt)} of exits #0 to #${travelAt} are listed; the rows after #${travelAt} are the recorded future (muted)`}>
-          <b>{int(listedToAt)}</b> {travelAt !== null ? `listed to #${travelAt}` : plural(listedToAt, 'exit')}{rows.idx ? <> · <b>{int(count)}</b> shown</> : null}
+        {/* At the present the count names the exits taken when the log lacks some ("150 of 6,011
+            listed"): alone in a narrow pane, "150 exits" read as the run's count. */}
+        <span className="xs-log-count" title={travelAt !== null ? `${int(listedToAt)} of exits #0 to #${travelAt} are listed; the rows after #${travelAt} are the recorded future (muted)` : notListed > 0 ? NOT_LISTED_WHY : undefined}>
+          <b>{int(listedToAt)}</b> {travelAt !== null ? `listed to #${travelAt}` : notListed > 0 ? `of ${int(listedToAt + notListed)} listed` : plural(listedToAt, 'exit')}{rows.idx ? <> · <b>{int(count)}</b> shown</> : null}
         </span>
         {/* One line: a note that does not fit goes whole (xs-counts), after the chips gave their room. */}
-        {(notListed > 0 || listedAfter > 0) && (
+        {travelAt !== null && (notListed > 0 || listedAfter > 0) && (
           <span className="xs-note xs-counts">
             {notListed > 0 && <span title={NOT_LISTED_WHY}>{compact(notListed)} not listed</span>}
             {listedAfter > 0 && <span title={`Recorded after exit #${travelAt ?? 0}: the run took them; Run from here drops them, and takes exit #${travelAt ?? 0} again`}>{compact(listedAfter)} after</span>}
