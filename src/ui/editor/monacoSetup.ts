@@ -71,7 +71,7 @@ monaco.languages.registerHoverProvider(LANGUAGE_ID, {
       ? `**The VMM cannot emulate this instruction:** ${refused.why} (sys/amd64/vmm/vmm_instruction_emul.c), so bhyve's decoder refuses it. If it accesses an MMIO page (the LAPIC, IORAM), the exit reaches the decode and the run stops as 'unsupported'.`
       : vmmEffect(model.getLineContent(line), mmioBaseRegisters(text));
     if (effect) contents.push({ value: effect });
-    if (s.exitLines.includes(line) && !effect) contents.push({ value: '**This line exits** (the assembler found an access to an MMIO page or an exiting instruction).' });
+    if (s.exitLines.includes(line) && !effect) contents.push({ value: '**This line exits:** its instruction always exits (HLT, I/O, CPUID or VMCALL), known before the run; a line that accesses MMIO is marked once it has exited.' });
     const stat = s.view?.lines.find((l) => l.line === line);
     if (stat && stat.exits > 0) {
       // (The count after the line may be its short form: the hover says it all.)
