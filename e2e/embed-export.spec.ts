@@ -60,7 +60,9 @@ test('an embed whose program does not open, or does not assemble, says why in th
   await page.goto('/?embed=1&example=no-such-example&panels=exit-pipeline&autorun=1');
   await expect(page.getByTestId('embed-problem')).toContainText('There is no example named "no-such-example" (known: ');
   await expect(page.getByTestId('embed-problem')).toContainText('lapic-microbench');
-  await expect(page.getByTestId('btn-run')).toBeEnabled({ timeout: 20_000 });
+  // No program: the state says so (not "assembly errors"), and there is nothing to run or step.
+  await expect(page.getByTestId('stop-reason')).toHaveText('no program', { timeout: 20_000 });
+  for (const id of ['btn-run', 'btn-step', 'btn-step-exit']) await expect(page.getByTestId(id)).toBeDisabled();
   expect(await stat(page, 'stat-exits')).toBe(0);
   // A shared program with errors, without the editor: its errors, file:line:col first.
   const share = encodeShare({ v: 1, source: '_start:\n  mvo eax, 1\n  mov al, 300\n  hlt\n', config: { strategy: 'icache', preset: DEFAULT_COST_PRESET, icacheSize: 256 } });

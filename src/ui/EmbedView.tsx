@@ -43,7 +43,8 @@ export function EmbedView({ side, params, fullUrl, problem }: { side: Side; para
   const booted = useUiStore((s) => s.booted);
   const fileName = useUiStore((s) => s.fileName);
   const strategy = useUiStore((s) => s.strategy);
-  const idle = !booted || running || failed;
+  // No program (the URL names none that opens): nothing to run or step.
+  const idle = !booted || running || failed || problem !== null;
   // Reloading the program (Run after the end, Reset): the panels show the previous run (app.css dims it).
   const restarting = useMachineStore((s) => s.restarting);
   // A shared program that does not assemble, in an embed without the editor: its errors, else
@@ -72,7 +73,7 @@ export function EmbedView({ side, params, fullUrl, problem }: { side: Side; para
                 <span aria-hidden>↺</span>
               </button>
             </div>
-            <StatsStrip compact />
+            <StatsStrip compact noProgram={problem !== null} />
             <a className="embed-open" data-testid="embed-open" href={fullUrl} target="_blank" rel="noopener" title={`Open ${fileName} in the full exitscope page`}>
               Open in exitscope ↗
             </a>

@@ -37,7 +37,8 @@ function statusOf(running: boolean, shownRunning: boolean, shownOfRun: boolean, 
   return workerStatus === 'starting' ? 'starting' : 'ready';
 }
 
-export function StatsStrip({ suffix = '', compact = false }: { suffix?: string; compact?: boolean }) {
+/** `noProgram`: an embed whose URL names no program that opens (its state says so, not "assembly errors"). */
+export function StatsStrip({ suffix = '', compact = false, noProgram = false }: { suffix?: string; compact?: boolean; noProgram?: boolean }) {
   const running = useMachineStore((s) => s.running);
   // While running, the counters show at the panels' pace (a batch that renders nothing else
   // renders nothing); stopped, paused, seeking or loading, at once, beside the state. The whole
@@ -59,7 +60,7 @@ export function StatsStrip({ suffix = '', compact = false }: { suffix?: string; 
   const asmErrors = useMachineStore((s) => s.diagnostics.some((d) => d.severity === 'error'));
   const restarting = useMachineStore((s) => s.restarting);
   const runId = useMachineStore((s) => s.runId);
-  const status = statusOf(running, shown?.running ?? false, shown?.runId === runId && retired > 0, loaded, restarting, stopReason, workerStatus, asmErrors);
+  const status = noProgram ? 'no program' : statusOf(running, shown?.running ?? false, shown?.runId === runId && retired > 0, loaded, restarting, stopReason, workerStatus, asmErrors);
   return (
     <div className={`stats${compact ? ' compact' : ''}`} role="status" aria-live="off">
       <Stat label="retired" width={11} testid={`stat-retired${suffix}`} value={int(retired)} title="Guest instructions retired, by all vCPUs" />
