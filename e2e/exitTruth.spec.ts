@@ -208,6 +208,7 @@ test('6: an instruction the VMM cannot emulate exits, shows up to the decode tha
   // The editor marks the line, and no bench row comes from a run that did not complete.
   const marks = await lineMarks(page);
   expect(marks.find((m) => m.text.startsWith('xor dword'))?.mark).toBe('1 exit');
+  await expect(page.getByTestId('rip-outside')).toHaveCount(0); // RIP is on that line
   await expect(page.getByTestId('bench-row')).toHaveCount(0);
   await page.screenshot({ path: `${ART}/exit-truth-6-unsupported.png` });
 });
@@ -224,6 +225,8 @@ test('6: code run from the LAPIC page exits, is counted and logged, and the pipe
   await expect(page.getByTestId('stop-banner')).toContainText('the instruction is on a device page');
   // The VMM's walk of RIP ends on the LAPIC page: the grid says where and why, in the cell's own words.
   await expect(page.getByTestId('walk-grid').locator('.xs-walk-faultmsg')).toHaveText('walk stopped at reference 24: misconfig (W without R)');
+  // The editor has no line for RIP's arrow: its bar says where the vCPU is.
+  await expect(page.getByTestId('rip-outside')).toHaveText('➜ RIP 0xfee00000: on no line of the program');
   await page.screenshot({ path: `${ART}/exit-truth-6-fetch-from-device.png` });
 });
 

@@ -9,6 +9,7 @@ import { useUiStore } from '../store/uiStore';
 import { openFile } from './files';
 import { useEditorFocused } from './editor/tabExit';
 import { SourcePreview } from './editor/SourcePreview';
+import { hex64 } from './panels/lib/format';
 import type { Diagnostic } from '../worker/protocol';
 
 /** How many diagnostics the count's tooltip lists (the editor marks every one). */
@@ -40,6 +41,10 @@ export function EditorArea() {
   const restarting = useMachineStore((s) => s.restarting);
   const [dragging, setDragging] = useState(false);
   const editorFocused = useEditorFocused();
+  // vCPU 0 on no line of the program (a jump into data or onto a device page): the editor has no
+  // line for its arrow, so the bar says where it is. Only for the text the machine runs.
+  const ripOutside = useMachineStore((s) => (s.loaded && s.view && s.view.ripLine === null ? s.view.vcpus[0]?.regs.rip ?? null : null));
+  const runsThisText = useMachineStore((s) => s.program?.source) === useUiStore((s) => s.source);
 
   // Capture phase: Monaco would otherwise take the drop and insert the file's path.
   const onDragOver = (e: DragEvent) => {
@@ -79,6 +84,11 @@ export function EditorArea() {
           {errors + warnings === 0 && <span className="ok">assembles cleanly</span>}
         </span>
       </div>
+      {ripOutside !== null && runsThisText && !restarting && (
+        <div className="rip-outside" data-testid="rip-outside" role="note" title="The instruction pointer of VM 0's vCPU 0: no line of this program is at that address (its bytes are data, a device page or nothing)">
+          <span aria-hidden>➜</span> RIP {hex64(ripOutside, 0)}: on no line of the program
+        </div>
+      )}
       <div className="editor-host" data-testid="editor" data-run={restarting ? 'previous' : undefined}>
         <Suspense fallback={<SourcePreview />}>
           <AsmEditor />
