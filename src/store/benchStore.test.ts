@@ -23,7 +23,7 @@ function frame(exits: number, stop: StopInfo | null) {
 
 function setup() {
   useBenchStore.getState().clear();
-  const machine = createMachineStore(() => 0);
+  const machine = createMachineStore();
   watchBench(machine);
   return { machine };
 }

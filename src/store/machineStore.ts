@@ -204,10 +204,8 @@ function dropOverflow(log: ExitEvent[]): number {
   return log.splice(0, log.length - EXIT_LOG_CAPACITY + EXIT_LOG_CAPACITY / 10).length;
 }
 
-/** Makes an independent machine store. `now` is injectable for tests. */
-export function createMachineStore(now: () => number = () => performance.now()): MachineStore {
-  /** The last frame's (or the load's) time and exits: a running frame's exit rate is over the interval since. */
-  let lastFrame: { at: number; exits: number } | null = null;
+/** Makes an independent machine store. */
+export function createMachineStore(): MachineStore {
   return createStore<MachineState>()((set, get) => ({
     ready: false,
     loaded: false,
@@ -234,7 +232,6 @@ export function createMachineStore(now: () => number = () => performance.now()):
           set({ diagnostics: event.diagnostics });
           return;
         case 'loaded': {
-          lastFrame = { at: now(), exits: event.start?.counters.exits.total ?? 0 };
           const s = get();
           // The new run from its exit 0, in the same update that ends the old one (no empty view between).
           const start = event.ok ? event.start : undefined;
@@ -259,9 +256,6 @@ export function createMachineStore(now: () => number = () => performance.now()):
           const log = s.exitLog;
           for (const e of event.exits) log.push(e);
           const overflow = dropOverflow(log);
-          const at = now();
-          const exitsPerSec = event.running && lastFrame !== null ? (event.counters.exits.total - lastFrame.exits) / (Math.max(1, at - lastFrame.at) / 1000) : 0;
-          lastFrame = { at, exits: event.counters.exits.total };
           set({
             ...(event.running && !s.running && { starts: s.starts + 1, stood: { ...s, stood: null } }),
             running: event.running,
@@ -273,7 +267,8 @@ export function createMachineStore(now: () => number = () => performance.now()):
             exitLogVersion: s.exitLogVersion + (event.exits.length ? 1 : 0),
             droppedExits: s.droppedExits + event.droppedExits + overflow,
             ...(event.chart && { history: historyOf(event.chart) }),
-            exitsPerSec,
+            // The Worker's measure (its clock, where the exits are taken); 0 stopped.
+            exitsPerSec: event.running ? event.exitsPerSec ?? 0 : 0,
             timeline: event.timeline ?? s.timeline,
             // In step mode the newest exit is the one to show; at a run's stop, unless one was picked while it ran.
             selectedExit: !event.running && event.exits.length && !s.pickedWhileRunning ? event.exits[event.exits.length - 1] : s.selectedExit,
@@ -315,6 +310,8 @@ export function createMachineStore(now: () => number = () => performance.now()):
             exitLogVersion: s.exitLogVersion + 1,
             // Exits #0 to #at-1 remain, `i` of them listed: the future's unlisted exits run again.
             droppedExits: event.at - i,
+            // An exit of the dropped future is not taken (yet): the pipeline and walk show none.
+            ...(s.selectedExit !== null && s.selectedExit.seq >= event.at && { selectedExit: null }),
             history: s.history.filter((h) => h.exits <= event.at),
             timeline: s.timeline && { ...s.timeline, at: null, end: event.at },
           });
@@ -329,7 +326,6 @@ export function createMachineStore(now: () => number = () => performance.now()):
       }
     },
     beginLoad(program) {
-      lastFrame = null;
       const s = get();
       if ((s.loaded || s.restarting) && s.program !== null && sameProgram(s.program, program)) {
         // The program object stays: nothing that depends on which program is loaded changes.

@@ -19,7 +19,7 @@ afterEach(() => {
 
 /** A store fed by a real host, as the MachineClient does (every event, in order). */
 function machine() {
-  const store = createMachineStore(() => 0);
+  const store = createMachineStore();
   const events: WorkerEvent[] = [];
   const host = new MachineHost((e) => {
     events.push(e);

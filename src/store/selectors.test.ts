@@ -8,7 +8,7 @@ const ex = (seq: number): ExitEvent => ({ seq, vm: 0, vcpu: 0, reason: 'mmio', r
 
 describe('selectShownExit', () => {
   it('shows the selected exit when paused, the newest while running slowly, the selected again at full speed', () => {
-    const store = createMachineStore(() => 0);
+    const store = createMachineStore();
     const s0 = store.getState();
     const selected = ex(1);
     const paused = { ...s0, running: false, exitLog: [ex(1), ex(2)], selectedExit: selected, exitsPerSec: 1 };
@@ -25,7 +25,7 @@ describe('selectShownExit', () => {
 describe('selectTravelled', () => {
   const timeline = (at: number | null): TimelineView => ({ first: 0, end: 10, at, retired: 0, marks: [], bytes: 0, budget: 1 });
   it('is true only while the timeline shows a past exit and the panels show that exit', () => {
-    const s0 = createMachineStore(() => 0).getState();
+    const s0 = createMachineStore().getState();
     const atFive = { ...s0, running: false, selectedExit: ex(5), timeline: timeline(5) };
     expect(selectTravelled(atFive)).toBe(true);
     // A log row clicked while in the past: another exit than the one travelled to.

@@ -35,7 +35,7 @@ const frame = (exits: number, running: boolean): WorkerEvent => ({
 function setup() {
   const workers: FakeWorker[] = [];
   let t = 0;
-  const store = createMachineStore(() => t);
+  const store = createMachineStore();
   const client = new MachineClient(store, {
     createWorker: () => { const w = new FakeWorker(); workers.push(w); return w; },
     now: () => t,

@@ -343,3 +343,93 @@ describe('MachineHost loads', () => {
     }
   });
 });
+
+describe('MachineHost while running', () => {
+  const LONG = LOOP.replace('mov ecx, 30', 'mov ecx, 50000000');
+  const config = { strategy: 'icache', preset: 'nehalem-2014', icacheSize: 1024, maxInsns: 1_000_000_000 } as const;
+  const tasks = async (until: () => boolean) => { for (let i = 0; i < 2000 && !until(); i++) await new Promise((r) => setTimeout(r, 0)); };
+  type Frame = Extract<WorkerEvent, { type: 'frame' }>;
+
+  it("a running frame's exit rate is the Worker's own, since the previous frame or the run's start: a resume after a pause is not measured over the pause", async () => {
+    const seen: { e: WorkerEvent; t: number }[] = [];
+    let pauseAfter = 0;
+    const h = new MachineHost((e) => {
+      seen.push({ e, t: performance.now() });
+      // A run at full speed leaves Node's timers no turn: pause from the task of a running frame.
+      if (e.type === 'frame' && e.running && --pauseAfter === 0) queueMicrotask(() => h.handle({ type: 'pause' }));
+    });
+    const stopped = (from: number) => seen.slice(from).some(({ e }) => e.type === 'frame' && !e.running);
+    try {
+      h.handle({ type: 'load', source: LONG, file: 'loop.s', config });
+      for (const idleMs of [0, 300]) {
+        await new Promise((r) => setTimeout(r, idleMs));
+        const from = seen.length;
+        const before = exitsOf(seen);
+        pauseAfter = 3;
+        const runAt = performance.now();
+        h.handle({ type: 'run' });
+        await tasks(() => stopped(from));
+        const running = seen.slice(from).filter(({ e }) => e.type === 'frame' && e.running) as { e: Frame; t: number }[];
+        expect(running.length).toBe(3);
+        for (const { e } of running) expect(e.exitsPerSec).toBeGreaterThan(0);
+        // The first frame's interval lies within [run command, frame posted]: its rate is at least
+        // the exits since the run over that span (a rate over the pause before would be far lower).
+        const [first] = running;
+        expect(first.e.exitsPerSec).toBeGreaterThanOrEqual(((first.e.counters.exits.total - before) * 1000) / (first.t - runAt));
+        const stop = seen.slice(from).find(({ e }) => e.type === 'frame' && !e.running)!.e as Frame;
+        expect(stop.exitsPerSec).toBeUndefined();
+      }
+    } finally {
+      h.dispose();
+    }
+  });
+
+  it('going back while a run goes (the shortcuts work then) lists or counts as not listed every exit the run took', async () => {
+    for (const back of ['stepBack', 'backExit'] as const) {
+      const events: WorkerEvent[] = [];
+      let frames = 0;
+      const h = new MachineHost((e) => {
+        events.push(e);
+        if (e.type === 'frame' && e.running && ++frames === 2) queueMicrotask(() => h.handle({ type: back }));
+      });
+      try {
+        h.handle({ type: 'load', source: LONG, file: 'loop.s', config });
+        h.handle({ type: 'run' });
+        await tasks(() => events.some((e) => e.type === 'timeTravel'));
+        const sent = events.filter((e): e is Frame => e.type === 'frame');
+        const stop = sent[sent.length - 1];
+        expect(stop.running, back).toBe(false);
+        // Listed plus not listed, frame by frame, add up to the exits the run took before going back.
+        expect(sent.reduce((n, f) => n + f.exits.length + f.droppedExits, 0), back).toBe(stop.counters.exits.total);
+        expect(events.indexOf(stop), back).toBeLessThan(events.findIndex((e) => e.type === 'timeTravel'));
+      } finally {
+        h.dispose();
+      }
+    }
+  });
+
+  it('a Next exit that finds none says so once: the next step, seek or back carries no banner', () => {
+    const events: WorkerEvent[] = [];
+    const h = new MachineHost((e) => events.push(e), 10_000);
+    const banner = () => [...events].reverse().find((e) => e.type === 'frame' || e.type === 'timeTravel');
+    try {
+      h.handle({ type: 'load', source: '_start:\n  mov ecx, 100000000\n.l:\n  dec ecx\n  jnz .l\n  hlt\n', file: 'spin.s', config });
+      h.handle({ type: 'stepExit' });
+      expect((banner() as Frame).banner).toBe('no exit in the next 10,000 instructions; paused');
+      h.handle({ type: 'step' });
+      expect((banner() as Frame).banner).toBeUndefined();
+      h.handle({ type: 'stepExit' });
+      h.handle({ type: 'stepBack' });
+      h.handle({ type: 'step' });
+      expect((banner() as Frame).banner).toBeUndefined();
+    } finally {
+      h.dispose();
+    }
+  });
+});
+
+/** The exits of the last frame (or the load) seen. */
+function exitsOf(seen: { e: WorkerEvent }[]): number {
+  const e = [...seen].reverse().find(({ e }) => e.type === 'frame' || e.type === 'loaded')?.e;
+  return e?.type === 'frame' ? e.counters.exits.total : e?.type === 'loaded' ? e.start?.counters.exits.total ?? 0 : 0;
+}

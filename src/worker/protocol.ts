@@ -88,6 +88,11 @@ export type WorkerEvent =
       /** Exits since the last frame, newest last, at most a bounded number (see droppedExits). */
       exits: ExitEvent[];
       droppedExits: number;
+      /**
+       * While running: exits per second since the previous frame (since the run started, for its
+       * first), on the Worker's clock. Absent when stopped.
+       */
+      exitsPerSec?: number;
       /** Omitted while running when the previous view is recent enough (the UI keeps it). */
       view?: MachineView;
       stop: StopInfo | null;
