@@ -343,7 +343,8 @@ export function createMachineStore(): MachineStore {
       } else if (status === 'starting') {
         set({ workerStatus: status, ready: false, loaded: false, awaitingLoad: false, restarting: false, runId: get().runId + 1, diagnostics: [], lineMap: [], exitLines: [], unemulable: [], ...emptyRun() });
       } else {
-        set({ workerStatus: status });
+        // Back from 'unresponsive' (a slow Worker that answered): its message goes with it.
+        set({ workerStatus: status, ...(get().workerStatus === 'unresponsive' && { error: null }) });
       }
     },
     clear() {

@@ -120,6 +120,22 @@ describe('MachineClient', () => {
     expect(workers).toHaveLength(2);
   });
 
+  it('a worker flagged as not answering that answers after all is ready again: its frames show, the message goes, commands reach it', () => {
+    const { store, client, workers, advance } = setup();
+    workers[0].emit({ type: 'ready' });
+    workers[0].emit({ type: 'loaded', ok: true, diagnostics: [], lineMap: [], exitLines: [] });
+    client.run();
+    for (let i = 0; i < 4; i++) advance(600);
+    expect(store.getState().workerStatus).toBe('unresponsive');
+    workers[0].emit({ type: 'frame', running: false, counters: counters(7), exits: [], droppedExits: 0, view: view(1), stop: null });
+    expect(store.getState()).toMatchObject({ workerStatus: 'ready', error: null });
+    expect(store.getState().counters?.exits.total).toBe(7);
+    const posted = workers[0].sent.length;
+    client.run();
+    expect(workers[0].sent.length).toBe(posted + 1);
+    expect(workers).toHaveLength(1);
+  });
+
   it('expects no answer to Run when there is no machine to run', () => {
     const { store, client, workers, advance } = setup();
     workers[0].emit({ type: 'ready' });

@@ -128,6 +128,10 @@ export class MachineClient {
         this.gotMessage = true;
         if (this.store.getState().workerStatus === 'starting') this.store.getState().setWorkerStatus('ready');
       }
+      // Flagged as not answering, it answers after all: it was only slow (a long load, a host
+      // that stalled). Ready again, its frames showing the machine as it is (commands sent
+      // meanwhile were not posted); counters had moved beside "unresponsive".
+      if (this.store.getState().workerStatus === 'unresponsive') this.store.getState().setWorkerStatus('ready');
       if (!isWorkerEvent(e.data)) return;
       this.onEvent(e.data);
     };
