@@ -68,6 +68,21 @@ describe('lesson results from real runs', () => {
     expect(run.counters.icache.misses).toBe(4);
     expect(o.answer).toBe('few');
     expect(o.figures.find((f) => f.label === 'misses (then inserts)')?.value).toBe('4');
+    // A hit pays the lookup alone (100 cycles here), not the cache's whole cost spread over lookups.
+    const cycles = (re: RegExp) => Number(o.figures.find((f) => re.test(f.label))!.value.replace(/[^\d.]/g, ''));
+    const c = run.counters;
+    expect(cycles(/^walk \+ fetch \+ decode per miss/) - cycles(/^saved per hit/)).toBeCloseTo(c.cycles.lookup / c.icache.lookups, -0.5);
+  });
+
+  it('4: where protecting pages is dear (a program that rewrites its code and page tables), a hit still saves what a miss walks, fetches and decodes', () => {
+    const s = SCENARIOS.find((x) => x.name === 'smc-then-remap')!;
+    const built = buildMachine(s.source, { strategy: 'icache', preset: 'nehalem-2014' }, 'smc-then-remap.s');
+    if (!built.ok) throw new Error('smc-then-remap does not assemble');
+    built.machine.runToEnd();
+    const c = built.machine.counters();
+    const saved = LESSON_RESULTS.icacheHits({ counters: c, exits: [], pages: [], icache: [], console: '', stop: built.machine.stopInfo() }).figures.find((f) => f.label.startsWith('saved per hit'))!;
+    // Spread over lookups, its faults' protect and invalidate cycles made this "saving" negative.
+    expect(Number(saved.value.replace(/[^\d.-]/g, ''))).toBeGreaterThan(0);
   });
 
   it('5: the patch, the remap and the CPU\'s own A/D updates each fault and invalidate', () => {
@@ -113,6 +128,20 @@ describe('lesson results from real runs', () => {
     const c = run.counters;
     expect((c.cycles.walk + c.cycles.fetch + c.cycles.decode) / c.cycles.total).toBeLessThan(0.05);
     expect(o.answer).toBe('no');
+  });
+
+  it('6: the answer is the question\'s: "yes" only when a perfect cache could gain the seed\'s 35%', () => {
+    const { run } = outcomeOf('realWorkloads');
+    // The same run with walk + fetch + decode at a share s of all cycles: a perfect cache gains 1/(1-s) - 1.
+    const withShare = (share: number) => {
+      const c = structuredClone(run.counters);
+      c.cycles.walk = Math.round(c.cycles.total * share);
+      c.cycles.fetch = 0;
+      c.cycles.decode = 0;
+      return LESSON_RESULTS.realWorkloads({ ...run, counters: c }).answer;
+    };
+    expect(withShare(0.2)).toBe('no'); // +25 %
+    expect(withShare(0.3)).toBe('yes'); // +43 %
   });
 
   it('7: MSR exits skip walk, fetch and decode', () => {

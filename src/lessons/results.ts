@@ -131,6 +131,8 @@ const icacheHits: LessonResultFn = (run) => {
   const wfd = c.cycles.walk + c.cycles.fetch + c.cycles.decode;
   const perMiss = ic.misses > 0 ? wfd / ic.misses : 0;
   const perLookup = c.cycles.icache / ic.lookups;
+  // What a hit pays: the lookup alone (insert, protect and invalidate are a miss's and a fault's).
+  const perHit = c.cycles.lookup / ic.lookups;
   return {
     answer: ic.misses * 100 <= ic.lookups ? 'few' : 'many',
     figures: [
@@ -138,11 +140,11 @@ const icacheHits: LessonResultFn = (run) => {
       { label: 'misses (then inserts)', value: fmt(ic.misses) },
       { label: 'hit rate', value: pct(ic.hits / ic.lookups) },
       { label: 'walk + fetch + decode per miss', value: `${fmt(perMiss)} cycles` },
-      { label: 'cache cost per lookup (insert and protect included)', value: `${fmt(perLookup, 1)} cycles` },
-      { label: 'saved per hit', value: `${fmt(perMiss - perLookup)} cycles` },
+      { label: 'cache cost per lookup (insert, protect and invalidate included)', value: `${fmt(perLookup, 1)} cycles` },
+      { label: "saved per hit (a miss's walk + fetch + decode, less the lookup)", value: `${fmt(perMiss - perHit)} cycles` },
     ],
     why: `${fmt(ic.misses)} of ${fmt(ic.lookups)} lookups missed: each distinct (VM, RIP, CR3) misses once and is inserted, every later exit at it hits. ` +
-      `A hit skips the walk, fetch and decode a miss paid (${fmt(perMiss)} cycles) for a lookup of ${fmt(perLookup, 1)}.`,
+      `A hit skips the walk, fetch and decode a miss paid (${fmt(perMiss)} cycles) for a lookup of ${fmt(perHit, 1)}.`,
   };
 };
 
@@ -213,7 +215,8 @@ const realWorkloads: LessonResultFn = (run) => {
   const share = c.cycles.total > 0 ? wfd / c.cycles.total : 0;
   const best = c.cycles.total > wfd ? c.cycles.total / (c.cycles.total - wfd) - 1 : 0;
   return {
-    answer: best >= 0.05 ? 'yes' : 'no',
+    // The question's 35%: the gain a perfect cache could bring, as the seed's figure.
+    answer: best >= 0.35 ? 'yes' : 'no',
     figures: [
       { label: 'guest instructions', value: fmt(c.retired) },
       { label: 'VM exits', value: fmt(c.exits.total) },
@@ -241,13 +244,14 @@ const x2apic: LessonResultFn = (run) => {
     answer: perMmio > 0 && msrFind === 0 ? 'msr' : perMmio > 0 ? 'mmio' : 'same',
     focus: loggedMsr.find((e) => e.reason === 'wrmsr')?.seq,
     figures: [
-      { label: 'MMIO exits (xAPIC phase)', value: fmt(mmio) },
-      { label: 'RDMSR/WRMSR exits (x2APIC phase)', value: fmt(msr) },
-      { label: 'walk + fetch + decode per MMIO exit', value: `${fmt(perMmio)} cycles` },
+      // Whole-run counts: the switch to x2APIC and the setup take an MMIO read and 6 MSR exits besides the 3,000 TPR rounds of each phase.
+      { label: 'MMIO exits, whole run', value: fmt(mmio) },
+      { label: 'RDMSR/WRMSR exits, whole run', value: fmt(msr) },
+      { label: 'walk + fetch + decode per MMIO exit, on average', value: `${fmt(perMmio)} cycles` },
       { label: `walk + fetch + decode in the ${fmt(loggedMsr.length)} MSR exits logged`, value: `${fmt(msrFind)} cycles` },
       { label: 'exit round trip, every exit', value: `${fmt(roundTrip)} cycles` },
     ],
-    why: `Each MMIO exit spent ${fmt(perMmio)} cycles finding and decoding its instruction; an MSR exit spends none: the exit itself names the register (RCX) and carries the value (EDX:EAX). ` +
+    why: `The MMIO exits spent ${fmt(perMmio)} cycles each on average finding and decoding their instruction; an MSR exit spends none: the exit itself names the register (RCX) and carries the value (EDX:EAX). ` +
       'KVM\'s fast MMIO path gets the same saving for writes to an address registered with an ioeventfd: the EPT-misconfig exit gives the address, no decode follows.',
   };
 };
