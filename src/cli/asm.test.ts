@@ -54,10 +54,16 @@ describe('asm command', () => {
     expect(c.out).toEqual([]);
   });
 
-  it('exits 2 on bad usage', async () => {
-    capture();
+  it('exits 2 on bad usage, saying what is wrong; --help is no error', async () => {
+    const io = capture();
     expect(await main([])).toBe(2);
     expect(await main([file('a.s', good), '--hex', '--list'])).toBe(2);
+    expect(await main([file('a.s', good), '-x'])).toBe(2);
+    expect(io.err.join('\n')).toMatch(/asm: unknown option -x/);
+    expect(await main(['--help'])).toBe(0);
+    expect(io.out.at(-1)).toMatch(/^usage: .* asm FILE\.s/);
+    expect(await dispatch(['run', '--help'])).toBe(0);
+    expect(io.out.at(-1)).toMatch(/^usage: .* run A\.s/);
   });
 });
 

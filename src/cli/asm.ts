@@ -30,12 +30,29 @@ export function summary(r: AsmResult, file: string): string {
   return `${file}: ${segs}; ${insns} statements, ${r.symbols.size} symbols; entry ${hex(r.entry)}`;
 }
 
-export async function main(args: string[]): Promise<number> {
-  const files = args.filter((a) => !a.startsWith('--'));
-  const flags = new Set(args.filter((a) => a.startsWith('--')));
+const ASM_USAGE = 'usage: npm run -s cli -- asm FILE.s [--hex | --list]';
+
+/** What is wrong with the arguments, or null (a program whose name starts with '-' is given as ./-name). */
+function argsProblem(files: string[], flags: Set<string>): string | null {
   const unknown = [...flags].filter((f) => f !== '--hex' && f !== '--list');
-  if (files.length !== 1 || unknown.length > 0 || (flags.has('--hex') && flags.has('--list'))) {
-    console.error('usage: npm run -s cli -- asm FILE.s [--hex | --list]');
+  if (unknown.length > 0) return `unknown option ${unknown[0]}`;
+  if (flags.has('--hex') && flags.has('--list')) return '--hex and --list: one or the other';
+  if (files.length === 0) return 'no program given';
+  if (files.length > 1) return `one program at a time (given ${files.length})`;
+  return null;
+}
+
+export async function main(args: string[]): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(ASM_USAGE);
+    return 0;
+  }
+  const isFlag = (a: string) => a.startsWith('-') && a !== '-';
+  const files = args.filter((a) => !isFlag(a));
+  const flags = new Set(args.filter(isFlag));
+  const problem = argsProblem(files, flags);
+  if (problem !== null) {
+    console.error(`asm: ${problem}\n${ASM_USAGE}`);
     return 2;
   }
   const file = files[0];

@@ -20,9 +20,13 @@ function usage(): string {
 
 export async function dispatch(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '-h' || name === '--help') {
+  if (name === '-h' || name === '--help') {
     console.log(usage());
-    return name ? 0 : 2;
+    return 0;
+  }
+  if (!name) {
+    console.error(usage());
+    return 2;
   }
   const cmd = COMMANDS[name];
   if (!cmd) {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -84,5 +84,66 @@ describe('run, as text', () => {
     const r = run([prog]);
     expect(r.out[0]).toMatch(/: error: instruction fetch at 0xfee00000 failed: the instruction is on a device page/);
     expect(r.out[1]).toBe('  retired 2 instructions, 1 exit mmio=1');
+  });
+});
+
+describe('run, given bad or odd input', () => {
+  const prog = () => {
+    const p = join(dir, 'odd.s');
+    writeFileSync(p, LOOP);
+    return p;
+  };
+
+  it('takes no option as an option\'s value, and knows --name=value', () => {
+    // `--trace --json` had written the trace to a file named "--json" and printed text.
+    expect(() => run([prog(), '--trace', '--json'])).toThrow(/--trace needs a value/);
+    expect(() => run([prog(), '-v'])).toThrow(/unknown option -v/);
+    const r = run([prog(), '--json', '--strategy=none']);
+    expect(r.status).toBe(0);
+    expect((JSON.parse(r.out[0]) as { icache: { lookups: number } }).icache.lookups).toBe(0);
+    expect(() => run([prog(), '--strategy', 'fast'])).toThrow(/'fast' is not one of none, icache/);
+  });
+
+  it('refuses an empty exit number (an unset "$K" read as 0) and one file for both exports', () => {
+    expect(() => run([prog(), '--at-exit', ''])).toThrow(/expected an exit number/);
+    expect(() => run([prog(), '--trace', 'x', '--csv', 'x'])).toThrow(/name the same file/);
+  });
+
+  it('a run that fails leaves an export file that was there as it was, and makes none', () => {
+    const kept = join(dir, 'kept.json');
+    writeFileSync(kept, 'keep');
+    const made = join(dir, 'made.csv');
+    const r = run([prog(), '--at-exit', '500', '--trace', kept, '--csv', made]);
+    expect(r.status).toBe(1);
+    // The exits are numbered from 0, and the stop that ended the run is named.
+    expect(r.err).toEqual([expect.stringMatching(/the run ended after 51 exits \(#0 to #50\), before exit 500 \(halted: /)]);
+    expect(readFileSync(kept, 'utf8')).toBe('keep');
+    expect(existsSync(made)).toBe(false);
+  });
+
+  it('a binary file is one error, not a flood; thousands of errors print 20 and a count', () => {
+    const bin = join(dir, 'a.out');
+    writeFileSync(bin, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 0, 1, 2, 10, 0, 0]));
+    expect(run([bin]).err).toEqual([`${bin}:1:1: error: not a text file (it holds NUL bytes)`]);
+    const bad = join(dir, 'bad.s');
+    writeFileSync(bad, Array.from({ length: 1000 }, (_, i) => `  bogus${i} eax`).join('\n'));
+    const r = run([bad]);
+    expect(r.status).toBe(1);
+    expect(r.err).toHaveLength(21);
+    expect(r.err[20]).toBe(`${bad}: and 980 more diagnostics`);
+  });
+
+  it('a UTF-8 byte-order mark is no character of the program', () => {
+    const p = join(dir, 'bom.s');
+    writeFileSync(p, '\uFEFF' + LOOP);
+    expect(run([p, '--json']).status).toBe(0);
+  });
+
+  it('a stop names its line (file:line) and the instruction limit says how to raise it', () => {
+    const p = join(dir, 'stops.s');
+    writeFileSync(p, '_start:\n  nop\n  ud2\n'); // #UD, no handler: a triple fault at the ud2
+    expect(run([p]).out[0]).toMatch(new RegExp(`^${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:3: triple-fault: ud2 at rip 0x`));
+    writeFileSync(p, '_start:\n  jmp _start\n');
+    expect(run([p, '--max-insns', '1000']).out[0]).toMatch(/: limit: .*; raise it with --max-insns N$/);
   });
 });

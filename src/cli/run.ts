@@ -8,7 +8,7 @@
  * prints the state at the moment exit K is taken, before the VMM handles it (exits.total = K),
  * as the app's timeline shows it.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { formatDiagnostic } from '../core/asm';
 import { GPR_NAMES } from '../core/events';
 import { buildMachine, DEFAULT_MACHINE_CONFIG, type MachineConfig } from '../core/machine';
@@ -34,6 +34,12 @@ export interface RunOptions {
 
 export class UsageError extends Error {}
 
+/** The command's usage, for --help (stdout) and for a usage error's hint. */
+export const RUN_USAGE = 'usage: npm run -s cli -- run A.s [B.s ...] [--max-insns N] [--json] [--strategy S] [--preset P] [--icache-size N] [--trace OUT.json] [--csv OUT.csv] [--at-exit K]';
+
+/** Diagnostics printed per program: past them a count (a binary file made thousands). */
+export const DIAGNOSTICS_SHOWN = 20;
+
 export function parseRunArgs(args: string[]): RunOptions {
   const files: string[] = [];
   const config: MachineConfig = { ...DEFAULT_MACHINE_CONFIG };
@@ -42,10 +48,12 @@ export function parseRunArgs(args: string[]): RunOptions {
   let csv: string | undefined;
   let atExit: number | undefined;
   for (let i = 0; i < args.length; i++) {
-    const a = args[i];
+    // --name=value is --name value.
+    const [a, inline] = /^--[^=]+=/.test(args[i]) ? [args[i].slice(0, args[i].indexOf('=')), args[i].slice(args[i].indexOf('=') + 1)] : [args[i], undefined];
     const value = () => {
-      const v = args[++i];
-      if (v === undefined) throw new UsageError(`${a} needs a value`);
+      const v = inline ?? args[++i];
+      // The next option is no value: `--trace --json` had written the trace to a file "--json".
+      if (v === undefined || (inline === undefined && v.startsWith('--'))) throw new UsageError(`${a} needs a value`);
       return v;
     };
     const count = (v: string) => {
@@ -60,7 +68,8 @@ export function parseRunArgs(args: string[]): RunOptions {
       case '--at-exit': {
         const v = value();
         const n = Number(v.replace(/_/g, ''));
-        if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`--at-exit: expected an exit number (0 or more), got '${v}'`);
+        // Number('') is 0: an unset "$K" is no exit number.
+        if (v.replace(/_/g, '').trim() === '' || !Number.isSafeInteger(n) || n < 0) throw new UsageError(`--at-exit: expected an exit number (0 or more), got '${v}'`);
         atExit = n;
         break;
       }
@@ -68,23 +77,25 @@ export function parseRunArgs(args: string[]): RunOptions {
       case '--icache-size': config.icacheSize = count(value()); break;
       case '--strategy': {
         const v = value();
-        if (!isStrategy(v)) throw new UsageError(`--strategy: one of ${STRATEGIES.join(', ')}`);
+        if (!isStrategy(v)) throw new UsageError(`--strategy: '${v}' is not one of ${STRATEGIES.join(', ')}`);
         config.strategy = v;
         break;
       }
       case '--preset': {
         const v = value();
-        if (!isCostPresetName(v)) throw new UsageError(`--preset: one of ${COST_PRESET_NAMES.join(', ')}`);
+        if (!isCostPresetName(v)) throw new UsageError(`--preset: '${v}' is not one of ${COST_PRESET_NAMES.join(', ')}`);
         config.preset = v;
         break;
       }
       default:
-        if (a.startsWith('--')) throw new UsageError(`unknown option ${a}`);
+        // A program whose name starts with '-' is given as ./-name.
+        if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option ${a}`);
         files.push(a);
     }
   }
   if (files.length === 0) throw new UsageError('no program given');
   if ((trace || csv) && files.length > 1) throw new UsageError('--trace and --csv take one program');
+  if (trace !== undefined && trace === csv) throw new UsageError(`--trace and --csv name the same file, ${trace}`);
   return { files, json, config, trace, csv, atExit };
 }
 
@@ -92,6 +103,21 @@ export interface ExportFiles {
   trace?: string;
   csv?: string;
   atExit?: number;
+}
+
+/**
+ * Whether an export file can be written, found without truncating it: a run that then fails
+ * leaves a file that was there as it was (and none that was not: `created`).
+ */
+function canWrite(flag: string, path: string, err: (line: string) => void): { created: boolean } | null {
+  const existed = existsSync(path);
+  try {
+    closeSync(openSync(path, 'a'));
+    return { created: !existed };
+  } catch (e) {
+    err(`run: ${flag}: cannot write ${path}: ${(e as Error).message}`);
+    return null;
+  }
 }
 
 /** Writes an export file; false after saying why it could not. */
@@ -114,23 +140,41 @@ export function runFile(file: string, config: MachineConfig, err: (line: string)
     err(`${file}: cannot read: ${(e as Error).message}`);
     return null;
   }
-  const built = buildMachine(source, config, file);
-  if (!built.ok) {
-    for (const d of built.diagnostics) err(formatDiagnostic(d));
+  // A binary file is no program: one line, not thousands of diagnostics full of control bytes.
+  if (source.includes('\0')) {
+    err(`${file}:1:1: error: not a text file (it holds NUL bytes)`);
     return null;
   }
-  // An export path it cannot write fails now, not after the run (created empty, filled at the end).
-  for (const [flag, path] of [['--trace', exportTo.trace], ['--csv', exportTo.csv]] as const) {
-    if (path !== undefined && !writeExport(flag, path, '', err)) return null;
+  const built = buildMachine(source, config, file);
+  if (!built.ok) {
+    for (const d of built.diagnostics.slice(0, DIAGNOSTICS_SHOWN)) err(formatDiagnostic(d));
+    const more = built.diagnostics.length - DIAGNOSTICS_SHOWN;
+    if (more > 0) err(`${file}: and ${more.toLocaleString('en-US')} more ${plural(more, 'diagnostic')}`);
+    return null;
   }
+  // An export path it cannot write fails now, not after the run.
+  const exportsMade: string[] = [];
+  for (const [flag, path] of [['--trace', exportTo.trace], ['--csv', exportTo.csv]] as const) {
+    if (path === undefined) continue;
+    const ok = canWrite(flag, path, err);
+    if (!ok) return null;
+    if (ok.created) exportsMade.push(path);
+  }
+  /** A run that does not get to its exports removes the empty files the check made. */
+  const failed = () => {
+    for (const path of exportsMade) unlinkSync(path);
+    return null;
+  };
   const m = built.machine;
   const exits: ExitEvent[] = [];
   if (exportTo.trace || exportTo.csv) m.onExit = (e) => { if (exits.length < EXPORT_MAX_EXITS) exits.push(e); };
   if (exportTo.atExit !== undefined) {
     if (!m.runToExit(exportTo.atExit)) {
       const taken = m.counters().exits.total;
-      err(`${file}: the run ended after ${taken.toLocaleString('en-US')} ${plural(taken, 'exit')}, before exit ${exportTo.atExit.toLocaleString('en-US')}`);
-      return null;
+      const stop = m.stopInfo();
+      const numbered = taken > 0 ? ` (#0 to #${(taken - 1).toLocaleString('en-US')})` : '';
+      err(`${file}: the run ended after ${taken.toLocaleString('en-US')} ${plural(taken, 'exit')}${numbered}, before exit ${exportTo.atExit.toLocaleString('en-US')}${stop ? ` (${stop.reason}: ${stopText(stop)})` : ''}`);
+      return failed();
     }
   } else {
     m.runToEnd();
@@ -140,17 +184,21 @@ export function runFile(file: string, config: MachineConfig, err: (line: string)
   if ((exportTo.trace || exportTo.csv) && missing > 0) err(`${file}: the export holds the first ${exits.length.toLocaleString('en-US')} exits; ${missing.toLocaleString('en-US')} more are not in it`);
   if (exportTo.trace) {
     const title = `${file} (${config.strategy}, ${config.preset})`;
-    if (!writeExport('--trace', exportTo.trace, JSON.stringify(exitsToChromeTrace(exits, { title, missingExits: missing })), err)) return null;
+    if (!writeExport('--trace', exportTo.trace, JSON.stringify(exitsToChromeTrace(exits, { title, missingExits: missing })), err)) return failed();
   }
-  if (exportTo.csv && !writeExport('--csv', exportTo.csv, exitsToCsv(exits), err)) return null;
+  if (exportTo.csv && !writeExport('--csv', exportTo.csv, exitsToCsv(exits), err)) return failed();
   const state = m.vcpuRegs(0, 0);
   const regs: Record<string, string> = {};
   for (const name of GPR_NAMES) regs[name] = hex64(state[name]);
   regs.rip = hex64(state.rip);
   regs.rflags = hex64(state.rflags);
+  const stopped = m.stopInfo();
+  // Where vCPU 0 stopped, as file:line (a fault's RIP in the source): null on no line of it.
+  const line = m.ripLine();
   return {
     file,
-    stop: m.stopInfo() ?? (exportTo.atExit !== undefined
+    line,
+    stop: (stopped && { reason: stopped.reason, message: stopText(stopped) }) ?? (exportTo.atExit !== undefined
       ? { reason: 'at-exit', message: `at exit ${exportTo.atExit}, before the VMM handles it` }
       : { reason: 'limit', message: 'not stopped' }),
     regs,
@@ -163,6 +211,11 @@ export function runFile(file: string, config: MachineConfig, err: (line: string)
   };
 }
 
+/** A stop's message, and for the instruction limit how to raise it. */
+function stopText(stop: { reason: string; message: string }): string {
+  return stop.reason === 'limit' ? `${stop.message}; raise it with --max-insns N` : stop.message;
+}
+
 export function runCommand(args: string[], out: (line: string) => void, err: (line: string) => void): number {
   const opts = parseRunArgs(args);
   let status = 0;
@@ -173,7 +226,7 @@ export function runCommand(args: string[], out: (line: string) => void, err: (li
       out(JSON.stringify(r));
       continue;
     }
-    out(`${r.file}: ${r.stop.reason}: ${r.stop.message}`);
+    out(`${r.file}${r.line !== null ? `:${r.line}` : ''}: ${r.stop.reason}: ${r.stop.message}`);
     out([`  retired ${r.retired.toLocaleString('en-US')} ${plural(r.retired, 'instruction')}, ${r.exits.total.toLocaleString('en-US')} ${plural(r.exits.total, 'exit')}`,
       ...Object.entries(r.exits.byReason).map(([k, v]) => `${k}=${v}`)].join(' '));
     if (r.icache.lookups) out(`  icache: ${r.icache.hits}/${r.icache.lookups} hits, ${r.icache.wpFaults} write-protect ${plural(r.icache.wpFaults, 'fault')}`);
@@ -188,11 +241,15 @@ export function runCommand(args: string[], out: (line: string) => void, err: (li
 }
 
 export async function main(args: string[]): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(RUN_USAGE);
+    return 0;
+  }
   try {
     return runCommand(args, (l) => console.log(l), (l) => console.error(l));
   } catch (e) {
     if (e instanceof UsageError) {
-      console.error(`run: ${e.message}`);
+      console.error(`run: ${e.message}\n${RUN_USAGE}`);
       return 2;
     }
     throw e;

@@ -191,8 +191,9 @@ export function isKnownMnemonic(mn: string): boolean {
   return STRING_BASES.has(mn) || resolveMnemonic(mn) !== undefined;
 }
 
-export function unknownMnemonicMessage(written: string, extra: readonly string[]): string {
-  const c = closest(written, [...tables().mnemonicNames, ...extra]);
+/** `suggest`: search for a "did you mean" (each search measures every mnemonic). */
+export function unknownMnemonicMessage(written: string, extra: readonly string[], suggest = true): string {
+  const c = suggest ? closest(written, [...tables().mnemonicNames, ...extra]) : undefined;
   return `unknown instruction '${written}'` + (c ? `; did you mean '${c}'?` : '');
 }
 

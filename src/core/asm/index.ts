@@ -35,7 +35,8 @@ export const DEFAULT_ORIGIN = 0x100000;
 /** Never throws: anything unexpected becomes an "internal error" diagnostic. */
 export function assemble(source: string, options: AsmOptions = {}): AsmResult {
   try {
-    return assembleSource(source, options);
+    // A byte-order mark (an editor's UTF-8 file) is no character of the program.
+    return assembleSource(source.startsWith('\uFEFF') ? source.slice(1) : source, options);
   } catch (e) {
     const origin = options.origin ?? DEFAULT_ORIGIN;
     return {
