@@ -63,7 +63,7 @@ test('scrubbing to exit k shows the machine at k: counters, registers, the selec
   const k = Math.floor(n / 2);
   await timeline.fill(String(k));
   await expect(page.getByTestId('stat-exits')).toHaveText(k.toLocaleString('en-US'), { timeout: 10_000 });
-  await expect(exitsStat).toHaveAttribute('title', `VM exits taken before exit #${k}, the exit shown, which is being handled (exits are numbered from #0)`);
+  await expect(exitsStat).toHaveAttribute('title', `VM exits handled before exit #${k}, the exit shown as it is taken, before the VMM handles it (exits are numbered from #0)`);
   await expect(page.getByTestId('exit-pipeline')).toContainText(`exit #${k} `);
   await expect(timeline).toHaveAttribute('aria-valuenow', String(k));
   await expect(page.getByTestId('timeline-where')).toContainText(`exit ${k.toLocaleString('en-US')} of`);
@@ -434,4 +434,25 @@ test('a click on the timeline shows the exit under the pointer, the thumb moving
   await expect(page.getByTestId('stat-exits')).toHaveText(n.toLocaleString('en-US'));
   await expect(timeline).toHaveAttribute('aria-valuenow', String(n));
   await expect(page.getByTestId('btn-run-from-here')).toBeHidden();
+});
+
+test('in A/B, Now brings each side to its own present, though B took more exits than A', async ({ page }) => {
+  // A under apicv takes 3 exits, B under icache 20,003: Now (A's end, exit 3) had left B at its exit 3.
+  await openExample(page, 'lapic-microbench');
+  await page.getByTestId('ab-toggle').check();
+  await page.getByTestId('strategy-select').selectOption('apicv');
+  await page.getByTestId('strategy-select-b').selectOption('icache');
+  await page.getByTestId('btn-run').click();
+  await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 45_000 });
+  await expect(page.getByTestId('stop-reason-b')).toHaveText('halted', { timeout: 45_000 });
+  const nB = await stat(page, 'stat-exits-b');
+  expect(nB).toBeGreaterThan(3);
+  await page.getByTestId('timeline').fill('1');
+  await expect(page.getByTestId('stat-exits')).toHaveText('1', { timeout: 10_000 });
+  await expect(page.getByTestId('stat-exits-b')).toHaveText('1');
+  await page.getByTestId('btn-present').click();
+  await expect(page.getByTestId('stop-reason-b')).toHaveText('halted', { timeout: 10_000 });
+  expect(await stat(page, 'stat-exits-b')).toBe(nB);
+  await expect(page.getByTestId('stop-reason')).toHaveText('halted');
+  expect(await stat(page, 'stat-exits')).toBe(3);
 });

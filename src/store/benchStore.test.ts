@@ -39,6 +39,21 @@ describe('bench store', () => {
     expect(useBenchStore.getState().runs).toMatchObject([{ source: 'p1', strategy: 'icache', icacheSize: 64, counters: { exits: { total: 7 } } }]);
   });
 
+  it('records a run once: back at its end after a seek, the row keeps the host time the run measured', () => {
+    const { machine } = setup();
+    machine.getState().beginLoad(program('p1', 'icache'));
+    machine.getState().ingest({ type: 'loaded', ok: true, diagnostics: [], lineMap: [], exitLines: [] });
+    machine.getState().ingest({ ...frame(7, { reason: 'halted', message: 'hlt' }), counters: { ...counters(7), hostNsPerExit: 800 } });
+    const timeline = { first: 0, end: 7, at: null, retired: 14, marks: [], bytes: 0, budget: 1 };
+    const travel = (at: number | null, hostNsPerExit: number, stop: StopInfo | null) => machine.getState().ingest({
+      type: 'timeTravel', counters: { ...counters(at ?? 7), hostNsPerExit }, view: null as never, stop, timeline: { ...timeline, at }, exit: null, passed: [],
+    });
+    travel(3, 810, null);
+    // The seek's re-run took host time too: the present's counters come back with another figure.
+    travel(null, 790, { reason: 'halted', message: 'hlt' });
+    expect(useBenchStore.getState().runs.map((r) => r.counters.hostNsPerExit)).toEqual([800]);
+  });
+
   it('leaves out runs that did not end by halting, and frames of the program before a load', () => {
     const { machine } = setup();
     machine.getState().beginLoad(program('p1', 'icache'));

@@ -46,10 +46,19 @@ export const useBenchStore = create<BenchState>()((set) => ({
   },
 }));
 
-/** Records the runs of `store` that end by halting. Returns the unsubscribe function. */
+/**
+ * Records the runs of `store` that end by halting, once per run: going back to the present after
+ * a seek brings 'halted' again, with the same modeled counters but host time re-measured over
+ * the seek's re-runs (the row's host ns/exit had moved). Returns the unsubscribe function.
+ */
 export function watchBench(store: MachineStore, bench = useBenchStore): () => void {
+  /** The run (program load and start) last recorded. */
+  let recorded = '';
   return store.subscribe((s, prev) => {
     if (s.stop === prev.stop || s.stop?.reason !== 'halted' || !s.program || !s.counters) return;
+    const run = `${s.runId}:${s.starts}`;
+    if (run === recorded) return;
+    recorded = run;
     const { source, file, config } = s.program;
     bench.getState().record({
       source,

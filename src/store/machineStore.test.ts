@@ -4,6 +4,7 @@ import { buildMachine } from '../core/machine';
 import type { ExitEvent, StageName } from '../core/events';
 import { SCENARIOS } from '../scenarios';
 import type { Counters } from '../worker/protocol';
+import { MachineHost } from '../worker/host';
 
 const counters = (exits: number): Counters => ({
   retired: exits * 10,
@@ -57,6 +58,26 @@ describe('machine store', () => {
     // The new future: 50 more exits, 2 listed. Listed and not listed add up to the exits taken.
     s.getState().ingest({ type: 'frame', running: false, counters: counters(100), exits: [98, 99].map(exit), droppedExits: 48, view: null as never, stop: null });
     expect(s.getState().exitLog.length + s.getState().droppedExits).toBe(100);
+  });
+
+  it('a step back from exit k, which the machine has then not taken, selects no exit; a seek selects its own', () => {
+    const s = createMachineStore();
+    const h = new MachineHost((e) => s.getState().ingest(e));
+    try {
+      const source = '_start:\n  mov rbx, LAPIC_BASE\n  mov ecx, 30\n.l:\n  mov eax, [rbx + LAPIC_ID]\n  dec ecx\n  jnz .l\n  hlt\n';
+      h.handle({ type: 'load', source, file: 'loop.s', config: { strategy: 'icache', preset: 'nehalem-2014', icacheSize: 1024, maxInsns: 1_000_000 } });
+      for (let i = 0; i < 40 && s.getState().stop === null; i++) h.handle({ type: 'stepExit' });
+      h.handle({ type: 'seekExit', exit: 20 });
+      expect(s.getState().selectedExit?.seq).toBe(20);
+      h.handle({ type: 'stepBack' });
+      expect(s.getState().counters?.exits.total).toBe(20);
+      // The pipeline, walk and log had gone on showing exit #20 as taken.
+      expect(s.getState().selectedExit).toBeNull();
+      h.handle({ type: 'seekExit', exit: 10 });
+      expect(s.getState().selectedExit?.seq).toBe(10);
+    } finally {
+      h.dispose();
+    }
   });
 
   it('a failed worker status stops the run with a message; starting clears the run', () => {

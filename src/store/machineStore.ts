@@ -293,7 +293,9 @@ export function createMachineStore(): MachineStore {
             timeline: event.timeline,
             banner: null,
             pickedWhileRunning: false,
-            ...(event.exit && { selectedExit: event.exit }),
+            // Between exits (a step back) no exit is taken: one selected that the machine has
+            // not taken yet (the one it stood at) is deselected.
+            ...(event.exit ? { selectedExit: event.exit } : event.timeline.at !== null && s.selectedExit !== null && s.selectedExit.seq >= event.timeline.at && { selectedExit: null }),
             ...(merged && { exitLog: merged.log, exitLogVersion: s.exitLogVersion + 1, droppedExits: Math.max(0, s.droppedExits - merged.added + overflow) }),
           });
           return;

@@ -15,7 +15,7 @@ const selectState = (s: MachineState) => s;
  * a step it includes the exit just handled.
  */
 function exitsTitle(exits: number, travelled: boolean): string {
-  if (travelled) return `VM exits taken before exit #${exits}, the exit shown, which is being handled (exits are numbered from #0)`;
+  if (travelled) return `VM exits handled before exit #${exits}, the exit shown as it is taken, before the VMM handles it (exits are numbered from #0)`;
   return exits > 0 ? `VM exits taken: #0 to #${exits - 1} (exits are numbered from #0)` : 'VM exits taken';
 }
 
@@ -71,9 +71,9 @@ export function StatsStrip({ suffix = '', compact = false, noProgram = false }: 
         term="instruction cache"
         testid={`stat-hit-rate${suffix}`}
         value={rate === null ? '–' : percent(rate)}
-        title={lookups ? `Instruction-cache hits / lookups: ${int(hits)} / ${int(lookups)}` : 'No instruction-cache lookups in this run'}
+        title={lookups ? `Instruction-cache hits / lookups: ${int(hits)} / ${int(lookups)}` : 'No instruction-cache lookups so far'}
       />
-      <Stat className="stat-cycles-run" label="run cycles" width={13} testid={`stat-run-cycles${suffix}`} value={int(cycles)} title="Modeled cycles of the whole run: guest work, exits, interrupts injected at VM entry and, under APICv, the LAPIC accesses the CPU completed without an exit" />
+      <Stat className="stat-cycles-run" label="run cycles" width={13} testid={`stat-run-cycles${suffix}`} value={int(cycles)} title="All modeled cycles of the run (at a past exit, up to it): guest work, exits, interrupts injected at VM entry and, under APICv, the LAPIC accesses the CPU completed without an exit" />
       <Stat
         label="run cycles ÷ exits"
         width={7}

@@ -97,12 +97,12 @@ export function Timeline() {
     latest.current = k;
     if (running) ctl.pause();
     if (timer.current !== null) return;
-    ctl.seekExit(k);
+    ctl.seekExit(k, end);
     timer.current = setTimeout(function flush() {
       timer.current = null;
       if (latest.current !== null && latest.current !== k) {
         k = latest.current;
-        ctl.seekExit(k);
+        ctl.seekExit(k, end);
         timer.current = setTimeout(flush, SEEK_MS);
       }
     }, SEEK_MS);

@@ -135,9 +135,14 @@ export function stepExit(): void {
   for (const s of liveSides()) { ensureLoaded(s, false); s.client.stepExit(); }
 }
 
-/** Time travel (side A's timeline drives every side: the same exit number on each). */
-export function seekExit(exit: number): void {
-  for (const s of liveSides()) s.client.seekExit(exit);
+/**
+ * Time travel (side A's timeline drives every side: the same exit number on each). `end`: side
+ * A's recorded end; at or past it every side goes to its own present, not to exit `end` (side B
+ * may have taken more exits, and Now had left it at a past exit with no way back but Run).
+ */
+export function seekExit(exit: number, end = Infinity): void {
+  const k = exit >= end ? Number.MAX_SAFE_INTEGER : exit;
+  for (const s of liveSides()) s.client.seekExit(k);
 }
 
 export function stepBack(): void {

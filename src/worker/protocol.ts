@@ -38,7 +38,7 @@ export type Command =
   | { type: 'setSpeed'; speed: Speed }
   | { type: 'setBreakpoints'; lines: number[] }
   | { type: 'selectExit'; seq: number }
-  /** Time travel: show the machine at exit `exit` (the number of exits recorded = the present). */
+  /** Time travel: show the machine at exit `exit` (the number of exits recorded, or more: the present). */
   | { type: 'seekExit'; exit: number }
   /** Time travel: back one instruction (over all vCPUs). */
   | { type: 'stepBack' }

@@ -19,7 +19,7 @@ import { EXIT_REASON_TERMS } from '../../glossary/terms';
 import { wpNote } from '../lib/wpText';
 import { FilterIndex } from './filterIndex';
 import { ListedReasons } from './listedReasons';
-import { findRow, rowAtOrBefore } from './rowSearch';
+import { findRow, rowAtOrBefore } from '../lib/rowSearch';
 import '../panels.css';
 
 const ROW_H = 20;

@@ -13,6 +13,7 @@ import { LIVE_MS, setLive, useMachine, useMachineApi, useMachineLive, useMachine
 import { LiveThrottle } from '../lib/liveThrottle';
 import { counted, hex, plural } from '../lib/format';
 import { prepareCanvas } from '../lib/prepareCanvas';
+import { rowAtOrBefore } from '../lib/rowSearch';
 import { useVirtualRows } from '../lib/useVirtualRows';
 import { SourceLine } from '../lib/SourceLine';
 import {
@@ -33,11 +34,16 @@ const COLUMN_TITLE: Readonly<Record<string, string>> = {
   age: 'inserts since this entry was inserted, counted from the newest row listed (0)',
 };
 
-/** Pages written by the write-protect faults among the newest exits. */
+/**
+ * Pages written by the write-protect faults among the newest exits: the newest as shown (at a
+ * past exit k, those before k; after them the log holds the recorded future).
+ */
 function recentWpPages(s: MachineState): Set<number> {
   const out = new Set<number>();
   const log = s.exitLog;
-  for (let i = log.length - 1; i >= 0 && i >= log.length - 256; i--) {
+  const at = selectTimelineAt(s);
+  const last = at === null ? log.length - 1 : rowAtOrBefore(log.length, (i) => log[i].seq, at - 1);
+  for (let i = last; i >= 0 && i > last - 256; i--) {
     const e = log[i];
     if (e.reason === 'ept-violation' && e.gpa !== undefined) out.add(Math.floor(e.gpa / 4096) * 4096);
   }

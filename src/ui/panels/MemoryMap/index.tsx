@@ -78,7 +78,9 @@ function useFaultFlashes(): { gpa: number; seq: number }[] {
   const api = useMachineApi();
   const [flashes, setFlashes] = useState<{ gpa: number; seq: number }[]>([]);
   useEffect(() => {
-    let seen = -1;
+    // From what the log holds when the panel mounts: mounted at a past exit (a layout change),
+    // its end is the recorded future, whose faults are no news.
+    let seen = api.getState().exitLog.at(-1)?.seq ?? -1;
     return api.subscribe((s, prev) => {
       if (s.exitLogVersion === prev.exitLogVersion) return;
       if (s.exitLogVersion < prev.exitLogVersion || s.exitLog.length === 0) { seen = -1; setFlashes([]); return; }
