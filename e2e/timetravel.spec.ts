@@ -112,6 +112,10 @@ test('scrubbing to exit k shows the machine at k: counters, registers, the selec
   const retired = await stat(page, 'stat-retired');
   await page.getByTestId('btn-step-back').click();
   await expect.poll(() => stat(page, 'stat-retired')).toBe(retired - 1);
+  // Between exits now: exit #k-1 is not taken here, so nothing shows it as taken.
+  await expect(page.getByTestId('timeline-where')).toHaveAttribute('title', new RegExp(`^Between exits: ${(k - 1).toLocaleString('en-US')} exits handled, the next is #${k - 1}; `));
+  await expect(page.getByTestId('exit-pipeline')).not.toContainText(`exit #${k - 1} `);
+  await expect(page.getByTestId('event-log').locator('[aria-selected="true"]')).toHaveCount(0);
   expect(await page.getByTestId('btn-step-back').getAttribute('title')).toMatch(/Ctrl\+F10/);
   expect(await page.getByTestId('btn-back-exit').getAttribute('title')).toMatch(/Ctrl\+Shift\+F10/);
 

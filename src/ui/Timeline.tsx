@@ -9,6 +9,7 @@
  */
 import { memo, useEffect, useRef, useState, type KeyboardEvent, type PointerEvent } from 'react';
 import { useMachineStore, type MachineState } from '../store/machineStore';
+import { selectTravelled } from '../store/selectors';
 import { useUiStore } from '../store/uiStore';
 import * as ctl from './controller';
 import { useMachineLive } from './panels/useMachine';
@@ -60,6 +61,8 @@ export function Timeline() {
   // While running, the bar follows at the panels' pace; stopped, paused or seeking, at once.
   const t = useMachineLive(selectTimeline);
   const booted = useUiStore((s) => s.booted);
+  // At a past point: at exit k as it is taken (a seek), or between exits (a step back).
+  const atAnExit = useMachineStore(selectTravelled);
   const [drag, setDrag] = useState<number | null>(null);
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
   /** The exit last asked for, until the machine shows it. */
@@ -176,8 +179,9 @@ export function Timeline() {
       </div>
       <span
         className="tl-where" data-testid="timeline-where" style={{ minWidth: `${whereWidth(end)}ch` }}
-        title={past
+        title={past && (atAnExit || drag !== null)
           ? `Exit #${value} as it is taken: ${counted(value, 'exit')} handled before it (exits are numbered from #0); the run took ${int(end)}`
+          : past ? `Between exits: ${counted(value, 'exit')} handled, the next is #${value}; ${counted(t.retired, 'instruction')} retired (the run took ${int(end)} exits)`
           : `The run has taken ${counted(end, 'exit')}${end > 0 ? ` (#0 to #${end - 1})` : ''}`}
       >
         {/* The number is bold in the present too: a seek then draws no font the page has not drawn. */}
