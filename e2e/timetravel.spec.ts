@@ -298,12 +298,7 @@ test('the registers are those of the vCPU whose exit is shown, until a tab is pi
 });
 
 test('in A/B each pane compares the sides as they are shown: at a past exit of A, B (apicv, 3 exits) stays at its end and no pane compares the two', async ({ page }) => {
-  await openExample(page, 'lapic-microbench');
-  await page.getByTestId('ab-toggle').check();
-  await page.getByTestId('strategy-select-b').selectOption('apicv');
-  await page.getByTestId('btn-run').click();
-  await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 45_000 });
-  await expect(page.getByTestId('stop-reason-b')).toHaveText('halted', { timeout: 45_000 });
+  await runBothSides(page, 'icache', 'apicv');
   const pane = (side: string) => page.locator(`.machine[data-side="${side}"] [data-testid="chart-ab"]`);
   const points = async (side: string) => ((await pane(side).getAttribute('data-points')) ?? '').split(',').map(Number);
   // Both at their ends, at the same instruction: each pane compares, with both figures.
@@ -442,13 +437,7 @@ test('a click on the timeline shows the exit under the pointer, the thumb moving
 
 test('in A/B, Now brings each side to its own present, though B took more exits than A', async ({ page }) => {
   // A under apicv takes 3 exits, B under icache 20,003: Now (A's end, exit 3) had left B at its exit 3.
-  await openExample(page, 'lapic-microbench');
-  await page.getByTestId('ab-toggle').check();
-  await page.getByTestId('strategy-select').selectOption('apicv');
-  await page.getByTestId('strategy-select-b').selectOption('icache');
-  await page.getByTestId('btn-run').click();
-  await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 45_000 });
-  await expect(page.getByTestId('stop-reason-b')).toHaveText('halted', { timeout: 45_000 });
+  await runBothSides(page, 'apicv', 'icache');
   const nB = await stat(page, 'stat-exits-b');
   expect(nB).toBeGreaterThan(3);
   await page.getByTestId('timeline').fill('1');
@@ -460,3 +449,14 @@ test('in A/B, Now brings each side to its own present, though B took more exits 
   await expect(page.getByTestId('stop-reason')).toHaveText('halted');
   expect(await stat(page, 'stat-exits')).toBe(3);
 });
+
+/** The LAPIC microbenchmark run to its end on both sides of A/B mode, A under `a`, B under `b`. */
+async function runBothSides(page: Page, a: string, b: string): Promise<void> {
+  await openExample(page, 'lapic-microbench');
+  await page.getByTestId('ab-toggle').check();
+  await page.getByTestId('strategy-select').selectOption(a);
+  await page.getByTestId('strategy-select-b').selectOption(b);
+  await page.getByTestId('btn-run').click();
+  await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 45_000 });
+  await expect(page.getByTestId('stop-reason-b')).toHaveText('halted', { timeout: 45_000 });
+}
