@@ -83,6 +83,10 @@ test('from a cold open, three clicks (More, Experiment, Run) run the experiment 
   await expect(page.getByTestId('timeline'), 'no timeline of the workspace run here').toHaveCount(0);
   await page.screenshot({ path: `${ART}/experiment-1280x720.png` });
 
+  // The exit cost's band, its ends rounded inwards: 3,126 and 3,645 give 40.002 % and 34.996 %.
+  await expect(page.locator('label.xp-slider', { has: page.locator('[data-cost="exit"]') }).locator('.xp-slider-band')).toHaveText('3,127–3,644');
+  // Past its slider's end the band is still its own (it had read "> 1,600": 3,000 is out of it).
+  await expect(page.locator('label.xp-slider', { has: page.locator('[data-cost="emulate"]') }).locator('.xp-slider-band')).toHaveText(/^1,6\d\d–2,1\d\d$/);
   // A slider: the microbenchmark's speed-up moves at once, from the recorded units (no new run).
   const micro = table.locator('td[data-scenario="lapic-microbench"][data-strategy="icache"]');
   const before = await micro.getAttribute('data-speedup');

@@ -22,14 +22,21 @@ const SHORT: Readonly<Record<string, string>> = {
   'lapic-microbench': 'LAPIC micro', 'cpu-bound-timer': 'CPU + timer', 'syscall-loop': 'getuid loop', 'memory-copy': 'dd copy', 'boot-cold-path': 'boot',
 };
 
+/** A workload's axis label: "≈" while its bars are estimates (a guest that sees time, until its re-run ends), as the table marks them. */
+function workloadLabel(r: WorkloadRow): string {
+  const estimate = Object.values(r.cells).some((c) => c?.estimate);
+  return `${estimate ? '≈ ' : ''}${SHORT[r.scenario] ?? r.scenario}`;
+}
+
 export const ResultChart = memo(function ResultChart({ rows }: { rows: WorkloadRow[] }) {
   const data = useMemo(() => rows.map((r) => ({
-    workload: SHORT[r.scenario] ?? r.scenario,
+    workload: workloadLabel(r),
     scenario: r.scenario,
     icache: r.cells.icache ? r.cells.icache.speedup * 100 : null,
     'decode-assist': r.cells['decode-assist'] ? r.cells['decode-assist'].speedup * 100 : null,
   })), [rows]);
-  const apicv = rows.find((r) => r.scenario === 'lapic-microbench')?.cells.apicv;
+  const micro = rows.find((r) => r.scenario === 'lapic-microbench');
+  const apicv = micro?.cells.apicv;
   return (
     <figure className="xp-chart" data-testid="experiment-chart">
       <figcaption>
@@ -45,10 +52,10 @@ export const ResultChart = memo(function ResultChart({ rows }: { rows: WorkloadR
             <Tooltip {...tooltipStyle} formatter={percentValue} />
             <Legend wrapperStyle={{ fontSize: 10 }} />
             <ReferenceLine y={0} stroke="var(--muted)" />
-            <ReferenceArea x1={SHORT['lapic-microbench']} x2={SHORT['lapic-microbench']} y1={SEED_BAND[0] * 100} y2={SEED_BAND[1] * 100}
-              fill="var(--warn)" fillOpacity={0.35} stroke="var(--warn)" label={{ value: 'seed 35–40%', position: 'insideTopRight', fontSize: 10, fill: 'var(--warn)' }} ifOverflow="extendDomain" />
+            {micro && <ReferenceArea x1={workloadLabel(micro)} x2={workloadLabel(micro)} y1={SEED_BAND[0] * 100} y2={SEED_BAND[1] * 100}
+              fill="var(--warn)" fillOpacity={0.35} stroke="var(--warn)" label={{ value: 'seed 35–40%', position: 'insideTopRight', fontSize: 10, fill: 'var(--warn)' }} ifOverflow="extendDomain" />}
             {rows.filter((r) => SEED_FIGURES[r.scenario]?.noDifference).map((r) => (
-              <ReferenceDot key={r.scenario} x={SHORT[r.scenario]} y={0} r={5} fill="var(--warn)" stroke="var(--bg)"
+              <ReferenceDot key={r.scenario} x={workloadLabel(r)} y={0} r={5} fill="var(--warn)" stroke="var(--bg)"
                 label={{ value: 'seed: no diff.', position: 'top', fontSize: 9, fill: 'var(--warn)' }} />
             ))}
             <Bar dataKey="icache" fill="var(--hit)" isAnimationActive={false} />
@@ -75,7 +82,7 @@ const SensitivityMini = memo(function SensitivityMini({ s, now, max, focused }: 
   const x = (v: number) => PAD.left + (max > 0 ? (Math.min(v, max) / max) * w : 0);
   const y = (sp: number) => PAD.top + (1 - (Math.max(Y_MIN, Math.min(Y_MAX, sp)) - Y_MIN) / (Y_MAX - Y_MIN)) * h;
   const icache = s.lines.find((l) => l.strategy === 'icache');
-  const summary = s.lines.map((l) => `${l.strategy}: ${percent(l.speedups[0])} at 0 to ${percent(l.speedups[l.speedups.length - 1])} at ${formatConstant(max)}; in the band for ${bandText(l.band, max)}`).join('. ');
+  const summary = s.lines.map((l) => `${l.strategy}: ${percent(l.speedups[0])} at 0 to ${percent(l.speedups[l.speedups.length - 1])} at ${formatConstant(max)}; in the band for ${bandText(l.band)}`).join('. ');
   return (
     <div className={`xp-sens${focused ? ' focused' : ''}`} data-testid="sensitivity-chart" data-cost={s.constant} data-now={now}>
       <div className="xp-sens-title" title={`${CONSTANT_LABELS[s.constant]} (cost.ts: ${s.constant}), now ${formatConstant(now)}`}>{CONSTANT_LABELS[s.constant]}</div>
@@ -96,7 +103,7 @@ const SensitivityMini = memo(function SensitivityMini({ s, now, max, focused }: 
         <text x={PAD.left + w} y={CHART_H - 2} textAnchor="end" className="xp-sens-tick">{formatConstant(max)}</text>
       </svg>
       <div className="xp-sens-band" data-testid="sensitivity-band" title="Values of this constant that put the microbenchmark's icache speed-up inside the seed's 35–40%, the others as set">
-        in band: {icache ? bandText(icache.band, max) : '–'}
+        in band: {icache ? bandText(icache.band) : '–'}
       </div>
     </div>
   );

@@ -134,8 +134,9 @@ function ResultTable({ rows }: { rows: WorkloadRow[] }) {
                   </td>
                 );
               })}
-              <td className="xp-why" data-testid="experiment-why-exits">{none ? perKilo(none.why.exitsPerKiloInsn) : '–'}</td>
-              <td className="xp-why" data-testid="experiment-why-share">{none ? percent(none.why.walkFetchDecodeShare) : '–'}</td>
+              {/* From the none run: an estimate (≈) while that is (its exits are the old run's until the re-run ends). */}
+              <td className="xp-why" data-testid="experiment-why-exits">{none ? `${none.estimate ? '≈' : ''}${perKilo(none.why.exitsPerKiloInsn)}` : '–'}</td>
+              <td className="xp-why" data-testid="experiment-why-share">{none ? `${none.estimate ? '≈' : ''}${percent(none.why.walkFetchDecodeShare)}` : '–'}</td>
             </tr>
           );
         })}
@@ -221,8 +222,7 @@ function CostSlider({ name, value, presetValue, band, focused, onFocus }: {
   const model = useExperiment((s) => s.model);
   const interval = band ? bandInterval(band.none, band.icache, model, name) : null;
   const max = sliderMax(presetValue);
-  // Values past the slider's end are named as such, not printed (they would not fit anyway).
-  const inBand = band ? bandText(interval, max) : '';
+  const inBand = band ? bandText(interval) : '';
   return (
     <label className={`xp-slider${focused ? ' focused' : ''}${value !== presetValue ? ' moved' : ''}`} title={`${CONSTANT_LABELS[name]} (cost.ts: ${name}); preset ${presetValue}`}>
       <span className="xp-slider-name">{CONSTANT_LABELS[name]}</span>

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { COST_CONSTANTS, COST_PRESETS } from '../../core/cost';
-import { SEED_BAND, whatIfSpeedup } from '../../core/experiment';
+import { bandInterval, SEED_BAND, whatIfSpeedup } from '../../core/experiment';
 import { runWorkload } from '../../core/experimentRun';
 import { SCENARIOS } from '../../scenarios';
 import { bandText, charges, sensitivity } from './sensitivity';
@@ -59,11 +59,30 @@ describe('sensitivity of the microbenchmark\'s speed-up', () => {
     expect(new Set(s.lines[0].speedups).size).toBe(1);
   });
 
-  it('says the band in words, within the slider', () => {
-    expect(bandText(null, 10)).toBe('never');
-    expect(bandText([20, 30], 10)).toBe('> 10');
-    expect(bandText([2, Infinity], 10)).toBe('≥ 2');
-    expect(bandText([1200.4, 1500], 4000)).toBe('1,200–1,500');
-    expect(bandText([0.25, 0.5], 4)).toBe('0.25–0.5');
+  it('says the band in words: its ends rounded inwards, so a printed end is in the band, past the slider too', () => {
+    expect(bandText(null)).toBe('never');
+    expect(bandText([2, Infinity])).toBe('≥ 2');
+    expect(bandText([1200.4, 1500])).toBe('1,201–1,500');
+    expect(bandText([0.25, 0.5])).toBe('0.25–0.5');
+    // nehalem's exit band, [3126.16, 3644.57]: 3,126 and 3,645 are outside it.
+    expect(bandText([3126.16, 3644.57])).toBe('3,127–3,644');
+    // Past a slider that ends at 1,600 ("> 1,600" had claimed 3,000).
+    expect(bandText([1675.3, 2195.8])).toBe('1,676–2,195');
+    // Too long for the column: three significant digits, still inwards.
+    expect(bandText([2_145_678, 2_600_123])).toBe('2.15M–2.6M');
+    expect(bandText([5.0001, 5.0002])).toBe('≈ 5');
+  });
+
+  it("the band's printed ends, put in the model, give speed-ups inside 35-40 %", () => {
+    for (const constant of ['exit', 'emulate', 'icacheLookup'] as const) {
+      const band = bandInterval(none, icache, model, constant);
+      if (band === null) continue;
+      const [lo, hi] = bandText(band).split('–').map((t) => Number(t.replace(/,/g, '')));
+      for (const v of [lo, hi]) {
+        const sp = whatIfSpeedup(none, icache, { ...model, [constant]: v });
+        expect(sp, `${constant} = ${v}`).toBeGreaterThanOrEqual(0.35);
+        expect(sp, `${constant} = ${v}`).toBeLessThanOrEqual(0.4);
+      }
+    }
   });
 });

@@ -58,9 +58,42 @@ export function formatConstant(v: number): string {
   return v >= 100 ? int(v) : String(Number(v.toFixed(3)));
 }
 
-/** The band interval in words, within a slider that ends at `max`. */
-export function bandText(interval: [number, number] | null, max: number): string {
+/** Characters the band column holds ("3,127–3,644"). */
+const BAND_CHARS = 11;
+
+/**
+ * `v` rounded towards the inside of a band (`up` for its low end, down for its high end) to the
+ * step it is printed at: a printed end is inside the band. (Rounded to the nearest, "3,126–3,645"
+ * named two values whose speed-ups, 40.002 % and 34.996 %, are outside.) `sig`: 3 significant
+ * digits (a long band in k or M), else as formatConstant prints.
+ */
+function inward(v: number, up: boolean, sig: boolean): number {
+  const step = sig ? 10 ** (Math.floor(Math.log10(Math.abs(v) || 1)) - 2) : v >= 100 ? 1 : 0.001;
+  // A hair of slack: an end solved exactly on a step stays on it.
+  const q = v / step;
+  return (up ? Math.ceil(q - 1e-9) : Math.floor(q + 1e-9)) * step;
+}
+
+/** 2,150,000 as "2.15M", 16,800 as "16.8k". */
+function shortConstant(v: number): string {
+  for (const [unit, n] of [['M', 1e6], ['k', 1e3]] as const) if (v >= n) return `${Number((v / n).toPrecision(3))}${unit}`;
+  return formatConstant(v);
+}
+
+/**
+ * The band interval in words: the printed values of the constant that put the speed-up in the
+ * band, its true ends rounded inwards, past the slider's end too (a band of 1,676–2,195 beyond a
+ * slider that ends at 1,600 had read "> 1,600", where 3,000 is out of it).
+ */
+export function bandText(interval: [number, number] | null): string {
   if (interval === null) return 'never';
-  if (interval[0] > max) return `> ${formatConstant(max)}`;
-  return interval[1] > max ? `≥ ${formatConstant(interval[0])}` : `${formatConstant(interval[0])}–${formatConstant(interval[1])}`;
+  const text = (sig: boolean, fmt: (v: number) => string) => {
+    const lo = inward(interval[0], true, sig);
+    if (!Number.isFinite(interval[1])) return `≥ ${fmt(lo)}`;
+    const hi = inward(interval[1], false, sig);
+    // Narrower than a printed step: the one value, within it.
+    return lo > hi ? `≈ ${fmt(interval[0])}` : `${fmt(lo)}–${fmt(hi)}`;
+  };
+  const exact = text(false, formatConstant);
+  return exact.length <= BAND_CHARS ? exact : text(true, shortConstant);
 }
