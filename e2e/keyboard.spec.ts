@@ -98,3 +98,22 @@ test('keyboard only: run, open an example, reach every panel, leave the editor',
   await page.keyboard.press('Enter');
   await expect(page.locator('[data-pane="icache"]')).not.toHaveClass(/collapsed/);
 });
+
+test('behind an open dialog no shortcut acts: Ctrl+Enter in the Share dialog leaves the run alone, Esc only closes it', async ({ page }) => {
+  await page.goto('/?example=lapic-microbench');
+  await page.getByTestId('btn-run').click();
+  await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 45_000 });
+  const exits = await page.getByTestId('stat-exits').innerText();
+  await page.getByTestId('btn-share').click();
+  const dialog = page.getByTestId('share-dialog');
+  await expect(dialog).toBeVisible();
+  // Ctrl+Enter is "assemble and reset" on the page; here it had reset the program behind the dialog.
+  await page.keyboard.press('Control+Enter');
+  await page.keyboard.press('F10');
+  await page.waitForTimeout(300);
+  await expect(page.getByTestId('stat-exits')).toHaveText(exits);
+  await expect(page.getByTestId('stop-reason')).toHaveText('halted');
+  await page.keyboard.press('Escape');
+  await expect(dialog).toHaveCount(0);
+  await expect(page.getByTestId('stat-exits')).toHaveText(exits);
+});

@@ -79,7 +79,7 @@ function EmbedApp() {
   const [a] = useState(() => ctl.sideA());
   const [{ program, problem }, setStart] = useState(embedStart);
   useTheme();
-  useEffect(() => installShortcuts(), []);
+  useEffect(() => installShortcuts({ layouts: false }), []);
   useEffect(() => startEmbedOnce(setStart), []);
   const page = new URL(location.href);
   page.search = '';

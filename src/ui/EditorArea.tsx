@@ -12,6 +12,11 @@ import { SourcePreview } from './editor/SourcePreview';
 import { hex64 } from './panels/lib/format';
 import type { Diagnostic } from '../worker/protocol';
 
+/** Monaco's switch for Tab moving the focus: Ctrl+M, on a Mac Ctrl+Shift+M (its toggleTabFocusMode). */
+const TAB_FOCUS_KEYS = typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.platform)
+  ? <><kbd>Ctrl</kbd>+<kbd>Shift</kbd>+<kbd>M</kbd></>
+  : <><kbd>Ctrl</kbd>+<kbd>M</kbd></>;
+
 /** How many diagnostics the count's tooltip lists (the editor marks every one). */
 const TITLE_DIAGNOSTICS = 8;
 
@@ -75,7 +80,7 @@ export function EditorArea() {
         <span className="file-name" title="File name used for Save and in diagnostics">{fileName}</span>
         {editorFocused && (
           <span className="tab-hint" data-testid="tab-hint" role="note">
-            <kbd>Esc</kbd> <kbd>Tab</kbd> leaves the editor · <kbd>Ctrl</kbd>+<kbd>M</kbd>: Tab moves focus
+            <kbd>Esc</kbd> <kbd>Tab</kbd> leaves the editor · {TAB_FOCUS_KEYS}: Tab moves focus
           </span>
         )}
         <span className="diag-count" data-testid="diag-count" title={diagnosticsTitle(diagnostics)}>

@@ -30,9 +30,19 @@ export function layoutShortcut(e: Pick<KeyboardEvent, 'code' | 'shiftKey' | 'ctr
   return i >= 0 && i < presets ? i : null;
 }
 
-export function installShortcuts(): () => void {
+/**
+ * `layouts`: Alt+1..4 choose a layout (not in an embed, which has none and writes no settings).
+ * Nothing acts while a modal dialog is open (the page behind it is inert: Ctrl+Enter typed in
+ * the Share dialog had reset the program, and Esc that closed a dialog had paused the run too).
+ */
+const IS_MAC = typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.platform);
+
+export function installShortcuts({ layouts = true }: { layouts?: boolean } = {}): () => void {
   const onKey = (e: KeyboardEvent) => {
-    const preset = layoutShortcut(e, LAYOUT_PRESETS.length);
+    if (document.querySelector('[role="dialog"][aria-modal="true"]')) return;
+    // On a Mac, Option+digit types a character ("£", or "#", a comment here) where text is typed.
+    const typing = IS_MAC && e.target instanceof HTMLElement && (e.target.isContentEditable || e.target instanceof HTMLInputElement || e.target instanceof HTMLTextAreaElement);
+    const preset = layouts && !typing ? layoutShortcut(e, LAYOUT_PRESETS.length) : null;
     if (preset !== null) {
       e.preventDefault();
       e.stopPropagation();
@@ -43,9 +53,10 @@ export function installShortcuts(): () => void {
     if (!action) return;
     // Esc in an open menu closes the menu (ToolbarMenu), it does not pause the run.
     if (e.key === 'Escape' && e.target instanceof Element && e.target.closest('[role="menu"]')) return;
-    if (!useUiStore.getState().booted) return;
     e.preventDefault();
     e.stopPropagation();
+    // Before the page has started: nothing to act on, but F5 must not reload it either.
+    if (!useUiStore.getState().booted) return;
     if (e.repeat && action !== 'step' && action !== 'stepExit' && action !== 'stepBack' && action !== 'backExit') return;
     ctl[action]();
   };
