@@ -117,3 +117,15 @@ test('behind an open dialog no shortcut acts: Ctrl+Enter in the Share dialog lea
   await expect(dialog).toHaveCount(0);
   await expect(page.getByTestId('stat-exits')).toHaveText(exits);
 });
+
+test('on the Experiment page the workspace shortcuts do nothing to the machine it hides', async ({ page }) => {
+  await page.goto('/?example=lapic-microbench&view=experiment');
+  await expect(page.getByTestId('experiment-view')).toBeVisible();
+  await page.waitForTimeout(1500); // the machine behind it has booted
+  for (const key of ['F10', 'Shift+F10', 'F10']) await page.keyboard.press(key);
+  await page.waitForTimeout(300);
+  await page.getByTestId('btn-workspace').click();
+  await expect(page.getByTestId('editor')).toBeVisible();
+  await expect(page.getByTestId('stat-retired')).toHaveText('0');
+  await expect(page.getByTestId('stat-exits')).toHaveText('0');
+});

@@ -33,13 +33,16 @@ export function layoutShortcut(e: Pick<KeyboardEvent, 'code' | 'shiftKey' | 'ctr
 /**
  * `layouts`: Alt+1..4 choose a layout (not in an embed, which has none and writes no settings).
  * Nothing acts while a modal dialog is open (the page behind it is inert: Ctrl+Enter typed in
- * the Share dialog had reset the program, and Esc that closed a dialog had paused the run too).
+ * the Share dialog had reset the program, and Esc that closed a dialog had paused the run too),
+ * nor on the Experiment or Glossary page (they hide the workspace whose machine it would move).
  */
 const IS_MAC = typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.platform);
 
 export function installShortcuts({ layouts = true }: { layouts?: boolean } = {}): () => void {
   const onKey = (e: KeyboardEvent) => {
     if (document.querySelector('[role="dialog"][aria-modal="true"]')) return;
+    // The Experiment and Glossary pages hide the workspace: its machine is not what is shown.
+    if (useUiStore.getState().view !== 'workspace') return;
     // On a Mac, Option+digit types a character ("£", or "#", a comment here) where text is typed.
     const typing = IS_MAC && e.target instanceof HTMLElement && (e.target.isContentEditable || e.target instanceof HTMLInputElement || e.target instanceof HTMLTextAreaElement);
     const preset = layouts && !typing ? layoutShortcut(e, LAYOUT_PRESETS.length) : null;
