@@ -234,4 +234,8 @@ test('lesson 7 at 1280x720: the exit the result picks is the one the pipeline sh
     const list = (await log.locator('.xs-log-scroll').boundingBox())!;
     return r.y >= list.y - 0.5 && r.y + r.height <= list.y + list.height + 0.5;
   }, { message: 'the picked row lies inside the list' }).toBe(true);
+  // The log's count names the run's exits, whole in this narrow pane ("150 of 6,011 li…" had been cut).
+  const count = log.locator('.xs-log-count');
+  await expect(count).toHaveText(new RegExp(`^[\\d,]+ of ${await page.getByTestId('stat-exits').innerText()}$`), { useInnerText: true });
+  expect(await count.evaluate((el) => el.scrollWidth <= el.clientWidth), 'the count is cut').toBe(true);
 });

@@ -196,7 +196,7 @@ export default function EventLog() {
         {/* At the present the count names the exits taken when the log lacks some ("150 of 6,011
             listed"): alone in a narrow pane, "150 exits" read as the run's count. */}
         <span className="xs-log-count" title={travelAt !== null ? `${int(listedToAt)} of exits #0 to #${travelAt} are listed; the rows after #${travelAt} are the recorded future (muted)` : notListed > 0 ? NOT_LISTED_WHY : undefined}>
-          <b>{int(listedToAt)}</b> {travelAt !== null ? `listed to #${travelAt}` : notListed > 0 ? `of ${int(listedToAt + notListed)} listed` : plural(listedToAt, 'exit')}{rows.idx ? <> · <b>{int(count)}</b> shown</> : null}
+          <b>{int(listedToAt)}</b> {travelAt !== null ? `listed to #${travelAt}` : notListed > 0 ? <>of {int(listedToAt + notListed)}<span className="xs-listed-word"> listed</span></> : plural(listedToAt, 'exit')}{rows.idx ? <> · <b>{int(count)}</b> shown</> : null}
         </span>
         {/* One line: a note that does not fit goes whole (xs-counts), after the chips gave their room. */}
         {travelAt !== null && (notListed > 0 || listedAfter > 0) && (
