@@ -9,16 +9,11 @@ import { VcpuMemory } from './memory';
 import { EXIT, FAULT } from './vcpuState';
 import type { VmExit } from './vmexit';
 import { DF_V, GATE_INTR, GATE_TRAP, GP, isContributory, PFV, TS, TWO32, UD, vecName } from './x86';
-import { hex } from '../hex';
+import { hex, hexBytes } from '../hex';
 import { Mnemonic } from '../iced';
 
 /** Instructions whose only job is to raise #UD. */
 const UD_BY_DESIGN: ReadonlySet<number> = new Set([Mnemonic.Ud0, Mnemonic.Ud1, Mnemonic.Ud2]);
-
-/** An instruction's bytes as a message shows them: "0f 0b". */
-function bytesOf(d: DInsn): string {
-  return [...d.bytes].map((x) => x.toString(16).padStart(2, '0')).join(' ');
-}
 
 export abstract class VcpuEvents extends VcpuMemory {
   /** Set when event delivery was cut short by a VM exit (the event is pending again). */
@@ -56,7 +51,7 @@ export abstract class VcpuEvents extends VcpuMemory {
     const noUdGate = vec === UD && d !== null && !this.gatePresent(UD);
     if (noUdGate && !UD_BY_DESIGN.has(d.mn)) {
       // An instruction this vCPU lacks: a real CPU would run it, so no guest fault follows.
-      this.stopInfo = { reason: 'unsupported', message: `unsupported instruction at rip ${hex(rip)}: ${d.text} (${bytesOf(d)})` };
+      this.stopInfo = { reason: 'unsupported', message: `unsupported instruction at rip ${hex(rip)}: ${d.text} (${hexBytes(d.bytes)})` };
       return false;
     }
     this.lastException = { vector: vec, errorCode: err, rip, text: d?.text ?? '(fetch)' };
@@ -66,7 +61,7 @@ export abstract class VcpuEvents extends VcpuMemory {
       // #UD gate the CPU goes on as Table 6-5 says (#GP, then #DF) to the triple fault; say where it began.
       this.stopInfo = {
         reason: 'triple-fault',
-        message: `${d.text} at rip ${hex(rip)} (${bytesOf(d)}) raises #UD (invalid opcode) by design, and the guest has no #UD handler (IDT vector 6), so it escalates to a ${this.stopInfo.message}`,
+        message: `${d.text} at rip ${hex(rip)} (${hexBytes(d.bytes)}) raises #UD (invalid opcode) by design, and the guest has no #UD handler (IDT vector 6), so it escalates to a ${this.stopInfo.message}`,
       };
     }
     return false;
