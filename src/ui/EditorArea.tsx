@@ -10,10 +10,11 @@ import { openFile } from './files';
 import { useEditorFocused } from './editor/tabExit';
 import { SourcePreview } from './editor/SourcePreview';
 import { hex64 } from './panels/lib/format';
+import { IS_MAC } from './shortcuts';
 import type { Diagnostic } from '../worker/protocol';
 
 /** Monaco's switch for Tab moving the focus: Ctrl+M, on a Mac Ctrl+Shift+M (its toggleTabFocusMode). */
-const TAB_FOCUS_KEYS = typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.platform)
+const TAB_FOCUS_KEYS = IS_MAC
   ? <><kbd>Ctrl</kbd>+<kbd>Shift</kbd>+<kbd>M</kbd></>
   : <><kbd>Ctrl</kbd>+<kbd>M</kbd></>;
 

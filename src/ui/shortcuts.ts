@@ -36,7 +36,8 @@ export function layoutShortcut(e: Pick<KeyboardEvent, 'code' | 'shiftKey' | 'ctr
  * the Share dialog had reset the program, and Esc that closed a dialog had paused the run too),
  * nor on the Experiment or Glossary page (they hide the workspace whose machine it would move).
  */
-const IS_MAC = typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.platform);
+/** An Apple keyboard: Option types characters, Monaco's Tab-focus key is Ctrl+Shift+M. */
+export const IS_MAC = typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.platform);
 
 export function installShortcuts({ layouts = true }: { layouts?: boolean } = {}): () => void {
   const onKey = (e: KeyboardEvent) => {
