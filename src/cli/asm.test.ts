@@ -78,4 +78,21 @@ describe('cli dispatch', () => {
     expect(c.err.join('\n')).toMatch(/run: no program given[\s\S]*unknown command 'frob'/);
   });
 
+  it("takes an Object property's name for no command (toString had thrown a TypeError)", async () => {
+    const c = capture();
+    for (const name of ['toString', 'constructor', '__proto__']) expect(await dispatch([name])).toBe(2);
+    expect(c.err.join('\n')).toMatch(/unknown command 'toString'[\s\S]*unknown command '__proto__'/);
+  });
+
+  it('lists each command with the usage line the command prints on --help', async () => {
+    const c = capture();
+    expect(await dispatch(['--help'])).toBe(0);
+    const listed = c.out.at(-1) ?? '';
+    for (const cmd of ['asm', 'run']) {
+      expect(await dispatch([cmd, '--help'])).toBe(0);
+      const own = (c.out.at(-1) ?? '').replace(/^usage: npm run -s cli -- /, '');
+      expect(listed).toContain(`  ${own}   `);
+    }
+  });
+
 });

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { assemble, formatDiagnostic, type AsmResult } from '../core/asm/index';
 import { PREDEFINED_SYMBOLS } from '../core/guestAbi';
 import { hex, hexBytes } from '../core/hex';
+import { commandUsage } from './usage';
 
 
 export function listing(r: AsmResult, source: string): string {
@@ -30,7 +31,7 @@ export function summary(r: AsmResult, file: string): string {
   return `${file}: ${segs}; ${insns} statements, ${r.symbols.size} symbols; entry ${hex(r.entry)}`;
 }
 
-const ASM_USAGE = 'usage: npm run -s cli -- asm FILE.s [--hex | --list]';
+const ASM_USAGE = commandUsage('asm');
 
 /** What is wrong with the arguments, or null (a program whose name starts with '-' is given as ./-name). */
 function argsProblem(files: string[], flags: Set<string>): string | null {

@@ -3,20 +3,21 @@
  * exporting `main(args): Promise<number>` (the exit code); add one by adding a line below.
  */
 import { pathToFileURL } from 'node:url';
+import { CLI_PREFIX, COMMAND_USAGE, type CommandName } from './usage';
 
 type Command = (args: string[]) => Promise<number>;
 
-const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
-  asm: { summary: 'asm FILE.s [--hex | --list]   assemble a program', load: async () => (await import('./asm')).main },
-  run: {
-    summary: 'run A.s [B.s ...] [--max-insns N] [--json] [--strategy S] [--preset P] [--icache-size N] [--trace OUT.json] [--csv OUT.csv] [--at-exit K]   run programs',
-    load: async () => (await import('./run')).main,
-  },
+const COMMANDS: Record<CommandName, () => Promise<Command>> = {
+  asm: async () => (await import('./asm')).main,
+  run: async () => (await import('./run')).main,
 };
 
 function usage(): string {
-  return ['usage: npm run -s cli -- <command> [args]', '', ...Object.values(COMMANDS).map((c) => '  ' + c.summary)].join('\n');
+  const lines = Object.values(COMMAND_USAGE).map((c) => `  ${c.args}   ${c.does}`);
+  return [`${CLI_PREFIX} <command> [args]`, '', ...lines].join('\n');
 }
+
+const isCommand = (name: string): name is CommandName => Object.hasOwn(COMMANDS, name);
 
 export async function dispatch(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -28,12 +29,11 @@ export async function dispatch(argv: string[]): Promise<number> {
     console.error(usage());
     return 2;
   }
-  const cmd = COMMANDS[name];
-  if (!cmd) {
+  if (!isCommand(name)) {
     console.error(`unknown command '${name}'\n${usage()}`);
     return 2;
   }
-  return (await cmd.load())(rest);
+  return (await COMMANDS[name]())(rest);
 }
 
 // A reader that goes away (`| head`) is not an error.

@@ -17,6 +17,7 @@ import { isStrategy, STRATEGIES, type ExitEvent } from '../core/events';
 import { exitsToChromeTrace, exitsToCsv } from '../core/exitExport';
 import { hex64 } from '../core/hex';
 import { plural } from '../core/plural';
+import { commandUsage } from './usage';
 
 /** Exits kept for --trace/--csv; past it the files hold the first ones and say how many are missing. */
 export const EXPORT_MAX_EXITS = 200_000;
@@ -35,7 +36,7 @@ export interface RunOptions {
 export class UsageError extends Error {}
 
 /** The command's usage, for --help (stdout) and for a usage error's hint. */
-export const RUN_USAGE = 'usage: npm run -s cli -- run A.s [B.s ...] [--max-insns N] [--json] [--strategy S] [--preset P] [--icache-size N] [--trace OUT.json] [--csv OUT.csv] [--at-exit K]';
+export const RUN_USAGE = commandUsage('run');
 
 /** Diagnostics printed per program: past them a count (a binary file made thousands). */
 export const DIAGNOSTICS_SHOWN = 20;
