@@ -129,3 +129,17 @@ test('on the Experiment page the workspace shortcuts do nothing to the machine i
   await expect(page.getByTestId('stat-retired')).toHaveText('0');
   await expect(page.getByTestId('stat-exits')).toHaveText('0');
 });
+
+test('while a run goes the step keys do what their disabled buttons do: nothing (F10 had stopped the run and stepped)', async ({ page }) => {
+  await page.goto('/?example=lapic-microbench');
+  await page.getByTestId('speed-select').selectOption('4'); // 4 steps a second: still running when the keys come
+  await page.getByTestId('btn-run').click();
+  await expect(page.getByTestId('btn-pause')).toBeEnabled();
+  await expect(page.getByTestId('btn-step')).toBeDisabled();
+  for (const key of ['F10', 'Shift+F10', 'Control+F10', 'Control+Shift+F10']) await page.keyboard.press(key);
+  await page.waitForTimeout(400);
+  await expect(page.getByTestId('btn-pause')).toBeEnabled(); // still running
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('btn-pause')).toBeDisabled();
+  await expect(page.getByTestId('stop-reason')).toHaveText('paused');
+});

@@ -12,6 +12,7 @@ import { useMachineStore, type MachineState } from '../store/machineStore';
 import { selectTravelled } from '../store/selectors';
 import { useUiStore } from '../store/uiStore';
 import * as ctl from './controller';
+import { runControlEnabled, runControlsState } from './runControls';
 import { useMachineLive } from './panels/useMachine';
 import './timeline.css';
 import { counted, int, plural } from './panels/lib/format';
@@ -61,6 +62,8 @@ export function Timeline() {
   // While running, the bar follows at the panels' pace; stopped, paused or seeking, at once.
   const t = useMachineLive(selectTimeline);
   const booted = useUiStore((s) => s.booted);
+  const canStepBack = useMachineStore((s) => runControlEnabled('stepBack', runControlsState(s, booted)));
+  const canBackExit = useMachineStore((s) => runControlEnabled('backExit', runControlsState(s, booted)));
   // At a past point: at exit k as it is taken (a seek), or between exits (a step back).
   const atAnExit = useMachineStore(selectTravelled);
   const [drag, setDrag] = useState<number | null>(null);
@@ -149,10 +152,10 @@ export function Timeline() {
   const present = [1, 2, 3, 4].filter((m) => t.marks.includes(m)).map((m) => MARK_TITLE[m]);
   return (
     <section className={`timeline${past ? ' tl-past' : ''}`} data-testid="timeline-bar" aria-label="Timeline" aria-busy={restarting || undefined}>
-      <button type="button" className="btn small" data-testid="btn-step-back" onClick={ctl.stepBack} disabled={!booted || running || restarting || t.retired === 0} title="Back one instruction (Ctrl+F10)">
+      <button type="button" className="btn small" data-testid="btn-step-back" onClick={ctl.stepBack} disabled={!canStepBack} title="Back one instruction (Ctrl+F10)">
         <span aria-hidden>↶</span> Step back
       </button>
-      <button type="button" className="btn small" data-testid="btn-back-exit" onClick={ctl.backExit} disabled={!booted || running || restarting || value <= t.first} title="Back to the previous exit (Ctrl+Shift+F10)">
+      <button type="button" className="btn small" data-testid="btn-back-exit" onClick={ctl.backExit} disabled={!canBackExit || value <= t.first} title="Back to the previous exit (Ctrl+Shift+F10)">
         <span aria-hidden>⇤</span> Exit back
       </button>
       <div className="tl-track" title={present.length ? `Marks: ${present.join(', ')}` : 'No misses, faults or interrupts yet'}>

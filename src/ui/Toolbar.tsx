@@ -4,7 +4,7 @@
  */
 import { useRef, type ChangeEvent } from 'react';
 import { COST_PRESET_NAMES, COST_PRESET_TITLES, type CostPresetName } from '../core/cost';
-import { useMachineStore } from '../store/machineStore';
+import { useMachineStore, type MachineState } from '../store/machineStore';
 import { selectTimelineAt } from '../store/selectors';
 import { useLessonStore } from '../store/lessonStore';
 import { useUiStore } from '../store/uiStore';
@@ -15,6 +15,7 @@ import { closeWelcome, toggleLessons } from './lessons/lessonController';
 import { openFile, saveFile } from './files';
 import { SPEEDS } from '../store/settings';
 import { ToolbarMenu } from './ToolbarMenu';
+import { runControlEnabled, runControlsState, type RunControl } from './runControls';
 
 export const STRATEGY_TITLES: Record<Strategy, string> = {
   none: 'none — bhyve without a cache: walk, fetch, decode on every exit',
@@ -46,9 +47,13 @@ function RunButton({ disabled }: { disabled: boolean }) {
 }
 
 export function Toolbar() {
-  const running = useMachineStore((s) => s.running);
-  const failed = useMachineStore((s) => s.workerStatus === 'crashed' || s.workerStatus === 'unresponsive');
   const booted = useUiStore((s) => s.booted);
+  const can = (c: RunControl) => (s: MachineState) => runControlEnabled(c, runControlsState(s, booted));
+  const canRun = useMachineStore(can('run'));
+  const canPause = useMachineStore(can('pause'));
+  const canStep = useMachineStore(can('step'));
+  const canStepExit = useMachineStore(can('stepExit'));
+  const failed = useMachineStore((s) => s.workerStatus === 'crashed' || s.workerStatus === 'unresponsive');
   const speed = useUiStore((s) => s.speed);
   const strategy = useUiStore((s) => s.strategy);
   const strategyB = useUiStore((s) => s.strategyB);
@@ -73,14 +78,14 @@ export function Toolbar() {
       </h1>
 
       <div className="group" role="group" aria-label="Run controls">
-        <RunButton disabled={!booted || running || failed} />
-        <button type="button" className="btn" data-testid="btn-pause" onClick={ctl.pause} disabled={!running} title="Pause (Esc)">
+        <RunButton disabled={!canRun} />
+        <button type="button" className="btn" data-testid="btn-pause" onClick={ctl.pause} disabled={!canPause} title="Pause (Esc)">
           <span aria-hidden>❚❚</span> Pause
         </button>
-        <button type="button" className="btn" data-testid="btn-step" onClick={ctl.step} disabled={!booted || running || failed} title="Step one instruction (F10)">
+        <button type="button" className="btn" data-testid="btn-step" onClick={ctl.step} disabled={!canStep} title="Step one instruction (F10)">
           <span aria-hidden>↷</span> Step
         </button>
-        <button type="button" className="btn" data-testid="btn-step-exit" onClick={ctl.stepExit} disabled={!booted || running || failed} title="Step to the next VM exit (Shift+F10)">
+        <button type="button" className="btn" data-testid="btn-step-exit" onClick={ctl.stepExit} disabled={!canStepExit} title="Step to the next VM exit (Shift+F10)">
           <span aria-hidden>⇥</span> Next exit
         </button>
         <button

@@ -8,8 +8,9 @@ import { defaultMachineStore } from '../store/machineStore';
 import { useUiStore } from '../store/uiStore';
 import * as ctl from './controller';
 import { LAYOUT_PRESETS } from './layoutPresets';
+import { runControlEnabled, runControlsState, type RunControl } from './runControls';
 
-export type ShortcutAction = 'run' | 'pause' | 'step' | 'stepExit' | 'stepBack' | 'backExit' | 'assembleAndReset';
+export type ShortcutAction = RunControl;
 
 /** Pure: which action a key press means. */
 export function shortcutFor(e: Pick<KeyboardEvent, 'key' | 'shiftKey' | 'ctrlKey' | 'metaKey' | 'altKey'>, running: boolean): ShortcutAction | null {
@@ -30,15 +31,17 @@ export function layoutShortcut(e: Pick<KeyboardEvent, 'code' | 'shiftKey' | 'ctr
   return i >= 0 && i < presets ? i : null;
 }
 
+/** An Apple keyboard: Option types characters, Monaco's Tab-focus key is Ctrl+Shift+M. */
+export const IS_MAC = typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.platform);
+
 /**
  * `layouts`: Alt+1..4 choose a layout (not in an embed, which has none and writes no settings).
  * Nothing acts while a modal dialog is open (the page behind it is inert: Ctrl+Enter typed in
  * the Share dialog had reset the program, and Esc that closed a dialog had paused the run too),
  * nor on the Experiment or Glossary page (they hide the workspace whose machine it would move).
+ * A key acts only when its button would: F10 while running, or F5 with a crashed Worker, does
+ * nothing (the key is still taken from the browser, whose F10 opens its menu).
  */
-/** An Apple keyboard: Option types characters, Monaco's Tab-focus key is Ctrl+Shift+M. */
-export const IS_MAC = typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.platform);
-
 export function installShortcuts({ layouts = true }: { layouts?: boolean } = {}): () => void {
   const onKey = (e: KeyboardEvent) => {
     if (document.querySelector('[role="dialog"][aria-modal="true"]')) return;
@@ -59,8 +62,7 @@ export function installShortcuts({ layouts = true }: { layouts?: boolean } = {})
     if (e.key === 'Escape' && e.target instanceof Element && e.target.closest('[role="menu"]')) return;
     e.preventDefault();
     e.stopPropagation();
-    // Before the page has started: nothing to act on, but F5 must not reload it either.
-    if (!useUiStore.getState().booted) return;
+    if (!runControlEnabled(action, runControlsState(defaultMachineStore.getState(), useUiStore.getState().booted))) return;
     if (e.repeat && action !== 'step' && action !== 'stepExit' && action !== 'stepBack' && action !== 'backExit') return;
     ctl[action]();
   };
