@@ -77,6 +77,7 @@ test('keyboard only: run, open an example, reach every panel, leave the editor',
   await expect(page.getByTestId('tab-hint')).toBeVisible();
   await expect(page.getByTestId('tab-hint')).toContainText('Esc');
   await expect(page.getByTestId('tab-hint')).toContainText('Ctrl');
+  await expect(page.getByTestId('tab-hint')).toHaveAttribute('title', /breakpoint[\s\S]*Ctrl\+Enter assembles and resets/);
   await page.keyboard.press('Tab');
   expect((await focused(page)).editor).toBe(true);
   await page.keyboard.press('Escape');

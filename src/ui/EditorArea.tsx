@@ -80,7 +80,7 @@ export function EditorArea() {
       <div className="editor-bar">
         <span className="file-name" title="File name used for Save and in diagnostics">{fileName}</span>
         {editorFocused && (
-          <span className="tab-hint" data-testid="tab-hint" role="note">
+          <span className="tab-hint" data-testid="tab-hint" role="note" title={`Esc then Tab leaves the editor; ${IS_MAC ? 'Ctrl+Shift+M' : 'Ctrl+M'} makes Tab move the focus. A click left of a line number (or Alt+click on the number) sets or clears a breakpoint. ${IS_MAC ? 'Cmd' : 'Ctrl'}+Enter assembles and resets.`}>
             <kbd>Esc</kbd> <kbd>Tab</kbd> leaves the editor · {TAB_FOCUS_KEYS}: Tab moves focus
           </span>
         )}

@@ -16,6 +16,7 @@ import { openFile, saveFile } from './files';
 import { SPEEDS } from '../store/settings';
 import { ToolbarMenu } from './ToolbarMenu';
 import { runControlEnabled, runControlsState, type RunControl } from './runControls';
+import { IS_MAC } from './shortcuts';
 
 export const STRATEGY_TITLES: Record<Strategy, string> = {
   none: 'none — bhyve without a cache: walk, fetch, decode on every exit',
@@ -93,7 +94,7 @@ export function Toolbar() {
           className={`btn${failed ? ' attention' : ''}`}
           data-testid="btn-reset"
           onClick={ctl.reset}
-          title="Reset to the start of the program (Ctrl+Enter: assemble and reset)"
+          title={`Reset to the start of the program (${IS_MAC ? 'Cmd' : 'Ctrl'}+Enter: assemble and reset)`}
         >
           <span aria-hidden>↺</span> Reset
         </button>
