@@ -74,6 +74,13 @@ test('scrubbing to exit k shows the machine at k: counters, registers, the selec
   expect(await timeline.boundingBox()).toEqual(trackInPresent);
   // Nor does the log's list move: its filter chips are the reasons it lists, whichever exit is shown.
   expect(await logList.boundingBox()).toEqual(listInPresent);
+  // The chips count exits handled before #k, as the strip does (k of them), and say so: the
+  // rows listed to #k include #k itself.
+  const chips = page.getByTestId('event-log').locator('.xs-chips [data-testid^="filter-"]');
+  const chipCounts = (await chips.allInnerTexts()).map((t) => t.trim().split(/\s+/).at(-1) ?? '');
+  expect(chipCounts.every((c) => /^\d+$/.test(c))).toBe(true); // exact under 1,000 (compact)
+  expect(chipCounts.reduce((a, c) => a + Number(c), 0)).toBe(k);
+  await expect(chips.first()).toHaveAttribute('title', new RegExp(`handled before exit #${k}, as the strip counts`));
   // It holds as many rows in the middle as at its end (the same row elements, updated in place).
   await expect(page.getByTestId('exit-row')).toHaveCount(rowsInPresent);
   // The run halted and has its bench row: at its past exits the bench does not say it will add one.

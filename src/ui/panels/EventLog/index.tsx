@@ -50,6 +50,15 @@ const NOT_LISTED_WHY = 'Not listed: at full speed the worker sends a bounded num
 /** The row's note: why a run stopped at this exit, or a write-protect fault's cause. */
 const why = (e: ExitEvent): string => (e.stop ? `run stopped (${e.stop.reason}): ${e.stop.message}` : wpNote(e));
 
+/**
+ * What a chip's count counts: the worker's counters, listed or not. At a past exit k they are
+ * the exits handled before k (as the strip's count, k), while "listed to #k" includes k itself.
+ */
+function chipCountTitle(r: ExitReason, n: number, travelAt: number | null): string {
+  const what = `${int(n)} ${r} ${plural(n, 'exit')}`;
+  return travelAt === null ? `${what} in the run, listed or not` : `${what} handled before exit #${travelAt}, as the strip counts (#${travelAt} itself is being handled)`;
+}
+
 /** `future`: after the exit the timeline shows (recorded by the run, not yet run at that point). */
 function Row({ e, top, selected, future, onClick }: { e: ExitEvent; top: number; selected: boolean; future: boolean; onClick: () => void }) {
   const note = why(e);
@@ -207,7 +216,7 @@ export default function EventLog() {
         )}
         <span className="xs-chips">
           {present.map((r) => (
-            <button key={r} type="button" className={`xs-chip${filter.has(r) ? ' on' : ''}`} onClick={() => toggle(r)} data-testid={`filter-${r}`} title={filter.has(r) ? 'stop filtering on this reason' : 'show only these (and other selected reasons)'}>
+            <button key={r} type="button" className={`xs-chip${filter.has(r) ? ' on' : ''}`} onClick={() => toggle(r)} data-testid={`filter-${r}`} title={`${chipCountTitle(r, byReason?.[r] ?? 0, travelAt)}. Click: ${filter.has(r) ? 'stop filtering on this reason' : 'show only these (and other selected reasons)'}`}>
               <i className="xs-dot" style={{ background: REASON_COLOR[r] ?? '#888' }} /><span data-term={EXIT_REASON_TERMS[r]}>{r}</span> {compact(byReason?.[r] ?? 0)}
             </button>
           ))}
