@@ -203,7 +203,7 @@ const keepHonest: LessonResultFn = (run) => {
     figures,
     why: honest
       ? `Every write to a page a cached entry depends on faulted (${fmt(ic.wpFaults)} times) and dropped the entries built from it (${fmt(ic.invalidations)}), so the next exit missed and decoded the bytes as they are now.${remapWhy} ` +
-        `${fmt(adUpdates)} of the faults were no guest store at all: the CPU's own accessed/dirty-bit update in a write-protected page-table page.`
+        `${fmt(adUpdates)} of the faults ${adUpdates === 1 ? 'was' : 'were'} no guest store at all: the CPU's own accessed/dirty-bit update in a write-protected page-table page.`
       : 'No write hit a protected page in this run, so nothing had to be invalidated.',
   };
 };

@@ -158,7 +158,7 @@ export function Timeline() {
       <button type="button" className="btn small" data-testid="btn-back-exit" onClick={ctl.backExit} disabled={!canBackExit || value <= t.first} title="Back to the previous exit (Ctrl+Shift+F10)">
         <span aria-hidden>⇤</span> Exit back
       </button>
-      <div className="tl-track" title={present.length ? `Marks: ${present.join(', ')}` : 'No misses, faults or interrupts yet'}>
+      <div className="tl-track" title={present.length ? `Marks: ${present.join(', ')}` : 'No marks yet: cache hits, cache misses, write-protect faults and interrupt windows are marked here as they happen'}>
         <Marks marks={t.marks} />
         <input
           type="range"

@@ -10,6 +10,7 @@ import { useLessonStore } from '../store/lessonStore';
 import { useUiStore } from '../store/uiStore';
 import { STRATEGIES, type Speed, type Strategy } from '../worker/protocol';
 import * as ctl from './controller';
+import { int } from './panels/lib/format';
 import type { SideId } from './controller';
 import { closeWelcome, toggleLessons } from './lessons/lessonController';
 import { openFile, saveFile } from './files';
@@ -35,15 +36,38 @@ export function StrategyLabel({ side }: { side: SideId }) {
 }
 
 /**
- * Run: its tooltip names the exit a run goes on from, which changes on every seek; a component
- * of its own, so a seek re-renders the button and not the whole toolbar (and its inputs).
+ * At a past exit, what Run, Step and Next exit do to the recorded future (each drops it: the run
+ * goes on from here), or null at the present. A hook of these buttons alone, so that a seek
+ * re-renders them and not the whole toolbar (and its inputs).
  */
+function usePastDrop(): string | null {
+  const at = useMachineStore(selectTimelineAt);
+  const end = useMachineStore((s) => s.timeline?.end ?? 0);
+  if (at === null) return null;
+  return `the recorded exits #${at} to #${end - 1} (${int(Math.max(0, end - at))}) are dropped, and the machine goes on from here`;
+}
+
 function RunButton({ disabled }: { disabled: boolean }) {
-  const pastAt = useMachineStore(selectTimelineAt);
+  const drop = usePastDrop();
   return (
-    <button type="button" className="btn primary" data-testid="btn-run" onClick={ctl.run} disabled={disabled} title={pastAt !== null ? `Run on from exit ${pastAt} (F5): the recorded exits after it are dropped and run again` : 'Run / continue (F5)'}>
+    <button type="button" className="btn primary" data-testid="btn-run" onClick={ctl.run} disabled={disabled} title={drop ? `Run on from here (F5): ${drop}` : 'Run / continue (F5)'}>
       <span aria-hidden>▶</span> Run
     </button>
+  );
+}
+
+function StepButtons({ canStep, canStepExit }: { canStep: boolean; canStepExit: boolean }) {
+  const drop = usePastDrop();
+  const also = drop ? `; at this past point ${drop}` : '';
+  return (
+    <>
+      <button type="button" className="btn" data-testid="btn-step" onClick={ctl.step} disabled={!canStep} title={`Step one instruction (F10)${also}`}>
+        <span aria-hidden>↷</span> Step
+      </button>
+      <button type="button" className="btn" data-testid="btn-step-exit" onClick={ctl.stepExit} disabled={!canStepExit} title={`Step to the next VM exit (Shift+F10)${also}`}>
+        <span aria-hidden>⇥</span> Next exit
+      </button>
+    </>
   );
 }
 
@@ -83,12 +107,7 @@ export function Toolbar() {
         <button type="button" className="btn" data-testid="btn-pause" onClick={ctl.pause} disabled={!canPause} title="Pause (Esc)">
           <span aria-hidden>❚❚</span> Pause
         </button>
-        <button type="button" className="btn" data-testid="btn-step" onClick={ctl.step} disabled={!canStep} title="Step one instruction (F10)">
-          <span aria-hidden>↷</span> Step
-        </button>
-        <button type="button" className="btn" data-testid="btn-step-exit" onClick={ctl.stepExit} disabled={!canStepExit} title="Step to the next VM exit (Shift+F10)">
-          <span aria-hidden>⇥</span> Next exit
-        </button>
+        <StepButtons canStep={canStep} canStepExit={canStepExit} />
         <button
           type="button"
           className={`btn${failed ? ' attention' : ''}`}

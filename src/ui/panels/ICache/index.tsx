@@ -11,7 +11,7 @@ import { selectLive, selectTimelineAt } from '../../../store/selectors';
 import { useUiStore } from '../../../store/uiStore';
 import { LIVE_MS, setLive, useMachine, useMachineApi, useMachineLive, useMachineShallow } from '../useMachine';
 import { LiveThrottle } from '../lib/liveThrottle';
-import { counted, hex, plural } from '../lib/format';
+import { counted, hex, int, plural } from '../lib/format';
 import { prepareCanvas } from '../lib/prepareCanvas';
 import { rowAtOrBefore } from '../lib/rowSearch';
 import { useVirtualRows } from '../lib/useVirtualRows';
@@ -244,7 +244,7 @@ export default function ICache() {
                 <div key={r.key + (r.ghost ?? '')} role="row" data-testid="icache-row" data-state={r.ghost ?? r.flash ?? ''} className={cls} style={{ top: (v.start + i) * ROW_H, height: ROW_H }}
                   title={`${e.line !== undefined ? `line ${e.line} · ` : ''}cr3 ${hex(e.cr3)} · depends on pages ${e.pages.map((p) => hex(p)).join(', ')}${r.ghost ? ` — ${r.ghost}` : ''}`}>
                   <span role="cell">{e.bucket}</span><span role="cell">{e.vm}</span><span role="cell">{hex(e.rip)}</span><span role="cell">{e.line !== undefined && <SourceLine line={e.line} testid="icache-line" />}</span><span role="cell">{hex(e.cr3)}</span>
-                  <span role="cell" className="xs-bytes">{e.bytes}</span><span role="cell" className="xs-insn">{e.insn}</span><span role="cell">{e.hits}</span><span role="cell">{maxAge - e.age}</span>
+                  <span role="cell" className="xs-bytes">{e.bytes}</span><span role="cell" className="xs-insn">{e.insn}</span><span role="cell">{int(e.hits)}</span><span role="cell">{maxAge - e.age}</span>
                 </div>
               );
             })}

@@ -32,7 +32,8 @@ describe('format', () => {
     // Rounded up to the next unit or digit: the shorter form.
     expect(compact(999_600)).toBe('1.00M');
     expect(compact(99_960)).toBe('100k');
-    expect(compact(9_996)).toBe('9996');
+    expect(compact(9_996)).toBe('9,996'); // the separator of the exact figures beside it
+    expect(compact(1_000)).toBe('1,000');
     expect(compact(999_600_000)).toBe('1.00G');
     expect(compact(1_500_000_000_000)).toBe('1500G');
     expect(compact(-12_345)).toBe('-12.3k');

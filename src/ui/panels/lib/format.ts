@@ -45,13 +45,14 @@ function sig(x: number): string {
 const UNITS: readonly (readonly [number, string])[] = [[1e3, 'k'], [1e6, 'M'], [1e9, 'G']];
 
 /**
- * Compact number: 12345 -> "12.3k", 6040000 -> "6.04M". A value that rounds up to 1000 of its
+ * Compact number: 12345 -> "12.3k", 6040000 -> "6.04M", 5000 -> "5,000". A value that rounds up to 1000 of its
  * unit takes the next: 999,600 exits/s is "1.00M", not "1000k".
  */
 export function compact(n: number): string {
   if (!Number.isFinite(n)) return '–';
   const a = Math.abs(n);
-  if (a < 1e4) return a >= 100 ? Math.round(n).toString() : n.toFixed(a >= 10 ? 1 : 2).replace(/\.?0+$/, '') || '0';
+  // Whole below 10k, with the separator the figures beside it have ("5,000", not "5000").
+  if (a < 1e4) return a >= 100 ? int(Math.round(n)) : n.toFixed(a >= 10 ? 1 : 2).replace(/\.?0+$/, '') || '0';
   let i = a >= 1e9 ? 2 : a >= 1e6 ? 1 : 0;
   if (i < UNITS.length - 1 && Math.abs(Number(sig(n / UNITS[i][0]))) >= 1000) i++;
   return sig(n / UNITS[i][0]) + UNITS[i][1];
