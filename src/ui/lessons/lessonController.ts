@@ -76,6 +76,7 @@ export function showLesson(index: number, opts: { load?: boolean } = {}): Promis
 
 /** Toolbar "Learn": open where the reader left off, or close. */
 export function toggleLessons(): void {
+  if (useLessonStore.getState().welcome) closeWelcome(); // Learn is the welcome's first choice
   if (useLessonStore.getState().open) closeLessons();
   else void showLesson(loadProgress(pageStorage(), LESSONS.length).current);
 }
@@ -111,6 +112,9 @@ export async function runLesson(): Promise<void> {
   const st = useLessonStore.getState();
   if (st.choice === null || st.phase === 'running') return;
   const index = st.index;
+  // The student has taken the lessons up: the welcome's choices are behind them, and it held
+  // 56 px of a 720 px projector through all eight.
+  if (useLessonStore.getState().welcome) closeWelcome();
   useLessonStore.setState({ phase: 'running', outcome: null });
   await applyLessonProgram(index, false);
   ctl.setMachineConfig({ strategy: LESSONS[index].strategy, preset: LESSONS[index].preset });
