@@ -55,6 +55,37 @@ test('an embed that names no strategy says so, and which strategy it runs under'
   await expect(page.getByTestId('embed-unknown-strategy')).toHaveText('Not a strategy: fastest (known: none, icache, decode-assist, apicv); it runs under icache.');
 });
 
+// The audit's figure: run cycles ÷ exits of the LAPIC loop, which depends on the cost preset.
+const FIGURE_URL = '/?embed=1&example=lapic-microbench&panels=exit-pipeline,charts&strategy=none&autorun=1';
+const SKYLAKE_SAVED = JSON.stringify({ strategy: 'apicv', preset: 'skylake-2020', icacheSize: 8, theme: 'light' });
+
+async function runFigure(page: Page, url: string): Promise<number> {
+  await page.goto(url);
+  await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 45_000 });
+  return stat(page, 'stat-run-cycles-per-exit');
+}
+
+test('an embed shows every reader the same figures: its configuration is the URL\'s, never the reader\'s saved settings, and it saves none', async ({ page, browser }) => {
+  await page.setViewportSize({ width: 1280, height: 720 });
+  // This reader chose the skylake-2020 costs (and more) in the full page.
+  await page.goto('/');
+  await page.evaluate((saved) => { localStorage.clear(); localStorage.setItem('exitscope.settings.v1', saved); }, SKYLAKE_SAVED);
+  const withSaved = await runFigure(page, FIGURE_URL);
+  // A reader with nothing saved: the same figure (the saved skylake-2020 costs had made it 3,169
+  // where it is 3,804), and still nothing saved.
+  const fresh = await browser.newContext();
+  const other = await fresh.newPage();
+  try {
+    const freshFigure = await runFigure(other, FIGURE_URL);
+    expect(freshFigure).toBeGreaterThan(0);
+    expect(withSaved).toBe(freshFigure);
+    expect(await other.evaluate(() => localStorage.getItem('exitscope.settings.v1'))).toBeNull();
+  } finally {
+    await fresh.close();
+  }
+  expect(await page.evaluate(() => localStorage.getItem('exitscope.settings.v1'))).toBe(SKYLAKE_SAVED);
+});
+
 test('an embed whose program does not open, or does not assemble, says why in the embed, and runs nothing', async ({ page }) => {
   // The reason had gone to a notice the embed does not show: the state read "assembly errors" alone.
   await page.goto('/?embed=1&example=no-such-example&panels=exit-pipeline&autorun=1');

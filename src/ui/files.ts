@@ -4,6 +4,7 @@
  * and the notice it shows offers to restore it.
  */
 import { COST_PRESET_NAMES } from '../core/cost';
+import { DEFAULT_SETTINGS } from '../store/settings';
 import { useUiStore } from '../store/uiStore';
 import * as ctl from './controller';
 import { isStrategy } from '../core/events';
@@ -202,14 +203,16 @@ export interface EmbedStart {
 
 /**
  * Startup of the embedded view: its program comes from the URL only (a share link, else the
- * example), its strategy from `strategy=`; nothing is saved, the reader's draft stays as it is.
+ * example), its configuration from the built-in defaults, then the share link's, then
+ * `strategy=`: never from the reader's saved settings, so every reader of a course page sees the
+ * same figures. Nothing is saved, the reader's draft stays as it is.
  * A URL whose program does not open is said in the embed itself, not in a notice that leaves:
  * the one who pastes the iframe must see why it runs nothing.
  */
 export async function applyEmbed(p: EmbedParams): Promise<EmbedStart> {
   persistDraft = false;
   const ui = useUiStore.getState();
-  ui.setSettings({ ...loadSettings(pageStorage()), abMode: false });
+  ui.setSettings({ ...DEFAULT_SETTINGS, abMode: false });
   const s = shareParam(location.hash);
   let program: EmbedSpec['program'] | null = null;
   let problem: string | null = null;
