@@ -84,6 +84,11 @@ test('an embed shows every reader the same figures: its configuration is the URL
     await fresh.close();
   }
   expect(await page.evaluate(() => localStorage.getItem('exitscope.settings.v1'))).toBe(SKYLAKE_SAVED);
+  // The bar says what the figures are for: the URL's strategy, the built-in costs.
+  await expect(page.getByTestId('embed-strategy')).toHaveText('none');
+  await expect(page.getByTestId('embed-preset')).toHaveText(DEFAULT_COST_PRESET);
+  await expect(page.getByTestId('embed-icache')).toHaveCount(0); // no instruction cache under none
+  await page.screenshot({ path: `${ART}/embed-config-bar.png` });
 });
 
 test('an embed whose program does not open, or does not assemble, says why in the embed, and runs nothing', async ({ page }) => {

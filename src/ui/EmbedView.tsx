@@ -5,6 +5,7 @@
  */
 import { useState } from 'react';
 import { formatDiagnostic } from '../core/asm/diagnostic';
+import { COST_PRESET_TITLES, type CostPresetName } from '../core/cost';
 import { STRATEGIES } from '../core/events';
 import { useMachineStore } from '../store/machineStore';
 import { useUiStore } from '../store/uiStore';
@@ -17,6 +18,7 @@ import { PANELS } from './panelRegistry';
 import { SideContext } from './PanelBody';
 import { ExitDetailContext } from './panels/useMachine';
 import { StatsStrip } from './StatsStrip';
+import { STRATEGY_TITLES } from './Toolbar';
 import { counted } from './panels/lib/format';
 import './embed.css';
 
@@ -31,6 +33,24 @@ function EmbedPane({ testId }: { testId: string }) {
     <div className="embed-pane" data-embed-panel={testId}>
       <PaneBox panel={panel} collapsed={collapsed} onToggle={() => setCollapsed((c) => !c)} />
     </div>
+  );
+}
+
+/**
+ * The configuration the figures are for, small and labelled in the bar: a reader cannot change it
+ * here, and two embeds of one program under two strategies must say which is which.
+ */
+function EmbedConfig() {
+  const strategy = useUiStore((s) => s.strategy);
+  const preset = useUiStore((s) => s.preset);
+  const icacheSize = useUiStore((s) => s.icacheSize);
+  return (
+    <span className="embed-config" data-testid="embed-config">
+      <span title={STRATEGY_TITLES[strategy]}>strategy <b data-testid="embed-strategy">{strategy}</b></span>
+      <span title={COST_PRESET_TITLES[preset as CostPresetName] ?? 'Cost preset'}>costs <b data-testid="embed-preset">{preset}</b></span>
+      {/* Only the icache strategy has an instruction cache. */}
+      {strategy === 'icache' && <span title="Instruction-cache capacity in entries">cache <b data-testid="embed-icache">{icacheSize}</b></span>}
+    </span>
   );
 }
 
@@ -74,6 +94,7 @@ export function EmbedView({ side, params, fullUrl, problem }: { side: Side; para
               </button>
             </div>
             <StatsStrip compact noProgram={problem !== null} />
+            <EmbedConfig />
             <a className="embed-open" data-testid="embed-open" href={fullUrl} target="_blank" rel="noopener" title={`Open ${fileName} in the full exitscope page`}>
               Open in exitscope ↗
             </a>
