@@ -91,6 +91,25 @@ test('an embed shows every reader the same figures: its configuration is the URL
   await page.screenshot({ path: `${ART}/embed-config-bar.png` });
 });
 
+test('an embed runs under its preset= and icache=, says so in its bar, and names one it does not know', async ({ page }) => {
+  const nehalem = await runFigure(page, `${FIGURE_URL}&preset=nehalem-2014`);
+  expect(nehalem).toBe(await runFigure(page, FIGURE_URL)); // the built-in default, named or not
+  const skylake = await runFigure(page, `${FIGURE_URL}&preset=skylake-2020`);
+  await expect(page.getByTestId('embed-preset')).toHaveText('skylake-2020');
+  expect(skylake).toBeGreaterThan(0);
+  expect(skylake).not.toBe(nehalem);
+  await page.goto('/?embed=1&example=lapic-microbench&panels=exit-pipeline&strategy=icache&icache=8');
+  await expect(page.getByTestId('embed-icache')).toHaveText('8', { timeout: 20_000 });
+  await expect(page.getByTestId('embed-strategy')).toHaveText('icache');
+  await page.goto('/?embed=1&example=lapic-microbench&panels=exit-pipeline&preset=pentium4&icache=0');
+  await expect(page.getByTestId('embed-view')).toBeVisible({ timeout: 20_000 });
+  await expect(page.getByTestId('embed-unknown-preset')).toHaveText(`Not a cost preset: pentium4 (known: nehalem-2014, skylake-2020, zen2); it runs under ${DEFAULT_COST_PRESET}.`);
+  await expect(page.getByTestId('embed-unknown-icache')).toHaveText('Not a cache size: 0 (a whole number of entries from 1 to 65536); it runs with 256.');
+  await expect(page.getByTestId('embed-preset')).toHaveText(DEFAULT_COST_PRESET);
+  await expect(page.getByTestId('embed-icache')).toHaveText('256');
+  await expect(page.getByTestId('stop-reason')).toHaveText('paused', { timeout: 20_000 });
+});
+
 test('an embed whose program does not open, or does not assemble, says why in the embed, and runs nothing', async ({ page }) => {
   // The reason had gone to a notice the embed does not show: the state read "assembly errors" alone.
   await page.goto('/?embed=1&example=no-such-example&panels=exit-pipeline&autorun=1');
@@ -135,7 +154,7 @@ test('the Share dialog offers an Embed tab with the iframe snippet and a live pr
   await page.getByTestId('share-tab-embed').click();
   await page.getByTestId('embed-panel-registers').check();
   const snippet = await page.getByTestId('embed-snippet').inputValue();
-  expect(snippet).toMatch(/^<iframe src="[^"]*\?embed=1&amp;example=smc-mmio&amp;panels=exit-pipeline,walk-grid,registers&amp;strategy=icache"/);
+  expect(snippet).toMatch(/^<iframe src="[^"]*\?embed=1&amp;example=smc-mmio&amp;panels=exit-pipeline,walk-grid,registers&amp;strategy=icache&amp;preset=nehalem-2014&amp;icache=256"/);
   const preview = page.frameLocator('[data-testid="embed-preview"]');
   await expect(preview.getByTestId('embed-view')).toBeVisible({ timeout: 20_000 });
   await expect(preview.locator('[data-embed-panel]')).toHaveCount(3);

@@ -5,7 +5,7 @@
  */
 import { useState } from 'react';
 import { formatDiagnostic } from '../core/asm/diagnostic';
-import { COST_PRESET_TITLES, type CostPresetName } from '../core/cost';
+import { COST_PRESET_NAMES, COST_PRESET_TITLES, type CostPresetName } from '../core/cost';
 import { STRATEGIES } from '../core/events';
 import { useMachineStore } from '../store/machineStore';
 import { useUiStore } from '../store/uiStore';
@@ -13,6 +13,7 @@ import * as ctl from './controller';
 import type { Side } from './controller';
 import { EditorArea } from './EditorArea';
 import { EMBED_PANELS, type EmbedParams } from './embed';
+import { ICACHE_SIZE_MAX, ICACHE_SIZE_MIN } from './share';
 import { PaneBox } from './PaneBox';
 import { PANELS } from './panelRegistry';
 import { SideContext } from './PanelBody';
@@ -63,6 +64,8 @@ export function EmbedView({ side, params, fullUrl, problem }: { side: Side; para
   const booted = useUiStore((s) => s.booted);
   const fileName = useUiStore((s) => s.fileName);
   const strategy = useUiStore((s) => s.strategy);
+  const preset = useUiStore((s) => s.preset);
+  const icacheSize = useUiStore((s) => s.icacheSize);
   // No program (the URL names none that opens): nothing to run or step.
   const idle = !booted || running || failed || problem !== null;
   // Reloading the program (Run after the end, Reset): the panels show the previous run (app.css dims it).
@@ -111,6 +114,12 @@ export function EmbedView({ side, params, fullUrl, problem }: { side: Side; para
           )}
           {params.unknownStrategy !== null && (
             <p className="embed-note" role="note" data-testid="embed-unknown-strategy">Not a strategy: {params.unknownStrategy} (known: {STRATEGIES.join(', ')}); it runs under {strategy}.</p>
+          )}
+          {params.unknownPreset !== null && (
+            <p className="embed-note" role="note" data-testid="embed-unknown-preset">Not a cost preset: {params.unknownPreset} (known: {COST_PRESET_NAMES.join(', ')}); it runs under {preset}.</p>
+          )}
+          {params.unknownIcache !== null && (
+            <p className="embed-note" role="note" data-testid="embed-unknown-icache">Not a cache size: {params.unknownIcache} (a whole number of entries from {ICACHE_SIZE_MIN} to {ICACHE_SIZE_MAX}); it runs with {icacheSize}.</p>
           )}
           <main className={`embed-panes embed-n${Math.min(params.panels.length, 3)}`}>
             {params.panels.map((id) => <EmbedPane key={id} testId={id} />)}

@@ -204,8 +204,8 @@ export interface EmbedStart {
 /**
  * Startup of the embedded view: its program comes from the URL only (a share link, else the
  * example), its configuration from the built-in defaults, then the share link's, then
- * `strategy=`: never from the reader's saved settings, so every reader of a course page sees the
- * same figures. Nothing is saved, the reader's draft stays as it is.
+ * `strategy=`, `preset=` and `icache=`: never from the reader's saved settings, so every reader
+ * of a course page sees the same figures. Nothing is saved, the reader's draft stays as it is.
  * A URL whose program does not open is said in the embed itself, not in a notice that leaves:
  * the one who pastes the iframe must see why it runs nothing.
  */
@@ -239,6 +239,8 @@ export async function applyEmbed(p: EmbedParams): Promise<EmbedStart> {
     problem = 'This embed names no program: add example=NAME or a share link.';
   }
   if (p.strategy) ui.setSettings({ strategy: p.strategy });
+  if (p.preset) ui.setSettings({ preset: p.preset });
+  if (p.icacheSize !== null) ui.setSettings({ icacheSize: p.icacheSize });
   if (program === null) ui.setSource('');
   return { program, problem };
 }
