@@ -5,7 +5,7 @@
 import { test, expect, type Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import { DEFAULT_COST_PRESET } from '../src/core/cost';
-import { encodeShare } from '../src/ui/share';
+import { decodeShare, encodeShare, shareParam } from '../src/ui/share';
 
 const ART = 'e2e/artifacts';
 
@@ -34,8 +34,11 @@ test('an embed URL shows only the named panels, runs them, and links to the full
   expect(await stat(page, 'stat-exits')).toBe(1);
   const open = page.getByTestId('embed-open');
   await expect(open).toHaveText(/Open in exitscope/);
+  // A share link of the program under the embed's strategy (the full page reads none from a query).
   const href = new URL((await open.getAttribute('href')) ?? '', page.url());
-  expect(href.search).toBe('?example=lapic-microbench');
+  expect(href.search).toBe('');
+  const opened = decodeShare(shareParam(href.hash) ?? '');
+  expect(opened.ok && opened.payload.config.strategy).toBe('none');
   await page.waitForTimeout(24 * 70 + 300);
   await page.screenshot({ path: `${ART}/embed-walk-pipeline.png` });
 });
@@ -108,6 +111,22 @@ test('an embed runs under its preset= and icache=, says so in its bar, and names
   await expect(page.getByTestId('embed-preset')).toHaveText(DEFAULT_COST_PRESET);
   await expect(page.getByTestId('embed-icache')).toHaveText('256');
   await expect(page.getByTestId('stop-reason')).toHaveText('paused', { timeout: 20_000 });
+});
+
+test('Open in exitscope opens the embed\'s program under the embed\'s configuration, not the reader\'s', async ({ page }) => {
+  await page.goto('/');
+  await page.evaluate((saved) => { localStorage.clear(); localStorage.setItem('exitscope.settings.v1', saved); }, SKYLAKE_SAVED);
+  await page.goto('/?embed=1&example=lapic-microbench&panels=exit-pipeline&strategy=icache&preset=zen2&icache=64');
+  await expect(page.getByTestId('stop-reason')).toHaveText('paused', { timeout: 20_000 });
+  const href = (await page.getByTestId('embed-open').getAttribute('href')) ?? '';
+  const opened = decodeShare(shareParam(new URL(href, page.url()).hash) ?? '');
+  expect(opened.ok && opened.payload.config).toMatchObject({ strategy: 'icache', preset: 'zen2', icacheSize: 64, abMode: false });
+  expect(opened.ok && opened.payload.source).toContain('LAPIC');
+  // The full page, opened from it, runs that configuration (the reader's saved apicv/skylake set aside).
+  await page.goto(href);
+  await expect(page.getByTestId('strategy-select')).toHaveValue('icache', { timeout: 20_000 });
+  await expect(page.getByTestId('preset-select')).toHaveValue('zen2');
+  await expect(page.getByTestId('cache-size-select')).toHaveValue('64');
 });
 
 test('an embed whose program does not open, or does not assemble, says why in the embed, and runs nothing', async ({ page }) => {

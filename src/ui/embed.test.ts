@@ -62,8 +62,13 @@ describe('embed URL', () => {
     expect(decoded.ok && decoded.payload).toMatchObject(payload) // the fields it does not carry take their defaults;
   });
 
-  it('links the full page to the same program, and quotes the URL in the iframe snippet', () => {
-    expect(fullPageUrl('https://x.test/app/?embed=1&panels=a', { program: { example: 'two-vms' } })).toBe('https://x.test/app/?example=two-vms');
+  it('links the full page to the same program under the same configuration, and quotes the URL in the iframe snippet', () => {
+    // The full page reads a configuration from a share link only: the link is one, in a single view.
+    const payload: SharePayload = { v: 1, source: '_start: hlt\n', config: { strategy: 'none', strategyB: 'apicv', preset: 'skylake-2020', icacheSize: 64, abMode: true } };
+    const full = new URL(fullPageUrl('https://x.test/app/?embed=1&panels=a#s=old', { program: { payload } }));
+    expect(`${full.origin}${full.pathname}${full.search}`).toBe('https://x.test/app/');
+    const opened = decodeShare(shareParam(full.hash) ?? '');
+    expect(opened).toEqual({ ok: true, payload: { ...payload, config: { ...payload.config, abMode: false } } });
     const snippet = embedSnippet('https://x.test/?embed=1&example=a"b', 'exitscope: a');
     expect(snippet).toContain('src="https://x.test/?embed=1&amp;example=a&quot;b"');
     expect(snippet).toMatch(/^<iframe [^>]*title="exitscope: a"[^>]*><\/iframe>$/);

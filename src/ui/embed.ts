@@ -7,7 +7,7 @@
  */
 import { COST_PRESET_NAMES } from '../core/cost';
 import { STRATEGIES, type Strategy } from '../worker/protocol';
-import { encodeShare, ICACHE_SIZE_MAX, ICACHE_SIZE_MIN, type SharePayload } from './share';
+import { encodeShare, ICACHE_SIZE_MAX, ICACHE_SIZE_MIN, shareUrl, type SharePayload } from './share';
 
 /** Panel test ids an embed may name, and the workspace panel each one is. 'editor' is the program. */
 export const EMBED_PANELS: Readonly<Record<string, string>> = {
@@ -102,12 +102,14 @@ export function embedUrl(pageUrl: string, spec: EmbedSpec): string {
   return u.toString();
 }
 
-/** The full exitscope page for the same program: the embed's "Open in exitscope" link. */
-export function fullPageUrl(pageUrl: string, spec: Pick<EmbedSpec, 'program'>): string {
-  const u = new URL(pageUrl);
-  u.search = 'example' in spec.program ? `example=${encodeURIComponent(spec.program.example)}` : '';
-  u.hash = 'payload' in spec.program ? `s=${encodeShare(spec.program.payload)}` : '';
-  return u.toString();
+/**
+ * The full exitscope page for the same program under the same configuration: the embed's "Open in
+ * exitscope" link. The full page reads no `strategy=` or `preset=` (only a share link carries a
+ * configuration), so it is a share link of the program as the embed runs it, in one view (A/B off).
+ */
+export function fullPageUrl(pageUrl: string, spec: { program: { payload: SharePayload } }): string {
+  const { payload } = spec.program;
+  return shareUrl(pageUrl, { ...payload, config: { ...payload.config, abMode: false } });
 }
 
 const attr = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
