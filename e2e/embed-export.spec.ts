@@ -5,7 +5,7 @@
 import { test, expect, type Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import { DEFAULT_COST_PRESET } from '../src/core/cost';
-import { encodeShare } from '../src/ui/share';
+import { decodeShare, encodeShare, shareParam } from '../src/ui/share';
 
 const ART = 'e2e/artifacts';
 
@@ -34,8 +34,11 @@ test('an embed URL shows only the named panels, runs them, and links to the full
   expect(await stat(page, 'stat-exits')).toBe(1);
   const open = page.getByTestId('embed-open');
   await expect(open).toHaveText(/Open in exitscope/);
+  // A share link of the program under the embed's strategy (the full page reads none from a query).
   const href = new URL((await open.getAttribute('href')) ?? '', page.url());
-  expect(href.search).toBe('?example=lapic-microbench');
+  expect(href.search).toBe('');
+  const opened = decodeShare(shareParam(href.hash) ?? '');
+  expect(opened.ok && opened.payload.config.strategy).toBe('none');
   await page.waitForTimeout(24 * 70 + 300);
   await page.screenshot({ path: `${ART}/embed-walk-pipeline.png` });
 });
@@ -53,6 +56,77 @@ test('an embed that names no strategy says so, and which strategy it runs under'
   await page.goto('/?embed=1&example=smc-mmio&panels=exit-pipeline&strategy=fastest');
   await expect(page.getByTestId('embed-view')).toBeVisible({ timeout: 20_000 });
   await expect(page.getByTestId('embed-unknown-strategy')).toHaveText('Not a strategy: fastest (known: none, icache, decode-assist, apicv); it runs under icache.');
+});
+
+// The audit's figure: run cycles ÷ exits of the LAPIC loop, which depends on the cost preset.
+const FIGURE_URL = '/?embed=1&example=lapic-microbench&panels=exit-pipeline,charts&strategy=none&autorun=1';
+const SKYLAKE_SAVED = JSON.stringify({ strategy: 'apicv', preset: 'skylake-2020', icacheSize: 8, theme: 'light' });
+
+async function runFigure(page: Page, url: string): Promise<number> {
+  await page.goto(url);
+  await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 45_000 });
+  return stat(page, 'stat-run-cycles-per-exit');
+}
+
+test('an embed shows every reader the same figures: its configuration is the URL\'s, never the reader\'s saved settings, and it saves none', async ({ page, browser }) => {
+  await page.setViewportSize({ width: 1280, height: 720 });
+  // This reader chose the skylake-2020 costs (and more) in the full page.
+  await page.goto('/');
+  await page.evaluate((saved) => { localStorage.clear(); localStorage.setItem('exitscope.settings.v1', saved); }, SKYLAKE_SAVED);
+  const withSaved = await runFigure(page, FIGURE_URL);
+  // A reader with nothing saved: the same figure (the saved skylake-2020 costs had made it 3,169
+  // where it is 3,804), and still nothing saved.
+  const fresh = await browser.newContext();
+  const other = await fresh.newPage();
+  try {
+    const freshFigure = await runFigure(other, FIGURE_URL);
+    expect(freshFigure).toBeGreaterThan(0);
+    expect(withSaved).toBe(freshFigure);
+    expect(await other.evaluate(() => localStorage.getItem('exitscope.settings.v1'))).toBeNull();
+  } finally {
+    await fresh.close();
+  }
+  expect(await page.evaluate(() => localStorage.getItem('exitscope.settings.v1'))).toBe(SKYLAKE_SAVED);
+  // The bar says what the figures are for: the URL's strategy, the built-in costs.
+  await expect(page.getByTestId('embed-strategy')).toHaveText('none');
+  await expect(page.getByTestId('embed-preset')).toHaveText(DEFAULT_COST_PRESET);
+  await expect(page.getByTestId('embed-icache')).toHaveCount(0); // no instruction cache under none
+  await page.screenshot({ path: `${ART}/embed-config-bar.png` });
+});
+
+test('an embed runs under its preset= and icache=, says so in its bar, and names one it does not know', async ({ page }) => {
+  const nehalem = await runFigure(page, `${FIGURE_URL}&preset=nehalem-2014`);
+  expect(nehalem).toBe(await runFigure(page, FIGURE_URL)); // the built-in default, named or not
+  const skylake = await runFigure(page, `${FIGURE_URL}&preset=skylake-2020`);
+  await expect(page.getByTestId('embed-preset')).toHaveText('skylake-2020');
+  expect(skylake).toBeGreaterThan(0);
+  expect(skylake).not.toBe(nehalem);
+  await page.goto('/?embed=1&example=lapic-microbench&panels=exit-pipeline&strategy=icache&icache=8');
+  await expect(page.getByTestId('embed-icache')).toHaveText('8', { timeout: 20_000 });
+  await expect(page.getByTestId('embed-strategy')).toHaveText('icache');
+  await page.goto('/?embed=1&example=lapic-microbench&panels=exit-pipeline&preset=pentium4&icache=0');
+  await expect(page.getByTestId('embed-view')).toBeVisible({ timeout: 20_000 });
+  await expect(page.getByTestId('embed-unknown-preset')).toHaveText(`Not a cost preset: pentium4 (known: nehalem-2014, skylake-2020, zen2); it runs under ${DEFAULT_COST_PRESET}.`);
+  await expect(page.getByTestId('embed-unknown-icache')).toHaveText('Not a cache size: 0 (a whole number of entries from 1 to 65536); it runs with 256.');
+  await expect(page.getByTestId('embed-preset')).toHaveText(DEFAULT_COST_PRESET);
+  await expect(page.getByTestId('embed-icache')).toHaveText('256');
+  await expect(page.getByTestId('stop-reason')).toHaveText('paused', { timeout: 20_000 });
+});
+
+test('Open in exitscope opens the embed\'s program under the embed\'s configuration, not the reader\'s', async ({ page }) => {
+  await page.goto('/');
+  await page.evaluate((saved) => { localStorage.clear(); localStorage.setItem('exitscope.settings.v1', saved); }, SKYLAKE_SAVED);
+  await page.goto('/?embed=1&example=lapic-microbench&panels=exit-pipeline&strategy=icache&preset=zen2&icache=64');
+  await expect(page.getByTestId('stop-reason')).toHaveText('paused', { timeout: 20_000 });
+  const href = (await page.getByTestId('embed-open').getAttribute('href')) ?? '';
+  const opened = decodeShare(shareParam(new URL(href, page.url()).hash) ?? '');
+  expect(opened.ok && opened.payload.config).toMatchObject({ strategy: 'icache', preset: 'zen2', icacheSize: 64, abMode: false });
+  expect(opened.ok && opened.payload.source).toContain('LAPIC');
+  // The full page, opened from it, runs that configuration (the reader's saved apicv/skylake set aside).
+  await page.goto(href);
+  await expect(page.getByTestId('strategy-select')).toHaveValue('icache', { timeout: 20_000 });
+  await expect(page.getByTestId('preset-select')).toHaveValue('zen2');
+  await expect(page.getByTestId('cache-size-select')).toHaveValue('64');
 });
 
 test('an embed whose program does not open, or does not assemble, says why in the embed, and runs nothing', async ({ page }) => {
@@ -99,7 +173,7 @@ test('the Share dialog offers an Embed tab with the iframe snippet and a live pr
   await page.getByTestId('share-tab-embed').click();
   await page.getByTestId('embed-panel-registers').check();
   const snippet = await page.getByTestId('embed-snippet').inputValue();
-  expect(snippet).toMatch(/^<iframe src="[^"]*\?embed=1&amp;example=smc-mmio&amp;panels=exit-pipeline,walk-grid,registers&amp;strategy=icache"/);
+  expect(snippet).toMatch(/^<iframe src="[^"]*\?embed=1&amp;example=smc-mmio&amp;panels=exit-pipeline,walk-grid,registers&amp;strategy=icache&amp;preset=nehalem-2014&amp;icache=256"/);
   const preview = page.frameLocator('[data-testid="embed-preview"]');
   await expect(preview.getByTestId('embed-view')).toBeVisible({ timeout: 20_000 });
   await expect(preview.locator('[data-embed-panel]')).toHaveCount(3);

@@ -5,6 +5,7 @@
  */
 import { useState } from 'react';
 import { formatDiagnostic } from '../core/asm/diagnostic';
+import { COST_PRESET_NAMES, COST_PRESET_TITLES, type CostPresetName } from '../core/cost';
 import { STRATEGIES } from '../core/events';
 import { useMachineStore } from '../store/machineStore';
 import { useUiStore } from '../store/uiStore';
@@ -12,11 +13,13 @@ import * as ctl from './controller';
 import type { Side } from './controller';
 import { EditorArea } from './EditorArea';
 import { EMBED_PANELS, type EmbedParams } from './embed';
+import { ICACHE_SIZE_MAX, ICACHE_SIZE_MIN } from './share';
 import { PaneBox } from './PaneBox';
 import { PANELS } from './panelRegistry';
 import { SideContext } from './PanelBody';
 import { ExitDetailContext } from './panels/useMachine';
 import { StatsStrip } from './StatsStrip';
+import { STRATEGY_TITLES } from './Toolbar';
 import { counted } from './panels/lib/format';
 import './embed.css';
 
@@ -34,6 +37,24 @@ function EmbedPane({ testId }: { testId: string }) {
   );
 }
 
+/**
+ * The configuration the figures are for, small and labelled in the bar: a reader cannot change it
+ * here, and two embeds of one program under two strategies must say which is which.
+ */
+function EmbedConfig() {
+  const strategy = useUiStore((s) => s.strategy);
+  const preset = useUiStore((s) => s.preset);
+  const icacheSize = useUiStore((s) => s.icacheSize);
+  return (
+    <span className="embed-config" data-testid="embed-config">
+      <span title={STRATEGY_TITLES[strategy]}>strategy <b data-testid="embed-strategy">{strategy}</b></span>
+      <span title={COST_PRESET_TITLES[preset as CostPresetName] ?? 'Cost preset'}>costs <b data-testid="embed-preset">{preset}</b></span>
+      {/* Only the icache strategy has an instruction cache. */}
+      {strategy === 'icache' && <span title="Instruction-cache capacity in entries">cache <b data-testid="embed-icache">{icacheSize}</b></span>}
+    </span>
+  );
+}
+
 /** An embed without the editor lists this many of its program's assembly errors. */
 const DIAGNOSTICS_SHOWN = 3;
 
@@ -43,6 +64,8 @@ export function EmbedView({ side, params, fullUrl, problem }: { side: Side; para
   const booted = useUiStore((s) => s.booted);
   const fileName = useUiStore((s) => s.fileName);
   const strategy = useUiStore((s) => s.strategy);
+  const preset = useUiStore((s) => s.preset);
+  const icacheSize = useUiStore((s) => s.icacheSize);
   // No program (the URL names none that opens): nothing to run or step.
   const idle = !booted || running || failed || problem !== null;
   // Reloading the program (Run after the end, Reset): the panels show the previous run (app.css dims it).
@@ -74,6 +97,7 @@ export function EmbedView({ side, params, fullUrl, problem }: { side: Side; para
               </button>
             </div>
             <StatsStrip compact noProgram={problem !== null} />
+            <EmbedConfig />
             <a className="embed-open" data-testid="embed-open" href={fullUrl} target="_blank" rel="noopener" title={`Open ${fileName} in the full exitscope page`}>
               Open in exitscope ↗
             </a>
@@ -90,6 +114,12 @@ export function EmbedView({ side, params, fullUrl, problem }: { side: Side; para
           )}
           {params.unknownStrategy !== null && (
             <p className="embed-note" role="note" data-testid="embed-unknown-strategy">Not a strategy: {params.unknownStrategy} (known: {STRATEGIES.join(', ')}); it runs under {strategy}.</p>
+          )}
+          {params.unknownPreset !== null && (
+            <p className="embed-note" role="note" data-testid="embed-unknown-preset">Not a cost preset: {params.unknownPreset} (known: {COST_PRESET_NAMES.join(', ')}); it runs under {preset}.</p>
+          )}
+          {params.unknownIcache !== null && (
+            <p className="embed-note" role="note" data-testid="embed-unknown-icache">Not a cache size: {params.unknownIcache} (a whole number of entries from {ICACHE_SIZE_MIN} to {ICACHE_SIZE_MAX}); it runs with {icacheSize}.</p>
           )}
           <main className={`embed-panes embed-n${Math.min(params.panels.length, 3)}`}>
             {params.panels.map((id) => <EmbedPane key={id} testId={id} />)}

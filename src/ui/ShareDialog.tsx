@@ -45,6 +45,8 @@ function useUnchangedExample(open: boolean): string | null {
 export function ShareDialog() {
   const open = useUiStore((s) => s.shareOpen);
   const strategy = useUiStore((s) => s.strategy);
+  const preset = useUiStore((s) => s.preset);
+  const icacheSize = useUiStore((s) => s.icacheSize);
   const [tab, setTab] = useState<Tab>('link');
   const [panels, setPanels] = useState<string[]>(DEFAULT_EMBED_PANELS);
   const [autorun, setAutorun] = useState(false);
@@ -57,8 +59,10 @@ export function ShareDialog() {
   const page = new URL(location.href);
   page.search = '';
   page.hash = '';
+  // An example carries its configuration in the query (a program in its share link): all of it,
+  // so the embed runs as here, not under the built-in defaults.
   const spec: EmbedSpec | null = payload
-    ? { program: example ? { example } : { payload }, panels, strategy: example ? strategy : undefined, autorun }
+    ? { program: example ? { example } : { payload }, panels, ...(example && { strategy, preset, icacheSize }), autorun }
     : null;
   const url = spec ? embedUrl(page.toString(), spec) : '';
   const snippet = spec ? embedSnippet(url, `exitscope: ${example ?? 'a program'}`) : '';
@@ -95,7 +99,7 @@ export function ShareDialog() {
           ) : (
             <div className="share-embed">
               <p className="muted">
-                An iframe for a course page: {example ? <>the example <b>{example}</b></> : 'this program'} with Run, Step and Next exit, the panels below, and a link to the full page.
+                An iframe for a course page: {example ? <>the example <b>{example}</b></> : 'this program'} under strategy <b>{strategy}</b>, costs <b>{preset}</b>, cache <b>{icacheSize}</b>, with Run, Step and Next exit, the panels below, and a link to the full page.
               </p>
               <fieldset className="share-panels">
                 <legend>panels</legend>

@@ -1,10 +1,13 @@
 /**
- * The embeddable view's URL: `?embed=1&example=NAME&panels=walk-grid,exit-pipeline&strategy=icache&autorun=1`
+ * The embeddable view's URL:
+ * `?embed=1&example=NAME&panels=walk-grid,exit-pipeline&strategy=icache&preset=nehalem-2014&icache=256&autorun=1`
  * (or a share link's `#s=` instead of `example`). Parsing is pure and never throws: the query is
- * untrusted like a share link, so unknown panels and strategies are dropped and named.
+ * untrusted like a share link, so unknown panels, strategies, presets and cache sizes are dropped
+ * and named.
  */
+import { COST_PRESET_NAMES } from '../core/cost';
 import { STRATEGIES, type Strategy } from '../worker/protocol';
-import { encodeShare, type SharePayload } from './share';
+import { encodeShare, ICACHE_SIZE_MAX, ICACHE_SIZE_MIN, shareUrl, type SharePayload } from './share';
 
 /** Panel test ids an embed may name, and the workspace panel each one is. 'editor' is the program. */
 export const EMBED_PANELS: Readonly<Record<string, string>> = {
@@ -31,6 +34,14 @@ export interface EmbedParams {
   strategy: Strategy | null;
   /** A `strategy=` that names no strategy (shown to the reader, with the strategy used instead). */
   unknownStrategy: string | null;
+  /** The cost preset (`preset=`), one of COST_PRESET_NAMES. */
+  preset: string | null;
+  /** A `preset=` that names no cost preset (shown to the reader, with the preset used instead). */
+  unknownPreset: string | null;
+  /** The instruction cache's capacity in entries (`icache=`). */
+  icacheSize: number | null;
+  /** An `icache=` that is not a size from ICACHE_SIZE_MIN to ICACHE_SIZE_MAX (shown, with the size used). */
+  unknownIcache: string | null;
   autorun: boolean;
   example: string | null;
 }
@@ -44,12 +55,21 @@ export function parseEmbed(search: string): EmbedParams | null {
   const unknown = asked.filter((p) => !Object.hasOwn(EMBED_PANELS, p)).map((p) => p.slice(0, 40));
   const s = q.get('strategy');
   const strategy = s !== null && (STRATEGIES as readonly string[]).includes(s) ? (s as Strategy) : null;
+  const pr = q.get('preset');
+  const preset = pr !== null && (COST_PRESET_NAMES as readonly string[]).includes(pr) ? pr : null;
+  const ic = q.get('icache');
+  const size = ic !== null && /^\d{1,6}$/.test(ic) ? Number(ic) : NaN;
+  const icacheSize = size >= ICACHE_SIZE_MIN && size <= ICACHE_SIZE_MAX ? size : null;
   const example = q.get('example');
   return {
     panels: asked.length === 0 ? [...DEFAULT_EMBED_PANELS] : panels,
     unknown,
     strategy,
     unknownStrategy: s !== null && strategy === null ? s.slice(0, 40) : null,
+    preset,
+    unknownPreset: pr !== null && preset === null ? pr.slice(0, 40) : null,
+    icacheSize,
+    unknownIcache: ic !== null && icacheSize === null ? ic.slice(0, 40) : null,
     autorun: q.get('autorun') === '1',
     example: example && /^[\w-]{1,60}$/.test(example) ? example : null,
   };
@@ -59,7 +79,10 @@ export interface EmbedSpec {
   /** An example by name, or a program with its configuration (carried as a share link). */
   program: { example: string } | { payload: SharePayload };
   panels: readonly string[];
+  /** The configuration it runs under; each one left out takes the built-in default (never the reader's). */
   strategy?: Strategy;
+  preset?: string;
+  icacheSize?: number;
   autorun: boolean;
 }
 
@@ -70,6 +93,8 @@ export function embedUrl(pageUrl: string, spec: EmbedSpec): string {
   if ('example' in spec.program) q.set('example', spec.program.example);
   q.set('panels', spec.panels.join(','));
   if (spec.strategy) q.set('strategy', spec.strategy);
+  if (spec.preset) q.set('preset', spec.preset);
+  if (spec.icacheSize !== undefined) q.set('icache', String(spec.icacheSize));
   if (spec.autorun) q.set('autorun', '1');
   // URLSearchParams would escape the commas of the panel list; they are safe in a query.
   u.search = q.toString().replace(/%2C/g, ',');
@@ -77,12 +102,14 @@ export function embedUrl(pageUrl: string, spec: EmbedSpec): string {
   return u.toString();
 }
 
-/** The full exitscope page for the same program: the embed's "Open in exitscope" link. */
-export function fullPageUrl(pageUrl: string, spec: Pick<EmbedSpec, 'program'>): string {
-  const u = new URL(pageUrl);
-  u.search = 'example' in spec.program ? `example=${encodeURIComponent(spec.program.example)}` : '';
-  u.hash = 'payload' in spec.program ? `s=${encodeShare(spec.program.payload)}` : '';
-  return u.toString();
+/**
+ * The full exitscope page for the same program under the same configuration: the embed's "Open in
+ * exitscope" link. The full page reads no `strategy=` or `preset=` (only a share link carries a
+ * configuration), so it is a share link of the program as the embed runs it, in one view (A/B off).
+ */
+export function fullPageUrl(pageUrl: string, spec: { program: { payload: SharePayload } }): string {
+  const { payload } = spec.program;
+  return shareUrl(pageUrl, { ...payload, config: { ...payload.config, abMode: false } });
 }
 
 const attr = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');

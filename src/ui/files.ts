@@ -4,6 +4,7 @@
  * and the notice it shows offers to restore it.
  */
 import { COST_PRESET_NAMES } from '../core/cost';
+import { DEFAULT_SETTINGS } from '../store/settings';
 import { useUiStore } from '../store/uiStore';
 import * as ctl from './controller';
 import { isStrategy } from '../core/events';
@@ -12,7 +13,7 @@ import {
   setAsideDraft,
 } from './persist';
 import { decodeShare, shareParam, type SharePayload } from './share';
-import type { EmbedParams, EmbedSpec } from './embed';
+import type { EmbedParams } from './embed';
 
 /** Largest file the editor opens. */
 export const MAX_FILE_BYTES = 1024 * 1024;
@@ -195,31 +196,37 @@ export async function applyUrl(): Promise<void> {
 
 /** What an embed's URL opened: its program, or why it has none (the embed says so where its panels are). */
 export interface EmbedStart {
-  /** The program, for the "Open in exitscope" link; null when the URL names none that opens. */
-  program: EmbedSpec['program'] | null;
+  /**
+   * The program under the configuration the embed runs it with, for the "Open in exitscope"
+   * link (a share link: the full page takes a configuration from nothing else); null when the
+   * URL names none that opens.
+   */
+  program: { payload: SharePayload } | null;
   problem: string | null;
 }
 
 /**
  * Startup of the embedded view: its program comes from the URL only (a share link, else the
- * example), its strategy from `strategy=`; nothing is saved, the reader's draft stays as it is.
+ * example), its configuration from the built-in defaults, then the share link's, then
+ * `strategy=`, `preset=` and `icache=`: never from the reader's saved settings, so every reader
+ * of a course page sees the same figures. Nothing is saved, the reader's draft stays as it is.
  * A URL whose program does not open is said in the embed itself, not in a notice that leaves:
  * the one who pastes the iframe must see why it runs nothing.
  */
 export async function applyEmbed(p: EmbedParams): Promise<EmbedStart> {
   persistDraft = false;
   const ui = useUiStore.getState();
-  ui.setSettings({ ...loadSettings(pageStorage()), abMode: false });
+  ui.setSettings({ ...DEFAULT_SETTINGS, abMode: false });
   const s = shareParam(location.hash);
-  let program: EmbedSpec['program'] | null = null;
+  let source: string | null = null;
   let problem: string | null = null;
   if (s !== null) {
     const r = decodeShare(s, COST_PRESET_NAMES);
     if (r.ok) {
-      const { source, config } = r.payload;
+      const { config } = r.payload;
       ui.setSettings({ strategy: config.strategy, preset: config.preset, icacheSize: config.icacheSize });
+      source = r.payload.source;
       ui.setSource(source, 'shared.s');
-      program = { payload: r.payload };
     } else {
       problem = `This embedded program could not be opened: ${r.error}.`;
     }
@@ -227,8 +234,8 @@ export async function applyEmbed(p: EmbedParams): Promise<EmbedStart> {
     const list = (await import('../scenarios/index')).SCENARIOS;
     const ex = list.find((e) => e.name === p.example);
     if (ex) {
+      source = ex.source;
       ui.setSource(ex.source, `${ex.name}.s`);
-      program = { example: ex.name };
     } else {
       problem = `There is no example named "${p.example}" (known: ${list.map((e) => e.name).join(', ')}).`;
     }
@@ -236,6 +243,12 @@ export async function applyEmbed(p: EmbedParams): Promise<EmbedStart> {
     problem = 'This embed names no program: add example=NAME or a share link.';
   }
   if (p.strategy) ui.setSettings({ strategy: p.strategy });
-  if (program === null) ui.setSource('');
-  return { program, problem };
+  if (p.preset) ui.setSettings({ preset: p.preset });
+  if (p.icacheSize !== null) ui.setSettings({ icacheSize: p.icacheSize });
+  if (source === null) {
+    ui.setSource('');
+    return { program: null, problem };
+  }
+  const { strategy, strategyB, preset, icacheSize } = useUiStore.getState();
+  return { program: { payload: { v: 1, source, config: { strategy, strategyB, preset, icacheSize, abMode: false } } }, problem };
 }
