@@ -84,12 +84,12 @@ type EditorApi = {
 };
 
 /** The run marks the editor shows after each line ("  1 exit · …"), by line text. */
-async function lineMarks(page: Page): Promise<{ text: string; mark: string }[]> {
+async function lineMarks(page: Page): Promise<{ text: string; mark: string; cut: boolean }[]> {
   return page.evaluate(() => {
     const m = (window as unknown as { __exitscopeEditor: EditorApi }).__exitscopeEditor.getModel();
     // The counts after each exiting line (content widgets of the editor, one per line).
     return [...document.querySelectorAll<HTMLElement>('[data-testid="editor"] .line-stat[data-line]')]
-      .map((n) => ({ text: m.getLineContent(Number(n.dataset.line)).trim(), mark: (n.textContent ?? '').trim() }));
+      .map((n) => ({ text: m.getLineContent(Number(n.dataset.line)).trim(), mark: (n.textContent ?? '').trim(), cut: n.classList.contains('line-stat-cut') }));
   });
 }
 
@@ -144,8 +144,10 @@ test("5: in the CPU-bound loop, `xor rax, rcx`'s exit is the timer interrupt's A
   await runToEnd(page);
   const marks = await lineMarks(page);
   const xor = marks.find((m) => m.text.startsWith('xor rax, rcx'));
-  // Whole, or short where the editor leaves too little room after the code (its hover says it all).
-  expect(xor?.mark).toMatch(/^1 exit \((interrupt delivery's A\/D-bit update, not this instruction|by interrupt delivery)\)$/);
+  // Whole, or shorter where the editor leaves too little room after the code (its hover says it
+  // all); shown, not cut (the page counted a cut mark's hidden text).
+  expect(xor?.mark).toMatch(/^1 exit \((interrupt delivery's A\/D-bit update, not this instruction|by interrupt delivery)\)$|^1× \(delivery\)$/);
+  expect(xor?.cut).toBe(false);
   const log = page.getByTestId('event-log');
   await log.getByTestId('filter-ept-violation').click();
   const delivery = log.getByTestId('exit-row').filter({ hasText: 'while delivering interrupt 32' });
@@ -207,7 +209,8 @@ test('6: an instruction the VMM cannot emulate exits, shows up to the decode tha
   expect(await banner.locator('span').evaluate((e) => e.scrollWidth <= e.clientWidth)).toBe(true);
   // The editor marks the line, and no bench row comes from a run that did not complete.
   const marks = await lineMarks(page);
-  expect(marks.find((m) => m.text.startsWith('xor dword'))?.mark).toBe('1 exit');
+  // "1×" where the default layout's editor leaves no room for "1 exit" after the code; shown.
+  expect(marks.find((m) => m.text.startsWith('xor dword'))).toMatchObject({ mark: expect.stringMatching(/^1( exit|×)$/), cut: false });
   await expect(page.getByTestId('rip-outside')).toHaveCount(0); // RIP is on that line
   await expect(page.getByTestId('bench-row')).toHaveCount(0);
   await page.screenshot({ path: `${ART}/exit-truth-6-unsupported.png` });
@@ -277,6 +280,62 @@ test('10: the event log\'s column headers are readable at 1280x720 in every layo
     for (const h of await heads.all()) if (await h.isVisible()) expect(await h.innerText()).not.toContain('…');
   }
   await page.getByTestId('event-log').screenshot({ path: `${ART}/exit-truth-10-log-headers.png` });
+});
+
+test('10: every line that exits shows its count at 1280x720 in every layout preset, never over its code', async ({ page }) => {
+  // lapic-microbench (lesson 4's program): the loop's four LAPIC lines exit 5,000 times each, the
+  // two outs and the hlt once. In a preset's narrow editor the loop lines had shown no count
+  // (the line beside the edge: "5,000 exits" had no room), read as "this line does not exit".
+  await page.goto('/?example=lapic-microbench');
+  await editorReady(page);
+  await runToEnd(page);
+  const want = new Map([[13, 5000], [15, 5000], [16, 5000], [18, 5000], [22, 1], [24, 1], [25, 1]]);
+  for (const preset of ['all', 'exit', 'cache', 'numbers']) {
+    await page.getByTestId('layout-select').selectOption(preset);
+    await page.evaluate(() => {
+      const ed = (window as unknown as { __exitscopeEditor: { setScrollLeft(px: number): void; setScrollTop(px: number): void } }).__exitscopeEditor;
+      ed.setScrollTop(0);
+      ed.setScrollLeft(0);
+    });
+    const shown = () => page.evaluate(() => {
+      type Ed = { getModel(): { getLineContent(n: number): string }; getScrolledVisiblePosition(p: { lineNumber: number; column: number }): { left: number } | null; getDomNode(): HTMLElement };
+      const ed = (window as unknown as { __exitscopeEditor: Ed }).__exitscopeEditor;
+      const host = document.querySelector('[data-testid="editor"]')!;
+      const area = host.querySelector('.monaco-scrollable-element')!.getBoundingClientRect();
+      const edLeft = ed.getDomNode().getBoundingClientRect().left;
+      return [...host.querySelectorAll<HTMLElement>('.line-stat[data-line]')]
+        .filter((n) => n.style.visibility !== 'hidden' && getComputedStyle(n).opacity !== '0' && (n.textContent ?? '') !== '')
+        .map((n) => {
+          const line = Number(n.dataset.line);
+          const content = ed.getModel().getLineContent(line);
+          const code = content.replace(/;.*$/, '').trimEnd();
+          const indent = /^\s*/.exec(content)![0].length;
+          const x = (column: number) => edLeft + (ed.getScrolledVisiblePosition({ lineNumber: line, column })?.left ?? NaN);
+          // The count's text, without its gap.
+          const r = document.createRange();
+          r.selectNodeContents(n);
+          const t = r.getBoundingClientRect();
+          const codeStart = x(indent + 1);
+          const codeEnd = x(code.length + 1);
+          return {
+            line, text: n.textContent ?? '',
+            inside: t.left >= area.left - 0.5 && t.right <= area.right + 0.5,
+            // Beside the code (after its end, or before its start), or over code the edge cuts anyway.
+            clear: t.left >= codeEnd - 0.5 || t.right <= codeStart + 0.5 || codeEnd > area.right,
+          };
+        });
+    });
+    await expect.poll(async () => (await shown()).map((c) => c.line).sort((a, b) => a - b), { message: `layout ${preset}: the lines showing a count` })
+      .toEqual([...want.keys()]);
+    for (const c of await shown()) {
+      const n = want.get(c.line)!;
+      const count = n === 1 ? /^1( exit|×)$/ : /^(5,000 exits( · 4,999 hits)?|5k×)$/;
+      expect(c.text, `layout ${preset}, line ${c.line}`).toMatch(count);
+      expect(c.inside, `layout ${preset}, line ${c.line} "${c.text}" inside the editor`).toBe(true);
+      expect(c.clear, `layout ${preset}, line ${c.line} "${c.text}" clear of its code`).toBe(true);
+    }
+    await page.getByTestId('editor').screenshot({ path: `${ART}/exit-truth-10-line-counts-${preset}.png` });
+  }
 });
 
 test('10: on a fresh profile, opening an example does not claim a previous draft was kept', async ({ page }) => {

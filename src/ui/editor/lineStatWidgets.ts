@@ -3,32 +3,33 @@
  * content widgets. In a narrow editor (a lesson's is ~300 px) a long line's counts fell past the
  * right edge, cut off where a student could not see them, or cut to "5,00". Counts that do not
  * fit after their line are pinned to the edge of the text area over the line's comment, or the
- * end of code that runs off it anyway, short if need be, never over code shown whole
- * (`placeCounts`); they go back after the text when a horizontal scroll makes room.
+ * end of code that runs off it anyway, in a tighter form if need be ("5,000 exits", "5k×"),
+ * never over code shown whole: where not even "5k×" fits beside it, it goes before the code, in
+ * the line's indentation (`placeCounts`). They go back after the text when a horizontal scroll
+ * makes room.
  */
 import { monaco } from './monacoSetup';
 import type { LineStat } from '../../worker/protocol';
-import { lineStatShortText, lineStatText, placeCounts, visibleColumns } from './lineStats';
+import { lineStatForms, placeCounts, visibleColumns, type CountForm } from './lineStats';
 import { stripComment } from './asmLanguage';
 
 /** The counts' size: a step below the code's, in the editor's (monospace) font. */
 const FONT_PX = 12;
-/** Space before the counts, in their own ch (their padding: the fade when pinned). */
-const GAP_CH = 2;
 
 interface Shown {
   node: HTMLSpanElement;
   widget: monaco.editor.IContentWidget;
-  /** Where the line's text ends, and its code before any comment, px from column 1. */
+  /** Where the line's text ends, its code before any comment, and where it starts, px from column 1. */
   endPx: number;
   codeEndPx: number;
-  /** The counts ('' for none), whole and short (exits only). */
-  full: string;
-  short: string;
+  indentPx: number;
+  /** The counts in each form, widest (whole) first; none for no counts. */
+  forms: CountForm[];
   /** Whether the whole counts include hits. */
   hits: boolean;
-  /** The transform written, so a seek that moves nothing writes no style. */
+  /** The transform and padding written, so a seek that moves nothing writes no style. */
   transform: string;
+  padding: string;
 }
 
 /**
@@ -69,7 +70,6 @@ export class LineStatWidgets {
         node.style.lineHeight = `${this.editor.getOption(monaco.editor.EditorOption.lineHeight)}px`;
         node.style.fontFamily = font.fontFamily;
         node.style.fontSize = `${FONT_PX}px`;
-        node.style.paddingLeft = `${GAP_CH}ch`;
         const column = this.model.getLineMaxColumn(line);
         const widget: monaco.editor.IContentWidget = {
           getId: () => `exitscope.line-stat.${line}`,
@@ -79,7 +79,7 @@ export class LineStatWidgets {
         const tabSize = this.model.getOptions().tabSize;
         const content = this.model.getLineContent(line);
         const px = (text: string) => visibleColumns(text, tabSize) * font.typicalHalfwidthCharacterWidth;
-        w = { node, widget, endPx: px(content), codeEndPx: px(stripComment(content).trimEnd()), full: '', short: '', hits: false, transform: '' };
+        w = { node, widget, endPx: px(content), codeEndPx: px(stripComment(content).trimEnd()), indentPx: px(/^\s*/.exec(content)![0]), forms: [], hits: false, transform: '', padding: '-' };
         this.shown.set(line, w);
         this.fill(w, l);
         this.editor.addContentWidget(widget);
@@ -101,8 +101,7 @@ export class LineStatWidgets {
 
   /** No mark: no text and not a `line-stat` (what the page and its tests count as a mark). */
   private blank(w: Shown): void {
-    w.full = '';
-    w.short = '';
+    w.forms = [];
     this.place(w);
   }
 
@@ -117,8 +116,7 @@ export class LineStatWidgets {
   }
 
   private fill(w: Shown, l: LineStat): void {
-    w.full = lineStatText(l);
-    w.short = lineStatShortText(l);
+    w.forms = lineStatForms(l);
     w.hits = l.hits > 0;
     this.place(w);
   }
@@ -128,16 +126,20 @@ export class LineStatWidgets {
   }
 
   /**
-   * After its line; or pinned to the text area's right edge, over the line's comment, short if
-   * the whole counts would cover code; or, when the code itself runs past the edge, over its end;
-   * else not shown (`placeCounts`).
+   * After its line; or pinned to the text area's right edge, over the line's comment, in the
+   * widest form that leaves the code whole ("5,000 exits", "5k×"); or, with no room for "5k×"
+   * beside the code, in its indentation; or, when the code itself runs past the edge, short over
+   * its end; else not shown (`placeCounts`).
    */
   private place(w: Shown): void {
     let text = '';
     let shift = 0;
     let cut = false;
     let sb = 0;
-    if (w.full !== '') {
+    let form = 0;
+    let lead = false;
+    let gapCh = 0;
+    if (w.forms.length > 0) {
       const font = this.editor.getOption(monaco.editor.EditorOption.fontInfo);
       const layout = this.editor.getLayoutInfo();
       const start = this.editor.getScrollLeft();
@@ -147,9 +149,12 @@ export class LineStatWidgets {
       const edge = start + layout.contentWidth - sb;
       // A monospace font's advance scales with its size: the counts' ch from the editor's.
       const ch = font.typicalHalfwidthCharacterWidth * FONT_PX / font.fontSize;
-      const at = placeCounts(w.endPx, w.codeEndPx, (w.full.length + GAP_CH) * ch, (w.short.length + GAP_CH) * ch, start, edge);
-      text = at.short ? w.short : w.full;
+      const at = placeCounts(w.endPx, w.codeEndPx, w.indentPx, w.forms.map((f) => (f.text.length + f.gapCh) * ch), start, edge);
+      form = at.form;
+      text = w.forms[form].text;
+      gapCh = w.forms[form].gapCh;
       shift = at.shift;
+      lead = at.lead;
       cut = at.cut;
     }
     this.setText(w.node, text);
@@ -158,11 +163,19 @@ export class LineStatWidgets {
       w.transform = transform;
       w.node.style.transform = transform;
     }
-    // Pinned, its background runs on under the scrollbar, so no code shows between them.
-    const padRight = shift > 0 && sb > 0 ? `${sb}px` : '';
-    if (w.node.style.paddingRight !== padRight) w.node.style.paddingRight = padRight;
+    // The gap between the counts and the code, in their own ch: before them (the fade when
+    // pinned), or after them in the indentation. Pinned, their background runs on under the
+    // scrollbar, so no code shows between them.
+    const gap = gapCh > 0 ? `${gapCh}ch` : '';
+    const padLeft = lead ? '' : gap;
+    const padRight = lead ? gap : shift > 0 && sb > 0 ? `${sb}px` : '';
+    if (`${padLeft}|${padRight}` !== w.padding) {
+      w.padding = `${padLeft}|${padRight}`;
+      w.node.style.paddingLeft = padLeft;
+      w.node.style.paddingRight = padRight;
+    }
     // Green when the text shows hits.
-    const cls = text === '' ? '' : `line-stat${w.hits && text === w.full ? ' line-stat-hit' : ''}${shift > 0 ? ' line-stat-pinned' : ''}${cut ? ' line-stat-cut' : ''}`;
+    const cls = text === '' ? '' : `line-stat${w.hits && form === 0 ? ' line-stat-hit' : ''}${shift > 0 && !lead ? ' line-stat-pinned' : ''}${lead ? ' line-stat-lead' : ''}${cut ? ' line-stat-cut' : ''}`;
     if (w.node.className !== cls) w.node.className = cls;
   }
 }

@@ -39,24 +39,69 @@ export function exitCount(l: Pick<LineStat, 'exits'>): string {
 }
 
 /**
- * Where a line's counts go: moved `shift` px left of the line's end, whether in their short form,
- * and whether the edge cuts them (then they are not shown: "5,00" would read as another number).
+ * A count of exits in at most 4 characters: 999 -> "999", 5000 -> "5k", 1500 -> "1.5k",
+ * 12,345 -> "12k", 999,600 -> "1M". Rounded: the line's hover has the exact count.
  */
-export interface CountPlace { shift: number; short: boolean; cut: boolean }
+export function exitCountCompact(n: number): string {
+  if (n < 1000) return String(n);
+  for (const [unit, sym] of [[1e3, 'k'], [1e6, 'M'], [1e9, 'G']] as const) {
+    const x = n / unit;
+    const s = x < 9.95 ? x.toFixed(1).replace(/\.0$/, '') : String(Math.round(x));
+    if (Number(s) < 1000 || sym === 'G') return s + sym;
+  }
+  return String(n);
+}
+
+/** A form of a line's counts: its text, and the space between it and the code, in its own ch. */
+export interface CountForm { text: string; gapCh: number }
 
 /**
- * Where a line's counts go in a text area from `startPx` to `edgePx`: after the line when they fit
- * (`endPx`: where its text ends); else ending at the edge, over the line's comment but not its
- * code (`codeEndPx`: where the code before the comment ends), short (exits only) if the whole
- * counts leave no room. Code the area shows whole they never cover: with no room beside it they
- * are cut, and not shown (the hover has them). Code that runs past the edge is cut anyway: short
- * counts go over its end, keeping their start in the area.
+ * A line's counts in each form, widest first, as `placeCounts` tries them: whole ("5,000 exits ·
+ * 4,999 hits"), short ("5,000 exits"), and the count alone ("5k×", on a narrower gap; "1×
+ * (delivery)" first where interrupt delivery took exits on the line). The count alone is one
+ * form for every tight line, so the lines of a loop that exit alike read alike; the unit is in
+ * the line's hover, with the exact counts.
  */
-export function placeCounts(endPx: number, codeEndPx: number, fullPx: number, shortPx: number, startPx: number, edgePx: number): CountPlace {
-  const at = (widthPx: number, short: boolean): CountPlace => ({ shift: Math.max(0, Math.ceil(endPx + widthPx - edgePx)), short, cut: false });
-  if (endPx + fullPx <= edgePx || codeEndPx + fullPx <= edgePx) return at(fullPx, false);
-  if (codeEndPx + shortPx <= edgePx) return at(shortPx, true);
-  if (codeEndPx <= edgePx) return { shift: 0, short: false, cut: true };
-  const p = at(shortPx, true);
+export function lineStatForms(l: LineStat): CountForm[] {
+  const n = `${exitCountCompact(l.exits)}×`;
+  const d = l.delivery ?? 0;
+  return [
+    { text: lineStatText(l), gapCh: 2 },
+    { text: lineStatShortText(l), gapCh: 2 },
+    // Interrupt delivery's exits are not the instruction's: said in a word where it fits.
+    ...d === 0 ? [] : [{ text: `${n} (${d === l.exits ? '' : `${exitCountCompact(d)} `}delivery)`, gapCh: 1 }],
+    { text: n, gapCh: 1 },
+  ];
+}
+
+/**
+ * Where a line's counts go: moved `shift` px left of the line's end, which of its forms (an index
+ * into the widths given, 0 the whole counts), whether before the code, in the line's indentation
+ * (`lead`: the gap then after them), and whether they are cut (then not shown).
+ */
+export interface CountPlace { shift: number; form: number; lead: boolean; cut: boolean }
+
+/**
+ * Where a line's counts go in a text area from `startPx` to `edgePx`, given the widths of their
+ * forms widest first, each with its gap (`formsPx`: 0 the whole counts, 1 short, the last the
+ * count alone): after the line when the whole counts fit (`endPx`: where its text ends); else
+ * ending at the edge, over the line's comment but not its code (`codeEndPx`: where the code
+ * before the comment ends), in the widest form that leaves the code whole. Code the area shows
+ * whole they never cover: when not even the count alone fits beside it (lesson 4's `mov dword
+ * [rbx + LAPIC_TPR], 0x10` at 1280x720 leaves ~2 ch), it goes before the code, in the line's
+ * indentation (`indentPx`: where its code starts) if that is in view and wide enough; only
+ * then are they cut, and not shown (the line's hover has them). Code that runs past the edge is
+ * cut anyway: short counts go over its end, keeping their start in the area.
+ */
+export function placeCounts(endPx: number, codeEndPx: number, indentPx: number, formsPx: readonly number[], startPx: number, edgePx: number): CountPlace {
+  const at = (form: number): CountPlace => ({ shift: Math.max(0, Math.ceil(endPx + formsPx[form] - edgePx)), form, lead: false, cut: false });
+  if (endPx + formsPx[0] <= edgePx || codeEndPx + formsPx[0] <= edgePx) return at(0);
+  if (codeEndPx <= edgePx) {
+    for (let f = 1; f < formsPx.length; f++) if (codeEndPx + formsPx[f] <= edgePx) return at(f);
+    const f = formsPx.length - 1;
+    if (indentPx - startPx >= formsPx[f]) return { shift: Math.ceil(endPx - indentPx + formsPx[f]), form: f, lead: true, cut: false };
+    return { shift: 0, form: 0, lead: false, cut: true };
+  }
+  const p = at(Math.min(1, formsPx.length - 1));
   return { ...p, shift: Math.max(0, Math.min(p.shift, Math.floor(endPx - startPx))) };
 }
