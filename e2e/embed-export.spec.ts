@@ -181,19 +181,89 @@ test('the Share dialog offers an Embed tab with the iframe snippet and a live pr
   await page.screenshot({ path: `${ART}/share-embed-tab.png` });
 });
 
-test('the exit log exports the listed exits as a Chrome trace and as CSV', async ({ page }) => {
+interface Trace { otherData: Record<string, unknown>; traceEvents: { ph: string; cat?: string; name: string; args?: Record<string, unknown> }[] }
+
+async function download(page: Page, button: ReturnType<Page['getByTestId']>): Promise<{ name: string; text: string }> {
+  const [dl] = await Promise.all([page.waitForEvent('download'), button.click()]);
+  return { name: dl.suggestedFilename(), text: readFileSync(await dl.path(), 'utf8') };
+}
+
+test('the exit log exports what it shows as a Chrome trace and as CSV: titled, the filter\'s exits, at a past exit those handled before it', async ({ page }) => {
   await page.goto('/');
   await page.evaluate(() => localStorage.clear());
   await page.goto('/?example=smc-mmio');
   await expect(page.getByTestId('stop-reason')).toHaveText('paused', { timeout: 20_000 });
   await page.getByTestId('btn-run').click();
   await expect(page.getByTestId('stop-reason')).toHaveText(/halted/, { timeout: 45_000 });
+  const n = await stat(page, 'stat-exits');
   const log = page.getByTestId('event-log');
   const listed = Number(((await log.locator('.xs-toolbar b').first().textContent()) ?? '').replace(/,/g, ''));
-  expect(listed).toBeGreaterThan(0);
-  const [traceDl] = await Promise.all([page.waitForEvent('download'), log.getByTestId('export-trace').click()]);
-  const trace = JSON.parse(readFileSync(await traceDl.path(), 'utf8')) as { traceEvents: { ph: string; cat?: string }[] };
-  expect(trace.traceEvents.filter((e) => e.ph === 'X' && e.cat === 'exit')).toHaveLength(listed);
-  const [csvDl] = await Promise.all([page.waitForEvent('download'), log.getByTestId('export-log-csv').click()]);
-  expect(readFileSync(await csvDl.path(), 'utf8').trimEnd().split('\n')).toHaveLength(listed + 1);
+  expect(listed).toBe(n);
+  const traceBtn = log.getByTestId('export-trace');
+  const csvBtn = log.getByTestId('export-log-csv');
+  // Every exit: titled by program, strategy and preset, the strategy in the file's name, a hit-rate counter.
+  await expect(traceBtn).toHaveAttribute('title', new RegExp(`^Save the ${n} exits of the run as Chrome trace-event JSON`));
+  const whole = await download(page, traceBtn);
+  expect(whole.name).toBe('exitscope-smc-mmio-icache-trace.json');
+  const trace = JSON.parse(whole.text) as Trace;
+  expect(trace.otherData.title).toBe(`smc-mmio.s (icache, ${DEFAULT_COST_PRESET})`);
+  expect(trace.traceEvents.filter((e) => e.ph === 'X' && e.cat === 'exit')).toHaveLength(n);
+  expect(trace.traceEvents.filter((e) => e.ph === 'C').length).toBeGreaterThan(0);
+  expect(trace.traceEvents.some((e) => e.cat === 'stage' && e.name === 'VM exit + entry')).toBe(true);
+  const csv = await download(page, csvBtn);
+  expect(csv.name).toBe('exitscope-smc-mmio-icache-exits.csv');
+  expect(csv.text.trimEnd().split('\n')).toHaveLength(n + 1);
+
+  // A filter chip on: the exits shown, said in the title and the names; no hit rate of a part.
+  await log.getByTestId('filter-ept-violation').click();
+  const shown = Number(/· ([\d,]+) shown/.exec(await log.locator('.xs-log-count').innerText())?.[1]);
+  expect(shown).toBeGreaterThan(0);
+  expect(shown).toBeLessThan(n);
+  await expect(csvBtn).toHaveAttribute('title', new RegExp(`^Save the ${shown} ept-violation exits shown of the ${n} exits of the run as CSV`));
+  const filtered = await download(page, csvBtn);
+  expect(filtered.name).toBe(`exitscope-smc-mmio-icache-ept-violation-exits-${shown}-of-${n}.csv`);
+  const rows = filtered.text.trimEnd().split('\n').slice(1);
+  expect(rows).toHaveLength(shown);
+  expect(rows.every((r) => r.split(',')[3] === 'ept-violation')).toBe(true);
+  const ft = JSON.parse((await download(page, traceBtn)).text) as Trace;
+  expect(ft.traceEvents.filter((e) => e.cat === 'exit')).toHaveLength(shown);
+  expect(ft.traceEvents.filter((e) => e.ph === 'C')).toEqual([]);
+  expect(ft.otherData.filter).toBe(`ept-violation: ${shown} shown of ${n} listed`);
+  await log.getByTestId('filter-ept-violation').click();
+
+  // At a past exit k: the exits handled before #k, not the recorded future.
+  const k = Math.floor(n / 2);
+  await page.getByTestId('timeline').fill(String(k));
+  await expect(page.getByTestId('stat-exits')).toHaveText(k.toLocaleString('en-US'), { timeout: 10_000 });
+  await expect(traceBtn).toHaveAttribute('title', new RegExp(`^Save the ${k} exits handled before #${k} as Chrome trace-event JSON.* The recorded exits from #${k} on are not saved\\.`));
+  await expect(csvBtn).toHaveAttribute('title', new RegExp(`handled before #${k}`));
+  const past = await download(page, traceBtn);
+  expect(past.name).toBe(`exitscope-smc-mmio-icache-before-${k}-trace.json`);
+  const pt = JSON.parse(past.text) as Trace;
+  expect(pt.otherData.atExit).toBe(k);
+  expect(pt.traceEvents.filter((e) => e.cat === 'exit').map((e) => e.args?.seq)).toEqual(Array.from({ length: k }, (_, i) => i));
+  const pastCsv = await download(page, csvBtn);
+  expect(pastCsv.text.trimEnd().split('\n')).toHaveLength(k + 1);
+});
+
+test('an export of a log that lists only some exits says so: the CSV\'s name and title, the trace\'s metadata, no hit rate', async ({ page }) => {
+  await page.goto('/');
+  await page.evaluate(() => localStorage.clear());
+  await page.goto('/?example=lapic-microbench');
+  await expect(page.getByTestId('stop-reason')).toHaveText('paused', { timeout: 20_000 });
+  await page.getByTestId('btn-run').click();
+  await expect(page.getByTestId('stop-reason')).toHaveText(/halted/, { timeout: 45_000 });
+  const n = await stat(page, 'stat-exits');
+  const log = page.getByTestId('event-log');
+  const listed = Number(/^([\d,]+) of/.exec(await log.locator('.xs-log-count').innerText())?.[1].replace(/,/g, ''));
+  expect(listed).toBeLessThan(n);
+  const csvBtn = log.getByTestId('export-log-csv');
+  await expect(csvBtn).toHaveAttribute('title', new RegExp(`^Save the ${listed.toLocaleString('en-US')} listed of the ${n.toLocaleString('en-US')} exits of the run as CSV`));
+  const csv = await download(page, csvBtn);
+  expect(csv.name).toBe(`exitscope-lapic-microbench-icache-exits-${listed}-of-${n}.csv`);
+  expect(csv.text.trimEnd().split('\n')).toHaveLength(listed + 1);
+  const trace = JSON.parse((await download(page, log.getByTestId('export-trace'))).text) as Trace;
+  expect(trace.otherData.missingExits).toBe(n - listed);
+  expect(trace.otherData.hitRateOmitted).toMatch(/not in this file/);
+  expect(trace.traceEvents.filter((e) => e.ph === 'C')).toEqual([]);
 });

@@ -2,7 +2,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCommand } from './run';
+import { runCommand, runFile } from './run';
+import { DEFAULT_MACHINE_CONFIG } from '../core/machine';
 
 let dir: string;
 beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'exitscope-run-')); });
@@ -47,6 +48,38 @@ describe('run --trace / --csv', () => {
     expect(r.status).toBe(1);
     expect(r.out).toEqual([]);
     expect(r.err).toEqual([expect.stringMatching(/^run: --csv: cannot write .*no-such-dir\/loop\.csv: ENOENT/)]);
+  });
+
+  it('a run past the export cap: stderr says which files lack exits and how many; the CSV stays a plain table, the trace has no hit rate', () => {
+    const prog = join(dir, 'cap.s');
+    writeFileSync(prog, LOOP);
+    const trace = join(dir, 'cap.json');
+    const csv = join(dir, 'cap.csv');
+    const err: string[] = [];
+    const r = runFile(prog, { ...DEFAULT_MACHINE_CONFIG, strategy: 'icache' }, (l) => err.push(l), { trace, csv, maxExits: 20 });
+    expect(r?.exits.total).toBe(51);
+    expect(err).toEqual([`${prog}: ${trace} and ${csv} hold the first 20 of 51 exits (the export keeps at most 20); 31 more are not in them`]);
+    const lines = readFileSync(csv, 'utf8').trimEnd().split('\n');
+    expect(lines).toHaveLength(21);
+    expect(lines.filter((l) => l.startsWith('#'))).toEqual([]);
+    const t = JSON.parse(readFileSync(trace, 'utf8')) as { otherData: Record<string, unknown>; traceEvents: { ph: string }[] };
+    expect(t.otherData.missingExits).toBe(31);
+    expect(t.otherData.hitRateOmitted).toMatch(/31 of the run's exits are not in this file/);
+    expect(t.traceEvents.filter((e) => e.ph === 'C')).toEqual([]);
+  });
+
+  it('--at-exit K --trace writes exits #0 to #K-1, says atExit, and its hit rate is the one at K', () => {
+    const prog = join(dir, 'at-trace.s');
+    writeFileSync(prog, LOOP);
+    const trace = join(dir, 'at.json');
+    const r = run([prog, '--json', '--strategy', 'icache', '--at-exit', '10', '--trace', trace]);
+    expect(r.status).toBe(0);
+    expect(r.err).toEqual([]);
+    const t = JSON.parse(readFileSync(trace, 'utf8')) as { otherData: Record<string, unknown>; traceEvents: { ph: string; cat?: string; args?: Record<string, number> }[] };
+    expect(t.otherData.atExit).toBe(10);
+    expect(t.traceEvents.filter((e) => e.cat === 'exit').map((e) => e.args?.seq)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    // One miss (the first read) in 10 lookups.
+    expect(t.traceEvents.filter((e) => e.ph === 'C').at(-1)?.args?.['hit %']).toBe(90);
   });
 
   it('refuses --trace with several programs', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { percent } from './percent';
+import { percent, percentValue } from './percent';
 
 describe('percent', () => {
   it('shows a ratio with the decimals asked for', () => {
@@ -33,5 +33,22 @@ describe('percent', () => {
 
   it('says nothing of a ratio that is not a number', () => {
     expect(percent(NaN)).toBe('–');
+  });
+});
+
+describe('percentValue', () => {
+  it('is the number percent() shows: 2 decimals, more rather than 100 or 0 for a ratio short of them', () => {
+    expect(percentValue(0.4567, 2)).toBe(45.67);
+    expect(percentValue(20_002 / 20_003, 2)).toBe(99.995);
+    expect(percentValue(99_999 / 100_000, 2)).toBe(99.999);
+    expect(percentValue(1 / 40_000, 2)).toBe(0.003);
+  });
+
+  it('writes the ends only for the ends; past the extra decimals, the nearest value inside them', () => {
+    expect(percentValue(1, 2)).toBe(100);
+    expect(percentValue(0, 2)).toBe(0);
+    expect(percentValue(1 - 1e-12, 2)).toBe(99.99999);
+    expect(percentValue(1e-12, 2)).toBe(0.00001);
+    expect(percentValue(NaN)).toBeNaN();
   });
 });

@@ -7,6 +7,7 @@
 import { useLayoutEffect, useMemo, useState, type KeyboardEvent } from 'react';
 import { EXIT_REASONS, type ExitEvent, type ExitReason } from '../../../core/events';
 import { exitsToChromeTrace, exitsToCsv } from '../../../core/exitExport';
+import { exportPlan } from './exportPlan';
 import { downloadText } from '../lib/exportImage';
 import type { MachineState } from '../../../store/machineStore';
 import { selectTimelineAt } from '../../../store/selectors';
@@ -89,6 +90,7 @@ const RUNNING_MS = LIVE_MS;
 const selectVersion = (s: MachineState) => s.exitLogVersion;
 const selectDropped = (s: MachineState) => s.droppedExits;
 const selectByReason = (s: MachineState) => s.counters?.exits.byReason;
+const selectProgram = (s: MachineState) => s.program;
 
 export default function EventLog() {
   // Stopped (a seek, a step), in the render that brings the change, with every other panel.
@@ -197,6 +199,13 @@ export default function EventLog() {
   // list's below it (the end's hlt and io chips wrapped the row onto a second line, and the
   // first seek relaid and re-rendered the list at its new height).
   const present = EXIT_REASONS.filter((r) => byReason?.[r] || filter.has(r) || rows.reasons.has(r));
+  // The exports save what the log shows of the exits taken: at a past exit k those handled
+  // before #k, with a filter the exits it shows; titled by the program, strategy and preset.
+  const program = useMachine(selectProgram);
+  const plan = exportPlan({
+    log, shown: rows.idx, filter, travelAt, dropped,
+    program: program && { file: program.file, strategy: program.config.strategy, preset: program.config.preset },
+  });
   return (
     <section tabIndex={0} className="xs-panel xs-eventlog" data-testid="event-log" aria-label="Exit log">
       <div className="xs-toolbar">
@@ -224,14 +233,14 @@ export default function EventLog() {
         </span>
         <span className="xs-right">
           <button
-            type="button" className="xs-btn" data-testid="export-trace" disabled={log.length === 0}
-            title="Save the listed exits as Chrome trace-event JSON: open it in ui.perfetto.dev or chrome://tracing (time axis: modeled cycles)"
-            onClick={() => downloadText(JSON.stringify(exitsToChromeTrace(log, { missingExits: dropped })), 'exitscope-trace.json', 'application/json')}
+            type="button" className="xs-btn" data-testid="export-trace" disabled={plan.count === 0}
+            title={plan.traceTitle}
+            onClick={() => downloadText(JSON.stringify(exitsToChromeTrace(plan.exits(), plan.trace)), plan.traceName, 'application/json')}
           >Export trace</button>
           <button
-            type="button" className="xs-btn" data-testid="export-log-csv" disabled={log.length === 0}
-            title="Save the listed exits as CSV, one line per exit"
-            onClick={() => downloadText(exitsToCsv(log), 'exitscope-exits.csv')}
+            type="button" className="xs-btn" data-testid="export-log-csv" disabled={plan.count === 0}
+            title={plan.csvTitle}
+            onClick={() => downloadText(exitsToCsv(plan.exits()), plan.csvName)}
           >CSV</button>
         </span>
       </div>

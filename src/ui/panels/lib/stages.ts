@@ -1,22 +1,8 @@
 /** Names and colours of the exit-path stages, shared by the pipeline, the charts and the bench. */
 import type { StageName } from '../../../core/events';
 
-export const STAGE_ORDER: readonly StageName[] = [
-  'exit', 'icache', 'walk', 'fetch', 'decode', 'insert', 'protect', 'emulate', 'invalidate', 'device',
-];
-
-export const STAGE_LABEL: Record<StageName, string> = {
-  exit: 'VM exit + entry',
-  icache: 'cache lookup',
-  walk: 'page walk',
-  fetch: 'fetch',
-  decode: 'decode',
-  insert: 'cache insert',
-  protect: 'write-protect',
-  emulate: 'emulate',
-  invalidate: 'invalidate',
-  device: 'device',
-};
+// The names live in the core (the trace export uses them too); the colours are the page's.
+export { STAGE_LABEL, STAGE_ORDER } from '../../../core/stageNames';
 
 /** Colour per stage; chosen to stay distinct on dark and light backgrounds. */
 export const STAGE_COLOR: Record<StageName | 'guest', string> = {
