@@ -473,3 +473,17 @@ async function runBothSides(page: Page, a: string, b: string): Promise<void> {
   await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 45_000 });
   await expect(page.getByTestId('stop-reason-b')).toHaveText('halted', { timeout: 45_000 });
 }
+
+test('a layout chosen at a past exit shows the log at that exit, not at the recorded future', async ({ page }) => {
+  await openAndRunToEnd(page, 'lapic-microbench');
+  const k = 5000;
+  await page.getByTestId('timeline').fill(String(k));
+  await expect(page.getByTestId('stat-exits')).toHaveText(k.toLocaleString('en-US'), { timeout: 10_000 });
+  // The log mounts anew in each preset and measures its height after its first render: it had
+  // centred on the height assumed before that and shown rows near #19,850.
+  for (const preset of ['all', 'exit', 'numbers', 'all']) {
+    await page.getByTestId('layout-select').selectOption(preset);
+    await expect.poll(() => seqsInView(page), { message: preset }).toContain(k);
+    await expect(page.getByTestId('event-log').locator(`[data-testid="exit-row"][data-seq="${k}"]`)).toHaveAttribute('aria-selected', 'true');
+  }
+});

@@ -136,8 +136,10 @@ export default function EventLog() {
   // first, and in the frame that layout is the one the frame needs anyway (the editor's RIP line
   // reads layout there too), not a second one in the commit.
   const travelAt = useMachine(selectTimelineAt);
-  const [travel, setTravel] = useState<{ at: number | null; rows: typeof rows; scrollTop: number } | null>(null);
-  const recentre = travelAt !== null && count > 0 && (travelAt !== travel?.at || rows !== travel.rows);
+  const [travel, setTravel] = useState<{ at: number | null; rows: typeof rows; scrollTop: number; viewport: number } | null>(null);
+  // Its height too: a log shown at a past exit (a layout chosen there) centres first on the
+  // height assumed before its first measure, and had then shown the recorded future's rows.
+  const recentre = travelAt !== null && count > 0 && (travelAt !== travel?.at || rows !== travel.rows || v.viewport !== travel.viewport);
   const toPresent = travelAt === null && travel !== null && travel.at !== null;
   /** Show row `pos` centred (`count`: the list's end), from this render on. */
   const scrollToRow = (pos: number) => {
@@ -148,7 +150,7 @@ export default function EventLog() {
     const bottom = atBottom(top, v.viewport, Math.max(count * ROW_H, v.viewport), ROW_H);
     setFollow(bottom);
     setTopWas(bottom ? null : { count, top });
-    setTravel({ at: travelAt, rows, scrollTop: top - end });
+    setTravel({ at: travelAt, rows, scrollTop: top - end, viewport: v.viewport });
   };
   // At a timeline point, its exit's row (before the oldest row listed, that row); at the present
   // again, the end.
