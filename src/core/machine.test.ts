@@ -115,6 +115,25 @@ buf: dw 0
     expect(c.cycles.total).toBe(c.cycles.guest + exits.reduce((sum, e) => sum + e.cycles, 0));
   });
 
+  it("an exit's `retired` is the count before it, for an emulated mmio exit as for io and hlt", () => {
+    const m = machine('_start:\n  mov rbx, LAPIC_BASE\n  mov eax, [rbx + LAPIC_ID]\n  out DEBUG_PORT, al\n  hlt\n');
+    const seen: [string, number][] = [];
+    m.onExit = (e) => seen.push([e.reason, e.retired]);
+    m.runToEnd();
+    // mov rbx retired before the mmio exit; the mmio read before the io; the out before the hlt.
+    expect(seen).toEqual([['mmio', 1], ['io', 2], ['hlt', 3]]);
+  });
+
+  it("the vCPU's clock takes each emulated instruction's guest cycle: the last exit ends at the run's cycles", () => {
+    for (const strategy of ['none', 'icache'] as const) {
+      const m = machine('_start:\n  mov rbx, LAPIC_BASE\n  mov ecx, 50\n.l:\n  mov eax, [rbx + LAPIC_ID]\n  dec ecx\n  jnz .l\n  hlt\n', { strategy });
+      let end = 0;
+      m.onExit = (e) => { end = (e.atCycle ?? NaN) + e.cycles; };
+      m.runToEnd();
+      expect(end).toBe(m.counters().cycles.total); // had been 50 guest cycles short
+    }
+  });
+
   it('names a deadlock when every vCPU waits in hlt and no interrupt can come', () => {
     const m = machine('_start:\n  sti\n  hlt\n');
     m.runToEnd();
