@@ -157,7 +157,7 @@ test('1: when a run stops, every panel shows its final figures in the same frame
   // Eight instructions an iteration (eight more around the loop), four of them exit: each
   // misses once, then hits.
   const iterations = (Number(seen.retired.replace(/,/g, '')) - 8) / 8;
-  expect(seen.icacheHits).toBe(Array(4).fill(String(iterations - 1)).join(' '));
+  expect(seen.icacheHits).toBe(Array(4).fill((iterations - 1).toLocaleString('en-US')).join(' '));
   expect(seen.memory).toMatch(/^20 pages.*5 write-protected/);
   expect(seen.charts).toMatch(/^[1-9][\d,]* samples? · x: guest instructions retired$/);
 });

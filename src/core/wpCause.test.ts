@@ -83,7 +83,7 @@ describe('write-protect fault causes', () => {
     for (const e of ad) expect(e.wp!.deliveringVector).toBeUndefined();
   });
 
-  it("in the CPU-bound loop, the timer interrupt's frame push is the A/D update: the exit at `xor rax, rcx` is the delivery's, counted apart on its line", () => {
+  it("in the CPU-bound loop, the timer interrupt's frame push is the A/D update: the exit on a loop line is the delivery's, counted apart on its line", () => {
     const scenario = SCENARIOS.find((s) => s.name === 'cpu-bound-timer')!;
     const { faults, machine } = run(scenario.source);
     const delivery = faults.filter((e) => e.wp?.deliveringVector !== undefined);
