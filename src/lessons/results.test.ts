@@ -40,6 +40,19 @@ describe('lesson results from real runs', () => {
     }
   });
 
+  it('each result spotlights an exit of its subject, never the final hlt (lessons 4, 6 and 8 had)', () => {
+    for (const l of LESSONS) {
+      const run = runLesson(l);
+      const o = LESSON_RESULTS[l.result](run);
+      expect(o.focus, l.name).toBeDefined();
+      const e = run.exits.find((x) => x.seq === o.focus);
+      expect(e?.reason, l.name).not.toBe('hlt');
+    }
+    const hitOf = (result: string) => { const { run, o } = outcomeOf(result); return run.exits.find((x) => x.seq === o.focus)?.icache; };
+    expect(hitOf('icacheHits')).toBe('hit');
+    expect(hitOf('twoVms')).toBe('hit');
+  });
+
   it('1: finding the instruction costs more than emulating it, by the run\'s own stages', () => {
     const { run, o } = outcomeOf('vmExit');
     const e = run.exits.find((x) => x.reason === 'mmio')!;

@@ -135,6 +135,8 @@ const icacheHits: LessonResultFn = (run) => {
   const perHit = c.cycles.lookup / ic.lookups;
   return {
     answer: ic.misses * 100 <= ic.lookups ? 'few' : 'many',
+    // A hit, for the pipeline to show (lookup, then emulate); it had shown the final hlt.
+    focus: run.exits.findLast((e) => e.icache === 'hit')?.seq,
     figures: [
       { label: 'lookups', value: fmt(ic.lookups) },
       { label: 'misses (then inserts)', value: fmt(ic.misses) },
@@ -217,6 +219,8 @@ const realWorkloads: LessonResultFn = (run) => {
   return {
     // The question's 35%: the gain a perfect cache could bring, as the seed's figure.
     answer: best >= 0.35 ? 'yes' : 'no',
+    // One of the few exits (the timer's EOI), for the pipeline: it had shown the final hlt.
+    focus: run.exits.findLast((e) => e.reason === 'mmio')?.seq,
     figures: [
       { label: 'guest instructions', value: fmt(c.retired) },
       { label: 'VM exits', value: fmt(c.exits.total) },
@@ -274,6 +278,8 @@ const twoVms: LessonResultFn = (run) => {
   const many = (n: number, what: string) => `${n} ${plural(n, what)}`;
   return {
     answer: String(list.length),
+    // A hit at that RIP, for the pipeline: it had shown the final hlt.
+    focus: run.exits.findLast((e) => e.rip === rip && e.icache === 'hit')?.seq,
     figures: [
       { label: `cache entries for RIP ${hex(rip)}`, value: fmt(list.length) },
       ...list.map((e) => ({ label: `VM ${e.vm}, CR3 ${hex(e.cr3)}${e.line === undefined ? '' : `, line ${e.line}`}`, value: `${fmt(e.hits)} ${plural(e.hits, 'hit')}` })),
