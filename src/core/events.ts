@@ -228,6 +228,9 @@ export interface Counters {
   hostNsPerExit: number;
 }
 
+/** Host time of a VMM exit is measured for 1 in HOST_SAMPLE exits (a power of 2): `hostNsPerExit`. */
+export const HOST_SAMPLE = 16;
+
 /**
  * The exits' own modeled cycles: `Counters.cycles` less the LAPIC accesses APICv completed
  * without an exit, which `emulate` and `total` count too (Machine.counters).

@@ -22,7 +22,7 @@ import { LocalApic, type IpiDestination } from './devices/lapic';
 import type {
   CodeCacheCounters, Counters, CycleCounters, ExitEvent, ExitReason, IcacheEntryView, LineStat, PageRole, PageView, StopInfo, Strategy, VcpuSnapshot,
 } from './events';
-import { GPR_NAMES } from './events';
+import { GPR_NAMES, HOST_SAMPLE } from './events';
 import { buildEpt, installFirmware, type FirmwareState } from './firmware';
 import {
   FIRMWARE_LAYOUT, INITIAL_CONTROL, IORAM_BASE, IORAM_SIZE, LAPIC_BASE,
@@ -73,8 +73,6 @@ export const DEFAULT_MACHINE_CONFIG: MachineConfig = {
 export type WalkRecording = 'all' | 'sampled' | 'none';
 
 const SAMPLE_EVERY = 64;
-/** Host time of a VMM exit is measured for 1 in HOST_SAMPLE exits when nobody listens (a power of 2). */
-const HOST_SAMPLE = 16;
 
 /**
  * Every CHECKPOINT_EVERY exits the machine reaches a checkpoint: it flushes the vCPUs' TLBs

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { BenchRun } from '../../../store/benchStore';
 import type { Counters, Strategy } from '../../../worker/protocol';
-import { benchRows } from './benchModel';
+import { benchRows, hostClockSteps, ROUGH_BELOW_STEPS } from './benchModel';
 
 const ORDER: Strategy[] = ['none', 'icache', 'decode-assist', 'apicv'];
 
@@ -58,5 +58,17 @@ describe('benchRows', () => {
     const [r] = benchRows([run('apicv', counters(1000, 3, 1000, 3000, 0, 0, 2_000_000))], 'p', ORDER);
     expect(r.cyclesPerExit).toBe(1000);
     expect(r.virtualized).toBe(100);
+  });
+
+  it("counts the host clock's steps the timed exits spanned: 20,000 exits of 2 µs on a 100 µs clock is rough, on a 5 µs one it is not", () => {
+    const c = { ...counters(40_000, 20_000, 40_000, 1), hostNsPerExit: 2000 };
+    // 1 in 16 timed: 1,250 exits of 2 µs = 2.5 ms measured in all.
+    expect(hostClockSteps(c, 100_000)).toBe(25);
+    expect(hostClockSteps(c, 5_000)).toBe(500);
+    expect(benchRows([run('none', c)], 'p', ORDER, 100_000)[0].hostClockSteps).toBeLessThan(ROUGH_BELOW_STEPS);
+    expect(benchRows([run('none', c)], 'p', ORDER, 5_000)[0].hostClockSteps).toBeGreaterThanOrEqual(ROUGH_BELOW_STEPS);
+    // Only the exits the VMM emulated were timed: io exits add nothing.
+    const withIo = { ...c, exits: { total: 20_010, byReason: { mmio: 20_000, io: 10 } } };
+    expect(hostClockSteps(withIo, 100_000)).toBe(25);
   });
 });

@@ -9,8 +9,22 @@ import { useBenchStore } from '../../../store/benchStore';
 import { selectTimelineAt } from '../../../store/selectors';
 import { useMachine, useOwnSide } from '../useMachine';
 import { compact, counted, int, pct } from '../lib/format';
-import { benchRows } from './benchModel';
+import { benchRows, ROUGH_BELOW_STEPS, type BenchRow } from './benchModel';
+import { clockTickNs } from './clockTick';
 import '../panels.css';
+
+/** µs with no needless decimals: 100, 5, 0.1. */
+const us = (ns: number) => String(Number((ns / 1000).toPrecision(3)));
+
+/** Host ns per exit, marked ≈ where the clock's steps make it rough (see `hostClockSteps`). */
+function HostTimeCell({ r }: { r: BenchRow }) {
+  if (r.hostNsPerExit === null || r.hostClockSteps === null) return <td>–</td>;
+  const steps = r.hostClockSteps;
+  const rough = steps < ROUGH_BELOW_STEPS;
+  const clock = `the page's clock steps by ${us(clockTickNs())} µs; this run's timed exits spanned about ${int(steps)} of its steps`;
+  const title = rough ? `Rough: ${clock}, so the figure is good to about ±${Math.round(100 / Math.sqrt(Math.max(1, steps)))} % (a longer run measures it better)` : `Measured: ${clock}`;
+  return <td title={title} data-rough={rough || undefined}>{rough ? '≈' : ''}{int(r.hostNsPerExit)}</td>;
+}
 
 export default function BenchTable({ strategy: strategyProp }: { strategy?: Strategy }) {
   const uiStrategy = useUiStore((s) => s.strategy);
@@ -22,7 +36,7 @@ export default function BenchTable({ strategy: strategyProp }: { strategy?: Stra
   // 'paused', and the note said the run would add a row it had added).
   const settled = useMachine((s) => s.stop?.reason === 'halted' || selectTimelineAt(s) !== null);
   const runs = useBenchStore((s) => s.runs);
-  const rows = program ? benchRows(runs, program.source, STRATEGIES) : [];
+  const rows = program ? benchRows(runs, program.source, STRATEGIES, clockTickNs()) : [];
   const current = program?.config;
   const isCurrent = (r: { strategy: Strategy; preset: string; icacheSize: number | null }) =>
     !!current && r.strategy === current.strategy && r.preset === current.preset && (r.icacheSize === null || r.icacheSize === current.icacheSize);
@@ -38,7 +52,7 @@ export default function BenchTable({ strategy: strategyProp }: { strategy?: Stra
               <th title="modeled cycles one exit costs: VM exit + entry, the VMM's work and the interrupts it injects at VM entry, per exit">cycles per exit handled</th>
               <th title="modeled cycles per guest instruction: guest, VMM and, under APICv, the LAPIC accesses the CPU completed without an exit">cycles/insn</th>
               <th title="cycles per instruction of none / this, same program and cost preset">vs none</th>
-              <th title="measured host time of this emulator's VMM per exit it emulated (mmio, write-protect faults, APIC writes; 1 in 16 timed); – when it emulated none">host ns/exit</th>
+              <th title="measured host time of this emulator's VMM per exit it emulated (mmio, write-protect faults, APIC writes; 1 in 16 timed); ≈ where the page's clock is too coarse for the run to measure it well; – when it emulated none">host ns/exit</th>
             </tr>
           </thead>
           <tbody>
@@ -54,7 +68,7 @@ export default function BenchTable({ strategy: strategyProp }: { strategy?: Stra
                 <td>{r.cyclesPerExit === null ? '–' : int(r.cyclesPerExit)}</td>
                 <td>{r.cpi.toFixed(2)}</td>
                 <td>{r.speedup === null ? '–' : `${r.speedup.toFixed(2)}×`}</td>
-                <td>{r.hostNsPerExit === null ? '–' : int(r.hostNsPerExit)}</td>
+                <HostTimeCell r={r} />
               </tr>
             ))}
           </tbody>

@@ -45,6 +45,11 @@ export interface ChartSide {
   full: readonly HistorySample[];
   /** The side's place in the shell (A first): its colour, the same in every pane. */
   slot: number;
+  /**
+   * At a past exit, the machine as shown there (its counters): the last sample before it is up
+   * to a stride of exits older, and the A/B legend had read its cycles as the side's at k.
+   */
+  atShown?: { retired: number; cycles: number };
 }
 
 const selectHistory = (s: MachineState) => s.history;
@@ -216,12 +221,15 @@ function seriesData(sampled: readonly HistorySample[]): SeriesData {
 function cumulativeOf(sides: readonly ChartSide[], sample: (s: ChartSide) => readonly HistorySample[]): Cumulative {
   return sides.map((s) => {
     const picked = sample(s);
+    const rows = picked.length ? [ORIGIN, ...picked.map((h) => ({ retired: h.retired, cycles: h.cyclesTotal }))] : [];
+    // The machine as shown, where it stands past the last sample (a past exit; see `atShown`).
+    if (rows.length && s.atShown && s.atShown.retired > rows[rows.length - 1].retired) rows.push(s.atShown);
     return {
       label: s.label,
       slot: s.slot,
       // From the origin: a run starts at no instruction and no cycle (under APICv, lapic-microbench
       // exits three times, all at its end: its line began there).
-      rows: picked.length ? [ORIGIN, ...picked.map((h) => ({ retired: h.retired, cycles: h.cyclesTotal }))] : [],
+      rows,
     };
   });
 }
@@ -293,16 +301,27 @@ export default function Charts() {
   // Each side as it is shown: one side may stand at a past exit while the other is at its end
   // (apicv has 3 exits where icache has 20,003: a seek to exit 10,001 leaves it at its end).
   const ats = useStoresLive(stores, selectTimelineAt, CHART_MS);
+  const sideCounters = useStoresLive(stores, selectCounters, CHART_MS);
   const shown = useMemo((): readonly ChartSide[] => {
     // One machine: its series is named by its strategy (a lone "A" in the legend said nothing).
     if (!machineSides || machineSides.length < 2) return [{ label: strategy ?? 'this run', history, full: fullHistory, slot: 0 }];
     // Own side first (its charts), then the others for the A-vs-B chart, each cut at its exit shown.
     const asShown = (h: readonly HistorySample[] = [], k: number | null = null) => (k === null ? h : h.slice(0, samplesUpTo(h, k)));
-    const all = machineSides.map((s, i) => ({ label: `${s.label} ${s.strategy}`, history: s === ownSide ? history : asShown(histories[i], ats[i]), full: s === ownSide ? fullHistory : histories[i] ?? NO_HISTORY, slot: i }));
+    const shownAt = (i: number) => {
+      const c = sideCounters[i];
+      return ats[i] === null || !c ? undefined : { retired: c.retired, cycles: c.cycles.total };
+    };
+    const all = machineSides.map((s, i) => ({
+      label: `${s.label} ${s.strategy}`,
+      history: s === ownSide ? history : asShown(histories[i], ats[i]),
+      full: s === ownSide ? fullHistory : histories[i] ?? NO_HISTORY,
+      slot: i,
+      atShown: shownAt(i),
+    }));
     const own = ownSide ? machineSides.indexOf(ownSide) : -1;
     if (own > 0) all.unshift(...all.splice(own, 1));
     return all;
-  }, [machineSides, histories, ats, history, fullHistory, ownSide, strategy]);
+  }, [machineSides, histories, ats, sideCounters, history, fullHistory, ownSide, strategy]);
   return (
     <section tabIndex={0} className="xs-panel xs-charts-panel" aria-label="Charts">
       <div className="xs-toolbar">
