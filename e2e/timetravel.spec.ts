@@ -123,6 +123,7 @@ test('scrubbing to exit k shows the machine at k: counters, registers, the selec
   await expect(page.getByTestId('timeline-where')).toHaveAttribute('title', new RegExp(`^Between exits: ${(k - 1).toLocaleString('en-US')} exits handled, the next is #${k - 1}; `));
   await expect(page.getByTestId('exit-pipeline')).not.toContainText(`exit #${k - 1} `);
   await expect(page.getByTestId('event-log').locator('[aria-selected="true"]')).toHaveCount(0);
+  await expect(page.getByTestId('event-log').locator('.xs-chips [data-testid^="filter-"]').first()).toHaveAttribute('title', new RegExp(`handled before this point, as the strip counts \\(the next exit is #${k - 1}\\)`));
   expect(await page.getByTestId('btn-step-back').getAttribute('title')).toMatch(/Ctrl\+F10/);
   expect(await page.getByTestId('btn-back-exit').getAttribute('title')).toMatch(/Ctrl\+Shift\+F10/);
 
@@ -486,4 +487,19 @@ test('a layout chosen at a past exit shows the log at that exit, not at the reco
     await expect.poll(() => seqsInView(page), { message: preset }).toContain(k);
     await expect(page.getByTestId('event-log').locator(`[data-testid="exit-row"][data-seq="${k}"]`)).toHaveAttribute('aria-selected', 'true');
   }
+});
+
+test('stepped back within instructions no exit follows, Run, Step and Next exit say no exit is dropped (they had said "#0 to #-1")', async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await page.goto('/');
+  await page.evaluate(() => localStorage.clear());
+  await page.goto(`/#s=${encodeShare({ v: 1, source: '_start:\n    mov eax, 1\n    mov ebx, 2\n    mov ecx, 3\n    hlt\n', config: { strategy: 'icache', preset: DEFAULT_COST_PRESET, icacheSize: 256 } })}`);
+  await expect(page.getByTestId('stop-reason')).toHaveText('paused', { timeout: 20_000 });
+  for (let i = 0; i < 3; i++) await page.getByTestId('btn-step').click();
+  await expect(page.getByTestId('stat-retired')).toHaveText('3');
+  await page.getByTestId('btn-step-back').click();
+  await expect(page.getByTestId('stat-retired')).toHaveText('2');
+  const drop = 'the recorded instructions after this point are dropped, and the machine goes on from here';
+  await expect(page.getByTestId('btn-run')).toHaveAttribute('title', `Run on from here (F5): ${drop}`);
+  await expect(page.getByTestId('btn-step')).toHaveAttribute('title', `Step one instruction (F10); at this past point ${drop}`);
 });

@@ -304,7 +304,16 @@ export class Machine {
         const fast = createApicvFastPath(lapic, this.cost, () => { vcpu.apicWritePending = true; }, this.apicv, this.units);
         // In x2APIC mode the VMM turns "virtualize APIC accesses" off (bhyve
         // vmx_enable_x2apic_mode_vid): the page exits like any MMIO and no longer reaches the APIC.
-        vcpu.mmioFastPath = (gpa, size, isWrite, value) => (lapic.mmioEnabled ? fast(gpa, size, isWrite, value) : null);
+        // A virtualized access's cycles pass on the vCPU's clock too (RDTSC, the LAPIC timer, a
+        // trace's axis), not only in the run's total: a trace had ended 2,000,000 cycles short.
+        const charged = this.apicv;
+        vcpu.mmioFastPath = (gpa, size, isWrite, value) => {
+          if (!lapic.mmioEnabled) return null;
+          const before = charged.cycles;
+          const r = fast(gpa, size, isWrite, value);
+          vcpu.cycles += charged.cycles - before;
+          return r;
+        };
       }
       slots.push({ vcpu, port: vcpu, lapic, run: 'runnable', hltRip: -1 });
       lapics.push(lapic);

@@ -46,6 +46,7 @@ describe('lesson results from real runs', () => {
       const o = LESSON_RESULTS[l.result](run);
       expect(o.focus, l.name).toBeDefined();
       const e = run.exits.find((x) => x.seq === o.focus);
+      expect(e, l.name).toBeDefined();
       expect(e?.reason, l.name).not.toBe('hlt');
     }
     const hitOf = (result: string) => { const { run, o } = outcomeOf(result); return run.exits.find((x) => x.seq === o.focus)?.icache; };

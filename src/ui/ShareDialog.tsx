@@ -99,7 +99,7 @@ export function ShareDialog() {
           ) : (
             <div className="share-embed">
               <p className="muted">
-                An iframe for a course page: {example ? <>the example <b>{example}</b></> : 'this program'} under strategy <b>{strategy}</b>, costs <b>{preset}</b>, cache <b>{icacheSize}</b>, with Run, Step and Next exit, the panels below, and a link to the full page.
+                An iframe for a course page: {example ? <>the example <b>{example}</b></> : 'this program'} under strategy <b>{strategy}</b>, costs <b>{preset}</b>{strategy === 'icache' && <>, cache <b>{icacheSize}</b></>}, with Run, Step and Next exit, the panels below, and a link to the full page.
               </p>
               <fieldset className="share-panels">
                 <legend>panels</legend>

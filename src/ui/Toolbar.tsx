@@ -42,9 +42,12 @@ export function StrategyLabel({ side }: { side: SideId }) {
  */
 function usePastDrop(): string | null {
   const at = useMachineStore(selectTimelineAt);
-  const end = useMachineStore((s) => s.timeline?.end ?? 0);
+  // Only at a past point: `end` moves with every batch of a run, and the tooltip is the present's then.
+  const end = useMachineStore((s) => (selectTimelineAt(s) === null ? 0 : s.timeline?.end ?? 0));
   if (at === null) return null;
-  return `the recorded exits #${at} to #${end - 1} (${int(Math.max(0, end - at))}) are dropped, and the machine goes on from here`;
+  // Stepped back within the last exit's instructions: no exit after this point was recorded.
+  if (end <= at) return 'the recorded instructions after this point are dropped, and the machine goes on from here';
+  return `the recorded exits #${at} to #${end - 1} (${int(end - at)}) are dropped, and the machine goes on from here`;
 }
 
 function RunButton({ disabled }: { disabled: boolean }) {

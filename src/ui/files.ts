@@ -224,7 +224,8 @@ export async function applyEmbed(p: EmbedParams): Promise<EmbedStart> {
     const r = decodeShare(s, COST_PRESET_NAMES);
     if (r.ok) {
       const { config } = r.payload;
-      ui.setSettings({ strategy: config.strategy, preset: config.preset, icacheSize: config.icacheSize });
+      // strategyB too: "Open in exitscope" carries it on (the default had replaced the link's).
+      ui.setSettings({ strategy: config.strategy, strategyB: config.strategyB, preset: config.preset, icacheSize: config.icacheSize });
       source = r.payload.source;
       ui.setSource(source, 'shared.s');
     } else {

@@ -78,7 +78,8 @@ export function exportPlan({ log, shown, filter, travelAt, dropped, program }: E
     : `${reasons.length ? `the ${int(n)} ${reasons.join(' and ')} ${plural(n, 'exit')} shown` : `the ${int(n)} listed`} of the ${int(taken)} ${plural(taken, 'exit')} ${of}`
       + (reasons.length > 0 && missing > 0 ? ` (${int(missing)} not listed)` : '');
   const future = k !== null ? ` The recorded exits from #${k} on are not saved.` : '';
-  const noRate = n < taken && program?.strategy === 'icache' ? ' No hit-rate counter: the rate of part of the run is not the run\'s.' : '';
+  // The trace leaves the counter out of any filtered file too (exitExport's incompleteBecause).
+  const noRate = (n < taken || reasons.length > 0) && program?.strategy === 'icache' ? ' No hit-rate counter: the rate of part of the run is not the run\'s.' : '';
   const traceTitle = `Save ${what} as Chrome trace-event JSON: open it in ui.perfetto.dev or chrome://tracing (time axis: modeled cycles).${future}${noRate}`;
   const csvTitle = `Save ${what} as CSV, one line per exit${n < taken ? ` (its name says so: …-${n}-of-${taken}.csv)` : ''}.${future}`;
   return { count: n, taken, exits, trace, traceName, csvName, traceTitle, csvTitle };

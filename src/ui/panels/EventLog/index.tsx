@@ -10,7 +10,7 @@ import { exitsToChromeTrace, exitsToCsv } from '../../../core/exitExport';
 import { exportPlan } from './exportPlan';
 import { downloadText } from '../lib/exportImage';
 import type { MachineState } from '../../../store/machineStore';
-import { selectTimelineAt } from '../../../store/selectors';
+import { selectTimelineAt, selectTravelled } from '../../../store/selectors';
 import { LIVE_MS, useMachine, useMachineLive, useSelectExit } from '../useMachine';
 import { compact, hex, int, plural } from '../lib/format';
 import { REASON_COLOR } from '../lib/stages';
@@ -55,9 +55,12 @@ const why = (e: ExitEvent): string => (e.stop ? `run stopped (${e.stop.reason}):
  * What a chip's count counts: the worker's counters, listed or not. At a past exit k they are
  * the exits handled before k (as the strip's count, k), while "listed to #k" includes k itself.
  */
-function chipCountTitle(r: ExitReason, n: number, travelAt: number | null): string {
+function chipCountTitle(r: ExitReason, n: number, travelAt: number | null, atExit: boolean): string {
   const what = `${int(n)} ${r} ${plural(n, 'exit')}`;
-  return travelAt === null ? `${what} in the run, listed or not` : `${what} handled before exit #${travelAt}, as the strip counts (#${travelAt} itself is being handled)`;
+  if (travelAt === null) return `${what} in the run, listed or not`;
+  // Stepped back between exits, no exit is being handled: #k is the next one.
+  if (!atExit) return `${what} handled before this point, as the strip counts (the next exit is #${travelAt})`;
+  return `${what} handled before exit #${travelAt}, as the strip counts (#${travelAt} itself is being handled)`;
 }
 
 /** `future`: after the exit the timeline shows (recorded by the run, not yet run at that point). */
@@ -136,6 +139,7 @@ export default function EventLog() {
   // first, and in the frame that layout is the one the frame needs anyway (the editor's RIP line
   // reads layout there too), not a second one in the commit.
   const travelAt = useMachine(selectTimelineAt);
+  const atAnExit = useMachine(selectTravelled);
   const [travel, setTravel] = useState<{ at: number | null; rows: typeof rows; scrollTop: number; viewport: number } | null>(null);
   // Its height too: a log shown at a past exit (a layout chosen there) centres first on the
   // height assumed before its first measure, and had then shown the recorded future's rows.
@@ -227,7 +231,7 @@ export default function EventLog() {
         )}
         <span className="xs-chips">
           {present.map((r) => (
-            <button key={r} type="button" className={`xs-chip${filter.has(r) ? ' on' : ''}`} onClick={() => toggle(r)} data-testid={`filter-${r}`} title={`${chipCountTitle(r, byReason?.[r] ?? 0, travelAt)}. Click: ${filter.has(r) ? 'stop filtering on this reason' : 'show only these (and other selected reasons)'}`}>
+            <button key={r} type="button" className={`xs-chip${filter.has(r) ? ' on' : ''}`} onClick={() => toggle(r)} data-testid={`filter-${r}`} title={`${chipCountTitle(r, byReason?.[r] ?? 0, travelAt, atAnExit)}. Click: ${filter.has(r) ? 'stop filtering on this reason' : 'show only these (and other selected reasons)'}`}>
               <i className="xs-dot" style={{ background: REASON_COLOR[r] ?? '#888' }} /><span data-term={EXIT_REASON_TERMS[r]}>{r}</span> {compact(byReason?.[r] ?? 0)}
             </button>
           ))}
