@@ -331,7 +331,8 @@ const SEEK_PROBE = `(k, lineOf, by) => new Promise((resolve) => {
     if (!q('icache-table')) return true;
     const hits = /([\\d,]+) \\//.exec(q('stat-hit-rate')?.closest('.stat')?.getAttribute('title') ?? '');
     const rows = [...document.querySelectorAll('[data-testid="icache-row"]')].filter((r) => r.dataset.state !== 'evicted' && r.dataset.state !== 'invalidated');
-    return !!hits && rows.reduce((n, r) => n + Number(r.children[7]?.textContent), 0) === Number(hits[1].replace(/,/g, ''));
+    // The hits carry separators ("4,999").
+    return !!hits && rows.reduce((n, r) => n + Number((r.children[7]?.textContent ?? '').replace(/,/g, '')), 0) === Number(hits[1].replace(/,/g, ''));
   };
   const logAtK = () => {
     const log = q('event-log');
