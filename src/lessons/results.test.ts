@@ -51,6 +51,9 @@ describe('lesson results from real runs', () => {
     }
     const hitOf = (result: string) => { const { run, o } = outcomeOf(result); return run.exits.find((x) => x.seq === o.focus)?.icache; };
     expect(hitOf('icacheHits')).toBe('hit');
+    // Lesson 6: an EOI of the timer's handler (LAPIC offset 0xB0), not the one-off write that masks it.
+    const { run, o } = outcomeOf('realWorkloads');
+    expect(run.exits.find((x) => x.seq === o.focus)?.gpa).toBe(0xfee000b0);
     expect(hitOf('twoVms')).toBe('hit');
   });
 
