@@ -59,6 +59,9 @@ export function stageCyclesOf(c: Counters): Record<StageName, number> {
  */
 export type WorkerStatus = 'starting' | 'ready' | 'crashed' | 'unresponsive';
 
+/** The Worker is dead or hung: only Reset (a new Worker) helps. */
+export const isWorkerFailed = (status: WorkerStatus): boolean => status === 'crashed' || status === 'unresponsive';
+
 /** What a machine was last told to load: every counter and view of the store is about it. */
 export interface LoadedProgram {
   source: string;
@@ -340,7 +343,7 @@ export function createMachineStore(): MachineStore {
       set({ selectedExit: exit, pickedWhileRunning: get().running && exit !== null });
     },
     setWorkerStatus(status, message) {
-      if (status === 'crashed' || status === 'unresponsive') {
+      if (isWorkerFailed(status)) {
         set({ workerStatus: status, running: false, error: message ?? status });
       } else if (status === 'starting') {
         set({ workerStatus: status, ready: false, loaded: false, awaitingLoad: false, restarting: false, runId: get().runId + 1, diagnostics: [], lineMap: [], exitLines: [], unemulable: [], ...emptyRun() });

@@ -4,7 +4,10 @@
  * uses it re-renders only when it must.
  */
 import type { ExitEvent } from '../core/events';
-import type { MachineState } from './machineStore';
+import { isWorkerFailed, type MachineState } from './machineStore';
+
+/** The Worker is dead or hung (`isWorkerFailed`). */
+export const selectWorkerFailed = (s: MachineState): boolean => isWorkerFailed(s.workerStatus);
 
 /** Above this many exits per second a run is shown as rates, not one exit at a time. */
 export const LIVE_EXITS_PER_SEC = 4;

@@ -8,6 +8,7 @@ import { formatDiagnostic } from '../core/asm/diagnostic';
 import { COST_PRESET_NAMES, COST_PRESET_TITLES, type CostPresetName } from '../core/cost';
 import { STRATEGIES } from '../core/events';
 import { useMachineStore } from '../store/machineStore';
+import { selectWorkerFailed } from '../store/selectors';
 import { useUiStore } from '../store/uiStore';
 import * as ctl from './controller';
 import type { Side } from './controller';
@@ -60,7 +61,7 @@ const DIAGNOSTICS_SHOWN = 3;
 
 export function EmbedView({ side, params, fullUrl, problem }: { side: Side; params: EmbedParams; fullUrl: string; problem: string | null }) {
   const running = useMachineStore((s) => s.running);
-  const failed = useMachineStore((s) => s.workerStatus === 'crashed' || s.workerStatus === 'unresponsive');
+  const failed = useMachineStore(selectWorkerFailed);
   const booted = useUiStore((s) => s.booted);
   const fileName = useUiStore((s) => s.fileName);
   const strategy = useUiStore((s) => s.strategy);

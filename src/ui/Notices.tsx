@@ -5,7 +5,7 @@
  * after a while (not while the pointer or the focus is on it).
  */
 import { useEffect, useState, useSyncExternalStore } from 'react';
-import { useMachineStore, MachineStoreContext } from '../store/machineStore';
+import { isWorkerFailed, useMachineStore, MachineStoreContext } from '../store/machineStore';
 import { useUiStore, type Notice } from '../store/uiStore';
 import * as ctl from './controller';
 import { restorePreviousDraft } from './files';
@@ -17,7 +17,7 @@ function MachineMessages({ label }: { label: string }) {
   // A run the VMM (or the emulator) could not continue, or a guest that triple-faulted: the
   // whole message, not the state tile's clipped one.
   const stop = useMachineStore((s) => (s.stop && (s.stop.reason === 'unsupported' || s.stop.reason === 'error' || s.stop.reason === 'triple-fault') ? s.stop : null));
-  const failed = workerStatus === 'crashed' || workerStatus === 'unresponsive';
+  const failed = isWorkerFailed(workerStatus);
   return (
     <>
       {error && (

@@ -1,6 +1,6 @@
 /** The counters of one side: retired instructions, exits, cache hit rate, why the run stopped. */
 import { Fragment, type CSSProperties, type ReactNode } from 'react';
-import { useMachineStore, type MachineState } from '../store/machineStore';
+import { isWorkerFailed, useMachineStore, type MachineState, type WorkerStatus } from '../store/machineStore';
 import { selectTravelled } from '../store/selectors';
 import { useMachineLive } from './panels/useMachine';
 import { percent } from '../core/percent';
@@ -26,8 +26,8 @@ function exitsTitle(exits: number, travelled: boolean): string {
  * render committed): 'starting' until they are the run's. `shownOfRun`: they are of this
  * program's run and past its start (a resume after a pause shows its figures at once).
  */
-function statusOf(running: boolean, shownRunning: boolean, shownOfRun: boolean, loaded: boolean, restarting: boolean, stopReason: string | null, workerStatus: string, asmErrors: boolean): string {
-  if (workerStatus === 'crashed' || workerStatus === 'unresponsive') return workerStatus;
+function statusOf(running: boolean, shownRunning: boolean, shownOfRun: boolean, loaded: boolean, restarting: boolean, stopReason: string | null, workerStatus: WorkerStatus, asmErrors: boolean): string {
+  if (isWorkerFailed(workerStatus)) return workerStatus;
   if (restarting) return 'restarting';
   if (stopReason) return stopReason;
   // Resumed after a pause, a step or a seek: the figures shown are this run's already.

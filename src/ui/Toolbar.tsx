@@ -5,7 +5,7 @@
 import { useRef, type ChangeEvent } from 'react';
 import { COST_PRESET_NAMES, COST_PRESET_TITLES, type CostPresetName } from '../core/cost';
 import { useMachineStore, type MachineState } from '../store/machineStore';
-import { selectTimelineAt } from '../store/selectors';
+import { selectTimelineAt, selectWorkerFailed } from '../store/selectors';
 import { useLessonStore } from '../store/lessonStore';
 import { useUiStore } from '../store/uiStore';
 import { STRATEGIES, type Speed, type Strategy } from '../worker/protocol';
@@ -81,7 +81,7 @@ export function Toolbar() {
   const canPause = useMachineStore(can('pause'));
   const canStep = useMachineStore(can('step'));
   const canStepExit = useMachineStore(can('stepExit'));
-  const failed = useMachineStore((s) => s.workerStatus === 'crashed' || s.workerStatus === 'unresponsive');
+  const failed = useMachineStore(selectWorkerFailed);
   const speed = useUiStore((s) => s.speed);
   const strategy = useUiStore((s) => s.strategy);
   const strategyB = useUiStore((s) => s.strategyB);

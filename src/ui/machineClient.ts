@@ -8,7 +8,7 @@
  * the Worker, creates a new one, and replays what the machine was told (config, speed,
  * breakpoints, the last program).
  */
-import type { MachineStore } from '../store/machineStore';
+import { isWorkerFailed, type MachineStore } from '../store/machineStore';
 import type { Command, RunConfig, Speed, WorkerEvent } from '../worker/protocol';
 
 /** What the client needs of a Worker (a real one, or a fake in tests). */
@@ -207,7 +207,7 @@ export class MachineClient {
   /** Runs every 500 ms: flags a Worker that owes an answer and has gone quiet (two checks in a row). */
   checkHealth(): void {
     const status = this.store.getState().workerStatus;
-    if (status === 'crashed' || status === 'unresponsive') return;
+    if (isWorkerFailed(status)) return;
     const now = this.opts.now();
     let failure: string | null = null;
     if (!this.gotMessage) {
@@ -232,7 +232,7 @@ export class MachineClient {
   private post(cmd: Command, expectsAnswer = false): void {
     if (!this.worker || this.disposed) return;
     const status = this.store.getState().workerStatus;
-    if (status === 'crashed' || status === 'unresponsive') return; // only Reset helps now
+    if (isWorkerFailed(status)) return; // only Reset helps now
     if (cmd.type === 'load' || cmd.type === 'reset' || cmd.type === 'setConfig') this.loadOwed = true;
     if (expectsAnswer && !this.owed) {
       this.owed = true;
@@ -297,8 +297,7 @@ export class MachineClient {
 
   /** Whether the Worker is dead or hung, so Reset will recreate it. */
   get failed(): boolean {
-    const s = this.store.getState().workerStatus;
-    return s === 'crashed' || s === 'unresponsive';
+    return isWorkerFailed(this.store.getState().workerStatus);
   }
 
   /**

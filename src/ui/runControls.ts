@@ -4,6 +4,7 @@
  * Worker restarted it, where the page asks for Reset).
  */
 import type { MachineState } from '../store/machineStore';
+import { selectWorkerFailed } from '../store/selectors';
 
 export type RunControl = 'run' | 'pause' | 'step' | 'stepExit' | 'stepBack' | 'backExit' | 'assembleAndReset';
 
@@ -37,7 +38,7 @@ export function runControlsState(m: MachineState, booted: boolean): RunControlsS
   return {
     booted,
     running: m.running,
-    failed: m.workerStatus === 'crashed' || m.workerStatus === 'unresponsive',
+    failed: selectWorkerFailed(m),
     restarting: m.restarting,
     retired: t?.retired ?? 0,
     atFirstExit: t === null || (t.at ?? t.end) <= t.first,
