@@ -15,7 +15,7 @@ import { GPR_NAMES } from '../core/events';
 import { buildMachine, DEFAULT_MACHINE_CONFIG, type MachineConfig } from '../core/machine';
 import { isCostPresetName, COST_PRESET_NAMES } from '../core/cost';
 import { isStrategy, STRATEGIES, type ExitEvent } from '../core/events';
-import { exitsToChromeTrace, exitsToCsv } from '../core/exitExport';
+import { exitsToChromeTrace, exitsToCsv, programTitle } from '../core/exitExport';
 import { hex64 } from '../core/hex';
 import { plural } from '../core/plural';
 import { commandUsage } from './usage';
@@ -193,7 +193,7 @@ export function runFile(file: string, config: MachineConfig, err: (line: string)
     err(`${file}: ${files} ${exportTo.trace && exportTo.csv ? 'hold' : 'holds'} the first ${exits.length.toLocaleString('en-US')} of ${c.exits.total.toLocaleString('en-US')} exits (the export keeps at most ${cap.toLocaleString('en-US')}); ${missing.toLocaleString('en-US')} more are not in ${exportTo.trace && exportTo.csv ? 'them' : 'it'}`);
   }
   if (exportTo.trace) {
-    const title = `${file} (${config.strategy}, ${config.preset})`;
+    const title = programTitle(file, config.strategy, config.preset);
     const trace = exitsToChromeTrace(exits, { title, missingExits: missing, atExit: exportTo.atExit });
     if (!writeExport('--trace', exportTo.trace, JSON.stringify(trace), err)) return failed();
   }

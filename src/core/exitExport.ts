@@ -48,6 +48,11 @@ export interface TraceOptions {
   filter?: string;
 }
 
+/** A trace's title, the same from the page and the CLI: "smc-mmio.s (icache, nehalem-2014)". */
+export function programTitle(file: string, strategy: string, preset: string): string {
+  return `${file} (${strategy}, ${preset})`;
+}
+
 /** Microseconds for an integer cycle count (see the header: +0.5 survives Perfetto's truncation). */
 const us = (cycles: number) => (cycles + 0.5) / 1000;
 

@@ -9,7 +9,7 @@
  * name ("…-156-of-20003.csv": the CSV stays a plain table) and in both tooltips.
  */
 import type { ExitEvent, ExitReason } from '../../../core/events';
-import type { TraceOptions } from '../../../core/exitExport';
+import { programTitle, type TraceOptions } from '../../../core/exitExport';
 import { int, plural } from '../lib/format';
 import { rowAtOrBefore } from '../lib/rowSearch';
 
@@ -55,18 +55,17 @@ export function exportPlan({ log, shown, filter, travelAt, dropped, program }: E
   const seqAt = (i: number) => log[i].seq;
   // Rows of exits handled before #k: those up to #k-1.
   const listed = k === null ? log.length : rowAtOrBefore(log.length, seqAt, k - 1) + 1;
-  const rows = shown === null ? listed : k === null ? shown.length : rowAtOrBefore(shown.length, (i) => seqAt(shown[i]), k - 1) + 1;
+  const n = shown === null ? listed : k === null ? shown.length : rowAtOrBefore(shown.length, (i) => seqAt(shown[i]), k - 1) + 1;
   const taken = k === null ? log.length + dropped : k;
   const missing = Math.max(0, taken - listed);
   const reasons = shown === null ? [] : [...filter].sort();
-  const n = rows;
   const trace: TraceOptions = {
-    ...(program && { title: `${program.file} (${program.strategy}, ${program.preset})` }),
+    ...(program && { title: programTitle(program.file, program.strategy, program.preset) }),
     ...(missing > 0 && { missingExits: missing }),
     ...(k !== null && { atExit: k }),
     ...(reasons.length > 0 && { filter: `${reasons.join(', ')}: ${int(n)} shown of ${int(listed)} listed` }),
   };
-  const exits = () => (shown === null ? log.slice(0, listed) : shown.slice(0, rows).map((i) => log[i]));
+  const exits = () => (shown === null ? log.slice(0, listed) : shown.slice(0, n).map((i) => log[i]));
 
   const name = ['exitscope', ...(program ? [stemOf(program.file), program.strategy] : []),
     ...(k !== null ? [`before-${k}`] : []), ...reasons].join('-');
