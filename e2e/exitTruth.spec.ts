@@ -287,59 +287,82 @@ test('10: the event log\'s column headers are readable at 1280x720 in every layo
   await page.getByTestId('event-log').screenshot({ path: `${ART}/exit-truth-10-log-headers.png` });
 });
 
-test('10: every line that exits shows its count at 1280x720 in every layout preset, never over its code', async ({ page }) => {
+test('10: every line that exits shows its count at 1280x720 in every layout preset, at the end and at a past exit, never over its code', async ({ page }) => {
   // lapic-microbench (lesson 4's program): the loop's four LAPIC lines exit 5,000 times each, the
   // two outs and the hlt once. In a preset's narrow editor the loop lines had shown no count
-  // (the line beside the edge: "5,000 exits" had no room), read as "this line does not exit".
+  // (the line beside the edge: "5,000 exits" had no room), read as "this line does not exit";
+  // at exit 10,002 "2.5k×" fitted neither beside lines 15 and 18 nor in their indentation.
   await page.goto('/?example=lapic-microbench');
   await editorReady(page);
   await runToEnd(page);
-  const want = new Map([[13, 5000], [15, 5000], [16, 5000], [18, 5000], [22, 1], [24, 1], [25, 1]]);
-  for (const preset of ['all', 'exit', 'cache', 'numbers']) {
-    await page.getByTestId('layout-select').selectOption(preset);
-    await page.evaluate(() => {
-      const ed = (window as unknown as { __exitscopeEditor: { setScrollLeft(px: number): void; setScrollTop(px: number): void } }).__exitscopeEditor;
-      ed.setScrollTop(0);
-      ed.setScrollLeft(0);
-    });
-    const shown = () => page.evaluate(() => {
-      type Ed = { getModel(): { getLineContent(n: number): string }; getScrolledVisiblePosition(p: { lineNumber: number; column: number }): { left: number } | null; getDomNode(): HTMLElement };
-      const ed = (window as unknown as { __exitscopeEditor: Ed }).__exitscopeEditor;
-      const host = document.querySelector('[data-testid="editor"]')!;
-      const area = host.querySelector('.monaco-scrollable-element')!.getBoundingClientRect();
-      const edLeft = ed.getDomNode().getBoundingClientRect().left;
-      return [...host.querySelectorAll<HTMLElement>('.line-stat[data-line]')]
-        .filter((n) => n.style.visibility !== 'hidden' && getComputedStyle(n).opacity !== '0' && (n.textContent ?? '') !== '')
-        .map((n) => {
-          const line = Number(n.dataset.line);
-          const content = ed.getModel().getLineContent(line);
-          const code = content.replace(/;.*$/, '').trimEnd();
-          const indent = /^\s*/.exec(content)![0].length;
-          const x = (column: number) => edLeft + (ed.getScrolledVisiblePosition({ lineNumber: line, column })?.left ?? NaN);
-          // The count's text, without its gap.
-          const r = document.createRange();
-          r.selectNodeContents(n);
-          const t = r.getBoundingClientRect();
-          const codeStart = x(indent + 1);
-          const codeEnd = x(code.length + 1);
-          return {
-            line, text: n.textContent ?? '',
-            inside: t.left >= area.left - 0.5 && t.right <= area.right + 0.5,
-            // Beside the code (after its end, or before its start), or over code the edge cuts anyway.
-            clear: t.left >= codeEnd - 0.5 || t.right <= codeStart + 0.5 || codeEnd > area.right,
-          };
-        });
-    });
-    await expect.poll(async () => (await shown()).map((c) => c.line).sort((a, b) => a - b), { message: `layout ${preset}: the lines showing a count` })
-      .toEqual([...want.keys()]);
-    for (const c of await shown()) {
-      const n = want.get(c.line)!;
-      const count = n === 1 ? /^1( exit|×)$/ : /^(5,000 exits( · 4,999 hits)?|5k×)$/;
-      expect(c.text, `layout ${preset}, line ${c.line}`).toMatch(count);
-      expect(c.inside, `layout ${preset}, line ${c.line} "${c.text}" inside the editor`).toBe(true);
-      expect(c.clear, `layout ${preset}, line ${c.line} "${c.text}" clear of its code`).toBe(true);
+  const loop = [13, 15, 16, 18];
+  const atEnd = new Map<number, RegExp>([...loop.map((l) => [l, /^(5,000 exits( · 4,999 hits)?|5k×)$/] as const), [22, /^1( exit|×)$/], [24, /^1( exit|×)$/], [25, /^1( exit|×)$/]]);
+  // Seen as exit #10,002 is taken: 2,500 or 2,501 passes of the loop, no out or hlt yet.
+  const past = new Map<number, RegExp>(loop.map((l) => [l, /^(2,50[01] exits( · 2,\d{3} hits)?|2\.5k×)$/] as const));
+  for (const [when, want] of [['end', atEnd], ['exit 10002', past], ['scrolled', past]] as const) {
+    if (when === 'scrolled') {
+      // A short window: the editor scrolls, and the counts before the code move with their lines.
+      await page.setViewportSize({ width: 1280, height: 520 });
+    } else if (when !== 'end') {
+      await page.getByTestId('timeline').fill('10002');
+      await expect(page.getByTestId('stat-exits')).toHaveText('10,002');
     }
-    await page.getByTestId('editor').screenshot({ path: `${ART}/exit-truth-10-line-counts-${preset}.png` });
+    for (const preset of when === 'scrolled' ? ['all'] : ['all', 'exit', 'cache', 'numbers']) {
+      await page.getByTestId('layout-select').selectOption(preset);
+      await page.evaluate((top) => {
+        const ed = (window as unknown as { __exitscopeEditor: { setScrollLeft(px: number): void; setScrollTop(px: number): void } }).__exitscopeEditor;
+        ed.setScrollTop(top);
+        ed.setScrollLeft(0);
+      }, when === 'scrolled' ? 8 * 18 : 0);
+      const shown = () => page.evaluate(() => {
+        type Ed = {
+          getModel(): { getLineContent(n: number): string };
+          getScrolledVisiblePosition(p: { lineNumber: number; column: number }): { left: number } | null;
+          getDomNode(): HTMLElement;
+          getLayoutInfo(): { decorationsLeft: number };
+        };
+        const ed = (window as unknown as { __exitscopeEditor: Ed }).__exitscopeEditor;
+        const host = document.querySelector('[data-testid="editor"]')!;
+        const area = host.querySelector('.monaco-scrollable-element')!.getBoundingClientRect();
+        const edLeft = ed.getDomNode().getBoundingClientRect().left;
+        // A count before its code may reach into the gutter, not over the exit mark.
+        const mark = [...host.querySelectorAll('.exit-line-mark')].map((m) => m.getBoundingClientRect().right);
+        const from = mark.length > 0 ? Math.max(...mark) : area.left;
+        return [...host.querySelectorAll<HTMLElement>('.line-stat[data-line]')]
+          .filter((n) => n.style.visibility !== 'hidden' && getComputedStyle(n).opacity !== '0' && (n.textContent ?? '') !== '')
+          .map((n) => {
+            const line = Number(n.dataset.line);
+            const content = ed.getModel().getLineContent(line);
+            const code = content.replace(/;.*$/, '').trimEnd();
+            const indent = /^\s*/.exec(content)![0].length;
+            const x = (column: number) => edLeft + (ed.getScrolledVisiblePosition({ lineNumber: line, column })?.left ?? NaN);
+            // The count's text, without its gap.
+            const r = document.createRange();
+            r.selectNodeContents(n);
+            const t = r.getBoundingClientRect();
+            const codeStart = x(indent + 1);
+            const codeEnd = x(code.length + 1);
+            const lineTop = ed.getDomNode().getBoundingClientRect().top + (ed.getScrolledVisiblePosition({ lineNumber: line, column: 1 }) as unknown as { top: number }).top;
+            return {
+              line, text: n.textContent ?? '',
+              inside: t.left >= from - 0.5 && t.right <= area.right + 0.5,
+              onLine: Math.abs(t.top - lineTop) < 6,
+              // Beside the code (after its end, or before its start), or over code the edge cuts anyway.
+              clear: t.left >= codeEnd - 0.5 || t.right <= codeStart + 0.5 || codeEnd > area.right,
+            };
+          });
+      });
+      await expect.poll(async () => (await shown()).map((c) => c.line).sort((a, b) => a - b), { message: `${when}, layout ${preset}: the lines showing a count` })
+        .toEqual([...want.keys()]);
+      for (const c of await shown()) {
+        const what = `${when}, layout ${preset}, line ${c.line} "${c.text}"`;
+        expect(c.text, what).toMatch(want.get(c.line)!);
+        expect(c.inside, `${what} inside the editor, right of the exit mark`).toBe(true);
+        expect(c.onLine, `${what} on its line`).toBe(true);
+        expect(c.clear, `${what} clear of its code`).toBe(true);
+      }
+      await page.getByTestId('editor').screenshot({ path: `${ART}/exit-truth-10-line-counts-${when.replace(' ', '-')}-${preset}.png` });
+    }
   }
 });
 

@@ -5,8 +5,9 @@
  * fit after their line are pinned to the edge of the text area over the line's comment, or the
  * end of code that runs off it anyway, in a tighter form if need be ("5,000 exits", "5k×"),
  * never over code shown whole: where not even "5k×" fits beside it, it goes before the code, in
- * the line's indentation (`placeCounts`). They go back after the text when a horizontal scroll
- * makes room.
+ * the line's indentation and the gutter's blank right of the exit mark (`placeCounts`), drawn
+ * in an overlay of the editor since a content widget is clipped to the text area. They go back
+ * after the text when a horizontal scroll makes room.
  */
 import { monaco } from './monacoSetup';
 import type { LineStat } from '../../worker/protocol';
@@ -16,8 +17,23 @@ import { stripComment } from './asmLanguage';
 /** The counts' size: a step below the code's, in the editor's (monospace) font. */
 const FONT_PX = 12;
 
+/**
+ * Where the gutter's exit mark ends, px right of the line decorations' start (app.css: its
+ * `.exit-line-mark` has 3 px of margin and 3 of width), and the space kept after it: a count
+ * before the code may use the gutter from there to the text area.
+ */
+const MARK_END_PX = 6 + 3;
+
 interface Shown {
+  line: number;
   node: HTMLSpanElement;
+  /** The counts when they go before the code, in the overlay (`lead`); made when first needed. */
+  leadNode: HTMLSpanElement | null;
+  /** The counts to show there ('' for none) and their gap after them, in or out of view. */
+  leadText: string;
+  leadGap: string;
+  /** Where the lead node's right edge was put ("top|right" px), so a seek that moves nothing writes no style. */
+  leadAt: string;
   widget: monaco.editor.IContentWidget;
   /** Where the line's text ends, its code before any comment, and where it starts, px from column 1. */
   endPx: number;
@@ -42,10 +58,22 @@ interface Shown {
 export class LineStatWidgets {
   private readonly shown = new Map<number, Shown>();
   private readonly subscriptions: monaco.IDisposable[];
+  /** The counts before the code: they reach into the gutter, left of the text area that clips content widgets. */
+  private readonly leadLayer = document.createElement('div');
+  private readonly leadWidget: monaco.editor.IOverlayWidget = {
+    getId: () => 'exitscope.line-stat-lead',
+    getDomNode: () => this.leadLayer,
+    getPosition: () => null,
+  };
 
   constructor(private readonly editor: monaco.editor.IStandaloneCodeEditor, private readonly model: monaco.editor.ITextModel) {
+    this.leadLayer.className = 'line-stat-layer';
+    editor.addOverlayWidget(this.leadWidget);
     this.subscriptions = [
-      editor.onDidScrollChange((e) => { if (e.scrollLeftChanged) this.placeAll(); }),
+      editor.onDidScrollChange((e) => {
+        if (e.scrollLeftChanged) this.placeAll();
+        else if (e.scrollTopChanged) this.placeLeads();
+      }),
       editor.onDidLayoutChange(() => this.placeAll()),
     ];
   }
@@ -79,7 +107,7 @@ export class LineStatWidgets {
         const tabSize = this.model.getOptions().tabSize;
         const content = this.model.getLineContent(line);
         const px = (text: string) => visibleColumns(text, tabSize) * font.typicalHalfwidthCharacterWidth;
-        w = { node, widget, endPx: px(content), codeEndPx: px(stripComment(content).trimEnd()), indentPx: px(/^\s*/.exec(content)![0]), forms: [], hits: false, transform: '', padding: '-' };
+        w = { line, node, leadNode: null, leadText: '', leadGap: '', leadAt: '', widget, endPx: px(content), codeEndPx: px(stripComment(content).trimEnd()), indentPx: px(/^\s*/.exec(content)![0]), forms: [], hits: false, transform: '', padding: '-' };
         this.shown.set(line, w);
         this.fill(w, l);
         this.editor.addContentWidget(widget);
@@ -92,10 +120,12 @@ export class LineStatWidgets {
   clear(): void {
     for (const w of this.shown.values()) this.editor.removeContentWidget(w.widget);
     this.shown.clear();
+    this.leadLayer.replaceChildren();
   }
 
   dispose(): void {
     this.clear();
+    this.editor.removeOverlayWidget(this.leadWidget);
     for (const s of this.subscriptions) s.dispose();
   }
 
@@ -125,6 +155,11 @@ export class LineStatWidgets {
     for (const w of this.shown.values()) this.place(w);
   }
 
+  /** After a vertical scroll, only the counts in the overlay move: Monaco places its widgets. */
+  private placeLeads(): void {
+    for (const w of this.shown.values()) if (w.leadText !== '') this.placeLead(w);
+  }
+
   /**
    * After its line; or pinned to the text area's right edge, over the line's comment, in the
    * widest form that leaves the code whole ("5,000 exits", "5k×"); or, with no room for "5k×"
@@ -149,7 +184,8 @@ export class LineStatWidgets {
       const edge = start + layout.contentWidth - sb;
       // A monospace font's advance scales with its size: the counts' ch from the editor's.
       const ch = font.typicalHalfwidthCharacterWidth * FONT_PX / font.fontSize;
-      const at = placeCounts(w.endPx, w.codeEndPx, w.indentPx, w.forms.map((f) => (f.text.length + f.gapCh) * ch), start, edge);
+      const gutter = layout.contentLeft - layout.decorationsLeft - MARK_END_PX;
+      const at = placeCounts(w.endPx, w.codeEndPx, w.indentPx, w.forms.map((f) => (f.text.length + f.gapCh) * ch), start, edge, gutter);
       form = at.form;
       text = w.forms[form].text;
       gapCh = w.forms[form].gapCh;
@@ -157,8 +193,13 @@ export class LineStatWidgets {
       lead = at.lead;
       cut = at.cut;
     }
+    // Before the code, the counts are drawn in the overlay, and the widget stays blank.
+    w.leadText = lead ? text : '';
+    w.leadGap = lead ? `${gapCh}ch` : '';
+    this.placeLead(w);
+    if (lead) text = '';
     this.setText(w.node, text);
-    const transform = shift > 0 ? `translateX(-${shift}px)` : '';
+    const transform = shift > 0 && !lead ? `translateX(-${shift}px)` : '';
     if (transform !== w.transform) {
       w.transform = transform;
       w.node.style.transform = transform;
@@ -166,16 +207,53 @@ export class LineStatWidgets {
     // The gap between the counts and the code, in their own ch: before them (the fade when
     // pinned), or after them in the indentation. Pinned, their background runs on under the
     // scrollbar, so no code shows between them.
-    const gap = gapCh > 0 ? `${gapCh}ch` : '';
-    const padLeft = lead ? '' : gap;
-    const padRight = lead ? gap : shift > 0 && sb > 0 ? `${sb}px` : '';
+    const padLeft = gapCh > 0 && !lead ? `${gapCh}ch` : '';
+    const padRight = shift > 0 && sb > 0 && !lead ? `${sb}px` : '';
     if (`${padLeft}|${padRight}` !== w.padding) {
       w.padding = `${padLeft}|${padRight}`;
       w.node.style.paddingLeft = padLeft;
       w.node.style.paddingRight = padRight;
     }
     // Green when the text shows hits.
-    const cls = text === '' ? '' : `line-stat${w.hits && form === 0 ? ' line-stat-hit' : ''}${shift > 0 && !lead ? ' line-stat-pinned' : ''}${lead ? ' line-stat-lead' : ''}${cut ? ' line-stat-cut' : ''}`;
+    const cls = text === '' ? '' : `line-stat${w.hits && form === 0 ? ' line-stat-hit' : ''}${shift > 0 ? ' line-stat-pinned' : ''}${cut ? ' line-stat-cut' : ''}`;
     if (w.node.className !== cls) w.node.className = cls;
+  }
+
+  /**
+   * The counts before a line's code (`leadText`), ending where its code starts, their gap
+   * between: in the overlay, at the line's top less the scroll, hidden when the line is not in
+   * view (scrolled out, or folded).
+   */
+  private placeLead(w: Shown): void {
+    const text = w.leadText;
+    const padRight = w.leadGap;
+    if (text === '' && !w.leadNode) return;
+    const node = w.leadNode ?? this.makeLeadNode(w);
+    const inView = text !== '' && this.editor.getVisibleRanges().some((r) => r.startLineNumber <= w.line && w.line <= r.endLineNumber);
+    this.setText(node, inView ? text : '');
+    const cls = inView ? 'line-stat line-stat-lead' : '';
+    if (node.className !== cls) node.className = cls;
+    if (!inView) return;
+    const layout = this.editor.getLayoutInfo();
+    const top = this.editor.getTopForLineNumber(w.line) - this.editor.getScrollTop();
+    const right = layout.contentLeft + w.indentPx - this.editor.getScrollLeft();
+    const at = `${top}|${right}|${padRight}`;
+    if (at === w.leadAt) return;
+    w.leadAt = at;
+    node.style.top = `${top}px`;
+    node.style.left = `${right}px`;
+    node.style.paddingRight = padRight;
+  }
+
+  private makeLeadNode(w: Shown): HTMLSpanElement {
+    const node = w.node.cloneNode(false) as HTMLSpanElement;
+    node.removeAttribute('style');
+    node.style.lineHeight = w.node.style.lineHeight;
+    node.style.fontFamily = w.node.style.fontFamily;
+    node.style.fontSize = w.node.style.fontSize;
+    node.className = '';
+    this.leadLayer.append(node);
+    w.leadNode = node;
+    return node;
   }
 }

@@ -63,6 +63,18 @@ describe('line exit counts', () => {
     expect(placeCounts(280, 280, 0, [80, 40], 0, 300)).toEqual({ shift: 0, form: 0, lead: false, cut: true });
   });
 
+  it('reach into the gutter before code when its indentation is too narrow for the count', () => {
+    // "2.5k×" and its gap (43 px) against 4 columns of indentation (31 px): cut without the
+    // gutter's 18 px, shown with them, its right edge where the code starts.
+    expect(placeCounts(300, 290, 31, [180, 90, 43], 0, 300).cut).toBe(true);
+    const at = placeCounts(300, 290, 31, [180, 90, 43], 0, 300, 18);
+    expect(at).toEqual({ shift: 312, form: 2, lead: true, cut: false });
+    expect(300 - at.shift + 43).toBe(31);
+    // The gutter alone is not enough, nor is code whose start is scrolled out of view.
+    expect(placeCounts(300, 290, 0, [180, 90, 43], 0, 300, 18).cut).toBe(true);
+    expect(placeCounts(300, 290, 31, [180, 90, 43], 40, 320, 60).cut).toBe(true);
+  });
+
   it('go over the end of code that runs past the edge, short, keeping their start in view', () => {
     expect(placeCounts(400, 380, 0, [80, 40, 20], 0, 300)).toEqual({ shift: 140, form: 1, lead: false, cut: false });
     // Short counts wider than the area start at its left edge.
@@ -98,18 +110,20 @@ describe('line exit counts', () => {
     // 15 with a comment, to column 71 and 73), in a 13 px font (7.83 px a column) with counts in
     // a 12 px one (7.23), in text areas 309 (All, Cache), 284 (Exit) and 259 px wide (Numbers).
     // All but the code cut by the edge had been cut: "5,000 exits" left no room beside the code.
+    // Half way ("2.5k×", exit 10,002) the count alone is wider than the indentation: it takes the
+    // gutter's 18 px right of the exit mark too.
     const col = 7.83;
-    const widths = lineStatForms({ line: 13, exits: 5000, lookups: 5000, hits: 4999 }).map((f) => (f.text.length + f.gapCh) * 7.23);
-    for (const edge of [309, 284, 259]) {
+    for (const [exits, hits] of [[5000, 4999], [2500, 2499]]) for (const edge of [309, 284, 259]) {
+      const widths = lineStatForms({ line: 13, exits, lookups: exits, hits }).map((f) => (f.text.length + f.gapCh) * 7.23);
       for (const [code, end] of [[29, 71], [37, 73], [30, 30], [34, 34]]) {
         if (code * col > edge) continue; // code cut by the edge: short, over its end (above)
-        const at = placeCounts(end * col, code * col, 4 * col, widths, 0, edge);
-        const what = `code to column ${code}, edge ${edge}`;
+        const at = placeCounts(end * col, code * col, 4 * col, widths, 0, edge, 18);
+        const what = `${exits} exits, code to column ${code}, edge ${edge}`;
         expect(at.cut, what).toBe(false);
         const left = end * col - at.shift;
         if (at.lead) expect(left + widths[at.form], what).toBeLessThanOrEqual(4 * col + 0.5);
         else expect(left + 0.5, what).toBeGreaterThanOrEqual(code * col);
-        expect(left + 0.5, what).toBeGreaterThanOrEqual(0);
+        expect(left + 0.5, what).toBeGreaterThanOrEqual(at.lead ? -18 : 0);
         expect(left + widths[at.form], what).toBeLessThanOrEqual(edge + 0.5);
       }
     }

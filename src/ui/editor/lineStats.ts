@@ -88,18 +88,19 @@ export interface CountPlace { shift: number; form: number; lead: boolean; cut: b
  * ending at the edge, over the line's comment but not its code (`codeEndPx`: where the code
  * before the comment ends), in the widest form that leaves the code whole. Code the area shows
  * whole they never cover: when not even the count alone fits beside it (lesson 4's `mov dword
- * [rbx + LAPIC_TPR], 0x10` at 1280x720 leaves ~2 ch), it goes before the code, in the line's
- * indentation (`indentPx`: where its code starts) if that is in view and wide enough; only
- * then are they cut, and not shown (the line's hover has them). Code that runs past the edge is
- * cut anyway: short counts go over its end, keeping their start in the area.
+ * [rbx + LAPIC_TPR], 0x10` at 1280x720 leaves ~2 ch), it goes before the code (`lead`), ending
+ * where the code starts (`indentPx`), in the line's indentation and the blank gutter left of
+ * the area (`gutterPx` wide: "2.5k×" is wider than 4 columns of indentation); only when that
+ * is too narrow are they cut, and not shown (the line's hover has them). Code that runs past the
+ * edge is cut anyway: short counts go over its end, keeping their start in the area.
  */
-export function placeCounts(endPx: number, codeEndPx: number, indentPx: number, formsPx: readonly number[], startPx: number, edgePx: number): CountPlace {
+export function placeCounts(endPx: number, codeEndPx: number, indentPx: number, formsPx: readonly number[], startPx: number, edgePx: number, gutterPx = 0): CountPlace {
   const at = (form: number): CountPlace => ({ shift: Math.max(0, Math.ceil(endPx + formsPx[form] - edgePx)), form, lead: false, cut: false });
   if (endPx + formsPx[0] <= edgePx || codeEndPx + formsPx[0] <= edgePx) return at(0);
   if (codeEndPx <= edgePx) {
     for (let f = 1; f < formsPx.length; f++) if (codeEndPx + formsPx[f] <= edgePx) return at(f);
     const f = formsPx.length - 1;
-    if (indentPx - startPx >= formsPx[f]) return { shift: Math.ceil(endPx - indentPx + formsPx[f]), form: f, lead: true, cut: false };
+    if (indentPx >= startPx && indentPx - startPx + gutterPx >= formsPx[f]) return { shift: Math.ceil(endPx - indentPx + formsPx[f]), form: f, lead: true, cut: false };
     return { shift: 0, form: 0, lead: false, cut: true };
   }
   const p = at(Math.min(1, formsPx.length - 1));
