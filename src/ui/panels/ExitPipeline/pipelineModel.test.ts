@@ -42,6 +42,8 @@ describe('buildPipeline', () => {
     });
     const n = buildPipeline(e);
     expect(n.map((x) => x.id)).toEqual(['exit', 'icache', 'walk-guest', 'walk-ept', 'fetch', 'decode', 'insert', 'protect', 'emulate', 'resume']);
+    // The exit card's cycles are the round trip, and it says so as the charts do.
+    expect(n[0]).toMatchObject({ label: 'VM exit', cycles: 1850, detail: 'VM exit + entry' });
     expect(n.filter((x) => ['icache', 'insert', 'protect'].includes(x.id)).map((x) => [x.label, x.cycles])).toEqual([
       ['lookup', 100], ['insert', 260], ['write-protect', 7500],
     ]);

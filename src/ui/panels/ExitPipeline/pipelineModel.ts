@@ -6,6 +6,7 @@ import type { CycleCounters, ExitEvent, StageName } from '../../../core/events';
 import type { Counters } from '../../../worker/protocol';
 import { cyclesPerExitHandled, exitShare, hitRate } from '../lib/runFigures';
 import { int } from '../lib/format';
+import { STAGE_LABEL } from '../../../core/stageNames';
 
 export type NodeId =
   | 'exit' | 'icache' | 'walk-guest' | 'walk-ept' | 'fetch' | 'decode' | 'insert' | 'protect' | 'emulate' | 'invalidate' | 'device' | 'resume'
@@ -99,7 +100,12 @@ export function buildPipeline(exit: ExitEvent): PipelineNode[] {
       const s = byName.get(b.stage as StageName);
       if (!s) node = { ...b, cycles: null, detail: skipReason(exit, b.id), state: 'skipped' };
       else if (b.id === 'icache') node = { ...b, cycles: s.cycles, detail: s.detail || exit.icache || '', state: exit.icache === 'hit' ? 'hit' : exit.icache === 'miss' ? 'miss' : 'ran' };
-      else node = { ...b, cycles: s.cycles, detail: s.detail ?? '', state: b.stage === refusedAt && refuses ? 'refused' : 'ran' };
+      // The exit stage's cycles are the round trip (cost.ts `exit`: VM exit and VM entry), as the
+      // charts and the trace name it; its card had read "VM exit 1,850 cyc" beside a "resume" of none.
+      else node = {
+        ...b, cycles: s.cycles, detail: b.id === 'exit' ? [STAGE_LABEL.exit, s.detail].filter(Boolean).join(' · ') : s.detail ?? '',
+        state: b.stage === refusedAt && refuses ? 'refused' : 'ran',
+      };
     }
     nodes.push(node);
     if (refusedAt !== undefined && b.stage === refusedAt) {
