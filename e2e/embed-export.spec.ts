@@ -127,6 +127,10 @@ test('Open in exitscope opens the embed\'s program under the embed\'s configurat
   await expect(page.getByTestId('strategy-select')).toHaveValue('icache', { timeout: 20_000 });
   await expect(page.getByTestId('preset-select')).toHaveValue('zen2');
   await expect(page.getByTestId('cache-size-select')).toHaveValue('64');
+  // Under the example's own name (it had opened as "shared.s", which titled its exports).
+  expect(opened.ok && opened.payload.file).toBe('lapic-microbench.s');
+  await expect(page.locator('.file-name')).toHaveText('lapic-microbench.s');
+  await expect(page.getByTestId('notice')).toContainText('Opened the shared program “lapic-microbench.s”');
 });
 
 test('an embed whose program does not open, or does not assemble, says why in the embed, and runs nothing', async ({ page }) => {

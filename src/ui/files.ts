@@ -12,7 +12,7 @@ import {
   isIcacheSize, loadDraft, loadDraftName, loadSettings, loadPreviousDraft, pageStorage, saveDraft, saveDraftName,
   setAsideDraft,
 } from './persist';
-import { decodeShare, shareParam, type SharePayload } from './share';
+import { decodeShare, SHARED_FILE, shareParam, type SharePayload } from './share';
 import type { EmbedParams } from './embed';
 
 /** Largest file the editor opens. */
@@ -126,6 +126,7 @@ export function currentPayload(): SharePayload {
     v: 1,
     source: s.source,
     config: { strategy: s.strategy, preset: s.preset, icacheSize: s.icacheSize, strategyB: s.strategyB, abMode: s.abMode },
+    file: s.fileName,
   };
 }
 
@@ -142,7 +143,7 @@ export function openShareLink(encoded: string): boolean {
     ctl.updateSettings({ strategy: config.strategy, preset: config.preset, icacheSize: config.icacheSize, ...(config.strategyB && { strategyB: config.strategyB }) });
     if (config.abMode !== undefined && config.abMode !== ui.abMode) ctl.setAbMode(config.abMode);
   }
-  replaceSource(source, 'shared.s', 'a shared program');
+  replaceSource(source, r.payload.file ?? SHARED_FILE, r.payload.file ? `the shared program “${r.payload.file}”` : 'a shared program');
   return true;
 }
 
@@ -227,7 +228,7 @@ export async function applyEmbed(p: EmbedParams): Promise<EmbedStart> {
       // strategyB too: "Open in exitscope" carries it on (the default had replaced the link's).
       ui.setSettings({ strategy: config.strategy, strategyB: config.strategyB, preset: config.preset, icacheSize: config.icacheSize });
       source = r.payload.source;
-      ui.setSource(source, 'shared.s');
+      ui.setSource(source, r.payload.file ?? SHARED_FILE);
     } else {
       problem = `This embedded program could not be opened: ${r.error}.`;
     }
@@ -250,6 +251,6 @@ export async function applyEmbed(p: EmbedParams): Promise<EmbedStart> {
     ui.setSource('');
     return { program: null, problem };
   }
-  const { strategy, strategyB, preset, icacheSize } = useUiStore.getState();
-  return { program: { payload: { v: 1, source, config: { strategy, strategyB, preset, icacheSize, abMode: false } } }, problem };
+  const { strategy, strategyB, preset, icacheSize, fileName } = useUiStore.getState();
+  return { program: { payload: { v: 1, source, config: { strategy, strategyB, preset, icacheSize, abMode: false }, file: fileName } }, problem };
 }

@@ -6,6 +6,7 @@ const payload: SharePayload = {
   v: 1,
   source: '; hello\n  mov eax, [LAPIC_BASE + LAPIC_ID]\n  hlt\n',
   config: { strategy: 'icache', preset: 'nehalem-2014', icacheSize: 256, strategyB: 'decode-assist', abMode: true },
+  file: 'lapic-microbench.s',
 };
 const enc = (x: unknown) => LZString.compressToEncodedURIComponent(JSON.stringify(x));
 
@@ -54,6 +55,12 @@ describe('share links', () => {
       [{ ...payload, config: { ...payload.config, icacheSize: 1.5 } }, /cache size/],
       [{ ...payload, config: { ...payload.config, icacheSize: '64' } }, /cache size/],
       [{ ...payload, source: 'a\u0000b' }, /NUL/],
+      // A name, not a path: the page shows it and names downloads by it.
+      [{ ...payload, file: '../../etc/passwd' }, /file name/],
+      [{ ...payload, file: 'a\nb.s' }, /file name/],
+      [{ ...payload, file: '' }, /file name/],
+      [{ ...payload, file: 'x'.repeat(101) }, /file name/],
+      [{ ...payload, file: 7 }, /file name/],
     ];
     for (const [data, msg] of cases) {
       const r = decodeShare(enc(data));
@@ -66,6 +73,7 @@ describe('share links', () => {
     const { strategyB: _b, abMode: _ab, ...sideA } = payload.config;
     const r = decodeShare(enc({ ...payload, config: { ...sideA, preset: undefined } }));
     expect(r).toEqual({ ok: true, payload: { ...payload, config: { ...sideA, preset: 'nehalem-2014', strategyB: 'none', abMode: false } } });
+    // No file name: the page opens it as shared.s.
     const bare = decodeShare(enc({ v: 1, source: 'hlt\n' }));
     expect(bare).toEqual({ ok: true, payload: { v: 1, source: 'hlt\n', config: { strategy: 'icache', preset: 'nehalem-2014', icacheSize: 256, strategyB: 'none', abMode: false } } });
   });

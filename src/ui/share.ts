@@ -29,7 +29,20 @@ export interface SharePayload {
   v: 1;
   source: string;
   config: ShareConfig;
+  /**
+   * The program's file name where it was shared ("lapic-microbench.s"), which the page opening
+   * the link shows, and names its diagnostics and exports by; a link without one opens as
+   * `shared.s` (SHARED_FILE).
+   */
+  file?: string;
 }
+
+/** The name a shared program goes by when its link names none. */
+export const SHARED_FILE = 'shared.s';
+
+/** A file name a link may carry: a plain name, no path, no control character. */
+const isFileName = (x: unknown): x is string =>
+  typeof x === 'string' && x.length >= 1 && x.length <= 100 && !/[/\\]/.test(x) && ![...x].some((c) => c < ' ' || c === '\u007f');
 
 export type ShareResult = { ok: true; payload: SharePayload } | { ok: false; error: string };
 
@@ -78,6 +91,9 @@ export function validatePayload(data: unknown, presets: readonly string[] = COST
     return { ok: false, error: `cache size must be an integer from ${ICACHE_SIZE_MIN} to ${ICACHE_SIZE_MAX}` };
   }
   if (c.abMode !== undefined && typeof c.abMode !== 'boolean') return { ok: false, error: 'A/B mode must be true or false' };
+  if (data.file !== undefined && !isFileName(data.file)) {
+    return { ok: false, error: 'the program\'s file name is not a plain name (at most 100 characters, no / or \\)' };
+  }
   return {
     ok: true,
     payload: {
@@ -90,6 +106,7 @@ export function validatePayload(data: unknown, presets: readonly string[] = COST
         strategyB: (c.strategyB as Strategy | undefined) ?? d.strategyB,
         abMode: (c.abMode as boolean | undefined) ?? d.abMode,
       },
+      ...typeof data.file === 'string' && { file: data.file },
     },
   };
 }
