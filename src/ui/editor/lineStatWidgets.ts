@@ -32,7 +32,7 @@ interface Shown {
   /** The counts to show there ('' for none) and their gap after them, in or out of view. */
   leadText: string;
   leadGap: string;
-  /** Where the lead node's right edge was put ("top|right" px), so a seek that moves nothing writes no style. */
+  /** Where the lead node was put ("top|right|gap"), so a seek that moves nothing writes no style. */
   leadAt: string;
   widget: monaco.editor.IContentWidget;
   /** Where the line's text ends, its code before any comment, and where it starts, px from column 1. */
@@ -204,9 +204,8 @@ export class LineStatWidgets {
       w.transform = transform;
       w.node.style.transform = transform;
     }
-    // The gap between the counts and the code, in their own ch: before them (the fade when
-    // pinned), or after them in the indentation. Pinned, their background runs on under the
-    // scrollbar, so no code shows between them.
+    // The gap between the code and the counts, in their own ch, before them (the fade when
+    // pinned). Pinned, their background runs on under the scrollbar, so no code shows between them.
     const padLeft = gapCh > 0 && !lead ? `${gapCh}ch` : '';
     const padRight = shift > 0 && sb > 0 && !lead ? `${sb}px` : '';
     if (`${padLeft}|${padRight}` !== w.padding) {
@@ -236,12 +235,13 @@ export class LineStatWidgets {
     if (!inView) return;
     const layout = this.editor.getLayoutInfo();
     const top = this.editor.getTopForLineNumber(w.line) - this.editor.getScrollTop();
-    const right = layout.contentLeft + w.indentPx - this.editor.getScrollLeft();
-    const at = `${top}|${right}|${padRight}`;
+    // Where the code starts: the node's left, which its CSS moves left by its own width.
+    const codeStart = layout.contentLeft + w.indentPx - this.editor.getScrollLeft();
+    const at = `${top}|${codeStart}|${padRight}`;
     if (at === w.leadAt) return;
     w.leadAt = at;
     node.style.top = `${top}px`;
-    node.style.left = `${right}px`;
+    node.style.left = `${codeStart}px`;
     node.style.paddingRight = padRight;
   }
 
