@@ -48,12 +48,6 @@ const SEEKS_720 = Math.min(SEEKS, 20);
  * and on a shared machine one sample of it spread over 40-100 ms (the other pages seek once).
  */
 const FIRST_PAGES = Math.max(1, Number(process.env.BENCH_FIRST_PAGES ?? 3));
-/**
- * Milliseconds between the frame that paints 'halted' and the first seek (default 0: at once).
- * A user's click comes a reaction time after the result shows; this tells apart the seek's own
- * cost from work the page still does as the run ends.
- */
-const FIRST_SEEK_DELAY_MS = Number(process.env.BENCH_FIRST_SEEK_DELAY_MS ?? 0);
 /** `--seek-only`: only the time-travel part (quicker, for work on seeking). */
 const SEEK_ONLY = process.argv.includes('--seek-only');
 /** How a seek is made: a mouse click on the track (a user's way), or the input's value set. */
@@ -473,7 +467,6 @@ async function seekLatency(page: Page, base: string, seeks = SEEKS): Promise<See
   // behind that frame (60-120 ms on a first run after a load: the stop's layout and paint).
   await page.evaluate(AFTER_NEXT_PAINT);
   await page.getByTestId('timeline').hover(); // where a user's pointer is when they scrub
-  if (FIRST_SEEK_DELAY_MS > 0) await page.waitForTimeout(FIRST_SEEK_DELAY_MS);
   const out: SeekTimes = { painted: [], twoFrames: [], notShown: [], first: NaN };
   let x = 0x2545f491;
   for (let i = 0; i < seeks; i++) {

@@ -152,6 +152,36 @@ test('lesson 2 after a full-speed run: the exit picked in the log shows its whol
   await page.screenshot({ path: 'e2e/artifacts/lesson-2-picked-walk-1280x720.png' });
 });
 
+test('a lesson\'s result, once the machine has run under other costs, says its figures are the lesson\'s run\'s, not the run on screen', async ({ page }) => {
+  // The audit: lesson 4's result kept "1,553 cycles ... Figures from this run" beside the strip's
+  // skylake-2020 run (1,323 there).
+  await cold(page, '/?lesson=4');
+  await expect(page.getByTestId('stop-reason')).toHaveText('paused', { timeout: 30_000 });
+  await page.getByTestId('lesson-choice').first().click();
+  await page.getByTestId('lesson-run').click();
+  const result = page.getByTestId('lesson-result');
+  await expect(result).toBeVisible({ timeout: 30_000 });
+  await expect(result).toContainText('Figures from this run of lapic-microbench.');
+  await expect(page.getByTestId('lesson-earlier')).toHaveCount(0);
+  const figures = await page.getByTestId('lesson-figures').textContent();
+  // Travelling back over the lesson's own run is still that run.
+  await page.getByTestId('timeline').fill('5000');
+  await expect(page.getByTestId('stat-exits')).toHaveText('5,000');
+  await expect(page.getByTestId('lesson-earlier')).toHaveCount(0);
+  await page.getByTestId('preset-select').selectOption('skylake-2020');
+  await page.getByTestId('btn-run').click();
+  await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 30_000 });
+  await expect(page.getByTestId('lesson-earlier')).toHaveText(/^Figures from the lesson's run of lapic-microbench \(strategy icache, costs nehalem-2014\), not the run on screen/);
+  await expect(result).not.toContainText('Figures from this run');
+  await expect(result).toHaveClass(/earlier/);
+  // The lesson's figures are kept as they were.
+  expect(await page.getByTestId('lesson-figures').textContent()).toBe(figures);
+  // Run again: the lesson's run, its configuration, and the result is this run's again.
+  await page.getByTestId('lesson-run').click();
+  await expect(result).toContainText('Figures from this run of lapic-microbench.', { timeout: 30_000 });
+  await expect(page.getByTestId('preset-select')).toHaveValue('nehalem-2014');
+});
+
 test('lesson 4 at 1280x720: the exits chart shows its figure and unit whole in a narrow pane', async ({ page }) => {
   await cold(page, '/?lesson=4');
   await expect(page.getByTestId('stop-reason')).toHaveText('paused', { timeout: 30_000 });

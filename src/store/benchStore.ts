@@ -9,7 +9,7 @@
  */
 import { create } from 'zustand';
 import type { Counters, Strategy } from '../worker/protocol';
-import type { MachineStore } from './machineStore';
+import { runKey, type MachineStore } from './machineStore';
 
 /** One complete run. */
 export interface BenchRun {
@@ -56,7 +56,7 @@ export function watchBench(store: MachineStore, bench = useBenchStore): () => vo
   let recorded = '';
   return store.subscribe((s, prev) => {
     if (s.stop === prev.stop || s.stop?.reason !== 'halted' || !s.program || !s.counters) return;
-    const run = `${s.runId}:${s.starts}`;
+    const run = runKey(s);
     if (run === recorded) return;
     recorded = run;
     const { source, file, config } = s.program;

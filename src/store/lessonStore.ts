@@ -15,6 +15,11 @@ export interface LessonState {
   choice: string | null;
   phase: LessonPhase;
   outcome: LessonOutcome | null;
+  /**
+   * Which run of side A the outcome is of (`runKey`): once the machine has run or loaded since,
+   * the panel says its figures are the lesson's run's, not the run on screen's.
+   */
+  outcomeRun: string | null;
   /** Names of lessons run to a result (mirrors localStorage). */
   done: string[];
   /** The first-visit welcome is showing. */
@@ -27,6 +32,7 @@ export const useLessonStore = create<LessonState>()(() => ({
   choice: null,
   phase: 'predict',
   outcome: null,
+  outcomeRun: null,
   done: [],
   welcome: false,
 }));

@@ -59,6 +59,12 @@ export function stageCyclesOf(c: Counters): Record<StageName, number> {
  */
 export type WorkerStatus = 'starting' | 'ready' | 'crashed' | 'unresponsive';
 
+/**
+ * Which run a state's figures are of: a new load (`runId`) or a start or resume (`starts`) makes
+ * another (the bench keys its rows by it too).
+ */
+export const runKey = (s: Pick<MachineState, 'runId' | 'starts'>): string => `${s.runId}:${s.starts}`;
+
 /** The Worker is dead or hung: only Reset (a new Worker) helps. */
 export const isWorkerFailed = (status: WorkerStatus): boolean => status === 'crashed' || status === 'unresponsive';
 

@@ -6,7 +6,7 @@ import { useEffect, useRef } from 'react';
 import { LESSONS } from '../../lessons';
 import { inlineRuns } from '../../lessons/lesson';
 import { useLessonStore } from '../../store/lessonStore';
-import { useMachineStore } from '../../store/machineStore';
+import { runKey, useMachineStore } from '../../store/machineStore';
 import { PANEL_DEFS } from '../panelRegistry';
 import { choose, closeLessons, runLesson, showLesson } from './lessonController';
 import './lessons.css';
@@ -33,6 +33,11 @@ export function LessonPanel() {
   const outcome = useLessonStore((s) => s.outcome);
   const done = useLessonStore((s) => s.done);
   const booted = useMachineStore((s) => s.ready);
+  const outcomeRun = useLessonStore((s) => s.outcomeRun);
+  // The machine has loaded or run since the lesson's run (another strategy or costs from the
+  // toolbar, Reset, Run): the result keeps the lesson's figures, and says they are not the
+  // strip's (it had ended "Figures from this run" beside another run's counters).
+  const earlier = useMachineStore((s) => outcomeRun !== null && runKey(s) !== outcomeRun);
   const resultRef = useRef<HTMLElement>(null);
   useEffect(() => {
     if (phase === 'done') resultRef.current?.scrollIntoView({ block: 'nearest' });
@@ -84,7 +89,7 @@ export function LessonPanel() {
           {phase === 'running' ? 'Running…' : phase === 'done' ? '▶ Run again' : '▶ Run it'}
         </button>
         {phase === 'done' && outcome && (
-          <section ref={resultRef} className={`lesson-result${held === true ? ' held' : held === false ? ' missed' : ''}`} data-testid="lesson-result" aria-live="polite">
+          <section ref={resultRef} className={`lesson-result${held === true ? ' held' : held === false ? ' missed' : ''}${earlier ? ' earlier' : ''}`} data-testid="lesson-result" aria-live="polite">
             <h3>
               {held === null ? 'No answer from this run' : held ? 'Your prediction held.' : 'Your prediction did not hold.'}
             </h3>
@@ -99,7 +104,9 @@ export function LessonPanel() {
               </table>
             )}
             <Paragraph className="lesson-why" text={outcome.why} />
-            <p className="muted small">Figures from this run of <code>{l.program}</code>.</p>
+            {earlier
+              ? <p className="lesson-earlier small" data-testid="lesson-earlier">Figures from the lesson&apos;s run of <code>{l.program}</code> (strategy <code>{l.strategy}</code>, costs <code>{l.preset}</code>), not the run on screen: the machine has loaded or run since. Run again for them anew.</p>
+              : <p className="muted small">Figures from this run of <code>{l.program}</code>.</p>}
           </section>
         )}
       </div>

@@ -5,7 +5,7 @@
  */
 import { LESSONS } from '../../lessons';
 import { LESSON_RESULTS, type LessonRun } from '../../lessons/results';
-import type { MachineState } from '../../store/machineStore';
+import { runKey, type MachineState } from '../../store/machineStore';
 import { useLessonStore } from '../../store/lessonStore';
 import { useUiStore } from '../../store/uiStore';
 import * as ctl from '../controller';
@@ -127,7 +127,7 @@ export async function runLesson(): Promise<void> {
     if (useLessonStore.getState().index !== index) return watchStop();
     if (s.error) {
       watchStop();
-      useLessonStore.setState({ phase: 'done', outcome: { answer: null, figures: [], why: `The machine failed: ${s.error}` } });
+      useLessonStore.setState({ phase: 'done', outcome: { answer: null, figures: [], why: `The machine failed: ${s.error}` }, outcomeRun: runKey(s) });
       return;
     }
     if (s.stop === null) {
@@ -141,7 +141,7 @@ export async function runLesson(): Promise<void> {
     const l = LESSONS[index];
     const outcome = LESSON_RESULTS[l.result](run);
     const done = useLessonStore.getState().done.includes(l.name) ? useLessonStore.getState().done : [...useLessonStore.getState().done, l.name];
-    useLessonStore.setState({ phase: 'done', outcome, done });
+    useLessonStore.setState({ phase: 'done', outcome, outcomeRun: runKey(s), done });
     persist();
     // Show the exit the result talks about in the pipeline and the walk grid.
     if (outcome.focus !== undefined) {
