@@ -139,13 +139,16 @@ export default function EventLog() {
   // The list scrolls from its end (column-reverse): following, it stays at the bottom as rows
   // arrive without any scrolling (a scrollTop write forced a full layout on every update).
   const [v, listRef, onListScroll, jump] = useVirtualRows(count, ROW_H, OVERSCAN, follow, true);
-  // Scrolled up (not following), the rows in view stay put: keep the offset from the top.
-  const [topWas, setTopWas] = useState<{ count: number; top: number } | null>(null);
+  // Scrolled up (not following), the rows in view stay put: keep the offset from the top as rows
+  // arrive, and as the list's height changes (the chips' line of a tall pane wraps anew when a
+  // run takes a new reason; scrollTop counts from the bottom, so the rows in view had moved: the
+  // exit a lesson picked at a run's stop, at the top, went out of view).
+  const [topWas, setTopWas] = useState<{ count: number; top: number; viewport: number } | null>(null);
   useLayoutEffect(() => {
     const el = listRef.current;
-    if (!el || follow || !topWas || topWas.count === count) return;
+    if (!el || follow || !topWas || (topWas.count === count && topWas.viewport === v.viewport)) return;
     el.scrollTop = topWas.top - Math.max(0, count * ROW_H - el.clientHeight);
-  }, [count, listRef, follow, topWas]);
+  }, [count, listRef, follow, topWas, v.viewport]);
   /** Offset of the view from the top of the list (scrollTop counts from the bottom). */
   const topOf = (el: HTMLElement) => el.scrollHeight - el.clientHeight + el.scrollTop;
   const seqAt = (i: number) => log[rows.idx ? rows.idx[i] : i]?.seq ?? -1;
@@ -175,7 +178,7 @@ export default function EventLog() {
     // What the scroll event will find (onScroll below), so that it renders nothing.
     const bottom = atBottom(top, v.viewport, Math.max(count * ROW_H, v.viewport), ROW_H);
     setFollow(bottom);
-    setTopWas(bottom ? null : { count, top });
+    setTopWas(bottom ? null : { count, top, viewport: v.viewport });
     setTravel({ at: travelAt, rows, scrollTop: top - end, viewport: v.viewport });
   };
   // At a timeline point, its exit's row (before the oldest row listed, that row); at the present
@@ -307,7 +310,7 @@ export default function EventLog() {
             const bottom = atBottom(top, el.clientHeight, el.scrollHeight, ROW_H);
             // Unchanged: no render (a time-travel jump already rendered these rows; see useVirtualRows).
             if (bottom !== follow) setFollow(bottom);
-            if (bottom ? topWas !== null : topWas?.count !== count || topWas.top !== top) setTopWas(bottom ? null : { count, top });
+            if (bottom ? topWas !== null : topWas?.count !== count || topWas.top !== top || topWas.viewport !== el.clientHeight) setTopWas(bottom ? null : { count, top, viewport: el.clientHeight });
           }}
         >
           {/* Grows to fill the view when the rows do not (they start at the top). */}
