@@ -140,14 +140,18 @@ export default function EventLog() {
   // arrive without any scrolling (a scrollTop write forced a full layout on every update).
   const [v, listRef, onListScroll, jump] = useVirtualRows(count, ROW_H, OVERSCAN, follow, true);
   // Scrolled up (not following), the rows in view stay put: keep the offset from the top as rows
-  // arrive, and as the list's height changes (the chips' line of a tall pane wraps anew when a
-  // run takes a new reason; scrollTop counts from the bottom, so the rows in view had moved: the
-  // exit a lesson picked at a run's stop, at the top, went out of view).
+  // arrive. As the list's height changes, the row in the middle of the view stays there (a row
+  // brought into view, centred), the list's top at the top (scrollTop counts from the bottom:
+  // the rows in view had moved by the change, and the exit a lesson picked at a run's stop, at
+  // the top, went out of view as the chips of a tall pane wrapped onto another line).
   const [topWas, setTopWas] = useState<{ count: number; top: number; viewport: number } | null>(null);
   useLayoutEffect(() => {
     const el = listRef.current;
     if (!el || follow || !topWas || (topWas.count === count && topWas.viewport === v.viewport)) return;
-    el.scrollTop = topWas.top - Math.max(0, count * ROW_H - el.clientHeight);
+    const end = Math.max(0, count * ROW_H - el.clientHeight);
+    const top = topWas.viewport === el.clientHeight || topWas.top === 0 ? topWas.top
+      : Math.round(Math.min(end, Math.max(0, topWas.top + (topWas.viewport - el.clientHeight) / 2)));
+    el.scrollTop = top - end;
   }, [count, listRef, follow, topWas, v.viewport]);
   /** Offset of the view from the top of the list (scrollTop counts from the bottom). */
   const topOf = (el: HTMLElement) => el.scrollHeight - el.clientHeight + el.scrollTop;
