@@ -165,6 +165,87 @@ test('in a narrow log pane the count names the run\'s exits, and at a past exit 
   await page.screenshot({ path: `${ART}/layout-exit-log-past-1280x720.png` });
 });
 
+/** The short names a narrow log gives these reasons, in its rows and its chips (the tooltips say them whole). */
+const REASON_SHORT: Record<string, string> = { 'ept-violation': 'ept-viol.', 'external-interrupt': 'ext-intr', 'interrupt-window': 'intr-win', 'triple-fault': 'triple' };
+
+/**
+ * Every filter chip of the log lies whole inside what the chips' row, the log and its pane show
+ * (none cut, none scrolled away) and reads "<reason> <count>" (the reason whole or by its short
+ * name); returns the toolbar's height and the list's box, which a seek must not change.
+ */
+async function expectChipsWhole(page: Page, what: string) {
+  const log = page.getByTestId('event-log');
+  await expect(log, what).toBeVisible();
+  const r = await log.evaluate((panel) => {
+    const box = (el: Element) => { const b = el.getBoundingClientRect(); return { left: b.left, right: b.right, top: b.top, bottom: b.bottom }; };
+    const chips = panel.querySelector('.xs-chips')!;
+    const pane = panel.closest('.pane-body') ?? panel;
+    return {
+      row: box(chips), panel: box(panel), pane: box(pane),
+      scrolls: chips.scrollWidth > chips.clientWidth + 0.5,
+      toolbar: panel.querySelector('.xs-toolbar')!.getBoundingClientRect().height,
+      list: box(panel.querySelector('[role="rowgroup"]')!),
+      chips: [...chips.querySelectorAll<HTMLElement>('[data-testid^="filter-"]')].map((c) => ({
+        reason: c.dataset.testid!.slice('filter-'.length), text: c.innerText.trim(), name: c.getAttribute('aria-label') ?? '', ...box(c),
+      })),
+    };
+  });
+  expect(r.chips.length, `${what}: chips`).toBeGreaterThanOrEqual(3);
+  expect(r.scrolls, `${what}: the chips scroll sideways`).toBe(false);
+  for (const c of r.chips) {
+    const at = `${what}: chip "${c.text}" (${c.reason})`;
+    for (const [outer, name] of [[r.row, 'the chips\' row'], [r.panel, 'the log'], [r.pane, 'the pane']] as const) {
+      expect(c.left, `${at}: left of ${name}`).toBeGreaterThanOrEqual(outer.left - 0.5);
+      expect(c.right, `${at}: right of ${name}`).toBeLessThanOrEqual(outer.right + 0.5);
+      expect(c.top, `${at}: above ${name}`).toBeGreaterThanOrEqual(outer.top - 0.5);
+      expect(c.bottom, `${at}: below ${name}`).toBeLessThanOrEqual(outer.bottom + 0.5);
+    }
+    expect(c.right - c.left, `${at}: width`).toBeGreaterThan(20);
+    const [reason, count, ...rest] = c.text.split(/\s+/);
+    expect([c.reason, REASON_SHORT[c.reason]], `${at}: its reason`).toContain(reason);
+    expect(count, `${at}: its count`).toMatch(/^\d[\d,.]*[kMG]?$/);
+    expect(rest, at).toEqual([]);
+    // Its accessible name has the reason whole.
+    expect(c.name, `${at}: accessible name`).toBe(`${c.reason} ${count}`);
+  }
+  return { toolbar: r.toolbar, list: r.list };
+}
+
+test('every filter chip of the log shows its reason and count whole at 1280x720, at the end and at a past exit, in every preset and a lesson, and a seek keeps the toolbar\'s height', async ({ page }) => {
+  // At exit 10,002 the toolbar also says "n listed to #10002", "m not listed" and "k after": the
+  // chips had shrunk to nothing beside them in the All preset, and were cut in narrower logs.
+  await openExample(page, 'lapic-microbench');
+  await page.getByTestId('btn-run').click();
+  await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 45_000 });
+  const timeline = page.getByTestId('timeline');
+  for (const preset of ['all', 'exit', 'cache', 'numbers']) {
+    await choose(page, preset);
+    const end = await expectChipsWhole(page, `${preset}, at the end`);
+    await timeline.fill('10002');
+    await expect(page.getByTestId('stat-exits')).toHaveText('10,002');
+    await expect(page.getByTestId('event-log').locator('.xs-log-count')).toHaveText(/ listed to #10002$/);
+    const past = await expectChipsWhole(page, `${preset}, at exit 10,002`);
+    expect(past.toolbar, `${preset}: the toolbar's height at exit 10,002`).toBe(end.toolbar);
+    expect(past.list, `${preset}: the list's box at exit 10,002`).toEqual(end.list);
+    if (preset === 'all') await page.screenshot({ path: `${ART}/layout-all-log-chips-past-1280x720.png` });
+    await page.getByTestId('btn-present').click();
+    await expect(page.getByTestId('stat-exits')).toHaveText('20,003');
+  }
+  // A lesson's log (~260 px): x2apic-msr's six reasons, interrupt-window by its short name.
+  await page.goto('/?lesson=7');
+  await page.getByTestId('lesson-choice').first().click();
+  await page.getByTestId('lesson-run').click();
+  await expect(page.getByTestId('lesson-result')).toBeVisible({ timeout: 45_000 });
+  const end = await expectChipsWhole(page, 'lesson 7, at the end');
+  const k = Math.floor(Number(await timeline.getAttribute('max')) / 2);
+  await timeline.fill(String(k));
+  await expect(page.getByTestId('event-log').locator('.xs-log-count')).toHaveText(new RegExp(` listed to #${k}$`));
+  const past = await expectChipsWhole(page, `lesson 7, at exit ${k}`);
+  expect(past.toolbar, 'lesson 7: the toolbar\'s height at a past exit').toBe(end.toolbar);
+  expect(past.list, 'lesson 7: the list\'s box at a past exit').toEqual(end.list);
+  await page.screenshot({ path: `${ART}/layout-lesson-log-chips-past-1280x720.png` });
+});
+
 test('the All preset keeps every panel open, and the chosen preset survives a reload', async ({ page }) => {
   await openExample(page, 'lapic-microbench');
   await page.getByTestId('btn-run').click();

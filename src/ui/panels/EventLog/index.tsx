@@ -63,6 +63,17 @@ function chipCountTitle(r: ExitReason, n: number, travelAt: number | null, atExi
   return `${what} handled before exit #${travelAt}, as the strip counts (#${travelAt} itself is being handled)`;
 }
 
+/**
+ * The count's tooltip at a past exit k, with the notes beside it in full: a pane that has no room
+ * for them leaves them out.
+ */
+function pastCountTitle(k: number, listed: number, notListed: number, after: number): string {
+  const of = `${int(listed)} of the ${int(k + 1)} exits #0 to #${k} are listed`;
+  const missing = notListed > 0 ? ` (${int(notListed)} not listed)` : '';
+  const future = after === 1 ? `; the row after #${k} is the recorded future (muted)` : after > 1 ? `; the ${int(after)} rows after #${k} are the recorded future (muted)` : '';
+  return `${of}${missing}${future}`;
+}
+
 /** `future`: after the exit the timeline shows (recorded by the run, not yet run at that point). */
 function Row({ e, top, selected, future, onClick }: { e: ExitEvent; top: number; selected: boolean; future: boolean; onClick: () => void }) {
   const note = why(e);
@@ -93,6 +104,17 @@ const RUNNING_MS = LIVE_MS;
 const selectVersion = (s: MachineState) => s.exitLogVersion;
 const selectDropped = (s: MachineState) => s.droppedExits;
 const selectByReason = (s: MachineState) => s.counters?.exits.byReason;
+/**
+ * Room for a chip's count, in digits: the widest compact() of a count up to the run's exits (at a
+ * past exit, the run's, not the exit's), so a chip is as wide at every exit of a run as at its
+ * end; 5 holds "9,999", "20.0k" and "1.23M".
+ */
+const selectCountDigits = (s: MachineState): number => {
+  const most = Math.max(s.timeline?.end ?? 0, s.counters?.exits.total ?? 0);
+  return most < 10 ? 1 : most < 100 ? 2 : most < 1000 ? 3 : 5;
+};
+/** The run's last sample: the same at its end and at every past exit (the history is the whole run's). */
+const selectLastByReason = (s: MachineState) => s.history[s.history.length - 1]?.exitsByReason;
 const selectProgram = (s: MachineState) => s.program;
 
 export default function EventLog() {
@@ -117,13 +139,20 @@ export default function EventLog() {
   // The list scrolls from its end (column-reverse): following, it stays at the bottom as rows
   // arrive without any scrolling (a scrollTop write forced a full layout on every update).
   const [v, listRef, onListScroll, jump] = useVirtualRows(count, ROW_H, OVERSCAN, follow, true);
-  // Scrolled up (not following), the rows in view stay put: keep the offset from the top.
-  const [topWas, setTopWas] = useState<{ count: number; top: number } | null>(null);
+  // Scrolled up (not following), the rows in view stay put: keep the offset from the top as rows
+  // arrive. As the list's height changes, the row in the middle of the view stays there (a row
+  // brought into view, centred), the list's top at the top (scrollTop counts from the bottom:
+  // the rows in view had moved by the change, and the exit a lesson picked at a run's stop, at
+  // the top, went out of view as the chips of a tall pane wrapped onto another line).
+  const [topWas, setTopWas] = useState<{ count: number; top: number; viewport: number } | null>(null);
   useLayoutEffect(() => {
     const el = listRef.current;
-    if (!el || follow || !topWas || topWas.count === count) return;
-    el.scrollTop = topWas.top - Math.max(0, count * ROW_H - el.clientHeight);
-  }, [count, listRef, follow, topWas]);
+    if (!el || follow || !topWas || (topWas.count === count && topWas.viewport === v.viewport)) return;
+    const end = Math.max(0, count * ROW_H - el.clientHeight);
+    const top = topWas.viewport === el.clientHeight || topWas.top === 0 ? topWas.top
+      : Math.round(Math.min(end, Math.max(0, topWas.top + (topWas.viewport - el.clientHeight) / 2)));
+    el.scrollTop = top - end;
+  }, [count, listRef, follow, topWas, v.viewport]);
   /** Offset of the view from the top of the list (scrollTop counts from the bottom). */
   const topOf = (el: HTMLElement) => el.scrollHeight - el.clientHeight + el.scrollTop;
   const seqAt = (i: number) => log[rows.idx ? rows.idx[i] : i]?.seq ?? -1;
@@ -153,7 +182,7 @@ export default function EventLog() {
     // What the scroll event will find (onScroll below), so that it renders nothing.
     const bottom = atBottom(top, v.viewport, Math.max(count * ROW_H, v.viewport), ROW_H);
     setFollow(bottom);
-    setTopWas(bottom ? null : { count, top });
+    setTopWas(bottom ? null : { count, top, viewport: v.viewport });
     setTravel({ at: travelAt, rows, scrollTop: top - end, viewport: v.viewport });
   };
   // At a timeline point, its exit's row (before the oldest row listed, that row); at the present
@@ -204,7 +233,10 @@ export default function EventLog() {
   // that exit, 0 before the first): scrubbing does not change the chip row's height, nor the
   // list's below it (the end's hlt and io chips wrapped the row onto a second line, and the
   // first seek relaid and re-rendered the list at its new height).
-  const present = EXIT_REASONS.filter((r) => byReason?.[r] || filter.has(r) || rows.reasons.has(r));
+  // The run's last sample adds the reasons it took only in exits not listed, gone before they came.
+  const lastByReason = useMachineLive(selectLastByReason);
+  const countDigits = useMachine(selectCountDigits);
+  const present = EXIT_REASONS.filter((r) => byReason?.[r] || lastByReason?.[r] || filter.has(r) || rows.reasons.has(r));
   // The exports save what the log shows of the exits taken: at a past exit k those handled
   // before #k, with a filter the exits it shows; titled by the program, strategy and preset.
   const program = useMachine(selectProgram);
@@ -219,7 +251,7 @@ export default function EventLog() {
             figure beside the exit shown is of the exits up to it (the strip's counters are too). */}
         {/* At the present the count names the exits taken when the log lacks some ("150 of 6,011
             listed"): alone in a narrow pane, "150 exits" read as the run's count. */}
-        <span className="xs-log-count" title={travelAt !== null ? `${int(listedToAt)} of exits #0 to #${travelAt} are listed; the rows after #${travelAt} are the recorded future (muted)` : notListed > 0 ? NOT_LISTED_WHY : undefined}>
+        <span className="xs-log-count" title={travelAt !== null ? pastCountTitle(travelAt, listedToAt, notListed, listedAfter) : notListed > 0 ? NOT_LISTED_WHY : undefined}>
           <b>{int(listedToAt)}</b> {travelAt !== null ? `listed to #${travelAt}` : notListed > 0 ? <>of {int(listedToAt + notListed)}<span className="xs-listed-word"> listed</span></> : plural(listedToAt, 'exit')}{rows.idx ? <> · <b>{int(count)}</b> shown</> : null}
         </span>
         {/* One line: a note that does not fit goes whole (xs-counts), after the chips gave their room. */}
@@ -229,23 +261,36 @@ export default function EventLog() {
             {listedAfter > 0 && <span title={`Recorded after exit #${travelAt ?? 0}: the run took them; Run from here drops them, and takes exit #${travelAt ?? 0} again`}>{compact(listedAfter)} after</span>}
           </span>
         )}
-        <span className="xs-chips">
-          {present.map((r) => (
-            <button key={r} type="button" className={`xs-chip${filter.has(r) ? ' on' : ''}`} onClick={() => toggle(r)} data-testid={`filter-${r}`} title={`${chipCountTitle(r, byReason?.[r] ?? 0, travelAt, atAnExit)}. Click: ${filter.has(r) ? 'stop filtering on this reason' : 'show only these (and other selected reasons)'}`}>
-              <i className="xs-dot" style={{ background: REASON_COLOR[r] ?? '#888' }} /><span data-term={EXIT_REASON_TERMS[r]}>{r}</span> {compact(byReason?.[r] ?? 0)}
-            </button>
-          ))}
+        {/* Panes tall enough give the chips a line of their own (panels.css); each chip shows its
+            reason (short in a narrow pane, as the rows do) and its count, whole. */}
+        <span className="xs-chips" data-count-digits={countDigits}>
+          {present.map((r) => {
+            const n = compact(byReason?.[r] ?? 0);
+            const short = REASON_SHORT[r];
+            return (
+              <button key={r} type="button" className={`xs-chip${filter.has(r) ? ' on' : ''}`} onClick={() => toggle(r)} data-testid={`filter-${r}`} aria-label={`${r} ${n}`} title={`${chipCountTitle(r, byReason?.[r] ?? 0, travelAt, atAnExit)}. Click: ${filter.has(r) ? 'stop filtering on this reason' : 'show only these (and other selected reasons)'}`}>
+                <i className="xs-dot" style={{ background: REASON_COLOR[r] ?? '#888' }} />
+                <span data-term={EXIT_REASON_TERMS[r]}>
+                  <span className={short ? 'xs-reason-full' : undefined}>{r}</span>
+                  {short && <span className="xs-reason-short">{short}</span>}
+                </span>
+                {' '}<span className="xs-chip-n">{n}</span>
+              </button>
+            );
+          })}
           {filter.size > 0 && <button type="button" className="xs-chip" onClick={() => setFilter(new Set())}>all</button>}
         </span>
-        <span className="xs-right">
+        {/* One joined pair with short words: "Export trace" and "CSV" took 126 px of a line the
+            chips need (their tooltips say what each saves). */}
+        <span className="xs-right xs-exports" role="group" aria-label="Export">
           <button
             type="button" className="xs-btn" data-testid="export-trace" disabled={plan.count === 0}
-            title={plan.traceTitle}
+            title={plan.traceTitle} aria-label="Export trace"
             onClick={() => downloadText(JSON.stringify(exitsToChromeTrace(plan.exits(), plan.trace)), plan.traceName, 'application/json')}
-          >Export trace</button>
+          >Trace</button>
           <button
             type="button" className="xs-btn" data-testid="export-log-csv" disabled={plan.count === 0}
-            title={plan.csvTitle}
+            title={plan.csvTitle} aria-label="Export CSV"
             onClick={() => downloadText(exitsToCsv(plan.exits()), plan.csvName)}
           >CSV</button>
         </span>
@@ -269,7 +314,7 @@ export default function EventLog() {
             const bottom = atBottom(top, el.clientHeight, el.scrollHeight, ROW_H);
             // Unchanged: no render (a time-travel jump already rendered these rows; see useVirtualRows).
             if (bottom !== follow) setFollow(bottom);
-            if (bottom ? topWas !== null : topWas?.count !== count || topWas.top !== top) setTopWas(bottom ? null : { count, top });
+            if (bottom ? topWas !== null : topWas?.count !== count || topWas.top !== top || topWas.viewport !== el.clientHeight) setTopWas(bottom ? null : { count, top, viewport: el.clientHeight });
           }}
         >
           {/* Grows to fill the view when the rows do not (they start at the top). */}
