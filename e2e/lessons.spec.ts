@@ -182,6 +182,41 @@ test('a lesson\'s result, once the machine has run under other costs, says its f
   await expect(page.getByTestId('preset-select')).toHaveValue('nehalem-2014');
 });
 
+test('a lesson\'s narrow log shows every column of its rows whole and apart: the cycles too, pt-remap\'s 0x40000000 too', async ({ page }) => {
+  // In the 250 px log "ept-viol." ran into the RIP, and the cycles column lay past the edge.
+  for (const lesson of [5, 8]) {
+    await cold(page, `/?lesson=${lesson}`);
+    await expect(page.getByTestId('stop-reason')).toHaveText('paused', { timeout: 30_000 });
+    await page.getByTestId('btn-run').click();
+    await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 30_000 });
+    const log = page.getByTestId('event-log');
+    await expect(log.getByTestId('exit-row').first()).toBeVisible();
+    const bad = await log.evaluate((el) => {
+      const box = el.querySelector('.xs-table')!.getBoundingClientRect();
+      const out: string[] = [];
+      for (const row of el.querySelectorAll<HTMLElement>('.xs-head, [data-testid="exit-row"]')) {
+        const cells = [...row.children].filter((c) => getComputedStyle(c).display !== 'none') as HTMLElement[];
+        if (cells.length !== 5) out.push(`${cells.length} columns`);
+        for (const [i, c] of cells.entries()) {
+          const r = document.createRange();
+          r.selectNodeContents(c);
+          const t = r.getBoundingClientRect();
+          const cell = c.getBoundingClientRect();
+          const text = (c.textContent ?? '').trim();
+          if (text === '') continue;
+          if (t.right > cell.right + 0.5 || t.left < cell.left - 0.5 || c.scrollWidth > c.clientWidth + 0.5) out.push(`"${text}" outside its cell`);
+          if (t.right > box.right + 0.5) out.push(`"${text}" past the log's edge`);
+          // Apart: a gap before the next column's value.
+          if (i < cells.length - 1 && row.dataset.testid === 'exit-row' && t.right > cell.right - 2) out.push(`"${text}" touches the next column`);
+        }
+      }
+      return [...new Set(out)];
+    });
+    expect(bad, `lesson ${lesson}`).toEqual([]);
+    await expect(log.locator('.xs-head')).toContainText('cycles');
+  }
+});
+
 test('lesson 4 at 1280x720: the exits chart shows its figure and unit whole in a narrow pane', async ({ page }) => {
   await cold(page, '/?lesson=4');
   await expect(page.getByTestId('stop-reason')).toHaveText('paused', { timeout: 30_000 });
