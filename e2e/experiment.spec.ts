@@ -79,6 +79,9 @@ test('from a cold open, three clicks (More, Experiment, Run) run the experiment 
     await expect(cell).toHaveAttribute('data-source', 'run');
   }
   await expect(page.getByTestId('experiment-readings')).toContainText('time');
+  // The time-saved reading matches; the sliders' band, out of which the exit's 1,850 lies, is the
+  // throughput reading, and the verdict says so (it had read as if the sliders were in band).
+  await expect(page.getByTestId('experiment-readings')).toContainText("if it meant time saved. (The chart and the cost sliders' band read it as throughput.)");
   await page.waitForTimeout(300);
   await expect(page.getByTestId('timeline'), 'no timeline of the workspace run here').toHaveCount(0);
   await page.screenshot({ path: `${ART}/experiment-1280x720.png` });

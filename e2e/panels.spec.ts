@@ -145,6 +145,15 @@ test('with icache the exits come with a hit rate above 0 and live charts', async
   await page.screenshot({ path: `${ART}/panels-light.png` });
 });
 
+test('a hit rate at an end reads the same in the strip and the bench: boot-cold-path\'s 0 hits', async ({ page }) => {
+  // The strip said "0.0%" where the bench said "0%".
+  await openExample(page, 'boot-cold-path');
+  await chooseStrategy(page, 'icache');
+  await runToEnd(page);
+  await expect(page.getByTestId('stat-hit-rate')).toHaveText('0%');
+  await expect(page.getByTestId('bench-row').filter({ hasText: 'boot-cold-path' }).locator('td').nth(4)).toHaveText('0%');
+});
+
 test('switching strategy changes the counters', async ({ page }) => {
   await openExample(page, 'lapic-microbench');
   await chooseStrategy(page, 'icache');

@@ -3,9 +3,8 @@ import { Fragment, type CSSProperties, type ReactNode } from 'react';
 import { isWorkerFailed, useMachineStore, type MachineState, type WorkerStatus } from '../store/machineStore';
 import { selectTravelled } from '../store/selectors';
 import { useMachineLive } from './panels/useMachine';
-import { percent } from '../core/percent';
 import { exitShare, hitRate as hitRateOf, runCyclesPerExit } from './panels/lib/runFigures';
-import { int } from './panels/lib/format';
+import { int, pct } from './panels/lib/format';
 
 const selectState = (s: MachineState) => s;
 
@@ -70,7 +69,7 @@ export function StatsStrip({ suffix = '', compact = false, noProgram = false }: 
         width={6}
         term="instruction cache"
         testid={`stat-hit-rate${suffix}`}
-        value={rate === null ? '–' : percent(rate)}
+        value={rate === null ? '–' : pct(rate)}
         title={lookups ? `Instruction-cache hits / lookups: ${int(hits)} / ${int(lookups)}` : 'No instruction-cache lookups so far'}
       />
       <Stat className="stat-cycles-run" label="run cycles" width={13} testid={`stat-run-cycles${suffix}`} value={int(cycles)} title="All modeled cycles of the run (at a past exit, up to it): guest work, exits, interrupts injected at VM entry and, under APICv, the LAPIC accesses the CPU completed without an exit" />
@@ -85,7 +84,7 @@ export function StatsStrip({ suffix = '', compact = false, noProgram = false }: 
         label="in exits"
         width={6}
         testid={`stat-exit-share${suffix}`}
-        value={share === null ? '–' : percent(share)}
+        value={share === null ? '–' : pct(share)}
         title="Share of the run's modeled cycles spent handling exits: VM exit + entry, the VMM's work and the interrupts it injects at VM entry"
       />
       <div className={`stat stat-status status-${status.replace(/ /g, '-')}`} title={restarting ? 'Reloading the program: the figures and panels are the previous run\'s until the new run starts' : status === 'starting' && running ? 'The run has started: its figures show from the next refresh' : stopMessage || status}>

@@ -104,7 +104,7 @@ const SensitivityMini = memo(function SensitivityMini({ s, now, max, focused }: 
         <text x={PAD.left} y={CHART_H - 2} className="xp-sens-tick">0</text>
         <text x={PAD.left + w} y={CHART_H - 2} textAnchor="end" className="xp-sens-tick">{formatConstant(max)}</text>
       </svg>
-      <div className="xp-sens-band" data-testid="sensitivity-band" title="Values of this constant that put the microbenchmark's icache speed-up inside the seed's 35–40%, the others as set">
+      <div className="xp-sens-band" data-testid="sensitivity-band" title="Values of this constant that put the microbenchmark's icache speed-up, read as throughput, inside the seed's 35–40%, the others as set">
         in band: {icache ? bandText(icache.band) : '–'}
       </div>
     </div>

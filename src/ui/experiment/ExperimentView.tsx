@@ -161,7 +161,7 @@ function Readings({ rows }: { rows: WorkloadRow[] }) {
   const saved = inBand(c.timeSaved);
   const verdict = through && saved ? 'Both readings fall inside it.'
     : through ? 'The throughput reading falls inside it; the time-saved reading does not.'
-      : saved ? 'The time-saved reading falls inside it: the seed\'s "35–40% speed-up" matches this model if it meant time saved.'
+      : saved ? 'The time-saved reading falls inside it: the seed\'s "35–40% speed-up" matches this model if it meant time saved. (The chart and the cost sliders\' band read it as throughput.)'
         : `Neither reading falls inside it: the model is ${c.speedup > SEED_BAND[1] ? 'more' : 'less'} optimistic than the seed (move the costs on the right to see which values reach the band).`;
   return (
     <p className="xp-readings" data-testid="experiment-readings">
@@ -201,7 +201,7 @@ function WhatIf({ rows, focus, setFocus }: { rows: WorkloadRow[]; focus: CostCon
         <>
           <p className="muted xp-hint">
             Each run counted how often it charged every constant, so the table is recomputed at once (exactly, for guests that never see time).
-            The band column: values that put the microbenchmark's speed-up inside the seed's 35–40%, the others unchanged;
+            The band column: values that put the microbenchmark's speed-up, read as throughput as the chart reads it, inside the seed's 35–40%, the others unchanged;
             the charts below the result show how it moves with each constant.
           </p>
           <div className="xp-sliders" role="group" aria-label="Cost constants">
@@ -230,7 +230,7 @@ function CostSlider({ name, value, presetValue, band, focused, onFocus }: {
         onFocus={onFocus} onPointerDown={onFocus}
         onChange={(e) => experimentStore.getState().setConstant(name, Number(e.target.value))} />
       <span className="xp-slider-value">{formatConstant(value)}</span>
-      <span className="xp-slider-band" title="Values of this constant that put the microbenchmark's speed-up inside 35–40%, the others as set">{inBand}</span>
+      <span className="xp-slider-band" title="Values of this constant that put the microbenchmark's throughput gain (cycles of none ÷ cycles of icache − 1) inside 35–40%, the others as set">{inBand}</span>
     </label>
   );
 }
