@@ -437,6 +437,97 @@ test('in A/B mode at 1280x720 each side opens what compares the strategies, with
   await page.screenshot({ path: `${ART}/ab-1280x720.png` });
 });
 
+/**
+ * Of each element `sel` finds in side `side`'s `pane` body, how many px of its height are in
+ * view there (of its box, or with `text` of its text's); vertical only: an A/B side's bench
+ * table scrolls sideways.
+ */
+async function shownPx(page: Page, side: string, pane: string, sel: string, text = false) {
+  return page.locator(`.machine[data-side="${side}"] [data-pane="${pane}"] .pane-body`).evaluate((body, [sel, text]) => {
+    const b = body.getBoundingClientRect();
+    return [...body.querySelectorAll(sel)].map((el) => {
+      const range = document.createRange();
+      range.selectNodeContents(el);
+      const r = text ? range.getBoundingClientRect() : el.getBoundingClientRect();
+      return { px: Math.min(r.bottom, b.bottom) - Math.max(r.top, b.top), of: r.height };
+    });
+  }, [sel, text] as const);
+}
+
+const whole = (x: { px: number; of: number } | undefined) => !!x && x.of > 0 && x.px >= x.of - 1;
+
+/** The panels each preset is named for (its blurb), and what each must show whole or in part. */
+const AB_NAMED: Record<string, string[]> = {
+  all: ['pipeline', 'charts'], exit: ['pipeline', 'walk'], cache: ['icache', 'memory'], numbers: ['charts', 'bench-table'],
+};
+
+test('in A/B mode at 1280x720 every preset opens the panels it is named for on both sides, with room to read them', async ({ page }) => {
+  // Only All had an A/B arrangement: the others stacked their columns into one, and the
+  // library folded the pipeline (Exit), the cache (Cache) and the bench table (Numbers), and
+  // left the charts 13 px of the comparison's plot.
+  await openExample(page, 'lapic-microbench');
+  await page.getByTestId('ab-toggle').check();
+  await expect(page.locator('.machine[data-side="b"]')).toBeVisible();
+  await page.getByTestId('speed-select').selectOption('max');
+  await page.getByTestId('btn-run').click();
+  await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 60_000 });
+  await expect(page.getByTestId('stop-reason-b')).toHaveText('halted', { timeout: 60_000 });
+  // An MMIO exit: A's cache hit skips the walk, B walks 24 references; each pipeline has rows of stages.
+  await page.getByTestId('timeline').fill('10001');
+  await expect(page.getByTestId('timeline-where')).toContainText('10,001');
+  for (const preset of ['exit', 'cache', 'numbers', 'all']) {
+    await choose(page, preset);
+    for (const side of ['a', 'b']) {
+      const machine = page.locator(`.machine[data-side="${side}"]`);
+      const what = `${preset}, side ${side}`;
+      for (const id of AB_NAMED[preset]) await expect(machine.getByTestId(`pane-toggle-${id}`), `${what}: ${id}`).toHaveAttribute('aria-expanded', 'true');
+      // Drawn before they are measured (the panels load as they open).
+      const ready: Record<string, Locator> = {
+        pipeline: machine.locator('.xs-pipe-cycles').first(), walk: machine.locator('.xs-walk-summary, .xs-walk-none'),
+        icache: machine.getByTestId('icache-table'), memory: machine.getByTestId('memory-map').locator('canvas').first(),
+        charts: machine.getByTestId('chart-ab').locator('canvas'), 'bench-table': machine.getByTestId('bench-row').first(),
+      };
+      for (const id of AB_NAMED[preset]) await expect(ready[id], `${what}: ${id} drawn`).toBeVisible({ timeout: 10_000 });
+      await page.waitForTimeout(300);
+      for (const id of AB_NAMED[preset]) {
+        const body = await machine.locator(`[data-pane="${id}"] .pane-body`).evaluate((el) => el.getBoundingClientRect().height);
+        expect(body, `${what}: ${id} pane body`).toBeGreaterThanOrEqual(id === 'pipeline' ? 85 : 55);
+      }
+      for (const id of AB_NAMED[preset]) {
+        if (id === 'pipeline') {
+          // The first two stages' cycles, as the All arrangement shows them.
+          const cycles = await shownPx(page, side, id, '.xs-pipe-cycles');
+          expect(whole(cycles[0]) && whole(cycles[1]), `${what}: the first stages' cycles in view (${JSON.stringify(cycles.slice(0, 2))})`).toBe(true);
+        } else if (id === 'walk') {
+          // B's count of references and its replay, or A's "cache hit: no walk": two lines at least.
+          const [head] = await shownPx(page, side, id, '.xs-walk-summary, .xs-walk-none');
+          expect(head?.px ?? 0, `${what}: the walk's summary in view`).toBeGreaterThanOrEqual(Math.min(head?.of ?? 30, 30) - 1);
+        } else if (id === 'icache') {
+          // Its header and, on A, its first entry (B's none caches nothing).
+          const rows = await shownPx(page, side, id, '[data-testid="icache-table"] [role="row"]');
+          expect(rows.length, `${what}: cache rows`).toBeGreaterThanOrEqual(side === 'a' ? 2 : 1);
+          expect(rows.slice(0, 2).every(whole), `${what}: the cache's header and first entry in view (${JSON.stringify(rows.slice(0, 2))})`).toBe(true);
+        } else if (id === 'memory') {
+          expect(whole((await shownPx(page, side, id, '[data-testid="memory-map"] canvas'))[0]), `${what}: the memory map in view`).toBe(true);
+        } else if (id === 'charts') {
+          const first = await machine.locator('[data-pane="charts"] .xs-charts > *').first().getAttribute('data-testid');
+          expect(first, `${what}: first chart`).toBe('chart-ab');
+          const [plot] = await shownPx(page, side, id, '[data-testid="chart-ab"] canvas');
+          expect(plot?.px ?? 0, `${what}: px of the comparison's plot in view`).toBeGreaterThanOrEqual(20);
+          expect(whole((await shownPx(page, side, id, '[data-testid="chart-ab"] .xs-chart-legend'))[0]), `${what}: the comparison's legend in view`).toBe(true);
+        } else if (id === 'bench-table') {
+          // Its column names and the first row's figures (its program cell wraps onto 3-4 lines).
+          expect(whole((await shownPx(page, side, id, 'thead'))[0]), `${what}: the bench table's header in view`).toBe(true);
+          const figures = await shownPx(page, side, id, '[data-testid="bench-row"]:first-child td:nth-child(n+3)', true);
+          expect(figures.length, `${what}: bench figures`).toBeGreaterThanOrEqual(5);
+          expect(figures.every(whole), `${what}: the first bench row's figures in view (${JSON.stringify(figures)})`).toBe(true);
+        }
+      }
+    }
+    await page.screenshot({ path: `${ART}/ab-${preset}-1280x720.png` });
+  }
+});
+
 test('turning A/B on at a first visit closes the welcome: the two sides get its height', async ({ page }) => {
   await page.setViewportSize({ width: 1280, height: 720 });
   await page.goto('/');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { columnSizes, expandedSizes, isDimmed, placements, type LayoutSpec } from './layout';
+import { abPlacements, columnSizes, expandedSizes, isDimmed, placements, type LayoutSpec } from './layout';
 
 const spec: LayoutSpec = {
   id: 'focus',
@@ -15,6 +15,14 @@ const spec: LayoutSpec = {
 describe('layout specs', () => {
   it('list their placements column by column', () => {
     expect(placements(spec).map((p) => p.id)).toEqual(['walk', 'pipeline', 'log']);
+  });
+
+  it('in A/B mode open what `ab` names at its weights and fold the rest, in the columns\' order', () => {
+    expect(abPlacements({ ...spec, ab: { log: 2, walk: 1 } })).toEqual([
+      { id: 'walk', size: 1 }, { id: 'pipeline', size: 1, collapsed: true }, { id: 'log', size: 2 },
+    ]);
+    // Without it, as the columns place them.
+    expect(abPlacements(spec)).toEqual(placements(spec));
   });
 
   it('dim only what is outside the spotlight, and nothing without one', () => {

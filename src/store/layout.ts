@@ -35,6 +35,12 @@ export interface LayoutSpec {
   editor: number;
   /** Columns of the machine area, left to right (in A/B mode each side shows them as one column). */
   columns: readonly LayoutColumn[];
+  /**
+   * In A/B mode, the panels open in each side's one column and their height weights; the rest
+   * start folded (see abPlacements). Stacked with their own sizes, a preset's panels had no room
+   * and the library folded the one it is named for.
+   */
+  ab?: Readonly<Record<string, number>>;
   /** When set, every panel not listed is dimmed: the spotlit ones are what to look at. */
   spotlight?: readonly string[];
 }
@@ -42,6 +48,20 @@ export interface LayoutSpec {
 /** Every placement, column by column, top to bottom. */
 export function placements(spec: LayoutSpec): PanelPlacement[] {
   return spec.columns.flatMap((c) => c.panels);
+}
+
+/**
+ * The placements of a side's one column in A/B mode: the columns' panels in order, open at the
+ * spec's `ab` weights and folded otherwise; without `ab`, as the columns place them.
+ */
+export function abPlacements(spec: LayoutSpec): PanelPlacement[] {
+  const open = spec.ab;
+  const all = placements(spec);
+  if (!open) return all;
+  return all.map((p) => {
+    const size = Object.hasOwn(open, p.id) ? open[p.id] : undefined;
+    return size === undefined ? { ...p, collapsed: true } : { id: p.id, size };
+  });
 }
 
 /** Whether `id` is dimmed under the spec's spotlight. */

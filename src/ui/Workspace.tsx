@@ -7,7 +7,7 @@
 import { useCallback, useEffect, useMemo, useState, useSyncExternalStore, type ReactNode } from 'react';
 import { Group, Panel, Separator, useGroupRef, type Layout, type LayoutChangedMeta } from 'react-resizable-panels';
 import { useStore } from 'zustand';
-import { columnSizes, expandedSizes, isDimmed, placements, type LayoutSpec, type PanelPlacement } from '../store/layout';
+import { abPlacements, columnSizes, expandedSizes, isDimmed, type LayoutSpec, type PanelPlacement } from '../store/layout';
 import { MachineStoreContext, type MachineState } from '../store/machineStore';
 import { useUiStore } from '../store/uiStore';
 import { sideB, subscribeSides, type Side } from './controller';
@@ -29,19 +29,6 @@ function useSavedLayout(groupId: string, ids: readonly string[], preferSaved = t
   return { defaultLayout: initial, onLayoutChanged };
 }
 
-/**
- * Panels that start collapsed in A/B mode under the 'all' preset, where each side has one
- * column under its stats strip: the exit pipeline (its live figures while running) and the
- * charts, which compare the two strategies, get the room. With the cache, the log and the bench
- * table open too, at 1280x720 each open pane showed its toolbar and nothing under it.
- */
-const AB_COLLAPSED = new Set(['walk', 'memory', 'registers', 'console', 'icache', 'log', 'bench-table']);
-/**
- * Their weights there: equal. At All's own 30:22 the charts pane (93 px at 1280x720) showed
- * 20 px of the comparison chart's plot; the pipeline keeps room for its exit's stages.
- */
-const AB_SIZES: Readonly<Record<string, number>> = { pipeline: 26, charts: 26 };
-
 /** A spec's id as a group-id prefix (saved sizes are kept per group id). */
 const groupPrefix = (spec: LayoutSpec) => spec.id.toLowerCase().replace(/[^a-z0-9-]/g, '').slice(0, 24) || 'layout';
 
@@ -52,11 +39,11 @@ interface Placed {
 }
 
 /** The spec's placements that name a panel this build has. */
-function resolvePlacements(list: readonly PanelPlacement[], collapseAlso?: (id: string) => boolean): Placed[] {
+function resolvePlacements(list: readonly PanelPlacement[]): Placed[] {
   const out: Placed[] = [];
   for (const p of list) {
     const panel = PANELS.find((x) => x.id === p.id);
-    if (panel) out.push({ panel, size: p.size, collapsed: !!p.collapsed || !!collapseAlso?.(p.id) });
+    if (panel) out.push({ panel, size: p.size, collapsed: !!p.collapsed });
   }
   return out;
 }
@@ -192,13 +179,7 @@ function MachineColumns({ spec, preferSaved }: { spec: LayoutSpec; preferSaved: 
 function SideMachine({ side }: { side: Side }) {
   const { spec, revision } = useLayoutSpec();
   const suffix = side.id === 'a' ? '' : '-b';
-  const placed = useMemo(
-    () => {
-      const fromSpec = resolvePlacements(placements(spec), (id) => spec.id === 'all' && AB_COLLAPSED.has(id));
-      return spec.id === 'all' ? fromSpec.map((p) => ({ ...p, size: AB_SIZES[p.panel.id] ?? p.size })) : fromSpec;
-    },
-    [spec],
-  );
+  const placed = useMemo(() => resolvePlacements(abPlacements(spec)), [spec]);
   return (
     <SideProviders side={side}>
       <MachineArea side={side} layout={spec.id}>

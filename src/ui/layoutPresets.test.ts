@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { placements } from '../store/layout';
+import { abPlacements, placements } from '../store/layout';
 import { DEFAULT_LAYOUT_ID, LAYOUT_PRESETS, isLayoutPresetId, layoutPreset } from './layoutPresets';
 import { PANELS } from './panelRegistry';
 
@@ -19,6 +19,15 @@ describe('layout presets', () => {
       expect(preset.id).toMatch(/^[a-z0-9-]{1,24}$/);
       // Something is open in every column.
       for (const c of preset.columns) expect(c.panels.some((p) => !p.collapsed), preset.id).toBe(true);
+    }
+  });
+
+  it('in A/B mode open the panels each is named for, and only panels it places', () => {
+    const named: Record<string, string[]> = { all: ['charts', 'pipeline'], exit: ['pipeline', 'walk'], cache: ['icache', 'memory'], numbers: ['bench-table', 'charts'] };
+    for (const preset of LAYOUT_PRESETS) {
+      const placed = placements(preset).map((p) => p.id);
+      for (const id of Object.keys(preset.ab ?? {})) expect(placed, `${preset.id}: ${id}`).toContain(id);
+      expect(abPlacements(preset).filter((p) => !p.collapsed).map((p) => p.id).sort(), preset.id).toEqual(named[preset.id]);
     }
   });
 

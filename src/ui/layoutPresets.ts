@@ -23,6 +23,9 @@ export const LAYOUT_PRESETS: readonly LayoutSpec[] = [
         { id: 'icache', size: 22 }, { id: 'memory', size: 14 }, { id: 'log', size: 24 }, { id: 'charts', size: 22 }, { id: 'bench-table', size: 18 },
       ] },
     ],
+    // What compares the strategies, sharing equally: with five panes open, at 1280x720 each showed
+    // its toolbar and nothing under it; at 30:22 the charts (93 px) showed 20 px of the comparison.
+    ab: { pipeline: 26, charts: 26 },
   },
   {
     id: 'exit',
@@ -37,6 +40,8 @@ export const LAYOUT_PRESETS: readonly LayoutSpec[] = [
         { id: 'charts', size: 30, collapsed: true }, { id: 'bench-table', size: 20, collapsed: true }, { id: 'console', size: 20, collapsed: true },
       ] },
     ],
+    // At 1280x720: two rows of stages with their cycles, and the walk's count of references.
+    ab: { pipeline: 70, walk: 30 },
   },
   {
     id: 'cache',
@@ -51,6 +56,8 @@ export const LAYOUT_PRESETS: readonly LayoutSpec[] = [
         { id: 'charts', size: 30, collapsed: true }, { id: 'bench-table', size: 20, collapsed: true }, { id: 'console', size: 20, collapsed: true },
       ] },
     ],
+    // As the cache's own column: its header and entries, the map's rows whole.
+    ab: { icache: 62, memory: 38 },
   },
   {
     id: 'numbers',
@@ -65,6 +72,8 @@ export const LAYOUT_PRESETS: readonly LayoutSpec[] = [
         { id: 'registers', size: 20, collapsed: true }, { id: 'console', size: 20, collapsed: true },
       ] },
     ],
+    // At 1280x720: 40 px of the comparison's plot, the table's header and its first row's figures.
+    ab: { charts: 56, 'bench-table': 44 },
   },
 ];
 
