@@ -26,6 +26,11 @@ const ROW_H = 20;
 const NO_BUCKETS: number[] = [];
 const selectBuckets = (s: MachineState) => s.view?.buckets ?? NO_BUCKETS;
 const selectIcacheCounters = (s: MachineState) => s.counters?.icache;
+/** More than one VM: their entries at one (rip, cr3) differ only by VM, which every row must then show. */
+const selectManyVms = (s: MachineState) => {
+  const v = s.view?.vcpus;
+  return v !== undefined && v.some((x) => x.vm !== v[0].vm);
+};
 
 /** What the less obvious columns count. */
 const COLUMN_TITLE: Readonly<Record<string, string>> = {
@@ -203,6 +208,7 @@ export default function ICache() {
   const selected = useMachine((s) => s.selectedExit);
   const live = useMachine(selectLive);
   const travelling = useMachine(selectTimelineAt) !== null;
+  const manyVms = useMachine(selectManyVms);
   const [sort, setSort] = useState<SortKey>('bucket');
   const sorted = useMemo(() => sortRows(rows, sort), [rows, sort]);
   const mark = selectedMark(selected);
@@ -224,9 +230,9 @@ export default function ICache() {
           <option value="bucket">bucket</option><option value="hits">hits</option><option value="age">newest</option>
         </select></label>
       </div>
-      <div className="xs-table" role="table" data-testid="icache-table">
+      <div className={manyVms ? 'xs-table xs-icache-vms' : 'xs-table'} role="table" data-testid="icache-table">
         <div className="xs-row xs-head xs-icache-cols" role="row" title="A row flashes green on a hit and blue on an insert; an invalidated (red) or evicted (grey) entry stays a moment, struck through">
-          {['bkt', 'vm', 'rip', 'line', 'cr3', 'bytes', 'instruction', 'hits', 'age'].map((h) => <span key={h} role="columnheader" title={COLUMN_TITLE[h]}>{h}</span>)}
+          {['bkt', 'vm', 'rip', 'line', 'cr3', 'bytes', 'instruction', 'hits', 'age'].map((h) => <span key={h} role="columnheader" data-col={h} title={COLUMN_TITLE[h]}>{h}</span>)}
         </div>
         <div className="xs-scroll xs-icache-scroll" ref={listRef} onScroll={onListScroll}>
           {sorted.length === 0 && <div className="xs-empty">{counters ? 'empty' : 'The cache fills when the icache strategy handles exits.'}</div>}
@@ -242,9 +248,11 @@ export default function ICache() {
                 r.key === mark.key && !r.ghost ? `xs-sel-${mark.kind}` : ''].join(' ');
               return (
                 <div key={r.key + (r.ghost ?? '')} role="row" data-testid="icache-row" data-state={r.ghost ?? r.flash ?? ''} className={cls} style={{ top: (v.start + i) * ROW_H, height: ROW_H }}
-                  title={`${e.line !== undefined ? `line ${e.line} · ` : ''}cr3 ${hex(e.cr3)} · depends on pages ${e.pages.map((p) => hex(p)).join(', ')}${r.ghost ? ` — ${r.ghost}` : ''}`}>
-                  <span role="cell">{e.bucket}</span><span role="cell">{e.vm}</span><span role="cell">{hex(e.rip)}</span><span role="cell">{e.line !== undefined && <SourceLine line={e.line} testid="icache-line" />}</span><span role="cell">{hex(e.cr3)}</span>
-                  <span role="cell" className="xs-bytes">{e.bytes}</span><span role="cell" className="xs-insn">{e.insn}</span><span role="cell">{int(e.hits)}</span><span role="cell">{maxAge - e.age}</span>
+                  title={`${e.line !== undefined ? `line ${e.line} · ` : ''}vm ${e.vm} · cr3 ${hex(e.cr3)} · depends on pages ${e.pages.map((p) => hex(p)).join(', ')}${r.ghost ? ` — ${r.ghost}` : ''}`}>
+                  <span role="cell" data-col="bkt">{e.bucket}</span><span role="cell" data-col="vm">{e.vm}</span><span role="cell" data-col="rip">{hex(e.rip)}</span>
+                  <span role="cell" data-col="line">{e.line !== undefined && <SourceLine line={e.line} testid="icache-line" />}</span><span role="cell" data-col="cr3">{hex(e.cr3)}</span>
+                  <span role="cell" data-col="bytes" className="xs-bytes">{e.bytes}</span><span role="cell" data-col="instruction" className="xs-insn">{e.insn}</span>
+                  <span role="cell" data-col="hits">{int(e.hits)}</span><span role="cell" data-col="age">{maxAge - e.age}</span>
                 </div>
               );
             })}
