@@ -252,6 +252,28 @@ test('entries of two VMs show their VM at 1280x720: two-vms in each layout that 
   await page.screenshot({ path: `${ART}/panels-icache-lesson8-1280x720.png` });
 });
 
+test('under a strategy without the instruction cache its panel says so, not "empty" over zeros', async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await openExample(page, 'lapic-microbench');
+  await chooseStrategy(page, 'none');
+  await page.getByTestId('speed-select').selectOption('max');
+  await page.getByTestId('welcome-close').click();
+  await page.getByTestId('layout-select').selectOption('cache');
+  await runToEnd(page);
+  const pane = page.locator('[data-pane="icache"]');
+  await expect(pane.getByTestId('icache-none')).toHaveText(/^No instruction cache under none\b.*\bicache\b/);
+  await expect(pane).not.toContainText('empty');
+  await expect(pane).not.toContainText('0 entries');
+  await expect(pane.getByTestId('icache-table')).toHaveCount(0);
+  await expect(pane.getByTestId('icache-heatmap')).toHaveCount(0);
+  await page.screenshot({ path: `${ART}/panels-icache-none-1280x720.png` });
+  // Under icache the same run fills it.
+  await chooseStrategy(page, 'icache');
+  await runToEnd(page);
+  await expect(pane.getByTestId('icache-none')).toHaveCount(0);
+  await expect(pane.getByTestId('icache-row')).toHaveCount(4);
+});
+
 /** The editor line marked by a panel's "show line" (the .reveal-line band), by its line number in the gutter; null when none is marked. */
 function revealedLine(page: Page): Promise<number | null> {
   return page.evaluate(() => {

@@ -2,10 +2,11 @@
  * The instruction cache: every entry (vm, rip, cr3, bytes, disassembly, hits, age) with rows
  * that flash on hit (green) and insert (blue), and removed entries struck through as they fade
  * (red: invalidated by a write-protect fault; grey: evicted). The bucket heatmap shows how the
- * entries spread over the hash table; the selected exit's entry and bucket are outlined.
+ * entries spread over the hash table; the selected exit's entry and bucket are outlined. A run
+ * under a strategy without the cache (all but icache) is told so, not shown an empty table.
  */
 import { memo, useEffect, useMemo, useRef, useState, useSyncExternalStore, type MouseEvent } from 'react';
-import type { ExitEvent } from '../../../core/events';
+import type { ExitEvent, Strategy } from '../../../core/events';
 import type { MachineState } from '../../../store/machineStore';
 import { selectLive, selectTimelineAt } from '../../../store/selectors';
 import { useUiStore } from '../../../store/uiStore';
@@ -26,10 +27,21 @@ const ROW_H = 20;
 const NO_BUCKETS: number[] = [];
 const selectBuckets = (s: MachineState) => s.view?.buckets ?? NO_BUCKETS;
 const selectIcacheCounters = (s: MachineState) => s.counters?.icache;
+const selectStrategy = (s: MachineState) => s.program?.config.strategy ?? null;
 /** More than one VM: their entries at one (rip, cr3) differ only by VM, which every row must then show. */
 const selectManyVms = (s: MachineState) => {
   const v = s.view?.vcpus;
   return v !== undefined && v.some((x) => x.vm !== v[0].vm);
+};
+
+/**
+ * What a run under another strategy does instead of caching: only icache looks instructions up
+ * and inserts them (exitPath.ts, handleInstEmul), so its panel would list no entry and zeros.
+ */
+const NO_CACHE: Readonly<Record<Exclude<Strategy, 'icache'>, string>> = {
+  none: 'as in bhyve, every emulated exit walks the guest\'s page tables, fetches and decodes its instruction anew',
+  'decode-assist': 'the CPU hands each exit\'s instruction bytes over (no walk, no fetch), and the VMM decodes them anew',
+  apicv: 'most LAPIC accesses complete without an exit, and each exit that remains walks, fetches and decodes its instruction anew',
 };
 
 /** What the less obvious columns count. */
@@ -208,6 +220,7 @@ export default function ICache() {
   const selected = useMachine((s) => s.selectedExit);
   const live = useMachine(selectLive);
   const travelling = useMachine(selectTimelineAt) !== null;
+  const strategy = useMachine(selectStrategy);
   const manyVms = useMachine(selectManyVms);
   const [sort, setSort] = useState<SortKey>('bucket');
   const sorted = useMemo(() => sortRows(rows, sort), [rows, sort]);
@@ -216,6 +229,16 @@ export default function ICache() {
   const [v, listRef, onListScroll] = useVirtualRows(sorted.length, ROW_H);
   const liveEntries = rows.length - rows.filter((r) => r.ghost).length;
   const counts = counters ? cacheCountParts(counters) : null;
+  if (strategy !== null && strategy !== 'icache') {
+    return (
+      <section tabIndex={0} className="xs-panel xs-icache" aria-label="Instruction cache">
+        <div className="xs-empty" data-testid="icache-none">
+          No instruction cache under {strategy}: {NO_CACHE[strategy]}. Only the icache strategy caches decoded
+          instructions; run under icache to fill it.
+        </div>
+      </section>
+    );
+  }
   return (
     <section tabIndex={0} className="xs-panel xs-icache" aria-label="Instruction cache">
       <div className="xs-toolbar">
