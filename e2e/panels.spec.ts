@@ -191,8 +191,8 @@ test('the cache names each entry\'s source line: two-address-spaces\' two entrie
     // The RIP and the line show whole, not "0x400000…".
     const cut = await rows.evaluateAll((els) => els.flatMap((r) => [...r.querySelectorAll('[role="cell"]')].slice(2, 4).filter((c) => c.scrollWidth > c.clientWidth).map((c) => c.textContent)));
     expect(cut, `${size.width}x${size.height}: cells cut`).toEqual([]);
-    // The row's tooltip gives what a narrow pane leaves out: its CR3.
-    await expect(rows.first()).toHaveAttribute('title', /^line \d+ · cr3 0x[0-9a-f]+ · depends on pages /);
+    // The row's tooltip gives what a narrow pane leaves out: its VM and CR3.
+    await expect(rows.first()).toHaveAttribute('title', /^line \d+ · vm 0 · cr3 0x[0-9a-f]+ · depends on pages /);
   }
   // As a class sees it at 1280x720: the welcome closed, the Cache layout; both rows in view.
   await page.getByTestId('welcome-close').click();
@@ -204,6 +204,83 @@ test('the cache names each entry\'s source line: two-address-spaces\' two entrie
     expect(box && list && box.y >= list.y && box.y + box.height <= list.y + list.height + 1, 'cache row in view').toBe(true);
   }
   await page.screenshot({ path: `${ART}/panels-icache-lines-1280x720.png` });
+});
+
+/** Each listed cache row as a reader sees it, from the cells shown (not display:none); `cut`: those cut (an ellipsis), the instruction's aside. */
+function shownRows(page: Page) {
+  return page.getByTestId('icache-row').evaluateAll((rows) => rows.map((r) => {
+    const cells = [...r.querySelectorAll<HTMLElement>('[role="cell"]')].filter((c) => getComputedStyle(c).display !== 'none');
+    // What tells one entry from another (its key and what it holds), not its bucket, hits or age.
+    const which = cells.filter((c) => ['vm', 'rip', 'line', 'cr3', 'bytes', 'instruction'].includes(c.dataset.col ?? ''));
+    return {
+      text: which.map((c) => c.textContent).join(' | '),
+      vm: cells.find((c) => c.dataset.col === 'vm')?.textContent ?? null,
+      cut: cells.filter((c) => !c.classList.contains('xs-insn') && c.scrollWidth > c.clientWidth).map((c) => c.textContent),
+      title: r.getAttribute('title') ?? '',
+    };
+  }));
+}
+
+test('entries of two VMs show their VM at 1280x720: two-vms in each layout that shows the cache, and lesson 8\'s narrow pane', async ({ page }) => {
+  test.setTimeout(120_000);
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await openExample(page, 'two-vms');
+  await chooseStrategy(page, 'icache');
+  await page.getByTestId('speed-select').selectOption('max');
+  await runToEnd(page);
+  await page.getByTestId('welcome-close').click();
+  // The same three instructions cached once per VM: six rows, no two alike, each naming its VM.
+  const check = async (where: string, count: number) => {
+    const rows = await shownRows(page);
+    expect(rows.length, where).toBe(count);
+    expect(new Set(rows.map((r) => r.text)).size, `${where}: rows alike\n${rows.map((r) => r.text).join('\n')}`).toBe(count);
+    expect(rows.map((r) => r.vm).sort(), where).toEqual([...Array(count / 2).fill('0'), ...Array(count / 2).fill('1')]);
+    expect(rows.flatMap((r) => r.cut), `${where}: cells cut`).toEqual([]);
+    for (const r of rows) expect(r.title, where).toMatch(/^line \d+ · vm [01] · cr3 0x[0-9a-f]+ · depends on pages /);
+    // The header names the column whole ("v…" says nothing).
+    const head = await page.getByTestId('icache-table').locator('[role="columnheader"]').evaluateAll((hs) => hs
+      .filter((h) => getComputedStyle(h).display !== 'none' && h.scrollWidth > h.clientWidth).map((h) => h.textContent));
+    expect(head, `${where}: headers cut`).toEqual([]);
+  };
+  for (const layout of ['cache', 'all']) {
+    await page.getByTestId('layout-select').selectOption(layout);
+    await check(`two-vms, ${layout} layout`, 6);
+  }
+  await page.screenshot({ path: `${ART}/panels-icache-two-vms-1280x720.png` });
+  // At a past exit the rows are that exit's, their VMs shown as well (VM 0 runs first: by exit
+  // 6,000 VM 1 has cached its three).
+  await page.getByTestId('timeline').fill('6000');
+  await expect(page.getByTestId('stat-exits')).toHaveText('6,000', { timeout: 10_000 });
+  await expect(() => check('two-vms at exit 6,000', 6)).toPass({ timeout: 5_000 });
+  // Lesson 8: both VMs run code at 0x40000000 under the same CR3 value; its pane is ~340 px.
+  await page.goto('/?lesson=8');
+  await expect(page.getByTestId('stop-reason')).toHaveText(/^(ready|paused)$/, { timeout: 20_000 });
+  await page.getByTestId('speed-select').selectOption('max');
+  await runToEnd(page);
+  await check('lesson 8', 6);
+  await page.screenshot({ path: `${ART}/panels-icache-lesson8-1280x720.png` });
+});
+
+test('under a strategy without the instruction cache its panel says so, not "empty" over zeros', async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await openExample(page, 'lapic-microbench');
+  await chooseStrategy(page, 'none');
+  await page.getByTestId('speed-select').selectOption('max');
+  await page.getByTestId('welcome-close').click();
+  await page.getByTestId('layout-select').selectOption('cache');
+  await runToEnd(page);
+  const pane = page.locator('[data-pane="icache"]');
+  await expect(pane.getByTestId('icache-none')).toHaveText(/^No instruction cache under none\b.*\bicache\b/);
+  await expect(pane).not.toContainText('empty');
+  await expect(pane).not.toContainText('0 entries');
+  await expect(pane.getByTestId('icache-table')).toHaveCount(0);
+  await expect(pane.getByTestId('icache-heatmap')).toHaveCount(0);
+  await page.screenshot({ path: `${ART}/panels-icache-none-1280x720.png` });
+  // Under icache the same run fills it.
+  await chooseStrategy(page, 'icache');
+  await runToEnd(page);
+  await expect(pane.getByTestId('icache-none')).toHaveCount(0);
+  await expect(pane.getByTestId('icache-row')).toHaveCount(4);
 });
 
 /** The editor line marked by a panel's "show line" (the .reveal-line band), by its line number in the gutter; null when none is marked. */

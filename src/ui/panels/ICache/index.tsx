@@ -2,10 +2,11 @@
  * The instruction cache: every entry (vm, rip, cr3, bytes, disassembly, hits, age) with rows
  * that flash on hit (green) and insert (blue), and removed entries struck through as they fade
  * (red: invalidated by a write-protect fault; grey: evicted). The bucket heatmap shows how the
- * entries spread over the hash table; the selected exit's entry and bucket are outlined.
+ * entries spread over the hash table; the selected exit's entry and bucket are outlined. A run
+ * under a strategy without the cache (all but icache) is told so, not shown an empty table.
  */
 import { memo, useEffect, useMemo, useRef, useState, useSyncExternalStore, type MouseEvent } from 'react';
-import type { ExitEvent } from '../../../core/events';
+import type { ExitEvent, Strategy } from '../../../core/events';
 import type { MachineState } from '../../../store/machineStore';
 import { selectLive, selectTimelineAt } from '../../../store/selectors';
 import { useUiStore } from '../../../store/uiStore';
@@ -26,6 +27,22 @@ const ROW_H = 20;
 const NO_BUCKETS: number[] = [];
 const selectBuckets = (s: MachineState) => s.view?.buckets ?? NO_BUCKETS;
 const selectIcacheCounters = (s: MachineState) => s.counters?.icache;
+const selectStrategy = (s: MachineState) => s.program?.config.strategy ?? null;
+/** More than one VM: their entries at one (rip, cr3) differ only by VM, which every row must then show. */
+const selectManyVms = (s: MachineState) => {
+  const v = s.view?.vcpus;
+  return v !== undefined && v.some((x) => x.vm !== v[0].vm);
+};
+
+/**
+ * What a run under another strategy does instead of caching: only icache looks instructions up
+ * and inserts them (exitPath.ts, handleInstEmul), so its panel would list no entry and zeros.
+ */
+const NO_CACHE: Readonly<Record<Exclude<Strategy, 'icache'>, string>> = {
+  none: 'as in bhyve, every emulated exit walks the guest\'s page tables, fetches and decodes its instruction anew',
+  'decode-assist': 'the CPU hands each exit\'s instruction bytes over (no walk, no fetch), and the VMM decodes them anew',
+  apicv: 'most LAPIC accesses complete without an exit, and each exit that remains walks, fetches and decodes its instruction anew',
+};
 
 /** What the less obvious columns count. */
 const COLUMN_TITLE: Readonly<Record<string, string>> = {
@@ -203,6 +220,8 @@ export default function ICache() {
   const selected = useMachine((s) => s.selectedExit);
   const live = useMachine(selectLive);
   const travelling = useMachine(selectTimelineAt) !== null;
+  const strategy = useMachine(selectStrategy);
+  const manyVms = useMachine(selectManyVms);
   const [sort, setSort] = useState<SortKey>('bucket');
   const sorted = useMemo(() => sortRows(rows, sort), [rows, sort]);
   const mark = selectedMark(selected);
@@ -210,6 +229,16 @@ export default function ICache() {
   const [v, listRef, onListScroll] = useVirtualRows(sorted.length, ROW_H);
   const liveEntries = rows.length - rows.filter((r) => r.ghost).length;
   const counts = counters ? cacheCountParts(counters) : null;
+  if (strategy !== null && strategy !== 'icache') {
+    return (
+      <section tabIndex={0} className="xs-panel xs-icache" aria-label="Instruction cache">
+        <div className="xs-empty" data-testid="icache-none">
+          No instruction cache under {strategy}: {NO_CACHE[strategy]}. Only the icache strategy caches decoded
+          instructions; run under icache to fill it.
+        </div>
+      </section>
+    );
+  }
   return (
     <section tabIndex={0} className="xs-panel xs-icache" aria-label="Instruction cache">
       <div className="xs-toolbar">
@@ -224,9 +253,9 @@ export default function ICache() {
           <option value="bucket">bucket</option><option value="hits">hits</option><option value="age">newest</option>
         </select></label>
       </div>
-      <div className="xs-table" role="table" data-testid="icache-table">
+      <div className={manyVms ? 'xs-table xs-icache-vms' : 'xs-table'} role="table" data-testid="icache-table">
         <div className="xs-row xs-head xs-icache-cols" role="row" title="A row flashes green on a hit and blue on an insert; an invalidated (red) or evicted (grey) entry stays a moment, struck through">
-          {['bkt', 'vm', 'rip', 'line', 'cr3', 'bytes', 'instruction', 'hits', 'age'].map((h) => <span key={h} role="columnheader" title={COLUMN_TITLE[h]}>{h}</span>)}
+          {['bkt', 'vm', 'rip', 'line', 'cr3', 'bytes', 'instruction', 'hits', 'age'].map((h) => <span key={h} role="columnheader" data-col={h} title={COLUMN_TITLE[h]}>{h}</span>)}
         </div>
         <div className="xs-scroll xs-icache-scroll" ref={listRef} onScroll={onListScroll}>
           {sorted.length === 0 && <div className="xs-empty">{counters ? 'empty' : 'The cache fills when the icache strategy handles exits.'}</div>}
@@ -242,9 +271,11 @@ export default function ICache() {
                 r.key === mark.key && !r.ghost ? `xs-sel-${mark.kind}` : ''].join(' ');
               return (
                 <div key={r.key + (r.ghost ?? '')} role="row" data-testid="icache-row" data-state={r.ghost ?? r.flash ?? ''} className={cls} style={{ top: (v.start + i) * ROW_H, height: ROW_H }}
-                  title={`${e.line !== undefined ? `line ${e.line} · ` : ''}cr3 ${hex(e.cr3)} · depends on pages ${e.pages.map((p) => hex(p)).join(', ')}${r.ghost ? ` — ${r.ghost}` : ''}`}>
-                  <span role="cell">{e.bucket}</span><span role="cell">{e.vm}</span><span role="cell">{hex(e.rip)}</span><span role="cell">{e.line !== undefined && <SourceLine line={e.line} testid="icache-line" />}</span><span role="cell">{hex(e.cr3)}</span>
-                  <span role="cell" className="xs-bytes">{e.bytes}</span><span role="cell" className="xs-insn">{e.insn}</span><span role="cell">{int(e.hits)}</span><span role="cell">{maxAge - e.age}</span>
+                  title={`${e.line !== undefined ? `line ${e.line} · ` : ''}vm ${e.vm} · cr3 ${hex(e.cr3)} · depends on pages ${e.pages.map((p) => hex(p)).join(', ')}${r.ghost ? ` — ${r.ghost}` : ''}`}>
+                  <span role="cell" data-col="bkt">{e.bucket}</span><span role="cell" data-col="vm">{e.vm}</span><span role="cell" data-col="rip">{hex(e.rip)}</span>
+                  <span role="cell" data-col="line">{e.line !== undefined && <SourceLine line={e.line} testid="icache-line" />}</span><span role="cell" data-col="cr3">{hex(e.cr3)}</span>
+                  <span role="cell" data-col="bytes" className="xs-bytes">{e.bytes}</span><span role="cell" data-col="instruction" className="xs-insn">{e.insn}</span>
+                  <span role="cell" data-col="hits">{int(e.hits)}</span><span role="cell" data-col="age">{maxAge - e.age}</span>
                 </div>
               );
             })}
