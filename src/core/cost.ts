@@ -20,8 +20,6 @@ export const COST_PRESET_NAMES: readonly CostPresetName[] = ['nehalem-2014', 'sk
  * and finite; `guestInsn` may be a binary fraction (0.75), so sums stay exact in doubles.
  */
 export interface CostModel {
-  /** Core clock of the modeled host in GHz, to turn cycles into nanoseconds for display. */
-  ghz: number;
   /** VM exit + VM entry round trip including the hypervisor's common exit dispatch. */
   exit: number;
   /** Memory latency of one page-walk reference made by the VMM's software walk. */
@@ -70,8 +68,6 @@ export interface CostModel {
  * Skylake-SP, the "current host" (skylake-2020). Most sourced numbers were measured there.
  */
 const SKYLAKE_2020: CostModel = {
-  // Skylake-SP server parts run around 2.5-3.5 GHz; 3.0 is a round middle (display only).
-  ghz: 3.0,
   // cost-sources "VM exit + entry": Skylake-SP vmcall round trip ~1,530-1,560 cycles as timed
   // by kvm-unit-tests x86/vmexit.c (KVM PMU micro-optimization patch, Mar 2020). Midpoint.
   exit: 1545,
@@ -155,8 +151,6 @@ const SKYLAKE_2020: CostModel = {
  * A Westmere/Nehalem host of 2014, like the seed's (nehalem-2014).
  */
 const NEHALEM_2014: CostModel = {
-  // Xeon 5500/5600 (Nehalem-EP/Westmere-EP) ran ~2.4-2.9 GHz; 2.66 (display only).
-  ghz: 2.66,
   // estimate: no kvm-unit-tests figure for Westmere was found. Intel cut the VMX transition
   // latency generation over generation (Agesen et al., USENIX ATC 2012; their per-generation
   // table was not found), so Westmere's round trip is taken as ~1.2x Skylake-SP's 1,545
@@ -214,7 +208,6 @@ const ZEN2: CostModel = {
   // reported as ~12 cycles, not in cost-sources). invept: INVLPGA / the TLB control of VMRUN
   // plays INVEPT's role; apicvAccess: AVIC plays APICv's role; both keep skylake's estimates.
   ...SKYLAKE_2020,
-  ghz: 3.0,
   // cost-sources "AMD SVM": ~1,350 cycles around VMRUN, ~2,550 for the whole KVM_RUN ioctl
   // (LKML, Dec 2020). The ioctl includes the return to user space that an in-kernel exit does
   // not take; 1,350 plus ~200 of in-kernel exit dispatch (as included in Intel's vmcall
@@ -251,8 +244,8 @@ export function costPreset(name: string): Readonly<CostModel> {
 
 // ---- cost units: what a run charged, per constant --------------------------------------------
 
-/** The constants that are charged (all but `ghz`, which only converts cycles for display). */
-export type CostConstant = Exclude<keyof CostModel, 'ghz'>;
+/** The constants a run charges: every field of the model. */
+export type CostConstant = keyof CostModel;
 
 export const COST_CONSTANTS: readonly CostConstant[] = [
   'exit', 'walkRefLatency', 'walkRefOverhead', 'mapPage', 'copyBase', 'copyPerByte',
