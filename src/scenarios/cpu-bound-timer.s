@@ -1,5 +1,5 @@
 ; title: CPU-bound loop with a periodic timer
-; watch: Almost all time is guest computation. Besides the timer's set-up writes and the final out and hlt, the only exits are the EOI writes, one per tick (under icache, also two write-protect faults); each tick's interrupt is injected at the next VM entry, not an exit of its own. The cache saves a walk, a fetch and a decode per tick, which disappears in the total: the seed saw no difference on its shell loop.
+; watch: Almost all time is guest computation. Besides the timer's set-up writes, the write that masks it at the end and the final out and hlt, the only exits are the EOI writes, one per tick (under icache, also two write-protect faults). This model injects each tick at the vCPU's next VM entry and charges no exit for it; in bhyve a tick that arrives while the guest computes kicks the vCPU out first (an external-interrupt exit, unless posted interrupts deliver it), so there the exits per tick are about two. The cache saves a walk, a fetch and a decode per tick, which disappears in the total: the seed saw no difference on its shell loop.
 ; seed: no measurable difference (CPU-intensive shell loop, 1 and 2 vCPUs)
 ; A CPU-bound loop (the seed's `a=$((a+1))` shell loop) with a periodic LAPIC timer
 ; whose handler acknowledges each tick with an EOI.

@@ -1,5 +1,5 @@
 ; title: memory copy (dd)
-; watch: rep movsq copies RAM to RAM inside the guest. There are no MMIO accesses, so no exits to emulate: the cache has nothing to do, as in the seed's dd test.
+; watch: rep movsq copies RAM to RAM inside the guest. There are no MMIO accesses, so no exits to emulate: the cache has nothing to do, as in the seed's dd test. The model charges a whole rep movsq (2,048 moves) as one guest instruction, so the guest's share of the cycles here is far too small: the out and hlt exits look large beside it, where the real copy would dwarf them.
 ; seed: no difference (dd if=/dev/zero of=/dev/zero bs=256)
 ; Copy a 16 KiB buffer back and forth, like dd between two memory devices.
 ROUNDS equ 200
