@@ -31,7 +31,7 @@ import {
 import { GuestRam, peekGla2gpa, type Ept } from './mem';
 import { PageTracker } from './mem/pageTracker';
 import { parseTopology, type Topology } from './topology';
-import { createApicvFastPath, newApicvCounters } from './vmm/apicv';
+import { createApicvFastPath, createApicvMsrFastPath, newApicvCounters } from './vmm/apicv';
 import { cloneExitEvent, Vmm, type VmmExitEvent } from './vmm/exitPath';
 import { InstructionCache, PAGE_SIZE, type ICacheEntry } from './vmm/icache';
 import { platformExit } from './vmm/platform';
@@ -311,6 +311,15 @@ export class Machine {
           if (!lapic.mmioEnabled) return null;
           const before = charged.cycles;
           const r = fast(gpa, size, isWrite, value);
+          vcpu.cycles += charged.cycles - before;
+          return r;
+        };
+        // ... and, in x2APIC mode, "virtualize x2APIC mode" with the MSR bitmap bhyve sets
+        // (vmx_allow_x2apic_msrs): TPR, EOI and SELF IPI writes and most reads do not exit.
+        const msrFast = createApicvMsrFastPath(lapic, this.cost, this.apicv, this.units);
+        vcpu.msrFastPath = (msr, isWrite, value) => {
+          const before = charged.cycles;
+          const r = msrFast(msr, isWrite, value);
           vcpu.cycles += charged.cycles - before;
           return r;
         };

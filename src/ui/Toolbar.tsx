@@ -23,7 +23,7 @@ export const STRATEGY_TITLES: Record<Strategy, string> = {
   none: 'none — bhyve without a cache: walk, fetch, decode on every exit',
   icache: 'icache — the seed: cache decoded instructions by (VM, RIP, CR3)',
   'decode-assist': 'decode-assist — AMD SVM hands over the bytes: no walk, no fetch',
-  apicv: 'apicv — Intel APIC virtualization: most MMIO (xAPIC) LAPIC accesses never exit; x2APIC MSR accesses still exit in this model (bhyve lets most through)',
+  apicv: 'apicv — Intel APIC virtualization: most LAPIC accesses never exit (MMIO, and x2APIC MSRs as bhyve passes them)',
 };
 
 export const CACHE_SIZES = [8, 16, 64, 256, 1024, 4096];

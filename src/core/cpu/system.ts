@@ -101,7 +101,18 @@ export abstract class VcpuSystem extends VcpuStrings {
       case M.Rdmsr: case M.Wrmsr: {
         cpl0();
         const msr = R[1]! >>> 0;
-        if (msrIntercepted(msr)) { this.exit.msr = msr; return this.exitInsn(mn === M.Rdmsr ? 'rdmsr' : 'wrmsr'); }
+        if (msrIntercepted(msr)) {
+          const done = this.msrFastPath?.(msr, mn === M.Wrmsr, mn === M.Wrmsr ? toU64(R[0]!, R[2]!) : 0n) ?? null;
+          if (done === null) { this.exit.msr = msr; return this.exitInsn(mn === M.Rdmsr ? 'rdmsr' : 'wrmsr'); }
+          if (typeof done === 'bigint') {
+            R[0] = Number(done & 0xffffffffn) | 0; R[16] = 0;
+            R[2] = Number(done >> 32n) | 0; R[18] = 0;
+          } else {
+            this.virtualIntrEval = true;
+            this.endBlock = true;
+          }
+          return 0;
+        }
         if (mn === M.Rdmsr) {
           const v = this.msrRead(msr);
           R[0] = Number(v & 0xffffffffn) | 0; R[16] = 0;

@@ -147,6 +147,13 @@ export class Vcpu extends VcpuBlocks {
         ex.retired = this.retired - start;
         return ex;
       }
+      if (this.virtualIntrEval) {
+        this.virtualIntrEval = false;
+        ex.reason = 'budget';
+        ex.rip = this.rip;
+        ex.retired = this.retired - start;
+        return ex;
+      }
     }
   }
 

@@ -31,6 +31,12 @@ export const RAN_OFF = { sentinel: 'ran-off-end' };
  */
 export type MmioFastPath = (gpa: number, size: number, isWrite: boolean, value: bigint) => bigint | boolean | null;
 
+/**
+ * APICv in x2APIC mode: complete an intercepted RDMSR/WRMSR without an exit (the MSR bitmap lets
+ * it through). Return the value read (bigint), `true` for a completed write, or null to exit.
+ */
+export type MsrFastPath = (msr: number, isWrite: boolean, value: bigint) => bigint | boolean | null;
+
 export interface VcpuOptions {
   ram: GuestRam;
   ept: Ept;
@@ -94,6 +100,13 @@ export abstract class VcpuState {
   /** APICv: set by the fast path to exit 'apic-write' after the current instruction. */
   apicWritePending = false;
   mmioFastPath: MmioFastPath | null = null;
+  msrFastPath: MsrFastPath | null = null;
+  /**
+   * A write the CPU virtualized (EOI, TPR, SELF IPI) made it evaluate pending virtual interrupts
+   * (SDM Vol. 3C §29.2): the run ends after the instruction, not a VM exit, so that the machine
+   * delivers one at this instruction boundary, not at the slice's end.
+   */
+  virtualIntrEval = false;
   readonly exit = new VmExit();
   /** Why the vCPU stopped for good (triple fault, unsupported, error); null while runnable. */
   stopInfo: StopInfo | null = null;

@@ -28,9 +28,11 @@ import {
   LAPIC_LVT_ERROR, LAPIC_LVT_LINT0, LAPIC_LVT_LINT1, LAPIC_LVT_PERF, LAPIC_LVT_THERMAL, LAPIC_LVT_TIMER, LAPIC_SVR,
   LAPIC_TIMER_DCR, LAPIC_TIMER_ICR, LAPIC_TMR, LAPIC_TPR, LAPIC_VERSION,
 } from '../devices/lapic';
+import { X2APIC_MSRS } from '../guestAbi';
 
-/** The vCPU's hook (src/core/cpu Vcpu.mmioFastPath). */
+/** The vCPU's hooks (src/core/cpu Vcpu.mmioFastPath, Vcpu.msrFastPath). */
 export type MmioFastPathFn = (gpa: number, size: number, isWrite: boolean, value: bigint) => bigint | boolean | null;
+export type MsrFastPathFn = (msr: number, isWrite: boolean, value: bigint) => bigint | boolean | null;
 
 /**
  * Offsets whose reads the CPU serves from the virtual-APIC page without an exit when "APIC-
@@ -149,6 +151,60 @@ export function createApicvFastPath(
       requestTrap();
     }
     return true;
+  };
+}
+
+/**
+ * x2APIC MSRs the guest reads without an exit: bhyve's `vmx_allow_x2apic_msrs` (FreeBSD r262281)
+ * passes reads of ID, version, LDR, SVR, ISR/TMR/IRR, ESR, the LVTs, initial count, DCR and ICR,
+ * and reads and writes of TPR, EOI and SELF IPI; with "virtualize x2APIC mode" and "APIC-register
+ * virtualization" the CPU serves them from the virtual-APIC page (SDM Vol. 3C §29.5). PPR and
+ * current-count reads and every other write (the ICR's too) still exit. Reads of EOI and SELF IPI
+ * (write-only registers) exit here, to the #GP the LAPIC gives them: a simplification.
+ */
+const X2APIC_READS: ReadonlySet<number> = new Set([
+  X2APIC_MSRS.MSR_X2APIC_ID, X2APIC_MSRS.MSR_X2APIC_VERSION, X2APIC_MSRS.MSR_X2APIC_TPR, X2APIC_MSRS.MSR_X2APIC_LDR,
+  X2APIC_MSRS.MSR_X2APIC_SVR,
+  ...Array.from({ length: 8 }, (_, i) => X2APIC_MSRS.MSR_X2APIC_ISR0 + i),
+  ...Array.from({ length: 8 }, (_, i) => X2APIC_MSRS.MSR_X2APIC_TMR0 + i),
+  ...Array.from({ length: 8 }, (_, i) => X2APIC_MSRS.MSR_X2APIC_IRR0 + i),
+  X2APIC_MSRS.MSR_X2APIC_ESR, X2APIC_MSRS.MSR_X2APIC_ICR, X2APIC_MSRS.MSR_X2APIC_LVT_TIMER, X2APIC_MSRS.MSR_X2APIC_LVT_THERMAL,
+  X2APIC_MSRS.MSR_X2APIC_LVT_PERF, X2APIC_MSRS.MSR_X2APIC_LVT_LINT0, X2APIC_MSRS.MSR_X2APIC_LVT_LINT1,
+  X2APIC_MSRS.MSR_X2APIC_LVT_ERROR, X2APIC_MSRS.MSR_X2APIC_TIMER_ICR, X2APIC_MSRS.MSR_X2APIC_TIMER_DCR,
+]);
+
+/**
+ * x2APIC MSRs the guest writes without an exit: TPR (TPR virtualization), EOI (EOI
+ * virtualization: our interrupts are edge-triggered, none is in the EOI-exit bitmap) and SELF IPI
+ * (self-IPI virtualization), with virtual-interrupt delivery on (SDM Vol. 3C §29.1.2-§29.1.5,
+ * §29.5; bhyve `vmx_allow_x2apic_msrs`).
+ */
+const X2APIC_WRITES: ReadonlySet<number> = new Set([
+  X2APIC_MSRS.MSR_X2APIC_TPR, X2APIC_MSRS.MSR_X2APIC_EOI, X2APIC_MSRS.MSR_X2APIC_SELF_IPI,
+]);
+
+/** The x2APIC registers the MSR fast path reads and writes. */
+export interface X2apicRegisters {
+  readonly mode: string;
+  readX2apicMsr(msr: number): bigint | null;
+  writeX2apicMsr(msr: number, value: bigint): boolean;
+}
+
+/**
+ * The MSR fast path for one vCPU in x2APIC mode: install as `vcpu.msrFastPath`. An access the
+ * bitmap passes completes in the CPU (cost.apicvAccess); one that would fault (#GP: a reserved
+ * bit set, say) takes the exit, where the VMM injects the #GP, as it does for everything else.
+ */
+export function createApicvMsrFastPath(
+  lapic: X2apicRegisters, cost: Readonly<CostModel>, counters: ApicvCounters, units?: CostUnits,
+): MsrFastPathFn {
+  return (msr, isWrite, value) => {
+    if (lapic.mode !== 'x2apic' || !(isWrite ? X2APIC_WRITES : X2APIC_READS).has(msr)) return null;
+    const done = isWrite ? (lapic.writeX2apicMsr(msr, value) ? true : null) : lapic.readX2apicMsr(msr);
+    if (done === null) return null;
+    counters.virtualized++;
+    counters.cycles += chargeCycles('apicvAccess', 1, cost, units);
+    return done;
   };
 }
 

@@ -106,8 +106,8 @@ export function platformExit(
     }
     case 'rdmsr':
     case 'wrmsr': {
-      // The exit carries the MSR (RCX) and, for WRMSR, EDX:EAX: nothing to walk, fetch or
-      // decode (SDM Vol. 3C §27.2.1; bhyve vmx_exit_process -> lapic_rdmsr/lapic_wrmsr).
+      // The MSR is in the guest's RCX and, for WRMSR, the value in EDX:EAX, saved at the exit:
+      // nothing to walk, fetch or decode (bhyve vmx_exit_process -> lapic_rdmsr/lapic_wrmsr).
       const ecx = exit.msr;
       const name = msrName(ecx);
       if (exit.reason === 'rdmsr') {
