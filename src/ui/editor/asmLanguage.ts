@@ -43,7 +43,7 @@ export interface SymbolDoc {
 
 /** What the editor says about a predefined symbol, beyond its value (the ABI has the names and values). */
 const SYMBOL_DOCS: Partial<Record<PredefinedSymbol, string>> = {
-  LAPIC_BASE: 'Guest-physical base of the local APIC page. Not backed by RAM in the EPT: every access exits (EPT misconfiguration) and goes through the instruction-emulation path.',
+  LAPIC_BASE: 'Guest-physical base of the local APIC page. Not mapped in the EPT: every access takes an EPT violation (KVM instead marks the entry misconfigured) and goes through the instruction-emulation path.',
   IORAM_BASE: 'Two pages of MMIO scratch memory: keeps what is written, at any size and alignment, but every access exits and is emulated. An access can cross from one page to the next.',
   DEBUG_PORT: 'Debug console port: `out DEBUG_PORT, al` prints one byte. Each `out` is an I/O exit (no decode: the exit qualification says port, size and direction).',
   LAPIC_ID: 'Local APIC ID register (read-only here). Bits 31:24 hold the APIC ID.',
@@ -171,10 +171,10 @@ export function vmmEffect(line: string, mmioRegs: ReadonlySet<string> = new Set(
   const named = memOperand === '' ? null : mmioDeviceOf(memOperand);
   if (memOperand && m !== 'lea' && (named !== null || viaRegister)) {
     const dev = named ?? 'an MMIO page (a register holding an MMIO base)';
-    return `**exits: EPT misconfig → instruction emulation.** A memory operand on ${dev}: the VMM walks the guest page tables through the EPT (up to 24 references), fetches the bytes at RIP, decodes and emulates them. With \`icache\` a hit skips walk, fetch and decode; with \`decode-assist\` the hardware hands over the bytes (no walk, no fetch); with \`apicv\` most LAPIC accesses complete without an exit.`;
+    return `**exits: EPT violation → instruction emulation.** A memory operand on ${dev}: the VMM walks the guest page tables through the EPT (up to 24 references), fetches the bytes at RIP, decodes and emulates them. With \`icache\` a hit skips walk, fetch and decode; with \`decode-assist\` the hardware hands over the bytes (no walk, no fetch); with \`apicv\` most LAPIC accesses complete without an exit.`;
   }
   if (memOperand && m !== 'lea') {
-    return `A memory operand: if its address is an MMIO page (a register holding LAPIC_BASE or IORAM_BASE), this line exits (EPT misconfig → instruction emulation). A write to a page the VMM write-protected for the instruction cache exits too (EPT violation) and invalidates the cached entries of that page.`;
+    return `A memory operand: if its address is an MMIO page (a register holding LAPIC_BASE or IORAM_BASE), this line exits (EPT violation, the page is not mapped → instruction emulation). A write to a page the VMM write-protected for the instruction cache exits too (EPT violation, write) and invalidates the cached entries of that page.`;
   }
   switch (m) {
     case 'out': case 'in': case 'outsb': case 'insb':
