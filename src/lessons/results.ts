@@ -264,8 +264,8 @@ const x2apic: LessonResultFn = (run) => {
       { label: `walk + fetch + decode in the ${fmt(loggedMsr.length)} MSR exits logged`, value: `${fmt(msrFind)} cycles` },
       { label: 'exit round trip, every exit', value: `${fmt(roundTrip)} cycles` },
     ],
-    why: `The MMIO exits spent ${fmt(perMmio)} cycles each on average finding and decoding their instruction; an MSR exit spends none: the exit itself names the register (RCX) and carries the value (EDX:EAX). ` +
-      'KVM\'s fast MMIO path gets the same saving for writes to an address registered with an ioeventfd: the EPT-misconfig exit gives the address, no decode follows.',
+    why: `The MMIO exits spent ${fmt(perMmio)} cycles each on average finding and decoding their instruction; an MSR exit spends none: its exit reason names the instruction (RDMSR/WRMSR), and the MSR number (ECX) and the value (EDX:EAX) are guest registers the VMM has already saved, so there is nothing to fetch or decode. ` +
+      'KVM\'s fast MMIO path gets the same saving for any access to an address registered with a zero-length ioeventfd (one with a length or a data match is emulated, with a decode): KVM\'s EPT-misconfig exit gives the address, no decode follows.',
   };
 };
 

@@ -52,7 +52,7 @@ export const GLOSSARY: readonly GlossaryTerm[] = [
     where: 'Event log (ept-violation), the exit pipeline ("invalidate"), and the stop banner when no memory is behind the address.' },
   { term: 'MMIO exit', definition: 'The exit taken when the guest reads or writes device memory, such as the local APIC page. In bhyve that page is not mapped in the EPT, so the access takes an EPT violation (KVM instead marks the entry misconfigured). It says which address (guest-physical, and the guest-linear one), not which instruction: the VMM must find and decode the instruction itself.',
     where: 'Event log (mmio), the exit pipeline\'s walk, fetch and decode stages.' },
-  { term: 'MSR exit', definition: 'RDMSR or WRMSR of a model-specific register the VMM intercepts. The exit names the register (ECX) and carries the value (EDX:EAX), so nothing is walked, fetched or decoded: how x2APIC reaches the APIC.',
+  { term: 'MSR exit', definition: 'RDMSR or WRMSR of a model-specific register the VMM intercepts. The exit reason names only the instruction; the MSR number (ECX) and the value (EDX:EAX) are guest registers the VMM has already saved, so nothing is walked, fetched or decoded: how x2APIC reaches the APIC.',
     where: 'Event log (rdmsr, wrmsr), the x2APIC scenario and lesson 7.' },
   { term: 'interrupt window', definition: 'An exit the VMM asks for when an interrupt is pending but the guest cannot take it yet (IF = 0): the CPU exits as soon as the guest can, and the VMM injects the interrupt.',
     where: 'Event log (interrupt-window): the x2APIC scenario sends itself an IPI while IF = 0.' },
