@@ -49,7 +49,7 @@ const SYMBOL_DOCS: Partial<Record<PredefinedSymbol, string>> = {
   LAPIC_ID: 'Local APIC ID register (read-only here). Bits 31:24 hold the APIC ID.',
   LAPIC_VERSION: 'Local APIC version register (read-only): version and max LVT entry.',
   LAPIC_TPR: 'Task Priority Register: interrupts with priority class ≤ TPR[7:4] are held back. With APICv, reads and writes are virtualized (no exit; a write may trap after the fact).',
-  LAPIC_EOI: 'End Of Interrupt: write 0 at the end of a handler to retire the in-service interrupt. With APICv the write completes without a decode (apic-write exit at most).',
+  LAPIC_EOI: 'End Of Interrupt: write 0 at the end of a handler to retire the in-service interrupt. With APICv the CPU completes the write itself (EOI virtualization): no exit, unless the vector\'s bit in the EOI-exit bitmap is set, which makes it an EOI-induced exit (never here: this model\'s interrupts are edge-triggered).',
   LAPIC_SVR: 'Spurious-Interrupt Vector Register: bit 8 enables the APIC, bits 7:0 the spurious vector.',
   LAPIC_ICR_LO: 'Interrupt Command Register, low half: writing it sends an IPI (vector, delivery mode, destination shorthand).',
   LAPIC_ICR_HI: 'Interrupt Command Register, high half: bits 31:24 are the destination APIC ID. Write it before ICR_LO.',
