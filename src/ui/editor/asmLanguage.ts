@@ -72,10 +72,10 @@ const SYMBOL_DOCS: Partial<Record<PredefinedSymbol, string>> = {
 /** What a group of symbols is, for the ones without a doc of their own. */
 const GROUP_DOCS: Record<keyof typeof SYMBOL_GROUPS, string> = {
   base: 'Guest environment constant.',
-  lapic: 'Local APIC register offset (Intel SDM Vol. 3A, Table 11-1 "Local APIC Register Address Map").',
+  lapic: 'Local APIC register offset (Intel SDM Vol. 3A, APIC chapter, table "Local APIC Register Address Map").',
   msr: 'MSR number (Intel SDM Vol. 4).',
-  x2apic: 'x2APIC register MSR (Intel SDM Vol. 3A, Table 10-6): 0x800 + (xAPIC offset >> 4).',
-  apicBase: 'IA32_APIC_BASE bit (Intel SDM Vol. 3A §10.12.1).',
+  x2apic: 'x2APIC register MSR (Intel SDM Vol. 3A, table "Local APIC Register Address Map Supported by x2APIC"): 0x800 + (xAPIC offset >> 4).',
+  apicBase: 'IA32_APIC_BASE bit (Intel SDM Vol. 3A, section "Detecting and Enabling x2APIC Mode").',
 };
 
 /** The predefined symbols, generated from the guest ABI (src/core/guestAbi.ts). */
