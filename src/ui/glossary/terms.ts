@@ -40,7 +40,7 @@ export const GLOSSARY: readonly GlossaryTerm[] = [
     where: 'The decode-assist strategy, the experiment table\'s decode-assist column.' },
   { term: 'APICv', definition: 'Intel APIC virtualization: the CPU completes most guest accesses to the local APIC itself (most reads, TPR and EOI writes) without any exit; writes the VMM must act on trap after the fact (an APIC-write exit, no decode). Reads of the current count (0x390) or the PPR, and unaligned accesses, still take an APIC-access exit with the full walk, fetch, decode and emulate.',
     where: 'The apicv strategy, the experiment table\'s apicv column.' },
-  { term: 'TPR', definition: 'Task Priority Register of the local APIC (offset 0x80): the priority below which interrupts are held back. The LAPIC microbenchmark reads and writes it.',
+  { term: 'TPR', definition: 'Task Priority Register of the local APIC (offset 0x80): the priority at or below which interrupts are held back. The LAPIC microbenchmark reads and writes it.',
     where: 'Registers & LAPIC panel, the scenarios\' LAPIC_TPR accesses.' },
   { term: 'EOI', definition: 'End Of Interrupt register of the local APIC (offset 0xB0): the guest writes it to say it has handled an interrupt, once per timer tick.',
     where: 'Registers & LAPIC panel, the CPU-bound loop\'s timer handler.' },
