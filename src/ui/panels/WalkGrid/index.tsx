@@ -44,7 +44,7 @@ function Cell({ cell, delayMs }: { cell: WalkCell; delayMs: number }) {
   );
 }
 
-/** Guest-physical address each row translates: CR3's table, each entry's target, the data. */
+/** Guest-physical address each row translates: CR3's table, each entry's target, the code page. */
 function rowAddresses(t: WalkTranslation, exit: ExitEvent): Map<number, number> {
   const m = new Map<number, number>([[4, Math.floor(exit.cr3 / 4096) * 4096]]);
   for (const c of t.cells) {
