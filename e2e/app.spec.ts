@@ -245,7 +245,7 @@ test('hover docs explain LAPIC registers and what a line does to the VMM', async
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
   const hover = page.locator('.monaco-hover-content').first();
   await expect(hover).toContainText('Task Priority Register', { timeout: 5000 });
-  await expect(hover).toContainText('exits: EPT misconfig → instruction emulation');
+  await expect(hover).toContainText('exits: EPT violation → instruction emulation');
   await page.screenshot({ path: `${ART}/hover-docs.png` });
 });
 

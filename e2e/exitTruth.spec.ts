@@ -223,7 +223,7 @@ test('6: an instruction the VMM cannot emulate exits, shows up to the decode tha
 
 test('6: code run from the LAPIC page exits, is counted and logged, and the pipeline says why the VMM refused it', async ({ page }) => {
   await openSource(page, '_start:\n    mov rbx, LAPIC_BASE\n    jmp rbx\n');
-  // The fetch exited (an EPT misconfiguration, as every LAPIC access does): one exit, not 0.
+  // The fetch exited (an MMIO exit, as every LAPIC access is; the model marks the page's EPT leaf misconfigured): one exit, not 0.
   await runToItsOnlyExit(page, 'error', 'mmio');
   const pipe = page.getByTestId('exit-pipeline');
   await expect(pipe).toContainText('rip 0xfee00000');

@@ -110,7 +110,7 @@ const walk2d: LessonResultFn = (run) => {
   };
 };
 
-/** Lesson 3: an instruction that straddles two pages needs two translations. */
+/** Lesson 3: a fetch window (15 bytes from RIP) that crosses a page boundary needs two translations. */
 const fetchDecode: LessonResultFn = (run) => {
   const walks = mmioExits(run).filter((e) => walkRefs(e) > 0);
   if (walks.length === 0) return nothing('This run made no MMIO exit that walked (strategy none).');
@@ -127,7 +127,8 @@ const fetchDecode: LessonResultFn = (run) => {
       { label: 'decode of each', value: `${fmt(stage(straddler, 'decode'))} / ${fmt(stage(plain, 'decode'))} cycles` },
     ],
     why: `The instruction at ${hex(straddler.rip)} starts ${4096 - (straddler.rip & 0xfff)} bytes before a page boundary, so its bytes live on two pages ` +
-      `that need not be adjacent in guest-physical memory: the VMM translated both, ${refs} references against ${walkRefs(plain)} for an instruction inside one page.`,
+      `that need not be adjacent in guest-physical memory. The VMM cannot know the length before decoding, so it translates the whole 15-byte fetch window: ${refs} references against ${walkRefs(plain)} for an instruction whose window stays inside one page. ` +
+      'The second walk is due whenever the 15 bytes from RIP cross a page boundary: an instruction that fits in its page but starts within 14 bytes of the end pays it too.',
   };
 };
 
@@ -264,8 +265,8 @@ const x2apic: LessonResultFn = (run) => {
       { label: `walk + fetch + decode in the ${fmt(loggedMsr.length)} MSR exits logged`, value: `${fmt(msrFind)} cycles` },
       { label: 'exit round trip, every exit', value: `${fmt(roundTrip)} cycles` },
     ],
-    why: `The MMIO exits spent ${fmt(perMmio)} cycles each on average finding and decoding their instruction; an MSR exit spends none: the exit itself names the register (RCX) and carries the value (EDX:EAX). ` +
-      'KVM\'s fast MMIO path gets the same saving for writes to an address registered with an ioeventfd: the EPT-misconfig exit gives the address, no decode follows.',
+    why: `The MMIO exits spent ${fmt(perMmio)} cycles each on average finding and decoding their instruction; an MSR exit spends none: its exit reason names the instruction (RDMSR/WRMSR), and the MSR number (ECX) and the value (EDX:EAX) are guest registers the VMM has already saved, so there is nothing to fetch or decode. ` +
+      'KVM\'s fast MMIO path gets the same saving for any access to an address registered with a zero-length ioeventfd (one with a length or a data match is emulated, with a decode): KVM\'s EPT-misconfig exit gives the address, no decode follows.',
   };
 };
 

@@ -1,6 +1,6 @@
 ; title: x2APIC: the LAPIC through MSRs
-; watch: The same TPR work twice: first through the MMIO page (each access an EPT exit that is walked, fetched, decoded and emulated), then, after setting EXTD in IA32_APIC_BASE, through RDMSR/WRMSR of MSR 0x808. An MSR exit carries the register number (RCX) and the value (EDX:EAX): no walk, no fetch, no decode. Compare the cycles of the two kinds of exit; in x2APIC mode the MMIO page no longer reaches the APIC (reads give all ones).
-; The x2APIC interface: SDM Vol. 3A §10.12. MSR = 0x800 + (MMIO offset >> 4).
+; watch: The same TPR work twice: first through the MMIO page (each access an EPT exit that is walked, fetched, decoded and emulated), then, after setting EXTD in IA32_APIC_BASE, through RDMSR/WRMSR of MSR 0x808. An MSR exit's reason names only the instruction; the MSR number (ECX) and the value (EDX:EAX) are guest registers the VMM has already saved: no walk, no fetch, no decode. Compare the cycles of the two kinds of exit; in x2APIC mode the MMIO page no longer reaches the APIC (here reads give all ones, as in KVM; FreeBSD bhyve's read gives 0, and the SDM does not say).
+; The x2APIC interface: SDM Vol. 3A, section "Extended XAPIC (x2APIC)". MSR = 0x800 + (MMIO offset >> 4).
 ITERATIONS equ 1000
 SELF_VECTOR equ 64
 
@@ -38,7 +38,7 @@ _start:
     dec esi
     jnz .msr
 
-    ; The MMIO page no longer reaches the APIC: this read returns all ones.
+    ; The MMIO page no longer reaches the APIC: this read returns all ones here (as in KVM; not architectural).
     mov r10d, [rbx + LAPIC_ID]
     ; The x2APIC ID is a full 32-bit register (no shift by 24 as in xAPIC).
     mov ecx, MSR_X2APIC_ID

@@ -11,7 +11,7 @@ describe('asm language helpers', () => {
   });
 
   it('says that a memory operand on LAPIC_BASE exits to instruction emulation', () => {
-    expect(vmmEffect('  mov eax, [LAPIC_BASE + LAPIC_ID]')).toMatch(/exits: EPT misconfig → instruction emulation/);
+    expect(vmmEffect('  mov eax, [LAPIC_BASE + LAPIC_ID]')).toMatch(/exits: EPT violation → instruction emulation/);
     expect(vmmEffect('  mov dword [0xFEE00080], 0')).toMatch(/local APIC/);
     expect(vmmEffect('  mov [IORAM_BASE+8], rax')).toMatch(/IORAM/);
     expect(vmmEffect('  out DEBUG_PORT, al')).toMatch(/I\/O/);
@@ -22,8 +22,8 @@ describe('asm language helpers', () => {
   it('follows a register loaded with an MMIO base', () => {
     const regs = mmioBaseRegisters('_start:\n    mov rbx, LAPIC_BASE\n    mov rsi, 0x1000\nx:  mov r12, IORAM_BASE\n');
     expect([...regs].sort()).toEqual(['r12', 'rbx']);
-    expect(vmmEffect('    mov dword [rbx + LAPIC_TPR], 0x10', regs)).toMatch(/exits: EPT misconfig/);
-    expect(vmmEffect('    mov eax, [rsi]', regs)).not.toMatch(/exits: EPT misconfig/);
+    expect(vmmEffect('    mov dword [rbx + LAPIC_TPR], 0x10', regs)).toMatch(/exits: EPT violation →/);
+    expect(vmmEffect('    mov eax, [rsi]', regs)).not.toMatch(/exits: EPT violation →/);
   });
 
   it('documents the LAPIC registers and the predefined symbols', () => {

@@ -43,13 +43,13 @@ export interface SymbolDoc {
 
 /** What the editor says about a predefined symbol, beyond its value (the ABI has the names and values). */
 const SYMBOL_DOCS: Partial<Record<PredefinedSymbol, string>> = {
-  LAPIC_BASE: 'Guest-physical base of the local APIC page. Not backed by RAM in the EPT: every access exits (EPT misconfiguration) and goes through the instruction-emulation path.',
+  LAPIC_BASE: 'Guest-physical base of the local APIC page. Not mapped in the EPT: every access takes an EPT violation (KVM instead marks the entry misconfigured) and goes through the instruction-emulation path.',
   IORAM_BASE: 'Two pages of MMIO scratch memory: keeps what is written, at any size and alignment, but every access exits and is emulated. An access can cross from one page to the next.',
   DEBUG_PORT: 'Debug console port: `out DEBUG_PORT, al` prints one byte. Each `out` is an I/O exit (no decode: the exit qualification says port, size and direction).',
   LAPIC_ID: 'Local APIC ID register (read-only here). Bits 31:24 hold the APIC ID.',
   LAPIC_VERSION: 'Local APIC version register (read-only): version and max LVT entry.',
   LAPIC_TPR: 'Task Priority Register: interrupts with priority class ≤ TPR[7:4] are held back. With APICv, reads and writes are virtualized (no exit; a write may trap after the fact).',
-  LAPIC_EOI: 'End Of Interrupt: write 0 at the end of a handler to retire the in-service interrupt. With APICv the write completes without a decode (apic-write exit at most).',
+  LAPIC_EOI: 'End Of Interrupt: write 0 at the end of a handler to retire the in-service interrupt. With APICv the CPU completes the write itself (EOI virtualization): no exit, unless the vector\'s bit in the EOI-exit bitmap is set, which makes it an EOI-induced exit (never here: this model\'s interrupts are edge-triggered).',
   LAPIC_SVR: 'Spurious-Interrupt Vector Register: bit 8 enables the APIC, bits 7:0 the spurious vector.',
   LAPIC_ICR_LO: 'Interrupt Command Register, low half: writing it sends an IPI (vector, delivery mode, destination shorthand).',
   LAPIC_ICR_HI: 'Interrupt Command Register, high half: bits 31:24 are the destination APIC ID. Write it before ICR_LO.',
@@ -72,10 +72,10 @@ const SYMBOL_DOCS: Partial<Record<PredefinedSymbol, string>> = {
 /** What a group of symbols is, for the ones without a doc of their own. */
 const GROUP_DOCS: Record<keyof typeof SYMBOL_GROUPS, string> = {
   base: 'Guest environment constant.',
-  lapic: 'Local APIC register offset (Intel SDM Vol. 3A, Table 11-1 "Local APIC Register Address Map").',
+  lapic: 'Local APIC register offset (Intel SDM Vol. 3A, APIC chapter, table "Local APIC Register Address Map").',
   msr: 'MSR number (Intel SDM Vol. 4).',
-  x2apic: 'x2APIC register MSR (Intel SDM Vol. 3A, Table 10-6): 0x800 + (xAPIC offset >> 4).',
-  apicBase: 'IA32_APIC_BASE bit (Intel SDM Vol. 3A §10.12.1).',
+  x2apic: 'x2APIC register MSR (Intel SDM Vol. 3A, table "Local APIC Register Address Map Supported by x2APIC"): 0x800 + (xAPIC offset >> 4).',
+  apicBase: 'IA32_APIC_BASE bit (Intel SDM Vol. 3A, section "Detecting and Enabling x2APIC Mode").',
 };
 
 /** The predefined symbols, generated from the guest ABI (src/core/guestAbi.ts). */
@@ -171,10 +171,10 @@ export function vmmEffect(line: string, mmioRegs: ReadonlySet<string> = new Set(
   const named = memOperand === '' ? null : mmioDeviceOf(memOperand);
   if (memOperand && m !== 'lea' && (named !== null || viaRegister)) {
     const dev = named ?? 'an MMIO page (a register holding an MMIO base)';
-    return `**exits: EPT misconfig → instruction emulation.** A memory operand on ${dev}: the VMM walks the guest page tables through the EPT (up to 24 references), fetches the bytes at RIP, decodes and emulates them. With \`icache\` a hit skips walk, fetch and decode; with \`decode-assist\` the hardware hands over the bytes (no walk, no fetch); with \`apicv\` most LAPIC accesses complete without an exit.`;
+    return `**exits: EPT violation → instruction emulation.** A memory operand on ${dev}: the VMM walks the guest page tables through the EPT (up to 24 references), fetches the bytes at RIP, decodes and emulates them. With \`icache\` a hit skips walk, fetch and decode; with \`decode-assist\` the hardware hands over the bytes (no walk, no fetch); with \`apicv\` most LAPIC accesses complete without an exit.`;
   }
   if (memOperand && m !== 'lea') {
-    return `A memory operand: if its address is an MMIO page (a register holding LAPIC_BASE or IORAM_BASE), this line exits (EPT misconfig → instruction emulation). A write to a page the VMM write-protected for the instruction cache exits too (EPT violation) and invalidates the cached entries of that page.`;
+    return `A memory operand: if its address is an MMIO page (a register holding LAPIC_BASE or IORAM_BASE), this line exits (EPT violation, the page is not mapped → instruction emulation). A write to a page the VMM write-protected for the instruction cache exits too (EPT violation, write) and invalidates the cached entries of that page.`;
   }
   switch (m) {
     case 'out': case 'in': case 'outsb': case 'insb':

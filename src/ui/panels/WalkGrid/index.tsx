@@ -44,7 +44,7 @@ function Cell({ cell, delayMs }: { cell: WalkCell; delayMs: number }) {
   );
 }
 
-/** Guest-physical address each row translates: CR3's table, each entry's target, the data. */
+/** Guest-physical address each row translates: CR3's table, each entry's target, the code page. */
 function rowAddresses(t: WalkTranslation, exit: ExitEvent): Map<number, number> {
   const m = new Map<number, number>([[4, Math.floor(exit.cr3 / 4096) * 4096]]);
   for (const c of t.cells) {
@@ -90,7 +90,7 @@ const WalkView = memo(function WalkView({ exit, delayMs, still, ctx }: { exit: E
   return (
     <div className={`xs-walk${still && replay === 0 ? ' xs-still' : ''}`} key={replay}>
       <div className="xs-walk-summary">
-        <span title="Each guest page-table entry lives at a guest-physical address that the EPT must translate first: 4 EPT references per guest reference, plus 4 for the final page.">
+        <span title="Each guest page-table entry lives at a guest-physical address that the EPT must translate first: up to 4 EPT references per guest table read and up to 4 for the final page, fewer where a large page (guest or EPT) ends a walk early. Fetch bytes on a second page need a second walk.">
           <b>{layout.total}</b> memory references ({layout.eptRefs} EPT + {layout.guestRefs} guest) to translate RIP {hex(exit.rip)}
         </span>
         <span className="xs-note">without EPT: {layout.guestRefs}</span>

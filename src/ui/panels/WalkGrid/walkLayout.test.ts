@@ -46,7 +46,7 @@ describe('layoutWalk', () => {
     expect(l.translations[1].cells[0].order).toBe(24);
   });
 
-  it('splits data-page-only translations when EPT levels restart', () => {
+  it('splits code-page-only translations when EPT levels restart', () => {
     const row0 = fullWalk().filter((s) => s.row === 0);
     expect(layoutWalk([...row0, ...row0]).translations).toHaveLength(2);
   });

@@ -2,7 +2,8 @@
  * The 2D page walk as a grid: pure layout and entry decoding, no DOM.
  *
  * Rows are guest references, top to bottom: row 4 (the PML4 table CR3 points at), 3 (PDPT),
- * 2 (PD), 1 (PT), 0 (the data page). Columns 0..3 are the EPT references that translate the
+ * 2 (PD), 1 (PT), 0 (the final page: RIP's code page, the walk translates the instruction's
+ * address). Columns 0..3 are the EPT references that translate the
  * row's guest-physical address (EPT PML4, PDPT, PD, PT); column 4 is the guest reference itself
  * (reading the guest entry). A full 4 KiB walk is 5 x 4 EPT + 4 guest = 24 cells.
  */
@@ -16,7 +17,7 @@ export const ROW_LABEL: Record<number, string> = {
   3: 'PDPT',
   2: 'PD',
   1: 'PT',
-  0: 'data page',
+  0: 'code page',
 };
 
 export interface WalkCell {
