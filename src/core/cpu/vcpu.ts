@@ -140,16 +140,12 @@ export class Vcpu extends VcpuBlocks {
         return this.internalError(ex, e);
       }
       this.retire(n);
-      if (this.apicWritePending) {
+      // After the instruction: APICv's trap-like APIC-write exit, or the end of the run that
+      // lets a virtualized write's pending interrupt be delivered here (not an exit).
+      if (this.apicWritePending || this.virtualIntrEval) {
+        ex.reason = this.apicWritePending ? 'apic-write' : 'budget';
         this.apicWritePending = false;
-        ex.reason = 'apic-write';
-        ex.rip = this.rip;
-        ex.retired = this.retired - start;
-        return ex;
-      }
-      if (this.virtualIntrEval) {
         this.virtualIntrEval = false;
-        ex.reason = 'budget';
         ex.rip = this.rip;
         ex.retired = this.retired - start;
         return ex;
