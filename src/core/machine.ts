@@ -307,22 +307,16 @@ export class Machine {
         // A virtualized access's cycles pass on the vCPU's clock too (RDTSC, the LAPIC timer, a
         // trace's axis), not only in the run's total: a trace had ended 2,000,000 cycles short.
         const charged = this.apicv;
-        vcpu.mmioFastPath = (gpa, size, isWrite, value) => {
-          if (!lapic.mmioEnabled) return null;
+        const onClock = <A extends unknown[]>(hook: (...a: A) => bigint | boolean | null) => (...a: A) => {
           const before = charged.cycles;
-          const r = fast(gpa, size, isWrite, value);
+          const r = hook(...a);
           vcpu.cycles += charged.cycles - before;
           return r;
         };
+        vcpu.mmioFastPath = onClock((gpa: number, size: number, isWrite: boolean, value: bigint) => (lapic.mmioEnabled ? fast(gpa, size, isWrite, value) : null));
         // ... and, in x2APIC mode, "virtualize x2APIC mode" with the MSR bitmap bhyve sets
         // (vmx_allow_x2apic_msrs): TPR, EOI and SELF IPI writes and most reads do not exit.
-        const msrFast = createApicvMsrFastPath(lapic, this.cost, this.apicv, this.units);
-        vcpu.msrFastPath = (msr, isWrite, value) => {
-          const before = charged.cycles;
-          const r = msrFast(msr, isWrite, value);
-          vcpu.cycles += charged.cycles - before;
-          return r;
-        };
+        vcpu.msrFastPath = onClock(createApicvMsrFastPath(lapic, this.cost, this.apicv, this.units));
       }
       slots.push({ vcpu, port: vcpu, lapic, run: 'runnable', hltRip: -1 });
       lapics.push(lapic);
