@@ -15,6 +15,13 @@ function machine(source: string, config: Partial<MachineConfig> = {}) {
   return built.machine;
 }
 
+/** A #GP handler that prints 'G' and halts: the end of a guest program whose MSR access must fault. */
+const GP_PRINTS_G = `isr_13:
+  mov al, 'G'
+  out DEBUG_PORT, al
+  hlt
+`;
+
 describe('x2APIC in the machine', () => {
   it('x2apic-msr: MSR exits have no walk, fetch or decode stage; MMIO exits of the same work do', () => {
     const scenario = SCENARIOS.find((s) => s.name === 'x2apic-msr');
@@ -82,11 +89,7 @@ describe('x2APIC in the machine', () => {
   mov eax, 1
   wrmsr
   hlt
-isr_13:
-  mov al, 'G'
-  out DEBUG_PORT, al
-  hlt
-`, { strategy: 'apicv' });
+${GP_PRINTS_G}`, { strategy: 'apicv' });
     const seen: string[] = [];
     m.onExit = (e) => { if (e.reason === 'rdmsr' || e.reason === 'wrmsr') seen.push(`${e.reason} ${(e.stages.map((s) => s.detail ?? '').join(' ').match(/0x[0-9a-f]+\)/) ?? [''])[0]}`); };
     m.runToEnd();
@@ -101,11 +104,7 @@ isr_13:
   xor edx, edx
   wrmsr
   hlt
-isr_13:
-  mov al, 'G'
-  out DEBUG_PORT, al
-  hlt
-`);
+${GP_PRINTS_G}`);
     m.runToEnd();
     expect(m.consoleText()).toBe('G');
   });
