@@ -41,7 +41,7 @@ const selectManyVms = (s: MachineState) => {
 const NO_CACHE: Readonly<Record<Exclude<Strategy, 'icache'>, string>> = {
   none: 'as in bhyve, every emulated exit walks the guest\'s page tables, fetches and decodes its instruction anew',
   'decode-assist': 'the CPU hands each exit\'s instruction bytes over (no walk, no fetch), and the VMM decodes them anew',
-  apicv: 'most LAPIC accesses complete without an exit, and each exit that remains walks, fetches and decodes its instruction anew',
+  apicv: 'most LAPIC accesses complete without an exit, and each APIC-access exit that remains walks, fetches and decodes its instruction anew',
 };
 
 /** What the less obvious columns count. */
