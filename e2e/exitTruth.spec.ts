@@ -223,7 +223,7 @@ test('6: an instruction the VMM cannot emulate exits, shows up to the decode tha
 
 test('6: code run from the LAPIC page exits, is counted and logged, and the pipeline says why the VMM refused it', async ({ page }) => {
   await openSource(page, '_start:\n    mov rbx, LAPIC_BASE\n    jmp rbx\n');
-  // The fetch exited (an MMIO exit, as every LAPIC access is; the model marks the page's EPT leaf misconfigured): one exit, not 0.
+  // The fetch exited (an MMIO exit, as every LAPIC access is; the page is not mapped in the EPT): one exit, not 0.
   await runToItsOnlyExit(page, 'error', 'mmio');
   const pipe = page.getByTestId('exit-pipeline');
   await expect(pipe).toContainText('rip 0xfee00000');
@@ -232,7 +232,7 @@ test('6: code run from the LAPIC page exits, is counted and logged, and the pipe
   await expect(pipe.locator('[data-stage="fetch"]')).toHaveCount(0);
   await expect(page.getByTestId('stop-banner')).toContainText('the instruction is on a device page');
   // The VMM's walk of RIP ends on the LAPIC page: the grid says where and why, in the cell's own words.
-  await expect(page.getByTestId('walk-grid').locator('.xs-walk-faultmsg')).toHaveText('walk stopped at reference 24: misconfig (W without R)');
+  await expect(page.getByTestId('walk-grid').locator('.xs-walk-faultmsg')).toHaveText('walk stopped at reference 24: not present: a device (MMIO) page');
   // The editor has no line for RIP's arrow: its bar says where the vCPU is.
   await expect(page.getByTestId('rip-outside')).toHaveText('➜ RIP 0xfee00000: on no line of the program');
   await page.screenshot({ path: `${ART}/exit-truth-6-fetch-from-device.png` });

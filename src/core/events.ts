@@ -33,7 +33,7 @@ export interface WalkStep {
 
 /** Why the emulated hardware left the guest (VMX basic exit reasons, by name). */
 export type ExitReason =
-  | 'mmio' // EPT misconfiguration: an access to an MMIO page (LAPIC, IORAM)
+  | 'mmio' // an EPT violation at an MMIO page the VMM emulates (LAPIC, IORAM): bhyve's inst_emul exit
   | 'ept-violation' // a write to a page the VMM write-protected in the EPT (or an access with no memory behind it)
   | 'apic-write' // APICv: trap-like exit after a virtualized APIC write (no decode)
   | 'hlt'

@@ -3,7 +3,7 @@
  * (DESIGN.md "Guest environment"). It identity-maps guest RAM with 4-level page tables (4 KiB
  * pages over the low 8 MiB where code, data and stacks live, 2 MiB pages above), maps the LAPIC
  * and IORAM pages uncached, installs a GDT and an IDT whose gate N points at the program's
- * `isr_N` label, and maps RAM 1:1 in the EPT with the MMIO pages left misconfigured so that
+ * `isr_N` label, and maps RAM 1:1 in the EPT with the MMIO pages left unmapped so that
  * every access to them exits.
  */
 import { FIRMWARE_LAYOUT, IORAM_BASE, IORAM_SIZE, LAPIC_BASE, SELECTORS } from './guestAbi';
@@ -90,7 +90,7 @@ export function installFirmware(ram: GuestRam, symbols: ReadonlyMap<string, bigi
 }
 
 /**
- * The VM's EPT: RAM 1:1 with 4 KiB leaves; LAPIC and IORAM pages misconfigured (every access
+ * The VM's EPT: RAM 1:1 with 4 KiB leaves; LAPIC and IORAM pages unmapped (every access
  * exits). With `largePages` (`; exitscope: ept=2m`) RAM from 2 MiB up is mapped with 2 MiB
  * leaves, so an EPT walk there reads 3 entries instead of 4; the low 2 MiB (firmware tables,
  * stacks, code at 0x100000) keeps 4 KiB leaves. Write-protecting a page splits its leaf.

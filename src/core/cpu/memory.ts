@@ -153,7 +153,7 @@ export abstract class VcpuMemory extends VcpuTlb {
     }
   }
   /**
-   * An access to an MMIO page: APICv fast path, else exit 'mmio' (EPT misconfiguration).
+   * An access to an MMIO page: APICv fast path, else exit 'mmio' (an EPT violation: the page is not mapped).
    * `probeOnly`: an RMW read checked for write; the fast path is not used for it. `soft`: exit
    * by setting `exitPending` (the caller returns to the dispatcher) instead of throwing EXIT.
    */

@@ -19,8 +19,8 @@ export const TLB_MASK = TLB_SIZE - 1;
  * every access). The vCPU keeps one for supervisor accesses (CPL 0-2) and one for user
  * accesses (CPL 3) over the same entries, and switches between them when the CPL changes, so
  * SYSCALL/SYSRET and interrupts flush nothing. A slot holds the page number when the access
- * kind is allowed, NaN otherwise. `mmioRead`/`mmioWrite`: the entry is an MMIO page (EPT
- * misconfiguration): every access exits, but without a new walk. `codeWrite`: writes are
+ * kind is allowed, NaN otherwise. `mmioRead`/`mmioWrite`: the entry is an MMIO page (not mapped
+ * in the EPT): every access exits, but without a new walk. `codeWrite`: writes are
  * allowed but the page holds translated code (QEMU's TLB_NOTDIRTY, v86's "page has code"): a
  * store reports its bytes to the page tracker, without a new walk. The jump caches (rip ->
  * block) are per privilege too: a block found there was fetched with this privilege's rights.

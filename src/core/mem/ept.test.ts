@@ -4,7 +4,7 @@ import {
   EPT_FAULT_MISCONFIG, EPT_FAULT_VIOLATION, EPT_R, EPT_RWX, EPT_TABLE_BASE, EPT_W, EPT_X, Ept,
   type WalkRecorder,
 } from './ept';
-import { GiB, MiB, PAGE_1G, PAGE_2M } from './ram';
+import { GiB, MiB, PAGE_1G, PAGE_2M, PAGE_4K } from './ram';
 
 function rec(): WalkRecorder {
   return { steps: [] as WalkStep[] };
@@ -70,16 +70,32 @@ describe('Ept.translate', () => {
     expect(ept.fault).toMatchObject({ kind: 'ept-violation', gpa: 0x2010, access: 'fetch' });
   });
 
-  it('turns every access to an MMIO page into a misconfiguration', () => {
+  it('leaves an MMIO page unmapped, as bhyve does: every access is an EPT violation the VMM emulates', () => {
     const ept = new Ept();
     ept.markMmio(0xfee00000);
     for (const access of ['read', 'write', 'fetch'] as const) {
       const r = rec();
-      expect(ept.translate(0xfee00030, access, r, 0)).toBe(EPT_FAULT_MISCONFIG);
+      expect(ept.translate(0xfee00030, access, r, 0)).toBe(EPT_FAULT_VIOLATION);
       expect(ept.fault).toMatchObject({ kind: 'mmio', gpa: 0xfee00030, access, level: 1 });
-      expect(r.steps.at(-1)?.outcome).toBe('reserved');
+      expect(r.steps).toHaveLength(4);
+      expect(r.steps.at(-1)).toMatchObject({ outcome: 'not-present', entryValue: 0x800n });
     }
-    expect(ept.lookup(0xfee00000)?.mmio).toBe(true);
+    expect(ept.lookup(0xfee00000)).toMatchObject({ mmio: true, perms: 0 });
+    expect(ept.setWriteProtect(0xfee00000, true)).toBe(false);
+    // A page merely absent is a plain violation, not MMIO.
+    expect(ept.translate(0xfed00000, 'read', null, 0)).toBe(EPT_FAULT_VIOLATION);
+    expect(ept.fault.kind).toBe('ept-violation');
+    expect(ept.unmap(0xfee00000)).toBe(true);
+    expect(ept.lookup(0xfee00000)).toBeNull();
+  });
+
+  it('reports a misconfigured entry as an EPT fault the VMM did not cause, not as MMIO', () => {
+    const ept = new Ept();
+    ept.map(0x5000, 0x5000, PAGE_4K, EPT_RWX, 2); // memory type 2 is reserved (§29.3.7)
+    const r = rec();
+    expect(ept.translate(0x5000, 'read', r, 0)).toBe(EPT_FAULT_MISCONFIG);
+    expect(ept.fault.kind).toBe('ept-violation');
+    expect(r.steps.at(-1)?.outcome).toBe('reserved');
   });
 
   it('gives the same answer, refs and permissions with and without a recorder', () => {

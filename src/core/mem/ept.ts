@@ -16,14 +16,23 @@
  *   memory type (0 UC, 1 WC, 4 WT, 5 WP, 6 WB; 2, 3, 7 reserved), bit 6 ignore PAT, bits 8/9
  *   A/D (ignored), address bits 47:12 / 47:21 / 47:30 with bits 20:12 (2 MiB) or 29:12
  *   (1 GiB) reserved. Bit 7 of a PML4 entry is reserved. Bits 51:MAXPHYADDR are reserved.
- *   Bit 11 and bits 56:52 are ignored by the processor: we use bit 11 to tag MMIO leaves and
- *   bit 52 to remember "the VMM cleared W here" (write protection that can be lifted).
+ *   Bit 11 and bits 56:52 are ignored by the processor (in a not-present entry every bit but
+ *   2:0 is): we use bit 11 of a not-present leaf to tag an MMIO page and bit 52 to remember
+ *   "the VMM cleared W here" (write protection that can be lifted).
  *
  * EPT misconfiguration (§29.3.3.1): a present entry with W = 1 and R = 0, a reserved memory
  * type in a leaf, or a reserved bit set. EPT violation (§29.3.3.2): a not-present entry, or
  * an access the R/W/X bits of the entries used do not all allow (the access rights of a
  * translation are the AND over every level). A misconfiguration is reported in preference to
  * a violation; a not-present entry stops the walk where it is found.
+ *
+ * MMIO pages are left unmapped, as bhyve leaves the LAPIC page: an access takes an EPT
+ * violation, and the VMM, finding the address in no memory segment but in a device's range,
+ * emulates the instruction (vmx_exit_process: EXIT_REASON_EPT_FAULT with ept_emulation_fault
+ * -> VM_EXITCODE_INST_EMUL). The tag in bit 11 is that knowledge of the VMM's memory map; the
+ * fault's kind says 'mmio'. KVM instead marks such pages with a misconfigured entry. This
+ * VMM never writes a misconfigured entry (`map` refuses W without R); were one met, the fault
+ * says 'ept-violation', an EPT exit the VMM did not cause (bhyve stops the VM on one).
  */
 import type { AccessKind, WalkStep } from '../events';
 import { MAXPHYADDR, PAGE_1G, PAGE_2M, PAGE_4K, TWO32, type PageSize } from './ram';
@@ -41,7 +50,7 @@ export const EPT_RWX = 7;
 /** The EPT memory type this model writes (write-back), bits 5:3 of a leaf (SDM Vol. 3C §29.3.7). */
 export const EPT_MT_WB = 6;
 
-/** Negative results of `Ept.translate`; details are in `ept.fault`. */
+/** Negative results of `Ept.translate`; details are in `ept.fault` (an MMIO page's is a violation). */
 export const EPT_FAULT_VIOLATION = -1;
 export const EPT_FAULT_MISCONFIG = -2;
 
@@ -51,7 +60,7 @@ export const EPT_TABLE_BASE = 0x1_0000_0000;
 export type EptPageSize = PageSize;
 
 const BIT7_LARGE = 0x80;
-/** Ignored bit 11: this leaf is an MMIO page (its R/W/X encode a misconfiguration). */
+/** Bit 11 of a not-present leaf (ignored by the CPU): the VMM emulates this page (MMIO). */
 const SW_MMIO_LO = 0x800;
 /** Ignored bit 52 (bit 20 of the high half): W was cleared by setWriteProtect. */
 const SW_WP_HI = 0x0010_0000;
@@ -77,7 +86,10 @@ const PAGE_WORDS = 1024;
 
 /** Details of the last failed `translate` (reused object: copy what you keep). */
 export interface EptFault {
-  /** 'mmio' = EPT misconfiguration; 'ept-violation' = not present or access not allowed. */
+  /**
+   * 'mmio' = an EPT violation at a page the VMM emulates (its not-present leaf is tagged);
+   * 'ept-violation' = any other: not present, an access not allowed, or a misconfigured entry.
+   */
   kind: 'mmio' | 'ept-violation';
   gpa: number;
   access: AccessKind;
@@ -269,7 +281,7 @@ export class Ept {
       if (rwx === 0) {
         if (rec !== null) this.record(rec, row, level, page, idx, lo, hi, 'not-present');
         this.refs = refs;
-        return this.fail(EPT_FAULT_VIOLATION, gpa, access, level);
+        return this.fail(EPT_FAULT_VIOLATION, gpa, access, level, (lo & SW_MMIO_LO) !== 0);
       }
       if (misconfigured(lo, hi, level)) {
         if (rec !== null) this.record(rec, row, level, page, idx, lo, hi, 'reserved');
@@ -305,9 +317,9 @@ export class Ept {
     throw new Error('EPT walk ran past level 1');
   }
 
-  private fail(code: number, gpa: number, access: AccessKind, level: number): number {
+  private fail(code: number, gpa: number, access: AccessKind, level: number, mmio = false): number {
     const f = this.fault;
-    f.kind = code === EPT_FAULT_MISCONFIG ? 'mmio' : 'ept-violation';
+    f.kind = mmio ? 'mmio' : 'ept-violation';
     f.gpa = gpa;
     f.access = access;
     f.level = level;
@@ -383,7 +395,7 @@ export class Ept {
     const level = size === PAGE_4K ? 1 : size === PAGE_2M ? 2 : 3;
     this.checkAligned(gpa, size, 'gpa');
     const w = this.entryFor(gpa, level, false);
-    if (w < 0 || (this.words[w] & EPT_RWX) === 0) return false;
+    if (w < 0 || (this.words[w] & (EPT_RWX | SW_MMIO_LO)) === 0) return false;
     this.releaseEntry(w, level);
     this.words[w] = 0;
     this.words[w + 1] = 0;
@@ -392,14 +404,14 @@ export class Ept {
   }
 
   /**
-   * Make the 4 KiB page at `gpa` an MMIO page: its leaf encodes a misconfiguration (W without
-   * R, §29.3.3.1), so every access to it ends in an 'mmio' fault (an EPT-misconfiguration
-   * exit), the way KVM marks MMIO. Used for LAPIC_BASE and the IORAM pages.
+   * Make the 4 KiB page at `gpa` an MMIO page: its leaf is not present (tagged in bit 11), so
+   * every access to it ends in an 'mmio' fault, an EPT violation the VMM emulates, the way
+   * bhyve leaves the LAPIC page unmapped. Used for LAPIC_BASE and the IORAM pages.
    */
   markMmio(gpa: number): void {
     const page = gpa - (gpa % PAGE_4K);
     const w = this.entryFor(page, 1, true);
-    this.words[w] = (EPT_W | SW_MMIO_LO) >>> 0;
+    this.words[w] = SW_MMIO_LO;
     this.words[w + 1] = 0;
     this.generation++;
   }
@@ -560,8 +572,9 @@ export class Ept {
     for (let l = 4; l >= 1; l--) {
       const w = page * PAGE_WORDS + indexOf(hiG, loG, l) * 2;
       const lo = this.words[w];
+      if ((lo & SW_MMIO_LO) !== 0) return w;
       if ((lo & EPT_RWX) === 0) return -1;
-      if (l === 1 || (lo & BIT7_LARGE) !== 0 || (lo & SW_MMIO_LO) !== 0) return w;
+      if (l === 1 || (lo & BIT7_LARGE) !== 0) return w;
       page = this.pageOfEntry(lo, this.words[w + 1]);
     }
     return -1;
@@ -575,8 +588,9 @@ export class Ept {
     for (let l = 4; l >= 1; l--) {
       const w = page * PAGE_WORDS + indexOf(hiG, loG, l) * 2;
       const lo = this.words[w];
+      if ((lo & SW_MMIO_LO) !== 0) return l;
       if ((lo & EPT_RWX) === 0) return 0;
-      if (l === 1 || (lo & BIT7_LARGE) !== 0 || (lo & SW_MMIO_LO) !== 0) return l;
+      if (l === 1 || (lo & BIT7_LARGE) !== 0) return l;
       page = this.pageOfEntry(lo, this.words[w + 1]);
     }
     return 0;

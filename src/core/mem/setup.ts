@@ -1,6 +1,6 @@
 /**
  * Helpers that set up a VM's memory the way DESIGN.md's guest environment describes: RAM
- * mapped 1:1 in the EPT with 4 KiB leaves, MMIO pages (LAPIC, IORAM) as misconfigured leaves.
+ * mapped 1:1 in the EPT with 4 KiB leaves, MMIO pages (LAPIC, IORAM) left unmapped (tagged leaves).
  */
 import { EPT_RWX, Ept } from './ept';
 import type { GuestRam } from './ram';

@@ -46,7 +46,7 @@ export interface PageFault {
 }
 
 export interface EptWalkFault {
-  /** 'mmio' = EPT misconfiguration exit; 'ept-violation' = EPT violation exit. */
+  /** 'mmio' = an EPT violation at a page the VMM emulates (bhyve's inst_emul exit); 'ept-violation' = any other EPT exit. */
   kind: 'mmio' | 'ept-violation';
   /** Guest-physical address accessed: the guest entry (rows 4..1) or the data address (row 0). */
   gpa: number;
@@ -147,8 +147,8 @@ function bigEntry(lo: number, hi: number): bigint {
  * Translate the guest-linear address `gla` (sign-extended canonical number) for `access` at
  * `cpl`, under `ctx` (CR0, CR3, CR4, EFER), through the guest tables in `ram` and the `ept`.
  * Fills `out` (reused: nothing allocated when `rec` is null). Returns false on a fault, with
- * `out.fault` set: a #PF to inject, or an EPT exit (a table or data page's violation or
- * misconfiguration). With `rec`, pushes the 2D walk's steps in order.
+ * `out.fault` set: a #PF to inject, or an EPT exit (a table or data page's violation, or an
+ * MMIO page's). With `rec`, pushes the 2D walk's steps in order.
  */
 export function gla2gpa(
   ram: GuestRam, ept: Ept, ctx: PagingContext, gla: number, access: AccessKind, cpl: number,

@@ -77,6 +77,10 @@ describe('entry decoding', () => {
     const info = describeCell({ order: 0, row: 0, col: 3, step: s });
     expect(info.problem).toBe('misconfig (W without R)');
     expect(info.target).toBe(0xfee0_0000);
+    // A device page's leaf (the LAPIC's): absent, tagged in bit 11.
+    const mmio: WalkStep = { ...s, entryValue: 0x800n, outcome: 'not-present' };
+    expect(describeCell({ order: 0, row: 0, col: 3, step: mmio }).problem).toBe('not present: a device (MMIO) page');
+    expect(describeCell({ order: 0, row: 0, col: 3, step: { ...mmio, entryValue: 0n } }).problem).toBe('not present');
     const g: WalkStep = { dim: 'guest', row: 2, level: 2, index: 3, entryAddr: 0x3018, entryValue: 0x20_0000n | 0x1e3n, outcome: 'leaf' };
     expect(describeCell({ order: 1, row: 2, col: 4, step: g }).target).toBe(0x20_0000);
   });

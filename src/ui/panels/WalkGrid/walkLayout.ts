@@ -138,12 +138,16 @@ export function eptBits(v: bigint, level: number, leaf: boolean): Bit[] {
   return bits;
 }
 
-/** A short reason why an entry stopped the walk, for a misconfigured (MMIO) or absent EPT leaf. */
+/**
+ * A short reason why an EPT entry stopped the walk: absent (a device page's leaf is absent and
+ * tagged in bit 11, the VMM's mark that it emulates the page, as bhyve leaves the LAPIC page
+ * unmapped) or misconfigured.
+ */
 export function eptProblem(v: bigint): string | null {
   const r = bit(v, 0);
   const w = bit(v, 1);
   const x = bit(v, 2);
-  if (!r && !w && !x) return 'not present';
+  if (!r && !w && !x) return bit(v, 11) ? 'not present: a device (MMIO) page' : 'not present';
   if (w && !r) return 'misconfig (W without R)';
   return null;
 }
