@@ -74,8 +74,8 @@ test('an embed shows every reader the same figures: its configuration is the URL
   await page.goto('/');
   await page.evaluate((saved) => { localStorage.clear(); localStorage.setItem('exitscope.settings.v1', saved); }, SKYLAKE_SAVED);
   const withSaved = await runFigure(page, FIGURE_URL);
-  // A reader with nothing saved: the same figure (the saved skylake-2020 costs had made it 3,169
-  // where it is 3,804), and still nothing saved.
+  // A reader with nothing saved: the same figure (the saved skylake-2020 costs had made it
+  // skylake's, not the link's nehalem-2014 figure), and still nothing saved.
   const fresh = await browser.newContext();
   const other = await fresh.newPage();
   try {

@@ -49,11 +49,14 @@ describe('cost presets', () => {
         }
       });
       it('charges a 24-reference walk more than one cache-hit lookup', () => {
-        expect(walkCycles(24, m)).toBeGreaterThan(m.icacheLookup);
-        expect(walkCycles(24, m)).toBeGreaterThan(walkCycles(4, m));
+        expect(walkCycles(24, 5, m)).toBeGreaterThan(m.icacheLookup);
+        expect(walkCycles(24, 5, m)).toBeGreaterThan(walkCycles(4, 1, m));
+      });
+      it('charges each page a walk holds, as bhyve holds each table page and the page found', () => {
+        expect(walkCycles(24, 5, m) - walkCycles(24, 1, m)).toBe(4 * m.mapPage);
       });
       it('charges a full miss path (walk, fetch, decode) more than a hit', () => {
-        const miss = walkCycles(24, m) + fetchCycles(1, 15, m) + decodeCycles(4, m);
+        const miss = walkCycles(24, 5, m) + fetchCycles(15, m) + decodeCycles(4, m);
         expect(miss).toBeGreaterThan(m.icacheLookup);
       });
       it('makes an exit far dearer than a guest instruction or an APICv access', () => {
@@ -63,7 +66,7 @@ describe('cost presets', () => {
       });
       it('makes a longer instruction dearer to decode and to fetch', () => {
         expect(decodeCycles(7, m)).toBeGreaterThan(decodeCycles(2, m));
-        expect(fetchCycles(2, 15, m)).toBeGreaterThan(fetchCycles(1, 15, m));
+        expect(fetchCycles(15, m)).toBeGreaterThan(fetchCycles(4, m));
       });
       it('charges INVEPT only when a page changed protection', () => {
         expect(icacheInsertCycles(0, m)).toBe(m.icacheInsert);
@@ -86,14 +89,14 @@ describe('cost presets', () => {
     const m = COST_PRESETS['skylake-2020'];
     const u = newCostUnits();
     const charged =
-      walkCycles(24, m, u) + fetchCycles(2, 15, m, u) + decodeCycles(7, m, u) + icacheInsertCycles(3, m, u) +
+      walkCycles(24, 6, m, u) + fetchCycles(15, m, u) + decodeCycles(7, m, u) + icacheInsertCycles(3, m, u) +
       icacheInsertCycles(0, m, u) + invalidateCycles(2, 1, m, u) + guestCycles(1001, m, u) + chargeCycles('exit', 3, m, u);
     expect(cyclesOfUnits(u, m)).toBe(charged);
-    expect(u).toMatchObject({ walkRefLatency: 24, mapPage: 2, copyPerByte: 15, decodePerByte: 7, icacheInsert: 2, eptProtectPage: 4, invept: 2, exit: 3, guestInsn: 1001 });
+    expect(u).toMatchObject({ walkRefLatency: 24, mapPage: 6, copyPerByte: 15, decodePerByte: 7, icacheInsert: 2, eptProtectPage: 4, invept: 2, exit: 3, guestInsn: 1001 });
     // The same units under another host's constants: what the what-if view computes.
     const n = COST_PRESETS['nehalem-2014'];
     expect(cyclesOfUnits(u, n)).toBe(
-      walkCycles(24, n) + fetchCycles(2, 15, n) + decodeCycles(7, n) + icacheInsertCycles(3, n) + icacheInsertCycles(0, n) +
+      walkCycles(24, 6, n) + fetchCycles(15, n) + decodeCycles(7, n) + icacheInsertCycles(3, n) + icacheInsertCycles(0, n) +
       invalidateCycles(2, 1, n) + guestCycles(1001, n) + 3 * n.exit,
     );
   });

@@ -26,7 +26,11 @@ export interface CostModel {
   walkRefLatency: number;
   /** Software work per walk reference: index extraction, present/permission checks, loop. */
   walkRefOverhead: number;
-  /** vm_gpa_hold + vm_gpa_release of one guest page (look up, wire/unwire, map). */
+  /**
+   * vm_gpa_hold + vm_gpa_release of one guest page: each guest page-table page the walk reads
+   * (bhyve's _vm_gla2gpa holds it with ptp_hold) and each page the bytes are copied from
+   * (vm_copy_setup). Without the host walk's references: those are the walk's EPT references.
+   */
   mapPage: number;
   /** Fixed cost of copying fetched instruction bytes out of a held page (bcopy start-up). */
   copyBase: number;
@@ -82,11 +86,13 @@ const SKYLAKE_2020: CostModel = {
   // present/RW/US/PS/NX checks and an A/D test-and-set branch: ~15-25 instructions at IPC ~1.3
   // -> ~15 cycles. Used for EPT references too (bhyve resolves them in software as well).
   walkRefOverhead: 15,
-  // estimate: vm_gpa_hold -> vm_fault_quick_hold_pages (pmap lock, pmap_extract_and_hold with
-  // its own 4-reference host walk, vm_page_hold: 2 atomics) and vm_gpa_release
-  // (vm_page_unhold: lock + atomic). ~6 atomic/lock operations at ~20 cycles (Skylake locked
-  // RMW latency) + ~4 L2 references + ~100 cycles of call/branch work -> ~270; round to 250.
-  mapPage: 250,
+  // estimate: vm_gpa_hold -> vm_fault_quick_hold_pages (pmap lock, pmap_extract_and_hold,
+  // vm_page_hold: 2 atomics) and vm_gpa_release (vm_page_unhold: lock + atomic). ~6 atomic/lock
+  // operations at ~20 cycles (Skylake locked RMW latency) + ~100 cycles of call/branch work
+  // -> ~220. pmap_extract_and_hold's 4 table reads walk the guest's vmspace pmap, which in
+  // bhyve is the EPT (ept_vmspace_alloc, pmap type PT_EPT): they are the walk's EPT
+  // references, charged there, not again here.
+  mapPage: 220,
   // estimate: vm_copyin -> bcopy of <= 15 bytes. Short `rep movs` copies pay a fixed
   // microcode start-up of a few tens of cycles (no sourced figure here), so 30.
   copyBase: 30,
@@ -161,9 +167,9 @@ const NEHALEM_2014: CostModel = {
   walkRefLatency: 10,
   // estimate: same per-level work as skylake-2020 at IPC ~1.0 instead of ~1.3 -> ~20.
   walkRefOverhead: 20,
-  // estimate: skylake-2020's derivation with Nehalem's slower locked RMW (~25-30 cycles) and
-  // IPC ~1.0 -> ~320; round to 300.
-  mapPage: 300,
+  // estimate: skylake-2020's derivation with Nehalem's slower locked RMW (~25-30 cycles: ~165)
+  // and IPC ~1.0 (~130 of call/branch work) -> ~295; round to 280 (no table reads, as there).
+  mapPage: 280,
   // estimate: pre-ERMSB `rep movsb` has a longer start-up on Nehalem -> ~40.
   copyBase: 40,
   copyPerByte: 1,
@@ -280,10 +286,12 @@ export function cyclesOfUnits(units: Readonly<CostUnits>, m: Readonly<CostModel>
 /**
  * Which constants each stage charges. The walk, fetch and decode stages charge theirs and no
  * others (the why-column's "share of cycles on walk + fetch + decode" reads them from units).
+ * The walk is bhyve's vm_copy_setup: gla2gpa, which holds each guest page-table page it reads,
+ * and the hold of each page the bytes are in; the fetch is vm_copyin, the copy.
  */
 export const STAGE_CONSTANTS = {
-  walk: ['walkRefLatency', 'walkRefOverhead'],
-  fetch: ['mapPage', 'copyBase', 'copyPerByte'],
+  walk: ['walkRefLatency', 'walkRefOverhead', 'mapPage'],
+  fetch: ['copyBase', 'copyPerByte'],
   decode: ['decodeBase', 'decodePerByte'],
 } as const satisfies Record<string, readonly CostConstant[]>;
 
@@ -295,16 +303,20 @@ export function chargeCycles(key: CostConstant, n: number, m: CostModel, units?:
 
 // ---- stage helpers (pure apart from recording into the optional units) ----------------------
 
-/** A software page walk of `refs` memory references (24 for a full 4-level/4-level walk). */
-export function walkCycles(refs: number, m: CostModel, units?: CostUnits): number {
-  if (units) { units.walkRefLatency += refs; units.walkRefOverhead += refs; }
-  return refs * (m.walkRefLatency + m.walkRefOverhead);
+/**
+ * A software page walk of `refs` memory references (24 for a full 4-level/4-level walk) that
+ * holds `pages` guest pages: the page-table pages read and the page(s) it found (5 for a full
+ * walk of one page).
+ */
+export function walkCycles(refs: number, pages: number, m: CostModel, units?: CostUnits): number {
+  if (units) { units.walkRefLatency += refs; units.walkRefOverhead += refs; units.mapPage += pages; }
+  return refs * (m.walkRefLatency + m.walkRefOverhead) + pages * m.mapPage;
 }
 
-/** Holding `pages` guest pages, copying `bytes` fetched bytes out of them, releasing them. */
-export function fetchCycles(pages: number, bytes: number, m: CostModel, units?: CostUnits): number {
-  if (units) { units.mapPage += pages; units.copyBase++; units.copyPerByte += bytes; }
-  return pages * m.mapPage + m.copyBase + bytes * m.copyPerByte;
+/** Copying `bytes` fetched bytes out of the held pages. */
+export function fetchCycles(bytes: number, m: CostModel, units?: CostUnits): number {
+  if (units) { units.copyBase++; units.copyPerByte += bytes; }
+  return m.copyBase + bytes * m.copyPerByte;
 }
 
 /** Decoding one instruction of `length` bytes. */

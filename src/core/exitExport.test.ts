@@ -79,7 +79,8 @@ describe('Chrome trace export', () => {
       for (let j = i + 1; j < traceEvents.length && traceEvents[j].cat === 'stage'; j++) names.push(traceEvents[j].name);
       return names;
     };
-    expect(stagesOf('miss')).toEqual(['VM exit + entry', 'cache lookup', 'page walk', 'fetch', 'decode', 'cache insert', 'write-protect', 'emulate']);
+    // The walk is two slices: its guest entries, then its EPT references and page holds.
+    expect(stagesOf('miss')).toEqual(['VM exit + entry', 'cache lookup', 'page walk', 'page walk', 'fetch', 'decode', 'cache insert', 'write-protect', 'emulate']);
     expect(stagesOf('hit')).toEqual(['VM exit + entry', 'cache lookup', 'emulate']);
     expect(STAGE_LABEL.exit).toBe('VM exit + entry');
   });

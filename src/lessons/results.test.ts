@@ -64,6 +64,7 @@ describe('lesson results from real runs', () => {
     expect(sum('walk') + sum('fetch') + sum('decode')).toBeGreaterThan(sum('emulate'));
     expect(o.answer).toBe('find');
     expect(o.why).toContain((sum('walk') + sum('fetch') + sum('decode')).toLocaleString('en-US'));
+    expect(o.figures.map((f) => f.label)).toContain('walk (24 references, 5 pages held)');
   });
 
   it('2: 24 references under 4 KiB pages, 15 under 2 MiB pages in both dimensions', () => {
@@ -71,6 +72,8 @@ describe('lesson results from real runs', () => {
     expect(o.answer).toBe('15');
     expect(o.figures[0].value).toMatch(/^24 refs/);
     expect(o.figures[1].value).toMatch(/^15 refs/);
+    // The walk's cycles count its page holds too (bhyve's ptp_hold per table page, then the page found).
+    expect(o.why).toContain('(vm_gpa_hold, each table page and the page found): 5, then 4.');
   });
 
   it('3: the straddling instruction is translated twice', () => {
@@ -143,7 +146,9 @@ describe('lesson results from real runs', () => {
   it('6: the CPU-bound loop spends too little in walk, fetch and decode for any cache to matter', () => {
     const { run, o } = outcomeOf('realWorkloads');
     const c = run.counters;
-    expect((c.cycles.walk + c.cycles.fetch + c.cycles.decode) / c.cycles.total).toBeLessThan(0.05);
+    // A perfect cache would gain 1 / (1 - share) - 1: under 10 %, far from the seed's 35 %.
+    const share = (c.cycles.walk + c.cycles.fetch + c.cycles.decode) / c.cycles.total;
+    expect(1 / (1 - share) - 1).toBeLessThan(0.1);
     expect(o.answer).toBe('no');
   });
 

@@ -56,10 +56,24 @@ function stage(e: ExitEvent, name: StageName): number {
   return c;
 }
 
+/** Memory references of an exit's walk: its guest part's and its EPT part's (exitPath.ts walkStages). */
 function walkRefs(e: ExitEvent): number {
-  const d = e.stages.find((s) => s.name === 'walk')?.detail ?? '';
-  const m = /(\d+) refs/.exec(d);
-  return m ? Number(m[1]) : 0;
+  let refs = 0;
+  for (const s of e.stages) {
+    const m = s.name === 'walk' ? /^(\d+) (?:guest|EPT) refs/.exec(s.detail ?? '') : null;
+    if (m) refs += Number(m[1]);
+  }
+  return refs;
+}
+
+/** Guest pages an exit's walk held (vm_gpa_hold: each table page read, then the page found). */
+function walkHolds(e: ExitEvent): number {
+  let held = 0;
+  for (const s of e.stages) {
+    const m = s.name === 'walk' ? /(\d+) pages? held/.exec(s.detail ?? '') : null;
+    if (m) held += Number(m[1]);
+  }
+  return held;
 }
 
 const mmioExits = (run: LessonRun) => run.exits.filter((e) => e.reason === 'mmio');
@@ -79,7 +93,7 @@ const vmExit: LessonResultFn = (run) => {
     focus: e.seq,
     figures: [
       { label: 'exit round trip', value: `${fmt(stage(e, 'exit'))} cycles` },
-      { label: `walk (${walkRefs(e)} references)`, value: `${fmt(stage(e, 'walk'))} cycles` },
+      { label: `walk (${walkRefs(e)} references, ${walkHolds(e)} pages held)`, value: `${fmt(stage(e, 'walk'))} cycles` },
       { label: 'fetch', value: `${fmt(stage(e, 'fetch'))} cycles` },
       { label: 'decode', value: `${fmt(stage(e, 'decode'))} cycles` },
       { label: `emulate ${e.insn ?? ''}`.trim(), value: `${fmt(emulate)} cycles` },
@@ -106,7 +120,8 @@ const walk2d: LessonResultFn = (run) => {
       { label: 'walk cycles saved', value: pct(1 - stage(last, 'walk') / Math.max(1, stage(first, 'walk'))) },
     ],
     why: `The first walk read ${a} entries: 4 guest levels, each found through a 4-level EPT walk, plus one EPT walk for the code page, (4+1)×(4+1)−1. ` +
-      `With a 2 MiB guest page the guest walk stops at the PD (3 levels) and with 2 MiB EPT leaves each EPT walk reads 3 entries: (3+1)×(3+1)−1 = ${b} in this run.`,
+      `With a 2 MiB guest page the guest walk stops at the PD (3 levels) and with 2 MiB EPT leaves each EPT walk reads 3 entries: (3+1)×(3+1)−1 = ${b} in this run. ` +
+      `The cycles also count the pages the VMM held to read them (vm_gpa_hold, each table page and the page found): ${walkHolds(first)}, then ${walkHolds(last)}.`,
   };
 };
 

@@ -64,6 +64,7 @@ describe('gla2gpa: the 2D walk', () => {
     const steps = recorded(v, 0x400abc);
     expect(v.out.fault).toBeNull();
     expect(v.out.refs).toBe(24);
+    expect(v.out.guestRefs).toBe(4);
     expect(steps).toHaveLength(24);
     const rows = [4, 3, 2, 1];
     const expected: [string, number, number][] = [];
@@ -114,10 +115,12 @@ describe('gla2gpa: the 2D walk', () => {
     for (let a = 0; a < RAM; a += 2 * MiB) ept2m.map(a, a, PAGE_2M, EPT_RWX);
     expect(gla2gpa(v.ram, ept2m, v.ctx, 0x400abc, 'read', 0, v.out, null)).toBe(true);
     expect(v.out.refs).toBe(5 * 3 + 4);
+    expect(v.out.guestRefs).toBe(4);
     const ept1g = new Ept();
     ept1g.map(0, 0, PAGE_1G, EPT_RWX);
     expect(gla2gpa(v.ram, ept1g, v.ctx, 0x400abc, 'read', 0, v.out, null)).toBe(true);
     expect(v.out.refs).toBe(5 * 2 + 4);
+    expect(v.out.guestRefs).toBe(4);
     expect(v.out.hpa).toBe(0x123abc);
   });
 

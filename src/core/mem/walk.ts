@@ -78,6 +78,8 @@ export interface WalkResult {
   eptPerms: number;
   /** Memory references made: EPT entry reads + guest entry reads. */
   refs: number;
+  /** Of `refs`, the guest entry reads (one per table page held: bhyve's ptp_hold). */
+  guestRefs: number;
   /** null after success; else points at `pageFault` or `eptFault` (reused: copy to keep). */
   fault: WalkFault | null;
   /** Guest-physical page addresses of the guest tables read (PML4 first); `tableCount` valid. */
@@ -92,7 +94,7 @@ export function newWalkResult(): WalkResult {
   return {
     gpa: 0, hpa: 0, pageSize: 0,
     writable: false, user: false, executable: false, global: false, dirty: false,
-    eptPerms: 0, refs: 0, fault: null,
+    eptPerms: 0, refs: 0, guestRefs: 0, fault: null,
     tablePages: [-1, -1, -1, -1], tableCount: 0,
     pageFault: { kind: 'pf', errorCode: 0, gla: 0 },
     eptFault: { kind: 'ept-violation', gpa: 0, gla: 0, access: 'read', row: 0 },
@@ -170,6 +172,7 @@ export function gla2gpa(
   let refs = 0;
   out.fault = null;
   out.tableCount = 0;
+  out.guestRefs = 0;
   out.hpa = 0;
   out.eptPerms = 0;
   const tables = out.tablePages;
@@ -192,6 +195,7 @@ export function gla2gpa(
     let eLo = view.getUint32(ehpa, true);
     const eHi = view.getUint32(ehpa + 4, true);
     refs++;
+    out.guestRefs++;
 
     // Present? (§4.5.4: P = 0 ends the walk; the rest of the entry is ignored.)
     if ((eLo & 1) === 0) {

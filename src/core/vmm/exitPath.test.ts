@@ -51,6 +51,8 @@ function guestWrite(g: TestGuest, vmm: Vmm, v: FakeVcpu, gpa: number, bytes: num
 }
 
 const names = (ev: { stages: { name: string }[] }) => ev.stages.map((s) => s.name);
+/** The walk's two stages' details: the guest part, then the EPT part with the pages held. */
+const walkDetail = (ev: { stages: { name: string; detail?: string }[] }) => ev.stages.filter((s) => s.name === 'walk').map((s) => s.detail);
 
 describe('exit path: strategy none (bhyve without the cache)', () => {
   it('walks 24 references, fetches, decodes, emulates and advances RIP', () => {
@@ -59,8 +61,13 @@ describe('exit path: strategy none (bhyve without the cache)', () => {
     v.gpr[1] = 0xdeadbeefn;
     const ev = mmio(g, vmm, v, 0x10);
     expect(ev.action).toBe('resume');
-    expect(names(ev)).toEqual(['exit', 'walk', 'fetch', 'decode', 'emulate']);
-    expect(ev.stages[1].detail).toBe('24 refs');
+    expect(names(ev)).toEqual(['exit', 'walk', 'walk', 'fetch', 'decode', 'emulate']);
+    // bhyve's vm_copy_setup: 4 guest entries, each in a table page held (ptp_hold) through 4
+    // EPT references, then the code page's 4 and its hold; the copy is the fetch.
+    expect(walkDetail(ev)).toEqual(['4 guest refs', '20 EPT refs, 5 pages held']);
+    expect(ev.stages[1].cycles).toBe(4 * (cost.walkRefLatency + cost.walkRefOverhead));
+    expect(ev.stages[2].cycles).toBe(20 * (cost.walkRefLatency + cost.walkRefOverhead) + 5 * cost.mapPage);
+    expect(ev.stages[3].cycles).toBe(cost.copyBase + 15 * cost.copyPerByte);
     expect(ev.insn).toBe('mov [rax], ecx');
     expect(ev.icache).toBeUndefined();
     expect(g.ioram.read(IORAM_BASE + 0x10, 4)).toBe(0xdeadbeefn);
@@ -167,12 +174,12 @@ describe('exit path: icache (the seed)', () => {
     g.poke(CODE, MOV_RAX_ECX);
     const miss = mmio(g, vmm, v);
     expect(miss.icache).toBe('miss');
-    expect(names(miss)).toEqual(['exit', 'icache', 'walk', 'fetch', 'decode', 'insert', 'protect', 'emulate']);
+    expect(names(miss)).toEqual(['exit', 'icache', 'walk', 'walk', 'fetch', 'decode', 'insert', 'protect', 'emulate']);
     // The cache's cost in three parts: the lookup, the insert, and the EPT write-protection
     // of the five pages the entry depends on (code + four table pages) with one INVEPT.
     expect(miss.stages[1]).toMatchObject({ name: 'icache', cycles: cost.icacheLookup, detail: 'miss' });
-    expect(miss.stages[5]).toMatchObject({ name: 'insert', cycles: cost.icacheInsert });
-    expect(miss.stages[6]).toMatchObject({ name: 'protect', cycles: 5 * cost.eptProtectPage + cost.invept, detail: '5 pages + INVEPT' });
+    expect(miss.stages[6]).toMatchObject({ name: 'insert', cycles: cost.icacheInsert });
+    expect(miss.stages[7]).toMatchObject({ name: 'protect', cycles: 5 * cost.eptProtectPage + cost.invept, detail: '5 pages + INVEPT' });
     expect(g.ept.isWriteProtected(CODE)).toBe(true);
     for (const t of g.pt.tablePages.slice(0, 1)) expect(g.ept.isWriteProtected(t)).toBe(true);
     v.rip = CODE;
@@ -234,7 +241,7 @@ describe('exit path: icache (the seed)', () => {
     g.poke(rip, [0x89, 0x88, 0x78, 0x56, 0x34, 0x12]); // mov [rax+0x12345678], ecx
     v.gpr[0] = BigInt(IORAM_BASE - 0x12345678);
     const ev = cloneExitEvent(vmm.handleExit(g.vm, v, g.mmioExit(v, IORAM_BASE)));
-    expect(ev.stages.find((s) => s.name === 'walk')?.detail).toBe('48 refs');
+    expect(walkDetail(ev)).toEqual(['8 guest refs', '40 EPT refs, 10 pages held']);
     expect(ev.stages.find((s) => s.name === 'fetch')?.detail).toBe('15 bytes, 2 pages');
     const e = icache.peek(0, rip, v.cr3)!;
     expect(e.codePages).toBe(2);
@@ -348,7 +355,7 @@ describe('exit path: icache (the seed)', () => {
     v.rip = 0x40000000 + 0x5000;
     g.poke(2 * MiB + 0x5000, MOV_RAX_ECX);
     const ev = mmio(g, vmm, v);
-    expect(ev.stages.find((s) => s.name === 'walk')?.detail).toBe('19 refs');
+    expect(walkDetail(ev)).toEqual(['3 guest refs', '16 EPT refs, 4 pages held']);
     const e = icache.peek(0, v.rip - 2, pt.cr3)!;
     const pd = pt.tablePages[pt.tablePages.length - 1];
     expect(e.pages).toEqual([2 * MiB + 0x5000, pt.cr3, pt.tablePages[1], pd]);
@@ -366,7 +373,7 @@ describe('exit path: icache (the seed)', () => {
     v.rip = GiB + CODE;
     g.poke(CODE, MOV_RAX_ECX);
     const ev = mmio(g, vmm, v);
-    expect(ev.stages.find((s) => s.name === 'walk')?.detail).toBe('14 refs');
+    expect(walkDetail(ev)).toEqual(['2 guest refs', '12 EPT refs, 3 pages held']);
     expect(icache.peek(0, GiB + CODE, pt.cr3)!.pages).toEqual([CODE, ...pt.tablePages.slice(0, 2)]);
     v.rip = GiB + CODE;
     expect(mmio(g, vmm, v).icache).toBe('hit');

@@ -114,7 +114,12 @@ const ICED_MEMO_MAX = 4096;
 export class VmmError extends Error {}
 
 const MAX_STAGES = 12;
-const REFS_DETAIL: string[] = Array.from({ length: 100 }, (_, i) => `${i} refs`);
+/** The guest part of the walk stage's detail, by guest references (0..8). */
+const GUEST_WALK_DETAIL: string[] = Array.from({ length: 9 }, (_, r) => `${r} guest refs`);
+/** The EPT part's, by pages held (0..10) and EPT references (0..99). */
+const EPT_WALK_DETAIL: string[][] = Array.from({ length: 11 }, (_, p) =>
+  Array.from({ length: 100 }, (_, r) => `${r} EPT refs, ${p} ${plural(p, 'page')} held`),
+);
 const PROTECT_DETAIL: string[] = Array.from({ length: 11 }, (_, p) =>
   p === 0 ? 'pages already protected' : `${p} ${plural(p, 'page')} + INVEPT`,
 );
@@ -366,8 +371,11 @@ export class Vmm implements EmulEnv {
     let refs = 0;
     const ok1 = this.walkVmm(vm, ctx, rip, 'fetch', vcpu.cpl, w1, rec);
     refs += w1.refs;
+    // Guest entries read; each one's table page was held (ptp_hold), as is the page found.
+    let guestRefs = w1.guestRefs;
+    let held = guestRefs;
     if (!ok1) {
-      this.stage('walk', walkCycles(refs, this.cost, this.units), REFS_DETAIL[Math.min(refs, 99)]);
+      this.walkStages(guestRefs, refs, held);
       this.walkFailed(w1, rip);
       return -1;
     }
@@ -378,12 +386,16 @@ export class Vmm implements EmulEnv {
     for (let i = 0; i < n1; i++) buf[i] = bytes[w1.hpa + i];
     let n = n1;
     let pages = 1;
+    held++;
     this.walk2.tableCount = 0;
     if (n1 < VIE_INST_SIZE) {
       const w2 = this.walk2;
       const ok2 = this.walkVmm(vm, ctx, rip + n1, 'fetch', vcpu.cpl, w2, rec);
       refs += w2.refs;
+      guestRefs += w2.guestRefs;
+      held += w2.guestRefs;
       if (ok2) {
+        held++;
         for (let i = n1; i < VIE_INST_SIZE; i++) buf[i] = bytes[w2.hpa + i - n1];
         n = VIE_INST_SIZE;
         pages = 2;
@@ -395,10 +407,21 @@ export class Vmm implements EmulEnv {
         w2.tableCount = 0; // not RAM after the page: decode with what we have
       }
     }
-    this.stage('walk', walkCycles(refs, this.cost, this.units), REFS_DETAIL[Math.min(refs, 99)]);
-    this.stage('fetch', fetchCycles(pages, n, this.cost, this.units), FETCH_DETAIL[pages][n]);
+    this.walkStages(guestRefs, refs, held);
+    this.stage('fetch', fetchCycles(n, this.cost, this.units), FETCH_DETAIL[pages][n]);
     vieInit(vie, buf, n);
     return n1;
+  }
+
+  /**
+   * The walk as two 'walk' stages: the guest entries read, then the EPT references that
+   * translated each table page and the page found, with the pages held (vm_gpa_hold: in bhyve
+   * the EPT lookup happens inside each hold, pmap_extract_and_hold on the EPT pmap).
+   */
+  private walkStages(guestRefs: number, refs: number, held: number): void {
+    const eptRefs = refs - guestRefs;
+    this.stage('walk', walkCycles(guestRefs, 0, this.cost, this.units), GUEST_WALK_DETAIL[Math.min(guestRefs, 8)]);
+    this.stage('walk', walkCycles(eptRefs, held, this.cost, this.units), EPT_WALK_DETAIL[Math.min(held, 10)][Math.min(eptRefs, 99)]);
   }
 
   /**

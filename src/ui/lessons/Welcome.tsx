@@ -21,7 +21,7 @@ export function Welcome() {
           Start the lessons
         </button>
         <button type="button" className="btn" data-testid="welcome-experiment" onClick={() => { closeWelcome(); useUiStore.getState().showView('experiment'); }}>
-          Reproduce the seed&apos;s result
+          Rerun the seed&apos;s experiment
         </button>
         <button type="button" className="btn" data-testid="welcome-playground" onClick={closeWelcome}>
           Open the playground

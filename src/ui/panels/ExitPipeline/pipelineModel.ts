@@ -62,8 +62,9 @@ export function buildPipeline(exit: ExitEvent): PipelineNode[] {
     byName.set(s.name, { cycles: (prev?.cycles ?? 0) + s.cycles, detail: [prev?.detail, s.detail].filter(Boolean).join(', ') });
   }
   const walk = byName.get('walk');
-  const guestRefs = exit.walk?.filter((w) => w.dim === 'guest').length ?? 0;
-  const eptRefs = (exit.walk?.length ?? 0) - guestRefs;
+  // The VMM charges the walk as two stages: the guest entries read, then the EPT references
+  // and the pages held (exitPath.ts walkStages).
+  const walkParts = exit.stages.filter((s) => s.name === 'walk');
   const nodes: PipelineNode[] = [];
   // Only an MMIO exit goes through the instruction-emulation path; other exits show just the
   // stages they ran, so a hlt or an EPT violation is not drawn as a row of skipped boxes.
@@ -88,12 +89,10 @@ export function buildPipeline(exit: ExitEvent): PipelineNode[] {
     } else if (b.id === 'walk-guest' || b.id === 'walk-ept') {
       if (!walk) {
         node = { ...b, cycles: null, detail: skipReason(exit, b.id), state: 'skipped' };
-      } else if (guestRefs + eptRefs > 0) {
-        const refs = b.id === 'walk-guest' ? guestRefs : eptRefs;
-        node = { ...b, cycles: Math.round((walk.cycles * refs) / (guestRefs + eptRefs)), detail: `${refs} refs`, state: 'ran' };
       } else {
-        node = b.id === 'walk-guest'
-          ? { ...b, cycles: walk.cycles, detail: walk.detail || 'guest + EPT refs', state: 'ran' }
+        const part = walkParts[b.id === 'walk-guest' ? 0 : 1];
+        node = part
+          ? { ...b, cycles: part.cycles, detail: part.detail ?? '', state: 'ran' }
           : { ...b, cycles: null, detail: 'counted in the guest walk', state: 'ran' };
       }
     } else {
