@@ -11,6 +11,7 @@ import { SEED_FIGURES, speedup } from '../src/core/experiment';
 import { runWorkload } from '../src/core/experimentRun';
 import { loadScenarios } from '../src/scenarios/loadFromDisk';
 import { STRATEGIES, type Strategy } from '../src/core/events';
+import { percent } from '../src/core/percent';
 import { measureExitThroughput } from './exits';
 
 const args = process.argv.slice(2);
@@ -64,7 +65,7 @@ const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
 const header = ['scenario', 'strategy', 'stop', 'guest insns', 'exits', 'hit rate', 'cycles', 'cyc/exit', 'speed-up', 'host ns/exit', 'exits/s', 'seed'];
 const table = rows.map((r) => [
   r.scenario, r.strategy, r.stop, r.retired.toLocaleString('en-US'), r.exits.toLocaleString('en-US'),
-  r.hitRate === null ? '-' : `${(r.hitRate * 100).toFixed(1)}%`, r.cyclesTotal.toLocaleString('en-US'),
+  r.hitRate === null ? '-' : percent(r.hitRate), r.cyclesTotal.toLocaleString('en-US'),
   r.cyclesPerExit.toLocaleString('en-US'), r.strategy === 'none' ? '' : pct(r.speedupVsNone),
   r.hostNsPerExit ? r.hostNsPerExit.toFixed(0) : '-', r.exits ? Math.round(r.exitsPerSec).toLocaleString('en-US') : '-', r.seed ?? '',
 ]);
