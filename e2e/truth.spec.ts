@@ -310,14 +310,14 @@ test('7: in A/B mode each pane charts and exports its own side; Share and the th
   // Each pane draws its own chart (a canvas fed by the same side's samples the CSV saved).
   for (const pane of Object.values(panes)) await expect(pane.getByTestId('chart-hitrate').locator('canvas')).toBeVisible();
   // Both halted at the same instruction: each comparison chart says by how much its side's
-  // cycles differ, the strip's run cycles of one side over the other's (the seed's 35-40%).
+  // cycles differ, the strip's run cycles of one side over the other's (the model's −52.0 % time,
+  // as npm run bench prints it, where the seed measured 35-40%).
   const cycles = async (id: string) => Number(((await page.getByTestId(id).textContent()) ?? '').replace(/,/g, ''));
   const [cyclesA, cyclesB] = [await cycles('stat-run-cycles'), await cycles('stat-run-cycles-b')];
   const fewer = Math.round((1 - cyclesA / cyclesB) * 100);
-  expect(fewer).toBeGreaterThanOrEqual(35);
-  expect(fewer).toBeLessThanOrEqual(40);
+  expect(fewer).toBe(52);
   await expect(panes.a.getByTestId('chart-ab').locator('.xs-chart-name')).toHaveText(`cumulative modeled cycles · A icache ${fewer}% fewer than B none`);
-  await expect(panes.b.getByTestId('chart-ab').locator('.xs-chart-name')).toHaveText(`cumulative modeled cycles · B none ${Math.round((cyclesB / cyclesA - 1) * 100)}% more than A icache`);
+  await expect(panes.b.getByTestId('chart-ab').locator('.xs-chart-name')).toHaveText('cumulative modeled cycles · B none 2.1× as many as A icache');
   // The figures it compares stand in its legend (the compact strips hide run cycles), the strips'.
   const fig = (n: number) => `${n.toLocaleString('en-US')} cyc`;
   await expect(panes.a.getByTestId('chart-ab').locator('.xs-chart-legend')).toHaveText(`A icache ${fig(cyclesA)}B none ${fig(cyclesB)}`);
