@@ -110,10 +110,19 @@ interface IcedMemo {
 }
 const ICED_MEMO_MAX = 4096;
 
+function newStage(): Stage {
+  return { name: 'exit', cycles: 0, detail: undefined };
+}
+
 /** An emulator-side failure (not the guest's): stops the run with reason 'error'. */
 export class VmmError extends Error {}
 
-const MAX_STAGES = 12;
+/**
+ * Stages pooled up front: exit, lookup, the walk's two, fetch, decode, insert, protect,
+ * emulate, device, and a few invalidations (a walk's A/D update on a protected table page, a
+ * copy's write). An exit that needs more grows the pool (stage()): none is dropped.
+ */
+const POOLED_STAGES = 16;
 /** The guest part of the walk stage's detail, by guest references (0..8). */
 const GUEST_WALK_DETAIL: string[] = Array.from({ length: 9 }, (_, r) => `${r} guest refs`);
 /** The EPT part's, by pages held (0..10) and EPT references (0..99). */
@@ -154,10 +163,9 @@ export class Vmm implements EmulEnv {
   private readonly ctx: PagingContext = { cr0: 0, cr3: 0, cr4: 0, efer: 0 };
   private readonly fetchBuf = new Uint8Array(VIE_INST_SIZE);
   private readonly depPages: number[] = new Array<number>(10).fill(0);
-  private readonly stagePool: Stage[] = Array.from({ length: MAX_STAGES }, () => ({
-    name: 'exit' as StageName, cycles: 0, detail: undefined as string | undefined,
-  }));
-  private readonly stageArrays: Stage[][] = Array.from({ length: MAX_STAGES + 1 }, (_, n) =>
+  private readonly stagePool: Stage[] = Array.from({ length: POOLED_STAGES }, newStage);
+  /** stageArrays[n]: the first n pooled stages, an exit's `stages` (no array made per exit). */
+  private readonly stageArrays: Stage[][] = Array.from({ length: POOLED_STAGES + 1 }, (_, n) =>
     this.stagePool.slice(0, n),
   );
   private nStages = 0;
@@ -706,7 +714,10 @@ export class Vmm implements EmulEnv {
   }
 
   private stage(name: StageName, cycles: number, detail?: string): void {
-    if (this.nStages >= MAX_STAGES) return;
+    if (this.nStages === this.stagePool.length) {
+      this.stagePool.push(newStage());
+      this.stageArrays.push(this.stagePool.slice());
+    }
     const s = this.stagePool[this.nStages++];
     s.name = name;
     s.cycles = cycles;
