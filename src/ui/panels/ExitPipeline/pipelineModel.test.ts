@@ -26,8 +26,8 @@ describe('buildPipeline', () => {
     const n = buildPipeline(e);
     expect(n.map((x) => x.id)).toEqual(['exit', 'icache', 'walk-guest', 'walk-ept', 'fetch', 'decode', 'emulate', 'resume']);
     expect(n.find((x) => x.id === 'icache')?.state).toBe('miss');
-    expect(n.find((x) => x.id === 'walk-guest')).toMatchObject({ cycles: 120, detail: '4 guest refs' });
-    expect(n.find((x) => x.id === 'walk-ept')).toMatchObject({ cycles: 1700, detail: '20 EPT refs, 5 pages held' });
+    expect(n.find((x) => x.id === 'walk-guest')).toMatchObject({ cycles: 120, detail: '4 refs', label: 'guest walk' });
+    expect(n.find((x) => x.id === 'walk-ept')).toMatchObject({ cycles: 1700, detail: '20 refs, 5 pages held', label: 'EPT walks' });
     expect(n.every((x) => x.state !== 'skipped')).toBe(true);
   });
 

@@ -91,8 +91,9 @@ export function buildPipeline(exit: ExitEvent): PipelineNode[] {
         node = { ...b, cycles: null, detail: skipReason(exit, b.id), state: 'skipped' };
       } else {
         const part = walkParts[b.id === 'walk-guest' ? 0 : 1];
+        // The card's name says which dimension: its detail drops the word ("20 refs, 5 pages held").
         node = part
-          ? { ...b, cycles: part.cycles, detail: part.detail ?? '', state: 'ran' }
+          ? { ...b, cycles: part.cycles, detail: (part.detail ?? '').replace(/^(\d+) (?:guest|EPT) refs/, '$1 refs'), state: 'ran' }
           : { ...b, cycles: null, detail: 'counted in the guest walk', state: 'ran' };
       }
     } else {
