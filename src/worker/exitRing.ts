@@ -64,7 +64,7 @@ export function copyExit(dst: ExitEvent, src: Readonly<ExitEvent>): ExitEvent {
   return dst;
 }
 
-/** Stage records a ring slot keeps in its arrays; an exit with more (none today: the VMM makes at most 12) keeps a copy. */
+/** Stage records a ring slot keeps in its arrays (a miss charges 9); an exit with more keeps a copy. */
 const SLOT_STAGES = 16;
 
 /**
