@@ -144,6 +144,8 @@ test('lesson 2 after a full-speed run: the exit picked in the log shows its whol
   await page.getByTestId('event-log').locator('[data-testid="exit-row"][data-seq="1"]').click();
   const walk = page.getByTestId('walk-grid');
   await expect(walk).toContainText('15 memory references (12 EPT + 3 guest)');
+  // The pages the VMM held for them: the 3 table pages read and the code page (their cycles are the EPT walks card's).
+  await expect(walk.getByTestId('walk-held')).toHaveText('4 pages held');
   await expect(walk.getByTestId('walk-ref')).toHaveCount(15);
   // A cell too narrow for its entry's address leaves it to the tooltip, not "0x10" of 0x1003000.
   const cut = await walk.locator('.xs-walk-head').evaluateAll((heads) => heads.filter((h) => h.scrollWidth > h.clientWidth).map((h) => h.textContent));

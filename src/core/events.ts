@@ -57,8 +57,8 @@ export type StageName =
   | 'icache' // instruction-cache lookup
   | 'insert' // a miss: the decoded record inserted into the cache
   | 'protect' // a miss: the pages the new entry depends on write-protected in the EPT (+ INVEPT)
-  | 'walk' // gla2gpa: guest page walk with every reference through the EPT
-  | 'fetch' // map the page(s) and copy up to 15 bytes
+  | 'walk' // gla2gpa: guest page walk with every reference through the EPT, each page held (two stages: guest entries, then EPT refs + holds)
+  | 'fetch' // copy up to 15 bytes out of the page(s) the walk held (vm_copyin)
   | 'decode' // decode into the vie record
   | 'emulate' // run the instruction against the device
   | 'invalidate' // write-protect fault: drop dependent cache entries, lift protection

@@ -95,6 +95,11 @@ export function signedPercent(x: number): string {
 const STRATEGY_COLUMNS = STRATEGIES;
 
 /** The table as CSV: one line per workload × strategy, figures under the current model. */
+/** Exits per 1,000 instructions: two significant digits below 1 (the timer loop's 0.025 is not 0.0). */
+export function exitsPerKiloText(x: number): string {
+  return x === 0 ? '0' : x < 1 ? x.toPrecision(2) : x.toFixed(1);
+}
+
 export function experimentCsv(rows: readonly WorkloadRow[], costs: string): string {
   const head = ['workload', 'strategy', 'costs', 'modeled cycles', 'speed-up (none/strategy - 1)', 'time saved (1 - strategy/none)',
     'source', 'exits', 'guest instructions', 'exits per 1000 instructions', 'walk+fetch+decode share'];
@@ -129,7 +134,7 @@ export function experimentMarkdown(rows: readonly WorkloadRow[], costs: string):
       const c = row.cells[s];
       return c ? `${signedPercent(c.speedup)} (${signedPercent(-c.timeSaved)})${c.estimate ? ' est.' : ''}` : '';
     });
-    lines.push(`| ${row.scenario} | ${Math.round(none.cycles).toLocaleString('en-US')} | ${cells.join(' | ')} | ${none.why.exitsPerKiloInsn.toFixed(1)} | ${percent(none.why.walkFetchDecodeShare)} |`);
+    lines.push(`| ${row.scenario} | ${Math.round(none.cycles).toLocaleString('en-US')} | ${cells.join(' | ')} | ${exitsPerKiloText(none.why.exitsPerKiloInsn)} | ${percent(none.why.walkFetchDecodeShare)} |`);
   }
   return lines.join('\n') + '\n';
 }

@@ -36,6 +36,8 @@ describe('experiment store', () => {
     expect(micro.icache!.timeSaved).toBeCloseTo(micro.icache!.speedup / (1 + micro.icache!.speedup), 12);
     expect(experimentCsv(rows, 'nehalem-2014').split('\n')[2]).toMatch(/^lapic-microbench,icache,nehalem-2014,47065508,1\.084,0\.520,run,/);
     expect(experimentMarkdown(rows, 'nehalem-2014')).toContain('| lapic-microbench | 98,096,358 | +108.4% (−52.0%)');
+    // The syscall loop's 0.011 exits per 1,000 instructions, as the table shows it (it had read 0.0).
+    expect(experimentMarkdown(rows, 'nehalem-2014')).toMatch(/^\| syscall-loop \|.*\| 0\.011 \| [^|]+ \|$/m);
   }, 60_000);
 
   it('a slider recomputes timer-free cells exactly at once; a timer-driven cell is an estimate until its re-run replaces it', async () => {

@@ -9,7 +9,7 @@ import { COST_PRESET_TITLES, COST_PRESETS, type CostConstant } from '../../core/
 import type { Strategy } from '../../core/events';
 import { percent } from '../../core/percent';
 import { bandInterval, chargedConstants, SEED_BAND, SEED_FIGURES, type RunRecord } from '../../core/experiment';
-import { experimentCsv, experimentMarkdown, experimentRows, signedPercent, speedupAttr, type WorkloadRow } from '../../store/experimentModel';
+import { experimentCsv, experimentMarkdown, experimentRows, exitsPerKiloText, signedPercent, speedupAttr, type WorkloadRow } from '../../store/experimentModel';
 import { downloadText } from '../panels/lib/exportImage';
 import { PageHeader } from '../PageHeader';
 import { experimentStore, useExperiment } from './experimentClient';
@@ -21,8 +21,6 @@ import { counted, int } from '../panels/lib/format';
 import './experiment.css';
 
 const STRATEGY_ORDER: readonly Strategy[] = ['none', 'icache', 'decode-assist', 'apicv'];
-/** Exits per 1,000 instructions: two significant digits below 1 (the timer loop's 0.025 is not 0.0). */
-const perKilo = (x: number) => (x === 0 ? '0' : x < 1 ? x.toPrecision(2) : x.toFixed(1));
 
 export default function ExperimentView() {
   const status = useExperiment((s) => s.status);
@@ -135,7 +133,7 @@ function ResultTable({ rows }: { rows: WorkloadRow[] }) {
                 );
               })}
               {/* From the none run: an estimate (≈) while that is (its exits are the old run's until the re-run ends). */}
-              <td className="xp-why" data-testid="experiment-why-exits">{none ? `${none.estimate ? '≈' : ''}${perKilo(none.why.exitsPerKiloInsn)}` : '–'}</td>
+              <td className="xp-why" data-testid="experiment-why-exits">{none ? `${none.estimate ? '≈' : ''}${exitsPerKiloText(none.why.exitsPerKiloInsn)}` : '–'}</td>
               <td className="xp-why" data-testid="experiment-why-share">{none ? `${none.estimate ? '≈' : ''}${percent(none.why.walkFetchDecodeShare)}` : '–'}</td>
             </tr>
           );

@@ -17,7 +17,7 @@ export const GLOSSARY: readonly GlossaryTerm[] = [
   { term: 'VM exit', definition: 'The CPU leaves the guest and hands control to the hypervisor (VMM), saving the guest state; the VMM handles the cause and re-enters. A round trip costs well over a thousand cycles.',
     where: 'Exit pipeline (first stage), the "exits" counter, the event log, the experiment\'s "exits / 1k insns" column.' },
   { term: 'VMCS/VMCB', definition: 'The in-memory structure that holds a vCPU\'s guest and host state and the exit information: VMCS on Intel VT-x, VMCB on AMD SVM. On AMD the VMCB also carries the faulting instruction\'s bytes (decode assist).',
-    where: 'Not named in the panels; under the decode-assist strategy the pipeline\'s guest walk and fetch read "skipped: bytes handed over (decode assist)".' },
+    where: 'Not named in the panels; under the decode-assist strategy the pipeline\'s guest walk, EPT walks and fetch read "skipped: bytes handed over (decode assist)".' },
   { term: 'EPT', definition: 'Extended Page Tables: the second level of translation, from guest-physical to host-physical addresses, set up by the VMM. A page it marks not-present makes the guest exit on any access; a read-only one only on a write, reads go through (how the instruction cache write-protects pages).',
     where: 'Exit pipeline ("EPT walks"), the 2D page walk\'s columns, the memory map\'s write-protected pages.' },
   { term: 'GLA', definition: 'Guest linear address: the address the guest program uses (its virtual address, RIP included), translated by the guest\'s own page tables.',

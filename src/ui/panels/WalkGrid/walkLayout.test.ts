@@ -26,6 +26,8 @@ describe('layoutWalk', () => {
     expect(l.total).toBe(24);
     expect(l.guestRefs).toBe(4);
     expect(l.eptRefs).toBe(20);
+    // bhyve holds each table page it reads and the page found (ptp_hold, vm_copy_setup).
+    expect(l.held).toBe(5);
     expect(l.translations).toHaveLength(1);
     expect(l.translations[0].rows).toEqual([4, 3, 2, 1, 0]);
     expect(l.translations[0].guestLeafLevel).toBe(1);
@@ -38,12 +40,14 @@ describe('layoutWalk', () => {
     expect(layoutWalk(fullWalk(2)).total).toBe(19);
     expect(layoutWalk(fullWalk(2)).translations[0].rows).toEqual([4, 3, 2, 0]);
     expect(layoutWalk(fullWalk(1, 2)).total).toBe(5 * 3 + 4);
+    expect(layoutWalk(fullWalk(2)).held).toBe(4);
   });
 
   it('splits two translations (an instruction crossing a page) into two grids', () => {
     const l = layoutWalk([...fullWalk(), ...fullWalk()]);
     expect(l.translations).toHaveLength(2);
     expect(l.translations[1].cells[0].order).toBe(24);
+    expect(l.held).toBe(10);
   });
 
   it('splits code-page-only translations when EPT levels restart', () => {

@@ -46,6 +46,11 @@ export interface WalkLayout {
   total: number;
   guestRefs: number;
   eptRefs: number;
+  /**
+   * Guest pages the VMM held to make these references (bhyve's vm_gpa_hold): the table page of
+   * each guest entry read, and each page a translation found (its row-0 EPT leaf).
+   */
+  held: number;
 }
 
 export function columnOf(step: WalkStep): number {
@@ -66,6 +71,7 @@ export function layoutWalk(steps: readonly WalkStep[] | undefined): WalkLayout {
   let cur: WalkTranslation | null = null;
   let guestRefs = 0;
   let eptRefs = 0;
+  let found = 0;
   (steps ?? []).forEach((step, order) => {
     const prev = cur?.cells[cur.cells.length - 1]?.step;
     if (!cur || !prev || startsNewTranslation(prev, step)) {
@@ -79,12 +85,13 @@ export function layoutWalk(steps: readonly WalkStep[] | undefined): WalkLayout {
       if (step.outcome === 'leaf') cur.guestLeafLevel = step.level;
     } else {
       eptRefs++;
+      if (step.row === 0 && step.outcome === 'leaf') found++;
     }
     const problem = stepProblem(step);
     if (problem !== null) cur.fault = { order, problem };
   });
   for (const t of translations) t.rows.sort((a, b) => b - a);
-  return { translations, total: steps?.length ?? 0, guestRefs, eptRefs };
+  return { translations, total: steps?.length ?? 0, guestRefs, eptRefs, held: guestRefs + found };
 }
 
 export interface Bit {
