@@ -82,6 +82,18 @@ test('the Exit preset shows every stage of an exit and its whole 24-reference wa
   await expectWithin(refs.first(), paneBody(page, 'walk'), 'first walk reference');
   await expectWithin(refs.last(), paneBody(page, 'walk'), 'last walk reference');
   await page.screenshot({ path: `${ART}/layout-exit-1280x720.png` });
+  // Under icache (the default) the first exit is a miss: ten stages, the most an exit shows, and
+  // the sentence with its cost, all inside the pane (at 39:61 the third row and the cost were cut).
+  await page.getByTestId('strategy-select').selectOption('icache');
+  await page.getByTestId('btn-step-exit').click();
+  await expect(page.getByTestId('exit-pipeline').locator('[data-stage="protect"]')).toBeVisible({ timeout: 15_000 });
+  expect(await stages.count()).toBe(10);
+  for (const stage of await stages.all()) await expectWithin(stage, paneBody(page, 'pipeline'), `icache miss: stage ${await stage.getAttribute('data-stage')}`);
+  await expectWithin(page.getByTestId('exit-pipeline').locator('.xs-pipe-total'), paneBody(page, 'pipeline'), 'icache miss: the exit\'s cost');
+  await expect(page.getByTestId('walk-grid').getByTestId('walk-ref')).toHaveCount(24, { timeout: 15_000 });
+  await page.waitForTimeout(24 * 70 + 400);
+  await expectWithin(refs.last(), paneBody(page, 'walk'), 'icache miss: last walk reference');
+  await page.screenshot({ path: `${ART}/layout-exit-miss-1280x720.png` });
   // Run on to the end: the narrow log shows exit 20,002's number, reason and cycles whole.
   await page.getByTestId('btn-run').click();
   await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 45_000 });

@@ -33,7 +33,9 @@ export const LAYOUT_PRESETS: readonly LayoutSpec[] = [
     blurb: 'one exit, large: the pipeline stage by stage and its 2D page walk',
     editor: 28,
     columns: [
-      { size: 64, panels: [{ id: 'pipeline', size: 39 }, { id: 'walk', size: 61 }] },
+      // At 1280x720 an icache miss's ten stages take three rows: at 47:53 they and the exit's
+      // cost sentence fit, and so do the walk's 24 references (at 39:61 the third row was cut).
+      { size: 64, panels: [{ id: 'pipeline', size: 47 }, { id: 'walk', size: 53 }] },
       { size: 36, panels: [
         { id: 'log', size: 60 }, { id: 'registers', size: 40 },
         { id: 'icache', size: 30, collapsed: true }, { id: 'memory', size: 20, collapsed: true },
