@@ -379,11 +379,9 @@ export class Vmm implements EmulEnv {
     let refs = 0;
     const ok1 = this.walkVmm(vm, ctx, rip, 'fetch', vcpu.cpl, w1, rec);
     refs += w1.refs;
-    // Guest entries read; each one's table page was held (ptp_hold), as is the page found.
     let guestRefs = w1.guestRefs;
-    let held = guestRefs;
     if (!ok1) {
-      this.walkStages(guestRefs, refs, held);
+      this.walkStages(guestRefs, refs, 0);
       this.walkFailed(w1, rip);
       return -1;
     }
@@ -394,16 +392,13 @@ export class Vmm implements EmulEnv {
     for (let i = 0; i < n1; i++) buf[i] = bytes[w1.hpa + i];
     let n = n1;
     let pages = 1;
-    held++;
     this.walk2.tableCount = 0;
     if (n1 < VIE_INST_SIZE) {
       const w2 = this.walk2;
       const ok2 = this.walkVmm(vm, ctx, rip + n1, 'fetch', vcpu.cpl, w2, rec);
       refs += w2.refs;
       guestRefs += w2.guestRefs;
-      held += w2.guestRefs;
       if (ok2) {
-        held++;
         for (let i = n1; i < VIE_INST_SIZE; i++) buf[i] = bytes[w2.hpa + i - n1];
         n = VIE_INST_SIZE;
         pages = 2;
@@ -415,7 +410,7 @@ export class Vmm implements EmulEnv {
         w2.tableCount = 0; // not RAM after the page: decode with what we have
       }
     }
-    this.walkStages(guestRefs, refs, held);
+    this.walkStages(guestRefs, refs, pages);
     this.stage('fetch', fetchCycles(n, this.cost, this.units), FETCH_DETAIL[pages][n]);
     vieInit(vie, buf, n);
     return n1;
@@ -423,11 +418,13 @@ export class Vmm implements EmulEnv {
 
   /**
    * The walk as two 'walk' stages: the guest entries read, then the EPT references that
-   * translated each table page and the page found, with the pages held (vm_gpa_hold: in bhyve
-   * the EPT lookup happens inside each hold, pmap_extract_and_hold on the EPT pmap).
+   * translated each table page and the `found` pages, with the pages held (vm_gpa_hold: each
+   * guest entry's table page, ptp_hold, and each page found; in bhyve the EPT lookup happens
+   * inside each hold, pmap_extract_and_hold on the EPT pmap).
    */
-  private walkStages(guestRefs: number, refs: number, held: number): void {
+  private walkStages(guestRefs: number, refs: number, found: number): void {
     const eptRefs = refs - guestRefs;
+    const held = guestRefs + found;
     this.stage('walk', walkCycles(guestRefs, 0, this.cost, this.units), GUEST_WALK_DETAIL[Math.min(guestRefs, 8)]);
     this.stage('walk', walkCycles(eptRefs, held, this.cost, this.units), EPT_WALK_DETAIL[Math.min(held, 10)][Math.min(eptRefs, 99)]);
   }
