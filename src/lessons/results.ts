@@ -56,25 +56,23 @@ function stage(e: ExitEvent, name: StageName): number {
   return c;
 }
 
-/** Memory references of an exit's walk: its guest part's and its EPT part's (exitPath.ts walkStages). */
-function walkRefs(e: ExitEvent): number {
-  let refs = 0;
+/**
+ * The sum of a number its walk stages' details give (exitPath.ts walkStages: "4 guest refs",
+ * "20 EPT refs, 5 pages held"), found by `re`.
+ */
+function walkSum(e: ExitEvent, re: RegExp): number {
+  let sum = 0;
   for (const s of e.stages) {
-    const m = s.name === 'walk' ? /^(\d+) (?:guest|EPT) refs/.exec(s.detail ?? '') : null;
-    if (m) refs += Number(m[1]);
+    const m = s.name === 'walk' ? re.exec(s.detail ?? '') : null;
+    if (m) sum += Number(m[1]);
   }
-  return refs;
+  return sum;
 }
 
+/** Memory references of an exit's walk: its guest part's and its EPT part's. */
+const walkRefs = (e: ExitEvent) => walkSum(e, /^(\d+) (?:guest|EPT) refs/);
 /** Guest pages an exit's walk held (vm_gpa_hold: each table page read, then the page found). */
-function walkHolds(e: ExitEvent): number {
-  let held = 0;
-  for (const s of e.stages) {
-    const m = s.name === 'walk' ? /(\d+) pages? held/.exec(s.detail ?? '') : null;
-    if (m) held += Number(m[1]);
-  }
-  return held;
-}
+const walkHolds = (e: ExitEvent) => walkSum(e, /(\d+) pages? held/);
 
 const mmioExits = (run: LessonRun) => run.exits.filter((e) => e.reason === 'mmio');
 
