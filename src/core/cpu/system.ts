@@ -105,8 +105,7 @@ export abstract class VcpuSystem extends VcpuStrings {
           const done = this.msrFastPath?.(msr, mn === M.Wrmsr, mn === M.Wrmsr ? toU64(R[0]!, R[2]!) : 0n) ?? null;
           if (done === null) { this.exit.msr = msr; return this.exitInsn(mn === M.Rdmsr ? 'rdmsr' : 'wrmsr'); }
           if (typeof done === 'bigint') {
-            R[0] = Number(done & 0xffffffffn) | 0; R[16] = 0;
-            R[2] = Number(done >> 32n) | 0; R[18] = 0;
+            this.setEdxEax(done);
           } else {
             this.virtualIntrEval = true;
             this.endBlock = true;
@@ -114,9 +113,7 @@ export abstract class VcpuSystem extends VcpuStrings {
           return 0;
         }
         if (mn === M.Rdmsr) {
-          const v = this.msrRead(msr);
-          R[0] = Number(v & 0xffffffffn) | 0; R[16] = 0;
-          R[2] = Number(v >> 32n) | 0; R[18] = 0;
+          this.setEdxEax(this.msrRead(msr));
         } else {
           this.msrWrite(msr, toU64(R[0]!, R[2]!));
         }
@@ -125,9 +122,7 @@ export abstract class VcpuSystem extends VcpuStrings {
       case M.Rdtsc: {
         if (this.cr4 & CR4_TSD) cpl0();
         this.tscReads++;
-        const t = BigInt(Math.floor(this.cycles + idx * this.cyclesPerInsn));
-        R[0] = Number(t & 0xffffffffn) | 0; R[16] = 0;
-        R[2] = Number((t >> 32n) & 0xffffffffn) | 0; R[18] = 0;
+        this.setEdxEax(BigInt(Math.floor(this.cycles + idx * this.cyclesPerInsn)));
         return 0;
       }
       case M.Rdtscp: {
@@ -220,6 +215,13 @@ export abstract class VcpuSystem extends VcpuStrings {
 
 
   /** IN/OUT (E4-E7, EC-EF): exit 'io' (the VMM completes IN by writing AL/AX/EAX). */
+  /** EDX:EAX = the 64-bit `v` (RDMSR, RDTSC), the upper halves of RAX and RDX cleared. */
+  private setEdxEax(v: bigint): void {
+    const R = this.gpr;
+    R[0] = Number(v & 0xffffffffn) | 0; R[16] = 0;
+    R[2] = Number((v >> 32n) & 0xffffffffn) | 0; R[18] = 0;
+  }
+
   private io(d: DInsn): number {
     const M = Mnemonic;
     if (this.cpl > ((this.rflags >> 12) & 3)) this.raise(GP, 0); // no I/O bitmap: CPL > IOPL faults
