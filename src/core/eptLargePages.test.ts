@@ -18,13 +18,13 @@ describe('EPT with 2 MiB leaves (ept=2m)', () => {
     const s = SCENARIOS.find((x) => x.name === 'large-pages')!;
     const built = buildMachine(s.source, { strategy: 'none' });
     if (!built.ok) throw new Error('does not assemble');
-    const walks: (string | undefined)[][] = [];
+    const walks: { refs?: number; held?: number }[][] = [];
     built.machine.onExit = (e) => {
-      if (e.reason === 'mmio') walks.push(e.stages.filter((st) => st.name === 'walk').map((st) => st.detail));
+      if (e.reason === 'mmio') walks.push(e.stages.filter((st) => st.name === 'walk').map(({ refs, held }) => ({ refs, held })));
     };
     built.machine.runToEnd();
     expect(built.machine.consoleText()).toBe('ok');
     // 4 + 20 and 3 + 12; a page held per guest table read and for the code page.
-    expect(walks).toEqual([['4 guest refs', '20 EPT refs, 5 pages held'], ['3 guest refs', '12 EPT refs, 4 pages held']]);
+    expect(walks).toEqual([[{ refs: 4 }, { refs: 20, held: 5 }], [{ refs: 3 }, { refs: 12, held: 4 }]]);
   });
 });

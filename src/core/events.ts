@@ -68,8 +68,16 @@ export interface Stage {
   name: StageName;
   /** Modeled cycles charged for this stage (cost.ts). */
   cycles: number;
-  /** Stage-specific detail, e.g. 'hit', 'miss', '24 refs', 'mov dword [rax], ecx'. */
+  /** Stage-specific detail for people, e.g. 'hit', 'miss', '4 guest refs', 'mov dword [rax], ecx'. */
   detail?: string;
+  /**
+   * A 'walk' stage's memory references, for code that counts them (its detail says the same in
+   * words): the guest entries read (the first walk stage), or the EPT entries read to translate
+   * them and the pages found (the second).
+   */
+  refs?: number;
+  /** The second 'walk' stage's pages held (vm_gpa_hold: each guest table page read, then each page found). */
+  held?: number;
 }
 
 /** One VM exit, as the UI and the bench see it. */

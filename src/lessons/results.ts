@@ -56,23 +56,17 @@ function stage(e: ExitEvent, name: StageName): number {
   return c;
 }
 
-/**
- * The sum of a number its walk stages' details give (exitPath.ts walkStages: "4 guest refs",
- * "20 EPT refs, 5 pages held"), found by `re`.
- */
-function walkSum(e: ExitEvent, re: RegExp): number {
+/** The sum of a count its walk stages carry (exitPath.ts walkStages: the guest part, then the EPT part). */
+function walkSum(e: ExitEvent, count: 'refs' | 'held'): number {
   let sum = 0;
-  for (const s of e.stages) {
-    const m = s.name === 'walk' ? re.exec(s.detail ?? '') : null;
-    if (m) sum += Number(m[1]);
-  }
+  for (const s of e.stages) if (s.name === 'walk') sum += s[count] ?? 0;
   return sum;
 }
 
 /** Memory references of an exit's walk: its guest part's and its EPT part's. */
-const walkRefs = (e: ExitEvent) => walkSum(e, /^(\d+) (?:guest|EPT) refs/);
+const walkRefs = (e: ExitEvent) => walkSum(e, 'refs');
 /** Guest pages an exit's walk held (vm_gpa_hold: each table page read, then the page found). */
-const walkHolds = (e: ExitEvent) => walkSum(e, /(\d+) pages? held/);
+const walkHolds = (e: ExitEvent) => walkSum(e, 'held');
 
 const mmioExits = (run: LessonRun) => run.exits.filter((e) => e.reason === 'mmio');
 

@@ -45,6 +45,16 @@ describe('ExitRing', () => {
     expect(exits.every((e) => e.stages.length > 0)).toBe(true);
   });
 
+  it('carries a walk stage\'s counts as numbers (the lessons and the pipeline count with them)', () => {
+    const built = buildMachine(PROGRAM, { strategy: 'icache' }, 'ring.s');
+    if (!built.ok) throw new Error('assembly failed');
+    const ring = new ExitRing(4);
+    built.machine.onExitTransient = (e) => ring.push(e);
+    built.machine.run(100, { untilExit: true }); // the first exit: a miss that walks
+    const [first] = ring.take().exits;
+    expect(first.stages.filter((s) => s.name === 'walk').map((s) => [s.refs, s.held])).toEqual([[4, undefined], [20, 5]]);
+  });
+
   it('hands out nothing twice', () => {
     const ring = new ExitRing(4);
     expect(ring.take()).toEqual({ exits: [], dropped: 0 });

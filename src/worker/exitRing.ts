@@ -12,6 +12,8 @@ type Copied = 'seq' | 'vm' | 'vcpu' | 'reason' | 'rip' | 'cr3' | 'gla' | 'gpa' |
   | 'stages' | 'cycles' | 'atCycle' | 'icache' | 'insn' | 'walk' | 'invalidated' | 'wp' | 'line' | 'stop' | 'hostNs';
 type NoneLeft<T extends never> = T;
 export type EveryExitFieldCopied = NoneLeft<Exclude<keyof ExitEvent, Copied>>;
+/** The same for a stage's fields (copyExit, and the ring's stage columns). */
+export type EveryStageFieldCopied = NoneLeft<Exclude<keyof Stage, 'name' | 'cycles' | 'detail' | 'refs' | 'held'>>;
 
 /** An exit record to copy into. */
 export function blankExit(): ExitEvent {
@@ -54,10 +56,12 @@ export function copyExit(dst: ExitEvent, src: Readonly<ExitEvent>): ExitEvent {
   for (let i = 0; i < from.length; i++) {
     const s = from[i];
     let d: Stage | undefined = to[i];
-    if (d === undefined) to.push((d = { name: s.name, cycles: 0, detail: undefined }));
+    if (d === undefined) to.push((d = { name: s.name, cycles: 0, detail: undefined, refs: undefined, held: undefined }));
     d.name = s.name;
     d.cycles = s.cycles;
     d.detail = s.detail;
+    d.refs = s.refs;
+    d.held = s.held;
   }
   // Setting an array's length costs a runtime call even when it does not change (~8% of the Worker's per-exit copy).
   if (to.length !== from.length) to.length = from.length;
@@ -80,6 +84,8 @@ export class ExitRing {
   private readonly ref: unknown[];
   private readonly stageCount: Uint8Array;
   private readonly stageCycles: Float64Array;
+  /** A stage's walk counts: refs, then held (NaN where the stage has none). */
+  private readonly stageCounts: Float64Array;
   private readonly stageRef: unknown[];
   private readonly overflow: (Stage[] | undefined)[];
   /** Exits pushed since the last take. */
@@ -90,6 +96,7 @@ export class ExitRing {
     this.ref = new Array<unknown>(capacity * REF_FIELDS).fill(undefined);
     this.stageCount = new Uint8Array(capacity);
     this.stageCycles = new Float64Array(capacity * SLOT_STAGES);
+    this.stageCounts = new Float64Array(capacity * SLOT_STAGES * 2);
     this.stageRef = new Array<unknown>(capacity * SLOT_STAGES * 2).fill(undefined);
     this.overflow = new Array<Stage[] | undefined>(capacity).fill(undefined);
   }
@@ -125,17 +132,20 @@ export class ExitRing {
     r[j + 6] = e.stop ? { reason: e.stop.reason, message: e.stop.message } : undefined;
     const from = e.stages;
     if (from.length > SLOT_STAGES) {
-      this.overflow[slot] = from.map((s) => ({ name: s.name, cycles: s.cycles, detail: s.detail }));
+      this.overflow[slot] = from.map((s) => ({ name: s.name, cycles: s.cycles, detail: s.detail, refs: s.refs, held: s.held }));
       return;
     }
     this.overflow[slot] = undefined;
     this.stageCount[slot] = from.length;
     const c = this.stageCycles;
+    const sc = this.stageCounts;
     const sr = this.stageRef;
     const k = slot * SLOT_STAGES;
     for (let x = 0; x < from.length; x++) {
       const s = from[x];
       c[k + x] = s.cycles;
+      sc[2 * (k + x)] = s.refs ?? NaN;
+      sc[2 * (k + x) + 1] = s.held ?? NaN;
       sr[2 * (k + x)] = s.name;
       sr[2 * (k + x) + 1] = s.detail;
     }
@@ -169,7 +179,10 @@ export class ExitRing {
       stages = [];
       const k = slot * SLOT_STAGES;
       for (let x = 0; x < this.stageCount[slot]; x++) {
-        stages.push({ name: this.stageRef[2 * (k + x)] as StageName, cycles: this.stageCycles[k + x], detail: this.stageRef[2 * (k + x) + 1] as string | undefined });
+        stages.push({
+          name: this.stageRef[2 * (k + x)] as StageName, cycles: this.stageCycles[k + x], detail: this.stageRef[2 * (k + x) + 1] as string | undefined,
+          refs: opt(this.stageCounts[2 * (k + x)]), held: opt(this.stageCounts[2 * (k + x) + 1]),
+        });
       }
     }
     const e: EveryField = {

@@ -53,6 +53,8 @@ function guestWrite(g: TestGuest, vmm: Vmm, v: FakeVcpu, gpa: number, bytes: num
 const names = (ev: { stages: { name: string }[] }) => ev.stages.map((s) => s.name);
 /** The walk's two stages' details: the guest part, then the EPT part with the pages held. */
 const walkDetail = (ev: { stages: { name: string; detail?: string }[] }) => ev.stages.filter((s) => s.name === 'walk').map((s) => s.detail);
+/** The walk stages' counts, for code (the details above say them in words). */
+const walkCounts = (ev: { stages: { name: string; refs?: number; held?: number }[] }) => ev.stages.filter((s) => s.name === 'walk').map(({ refs, held }) => ({ refs, held }));
 
 describe('exit path: strategy none (bhyve without the cache)', () => {
   it('walks 24 references, fetches, decodes, emulates and advances RIP', () => {
@@ -65,6 +67,7 @@ describe('exit path: strategy none (bhyve without the cache)', () => {
     // bhyve's vm_copy_setup: 4 guest entries, each in a table page held (ptp_hold) through 4
     // EPT references, then the code page's 4 and its hold; the copy is the fetch.
     expect(walkDetail(ev)).toEqual(['4 guest refs', '20 EPT refs, 5 pages held']);
+    expect(walkCounts(ev)).toEqual([{ refs: 4, held: undefined }, { refs: 20, held: 5 }]);
     expect(ev.stages[1].cycles).toBe(4 * (cost.walkRefLatency + cost.walkRefOverhead));
     expect(ev.stages[2].cycles).toBe(20 * (cost.walkRefLatency + cost.walkRefOverhead) + 5 * cost.mapPage);
     expect(ev.stages[3].cycles).toBe(cost.copyBase + 15 * cost.copyPerByte);
@@ -242,6 +245,7 @@ describe('exit path: icache (the seed)', () => {
     v.gpr[0] = BigInt(IORAM_BASE - 0x12345678);
     const ev = cloneExitEvent(vmm.handleExit(g.vm, v, g.mmioExit(v, IORAM_BASE)));
     expect(walkDetail(ev)).toEqual(['8 guest refs', '40 EPT refs, 10 pages held']);
+    expect(walkCounts(ev)).toEqual([{ refs: 8, held: undefined }, { refs: 40, held: 10 }]);
     expect(ev.stages.find((s) => s.name === 'fetch')?.detail).toBe('15 bytes, 2 pages');
     const e = icache.peek(0, rip, v.cr3)!;
     expect(e.codePages).toBe(2);
@@ -356,6 +360,7 @@ describe('exit path: icache (the seed)', () => {
     g.poke(2 * MiB + 0x5000, MOV_RAX_ECX);
     const ev = mmio(g, vmm, v);
     expect(walkDetail(ev)).toEqual(['3 guest refs', '16 EPT refs, 4 pages held']);
+    expect(walkCounts(ev)).toEqual([{ refs: 3, held: undefined }, { refs: 16, held: 4 }]);
     const e = icache.peek(0, v.rip - 2, pt.cr3)!;
     const pd = pt.tablePages[pt.tablePages.length - 1];
     expect(e.pages).toEqual([2 * MiB + 0x5000, pt.cr3, pt.tablePages[1], pd]);
@@ -374,6 +379,7 @@ describe('exit path: icache (the seed)', () => {
     g.poke(CODE, MOV_RAX_ECX);
     const ev = mmio(g, vmm, v);
     expect(walkDetail(ev)).toEqual(['2 guest refs', '12 EPT refs, 3 pages held']);
+    expect(walkCounts(ev)).toEqual([{ refs: 2, held: undefined }, { refs: 12, held: 3 }]);
     expect(icache.peek(0, GiB + CODE, pt.cr3)!.pages).toEqual([CODE, ...pt.tablePages.slice(0, 2)]);
     v.rip = GiB + CODE;
     expect(mmio(g, vmm, v).icache).toBe('hit');

@@ -111,7 +111,7 @@ interface IcedMemo {
 const ICED_MEMO_MAX = 4096;
 
 function newStage(): Stage {
-  return { name: 'exit', cycles: 0, detail: undefined };
+  return { name: 'exit', cycles: 0, detail: undefined, refs: undefined, held: undefined };
 }
 
 /** An emulator-side failure (not the guest's): stops the run with reason 'error'. */
@@ -124,10 +124,10 @@ export class VmmError extends Error {}
  */
 const POOLED_STAGES = 16;
 /** The guest part of the walk stage's detail, by guest references (0..8). */
-const GUEST_WALK_DETAIL: string[] = Array.from({ length: 9 }, (_, r) => `${r} guest refs`);
+const GUEST_WALK_DETAIL: string[] = Array.from({ length: 9 }, (_, r) => `${r} guest ${plural(r, 'ref')}`);
 /** The EPT part's, by pages held (0..10) and EPT references (0..99). */
 const EPT_WALK_DETAIL: string[][] = Array.from({ length: 11 }, (_, p) =>
-  Array.from({ length: 100 }, (_, r) => `${r} EPT refs, ${p} ${plural(p, 'page')} held`),
+  Array.from({ length: 100 }, (_, r) => `${r} EPT ${plural(r, 'ref')}, ${p} ${plural(p, 'page')} held`),
 );
 const PROTECT_DETAIL: string[] = Array.from({ length: 11 }, (_, p) =>
   p === 0 ? 'pages already protected' : `${p} ${plural(p, 'page')} + INVEPT`,
@@ -425,8 +425,8 @@ export class Vmm implements EmulEnv {
   private walkStages(guestRefs: number, refs: number, found: number): void {
     const eptRefs = refs - guestRefs;
     const held = guestRefs + found;
-    this.stage('walk', walkCycles(guestRefs, 0, this.cost, this.units), GUEST_WALK_DETAIL[Math.min(guestRefs, 8)]);
-    this.stage('walk', walkCycles(eptRefs, held, this.cost, this.units), EPT_WALK_DETAIL[Math.min(held, 10)][Math.min(eptRefs, 99)]);
+    this.stage('walk', walkCycles(guestRefs, 0, this.cost, this.units), GUEST_WALK_DETAIL[Math.min(guestRefs, 8)], guestRefs);
+    this.stage('walk', walkCycles(eptRefs, held, this.cost, this.units), EPT_WALK_DETAIL[Math.min(held, 10)][Math.min(eptRefs, 99)], eptRefs, held);
   }
 
   /**
@@ -710,7 +710,7 @@ export class Vmm implements EmulEnv {
     if (this.invalidatedNow > 0) ev.invalidated = this.invalidatedNow;
   }
 
-  private stage(name: StageName, cycles: number, detail?: string): void {
+  private stage(name: StageName, cycles: number, detail?: string, refs?: number, held?: number): void {
     if (this.nStages === this.stagePool.length) {
       this.stagePool.push(newStage());
       this.stageArrays.push(this.stagePool.slice());
@@ -719,6 +719,8 @@ export class Vmm implements EmulEnv {
     s.name = name;
     s.cycles = cycles;
     s.detail = detail;
+    s.refs = refs;
+    s.held = held;
   }
 
   private fail(reason: StopInfo['reason'], message: string): void {

@@ -18,7 +18,7 @@ describe('buildPipeline', () => {
       walk: refs(4, 20),
       stages: [
         { name: 'exit', cycles: 1000 }, { name: 'icache', cycles: 50, detail: 'miss' },
-        { name: 'walk', cycles: 120, detail: '4 guest refs' }, { name: 'walk', cycles: 1700, detail: '20 EPT refs, 5 pages held' },
+        { name: 'walk', cycles: 120, detail: '4 guest refs', refs: 4 }, { name: 'walk', cycles: 1700, detail: '20 EPT refs, 5 pages held', refs: 20, held: 5 },
         { name: 'fetch', cycles: 55 }, { name: 'decode', cycles: 500 }, { name: 'emulate', cycles: 200 },
       ],
       cycles: 3625,

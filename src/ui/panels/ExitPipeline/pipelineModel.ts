@@ -2,10 +2,10 @@
  * The exit pipeline as data: which stages one exit went through, which it skipped and why,
  * with its modeled cycles; and the run-wide proportions shown at full speed. Pure.
  */
-import type { CycleCounters, ExitEvent, StageName } from '../../../core/events';
+import type { CycleCounters, ExitEvent, Stage, StageName } from '../../../core/events';
 import type { Counters } from '../../../worker/protocol';
 import { cyclesPerExitHandled, exitShare, hitRate } from '../lib/runFigures';
-import { int } from '../lib/format';
+import { counted, int } from '../lib/format';
 import { STAGE_LABEL } from '../../../core/stageNames';
 
 export type NodeId =
@@ -55,6 +55,12 @@ function skipReason(exit: ExitEvent, id: NodeId): string {
   return 'skipped';
 }
 
+/** A walk card's detail, from its stage's counts: "4 refs", "20 refs, 5 pages held". */
+function walkCardDetail(s: Stage): string {
+  if (s.refs === undefined) return s.detail ?? '';
+  return counted(s.refs, 'ref') + (s.held === undefined ? '' : `, ${counted(s.held, 'page')} held`);
+}
+
 export function buildPipeline(exit: ExitEvent): PipelineNode[] {
   const byName = new Map<StageName, { cycles: number; detail: string }>();
   for (const s of exit.stages) {
@@ -91,9 +97,9 @@ export function buildPipeline(exit: ExitEvent): PipelineNode[] {
         node = { ...b, cycles: null, detail: skipReason(exit, b.id), state: 'skipped' };
       } else {
         const part = walkParts[b.id === 'walk-guest' ? 0 : 1];
-        // The card's name says which dimension: its detail drops the word ("20 refs, 5 pages held").
+        // The card's name says which dimension: its detail does not ("20 refs, 5 pages held").
         node = part
-          ? { ...b, cycles: part.cycles, detail: (part.detail ?? '').replace(/^(\d+) (?:guest|EPT) refs/, '$1 refs'), state: 'ran' }
+          ? { ...b, cycles: part.cycles, detail: walkCardDetail(part), state: 'ran' }
           : { ...b, cycles: null, detail: 'counted in the guest walk', state: 'ran' };
       }
     } else {

@@ -42,8 +42,8 @@ export function makeExit(seq: number, hit: boolean, reason: ExitReason = 'mmio',
   }
   const stages = hit
     ? [{ name: 'exit' as const, cycles: 1200 }, { name: 'icache' as const, cycles: 60, detail: 'hit' }, { name: 'emulate' as const, cycles: 240 }]
-    : [{ name: 'exit' as const, cycles: 1200 }, { name: 'icache' as const, cycles: 60, detail: 'miss' }, { name: 'walk' as const, cycles: 120, detail: '4 guest refs' },
-      { name: 'walk' as const, cycles: 2000, detail: '20 EPT refs, 5 pages held' }, { name: 'fetch' as const, cycles: 55 }, { name: 'decode' as const, cycles: 600, detail: '6 bytes' }, { name: 'emulate' as const, cycles: 240 }];
+    : [{ name: 'exit' as const, cycles: 1200 }, { name: 'icache' as const, cycles: 60, detail: 'miss' }, { name: 'walk' as const, cycles: 120, detail: '4 guest refs', refs: 4 },
+      { name: 'walk' as const, cycles: 2000, detail: '20 EPT refs, 5 pages held', refs: 20, held: 5 }, { name: 'fetch' as const, cycles: 55 }, { name: 'decode' as const, cycles: 600, detail: '6 bytes' }, { name: 'emulate' as const, cycles: 240 }];
   return {
     seq, vm: 0, vcpu: 0, reason, rip, cr3: 0x1000, gla: 0xfee00380, gpa: 0xfee00380, access: 'write', retired: seq * 50,
     stages, cycles: stages.reduce((a, s) => a + s.cycles, 0), icache: hit ? 'hit' : 'miss', insn: INSNS[seq % 4],
