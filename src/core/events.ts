@@ -314,6 +314,7 @@ export interface PageView {
 /** Exit and cache-hit counts per source line, for editor decorations. */
 export interface LineStat {
   line: number;
+  /** Exits this line's instruction took (a LAPIC timer's kick, an 'external-interrupt' exit, is no line's). */
   exits: number;
   /** Of `exits`, those that looked their instruction up in the instruction cache (icache's emulated exits). */
   lookups: number;

@@ -409,6 +409,7 @@ export class Machine {
       this.cycles.guest += guest;
       this.cycles.total += guest;
       if (exit.reason === 'budget' && done === 0) budget--; // never spin without progress
+      if (exit.reason === 'budget' && this.kickedByTimer(slot)) exit.reason = 'external-interrupt';
       if (opts.stopBeforeExit === this.exitSeq && exit.reason !== 'budget' && exit.reason !== 'stop') {
         this.pendingEntry = { pick, before, exit, done };
         return;
@@ -429,6 +430,19 @@ export class Machine {
   private sliceLeft(vcpu: Vcpu): number {
     if (this.slots.length === 1 && vcpu.mmioFastPath === null) return Infinity;
     return this.config.sliceInsns - this.sliceUsed;
+  }
+
+  /**
+   * The LAPIC timer came due while this vCPU ran guest code (its slice ends at the timer's next
+   * event): in bhyve the vlapic's callout fires on a host CPU (vlapic_fire_timer:
+   * vlapic_set_intr_ready, then vcpu_notify_event), whose IPI to the vCPU's CPU is an external
+   * interrupt, and external-interrupt exiting is always on: the guest exits (basic reason 1, SDM
+   * Vol. 3C §26.2; vmx_exit_process hands it to the host and resumes). The interrupt is injected
+   * at the next VM entry, as before. Under APICv the model takes posted-interrupt processing as on
+   * (bhyve's vmx_set_intr_ready with posted interrupts): the notification does not exit.
+   */
+  private kickedByTimer(slot: VcpuSlot): boolean {
+    return this.config.strategy !== 'apicv' && slot.lapic.nextEventAt() <= slot.vcpu.cycles;
   }
 
   /** Handle the exit of one VM entry and do the bookkeeping after it; true when run() must return. */
@@ -644,12 +658,16 @@ export class Machine {
       this.lineByGpa.set(gpa, (st = line === undefined ? null : this.lineStat(line)));
     }
     if (st) {
-      st.exits++;
-      if (e.icache === 'hit' || e.icache === 'miss') st.lookups++;
-      if (e.icache === 'hit') st.hits++;
-      // The exit came from delivering an interrupt at this instruction, not from the instruction.
-      if (e.wp?.deliveringVector !== undefined) st.delivery = (st.delivery ?? 0) + 1;
       e.line = st.line;
+      // A timer's kick is where the guest was, not an exit of the line's: the line counts only
+      // exits its instruction took (or an interrupt's delivery before it, counted apart).
+      if (e.reason !== 'external-interrupt') {
+        st.exits++;
+        if (e.icache === 'hit' || e.icache === 'miss') st.lookups++;
+        if (e.icache === 'hit') st.hits++;
+        // The exit came from delivering an interrupt at this instruction, not from the instruction.
+        if (e.wp?.deliveringVector !== undefined) st.delivery = (st.delivery ?? 0) + 1;
+      }
     }
     this.onExitTransient?.(e);
     if (this.onExit) this.onExit(reused ? cloneExitEvent(e as VmmExitEvent) : e);

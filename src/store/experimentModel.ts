@@ -95,7 +95,7 @@ export function signedPercent(x: number): string {
 const STRATEGY_COLUMNS = STRATEGIES;
 
 /** The table as CSV: one line per workload × strategy, figures under the current model. */
-/** Exits per 1,000 instructions: two significant digits below 1 (the timer loop's 0.025 is not 0.0). */
+/** Exits per 1,000 instructions: two significant digits below 1 (the timer loop's 0.049 is not 0.0). */
 export function exitsPerKiloText(x: number): string {
   return x === 0 ? '0' : x < 1 ? x.toPrecision(2) : x.toFixed(1);
 }

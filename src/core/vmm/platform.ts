@@ -145,6 +145,12 @@ export function platformExit(
       next = 'inject';
       stages.push({ name: 'device', cycles: chargeCycles('injectInterrupt', 1, cost, units), detail: 'inject the pending interrupt' });
       break;
+    case 'external-interrupt':
+      // The LAPIC timer's kick (Machine.kickedByTimer): the host takes its interrupt and the
+      // VMM resumes the guest; the timer's interrupt is injected at that VM entry (charged there).
+      // RIP stays: no guest instruction caused the exit.
+      stages[0].detail = 'the LAPIC timer fired: the vCPU was kicked out';
+      break;
     case 'triple-fault':
       // SDM Vol. 3C §26.2 (basic reason 2, Appendix C); bhyve's vmx_exit_process suspends the
       // VM (VM_SUSPEND_TRIPLEFAULT): nothing to emulate, the machine ends the run.

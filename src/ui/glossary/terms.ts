@@ -56,6 +56,8 @@ export const GLOSSARY: readonly GlossaryTerm[] = [
     where: 'Event log (rdmsr, wrmsr), the x2APIC scenario and lesson 7.' },
   { term: 'interrupt window', definition: 'An exit the VMM asks for when an interrupt is pending but the guest cannot take it yet (IF = 0): the CPU exits as soon as the guest can, and the VMM injects the interrupt.',
     where: 'Event log (interrupt-window): the x2APIC scenario sends itself an IPI while IF = 0.' },
+  { term: 'external interrupt', definition: 'An exit a host interrupt causes while the guest runs (VMMs keep external-interrupt exiting on). Here it is the LAPIC timer\'s tick: bhyve\'s timer callout kicks the computing vCPU out with an IPI, and the VMM injects the tick at the next VM entry. Under APICv, posted interrupts deliver the tick without an exit.',
+    where: 'Event log (external-interrupt): the CPU-bound timer scenario takes one per tick, beside the handler\'s EOI write.' },
   { term: 'triple fault', definition: 'A fault while the CPU delivers a double fault (#DF): the guest cannot go on. In a VM it is a VM exit (basic reason 2), and bhyve suspends the VM, so the run ends there.',
     where: 'Event log (triple-fault) and the stop banner: a program that faults with no handler, say a jump to an address its page tables do not map.' },
   { term: 'CR3', definition: 'The control register that points at the current top-level guest page table: it names the address space, which is why the instruction cache\'s key holds it.',
@@ -80,7 +82,7 @@ export const PANEL_TERMS: Readonly<Record<string, string>> = {
 /** The glossary term for each exit reason (the event log's reason column and filter chips). */
 export const EXIT_REASON_TERMS: Readonly<Record<ExitReason, string>> = {
   mmio: 'MMIO exit', 'ept-violation': 'EPT violation', 'apic-write': 'APICv', hlt: 'VM exit', io: 'VM exit', cpuid: 'VM exit',
-  rdmsr: 'MSR exit', wrmsr: 'MSR exit', vmcall: 'VM exit', 'external-interrupt': 'VM exit', 'interrupt-window': 'interrupt window', 'triple-fault': 'triple fault',
+  rdmsr: 'MSR exit', wrmsr: 'MSR exit', vmcall: 'VM exit', 'external-interrupt': 'external interrupt', 'interrupt-window': 'interrupt window', 'triple-fault': 'triple fault',
 };
 
 /** The glossary term of a local APIC register, by the name the Registers panel shows (or undefined). */
