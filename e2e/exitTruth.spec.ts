@@ -182,6 +182,25 @@ test("5: in the CPU-bound loop, a loop line's exit is the timer interrupt's A/D 
   await page.screenshot({ path: `${ART}/exit-truth-5-cpu-bound.png` });
 });
 
+test('5: in the CPU-bound loop each tick kicks the vCPU out: an external-interrupt exit, VM exit and resume only, said why, on no line\'s count', async ({ page }) => {
+  await page.goto('/?example=cpu-bound-timer');
+  await editorReady(page);
+  await runToEnd(page);
+  const log = page.getByTestId('event-log');
+  await log.getByTestId('filter-external-interrupt').click();
+  const kicks = log.getByTestId('exit-row').and(page.locator('[data-reason="external-interrupt"]'));
+  expect(await kicks.count()).toBeGreaterThan(10);
+  await kicks.first().click();
+  const pipeline = page.getByTestId('exit-pipeline');
+  await expect(pipeline).toContainText('external-interrupt');
+  await expect(pipeline).toContainText('The LAPIC timer fired while the guest computed');
+  await expect(pipeline.locator('.xs-pipe-node')).toHaveCount(2); // VM exit, resume
+  await expect(pipeline).toContainText('This exit cost 1,850 modeled cycles');
+  // The kick names where the guest was, but no loop line counts it as its exit (test 5 above: one mark, the delivery's).
+  await expect(pipeline.getByTestId('pipeline-line')).toBeVisible();
+  await page.screenshot({ path: `${ART}/exit-truth-5-kick.png` });
+});
+
 test('6: an instruction the VMM cannot emulate exits, shows up to the decode that refused it, with its full message, its line marked, a true hover and no bench row', async ({ page }) => {
   await openSource(page, '; xor is not in bhyve\'s opcode table\n_start:\n    mov rbx, LAPIC_BASE\n    mov eax, 1\n    xor dword [rbx + LAPIC_TPR], eax\n    hlt\n');
   // Before any run, the hover on the line tells the truth: bhyve's table has no xor.
