@@ -623,7 +623,7 @@ export class Machine {
   /** The bookkeeping of an exit handled; `reused`: `e` is the VMM's reused event (copied for onExit). */
   private finishExit(e: ExitEvent, vcpu: Vcpu, hostNs: number, reused: boolean): void {
     if (this.timeline) {
-      const mark = e.reason === 'ept-violation' ? ExitMark.WpFault : e.reason === 'interrupt-window' ? ExitMark.Interrupt
+      const mark = e.reason === 'ept-violation' ? ExitMark.WpFault : e.reason === 'interrupt-window' || e.reason === 'external-interrupt' ? ExitMark.Interrupt
         : e.icache === 'hit' ? ExitMark.Hit : e.icache === 'miss' ? ExitMark.Miss : ExitMark.Other;
       this.timeline.noteExit(this.exitSeq, mark);
     }

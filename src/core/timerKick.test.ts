@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ExitEvent } from './events';
 import { buildMachine, type Machine } from './machine';
+import { ExitMark } from './timetravel/timeline';
 import type { Strategy } from './events';
 
 /** A periodic LAPIC timer ticking while the guest computes; the handler counts ticks and EOIs. */
@@ -107,6 +108,19 @@ describe('the LAPIC timer kicks a computing vCPU out (an external-interrupt exit
     expect(machine.lineStats().filter((l) => work.has(l.line) && l.exits > 0)).toEqual([]);
     // The kick's retired count is the instructions before it; the exit itself retires none.
     for (const k of kicks) expect(exits[exits.indexOf(k) + 1].retired).toBeGreaterThan(k.retired);
+  });
+
+  it('the timeline marks each kick as an interrupt exit', () => {
+    const built = buildMachine(COMPUTE, { strategy: 'none' }, 'kick.s');
+    if (!built.ok) throw new Error('assembly failed');
+    const exits: ExitEvent[] = [];
+    built.machine.onExit = (e) => exits.push(e);
+    const timeline = built.machine.attachTimeline();
+    built.machine.runToEnd();
+    const marks = timeline.markBins(exits.length); // one bin per exit
+    const kicks = exits.filter((e) => e.reason === 'external-interrupt');
+    expect(kicks.length).toBeGreaterThan(0);
+    for (const k of kicks) expect(marks[k.seq]).toBe(ExitMark.Interrupt);
   });
 
   it('under apicv posted interrupts deliver the ticks: no external-interrupt exit, the EOIs virtualized', () => {

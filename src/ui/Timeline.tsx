@@ -23,8 +23,8 @@ const SEEK_MS = 40;
 /** A click or a key waits at most this long for its exit before the thumb moves without it. */
 const THUMB_WAIT_MS = 100;
 const MARK_CLASS = ['', 'tl-hit', 'tl-miss', 'tl-wp', 'tl-irq'];
-// 'interrupt windows': the exits an interrupt waited on; one injected at an entry is no exit of its own, so no mark.
-const MARK_TITLE = ['', 'cache hits', 'cache misses', 'write-protect faults', 'interrupt windows'];
+// 'interrupt exits': the exits an interrupt took (a window it waited on, the timer's kick); its injection at an entry is no exit of its own, so no mark.
+const MARK_TITLE = ['', 'cache hits', 'cache misses', 'write-protect faults', 'interrupt exits (windows, timer kicks)'];
 
 const mib = (n: number) => (n / (1024 * 1024)).toFixed(n < 10 * 1024 * 1024 ? 1 : 0);
 
@@ -158,7 +158,7 @@ export function Timeline() {
       <button type="button" className="btn small" data-testid="btn-back-exit" onClick={ctl.backExit} disabled={!canBackExit || value <= t.first} title="Back to the previous exit (Ctrl+Shift+F10)">
         <span aria-hidden>⇤</span> Exit back
       </button>
-      <div className="tl-track" title={present.length ? `Marks: ${present.join(', ')}` : 'No marks yet: cache hits, cache misses, write-protect faults and interrupt windows are marked here as they happen'}>
+      <div className="tl-track" title={present.length ? `Marks: ${present.join(', ')}` : 'No marks yet: cache hits, cache misses, write-protect faults and interrupt exits are marked here as they happen'}>
         <Marks marks={t.marks} />
         <input
           type="range"

@@ -21,7 +21,7 @@ export const ExitMark = {
   Miss: 2,
   /** A write-protect fault (EPT violation on a page the VMM protected). */
   WpFault: 3,
-  /** An interrupt window exit: a pending interrupt is injected. */
+  /** An exit an interrupt took: an interrupt window (a pending interrupt is injected), or the LAPIC timer's kick (external-interrupt). */
   Interrupt: 4,
 } as const;
 export type ExitMark = (typeof ExitMark)[keyof typeof ExitMark];
