@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { ExitEvent } from './events';
+import type { ExitEvent, Strategy } from './events';
 import { buildMachine, type Machine } from './machine';
 import { ExitMark } from './timetravel/timeline';
-import type { Strategy } from './events';
 
 /** A periodic LAPIC timer ticking while the guest computes; the handler counts ticks and EOIs. */
 const COMPUTE = `
