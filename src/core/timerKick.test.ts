@@ -3,15 +3,25 @@ import type { ExitEvent, Strategy } from './events';
 import { buildMachine, type Machine } from './machine';
 import { ExitMark } from './timetravel/timeline';
 
-/** A periodic LAPIC timer ticking while the guest computes; the handler counts ticks and EOIs. */
-const COMPUTE = `
+/** A periodic LAPIC timer: vector 32, a tick every 20,000 bus cycles. */
+const TIMER = `
 _start:
     mov rbx, LAPIC_BASE
     mov dword [rbx + LAPIC_SVR], 0x1FF
     mov dword [rbx + LAPIC_TIMER_DCR], 0xB
     mov dword [rbx + LAPIC_LVT_TIMER], 0x20000 | 32
     mov dword [rbx + LAPIC_TIMER_ICR], 20000
-    sti
+`;
+/** The start of its handler: the EOI write. */
+const EOI = `
+isr_32:
+    push rax
+    mov rax, LAPIC_BASE
+    mov dword [rax + LAPIC_EOI], 0
+`;
+
+/** The timer ticking while the guest computes; the handler counts ticks. */
+const COMPUTE = `${TIMER}    sti
     mov ecx, 100000
 .work:
     add rax, rcx
@@ -20,11 +30,7 @@ _start:
     cli
     mov dword [rbx + LAPIC_LVT_TIMER], 0x10000
     hlt
-isr_32:
-    push rax
-    mov rax, LAPIC_BASE
-    mov dword [rax + LAPIC_EOI], 0
-    inc qword [rel ticks]
+${EOI}    inc qword [rel ticks]
     pop rax
     iretq
 section .data
@@ -32,14 +38,7 @@ ticks: dq 0
 `;
 
 /** The same timer, but the guest waits for each tick in hlt. */
-const WAIT = `
-_start:
-    mov rbx, LAPIC_BASE
-    mov dword [rbx + LAPIC_SVR], 0x1FF
-    mov dword [rbx + LAPIC_TIMER_DCR], 0xB
-    mov dword [rbx + LAPIC_LVT_TIMER], 0x20000 | 32
-    mov dword [rbx + LAPIC_TIMER_ICR], 20000
-    mov ecx, 5
+const WAIT = `${TIMER}    mov ecx, 5
 .wait:
     sti
     hlt
@@ -48,11 +47,7 @@ _start:
     cli
     mov dword [rbx + LAPIC_LVT_TIMER], 0x10000
     hlt
-isr_32:
-    push rax
-    mov rax, LAPIC_BASE
-    mov dword [rax + LAPIC_EOI], 0
-    pop rax
+${EOI}    pop rax
     iretq
 `;
 
