@@ -85,6 +85,13 @@ describe('Chrome trace export', () => {
     expect(STAGE_LABEL.exit).toBe('VM exit + entry');
   });
 
+  it('gives a walk slice its counts as numbers: the guest entries read, then the EPT references and the pages held', () => {
+    const { traceEvents } = exitsToChromeTrace(exitsOf('lapic-microbench', 'none', 200));
+    const i = traceEvents.findIndex((e) => e.cat === 'exit' && e.args?.reason === 'mmio');
+    const walks = traceEvents.slice(i + 1).filter((e) => e.cat === 'stage').slice(0, 4).filter((e) => e.name === STAGE_LABEL.walk);
+    expect(walks.map((w) => [w.args?.refs, w.args?.pages_held])).toEqual([[4, undefined], [20, 5]]);
+  });
+
   it('keeps a 0-cycle stage (a write-protect of pages protected already) as a slice of length 0 in its exit', () => {
     const exits = exitsOf('lapic-microbench');
     const zero = exits.find((e) => e.stages.some((st) => st.name === 'protect' && st.cycles === 0));
