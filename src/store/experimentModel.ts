@@ -94,12 +94,12 @@ export function signedPercent(x: number): string {
 
 const STRATEGY_COLUMNS = STRATEGIES;
 
-/** The table as CSV: one line per workload × strategy, figures under the current model. */
 /** Exits per 1,000 instructions: two significant digits below 1 (the timer loop's 0.049 is not 0.0). */
 export function exitsPerKiloText(x: number): string {
   return x === 0 ? '0' : x < 1 ? x.toPrecision(2) : x.toFixed(1);
 }
 
+/** The table as CSV: one line per workload × strategy, figures under the current model. */
 export function experimentCsv(rows: readonly WorkloadRow[], costs: string): string {
   const head = ['workload', 'strategy', 'costs', 'modeled cycles', 'speed-up (none/strategy - 1)', 'time saved (1 - strategy/none)',
     'source', 'exits', 'guest instructions', 'exits per 1000 instructions', 'walk+fetch+decode share'];
