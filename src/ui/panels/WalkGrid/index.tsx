@@ -91,7 +91,7 @@ const WalkView = memo(function WalkView({ exit, delayMs, still, ctx }: { exit: E
     <div className={`xs-walk${still && replay === 0 ? ' xs-still' : ''}`} key={replay}>
       <div className="xs-walk-summary">
         <span title="Each guest page-table entry lives at a guest-physical address that the EPT must translate first: up to 4 EPT references per guest table read and up to 4 for the final page, fewer where a large page (guest or EPT) ends a walk early. Fetch bytes on a second page need a second walk. bhyve reaches each of these pages through a page hold (vm_gpa_hold: locks, then the EPT references): the pipeline's EPT walks card counts the holds too.">
-          <b>{layout.total}</b> memory references ({layout.eptRefs} EPT + {layout.guestRefs} guest) to translate RIP {hex(exit.rip)}, <span data-testid="walk-held">{counted(layout.held, 'page', 'pages')} held</span>
+          <b>{layout.total}</b> memory references ({layout.eptRefs} EPT + {layout.guestRefs} guest) to translate RIP {hex(exit.rip)}, <span data-testid="walk-held">{counted(layout.held, 'page')} held</span>
         </span>
         <span className="xs-note">without EPT: {layout.guestRefs}</span>
         <button type="button" className="xs-btn" onClick={() => setReplays({ seq: exit.seq, n: replay + 1 })} title="Play the walk again">replay</button>
