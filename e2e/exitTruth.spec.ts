@@ -183,6 +183,7 @@ test("5: in the CPU-bound loop, a loop line's exit is the timer interrupt's A/D 
 });
 
 test('5: in the CPU-bound loop each tick kicks the vCPU out: an external-interrupt exit, VM exit and resume only, said why, on no line\'s count', async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 720 });
   await page.goto('/?example=cpu-bound-timer');
   await editorReady(page);
   await runToEnd(page);
@@ -198,6 +199,11 @@ test('5: in the CPU-bound loop each tick kicks the vCPU out: an external-interru
   await expect(pipeline).toContainText('This exit cost 1,850 modeled cycles');
   // The kick names where the guest was, but no loop line counts it as its exit (test 5 above: one mark, the delivery's).
   await expect(pipeline.getByTestId('pipeline-line')).toBeVisible();
+  // In the Exit layout the note that says why is on screen at 1280x720, under the two cards.
+  await page.getByTestId('layout-select').selectOption('exit');
+  await expect(pipeline.getByText('The LAPIC timer fired while the guest computed')).toBeInViewport({ ratio: 1 });
+  await expect(pipeline.getByText(/This exit cost/)).toBeInViewport({ ratio: 1 });
+  await expect(pipeline.locator('.xs-pipe-total')).toHaveCSS('opacity', '1'); // the cards have lit up
   await page.screenshot({ path: `${ART}/exit-truth-5-kick.png` });
 });
 
