@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { WalkStep } from '../../../core/events';
+import { DEFAULT_MACHINE_CONFIG, Machine } from '../../../core/machine';
+import { SCENARIOS } from '../../../scenarios';
+import { prepare } from '../../../test/invariants/runner';
 import { describeCell, eptBits, guestBits, layoutWalk, walkTablePages } from './walkLayout';
 
 /** A full 4-level/4-level walk: for rows 4..1, four EPT steps then one guest step; row 0 EPT only. */
@@ -91,5 +94,34 @@ describe('entry decoding', () => {
 
   it('lists the guest table pages of a walk', () => {
     expect(walkTablePages(fullWalk())).toEqual([0x2000, 0x3000, 0x4000, 0x5000]);
+  });
+});
+
+describe('the walk panel and the exit pipeline count the same walk', () => {
+  // The panel counts from the references it draws; the pipeline's walk cards show the VMM's own
+  // counts (Stage.refs, Stage.held). Both are on screen for the exit picked: they must agree.
+  it('in every walk of every scenario, under none and icache', () => {
+    let walks = 0;
+    for (const s of SCENARIOS) {
+      const p = prepare(s.source, `${s.name}.s`);
+      for (const strategy of ['none', 'icache'] as const) {
+        const m = new Machine(p.program, { ...DEFAULT_MACHINE_CONFIG, strategy }, p.topology);
+        m.setRecordWalks('all');
+        const seen: string[] = [];
+        m.onExit = (e) => {
+          const stages = e.stages.filter((x) => x.name === 'walk');
+          if (stages.length === 0) return;
+          walks++;
+          const l = layoutWalk(e.walk);
+          const [guest, ept] = stages;
+          const pipeline = { guestRefs: guest.refs, eptRefs: ept?.refs, held: ept?.held };
+          const panel = { guestRefs: l.guestRefs, eptRefs: l.eptRefs, held: l.held };
+          if (JSON.stringify(pipeline) !== JSON.stringify(panel)) seen.push(`exit #${e.seq} rip ${e.rip.toString(16)}: pipeline ${JSON.stringify(pipeline)}, panel ${JSON.stringify(panel)}`);
+        };
+        m.runToEnd();
+        expect(seen, `${s.name} under ${strategy}`).toEqual([]);
+      }
+    }
+    expect(walks).toBeGreaterThan(1000);
   });
 });
