@@ -123,7 +123,8 @@ const StepView = memo(function StepView({ exit, cyclesPerInsn, stageMs, still }:
             ? 'A write hit a page the VMM write-protected to keep its cached instructions honest: it drops the entries that depended on the page, completes the write and resumes.'
             : exit.reason === 'external-interrupt'
               ? 'The LAPIC timer fired while the guest computed: its callout kicked the vCPU out with an IPI. The VMM lets the host take it and resumes, injecting the tick at that VM entry. No instruction caused this exit: nothing to look up, walk, fetch or decode.'
-              : `${/^[aeio]/.test(exit.reason) ? 'An' : 'A'} ${exit.reason} exit does not go through the instruction-emulation path (no lookup, walk, fetch or decode).`}
+              // The reason in code type, as in the header: in the note's type "hlt" reads as "hit".
+              : <>{/^[aeio]/.test(exit.reason) ? 'An' : 'A'} <code>{exit.reason}</code> exit does not go through the instruction-emulation path (no lookup, walk, fetch or decode).</>}
         </div>
       )}
       {!exit.stop && <div className="xs-pipe-total" style={{ animationDelay: `${nodes.length * stageMs}ms` }}>

@@ -86,7 +86,10 @@ const WalkView = memo(function WalkView({ exit, delayMs, still, ctx }: { exit: E
   // Per exit: a view kept across seeks shows the next exit still again.
   const [replays, setReplays] = useState({ seq: exit.seq, n: 0 });
   const replay = replays.seq === exit.seq ? replays.n : 0;
-  if (!exit.walk || exit.walk.length === 0) return <div className="xs-empty xs-walk-none">{noWalkText(exit, ctx)}</div>;
+  if (!exit.walk || exit.walk.length === 0) {
+    const note = noWalkText(exit, ctx);
+    return <div className="xs-empty xs-walk-none">{note.text}{note.reason && <><code>{note.reason.name}</code>{note.reason.after}</>}</div>;
+  }
   return (
     <div className={`xs-walk${still && replay === 0 ? ' xs-still' : ''}`} key={replay}>
       <div className="xs-walk-summary">

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ExitEvent } from '../../../core/events';
-import { noWalkText } from './noWalkText';
+import { noteString, noWalkText as note, type WalkContext } from './noWalkText';
+
+const noWalkText = (e: ExitEvent, ctx: WalkContext) => noteString(note(e, ctx));
 
 const exit = (over: Partial<ExitEvent>): ExitEvent => ({
   seq: 500, vm: 0, vcpu: 0, reason: 'mmio', rip: 0x1000, cr3: 0x1000, retired: 2000, cycles: 1300, icache: 'miss',
@@ -14,7 +16,10 @@ describe('noWalkText', () => {
   });
 
   it('says an exit that did not translate RIP had no walk', () => {
-    expect(noWalkText(exit({ reason: 'hlt', stages: [{ name: 'exit', cycles: 400 }], icache: undefined }), { running: false, reachFirst: 0 })).toBe('No walk for this exit (hlt): the VMM did not translate RIP.');
+    const hlt = exit({ reason: 'hlt', stages: [{ name: 'exit', cycles: 400 }], icache: undefined });
+    expect(noWalkText(hlt, { running: false, reachFirst: 0 })).toBe('No walk for this exit (hlt): the VMM did not translate RIP.');
+    // The reason apart: the panel sets it in code type ("hlt" is not "hit").
+    expect(note(hlt, { running: false, reachFirst: 0 }).reason?.name).toBe('hlt');
   });
 
   it('says while the run goes that the references show once it stops', () => {

@@ -9,24 +9,36 @@ export interface WalkContext {
 }
 
 /**
+ * The note, the exit's reason apart when it names one: the panel sets it in code type, as the
+ * pipeline's header does (in the note's type "hlt" reads as "hit").
+ */
+export interface NoWalkNote {
+  text: string;
+  reason?: { name: string; after: string };
+}
+
+/** The note as one string. */
+export const noteString = (n: NoWalkNote): string => n.text + (n.reason ? n.reason.name + n.reason.after : '');
+
+/**
  * Why an exit shows no references. A cache hit skipped the walk; an exit that walked at full
  * speed kept its references only if sampled, and the Worker handles it again when it is picked
  * after the run (picked while the run goes, once the run stops), unless the timeline no longer
  * reaches back that far.
  */
-export function noWalkText(exit: ExitEvent, ctx: WalkContext): string {
+export function noWalkText(exit: ExitEvent, ctx: WalkContext): NoWalkNote {
   if (exit.icache === 'hit') {
-    return 'cache hit: no walk. The decoded instruction came from the cache, so the VMM skipped the page walk, the fetch and the decode.';
+    return { text: 'cache hit: no walk. The decoded instruction came from the cache, so the VMM skipped the page walk, the fetch and the decode.' };
   }
   if (!walkUnrecorded(exit)) {
-    return `No walk for this exit (${exit.reason}${exit.icache === 'bypass' ? ', cache bypassed' : ''}): the VMM did not translate RIP.`;
+    return { text: 'No walk for this exit (', reason: { name: exit.reason, after: `${exit.icache === 'bypass' ? ', cache bypassed' : ''}): the VMM did not translate RIP.` } };
   }
   if (ctx.running) {
-    return 'This exit walked, but a run at full speed records only some walks: its references show when the run stops.';
+    return { text: 'This exit walked, but a run at full speed records only some walks: its references show when the run stops.' };
   }
   if (ctx.reachFirst === null || exit.seq < ctx.reachFirst) {
     const reach = ctx.reachFirst === null ? 'the run kept no timeline' : `the timeline reaches back only to exit ${int(ctx.reachFirst)}`;
-    return `This exit walked, but a run at full speed records only some walks, and ${reach}: it cannot be handled again to show its references.`;
+    return { text: `This exit walked, but a run at full speed records only some walks, and ${reach}: it cannot be handled again to show its references.` };
   }
-  return 'This exit walked, but a run at full speed records only some walks: handling it again to show its references…';
+  return { text: 'This exit walked, but a run at full speed records only some walks: handling it again to show its references…' };
 }
