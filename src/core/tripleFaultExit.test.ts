@@ -4,11 +4,11 @@
  * the run ends for every vCPU.
  */
 import { describe, expect, it } from 'vitest';
-import type { ExitEvent } from './events';
+import { STRATEGIES, type ExitEvent, type Strategy } from './events';
 import { buildMachine } from './machine';
 
-function run(src: string) {
-  const built = buildMachine(src, { ramBytes: 16 * 1024 * 1024, strategy: 'icache' }, 't.s');
+function run(src: string, strategy: Strategy = 'icache') {
+  const built = buildMachine(src, { ramBytes: 16 * 1024 * 1024, strategy }, 't.s');
   if (!built.ok) throw new Error(built.diagnostics.map((d) => d.message).join('\n'));
   const m = built.machine;
   const log: ExitEvent[] = [];
@@ -51,5 +51,21 @@ describe('a triple fault', () => {
     expect(fault).toHaveLength(1);
     expect(fault[0]).toMatchObject({ vcpu: 1, rip: 0x40000000 });
     expect(log.at(-1)).toBe(log.find((e) => e.reason === 'triple-fault'));
+  });
+
+  it('from a ud2 with no #UD gate says it began there, under every strategy', () => {
+    // Under icache the LAPIC read write-protects the page tables; reading the IDT's gate then
+    // sets an accessed bit on one of them: the delivery exits and is made again at the next
+    // entry. The gate check reads without side effects, and the origin outlives the re-queue.
+    const src = '_start:\n  mov rbx, LAPIC_BASE\n  mov eax, [rbx + LAPIC_ID]\n  ud2\n';
+    const messages = STRATEGIES.map((strategy) => {
+      const { m, log } = run(src, strategy);
+      expect(log.at(-1)?.reason, strategy).toBe('triple-fault');
+      return m.stopInfo()?.message;
+    });
+    expect(messages[0]).toMatch(/^ud2 at rip 0x[0-9a-f]+ \(0f 0b\) raises #UD \(invalid opcode\) by design, and the guest has no #UD handler \(IDT vector 6\), so it escalates to a triple fault: /);
+    expect(new Set(messages).size).toBe(1);
+    // The case that re-queued: icache took the exit during the delivery.
+    expect(run(src, 'icache').log.map((e) => e.reason)).toContain('ept-violation');
   });
 });

@@ -18,6 +18,8 @@ const UD_BY_DESIGN: ReadonlySet<number> = new Set([Mnemonic.Ud0, Mnemonic.Ud1, M
 export abstract class VcpuEvents extends VcpuMemory {
   /** Set when event delivery was cut short by a VM exit (the event is pending again). */
   private deliveryExited = false;
+  /** How the event being delivered began, for a triple fault's message (deliverEvent). */
+  private escalationOrigin: string | null = null;
 
   interruptWindowOpen(): boolean {
     return (this.rflags & IF) !== 0 && this.retired >= this.shadowUntil && this.pending === null;
@@ -55,27 +57,39 @@ export abstract class VcpuEvents extends VcpuMemory {
       return false;
     }
     this.lastException = { vector: vec, errorCode: err, rip, text: d?.text ?? '(fetch)' };
-    if (this.deliverWithEscalation(vec, err, rip, 'exception')) return true;
-    if (noUdGate && this.stopInfo?.reason === 'triple-fault') {
-      // UD0/UD1/UD2 raise #UD by definition (SDM Vol. 2B, UD): the guest asked for it, and with no
-      // #UD gate the CPU goes on as Table 6-5 says (#GP, then #DF) to the triple fault; say where it began.
-      this.stopInfo = {
-        reason: 'triple-fault',
-        message: `${d.text} at rip ${hex(rip)} (${hexBytes(d.bytes)}) raises #UD (invalid opcode) by design, and the guest has no #UD handler (IDT vector 6), so it escalates to a ${this.stopInfo.message}`,
-      };
+    // UD0/UD1/UD2 raise #UD by definition (SDM Vol. 2B, UD): the guest asked for it, and with no
+    // #UD gate the CPU goes on as Table 6-5 says (#GP, then #DF) to the triple fault; its message
+    // says where it began.
+    this.escalationOrigin = noUdGate
+      ? `${d.text} at rip ${hex(rip)} (${hexBytes(d.bytes)}) raises #UD (invalid opcode) by design, and the guest has no #UD handler (IDT vector 6), so it escalates to a `
+      : null;
+    return this.deliverEvent(vec, err, rip, 'exception');
+  }
+
+  /**
+   * Deliver an event (escalating as Table 6-5 says); false when the vCPU stopped or the delivery
+   * took a VM exit (the event is pending again). A triple fault's message begins with
+   * `escalationOrigin` when there is one, also when the delivery that ends in it is the one
+   * re-queued after an exit (an accessed bit set on a write-protected table page as the IDT is
+   * read): the message does not depend on the strategy.
+   */
+  protected deliverEvent(vec: number, err: number, rip: number, kind: 'exception' | 'external'): boolean {
+    if (this.deliverWithEscalation(vec, err, rip, kind)) {
+      this.escalationOrigin = null;
+      return true;
+    }
+    if (this.stopInfo?.reason === 'triple-fault' && this.escalationOrigin !== null) {
+      this.stopInfo = { reason: 'triple-fault', message: this.escalationOrigin + this.stopInfo.message };
+      this.escalationOrigin = null;
     }
     return false;
   }
 
+  /** Whether IDT vector `vec` has a present gate (P, bit 47 of its low qword), read without side effects. */
   private gatePresent(vec: number): boolean {
     if (vec * 16 + 15 > this.idtLimit) return false;
-    try {
-      const hi = this.sysRead64(this.idtBase + vec * 16);
-      return ((hi >> 47n) & 1n) === 1n;
-    } catch (e) {
-      if (e === FAULT || e === EXIT) return false;
-      throw e;
-    }
+    const lo = this.peek64(this.idtBase + vec * 16);
+    return lo !== null && ((lo >> 47n) & 1n) === 1n;
   }
 
   protected deliverWithEscalation(vec: number, err: number, rip: number, kind: 'exception' | 'external' | 'soft', nextRip = rip): boolean {

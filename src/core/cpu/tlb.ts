@@ -6,7 +6,7 @@
  */
 import type { AccessKind } from '../events';
 import type { Block, CodeCacheListener } from './codeCache';
-import { gla2gpa, newWalkResult, type PagingContext, type WalkResult } from '../mem';
+import { gla2gpa, newWalkResult, peekGla2gpa, type PagingContext, type WalkResult } from '../mem';
 import { VcpuState } from './vcpuState';
 import { CANON, CR4_PGE, GP, PFV, SS } from './x86';
 
@@ -174,6 +174,21 @@ export abstract class VcpuTlb extends VcpuState implements CodeCacheListener {
     const c = this.ctx;
     c.cr0 = this.cr0; c.cr3 = this.cr3; c.cr4 = this.cr4; c.efer = this.efer;
     return c;
+  }
+
+  /**
+   * The qword at linear `la` as the guest's tables and the EPT map it now, for a question the
+   * model asks itself (is there a #UD gate?), not an access the guest makes: no accessed bit is
+   * set, no right checked, nothing exits (a read that set the table entry's accessed bit on a
+   * write-protected page would take an exit, and the answer would depend on the strategy).
+   * null when nothing is mapped there.
+   */
+  protected peek64(la: number): bigint | null {
+    const gpa = peekGla2gpa(this.ram, this.ept, this.syncCtx(), la);
+    if (gpa < 0) return null;
+    const hpa = this.ept.translate(gpa, 'read', null, 0);
+    if (hpa < 0 || hpa + 8 > this.ram.size) return null;
+    return this.ram.view.getBigUint64(hpa, true);
   }
 
   /**

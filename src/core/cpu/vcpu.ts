@@ -57,7 +57,7 @@ export class Vcpu extends VcpuBlocks {
       const p = this.pending;
       this.pending = null;
       if (p.cr2 !== null) this.cr2 = p.cr2;
-      if (!this.deliverWithEscalation(p.vector, p.errorCode, this.rip, p.external ? 'external' : 'exception')) {
+      if (!this.deliverEvent(p.vector, p.errorCode, this.rip, p.external ? 'external' : 'exception')) {
         ex.retired = 0;
         if (this.takeDeliveryExit(ex)) return ex;
         return this.finishExit(ex);
