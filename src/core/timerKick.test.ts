@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ExitEvent, Strategy } from './events';
 import { buildMachine, type Machine } from './machine';
 import { ExitMark } from './timetravel/timeline';
+import { runLogged } from '../test/runLogged';
 
 /** A periodic LAPIC timer: vector 32, a tick every 20,000 bus cycles. */
 const TIMER = `
@@ -52,13 +53,9 @@ ${EOI}    pop rax
 `;
 
 function run(source: string, strategy: Strategy): { exits: ExitEvent[]; machine: Machine; ticks: number } {
-  const built = buildMachine(source, { strategy }, 'kick.s');
-  if (!built.ok) throw new Error(built.diagnostics.map((d) => d.message).join('; '));
-  const exits: ExitEvent[] = [];
-  built.machine.onExit = (e) => exits.push(e);
-  built.machine.runToEnd();
+  const { machine, exits } = runLogged(source, { strategy }, 'kick.s');
   const ticks = exits.filter((e) => e.reason === 'mmio' && e.gpa !== undefined && (e.gpa & 0xfff) === 0xb0).length; // EOI writes
-  return { exits, machine: built.machine, ticks };
+  return { exits, machine, ticks };
 }
 
 describe('the LAPIC timer kicks a computing vCPU out (an external-interrupt exit, as bhyve\'s vlapic callout IPI does)', () => {

@@ -4,16 +4,11 @@
  * the run ends for every vCPU.
  */
 import { describe, expect, it } from 'vitest';
-import { STRATEGIES, type ExitEvent, type Strategy } from './events';
-import { buildMachine } from './machine';
+import { STRATEGIES, type Strategy } from './events';
+import { runLogged } from '../test/runLogged';
 
 function run(src: string, strategy: Strategy = 'icache') {
-  const built = buildMachine(src, { ramBytes: 16 * 1024 * 1024, strategy }, 't.s');
-  if (!built.ok) throw new Error(built.diagnostics.map((d) => d.message).join('\n'));
-  const m = built.machine;
-  const log: ExitEvent[] = [];
-  m.onExit = (e) => log.push({ ...e });
-  m.runToEnd();
+  const { machine: m, exits: log } = runLogged(src, { ramBytes: 16 * 1024 * 1024, strategy });
   return { m, log };
 }
 

@@ -6,8 +6,8 @@
  * the read exited and the answer was "no gate" under icache only.
  */
 import { describe, expect, it } from 'vitest';
-import { STRATEGIES, type ExitEvent } from './events';
-import { buildMachine } from './machine';
+import { STRATEGIES } from './events';
+import { runLogged } from '../test/runLogged';
 
 const SRC = [
   '_start:',
@@ -25,12 +25,7 @@ const SRC = [
 describe('the #UD gate check', () => {
   it('finds the guest\'s #UD handler under every strategy, and the handler runs', () => {
     for (const strategy of STRATEGIES) {
-      const built = buildMachine(SRC, { ramBytes: 16 * 1024 * 1024, strategy }, 'ud.s');
-      if (!built.ok) throw new Error(built.diagnostics.map((d) => d.message).join('\n'));
-      const m = built.machine;
-      const log: ExitEvent[] = [];
-      m.onExit = (e) => log.push({ ...e });
-      m.runToEnd();
+      const { machine: m, exits: log } = runLogged(SRC, { ramBytes: 16 * 1024 * 1024, strategy }, 'ud.s');
       expect(m.stopInfo()?.reason, `${strategy}: ${m.stopInfo()?.message}`).toBe('halted');
       expect(m.consoleText(), strategy).toBe('U');
       // Under icache the delivery itself sets that accessed bit: one write-protect fault, taken
