@@ -181,9 +181,10 @@ export abstract class VcpuTlb extends VcpuState implements CodeCacheListener {
    * model asks itself (is there a #UD gate?), not an access the guest makes: no accessed bit is
    * set, no right checked, nothing exits (a read that set the table entry's accessed bit on a
    * write-protected page would take an exit, and the answer would depend on the strategy).
-   * null when nothing is mapped there.
+   * null where the guest's read would fault: a non-canonical address, nothing mapped.
    */
   protected peek64(la: number): bigint | null {
+    if (!(la >= -CANON && la < CANON)) return null; // the guest's own read would fault (#GP)
     const gpa = peekGla2gpa(this.ram, this.ept, this.syncCtx(), la);
     if (gpa < 0) return null;
     const hpa = this.ept.translate(gpa, 'read', null, 0);
