@@ -151,7 +151,7 @@ test("5: in the CPU-bound loop, a loop line's exit is the timer interrupt's A/D 
   const xor = onLoop[0];
   // Whole, or shorter where the editor leaves too little room after the code (its hover says it
   // all); shown, not cut (the page counted a cut mark's hidden text).
-  expect(xor?.mark).toMatch(/^1 exit \((interrupt delivery's A\/D-bit update, not this instruction|by interrupt delivery)\)$|^1× \(delivery\)$/);
+  expect(xor?.mark).toMatch(/^1 exit \((event delivery's A\/D-bit update, not this instruction's own access|by event delivery)\)$|^1× \(delivery\)$/);
   expect(xor?.cut).toBe(false);
   const log = page.getByTestId('event-log');
   await log.getByTestId('filter-ept-violation').click();
@@ -161,7 +161,7 @@ test("5: in the CPU-bound loop, a loop line's exit is the timer interrupt's A/D 
   const detail = page.getByTestId('exit-pipeline').getByTestId('wp-detail');
   await expect(detail).toHaveAttribute('data-cause', 'ad-update');
   await expect(detail).toContainText("not the instruction's own write");
-  await expect(detail).toContainText(/the interrupt came first, and pushing its frame walked the page tables/);
+  await expect(detail).toContainText(/the interrupt came first, and delivering it walked the page tables to reach 0x[0-9a-f]+: its IDT gate, the TSS or the stack its frame goes on/);
   await expect(detail).toContainText('Invalidated: 4 cache entries');
   // A fault's cycles have 5 digits ("10,010"): the log's cycles column shows them whole at 1280x720.
   const cycles = log.getByTestId('exit-row').locator('[role="cell"]:last-child');

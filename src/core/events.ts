@@ -137,8 +137,10 @@ export interface WpFaultInfo {
   cause: WpCause;
   /** The guest-physical page written. */
   page: number;
-  /** For 'ad-update' during event delivery: the vector being delivered (its stack push or IDT read walked). */
+  /** For 'ad-update' during event delivery: the vector being delivered (its IDT gate read, TSS read or frame push walked). */
   deliveringVector?: number;
+  /** With deliveringVector: an external interrupt (the LAPIC's), or an exception the instruction at RIP raised. */
+  deliveringKind?: 'interrupt' | 'exception';
   /**
    * The instruction-cache entries the fault invalidated, oldest first. (The vCPUs' translated
    * blocks it dropped are the emulator's, not the modeled machine's: they depend on the host

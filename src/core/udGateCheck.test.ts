@@ -30,7 +30,10 @@ describe('the #UD gate check', () => {
       expect(m.consoleText(), strategy).toBe('U');
       // Under icache the delivery itself sets that accessed bit: one write-protect fault, taken
       // once (the gate check takes none), then the #UD is delivered again at the next entry.
-      expect(log.filter((e) => e.reason === 'ept-violation').length, strategy).toBe(strategy === 'icache' ? 1 : 0);
+      const faults = log.filter((e) => e.reason === 'ept-violation');
+      expect(faults.length, strategy).toBe(strategy === 'icache' ? 1 : 0);
+      // The IDT-vectoring information says what was being delivered: the #UD, an exception.
+      for (const f of faults) expect(f.wp).toMatchObject({ cause: 'ad-update', deliveringVector: 6, deliveringKind: 'exception' });
     }
   });
 });

@@ -91,6 +91,7 @@ describe('write-protect fault causes', () => {
     for (const e of delivery) {
       expect(e.wp!.cause).toBe('ad-update');
       expect(e.wp!.deliveringVector).toBe(32); // TIMER_VECTOR
+      expect(e.wp!.deliveringKind).toBe('interrupt');
     }
     // Every exit counted on a loop line is such a delivery, none the instruction's own.
     const loopLines = new Set(delivery.map((e) => e.line));

@@ -39,6 +39,7 @@ export abstract class VcpuEvents extends VcpuMemory {
     ex.rip = this.rip;
     ex.insnLength = 0;
     ex.vectoring = this.pending !== null ? this.pending.vector : -1;
+    ex.vectoringExternal = this.pending !== null && this.pending.external;
     return true;
   }
 

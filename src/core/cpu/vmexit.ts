@@ -27,6 +27,8 @@ export class VmExit {
   pagingEntry = false;
   /** The vector whose delivery this exit cut short (IDT-vectoring information, SDM Vol. 3C §27.2.4), or -1. */
   vectoring = -1;
+  /** Its interruption type, in short: an external interrupt, else an exception (IDT-vectoring bits 10:8). */
+  vectoringExternal = false;
   /** Up to 15 instruction bytes, what AMD decode assists hand over (copied when first read). */
   get insnBytes(): Uint8Array { this.copyInsn(); return this.bytes; }
   get insnByteCount(): number { this.copyInsn(); return this.byteCount; }
@@ -87,6 +89,7 @@ export class VmExit {
     this.access = 'read';
     this.pagingEntry = false;
     this.vectoring = -1;
+    this.vectoringExternal = false;
     this.byteCount = 0;
     this.text = '';
     this.port = 0;

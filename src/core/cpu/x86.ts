@@ -24,6 +24,9 @@ export function msrIntercepted(msr: number): boolean {
   return msr === MSR.APIC_BASE || msr === MSR.TSC_DEADLINE || (msr >= 0x800 && msr <= 0x8ff);
 }
 
+/** Vector names, defined with the core's model (the panels name them too). */
+export { vecName } from '../vectors';
+
 /** Segment-register names for segBase (ES CS SS DS FS GS), defined with the core's model. */
 export type { SegName } from '../events';
 
@@ -33,10 +36,6 @@ export const GATE_INTR = 0xe, GATE_TRAP = 0xf;
 /** Contributory exceptions (SDM Vol. 3A Table 6-4), for the #DF rules. */
 export function isContributory(v: number): boolean { return v === DE || v === TS || v === NP || v === SS || v === GP; }
 
-export function vecName(v: number): string {
-  const names: Record<number, string> = { 0: '#DE', 1: '#DB', 3: '#BP', 4: '#OF', 6: '#UD', 8: '#DF', 10: '#TS', 11: '#NP', 12: '#SS', 13: '#GP', 14: '#PF' };
-  return names[v] ?? `vector ${v}`;
-}
 
 /** Linear addresses are canonical when in [-CANON, CANON) (48-bit, SDM Vol. 1 §3.3.7.1). */
 export const CANON = 2 ** 47;

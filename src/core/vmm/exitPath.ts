@@ -524,7 +524,10 @@ export class Vmm implements EmulEnv {
       cause: wpCause(exit, dependents, page), page,
       entries: dependents.map((e) => ({ rip: e.rip, insn: e.disasm })),
     };
-    if (wp.cause === 'ad-update' && exit.vectoring !== undefined && exit.vectoring >= 0) wp.deliveringVector = exit.vectoring;
+    if (wp.cause === 'ad-update' && exit.vectoring !== undefined && exit.vectoring >= 0) {
+      wp.deliveringVector = exit.vectoring;
+      wp.deliveringKind = exit.vectoringExternal ? 'interrupt' : 'exception';
+    }
     this.ev.wp = wp;
     if (exit.insnText) this.ev.insn = exit.insnText;
     let n = 0, unprotected = 0;

@@ -52,6 +52,8 @@ export interface VmExitPort {
   pagingEntry?: boolean;
   /** The event vector whose delivery the exit cut short, or -1 (VmExit.vectoring). */
   readonly vectoring?: number;
+  /** Whether that event is an external interrupt (else an exception) (VmExit.vectoringExternal). */
+  readonly vectoringExternal?: boolean;
   /** Intel-syntax text of the exiting instruction, where the vCPU decoded one ('' otherwise). */
   readonly insnText?: string;
   /** Up to 15 instruction bytes, as AMD decode assists hand them over (decode-assist only). */

@@ -9,12 +9,12 @@ describe('line exit counts', () => {
     expect(lineStatShortText({ line: 3, exits: 5000, lookups: 5000, hits: 4999 })).toBe('5,000 exits');
   });
 
-  it('say when an exit was interrupt delivery, not the line', () => {
-    expect(lineStatText({ line: 3, exits: 2, lookups: 0, hits: 0, delivery: 2 })).toBe("2 exits (interrupt delivery's A/D-bit update, not this instruction)");
-    expect(lineStatText({ line: 3, exits: 3, lookups: 0, hits: 0, delivery: 1 })).toBe("3 exits (1 by interrupt delivery's A/D-bit update, not this instruction)");
+  it('say when an exit was event delivery, not the line', () => {
+    expect(lineStatText({ line: 3, exits: 2, lookups: 0, hits: 0, delivery: 2 })).toBe("2 exits (event delivery's A/D-bit update, not this instruction's own access)");
+    expect(lineStatText({ line: 3, exits: 3, lookups: 0, hits: 0, delivery: 1 })).toBe("3 exits (1 by event delivery's A/D-bit update, not this instruction's own access)");
     // Short, the note stays, in fewer words (the hover has the rest).
-    expect(lineStatShortText({ line: 3, exits: 1, lookups: 0, hits: 0, delivery: 1 })).toBe('1 exit (by interrupt delivery)');
-    expect(lineStatShortText({ line: 3, exits: 3, lookups: 3, hits: 2, delivery: 1 })).toBe('3 exits (1 by interrupt delivery)');
+    expect(lineStatShortText({ line: 3, exits: 1, lookups: 0, hits: 0, delivery: 1 })).toBe('1 exit (by event delivery)');
+    expect(lineStatShortText({ line: 3, exits: 3, lookups: 3, hits: 2, delivery: 1 })).toBe('3 exits (1 by event delivery)');
   });
 
   it('measure a line in columns, tabs to the next stop', () => {
@@ -101,7 +101,7 @@ describe('line exit counts', () => {
     expect(lineStatForms({ line: 22, exits: 1, lookups: 0, hits: 0 }).map((f) => f.text)).toEqual(['1 exit', '1 exit', '1×']);
     // Interrupt delivery's exits keep their word where it fits, before the count alone.
     expect(lineStatForms({ line: 7, exits: 1, lookups: 0, hits: 0, delivery: 1 }).map((f) => f.text))
-      .toEqual(["1 exit (interrupt delivery's A/D-bit update, not this instruction)", '1 exit (by interrupt delivery)', '1× (delivery)', '1×']);
+      .toEqual(["1 exit (event delivery's A/D-bit update, not this instruction's own access)", '1 exit (by event delivery)', '1× (delivery)', '1×']);
     expect(lineStatForms({ line: 7, exits: 3000, lookups: 0, hits: 0, delivery: 1 }).map((f) => f.text).slice(2)).toEqual(['3k× (1 delivery)', '3k×']);
   });
 

@@ -3,16 +3,16 @@ import type { LineStat } from '../../worker/protocol';
 import { counted, int } from '../panels/lib/format';
 
 /**
- * "3 exits · 2 hits". An exit taken while delivering an interrupt before the line's
- * instruction ran (its frame push set A/D bits on a protected table page) is not the
- * instruction's: the mark says so.
+ * "3 exits · 2 hits". An exit taken while the CPU delivered an event at the line (an interrupt
+ * before its instruction ran, or the exception it raised: reading the gate or pushing the frame
+ * set A/D bits on a protected table page) is not the instruction's own access: the mark says so.
  */
 export function lineStatText(l: LineStat): string {
   const exits = exitCount(l);
   const d = l.delivery ?? 0;
   const who = d === 0 ? '' : d === l.exits
-    ? ` (interrupt delivery's A/D-bit update, not this instruction)`
-    : ` (${int(d)} by interrupt delivery's A/D-bit update, not this instruction)`;
+    ? ` (event delivery's A/D-bit update, not this instruction's own access)`
+    : ` (${int(d)} by event delivery's A/D-bit update, not this instruction's own access)`;
   return `${exits}${who}${l.hits ? ` · ${counted(l.hits, 'hit')}` : ''}`;
 }
 
@@ -24,12 +24,12 @@ export function visibleColumns(text: string, tabSize: number): number {
 }
 
 /**
- * "5,000 exits": the counts without the hits, and the interrupt delivery's share said in a few
+ * "5,000 exits": the counts without the hits, and the event delivery's share said in a few
  * words, for a line that leaves too little room (the line's hover has them all).
  */
 export function lineStatShortText(l: LineStat): string {
   const d = l.delivery ?? 0;
-  const who = d === 0 ? '' : d === l.exits ? ' (by interrupt delivery)' : ` (${int(d)} by interrupt delivery)`;
+  const who = d === 0 ? '' : d === l.exits ? ' (by event delivery)' : ` (${int(d)} by event delivery)`;
   return `${exitCount(l)}${who}`;
 }
 
@@ -58,7 +58,7 @@ export interface CountForm { text: string; gapCh: number }
 /**
  * A line's counts in each form, widest first, as `placeCounts` tries them: whole ("5,000 exits ·
  * 4,999 hits"), short ("5,000 exits"), and the count alone ("5k×", on a narrower gap; "1×
- * (delivery)" first where interrupt delivery took exits on the line). The count alone is one
+ * (delivery)" first where event delivery took exits on the line). The count alone is one
  * form for every tight line, so the lines of a loop that exit alike read alike; the unit is in
  * the line's hover, with the exact counts.
  */

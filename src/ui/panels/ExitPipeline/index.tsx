@@ -6,7 +6,7 @@
 import { PIPELINE_NODE_TERMS } from '../../glossary/terms';
 import { memo, useMemo, useState } from 'react';
 import { exitCycles, type ExitEvent, type WpFaultInfo } from '../../../core/events';
-import { wpCauseText, wpInvalidatedText } from '../lib/wpText';
+import { deliveredEvent, wpCauseText, wpInvalidatedText } from '../lib/wpText';
 import type { Counters } from '../../../worker/protocol';
 import type { MachineState } from '../../../store/machineStore';
 import { selectExitsPerSec, selectLive, selectShownExit, selectTravelled } from '../../../store/selectors';
@@ -72,9 +72,15 @@ function WpDetail({ exit, wp }: { exit: ExitEvent; wp: WpFaultInfo }) {
     <div className="xs-note" data-testid="wp-detail" data-cause={wp.cause}>
       <div><b>Cause:</b> {wpCauseText(wp)}.</div>
       <div>
-        {wp.deliveringVector !== undefined
-          ? <>The guest was about to run <code>{exit.insn ?? 'the instruction'}</code> at {at}; the interrupt came first, and pushing its frame walked the page tables.</>
-          : <><b>Instruction:</b> {exit.insn ? <code>{exit.insn}</code> : 'the instruction fetch'} at {at}.</>}
+        {/* The VMM sees the address walked, not why: an IDT gate, the TSS or the stack the frame goes on. */}
+        {wp.deliveringVector === undefined
+          ? <><b>Instruction:</b> {exit.insn ? <code>{exit.insn}</code> : 'the instruction fetch'} at {at}.</>
+          : <>
+              {wp.deliveringKind === 'exception'
+                ? <>The instruction at {at} raised {deliveredEvent(wp.deliveringVector, 'exception')}; delivering it</>
+                : <>The guest was about to run {exit.insn ? <code>{exit.insn}</code> : 'the instruction'} at {at}; the interrupt came first, and delivering it</>}
+              {' '}walked the page tables{exit.gla !== undefined && <> to reach {hex(exit.gla)}</>}: its IDT gate, the TSS or the stack its frame goes on.
+            </>}
       </div>
       <div><b>Invalidated:</b> {wpInvalidatedText(wp)}.</div>
     </div>

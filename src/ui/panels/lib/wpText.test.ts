@@ -1,15 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import type { ExitEvent, WpFaultInfo } from '../../../core/events';
-import { wpCauseText, wpInvalidatedText, wpNote } from './wpText';
+import { deliveredEvent, wpCauseText, wpInvalidatedText, wpNote } from './wpText';
 
 const wp = (p: Partial<WpFaultInfo>): WpFaultInfo => ({ cause: 'code-store', page: 0x100000, entries: [], ...p });
 
 describe('write-protect faults in words', () => {
-  it('names each cause, and says when the write was the interrupt delivery and not the instruction', () => {
+  it("names each cause, and says when the write was an event's delivery (an interrupt, or the exception the instruction raised) and not the instruction", () => {
     expect(wpCauseText(wp({}))).toBe('guest store to a code page 0x100000');
     expect(wpCauseText(wp({ cause: 'table-store', page: 0x13000 }))).toBe('guest store to a page-table page 0x13000');
     expect(wpCauseText(wp({ cause: 'ad-update', page: 0x13000 }))).toMatch(/A\/D-bit update of page-table page 0x13000 during the page walk \(not the instruction's own write\)/);
-    expect(wpCauseText(wp({ cause: 'ad-update', page: 0x13000, deliveringVector: 32 }))).toMatch(/while delivering interrupt 32/);
+    expect(wpCauseText(wp({ cause: 'ad-update', page: 0x13000, deliveringVector: 32, deliveringKind: 'interrupt' }))).toMatch(/while delivering interrupt 32 \(not/);
+    // An exception the instruction raised is named as one, not called an interrupt.
+    expect(wpCauseText(wp({ cause: 'ad-update', page: 0x13000, deliveringVector: 6, deliveringKind: 'exception' }))).toMatch(/while delivering #UD \(vector 6\) \(not/);
+    expect(deliveredEvent(19, 'exception')).toBe('exception vector 19');
   });
 
   it('lists the cache entries it invalidated', () => {

@@ -4,6 +4,7 @@
  * during a page walk, an interrupt's delivery included) and what the fault invalidated. Pure.
  */
 import type { ExitEvent, WpFaultInfo } from '../../../core/events';
+import { vecName } from '../../../core/vectors';
 import { counted, hex } from './format';
 
 /** The cause in a few words: "guest store to a code page 0x100000". */
@@ -14,9 +15,16 @@ export function wpCauseText(wp: WpFaultInfo): string {
     case 'table-store': return `guest store to a page-table page ${page}`;
     case 'ad-update':
       return wp.deliveringVector !== undefined
-        ? `the CPU's A/D-bit update of page-table page ${page} while delivering interrupt ${wp.deliveringVector} (not the instruction's own write)`
+        ? `the CPU's A/D-bit update of page-table page ${page} while delivering ${deliveredEvent(wp.deliveringVector, wp.deliveringKind)} (not the instruction's own write)`
         : `the CPU's A/D-bit update of page-table page ${page} during the page walk (not the instruction's own write)`;
   }
+}
+
+/** The event being delivered: "interrupt 32", or "#UD (vector 6)" for an exception. */
+export function deliveredEvent(vector: number, kind: WpFaultInfo['deliveringKind']): string {
+  if (kind !== 'exception') return `interrupt ${vector}`;
+  const name = vecName(vector);
+  return name.startsWith('#') ? `${name} (vector ${vector})` : `exception ${name}`;
 }
 
 /** What the fault dropped: "1 cache entry (0x100008 mov [rbx],ecx)". */
