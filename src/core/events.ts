@@ -142,6 +142,12 @@ export interface WpFaultInfo {
   /** With deliveringVector: an external interrupt (the LAPIC's), or an exception the instruction at RIP raised. */
   deliveringKind?: 'interrupt' | 'exception';
   /**
+   * With deliveringVector: which of the delivery's accesses walked, told from the exit's linear
+   * address and the guest's IDTR and TR: reading the IDT gate, reading a stack pointer from the
+   * TSS, or pushing the frame (the model's delivery makes no other access).
+   */
+  deliveringAccess?: 'gate' | 'tss' | 'stack';
+  /**
    * The instruction-cache entries the fault invalidated, oldest first. (The vCPUs' translated
    * blocks it dropped are the emulator's, not the modeled machine's: they depend on the host
    * cache's history, flushes and time-travel restores, so an exit does not carry them.)

@@ -33,7 +33,11 @@ describe('the #UD gate check', () => {
       const faults = log.filter((e) => e.reason === 'ept-violation');
       expect(faults.length, strategy).toBe(strategy === 'icache' ? 1 : 0);
       // The IDT-vectoring information says what was being delivered: the #UD, an exception.
-      for (const f of faults) expect(f.wp).toMatchObject({ cause: 'ad-update', deliveringVector: 6, deliveringKind: 'exception' });
+      // The walk that set it was the gate's: the exit's gla is IDT gate 6 (the firmware's IDT at 0x1000).
+      for (const f of faults) {
+        expect(f.wp).toMatchObject({ cause: 'ad-update', deliveringVector: 6, deliveringKind: 'exception', deliveringAccess: 'gate' });
+        expect(f.gla).toBe(0x1000 + 6 * 16);
+      }
     }
   });
 });

@@ -83,7 +83,7 @@ describe('write-protect fault causes', () => {
     for (const e of ad) expect(e.wp!.deliveringVector).toBeUndefined();
   });
 
-  it("in the CPU-bound loop, the timer interrupt's frame push is the A/D update: the exit on a loop line is the delivery's, counted apart on its line", () => {
+  it("in the CPU-bound loop, the timer interrupt's delivery (reading its IDT gate) is the A/D update: the exit on a loop line is the delivery's, counted apart on its line", () => {
     const scenario = SCENARIOS.find((s) => s.name === 'cpu-bound-timer')!;
     const { faults, machine } = run(scenario.source);
     const delivery = faults.filter((e) => e.wp?.deliveringVector !== undefined);
@@ -92,6 +92,7 @@ describe('write-protect fault causes', () => {
       expect(e.wp!.cause).toBe('ad-update');
       expect(e.wp!.deliveringVector).toBe(32); // TIMER_VECTOR
       expect(e.wp!.deliveringKind).toBe('interrupt');
+      expect(e.wp!.deliveringAccess).toBe('gate'); // reading gate 32 of the IDT walked the protected table page
     }
     // Every exit counted on a loop line is such a delivery, none the instruction's own.
     const loopLines = new Set(delivery.map((e) => e.line));

@@ -25,6 +25,9 @@ export class FakeVcpu implements VcpuPort {
   cr4 = CR4_PAE;
   efer = EFER_LME | EFER_LMA;
   cpl = 0;
+  idtBase = 0;
+  idtLimit = 0xfff;
+  tssBase = 0;
   readonly gpr: bigint[] = new Array<bigint>(16).fill(0n);
   rflags = 0x2;
   readonly segBases: Record<SegName, number> = { es: 0, cs: 0, ss: 0, ds: 0, fs: 0, gs: 0 };

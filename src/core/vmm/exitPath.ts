@@ -115,6 +115,16 @@ function newStage(): Stage {
 }
 
 /** An emulator-side failure (not the guest's): stops the run with reason 'error'. */
+/** A 64-bit TSS: RSP0-2 and IST1-7 within its first 104 bytes (SDM Vol. 3A, "Task Management in 64-bit Mode": 64-Bit TSS Format). */
+const TSS64_BYTES = 104;
+
+/** Which access of an event's delivery touched linear `gla`: the IDT gate, the TSS (a stack pointer), else the frame push. */
+function deliveryAccess(gla: number, vcpu: VcpuPort): 'gate' | 'tss' | 'stack' {
+  if (gla >= vcpu.idtBase && gla <= vcpu.idtBase + vcpu.idtLimit) return 'gate';
+  if (gla >= vcpu.tssBase && gla < vcpu.tssBase + TSS64_BYTES) return 'tss';
+  return 'stack';
+}
+
 export class VmmError extends Error {}
 
 /**
@@ -527,6 +537,7 @@ export class Vmm implements EmulEnv {
     if (wp.cause === 'ad-update' && exit.vectoring !== undefined && exit.vectoring >= 0) {
       wp.deliveringVector = exit.vectoring;
       wp.deliveringKind = exit.vectoringExternal ? 'interrupt' : 'exception';
+      wp.deliveringAccess = deliveryAccess(exit.gla, this.vcpu);
     }
     this.ev.wp = wp;
     if (exit.insnText) this.ev.insn = exit.insnText;

@@ -26,6 +26,10 @@ export interface VcpuPort {
   readonly cr4: number;
   readonly efer: number;
   readonly cpl: number;
+  /** IDTR and TR bases and the IDT's limit (the VMCS guest-state area, SDM Vol. 3C §24.4.1). */
+  readonly idtBase: number;
+  readonly idtLimit: number;
+  readonly tssBase: number;
   /** GPR 0..15 (x86 numbering), 64 bits. */
   getGpr(i: number): bigint;
   setGpr(i: number, v: bigint): void;

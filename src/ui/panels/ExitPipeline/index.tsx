@@ -65,6 +65,14 @@ function Access({ gla, gpa }: { gla: number | undefined; gpa: number }) {
   return <span title={title} data-testid="pipeline-access">{gla !== undefined && gla !== gpa && <>gla {hex(gla)} → </>}gpa {hex(gpa)}</span>;
 }
 
+/** Which access of an event's delivery walked (the VMM tells from the address and the guest's IDTR and TR). */
+const DELIVERY_ACCESS = {
+  gate: 'to read its gate in the IDT',
+  tss: 'to read a stack pointer in the TSS',
+  stack: 'to push its frame on the stack',
+  unknown: 'to read its IDT gate, read the TSS or push its frame',
+} as const;
+
 /** A write-protect fault: why the page was written, by which instruction, and what it dropped. */
 function WpDetail({ exit, wp }: { exit: ExitEvent; wp: WpFaultInfo }) {
   const at = <>{hex(exit.rip)}{exit.line !== undefined && <> (line <SourceLine line={exit.line} />)</>}</>;
@@ -72,14 +80,13 @@ function WpDetail({ exit, wp }: { exit: ExitEvent; wp: WpFaultInfo }) {
     <div className="xs-note" data-testid="wp-detail" data-cause={wp.cause}>
       <div><b>Cause:</b> {wpCauseText(wp)}.</div>
       <div>
-        {/* The VMM sees the address walked, not why: an IDT gate, the TSS or the stack the frame goes on. */}
         {wp.deliveringVector === undefined
           ? <><b>Instruction:</b> {exit.insn ? <code>{exit.insn}</code> : 'the instruction fetch'} at {at}.</>
           : <>
               {wp.deliveringKind === 'exception'
                 ? <>The instruction at {at} raised {deliveredEvent(wp.deliveringVector, 'exception')}; delivering it</>
                 : <>The guest was about to run {exit.insn ? <code>{exit.insn}</code> : 'the instruction'} at {at}; the interrupt came first, and delivering it</>}
-              {' '}walked the page tables{exit.gla !== undefined && <> to reach {hex(exit.gla)}</>}: its IDT gate, the TSS or the stack its frame goes on.
+              {' '}walked the page tables {DELIVERY_ACCESS[wp.deliveringAccess ?? 'unknown']}{exit.gla !== undefined && <> ({hex(exit.gla)})</>}.
             </>}
       </div>
       <div><b>Invalidated:</b> {wpInvalidatedText(wp)}.</div>
