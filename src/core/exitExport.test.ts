@@ -92,6 +92,14 @@ describe('Chrome trace export', () => {
     expect(walks.map((w) => [w.args?.refs, w.args?.pages_held])).toEqual([[4, undefined], [20, 5]]);
   });
 
+  it('says of a write-protect fault taken during event delivery what was delivered and which access walked', () => {
+    const fault = exitsOf('cpu-bound-timer').filter((e) => e.wp?.deliveringVector !== undefined);
+    expect(fault.length).toBeGreaterThan(0);
+    const trace = exitsToChromeTrace(fault, { title: 'cpu-bound-timer' });
+    const args = trace.traceEvents.filter((e) => e.ph === 'X' && e.cat === 'exit').map((e) => e.args);
+    expect(args[0]).toMatchObject({ wp_cause: 'ad-update', wp_delivering_vector: 32, wp_delivering_kind: 'interrupt', wp_delivering_access: 'gate' });
+  });
+
   it('keeps a 0-cycle stage (a write-protect of pages protected already) as a slice of length 0 in its exit', () => {
     const exits = exitsOf('lapic-microbench');
     const zero = exits.find((e) => e.stages.some((st) => st.name === 'protect' && st.cycles === 0));

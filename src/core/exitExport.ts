@@ -119,6 +119,8 @@ export function exitsToChromeTrace(exits: readonly ExitEvent[], opts: TraceOptio
     if (e.wp) {
       args.wp_cause = e.wp.cause;
       if (e.wp.deliveringVector !== undefined) args.wp_delivering_vector = e.wp.deliveringVector;
+      if (e.wp.deliveringKind !== undefined) args.wp_delivering_kind = e.wp.deliveringKind;
+      if (e.wp.deliveringAccess !== undefined) args.wp_delivering_access = e.wp.deliveringAccess;
       args.wp_entries = e.wp.entries.map((x) => hex(x.rip)).join(' ');
     }
     if (e.line !== undefined) args.line = e.line;
