@@ -8,7 +8,8 @@ import { IF, NT, RF, TF } from './flags';
 import { VcpuMemory } from './memory';
 import { EXIT, FAULT } from './vcpuState';
 import type { VmExit } from './vmexit';
-import { DF_V, GATE_INTR, GATE_TRAP, GP, isContributory, PFV, TS, TWO32, UD, vecName } from './x86';
+import { DF_V, GATE_INTR, GATE_TRAP, GP, isContributory, PFV, TS, TWO32, UD } from './x86';
+import { vecName } from '../vectors';
 import { hex, hexBytes } from '../hex';
 import { Mnemonic } from '../iced';
 

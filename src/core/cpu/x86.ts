@@ -24,9 +24,6 @@ export function msrIntercepted(msr: number): boolean {
   return msr === MSR.APIC_BASE || msr === MSR.TSC_DEADLINE || (msr >= 0x800 && msr <= 0x8ff);
 }
 
-/** Vector names, defined with the core's model (the panels name them too). */
-export { vecName } from '../vectors';
-
 /** Segment-register names for segBase (ES CS SS DS FS GS), defined with the core's model. */
 export type { SegName } from '../events';
 
