@@ -2,19 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { SCENARIOS } from '../scenarios';
 import type { ExitEvent } from './events';
 import { EXIT_CSV_COLUMNS, exitsBefore, exitsToChromeTrace, exitsToCsv, type TraceEvent } from './exitExport';
-import { buildMachine } from './machine';
 import { STAGE_LABEL } from './stageNames';
+import { buildMachine } from './machine';
+import { runLogged } from '../test/runLogged';
 
 /** Every exit of a real run of `name`, with the given strategy. */
 function exitsOf(name: string, strategy: 'icache' | 'none' = 'icache', maxInsns = 60_000): ExitEvent[] {
   const sc = SCENARIOS.find((s) => s.name === name);
   if (!sc) throw new Error(`no scenario ${name}`);
-  const built = buildMachine(sc.source, { strategy, maxInsns, ramBytes: 16 * 1024 * 1024 }, `${name}.s`);
-  if (!built.ok) throw new Error('does not assemble');
-  const exits: ExitEvent[] = [];
-  built.machine.onExit = (e) => exits.push(e);
-  built.machine.runToEnd();
-  return exits;
+  return runLogged(sc.source, { strategy, maxInsns, ramBytes: 16 * 1024 * 1024 }, `${name}.s`).exits;
 }
 
 /** Perfetto's conversion of a JSON microsecond value to integer nanoseconds (truncating). */
