@@ -133,20 +133,26 @@ export interface ExitEvent {
  */
 export type WpCause = 'code-store' | 'table-store' | 'ad-update';
 
+/** An event being delivered when its delivery's page walk set an A/D bit on a protected table page. */
+export interface EventDelivery {
+  /** The vector (the IDT-vectoring information's). */
+  vector: number;
+  /** An external interrupt (the LAPIC's), or an exception the instruction at RIP raised. */
+  kind: 'interrupt' | 'exception';
+  /**
+   * Which of the delivery's accesses walked, told from the exit's linear address and the
+   * guest's IDTR and TR: reading the IDT gate, reading a stack pointer from the TSS, or pushing
+   * the frame (the model's delivery makes no other access).
+   */
+  access: 'gate' | 'tss' | 'stack';
+}
+
 export interface WpFaultInfo {
   cause: WpCause;
   /** The guest-physical page written. */
   page: number;
-  /** For 'ad-update' during event delivery: the vector being delivered (its IDT gate read, TSS read or frame push walked). */
-  deliveringVector?: number;
-  /** With deliveringVector: an external interrupt (the LAPIC's), or an exception the instruction at RIP raised. */
-  deliveringKind?: 'interrupt' | 'exception';
-  /**
-   * With deliveringVector: which of the delivery's accesses walked, told from the exit's linear
-   * address and the guest's IDTR and TR: reading the IDT gate, reading a stack pointer from the
-   * TSS, or pushing the frame (the model's delivery makes no other access).
-   */
-  deliveringAccess?: 'gate' | 'tss' | 'stack';
+  /** For 'ad-update' during an event's delivery: the event, and which of its accesses walked. */
+  delivering?: EventDelivery;
   /**
    * The instruction-cache entries the fault invalidated, oldest first. (The vCPUs' translated
    * blocks it dropped are the emulator's, not the modeled machine's: they depend on the host

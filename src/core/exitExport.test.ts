@@ -89,7 +89,7 @@ describe('Chrome trace export', () => {
   });
 
   it('says of a write-protect fault taken during event delivery what was delivered and which access walked', () => {
-    const fault = exitsOf('cpu-bound-timer').filter((e) => e.wp?.deliveringVector !== undefined);
+    const fault = exitsOf('cpu-bound-timer').filter((e) => e.wp?.delivering !== undefined);
     expect(fault.length).toBeGreaterThan(0);
     const trace = exitsToChromeTrace(fault, { title: 'cpu-bound-timer' });
     const args = trace.traceEvents.filter((e) => e.ph === 'X' && e.cat === 'exit').map((e) => e.args);

@@ -118,9 +118,11 @@ export function exitsToChromeTrace(exits: readonly ExitEvent[], opts: TraceOptio
     if (e.invalidated) args.invalidated = e.invalidated;
     if (e.wp) {
       args.wp_cause = e.wp.cause;
-      if (e.wp.deliveringVector !== undefined) args.wp_delivering_vector = e.wp.deliveringVector;
-      if (e.wp.deliveringKind !== undefined) args.wp_delivering_kind = e.wp.deliveringKind;
-      if (e.wp.deliveringAccess !== undefined) args.wp_delivering_access = e.wp.deliveringAccess;
+      if (e.wp.delivering) {
+        args.wp_delivering_vector = e.wp.delivering.vector;
+        args.wp_delivering_kind = e.wp.delivering.kind;
+        args.wp_delivering_access = e.wp.delivering.access;
+      }
       args.wp_entries = e.wp.entries.map((x) => hex(x.rip)).join(' ');
     }
     if (e.line !== undefined) args.line = e.line;

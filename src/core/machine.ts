@@ -665,8 +665,8 @@ export class Machine {
         st.exits++;
         if (e.icache === 'hit' || e.icache === 'miss') st.lookups++;
         if (e.icache === 'hit') st.hits++;
-        // The exit came from delivering an interrupt at this instruction, not from the instruction.
-        if (e.wp?.deliveringVector !== undefined) st.delivery = (st.delivery ?? 0) + 1;
+        // The exit came from delivering an event at this instruction, not from the instruction.
+        if (e.wp?.delivering) st.delivery = (st.delivery ?? 0) + 1;
       }
     }
     this.onExitTransient?.(e);

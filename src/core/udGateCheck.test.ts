@@ -35,7 +35,7 @@ describe('the #UD gate check', () => {
       // The IDT-vectoring information says what was being delivered: the #UD, an exception.
       // The walk that set it was the gate's: the exit's gla is IDT gate 6 (the firmware's IDT at 0x1000).
       for (const f of faults) {
-        expect(f.wp).toMatchObject({ cause: 'ad-update', deliveringVector: 6, deliveringKind: 'exception', deliveringAccess: 'gate' });
+        expect(f.wp).toMatchObject({ cause: 'ad-update', delivering: { vector: 6, kind: 'exception', access: 'gate' } });
         expect(f.gla).toBe(0x1000 + 6 * 16);
       }
     }

@@ -43,7 +43,7 @@ describe('write-protect fault causes', () => {
     expect(codeFault!.line).toBe(5);
     expect(codeFault!.insn).toMatch(/^mov byte ptr \[/);
     expect(codeFault!.wp!.entries).toEqual([{ rip: mmio.rip, insn: mmio.insn }]);
-    expect(codeFault!.wp!.deliveringVector).toBeUndefined();
+    expect(codeFault!.wp!.delivering).toBeUndefined();
   });
 
   it("a store into a guest page table walked for a cached RIP is a 'table-store'", () => {
@@ -80,19 +80,18 @@ describe('write-protect fault causes', () => {
     expect(ad[0].line).toBe(4);
     expect(ad[0].insn).toMatch(/^mov \[/);
     expect(faults.some((e) => e.wp?.cause === 'code-store' || e.wp?.cause === 'table-store')).toBe(false);
-    for (const e of ad) expect(e.wp!.deliveringVector).toBeUndefined();
+    for (const e of ad) expect(e.wp!.delivering).toBeUndefined();
   });
 
   it("in the CPU-bound loop, the timer interrupt's delivery (reading its IDT gate) is the A/D update: the exit on a loop line is the delivery's, counted apart on its line", () => {
     const scenario = SCENARIOS.find((s) => s.name === 'cpu-bound-timer')!;
     const { faults, machine } = run(scenario.source);
-    const delivery = faults.filter((e) => e.wp?.deliveringVector !== undefined);
+    const delivery = faults.filter((e) => e.wp?.delivering !== undefined);
     expect(delivery.length).toBeGreaterThan(0);
     for (const e of delivery) {
       expect(e.wp!.cause).toBe('ad-update');
-      expect(e.wp!.deliveringVector).toBe(32); // TIMER_VECTOR
-      expect(e.wp!.deliveringKind).toBe('interrupt');
-      expect(e.wp!.deliveringAccess).toBe('gate'); // reading gate 32 of the IDT walked the protected table page
+      // TIMER_VECTOR; reading gate 32 of the IDT walked the protected table page
+      expect(e.wp!.delivering).toEqual({ vector: 32, kind: 'interrupt', access: 'gate' });
     }
     // Every exit counted on a loop line is such a delivery, none the instruction's own.
     const loopLines = new Set(delivery.map((e) => e.line));

@@ -26,7 +26,7 @@ import {
   type CostModel, type CostUnits,
 } from '../cost';
 import type { AccessSize } from '../devices/mmio';
-import type { AccessKind, ExitEvent, Stage, StageName, StopInfo, Strategy, WpCause, WpFaultInfo } from '../events';
+import type { AccessKind, EventDelivery, ExitEvent, Stage, StageName, StopInfo, Strategy, WpCause, WpFaultInfo } from '../events';
 import { hex, hexBytes } from '../hex';
 import { plural } from '../plural';
 import { gla2gpa, newWalkResult, type EptWalkFault, type PagingContext, type WalkRecorder, type WalkResult } from '../mem';
@@ -119,7 +119,7 @@ function newStage(): Stage {
 const TSS64_BYTES = 104;
 
 /** Which access of an event's delivery touched linear `gla`: the IDT gate, the TSS (a stack pointer), else the frame push. */
-function deliveryAccess(gla: number, vcpu: VcpuPort): 'gate' | 'tss' | 'stack' {
+function deliveryAccess(gla: number, vcpu: VcpuPort): EventDelivery['access'] {
   if (gla >= vcpu.idtBase && gla <= vcpu.idtBase + vcpu.idtLimit) return 'gate';
   if (gla >= vcpu.tssBase && gla < vcpu.tssBase + TSS64_BYTES) return 'tss';
   return 'stack';
@@ -535,9 +535,11 @@ export class Vmm implements EmulEnv {
       entries: dependents.map((e) => ({ rip: e.rip, insn: e.disasm })),
     };
     if (wp.cause === 'ad-update' && exit.vectoring !== undefined && exit.vectoring >= 0) {
-      wp.deliveringVector = exit.vectoring;
-      wp.deliveringKind = exit.vectoringExternal ? 'interrupt' : 'exception';
-      wp.deliveringAccess = deliveryAccess(exit.gla, this.vcpu);
+      wp.delivering = {
+        vector: exit.vectoring,
+        kind: exit.vectoringExternal ? 'interrupt' : 'exception',
+        access: deliveryAccess(exit.gla, this.vcpu),
+      };
     }
     this.ev.wp = wp;
     if (exit.insnText) this.ev.insn = exit.insnText;

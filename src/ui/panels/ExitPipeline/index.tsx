@@ -6,7 +6,7 @@
 import { PIPELINE_NODE_TERMS } from '../../glossary/terms';
 import { memo, useMemo, useState } from 'react';
 import { exitCycles, type ExitEvent, type WpFaultInfo } from '../../../core/events';
-import { deliveredEvent, wpCauseText, wpInvalidatedText } from '../lib/wpText';
+import { deliveredEvent, DELIVERY_ACCESS_TEXT, wpCauseText, wpInvalidatedText } from '../lib/wpText';
 import type { Counters } from '../../../worker/protocol';
 import type { MachineState } from '../../../store/machineStore';
 import { selectExitsPerSec, selectLive, selectShownExit, selectTravelled } from '../../../store/selectors';
@@ -65,14 +65,6 @@ function Access({ gla, gpa }: { gla: number | undefined; gpa: number }) {
   return <span title={title} data-testid="pipeline-access">{gla !== undefined && gla !== gpa && <>gla {hex(gla)} → </>}gpa {hex(gpa)}</span>;
 }
 
-/** Which access of an event's delivery walked (the VMM tells from the address and the guest's IDTR and TR). */
-const DELIVERY_ACCESS = {
-  gate: 'to read its gate in the IDT',
-  tss: 'to read a stack pointer in the TSS',
-  stack: 'to push its frame on the stack',
-  unknown: 'to read its IDT gate, read the TSS or push its frame',
-} as const;
-
 /** A write-protect fault: why the page was written, by which instruction, and what it dropped. */
 function WpDetail({ exit, wp }: { exit: ExitEvent; wp: WpFaultInfo }) {
   const at = <>{hex(exit.rip)}{exit.line !== undefined && <> (line <SourceLine line={exit.line} />)</>}</>;
@@ -80,13 +72,13 @@ function WpDetail({ exit, wp }: { exit: ExitEvent; wp: WpFaultInfo }) {
     <div className="xs-note" data-testid="wp-detail" data-cause={wp.cause}>
       <div><b>Cause:</b> {wpCauseText(wp)}.</div>
       <div>
-        {wp.deliveringVector === undefined
+        {!wp.delivering
           ? <><b>Instruction:</b> {exit.insn ? <code>{exit.insn}</code> : 'the instruction fetch'} at {at}.</>
           : <>
-              {wp.deliveringKind === 'exception'
-                ? <>The instruction at {at} raised {deliveredEvent(wp.deliveringVector, 'exception')}; delivering it</>
+              {wp.delivering.kind === 'exception'
+                ? <>The instruction at {at} raised {deliveredEvent(wp.delivering)}; delivering it</>
                 : <>The guest was about to run {exit.insn ? <code>{exit.insn}</code> : 'the instruction'} at {at}; the interrupt came first, and delivering it</>}
-              {' '}walked the page tables {DELIVERY_ACCESS[wp.deliveringAccess ?? 'unknown']}{exit.gla !== undefined && <> ({hex(exit.gla)})</>}.
+              {' '}walked the page tables {DELIVERY_ACCESS_TEXT[wp.delivering.access]}{exit.gla !== undefined && <> ({hex(exit.gla)})</>}.
             </>}
       </div>
       <div><b>Invalidated:</b> {wpInvalidatedText(wp)}.</div>

@@ -9,10 +9,10 @@ describe('write-protect faults in words', () => {
     expect(wpCauseText(wp({}))).toBe('guest store to a code page 0x100000');
     expect(wpCauseText(wp({ cause: 'table-store', page: 0x13000 }))).toBe('guest store to a page-table page 0x13000');
     expect(wpCauseText(wp({ cause: 'ad-update', page: 0x13000 }))).toMatch(/A\/D-bit update of page-table page 0x13000 during the page walk \(not the instruction's own write\)/);
-    expect(wpCauseText(wp({ cause: 'ad-update', page: 0x13000, deliveringVector: 32, deliveringKind: 'interrupt' }))).toMatch(/while delivering interrupt 32 \(not/);
+    expect(wpCauseText(wp({ cause: 'ad-update', page: 0x13000, delivering: { vector: 32, kind: 'interrupt', access: 'gate' } }))).toMatch(/while delivering interrupt 32 \(not/);
     // An exception the instruction raised is named as one, not called an interrupt.
-    expect(wpCauseText(wp({ cause: 'ad-update', page: 0x13000, deliveringVector: 6, deliveringKind: 'exception' }))).toMatch(/while delivering #UD \(vector 6\) \(not/);
-    expect(deliveredEvent(19, 'exception')).toBe('exception vector 19');
+    expect(wpCauseText(wp({ cause: 'ad-update', page: 0x13000, delivering: { vector: 6, kind: 'exception', access: 'gate' } }))).toMatch(/while delivering #UD \(vector 6\) \(not/);
+    expect(deliveredEvent({ vector: 19, kind: 'exception' })).toBe('exception vector 19');
   });
 
   it('lists the cache entries it invalidated', () => {

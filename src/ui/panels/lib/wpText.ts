@@ -3,7 +3,7 @@
  * written (the guest's store to a code page or to a page-table page, or the CPU's A/D-bit update
  * during a page walk, an interrupt's delivery included) and what the fault invalidated. Pure.
  */
-import type { ExitEvent, WpFaultInfo } from '../../../core/events';
+import type { EventDelivery, ExitEvent, WpFaultInfo } from '../../../core/events';
 import { vecName } from '../../../core/vectors';
 import { counted, hex } from './format';
 
@@ -14,18 +14,25 @@ export function wpCauseText(wp: WpFaultInfo): string {
     case 'code-store': return `guest store to a code page ${page}`;
     case 'table-store': return `guest store to a page-table page ${page}`;
     case 'ad-update':
-      return wp.deliveringVector !== undefined
-        ? `the CPU's A/D-bit update of page-table page ${page} while delivering ${deliveredEvent(wp.deliveringVector, wp.deliveringKind)} (not the instruction's own write)`
+      return wp.delivering
+        ? `the CPU's A/D-bit update of page-table page ${page} while delivering ${deliveredEvent(wp.delivering)} (not the instruction's own write)`
         : `the CPU's A/D-bit update of page-table page ${page} during the page walk (not the instruction's own write)`;
   }
 }
 
 /** The event being delivered: "interrupt 32", or "#UD (vector 6)" for an exception. */
-export function deliveredEvent(vector: number, kind: WpFaultInfo['deliveringKind']): string {
-  if (kind !== 'exception') return `interrupt ${vector}`;
+export function deliveredEvent({ vector, kind }: Pick<EventDelivery, 'vector' | 'kind'>): string {
+  if (kind === 'interrupt') return `interrupt ${vector}`;
   const name = vecName(vector);
   return name.startsWith('#') ? `${name} (vector ${vector})` : `exception ${name}`;
 }
+
+/** Which access of an event's delivery walked (the VMM tells from the address and the guest's IDTR and TR). */
+export const DELIVERY_ACCESS_TEXT = {
+  gate: 'to read its gate in the IDT',
+  tss: 'to read a stack pointer in the TSS',
+  stack: 'to push its frame on the stack',
+} as const satisfies Record<EventDelivery['access'], string>;
 
 /** What the fault dropped: "1 cache entry (0x100008 mov [rbx],ecx)". */
 export function wpInvalidatedText(wp: WpFaultInfo): string {
