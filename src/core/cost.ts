@@ -285,7 +285,8 @@ export function cyclesOfUnits(units: Readonly<CostUnits>, m: Readonly<CostModel>
 
 /**
  * Which constants each stage charges. The walk, fetch and decode stages charge theirs and no
- * others (the why-column's "share of cycles on walk + fetch + decode" reads them from units).
+ * others (the why-column's "share of cycles on walk + fetch + decode" reads them from units,
+ * less the walk and copy of memory operands the emulate stage charges: `operandWalkCycles`).
  * The walk is bhyve's vm_copy_setup: gla2gpa, which holds each guest page-table page it reads,
  * and the hold of each page the bytes are in; the fetch is vm_copyin, the copy.
  */
@@ -323,6 +324,23 @@ export function fetchCycles(bytes: number, m: CostModel, units?: CostUnits): num
 export function decodeCycles(length: number, m: CostModel, units?: CostUnits): number {
   if (units) { units.decodeBase++; units.decodePerByte += length; }
   return m.decodeBase + length * m.decodePerByte;
+}
+
+/**
+ * An emulated instruction's memory-operand walk (vm_copy_setup, vm_gla2gpa): the constants of
+ * RIP's walk, counted into `operand` as well. A cache saves RIP's walk, not this one (the
+ * operand's address is the guest's registers at each exit), so the share of walk + fetch +
+ * decode leaves `operand` out (experiment.ts whyFigures).
+ */
+export function operandWalkCycles(refs: number, pages: number, m: CostModel, units?: CostUnits, operand?: CostUnits): number {
+  walkCycles(refs, pages, m, operand);
+  return walkCycles(refs, pages, m, units);
+}
+
+/** An emulated instruction's `copies` copies of its memory operand (vm_copyin, vm_copyout), `bytes` in all; as above. */
+export function operandCopyCycles(copies: number, bytes: number, m: CostModel, units?: CostUnits, operand?: CostUnits): number {
+  for (const u of [units, operand]) if (u) { u.copyBase += copies; u.copyPerByte += bytes; }
+  return copies * m.copyBase + bytes * m.copyPerByte;
 }
 
 // The charges every exit makes, each with its constant named: chargeCycles' `units[key]` and

@@ -78,6 +78,11 @@ export interface Stage {
   refs?: number;
   /** The second 'walk' stage's pages held (vm_gpa_hold: each guest table page read, then each page found). */
   held?: number;
+  /**
+   * An 'emulate' stage's walk (refs and held as above) or copy of the instruction's memory
+   * operand in guest RAM (movs, push, pop against a device), not RIP's: no cache saves it.
+   */
+  operand?: 'walk' | 'copy';
 }
 
 /** One VM exit, as the UI and the bench see it. */

@@ -135,6 +135,7 @@ export function exitsToChromeTrace(exits: readonly ExitEvent[], opts: TraceOptio
       // A walk slice's counts as numbers too, for a trace processor's queries (Perfetto's args).
       if (s.refs !== undefined) sargs.refs = s.refs;
       if (s.held !== undefined) sargs.pages_held = s.held;
+      if (s.operand !== undefined) sargs.operand = s.operand;
       // A 0-cycle stage (a write-protect of pages protected already) ran: a slice of length 0,
       // as the pipeline draws "0 cyc".
       ev.push({ name: STAGE_LABEL[s.name] ?? s.name, cat: 'stage', ph: 'X', ts: us(at), dur: us(d), pid: th.pid, tid: th.tid, args: sargs });

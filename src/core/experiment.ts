@@ -57,6 +57,8 @@ export interface RunRecord {
   cycles: CycleCounters;
   /** Units charged per cost constant: cycles under any model = cyclesOfUnits(units, model). */
   units: CostUnits;
+  /** The part of `units` charged for emulated instructions' memory operands (walk and copy constants a cache does not save). */
+  operandUnits: CostUnits;
   /** The guest saw modeled time pass: another model changes its path, not only its cost. */
   sawTime: boolean;
   /** Host time of the VMM's own exit handling, ns per exit (this machine's, not modeled). */
@@ -96,11 +98,13 @@ export interface WhyFigures {
   walkFetchDecodeShare: number;
 }
 
-export function whyFigures(record: Pick<RunRecord, 'units' | 'exits' | 'retired'>, model: Readonly<CostModel>): WhyFigures {
+export function whyFigures(record: Pick<RunRecord, 'units' | 'operandUnits' | 'exits' | 'retired'>, model: Readonly<CostModel>): WhyFigures {
   const total = cyclesOfUnits(record.units, model);
+  // RIP's walk, fetch and decode: the same constants charged for a memory operand are emulation's.
+  const wfd = cyclesOfUnits(record.units, model, WALK_FETCH_DECODE) - cyclesOfUnits(record.operandUnits, model, WALK_FETCH_DECODE);
   return {
     exitsPerKiloInsn: record.retired ? (record.exits * 1000) / record.retired : 0,
-    walkFetchDecodeShare: total ? cyclesOfUnits(record.units, model, WALK_FETCH_DECODE) / total : 0,
+    walkFetchDecodeShare: total ? wfd / total : 0,
   };
 }
 

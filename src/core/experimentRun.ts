@@ -36,6 +36,7 @@ export function runWorkload(name: string, source: string, strategy: Strategy, op
     hitRate: c.icache.lookups ? c.icache.hits / c.icache.lookups : null,
     cycles: c.cycles,
     units: { ...m.units },
+    operandUnits: { ...m.operandUnits },
     sawTime: m.guestSawTime(),
     hostNsPerExit: c.hostNsPerExit,
     hostMs,

@@ -195,6 +195,8 @@ export class Machine {
   readonly cost: Readonly<CostModel>;
   /** Units charged per cost constant over the run (see cost.ts: cyclesOfUnits). */
   readonly units: CostUnits = newCostUnits();
+  /** The part of `units` the VMM charged for emulated instructions' memory operands (no cache saves it). */
+  readonly operandUnits: CostUnits = newCostUnits();
   readonly icache: InstructionCache;
   readonly vmm: Vmm;
   readonly console = new DebugConsole();
@@ -259,7 +261,7 @@ export class Machine {
     this.cost = config.costModel ?? costPreset(config.preset);
     this.nextCheckpoint = config.checkpointEvery ?? CHECKPOINT_EVERY;
     this.icache = new InstructionCache({ buckets: config.icacheBuckets, capacity: config.icacheSize });
-    this.vmm = new Vmm({ strategy: config.strategy, cost: this.cost, units: this.units, icache: this.icache, measureHostTime: true });
+    this.vmm = new Vmm({ strategy: config.strategy, cost: this.cost, units: this.units, operandUnits: this.operandUnits, icache: this.icache, measureHostTime: true });
     this.lineByAddr = new Map(program.lineMap.map((e) => [e.addr, e.line]));
     this.programEnds = programEndsOf(program);
     for (let v = 0; v < topology.vms; v++) this.vms.push(this.buildVm(v, recycled));

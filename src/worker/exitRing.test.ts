@@ -9,6 +9,8 @@ const PROGRAM = `_start:
 .l:
   mov eax, [rbx + LAPIC_ID]
   mov dword [rbx + LAPIC_TPR], 0x10
+  push qword [rbx + LAPIC_ID]
+  add rsp, 8
   dec ecx
   jnz .l
   hlt
@@ -43,6 +45,8 @@ describe('ExitRing', () => {
     // The first exit of the run missed and walked; the copies carry stages and walks.
     expect(copies[0].walk?.length).toBe(24);
     expect(exits.every((e) => e.stages.length > 0)).toBe(true);
+    // The push's stack operand: emulate stages marked as the operand's walk and copy.
+    expect(exits.some((e) => e.stages.some((s) => s.operand === 'walk') && e.stages.some((s) => s.operand === 'copy'))).toBe(true);
   });
 
   it('carries a walk stage\'s counts as numbers (the lessons and the pipeline count with them)', () => {

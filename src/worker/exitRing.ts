@@ -13,7 +13,7 @@ type Copied = 'seq' | 'vm' | 'vcpu' | 'reason' | 'rip' | 'cr3' | 'gla' | 'gpa' |
 type NoneLeft<T extends never> = T;
 export type EveryExitFieldCopied = NoneLeft<Exclude<keyof ExitEvent, Copied>>;
 /** The same for a stage's fields (copyExit, and the ring's stage columns). */
-export type EveryStageFieldCopied = NoneLeft<Exclude<keyof Stage, 'name' | 'cycles' | 'detail' | 'refs' | 'held'>>;
+export type EveryStageFieldCopied = NoneLeft<Exclude<keyof Stage, 'name' | 'cycles' | 'detail' | 'refs' | 'held' | 'operand'>>;
 
 /** An exit record to copy into. */
 export function blankExit(): ExitEvent {
@@ -56,12 +56,13 @@ export function copyExit(dst: ExitEvent, src: Readonly<ExitEvent>): ExitEvent {
   for (let i = 0; i < from.length; i++) {
     const s = from[i];
     let d: Stage | undefined = to[i];
-    if (d === undefined) to.push((d = { name: s.name, cycles: 0, detail: undefined, refs: undefined, held: undefined }));
+    if (d === undefined) to.push((d = { name: s.name, cycles: 0, detail: undefined, refs: undefined, held: undefined, operand: undefined }));
     d.name = s.name;
     d.cycles = s.cycles;
     d.detail = s.detail;
     d.refs = s.refs;
     d.held = s.held;
+    d.operand = s.operand;
   }
   // Setting an array's length costs a runtime call even when it does not change (~8% of the Worker's per-exit copy).
   if (to.length !== from.length) to.length = from.length;
@@ -97,7 +98,7 @@ export class ExitRing {
     this.stageCount = new Uint8Array(capacity);
     this.stageCycles = new Float64Array(capacity * SLOT_STAGES);
     this.stageCounts = new Float64Array(capacity * SLOT_STAGES * 2);
-    this.stageRef = new Array<unknown>(capacity * SLOT_STAGES * 2).fill(undefined);
+    this.stageRef = new Array<unknown>(capacity * SLOT_STAGES * 3).fill(undefined);
     this.overflow = new Array<Stage[] | undefined>(capacity).fill(undefined);
   }
 
@@ -132,7 +133,7 @@ export class ExitRing {
     r[j + 6] = e.stop ? { reason: e.stop.reason, message: e.stop.message } : undefined;
     const from = e.stages;
     if (from.length > SLOT_STAGES) {
-      this.overflow[slot] = from.map((s) => ({ name: s.name, cycles: s.cycles, detail: s.detail, refs: s.refs, held: s.held }));
+      this.overflow[slot] = from.map((s) => ({ name: s.name, cycles: s.cycles, detail: s.detail, refs: s.refs, held: s.held, operand: s.operand }));
       return;
     }
     this.overflow[slot] = undefined;
@@ -146,8 +147,9 @@ export class ExitRing {
       c[k + x] = s.cycles;
       sc[2 * (k + x)] = s.refs ?? NaN;
       sc[2 * (k + x) + 1] = s.held ?? NaN;
-      sr[2 * (k + x)] = s.name;
-      sr[2 * (k + x) + 1] = s.detail;
+      sr[3 * (k + x)] = s.name;
+      sr[3 * (k + x) + 1] = s.detail;
+      sr[3 * (k + x) + 2] = s.operand;
     }
   }
 
@@ -180,8 +182,8 @@ export class ExitRing {
       const k = slot * SLOT_STAGES;
       for (let x = 0; x < this.stageCount[slot]; x++) {
         stages.push({
-          name: this.stageRef[2 * (k + x)] as StageName, cycles: this.stageCycles[k + x], detail: this.stageRef[2 * (k + x) + 1] as string | undefined,
-          refs: opt(this.stageCounts[2 * (k + x)]), held: opt(this.stageCounts[2 * (k + x) + 1]),
+          name: this.stageRef[3 * (k + x)] as StageName, cycles: this.stageCycles[k + x], detail: this.stageRef[3 * (k + x) + 1] as string | undefined,
+          refs: opt(this.stageCounts[2 * (k + x)]), held: opt(this.stageCounts[2 * (k + x) + 1]), operand: this.stageRef[3 * (k + x) + 2] as Stage['operand'],
         });
       }
     }

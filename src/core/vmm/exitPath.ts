@@ -22,7 +22,7 @@
  */
 import {
   chargeCycles, decodeCycles, emulateCycles, exitCycles, fetchCycles, icacheLookupCycles, insertEntryCycles, invalidateCycles, newCostUnits,
-  protectPagesCycles, walkCycles,
+  operandCopyCycles, operandWalkCycles, protectPagesCycles, walkCycles,
   type CostModel, type CostUnits,
 } from '../cost';
 import type { AccessSize } from '../devices/mmio';
@@ -48,6 +48,8 @@ export interface VmmConfig {
   cost: Readonly<CostModel>;
   /** Where the units of every charged constant are counted (the machine's); default a new one. */
   units?: CostUnits;
+  /** Where the memory operands' share of them is counted as well (the machine's); default a new one. */
+  operandUnits?: CostUnits;
   /** Record the RIP walk's steps into each event (step mode, the selected exit, sampling). */
   recordWalks?: boolean;
   /**
@@ -111,7 +113,7 @@ interface IcedMemo {
 const ICED_MEMO_MAX = 4096;
 
 function newStage(): Stage {
-  return { name: 'exit', cycles: 0, detail: undefined, refs: undefined, held: undefined };
+  return { name: 'exit', cycles: 0, detail: undefined, refs: undefined, held: undefined, operand: undefined };
 }
 
 /** An emulator-side failure (not the guest's): stops the run with reason 'error'. */
@@ -161,6 +163,8 @@ export class Vmm implements EmulEnv {
 
   /** Units charged per cost constant: cycles under any model = cyclesOfUnits(units, model). */
   readonly units: CostUnits;
+  /** The part of `units` charged for emulated instructions' memory operands (operandWalkCycles). */
+  readonly operandUnits: CostUnits;
   /** Sequence number of the next event. */
   seq = 0;
 
@@ -193,6 +197,11 @@ export class Vmm implements EmulEnv {
   private readonly copyGpa = [0, 0];
   private readonly copyLen = [0, 0];
   private copyChunks = 0;
+  /** The current emulation's memory-operand work: references walked, pages held, copies and bytes copied. */
+  private opRefs = 0;
+  private opHeld = 0;
+  private opCopies = 0;
+  private opBytes = 0;
   /** The second page's #PF of a fetch, applied only if the decode needs its bytes. */
   private pendingPfError = -1;
   private pendingPfGla = 0;
@@ -202,6 +211,7 @@ export class Vmm implements EmulEnv {
     this.icache = config.icache;
     this.cost = config.cost;
     this.units = config.units ?? newCostUnits();
+    this.operandUnits = config.operandUnits ?? newCostUnits();
     this.recordWalks = config.recordWalks ?? false;
     this.disassemble = config.disassemble ?? true;
     this.measureHostTime = config.measureHostTime ?? false;
@@ -498,8 +508,21 @@ export class Vmm implements EmulEnv {
   private emulate(vcpu: VcpuPort, exit: VmExitPort, vie: Vie): void {
     this.restart = false;
     this.injectedNow = false;
+    this.opRefs = this.opHeld = this.opCopies = this.opBytes = 0;
     const r = vmm_emulate_instruction(this, exit.gpa, vie);
     this.stage('emulate', emulateCycles(this.cost, this.units), VIE_OP_TYPE_NAMES[vie.op.op_type]);
+    // A memory operand in guest RAM (movs, push, pop against a device): vm_copy_setup walked it
+    // and held its pages, vm_copyin/out copied it. Emulation's own work, which no cache saves.
+    if (this.opRefs > 0 || this.opHeld > 0) {
+      this.stage('emulate', operandWalkCycles(this.opRefs, this.opHeld, this.cost, this.units, this.operandUnits),
+        `operand walk: ${this.opRefs} ${plural(this.opRefs, 'ref')}, ${this.opHeld} ${plural(this.opHeld, 'page')} held`, this.opRefs, this.opHeld);
+      this.stagePool[this.nStages - 1].operand = 'walk';
+    }
+    if (this.opCopies > 0) {
+      this.stage('emulate', operandCopyCycles(this.opCopies, this.opBytes, this.cost, this.units, this.operandUnits),
+        `operand copy: ${this.opBytes} ${plural(this.opBytes, 'byte')}`);
+      this.stagePool[this.nStages - 1].operand = 'copy';
+    }
     if (r === EINVAL) {
       this.fail('unsupported', `unsupported instruction at ${hex(exit.rip)}: ${vie.disasm || hexBytes(vie.inst, vie.num_processed)} (bhyve's emulator does not handle op ${hex(vie.op.op_byte)} /${vie.reg & 7})`);
       return;
@@ -585,6 +608,9 @@ export class Vmm implements EmulEnv {
       const off = ((a % PAGE_SIZE) + PAGE_SIZE) % PAGE_SIZE;
       const len = Math.min(size - done, PAGE_SIZE - off);
       const gpa = this.translateForCopy(a, write);
+      // bhyve's gla2gpa holds each table page it reads (ptp_hold); vm_copy_setup then holds the page found, if RAM.
+      this.opRefs += this.copyWalk.refs;
+      this.opHeld += this.copyWalk.guestRefs + (gpa >= 0 ? 1 : 0);
       if (gpa === -1) return COPY_FAULT;
       if (gpa === -2) return EFAULT;
       this.copyGpa[this.copyChunks] = gpa;
@@ -597,6 +623,8 @@ export class Vmm implements EmulEnv {
   }
 
   copyin(size: number): bigint {
+    this.opCopies++;
+    this.opBytes += size;
     const bytes = this.curVm!.ram.bytes;
     let v = 0n;
     let k = 0;
@@ -609,6 +637,8 @@ export class Vmm implements EmulEnv {
   }
 
   copyout(size: number, value: bigint): void {
+    this.opCopies++;
+    this.opBytes += size;
     const vm = this.curVm!;
     const bytes = vm.ram.bytes;
     let k = 0;
@@ -628,7 +658,11 @@ export class Vmm implements EmulEnv {
   gla2gpa(gla: number, write: boolean): number {
     const ctx = this.loadCtx(this.vcpu);
     const w = this.copyWalk;
-    if (gla2gpa(this.curVm!.ram, this.curVm!.ept, ctx, gla, write ? 'write' : 'read', this.vcpu.cpl, w, null)) return w.gpa;
+    const ok = gla2gpa(this.curVm!.ram, this.curVm!.ept, ctx, gla, write ? 'write' : 'read', this.vcpu.cpl, w, null);
+    // vm_gla2gpa holds each table page it reads; the page found is a device's, not held.
+    this.opRefs += w.refs;
+    this.opHeld += w.guestRefs;
+    if (ok) return w.gpa;
     const f = w.fault;
     if (f !== null && f.kind === 'pf') {
       this.inject(IDT_PF, f.errorCode, f.gla);
@@ -737,6 +771,7 @@ export class Vmm implements EmulEnv {
     s.detail = detail;
     s.refs = refs;
     s.held = held;
+    s.operand = undefined;
   }
 
   private fail(reason: StopInfo['reason'], message: string): void {

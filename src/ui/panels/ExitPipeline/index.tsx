@@ -13,7 +13,7 @@ import { selectExitsPerSec, selectLive, selectShownExit, selectTravelled } from 
 import { useMachine, useMachineLive } from '../useMachine';
 import { compact, hex, int, pct, plural } from '../lib/format';
 import { HIT_COLOR, MISS_COLOR, STAGE_COLOR, STAGE_LABEL } from '../lib/stages';
-import { buildPipeline, cycleShares, SHARE_STAGE, summarize, type PipelineNode } from './pipelineModel';
+import { buildPipeline, cycleShares, operandCycles, SHARE_STAGE, summarize, type PipelineNode } from './pipelineModel';
 import { handlingCycles } from '../lib/runFigures';
 import { SourceLine } from '../lib/SourceLine';
 import { useExitViewKey } from '../lib/useExitViewKey';
@@ -96,6 +96,7 @@ const StepView = memo(function StepView({ exit, cyclesPerInsn, stageMs, still }:
   const [replays, setReplays] = useState({ seq: exit.seq, n: 0 });
   const replay = replays.seq === exit.seq ? replays.n : 0;
   const max = Math.max(1, ...nodes.map((n) => n.cycles ?? 0));
+  const operand = operandCycles(exit);
   return (
     <div className={`xs-pipe${still && replay === 0 ? ' xs-still' : ''}`} key={replay}>
       <div className="xs-pipe-title">
@@ -136,6 +137,7 @@ const StepView = memo(function StepView({ exit, cyclesPerInsn, stageMs, still }:
         This exit cost <b>{int(exit.cycles)}</b> modeled cycles
         {cyclesPerInsn > 0 && <> — the time of about <b>{int(exit.cycles / cyclesPerInsn)}</b> guest instructions</>}
         {exit.invalidated ? <>; it invalidated <b>{exit.invalidated}</b> cache {plural(exit.invalidated, 'entry', 'entries')}</> : null}.
+        {operand > 0 && <> Walking and copying its memory operand took <b>{int(operand)}</b> of them, in emulate: a cache hit pays that too.</>}
       </div>}
     </div>
   );

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ExitEvent, WalkStep } from '../../../core/events';
 import type { Counters } from '../../../worker/protocol';
-import { buildPipeline, cycleShares, summarize } from './pipelineModel';
+import { buildPipeline, cycleShares, operandCycles, summarize } from './pipelineModel';
+import { runLogged } from '../../../test/runLogged';
 
 function exit(partial: Partial<ExitEvent>): ExitEvent {
   return { seq: 0, vm: 0, vcpu: 0, reason: 'mmio', rip: 0x100000, cr3: 0x1000, retired: 10, stages: [], cycles: 0, ...partial };
@@ -92,6 +93,18 @@ describe('buildPipeline', () => {
     const da = buildPipeline(exit({ stages: [{ name: 'exit', cycles: 1000 }, { name: 'decode', cycles: 500 }, { name: 'emulate', cycles: 200 }] }));
     expect(da.find((x) => x.id === 'fetch')?.detail).toMatch(/decode assist/);
     expect(da.map((x) => x.id)).not.toContain('invalidate');
+  });
+});
+
+describe("an exit's memory operand", () => {
+  it('is in the emulate card, and operandCycles is the share of it the operand took', () => {
+    const { machine: m, exits } = runLogged('_start:\n  mov rbx, LAPIC_BASE\n  push qword [rbx + LAPIC_ID]\n  hlt', { strategy: 'none', preset: 'nehalem-2014' });
+    const push = exits[0];
+    const c = m.cost;
+    const operand = 24 * (c.walkRefLatency + c.walkRefOverhead) + 5 * c.mapPage + c.copyBase + 8 * c.copyPerByte;
+    expect(operandCycles(push)).toBe(operand);
+    expect(buildPipeline(push).find((n) => n.id === 'emulate')?.cycles).toBe(c.emulate + operand);
+    expect(operandCycles(exits[1])).toBe(0); // the hlt
   });
 });
 

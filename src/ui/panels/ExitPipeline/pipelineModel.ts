@@ -61,6 +61,13 @@ function walkCardDetail(s: Stage): string {
   return counted(s.refs, 'ref') + (s.held === undefined ? '' : `, ${counted(s.held, 'page')} held`);
 }
 
+/** The cycles of an exit's emulate stage spent walking and copying its memory operand (0 for none). */
+export function operandCycles(exit: ExitEvent): number {
+  let sum = 0;
+  for (const s of exit.stages) if (s.operand !== undefined) sum += s.cycles;
+  return sum;
+}
+
 export function buildPipeline(exit: ExitEvent): PipelineNode[] {
   const byName = new Map<StageName, { cycles: number; detail: string }>();
   for (const s of exit.stages) {

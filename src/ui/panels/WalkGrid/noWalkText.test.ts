@@ -15,6 +15,14 @@ describe('noWalkText', () => {
     expect(noWalkText(exit({ icache: 'hit', stages: [{ name: 'exit', cycles: 400 }, { name: 'icache', cycles: 100 }] }), { running: false, reachFirst: 0 })).toMatch(/^cache hit: no walk/);
   });
 
+  it("says a cache hit that walked its memory operand walked that, not RIP", () => {
+    const push = exit({ icache: 'hit', stages: [
+      { name: 'exit', cycles: 400 }, { name: 'icache', cycles: 100 }, { name: 'emulate', cycles: 300 },
+      { name: 'emulate', cycles: 2120, refs: 24, held: 5, operand: 'walk' }, { name: 'emulate', cycles: 48, operand: 'copy' },
+    ] });
+    expect(noWalkText(push, { running: false, reachFirst: 0 })).toMatch(/^cache hit: no walk of RIP\..*still walked its memory operand \(24 references, 5 pages held: the pipeline's emulate stage\)/);
+  });
+
   it('says an exit that did not translate RIP had no walk', () => {
     const hlt = exit({ reason: 'hlt', stages: [{ name: 'exit', cycles: 400 }], icache: undefined });
     expect(noWalkText(hlt, { running: false, reachFirst: 0 })).toBe('No walk for this exit (hlt): the VMM did not translate RIP.');

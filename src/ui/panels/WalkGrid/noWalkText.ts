@@ -1,5 +1,5 @@
 import { walkUnrecorded, type ExitEvent } from '../../../core/events';
-import { int } from '../lib/format';
+import { counted, int } from '../lib/format';
 
 /** What the walk panel knows of the machine besides the exit: whether it runs, and how far back the timeline reaches. */
 export interface WalkContext {
@@ -28,7 +28,13 @@ export const noteString = (n: NoWalkNote): string => n.text + (n.reason ? n.reas
  */
 export function noWalkText(exit: ExitEvent, ctx: WalkContext): NoWalkNote {
   if (exit.icache === 'hit') {
-    return { text: 'cache hit: no walk. The decoded instruction came from the cache, so the VMM skipped the page walk, the fetch and the decode.' };
+    const operand = exit.stages.find((s) => s.operand === 'walk');
+    return {
+      text: operand
+        // The operand's address comes from the guest's registers at each exit: no cache keeps its translation.
+        ? `cache hit: no walk of RIP. The decoded instruction came from the cache, so the VMM skipped RIP's page walk, the fetch and the decode. Emulating it still walked its memory operand (${counted(operand.refs ?? 0, 'reference')}, ${counted(operand.held ?? 0, 'page')} held: the pipeline's emulate stage), which this panel does not draw.`
+        : 'cache hit: no walk. The decoded instruction came from the cache, so the VMM skipped the page walk, the fetch and the decode.',
+    };
   }
   if (!walkUnrecorded(exit)) {
     return { text: 'No walk for this exit (', reason: { name: exit.reason, after: `${exit.icache === 'bypass' ? ', cache bypassed' : ''}): the VMM did not translate RIP.` } };
