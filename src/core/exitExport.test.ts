@@ -88,6 +88,12 @@ describe('Chrome trace export', () => {
     expect(walks.map((w) => [w.args?.refs, w.args?.pages_held])).toEqual([[4, undefined], [20, 5]]);
   });
 
+  it("marks an emulate slice that walked or copied the instruction's memory operand, with the walk's counts", () => {
+    const { exits } = runLogged('_start:\n  mov rbx, LAPIC_BASE\n  push qword [rbx + LAPIC_ID]\n  hlt', { strategy: 'none' });
+    const emulate = exitsToChromeTrace(exits.slice(0, 1)).traceEvents.filter((e) => e.cat === 'stage' && e.name === STAGE_LABEL.emulate);
+    expect(emulate.map((e) => [e.args?.operand, e.args?.refs, e.args?.pages_held])).toEqual([[undefined, undefined, undefined], ['walk', 24, 5], ['copy', undefined, undefined]]);
+  });
+
   it('says of a write-protect fault taken during event delivery what was delivered and which access walked', () => {
     const fault = exitsOf('cpu-bound-timer').filter((e) => e.wp?.delivering !== undefined);
     expect(fault.length).toBeGreaterThan(0);
