@@ -3,9 +3,11 @@
  * movs from RAM to it) costs bhyve a walk of that operand (vm_copy_setup: gla2gpa, which holds
  * each table page it reads, and the hold of the page found) and a copy (vm_copyin/out). The
  * model charges both in the emulate stage: a cache saves RIP's walk, fetch and decode, not these.
+ * That walk or copy may write a page the cache protected; the invalidation is charged too.
  */
 import { describe, expect, it } from 'vitest';
-import { COST_PRESETS, cyclesOfUnits, STAGE_CONSTANTS, type CostUnits } from './cost';
+import { COST_PRESETS, cyclesOfUnits, invalidateCycles, STAGE_CONSTANTS, type CostUnits } from './cost';
+import { hex } from './hex';
 import type { ExitEvent, Strategy } from './events';
 import { whyFigures } from './experiment';
 import { runLogged } from '../test/runLogged';
@@ -80,5 +82,46 @@ describe("an emulated instruction's memory operand", () => {
       const skylake = runLogged(SRC, { strategy, preset: 'skylake-2020' }).machine;
       expect(cyclesOfUnits(m.units, COST_PRESETS['skylake-2020']), strategy).toBe(skylake.counters().cycles.total);
     }
+  });
+});
+
+describe("the VMM's own write to a write-protected page", () => {
+  // A stack on the code's own page: the push's walk of it sets the dirty bit of the code page's
+  // entry, in the page table the cache protected (the copyout then finds the page unprotected).
+  const ONTO_CODE = [
+    '_start:',
+    '  mov rbx, LAPIC_BASE',
+    '  mov eax, [rbx + LAPIC_ID]', // a miss: its entry protects the code page and the 4 table pages
+    '  lea rsp, [stack_top]',
+    '  push qword [rbx + LAPIC_ID]', // another miss; then vm_copy_setup walks the stack, writing the table page
+    '  pop rax',
+    '  hlt',
+    '  times 64 db 0',
+    'stack_top:',
+  ].join('\n');
+
+  it('takes no fault but is charged as the fault would be: an invalidate stage of the exit that wrote', () => {
+    const { machine: m, exits } = runLogged(ONTO_CODE, { strategy: 'icache', preset: 'nehalem-2014' });
+    expect(m.stopInfo()?.reason, m.stopInfo()?.message).toBe('halted');
+    expect(exits.map((e) => e.reason)).toEqual(['mmio', 'mmio', 'hlt']);
+    const push = exits[1];
+    expect(push.invalidated).toBe(2); // the first mov's entry and the push's own: both were walked through the table page
+    const inv = push.stages.filter((s) => s.name === 'invalidate');
+    // 2 entries dropped; the 5 pages they held protected lifted, with one INVEPT.
+    expect(inv.map((s) => [s.cycles, s.detail])).toEqual([[invalidateCycles(2, 5, m.cost), `2 entries, page ${hex(0x13000)}: the VMM's own write`]]);
+    expect(push.cycles).toBe(push.stages.reduce((n, s) => n + s.cycles, 0));
+    expect(cyclesOfUnits(m.units, m.cost)).toBe(m.counters().cycles.total);
+  });
+
+  it("charges the copyout's write to the protected code page the same way", () => {
+    // The guest's own store first sets the code page's accessed and dirty bits: the push's walk then writes no table page.
+    const src = ONTO_CODE.replace('_start:', '_start:\n  mov qword [stack_top - 8], 0');
+    const { machine: m, exits } = runLogged(src, { strategy: 'icache', preset: 'nehalem-2014' });
+    expect(m.stopInfo()?.reason, m.stopInfo()?.message).toBe('halted');
+    const push = exits[1];
+    expect(push.insn).toMatch(/^push/);
+    expect(push.invalidated).toBe(2);
+    expect(push.stages.filter((s) => s.name === 'invalidate').map((s) => [s.cycles, s.detail]))
+      .toEqual([[invalidateCycles(2, 5, m.cost), `2 entries, page ${hex(0x100000)}: the VMM's own write`]]);
   });
 });

@@ -466,7 +466,7 @@ export class Vmm implements EmulEnv {
       if (f === null || f.kind !== 'ept-violation' || f.access !== 'write' || f.row === 0) return false;
       const pn = Math.floor(f.gpa / PAGE_SIZE);
       if (!vm.pages.isProtected(pn)) return false;
-      this.writeTracked(vm, pn, 0, PAGE_SIZE);
+      this.vmmWrote(vm, pn, 0, PAGE_SIZE);
     }
     return false;
   }
@@ -475,6 +475,19 @@ export class Vmm implements EmulEnv {
   private writeTracked(vm: VmContext, pn: number, off: number, len: number): void {
     vm.pages.write(pn, off, len);
     this.invalidatedNow += vm.pages.lastEntries;
+  }
+
+  /**
+   * The VMM's own write to a tracked page (its walk setting an A/D bit, a copyout): no fault,
+   * but the same work as one beyond the exit (find the dependents, drop them, lift the
+   * protection, INVEPT), charged as an 'invalidate' stage of the exit that made the write.
+   */
+  private vmmWrote(vm: VmContext, pn: number, off: number, len: number): void {
+    this.writeTracked(vm, pn, off, len);
+    const n = vm.pages.lastEntries;
+    const unprotected = vm.pages.lastUnprotected;
+    if (n === 0 && unprotected === 0) return;
+    this.stage('invalidate', invalidateCycles(n, unprotected, this.cost, this.units), `${n} ${plural(n, 'entry', 'entries')}, page ${hex(pn * PAGE_SIZE)}: the VMM's own write`);
   }
 
   /** A failed RIP translation: inject the #PF, or stop on anything the guest cannot cause. */
@@ -651,7 +664,7 @@ export class Vmm implements EmulEnv {
       // The VMM wrote guest RAM: cached instructions and translated code on it are stale.
       const gpa = this.copyGpa[c];
       const pn = Math.floor(gpa / PAGE_SIZE);
-      if (i > 0) this.writeTracked(vm, pn, gpa - pn * PAGE_SIZE, i);
+      if (i > 0) this.vmmWrote(vm, pn, gpa - pn * PAGE_SIZE, i);
     }
   }
 
