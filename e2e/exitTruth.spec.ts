@@ -208,6 +208,46 @@ test('5: in the CPU-bound loop each tick kicks the vCPU out: an external-interru
   await page.screenshot({ path: `${ART}/exit-truth-5-kick.png` });
 });
 
+test("4: a push and a movs against the APIC: emulate holds their operand's walk and copy, the cost line says how much, and a hit's walk panel says the operand was walked", async ({ page }) => {
+  await openSource(page, [
+    '_start:',
+    '  mov rbx, LAPIC_BASE',
+    '  mov ecx, 2',
+    'again:',
+    '  push qword [rbx + LAPIC_ID]',
+    '  pop qword [rbx + LAPIC_TPR]',
+    '  lea rsi, [value]',
+    '  lea rdi, [rbx + LAPIC_TPR]',
+    '  movsd',
+    '  dec ecx',
+    '  jnz again',
+    '  hlt',
+    'section .data',
+    'value: dd 0x20',
+  ].join('\n'));
+  await expect(page.getByTestId('strategy-select')).toHaveValue('icache');
+  await page.getByTestId('layout-select').selectOption('exit');
+  await page.getByTestId('btn-run').click();
+  await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 30_000 });
+  const m = COST_PRESETS[DEFAULT_COST_PRESET];
+  // A full walk of the stack page (24 references, 5 pages held) and one 8-byte copy.
+  const operand = 24 * (m.walkRefLatency + m.walkRefOverhead) + 5 * m.mapPage + m.copyBase + 8 * m.copyPerByte;
+  await page.getByTestId('timeline').fill('0');
+  const pipe = page.getByTestId('exit-pipeline');
+  await expect(pipe).toContainText('exit #0');
+  await expect(pipe).toContainText('push qword ptr [rbx+0x20]');
+  expect(await cardCycles(page, 'emulate')).toBe(m.emulate + operand);
+  await expect(pipe.locator('[data-stage="emulate"]')).toHaveAttribute('title', /operand walk: 24 refs, 5 pages held, operand copy: 8 bytes/);
+  await expect(pipe).toContainText(`Walking and copying its memory operand took ${operand.toLocaleString('en-US')} of them, in emulate: a cache hit pays that too.`);
+  // Exit #6, the second movsd, hits: no walk of RIP, but its source operand in RAM was walked.
+  await page.getByTestId('timeline').fill('6');
+  await expect(pipe).toContainText('exit #6');
+  await expect(pipe.locator('[data-stage="icache"]')).toContainText('hit');
+  await expect(pipe.locator('[data-stage="emulate"]')).toHaveAttribute('title', /operand walk: 24 refs, 5 pages held, operand copy: 4 bytes/);
+  await expect(page.getByTestId('walk-grid')).toContainText("cache hit: no walk of RIP. The decoded instruction came from the cache, so the VMM skipped RIP's page walk, the fetch and the decode. Emulating it still walked its memory operand (24 references, 5 pages held: the pipeline's emulate stage), which this panel does not draw.");
+  await page.screenshot({ path: `${ART}/exit-truth-4-operand-hit.png` });
+});
+
 test('6: an instruction the VMM cannot emulate exits, shows up to the decode that refused it, with its full message, its line marked, a true hover and no bench row', async ({ page }) => {
   await openSource(page, '; xor is not in bhyve\'s opcode table\n_start:\n    mov rbx, LAPIC_BASE\n    mov eax, 1\n    xor dword [rbx + LAPIC_TPR], eax\n    hlt\n');
   // Before any run, the hover on the line tells the truth: bhyve's table has no xor.
