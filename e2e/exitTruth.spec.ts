@@ -238,7 +238,7 @@ test("4: a push and a movs against the APIC: emulate holds their operand's walk 
   await expect(pipe).toContainText('push qword ptr [rbx+0x20]');
   expect(await cardCycles(page, 'emulate')).toBe(m.emulate + operand);
   await expect(pipe.locator('[data-stage="emulate"]')).toHaveAttribute('title', /operand walk: 24 refs, 5 pages held, operand copy: 8 bytes/);
-  await expect(pipe).toContainText(`Walking and copying its memory operand took ${operand.toLocaleString('en-US')} of them, in emulate: a cache hit pays that too.`);
+  await expect(pipe).toContainText(`Walking and copying its memory operand took ${operand.toLocaleString('en-US')} of them, in emulate, which no cache saves.`);
   // Exit #6, the second movsd, hits: no walk of RIP, but its source operand in RAM was walked.
   await page.getByTestId('timeline').fill('6');
   await expect(pipe).toContainText('exit #6');

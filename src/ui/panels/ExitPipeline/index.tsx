@@ -137,7 +137,7 @@ const StepView = memo(function StepView({ exit, cyclesPerInsn, stageMs, still }:
         This exit cost <b>{int(exit.cycles)}</b> modeled cycles
         {cyclesPerInsn > 0 && <> — the time of about <b>{int(exit.cycles / cyclesPerInsn)}</b> guest instructions</>}
         {exit.invalidated ? <>; it invalidated <b>{exit.invalidated}</b> cache {plural(exit.invalidated, 'entry', 'entries')}</> : null}.
-        {operand > 0 && <> Walking and copying its memory operand took <b>{int(operand)}</b> of them, in emulate: a cache hit pays that too.</>}
+        {operand > 0 && <> Walking and copying its memory operand took <b>{int(operand)}</b> of them, in emulate, which no cache saves.</>}
       </div>}
     </div>
   );
