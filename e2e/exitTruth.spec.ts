@@ -239,6 +239,9 @@ test("4: a push and a movs against the APIC: emulate holds their operand's walk 
   expect(await cardCycles(page, 'emulate')).toBe(m.emulate + operand);
   await expect(pipe.locator('[data-stage="emulate"]')).toHaveAttribute('title', /operand walk: 24 refs, 5 pages held, operand copy: 8 bytes/);
   await expect(pipe).toContainText(`Walking and copying its memory operand took ${operand.toLocaleString('en-US')} of them, in emulate, which no cache saves.`);
+  // Walking the stack set the dirty bit of its entry, in the page table the push's own entry protected.
+  await expect(pipe.locator('[data-stage="invalidate"]')).toHaveAttribute('title', /1 entry, page 0x13000: the VMM's own write/);
+  await expect(pipe).toContainText("The VMM's own write to a page the cache protects (its walk setting an accessed or dirty bit, or its copy) dropped the entries: no fault, but a fault's work, charged in invalidate.");
   // Exit #6, the second movsd, hits: no walk of RIP, but its source operand in RAM was walked.
   await page.getByTestId('timeline').fill('6');
   await expect(pipe).toContainText('exit #6');

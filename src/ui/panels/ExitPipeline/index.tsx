@@ -97,6 +97,8 @@ const StepView = memo(function StepView({ exit, cyclesPerInsn, stageMs, still }:
   const replay = replays.seq === exit.seq ? replays.n : 0;
   const max = Math.max(1, ...nodes.map((n) => n.cycles ?? 0));
   const operand = operandCycles(exit);
+  // An exit other than a write-protect fault that invalidated: the VMM wrote a protected page itself.
+  const vmmInvalidated = exit.reason !== 'ept-violation' && exit.stages.some((s) => s.name === 'invalidate');
   return (
     <div className={`xs-pipe${still && replay === 0 ? ' xs-still' : ''}`} key={replay}>
       <div className="xs-pipe-title">
@@ -138,6 +140,7 @@ const StepView = memo(function StepView({ exit, cyclesPerInsn, stageMs, still }:
         {cyclesPerInsn > 0 && <> — the time of about <b>{int(exit.cycles / cyclesPerInsn)}</b> guest instructions</>}
         {exit.invalidated ? <>; it invalidated <b>{exit.invalidated}</b> cache {plural(exit.invalidated, 'entry', 'entries')}</> : null}.
         {operand > 0 && <> Walking and copying its memory operand took <b>{int(operand)}</b> of them, in emulate, which no cache saves.</>}
+        {vmmInvalidated && <> The VMM's own write to a page the cache protects (its walk setting an accessed or dirty bit, or its copy) dropped the entries: no fault, but a fault's work, charged in invalidate.</>}
       </div>}
     </div>
   );
