@@ -33,7 +33,6 @@ export const GATE_INTR = 0xe, GATE_TRAP = 0xf;
 /** Contributory exceptions (SDM Vol. 3A Table 6-4), for the #DF rules. */
 export function isContributory(v: number): boolean { return v === DE || v === TS || v === NP || v === SS || v === GP; }
 
-
 /** Linear addresses are canonical when in [-CANON, CANON) (48-bit, SDM Vol. 1 §3.3.7.1). */
 export const CANON = 2 ** 47;
 export const TWO32 = 4294967296;

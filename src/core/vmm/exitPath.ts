@@ -116,7 +116,6 @@ function newStage(): Stage {
   return { name: 'exit', cycles: 0, detail: undefined, refs: undefined, held: undefined, operand: undefined };
 }
 
-/** An emulator-side failure (not the guest's): stops the run with reason 'error'. */
 /** A 64-bit TSS: RSP0-2 and IST1-7 within its first 104 bytes (SDM Vol. 3A, "Task Management in 64-bit Mode": 64-Bit TSS Format). */
 const TSS64_BYTES = 104;
 
@@ -127,6 +126,7 @@ function deliveryAccess(gla: number, vcpu: VcpuPort): EventDelivery['access'] {
   return 'stack';
 }
 
+/** An emulator-side failure (not the guest's): stops the run with reason 'error'. */
 export class VmmError extends Error {}
 
 /**
