@@ -123,6 +123,9 @@ export function Timeline() {
   const onPointerDown = (e: PointerEvent<HTMLInputElement>) => {
     if (e.pointerType !== 'mouse' || e.button !== 0 || disabled) return;
     e.preventDefault();
+    // Focused by the mouse: no focus ring (as a platform slider clicked), and so nothing to
+    // repaint before the exit comes; a key shows it again (onKeyDown).
+    e.currentTarget.dataset.pointer = '';
     e.currentTarget.focus({ preventScroll: true });
     // Untrusted (synthetic) events have no pointer to capture; the drag then ends here.
     try { e.currentTarget.setPointerCapture(e.pointerId); } catch { /* no such pointer */ }
@@ -142,6 +145,7 @@ export function Timeline() {
   };
   const letGo = (e: PointerEvent<HTMLInputElement>) => { if (grab.current?.pointer === e.pointerId) grab.current = null; };
   const onKeyDown = (e: KeyboardEvent<HTMLInputElement>) => {
+    delete e.currentTarget.dataset.pointer;
     if (disabled || e.altKey || e.ctrlKey || e.metaKey) return;
     const from = asked();
     const k = valueForKey(e.key, from, span);
@@ -178,6 +182,7 @@ export function Timeline() {
           onPointerCancel={letGo}
           onLostPointerCapture={letGo}
           onKeyDown={onKeyDown}
+          onBlur={(e) => { delete e.currentTarget.dataset.pointer; }}
         />
       </div>
       <span

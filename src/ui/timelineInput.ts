@@ -8,8 +8,8 @@
  */
 
 /**
- * Half the width of the range input's thumb (16 px: Chromium's and Firefox's default, not
- * restyled here): its centre runs from this far in from one end of the input to as far from the
+ * Half the width of the range input's thumb (16 px, as Chromium's and Firefox's own; timeline.css
+ * draws it): its centre runs from this far in from one end of the input to as far from the
  * other. The timeline's marks are inset the same (timeline.css, .tl-marks).
  */
 export const THUMB_HALF_PX = 8;
