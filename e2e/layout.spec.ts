@@ -54,6 +54,19 @@ async function expectLogCellsWhole(page: Page, what: string) {
   for (const r of reasons) expect(r, `${what}: a reason cell`).toMatch(/^[a-z][a-z-]+\.?$/);
 }
 
+/**
+ * Every shown cell of the cache's rows, but the bytes and the instruction (which end in an
+ * ellipsis, whole in the row's tooltip), shows its value whole: no "16,5…" for 16,559 hits.
+ */
+async function expectCacheCellsWhole(page: Page, what: string) {
+  const cells = page.getByTestId('icache-row').locator('[role="cell"]:not(.xs-insn):not(.xs-bytes)');
+  const fits = await cells.evaluateAll((els) => els
+    .filter((el) => el.getClientRects().length > 0)
+    .map((el) => ({ col: (el as HTMLElement).dataset.col, text: el.textContent ?? '', cut: el.scrollWidth > el.clientWidth })));
+  expect(fits.filter((f) => f.col === 'hits').length, `${what}: cache rows shown`).toBeGreaterThan(1);
+  for (const f of fits) expect(f.cut, `${what}: cache ${f.col} cell "${f.text}" is cut off`).toBe(false);
+}
+
 const paneBody = (page: Page, id: string) => page.locator(`[data-pane="${id}"] .pane-body`);
 
 async function expectOpen(page: Page, ids: string[], collapsed: string[]) {
@@ -113,6 +126,25 @@ test('the Cache preset shows the cache entries, the memory map and the log after
   await expectLogCellsWhole(page, 'Cache preset');
   await page.waitForTimeout(800);
   await page.screenshot({ path: `${ART}/layout-cache-1280x720.png` });
+});
+
+test('a 100 k-exit run\'s cache hits (25,000 an entry) show whole in the cache table of every preset that shows it', async ({ page }) => {
+  await openExample(page, 'lapic-microbench');
+  const editor = page.locator('[data-testid="editor"] .monaco-editor');
+  await expect(editor).toBeVisible({ timeout: 30_000 });
+  await page.evaluate(() => {
+    const ed = (window as unknown as { __exitscopeEditor: { getValue(): string; setValue(v: string): void } }).__exitscopeEditor;
+    ed.setValue(ed.getValue().replace(/^ITERATIONS equ \d+/m, 'ITERATIONS equ 25000'));
+  });
+  await page.waitForTimeout(600); // the edit reloads the program 250 ms after it
+  await page.getByTestId('btn-run').click();
+  await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 60_000 });
+  await expect(page.getByTestId('stat-exits')).toHaveText('100,003');
+  for (const preset of ['all', 'cache']) {
+    await choose(page, preset);
+    await expectCacheCellsWhole(page, `${preset} preset`);
+  }
+  await page.screenshot({ path: `${ART}/layout-cache-hits-1280x720.png` });
 });
 
 test('a remapped page\'s 10-digit addresses show whole in the log in every preset (pt-remap runs code at 0x40000000)', async ({ page }) => {
