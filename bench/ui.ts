@@ -22,7 +22,9 @@
  *   does, the only way before the timeline took the mouse itself);
  *   then 20 more after a new run at 1280x720 (a classroom projector), the first seek apart,
  *   and at each size the first seek of FIRST_PAGES pages in all (the median and each);
- *   `--seek-only` measures only this;
+ *   `--seek-only` measures only this; `--trace-first` traces each page's first seek and splits it
+ *   into its parts (seekPhases.ts: the click, the Worker's answer, its render, the frame's layout
+ *   and paint, main-thread CPU time), each field's median printed;
  * - the gzip size of the initial JS;
  * - how much other work waited for the CPU meanwhile (hostLoad.ts: timings on a shared machine
  *   move with it).
@@ -38,6 +40,7 @@ import { onThumb, thumbX } from '../src/ui/timelineInput';
 import { DEFAULT_COST_PRESET } from '../src/core/cost';
 import { watchHostLoad } from './hostLoad';
 import { median } from './median';
+import { seekPhases, type SeekPhases, type TraceEvent } from './seekPhases';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SEEKS = Number(process.env.BENCH_SEEKS ?? 50);
@@ -50,6 +53,12 @@ const SEEKS_720 = Math.min(SEEKS, 20);
 const FIRST_PAGES = Math.max(1, Number(process.env.BENCH_FIRST_PAGES ?? 3));
 /** `--seek-only`: only the time-travel part (quicker, for work on seeking). */
 const SEEK_ONLY = process.argv.includes('--seek-only');
+/**
+ * `--trace-first`: the first seek of each page is traced (Chrome's timeline) and split into its
+ * parts (seekPhases.ts); its time is then a traced one, slower than untraced.
+ */
+const TRACE_FIRST = process.argv.includes('--trace-first');
+const TRACE_CATEGORIES = ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'disabled-by-default-devtools.timeline.frame', 'toplevel', 'blink', 'cc', 'v8.execute'];
 /** How a seek is made: a mouse click on the track (a user's way), or the input's value set. */
 const SEEK_BY: 'click' | 'value' = process.argv.includes('--seek-by=value') ? 'value' : 'click';
 const THROUGHPUT_ITERATIONS = 50_000; // 4 exits each: 200 k exits
@@ -416,7 +425,7 @@ async function seekOnce(page: Page, k: number, lineOf: string): Promise<SeekResu
   return (await page.evaluate('window.__seek')) as SeekResult;
 }
 
-interface SeekTimes { painted: number[]; twoFrames: number[]; notShown: string[]; editorState?: string; first: number }
+interface SeekTimes { painted: number[]; twoFrames: number[]; notShown: string[]; editorState?: string; first: number; firstPhases?: SeekPhases }
 
 /** What the editor holds, for seeks that never showed their line: its parts and its text. */
 function editorState(page: Page, source: string): Promise<string> {
@@ -429,18 +438,32 @@ function editorState(page: Page, source: string): Promise<string> {
 }
 
 /** The first seek after a run in each of `pages` new pages of this size (each page's code cold). */
-async function firstSeeksInNewPages(browser: Browser, base: string, viewport: { width: number; height: number }, pages: number, errors: string[]): Promise<{ firsts: number[]; notShown: string[] }> {
-  const out = { firsts: [] as number[], notShown: [] as string[] };
+async function firstSeeksInNewPages(browser: Browser, base: string, viewport: { width: number; height: number }, pages: number, errors: string[]): Promise<{ firsts: number[]; notShown: string[]; phases: SeekPhases[] }> {
+  const out = { firsts: [] as number[], notShown: [] as string[], phases: [] as SeekPhases[] };
   for (let i = 0; i < pages; i++) {
     const page = await browser.newPage({ viewport });
     const which = `${viewport.width}x${viewport.height} page ${i + 2} `;
     collectErrors(page, which, errors);
     const t = await seekLatency(page, base, 1);
     out.firsts.push(t.first);
+    if (t.firstPhases) out.phases.push(t.firstPhases);
     out.notShown.push(...t.notShown.map((x) => which + x));
     await page.close();
   }
   return out;
+}
+
+/** Each field's median over `list`; null for none (no `--trace-first`, or no trace read). */
+function phasesMedian(list: readonly SeekPhases[]): SeekPhases | null {
+  if (list.length === 0) return null;
+  const keys = Object.keys(list[0]) as (keyof SeekPhases)[];
+  return Object.fromEntries(keys.map((k) => [k, Number(median(list.map((p) => p[k])).toFixed(1))])) as unknown as SeekPhases;
+}
+
+/** A traced seek's parts on one line (ms). */
+function phasesText(p: SeekPhases): string {
+  return `${p.wall} traced, main CPU ${p.mainCpu}: click ${p.input}, frames before the answer ${p.framesBefore}, answer at ${p.answerAt} `
+    + `(Worker ${p.workerCpu} CPU in ${p.workerWall}), its render ${p.answer}, the frame ${p.frame} (layout ${p.layout}, paint ${p.paint})`;
 }
 
 /** The slowest seek after the first (all of them when the first never showed its exit). */
@@ -471,10 +494,19 @@ async function seekLatency(page: Page, base: string, seeks = SEEKS): Promise<See
   let x = 0x2545f491;
   for (let i = 0; i < seeks; i++) {
     let k: number, ms: SeekResult | null;
+    const browser = TRACE_FIRST && i === 0 ? page.context().browser() : null;
     do { // an exit whose click is not on the thumb
       x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
       k = (x >>> 0) % exits;
+      if (browser) {
+        await browser.startTracing(page, { categories: TRACE_CATEGORIES });
+        await page.waitForTimeout(200); // the frames a trace's start makes, before the click
+      }
       ms = await seekOnce(page, k, lineOf);
+      if (browser) {
+        const trace = JSON.parse((await browser.stopTracing()).toString()) as { traceEvents: TraceEvent[] };
+        if (ms) out.firstPhases = seekPhases(trace.traceEvents) ?? undefined;
+      }
     } while (!ms);
     if (ms.missing) out.notShown.push(`exit ${k}: ${ms.missing}`);
     else out.painted.push(ms.painted ?? NaN);
@@ -511,7 +543,7 @@ async function main() {
       const aloneMiss = SEEK_ONLY ? NaN : await workerAlone(page, base, 'none');
       const hit = SEEK_ONLY ? none : await throughput(page, base, 'icache');
       const miss = SEEK_ONLY ? none : await throughput(page, base, 'none');
-      const { painted: seeks, twoFrames, notShown, editorState: editorWhenNotShown, first: firstSeek } = await seekLatency(page, base);
+      const { painted: seeks, twoFrames, notShown, editorState: editorWhenNotShown, first: firstSeek, firstPhases } = await seekLatency(page, base);
       // The same at a classroom projector's 1280x720 (the same preset, less room), in a page of
       // its own: in this one the page's code is warm by now, and its first seek would not be a first.
       const page720 = await browser.newPage({ viewport: { width: 1280, height: 720 } });
@@ -523,6 +555,9 @@ async function main() {
       const more720 = await firstSeeksInNewPages(browser, base, { width: 1280, height: 720 }, FIRST_PAGES - 1, pageErrors);
       const firsts = [firstSeek, ...more.firsts];
       const firsts720 = [small.first, ...more720.firsts];
+      // --trace-first: each field's median over the first seeks traced at each size.
+      const phases = phasesMedian([...(firstPhases ? [firstPhases] : []), ...more.phases]);
+      const phases720 = phasesMedian([...(small.firstPhases ? [small.firstPhases] : []), ...more720.phases]);
       const notShownAll = [...notShown, ...small.notShown.map((x) => `1280x720 ${x}`), ...more.notShown, ...more720.notShown];
       const frames = [...hit.frames, ...miss.frames];
       const longTasks = [...hit.longTasks, ...miss.longTasks];
@@ -569,6 +604,9 @@ async function main() {
         seek720FirstMedianMs: Number(median(firsts720).toFixed(1)),
         seek720MaxOfRestMs: Number(maxOfRest(small).toFixed(1)),
         // Seeks whose panels did not all show their exit within GIVE_UP_MS (left out of the figures above).
+        // --trace-first: the first seeks' parts (seekPhases.ts), each field's median, ms.
+        seekFirstPhasesMedian: phases,
+        seek720FirstPhasesMedian: phases720,
         seeksNotShown: notShownAll,
         editorWhenNotShown,
         // Errors the page reported (uncaught exceptions, console.error) during the whole bench.
@@ -600,6 +638,8 @@ async function main() {
       row('  timed as before (+2 frames)', `median ${result.seekTwoFramesMedianMs} ms, p95 ${result.seekTwoFramesP95Ms}, max ${result.seekTwoFramesMaxMs} ms`);
       row(`  at 1280x720 (${result.seek720Seeks})`, `median ${result.seek720MedianMs} ms, p95 ${result.seek720P95Ms}; first ${result.seek720FirstMs}, max of the rest ${result.seek720MaxOfRestMs} ms`, '<= 50 ms');
       row(`  first seek, ${firsts720.length} pages at 1280x720`, `median ${result.seek720FirstMedianMs} ms (${result.seek720FirstEachMs.join(', ')})`, '<= 50 ms');
+      if (phases) row('  first seeks traced (medians)', phasesText(phases));
+      if (phases720) row('  first seeks traced at 1280x720', phasesText(phases720));
       row('page errors', pageErrors.length ? `${pageErrors.length}: ${pageErrors.slice(0, 5).join(' | ')}` : 'none', '0');
       const p = result.hostCpuPressure;
       row('host CPU pressure (PSI some avg10)', p ? `median ${p.medianPct} %, max ${p.maxPct} % (${p.samples} samples)` : 'not available (no /proc/pressure/cpu)');
