@@ -487,7 +487,12 @@ export class Vmm implements EmulEnv {
     const n = vm.pages.lastEntries;
     const unprotected = vm.pages.lastUnprotected;
     if (n === 0 && unprotected === 0) return;
-    this.stage('invalidate', invalidateCycles(n, unprotected, this.cost, this.units), `${n} ${plural(n, 'entry', 'entries')}, page ${hex(pn * PAGE_SIZE)}: the VMM's own write`);
+    this.invalidateStage(n, unprotected, pn * PAGE_SIZE, ": the VMM's own write");
+  }
+
+  /** The 'invalidate' stage: `n` entries dropped and `unprotected` pages' protection lifted, for a write to the page at `page`. */
+  private invalidateStage(n: number, unprotected: number, page: number, why = ''): void {
+    this.stage('invalidate', invalidateCycles(n, unprotected, this.cost, this.units), `${n} ${plural(n, 'entry', 'entries')}, page ${hex(page)}${why}`);
   }
 
   /** A failed RIP translation: inject the #PF, or stop on anything the guest cannot cause. */
@@ -588,7 +593,7 @@ export class Vmm implements EmulEnv {
       n = vm.pages.lastEntries;
       unprotected = vm.pages.lastUnprotected;
     }
-    this.stage('invalidate', invalidateCycles(n, unprotected, this.cost, this.units), `${n} ${plural(n, 'entry', 'entries')}, page ${hex(page)}`);
+    this.invalidateStage(n, unprotected, page);
     // Fault-like exit: RIP still points at the store, which now completes on re-entry.
   }
 
