@@ -37,15 +37,19 @@ async function expectWithin(inner: Locator, outer: Locator, what: string) {
   expect(a.y + a.height, `${what}: bottom edge`).toBeLessThanOrEqual(b.y + b.height + 1);
 }
 
+/** The cells shown (not display:none) among `cells`: each one's column, text, and whether it is cut off. */
+function cellsShown(cells: Locator): Promise<{ col?: string; text: string; cut: boolean }[]> {
+  return cells.evaluateAll((els) => els
+    .filter((el) => el.getClientRects().length > 0)
+    .map((el) => ({ col: (el as HTMLElement).dataset.col, text: el.textContent ?? '', cut: el.scrollWidth > el.clientWidth })));
+}
+
 /**
  * Every shown cell of the log's rows, but the instruction (which ends in an ellipsis, whole in
  * the row's tooltip), shows its value whole: no "200…" for exit 20,002, no "ept-viola…".
  */
 async function expectLogCellsWhole(page: Page, what: string) {
-  const cells = page.getByTestId('event-log').getByTestId('exit-row').locator('[role="cell"]:not(.xs-insn)');
-  const fits = await cells.evaluateAll((els) => els
-    .filter((el) => el.getClientRects().length > 0)
-    .map((el) => ({ text: el.textContent ?? '', cut: el.scrollWidth > el.clientWidth })));
+  const fits = await cellsShown(page.getByTestId('event-log').getByTestId('exit-row').locator('[role="cell"]:not(.xs-insn)'));
   expect(fits.length, `${what}: log cells shown`).toBeGreaterThan(4);
   for (const f of fits) expect(f.cut, `${what}: log cell "${f.text}" is cut off`).toBe(false);
   // Each row names its reason (in full, or short in a narrow pane).
@@ -59,10 +63,7 @@ async function expectLogCellsWhole(page: Page, what: string) {
  * ellipsis, whole in the row's tooltip), shows its value whole: no "16,5…" for 16,559 hits.
  */
 async function expectCacheCellsWhole(page: Page, what: string) {
-  const cells = page.getByTestId('icache-row').locator('[role="cell"]:not(.xs-insn):not(.xs-bytes)');
-  const fits = await cells.evaluateAll((els) => els
-    .filter((el) => el.getClientRects().length > 0)
-    .map((el) => ({ col: (el as HTMLElement).dataset.col, text: el.textContent ?? '', cut: el.scrollWidth > el.clientWidth })));
+  const fits = await cellsShown(page.getByTestId('icache-row').locator('[role="cell"]:not(.xs-insn):not(.xs-bytes)'));
   expect(fits.filter((f) => f.col === 'hits').length, `${what}: cache rows shown`).toBeGreaterThan(1);
   for (const f of fits) expect(f.cut, `${what}: cache ${f.col} cell "${f.text}" is cut off`).toBe(false);
 }
