@@ -182,7 +182,7 @@ test('running on from a past point ends exactly where the original run ended', a
   expect(listed).toBeLessThan(n);
 });
 
-/** Animations (running or held at their end) under a panel. */
+/** Animations (running, or finished and held at their end) under a panel. */
 function animationsIn(page: Page, testId: string): Promise<number> {
   return page.getByTestId(testId).evaluate((el) => el.getAnimations({ subtree: true }).length);
 }
@@ -228,6 +228,36 @@ test('each seek shows its exit at once: the log row in view and selected, the pi
   await page.getByTestId('btn-present').click();
   await expect(timeline).toHaveAttribute('aria-valuenow', String(n));
   await expect.poll(() => seqsInView(page)).toContain(lastSeq);
+});
+
+test('an exit whose stages have played is drawn still, as a travelled one is: no animation is left held at its end for the next seek to drop', async ({ page }) => {
+  await openExample(page, 'smc-mmio');
+  await page.getByTestId('btn-step-exit').click();
+  const pipeline = page.getByTestId('exit-pipeline');
+  await expect(pipeline).toContainText('exit #0 ');
+  await expect(page.getByTestId('walk-grid').locator('.xs-walk-cell').first()).toBeVisible();
+  // The stages light up one after another, and the walk's references one by one...
+  expect(await animationsIn(page, 'exit-pipeline')).toBeGreaterThan(0);
+  expect(await animationsIn(page, 'walk-grid')).toBeGreaterThan(0);
+  // ...then none is left, running or held, and each shows as its animation ended.
+  await expect.poll(() => animationsIn(page, 'exit-pipeline'), { timeout: 10_000 }).toBe(0);
+  await expect.poll(() => animationsIn(page, 'walk-grid'), { timeout: 10_000 }).toBe(0);
+  for (const el of [...await pipeline.locator('.xs-pipe-node, .xs-pipe-arrow, .xs-pipe-total').all(), ...await page.getByTestId('walk-grid').locator('.xs-walk-cell').all()]) {
+    await expect(el).toHaveCSS('opacity', '1');
+    await expect(el).toHaveCSS('transform', 'none');
+  }
+  // Replay plays it again, and it is drawn still again once played.
+  await pipeline.getByRole('button', { name: 'replay' }).click();
+  expect(await animationsIn(page, 'exit-pipeline')).toBeGreaterThan(0);
+  await expect.poll(() => animationsIn(page, 'exit-pipeline'), { timeout: 10_000 }).toBe(0);
+});
+
+test('a run shown as rates ends on its last exit drawn whole, as it drew none of its exits stage by stage (a seek made right away drops no animation)', async ({ page }) => {
+  await openAndRunToEnd(page, 'lapic-microbench');
+  const n = await stat(page, 'stat-exits');
+  await expect(page.getByTestId('exit-pipeline')).toContainText(`exit #${n - 1} `);
+  expect(await animationsIn(page, 'exit-pipeline')).toBe(0);
+  await expect(page.locator('[data-testid="exit-pipeline"] .xs-pipe-node').first()).toHaveCSS('opacity', '1');
 });
 
 test('at full speed the log lists only some exits: a seek to one it does not list lists the exits its re-run went through, up to that exit, selected', async ({ page }) => {

@@ -100,6 +100,12 @@ export interface MachineState {
    * its walk) instead of selecting the run's last exit, which would lose the pick.
    */
   pickedWhileRunning: boolean;
+  /**
+   * The exit a run's stop selected (its last) and the run's rate just before it stopped
+   * (`selectShownWhole`: a run shown as rates ends on its exit drawn whole); null after a step,
+   * a new run or a load.
+   */
+  runEnd: { seq: number; exitsPerSec: number } | null;
   /** The charts' samples, in exit order (the Worker's, replaced by each frame that carries them). */
   history: HistorySample[];
   /** Exits per second of host time since the frame before, while running, else 0 (the pipeline and walk pace their animation by it). */
@@ -168,6 +174,7 @@ const emptyRun = () => ({
   droppedExits: 0,
   selectedExit: null,
   pickedWhileRunning: false,
+  runEnd: null as MachineState['runEnd'],
   history: [] as HistorySample[],
   exitsPerSec: 0,
   timeline: null as TimelineView | null,
@@ -265,6 +272,8 @@ export function createMachineStore(): MachineStore {
           const log = s.exitLog;
           for (const e of event.exits) log.push(e);
           const overflow = dropOverflow(log);
+          // In step mode the newest exit is the one to show; at a run's stop, unless one was picked while it ran.
+          const selectedExit = !event.running && event.exits.length && !s.pickedWhileRunning ? event.exits[event.exits.length - 1] : s.selectedExit;
           set({
             ...(event.running && !s.running && { starts: s.starts + 1, stood: { ...s, stood: null } }),
             running: event.running,
@@ -279,9 +288,12 @@ export function createMachineStore(): MachineStore {
             // The Worker's measure (its clock, where the exits are taken); 0 stopped.
             exitsPerSec: event.running ? event.exitsPerSec ?? 0 : 0,
             timeline: event.timeline ?? s.timeline,
-            // In step mode the newest exit is the one to show; at a run's stop, unless one was picked while it ran.
-            selectedExit: !event.running && event.exits.length && !s.pickedWhileRunning ? event.exits[event.exits.length - 1] : s.selectedExit,
+            selectedExit,
             pickedWhileRunning: event.running && s.pickedWhileRunning,
+            // Set by the frame that stops a run, cleared by a run or a step's exit.
+            runEnd: event.running ? null
+              : s.running ? (selectedExit !== null && selectedExit !== s.selectedExit ? { seq: selectedExit.seq, exitsPerSec: s.exitsPerSec } : null)
+                : event.exits.length ? null : s.runEnd,
           });
           return;
         }

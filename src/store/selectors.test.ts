@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ExitEvent } from '../core/events';
 import { createMachineStore } from './machineStore';
-import { selectLive, selectShownExit, selectTravelled } from './selectors';
+import { selectLive, selectShownExit, selectShownWhole, selectTravelled } from './selectors';
 import type { TimelineView } from '../worker/protocol';
 
 const ex = (seq: number): ExitEvent => ({ seq, vm: 0, vcpu: 0, reason: 'mmio', rip: 0, cr3: 0, retired: 0, stages: [], cycles: 1 });
@@ -33,5 +33,33 @@ describe('selectTravelled', () => {
     // At the present, the selected exit is a step's or a click's.
     expect(selectTravelled({ ...atFive, timeline: timeline(null) })).toBe(false);
     expect(selectTravelled({ ...atFive, timeline: null })).toBe(false);
+  });
+});
+
+describe('selectShownWhole', () => {
+  const frame = (running: boolean, exits: ExitEvent[], exitsPerSec?: number) =>
+    ({ type: 'frame' as const, running, counters: null as never, exits, droppedExits: 0, view: null as never, stop: null, ...(exitsPerSec !== undefined && { exitsPerSec }) });
+  it('draws whole the exit a run shown live stopped on; not a step\'s, nor the stop of a run slow enough to play its exits, nor after a new run', () => {
+    const store = createMachineStore();
+    const whole = () => selectShownWhole(store.getState());
+    store.getState().ingest(frame(true, [ex(0), ex(1)], 50_000));
+    store.getState().ingest(frame(false, [ex(2)]));
+    expect(selectShownExit(store.getState())?.seq).toBe(2);
+    expect(whole()).toBe(true);
+    // A step: its exit plays.
+    store.getState().ingest(frame(false, [ex(3)]));
+    expect(selectShownExit(store.getState())?.seq).toBe(3);
+    expect(whole()).toBe(false);
+    // A run slow enough to show its exits one by one: the exit it stops on plays too.
+    store.getState().ingest(frame(true, [ex(4)], 2));
+    store.getState().ingest(frame(false, [ex(5)]));
+    expect(whole()).toBe(false);
+    // A run shown live, then a new run: the old stop's exit is not drawn whole while it runs.
+    store.getState().ingest(frame(true, [ex(6)], 50_000));
+    store.getState().ingest(frame(false, [ex(7)]));
+    expect(whole()).toBe(true);
+    store.getState().ingest(frame(true, [], 50_000));
+    expect(store.getState().runEnd).toBeNull();
+    expect(whole()).toBe(false);
   });
 });

@@ -41,3 +41,14 @@ export const selectTravelled = (s: MachineState): boolean => {
   const at = selectTimelineAt(s);
   return at !== null && selectShownExit(s)?.seq === at;
 };
+
+/**
+ * True when the pipeline and the walk draw the shown exit whole, not stage by stage: an exit the
+ * timeline travelled to, or the exit a run stopped on after showing its exits as rates (live), as
+ * it showed none of them stage by stage (played, a seek made right after the stop dropped them).
+ */
+export const selectShownWhole = (s: MachineState): boolean => {
+  if (selectTravelled(s)) return true;
+  const end = s.runEnd;
+  return !s.running && end !== null && end.exitsPerSec > LIVE_EXITS_PER_SEC && selectShownExit(s)?.seq === end.seq;
+};

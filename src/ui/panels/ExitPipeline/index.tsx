@@ -9,7 +9,7 @@ import { exitCycles, type ExitEvent, type WpFaultInfo } from '../../../core/even
 import { deliveredEvent, DELIVERY_ACCESS_TEXT, wpCauseText, wpInvalidatedText } from '../lib/wpText';
 import type { Counters } from '../../../worker/protocol';
 import type { MachineState } from '../../../store/machineStore';
-import { selectExitsPerSec, selectLive, selectShownExit, selectTravelled } from '../../../store/selectors';
+import { selectExitsPerSec, selectLive, selectShownExit, selectTravelled, selectShownWhole } from '../../../store/selectors';
 import { useMachine, useMachineLive } from '../useMachine';
 import { compact, hex, int, pct, plural } from '../lib/format';
 import { HIT_COLOR, MISS_COLOR, STAGE_COLOR, STAGE_LABEL } from '../lib/stages';
@@ -17,6 +17,7 @@ import { buildPipeline, cycleShares, operandCycles, SHARE_STAGE, summarize, type
 import { handlingCycles } from '../lib/runFigures';
 import { SourceLine } from '../lib/SourceLine';
 import { useExitViewKey } from '../lib/useExitViewKey';
+import { usePlayed } from '../lib/usePlayed';
 import '../panels.css';
 
 /** Milliseconds per stage in step mode; faster while running so one exit plays before the next. */
@@ -87,20 +88,22 @@ function WpDetail({ exit, wp }: { exit: ExitEvent; wp: WpFaultInfo }) {
 }
 
 /**
- * `still`: show every stage at once (an exit the timeline travelled to); replay plays it anyway.
- * Still, one view serves every exit shown (its elements are updated, not made anew per seek);
+ * `still`: show every stage at once (`selectShownWhole`); replay plays it anyway. Once its stages
+ * have played, a view is drawn still too (`usePlayed`).
+ * Travelling, one view serves every exit shown (its elements are updated, not made anew per seek);
  * replay counts per exit, so the next exit shows still again.
  */
 const StepView = memo(function StepView({ exit, cyclesPerInsn, stageMs, still }: { exit: ExitEvent; cyclesPerInsn: number; stageMs: number; still: boolean }) {
   const nodes = useMemo(() => buildPipeline(exit), [exit]);
   const [replays, setReplays] = useState({ seq: exit.seq, n: 0 });
   const replay = replays.seq === exit.seq ? replays.n : 0;
+  const [played, onAnimationEnd] = usePlayed(`${exit.seq}:${replay}`);
   const max = Math.max(1, ...nodes.map((n) => n.cycles ?? 0));
   const operand = operandCycles(exit);
   // An exit other than a write-protect fault that invalidated: the VMM wrote a protected page itself.
   const vmmInvalidated = exit.reason !== 'ept-violation' && exit.stages.some((s) => s.name === 'invalidate');
   return (
-    <div className={`xs-pipe${still && replay === 0 ? ' xs-still' : ''}`} key={replay}>
+    <div className={`xs-pipe${(still && replay === 0) || played ? ' xs-still' : ''}`} key={replay} onAnimationEnd={onAnimationEnd}>
       <div className="xs-pipe-title">
         <span className="xs-pill" data-reason={exit.reason}>{exit.reason}</span>
         <span>
@@ -204,13 +207,14 @@ export default function ExitPipeline() {
   const rate = useMachineLive(selectExitsPerSec);
   const running = useMachine((s) => s.running);
   const travelled = useMachine(selectTravelled);
+  const whole = useMachine(selectShownWhole);
   const cpi = counters ? summarize(counters).cyclesPerInsn : 0;
   const viewKey = useExitViewKey(exit, travelled);
   return (
     <section tabIndex={0} className="xs-panel" data-testid="exit-pipeline" aria-label="Exit pipeline">
       {live && counters ? <LiveView counters={counters} rate={rate} />
         // Stepping, each exit is a new view (its stages play from the start); travelling, the same view.
-        : exit ? <StepView key={viewKey} exit={exit} cyclesPerInsn={cpi} stageMs={paceStageMs(running, rate)} still={travelled} />
+        : exit ? <StepView key={viewKey} exit={exit} cyclesPerInsn={cpi} stageMs={paceStageMs(running, rate)} still={whole} />
           : <div className="xs-empty">Step to the next exit to watch the VMM handle it, stage by stage.</div>}
     </section>
   );

@@ -6,10 +6,11 @@
 import { memo, useMemo, useState } from 'react';
 import type { ExitEvent } from '../../../core/events';
 import type { MachineState } from '../../../store/machineStore';
-import { selectExitsPerSec, selectShownExit, selectTravelled } from '../../../store/selectors';
+import { selectExitsPerSec, selectShownExit, selectTravelled, selectShownWhole } from '../../../store/selectors';
 import { useMachine } from '../useMachine';
 import { counted, hex, hex64 } from '../lib/format';
 import { useExitViewKey } from '../lib/useExitViewKey';
+import { usePlayed } from '../lib/usePlayed';
 import { noWalkText, type WalkContext } from './noWalkText';
 import {
   EPT_COLUMNS, GUEST_COLUMN, ROW_LABEL, describeCell, layoutWalk, pageSizeOf,
@@ -80,18 +81,19 @@ function Translation({ t, exit, base, delayMs }: { t: WalkTranslation; exit: Exi
   );
 }
 
-/** `still`: every reference at once (an exit the timeline travelled to); replay plays it anyway. */
+/** `still`: every reference at once (`selectShownWhole`); replay plays it anyway. Played, drawn still too (`usePlayed`). */
 const WalkView = memo(function WalkView({ exit, delayMs, still, ctx }: { exit: ExitEvent; delayMs: number; still: boolean; ctx: WalkContext }) {
   const layout = useMemo(() => layoutWalk(exit.walk), [exit.walk]);
   // Per exit: a view kept across seeks shows the next exit still again.
   const [replays, setReplays] = useState({ seq: exit.seq, n: 0 });
   const replay = replays.seq === exit.seq ? replays.n : 0;
+  const [played, onAnimationEnd] = usePlayed(`${exit.seq}:${replay}`);
   if (!exit.walk || exit.walk.length === 0) {
     const note = noWalkText(exit, ctx);
     return <div className="xs-empty xs-walk-none">{note.text}{note.reason && <><code>{note.reason.name}</code>{note.reason.after}</>}</div>;
   }
   return (
-    <div className={`xs-walk${still && replay === 0 ? ' xs-still' : ''}`} key={replay}>
+    <div className={`xs-walk${(still && replay === 0) || played ? ' xs-still' : ''}`} key={replay} onAnimationEnd={onAnimationEnd}>
       <div className="xs-walk-summary">
         <span title="Each guest page-table entry lives at a guest-physical address that the EPT must translate first: up to 4 EPT references per guest table read and up to 4 for the final page, fewer where a large page (guest or EPT) ends a walk early. Fetch bytes on a second page need a second walk. bhyve reaches each of these pages through a page hold (vm_gpa_hold: locks, then the EPT references): the pipeline's EPT walks card counts the holds too.">
           <b>{layout.total}</b> memory references ({layout.eptRefs} EPT + {layout.guestRefs} guest) to translate RIP {hex(exit.rip)}, <span data-testid="walk-held">{counted(layout.held, 'page')} held</span>
@@ -114,13 +116,14 @@ export default function WalkGrid() {
   const exit = useMachine(selectShownExit);
   const delayMs = useMachine(selectRefDelay);
   const travelled = useMachine(selectTravelled);
+  const whole = useMachine(selectShownWhole);
   const viewKey = useExitViewKey(exit, travelled);
   const running = useMachine((s) => s.running);
   const reachFirst = useMachine((s) => s.timeline?.first ?? null);
   const ctx = useMemo(() => ({ running, reachFirst }), [running, reachFirst]);
   return (
     <section tabIndex={0} className="xs-panel" data-testid="walk-grid" aria-label="2D page walk">
-      {exit ? <WalkView key={viewKey} exit={exit} delayMs={delayMs} still={travelled} ctx={ctx} /> : <div className="xs-empty">Step to an exit, or click one in the event log, to see its page walk.</div>}
+      {exit ? <WalkView key={viewKey} exit={exit} delayMs={delayMs} still={whole} ctx={ctx} /> : <div className="xs-empty">Step to an exit, or click one in the event log, to see its page walk.</div>}
     </section>
   );
 }
