@@ -9,7 +9,7 @@ import { exitCycles, type ExitEvent, type WpFaultInfo } from '../../../core/even
 import { deliveredEvent, DELIVERY_ACCESS_TEXT, wpCauseText, wpInvalidatedText } from '../lib/wpText';
 import type { Counters } from '../../../worker/protocol';
 import type { MachineState } from '../../../store/machineStore';
-import { selectExitsPerSec, selectLive, selectShownExit, selectTravelled, selectShownWhole } from '../../../store/selectors';
+import { selectExitsPerSec, selectLive, selectShownExit, selectShownWhole, selectTravelled } from '../../../store/selectors';
 import { useMachine, useMachineLive } from '../useMachine';
 import { compact, hex, int, pct, plural } from '../lib/format';
 import { HIT_COLOR, MISS_COLOR, STAGE_COLOR, STAGE_LABEL } from '../lib/stages';

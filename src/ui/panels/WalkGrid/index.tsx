@@ -6,7 +6,7 @@
 import { memo, useMemo, useState } from 'react';
 import type { ExitEvent } from '../../../core/events';
 import type { MachineState } from '../../../store/machineStore';
-import { selectExitsPerSec, selectShownExit, selectTravelled, selectShownWhole } from '../../../store/selectors';
+import { selectExitsPerSec, selectShownExit, selectShownWhole, selectTravelled } from '../../../store/selectors';
 import { useMachine } from '../useMachine';
 import { counted, hex, hex64 } from '../lib/format';
 import { useExitViewKey } from '../lib/useExitViewKey';
