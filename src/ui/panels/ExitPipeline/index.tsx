@@ -4,7 +4,7 @@
  * cycles go and how often the cache hits, instead of animating every exit.
  */
 import { PIPELINE_NODE_TERMS } from '../../glossary/terms';
-import { memo, useMemo, useState } from 'react';
+import { memo, useMemo } from 'react';
 import { exitCycles, type ExitEvent, type WpFaultInfo } from '../../../core/events';
 import { deliveredEvent, DELIVERY_ACCESS_TEXT, wpCauseText, wpInvalidatedText } from '../lib/wpText';
 import type { Counters } from '../../../worker/protocol';
@@ -17,7 +17,7 @@ import { buildPipeline, cycleShares, operandCycles, SHARE_STAGE, summarize, type
 import { handlingCycles } from '../lib/runFigures';
 import { SourceLine } from '../lib/SourceLine';
 import { useExitViewKey } from '../lib/useExitViewKey';
-import { usePlayed } from '../lib/usePlayed';
+import { useStagePlay } from '../lib/useStagePlay';
 import '../panels.css';
 
 /** Milliseconds per stage in step mode; faster while running so one exit plays before the next. */
@@ -88,22 +88,20 @@ function WpDetail({ exit, wp }: { exit: ExitEvent; wp: WpFaultInfo }) {
 }
 
 /**
- * `still`: show every stage at once (`selectShownWhole`); replay plays it anyway. Once its stages
- * have played, a view is drawn still too (`usePlayed`).
+ * `still`: show every stage at once (`selectShownWhole`); replay plays it anyway (`useStagePlay`,
+ * which also draws a view still once its stages have played).
  * Travelling, one view serves every exit shown (its elements are updated, not made anew per seek);
  * replay counts per exit, so the next exit shows still again.
  */
 const StepView = memo(function StepView({ exit, cyclesPerInsn, stageMs, still }: { exit: ExitEvent; cyclesPerInsn: number; stageMs: number; still: boolean }) {
   const nodes = useMemo(() => buildPipeline(exit), [exit]);
-  const [replays, setReplays] = useState({ seq: exit.seq, n: 0 });
-  const replay = replays.seq === exit.seq ? replays.n : 0;
-  const [played, onAnimationEnd] = usePlayed(`${exit.seq}:${replay}`);
+  const play = useStagePlay(exit.seq, still);
   const max = Math.max(1, ...nodes.map((n) => n.cycles ?? 0));
   const operand = operandCycles(exit);
   // An exit other than a write-protect fault that invalidated: the VMM wrote a protected page itself.
   const vmmInvalidated = exit.reason !== 'ept-violation' && exit.stages.some((s) => s.name === 'invalidate');
   return (
-    <div className={`xs-pipe${(still && replay === 0) || played ? ' xs-still' : ''}`} key={replay} onAnimationEnd={onAnimationEnd}>
+    <div className={`xs-pipe${play.still ? ' xs-still' : ''}`} key={play.replay} onAnimationEnd={play.onAnimationEnd}>
       <div className="xs-pipe-title">
         <span className="xs-pill" data-reason={exit.reason}>{exit.reason}</span>
         <span>
@@ -117,7 +115,7 @@ const StepView = memo(function StepView({ exit, cyclesPerInsn, stageMs, still }:
             {exit.line !== undefined && <span>line <SourceLine line={exit.line} testid="pipeline-line" /></span>}
           </span>
         )}
-        <button type="button" className="xs-btn" onClick={() => setReplays({ seq: exit.seq, n: replay + 1 })} title="Play this exit again">replay</button>
+        <button type="button" className="xs-btn" onClick={play.onReplay} title="Play this exit again">replay</button>
       </div>
       <div className="xs-pipe-flow">
         {nodes.map((n, i) => <Node key={n.id} n={n} i={i} max={max} stageMs={stageMs} />)}

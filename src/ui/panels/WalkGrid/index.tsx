@@ -3,14 +3,14 @@
  * reference, lit in the order the hardware/VMM made them (CSS animation delays, no per-frame
  * React work). Cache hits show that no walk happened.
  */
-import { memo, useMemo, useState } from 'react';
+import { memo, useMemo } from 'react';
 import type { ExitEvent } from '../../../core/events';
 import type { MachineState } from '../../../store/machineStore';
 import { selectExitsPerSec, selectShownExit, selectShownWhole, selectTravelled } from '../../../store/selectors';
 import { useMachine } from '../useMachine';
 import { counted, hex, hex64 } from '../lib/format';
 import { useExitViewKey } from '../lib/useExitViewKey';
-import { usePlayed } from '../lib/usePlayed';
+import { useStagePlay } from '../lib/useStagePlay';
 import { noWalkText, type WalkContext } from './noWalkText';
 import {
   EPT_COLUMNS, GUEST_COLUMN, ROW_LABEL, describeCell, layoutWalk, pageSizeOf,
@@ -81,25 +81,22 @@ function Translation({ t, exit, base, delayMs }: { t: WalkTranslation; exit: Exi
   );
 }
 
-/** `still`: every reference at once (`selectShownWhole`); replay plays it anyway. Played, drawn still too (`usePlayed`). */
+/** `still`: every reference at once (`selectShownWhole`); replay plays it anyway (`useStagePlay`). */
 const WalkView = memo(function WalkView({ exit, delayMs, still, ctx }: { exit: ExitEvent; delayMs: number; still: boolean; ctx: WalkContext }) {
   const layout = useMemo(() => layoutWalk(exit.walk), [exit.walk]);
-  // Per exit: a view kept across seeks shows the next exit still again.
-  const [replays, setReplays] = useState({ seq: exit.seq, n: 0 });
-  const replay = replays.seq === exit.seq ? replays.n : 0;
-  const [played, onAnimationEnd] = usePlayed(`${exit.seq}:${replay}`);
+  const play = useStagePlay(exit.seq, still);
   if (!exit.walk || exit.walk.length === 0) {
     const note = noWalkText(exit, ctx);
     return <div className="xs-empty xs-walk-none">{note.text}{note.reason && <><code>{note.reason.name}</code>{note.reason.after}</>}</div>;
   }
   return (
-    <div className={`xs-walk${(still && replay === 0) || played ? ' xs-still' : ''}`} key={replay} onAnimationEnd={onAnimationEnd}>
+    <div className={`xs-walk${play.still ? ' xs-still' : ''}`} key={play.replay} onAnimationEnd={play.onAnimationEnd}>
       <div className="xs-walk-summary">
         <span title="Each guest page-table entry lives at a guest-physical address that the EPT must translate first: up to 4 EPT references per guest table read and up to 4 for the final page, fewer where a large page (guest or EPT) ends a walk early. Fetch bytes on a second page need a second walk. bhyve reaches each of these pages through a page hold (vm_gpa_hold: locks, then the EPT references): the pipeline's EPT walks card counts the holds too.">
           <b>{layout.total}</b> memory references ({layout.eptRefs} EPT + {layout.guestRefs} guest) to translate RIP {hex(exit.rip)}, <span data-testid="walk-held">{counted(layout.held, 'page')} held</span>
         </span>
         <span className="xs-note">without EPT: {layout.guestRefs}</span>
-        <button type="button" className="xs-btn" onClick={() => setReplays({ seq: exit.seq, n: replay + 1 })} title="Play the walk again">replay</button>
+        <button type="button" className="xs-btn" onClick={play.onReplay} title="Play the walk again">replay</button>
       </div>
       {layout.translations.map((t, i) => (
         <div key={i}>
