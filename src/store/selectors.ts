@@ -15,8 +15,11 @@ export const LIVE_EXITS_PER_SEC = 4;
 /** Exits per second over the last frame interval while running (0 otherwise). */
 export const selectExitsPerSec = (s: MachineState): number => s.exitsPerSec;
 
+/** Whether a run at this rate is shown as rates (live), not one exit at a time. */
+const shownAsRates = (exitsPerSec: number): boolean => exitsPerSec > LIVE_EXITS_PER_SEC;
+
 /** True while the machine runs too fast to show exits one by one. */
-export const selectLive = (s: MachineState): boolean => s.running && selectExitsPerSec(s) > LIVE_EXITS_PER_SEC;
+export const selectLive = (s: MachineState): boolean => s.running && shownAsRates(selectExitsPerSec(s));
 
 /**
  * The exit the pipeline and walk panels show: while the machine runs at an animated speed (slow
@@ -50,5 +53,5 @@ export const selectTravelled = (s: MachineState): boolean => {
 export const selectShownWhole = (s: MachineState): boolean => {
   if (selectTravelled(s)) return true;
   const end = s.runEnd;
-  return !s.running && end !== null && end.exitsPerSec > LIVE_EXITS_PER_SEC && selectShownExit(s)?.seq === end.seq;
+  return !s.running && end !== null && shownAsRates(end.exitsPerSec) && selectShownExit(s)?.seq === end.seq;
 };
