@@ -1,9 +1,11 @@
 /**
- * How much other work competed for the CPU while a bench ran: Linux's pressure stall
- * information (PSI, Documentation/accounting/psi.rst), the share of time in which some runnable
- * task waited for a CPU ("some", averaged over the last 10 s), read once a second. On a shared
- * machine the same build's timings move with it, so the figures carry it. Null where the kernel
- * has no PSI (not Linux, or CONFIG_PSI off).
+ * How much work competed for the CPU while a bench ran: Linux's pressure stall information
+ * (PSI, Documentation/accounting/psi.rst), the share of time in which some runnable task waited
+ * for a CPU ("some", averaged over the last 10 s), read once a second. That counts the bench's
+ * own processes too (a browser, its Worker and a server on 2 cores: ~40 %), so the minute before
+ * the bench began ("some avg60" at its start) is given apart: the other tenants' load alone. On
+ * a shared machine the same build's timings move with it, so the figures carry it. Null where
+ * the kernel has no PSI (not Linux, or CONFIG_PSI off).
  */
 import { readFileSync } from 'node:fs';
 import { median } from './median';
@@ -13,6 +15,8 @@ export interface HostLoad {
   samples: number;
   medianPct: number;
   maxPct: number;
+  /** "some avg60" (%) as the bench began: the minute before it, without its own load. */
+  beforePct: number | null;
 }
 
 /** "some avg10=12.34 avg60=… avg300=… total=…" → 12.34; null without PSI. */
@@ -21,9 +25,15 @@ export function cpuPressureSome10(text: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
-function readPressure(): number | null {
+/** "some avg10=… avg60=56.78 …" → 56.78; null without PSI. */
+export function cpuPressureSome60(text: string): number | null {
+  const m = /^some avg10=[\d.]+ avg60=([\d.]+)/m.exec(text);
+  return m ? Number(m[1]) : null;
+}
+
+function readPressure(field: (text: string) => number | null = cpuPressureSome10): number | null {
   try {
-    return cpuPressureSome10(readFileSync('/proc/pressure/cpu', 'utf8'));
+    return field(readFileSync('/proc/pressure/cpu', 'utf8'));
   } catch {
     return null;
   }
@@ -32,6 +42,7 @@ function readPressure(): number | null {
 /** Starts sampling; `stop` ends it and sums it up (null when nothing could be read). */
 export function watchHostLoad(everyMs = 1000): { stop(): HostLoad | null } {
   const xs: number[] = [];
+  const before = readPressure(cpuPressureSome60);
   const take = () => {
     const v = readPressure();
     if (v !== null) xs.push(v);
@@ -44,7 +55,7 @@ export function watchHostLoad(everyMs = 1000): { stop(): HostLoad | null } {
       clearInterval(timer);
       take();
       if (xs.length === 0) return null;
-      return { samples: xs.length, medianPct: Number(median(xs).toFixed(1)), maxPct: Number(Math.max(...xs).toFixed(1)) };
+      return { samples: xs.length, medianPct: Number(median(xs).toFixed(1)), maxPct: Number(Math.max(...xs).toFixed(1)), beforePct: before };
     },
   };
 }

@@ -26,8 +26,8 @@
  *   into its parts (seekPhases.ts: the click, the Worker's answer, its render, the frame's layout
  *   and paint, main-thread CPU time), each field's median printed;
  * - the gzip size of the initial JS;
- * - how much other work waited for the CPU meanwhile (hostLoad.ts: timings on a shared machine
- *   move with it).
+ * - how much work waited for the CPU meanwhile, and in the minute before it began (hostLoad.ts:
+ *   timings on a shared machine move with it).
  * A table, then one JSON line. It takes a free port and stops the server it starts.
  */
 import { chromium, type Browser, type Page } from '@playwright/test';
@@ -643,7 +643,7 @@ async function main() {
       if (phases720) row('  their parts at 1280x720', phasesText(phases720));
       row('page errors', pageErrors.length ? `${pageErrors.length}: ${pageErrors.slice(0, 5).join(' | ')}` : 'none', '0');
       const p = result.hostCpuPressure;
-      row('host CPU pressure (PSI some avg10)', p ? `median ${p.medianPct} %, max ${p.maxPct} % (${p.samples} samples)` : 'not available (no /proc/pressure/cpu)');
+      row('host CPU pressure (PSI some avg10)', p ? `median ${p.medianPct} %, max ${p.maxPct} % (${p.samples} samples); the minute before: ${p.beforePct ?? '?'} %` : 'not available (no /proc/pressure/cpu)');
       if (!SEEK_ONLY) row('initial JS (gzip)', `${result.initialJsGzipKB} KB`, '<= 350 KB');
       console.log(JSON.stringify(result));
     } finally {
