@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 // one (CHROMIUM_PATH or Debian's /usr/bin/chromium) and Playwright's browser otherwise.
 const systemChromium = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser']
   .find((p): p is string => !!p && existsSync(p));
-// E2E_PORT lets several checkouts run their e2e tests side by side.
+// E2E_PORT lets several checkouts run their e2e tests side by side (npm test picks a free one).
 const port = Number(process.env.E2E_PORT ?? 4173);
 
 export default defineConfig({

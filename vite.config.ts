@@ -10,7 +10,7 @@ export default defineConfig({
   worker: { format: 'es', plugins: () => [icedWasmPlugin(), compileHintsPlugin()] },
   build: { target: 'es2022', chunkSizeWarningLimit: 4000 },
   test: {
-    include: ['src/**/*.test.ts', 'src/**/*.test.tsx', 'bench/**/*.test.ts', 'build/**/*.test.ts'],
+    include: ['src/**/*.test.ts', 'src/**/*.test.tsx', 'bench/**/*.test.ts', 'build/**/*.test.ts', 'scripts/**/*.test.ts'],
     environment: 'node',
     testTimeout: 60_000,
     setupFiles: ['src/test/propertySeed.ts'],

@@ -2,6 +2,8 @@
 // "N passed, N failed" summing both test runners. Exits non-zero if anything failed.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, mkdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tally } from './testTally.mjs';
 
 const out = '.test-results';
 rmSync(out, { recursive: true, force: true });
@@ -13,6 +15,24 @@ function run(cmd, args, env = {}) {
 }
 function readJson(file) {
   try { return JSON.parse(readFileSync(file, 'utf8')); } catch { return null; }
+}
+/** A port nobody listens on now (the OS picks it). */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+/** Adds a runner's tally to the totals; says why when it counts a failure no test reported. */
+function add(name, status, counts) {
+  const t = tally(name, status, counts);
+  passed += t.passed;
+  failed += t.failed;
+  if (t.problem) console.log(t.problem);
 }
 
 let passed = 0;
@@ -28,19 +48,21 @@ for (const [name, cmd, args] of [
 }
 
 console.log('\n== unit tests (vitest)');
-run('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}/vitest.json`]);
+const vitestStatus = run('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}/vitest.json`]);
 const v = readJson(`${out}/vitest.json`);
-if (v) { passed += v.numPassedTests; failed += v.numFailedTests; } else { broken = true; console.log('vitest produced no report'); }
+add('vitest', vitestStatus, v && { passed: v.numPassedTests, failed: v.numFailedTests });
 
 if (!process.env.SKIP_E2E) {
   console.log('\n== build');
   if (run('npx', ['vite', 'build']) !== 0) { broken = true; console.log('build failed'); }
   else {
     console.log('\n== e2e tests (playwright)');
-    run('npx', ['playwright', 'test', '--reporter=list,json'], { PLAYWRIGHT_JSON_OUTPUT_NAME: `${out}/playwright.json` });
+    // The app's preview server on a free port unless one is given: a port another checkout's
+    // server (or one left over) holds stopped the whole e2e run before its first test.
+    const port = process.env.E2E_PORT ?? String(await freePort());
+    const status = run('npx', ['playwright', 'test', '--reporter=list,json'], { PLAYWRIGHT_JSON_OUTPUT_NAME: `${out}/playwright.json`, E2E_PORT: port });
     const p = readJson(`${out}/playwright.json`);
-    if (p?.stats) { passed += p.stats.expected + (p.stats.flaky ?? 0); failed += p.stats.unexpected; }
-    else { broken = true; console.log('playwright produced no report'); }
+    add('playwright', status, p?.stats ? { passed: p.stats.expected + (p.stats.flaky ?? 0), failed: p.stats.unexpected } : null);
   }
 }
 
