@@ -33,7 +33,7 @@
 import { chromium, type Browser, type Page } from '@playwright/test';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../scripts/freePort.mjs';
 import { gzipSync } from 'node:zlib';
 import { shareUrl } from '../src/ui/share';
 import { onThumb, thumbX } from '../src/ui/timelineInput';
@@ -73,20 +73,6 @@ function initialJsGzip(): { files: string[]; bytes: number } {
     .map((m) => m[1] ?? m[2]);
   const bytes = files.reduce((n, f) => n + gzipSync(readFileSync(`dist${f}`)).length, 0);
   return { files, bytes };
-}
-
-/** A port nobody listens on now (the OS picks it). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** vite preview as one process of its own group (vite's own bin under this node, no npx in between). */

@@ -2,7 +2,7 @@
 // "N passed, N failed" summing both test runners. Exits non-zero if anything failed.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, mkdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from './freePort.mjs';
 import { tally } from './testTally.mjs';
 
 const out = '.test-results';
@@ -15,17 +15,6 @@ function run(cmd, args, env = {}) {
 }
 function readJson(file) {
   try { return JSON.parse(readFileSync(file, 'utf8')); } catch { return null; }
-}
-/** A port nobody listens on now (the OS picks it). */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
 }
 /** Adds a runner's tally to the totals; says why when it counts a failure no test reported. */
 function add(name, status, counts) {
