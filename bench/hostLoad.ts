@@ -19,21 +19,18 @@ export interface HostLoad {
   beforePct: number | null;
 }
 
-/** "some avg10=12.34 avg60=… avg300=… total=…" → 12.34; null without PSI. */
-export function cpuPressureSome10(text: string): number | null {
-  const m = /^some avg10=([\d.]+)/m.exec(text);
-  return m ? Number(m[1]) : null;
+/**
+ * "some avg10=12.34 avg60=56.78 avg300=… total=…" → 12.34 for `window` 10, 56.78 for 60; null
+ * without PSI.
+ */
+export function cpuPressureSome(text: string, window: 10 | 60): number | null {
+  const m = /^some avg10=([\d.]+) avg60=([\d.]+)/m.exec(text);
+  return m ? Number(m[window === 10 ? 1 : 2]) : null;
 }
 
-/** "some avg10=… avg60=56.78 …" → 56.78; null without PSI. */
-export function cpuPressureSome60(text: string): number | null {
-  const m = /^some avg10=[\d.]+ avg60=([\d.]+)/m.exec(text);
-  return m ? Number(m[1]) : null;
-}
-
-function readPressure(field: (text: string) => number | null = cpuPressureSome10): number | null {
+function readPressure(window: 10 | 60): number | null {
   try {
-    return field(readFileSync('/proc/pressure/cpu', 'utf8'));
+    return cpuPressureSome(readFileSync('/proc/pressure/cpu', 'utf8'), window);
   } catch {
     return null;
   }
@@ -42,9 +39,9 @@ function readPressure(field: (text: string) => number | null = cpuPressureSome10
 /** Starts sampling; `stop` ends it and sums it up (null when nothing could be read). */
 export function watchHostLoad(everyMs = 1000): { stop(): HostLoad | null } {
   const xs: number[] = [];
-  const before = readPressure(cpuPressureSome60);
+  const before = readPressure(60);
   const take = () => {
-    const v = readPressure();
+    const v = readPressure(10);
     if (v !== null) xs.push(v);
   };
   take();
