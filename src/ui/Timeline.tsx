@@ -17,6 +17,7 @@ import { useMachineLive } from './panels/useMachine';
 import './timeline.css';
 import { counted, int, plural } from './panels/lib/format';
 import { onThumb, thumbX, valueAtX, valueForKey } from './timelineInput';
+import { reachReadout } from './timelineReach';
 
 /** Seeks while dragging go out at most this often (each one re-runs up to a checkpoint interval). */
 const SEEK_MS = 40;
@@ -25,8 +26,6 @@ const THUMB_WAIT_MS = 100;
 const MARK_CLASS = ['', 'tl-hit', 'tl-miss', 'tl-wp', 'tl-irq'];
 // 'interrupt exits': the exits an interrupt took (a window it waited on, the timer's kick); its injection at an entry is no exit of its own, so no mark.
 const MARK_TITLE = ['', 'cache hits', 'cache misses', 'write-protect faults', 'interrupt exits (windows, timer kicks)'];
-
-const mib = (n: number) => (n / (1024 * 1024)).toFixed(n < 10 * 1024 * 1024 ? 1 : 0);
 
 /**
  * One path per kind of mark (a bucket is a 1-wide bar: short for hits, full height otherwise):
@@ -92,6 +91,7 @@ export function Timeline() {
   const value = drag ?? at ?? end;
   const past = at !== null;
   const span = { min: t.first, max: end };
+  const reach = reachReadout(t);
   /** Where a step starts from: the exit last asked for, else the one shown. */
   const asked = () => latest.current ?? value;
   const disabled = !booted || restarting || end === 0;
@@ -195,9 +195,7 @@ export function Timeline() {
         {/* The number is bold in the present too: a seek then draws no font the page has not drawn. */}
         {past ? <>exit <b>{int(value)}</b> of {int(end)}</> : <><b>{int(end)}</b> {plural(end, 'exit')}</>}
       </span>
-      <span className="tl-reach" title={`Snapshots and the exit log take ${mib(t.bytes)} MiB of a ${mib(t.budget)} MiB budget; past it, older snapshots thin out and then the oldest go.`}>
-        {t.first > 0 ? <>reaches back to exit {int(t.first)}</> : 'reaches back to the start'} · {mib(t.bytes)} of {mib(t.budget)} MiB
-      </span>
+      <span className="tl-reach" title={reach.title}>{reach.text}</span>
       {/* In the present they keep their room, unseen: the track must not narrow under the
           pointer as a drag leaves the present (its thumb would jump away from it). */}
       <span className={`tl-past-controls${past ? '' : ' tl-unseen'}`}>

@@ -308,8 +308,9 @@ export class ExitTimeline {
       this.snaps = kept;
       this.forgetRam();
     }
-    // Still over: the oldest go.
-    while (this.bytes() > this.budget && this.snaps.length > 2) {
+    // Still over: the oldest go, down to the newest alone (a run that rewrites much of its RAM
+    // between snapshots holds a copy of each page it wrote per snapshot kept).
+    while (this.bytes() > this.budget && this.snaps.length > 1) {
       this.held.remove(this.snaps.shift()!.state);
       this.forgetRam();
     }

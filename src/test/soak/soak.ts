@@ -10,9 +10,15 @@
  *                 differential programs, or written to be hostile (see mutate.ts), run through
  *                 the CLI's `run` command: each must end in a clean stop or in file:line:col
  *                 diagnostics, without an exception, within the time and memory bounds
+ *   timetravel    N programs (default 400), stress and hostile ones in turn, each under one
+ *                 strategy (in turn) with a checkpoint spacing drawn from a few and, one time
+ *                 in three, a memory budget small enough to thin the snapshots: recorded,
+ *                 then back to three exits drawn at random and one instruction, and forward
+ *                 again to the same exits and final state (src/test/timetravel/determinism.ts)
  *
  * Usage: node scripts/run-bundled.mjs src/test/soak/soak.ts [--seed S] [--only part]
  *        [--differential N] [--stress N] [--hostile N]
+ *        [--timetravel N]
  * Prints counts per part and the seed (and case/program index) of every failure; exits 1 when
  * anything failed.
  */
@@ -30,11 +36,14 @@ import { generateProgram } from '../invariants/generator';
 import { describeFailures, runStress } from '../invariants/stress';
 import { Prng } from '../differential/prng';
 import { hostileProgram, type HostileProgram } from './mutate';
+import { buildMachine } from '../../core/machine';
+import { STRATEGIES } from '../../core/events';
+import { checkDeterminism } from '../timetravel/determinism';
 
-interface Args { seed: number; only: string | null; differential: number; stress: number; hostile: number }
+interface Args { seed: number; only: string | null; differential: number; stress: number; hostile: number; timetravel: number }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { seed: 20261203, only: null, differential: 10_000, stress: 2_000, hostile: 1_000 };
+  const a: Args = { seed: 20261203, only: null, differential: 10_000, stress: 2_000, hostile: 1_000, timetravel: 400 };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1];
     switch (argv[i]) {
@@ -43,6 +52,7 @@ function parseArgs(argv: string[]): Args {
       case '--differential': a.differential = Number(v); i++; break;
       case '--stress': a.stress = Number(v); i++; break;
       case '--hostile': a.hostile = Number(v); i++; break;
+      case '--timetravel': a.timetravel = Number(v); i++; break;
       default: throw new Error(`soak: unknown argument ${argv[i]}`);
     }
   }
@@ -157,14 +167,19 @@ function emulatorBug(stop: string, message: string): boolean {
   return stop === 'error' && /emulator error|codegen|TypeError|RangeError|ReferenceError|undefined|is not|cannot read/i.test(message);
 }
 
-function hostile(seed: number, count: number): void {
-  const t0 = now();
-  const rng = new Prng(seed);
-  const sources = [
+/** What hostile programs are mutated from: the examples, stress programs and differential programs. */
+function mutationSources(seed: number): { name: string; source: string }[] {
+  return [
     ...loadScenarios().map((s) => ({ name: s.name, source: s.source })),
     ...Array.from({ length: 20 }, (_, i) => { const p = generateProgram(seed, i); return { name: p.name, source: p.source }; }),
     ...generateCases(seed, 200).filter(programmable).slice(0, 40).map((c) => ({ name: `differential case ${c.id}`, source: caseProgram(c) })),
   ];
+}
+
+function hostile(seed: number, count: number): void {
+  const t0 = now();
+  const rng = new Prng(seed);
+  const sources = mutationSources(seed);
   const byOutcome = new Map<string, number>();
   let slowest = 0, slowestName = '', maxHeap = 0;
   for (let i = 0; i < count; i++) {
@@ -188,6 +203,55 @@ function hostile(seed: number, count: number): void {
   log(`hostile: ${count} programs through the CLI: ${counts}; slowest ${(slowest / 1000).toFixed(1)} s (${slowestName}), heap at most ${maxHeap.toFixed(0)} MB (seed ${seed})`);
 }
 
+/** Checkpoint spacings (exits) a time-travel program is recorded with: 0 is the Machine's default. */
+const TIMETRAVEL_SPACINGS = [1, 4, 16, 64, 0];
+/**
+ * A budget this much over what the timeline holds before the run (its first snapshot, about
+ * half a MiB): a few hundred exits or a few dozen pages written outgrow it, so the oldest snapshots are thinned out.
+ */
+const TIMETRAVEL_SMALL_BUDGET_OVER = 128 * 1024;
+const TIMETRAVEL_MAX_INSNS = 200_000;
+
+function timetravel(seed: number, count: number): void {
+  const t0 = now();
+  // Its own stream: the hostile part's programs for the seed stay as they were.
+  const rng = new Prng((seed ^ 0x7e1e7a5e) >>> 0);
+  const sources = mutationSources(seed);
+  let recorded = 0, notAssembled = 0, thinned = 0, exits = 0;
+  for (let i = 0; i < count; i++) {
+    const stressProgram = i % 2 === 0;
+    const p = stressProgram ? generateProgram(seed, i >> 1) : null;
+    const h = p ? null : hostileProgram(rng, sources);
+    const strategy = STRATEGIES[(i >> 1) % STRATEGIES.length]!;
+    const spacing = rng.pick(TIMETRAVEL_SPACINGS);
+    const small = rng.int(3) === 0;
+    const fractions = [rng.u32() / 0x1_0000_0000, rng.u32() / 0x1_0000_0000, rng.u32() / 0x1_0000_0000];
+    const name = p ? p.name : `hostile-${i}`;
+    let where = `timetravel: seed ${seed} program ${i} (${p ? `stress ${i >> 1}` : h!.how}) under ${strategy}, checkpoints every ${spacing || 'default'}`;
+    let problems: string[];
+    try {
+      const built = buildMachine(p ? p.source : h!.source, {
+        ...(p ? p.config : {}), strategy, maxInsns: TIMETRAVEL_MAX_INSNS, ...(spacing ? { checkpointEvery: spacing } : {}),
+      }, `${name}.s`);
+      if (!built.ok) { notAssembled++; continue; }
+      const m = built.machine;
+      m.vmm.disassemble = false;
+      // Attached before the run, the timeline holds just its first snapshot (checkDeterminism attaches anew).
+      const budgetBytes = small ? m.attachTimeline().info().bytes + TIMETRAVEL_SMALL_BUDGET_OVER : undefined;
+      if (budgetBytes) where += `, budget ${budgetBytes}`;
+      problems = checkDeterminism(m, { exits: fractions, budgetBytes });
+      recorded++;
+      exits += m.counters().exits.total;
+      if (m.getTimeline()?.info().first) thinned++;
+    } catch (e) {
+      problems = [`threw ${(e as Error).stack ?? String(e)}`];
+    }
+    for (const x of problems.slice(0, 3)) failures.push(`${where}: ${x}`);
+    if ((i + 1) % 50 === 0) log(`  timetravel: ${i + 1} programs (${((now() - t0) / 1000).toFixed(0)} s)`);
+  }
+  log(`timetravel: ${recorded} programs recorded (${notAssembled} did not assemble), ${thinned} of them beyond a thinned reach, ${exits} exits; back and forward again (seed ${seed})`);
+}
+
 const args = parseArgs(process.argv.slice(2));
 workDir = mkdtempSync(join(tmpdir(), 'exitscope-soak-'));
 const start = now();
@@ -196,6 +260,7 @@ try {
   if (args.only === null || args.only === 'differential') differential(args.seed, args.differential);
   if (args.only === null || args.only === 'stress') stress(args.seed, args.stress);
   if (args.only === null || args.only === 'hostile') hostile(args.seed, args.hostile);
+  if (args.only === null || args.only === 'timetravel') timetravel(args.seed, args.timetravel);
 } finally {
   rmSync(workDir, { recursive: true, force: true });
 }

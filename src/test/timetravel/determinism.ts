@@ -55,21 +55,38 @@ function checkRunOn(m: Machine, exits: readonly string[], k: number): string[] {
   return problems;
 }
 
+export interface DeterminismOptions {
+  /** Where to go back to, as fractions of the exits the timeline reaches (default 0, 1/2, 1). */
+  exits?: readonly number[];
+  /** Also back one instruction, to the middle of what it reaches (default true). */
+  retired?: boolean;
+  /** The timeline's memory budget (default the Worker's); a small one thins the snapshots. */
+  budgetBytes?: number;
+}
+
 /**
  * Record a whole run (and fill in a few snapshots, as the Worker does while idle), then go back
  * to a few exits and instructions and run forward again: the exits after the point and the
- * final state must be the original ones. Returns the problems.
+ * final state must be the original ones. A budget the run outgrows thins the snapshots: the
+ * recording must then hold at most the budget (or the newest snapshot alone, which may hold
+ * more), the points are taken within the reach left, and the exit before it must be refused.
+ * Returns the problems.
  */
-export function checkDeterminism(m: Machine, opts: { exits?: readonly number[]; retired?: boolean } = {}): string[] {
+export function checkDeterminism(m: Machine, opts: DeterminismOptions = {}): string[] {
   const problems: string[] = [];
-  m.attachTimeline();
+  const tl = m.attachTimeline(opts.budgetBytes);
   const exits = runCollecting(m);
   const end = fingerprint(m);
   // As the Worker does while idle: fill in a few of the snapshots the recording skipped.
   for (let i = 0; i < 3 && m.canFillSnapshot(); i++) if (!m.fillSnapshot()) problems.push('a snapshot could not be filled in');
   const n = exits.length;
   const retiredEnd = m.retired;
-  const ks = [...new Set((opts.exits ?? [0, 0.5, 1]).map((f) => Math.min(n - 1, Math.floor(f * n))).filter((k) => k >= 0))];
+  const { first, bytes, budget, snapshots } = tl.info();
+  // Over the budget only with the newest snapshot alone left (its RAM pages are what they are).
+  if (bytes > budget && snapshots > 1) problems.push(`the timeline holds ${bytes} bytes in ${snapshots} snapshots, over its budget of ${budget}`);
+  if (first > 0 && m.seekExit(first - 1) !== false) problems.push(`exit ${first - 1}, before the reach (${first}), was shown`);
+  const span = n - first;
+  const ks = [...new Set((opts.exits ?? [0, 0.5, 1]).map((f) => Math.min(n - 1, first + Math.floor(f * span))).filter((k) => k >= first))];
   for (const k of ks) {
     if (m.seekExit(k) === false) { problems.push(`cannot go to exit ${k}`); continue; }
     if (m.counters().exits.total !== k) problems.push(`at exit ${k}: ${m.counters().exits.total} exits handled`);
@@ -81,8 +98,14 @@ export function checkDeterminism(m: Machine, opts: { exits?: readonly number[]; 
     if (first >= 0) problems.push(`from exit ${k}: exit ${k + first} differs:\n  ${exits[k + first]}\n  ${again[first]}`);
     if (fingerprint(m) !== end) problems.push(`from exit ${k}: the final state differs`);
   }
-  const r = Math.max(0, (retiredEnd >> 1) - 1);
   if (opts.retired === false) return problems;
+  // The instructions it reaches start at the oldest snapshot's.
+  let retiredFirst = 0;
+  if (first > 0) {
+    if (m.seekExit(first) === false) return [...problems, `cannot go to exit ${first}, the reach`];
+    retiredFirst = m.retired;
+  }
+  const r = Math.max(retiredFirst, retiredFirst + ((retiredEnd - retiredFirst) >> 1) - 1);
   if (!m.seekRetired(r)) problems.push(`cannot go back to instruction ${r}`);
   else {
     if (m.retired !== r) problems.push(`back to instruction ${r}: at ${m.retired}`);

@@ -210,4 +210,37 @@ pages: times 16384 db 0
     // Out of reach before the oldest snapshot kept.
     if (info.first > 0) expect(m.seekExit(info.first - 1)).toBe(false);
   }, 120_000);
+
+  it('a run that rewrites more RAM between two snapshots than the budget holds keeps the newest alone, within the budget, and still goes back exactly', () => {
+    // 12 MiB rewritten every 3,072 exits (4 KiB between APIC reads), 4 times over: every snapshot
+    // (one per 4,096 exits) holds about 12 MiB of page copies, so two of them pass a 20 MiB budget.
+    const src = `_start:
+  cld
+  mov r9d, 4
+.pass:
+  mov rdi, 0x800000
+.chunk:
+  mov ecx, 512
+  mov rax, r9
+  rep stosq
+  mov rbx, LAPIC_BASE
+  mov eax, [rbx + LAPIC_ID]
+  cmp rdi, 0x1400000
+  jb .chunk
+  dec r9d
+  jnz .pass
+  hlt
+`;
+    const budget = 20 * 1024 * 1024;
+    const m = build(src, { strategy: 'icache' });
+    expect(checkDeterminism(m, { budgetBytes: budget, exits: [0, 0.5] })).toEqual([]);
+    const info = m.getTimeline()!.info();
+    // 12,288 reads, the hlt, and 5 write-protect faults (the CPU setting dirty bits in the page tables).
+    expect(m.counters().exits.byReason).toEqual({ mmio: 12_288, 'ept-violation': 5, hlt: 1 });
+    expect(info.end).toBe(12_294);
+    expect(info.snapshots).toBe(1);
+    expect(info.first).toBe(12_288);
+    expect(info.bytes).toBeGreaterThan(12 * 1024 * 1024);
+    expect(info.bytes).toBeLessThanOrEqual(budget);
+  }, 60_000);
 });
