@@ -538,3 +538,40 @@ test('stepped back within instructions no exit follows, Run, Step and Next exit 
   await expect(page.getByTestId('btn-run')).toHaveAttribute('title', `Run on from here (F5): ${drop}`);
   await expect(page.getByTestId('btn-step')).toHaveAttribute('title', `Step one instruction (F10); at this past point ${drop}`);
 });
+
+test('a run that rewrites most of its RAM stays within the 64 MiB budget: the timeline reaches back to its newest snapshot and shows an exit there', async ({ page }) => {
+  // 52 MiB rewritten 6 times over, an APIC read after each 16 KiB: every snapshot (one per
+  // 4,096 exits) holds a copy of each page, so two of them are more than the budget.
+  const source = `_start:
+    cld
+    mov r9d, 6
+.pass:
+    mov rdi, 0x800000
+.chunk:
+    mov ecx, 2048
+    mov rax, r9
+    rep stosq
+    mov rbx, LAPIC_BASE
+    mov eax, [rbx + 0x30]
+    cmp rdi, 0x3c00000
+    jb .chunk
+    dec r9d
+    jnz .pass
+    hlt
+`;
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await page.goto(`/#s=${encodeShare({ v: 1, source, config: { strategy: 'icache', preset: DEFAULT_COST_PRESET, icacheSize: 256 } })}`);
+  await expect(page.getByTestId('stop-reason')).toHaveText('paused', { timeout: 20_000 });
+  await page.getByTestId('btn-run').click();
+  await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 45_000 });
+  const reach = page.getByTestId('timeline-reach');
+  await expect(reach).toHaveText(/^reaches back to exit 16,384 · \d+ of 64 MiB$/);
+  const mib = Number(/· (\d+) of/.exec((await reach.textContent()) ?? '')?.[1]);
+  expect(mib).toBeGreaterThan(50);
+  expect(mib).toBeLessThanOrEqual(64);
+  const timeline = page.getByTestId('timeline');
+  await expect(timeline).toHaveAttribute('min', '16384');
+  await timeline.fill('17000');
+  await expect(page.getByTestId('stat-exits')).toHaveText('17,000', { timeout: 10_000 });
+  await expect(timeline).toHaveAttribute('aria-valuenow', '17000');
+});

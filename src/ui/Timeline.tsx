@@ -195,7 +195,7 @@ export function Timeline() {
         {/* The number is bold in the present too: a seek then draws no font the page has not drawn. */}
         {past ? <>exit <b>{int(value)}</b> of {int(end)}</> : <><b>{int(end)}</b> {plural(end, 'exit')}</>}
       </span>
-      <span className="tl-reach" title={reach.title}>{reach.text}</span>
+      <span className="tl-reach" data-testid="timeline-reach" title={reach.title}>{reach.text}</span>
       {/* In the present they keep their room, unseen: the track must not narrow under the
           pointer as a drag leaves the present (its thumb would jump away from it). */}
       <span className={`tl-past-controls${past ? '' : ' tl-unseen'}`}>
