@@ -418,6 +418,45 @@ describe('LocalApic timer (11.5.4)', () => {
     expect(rd(LAPIC_TIMER_CCR)).toBe(3);
   });
 
+  it('its register view reads as the guest would at the vCPU\'s time, though the LAPIC has not synced, and changes nothing', () => {
+    const { apic, clock, rd, wr } = setup();
+    wr(LAPIC_TIMER_DCR, 0x0); // divide by 2
+    wr(LAPIC_LVT_TIMER, PERIODIC | 0x30);
+    wr(LAPIC_TIMER_ICR, 100); // period 200 cycles, from cycle 0
+    const view = (off: number) => apic.snapshot().find((r) => r.offset === off)!.value;
+    const irr1 = LAPIC_IRR + 16; // vector 0x30 is bit 16 of IRR1
+    clock.now = 150;
+    expect(view(LAPIC_TIMER_CCR)).toBe(25);
+    expect(view(irr1)).toBe(0);
+    // Past the deadline (200), unsynced: the count runs from the reload, the vector is requested.
+    clock.now = 250;
+    expect(view(LAPIC_TIMER_CCR)).toBe(75);
+    expect(view(irr1)).toBe(1 << 16);
+    // Looking did not move the LAPIC: nothing accepted, no expiry counted, the deadline where it was.
+    expect(apic.pendingVector()).toBe(-1);
+    expect(apic.stats.timerExpirations).toBe(0);
+    expect(apic.nextEventAt()).toBe(200);
+    // What the guest then reads is what the view said.
+    expect(rd(LAPIC_TIMER_CCR)).toBe(75);
+    expect(rd(irr1)).toBe(1 << 16);
+    // A one-shot past its deadline reads 0, with its vector requested; masked, none.
+    wr(LAPIC_LVT_TIMER, 0x30);
+    wr(LAPIC_TIMER_ICR, 10);
+    apic.acknowledge(0x30);
+    clock.now = 300;
+    expect(view(LAPIC_TIMER_CCR)).toBe(0);
+    expect(view(irr1)).toBe(1 << 16);
+    // Masked, a timer still counts but requests nothing.
+    const masked = setup();
+    masked.wr(LAPIC_LVT_TIMER, MASKED | PERIODIC | 0x30);
+    masked.wr(LAPIC_TIMER_DCR, DIV1);
+    masked.wr(LAPIC_TIMER_ICR, 100);
+    masked.clock.now = 130;
+    const mview = (off: number) => masked.apic.snapshot().find((r) => r.offset === off)!.value;
+    expect(mview(LAPIC_TIMER_CCR)).toBe(70);
+    expect(mview(irr1)).toBe(0);
+  });
+
   it('reloads a periodic timer and fires every period', () => {
     const { apic, clock, rd, wr } = setup();
     wr(LAPIC_TIMER_DCR, 0x0); // divide by 2

@@ -467,9 +467,8 @@ export class LocalApic implements MmioDevice {
       return;
     }
     if (mode === 'periodic') {
-      const period = this.timerInitial * this.timerTick;
-      const k = Math.floor((this.now - this.timerDeadline) / period) + 1;
-      this.timerDeadline += k * period;
+      const k = this.periodsDue(this.now);
+      this.timerDeadline += k * this.timerInitial * this.timerTick;
       this.stats.timerExpirations += k;
     } else {
       this.timerArmed = false;
@@ -490,8 +489,33 @@ export class LocalApic implements MmioDevice {
 
   /** Timer current count at this LAPIC's time (11.5.4): 0 when idle or in TSC-deadline mode. */
   currentCount(): number {
+    return this.countAt(this.now);
+  }
+
+  /** Periods of a periodic timer that end by cycle `at`, its deadline being due (<= at). */
+  private periodsDue(at: number): number {
+    return Math.floor((at - this.timerDeadline) / (this.timerInitial * this.timerTick)) + 1;
+  }
+
+  /**
+   * Timer current count at cycle `at` (at or after this LAPIC's time): as after advanceTo(at),
+   * without it: an expired one-shot reads 0, a periodic timer counts from its last reload.
+   */
+  private countAt(at: number): number {
     if (!this.timerArmed || this.timerMode === 'tsc-deadline') return 0;
-    return Math.min(this.timerInitial, Math.ceil((this.timerDeadline - this.now) / this.timerTick));
+    let deadline = this.timerDeadline;
+    if (deadline <= at) {
+      if (this.timerMode !== 'periodic') return 0;
+      deadline += this.periodsDue(at) * this.timerInitial * this.timerTick;
+    }
+    return Math.min(this.timerInitial, Math.ceil((deadline - at) / this.timerTick));
+  }
+
+  /** The vector a timer due by cycle `at` raises (what advanceTo(at) would accept), or null. */
+  private timerVectorDue(at: number): number | null {
+    if (!this.timerArmed || this.timerDeadline > at || (this.lvtTimer & LVT_MASKED) !== 0) return null;
+    const v = this.lvtTimer & 0xff;
+    return this.softwareEnabled && this.modeNow !== 'disabled' && v >= 16 ? v : null;
   }
 
   private sync(): void {
@@ -948,8 +972,22 @@ export class LocalApic implements MmioDevice {
 
   // ---- UI ----------------------------------------------------------------------------------
 
-  /** Every implemented register with its value as of this LAPIC's time (no side effects). */
+  /** Every implemented register as a read at the vCPU's time would find it, with no side effect. */
   snapshot(): LapicRegisterView[] {
-    return LAPIC_REGISTERS.map((r) => ({ name: r.name, offset: r.offset, value: this.readReg(r.offset) }));
+    // This LAPIC syncs lazily (at the guest's next access, or when its timer is due), so its own
+    // time may lag the vCPU's: a current count taken at it was stale, and read differently
+    // after a step than after a run to the same instruction. A view must not sync (raising an
+    // interrupt sooner would change the run): it shows what a read at the vCPU's time would,
+    // a timer due by then counting from its reload, its vector requested in IRR.
+    const at = Math.max(this.now, this.clock ? this.clock() : this.now);
+    const due = this.timerVectorDue(at);
+    const irrDue = due === null ? -1 : LAPIC_IRR + (due >>> 5) * 16;
+    return LAPIC_REGISTERS.map((r) => ({
+      name: r.name,
+      offset: r.offset,
+      value: r.offset === LAPIC_TIMER_CCR ? this.countAt(at)
+        : r.offset === irrDue ? (this.irr[due! >>> 5] | (1 << (due! & 31))) >>> 0
+        : this.readReg(r.offset),
+    }));
   }
 }
