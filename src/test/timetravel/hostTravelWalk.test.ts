@@ -1,7 +1,7 @@
 /**
  * The Worker's time travel under random command sequences, with the real host and machine:
- * seeks, back one instruction, back one exit, steps, Next exit, runs, pauses, exits picked in
- * the log and idle time (when the Worker rehearses a seek and fills in snapshots, moving the
+ * seeks, back one instruction, back one exit, steps, Next exit, runs, pauses, breakpoints
+ * (a run stops at them: the present is then mid-run), resets, exits picked in the log and idle time (when the Worker rehearses a seek and fills in snapshots, moving the
  * machine) in any order. Whatever the host then shows must be the machine as a reference
  * machine of the same program stands at that point: the run is deterministic, so a point
  * (an exit as it is taken, or an instruction count) has one state, whatever path led there.
@@ -65,6 +65,7 @@ async function walk(name: string, source: string, seed: number): Promise<string[
   // A Next exit that finds none stops after this many instructions (a timer scenario computes long between exits).
   const h = new MachineHost((e) => events.push(e), 200_000);
   const rng = new Prng(seed);
+  const lines = source.split('\n').length;
   const problems: string[] = [];
   const tasks = async (until: () => boolean) => { for (let i = 0; i < 2000 && !until(); i++) await new Promise((r) => setTimeout(r, 0)); };
   const done: string[] = [];
@@ -83,9 +84,12 @@ async function walk(name: string, source: string, seed: number): Promise<string[
       else if (r < 70) cmd = { type: 'stepExit' };
       else if (r < 76) cmd = { type: 'selectExit', seq: rng.int(endExits) };
       else if (r < 80) cmd = { type: 'pause' };
-      else if (r < 83) cmd = { type: 'run' };
+      else if (r < 84) cmd = { type: 'run' };
+      else if (r < 88) cmd = { type: 'setBreakpoints', lines: Array.from({ length: rng.int(3) }, () => 1 + rng.int(lines)) };
+      else if (r < 90) cmd = { type: 'reset' };
       else cmd = 'idle';
-      done.push(cmd === 'idle' ? 'idle' : cmd.type === 'seekExit' ? `seek ${cmd.exit}` : cmd.type === 'selectExit' ? `select ${cmd.seq}` : cmd.type);
+      done.push(cmd === 'idle' ? 'idle' : cmd.type === 'seekExit' ? `seek ${cmd.exit}` : cmd.type === 'selectExit' ? `select ${cmd.seq}`
+        : cmd.type === 'setBreakpoints' ? `breakpoints [${cmd.lines.join(' ')}]` : cmd.type);
       if (cmd === 'idle') await tasks(() => !h.fillingSnapshots);
       else {
         h.handle(cmd);
