@@ -1,128 +1,13 @@
-/**
- * The Worker's time travel under random command sequences, with the real host and machine:
- * seeks, back one instruction, back one exit, steps, Next exit, runs, pauses, breakpoints
- * (a run stops at them: the present is then mid-run), resets, exits picked in the log and idle time (when the Worker rehearses a seek and fills in snapshots, moving the
- * machine) in any order. Whatever the host then shows must be the machine as a reference
- * machine of the same program stands at that point: the run is deterministic, so a point
- * (an exit as it is taken, or an instruction count) has one state, whatever path led there.
- */
+/** The Worker's time travel under random command sequences (hostWalk.ts says what is checked). */
 import { describe, expect, it } from 'vitest';
-import { buildMachine } from '../../core/machine';
 import { SCENARIOS } from '../../scenarios';
-import { Prng } from '../differential/prng';
-import { MachineHost } from '../../worker/host';
-import { machineView } from '../../worker/view';
-import type { Command, Counters, RunConfig, WorkerEvent } from '../../worker/protocol';
+import { hostWalk } from './hostWalk';
 
-/** Fixed, so that `npm test` gives one verdict; HOST_WALK_SEED=n explores others. */
+/** Fixed, so that `npm test` gives one verdict; HOST_WALK_SEED=n explores others (and `npm run soak` many). */
 const SEED = Number(process.env.HOST_WALK_SEED ?? 20261207) >>> 0;
 const STEPS = 60;
 
 const LOOP = '_start:\n  mov rbx, LAPIC_BASE\n  mov ecx, 3000\n.l:\n  mov eax, [rbx + LAPIC_ID]\n  mov dword [rbx + LAPIC_TPR], 0x10\n  dec ecx\n  jnz .l\n  hlt\n';
-
-/** What a point shows, host time left out. */
-function shown(counters: Counters, view: unknown) {
-  const { hostNsPerExit: _host, ...rest } = counters;
-  return { counters: rest, view };
-}
-
-type Shown = ReturnType<typeof shown>;
-
-/**
- * The reference: the same program run to its end once. A point is named by its counts (exits
- * handled, instructions retired), and a few states share them: exit e as it is taken, before
- * the VMM handles it; the machine run to the instruction count; and the machine just after the
- * VMM handled exit e - 1, stopped there as Next exit stops (a write-protect fault leaves its
- * instruction to run again, an interrupt kick retires nothing). `candidates` gives each of these that has the counts.
- */
-function reference(source: string, config: RunConfig): { candidates: (retired: number, exits: number) => Shown[]; end: Shown } {
-  const built = buildMachine(source, config);
-  if (!built.ok) throw new Error('the program does not assemble');
-  const m = built.machine;
-  m.attachTimeline();
-  m.runToEnd();
-  const end = shown(m.counters(), machineView(m));
-  const here = () => shown(m.counters(), machineView(m));
-  const candidates = (retired: number, exits: number): Shown[] => {
-    const out: Shown[] = [];
-    const keep = () => { if (m.retired === retired && m.counters().exits.total === exits) out.push(here()); };
-    if (m.seekExit(exits) !== false) keep();
-    if (m.seekRetired(retired, exits)) keep();
-    if (exits > 0 && m.seekExit(exits - 1) !== false) {
-      m.run(1_000_000, { untilExit: true }); // handles exit e - 1 and stops, as Next exit does
-      keep();
-    }
-    return out;
-  };
-  return { candidates, end };
-}
-
-async function walk(name: string, source: string, seed: number): Promise<string[]> {
-  const config: RunConfig = { strategy: 'icache', preset: 'nehalem-2014', icacheSize: 1024, maxInsns: 2_000_000 };
-  const ref = reference(source, config);
-  const endExits = ref.end.counters.exits.total;
-  const events: WorkerEvent[] = [];
-  // A Next exit that finds none stops after this many instructions (a timer scenario computes long between exits).
-  const h = new MachineHost((e) => events.push(e), 200_000);
-  const rng = new Prng(seed);
-  const lines = source.split('\n').length;
-  const problems: string[] = [];
-  const tasks = async (until: () => boolean) => { for (let i = 0; i < 2000 && !until(); i++) await new Promise((r) => setTimeout(r, 0)); };
-  const done: string[] = [];
-  try {
-    h.handle({ type: 'load', source, file: `${name}.s`, config });
-    h.handle({ type: 'run' });
-    await tasks(() => events.some((e) => e.type === 'frame' && e.stop !== null));
-    for (let s = 0; s < STEPS && problems.length === 0; s++) {
-      const from = events.length;
-      const r = rng.int(100);
-      let cmd: Command | 'idle';
-      if (r < 30) cmd = { type: 'seekExit', exit: rng.int(endExits + 2) };
-      else if (r < 42) cmd = { type: 'stepBack' };
-      else if (r < 54) cmd = { type: 'backExit' };
-      else if (r < 62) cmd = { type: 'step' };
-      else if (r < 70) cmd = { type: 'stepExit' };
-      else if (r < 76) cmd = { type: 'selectExit', seq: rng.int(endExits) };
-      else if (r < 80) cmd = { type: 'pause' };
-      else if (r < 84) cmd = { type: 'run' };
-      else if (r < 88) cmd = { type: 'setBreakpoints', lines: Array.from({ length: rng.int(3) }, () => 1 + rng.int(lines)) };
-      else if (r < 90) cmd = { type: 'reset' };
-      else cmd = 'idle';
-      done.push(cmd === 'idle' ? 'idle' : cmd.type === 'seekExit' ? `seek ${cmd.exit}` : cmd.type === 'selectExit' ? `select ${cmd.seq}`
-        : cmd.type === 'setBreakpoints' ? `breakpoints [${cmd.lines.join(' ')}]` : cmd.type);
-      if (cmd === 'idle') await tasks(() => !h.fillingSnapshots);
-      else {
-        h.handle(cmd);
-        if (cmd.type === 'run') await tasks(() => events.slice(from).some((e) => e.type === 'frame' && e.stop !== null));
-      }
-      const where = `${name} seed ${seed}, after ${done.join(', ')}`;
-      for (const e of events.slice(from)) {
-        if (e.type === 'error') problems.push(`${where}: error ${e.message}`);
-        if (e.type !== 'timeTravel' && !(e.type === 'frame' && e.view && !e.running)) continue;
-        const got = shown(e.counters, e.view!);
-        const { retired, exits } = { retired: e.counters.retired, exits: e.counters.exits.total };
-        if (e.type === 'timeTravel' && e.exit !== null && e.exit.seq !== e.timeline.at) problems.push(`${where}: the exit shown is #${e.exit.seq}, the timeline stands at ${e.timeline.at}`);
-        if (e.type === 'timeTravel' && e.exit !== null && exits !== e.exit.seq) problems.push(`${where}: exit #${e.exit.seq} shown with ${exits} exits handled`);
-        const want = exits === endExits && retired === ref.end.counters.retired ? [ref.end] : ref.candidates(retired, exits);
-        if (want.length === 0) problems.push(`${where}: ${e.type} shows retired ${retired}, exits ${exits}: the reference never stands there`);
-        else if (!want.some((w) => JSON.stringify(w) === JSON.stringify(got))) {
-          const w = want[0]!;
-          const diff = Object.keys(got.counters).filter((k) => JSON.stringify((got.counters as Record<string, unknown>)[k]) !== JSON.stringify((w.counters as Record<string, unknown>)[k]));
-          problems.push(`${where}: ${e.type} shows retired ${retired}, exits ${exits}; the reference there differs in ${diff.length ? diff.join(', ') : 'the view'}`);
-          if (process.env.HOST_WALK_DEBUG) {
-            const a = JSON.stringify(got.view), b = JSON.stringify(w.view);
-            let i = 0;
-            while (i < a.length && a[i] === b[i]) i++;
-            console.log('VIEWDIFF', a.slice(Math.max(0, i - 200), i + 120), '\n   REF', b.slice(Math.max(0, i - 200), i + 120));
-          }
-        }
-      }
-    }
-  } finally {
-    h.dispose();
-  }
-  return problems;
-}
 
 describe('MachineHost time travel under random command sequences', () => {
   const programs: { name: string; source: string }[] = [
@@ -135,7 +20,7 @@ describe('MachineHost time travel under random command sequences', () => {
   ];
   for (const [i, p] of programs.entries()) {
     it(`${p.name}: whatever the host shows after each command is the reference machine at that point`, async () => {
-      expect(await walk(p.name, p.source, SEED + i)).toEqual([]);
+      expect(await hostWalk(p.name, p.source, SEED + i, { steps: STEPS })).toEqual([]);
     }, 120_000);
   }
 });
