@@ -15,10 +15,13 @@
  *                 in three, a memory budget small enough to thin the snapshots: recorded,
  *                 then back to three exits drawn at random and one instruction, and forward
  *                 again to the same exits and final state (src/test/timetravel/determinism.ts)
+ *   hostwalk      N walks (default 100) of 60 random commands on the Worker's host
+ *                 (src/test/timetravel/hostWalk.ts) over stress programs and the examples, each
+ *                 under one strategy (in turn): what the host shows is the reference machine there
  *
  * Usage: node scripts/run-bundled.mjs src/test/soak/soak.ts [--seed S] [--only part]
  *        [--differential N] [--stress N] [--hostile N]
- *        [--timetravel N]
+ *        [--timetravel N] [--hostwalk N]
  * Prints counts per part and the seed (and case/program index) of every failure; exits 1 when
  * anything failed.
  */
@@ -39,11 +42,12 @@ import { hostileProgram, type HostileProgram } from './mutate';
 import { buildMachine } from '../../core/machine';
 import { STRATEGIES } from '../../core/events';
 import { checkDeterminism } from '../timetravel/determinism';
+import { hostWalk } from '../timetravel/hostWalk';
 
-interface Args { seed: number; only: string | null; differential: number; stress: number; hostile: number; timetravel: number }
+interface Args { seed: number; only: string | null; differential: number; stress: number; hostile: number; timetravel: number; hostwalk: number }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { seed: 20261203, only: null, differential: 10_000, stress: 2_000, hostile: 1_000, timetravel: 400 };
+  const a: Args = { seed: 20261203, only: null, differential: 10_000, stress: 2_000, hostile: 1_000, timetravel: 400, hostwalk: 100 };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1];
     switch (argv[i]) {
@@ -53,6 +57,7 @@ function parseArgs(argv: string[]): Args {
       case '--stress': a.stress = Number(v); i++; break;
       case '--hostile': a.hostile = Number(v); i++; break;
       case '--timetravel': a.timetravel = Number(v); i++; break;
+      case '--hostwalk': a.hostwalk = Number(v); i++; break;
       default: throw new Error(`soak: unknown argument ${argv[i]}`);
     }
   }
@@ -207,7 +212,8 @@ function hostile(seed: number, count: number): void {
 const TIMETRAVEL_SPACINGS = [1, 4, 16, 64, 0];
 /**
  * A budget this much over what the timeline holds before the run (its first snapshot, about
- * half a MiB): a few hundred exits or a few dozen pages written outgrow it, so the oldest snapshots are thinned out.
+ * half a MiB): a few hundred exits or a few dozen pages written outgrow it, so the oldest
+ * snapshots are thinned out.
  */
 const TIMETRAVEL_SMALL_BUDGET_OVER = 128 * 1024;
 const TIMETRAVEL_MAX_INSNS = 200_000;
@@ -252,6 +258,28 @@ function timetravel(seed: number, count: number): void {
   log(`timetravel: ${recorded} programs recorded (${notAssembled} did not assemble), ${thinned} of them beyond a thinned reach, ${exits} exits; back and forward again (seed ${seed})`);
 }
 
+async function hostwalk(seed: number, count: number): Promise<void> {
+  const t0 = now();
+  const scenarios = loadScenarios();
+  for (let i = 0; i < count; i++) {
+    // Even walks on a stress program, odd ones on an example, in turn.
+    const p = i % 2 === 0 ? generateProgram(seed, i >> 1) : null;
+    const s = p ? null : scenarios[(i >> 1) % scenarios.length]!;
+    const name = p ? p.name : s!.name;
+    const source = p ? p.source : s!.source;
+    const strategy = STRATEGIES[(i >> 1) % STRATEGIES.length]!;
+    let problems: string[];
+    try {
+      problems = await hostWalk(name, source, (seed + i) >>> 0, { steps: 60, strategy });
+    } catch (e) {
+      problems = [`${name} (${strategy}) seed ${(seed + i) >>> 0}: threw ${(e as Error).stack ?? String(e)}`];
+    }
+    for (const x of problems.slice(0, 2)) failures.push(`hostwalk: ${x}`);
+    if ((i + 1) % 20 === 0) log(`  hostwalk: ${i + 1} walks (${((now() - t0) / 1000).toFixed(0)} s)`);
+  }
+  log(`hostwalk: ${count} walks of 60 commands (seed ${seed})`);
+}
+
 const args = parseArgs(process.argv.slice(2));
 workDir = mkdtempSync(join(tmpdir(), 'exitscope-soak-'));
 const start = now();
@@ -261,6 +289,7 @@ try {
   if (args.only === null || args.only === 'stress') stress(args.seed, args.stress);
   if (args.only === null || args.only === 'hostile') hostile(args.seed, args.hostile);
   if (args.only === null || args.only === 'timetravel') timetravel(args.seed, args.timetravel);
+  if (args.only === null || args.only === 'hostwalk') await hostwalk(args.seed, args.hostwalk);
 } finally {
   rmSync(workDir, { recursive: true, force: true });
 }

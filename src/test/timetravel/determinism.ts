@@ -81,12 +81,12 @@ export function checkDeterminism(m: Machine, opts: DeterminismOptions = {}): str
   for (let i = 0; i < 3 && m.canFillSnapshot(); i++) if (!m.fillSnapshot()) problems.push('a snapshot could not be filled in');
   const n = exits.length;
   const retiredEnd = m.retired;
-  const { first, bytes, budget, snapshots } = tl.info();
+  const { first: reach, bytes, budget, snapshots } = tl.info();
   // Over the budget only with the newest snapshot alone left (its RAM pages are what they are).
   if (bytes > budget && snapshots > 1) problems.push(`the timeline holds ${bytes} bytes in ${snapshots} snapshots, over its budget of ${budget}`);
-  if (first > 0 && m.seekExit(first - 1) !== false) problems.push(`exit ${first - 1}, before the reach (${first}), was shown`);
-  const span = n - first;
-  const ks = [...new Set((opts.exits ?? [0, 0.5, 1]).map((f) => Math.min(n - 1, first + Math.floor(f * span))).filter((k) => k >= first))];
+  if (reach > 0 && m.seekExit(reach - 1) !== false) problems.push(`exit ${reach - 1}, before the reach (${reach}), was shown`);
+  const span = n - reach;
+  const ks = [...new Set((opts.exits ?? [0, 0.5, 1]).map((f) => Math.min(n - 1, reach + Math.floor(f * span))).filter((k) => k >= reach))];
   for (const k of ks) {
     if (m.seekExit(k) === false) { problems.push(`cannot go to exit ${k}`); continue; }
     if (m.counters().exits.total !== k) problems.push(`at exit ${k}: ${m.counters().exits.total} exits handled`);
@@ -101,8 +101,8 @@ export function checkDeterminism(m: Machine, opts: DeterminismOptions = {}): str
   if (opts.retired === false) return problems;
   // The instructions it reaches start at the oldest snapshot's.
   let retiredFirst = 0;
-  if (first > 0) {
-    if (m.seekExit(first) === false) return [...problems, `cannot go to exit ${first}, the reach`];
+  if (reach > 0) {
+    if (m.seekExit(reach) === false) return [...problems, `cannot go to exit ${reach}, the reach`];
     retiredFirst = m.retired;
   }
   const r = Math.max(retiredFirst, retiredFirst + ((retiredEnd - retiredFirst) >> 1) - 1);

@@ -1,10 +1,11 @@
 /**
  * The Worker's time travel under random command sequences, with the real host and machine:
- * seeks, back one instruction, back one exit, steps, Next exit, runs, pauses, breakpoints
- * (a run stops at them: the present is then mid-run), resets, exits picked in the log and idle time (when the Worker rehearses a seek and fills in snapshots, moving the
- * machine) in any order. Whatever the host then shows must be the machine as a reference
- * machine of the same program stands at that point: the run is deterministic, so a point
- * (an exit as it is taken, or an instruction count) has one state, whatever path led there.
+ * seeks, back one instruction, back one exit, steps, Next exit, runs, pauses, breakpoints (a
+ * run stops at them: the present is then mid-run), resets, exits picked in the log and idle
+ * time (when the Worker rehearses a seek and fills in snapshots, moving the machine) in any
+ * order. Whatever the host then shows must be the machine as a reference machine of the same
+ * program stands at that point: the run is deterministic, so a point (an exit as it is taken,
+ * or an instruction count) has one state, whatever path led there.
  */
 import { buildMachine } from '../../core/machine';
 import type { Strategy } from '../../core/events';
