@@ -981,13 +981,11 @@ export class LocalApic implements MmioDevice {
     // a timer due by then counting from its reload, its vector requested in IRR.
     const at = Math.max(this.now, this.clock ? this.clock() : this.now);
     const due = this.timerVectorDue(at);
-    const irrDue = due === null ? -1 : LAPIC_IRR + (due >>> 5) * 16;
+    const irr = due === null ? null : { offset: LAPIC_IRR + (due >>> 5) * 16, value: (this.irr[due >>> 5] | (1 << (due & 31))) >>> 0 };
     return LAPIC_REGISTERS.map((r) => ({
       name: r.name,
       offset: r.offset,
-      value: r.offset === LAPIC_TIMER_CCR ? this.countAt(at)
-        : r.offset === irrDue ? (this.irr[due! >>> 5] | (1 << (due! & 31))) >>> 0
-        : this.readReg(r.offset),
+      value: r.offset === LAPIC_TIMER_CCR ? this.countAt(at) : r.offset === irr?.offset ? irr.value : this.readReg(r.offset),
     }));
   }
 }

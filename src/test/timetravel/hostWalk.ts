@@ -70,7 +70,7 @@ export async function hostWalk(name: string, source: string, seed: number, opts:
   try {
     h.handle({ type: 'load', source, file: `${name}.s`, config });
     h.handle({ type: 'run' });
-    await tasks(() => events.some((e) => e.type === 'frame' && e.stop !== null));
+    await tasks(() => events.some((e) => e.type === 'frame' && !e.running));
     for (let s = 0; s < opts.steps && problems.length === 0; s++) {
       const from = events.length;
       const r = rng.int(100);
@@ -91,14 +91,15 @@ export async function hostWalk(name: string, source: string, seed: number, opts:
       if (cmd === 'idle') await tasks(() => !h.fillingSnapshots);
       else {
         h.handle(cmd);
-        if (cmd.type === 'run') await tasks(() => events.slice(from).some((e) => e.type === 'frame' && e.stop !== null));
+        // Until it stops: at the end, a breakpoint or the runaway bound.
+        if (cmd.type === 'run') await tasks(() => events.slice(from).some((e) => e.type === 'frame' && !e.running));
       }
       const where = `${name} (${config.strategy}) seed ${seed}, after ${done.join(', ')}`;
       for (const e of events.slice(from)) {
         if (e.type === 'error') problems.push(`${where}: error ${e.message}`);
         if (e.type !== 'timeTravel' && !(e.type === 'frame' && e.view && !e.running)) continue;
         const got = shown(e.counters, e.view!);
-        const { retired, exits } = { retired: e.counters.retired, exits: e.counters.exits.total };
+        const retired = e.counters.retired, exits = e.counters.exits.total;
         if (e.type === 'timeTravel' && e.exit !== null && e.exit.seq !== e.timeline.at) problems.push(`${where}: the exit shown is #${e.exit.seq}, the timeline stands at ${e.timeline.at}`);
         if (e.type === 'timeTravel' && e.exit !== null && exits !== e.exit.seq) problems.push(`${where}: exit #${e.exit.seq} shown with ${exits} exits handled`);
         const want = exits === endExits && retired === ref.end.counters.retired ? [ref.end] : ref.candidates(retired, exits);
