@@ -191,6 +191,8 @@ test('5: in the CPU-bound loop each tick kicks the vCPU out: an external-interru
   const log = page.getByTestId('event-log');
   await log.getByTestId('filter-external-interrupt').click();
   const kicks = log.getByTestId('exit-row').and(page.locator('[data-reason="external-interrupt"]'));
+  // The filter has been applied: the log lists kicks only (a click before that could meet another row).
+  await expect(log.getByTestId('exit-row').and(page.locator(':not([data-reason="external-interrupt"])'))).toHaveCount(0);
   expect(await kicks.count()).toBeGreaterThan(10);
   await kicks.first().click();
   const pipeline = page.getByTestId('exit-pipeline');
