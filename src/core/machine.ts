@@ -95,7 +95,10 @@ class ExitCatch {
   seq = -1;
   exit: ExitEvent | null = null;
   readonly listen = (e: ExitEvent): void => {
-    if (e.seq === this.seq) this.exit = e;
+    if (e.seq !== this.seq) return;
+    // onExit hands on the VMM's own record: what it did next (action, a fault injected) is not the exit's.
+    const { action: _action, injected: _injected, ...exit } = e as VmmExitEvent;
+    this.exit = exit;
   };
 }
 
@@ -869,15 +872,17 @@ export class Machine {
   }
 
   /**
-   * Go to the moment `r` instructions had retired (over all vCPUs): back one instruction, or
-   * forward again to where the run was (`nearExit`: its exit count, to start from the right snapshot).
+   * Go to the moment `r` instructions had retired (over all vCPUs): back one instruction (the
+   * first such moment), or, given `exits`, back to where a run stood with r retired and that many
+   * exits handled. Exits that retire nothing (a timer's kick, an interrupt's delivery) give one
+   * retired count several such points: a Next exit that handled a kick stands after it.
    */
-  seekRetired(r: number, nearExit = this.exitSeq): boolean {
+  seekRetired(r: number, exits?: number): boolean {
     const tl = this.timeline;
     if (!tl) return false;
     return this.replay(() => {
-      // The newest snapshot that is not past r: try from `nearExit` (an exit count at or after r) down.
-      let k = nearExit;
+      // The newest snapshot that is not past r: try from the exit count (at or after r's) down.
+      let k = exits ?? this.exitSeq;
       for (;;) {
         const at = tl.restoreBefore(k);
         if (at < 0) return false;
@@ -885,7 +890,12 @@ export class Machine {
         k = at - 1;
       }
       this.runTo({ untilRetired: r });
-      return this.retired === r;
+      if (exits !== undefined && this.retired === r && this.exitSeq < exits) {
+        // The exits up to `exits` come before the next instruction retires: take them, and handle the last.
+        this.runTo({ stopBeforeExit: exits - 1 });
+        if (this.retired === r && this.exitSeq === exits - 1 && this.pendingEntry !== null) this.run(1, { untilExit: true });
+      }
+      return this.retired === r && (exits === undefined || (this.exitSeq === exits && this.pendingEntry === null));
     });
   }
 

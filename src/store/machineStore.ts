@@ -101,6 +101,12 @@ export interface MachineState {
    */
   pickedWhileRunning: boolean;
   /**
+   * The exit picked last, until the Worker's 'picked' answer: the events before that answer
+   * answer commands sent before the pick (a Next exit's frame, a seek's answer), and they do not
+   * select another exit over it (the user's latest choice stands). Null once answered.
+   */
+  pickPending: number | null;
+  /**
    * The exit a run's stop selected (its last) and the run's rate just before it stopped
    * (`selectShownWhole`: a run shown as rates ends on its exit drawn whole); null after a step,
    * a new run or a load.
@@ -146,7 +152,8 @@ export interface MachineState {
    * program again, with a run to show: that run stays, marked `restarting`, until the answer.
    */
   beginLoad(program: LoadedProgram): void;
-  selectExit(exit: ExitEvent | null): void;
+  /** `told`: the Worker was told of the pick (MachineClient.selectExit), and its 'picked' answer ends `pickPending`. */
+  selectExit(exit: ExitEvent | null, told?: boolean): void;
   /** Set by the MachineClient; a failure status also stops the run and sets `error`. */
   setWorkerStatus(status: WorkerStatus, message?: string): void;
   clear(): void;
@@ -174,6 +181,7 @@ const emptyRun = () => ({
   droppedExits: 0,
   selectedExit: null,
   pickedWhileRunning: false,
+  pickPending: null as number | null,
   runEnd: null as MachineState['runEnd'],
   history: [] as HistorySample[],
   exitsPerSec: 0,
@@ -239,7 +247,7 @@ export function createMachineStore(): MachineStore {
 
     ingest(event) {
       // Frames and exit details of the machine before a load are stale.
-      if (get().awaitingLoad && (event.type === 'frame' || event.type === 'exitDetail' || event.type === 'timeTravel' || event.type === 'futureDropped')) return;
+      if (get().awaitingLoad && (event.type === 'frame' || event.type === 'exitDetail' || event.type === 'picked' || event.type === 'timeTravel' || event.type === 'futureDropped')) return;
       switch (event.type) {
         case 'ready':
           set({ ready: true, workerStatus: 'ready' });
@@ -272,8 +280,8 @@ export function createMachineStore(): MachineStore {
           const log = s.exitLog;
           for (const e of event.exits) log.push(e);
           const overflow = dropOverflow(log);
-          // In step mode the newest exit is the one to show; at a run's stop, unless one was picked while it ran.
-          const selectedExit = !event.running && event.exits.length && !s.pickedWhileRunning ? event.exits[event.exits.length - 1] : s.selectedExit;
+          // In step mode the newest exit is the one to show; at a run's stop, unless one was picked while it ran (or since the command this answers).
+          const selectedExit = !event.running && event.exits.length && !s.pickedWhileRunning && s.pickPending === null ? event.exits[event.exits.length - 1] : s.selectedExit;
           set({
             ...(event.running && !s.running && { starts: s.starts + 1, stood: { ...s, stood: null } }),
             running: event.running,
@@ -301,6 +309,10 @@ export function createMachineStore(): MachineStore {
           // Not over another exit picked since (a lesson's focus may come with no pick before it).
           if ((get().selectedExit?.seq ?? event.exit.seq) === event.exit.seq) set({ selectedExit: event.exit });
           return;
+        case 'picked':
+          // Picked while the Worker ran (a pick made before the page heard of the run): kept at its stop.
+          if (get().pickPending === event.seq) set({ pickPending: null, ...(event.running && { pickedWhileRunning: true }) });
+          return;
         case 'timeTravel': {
           const s = get();
           // The log lists what led to the exit shown: the exits the seek re-ran, and that exit.
@@ -315,8 +327,10 @@ export function createMachineStore(): MachineStore {
             banner: null,
             pickedWhileRunning: false,
             // Between exits (a step back) no exit is taken: one selected that the machine has
-            // not taken yet (the one it stood at) is deselected.
-            ...(event.exit ? { selectedExit: event.exit } : event.timeline.at !== null && s.selectedExit !== null && s.selectedExit.seq >= event.timeline.at && { selectedExit: null }),
+            // not taken yet (the one it stood at) is deselected. A pick since the seek stands.
+            ...(s.pickPending !== null ? {}
+              : event.exit ? { selectedExit: event.exit }
+                : event.timeline.at !== null && s.selectedExit !== null && s.selectedExit.seq >= event.timeline.at && { selectedExit: null }),
             ...(merged && { exitLog: merged.log, exitLogVersion: s.exitLogVersion + 1, droppedExits: Math.max(0, s.droppedExits - merged.added + overflow) }),
           });
           return;
@@ -333,8 +347,9 @@ export function createMachineStore(): MachineStore {
             exitLogVersion: s.exitLogVersion + 1,
             // Exits #0 to #at-1 remain, `i` of them listed: the future's unlisted exits run again.
             droppedExits: event.at - i,
-            // An exit of the dropped future is not taken (yet): the pipeline and walk show none.
-            ...(s.selectedExit !== null && s.selectedExit.seq >= event.at && { selectedExit: null }),
+            // An exit of the dropped future is not taken (yet): the pipeline and walk show none, and
+            // a pick of it does not hold the run's stop from showing its last exit.
+            ...(s.selectedExit !== null && s.selectedExit.seq >= event.at && { selectedExit: null, pickPending: null, pickedWhileRunning: false }),
             history: s.history.filter((h) => h.exits <= event.at),
             timeline: s.timeline && { ...s.timeline, at: null, end: event.at },
           });
@@ -357,8 +372,8 @@ export function createMachineStore(): MachineStore {
       }
       set({ ...emptyRun(), runId: s.runId + 1, program, awaitingLoad: true, restarting: false, loaded: false, lineMap: [], exitLines: [], unemulable: [] });
     },
-    selectExit(exit) {
-      set({ selectedExit: exit, pickedWhileRunning: get().running && exit !== null });
+    selectExit(exit, told = false) {
+      set({ selectedExit: exit, pickedWhileRunning: get().running && exit !== null, pickPending: told && exit !== null ? exit.seq : null });
     },
     setWorkerStatus(status, message) {
       if (isWorkerFailed(status)) {

@@ -77,7 +77,7 @@ export function EmbedView({ side, params, fullUrl, problem }: { side: Side; para
   const errors = problem === null && !params.panels.includes('editor') ? diagnostics.filter((d) => d.severity === 'error') : [];
   return (
     <SideContext.Provider value={side}>
-      <ExitDetailContext.Provider value={(seq) => side.client.selectExit(seq)}>
+      <ExitDetailContext.Provider value={(seq, detail) => side.client.selectExit(seq, detail)}>
         <div className="embed" data-testid="embed-view" aria-busy={restarting || undefined}>
           <header className="embed-bar">
             <div className="group" role="group" aria-label="Run controls">

@@ -109,7 +109,7 @@ function Column({ groupId, placed, preferSaved, spec }: { groupId: string; place
 
 /** The store, the client and the exit-detail requests of one side, for everything below. */
 function SideProviders({ side, children }: { side: Side; children: ReactNode }) {
-  const requestDetail = useCallback((seq: number) => side.client.selectExit(seq), [side]);
+  const requestDetail = useCallback((seq: number, detail: boolean) => side.client.selectExit(seq, detail), [side]);
   return (
     <SideContext.Provider value={side}>
       <MachineStoreContext.Provider value={side.store}>

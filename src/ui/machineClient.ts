@@ -43,7 +43,7 @@ const INGEST_MS_RUNNING = 100;
  */
 const LOADED_HOLD_MS = 500;
 
-const EVENT_TYPES = new Set(['ready', 'diagnostics', 'loaded', 'frame', 'exitDetail', 'timeTravel', 'futureDropped', 'error']);
+const EVENT_TYPES = new Set(['ready', 'diagnostics', 'loaded', 'frame', 'exitDetail', 'picked', 'timeTravel', 'futureDropped', 'error']);
 
 /** A message from the Worker is trusted only as far as its shape: unknown ones are dropped. */
 export function isWorkerEvent(data: unknown): data is WorkerEvent {
@@ -274,7 +274,8 @@ export class MachineClient {
   pause(): void { this.post({ type: 'pause' }); }
   step(): void { this.post({ type: 'step' }, this.store.getState().loaded); }
   stepExit(): void { this.post({ type: 'stepExit' }, this.store.getState().loaded); }
-  selectExit(seq: number): void { this.post({ type: 'selectExit', seq }); }
+  /** An exit picked in the page: `detail` asks for its walk (see the 'selectExit' command). */
+  selectExit(seq: number, detail = true): void { this.post({ type: 'selectExit', seq, detail }); }
   /** Time travel: show exit k (the recorded end: the present); back one instruction; back one exit. */
   seekExit(exit: number): void { this.post({ type: 'seekExit', exit }); }
   stepBack(): void { this.post({ type: 'stepBack' }); }

@@ -211,7 +211,7 @@ describe('MachineHost exit detail', () => {
       if (picked < 0 && e.type === 'frame' && e.running && e.counters.exits.total > 1000) {
         picked = events.length;
         queueMicrotask(() => {
-          h.handle({ type: 'selectExit', seq: k });
+          h.handle({ type: 'selectExit', seq: k, detail: true });
           h.handle({ type: 'pause' });
         });
       }
@@ -270,7 +270,7 @@ describe('MachineHost exit detail', () => {
       built.machine.runToEnd();
 
       for (const k of [3, 130, 65]) {
-        h.handle({ type: 'selectExit', seq: k });
+        h.handle({ type: 'selectExit', seq: k, detail: true });
         const detail = last('exitDetail')?.exit;
         expect(detail?.seq, `exit ${k}`).toBe(k);
         expect(detail?.walk?.length, `exit ${k}'s walk`).toBe(walks.get(k));

@@ -87,9 +87,11 @@ export class MachineHost {
   private lastViewAt = -Infinity;
   /**
    * Time travel: null at the present; while the machine shows a past point, where the present
-   * was (instructions retired and exits handled), to go back to it.
+   * was (instructions retired and exits handled), to go back to it. `pending`: it stood at an
+   * exit the VMM had not handled yet (a run stopped before its first slice, after a seek had left
+   * it there), which the counts alone do not tell from the moment before that exit was taken.
    */
-  private present: { retired: number; exits: number } | null = null;
+  private present: { retired: number; exits: number; pending: boolean } | null = null;
   /**
    * Time travel: the exit shown, when the machine went past it to report it (its walk and stages
    * come from handling it). Put back at k before any command that reads or runs the machine;
@@ -205,10 +207,11 @@ export class MachineHost {
         return;
       }
       case 'selectExit': {
-        const exit = this.history.find((e) => e.seq === cmd.seq) ?? this.exitByReplay(cmd.seq);
+        const exit = cmd.detail ? this.history.find((e) => e.seq === cmd.seq) ?? this.exitByReplay(cmd.seq) : null;
         if (exit) this.post({ type: 'exitDetail', exit });
         // Running, an exit that walked can be handled again only after the stop (see frame).
-        this.pickedWhileRunning = this.running && (!exit || walkUnrecorded(exit)) ? cmd.seq : null;
+        this.pickedWhileRunning = this.running && cmd.detail && (!exit || walkUnrecorded(exit)) ? cmd.seq : null;
+        this.post({ type: 'picked', seq: cmd.seq, running: this.running });
         return;
       }
       case 'seekExit':
@@ -220,7 +223,7 @@ export class MachineHost {
         this.stopReporting();
         const m = this.machine;
         if (!m || m.retired === 0) return;
-        this.present ??= { retired: m.retired, exits: m.exitsHandled };
+        this.present ??= { retired: m.retired, exits: m.exitsHandled, pending: m.atPendingExit };
         m.seekRetired(m.retired - 1);
         this.postTimeTravel(this.timeTravelAtHere(), null);
         this.startFilling();
@@ -254,11 +257,12 @@ export class MachineHost {
     if (this.present === null && this.home !== null && 'exit' in this.home) this.settle();
     // Where the present is: kept since the first seek, else where the machine stands (or stood before a fill moved it).
     const home = this.home;
-    const here = this.present ?? (home !== null && 'retired' in home ? { retired: home.retired, exits: home.exits } : { retired: m.retired, exits: m.exitsHandled });
+    const here = this.present ?? (home !== null && 'retired' in home ? { retired: home.retired, exits: home.exits, pending: false } : { retired: m.retired, exits: m.exitsHandled, pending: m.atPendingExit });
     if (this.present !== null && k >= (this.present.exits)) {
       this.behind = null;
       this.home = null;
-      m.seekRetired(this.present.retired, this.present.exits);
+      if (this.present.pending) m.seekExit(this.present.exits);
+      else m.seekRetired(this.present.retired, this.present.exits);
       this.present = null;
       this.postTimeTravel(this.timeTravelAtHere(), null);
       return;
@@ -310,6 +314,11 @@ export class MachineHost {
     if (home === null || !this.machine) return;
     if ('exit' in home) this.machine.seekExit(home.exit);
     else this.machine.seekRetired(home.retired, home.exits);
+  }
+
+  /** A run is going (tests wait for it to stop). */
+  get isRunning(): boolean {
+    return this.running;
   }
 
   /** Idle work (a rehearsal, snapshot fills) is still going on (tests wait for the Worker to be idle). */

@@ -37,7 +37,11 @@ export type Command =
   | { type: 'setConfig'; config: Partial<RunConfig> }
   | { type: 'setSpeed'; speed: Speed }
   | { type: 'setBreakpoints'; lines: number[] }
-  | { type: 'selectExit'; seq: number }
+  /**
+   * An exit picked in the page (the log, a lesson). `detail`: its walk is wanted (the page's record
+   * has none; 'exitDetail' brings it). Answered by 'picked' either way.
+   */
+  | { type: 'selectExit'; seq: number; detail: boolean }
   /** Time travel: show the machine at exit `exit` (the number of exits recorded, or more: the present). */
   | { type: 'seekExit'; exit: number }
   /** Time travel: back one instruction (over all vCPUs). */
@@ -115,4 +119,11 @@ export type WorkerEvent =
   /** Running from a past point: what was recorded after exit `at` is dropped (it runs again). */
   | { type: 'futureDropped'; at: number }
   | { type: 'exitDetail'; exit: ExitEvent }
+  /**
+   * The answer to 'selectExit', after any 'exitDetail' for it. The Worker answers commands in
+   * order, so every event after this one answers a command sent after the pick: the events
+   * before it (a Next exit's frame, a seek's answer) do not take the pick back. `running`: a run
+   * was going (the page keeps the pick at its stop, as for a pick made while it showed the run).
+   */
+  | { type: 'picked'; seq: number; running: boolean }
   | { type: 'error'; message: string };

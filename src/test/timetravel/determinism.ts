@@ -18,7 +18,8 @@ export function fingerprint(m: Machine): string {
   return JSON.stringify({ counters, view: machineView(m), stop: m.stopInfo() });
 }
 
-const exitKey = (e: ExitEvent) => JSON.stringify({ ...e, hostNs: undefined, walk: undefined });
+/** An exit's record, host time and walk left out, and what the VMM did next (onExit hands on its own record; an exit's detail is the exit alone). */
+const exitKey = (e: ExitEvent) => JSON.stringify({ ...e, hostNs: undefined, walk: undefined, action: undefined, injected: undefined });
 
 /** Run to the end collecting the exits. */
 export function runCollecting(m: Machine): string[] {

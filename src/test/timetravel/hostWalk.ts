@@ -15,12 +15,12 @@ import { machineView } from '../../worker/view';
 import type { Command, Counters, RunConfig, WorkerEvent } from '../../worker/protocol';
 
 /** What a point shows, host time left out. */
-function shown(counters: Counters, view: unknown) {
+export function shown(counters: Counters, view: unknown) {
   const { hostNsPerExit: _host, ...rest } = counters;
   return { counters: rest, view };
 }
 
-type Shown = ReturnType<typeof shown>;
+export type Shown = ReturnType<typeof shown>;
 
 /**
  * The reference: the same program run to its end once. A point is named by its counts (exits
@@ -29,7 +29,7 @@ type Shown = ReturnType<typeof shown>;
  * VMM handled exit e - 1, stopped there as Next exit stops (a write-protect fault leaves its
  * instruction to run again, an interrupt kick retires nothing). `candidates` gives each of these that has the counts.
  */
-function reference(source: string, config: RunConfig): { candidates: (retired: number, exits: number) => Shown[]; end: Shown } {
+export function reference(source: string, config: RunConfig): { candidates: (retired: number, exits: number) => Shown[]; end: Shown } {
   const built = buildMachine(source, config);
   if (!built.ok) throw new Error('the program does not assemble');
   const m = built.machine;
@@ -80,7 +80,7 @@ export async function hostWalk(name: string, source: string, seed: number, opts:
       else if (r < 54) cmd = { type: 'backExit' };
       else if (r < 62) cmd = { type: 'step' };
       else if (r < 70) cmd = { type: 'stepExit' };
-      else if (r < 76) cmd = { type: 'selectExit', seq: rng.int(endExits) };
+      else if (r < 76) cmd = { type: 'selectExit', seq: rng.int(endExits), detail: true };
       else if (r < 80) cmd = { type: 'pause' };
       else if (r < 84) cmd = { type: 'run' };
       else if (r < 88) cmd = { type: 'setBreakpoints', lines: Array.from({ length: rng.int(3) }, () => 1 + rng.int(lines)) };

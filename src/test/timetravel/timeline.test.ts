@@ -22,6 +22,8 @@ describe('time travel', () => {
     expect(m.vcpuRegs(0, 0).rip).toBe(BigInt(exits[4].rip));
     expect(detail && detail.seq).toBe(4);
     expect(detail && detail.icache).toBe('hit');
+    // The exit as the run's listener saw it: an ExitEvent, not the VMM's record (what it did next).
+    expect(detail && Object.keys(detail).sort()).toEqual(Object.keys(exits[4]).filter((f) => f !== 'action' && f !== 'injected').sort());
     // Back at the start, the first exit walks (a miss), with its walk recorded on request.
     const first = m.seekExit(0, true);
     expect(first && first.icache).toBe('miss');
@@ -107,6 +109,31 @@ patch:
     for (const [bins, from, to] of [[240, 0, marks.length], [240, 1000, marks.length], [7, 300, 2900], [240, 10, 50], [1, 0, marks.length]]) {
       expect(Array.from(tl.markBins(bins, from, to)), `${bins} bins over [${from}, ${to})`).toEqual(expected(bins, from, to));
     }
+  });
+
+  it('back to where a Next exit stopped after a write-protect fault (which retires nothing): its retired count and its exit count, not the fault still to come', () => {
+    const scenario = SCENARIOS.find((s) => s.name === 'smc-then-remap');
+    if (!scenario) throw new Error('no smc-then-remap');
+    const m = build(scenario.source, { strategy: 'icache' });
+    m.attachTimeline();
+    const exits: ExitEvent[] = [];
+    m.onExit = (e) => exits.push(e);
+    m.runToEnd();
+    m.onExit = null;
+    const fault = exits.find((e) => e.reason === 'ept-violation');
+    if (!fault) throw new Error('no write-protect fault');
+    // Next exit from the fault: it handles the fault and stops; the store that faulted runs again after.
+    expect(m.seekExit(fault.seq)).not.toBe(false);
+    m.run(1_000_000, { untilExit: true });
+    const stood = { retired: m.retired, exits: m.counters().exits.total, shown: fingerprint(m) };
+    expect(stood.exits).toBe(fault.seq + 1);
+    // The first moment with that many retired is before the fault.
+    expect(m.seekRetired(stood.retired)).toBe(true);
+    expect(m.counters().exits.total).toBe(fault.seq);
+    // Given the exit count, back to where the Next exit stood.
+    expect(m.seekRetired(stood.retired, stood.exits)).toBe(true);
+    expect(m.atPendingExit).toBe(false);
+    expect(fingerprint(m)).toBe(stood.shown);
   });
 
   it('filling in snapshots while idle puts one at every checkpoint, within half the budget, and every exit stands as it did', () => {

@@ -147,8 +147,8 @@ export async function runLesson(): Promise<void> {
     if (outcome.focus !== undefined) {
       // Unlisted, nothing is selected until the Worker's detail comes (the store takes a detail
       // only for the exit selected, or when none is).
-      store.getState().selectExit(run.exits.find((x) => x.seq === outcome.focus) ?? null);
-      ctl.sideA().client.selectExit(outcome.focus);
+      store.getState().selectExit(run.exits.find((x) => x.seq === outcome.focus) ?? null, true);
+      ctl.sideA().client.selectExit(outcome.focus, true);
     }
   };
   stopWatching = store.subscribe(check);

@@ -16,19 +16,24 @@ function useBoundStore(): StoreApi<MachineState> {
 }
 
 /**
- * Asks the Worker for an exit's full record (its walk steps are only kept for exits the UI
- * shows). The shell provides it: `<ExitDetailContext.Provider value={(seq) => client.selectExit(seq)}>`.
+ * Tells the Worker an exit was picked, and asks for its full record when `detail` (its walk steps
+ * are only kept for exits the UI shows). The shell provides it:
+ * `<ExitDetailContext.Provider value={(seq, detail) => client.selectExit(seq, detail)}>`.
  */
-export const ExitDetailContext = createContext<((seq: number) => void) | null>(null);
+export const ExitDetailContext = createContext<((seq: number, detail: boolean) => void) | null>(null);
 
-/** Select an exit (drives the pipeline and walk panels) and ask the Worker for its detail. */
+/**
+ * Select an exit (drives the pipeline and walk panels) and tell the Worker, which answers with its
+ * detail when it walked and the log's record holds no walk: its answer 'picked' says the pick
+ * stands over the answers to commands sent before it (machineStore's `pickPending`).
+ */
 export function useSelectExit(): (exit: ExitEvent | null) => void {
   const api = useBoundStore();
   const requestDetail = useContext(ExitDetailContext);
   return useCallback((exit: ExitEvent | null) => {
-    api.getState().selectExit(exit);
+    api.getState().selectExit(exit, exit !== null && requestDetail !== null);
     // The Worker's detail adds only the walk (the log keeps every other field).
-    if (exit && walkUnrecorded(exit) && requestDetail) requestDetail(exit.seq);
+    if (exit && requestDetail) requestDetail(exit.seq, walkUnrecorded(exit));
   }, [api, requestDetail]);
 }
 
