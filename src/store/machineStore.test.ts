@@ -209,6 +209,48 @@ describe('a pick while running', () => {
   });
 });
 
+describe('a pick the Worker has not answered yet', () => {
+  const exit = (seq: number): ExitEvent => ({ seq, vm: 0, vcpu: 0, reason: 'mmio', rip: 0x1000, cr3: 0x1000, retired: seq, cycles: 2_000, stages: [] });
+  const counters = (n: number) => ({ exits: { total: n } }) as unknown as Counters;
+
+  it("stands over the answers to commands sent before it (a Next exit's frame, a seek's), not over those sent after", () => {
+    const s = createMachineStore();
+    s.getState().ingest({ type: 'frame', running: false, counters: counters(5), exits: [exit(3), exit(4)], droppedExits: 0, stop: null });
+    // Next exit is sent, then exit #3 is clicked before the Next exit's frame arrives.
+    s.getState().selectExit(exit(3), true);
+    s.getState().ingest({ type: 'frame', running: false, counters: counters(6), exits: [exit(5)], droppedExits: 0, stop: null });
+    expect(s.getState().selectedExit?.seq).toBe(3);
+    // A seek sent before the click answers after it: its counters show, the pick stays.
+    const view = { vcpus: [], icache: [], buckets: [], pages: [], lines: [], console: '', ripLine: 1 };
+    const timeline = { first: 0, end: 6, at: 2, retired: 2, marks: [], bytes: 0, budget: 1 };
+    s.getState().ingest({ type: 'timeTravel', counters: counters(2), view, stop: null, timeline, exit: exit(2), passed: [] });
+    expect(s.getState().counters?.exits.total).toBe(2);
+    expect(s.getState().selectedExit?.seq).toBe(3);
+    // The Worker's answer to the pick: what comes after answers later commands.
+    s.getState().ingest({ type: 'picked', seq: 3, running: false });
+    s.getState().ingest({ type: 'timeTravel', counters: counters(1), view, stop: null, timeline: { ...timeline, at: 1 }, exit: exit(1), passed: [] });
+    expect(s.getState().selectedExit?.seq).toBe(1);
+  });
+
+  it('taken while the Worker ran (before the page heard of the run) stays at the stop; dropped with the future it was of, the stop selects its newest', () => {
+    const s = createMachineStore();
+    s.getState().ingest({ type: 'frame', running: false, counters: counters(5), exits: [exit(3), exit(4)], droppedExits: 0, stop: null });
+    s.getState().selectExit(exit(3), true);
+    s.getState().ingest({ type: 'picked', seq: 3, running: true });
+    s.getState().ingest({ type: 'frame', running: true, counters: counters(7), exits: [exit(5), exit(6)], droppedExits: 0, stop: null });
+    s.getState().ingest({ type: 'frame', running: false, counters: counters(8), exits: [exit(7)], droppedExits: 0, stop: null });
+    expect(s.getState().selectedExit?.seq).toBe(3);
+    // Run from exit 2 with exit #4 (of the future it drops) clicked before the answers.
+    s.getState().selectExit(exit(4), true);
+    s.getState().ingest({ type: 'futureDropped', at: 2 });
+    expect(s.getState().selectedExit).toBeNull();
+    s.getState().ingest({ type: 'picked', seq: 4, running: true });
+    s.getState().ingest({ type: 'frame', running: true, counters: counters(4), exits: [exit(2), exit(3)], droppedExits: 0, stop: null });
+    s.getState().ingest({ type: 'frame', running: false, counters: counters(8), exits: [exit(7)], droppedExits: 0, stop: null });
+    expect(s.getState().selectedExit?.seq).toBe(7);
+  });
+});
+
 describe('stageCyclesOf', () => {
   it("is the sum of every exit's stages, from a real machine under each strategy", () => {
     for (const [name, strategy] of [['lapic-microbench', 'apicv'], ['lapic-microbench', 'none'], ['smc-mmio', 'icache']] as const) {

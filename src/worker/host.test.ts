@@ -274,7 +274,13 @@ describe('MachineHost exit detail', () => {
         const detail = last('exitDetail')?.exit;
         expect(detail?.seq, `exit ${k}`).toBe(k);
         expect(detail?.walk?.length, `exit ${k}'s walk`).toBe(walks.get(k));
+        // Then the answer to the pick itself, after its detail (the store holds the pick until it).
+        expect(events.at(-1)).toEqual({ type: 'picked', seq: k, running: false });
       }
+      // A pick that wants no walk moves nothing and is answered at once.
+      const before = events.length;
+      h.handle({ type: 'selectExit', seq: 7, detail: false });
+      expect(events.slice(before)).toEqual([{ type: 'picked', seq: 7, running: false }]);
       // The picks moved nothing the page sees: running on hits the breakpoint of the next pass.
       const from = events.length;
       h.handle({ type: 'run' });
