@@ -18,10 +18,13 @@
  *   hostwalk      N walks (default 100) of 60 random commands on the Worker's host
  *                 (src/test/timetravel/hostWalk.ts) over stress programs and the examples, each
  *                 under one strategy (in turn): what the host shows is the reference machine there
+ *   storewalk     N walks (default 100) of 60 random commands through the page's client and store
+ *                 (src/test/timetravel/storeWalk.ts), some sent ahead of their answers, over the
+ *                 same programs: what the store holds for the panels is the reference's
  *
  * Usage: node scripts/run-bundled.mjs src/test/soak/soak.ts [--seed S] [--only part]
  *        [--differential N] [--stress N] [--hostile N]
- *        [--timetravel N] [--hostwalk N]
+ *        [--timetravel N] [--hostwalk N] [--storewalk N]
  * Prints counts per part and the seed (and case/program index) of every failure; exits 1 when
  * anything failed.
  */
@@ -43,11 +46,12 @@ import { buildMachine } from '../../core/machine';
 import { STRATEGIES } from '../../core/events';
 import { checkDeterminism } from '../timetravel/determinism';
 import { hostWalk } from '../timetravel/hostWalk';
+import { storeWalk } from '../timetravel/storeWalk';
 
-interface Args { seed: number; only: string | null; differential: number; stress: number; hostile: number; timetravel: number; hostwalk: number }
+interface Args { seed: number; only: string | null; differential: number; stress: number; hostile: number; timetravel: number; hostwalk: number; storewalk: number }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { seed: 20261203, only: null, differential: 10_000, stress: 2_000, hostile: 1_000, timetravel: 400, hostwalk: 100 };
+  const a: Args = { seed: 20261203, only: null, differential: 10_000, stress: 2_000, hostile: 1_000, timetravel: 400, hostwalk: 100, storewalk: 100 };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1];
     switch (argv[i]) {
@@ -58,6 +62,7 @@ function parseArgs(argv: string[]): Args {
       case '--hostile': a.hostile = Number(v); i++; break;
       case '--timetravel': a.timetravel = Number(v); i++; break;
       case '--hostwalk': a.hostwalk = Number(v); i++; break;
+      case '--storewalk': a.storewalk = Number(v); i++; break;
       default: throw new Error(`soak: unknown argument ${argv[i]}`);
     }
   }
@@ -258,7 +263,8 @@ function timetravel(seed: number, count: number): void {
   log(`timetravel: ${recorded} programs recorded (${notAssembled} did not assemble), ${thinned} of them beyond a thinned reach, ${exits} exits; back and forward again (seed ${seed})`);
 }
 
-async function hostwalk(seed: number, count: number): Promise<void> {
+/** `part`'s walks (hostWalk or storeWalk), each a program and a strategy in turn. */
+async function walks(part: string, walk: typeof hostWalk, seed: number, count: number): Promise<void> {
   const t0 = now();
   const scenarios = loadScenarios();
   for (let i = 0; i < count; i++) {
@@ -270,14 +276,14 @@ async function hostwalk(seed: number, count: number): Promise<void> {
     const strategy = STRATEGIES[(i >> 1) % STRATEGIES.length]!;
     let problems: string[];
     try {
-      problems = await hostWalk(name, source, (seed + i) >>> 0, { steps: 60, strategy });
+      problems = await walk(name, source, (seed + i) >>> 0, { steps: 60, strategy });
     } catch (e) {
       problems = [`${name} (${strategy}) seed ${(seed + i) >>> 0}: threw ${(e as Error).stack ?? String(e)}`];
     }
-    for (const x of problems.slice(0, 2)) failures.push(`hostwalk: ${x}`);
-    if ((i + 1) % 20 === 0) log(`  hostwalk: ${i + 1} walks (${((now() - t0) / 1000).toFixed(0)} s)`);
+    for (const x of problems.slice(0, 2)) failures.push(`${part}: ${x}`);
+    if ((i + 1) % 20 === 0) log(`  ${part}: ${i + 1} walks (${((now() - t0) / 1000).toFixed(0)} s)`);
   }
-  log(`hostwalk: ${count} walks of 60 commands (seed ${seed})`);
+  log(`${part}: ${count} walks of 60 commands (seed ${seed})`);
 }
 
 const args = parseArgs(process.argv.slice(2));
@@ -289,7 +295,8 @@ try {
   if (args.only === null || args.only === 'stress') stress(args.seed, args.stress);
   if (args.only === null || args.only === 'hostile') hostile(args.seed, args.hostile);
   if (args.only === null || args.only === 'timetravel') timetravel(args.seed, args.timetravel);
-  if (args.only === null || args.only === 'hostwalk') await hostwalk(args.seed, args.hostwalk);
+  if (args.only === null || args.only === 'hostwalk') await walks('hostwalk', hostWalk, args.seed, args.hostwalk);
+  if (args.only === null || args.only === 'storewalk') await walks('storewalk', storeWalk, args.seed, args.storewalk);
 } finally {
   rmSync(workDir, { recursive: true, force: true });
 }
