@@ -51,6 +51,25 @@ export function reference(source: string, config: RunConfig): { candidates: (ret
   return { candidates, end };
 }
 
+export type Reference = ReturnType<typeof reference>;
+
+/** How `got` differs from the reference at its counts (retired, exits), or null when it is the reference there. */
+export function unlikeReference(ref: Reference, got: Shown): string | null {
+  const retired = got.counters.retired, exits = got.counters.exits.total;
+  const want = exits === ref.end.counters.exits.total && retired === ref.end.counters.retired ? [ref.end] : ref.candidates(retired, exits);
+  if (want.length === 0) return `retired ${retired}, exits ${exits}: the reference never stands there`;
+  if (want.some((w) => JSON.stringify(w) === JSON.stringify(got))) return null;
+  const w = want[0]!;
+  const diff = Object.keys(got.counters).filter((k) => JSON.stringify((got.counters as Record<string, unknown>)[k]) !== JSON.stringify((w.counters as Record<string, unknown>)[k]));
+  if (process.env.HOST_WALK_DEBUG) {
+    const a = JSON.stringify(got.view), b = JSON.stringify(w.view);
+    let i = 0;
+    while (i < a.length && a[i] === b[i]) i++;
+    console.log('VIEWDIFF', a.slice(Math.max(0, i - 200), i + 120), '\n   REF', b.slice(Math.max(0, i - 200), i + 120));
+  }
+  return `retired ${retired}, exits ${exits}; the reference there differs in ${diff.length ? diff.join(', ') : 'the view'}`;
+}
+
 /**
  * `steps` random commands on a host that ran `source` to its end; returns the problems (each
  * names the program, the seed and the commands up to it).
@@ -99,22 +118,11 @@ export async function hostWalk(name: string, source: string, seed: number, opts:
         if (e.type === 'error') problems.push(`${where}: error ${e.message}`);
         if (e.type !== 'timeTravel' && !(e.type === 'frame' && e.view && !e.running)) continue;
         const got = shown(e.counters, e.view!);
-        const retired = e.counters.retired, exits = e.counters.exits.total;
+        const exits = e.counters.exits.total;
         if (e.type === 'timeTravel' && e.exit !== null && e.exit.seq !== e.timeline.at) problems.push(`${where}: the exit shown is #${e.exit.seq}, the timeline stands at ${e.timeline.at}`);
         if (e.type === 'timeTravel' && e.exit !== null && exits !== e.exit.seq) problems.push(`${where}: exit #${e.exit.seq} shown with ${exits} exits handled`);
-        const want = exits === endExits && retired === ref.end.counters.retired ? [ref.end] : ref.candidates(retired, exits);
-        if (want.length === 0) problems.push(`${where}: ${e.type} shows retired ${retired}, exits ${exits}: the reference never stands there`);
-        else if (!want.some((w) => JSON.stringify(w) === JSON.stringify(got))) {
-          const w = want[0]!;
-          const diff = Object.keys(got.counters).filter((k) => JSON.stringify((got.counters as Record<string, unknown>)[k]) !== JSON.stringify((w.counters as Record<string, unknown>)[k]));
-          problems.push(`${where}: ${e.type} shows retired ${retired}, exits ${exits}; the reference there differs in ${diff.length ? diff.join(', ') : 'the view'}`);
-          if (process.env.HOST_WALK_DEBUG) {
-            const a = JSON.stringify(got.view), b = JSON.stringify(w.view);
-            let i = 0;
-            while (i < a.length && a[i] === b[i]) i++;
-            console.log('VIEWDIFF', a.slice(Math.max(0, i - 200), i + 120), '\n   REF', b.slice(Math.max(0, i - 200), i + 120));
-          }
-        }
+        const unlike = unlikeReference(ref, got);
+        if (unlike) problems.push(`${where}: ${e.type} shows ${unlike}`);
       }
     }
   } finally {
