@@ -874,8 +874,8 @@ export class Machine {
   /**
    * Go to the moment `r` instructions had retired (over all vCPUs): back one instruction (the
    * first such moment), or, given `exits`, back to where a run stood with r retired and that many
-   * exits handled. Exits that retire nothing (a timer's kick, an interrupt's delivery) give one
-   * retired count several such points: a Next exit that handled a kick stands after it.
+   * exits handled. Exits that retire nothing (a write-protect fault: its store runs again) give
+   * one retired count several such points: a Next exit that handled the fault stands after it.
    */
   seekRetired(r: number, exits?: number): boolean {
     const tl = this.timeline;
