@@ -14,7 +14,7 @@ import { selectTimelineAt, selectTravelled } from '../../../store/selectors';
 import { LIVE_MS, useMachine, useMachineLive, useSelectExit } from '../useMachine';
 import { compact, hex, int, plural } from '../lib/format';
 import { REASON_COLOR } from '../lib/stages';
-import { atBottom } from '../lib/virtual';
+import { atBottom, centredTop, reverseScrollTop } from '../lib/virtual';
 import { useVirtualRows } from '../lib/useVirtualRows';
 import { EXIT_REASON_TERMS } from '../../glossary/terms';
 import { wpNote } from '../lib/wpText';
@@ -169,21 +169,20 @@ export default function EventLog() {
   // reads layout there too), not a second one in the commit.
   const travelAt = useMachine(selectTimelineAt);
   const atAnExit = useMachine(selectTravelled);
-  const [travel, setTravel] = useState<{ at: number | null; rows: typeof rows; scrollTop: number; viewport: number } | null>(null);
+  const [travel, setTravel] = useState<{ at: number | null; rows: typeof rows; pos: number; count: number; viewport: number } | null>(null);
   // Its height too: a log shown at a past exit (a layout chosen there) centres first on the
   // height assumed before its first measure, and had then shown the recorded future's rows.
   const recentre = travelAt !== null && count > 0 && (travelAt !== travel?.at || rows !== travel.rows || v.viewport !== travel.viewport);
   const toPresent = travelAt === null && travel !== null && travel.at !== null;
   /** Show row `pos` centred (`count`: the list's end), from this render on. */
   const scrollToRow = (pos: number) => {
-    const end = Math.max(0, count * ROW_H - v.viewport);
-    const top = pos >= count ? end : Math.round(Math.min(end, Math.max(0, pos * ROW_H - (v.viewport - ROW_H) / 2)));
+    const top = centredTop(pos, count, v.viewport, ROW_H);
     jump(top);
     // What the scroll event will find (onScroll below), so that it renders nothing.
     const bottom = atBottom(top, v.viewport, Math.max(count * ROW_H, v.viewport), ROW_H);
     setFollow(bottom);
     setTopWas(bottom ? null : { count, top, viewport: v.viewport });
-    setTravel({ at: travelAt, rows, scrollTop: top - end, viewport: v.viewport });
+    setTravel({ at: travelAt, rows, pos, count, viewport: v.viewport });
   };
   // At a timeline point, its exit's row (before the oldest row listed, that row); at the present
   // again, the end.
@@ -202,7 +201,12 @@ export default function EventLog() {
   useLayoutEffect(() => {
     const el = listRef.current;
     if (!el || !travel) return;
-    const frame = requestAnimationFrame(() => { el.scrollTop = travel.scrollTop; });
+    // Placed with the height the list has when written: the pane may have changed since the
+    // render (a lesson's result notice appearing), and a row placed at the top had landed off it.
+    const frame = requestAnimationFrame(() => {
+      const viewport = el.clientHeight;
+      el.scrollTop = reverseScrollTop(centredTop(travel.pos, travel.count, viewport, ROW_H), travel.count, viewport, ROW_H);
+    });
     return () => cancelAnimationFrame(frame);
   }, [travel, listRef]);
   const onKey = (e: KeyboardEvent<HTMLDivElement>) => {

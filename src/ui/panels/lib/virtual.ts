@@ -26,3 +26,21 @@ export function visibleRange(scrollTop: number, viewport: number, rowHeight: num
 export function atBottom(scrollTop: number, viewport: number, scrollHeight: number, rowHeight: number): boolean {
   return scrollTop + viewport >= scrollHeight - rowHeight;
 }
+
+/**
+ * The offset from the list's top that shows row `pos` centred (`pos >= count`: the list's end),
+ * clamped to the list.
+ */
+export function centredTop(pos: number, count: number, viewport: number, rowHeight: number): number {
+  const end = Math.max(0, count * rowHeight - viewport);
+  return pos >= count ? end : Math.round(Math.min(end, Math.max(0, pos * rowHeight - (viewport - rowHeight) / 2)));
+}
+
+/**
+ * `scrollTop` for a list that scrolls from its end (column-reverse: 0 at the bottom, negative
+ * above) to stand `top` from its top. It depends on the viewport: written with a height measured
+ * before the pane changed, a row placed at the top lands off it by the change.
+ */
+export function reverseScrollTop(top: number, count: number, viewport: number, rowHeight: number): number {
+  return top - Math.max(0, count * rowHeight - viewport);
+}
