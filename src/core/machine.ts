@@ -72,6 +72,17 @@ export const DEFAULT_MACHINE_CONFIG: MachineConfig = {
 /** Walk recording: every exit (step mode), one exit in SAMPLE_EVERY (full speed), or none. */
 export type WalkRecording = 'all' | 'sampled' | 'none';
 
+/**
+ * Where the machine stands, as a recorded run's point it can be put back at (Machine.point,
+ * seekPoint): at exit `exit`, not handled yet; or `retired` instructions in with `exits` handled.
+ * The counts alone do not tell the first from the moment before the exit was taken, and an exit
+ * that retires nothing (a write-protect fault) gives one retired count several points.
+ */
+export type MachinePoint = { readonly exit: number } | { readonly retired: number; readonly exits: number };
+
+/** Exits handled at `p`. */
+export const pointExits = (p: MachinePoint): number => ('exit' in p ? p.exit : p.exits);
+
 const SAMPLE_EVERY = 64;
 
 /**
@@ -869,6 +880,16 @@ export class Machine {
       }
       return tl.snapshotBefore(at) === at || (this.exitSeq === stop && this.pendingEntry !== null);
     });
+  }
+
+  /** Where the machine stands now, for seekPoint to come back to. */
+  point(): MachinePoint {
+    return this.pendingEntry !== null ? { exit: this.exitSeq } : { retired: this.retired, exits: this.exitSeq };
+  }
+
+  /** Go back to a point `point()` gave (seekExit or seekRetired); false when out of reach. */
+  seekPoint(p: MachinePoint): boolean {
+    return 'exit' in p ? this.seekExit(p.exit) !== false : this.seekRetired(p.retired, p.exits);
   }
 
   /**

@@ -4,7 +4,7 @@
  * Host time only schedules work here; the machine itself is deterministic.
  */
 import type { AsmResult } from '../core/asm';
-import { assembleProgram, buildMachineFrom, CHECKPOINT_EVERY, DEFAULT_MACHINE_CONFIG, type Machine, type MachineConfig } from '../core/machine';
+import { assembleProgram, buildMachineFrom, CHECKPOINT_EVERY, DEFAULT_MACHINE_CONFIG, type Machine, type MachineConfig, type MachinePoint, pointExits } from '../core/machine';
 import { predictedExitLines, unemulableLines } from '../core/programLines';
 import { walkUnrecorded, type ExitEvent } from '../core/events';
 import type { ChartPoint, Command, RunConfig, Speed, TimelineView, WorkerEvent } from './protocol';
@@ -87,11 +87,10 @@ export class MachineHost {
   private lastViewAt = -Infinity;
   /**
    * Time travel: null at the present; while the machine shows a past point, where the present
-   * was (instructions retired and exits handled), to go back to it. `pending`: it stood at an
-   * exit the VMM had not handled yet (a run stopped before its first slice, after a seek had left
-   * it there), which the counts alone do not tell from the moment before that exit was taken.
+   * was, to go back to it (an exit not handled yet when a run stopped before its first slice,
+   * after a seek had left it there).
    */
-  private present: { retired: number; exits: number; pending: boolean } | null = null;
+  private present: MachinePoint | null = null;
   /**
    * Time travel: the exit shown, when the machine went past it to report it (its walk and stages
    * come from handling it). Put back at k before any command that reads or runs the machine;
@@ -100,10 +99,9 @@ export class MachineHost {
   private behind: number | null = null;
   /**
    * Idle fills (fill) moved the machine: where it must stand again before a command reads or
-   * runs it (an exit it stood at, or an instruction count with its exit count: the present, a
-   * step back). Null when it stands where it was put.
+   * runs it. Null when it stands where it was put.
    */
-  private home: { exit: number } | { retired: number; exits: number } | null = null;
+  private home: MachinePoint | null = null;
   /** Snapshots are being filled in while the Worker has nothing else to do (see fill). */
   private filling = false;
   /** A seek's path has been taken in this Worker, by the page or by idle work (see rehearseSeek). */
@@ -223,7 +221,7 @@ export class MachineHost {
         this.stopReporting();
         const m = this.machine;
         if (!m || m.retired === 0) return;
-        this.present ??= { retired: m.retired, exits: m.exitsHandled, pending: m.atPendingExit };
+        this.present ??= m.point();
         m.seekRetired(m.retired - 1);
         this.postTimeTravel(this.timeTravelAtHere(), null);
         this.startFilling();
@@ -252,22 +250,18 @@ export class MachineHost {
     const tl = m?.getTimeline();
     if (!m || !tl) return;
     const info = tl.info();
-    // At the present, stopped at an exit, then moved by idle work: back there first (its
-    // instruction count, which the present needs, is known only there).
-    if (this.present === null && this.home !== null && 'exit' in this.home) this.settle();
-    // Where the present is: kept since the first seek, else where the machine stands (or stood before a fill moved it).
-    const home = this.home;
-    const here = this.present ?? (home !== null && 'retired' in home ? { retired: home.retired, exits: home.exits, pending: false } : { retired: m.retired, exits: m.exitsHandled, pending: m.atPendingExit });
-    if (this.present !== null && k >= (this.present.exits)) {
+    // Where the present is: kept since the first seek, else where the machine stands (or stood
+    // before idle work moved it: at the present, `behind` is null).
+    const here = this.present ?? this.home ?? m.point();
+    if (this.present !== null && k >= pointExits(this.present)) {
       this.behind = null;
       this.home = null;
-      if (this.present.pending) m.seekExit(this.present.exits);
-      else m.seekRetired(this.present.retired, this.present.exits);
+      m.seekPoint(this.present);
       this.present = null;
       this.postTimeTravel(this.timeTravelAtHere(), null);
       return;
     }
-    if (this.present === null && k >= here.exits) return; // already the present
+    if (this.present === null && k >= pointExits(here)) return; // already the present
     if (k < info.first) k = info.first;
     this.seekTaken = true;
     this.passed.clear();
@@ -299,10 +293,7 @@ export class MachineHost {
   /** About to move the machine for idle work: remember where it is shown (see `home`), once. */
   private keepHome(m: Machine): void {
     if (this.home !== null) return;
-    // The machine stands at a pending exit only after a seek (or its answer's exit, `behind`).
-    if (this.behind !== null) this.home = { exit: this.behind };
-    else if (m.atPendingExit) this.home = { exit: m.exitsHandled };
-    else this.home = { retired: m.retired, exits: m.exitsHandled };
+    this.home = this.behind !== null ? { exit: this.behind } : m.point();
     this.behind = null;
   }
 
@@ -311,9 +302,7 @@ export class MachineHost {
     const home = this.home ?? (this.behind !== null ? { exit: this.behind } : null);
     this.behind = null;
     this.home = null;
-    if (home === null || !this.machine) return;
-    if ('exit' in home) this.machine.seekExit(home.exit);
-    else this.machine.seekRetired(home.retired, home.exits);
+    if (home !== null) this.machine?.seekPoint(home);
   }
 
   /** A run is going (tests wait for it to stop). */
@@ -417,12 +406,12 @@ export class MachineHost {
     const tl = m?.getTimeline();
     if (!m || !tl) return undefined;
     const info = tl.info();
-    const to = this.present?.exits ?? info.end;
+    const to = this.present ? pointExits(this.present) : info.end;
     const key = `${info.first}:${to}:${info.end}`;
     if (this.marksSent?.key !== key) this.marksSent = { key, marks: Array.from(tl.markBins(TIMELINE_BINS, info.first, to)) };
     return {
       first: info.first,
-      end: this.present?.exits ?? Math.max(info.end, m.exitsHandled),
+      end: this.present ? pointExits(this.present) : Math.max(info.end, m.exitsHandled),
       at: this.present === null ? null : m.exitsHandled,
       retired: m.retired,
       marks: this.marksSent.marks,

@@ -7,6 +7,7 @@ import { SCENARIOS } from '../../scenarios';
 import type { ExitEvent } from '../../core/events';
 import { STRATEGIES } from '../../core/events';
 import { build, checkDeterminism, fingerprint } from './determinism';
+import { pointExits } from '../../core/machine';
 
 describe('time travel', () => {
   it('stands at exit k before the VMM handles it: k exits counted, RIP at the exiting instruction', () => {
@@ -134,6 +135,35 @@ patch:
     expect(m.seekRetired(stood.retired, stood.exits)).toBe(true);
     expect(m.atPendingExit).toBe(false);
     expect(fingerprint(m)).toBe(stood.shown);
+  });
+
+  it('comes back to a point where the machine stood (point, seekPoint): a pending exit, after a write-protect fault, between exits', () => {
+    const scenario = SCENARIOS.find((s) => s.name === 'smc-then-remap');
+    if (!scenario) throw new Error('no smc-then-remap');
+    const m = build(scenario.source, { strategy: 'icache' });
+    m.attachTimeline();
+    const exits: ExitEvent[] = [];
+    m.onExit = (e) => exits.push(e);
+    m.runToEnd();
+    m.onExit = null;
+    const fault = exits.find((e) => e.reason === 'ept-violation');
+    if (!fault) throw new Error('no write-protect fault');
+    const stands: { how: string; go: () => void; pending: boolean }[] = [
+      { how: 'at the fault, pending', go: () => { m.seekExit(fault.seq); }, pending: true },
+      { how: 'a Next exit past the fault', go: () => { m.seekExit(fault.seq); m.run(1_000_000, { untilExit: true }); }, pending: false },
+      { how: 'a step after exit 1', go: () => { m.seekExit(1); m.step(); }, pending: false },
+    ];
+    for (const { how, go, pending } of stands) {
+      go();
+      const p = m.point();
+      const was = { shown: fingerprint(m), exits: m.counters().exits.total };
+      expect('exit' in p, how).toBe(pending);
+      expect(pointExits(p), how).toBe(was.exits);
+      m.seekExit(exits.length); // the end
+      expect(m.seekPoint(p), how).toBe(true);
+      expect(m.atPendingExit, how).toBe(pending);
+      expect(fingerprint(m), how).toBe(was.shown);
+    }
   });
 
   it('filling in snapshots while idle puts one at every checkpoint, within half the budget, and every exit stands as it did', () => {
