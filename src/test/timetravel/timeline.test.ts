@@ -9,6 +9,21 @@ import { STRATEGIES } from '../../core/events';
 import { build, checkDeterminism, fingerprint } from './determinism';
 import { pointExits } from '../../core/machine';
 
+/** smc-then-remap run to its end under `icache`, recorded, with its exits and its first write-protect fault. */
+function recordedWithFault() {
+  const scenario = SCENARIOS.find((s) => s.name === 'smc-then-remap');
+  if (!scenario) throw new Error('no smc-then-remap');
+  const m = build(scenario.source, { strategy: 'icache' });
+  m.attachTimeline();
+  const exits: ExitEvent[] = [];
+  m.onExit = (e) => exits.push(e);
+  m.runToEnd();
+  m.onExit = null;
+  const fault = exits.find((e) => e.reason === 'ept-violation');
+  if (!fault) throw new Error('no write-protect fault');
+  return { m, exits, fault };
+}
+
 describe('time travel', () => {
   it('stands at exit k before the VMM handles it: k exits counted, RIP at the exiting instruction', () => {
     const m = build('_start:\n  mov rbx, LAPIC_BASE\n  mov ecx, 10\n.l:\n  mov eax, [rbx + LAPIC_ID]\n  dec ecx\n  jnz .l\n  hlt\n', { strategy: 'icache' });
@@ -113,16 +128,7 @@ patch:
   });
 
   it('back to where a Next exit stopped after a write-protect fault (which retires nothing): its retired count and its exit count, not the fault still to come', () => {
-    const scenario = SCENARIOS.find((s) => s.name === 'smc-then-remap');
-    if (!scenario) throw new Error('no smc-then-remap');
-    const m = build(scenario.source, { strategy: 'icache' });
-    m.attachTimeline();
-    const exits: ExitEvent[] = [];
-    m.onExit = (e) => exits.push(e);
-    m.runToEnd();
-    m.onExit = null;
-    const fault = exits.find((e) => e.reason === 'ept-violation');
-    if (!fault) throw new Error('no write-protect fault');
+    const { m, fault } = recordedWithFault();
     // Next exit from the fault: it handles the fault and stops; the store that faulted runs again after.
     expect(m.seekExit(fault.seq)).not.toBe(false);
     m.run(1_000_000, { untilExit: true });
@@ -138,16 +144,7 @@ patch:
   });
 
   it('comes back to a point where the machine stood (point, seekPoint): a pending exit, after a write-protect fault, between exits', () => {
-    const scenario = SCENARIOS.find((s) => s.name === 'smc-then-remap');
-    if (!scenario) throw new Error('no smc-then-remap');
-    const m = build(scenario.source, { strategy: 'icache' });
-    m.attachTimeline();
-    const exits: ExitEvent[] = [];
-    m.onExit = (e) => exits.push(e);
-    m.runToEnd();
-    m.onExit = null;
-    const fault = exits.find((e) => e.reason === 'ept-violation');
-    if (!fault) throw new Error('no write-protect fault');
+    const { m, exits, fault } = recordedWithFault();
     const stands: { how: string; go: () => void; pending: boolean }[] = [
       { how: 'at the fault, pending', go: () => { m.seekExit(fault.seq); }, pending: true },
       { how: 'a Next exit past the fault', go: () => { m.seekExit(fault.seq); m.run(1_000_000, { untilExit: true }); }, pending: false },
