@@ -43,6 +43,27 @@ async function openAndRunToEnd(page: Page, example: string) {
   await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 45_000 });
 }
 
+test('the page rehearses a first seek unseen while idle: two seeks on a machine of its own, nothing of it in the document, and the page\'s machine untouched', async ({ page }) => {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  await openExample(page, 'smc-mmio');
+  // seekRehearsal's REHEARSAL_MEASURE (that module renders panels: not for Node to import).
+  const rehearsed = () => page.evaluate(() => performance.getEntriesByName('exitscope: first seek rehearsed').map((e) => (e as PerformanceMeasure).detail as { seeks: number }));
+  await expect.poll(rehearsed, { timeout: 20_000 }).toHaveLength(1);
+  expect(await rehearsed()).toEqual([{ seeks: 2 }]);
+  // The rehearsal's panels were never in the document: every pane once, the page's program at its start.
+  for (const id of ['exit-pipeline', 'event-log', 'walk-grid', 'stat-exits', 'timeline']) await expect(page.getByTestId(id)).toHaveCount(1);
+  await expect(page.getByTestId('stop-reason')).toHaveText('paused');
+  expect(await stat(page, 'stat-exits')).toBe(0);
+  await expect(page.getByTestId('exit-row')).toHaveCount(0);
+  // And the page's own machine runs and seeks as ever after it.
+  await page.getByTestId('btn-run').click();
+  await expect(page.getByTestId('stop-reason')).toHaveText('halted', { timeout: 45_000 });
+  expect(await stat(page, 'stat-exits')).toBeGreaterThan(3);
+  expect(errors).toEqual([]);
+});
+
 test('scrubbing to exit k shows the machine at k: counters, registers, the selected log row scrolled into view; back one exit, back one instruction', async ({ page }) => {
   await openAndRunToEnd(page, 'smc-mmio');
   const n = await stat(page, 'stat-exits');

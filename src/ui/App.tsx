@@ -24,6 +24,8 @@ import { installShortcuts } from './shortcuts';
 import { Timeline } from './Timeline';
 import { Toolbar } from './Toolbar';
 import { Workspace } from './Workspace';
+import { rehearseFirstSeek } from './seekRehearsal';
+import { defaultMachineStore } from '../store/machineStore';
 import './app.css';
 
 const embed = parseEmbed(location.search);
@@ -49,7 +51,15 @@ function startOnce(): void {
   void applyUrl().then(() => applyLessonUrl(search)).finally(() => {
     ctl.assembleAndReset();
     useUiStore.setState({ booted: true });
+    rehearseWhenIdle();
   });
+}
+
+/** Once the page's program has loaded and the page is idle: see seekRehearsal. */
+function rehearseWhenIdle(): void {
+  const go = () => requestIdleCallback(() => { void rehearseFirstSeek(() => ctl.sideA().client.openSecondHost()); }, { timeout: 3000 });
+  if (defaultMachineStore.getState().loaded) { go(); return; }
+  const stop = defaultMachineStore.subscribe((s) => { if (s.loaded) { stop(); go(); } });
 }
 
 let embedStart: EmbedStart = { program: null, problem: null };

@@ -9,11 +9,11 @@
  * breakpoints, the last program).
  */
 import { isWorkerFailed, type MachineStore } from '../store/machineStore';
-import type { Command, RunConfig, Speed, WorkerEvent } from '../worker/protocol';
+import type { Command, RunConfig, Speed, ToWorker, WorkerEvent } from '../worker/protocol';
 
 /** What the client needs of a Worker (a real one, or a fake in tests). */
 export interface WorkerLike {
-  postMessage(message: Command): void;
+  postMessage(message: ToWorker, transfer?: Transferable[]): void;
   terminate(): void;
   onmessage: ((e: MessageEvent) => void) | null;
   onerror: ((e: ErrorEvent) => void) | null;
@@ -331,6 +331,26 @@ export class MachineClient {
     } else if (Object.keys(this.config).length) {
       this.post({ type: 'setConfig', config: this.config });
     }
+  }
+
+  /**
+   * A second machine in this client's Worker, on a port of its own, as a WorkerLike another
+   * client can drive (its `terminate` ends that machine only); null when this Worker has failed.
+   */
+  openSecondHost(): WorkerLike | null {
+    const w = this.worker;
+    if (!w || this.disposed || isWorkerFailed(this.store.getState().workerStatus)) return null;
+    const { port1, port2 } = new MessageChannel();
+    w.postMessage({ type: 'openSecondHost', port: port2 }, [port2]);
+    const second: WorkerLike = {
+      postMessage: (m) => port1.postMessage(m),
+      terminate: () => { port1.postMessage({ type: 'end' }); port1.close(); },
+      onmessage: null,
+      onerror: null,
+      onmessageerror: null,
+    };
+    port1.onmessage = (e) => second.onmessage?.(e);
+    return second;
   }
 
   dispose(): void {

@@ -72,6 +72,16 @@ export interface ChartPoint {
   counters: Counters;
 }
 
+/**
+ * Not a command to the machine the page shows: opens a second MachineHost in the same Worker,
+ * which takes Commands on `port` and answers WorkerEvents there, until `{ type: 'end' }` (the
+ * page's unseen rehearsal of a first seek, ui/seekRehearsal.ts).
+ */
+export interface OpenSecondHost { type: 'openSecondHost'; port: MessagePort }
+
+/** What the page posts to the Worker itself. */
+export type ToWorker = Command | OpenSecondHost;
+
 export type WorkerEvent =
   | { type: 'ready' }
   | { type: 'diagnostics'; requestId: number; diagnostics: Diagnostic[] }
