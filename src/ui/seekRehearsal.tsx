@@ -35,6 +35,9 @@ const PROGRAM = `_start:
   hlt
 `;
 
+/** Well over the loop's ~1,200 instructions. */
+const MAX_INSNS = 100_000;
+
 /** The user-timing measure a rehearsal ends with; its detail `{ seeks }` counts the seeks it made (2 when whole). */
 export const REHEARSAL_MEASURE = 'exitscope: first seek rehearsed';
 
@@ -74,7 +77,8 @@ export async function rehearseFirstSeek(open: () => WorkerLike | null): Promise<
   let seeks = 0;
   try {
     client.setSpeed('max');
-    client.load(PROGRAM, 'rehearsal.s', configFor('a')); // the page's strategy and costs
+    // The page's strategy and costs; not its instruction limit, which could end the loop early.
+    client.load(PROGRAM, 'rehearsal.s', { ...configFor('a'), maxInsns: MAX_INSNS });
     if (!(await until(store, (s) => s.loaded && !s.awaitingLoad))) return;
     client.run();
     if (!(await until(store, (s) => !s.running && s.stop !== null && s.timeline !== null))) return;
