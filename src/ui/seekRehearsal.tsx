@@ -6,7 +6,7 @@
  * exit, the store's ingest of a 'timeTravel', the panels' own code), while a run's first seek
  * after one seek in an earlier run was as fast as the rest (DESIGN.md, "The timeline"). So the
  * page does one such seek first, where nobody sees it: a second machine in the same Worker
- * (MachineClient.openSecondHost) runs a small LAPIC loop to its end and seeks into it, through a
+ * (MachineClient.openSecondHost) runs a short LAPIC loop to its end and seeks into it, through a
  * machine store of its own, and every panel, the stats strip and the timeline render it in a
  * React root that is not in the document (no layout, no paint, no test id or landmark the page
  * shows twice). Then all of it goes. It changes nothing the page shows; a rehearsal that cannot
@@ -21,21 +21,14 @@ import { PANELS } from './panelRegistry';
 import { StatsStrip } from './StatsStrip';
 import { Timeline } from './Timeline';
 
-/** The LAPIC loop, short: 4 MMIO exits an iteration, as lapic-microbench's. */
-const PROGRAM = `_start:
-  mov rbx, LAPIC_BASE
-  mov ecx, 200
-.l:
-  mov eax, [rbx + LAPIC_ID]
-  mov dword [rbx + LAPIC_TPR], 0x10
-  mov eax, [rbx + LAPIC_VERSION]
-  mov dword [rbx + LAPIC_EOI], 0
-  dec ecx
-  jnz .l
-  hlt
-`;
+/** The LAPIC microbenchmark example (4 MMIO exits an iteration), cut to 200 iterations. */
+async function program(): Promise<string | null> {
+  const { SCENARIOS } = await import('../scenarios/index');
+  const source = SCENARIOS.find((s) => s.name === 'lapic-microbench')?.source;
+  return source?.replace(/^ITERATIONS equ \d+/m, 'ITERATIONS equ 200') ?? null;
+}
 
-/** Well over the loop's ~1,200 instructions. */
+/** Well over the loop's ~1,800 instructions. */
 const MAX_INSNS = 100_000;
 
 /** The user-timing measure a rehearsal ends with; its detail `{ seeks }` counts the seeks it made (2 when whole). */
@@ -68,8 +61,9 @@ function Committed({ onCommit }: { onCommit: () => void }) {
 
 /** Rehearses a first seek on a second machine of `open`'s Worker (see above); resolves when done. */
 export async function rehearseFirstSeek(open: () => WorkerLike | null): Promise<void> {
-  const second = open();
-  if (!second) return;
+  const source = await program();
+  const second = source === null ? null : open();
+  if (!second || source === null) return;
   const store = createMachineStore();
   const client = new MachineClient(store, { createWorker: () => second });
   const root = createRoot(document.createElement('div'));
@@ -78,7 +72,7 @@ export async function rehearseFirstSeek(open: () => WorkerLike | null): Promise<
   try {
     client.setSpeed('max');
     // The page's strategy and costs; not its instruction limit, which could end the loop early.
-    client.load(PROGRAM, 'rehearsal.s', { ...configFor('a'), maxInsns: MAX_INSNS });
+    client.load(source, 'lapic-microbench.s', { ...configFor('a'), maxInsns: MAX_INSNS });
     if (!(await until(store, (s) => s.loaded && !s.awaitingLoad))) return;
     client.run();
     if (!(await until(store, (s) => !s.running && s.stop !== null && s.timeline !== null))) return;
