@@ -32,7 +32,7 @@ async function program(): Promise<string | null> {
 const MAX_INSNS = 100_000;
 
 /** The user-timing measure a rehearsal ends with; its detail `{ seeks }` counts the seeks it made (2 when whole). */
-export const REHEARSAL_MEASURE = 'exitscope: first seek rehearsed';
+const REHEARSAL_MEASURE = 'exitscope: first seek rehearsed';
 
 /** Longer than any step takes on a loaded machine; a rehearsal past it gives up. */
 const STEP_MS = 10_000;
