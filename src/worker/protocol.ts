@@ -75,7 +75,7 @@ export interface ChartPoint {
 /**
  * Not a command to the machine the page shows: opens a second MachineHost in the same Worker,
  * which takes Commands on `port` and answers WorkerEvents there, until `{ type: 'end' }` (the
- * page's unseen rehearsal of a first seek, ui/seekRehearsal.ts).
+ * page's unseen rehearsal of a first seek, ui/seekRehearsal.tsx).
  */
 export interface OpenSecondHost { type: 'openSecondHost'; port: MessagePort }
 
