@@ -9,7 +9,7 @@
  * breakpoints, the last program).
  */
 import { isWorkerFailed, type MachineStore } from '../store/machineStore';
-import type { Command, RunConfig, Speed, ToWorker, WorkerEvent } from '../worker/protocol';
+import type { Command, RunConfig, Speed, ToSecondHost, ToWorker, WorkerEvent } from '../worker/protocol';
 
 /** What the client needs of a Worker (a real one, or a fake in tests). */
 export interface WorkerLike {
@@ -344,7 +344,7 @@ export class MachineClient {
     w.postMessage({ type: 'openSecondHost', port: port2 }, [port2]);
     const second: WorkerLike = {
       postMessage: (m) => port1.postMessage(m),
-      terminate: () => { port1.postMessage({ type: 'end' }); port1.close(); },
+      terminate: () => { port1.postMessage({ type: 'end' } satisfies ToSecondHost); port1.close(); },
       onmessage: null,
       onerror: null,
       onmessageerror: null,

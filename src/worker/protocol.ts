@@ -82,6 +82,9 @@ export interface OpenSecondHost { type: 'openSecondHost'; port: MessagePort }
 /** What the page posts to the Worker itself. */
 export type ToWorker = Command | OpenSecondHost;
 
+/** What the page posts on a second host's port: Commands, then 'end'. */
+export type ToSecondHost = Command | { type: 'end' };
+
 export type WorkerEvent =
   | { type: 'ready' }
   | { type: 'diagnostics'; requestId: number; diagnostics: Diagnostic[] }

@@ -3,12 +3,12 @@
  * Commands there and answers there, beside the machine the page shows, until `{ type: 'end' }`.
  * The page's unseen rehearsal of a first seek drives one (ui/seekRehearsal.tsx).
  */
-import type { Command, WorkerEvent } from './protocol';
+import type { Command, ToSecondHost, WorkerEvent } from './protocol';
 
 /** What a port must offer (a MessagePort in the Worker and in Node). */
 export interface PortLike {
   postMessage(message: WorkerEvent): void;
-  onmessage: ((e: MessageEvent<Command | { type: 'end' }>) => void) | null;
+  onmessage: ((e: MessageEvent<ToSecondHost>) => void) | null;
   close(): void;
 }
 
