@@ -275,7 +275,7 @@ export class MachineClient {
   step(): void { this.post({ type: 'step' }, this.store.getState().loaded); }
   stepExit(): void { this.post({ type: 'stepExit' }, this.store.getState().loaded); }
   /** An exit picked in the page: `detail` asks for its walk (see the 'selectExit' command). */
-  selectExit(seq: number, detail = true): void { this.post({ type: 'selectExit', seq, detail }); }
+  selectExit(seq: number, detail: boolean): void { this.post({ type: 'selectExit', seq, detail }); }
   /** Time travel: show exit k (the recorded end: the present); back one instruction; back one exit. */
   seekExit(exit: number): void { this.post({ type: 'seekExit', exit }); }
   stepBack(): void { this.post({ type: 'stepBack' }); }
