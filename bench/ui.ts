@@ -25,7 +25,8 @@
  *   many of those pages had rehearsed a first seek unseen before the run: seekRehearsal.tsx);
  *   `--seek-only` measures only this; `--trace-first` traces each page's first seek and splits it
  *   into its parts (seekPhases.ts: the click, the Worker's answer, its render, the frame's layout
- *   and paint, main-thread CPU time), each field's median printed;
+ *   and paint, main-thread CPU time), each field's median printed, and beside them the same for
+ *   three later seeks of each size's first round (LATER_TRACED; those three are not timed);
  * - the gzip size of the initial JS;
  * - how much work waited for the CPU meanwhile, and in the minute before it began (hostLoad.ts:
  *   timings on a shared machine move with it).
@@ -412,7 +413,10 @@ async function seekOnce(page: Page, k: number, lineOf: string): Promise<SeekResu
   return (await page.evaluate('window.__seek')) as SeekResult;
 }
 
-interface SeekTimes { painted: number[]; twoFrames: number[]; notShown: string[]; editorState?: string; first: number; firstPhases?: SeekPhases; rehearsed: boolean }
+interface SeekTimes { painted: number[]; twoFrames: number[]; notShown: string[]; editorState?: string; first: number; firstPhases?: SeekPhases; laterPhases: SeekPhases[]; rehearsed: boolean }
+
+/** `--trace-first`: the seeks of a round traced besides its first, to set a first seek's parts beside later ones'. */
+const LATER_TRACED: ReadonlySet<number> = new Set([5, 10, 15]);
 
 /** What the editor holds, for seeks that never showed their line: its parts and its text. */
 function editorState(page: Page, source: string): Promise<string> {
@@ -480,11 +484,11 @@ async function seekLatency(page: Page, base: string, seeks = SEEKS): Promise<See
   // behind that frame (60-120 ms on a first run after a load: the stop's layout and paint).
   await page.evaluate(AFTER_NEXT_PAINT);
   await page.getByTestId('timeline').hover(); // where a user's pointer is when they scrub
-  const out: SeekTimes = { painted: [], twoFrames: [], notShown: [], first: NaN, rehearsed };
+  const out: SeekTimes = { painted: [], twoFrames: [], notShown: [], first: NaN, laterPhases: [], rehearsed };
   let x = 0x2545f491;
   for (let i = 0; i < seeks; i++) {
     let k: number, ms: SeekResult | null;
-    const browser = TRACE_FIRST && i === 0 ? page.context().browser() : null;
+    const browser = TRACE_FIRST && (i === 0 || LATER_TRACED.has(i)) ? page.context().browser() : null;
     do { // an exit whose click is not on the thumb
       x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
       k = (x >>> 0) % exits;
@@ -495,13 +499,16 @@ async function seekLatency(page: Page, base: string, seeks = SEEKS): Promise<See
       ms = await seekOnce(page, k, lineOf);
       if (browser) {
         const trace = JSON.parse((await browser.stopTracing()).toString()) as { traceEvents: TraceEvent[] };
-        if (ms) out.firstPhases = seekPhases(trace.traceEvents) ?? undefined;
+        const phases = ms ? seekPhases(trace.traceEvents) : null;
+        if (phases && i === 0) out.firstPhases = phases;
+        else if (phases) out.laterPhases.push(phases);
       }
     } while (!ms);
     if (ms.missing) out.notShown.push(`exit ${k}: ${ms.missing}`);
-    else out.painted.push(ms.painted ?? NaN);
+    // A later seek traced is one to split, not to time: a trace slows what it records.
+    else if (!(browser && i > 0)) out.painted.push(ms.painted ?? NaN);
     if (i === 0) out.first = ms.missing ? NaN : ms.painted ?? NaN;
-    out.twoFrames.push(ms.twoFrames);
+    if (!(browser && i > 0)) out.twoFrames.push(ms.twoFrames);
     await page.waitForTimeout(80); // past the timeline's 40 ms seek throttle
   }
   if (out.notShown.length) out.editorState = await editorState(page, source);
@@ -533,7 +540,8 @@ async function main() {
       const aloneMiss = SEEK_ONLY ? NaN : await workerAlone(page, base, 'none');
       const hit = SEEK_ONLY ? none : await throughput(page, base, 'icache');
       const miss = SEEK_ONLY ? none : await throughput(page, base, 'none');
-      const { painted: seeks, twoFrames, notShown, editorState: editorWhenNotShown, first: firstSeek, firstPhases, rehearsed } = await seekLatency(page, base);
+      const seekRound = await seekLatency(page, base);
+      const { painted: seeks, twoFrames, notShown, editorState: editorWhenNotShown, first: firstSeek, firstPhases, rehearsed } = seekRound;
       // The same at a classroom projector's 1280x720 (the same preset, less room), in a page of
       // its own: in this one the page's code is warm by now, and its first seek would not be a first.
       const page720 = await browser.newPage({ viewport: { width: 1280, height: 720 } });
@@ -548,6 +556,9 @@ async function main() {
       // --trace-first: each field's median over the first seeks traced at each size.
       const phases = phasesMedian([...(firstPhases ? [firstPhases] : []), ...more.phases]);
       const phases720 = phasesMedian([...(small.firstPhases ? [small.firstPhases] : []), ...more720.phases]);
+      // The same for later seeks of the first round at each size (LATER_TRACED).
+      const laterPhases = phasesMedian(seekRound.laterPhases);
+      const laterPhases720 = phasesMedian(small.laterPhases);
       const notShownAll = [...notShown, ...small.notShown.map((x) => `1280x720 ${x}`), ...more.notShown, ...more720.notShown];
       const frames = [...hit.frames, ...miss.frames];
       const longTasks = [...hit.longTasks, ...miss.longTasks];
@@ -600,6 +611,9 @@ async function main() {
         // --trace-first: the first seeks' parts (seekPhases.ts), each field's median, ms.
         seekFirstPhasesMedian: phases,
         seek720FirstPhasesMedian: phases720,
+        // --trace-first: later seeks' parts (LATER_TRACED of each size's first round), each field's median, ms.
+        seekLaterPhasesMedian: laterPhases,
+        seek720LaterPhasesMedian: laterPhases720,
         seeksNotShown: notShownAll,
         editorWhenNotShown,
         // Errors the page reported (uncaught exceptions, console.error) during the whole bench.
@@ -634,6 +648,8 @@ async function main() {
       row(`  first seek, ${firsts720.length} pages at 1280x720`, `median ${result.seek720FirstMedianMs} ms (${result.seek720FirstEachMs.join(', ')})${traced}; ${result.seek720FirstRehearsedPages} rehearsed`, '<= 50 ms');
       if (phases) row('  their parts (medians)', phasesText(phases));
       if (phases720) row('  their parts at 1280x720', phasesText(phases720));
+      if (laterPhases) row(`  ${seekRound.laterPhases.length} later seeks' parts`, phasesText(laterPhases));
+      if (laterPhases720) row(`  ${small.laterPhases.length} later seeks', 1280x720`, phasesText(laterPhases720));
       row('page errors', pageErrors.length ? `${pageErrors.length}: ${pageErrors.slice(0, 5).join(' | ')}` : 'none', '0');
       const p = result.hostCpuPressure;
       row('host CPU pressure (PSI some avg10)', p ? `median ${p.medianPct} %, max ${p.maxPct} % (${p.samples} samples); the minute before: ${p.beforePct ?? '?'} %` : 'not available (no /proc/pressure/cpu)');
