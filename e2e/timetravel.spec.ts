@@ -325,7 +325,7 @@ test('at full speed the log lists only some exits: a seek to one it does not lis
   await page.screenshot({ path: `${ART}/timetravel-unlisted.png` });
 });
 
-test('the registers are those of the vCPU whose exit is shown, until a tab is picked', async ({ page }) => {
+test("the registers (until a tab is picked) and the editor's RIP line are those of the vCPU whose exit is shown", async ({ page }) => {
   await openAndRunToEnd(page, 'two-vms');
   const n = await stat(page, 'stat-exits');
   const registers = page.getByTestId('registers');
@@ -343,6 +343,10 @@ test('the registers are those of the vCPU whose exit is shown, until a tab is pi
     await expect.poll(selectedTab).toBe(want);
     // The values are the guest's as that exit is taken, and the panel says so.
     await expect(registers.getByTestId('regs-moment')).toHaveText(`as exit #${k} is taken, before the VMM handles it`);
+    // The editor's RIP line is that vCPU's too: on the exit's line, named on hover.
+    const line = (await page.getByTestId('pipeline-line').textContent()) ?? '';
+    await expect(page.locator('[data-testid="editor"] .rip-line')).toHaveAttribute('data-line', line);
+    await expect(page.locator('[data-testid="editor"] .rip-glyph')).toHaveAttribute('title', `RIP of ${want.replace(' vCPU', "'s vCPU")}: the next instruction it runs`);
   }
   expect(seen.size, [...seen].join(', ')).toBeGreaterThan(1); // the seeks went to more than one vCPU
   // Its retired count is that vCPU's, and says so (the strip's is all four's).

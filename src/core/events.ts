@@ -295,6 +295,8 @@ export interface VcpuSnapshot<V extends bigint | string> {
   halted: boolean;
   retired: number;
   lapic: { name: string; offset: number; value: number }[];
+  /** The program's source line its RIP is on (Machine.ripLine); null on none. */
+  line: number | null;
 }
 
 export type VcpuView = VcpuSnapshot<string>;
@@ -351,6 +353,4 @@ export interface MachineView {
   pages: PageView[];
   lines: LineStat[];
   console: string;
-  /** RIP of the vCPU the UI follows (vm 0, vcpu 0), for the editor's current-line highlight. */
-  ripLine: number | null;
 }

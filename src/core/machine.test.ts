@@ -154,6 +154,21 @@ buf: dw 0
     expect(m.vcpuRegs(0, 0).rdx).toBe(0n);
   });
 
+  it("reports each vCPU's source line: two VMs' four vCPUs, not all at one line of their program", () => {
+    const m = machine(loadScenarios().find((s) => s.name === 'two-vms')!.source);
+    const lines = () => m.vcpuStates().map((v) => v.line);
+    // Step until the vCPUs stand on different lines (the scheduler runs one, then another).
+    for (let i = 0; i < 10_000 && !m.stopInfo() && new Set(lines()).size < 2; i++) m.step();
+    const states = m.vcpuStates();
+    expect(states.map((v) => `${v.vm}:${v.vcpu}`)).toEqual(['0:0', '0:1', '1:0', '1:1']);
+    expect(new Set(lines()).size).toBeGreaterThan(1);
+    for (const v of states) {
+      expect(v.line).not.toBeNull();
+      expect(v.line).toBe(m.ripLine(v.vm, v.vcpu));
+    }
+    expect(m.ripLine()).toBe(states[0].line);
+  });
+
   it('gives code the guest maps at another linear address its source line and its breakpoints: pt-remap\'s 0x40000000, on page_a then page_b', () => {
     const source = loadScenarios().find((s) => s.name === 'pt-remap')?.source ?? '';
     const m = machine(source, { strategy: 'icache' });

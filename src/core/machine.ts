@@ -1021,7 +1021,7 @@ export class Machine {
     const out: VcpuSnapshot<bigint>[] = [];
     this.vms.forEach((vm, vmIndex) => vm.slots.forEach((s, i) => {
       const regs = this.vcpuRegs(vmIndex, i);
-      out.push({ vm: vmIndex, vcpu: i, regs, halted: s.run !== 'runnable', retired: s.vcpu.retired, lapic: s.lapic.snapshot() });
+      out.push({ vm: vmIndex, vcpu: i, regs, halted: s.run !== 'runnable', retired: s.vcpu.retired, lapic: s.lapic.snapshot(), line: this.ripLine(vmIndex, i) });
     }));
     return out;
   }
@@ -1046,14 +1046,15 @@ export class Machine {
   }
 
   /**
-   * The source line of the instruction the vCPU the UI follows (VM 0, vCPU 0) is at: the next
-   * one to run, or the hlt it waits or stopped in (RIP is already past a hlt, on whatever
-   * follows it). Null when RIP is on no line of the program (firmware, data).
+   * The source line of the instruction a vCPU (by default VM 0's vCPU 0) is at: the next one to
+   * run, or the hlt it waits or stopped in (RIP is already past a hlt, on whatever follows it).
+   * Null when RIP is on no line of the program (firmware, data).
    */
-  ripLine(): number | null {
-    const slot = this.vms[0].slots[0];
+  ripLine(vm = 0, vcpu = 0): number | null {
+    const v = this.vms[vm];
+    const slot = v.slots[vcpu];
     const at = slot.run !== 'runnable' && slot.hltRip >= 0 ? slot.hltRip : slot.vcpu.rip;
-    return this.lineByAddr.get(this.codeGpa(this.vms[0], slot.vcpu, at)) ?? null;
+    return this.lineByAddr.get(this.codeGpa(v, slot.vcpu, at)) ?? null;
   }
 
   /**

@@ -221,7 +221,7 @@ describe('a pick the Worker has not answered yet', () => {
     s.getState().ingest({ type: 'frame', running: false, counters: counters(6), exits: [exit(5)], droppedExits: 0, stop: null });
     expect(s.getState().selectedExit?.seq).toBe(3);
     // A seek sent before the click answers after it: its counters show, the pick stays.
-    const view = { vcpus: [], icache: [], buckets: [], pages: [], lines: [], console: '', ripLine: 1 };
+    const view = { vcpus: [], icache: [], buckets: [], pages: [], lines: [], console: '' };
     const timeline = { first: 0, end: 6, at: 2, retired: 2, marks: [], bytes: 0, budget: 1 };
     s.getState().ingest({ type: 'timeTravel', counters: counters(2), view, stop: null, timeline, exit: exit(2), passed: [] });
     expect(s.getState().counters?.exits.total).toBe(2);

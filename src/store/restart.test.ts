@@ -47,7 +47,7 @@ const figures = (s: MachineState) => ({
   exits: s.counters?.exits.total ?? null,
   retired: s.counters?.retired ?? null,
   viewRetired: s.view?.vcpus[0].retired ?? null,
-  ripLine: s.view?.ripLine ?? null,
+  ripLine: s.view?.vcpus[0].line ?? null,
   log: s.exitLog.length,
   timelineEnd: s.timeline?.end ?? null,
 });

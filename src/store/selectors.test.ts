@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { ExitEvent } from '../core/events';
+import type { ExitEvent, VcpuView } from '../core/events';
 import { createMachineStore } from './machineStore';
-import { selectLive, selectShownExit, selectShownWhole, selectTravelled } from './selectors';
-import type { TimelineView } from '../worker/protocol';
+import { selectFollowedVcpu, selectLive, selectShownExit, selectShownWhole, selectTravelled } from './selectors';
+import type { MachineView, TimelineView } from '../worker/protocol';
 
 const ex = (seq: number): ExitEvent => ({ seq, vm: 0, vcpu: 0, reason: 'mmio', rip: 0, cr3: 0, retired: 0, stages: [], cycles: 1 });
 
@@ -61,5 +61,21 @@ describe('selectShownWhole', () => {
     store.getState().ingest(frame(true, [], 50_000));
     expect(store.getState().runEnd).toBeNull();
     expect(whole()).toBe(false);
+  });
+});
+
+describe('selectFollowedVcpu', () => {
+  const vcpu = (vm: number, vcpu: number): VcpuView => ({ vm, vcpu, regs: {} as VcpuView['regs'], halted: false, retired: 0, lapic: [], line: 10 + vm });
+  const view = (vcpus: VcpuView[]): MachineView => ({ vcpus, icache: [], buckets: [], pages: [], lines: [], console: '' });
+  it("follows the shown exit's vCPU, as the registers do, else VM 0's vCPU 0", () => {
+    const s0 = createMachineStore().getState();
+    const vcpus = [vcpu(0, 0), vcpu(1, 0)];
+    const paused = { ...s0, running: false, view: view(vcpus) };
+    expect(selectFollowedVcpu(paused)).toBe(vcpus[0]);
+    expect(selectFollowedVcpu({ ...paused, selectedExit: { ...ex(4), vm: 1 } })).toBe(vcpus[1]);
+    expect(selectFollowedVcpu({ ...paused, selectedExit: ex(3) })).toBe(vcpus[0]);
+    // An exit of a vCPU the view does not have (a stale pick): VM 0's vCPU 0.
+    expect(selectFollowedVcpu({ ...paused, selectedExit: { ...ex(5), vm: 2 } })).toBe(vcpus[0]);
+    expect(selectFollowedVcpu(s0)).toBeUndefined();
   });
 });

@@ -3,7 +3,7 @@
  * value that keeps its identity while what it describes does not change, so a component that
  * uses it re-renders only when it must.
  */
-import type { ExitEvent } from '../core/events';
+import type { ExitEvent, VcpuView } from '../core/events';
 import { isWorkerFailed, type MachineState } from './machineStore';
 
 /** The Worker is dead or hung (`isWorkerFailed`). */
@@ -29,6 +29,16 @@ export const selectLive = (s: MachineState): boolean => s.running && shownAsRate
 export const selectShownExit = (s: MachineState): ExitEvent | null => {
   if (s.running && !selectLive(s)) return s.exitLog[s.exitLog.length - 1] ?? s.selectedExit;
   return s.selectedExit;
+};
+
+/**
+ * The vCPU the editor's RIP line follows: the one whose exit the pipeline shows (as the
+ * registers do), else VM 0's vCPU 0; undefined before a view. One of the view's own objects.
+ */
+export const selectFollowedVcpu = (s: MachineState): VcpuView | undefined => {
+  const vcpus = s.view?.vcpus;
+  const exit = selectShownExit(s);
+  return (exit && vcpus?.find((v) => v.vm === exit.vm && v.vcpu === exit.vcpu)) || vcpus?.[0];
 };
 
 /** The exit the timeline shows the machine at, or null at the present (not travelling). */

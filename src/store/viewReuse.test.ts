@@ -3,13 +3,12 @@ import type { MachineView } from '../worker/protocol';
 import { reuseUnchanged } from './viewReuse';
 
 const view = (rip: string, pages: number): MachineView => ({
-  vcpus: [{ vm: 0, vcpu: 0, regs: { rip } as MachineView['vcpus'][number]['regs'], halted: false, retired: 1, lapic: [] }],
+  vcpus: [{ vm: 0, vcpu: 0, regs: { rip } as MachineView['vcpus'][number]['regs'], halted: false, retired: 1, lapic: [], line: 3 }],
   icache: [],
   buckets: [0, 1],
   pages: Array.from({ length: pages }, (_, i) => ({ vm: 0, gpa: i * 4096, roles: ['code'], writeProtected: false })) as unknown as MachineView['pages'],
   lines: [{ line: 3, exits: 2, lookups: 2, hits: 1 }],
   console: '',
-  ripLine: 3,
 });
 
 describe('reuseUnchanged', () => {

@@ -4,7 +4,8 @@
  * meanwhile). Dropping a file here opens it.
  */
 import { lazy, Suspense, useState, type DragEvent } from 'react';
-import { useMachineStore } from '../store/machineStore';
+import { useMachineStore, type MachineState } from '../store/machineStore';
+import { selectFollowedVcpu } from '../store/selectors';
 import { useUiStore } from '../store/uiStore';
 import { openFile } from './files';
 import { useEditorFocused } from './editor/tabExit';
@@ -38,6 +39,18 @@ function hasFiles(e: DragEvent): boolean {
   return Array.from(e.dataTransfer.types).includes('Files');
 }
 
+/** The followed vCPU's RIP when it is on no line of the program, else null (selectFollowedVcpu). */
+const selectRipOutside = (s: MachineState): string | null => {
+  const v = s.loaded ? selectFollowedVcpu(s) : undefined;
+  return v && v.line === null ? v.regs.rip : null;
+};
+
+/** Which vCPU that is, as the bar's tooltip says it. */
+const selectFollowedName = (s: MachineState): string => {
+  const v = selectFollowedVcpu(s);
+  return v ? `VM ${v.vm}'s vCPU ${v.vcpu}` : "VM 0's vCPU 0";
+};
+
 export function EditorArea() {
   const fileName = useUiStore((s) => s.fileName);
   const diagnostics = useMachineStore((s) => s.diagnostics);
@@ -47,9 +60,10 @@ export function EditorArea() {
   const restarting = useMachineStore((s) => s.restarting);
   const [dragging, setDragging] = useState(false);
   const editorFocused = useEditorFocused();
-  // vCPU 0 on no line of the program (a jump into data or onto a device page): the editor has no
-  // line for its arrow, so the bar says where it is. Only for the text the machine runs.
-  const ripOutside = useMachineStore((s) => (s.loaded && s.view && s.view.ripLine === null ? s.view.vcpus[0]?.regs.rip ?? null : null));
+  // The vCPU the arrow follows on no line of the program (a jump into data or onto a device
+  // page): the editor has no line for its arrow, so the bar says where it is. Only for the text the machine runs.
+  const ripOutside = useMachineStore(selectRipOutside);
+  const followedName = useMachineStore(selectFollowedName);
   const runsThisText = useMachineStore((s) => s.program?.source) === useUiStore((s) => s.source);
 
   // Capture phase: Monaco would otherwise take the drop and insert the file's path.
@@ -91,7 +105,7 @@ export function EditorArea() {
         </span>
       </div>
       {ripOutside !== null && runsThisText && !restarting && (
-        <div className="rip-outside" data-testid="rip-outside" role="note" title="The instruction pointer of VM 0's vCPU 0: no line of this program is at that address (its bytes are data, a device page or nothing)">
+        <div className="rip-outside" data-testid="rip-outside" role="note" title={`The instruction pointer of ${followedName}: no line of this program is at that address (its bytes are data, a device page or nothing)`}>
           <span aria-hidden>➜</span> RIP {hex64(ripOutside, 0)}: on no line of the program
         </div>
       )}

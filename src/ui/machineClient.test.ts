@@ -25,7 +25,7 @@ const counters = (exits: number): Counters => ({
   apicv: { virtualized: 0, cycles: 0 },
   hostNsPerExit: 0,
 });
-const view = (ripLine: number): MachineView => ({ vcpus: [], icache: [], buckets: [], pages: [], lines: [], console: '', ripLine });
+const view = (ripLine: number): MachineView => ({ vcpus: [], icache: [], buckets: [], pages: [], lines: [], console: `rip on line ${ripLine}` });
 const loaded: WorkerEvent = { type: 'loaded', ok: true, diagnostics: [], lineMap: [], exitLines: [], start: { counters: counters(0), view: view(1), stop: null } };
 const frame = (exits: number, running: boolean): WorkerEvent => ({
   type: 'frame', running, counters: counters(exits), exits: [], droppedExits: 0, view: view(running ? 3 : 4),

@@ -13,7 +13,7 @@ const MAX_ICACHE_ENTRIES = 2000;
 function vcpuView(s: VcpuSnapshot<bigint>): VcpuView {
   const regs = {} as VcpuView['regs'];
   for (const [name, v] of Object.entries(s.regs) as [keyof VcpuView['regs'], bigint][]) regs[name] = hex64(v);
-  return { vm: s.vm, vcpu: s.vcpu, regs, halted: s.halted, retired: s.retired, lapic: s.lapic };
+  return { vm: s.vm, vcpu: s.vcpu, regs, halted: s.halted, retired: s.retired, lapic: s.lapic, line: s.line };
 }
 
 export function machineView(m: Machine): MachineView {
@@ -25,6 +25,5 @@ export function machineView(m: Machine): MachineView {
     pages: m.pageRoles(entries),
     lines: m.lineStats(),
     console: m.consoleText(),
-    ripLine: m.ripLine(),
   };
 }

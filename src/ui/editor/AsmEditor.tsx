@@ -9,6 +9,7 @@ import Editor, { type OnMount } from '@monaco-editor/react';
 import { monaco } from './monacoSetup';
 import { LANGUAGE_ID } from './asmLanguage';
 import { defaultMachineStore, type MachineState } from '../../store/machineStore';
+import { selectFollowedVcpu } from '../../store/selectors';
 import { useUiStore } from '../../store/uiStore';
 import * as ctl from '../controller';
 import { editorChanged } from '../files';
@@ -109,6 +110,7 @@ export default function AsmEditor() {
     const statWidgets = new LineStatWidgets(editor, model);
     disposers.push(() => statWidgets.dispose());
     let lastRip: number | null = -1;
+    let lastRipOf: string | null = null;
     let lastMarksKey = '';
     /** Whether the text is the program the machine loaded (run decorations apply to it). */
     let textIsLoaded = defaultMachineStore.getState().program?.source === model.getValue();
@@ -117,14 +119,21 @@ export default function AsmEditor() {
       marks.clear();
       statWidgets.clear();
       lastRip = null;
+      lastRipOf = null;
       lastMarksKey = '';
     }
+    // The vCPU whose exit is shown, as the registers follow it: with two VMs the arrow had stayed
+    // on VM 0's hlt beside VM 1's exit on the line before.
     const applyRip = (s: MachineState) => {
-      const ripLine = textIsLoaded ? s.view?.ripLine ?? null : null;
-      if (ripLine !== lastRip) {
+      const followed = selectFollowedVcpu(s);
+      const ripLine = textIsLoaded ? followed?.line ?? null : null;
+      const of = followed && (s.view?.vcpus.length ?? 0) > 1 ? `VM ${followed.vm}'s vCPU ${followed.vcpu}` : null;
+      if (ripLine !== lastRip || of !== lastRipOf) {
+        const moved = ripLine !== lastRip;
         lastRip = ripLine;
-        rip.show(ripLine && ripLine <= model.getLineCount() ? ripLine : null);
-        if (ripLine && !s.running) editor.revealLineInCenterIfOutsideViewport(ripLine);
+        lastRipOf = of;
+        rip.show(ripLine && ripLine <= model.getLineCount() ? ripLine : null, of);
+        if (moved && ripLine && !s.running) editor.revealLineInCenterIfOutsideViewport(ripLine);
       }
     };
     const applyStats = (s: MachineState) => {
@@ -149,7 +158,8 @@ export default function AsmEditor() {
     const lineStats = new LiveThrottle(() => applyStats(defaultMachineStore.getState()), VIEW_MS_RUNNING);
     disposers.push(defaultMachineStore.subscribe((s, prev) => {
       if (s.program !== prev.program) textIsLoaded = s.program?.source === model.getValue();
-      if (s.view === prev.view && s.exitLines === prev.exitLines && s.running === prev.running && s.program === prev.program) return;
+      if (s.view === prev.view && s.exitLines === prev.exitLines && s.running === prev.running && s.program === prev.program
+        && selectFollowedVcpu(s) === selectFollowedVcpu(prev)) return;
       const now = !s.running || s.program !== prev.program;
       ripLine.poke(now);
       lineStats.poke(now);

@@ -44,8 +44,10 @@ export class RipMarker {
     ];
   }
 
-  /** Shows RIP on `line` (1-based), or nowhere. */
-  show(line: number | null): void {
+  /** Shows RIP on `line` (1-based), or nowhere; `of` names the vCPU when there are several ("VM 1's vCPU 0"). */
+  show(line: number | null, of: string | null = null): void {
+    const title = of === null ? HOVER : `RIP of ${of}: the next instruction it runs`;
+    if (this.arrow.title !== title) this.arrow.title = title;
     if (line === this.line) return;
     const was = this.line;
     this.line = line;

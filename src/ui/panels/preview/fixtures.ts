@@ -92,13 +92,13 @@ export function makeView(hits: number, drop = false): MachineView {
         r8: hex(0), r9: hex(0), r10: hex(0), r11: hex(0), r12: hex(0), r13: hex(0), r14: hex(0), r15: hex(0),
         rip: hex(0x100000 + (hits % 4) * 7), rflags: hex(hits % 2 ? 0x246 : 0x202), cr0: hex(0x80010033), cr2: hex(0), cr3: hex(0x1000), cr4: hex(0xa0), efer: hex(0xd01) },
       lapic: [{ name: 'ID', offset: 0x20, value: 0 }, { name: 'TPR', offset: 0x80, value: hits & 0xff }, { name: 'SVR', offset: 0xf0, value: 0x1ff }, { name: 'LVT_TIMER', offset: 0x320, value: 0x20020 }],
+      line: vcpu === 0 ? 3 : null,
     })),
     icache: makeIcache(hits, drop),
     buckets: Array.from({ length: 64 }, (_, i) => ([0, 37 % 64, 74 % 64, 111 % 64].includes(i) ? 1 : 0) + (i === 5 ? 3 : 0)),
     pages: makePages(),
     lines: [],
     console: 'exitscope lapic demo\nTPR writes: ' + hits + '\n',
-    ripLine: 3,
   };
 }
 
