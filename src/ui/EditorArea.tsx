@@ -10,7 +10,7 @@ import { useUiStore } from '../store/uiStore';
 import { openFile } from './files';
 import { useEditorFocused } from './editor/tabExit';
 import { SourcePreview } from './editor/SourcePreview';
-import { hex64 } from './panels/lib/format';
+import { hex64, vcpuName } from './panels/lib/format';
 import { IS_MAC } from './shortcuts';
 import type { Diagnostic } from '../worker/protocol';
 
@@ -48,7 +48,7 @@ const selectRipOutside = (s: MachineState): string | null => {
 /** Which vCPU that is, as the bar's tooltip says it. */
 const selectFollowedName = (s: MachineState): string => {
   const v = selectFollowedVcpu(s);
-  return v ? `VM ${v.vm}'s vCPU ${v.vcpu}` : "VM 0's vCPU 0";
+  return vcpuName(v ?? { vm: 0, vcpu: 0 });
 };
 
 export function EditorArea() {

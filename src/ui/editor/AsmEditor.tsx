@@ -15,6 +15,7 @@ import * as ctl from '../controller';
 import { editorChanged } from '../files';
 import { LIVE_MS } from '../panels/useMachine';
 import { LiveThrottle } from '../panels/lib/liveThrottle';
+import { vcpuName } from '../panels/lib/format';
 import type { Diagnostic } from '../../worker/protocol';
 import { installTabExit } from './tabExit';
 import { SourcePreview } from './SourcePreview';
@@ -127,7 +128,7 @@ export default function AsmEditor() {
     const applyRip = (s: MachineState) => {
       const followed = selectFollowedVcpu(s);
       const ripLine = textIsLoaded ? followed?.line ?? null : null;
-      const of = followed && (s.view?.vcpus.length ?? 0) > 1 ? `VM ${followed.vm}'s vCPU ${followed.vcpu}` : null;
+      const of = followed && (s.view?.vcpus.length ?? 0) > 1 ? vcpuName(followed) : null;
       if (ripLine !== lastRip || of !== lastRipOf) {
         const moved = ripLine !== lastRip;
         lastRip = ripLine;

@@ -62,3 +62,8 @@ export function compact(n: number): string {
 export function pct(r: number): string {
   return percent(r, r === 0 || r === 1 ? 0 : 1);
 }
+
+/** A vCPU as a sentence names it: "VM 1's vCPU 0". */
+export function vcpuName(v: { vm: number; vcpu: number }): string {
+  return `VM ${v.vm}'s vCPU ${v.vcpu}`;
+}
